@@ -1,0 +1,189 @@
+// The packet record: one captured packet reduced to what flows and forensics need.
+// It is the hand-off between every stage (decode -> anonymize -> dump -> flows).
+// Hot path contract: a producer fills ONE reused instance per packet; a consumer
+// that keeps anything must copy it (addresses are reused Uint8Arrays).
+
+/** Direction relative to the capturing host. */
+export const enum Direction {
+  Unknown = 0,
+  /** sent by this host */
+  Out = 1,
+  /** received by this host */
+  In = 2,
+}
+
+/** Bits of PacketRecord.flags. */
+export const enum RecordFlag {
+  /** the capture ended before the headers did (decoded as far as it went) */
+  Truncated = 1 << 0,
+  /** a header contradicted itself (bad length, bad version, ...) */
+  Malformed = 1 << 1,
+  /** IPv4/IPv6 fragment (first or later); later fragments carry no ports */
+  Fragment = 1 << 2,
+  /** src address is a pseudonym (anonymized by the agent) */
+  SrcAnon = 1 << 3,
+  /** dst address is a pseudonym (anonymized by the agent) */
+  DstAnon = 1 << 4,
+  /** addresses/ports are those of a packet inside a tunnel (see `tunnel`) */
+  Inner = 1 << 5,
+}
+
+/** Bits of PacketRecord.fragFlags. */
+export const enum FragFlag {
+  MoreFragments = 1 << 0,
+  DontFragment = 1 << 1,
+}
+
+/** Bits of PacketRecord.tcpOptFlags. */
+export const enum TcpOpt {
+  Mss = 1 << 0,
+  WindowScale = 1 << 1,
+  SackPermitted = 1 << 2,
+  Sack = 1 << 3,
+  Timestamps = 1 << 4,
+}
+
+/** Tunnel kinds recognised around the (inner) packet. */
+export const enum TunnelKind {
+  None = 0,
+  Gre = 1,
+  Vxlan = 2,
+  Geneve = 3,
+  SixInFour = 4,
+  Teredo = 5,
+  Gtp = 6,
+  IpInIp = 7,
+}
+
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
+export class PacketRecord {
+  /** capture time, microseconds since the Unix epoch */
+  tsUs = 0;
+  direction: Direction = Direction.Unknown;
+  /** 4 or 6; 0 when the packet is not IP (ARP, unknown ethertype) */
+  ipVersion = 0;
+  /** source address; IPv4 uses bytes 0..3, the rest stay 0 */
+  readonly src: Uint8Array = new Uint8Array(16);
+  readonly dst: Uint8Array = new Uint8Array(16);
+  /** IP protocol number (after IPv6 extension headers); for non-IP: 0 */
+  proto = 0;
+  /** TCP/UDP/SCTP ports; ICMP/ICMPv6: sport = type, dport = code */
+  sport = 0;
+  dport = 0;
+  /** innermost 802.1Q VLAN id, 0 when untagged */
+  vlan = 0;
+  /** length of the frame on the wire (pcap orig_len) */
+  wireLen = 0;
+  /** IP total length as the header declares it (IPv6: 40 + payload length) */
+  ipLen = 0;
+  /** IPv4 identification, or the IPv6 fragment header's identification (low 32 bits) */
+  ipId = 0;
+  /** IPv4 TTL / IPv6 hop limit */
+  ttl = 0;
+  /** FragFlag bits */
+  fragFlags = 0;
+  /** fragment offset in bytes */
+  fragOffset = 0;
+  tcpFlags = 0;
+  /** unsigned 32-bit values stored as numbers */
+  tcpSeq = 0;
+  tcpAck = 0;
+  /** raw (unscaled) window */
+  tcpWindow = 0;
+  /** TcpOpt bits present in this segment */
+  tcpOptFlags = 0;
+  tcpMss = 0;
+  tcpWscale = 0;
+  tcpTsVal = 0;
+  tcpTsEcr = 0;
+  /** transport payload length as the headers declare it (not limited by capture) */
+  payloadLen = 0;
+  /** captured payload bytes kept by the snap policy (length <= payloadLen); often a view into the frame */
+  payload: Uint8Array = EMPTY_BYTES;
+  /** RecordFlag bits */
+  flags = 0;
+  /** TunnelKind around this packet when `flags & Inner` */
+  tunnel: TunnelKind = TunnelKind.None;
+
+  /** Back to a blank record (cheap; keeps the address buffers). */
+  reset(): void {
+    this.tsUs = 0;
+    this.direction = Direction.Unknown;
+    this.ipVersion = 0;
+    this.src.fill(0);
+    this.dst.fill(0);
+    this.proto = 0;
+    this.sport = 0;
+    this.dport = 0;
+    this.vlan = 0;
+    this.wireLen = 0;
+    this.ipLen = 0;
+    this.ipId = 0;
+    this.ttl = 0;
+    this.fragFlags = 0;
+    this.fragOffset = 0;
+    this.tcpFlags = 0;
+    this.tcpSeq = 0;
+    this.tcpAck = 0;
+    this.tcpWindow = 0;
+    this.tcpOptFlags = 0;
+    this.tcpMss = 0;
+    this.tcpWscale = 0;
+    this.tcpTsVal = 0;
+    this.tcpTsEcr = 0;
+    this.payloadLen = 0;
+    this.payload = EMPTY_BYTES;
+    this.flags = 0;
+    this.tunnel = TunnelKind.None;
+  }
+
+  /** Field-by-field copy (payload is copied into a fresh array). */
+  copyFrom(o: PacketRecord): this {
+    this.tsUs = o.tsUs;
+    this.direction = o.direction;
+    this.ipVersion = o.ipVersion;
+    this.src.set(o.src);
+    this.dst.set(o.dst);
+    this.proto = o.proto;
+    this.sport = o.sport;
+    this.dport = o.dport;
+    this.vlan = o.vlan;
+    this.wireLen = o.wireLen;
+    this.ipLen = o.ipLen;
+    this.ipId = o.ipId;
+    this.ttl = o.ttl;
+    this.fragFlags = o.fragFlags;
+    this.fragOffset = o.fragOffset;
+    this.tcpFlags = o.tcpFlags;
+    this.tcpSeq = o.tcpSeq;
+    this.tcpAck = o.tcpAck;
+    this.tcpWindow = o.tcpWindow;
+    this.tcpOptFlags = o.tcpOptFlags;
+    this.tcpMss = o.tcpMss;
+    this.tcpWscale = o.tcpWscale;
+    this.tcpTsVal = o.tcpTsVal;
+    this.tcpTsEcr = o.tcpTsEcr;
+    this.payloadLen = o.payloadLen;
+    this.payload = o.payload.length === 0 ? EMPTY_BYTES : o.payload.slice();
+    this.flags = o.flags;
+    this.tunnel = o.tunnel;
+    return this;
+  }
+}
+
+/** TCP flag bits as on the wire. */
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_PSH = 0x08;
+export const TCP_ACK = 0x10;
+export const TCP_URG = 0x20;
+export const TCP_ECE = 0x40;
+export const TCP_CWR = 0x80;
+
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_SCTP = 132;
