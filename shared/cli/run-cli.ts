@@ -1,0 +1,67 @@
+// Runs a commander program with the project's exit-code contract:
+// 0 success, 1 runtime failure, 2 usage or configuration error.
+// Errors print one clear line on stderr (plus a JSON object with --json).
+import { Command, CommanderError } from 'commander';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** An error the user caused (bad flag value, bad config): exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof Error && (err.name === 'ConfigError' || err.name === 'UsageError')) return EXIT_USAGE;
+  return EXIT_FAILURE;
+}
+
+export async function runCli(program: Command, argv: string[] = process.argv): Promise<void> {
+  program.exitOverride();
+  program.configureOutput({ outputError: (str, write) => write(str) });
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are normal exits
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        process.exitCode = EXIT_OK;
+        return;
+      }
+      process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      return;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    const wantsJson = argv.includes('--json');
+    if (wantsJson) process.stderr.write(JSON.stringify({ error: msg, kind: err instanceof Error ? err.name : 'Error' }) + '\n');
+    else process.stderr.write(`error: ${msg}\n`);
+    if (process.env.MEERKAT_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+/** Parses a positive integer option value or throws a UsageError naming the flag. */
+export function parseIntOption(flag: string, min = 0, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
+  return (v: string) => {
+    if (!/^\d+$/.test(v.trim())) throw new UsageError(`${flag} expects a whole number, got ${JSON.stringify(v)}`);
+    const n = Number(v);
+    if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+/** "90", "90s", "10m", "2h", "7d" -> seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`not a duration: ${JSON.stringify(text)} (expected e.g. 90s, 10m, 24h, 7d)`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const mult = unit === 'ms' ? 0.001 : unit === 's' ? 1 : unit === 'm' ? 60 : unit === 'h' ? 3600 : 86400;
+  return n * mult;
+}

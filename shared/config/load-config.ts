@@ -1,0 +1,39 @@
+// Reads a JSON config file and validates it against a zod schema; every problem
+// is reported with the file, the key path and what was expected.
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatZodIssues(source: string, issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
+  const lines = issues.map((i) => `  ${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
+  return `${source}: invalid configuration\n${lines.join('\n')}`;
+}
+
+export function validateConfig<S extends z.ZodType>(schema: S, value: unknown, source: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ConfigError(formatZodIssues(source, r.error.issues));
+  return r.data;
+}
+
+export function loadConfigFile<S extends z.ZodType>(schema: S, file: string | undefined): z.output<S> {
+  if (!file) return validateConfig(schema, {}, 'defaults');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read config file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  return validateConfig(schema, json, file);
+}
