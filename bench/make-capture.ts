@@ -3,7 +3,7 @@
 // wanted packet count is reached, so flows stay distinct and realistic.
 import { closeSync, existsSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { openCaptureFile } from '../shared/capture-file/open-capture-file.js';
+import { openCaptureFile } from '../shared/capture-file/index.js';
 import { referencePcapsDir } from '../shared/util/repo-paths.js';
 
 const SOURCES = ['zeek/echo-connections.pcap', 'zeek/ftp_cwd-navigation.pcap', 'zeek/ssh_ssh.pcap', 'ndpi/netflix.pcap', 'zeek/http_no_crlf.pcap'];

@@ -15,9 +15,12 @@ export class UsageError extends Error {
   }
 }
 
+const USAGE_ERROR_NAMES = new Set(['ConfigError', 'UsageError', 'AddressParseError']);
+
 function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT_USAGE;
-  if (err instanceof Error && (err.name === 'ConfigError' || err.name === 'UsageError')) return EXIT_USAGE;
+  // bad input named by the user: a config file, an address, a flag value
+  if (err instanceof Error && USAGE_ERROR_NAMES.has(err.name)) return EXIT_USAGE;
   return EXIT_FAILURE;
 }
 

@@ -1,0 +1,62 @@
+// Link-layer facts the capture stage reads straight from a frame: pcap LINKTYPE numbers and
+// the Linux cooked headers (SLL, SLL2), whose packet type says whether the kernel saw the
+// packet as sent by this host, addressed to it, or to another host, and whose ARPHRD type
+// identifies loopback. Pure and allocation-free; returns -1 when a fact is not available.
+
+export const LINKTYPE_NULL = 0;
+export const LINKTYPE_ETHERNET = 1;
+export const LINKTYPE_RAW = 101;
+export const LINKTYPE_IEEE802_11_RADIOTAP = 127;
+export const LINKTYPE_LOOP = 108;
+export const LINKTYPE_LINUX_SLL = 113;
+export const LINKTYPE_IPV4 = 228;
+export const LINKTYPE_IPV6 = 229;
+export const LINKTYPE_LINUX_SLL2 = 276;
+
+/** Linux sll_pkttype values (linux/if_packet.h). */
+export const PACKET_HOST = 0;
+export const PACKET_BROADCAST = 1;
+export const PACKET_MULTICAST = 2;
+export const PACKET_OTHERHOST = 3;
+export const PACKET_OUTGOING = 4;
+
+/** ARPHRD_LOOPBACK (linux/if_arp.h) */
+export const ARPHRD_LOOPBACK = 772;
+
+const SLL_HEADER = 16;
+const SLL2_HEADER = 20;
+
+/** The Linux packet type of a cooked (SLL/SLL2) frame, or -1 for other link types or short frames. */
+export function linuxPacketType(linkType: number, frame: Uint8Array, capLen: number): number {
+  if (linkType === LINKTYPE_LINUX_SLL) return capLen >= SLL_HEADER ? (frame[0]! << 8) | frame[1]! : -1;
+  if (linkType === LINKTYPE_LINUX_SLL2) return capLen >= SLL2_HEADER ? frame[10]! : -1;
+  return -1;
+}
+
+/** The ARPHRD_* device type of a cooked frame, or -1. */
+export function linuxDeviceType(linkType: number, frame: Uint8Array, capLen: number): number {
+  if (linkType === LINKTYPE_LINUX_SLL) return capLen >= SLL_HEADER ? (frame[2]! << 8) | frame[3]! : -1;
+  if (linkType === LINKTYPE_LINUX_SLL2) return capLen >= SLL2_HEADER ? (frame[8]! << 8) | frame[9]! : -1;
+  return -1;
+}
+
+/**
+ * The `cap` binding names a handful of link types and reports the rest as "Unknown linktype N"
+ * with N a DLT_* value. DLT and LINKTYPE numbers agree except for the few remapped below.
+ */
+export function linkTypeFromCapName(name: string): number {
+  switch (name) {
+    case 'ETHERNET': return LINKTYPE_ETHERNET;
+    case 'NULL': return LINKTYPE_NULL;
+    case 'RAW': return LINKTYPE_RAW;
+    case 'LINKTYPE_LINUX_SLL': return LINKTYPE_LINUX_SLL;
+    case 'IEEE802_11_RADIO': return LINKTYPE_IEEE802_11_RADIOTAP;
+    default: break;
+  }
+  const m = /^Unknown linktype (\d+)$/.exec(name);
+  if (!m) return -1;
+  const dlt = Number(m[1]);
+  // DLT_RAW is 12 (14 on OpenBSD); DLT_LOOP is 108 everywhere but OpenBSD (12)
+  if (dlt === 12 || dlt === 14) return LINKTYPE_RAW;
+  return dlt;
+}

@@ -1,0 +1,53 @@
+// `meerkat-agent enroll`: enroll this host with a collector using a one-time token. The
+// key pair is generated here and the private key stays in <state-dir>/identity (0600).
+import type { Command } from 'commander';
+import { UsageError } from '../../shared/cli/run-cli.js';
+import { EnrollTokenError } from '../../certs/errors.js';
+import { hasAgentIdentity, loadAgentIdentity } from '../transport/agent-identity.js';
+import { CollectorUrlError } from '../transport/collector-url.js';
+import { enrollAgent } from '../transport/enroll-client.js';
+import { loadAgentConfig } from '../config.js';
+
+interface EnrollFlags {
+  collector?: string;
+  token?: string;
+  stateDir?: string;
+  config?: string;
+  force: boolean;
+  json: boolean;
+}
+
+export function register(program: Command): Command {
+  return program
+    .command('enroll')
+    .description('enroll this agent with a collector (one-time token from `meerkat enroll-token create`)')
+    .option('--collector <url>', 'collector address, https://host:port (default: collector.url from the config)')
+    .option('--token <token>', 'enrollment token (or $MEERKAT_ENROLL_TOKEN)')
+    .option('--state-dir <dir>', 'agent state directory (default: stateDir from the config)')
+    .option('--config <file>', 'agent config file')
+    .option('--force', 'enroll again even if this agent already has an identity', false)
+    .option('--json', 'print the result as JSON', false)
+    .action(async (o: EnrollFlags) => {
+      const cfg = o.config || !o.stateDir || !o.collector ? loadAgentConfig(o.config) : undefined;
+      const stateDir = o.stateDir ?? cfg?.stateDir;
+      const collector = o.collector ?? cfg?.collector?.url;
+      const token = o.token ?? process.env.MEERKAT_ENROLL_TOKEN;
+      if (!stateDir) throw new UsageError('no state directory: pass --state-dir or set stateDir in the config');
+      if (!collector) throw new UsageError('no collector address: pass --collector https://host:port or set collector.url in the config');
+      if (!token) throw new UsageError('no token: pass --token or set MEERKAT_ENROLL_TOKEN');
+      if (hasAgentIdentity(stateDir) && !o.force) {
+        let who = 'an agent';
+        try { who = `agent ${loadAgentIdentity(stateDir).agentId}`; } catch { /* broken identity: still refuse without --force */ }
+        throw new UsageError(`${stateDir} already holds the identity of ${who}; use --force to enroll again`);
+      }
+      let id;
+      try {
+        id = await enrollAgent({ collectorUrl: collector, token, stateDir });
+      } catch (e) {
+        if (e instanceof EnrollTokenError || e instanceof CollectorUrlError) throw new UsageError(e.message);
+        throw e;
+      }
+      const result = { agentId: id.agentId, collector: id.collectorUrl, certificateExpires: id.notAfter.toISOString(), stateDir };
+      process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : `enrolled as agent ${id.agentId} with ${id.collectorUrl}; certificate valid until ${id.notAfter.toISOString()}\n`);
+    });
+}

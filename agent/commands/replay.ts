@@ -1,0 +1,74 @@
+// `meerkat-agent replay FILE... --out DIR`: the agent pipeline on pcap/pcapng files.
+import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
+import { startProgress } from '../../shared/cli/progress.js';
+import { replayFiles } from '../pipeline/replay-files.js';
+
+interface ReplayCliOptions {
+  out: string;
+  anonymize: string;
+  keyFile?: string;
+  packetsPerDump: number;
+  snaplen: number;
+  agentId?: string;
+  hostAddr?: string[];
+  internal?: string[];
+  json?: boolean;
+}
+
+export function registerReplayCommand(program: Command): void {
+  program
+    .command('replay')
+    .description('run the capture pipeline (decode, exclude noise, anonymize, pack) on pcap/pcapng files and write dump files')
+    .argument('<files...>', 'pcap or pcapng files')
+    .requiredOption('--out <dir>', 'directory for the dump files')
+    .option('--anonymize <policy>', 'internal | all | none', 'internal')
+    .option('--key-file <file>', "the owner's anonymization key (needed unless --anonymize none)")
+    .option('--packets-per-dump <n>', 'packets per dump file', parseIntOption('--packets-per-dump', 1, 1_000_000), 20_000)
+    .option('--snaplen <n>', 'payload bytes kept per packet (0 = headers only)', parseIntOption('--snaplen', 0, 65535), 0)
+    .option('--agent-id <uuid>', 'agent id written into the dump headers (default: random)')
+    .option('--host-addr <addr...>', "the capturing host's own addresses (sets direction; anonymized as internal)")
+    .option('--internal <cidr...>', 'owner-declared internal prefixes (default RFC 1918, CGNAT, ULA, link-local)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (files: string[], o: ReplayCliOptions) => {
+      if (!['internal', 'all', 'none'].includes(o.anonymize)) throw new UsageError(`--anonymize must be internal, all or none, got ${JSON.stringify(o.anonymize)}`);
+      if (o.anonymize !== 'none' && !o.keyFile) throw new UsageError(`--anonymize ${o.anonymize} needs --key-file (the owner's anon.key; create one with 'meerkat keys init')`);
+      let total = 0;
+      for (const f of files) {
+        try { total += statSync(f).size; } catch { throw new UsageError(`cannot read capture file ${f}`); }
+      }
+      const bar = startProgress(total, 'replay');
+      let doneBefore = 0;
+      let lastIndex = 0;
+      let lastSize = 0;
+      const summary = await replayFiles(files, {
+        outDir: o.out,
+        anonymize: o.anonymize as 'internal' | 'all' | 'none',
+        keyFile: o.keyFile,
+        packetsPerDump: o.packetsPerDump,
+        snapLen: o.snaplen,
+        agentId: o.agentId,
+        hostAddresses: o.hostAddr,
+        internalPrefixes: o.internal,
+        onProgress: (p) => {
+          if (p.fileIndex !== lastIndex) { doneBefore += lastSize; lastIndex = p.fileIndex; }
+          lastSize = p.fileSize;
+          bar.update(doneBefore + p.bytesRead, { detail: `${p.dumps} dumps` });
+        },
+      });
+      bar.stop();
+      const packets = summary.dumps.reduce((a, d) => a + d.packets, 0);
+      const bytes = summary.dumps.reduce((a, d) => a + d.bytes, 0);
+      const failed = summary.files.filter((f) => f.error);
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ agent_id: summary.agentId, anon_key_id: summary.anonKeyId, files: summary.files, dumps: summary.dumps, packets, dump_bytes: bytes, bytes_per_packet: packets ? bytes / packets : 0, stats: summary.stats, elapsed_ms: summary.elapsedMs, frames_per_second: summary.framesPerSecond }) + '\n');
+      } else {
+        process.stdout.write(`replayed ${summary.files.length} file(s): ${summary.stats.packetsSeen} frames, ${packets} packet records kept, ${summary.stats.excludedTotal} excluded as noise\n`);
+        process.stdout.write(`wrote ${summary.dumps.length} dump(s) to ${o.out}: ${bytes} bytes, ${(packets ? bytes / packets : 0).toFixed(2)} bytes/packet\n`);
+        process.stdout.write(`agent id ${summary.agentId}, anonymization key id ${summary.anonKeyId}, ${Math.round(summary.framesPerSecond)} frames/s\n`);
+        for (const f of failed) process.stderr.write(`warning: ${f.path}: ${f.error}\n`);
+      }
+      if (failed.length === summary.files.length) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,274 @@
+// The packet pipeline shared by live capture and replay:
+//   frame -> decode -> capture scope (live: loopback / other hosts' frames) -> noise filter
+//         -> direction -> anonymize -> snap policy -> dump rotator -> onDump
+// One reused DecodedPacket flows through every stage; nothing is allocated per packet here
+// (live frames arrive as a long reused buffer plus a length: exact-length views of it are
+// cached per length, see FrameViews). Also owns the capture health counters.
+import { decodePacket, decoderInternalErrors, DecodedPacket } from '../../shared/decode/index.js';
+import { Direction, EMPTY_BYTES, RecordFlag } from '../../shared/packet/packet-record.js';
+import type { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
+import { DumpRotator, DumpWriter, type DumpHeader, type DumpWriterOptions } from '../../shared/dump/index.js';
+import { NoiseFilter, NOISE_REASONS, type NoiseReasonName } from '../capture/noise-filter.js';
+import {
+  ARPHRD_LOOPBACK, LINKTYPE_ETHERNET, PACKET_OTHERHOST, PACKET_OUTGOING, linuxDeviceType, linuxPacketType,
+} from '../capture/link-meta.js';
+import { HostAddressTable } from './host-addresses.js';
+import { SnapPolicy, type PeerCaptureRule } from './snap-policy.js';
+import { FrameViews } from './frame-views.js';
+
+export const DEFAULT_PACKETS_PER_DUMP = 20_000;
+export const DEFAULT_DUMP_SECONDS = 120;
+
+const ETHERTYPE_ARP = 0x0806;
+const ETHERTYPE_RARP = 0x8035;
+
+/** Reasons a packet did not reach a dump: the noise reasons plus the live capture scope. */
+export type ExclusionReason = NoiseReasonName | 'loopback' | 'otherHost';
+
+export interface CaptureStats {
+  /** frames handed to the pipeline */
+  packetsSeen: number;
+  /** records handed to the dump writer */
+  packetsKept: number;
+  /** frames not kept, per reason (noise reasons, loopback, otherHost) */
+  excluded: Record<ExclusionReason, number>;
+  excludedTotal: number;
+  /** noise let through by the sampling window, per reason */
+  noiseSampled: Record<NoiseReasonName, number>;
+  /** end of the noise sampling window (µs since the epoch), 0 = closed */
+  noiseSamplingUntilUs: number;
+  /** frames whose headers contradicted themselves / ended early (kept, flagged in the record) */
+  malformed: number;
+  truncated: number;
+  /** frames dropped by an agent-side queue: always 0, the pipeline runs in the capture callback */
+  queueDrops: number;
+  /** kernel ring counters of live capture (null: replay, or not learnable here) */
+  kernelPackets: number | null;
+  kernelDrops: number | null;
+  /** dumps emitted and their bytes */
+  dumps: number;
+  dumpBytes: number;
+  /** packets waiting in the open dump */
+  pendingPackets: number;
+  snapLen: number;
+  peerRules: number;
+  anonymizedAddresses: number;
+  /** exceptions caught inside the decoder (a decoder bug if not 0) */
+  decoderInternalErrors: number;
+}
+
+export interface AgentPipelineOptions {
+  /** agent id (UUID) written into dump headers */
+  agentId: string;
+  anonymizer: AddressAnonymizer;
+  /** receives every finished dump (live: the agent puts it into the spool) */
+  onDump: (bytes: Uint8Array, header: DumpHeader) => void;
+  /** sequence number for the next dump (live: the spool's) */
+  nextSequence: () => number;
+  /** payload bytes kept per packet (default 0) */
+  snapLen?: number;
+  packetsPerDump?: number;
+  dumpSeconds?: number;
+  /** pcap LINKTYPE_* recorded in dump headers (default Ethernet) */
+  dumpLinkType?: number;
+  compression?: DumpWriterOptions['compression'];
+  /** the host's own addresses (direction; also handed to the anonymizer) */
+  hostAddresses?: readonly string[];
+  /** subnet-directed broadcast addresses of the host's networks (noise) */
+  directedBroadcasts?: readonly string[];
+  /** local-scope prefixes for the noise port rules (default: noise-filter's) */
+  localPrefixes?: readonly string[];
+  /** let noise through for this many seconds from the first packet (0 = never) */
+  noiseSampleSeconds?: number;
+  /**
+   * Live capture on Linux: trust the kernel's packet type in cooked (SLL) frames for
+   * direction, and drop loopback-device and other-host frames. Off for replay.
+   */
+  liveLinkScope?: boolean;
+  /** keep loopback-device frames (with liveLinkScope) */
+  includeLoopback?: boolean;
+  /** recover wireLen from the IP header (live: the binding reports captured length only) */
+  wireLenFromIp?: boolean;
+  /** kernel ring counters, read when stats() is called */
+  kernelCounters?: () => { packets: number | null; drops: number | null };
+}
+
+export class AgentPipeline {
+  private readonly pkt = new DecodedPacket();
+  private readonly anonymizer: AddressAnonymizer;
+  private readonly noise: NoiseFilter;
+  private readonly hosts: HostAddressTable;
+  private readonly snap: SnapPolicy;
+  private readonly writer: DumpWriter;
+  private readonly rotator: DumpRotator;
+  private readonly views = new FrameViews();
+  private readonly liveScope: boolean;
+  private readonly includeLoopback: boolean;
+  private readonly wireLenFromIp: boolean;
+  private readonly kernelCounters: AgentPipelineOptions['kernelCounters'];
+  private seen = 0;
+  private kept = 0;
+  private malformed = 0;
+  private truncated = 0;
+  private loopback = 0;
+  private otherHost = 0;
+  private dumps = 0;
+  private dumpBytes = 0;
+
+  constructor(opts: AgentPipelineOptions) {
+    this.anonymizer = opts.anonymizer;
+    this.noise = new NoiseFilter({ localPrefixes: opts.localPrefixes, directedBroadcasts: opts.directedBroadcasts });
+    if (opts.noiseSampleSeconds) this.noise.allowNoiseFor(opts.noiseSampleSeconds);
+    this.hosts = new HostAddressTable(opts.hostAddresses ?? []);
+    if (opts.hostAddresses) this.anonymizer.setHostAddresses([...opts.hostAddresses]);
+    const snapLen = opts.snapLen ?? 0;
+    this.snap = new SnapPolicy({ snapLen, keepIcmpErrorPayload: opts.anonymizer.policy === 'none' });
+    this.writer = new DumpWriter({
+      agentId: opts.agentId,
+      anonKeyId: opts.anonymizer.keyId,
+      snapLen,
+      linkType: opts.dumpLinkType ?? LINKTYPE_ETHERNET,
+      compression: opts.compression,
+    });
+    const onDump = opts.onDump;
+    this.rotator = new DumpRotator({
+      maxPackets: opts.packetsPerDump ?? DEFAULT_PACKETS_PER_DUMP,
+      maxSeconds: opts.dumpSeconds ?? DEFAULT_DUMP_SECONDS,
+      writer: this.writer,
+      nextSequence: opts.nextSequence,
+      onDump: (bytes, header) => {
+        this.dumps++;
+        this.dumpBytes += bytes.length;
+        onDump(bytes, header);
+      },
+    });
+    this.liveScope = opts.liveLinkScope ?? false;
+    this.includeLoopback = opts.includeLoopback ?? false;
+    this.wireLenFromIp = opts.wireLenFromIp ?? false;
+    this.kernelCounters = opts.kernelCounters;
+  }
+
+  /** One captured frame: data[0..capLen) (data may be longer: a reused capture buffer). */
+  handleFrame(linkType: number, data: Uint8Array, capLen: number, wireLen: number, tsUs: number): void {
+    this.seen++;
+    const frame = capLen === data.length ? data : this.views.view(data, capLen);
+    const d = decodePacket(linkType, frame, wireLen, tsUs, this.pkt);
+    const flags = d.flags;
+    if (flags & RecordFlag.Malformed) this.malformed++;
+    if (flags & RecordFlag.Truncated) this.truncated++;
+
+    let pktType = -1;
+    if (this.liveScope) {
+      pktType = linuxPacketType(linkType, frame, capLen);
+      if (pktType === PACKET_OTHERHOST) {
+        this.otherHost++;
+        return;
+      }
+      if (!this.includeLoopback && linuxDeviceType(linkType, frame, capLen) === ARPHRD_LOOPBACK) {
+        this.loopback++;
+        return;
+      }
+    }
+    if (this.noise.filter(d) !== 0) return;
+
+    if (pktType >= 0) d.direction = pktType === PACKET_OUTGOING ? Direction.Out : Direction.In;
+    else d.direction = this.hosts.directionOf(d);
+
+    if (this.wireLenFromIp && d.l3Off >= 0 && d.ipLen > 0 && (flags & RecordFlag.Inner) === 0) {
+      const w = d.l3Off + d.ipLen;
+      if (w > d.wireLen) d.wireLen = w;
+    }
+    if (d.ipVersion === 0) this.anonymizeArp(d);
+    else this.anonymizer.anonymizeRecord(d);
+    if (this.noise.lastSampled) d.payload = EMPTY_BYTES; // sampled noise: identities, not data
+    else this.snap.apply(d);
+    this.rotator.add(d);
+    this.kept++;
+  }
+
+  /**
+   * ARP records carry the sender/target IPv4 addresses in src/dst with ipVersion 0 (decoder
+   * contract), which AddressAnonymizer.anonymizeRecord skips as "not IP"; they reach a dump
+   * only through the noise sampling window, and must not carry real internal addresses.
+   */
+  private anonymizeArp(d: DecodedPacket): void {
+    if (d.etherType !== ETHERTYPE_ARP && d.etherType !== ETHERTYPE_RARP) return;
+    if ((d.flags & RecordFlag.SrcAnon) === 0 && this.anonymizer.anonymize(4, d.src)) d.flags |= RecordFlag.SrcAnon;
+    if ((d.flags & RecordFlag.DstAnon) === 0 && this.anonymizer.anonymize(4, d.dst)) d.flags |= RecordFlag.DstAnon;
+  }
+
+  /** Emits the open dump now (shutdown, "ship now"). */
+  flush(): void {
+    this.rotator.flush();
+  }
+
+  /** Time passes without packets: time-based rotation, expiry of windows and peer rules. */
+  tick(nowUs: number): void {
+    this.noise.expire(nowUs);
+    this.snap.expire(nowUs);
+    this.rotator.tick(nowUs);
+  }
+
+  /** Payload bytes kept per packet from now on (hybrid capture). */
+  setSnapLen(n: number): void {
+    this.snap.setSnapLen(n);
+    this.writer.snapLen = n;
+  }
+
+  /** Raises the snap length for one peer until rule.untilUs (targeted capture hook). */
+  addPeerRule(rule: PeerCaptureRule): void {
+    this.snap.addPeerRule(rule);
+    if (rule.snapLen > this.writer.snapLen) this.writer.snapLen = rule.snapLen;
+  }
+
+  setDumpLimits(packets: number, seconds: number): void {
+    this.rotator.setLimits(packets, seconds);
+  }
+
+  /** Lets link-local noise through for `seconds` (from nowUs, or from the next packet). */
+  allowNoiseFor(seconds: number, nowUs?: number): void {
+    this.noise.allowNoiseFor(seconds, nowUs);
+  }
+
+  /** New host addresses (interfaces changed): direction, anonymizer host set, broadcasts. */
+  setHostAddresses(addresses: readonly string[], directedBroadcasts?: readonly string[]): void {
+    this.hosts.set(addresses);
+    this.anonymizer.setHostAddresses([...addresses]);
+    if (directedBroadcasts) this.noise.setDirectedBroadcasts(directedBroadcasts);
+  }
+
+  get hostAddresses(): readonly string[] {
+    return this.hosts.addresses;
+  }
+
+  stats(): CaptureStats {
+    const n = this.noise.counts();
+    const excluded = { ...n.excluded, loopback: this.loopback, otherHost: this.otherHost } as Record<ExclusionReason, number>;
+    let excludedTotal = 0;
+    for (const v of Object.values(excluded)) excludedTotal += v;
+    const k = this.kernelCounters ? this.kernelCounters() : { packets: null, drops: null };
+    return {
+      packetsSeen: this.seen,
+      packetsKept: this.kept,
+      excluded,
+      excludedTotal,
+      noiseSampled: n.sampled,
+      noiseSamplingUntilUs: n.samplingUntilUs,
+      malformed: this.malformed,
+      truncated: this.truncated,
+      queueDrops: 0,
+      kernelPackets: k.packets,
+      kernelDrops: k.drops,
+      dumps: this.dumps,
+      dumpBytes: this.dumpBytes,
+      pendingPackets: this.rotator.pending,
+      snapLen: this.snap.snapLen,
+      peerRules: this.snap.peerRules,
+      anonymizedAddresses: this.anonymizer.stats.lookups,
+      decoderInternalErrors: decoderInternalErrors(),
+    };
+  }
+}
+
+/** Noise reason names in counter order (for tables and metrics). */
+export const EXCLUSION_REASONS: readonly ExclusionReason[] = [...(NOISE_REASONS.slice(1) as NoiseReasonName[]), 'loopback', 'otherHost'];

@@ -1,0 +1,113 @@
+// Wires live capture to the pipeline: frames from LiveCapture go straight into
+// AgentPipeline.handleFrame (inside the capture callback, no queue), a 1-second timer drives
+// time-based dump rotation and window expiry, and the host's addresses are re-read from
+// os.networkInterfaces() periodically (DHCP renewals, roaming, VPNs) for direction, the
+// anonymizer's host set and the directed-broadcast noise rule. The agent supplies onDump
+// (put the dump into the spool) and nextSequence (the spool's).
+import { networkInterfaces } from 'node:os';
+import type { Logger } from '../../shared/log.js';
+import { LiveCapture, type LiveCaptureOptions, type LiveCaptureStats } from '../capture/live-capture.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL } from '../capture/link-meta.js';
+import { AgentPipeline, type AgentPipelineOptions, type CaptureStats } from './agent-pipeline.js';
+import { hostFactsFromInterfaces, type HostFacts } from './host-addresses.js';
+import { warmUpPipeline } from './pipeline-warmup.js';
+
+export interface LivePipelineOptions {
+  capture: Omit<LiveCaptureOptions, 'onFrame' | 'log'>;
+  pipeline: Omit<AgentPipelineOptions, 'liveLinkScope' | 'wireLenFromIp' | 'kernelCounters' | 'hostAddresses' | 'directedBroadcasts' | 'includeLoopback'>;
+  /** host address refresh period (default 30 s) */
+  hostRefreshSeconds?: number;
+  log?: Logger;
+  /** os.networkInterfaces replacement (tests) */
+  interfaces?: typeof networkInterfaces;
+  /** run synthetic packets through the code first so a burst at start-up meets optimized code (default true) */
+  warmUp?: boolean;
+}
+
+export interface LiveCaptureHealth extends CaptureStats {
+  capture: LiveCaptureStats;
+  hostAddresses: readonly string[];
+}
+
+export interface LivePipeline {
+  readonly pipeline: AgentPipeline;
+  readonly capture: LiveCapture;
+  stats(): LiveCaptureHealth;
+  /** Re-reads the host's addresses now (also periodic). */
+  refreshHostAddresses(): void;
+  /** Stops capturing and emits the open dump. */
+  stop(): void;
+}
+
+function sameFacts(a: HostFacts, b: HostFacts): boolean {
+  const k = (f: HostFacts): string => JSON.stringify([[...f.addresses].sort(), [...f.directedBroadcasts].sort()]);
+  return k(a) === k(b);
+}
+
+/** @throws CaptureOpenError when no capture session could be opened */
+export async function startLivePipeline(opts: LivePipelineOptions): Promise<LivePipeline> {
+  const log = opts.log;
+  const readIfaces = opts.interfaces ?? networkInterfaces;
+  let facts = hostFactsFromInterfaces(readIfaces());
+  const anyMode = (opts.capture.interfaces ?? (process.platform === 'linux' ? 'any' : 'all')) === 'any';
+  let capture: LiveCapture | undefined;
+  const pipeline = new AgentPipeline({
+    ...opts.pipeline,
+    dumpLinkType: opts.pipeline.dumpLinkType ?? (anyMode ? LINKTYPE_LINUX_SLL : LINKTYPE_ETHERNET),
+    hostAddresses: facts.addresses,
+    directedBroadcasts: facts.directedBroadcasts,
+    liveLinkScope: true,
+    includeLoopback: opts.capture.includeLoopback ?? false,
+    wireLenFromIp: true,
+    kernelCounters: () => {
+      const s = capture?.stats();
+      return { packets: s?.kernelPackets ?? null, drops: s?.kernelDrops ?? null };
+    },
+  });
+  if (opts.warmUp !== false) {
+    const ms = warmUpPipeline({ linkType: anyMode ? LINKTYPE_LINUX_SLL : LINKTYPE_ETHERNET, policy: opts.pipeline.anonymizer.policy });
+    log?.debug({ ms: Math.round(ms) }, 'pipeline warmed up');
+  }
+  capture = new LiveCapture({
+    ...opts.capture,
+    log,
+    onFrame: (linkType, data, capLen, wireLen, tsUs) => pipeline.handleFrame(linkType, data, capLen, wireLen, tsUs),
+  });
+  await capture.start();
+  const cap = capture;
+
+  const refreshHostAddresses = (): void => {
+    let next: HostFacts;
+    try {
+      next = hostFactsFromInterfaces(readIfaces());
+    } catch (e) {
+      log?.warn({ err: (e as Error).message }, 'cannot read host addresses');
+      return;
+    }
+    if (sameFacts(next, facts)) return;
+    facts = next;
+    pipeline.setHostAddresses(facts.addresses, facts.directedBroadcasts);
+    log?.info({ addresses: facts.addresses.length }, 'host addresses changed');
+  };
+
+  let seconds = 0;
+  const refreshEvery = opts.hostRefreshSeconds ?? 30;
+  const timer = setInterval(() => {
+    seconds++;
+    pipeline.tick(cap.clock.nowUs());
+    if (refreshEvery > 0 && seconds % refreshEvery === 0) refreshHostAddresses();
+  }, 1000);
+  timer.unref();
+
+  return {
+    pipeline,
+    capture: cap,
+    stats: () => ({ ...pipeline.stats(), capture: cap.stats(), hostAddresses: pipeline.hostAddresses }),
+    refreshHostAddresses,
+    stop: () => {
+      clearInterval(timer);
+      cap.stop();
+      pipeline.flush();
+    },
+  };
+}

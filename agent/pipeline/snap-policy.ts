@@ -1,0 +1,162 @@
+// How many payload bytes each record keeps ("hybrid capture"): a global snap length (default
+// 0, headers only) that commands can change at run time, raised for peers named by per-peer
+// rules until they expire. Rules name addresses as the records carry them AFTER
+// anonymization - the collector only knows pseudonyms - so the policy runs after the
+// anonymizer. Pure; no allocation per packet for kept lengths up to VIEW_CACHE_MAX.
+//
+// ICMP error messages (unreachable, time exceeded, ...) quote the offending packet's IP header,
+// i.e. this host's REAL address, in their payload; that payload is never kept while addresses
+// are being anonymized (keepIcmpErrorPayload = false).
+import { EMPTY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../../shared/packet/packet-record.js';
+import type { DecodedPacket } from '../../shared/decode/decoded-packet.js';
+import { parseIp } from '../../shared/net/ip-address.js';
+
+export const MAX_SNAP_LEN = 65535;
+/** kept payloads up to this length are handed out as cached views (no allocation) */
+const VIEW_CACHE_MAX = 2048;
+
+export class SnapPolicyError extends Error {
+  constructor(input: string, expected: string) {
+    super(`invalid snap policy input ${JSON.stringify(input)}: expected ${expected}`);
+    this.name = 'SnapPolicyError';
+  }
+}
+
+/** Full (or raised) capture for one peer until a deadline - the hook for targeted capture. */
+export interface PeerCaptureRule {
+  /** the peer's address as records carry it (a pseudonym for internal addresses) */
+  address: string;
+  /** only this port on either side (0 or absent = any) */
+  port?: number;
+  /** payload bytes to keep for matching packets */
+  snapLen: number;
+  /** packet time (µs since the epoch) after which the rule no longer applies */
+  untilUs: number;
+}
+
+interface CompiledRule {
+  version: number;
+  addr: Uint8Array;
+  port: number;
+  snapLen: number;
+  untilUs: number;
+}
+
+function checkSnapLen(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_SNAP_LEN) throw new SnapPolicyError(String(n), `an integer snap length 0..${MAX_SNAP_LEN}`);
+  return n;
+}
+
+function sameAddr(version: number, a: Uint8Array, b: Uint8Array): boolean {
+  const n = version === 4 ? 4 : 16;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function isIcmpError(p: DecodedPacket): boolean {
+  if (p.proto === IPPROTO_ICMP) {
+    const t = p.sport;
+    return t === 3 || t === 4 || t === 5 || t === 11 || t === 12;
+  }
+  if (p.proto === IPPROTO_ICMPV6) return p.sport >= 1 && p.sport <= 4;
+  return false;
+}
+
+export interface SnapPolicyOptions {
+  snapLen?: number;
+  /** keep ICMP error payloads (only safe when addresses are not anonymized) */
+  keepIcmpErrorPayload?: boolean;
+}
+
+export class SnapPolicy {
+  private snap: number;
+  private readonly keepIcmpErrors: boolean;
+  private rules: CompiledRule[] = [];
+  private readonly scratch = new Uint8Array(MAX_SNAP_LEN);
+  private readonly views: (Uint8Array | undefined)[] = [];
+
+  constructor(opts: SnapPolicyOptions = {}) {
+    this.snap = checkSnapLen(opts.snapLen ?? 0);
+    this.keepIcmpErrors = opts.keepIcmpErrorPayload ?? false;
+  }
+
+  get snapLen(): number {
+    return this.snap;
+  }
+
+  /** Changes the global snap length (takes effect from the next packet). */
+  setSnapLen(n: number): void {
+    this.snap = checkSnapLen(n);
+  }
+
+  /** Adds a per-peer rule; it lapses by itself at rule.untilUs (packet time). */
+  addPeerRule(rule: PeerCaptureRule): void {
+    let a;
+    try {
+      a = parseIp(rule.address);
+    } catch {
+      throw new SnapPolicyError(rule.address, 'an IPv4 or IPv6 address');
+    }
+    const port = rule.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SnapPolicyError(String(port), 'a port 0..65535');
+    this.rules = [...this.rules, { version: a.version, addr: a.bytes, port, snapLen: checkSnapLen(rule.snapLen), untilUs: rule.untilUs }];
+  }
+
+  clearPeerRules(): void {
+    this.rules = [];
+  }
+
+  /** Rules still in force (for status reports). */
+  get peerRules(): number {
+    return this.rules.length;
+  }
+
+  /** Drops rules whose deadline has passed. */
+  expire(nowUs: number): void {
+    if (this.rules.some((r) => r.untilUs <= nowUs)) this.rules = this.rules.filter((r) => r.untilUs > nowUs);
+  }
+
+  /** Payload bytes this packet may keep under the current policy. */
+  snapFor(p: DecodedPacket): number {
+    let n = this.snap;
+    const rules = this.rules;
+    if (rules.length !== 0) {
+      for (let i = 0; i < rules.length; i++) {
+        const r = rules[i]!;
+        if (r.snapLen <= n || r.untilUs <= p.tsUs || r.version !== p.ipVersion) continue;
+        if (r.port !== 0 && p.sport !== r.port && p.dport !== r.port) continue;
+        if (sameAddr(r.version, r.addr, p.src) || sameAddr(r.version, r.addr, p.dst)) n = r.snapLen;
+      }
+    }
+    if (n !== 0 && !this.keepIcmpErrors && isIcmpError(p)) return 0;
+    return n;
+  }
+
+  /** Sets p.payload to the kept bytes (a view that is valid until the next packet). */
+  apply(p: DecodedPacket): void {
+    const n = this.snapFor(p);
+    // non-IP frames (ARP, LLDP, ...) carry link-layer identities, never conversation data
+    if (n === 0 || p.payloadOff < 0 || p.ipVersion === 0) {
+      p.payload = EMPTY_BYTES;
+      return;
+    }
+    const avail = p.capLen - p.payloadOff;
+    let k = n < p.payloadLen ? n : p.payloadLen;
+    if (k > avail) k = avail;
+    if (k <= 0) {
+      p.payload = EMPTY_BYTES;
+      return;
+    }
+    if (k > VIEW_CACHE_MAX) {
+      p.payload = p.frame.subarray(p.payloadOff, p.payloadOff + k);
+      return;
+    }
+    const s = this.scratch;
+    const f = p.frame;
+    const off = p.payloadOff;
+    for (let i = 0; i < k; i++) s[i] = f[off + i]!;
+    let v = this.views[k];
+    if (v === undefined) this.views[k] = v = this.scratch.subarray(0, k);
+    p.payload = v;
+  }
+}

@@ -1,0 +1,57 @@
+// Certificate renewal on the agent: when a third of the certificate's lifetime is left
+// (or less than renewBeforeMs), make a new key pair and ask the collector, over the
+// already-authenticated connection, to sign it. The new key and certificate are stored
+// as the next identity generation and used from the next connection on.
+import { X509Certificate, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { AGENT_KEY_BITS, createAgentCsr } from '../../certs/agent-csr.js';
+import { loadAgentIdentity, saveAgentIdentity, type AgentIdentity } from './agent-identity.js';
+
+/** What the shipper needs from a renewal policy. */
+export interface RenewalHandler {
+  /** true when the current certificate should be renewed now */
+  due(nowMs: number): boolean;
+  /** a CSR for a fresh key (kept until install) */
+  prepareCsr(): Promise<string>;
+  install(certPem: string, caPem: string): Promise<void>;
+}
+
+const genKey = promisify(generateKeyPair);
+
+/** Pure: renew when less than max(lifetime/3, renewBeforeMs) remains. */
+export function renewalDue(notBeforeMs: number, notAfterMs: number, nowMs: number, renewBeforeMs = 0): boolean {
+  const lifetime = notAfterMs - notBeforeMs;
+  const threshold = Math.max(lifetime / 3, renewBeforeMs);
+  return notAfterMs - nowMs <= threshold;
+}
+
+export class StateDirRenewal implements RenewalHandler {
+  private pendingKey: KeyObject | null = null;
+  private identity: AgentIdentity;
+
+  constructor(private readonly stateDir: string, private readonly opts: { renewBeforeMs?: number; keyBits?: number; onInstalled?: (id: AgentIdentity) => void } = {}) {
+    this.identity = loadAgentIdentity(stateDir);
+  }
+
+  due(nowMs: number): boolean {
+    return renewalDue(this.identity.notBefore.getTime(), this.identity.notAfter.getTime(), nowMs, this.opts.renewBeforeMs ?? 0);
+  }
+
+  async prepareCsr(): Promise<string> {
+    const { privateKey } = await genKey('rsa', { modulusLength: this.opts.keyBits ?? AGENT_KEY_BITS, publicExponent: 0x10001 });
+    this.pendingKey = privateKey as KeyObject;
+    return createAgentCsr(this.pendingKey);
+  }
+
+  async install(certPem: string, caPem: string): Promise<void> {
+    const key = this.pendingKey;
+    if (!key) throw new Error('renewed certificate arrived without a pending key');
+    const cert = new X509Certificate(certPem);
+    if (!cert.checkPrivateKey(key)) throw new Error('renewed certificate does not match the key we generated');
+    if (!cert.verify(new X509Certificate(this.identity.caPem).publicKey)) throw new Error('renewed certificate is not signed by the pinned CA');
+    if (caPem.trim() !== this.identity.caPem.trim()) throw new Error('collector sent a different CA with the renewal; keeping the pinned one');
+    this.identity = saveAgentIdentity(this.stateDir, { agentId: this.identity.agentId, collectorUrl: this.identity.collectorUrl, key, certPem, caPem: this.identity.caPem });
+    this.pendingKey = null;
+    this.opts.onInstalled?.(this.identity);
+  }
+}

@@ -1,0 +1,200 @@
+// The agent <-> collector wire protocol (version 1), shared by both ends: the binary
+// upload frame header and the JSON control messages. docs/protocol.md is the prose spec.
+// Kept free of I/O so the collector and the agent (and tests) use the same codec.
+// (Lives here for now; it would sit better in shared/protocol/, see the report.)
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+/** WebSocket path on the collector's TLS port */
+export const AGENT_WS_PATH = '/v1/agent';
+/** enrollment endpoints on the same port (server-auth only) */
+export const ENROLL_CA_PATH = '/v1/enroll/ca';
+export const ENROLL_PATH = '/v1/enroll';
+/** response header naming why the collector refused a connection */
+export const REFUSAL_HEADER = 'x-meerkat-refusal';
+
+// ---- binary frames ---------------------------------------------------------------
+
+export const enum FrameType {
+  DumpUpload = 1,
+}
+
+/**
+ * Upload frame: 12-byte header then the dump file bytes.
+ *   0  u8   frame type (1 = dump upload)
+ *   1  u8   protocol version (1)
+ *   2  u16  epoch (LE): the agent bumps it each time it resends after a retryable nack,
+ *           so the collector can drop frames that were already on the wire
+ *   4  u64  dump sequence number (LE; must equal the dump header's sequence)
+ */
+export const UPLOAD_HEADER_LEN = 12;
+
+export interface UploadFrameHeader {
+  type: number;
+  version: number;
+  epoch: number;
+  sequence: number;
+}
+
+export class FrameError extends Error {
+  constructor(expected: string, got: string) {
+    super(`bad upload frame: expected ${expected}, got ${got}`);
+    this.name = 'FrameError';
+  }
+}
+
+/** Builds header + dump into one buffer (one allocation per upload, sent as one message). */
+export function encodeUploadFrame(sequence: number, epoch: number, dump: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(UPLOAD_HEADER_LEN + dump.length);
+  out[0] = FrameType.DumpUpload;
+  out[1] = PROTOCOL_VERSION;
+  out.writeUInt16LE(epoch & 0xffff, 2);
+  out.writeUInt32LE(sequence % 0x1_0000_0000, 4);
+  out.writeUInt32LE(Math.floor(sequence / 0x1_0000_0000), 8);
+  out.set(dump, UPLOAD_HEADER_LEN);
+  return out;
+}
+
+/** Reads the header in place; returns the reason string instead of throwing (hostile input is routine here). */
+export function decodeUploadHeader(frame: Uint8Array, out: UploadFrameHeader): string | null {
+  if (frame.length < UPLOAD_HEADER_LEN) return `frame of ${frame.length} bytes is shorter than the ${UPLOAD_HEADER_LEN}-byte upload header`;
+  out.type = frame[0]!;
+  out.version = frame[1]!;
+  if (out.type !== FrameType.DumpUpload) return `unknown frame type ${out.type} (expected 1, dump upload)`;
+  if (out.version !== PROTOCOL_VERSION) return `unsupported frame version ${out.version} (expected ${PROTOCOL_VERSION})`;
+  out.epoch = frame[2]! | (frame[3]! << 8);
+  const lo = (frame[4]! | (frame[5]! << 8) | (frame[6]! << 16)) + frame[7]! * 0x1000000;
+  const hi = (frame[8]! | (frame[9]! << 8) | (frame[10]! << 16)) + frame[11]! * 0x1000000;
+  if (hi > 0x1fffff) return 'sequence number above 2^53-1';
+  out.sequence = hi * 0x1_0000_0000 + lo;
+  return null;
+}
+
+// ---- JSON control messages -----------------------------------------------------------
+
+/** Why an upload was refused; `retry` tells the agent whether sending it again can succeed. */
+export const NackCode = {
+  /** larger than the collector's maxDumpBytes */
+  TooLarge: 'too-large',
+  /** frame header or dump does not parse / fails its checksums */
+  Malformed: 'malformed',
+  /** dump header agent id differs from the certificate's */
+  AgentMismatch: 'agent-mismatch',
+  /** frame sequence differs from the dump header's */
+  SequenceMismatch: 'sequence-mismatch',
+  /** writing to disk or the database failed (disk full, I/O error) */
+  Storage: 'storage',
+  /** dropped because an earlier upload in the same epoch failed; resend */
+  Aborted: 'aborted',
+  /** per-agent or global limit reached; resend later */
+  Busy: 'busy',
+  /** the collector is stopping */
+  ShuttingDown: 'shutting-down',
+} as const;
+export type NackCodeValue = (typeof NackCode)[keyof typeof NackCode];
+
+export function nackIsRetryable(code: NackCodeValue): boolean {
+  return code === NackCode.Storage || code === NackCode.Aborted || code === NackCode.Busy || code === NackCode.ShuttingDown;
+}
+
+const nonNeg = z.number().finite().nonnegative();
+
+/** Agent health as the heartbeat carries it; every field optional so older agents stay valid. */
+export const agentHealthSchema = z.object({
+  /** packets seen by capture, kept after exclusion, dropped by the kernel / interface */
+  packetsCaptured: nonNeg.optional(),
+  packetsKept: nonNeg.optional(),
+  packetsDropped: nonNeg.optional(),
+  packetsIfDropped: nonNeg.optional(),
+  dumpsWritten: nonNeg.optional(),
+  /** dumps the spool had to discard (byte limit) */
+  spoolDropped: nonNeg.optional(),
+  spoolBytes: nonNeg.optional(),
+  spoolFiles: nonNeg.optional(),
+  /** process CPU since the previous heartbeat, percent of one core */
+  cpuPercent: nonNeg.optional(),
+  rssBytes: nonNeg.optional(),
+  heapUsedBytes: nonNeg.optional(),
+  uptimeSec: nonNeg.optional(),
+}).loose();
+export type AgentHealth = z.infer<typeof agentHealthSchema>;
+
+export const agentMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('hello'),
+    v: z.number().int(),
+    agentId: z.string(),
+    software: z.string().max(200).optional(),
+    /** the agent's own window (unacked uploads it will keep in flight) */
+    window: z.number().int().positive().optional(),
+  }),
+  z.object({ type: z.literal('heartbeat'), ts: z.number(), health: agentHealthSchema }),
+  z.object({ type: z.literal('renew'), csr: z.string().max(16384) }),
+  z.object({
+    type: z.literal('command-result'),
+    id: z.string().max(200),
+    ok: z.boolean(),
+    result: z.unknown().optional(),
+    error: z.string().max(4000).optional(),
+  }),
+]);
+export type AgentMessage = z.infer<typeof agentMessageSchema>;
+
+export const collectorMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('welcome'),
+    v: z.number().int(),
+    agentId: z.string(),
+    serverTime: z.number(),
+    /** largest dump the collector accepts (bytes, without the frame header) */
+    maxDumpBytes: z.number().int().positive(),
+    /** unacked uploads the collector is willing to queue for this agent */
+    window: z.number().int().positive(),
+    heartbeatSec: z.number().positive(),
+  }),
+  /** epoch: echoed from the upload frame, so an agent can ignore answers to frames it has since resent */
+  z.object({ type: z.literal('ack'), seq: z.number().int().nonnegative(), epoch: z.number().int().nonnegative(), dup: z.boolean() }),
+  z.object({
+    type: z.literal('nack'),
+    /** -1 when the frame was too broken to carry a sequence */
+    seq: z.number().int().min(-1),
+    epoch: z.number().int().nonnegative(),
+    code: z.string(),
+    reason: z.string(),
+    retry: z.boolean(),
+  }),
+  z.object({ type: z.literal('renewed'), cert: z.string(), ca: z.string() }),
+  z.object({ type: z.literal('renew-failed'), reason: z.string() }),
+  z.object({ type: z.literal('command'), id: z.string(), command: z.unknown() }),
+  z.object({ type: z.literal('error'), code: z.string(), reason: z.string() }),
+]);
+export type CollectorMessage = z.infer<typeof collectorMessageSchema>;
+
+/** Largest JSON control message either side accepts (bytes). */
+export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
+
+/** Parses a text frame; returns the message or a reason string. */
+export function parseAgentMessage(text: string): AgentMessage | string {
+  if (text.length > MAX_CONTROL_MESSAGE_BYTES) return `control message of ${text.length} bytes exceeds ${MAX_CONTROL_MESSAGE_BYTES}`;
+  let raw: unknown;
+  try { raw = JSON.parse(text); } catch { return 'control message is not JSON'; }
+  const r = agentMessageSchema.safeParse(raw);
+  return r.success ? r.data : `control message not understood: ${r.error.issues[0]?.message ?? 'invalid'}`;
+}
+
+export function parseCollectorMessage(text: string): CollectorMessage | string {
+  if (text.length > MAX_CONTROL_MESSAGE_BYTES * 4) return `control message of ${text.length} bytes is too large`;
+  let raw: unknown;
+  try { raw = JSON.parse(text); } catch { return 'control message is not JSON'; }
+  const r = collectorMessageSchema.safeParse(raw);
+  return r.success ? r.data : `control message not understood: ${r.error.issues[0]?.message ?? 'invalid'}`;
+}
+
+/** WebSocket close codes the collector uses (4000-4999 are application codes). */
+export const CloseCode = {
+  Replaced: 4000,
+  ProtocolError: 4002,
+  Revoked: 4003,
+  ShuttingDown: 4004,
+  IdleTimeout: 4005,
+} as const;

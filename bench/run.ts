@@ -1,0 +1,85 @@
+// `npm run bench`: every speed and size figure of the project in one run, with
+// references (Argus) measured on the same capture in the same run. Prints a
+// table, or JSON with --json. No pass/fail: targets are printed beside figures.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BenchReport, cpuSeconds } from './report.js';
+import { makeBenchCapture } from './make-capture.js';
+import { timeArgus } from './argus-reference.js';
+import { benchDecode } from './decode-bench.js';
+import { benchAnonymize } from './anonymize-bench.js';
+import { benchDumpEncode } from './dump-bench.js';
+import { benchFlows, benchDumpToStore, loadRecords } from './flow-bench.js';
+import { initOwnerKeys } from '../shared/keys/owner-keys.js';
+import { replayFiles } from '../agent/pipeline/replay-files.js';
+import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
+
+const json = process.argv.includes('--json');
+const packetsArg = process.argv.find((a) => a.startsWith('--packets='));
+const TARGET_PACKETS = packetsArg ? Number(packetsArg.slice('--packets='.length)) : 2_000_000;
+
+async function main(): Promise<void> {
+  const report = new BenchReport(json);
+  const outDir = join(repoRoot(), 'bench', 'out');
+  mkdirSync(outDir, { recursive: true });
+  const log = (s: string): void => { if (!json) process.stderr.write(s + '\n'); };
+
+  log(`building the benchmark capture (${TARGET_PACKETS} packets from ../shared/pcaps traces, cached in bench/out)`);
+  const cap = makeBenchCapture(outDir, TARGET_PACKETS);
+  log(`capture: ${cap.file} (${cap.packets} packets, ${(cap.bytes / 1e6).toFixed(0)} MB)`);
+
+  log('argus -r on the same capture (reference)');
+  const argus = timeArgus(cap.file);
+  const argusPps = argus ? cap.packets / argus.cpuSeconds : undefined;
+  const argusRef = argusPps ? { name: 'argus -r', value: argusPps } : undefined;
+  if (argus) report.add({ name: 'argus -r (reference)', value: argusPps!, unit: 'packets/s per core', note: `${argus.cpuSeconds.toFixed(2)} s CPU` });
+
+  // --- agent: decode, anonymize, whole replay pipeline, dump size ---
+  log('decoder alone');
+  const dec = await benchDecode(join(referencePcapsDir(), 'zeek', 'echo-connections.pcap'), 2);
+  report.add({ name: 'decode', value: (dec.seconds / dec.packets) * 1e9, unit: 'ns/packet', target: 'part of the 1 µs/packet pipeline budget' });
+
+  log('anonymization');
+  const an = benchAnonymize();
+  report.add({ name: 'anonymize IPv4 record, cache hit', value: an.hitNsPerRecord, unit: 'ns/record' });
+  report.add({ name: 'anonymize IPv4 address, cache miss', value: an.missNsPerAddress, unit: 'ns/address' });
+
+  log('replay pipeline (read + decode + exclude + anonymize + encode + compress + write)');
+  const keyDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-key-'));
+  initOwnerKeys(join(keyDir, 'owner'));
+  const ownerKey = join(keyDir, 'owner', 'anon.key');
+  const dumpDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-dumps-'));
+  const rep = await cpuSeconds(() => replayFiles([cap.file], { outDir: dumpDir, anonymize: 'internal', keyFile: ownerKey, packetsPerDump: 20_000, snapLen: 0 }));
+  const kept = rep.result.dumps.reduce((a, d) => a + d.packets, 0);
+  const dumpBytes = rep.result.dumps.reduce((a, d) => a + d.bytes, 0);
+  report.add({ name: 'replay pipeline', value: rep.result.stats.packetsSeen / rep.cpu, unit: 'packets/s per core', reference: argusRef, target: '>= 1,000,000' });
+  report.add({ name: 'dump size, header-only', value: dumpBytes / kept, unit: 'bytes/packet', target: '<= 15 (Mongoose ~75)' });
+
+  log('one 20,000-packet dump');
+  const recs = loadRecords(join(referencePcapsDir(), 'zeek', 'echo-connections.pcap')).slice(0, 20_000);
+  const dump = benchDumpEncode(recs);
+  report.add({ name: 'build one 20,000-packet dump', value: dump.msPerDump, unit: 'ms CPU', target: '<= 20' });
+  report.add({ name: 'decode + validate one 20,000-packet dump', value: dump.decodeMsPerDump, unit: 'ms CPU' });
+
+  // --- collector: flows ---
+  log('flow engine (records in memory -> flows)');
+  const flowRecs = loadRecords(join(referencePcapsDir(), 'zeek', 'echo-connections.pcap'), 4);
+  const fl = benchFlows(flowRecs, 2);
+  report.add({ name: 'flow engine', value: fl.packetsPerSec, unit: 'packets/s per core', reference: argusRef, target: 'faster than argus' });
+
+  log('dump files -> flows committed in SQLite');
+  const dumps = readdirSync(dumpDir).filter((f) => f.endsWith('.mkd')).sort().map((f) => join(dumpDir, f));
+  const dbDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-db-'));
+  const st = await cpuSeconds(() => benchDumpToStore(dumps, join(dbDir, 'flows.db')));
+  report.add({ name: 'dump -> flows -> SQLite', value: kept / st.cpu, unit: 'packets/s per core', reference: argusRef });
+
+  rmSync(dumpDir, { recursive: true, force: true });
+  rmSync(dbDir, { recursive: true, force: true });
+  rmSync(keyDir, { recursive: true, force: true });
+
+  if (json) process.stdout.write(report.toJson() + '\n');
+  else process.stdout.write('\n' + report.toTable() + '\n');
+}
+
+await main();

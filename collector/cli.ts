@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// meerkat-collector: the server (mTLS ingest, flows, store) and offline import.
+import { Command } from 'commander';
+import { runCli } from '../shared/cli/run-cli.js';
+import { MEERKAT_VERSION } from '../shared/version.js';
+import { registerImportCommand } from './commands/import.js';
+
+const program = new Command('meerkat-collector')
+  .description('Meerkat collector: receives dumps from agents over mutual TLS, builds flows, stores them; imports captures offline')
+  .version(MEERKAT_VERSION);
+registerImportCommand(program);
+
+await runCli(program);

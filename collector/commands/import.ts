@@ -1,0 +1,73 @@
+// `meerkat-collector import FILE... --db DB`: capture files (pcap/pcapng) and Meerkat
+// dump files into the flow database. Exit 0 when every file imported, 1 when a file
+// could not be read (the others are still imported), 2 for usage errors.
+import type { Command } from 'commander';
+import { UsageError } from '../../shared/cli/run-cli.js';
+import { loadAnonKey } from '../../shared/keys/owner-keys.js';
+import { logger } from '../../shared/log.js';
+import type { AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
+import { importFiles, type ImportSummary } from '../import/import-files.js';
+
+interface ImportFlags {
+  db: string;
+  anonymize?: string;
+  anonKey?: string;
+  agent?: string;
+  outerTunnels?: boolean;
+  progress?: boolean;
+  json?: boolean;
+}
+
+const POLICIES: readonly AnonymizePolicy[] = ['internal', 'all', 'none'];
+
+function summaryText(s: ImportSummary): string {
+  const lines = s.files.map((f) =>
+    `${f.status.padEnd(9)} ${f.kind.padEnd(7)} ${String(f.packets).padStart(9)} packets  ${f.path}${f.error ? `  (${f.error})` : ''}`);
+  lines.push(`imported ${s.packets} packets from ${s.files.length} file(s): ${s.records} flow records, ` +
+    `${s.duplicates} duplicate dump(s), ${s.errors} failed, ${s.ignored} non-IP packets ignored, ` +
+    `${(s.elapsedMs / 1000).toFixed(2)} s (${Math.round(s.packetsPerSec)} packets/s)`);
+  return lines.join('\n');
+}
+
+export function registerImportCommand(program: Command): void {
+  program
+    .command('import')
+    .description('import pcap/pcapng captures and Meerkat dump files into the flow database')
+    .argument('<files...>', 'capture or dump files (recognised by content)')
+    .requiredOption('--db <path>', 'SQLite flow database (created if missing)')
+    .option('--anonymize <policy>', 'addresses of capture files to pseudonymize: internal, all or none (dumps are already anonymized)', 'internal')
+    .option('--anon-key <file>', "owner's anonymization key file; without it a random key is used for this import only")
+    .option('--agent <id>', 'agent id recorded for flows from capture files', 'import')
+    .option('--no-outer-tunnels', 'do not report the outer connection of tunnelled packets')
+    .option('--progress', 'show a progress bar even when stderr is not a terminal')
+    .option('--no-progress', 'never show a progress bar')
+    .option('--json', 'print the summary as JSON')
+    .action(async (files: string[], flags: ImportFlags) => {
+      const policy = flags.anonymize as AnonymizePolicy;
+      if (!POLICIES.includes(policy)) {
+        throw new UsageError(`--anonymize must be one of ${POLICIES.join(', ')}, got ${JSON.stringify(flags.anonymize)}`);
+      }
+      let anonKey: Uint8Array | undefined;
+      if (flags.anonKey !== undefined) {
+        try {
+          anonKey = loadAnonKey(flags.anonKey);
+        } catch (e) {
+          throw new UsageError(e instanceof Error ? e.message : String(e));
+        }
+      } else if (policy !== 'none') {
+        logger('import').warn('no --anon-key: pseudonyms use a random key and cannot be reversed or compared with other imports');
+      }
+      // commander sets progress=false for --no-progress, true for --progress, undefined otherwise
+      const progress = flags.progress === undefined ? 'auto' : flags.progress;
+      const summary = await importFiles(files, {
+        db: flags.db,
+        anonymize: policy,
+        ...(anonKey ? { anonKey } : {}),
+        agentId: flags.agent ?? 'import',
+        outerTunnelFlows: flags.outerTunnels !== false,
+        progress,
+      });
+      process.stdout.write((flags.json ? JSON.stringify(summary) : summaryText(summary)) + '\n');
+      if (summary.errors > 0) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,101 @@
+// Turns a flow's state into an emitted FlowRecord (allocated per record) and moves the
+// flow's "reported" snapshot forward so the next record carries only new counts.
+import { formatIp } from '../../shared/net/ip-address.js';
+import { communityId } from './community-id.js';
+import { tcpConnState, udpConnState } from './conn-state.js';
+import type { Flow } from './flow.js';
+import { protoName, tunnelName, type ConnState, type FlowRecord, type RecordCause } from './flow-record.js';
+
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+
+function connState(flow: Flow): ConnState {
+  if (flow.proto === IPPROTO_TCP && flow.tcp !== null) return tcpConnState(flow.tcp);
+  if (flow.proto === IPPROTO_UDP) return udpConnState(flow.orig.pkts, flow.resp.pkts);
+  return 'OTH';
+}
+
+function nullIfNegative(v: number): number | null {
+  return v >= 0 ? v : null;
+}
+
+export function buildFlowRecord(flow: Flow, cause: RecordCause): FlowRecord {
+  const aIsOrig = flow.origIsA;
+  const origAddr = flow.addressBytes(!aIsOrig, new Uint8Array(16));
+  const respAddr = flow.addressBytes(aIsOrig, new Uint8Array(16));
+  const origPort = aIsOrig ? flow.portA : flow.portB;
+  const respPort = aIsOrig ? flow.portB : flow.portA;
+  if (flow.communityId === '') {
+    // ICMP: the originator's "port" is its message type; a two-way pair hashes the same either way
+    const isIcmp = flow.proto === 1 || flow.proto === 58;
+    flow.communityId = communityId(flow.ipVersion, origAddr, respAddr, flow.proto, origPort,
+      isIcmp ? flow.icmpCode : respPort);
+  }
+  const o = flow.orig;
+  const r = flow.resp;
+  const tcp = flow.tcp;
+  const oRetx = tcp !== null ? tcp.orig.retransmits : 0;
+  const rRetx = tcp !== null ? tcp.resp.retransmits : 0;
+  const oZw = tcp !== null ? tcp.orig.zeroWindows : 0;
+  const rZw = tcp !== null ? tcp.resp.zeroWindows : 0;
+  const payTotal = o.payloadBytes + r.payloadBytes;
+  const start = flow.intervalStart >= 0 ? flow.intervalStart : flow.lastTs;
+  const end = flow.intervalEnd >= 0 ? flow.intervalEnd : flow.lastTs;
+
+  const rec: FlowRecord = {
+    uid: flow.uid,
+    record_seq: flow.recordSeq,
+    community_id: flow.communityId,
+    agent_id: flow.agentId,
+    proto: protoName(flow.proto),
+    ip_proto: flow.proto,
+    ip_version: flow.ipVersion,
+    orig_addr: formatIp(flow.ipVersion, origAddr),
+    orig_port: origPort,
+    resp_addr: formatIp(flow.ipVersion, respAddr),
+    resp_port: respPort,
+    vlan: flow.vlan,
+    flow_start: flow.flowStart,
+    start,
+    end,
+    duration: (end - start) / 1e6,
+    orig_pkts: o.pkts - o.reportedPkts,
+    resp_pkts: r.pkts - r.reportedPkts,
+    orig_ip_bytes: o.ipBytes - o.reportedIpBytes,
+    resp_ip_bytes: r.ipBytes - r.reportedIpBytes,
+    orig_payload_bytes: o.payloadBytes - o.reportedPayloadBytes,
+    resp_payload_bytes: r.payloadBytes - r.reportedPayloadBytes,
+    conn_state: connState(flow),
+    history: flow.history.text,
+    record_cause: cause,
+    rtt_syn_synack_us: tcp !== null ? nullIfNegative(tcp.rttSynSynAck) : null,
+    rtt_synack_ack_us: tcp !== null ? nullIfNegative(tcp.rttSynAckAck) : null,
+    retransmits_orig: oRetx - o.reportedRetransmits,
+    retransmits_resp: rRetx - r.reportedRetransmits,
+    zero_windows_orig: oZw - o.reportedZeroWindows,
+    zero_windows_resp: rZw - r.reportedZeroWindows,
+    iat_mean_orig_us: o.iatCount > 0 ? o.iatMean : null,
+    iat_stddev_orig_us: o.iatCount > 0 ? o.iatStddev() : null,
+    iat_mean_resp_us: r.iatCount > 0 ? r.iatMean : null,
+    iat_stddev_resp_us: r.iatCount > 0 ? r.iatStddev() : null,
+    pcr: payTotal > 0 ? (o.payloadBytes - r.payloadBytes) / payTotal : null,
+    tunnel: tunnelName(flow.tunnel),
+    orig_anon: aIsOrig ? flow.anonA : flow.anonB,
+    resp_anon: aIsOrig ? flow.anonB : flow.anonA,
+  };
+
+  o.reportedPkts = o.pkts;
+  o.reportedIpBytes = o.ipBytes;
+  o.reportedPayloadBytes = o.payloadBytes;
+  o.reportedRetransmits = oRetx;
+  o.reportedZeroWindows = oZw;
+  r.reportedPkts = r.pkts;
+  r.reportedIpBytes = r.ipBytes;
+  r.reportedPayloadBytes = r.payloadBytes;
+  r.reportedRetransmits = rRetx;
+  r.reportedZeroWindows = rZw;
+  flow.recordSeq++;
+  flow.intervalStart = -1;
+  flow.intervalEnd = -1;
+  return rec;
+}

@@ -1,0 +1,550 @@
+// The flow engine: a bidirectional flow table fed one PacketRecord at a time (records
+// are reused by the producer; everything kept is copied). Keys are agent + IP version +
+// protocol + both endpoints (address, pseudonym flag, port) + VLAN + tunnel kind, in
+// canonical order, hashed to a number with the full key compared on lookup. Time is packet time only:
+// idle timeouts per protocol, Zeek's TCP attempt and close delays, and an Argus-style
+// active timeout that reports long flows incrementally. Records go to onRecord.
+// Pure logic: no I/O, no wall clock.
+import type { PacketRecord } from '../../shared/packet/packet-record.js';
+import { buildFlowRecord } from './build-flow-record.js';
+import { ExpiryList, TimerNode } from './expiry-list.js';
+import type { FlowRecord, RecordCause } from './flow-record.js';
+import { Flow } from './flow.js';
+import { FragmentIndex } from './fragment-index.js';
+import { HistBit } from './conn-history.js';
+import { zeekIcmpCounterpart } from './icmp-pairs.js';
+import { DEFAULT_TCP_SERVER_PORTS, DEFAULT_UDP_SERVER_PORTS, ServerPortSet } from './likely-server-ports.js';
+import { TcpAction, TcpConnection } from './tcp-connection.js';
+
+/** Timeouts in microseconds of packet time. */
+export interface FlowTimeouts {
+  /** established TCP without packets (Zeek tcp_inactivity_timeout: 5 min) */
+  tcpIdleUs: number;
+  /** TCP still in its handshake (Zeek applies the UDP timeout then: 1 min) */
+  tcpHandshakeIdleUs: number;
+  udpIdleUs: number;
+  icmpIdleUs: number;
+  /** other IP protocols */
+  otherIdleUs: number;
+  /** a SYN without answer ends the flow this long after the SYN (Zeek tcp_attempt_delay: 5 s) */
+  tcpAttemptUs: number;
+  /** a closed (FIN/FIN or RST) connection lingers this long for trailing packets (Zeek: 5 s) */
+  tcpCloseDelayUs: number;
+  /** a RST after a FIN from the same side ends the flow after this (Zeek tcp_reset_delay: 5 s) */
+  tcpResetDelayUs: number;
+  /** long flows get an interim record this often (Argus status interval); 0 disables */
+  activeUs: number;
+  /** how long the first fragment of a datagram is remembered for its later fragments */
+  fragmentUs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Readonly<FlowTimeouts> = Object.freeze({
+  tcpIdleUs: 300e6,
+  tcpHandshakeIdleUs: 60e6,
+  udpIdleUs: 60e6,
+  icmpIdleUs: 60e6,
+  otherIdleUs: 60e6,
+  tcpAttemptUs: 5e6,
+  tcpCloseDelayUs: 5e6,
+  tcpResetDelayUs: 5e6,
+  activeUs: 60e6,
+  fragmentUs: 30e6,
+});
+
+export interface FlowEngineOptions {
+  onRecord: (rec: FlowRecord) => void;
+  /** agent of records added without one */
+  agentId?: string;
+  timeouts?: Partial<FlowTimeouts>;
+  /** likely server ports used to pick the originator of mid-stream TCP and of UDP */
+  tcpServerPorts?: Iterable<number>;
+  udpServerPorts?: Iterable<number>;
+  /** expire flows as packet time advances inside add() (default true) */
+  autoAdvance?: boolean;
+  /** prefix of flow uids (default: 48 random bits per engine) */
+  uidPrefix?: string;
+  /**
+   * Most flows held at once (default 2,000,000). Past it the flow closest to its idle
+   * timeout is ended early (cause 'timeout', counted in stats.evicted), so a flood of
+   * new flows cannot exhaust memory.
+   */
+  maxFlows?: number;
+}
+
+export interface FlowEngineStats {
+  packets: number;
+  /** non-IP records (ARP, ...) */
+  nonIp: number;
+  /** records whose headers were cut off or contradicted themselves (counted in port-less flows) */
+  damaged: number;
+  /** non-first fragments counted into their datagram's flow */
+  fragmentsJoined: number;
+  flowsCreated: number;
+  recordsEmitted: number;
+  /** flows ended early because maxFlows was reached */
+  evicted: number;
+}
+
+const IPPROTO_ICMP = 1;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const IPPROTO_ICMPV6 = 58;
+const IPPROTO_SCTP = 132;
+
+const TCP_SYN = 0x02;
+const TCP_ACK = 0x10;
+
+const FLAG_TRUNCATED = 1 << 0;
+const FLAG_MALFORMED = 1 << 1;
+const FLAG_FRAGMENT = 1 << 2;
+const FLAG_SRC_ANON = 1 << 3;
+const FLAG_DST_ANON = 1 << 4;
+const FLAG_INNER = 1 << 5;
+const FRAG_MORE = 1 << 0;
+
+function mixWord(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function finalMix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+function word(b: Uint8Array, i: number): number {
+  return (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+}
+
+/** Unsigned order of two int32 address words; negative when x sorts first. */
+function cmpWord(x: number, y: number): number {
+  return (x >>> 0) - (y >>> 0);
+}
+
+function isIpv4Broadcast(ipVersion: number, a: Uint8Array): boolean {
+  return ipVersion === 4 && a[0] === 255 && a[1] === 255 && a[2] === 255 && a[3] === 255;
+}
+
+export class FlowEngine {
+  readonly stats: FlowEngineStats = {
+    packets: 0, nonIp: 0, damaged: 0, fragmentsJoined: 0, flowsCreated: 0, recordsEmitted: 0, evicted: 0,
+  };
+  private readonly maxFlows: number;
+  private readonly timeouts: FlowTimeouts;
+  private readonly onRecord: (rec: FlowRecord) => void;
+  private readonly defaultAgent: string;
+  private readonly autoAdvance: boolean;
+  private readonly uidPrefix: string;
+  private readonly tcpServer: ServerPortSet;
+  private readonly udpServer: ServerPortSet;
+
+  private readonly buckets = new Map<number, Flow>();
+  private flowCount = 0;
+  private uidCounter = 0;
+  private readonly agents = new Map<string, number>();
+  private readonly agentNames: string[] = [];
+  private readonly frags: FragmentIndex;
+  private now = -Infinity;
+
+  private readonly tcpIdle = new ExpiryList<Flow>();
+  private readonly tcpHandshakeIdle = new ExpiryList<Flow>();
+  private readonly udpIdle = new ExpiryList<Flow>();
+  private readonly icmpIdle = new ExpiryList<Flow>();
+  private readonly otherIdle = new ExpiryList<Flow>();
+  private readonly closing = new ExpiryList<Flow>();
+  private readonly attempts = new ExpiryList<Flow>();
+  private readonly active = new ExpiryList<Flow>();
+
+  // scratch key of the packet being processed (no per-packet allocation)
+  private kA0 = 0; private kA1 = 0; private kA2 = 0; private kA3 = 0;
+  private kB0 = 0; private kB1 = 0; private kB2 = 0; private kB3 = 0;
+  private kPortA = 0;
+  private kPortB = 0;
+  private kAnonA = false;
+  private kAnonB = false;
+  private kOneWay = false;
+  private kFromA = true;
+  private kTunnel = 0;
+
+  constructor(opts: FlowEngineOptions) {
+    this.onRecord = opts.onRecord;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...(opts.timeouts ?? {}) };
+    for (const [k, v] of Object.entries(this.timeouts)) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+        throw new RangeError(`flow timeout ${k} must be a non-negative number of microseconds, got ${String(v)}`);
+      }
+    }
+    this.defaultAgent = opts.agentId ?? '';
+    this.autoAdvance = opts.autoAdvance ?? true;
+    this.uidPrefix = opts.uidPrefix ?? 'F' + Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('base64url') + '.';
+    this.maxFlows = opts.maxFlows ?? 2_000_000;
+    if (!Number.isSafeInteger(this.maxFlows) || this.maxFlows < 1) {
+      throw new RangeError(`maxFlows must be a positive integer, got ${String(opts.maxFlows)}`);
+    }
+    this.tcpServer = new ServerPortSet(opts.tcpServerPorts ?? DEFAULT_TCP_SERVER_PORTS);
+    this.udpServer = new ServerPortSet(opts.udpServerPorts ?? DEFAULT_UDP_SERVER_PORTS);
+    this.frags = new FragmentIndex(this.timeouts.fragmentUs);
+    this.agentIndex(this.defaultAgent);
+  }
+
+  /** Flows currently held. */
+  get activeFlows(): number {
+    return this.flowCount;
+  }
+
+  /** Latest packet time seen or advanced to (µs). */
+  get packetTime(): number {
+    return this.now;
+  }
+
+  private agentIndex(agentId: string): number {
+    let idx = this.agents.get(agentId);
+    if (idx === undefined) {
+      idx = this.agentNames.length;
+      this.agents.set(agentId, idx);
+      this.agentNames.push(agentId);
+    }
+    return idx;
+  }
+
+  /** Feeds one packet record (may be reused by the caller afterwards). */
+  add(rec: PacketRecord, agentId?: string): void {
+    this.stats.packets++;
+    const ipVersion = rec.ipVersion;
+    if (ipVersion !== 4 && ipVersion !== 6) {
+      this.stats.nonIp++;
+      return;
+    }
+    const flags = rec.flags;
+    // A cut-off or self-contradicting header is not trusted beyond the addresses: such
+    // packets are counted in a port-less flow of their addresses (Zeek drops them; an
+    // attacker's malformed packets should stay visible).
+    const damaged = (flags & (FLAG_TRUNCATED | FLAG_MALFORMED)) !== 0;
+    if (damaged) this.stats.damaged++;
+    if (this.autoAdvance && rec.tsUs > this.now) {
+      this.now = rec.tsUs;
+      this.expireDue();
+    }
+    const agentIdx = agentId === undefined ? 0 : this.agentIndex(agentId);
+    const proto = rec.proto;
+    const laterFragment = (flags & FLAG_FRAGMENT) !== 0 && rec.fragOffset > 0;
+    const portless = laterFragment || damaged;
+    // inner (tunnelled) packets never share a flow with outer ones
+    const tunnel = (flags & FLAG_INNER) !== 0 ? rec.tunnel : 0;
+
+    if (laterFragment && !damaged) {
+      const entry = this.frags.lookup(agentIdx, rec);
+      if (entry !== null) {
+        // counted as a packet of its datagram's flow; its payload was declared by the first fragment
+        this.stats.fragmentsJoined++;
+        this.countPacket(entry.flow, entry.fromA === entry.flow.origIsA, rec, 0);
+        this.touchTimers(entry.flow, 0);
+        return;
+      }
+    }
+
+    // ---- canonical key ----
+    let sport = 0;
+    let dport = 0;
+    let oneWay = false;
+    if (!portless) {
+      if (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP) {
+        sport = rec.sport;
+        dport = rec.dport;
+      } else if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+        sport = rec.sport; // message type
+        const counterpart = zeekIcmpCounterpart(proto === IPPROTO_ICMPV6, sport);
+        if (counterpart < 0) {
+          oneWay = true; // keyed by (type, code) in the sender's direction only
+          dport = rec.dport;
+        } else {
+          dport = counterpart;
+        }
+      }
+    }
+    const src = rec.src;
+    const dst = rec.dst;
+    const s0 = word(src, 0);
+    const d0 = word(dst, 0);
+    let s1 = 0, s2 = 0, s3 = 0, d1 = 0, d2 = 0, d3 = 0;
+    if (ipVersion === 6) {
+      s1 = word(src, 4); s2 = word(src, 8); s3 = word(src, 12);
+      d1 = word(dst, 4); d2 = word(dst, 8); d3 = word(dst, 12);
+    }
+    const srcAnon = (flags & FLAG_SRC_ANON) !== 0;
+    const dstAnon = (flags & FLAG_DST_ANON) !== 0;
+    let fromA = true;
+    if (!oneWay) {
+      // endpoint order: address words (unsigned), then pseudonym flag, then port
+      let c = cmpWord(s0, d0);
+      if (c === 0) c = cmpWord(s1, d1);
+      if (c === 0) c = cmpWord(s2, d2);
+      if (c === 0) c = cmpWord(s3, d3);
+      if (c === 0 && srcAnon !== dstAnon) c = srcAnon ? 1 : -1;
+      if (c === 0) c = sport - dport;
+      fromA = c <= 0;
+    }
+    if (fromA) {
+      this.kA0 = s0; this.kA1 = s1; this.kA2 = s2; this.kA3 = s3;
+      this.kB0 = d0; this.kB1 = d1; this.kB2 = d2; this.kB3 = d3;
+      this.kPortA = sport; this.kPortB = dport;
+      this.kAnonA = srcAnon; this.kAnonB = dstAnon;
+    } else {
+      this.kA0 = d0; this.kA1 = d1; this.kA2 = d2; this.kA3 = d3;
+      this.kB0 = s0; this.kB1 = s1; this.kB2 = s2; this.kB3 = s3;
+      this.kPortA = dport; this.kPortB = sport;
+      this.kAnonA = dstAnon; this.kAnonB = srcAnon;
+    }
+    this.kOneWay = oneWay;
+    this.kFromA = fromA;
+    this.kTunnel = tunnel;
+
+    let h = mixWord(agentIdx * 0x10001 + ipVersion * 0x100 + tunnel, (proto << 16) | rec.vlan);
+    h = mixWord(h, (this.kPortA << 16) | this.kPortB);
+    h = mixWord(h, (this.kAnonA ? 1 : 0) | (this.kAnonB ? 2 : 0) | (oneWay ? 4 : 0));
+    h = mixWord(h, this.kA0);
+    h = mixWord(h, this.kB0);
+    if (ipVersion === 6) {
+      h = mixWord(h, this.kA1); h = mixWord(h, this.kA2); h = mixWord(h, this.kA3);
+      h = mixWord(h, this.kB1); h = mixWord(h, this.kB2); h = mixWord(h, this.kB3);
+    }
+    h = finalMix(h);
+
+    let flow = this.find(h, agentIdx, ipVersion, proto, rec.vlan);
+    const isTcp = proto === IPPROTO_TCP && !portless;
+    if (flow !== null && isTcp && flow.tcp !== null && flow.tcp.isReuse(rec)) {
+      // a new connection on the same ports: the old one is over
+      this.finish(flow, 'close');
+      flow = null;
+    }
+    if (flow === null) flow = this.create(h, agentIdx, ipVersion, proto, rec, portless);
+
+    let isOrig = this.kFromA === flow.origIsA;
+    let action = 0;
+    if (isTcp && flow.tcp !== null) {
+      action = flow.tcp.process(isOrig, rec);
+      if ((action & TcpAction.Flipped) !== 0) {
+        flow.flipRoles();
+        isOrig = !isOrig;
+      }
+    } else if (proto === IPPROTO_UDP && !portless) {
+      flow.history.check(HistBit.Data, isOrig, 'D', 'd');
+    }
+    this.countPacket(flow, isOrig, rec, portless ? 0 : rec.payloadLen);
+    if ((flags & FLAG_FRAGMENT) !== 0 && !portless && (rec.fragFlags & FRAG_MORE) !== 0) {
+      this.frags.remember(agentIdx, rec, flow, this.kFromA);
+    }
+    this.touchTimers(flow, action);
+  }
+
+  private find(h: number, agentIdx: number, ipVersion: number, proto: number, vlan: number): Flow | null {
+    let f: Flow | null = this.buckets.get(h) ?? null;
+    while (f !== null) {
+      if (f.hash === h && f.portA === this.kPortA && f.portB === this.kPortB && f.proto === proto &&
+          f.a0 === this.kA0 && f.b0 === this.kB0 && f.vlan === vlan && f.agentIdx === agentIdx &&
+          f.ipVersion === ipVersion && f.tunnel === this.kTunnel &&
+          f.anonA === this.kAnonA && f.anonB === this.kAnonB && f.oneWay === this.kOneWay &&
+          f.a1 === this.kA1 && f.a2 === this.kA2 && f.a3 === this.kA3 &&
+          f.b1 === this.kB1 && f.b2 === this.kB2 && f.b3 === this.kB3) return f;
+      f = f.bucketNext;
+    }
+    return null;
+  }
+
+  private create(h: number, agentIdx: number, ipVersion: number, proto: number, rec: PacketRecord,
+    portless: boolean): Flow {
+    if (this.flowCount >= this.maxFlows) this.evictOne();
+    const f = new Flow();
+    f.agentIdx = agentIdx;
+    f.agentId = this.agentNames[agentIdx]!;
+    f.ipVersion = ipVersion;
+    f.proto = proto;
+    f.vlan = rec.vlan;
+    f.a0 = this.kA0; f.a1 = this.kA1; f.a2 = this.kA2; f.a3 = this.kA3;
+    f.b0 = this.kB0; f.b1 = this.kB1; f.b2 = this.kB2; f.b3 = this.kB3;
+    f.portA = this.kPortA;
+    f.portB = this.kPortB;
+    f.anonA = this.kAnonA;
+    f.anonB = this.kAnonB;
+    f.oneWay = this.kOneWay;
+    f.tunnel = this.kTunnel;
+    f.hash = h;
+    f.origIsA = this.kFromA; // the sender of the first packet originates ...
+    f.flowStart = rec.tsUs;
+    f.lastTs = rec.tsUs;
+    f.uid = this.uidPrefix + (this.uidCounter++).toString(36);
+    if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) f.icmpCode = rec.dport;
+
+    // ... unless the first packet shows it is the answer (Zeek's rules)
+    if (!portless) {
+      if (proto === IPPROTO_TCP) {
+        f.tcp = new TcpConnection(f.history);
+        const tf = rec.tcpFlags;
+        if ((tf & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) {
+          this.flipAtStart(f); // a SYN-ACK comes from the responder
+        } else if ((tf & TCP_SYN) === 0 && this.tcpServer.has(rec.sport) && !isIpv4Broadcast(ipVersion, rec.dst)) {
+          // mid-stream: the side on a likely server port is the responder
+          if (!this.tcpServer.has(rec.dport) || rec.sport < rec.dport) this.flipAtStart(f);
+        }
+      } else if (proto === IPPROTO_UDP) {
+        if (this.udpServer.has(rec.sport) && !this.udpServer.has(rec.dport) && !isIpv4Broadcast(ipVersion, rec.dst)) {
+          this.flipAtStart(f);
+        }
+      }
+    }
+
+    f.bucketNext = this.buckets.get(h) ?? null;
+    this.buckets.set(h, f);
+    this.flowCount++;
+    this.stats.flowsCreated++;
+    if (this.timeouts.activeUs > 0) {
+      f.activeNode.deadline = rec.tsUs + this.timeouts.activeUs;
+      this.active.push(f.activeNode);
+    }
+    return f;
+  }
+
+  private flipAtStart(f: Flow): void {
+    f.origIsA = !f.origIsA;
+    f.history.add('^');
+  }
+
+  private countPacket(f: Flow, isOrig: boolean, rec: PacketRecord, payloadLen: number): void {
+    const ts = rec.tsUs;
+    // a damaged header's total length may be a lie: never count more than was on the wire
+    let ipLen = rec.ipLen;
+    if ((rec.flags & (FLAG_TRUNCATED | FLAG_MALFORMED)) !== 0 && rec.wireLen > 0 && ipLen > rec.wireLen) ipLen = rec.wireLen;
+    (isOrig ? f.orig : f.resp).addPacket(rec, ipLen, payloadLen);
+    if (ts > f.lastTs) f.lastTs = ts;
+    if (f.intervalStart < 0 || ts < f.intervalStart) f.intervalStart = ts;
+    if (ts > f.intervalEnd) f.intervalEnd = ts;
+  }
+
+  private touchTimers(f: Flow, action: number): void {
+    const t = this.timeouts;
+    if (f.closing) return; // the close/reset deadline is fixed
+    const tcp = f.tcp;
+    if ((action & (TcpAction.CloseComplete | TcpAction.ResetAfterClose)) !== 0) {
+      f.closing = true;
+      if (f.attemptNode !== null) this.attempts.remove(f.attemptNode);
+      f.idleNode.deadline = f.lastTs +
+        ((action & TcpAction.CloseComplete) !== 0 ? t.tcpCloseDelayUs : t.tcpResetDelayUs);
+      this.closing.push(f.idleNode);
+      return;
+    }
+    let list: ExpiryList<Flow>;
+    let timeout: number;
+    switch (f.proto) {
+      case IPPROTO_TCP:
+        if (tcp !== null && tcp.inHandshake()) { list = this.tcpHandshakeIdle; timeout = t.tcpHandshakeIdleUs; }
+        else { list = this.tcpIdle; timeout = t.tcpIdleUs; }
+        break;
+      case IPPROTO_UDP: list = this.udpIdle; timeout = t.udpIdleUs; break;
+      case IPPROTO_ICMP:
+      case IPPROTO_ICMPV6: list = this.icmpIdle; timeout = t.icmpIdleUs; break;
+      default: list = this.otherIdle; timeout = t.otherIdleUs; break;
+    }
+    f.idleNode.deadline = f.lastTs + timeout;
+    list.push(f.idleNode);
+    if (tcp !== null && f.attemptNode === null && tcp.isAttempt()) {
+      f.attemptNode = new TimerNode<Flow>(f);
+      f.attemptNode.deadline = f.lastTs + t.tcpAttemptUs;
+      this.attempts.push(f.attemptNode);
+    }
+  }
+
+  /** Expires flows due at packet time `nowUs` (µs) and emits their records. */
+  advance(nowUs: number): void {
+    if (nowUs > this.now) this.now = nowUs;
+    this.expireDue();
+  }
+
+  private expireDue(): void {
+    const now = this.now;
+    let n: TimerNode<Flow> | null;
+    while ((n = this.attempts.due(now)) !== null) {
+      this.attempts.remove(n);
+      const f = n.owner;
+      if (f.alive && !f.closing && f.tcp !== null && f.tcp.isAttempt()) this.finish(f, 'timeout');
+    }
+    while ((n = this.closing.due(now)) !== null) this.finish(n.owner, 'close');
+    this.expireIdle(this.tcpHandshakeIdle, now);
+    this.expireIdle(this.tcpIdle, now);
+    this.expireIdle(this.udpIdle, now);
+    this.expireIdle(this.icmpIdle, now);
+    this.expireIdle(this.otherIdle, now);
+    const activeUs = this.timeouts.activeUs;
+    while ((n = this.active.due(now)) !== null) {
+      const f = n.owner;
+      if (!f.closing && f.intervalStart >= 0) this.emit(f, f.recordSeq === 0 ? 'start' : 'status');
+      n.deadline += activeUs;
+      if (n.deadline <= now) n.deadline = now + activeUs;
+      this.active.push(n); // moves it to the tail
+    }
+    if (this.frags.size > 0) this.frags.expire(now);
+  }
+
+  /** Ends the flow nearest to its idle deadline (handshake-only TCP and UDP first). */
+  private evictOne(): void {
+    const lists = [this.tcpHandshakeIdle, this.udpIdle, this.icmpIdle, this.otherIdle, this.tcpIdle, this.closing];
+    let best: TimerNode<Flow> | null = null;
+    for (const l of lists) {
+      if (l.head !== null && (best === null || l.head.deadline < best.deadline)) best = l.head;
+    }
+    if (best === null) return;
+    this.stats.evicted++;
+    this.finish(best.owner, best.owner.closing ? 'close' : 'timeout');
+  }
+
+  private expireIdle(list: ExpiryList<Flow>, now: number): void {
+    let n: TimerNode<Flow> | null;
+    while ((n = list.due(now)) !== null) this.finish(n.owner, 'timeout');
+  }
+
+  private emit(f: Flow, cause: RecordCause): void {
+    const rec = buildFlowRecord(f, cause);
+    this.stats.recordsEmitted++;
+    this.onRecord(rec);
+  }
+
+  /** Removes a flow from the table and timers and emits its final record. */
+  private finish(f: Flow, cause: RecordCause): void {
+    if (!f.alive) return;
+    f.alive = false;
+    if (f.idleNode.list !== null) f.idleNode.list.remove(f.idleNode);
+    if (f.activeNode.list !== null) f.activeNode.list.remove(f.activeNode);
+    if (f.attemptNode !== null && f.attemptNode.list !== null) f.attemptNode.list.remove(f.attemptNode);
+    // unlink from its bucket
+    const head = this.buckets.get(f.hash);
+    if (head === f) {
+      if (f.bucketNext !== null) this.buckets.set(f.hash, f.bucketNext);
+      else this.buckets.delete(f.hash);
+    } else {
+      let p = head ?? null;
+      while (p !== null && p.bucketNext !== f) p = p.bucketNext;
+      if (p !== null) p.bucketNext = f.bucketNext;
+    }
+    f.bucketNext = null;
+    this.flowCount--;
+    this.emit(f, cause);
+  }
+
+  /** Ends every flow (end of an import or shutdown). Closing TCP flows report 'close'. */
+  flushAll(): void {
+    const all: Flow[] = [];
+    for (const head of this.buckets.values()) {
+      for (let f: Flow | null = head; f !== null; f = f.bucketNext) all.push(f);
+    }
+    all.sort((a, b) => a.flowStart - b.flowStart);
+    for (const f of all) this.finish(f, f.closing ? 'close' : 'flush');
+    this.frags.clear();
+  }
+}

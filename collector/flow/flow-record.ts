@@ -1,0 +1,123 @@
+// The flow record: what the flow engine emits and the store keeps, one plain object
+// per emitted record (field names are the snake_case JSON/column names).
+//
+// A long flow is reported incrementally, Argus style: every record of a flow shares
+// `uid`; counters (packets, bytes, payload bytes, retransmissions, zero windows) cover
+// only that record's interval [start, end]; the rest (conn_state, history, RTTs,
+// inter-arrival statistics, pcr, flow_start) describe the flow from its first packet up
+// to the record's end. Summing the counters of all records of a uid gives the totals.
+
+/** Why a record was emitted. */
+export type RecordCause =
+  /** first report of a flow that is still open (active timeout elapsed) */
+  | 'start'
+  /** a later interim report of a flow that is still open */
+  | 'status'
+  /** TCP connection closed (FIN exchange or RST), after the close delay */
+  | 'close'
+  /** no packet for the idle timeout (or an unanswered TCP attempt) */
+  | 'timeout'
+  /** the engine was flushed (end of an import, shutdown): the flow may not be over */
+  | 'flush';
+
+/** Zeek conn_state vocabulary (TCP); UDP uses S0/SF/SHR/OTH, other protocols OTH. */
+export type ConnState =
+  | 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RSTR'
+  | 'RSTOS0' | 'RSTRH' | 'SH' | 'SHR' | 'OTH';
+
+export const CONN_STATES: readonly ConnState[] = [
+  'S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH',
+];
+
+export const RECORD_CAUSES: readonly RecordCause[] = ['start', 'status', 'close', 'timeout', 'flush'];
+
+export interface FlowRecord {
+  /** flow identifier shared by every record of one flow (unique per engine instance and flow) */
+  uid: string;
+  /** 0 for the first record of the flow, then 1, 2, ... */
+  record_seq: number;
+  /** Community ID v1 ("1:" + base64 SHA-1), seed 0 */
+  community_id: string;
+  agent_id: string;
+  /** tcp, udp, icmp (ICMPv4 and ICMPv6, as Zeek), sctp, gre, ... or "ip-N" */
+  proto: string;
+  /** IP protocol number (58 for ICMPv6) */
+  ip_proto: number;
+  ip_version: number;
+  orig_addr: string;
+  /** TCP/UDP/SCTP port; ICMP: message type of the originator's first packet */
+  orig_port: number;
+  resp_addr: string;
+  /** TCP/UDP/SCTP port; ICMP: counterpart type (echo 8 <-> 0 ...) or the code for one-way types */
+  resp_port: number;
+  vlan: number;
+  /** first packet of the whole flow, microseconds since the epoch */
+  flow_start: number;
+  /** first packet covered by this record (µs) */
+  start: number;
+  /** last packet covered by this record (µs) */
+  end: number;
+  /** (end - start) in seconds */
+  duration: number;
+  orig_pkts: number;
+  resp_pkts: number;
+  /** sum of the IP total length of the packets (as Zeek's orig_ip_bytes) */
+  orig_ip_bytes: number;
+  resp_ip_bytes: number;
+  /** sum of transport payload lengths as the headers declare them */
+  orig_payload_bytes: number;
+  resp_payload_bytes: number;
+  conn_state: ConnState;
+  /** Zeek history letters (upper case: originator, lower case: responder) */
+  history: string;
+  record_cause: RecordCause;
+  /** SYN -> SYN/ACK time, null when the handshake was not seen */
+  rtt_syn_synack_us: number | null;
+  /** SYN/ACK -> first ACK of it, null when not seen */
+  rtt_synack_ack_us: number | null;
+  retransmits_orig: number;
+  retransmits_resp: number;
+  zero_windows_orig: number;
+  zero_windows_resp: number;
+  /** mean/stddev of packet inter-arrival times per direction, µs; null with fewer than 2 packets */
+  iat_mean_orig_us: number | null;
+  iat_stddev_orig_us: number | null;
+  iat_mean_resp_us: number | null;
+  iat_stddev_resp_us: number | null;
+  /** producer/consumer ratio (orig - resp) / (orig + resp) over payload bytes; null without payload */
+  pcr: number | null;
+  /** tunnel the packets were inside ('' for the tunnel connection itself and untunnelled traffic): gre, vxlan, geneve, 6in4, teredo, gtp, ipip */
+  tunnel: string;
+  /** the originator / responder address is a pseudonym */
+  orig_anon: boolean;
+  resp_anon: boolean;
+}
+
+const PROTO_NAMES: Record<number, string> = {
+  1: 'icmp',
+  2: 'igmp',
+  4: 'ipip',
+  6: 'tcp',
+  17: 'udp',
+  41: 'ipv6',
+  47: 'gre',
+  50: 'esp',
+  51: 'ah',
+  58: 'icmp',
+  89: 'ospf',
+  103: 'pim',
+  112: 'vrrp',
+  132: 'sctp',
+};
+
+/** Name of an IP protocol as flow records carry it. */
+export function protoName(ipProto: number): string {
+  return PROTO_NAMES[ipProto] ?? `ip-${ipProto}`;
+}
+
+const TUNNEL_NAMES = ['', 'gre', 'vxlan', 'geneve', '6in4', 'teredo', 'gtp', 'ipip'];
+
+/** Name of a TunnelKind value ('' for none or unknown). */
+export function tunnelName(kind: number): string {
+  return TUNNEL_NAMES[kind] ?? '';
+}

@@ -1,0 +1,29 @@
+// One flow engine per agent: flow state stays with its agent across dumps, and one
+// agent's packet time never expires another agent's flows.
+import { FlowEngine, type FlowTimeouts } from '../flow/flow-engine.js';
+import type { FlowRecord } from '../flow/flow-record.js';
+
+export class EngineSet {
+  private readonly engines = new Map<string, FlowEngine>();
+
+  constructor(private readonly onRecord: (r: FlowRecord) => void, private readonly timeouts?: Partial<FlowTimeouts>) {}
+
+  get(agentId: string): FlowEngine {
+    let e = this.engines.get(agentId);
+    if (e === undefined) {
+      e = new FlowEngine({ agentId, onRecord: this.onRecord, ...(this.timeouts ? { timeouts: this.timeouts } : {}) });
+      this.engines.set(agentId, e);
+    }
+    return e;
+  }
+
+  /** Ends every flow of every agent; returns how many records were not IP. */
+  flushAll(): { nonIp: number } {
+    let nonIp = 0;
+    for (const e of this.engines.values()) {
+      e.flushAll();
+      nonIp += e.stats.nonIp;
+    }
+    return { nonIp };
+  }
+}

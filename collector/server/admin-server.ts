@@ -1,0 +1,54 @@
+// The admin port: plain HTTP, 127.0.0.1 by default (operators put their own proxy in
+// front if they need more). /healthz, /metrics (Prometheus) and /agents (who is connected).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CollectorMetrics } from './collector-metrics.js';
+
+export interface AdminStatus {
+  /** 'ok', or 'degraded' with reasons (the process is up but something needs attention) */
+  health(): { status: 'ok' | 'degraded'; reasons: string[]; agentsConnected: number };
+  agents(): unknown;
+}
+
+export interface AdminServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startAdminServer(host: string, port: number, metrics: CollectorMetrics, status: AdminStatus): Promise<AdminServer> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    if (path === '/healthz') {
+      const h = status.health();
+      const body = JSON.stringify(h);
+      res.writeHead(h.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(body);
+      return;
+    }
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e)),
+      );
+      return;
+    }
+    if (path === '/agents') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(status.agents()));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => { server.off('error', reject); resolve(); });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

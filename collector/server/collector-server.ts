@@ -1,0 +1,406 @@
+// The collector's agent-facing server: one TLS port (TLS 1.3; 1.2 only when configured)
+// carrying HTTPS enrollment and the agents' WebSocket, plus the plain-HTTP admin port.
+// Client certificates are requested but verified BY HAND (see peer-check.ts) so that every
+// refusal is counted and logged with its reason; revocation is re-checked on every connect
+// and live connections of a newly revoked agent are closed.
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { logger, type Logger } from '../../shared/log.js';
+import type { DumpHeader } from '../../shared/dump/dump-header.js';
+import { readDumpHeader } from '../../shared/dump/dump-header.js';
+import { EnrollTokenStore } from '../../certs/enroll-tokens.js';
+import { signAgentCsr } from '../../certs/issue-certificates.js';
+import { loadPki, recordIssuance, type LoadedPki } from '../../certs/pki-dir.js';
+import { privateKeyPem } from '../../certs/rsa-signer.js';
+import type { RevocationList } from '../../certs/revocation-list.js';
+import { AGENT_WS_PATH, CloseCode, ENROLL_CA_PATH, ENROLL_PATH, REFUSAL_HEADER, UPLOAD_HEADER_LEN, type AgentHealth } from '../../agent/transport/protocol.js';
+import { startAdminServer, type AdminServer } from './admin-server.js';
+import { AgentSession, AgentState, type DumpCommittedHook, type SessionDeps } from './agent-session.js';
+import { CollectorMetrics } from './collector-metrics.js';
+import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
+import { DumpCommitter, type CommitFs, type StorageError } from './dump-committer.js';
+import { SqliteDumpLedger, type DumpLedger } from './dump-ledger.js';
+import { verifyDumpBody } from './dump-verifier.js';
+import { handleEnroll, serveCaCert } from './enroll-handler.js';
+import { InflightGate } from './inflight-gate.js';
+import { RefusalReason, checkPeer, classifyTlsClientError, type PeerVerdict } from './peer-check.js';
+import { RevocationWatcher } from './revocation-watcher.js';
+
+export interface CollectorServerOptions {
+  pkiDir: string;
+  /** enrollment tokens, the default dump ledger */
+  stateDir: string;
+  /** raw dump files; default <stateDir>/dumps */
+  dumpDir?: string;
+  listen: { host: string; port: number };
+  /** plain-HTTP admin port (/healthz, /metrics, /agents); false to disable */
+  admin?: { host: string; port: number } | false;
+  /** 'TLSv1.3' (default) or 'TLSv1.2' to also allow 1.2 */
+  tlsMinVersion?: 'TLSv1.3' | 'TLSv1.2';
+  limits?: Partial<CollectorLimits>;
+  /** validity of issued agent certificates (enrollment and renewal), days */
+  agentCertDays?: number;
+  revocationPollMs?: number;
+  /** dump ledger; default a SqliteDumpLedger at <stateDir>/dump-ledger.sqlite (owned and closed by the server) */
+  ledger?: DumpLedger;
+  /** file operations of the committer (tests inject failures) */
+  commitFs?: CommitFs;
+  /** full integrity check of a dump body; default decodes the dump */
+  verifyBody?: (bytes: Uint8Array) => void;
+  onDumpCommitted?: DumpCommittedHook;
+  onHeartbeat?: (agentId: string, health: AgentHealth) => void;
+  onCommandResult?: (agentId: string, id: string, ok: boolean, result: unknown, error: string | undefined) => void;
+  log?: Logger;
+  /** register process default metrics (default true) */
+  defaultMetrics?: boolean;
+}
+
+export interface AgentSummary {
+  agentId: string;
+  connected: boolean;
+  remote: string | null;
+  connectedSince: string | null;
+  lastHeartbeat: string | null;
+  health: AgentHealth | null;
+  stored: number;
+  duplicates: number;
+  nacked: number;
+}
+
+export class CollectorServer {
+  readonly metrics: CollectorMetrics;
+  readonly limits: CollectorLimits;
+  private readonly log: Logger;
+  private readonly https: HttpsServer;
+  private readonly wss: WebSocketServer;
+  private readonly agents = new Map<string, AgentState>();
+  private readonly sessions = new Set<AgentSession>();
+  private readonly verdicts = new WeakMap<Socket, PeerVerdict>();
+  private readonly counted = new WeakSet<Socket>();
+  private readonly deps: SessionDeps;
+  private admin: AdminServer | null = null;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private shuttingDown = false;
+  private lastStorageFailure: { atMs: number; message: string } | null = null;
+  private revocations: RevocationWatcher;
+  port = 0;
+
+  private constructor(
+    private readonly opts: CollectorServerOptions,
+    private readonly pki: LoadedPki,
+    private readonly tokens: EnrollTokenStore,
+    private readonly ledger: DumpLedger,
+    private readonly ownsLedger: boolean,
+    committer: DumpCommitter,
+  ) {
+    this.log = opts.log ?? logger('collector-server');
+    this.metrics = new CollectorMetrics(opts.defaultMetrics ?? true);
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.revocations = new RevocationWatcher(
+      pki.paths.revocations,
+      pki.ca.certPem,
+      (list) => { this.metrics.revocationReloads.inc({ result: 'ok' }); this.enforceRevocations(list); },
+      () => this.metrics.revocationReloads.inc({ result: 'error' }),
+      this.log,
+    );
+    this.deps = {
+      limits: this.limits,
+      committer,
+      readHeader: readDumpHeader,
+      verifyBody: opts.verifyBody ?? verifyDumpBody,
+      gate: new InflightGate(this.limits.agentInflightBytes, this.limits.globalInflightBytes),
+      metrics: this.metrics,
+      log: this.log,
+      onDumpCommitted: opts.onDumpCommitted,
+      onHeartbeat: opts.onHeartbeat,
+      onCommandResult: opts.onCommandResult,
+      renew: (agentId, csr) => this.renew(agentId, csr),
+      noteStorageFailure: (e: StorageError) => { this.lastStorageFailure = { atMs: Date.now(), message: e.message }; },
+    };
+    this.https = createHttpsServer({
+      key: privateKeyPem(pki.serverKey),
+      cert: pki.serverCertPem,
+      ca: [pki.ca.certPem],
+      requestCert: true,
+      // verified by hand in checkPeer: Node would otherwise drop a wrong-CA client as a bare reset
+      rejectUnauthorized: false,
+      minVersion: opts.tlsMinVersion ?? 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      // refused or idle TLS clients must not hold sockets forever
+      requestTimeout: 30_000,
+      headersTimeout: 15_000,
+    }, (req, res) => this.onRequest(req, res));
+    this.wss = new WebSocketServer({
+      noServer: true,
+      // beyond this ws closes with 1009; between maxDumpBytes and this we answer with a nack
+      maxPayload: this.limits.maxDumpBytes + UPLOAD_HEADER_LEN + 1024 * 1024,
+      perMessageDeflate: false, // dumps are compressed already
+      clientTracking: false,
+    });
+    this.https.on('secureConnection', (s: TLSSocket) => this.onSecureConnection(s));
+    this.https.on('tlsClientError', (err: NodeJS.ErrnoException, s: TLSSocket) => this.onTlsClientError(err, s));
+    this.https.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+  }
+
+  static async start(opts: CollectorServerOptions): Promise<CollectorServer> {
+    const pki = loadPki(opts.pkiDir);
+    const tokens = EnrollTokenStore.open(opts.stateDir);
+    const ownsLedger = !opts.ledger;
+    const ledger = opts.ledger ?? new SqliteDumpLedger(join(opts.stateDir, 'dump-ledger.sqlite'));
+    let server: CollectorServer | undefined;
+    try {
+      const committer = await DumpCommitter.open({ dumpDir: opts.dumpDir ?? join(opts.stateDir, 'dumps'), ledger, ...(opts.commitFs ? { fs: opts.commitFs } : {}) });
+      server = new CollectorServer(opts, pki, tokens, ledger, ownsLedger, committer);
+      await server.listen();
+      return server;
+    } catch (e) {
+      if (server) await server.close().catch(() => undefined);
+      else {
+        tokens.close();
+        if (ownsLedger) ledger.close();
+      }
+      throw e;
+    }
+  }
+
+  private async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.https.once('error', reject);
+      this.https.listen(this.opts.listen.port, this.opts.listen.host, () => { this.https.off('error', reject); resolve(); });
+    });
+    this.port = (this.https.address() as AddressInfo).port;
+    this.revocations.start(this.opts.revocationPollMs ?? 1000);
+    this.pingTimer = setInterval(() => this.pingAll(), this.limits.heartbeatSec * 1000);
+    this.pingTimer.unref();
+    if (this.opts.admin !== false) {
+      const a = this.opts.admin ?? { host: '127.0.0.1', port: 9469 };
+      this.admin = await startAdminServer(a.host, a.port, this.metrics, {
+        health: () => this.health(),
+        agents: () => this.agentSummaries(),
+      });
+    }
+    this.log.info({ port: this.port, adminPort: this.admin?.port ?? null, tlsMin: this.opts.tlsMinVersion ?? 'TLSv1.3' }, 'collector listening');
+  }
+
+  get adminPort(): number | null {
+    return this.admin?.port ?? null;
+  }
+
+  get caFingerprint(): string {
+    return this.pki.caFingerprint;
+  }
+
+  // ---- refusals ------------------------------------------------------------------
+
+  private refuse(socket: Socket, reason: string, detail: string, extra: Record<string, unknown>): void {
+    if (this.counted.has(socket)) return;
+    this.counted.add(socket);
+    this.metrics.refusals.inc({ reason });
+    this.log.warn({ reason, detail, remote: socket.remoteAddress, ...extra }, 'connection refused');
+  }
+
+  private onTlsClientError(err: NodeJS.ErrnoException, socket: TLSSocket): void {
+    const { reason, detail } = classifyTlsClientError(err);
+    this.refuse(socket, reason, detail, {});
+  }
+
+  private onSecureConnection(s: TLSSocket): void {
+    const v = checkPeer({ authorized: s.authorized, authorizationError: s.authorizationError as unknown as string | null, cert: s.getPeerCertificate() }, this.revocations.list);
+    this.verdicts.set(s, v);
+    // a bad certificate is refused at once; "no certificate" is fine for enrollment, refused later
+    if (!v.ok && v.reason !== RefusalReason.NoClientCert) {
+      this.refuse(s, v.reason, v.detail, { claimedCn: v.claimedCn, serial: v.serial });
+    }
+  }
+
+  private verdictOf(socket: Socket): PeerVerdict {
+    return this.verdicts.get(socket) ?? { ok: false, reason: RefusalReason.NoClientCert, detail: 'no TLS verdict for this socket', claimedCn: '', serial: '' };
+  }
+
+  // ---- HTTPS: enrollment -------------------------------------------------------------
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === ENROLL_CA_PATH && req.method === 'GET') return serveCaCert(res, this.pki.ca);
+    if (path === ENROLL_PATH && req.method === 'POST') {
+      handleEnroll(req, res, {
+        ca: this.pki.ca,
+        pkiDir: this.opts.pkiDir,
+        tokens: this.tokens,
+        metrics: this.metrics,
+        log: this.log,
+        agentCertDays: this.opts.agentCertDays ?? 90,
+      }).catch((e: unknown) => {
+        this.log.error({ err: e }, 'enrollment failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal', message: 'enrollment failed on the collector' }));
+      });
+      return;
+    }
+    const v = this.verdictOf(req.socket);
+    if (!v.ok) {
+      this.refuse(req.socket, v.reason, v.detail, { claimedCn: v.claimedCn, path });
+      res.writeHead(403, { [REFUSAL_HEADER]: v.reason, 'content-type': 'text/plain', connection: 'close' }).end(`refused: ${v.detail}\n`);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; agents connect with a WebSocket on ${AGENT_WS_PATH}\n`);
+  }
+
+  // ---- WebSocket: agents ------------------------------------------------------------
+
+  private rejectUpgrade(socket: Socket, status: number, reason: string, detail: string): void {
+    const body = `${detail}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\n` +
+        `${REFUSAL_HEADER}: ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== AGENT_WS_PATH) return this.rejectUpgrade(socket, 404, 'not-found', `agents connect on ${AGENT_WS_PATH}`);
+    const v = this.verdictOf(socket);
+    if (!v.ok) {
+      this.refuse(socket, v.reason, v.detail, { claimedCn: v.claimedCn, serial: v.serial });
+      return this.rejectUpgrade(socket, 403, v.reason, `refused: ${v.detail}`);
+    }
+    // revocation may have changed since the handshake (long keep-alive before the upgrade)
+    if (this.revocations.list.isRevoked(v.agentId, v.serial)) {
+      this.refuse(socket, RefusalReason.Revoked, 'agent or certificate is revoked', { agentId: v.agentId });
+      return this.rejectUpgrade(socket, 403, RefusalReason.Revoked, 'refused: agent or certificate is revoked');
+    }
+    if (this.shuttingDown) return this.rejectUpgrade(socket, 503, 'shutting-down', 'collector is shutting down');
+    if (this.sessions.size >= this.limits.maxAgents && !this.agents.get(v.agentId)?.session) {
+      this.metrics.refusals.inc({ reason: 'capacity' });
+      return this.rejectUpgrade(socket, 503, 'capacity', `collector serves at most ${this.limits.maxAgents} agents`);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onAgent(ws, v.agentId, v.serial, socket.remoteAddress ?? '?'));
+  }
+
+  private onAgent(ws: WebSocket, agentId: string, serial: string, remote: string): void {
+    let agent = this.agents.get(agentId);
+    if (!agent) {
+      agent = new AgentState(agentId, this.limits);
+      this.agents.set(agentId, agent);
+    }
+    const old = agent.session;
+    if (old?.isOpen) {
+      this.metrics.closed.inc({ reason: 'replaced' });
+      this.log.info({ agentId }, 'agent reconnected; closing its previous connection');
+      old.close(CloseCode.Replaced, 'replaced by a newer connection');
+    }
+    const session = new AgentSession(ws, agentId, serial, remote, agent, this.deps);
+    agent.session = session;
+    agent.connectedSinceMs = Date.now();
+    this.sessions.add(session);
+    this.metrics.agentsConnected.set(this.sessions.size);
+    ws.on('close', (code: number) => {
+      session.markClosed();
+      this.sessions.delete(session);
+      if (agent.session === session) agent.session = null;
+      this.metrics.agentsConnected.set(this.sessions.size);
+      this.log.debug({ agentId, code }, 'agent disconnected');
+    });
+    ws.on('error', (e: Error) => this.log.debug({ agentId, err: e.message }, 'agent connection error'));
+    this.log.debug({ agentId, remote }, 'agent connected');
+    session.welcome();
+  }
+
+  private pingAll(): void {
+    const deadline = Date.now() - 3 * this.limits.heartbeatSec * 1000;
+    for (const s of this.sessions) {
+      if (s.lastActivityMs < deadline) {
+        this.metrics.closed.inc({ reason: 'idle' });
+        s.ws.terminate();
+      } else if (s.isOpen) {
+        s.ws.ping();
+      }
+    }
+  }
+
+  private enforceRevocations(list: RevocationList): void {
+    for (const s of this.sessions) {
+      if (s.isOpen && list.isRevoked(s.agentId, s.serial)) {
+        this.metrics.closed.inc({ reason: 'revoked' });
+        this.log.warn({ agentId: s.agentId, serial: s.serial }, 'closing live connection of a revoked agent');
+        s.close(CloseCode.Revoked, 'certificate revoked');
+      }
+    }
+  }
+
+  /** Re-reads the revocation list now (the poller does this every revocationPollMs). */
+  reloadRevocations(): Promise<boolean> {
+    return this.revocations.poll(true);
+  }
+
+  private renew(agentId: string, csrPem: string): { cert: string; ca: string } {
+    const issued = signAgentCsr(this.pki.ca, csrPem, agentId, { days: this.opts.agentCertDays ?? 90 });
+    recordIssuance(this.opts.pkiDir, {
+      agentId,
+      serial: issued.serial,
+      notBefore: issued.notBefore.toISOString(),
+      notAfter: issued.notAfter.toISOString(),
+      issuedAt: new Date().toISOString(),
+      kind: 'renew',
+    });
+    return { cert: issued.certPem, ca: this.pki.ca.certPem };
+  }
+
+  // ---- commands, status -----------------------------------------------------------------
+
+  /** Sends a command to a connected agent; false when it is not connected (queueing is the caller's job). */
+  sendCommand(agentId: string, id: string, command: unknown): boolean {
+    const s = this.agents.get(agentId)?.session;
+    if (!s?.isOpen) return false;
+    s.send({ type: 'command', id, command });
+    return true;
+  }
+
+  connectedAgents(): string[] {
+    return [...this.sessions].filter((s) => s.isOpen).map((s) => s.agentId);
+  }
+
+  agentSummaries(): AgentSummary[] {
+    return [...this.agents.values()].map((a) => ({
+      agentId: a.agentId,
+      connected: !!a.session?.isOpen,
+      remote: a.session?.remote ?? null,
+      connectedSince: a.session ? new Date(a.connectedSinceMs).toISOString() : null,
+      lastHeartbeat: a.lastHeartbeatMs ? new Date(a.lastHeartbeatMs).toISOString() : null,
+      health: a.lastHealth,
+      stored: a.stored,
+      duplicates: a.duplicates,
+      nacked: a.nacked,
+    }));
+  }
+
+  health(): { status: 'ok' | 'degraded'; reasons: string[]; agentsConnected: number } {
+    const reasons: string[] = [];
+    if (this.shuttingDown) reasons.push('shutting down');
+    if (this.lastStorageFailure && Date.now() - this.lastStorageFailure.atMs < 60_000) reasons.push(`storage: ${this.lastStorageFailure.message}`);
+    return { status: reasons.length ? 'degraded' : 'ok', reasons, agentsConnected: this.sessions.size };
+  }
+
+  /** Stops accepting, closes agent connections, waits for commits under way, closes stores. */
+  async close(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.revocations.stop();
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const closed = new Promise<void>((resolve) => this.https.close(() => resolve()));
+    for (const s of this.sessions) s.close(CloseCode.ShuttingDown, 'collector shutting down');
+    const tails = [...this.agents.values()].map((a) => a.tail);
+    await Promise.race([Promise.all(tails), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    this.https.closeAllConnections();
+    await closed;
+    if (this.admin) await this.admin.close();
+    this.tokens.close();
+    if (this.ownsLedger) this.ledger.close();
+    this.log.info('collector stopped');
+  }
+}
+
+export type { DumpHeader };

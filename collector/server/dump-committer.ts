@@ -1,0 +1,160 @@
+// Durable commit of one uploaded dump, the step that must finish before the ack:
+//   1. the raw dump goes to a temp file in the dump dir, fsynced, renamed to
+//      <dumpDir>/<agentId>/<sequence>.mkd, directory fsynced;
+//   2. its row goes into the ledger; that transaction is the commit point.
+// So "row present" always implies "file durable". A crash between 1 and 2 leaves a file
+// without a row; the agent has no ack, resends, and the file is simply rewritten.
+// Rows from many agents arriving together are grouped into one transaction (group commit):
+// one fsync of the database for the batch instead of one per dump.
+import { mkdir, open, rename, unlink, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { DumpHeader } from '../../shared/dump/dump-header.js';
+import type { DumpLedger, DumpRow } from './dump-ledger.js';
+
+export type CommitOutcome = 'stored' | 'duplicate';
+
+/** Writing the dump or its row failed; the upload must be nacked (retryable) and was not stored. */
+export class StorageError extends Error {
+  readonly code: string;
+  constructor(step: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException)?.code ?? 'EIO';
+    super(`storing dump failed at ${step}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'StorageError';
+    this.code = code;
+  }
+}
+
+/** File operations the committer uses; injectable so tests can fail a step on purpose. */
+export interface CommitFs {
+  writeDurable(path: string, data: Uint8Array): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  fsyncDir(dir: string): Promise<void>;
+}
+
+export const realCommitFs: CommitFs = {
+  async writeDurable(path, data) {
+    const fh = await open(path, 'wx', 0o640);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+  rename: (from, to) => rename(from, to),
+  async fsyncDir(dir) {
+    const fh = await open(dir, 'r');
+    try { await fh.sync(); } finally { await fh.close(); }
+  },
+};
+
+export function dumpFileName(agentId: string, sequence: number): string {
+  return `${agentId}/${String(sequence).padStart(16, '0')}.mkd`;
+}
+
+interface Pending {
+  row: DumpRow;
+  resolve: (stored: boolean) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface DumpCommitterOptions {
+  dumpDir: string;
+  ledger: DumpLedger;
+  fs?: CommitFs;
+  /** most rows per transaction */
+  maxBatch?: number;
+}
+
+export class DumpCommitter {
+  private readonly dumpDir: string;
+  private readonly tmpDir: string;
+  private readonly ledger: DumpLedger;
+  private readonly fs: CommitFs;
+  private readonly maxBatch: number;
+  private readonly agentDirs = new Set<string>();
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+
+  private constructor(opts: DumpCommitterOptions) {
+    this.dumpDir = opts.dumpDir;
+    this.tmpDir = join(opts.dumpDir, '.incoming');
+    this.ledger = opts.ledger;
+    this.fs = opts.fs ?? realCommitFs;
+    this.maxBatch = opts.maxBatch ?? 512;
+  }
+
+  /** Creates the dump dir and clears temp files a crash left behind. */
+  static async open(opts: DumpCommitterOptions): Promise<DumpCommitter> {
+    const c = new DumpCommitter(opts);
+    await mkdir(opts.dumpDir, { recursive: true, mode: 0o750 });
+    await rm(c.tmpDir, { recursive: true, force: true });
+    await mkdir(c.tmpDir, { mode: 0o750 });
+    return c;
+  }
+
+  isDuplicate(agentId: string, sequence: number): boolean {
+    return this.ledger.has(agentId, sequence);
+  }
+
+  async commit(agentId: string, header: DumpHeader, bytes: Uint8Array, receivedAtMs: number): Promise<CommitOutcome> {
+    if (this.ledger.has(agentId, header.sequence)) return 'duplicate';
+    const file = dumpFileName(agentId, header.sequence);
+    const finalPath = join(this.dumpDir, file);
+    const agentDir = join(this.dumpDir, agentId);
+    if (!this.agentDirs.has(agentId)) {
+      try {
+        await mkdir(agentDir, { recursive: true, mode: 0o750 });
+        await this.fs.fsyncDir(this.dumpDir);
+      } catch (e) {
+        throw new StorageError('creating the agent dump directory', e);
+      }
+      this.agentDirs.add(agentId);
+    }
+    const tmp = join(this.tmpDir, `${agentId}-${header.sequence}-${randomBytes(4).toString('hex')}`);
+    try {
+      await this.fs.writeDurable(tmp, bytes);
+      await this.fs.rename(tmp, finalPath);
+      await this.fs.fsyncDir(agentDir);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw new StorageError('writing the dump file', e);
+    }
+    const row: DumpRow = {
+      agentId,
+      sequence: header.sequence,
+      packetCount: header.packetCount,
+      firstTsUs: header.firstTsUs,
+      lastTsUs: header.lastTsUs,
+      sizeBytes: bytes.length,
+      file,
+      receivedAtMs,
+    };
+    const stored = await new Promise<boolean>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+    return stored ? 'stored' : 'duplicate';
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
+      this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
+      let results: boolean[];
+      try {
+        results = this.ledger.commitBatch(batch.map((p) => p.row));
+      } catch (e) {
+        const err = new StorageError('recording the dump in the database', e);
+        for (const p of batch) p.reject(err);
+        continue;
+      }
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+    }
+  }
+}

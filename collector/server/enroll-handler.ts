@@ -1,0 +1,108 @@
+// HTTPS enrollment on the collector's TLS port (server-auth only; the agent has no
+// certificate yet). GET /v1/enroll/ca returns the CA certificate (the agent checks it
+// against the fingerprint in its token); POST /v1/enroll {token, csr} consumes one use of
+// the token and returns a certificate for a freshly assigned random agent id.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../shared/log.js';
+import type { CertificateAuthority } from '../../certs/certificate-authority.js';
+import type { EnrollTokenStore } from '../../certs/enroll-tokens.js';
+import { CsrError, EnrollTokenError } from '../../certs/errors.js';
+import { parseAgentCsr, signAgentCsr } from '../../certs/issue-certificates.js';
+import { recordIssuance } from '../../certs/pki-dir.js';
+import type { CollectorMetrics } from './collector-metrics.js';
+
+export const MAX_ENROLL_BODY_BYTES = 64 * 1024;
+
+export interface EnrollResponse {
+  agentId: string;
+  certificate: string;
+  caCertificate: string;
+  notAfter: string;
+}
+
+export interface EnrollDeps {
+  ca: CertificateAuthority;
+  pkiDir: string;
+  tokens: EnrollTokenStore;
+  metrics: CollectorMetrics;
+  log: Logger;
+  agentCertDays: number;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > limit) {
+        resolve(null);
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function serveCaCert(res: ServerResponse, ca: CertificateAuthority): void {
+  res.writeHead(200, { 'content-type': 'application/x-pem-file', 'cache-control': 'no-store' });
+  res.end(ca.certPem);
+}
+
+export async function handleEnroll(req: IncomingMessage, res: ServerResponse, deps: EnrollDeps): Promise<void> {
+  const remote = req.socket.remoteAddress ?? '?';
+  const fail = (status: number, error: string, message: string): void => {
+    deps.metrics.enrollments.inc({ result: error });
+    deps.log.warn({ remote, error, message }, 'enrollment refused');
+    sendJson(res, status, { error, message });
+  };
+  const body = await readBody(req, MAX_ENROLL_BODY_BYTES).catch(() => null);
+  if (!body) return fail(413, 'bad-request', `request body missing or larger than ${MAX_ENROLL_BODY_BYTES} bytes`);
+  let parsed: { token?: unknown; csr?: unknown };
+  try {
+    parsed = JSON.parse(body.toString('utf8')) as { token?: unknown; csr?: unknown };
+  } catch {
+    return fail(400, 'bad-request', 'body is not JSON; expected {"token": "...", "csr": "-----BEGIN CERTIFICATE REQUEST-----..."}');
+  }
+  if (typeof parsed?.token !== 'string' || typeof parsed.csr !== 'string') {
+    return fail(400, 'bad-request', 'expected {"token": string, "csr": string}');
+  }
+  // check the CSR before spending a token use on it
+  try {
+    parseAgentCsr(parsed.csr);
+  } catch (e) {
+    if (e instanceof CsrError) return fail(400, 'bad-csr', e.message);
+    throw e;
+  }
+  let tokenId: string;
+  try {
+    tokenId = deps.tokens.consume(parsed.token);
+  } catch (e) {
+    if (e instanceof EnrollTokenError) return fail(e.reason === 'malformed' ? 400 : 403, `token-${e.reason}`, e.message);
+    throw e;
+  }
+  const agentId = randomUUID();
+  const issued = signAgentCsr(deps.ca, parsed.csr, agentId, { days: deps.agentCertDays });
+  recordIssuance(deps.pkiDir, {
+    agentId,
+    serial: issued.serial,
+    notBefore: issued.notBefore.toISOString(),
+    notAfter: issued.notAfter.toISOString(),
+    issuedAt: new Date().toISOString(),
+    kind: 'enroll',
+  });
+  deps.metrics.enrollments.inc({ result: 'ok' });
+  deps.log.info({ remote, agentId, tokenId, serial: issued.serial }, 'agent enrolled');
+  const out: EnrollResponse = { agentId, certificate: issued.certPem, caCertificate: deps.ca.certPem, notAfter: issued.notAfter.toISOString() };
+  sendJson(res, 200, out);
+}

@@ -1,0 +1,109 @@
+// The storage contract of the collector: agents, received dumps (deduplicated by
+// agent id + sequence), flow records, retention. SQLite implements it today
+// (sqlite-flow-store.ts); another backend (PostgreSQL for multi-machine deployments)
+// is another class implementing this interface - callers never see SQL.
+//
+// The interface is synchronous: the ingest path records a dump and its flows in one
+// short transaction and acknowledges the dump only after transaction() returns, i.e.
+// after a durable commit. A networked backend keeps the same semantics by running
+// behind its own worker (it must not acknowledge before its commit either).
+import type { ConnState, FlowRecord } from '../flow/flow-record.js';
+
+/** Facts about one received dump file. */
+export interface DumpInfo {
+  /** when the collector received it (µs, wall clock of the collector) */
+  receivedUs: number;
+  /** capture time of the first / last packet (µs) */
+  firstTsUs: number;
+  lastTsUs: number;
+  packetCount: number;
+  formatVersion?: number;
+  linkType?: number;
+  anonKeyId?: string;
+  snapLen?: number;
+  compression?: string;
+  /** where the raw dump is kept (for forensics), null when not kept */
+  rawPath?: string | null;
+  rawBytes?: number;
+  /** any further header facts worth keeping (stored as JSON) */
+  extra?: Record<string, unknown>;
+}
+
+export interface StoredDump extends DumpInfo {
+  agentId: string;
+  sequence: number;
+  /** when retention removed the raw file (µs), null while it is kept */
+  rawDeletedUs: number | null;
+}
+
+export interface AgentRow {
+  agentId: string;
+  firstSeenUs: number;
+  lastSeenUs: number;
+  info: Record<string, unknown> | null;
+}
+
+/** Filter for flow queries; all conditions must hold. Times select records overlapping [since, until]. */
+export interface FlowFilter {
+  agentId?: string;
+  /** originator or responder address (text form as records carry it) */
+  addr?: string;
+  /** originator or responder port */
+  port?: number;
+  /** protocol name as in records (tcp, udp, icmp, ...) */
+  proto?: string;
+  /** µs since the epoch */
+  since?: number;
+  until?: number;
+  state?: ConnState;
+  uid?: string;
+  communityId?: string;
+  /** at most this many records (newest first unless order is 'asc') */
+  limit?: number;
+  order?: 'asc' | 'desc';
+}
+
+export interface RetentionPolicy {
+  /** flow records older than this are deleted (default 30 days) */
+  flowsDays: number;
+  /** raw dump files older than this are released (default 7 days) */
+  rawDumpsDays: number;
+}
+
+export const DEFAULT_RETENTION: Readonly<RetentionPolicy> = Object.freeze({ flowsDays: 30, rawDumpsDays: 7 });
+
+export interface RetentionResult {
+  flowsDeleted: number;
+  dumpRowsDeleted: number;
+  /** raw dump files the caller should now delete from disk (the store does no file I/O) */
+  rawPathsToDelete: string[];
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface FlowStore {
+  /** 'sqlite', 'postgres', ... */
+  readonly backend: string;
+  /** Schema version in use. */
+  schemaVersion(): number;
+  /** Creates or refreshes an agent (last seen time, optional info). */
+  upsertAgent(agentId: string, seenUs: number, info?: Record<string, unknown>): void;
+  /** Records a received dump; false if (agentId, sequence) was already recorded (a resend). */
+  recordDump(agentId: string, sequence: number, info: DumpInfo): boolean;
+  getDump(agentId: string, sequence: number): StoredDump | null;
+  listAgents(): AgentRow[];
+  insertFlows(records: readonly FlowRecord[]): void;
+  queryFlows(filter?: FlowFilter): FlowRecord[];
+  iterateFlows(filter?: FlowFilter): IterableIterator<FlowRecord>;
+  countFlows(filter?: FlowFilter): number;
+  /** Deletes what the retention policy no longer keeps. */
+  applyRetention(nowUs: number): RetentionResult;
+  /** Runs fn in one transaction (nested calls join the outer one); rolls back if fn throws. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}

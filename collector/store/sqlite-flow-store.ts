@@ -1,0 +1,251 @@
+// FlowStore on SQLite (better-sqlite3): WAL journal, prepared statements reused,
+// batches inside one transaction, schema from the ordered migration list.
+//
+// Durability: dumps are acknowledged to agents only after their transaction commits,
+// so the default is synchronous=FULL (in WAL mode: one fsync of the WAL per commit;
+// a commit survives power loss). Bulk offline imports can choose 'normal' (a commit
+// survives a process crash but the last ones may be lost on power loss) for speed.
+import Database from 'better-sqlite3';
+import { FLOW_COLUMNS, flowRecordFromRow, flowRowValues, type FlowRow } from './flow-columns.js';
+import {
+  DEFAULT_RETENTION, StoreError,
+  type AgentRow, type DumpInfo, type FlowFilter, type FlowStore, type RetentionPolicy, type RetentionResult,
+  type StoredDump,
+} from './flow-store.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './sqlite-migrations.js';
+import type { FlowRecord } from '../flow/flow-record.js';
+
+export interface SqliteFlowStoreOptions {
+  /** open without writing (no migrations; the schema must already be current) */
+  readonly?: boolean;
+  /** 'full' (default: commits are durable before dumps are acknowledged) or 'normal' */
+  synchronous?: 'full' | 'normal';
+  retention?: Partial<RetentionPolicy>;
+  /** ms to wait for a lock held by another connection (default 5000) */
+  busyTimeoutMs?: number;
+}
+
+const DAY_US = 86_400_000_000;
+
+type Db = Database.Database;
+type Stmt = Database.Statement;
+
+interface DumpRow {
+  agent_id: string; sequence: number; received_us: number; first_ts_us: number; last_ts_us: number;
+  packet_count: number; format_version: number | null; link_type: number | null; anon_key_id: string | null;
+  snap_len: number | null; compression: string | null; raw_path: string | null; raw_bytes: number | null;
+  raw_deleted_us: number | null; extra_json: string | null;
+}
+
+export class SqliteFlowStore implements FlowStore {
+  readonly backend = 'sqlite';
+  private readonly db: Db;
+  private readonly retention: RetentionPolicy;
+  private readonly statements = new Map<string, Stmt>();
+  private readonly rowBuf: unknown[] = new Array(FLOW_COLUMNS.length);
+  private insertFlow!: Stmt;
+  private closed = false;
+
+  constructor(readonly path: string, opts: SqliteFlowStoreOptions = {}) {
+    this.retention = { ...DEFAULT_RETENTION, ...(opts.retention ?? {}) };
+    for (const [k, v] of Object.entries(this.retention)) {
+      if (typeof v !== 'number' || !(v > 0)) throw new StoreError(`retention ${k} must be a positive number of days, got ${String(v)}`);
+    }
+    try {
+      this.db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    } catch (e) {
+      throw new StoreError(`cannot open database ${path}: ${(e as Error).message}`);
+    }
+    try {
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+      if (!opts.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+        this.migrate();
+      } else {
+        const v = this.schemaVersion();
+        if (v !== LATEST_SCHEMA_VERSION) {
+          throw new StoreError(`database ${path} has schema version ${v}, this build reads version ${LATEST_SCHEMA_VERSION}` +
+            (v < LATEST_SCHEMA_VERSION ? ' (open it once read-write to migrate)' : ''));
+        }
+      }
+      this.insertFlow = this.db.prepare(
+        `INSERT INTO flows (${FLOW_COLUMNS.join(', ')}) VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')})`);
+    } catch (e) {
+      this.db.close();
+      throw e instanceof StoreError ? e : new StoreError(`cannot use database ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  private stmt(sql: string): Stmt {
+    let s = this.statements.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  schemaVersion(): number {
+    const exists = this.db.prepare(
+      `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get();
+    if (exists === undefined) return 0;
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+    return row.v ?? 0;
+  }
+
+  private migrate(): void {
+    this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us INTEGER NOT NULL)`);
+    const current = this.schemaVersion();
+    if (current > LATEST_SCHEMA_VERSION) {
+      throw new StoreError(`database ${this.path} has schema version ${current}, newer than this build (${LATEST_SCHEMA_VERSION})`);
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_us) VALUES (?, ?, ?)')
+          .run(m.version, m.name, Date.now() * 1000);
+      })();
+    }
+  }
+
+  upsertAgent(agentId: string, seenUs: number, info?: Record<string, unknown>): void {
+    this.stmt(`INSERT INTO agents (agent_id, first_seen_us, last_seen_us, info_json) VALUES (?, ?, ?, ?)
+      ON CONFLICT (agent_id) DO UPDATE SET
+        last_seen_us = MAX(last_seen_us, excluded.last_seen_us),
+        first_seen_us = MIN(first_seen_us, excluded.first_seen_us),
+        info_json = COALESCE(excluded.info_json, info_json)`)
+      .run(agentId, seenUs, seenUs, info === undefined ? null : JSON.stringify(info));
+  }
+
+  listAgents(): AgentRow[] {
+    const rows = this.stmt('SELECT agent_id, first_seen_us, last_seen_us, info_json FROM agents ORDER BY agent_id').all() as
+      { agent_id: string; first_seen_us: number; last_seen_us: number; info_json: string | null }[];
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      firstSeenUs: r.first_seen_us,
+      lastSeenUs: r.last_seen_us,
+      info: r.info_json === null ? null : (JSON.parse(r.info_json) as Record<string, unknown>),
+    }));
+  }
+
+  recordDump(agentId: string, sequence: number, info: DumpInfo): boolean {
+    if (!Number.isSafeInteger(sequence) || sequence < 0) {
+      throw new StoreError(`dump sequence must be a non-negative integer, got ${String(sequence)}`);
+    }
+    const res = this.stmt(`INSERT INTO dumps (agent_id, sequence, received_us, first_ts_us, last_ts_us, packet_count,
+        format_version, link_type, anon_key_id, snap_len, compression, raw_path, raw_bytes, extra_json)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (agent_id, sequence) DO NOTHING`)
+      .run(agentId, sequence, info.receivedUs, info.firstTsUs, info.lastTsUs, info.packetCount,
+        info.formatVersion ?? null, info.linkType ?? null, info.anonKeyId ?? null, info.snapLen ?? null,
+        info.compression ?? null, info.rawPath ?? null, info.rawBytes ?? null,
+        info.extra === undefined ? null : JSON.stringify(info.extra));
+    return res.changes === 1;
+  }
+
+  getDump(agentId: string, sequence: number): StoredDump | null {
+    const r = this.stmt('SELECT * FROM dumps WHERE agent_id = ? AND sequence = ?').get(agentId, sequence) as DumpRow | undefined;
+    if (r === undefined) return null;
+    return {
+      agentId: r.agent_id,
+      sequence: r.sequence,
+      receivedUs: r.received_us,
+      firstTsUs: r.first_ts_us,
+      lastTsUs: r.last_ts_us,
+      packetCount: r.packet_count,
+      ...(r.format_version !== null ? { formatVersion: r.format_version } : {}),
+      ...(r.link_type !== null ? { linkType: r.link_type } : {}),
+      ...(r.anon_key_id !== null ? { anonKeyId: r.anon_key_id } : {}),
+      ...(r.snap_len !== null ? { snapLen: r.snap_len } : {}),
+      ...(r.compression !== null ? { compression: r.compression } : {}),
+      rawPath: r.raw_path,
+      ...(r.raw_bytes !== null ? { rawBytes: r.raw_bytes } : {}),
+      ...(r.extra_json !== null ? { extra: JSON.parse(r.extra_json) as Record<string, unknown> } : {}),
+      rawDeletedUs: r.raw_deleted_us,
+    };
+  }
+
+  insertFlows(records: readonly FlowRecord[]): void {
+    if (records.length === 0) return;
+    const ins = this.insertFlow;
+    const buf = this.rowBuf;
+    this.transaction(() => {
+      for (const r of records) ins.run(flowRowValues(r, buf));
+    });
+  }
+
+  private where(f: FlowFilter): { sql: string; params: unknown[] } {
+    const cond: string[] = [];
+    const params: unknown[] = [];
+    if (f.agentId !== undefined) { cond.push('agent_id = ?'); params.push(f.agentId); }
+    if (f.addr !== undefined) { cond.push('(orig_addr = ? OR resp_addr = ?)'); params.push(f.addr, f.addr); }
+    if (f.port !== undefined) { cond.push('(orig_port = ? OR resp_port = ?)'); params.push(f.port, f.port); }
+    if (f.proto !== undefined) { cond.push('proto = ?'); params.push(f.proto); }
+    if (f.since !== undefined) { cond.push('end_us >= ?'); params.push(f.since); }
+    if (f.until !== undefined) { cond.push('start_us <= ?'); params.push(f.until); }
+    if (f.state !== undefined) { cond.push('conn_state = ?'); params.push(f.state); }
+    if (f.uid !== undefined) { cond.push('uid = ?'); params.push(f.uid); }
+    if (f.communityId !== undefined) { cond.push('community_id = ?'); params.push(f.communityId); }
+    return { sql: cond.length > 0 ? ' WHERE ' + cond.join(' AND ') : '', params };
+  }
+
+  private selectSql(f: FlowFilter): { sql: string; params: unknown[] } {
+    const w = this.where(f);
+    const dir = f.order === 'asc' ? 'ASC' : 'DESC';
+    let sql = `SELECT * FROM flows${w.sql} ORDER BY start_us ${dir}, id ${dir}`;
+    if (f.limit !== undefined) {
+      if (!Number.isSafeInteger(f.limit) || f.limit < 0) throw new StoreError(`limit must be a non-negative integer, got ${String(f.limit)}`);
+      sql += ` LIMIT ${f.limit}`;
+    }
+    return { sql, params: w.params };
+  }
+
+  queryFlows(filter: FlowFilter = {}): FlowRecord[] {
+    const q = this.selectSql(filter);
+    return (this.stmt(q.sql).all(...q.params) as FlowRow[]).map(flowRecordFromRow);
+  }
+
+  *iterateFlows(filter: FlowFilter = {}): IterableIterator<FlowRecord> {
+    const q = this.selectSql(filter);
+    // a fresh statement: an iterating statement cannot be reused until it finishes
+    for (const row of this.db.prepare(q.sql).iterate(...q.params) as IterableIterator<FlowRow>) {
+      yield flowRecordFromRow(row);
+    }
+  }
+
+  countFlows(filter: FlowFilter = {}): number {
+    const w = this.where(filter);
+    return (this.stmt(`SELECT COUNT(*) AS n FROM flows${w.sql}`).get(...w.params) as { n: number }).n;
+  }
+
+  applyRetention(nowUs: number): RetentionResult {
+    const flowCutoff = nowUs - this.retention.flowsDays * DAY_US;
+    // a dump row is never deleted while its raw file is still listed as kept
+    const rawCutoff = Math.max(nowUs - this.retention.rawDumpsDays * DAY_US, flowCutoff);
+    return this.transaction(() => {
+      const flowsDeleted = this.stmt('DELETE FROM flows WHERE start_us < ? AND end_us < ?').run(flowCutoff, flowCutoff).changes;
+      const raw = this.stmt(`SELECT id, raw_path FROM dumps
+        WHERE received_us < ? AND raw_path IS NOT NULL AND raw_deleted_us IS NULL`).all(rawCutoff) as
+        { id: number; raw_path: string }[];
+      const mark = this.stmt('UPDATE dumps SET raw_deleted_us = ? WHERE id = ?');
+      for (const r of raw) mark.run(nowUs, r.id);
+      // dump rows (the duplicate filter) live as long as the flows they produced
+      const dumpRowsDeleted = this.stmt('DELETE FROM dumps WHERE received_us < ?').run(flowCutoff).changes;
+      return { flowsDeleted, dumpRowsDeleted, rawPathsToDelete: raw.map((r) => r.raw_path) };
+    });
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

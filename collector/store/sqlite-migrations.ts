@@ -1,0 +1,98 @@
+// The SQLite schema as an ordered list of migrations. A database records the versions
+// applied in schema_migrations; opening it applies the missing ones in order, each in
+// its own transaction. Never edit a released migration: append a new one.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'agents, dumps, flows',
+    sql: `
+      CREATE TABLE agents (
+        agent_id      TEXT PRIMARY KEY,
+        first_seen_us INTEGER NOT NULL,
+        last_seen_us  INTEGER NOT NULL,
+        info_json     TEXT
+      );
+
+      CREATE TABLE dumps (
+        id             INTEGER PRIMARY KEY,
+        agent_id       TEXT NOT NULL,
+        sequence       INTEGER NOT NULL,
+        received_us    INTEGER NOT NULL,
+        first_ts_us    INTEGER NOT NULL,
+        last_ts_us     INTEGER NOT NULL,
+        packet_count   INTEGER NOT NULL,
+        format_version INTEGER,
+        link_type      INTEGER,
+        anon_key_id    TEXT,
+        snap_len       INTEGER,
+        compression    TEXT,
+        raw_path       TEXT,
+        raw_bytes      INTEGER,
+        raw_deleted_us INTEGER,
+        extra_json     TEXT,
+        UNIQUE (agent_id, sequence)
+      );
+      CREATE INDEX dumps_received ON dumps (received_us);
+
+      CREATE TABLE flows (
+        id                 INTEGER PRIMARY KEY,
+        uid                TEXT NOT NULL,
+        record_seq         INTEGER NOT NULL,
+        community_id       TEXT NOT NULL,
+        agent_id           TEXT NOT NULL,
+        proto              TEXT NOT NULL,
+        ip_proto           INTEGER NOT NULL,
+        ip_version         INTEGER NOT NULL,
+        orig_addr          TEXT NOT NULL,
+        orig_port          INTEGER NOT NULL,
+        resp_addr          TEXT NOT NULL,
+        resp_port          INTEGER NOT NULL,
+        vlan               INTEGER NOT NULL,
+        flow_start         INTEGER NOT NULL,
+        start_us           INTEGER NOT NULL,
+        end_us             INTEGER NOT NULL,
+        duration           REAL NOT NULL,
+        orig_pkts          INTEGER NOT NULL,
+        resp_pkts          INTEGER NOT NULL,
+        orig_ip_bytes      INTEGER NOT NULL,
+        resp_ip_bytes      INTEGER NOT NULL,
+        orig_payload_bytes INTEGER NOT NULL,
+        resp_payload_bytes INTEGER NOT NULL,
+        conn_state         TEXT NOT NULL,
+        history            TEXT NOT NULL,
+        record_cause       TEXT NOT NULL,
+        rtt_syn_synack_us  INTEGER,
+        rtt_synack_ack_us  INTEGER,
+        retransmits_orig   INTEGER NOT NULL,
+        retransmits_resp   INTEGER NOT NULL,
+        zero_windows_orig  INTEGER NOT NULL,
+        zero_windows_resp  INTEGER NOT NULL,
+        iat_mean_orig_us   REAL,
+        iat_stddev_orig_us REAL,
+        iat_mean_resp_us   REAL,
+        iat_stddev_resp_us REAL,
+        pcr                REAL,
+        tunnel             TEXT NOT NULL,
+        orig_anon          INTEGER NOT NULL,
+        resp_anon          INTEGER NOT NULL
+      );
+      CREATE INDEX flows_start      ON flows (start_us);
+      CREATE INDEX flows_agent      ON flows (agent_id, start_us);
+      CREATE INDEX flows_orig_addr  ON flows (orig_addr, start_us);
+      CREATE INDEX flows_resp_addr  ON flows (resp_addr, start_us);
+      CREATE INDEX flows_orig_port  ON flows (orig_port, start_us);
+      CREATE INDEX flows_resp_port  ON flows (resp_port, start_us);
+      CREATE INDEX flows_uid        ON flows (uid, record_seq);
+    `,
+  },
+];
+
+/** Highest version this build knows. */
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

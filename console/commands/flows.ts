@@ -1,0 +1,131 @@
+// `meerkat flows --db DB [filters]`: flow records from the flow database, newest first,
+// as a readable table or JSON lines (--json). Exit 0 ok, 1 runtime error, 2 usage error.
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseDuration, parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
+import { formatIp, parseIp } from '../../shared/net/ip-address.js';
+import { CONN_STATES, type ConnState, type FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowFilter } from '../../collector/store/flow-store.js';
+import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
+
+interface FlowsFlags {
+  db: string;
+  json?: boolean;
+  agent?: string;
+  addr?: string;
+  port?: number;
+  proto?: string;
+  since?: string;
+  until?: string;
+  state?: string;
+  limit?: number;
+}
+
+/**
+ * A time option: ISO 8601 text, epoch seconds ("1700000000.5"), or a duration meaning
+ * "that long ago" ("90s", "15m", "2h", "7d"). Returns µs since the epoch.
+ */
+export function parseTimeOption(flag: string, text: string, nowMs = Date.now()): number {
+  const t = text.trim();
+  if (/^\d{9,}(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1e6);
+  if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(t)) return Math.round((nowMs - parseDuration(t) * 1000) * 1000);
+  const ms = Date.parse(t);
+  if (Number.isNaN(ms)) {
+    throw new UsageError(`${flag} expects an ISO time, epoch seconds or a duration ago (e.g. 2h), got ${JSON.stringify(text)}`);
+  }
+  return ms * 1000;
+}
+
+function endpoint(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+function isoUs(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString();
+}
+
+const HEADER = ['start', 'duration', 'proto', 'originator', 'responder', 'pkts o/r', 'ip bytes o/r', 'state', 'history', 'cause', 'agent'];
+
+function tableRow(r: FlowRecord): string[] {
+  return [
+    isoUs(r.start),
+    `${r.duration.toFixed(3)}s`,
+    r.proto,
+    endpoint(r.orig_addr, r.orig_port) + (r.orig_anon ? '*' : ''),
+    endpoint(r.resp_addr, r.resp_port) + (r.resp_anon ? '*' : ''),
+    `${r.orig_pkts}/${r.resp_pkts}`,
+    `${r.orig_ip_bytes}/${r.resp_ip_bytes}`,
+    r.conn_state,
+    r.history || '-',
+    r.record_cause,
+    r.agent_id,
+  ];
+}
+
+function writeTable(rows: string[][]): void {
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const out = [line(HEADER), ...rows.map(line)];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+/** Filter from command-line flags (validated; addresses normalized to the stored text form). */
+export function flowFilterFromFlags(flags: Omit<FlowsFlags, 'db' | 'json'>, nowMs = Date.now()): FlowFilter {
+  const f: FlowFilter = {};
+  if (flags.agent !== undefined) f.agentId = flags.agent;
+  if (flags.addr !== undefined) {
+    const a = parseIp(flags.addr);
+    f.addr = formatIp(a.version, a.bytes);
+  }
+  if (flags.port !== undefined) f.port = flags.port;
+  if (flags.proto !== undefined) f.proto = flags.proto.toLowerCase();
+  if (flags.since !== undefined) f.since = parseTimeOption('--since', flags.since, nowMs);
+  if (flags.until !== undefined) f.until = parseTimeOption('--until', flags.until, nowMs);
+  if (flags.state !== undefined) {
+    const s = flags.state.toUpperCase();
+    if (!(CONN_STATES as readonly string[]).includes(s)) {
+      throw new UsageError(`--state must be one of ${CONN_STATES.join(', ')}, got ${JSON.stringify(flags.state)}`);
+    }
+    f.state = s as ConnState;
+  }
+  if (flags.limit !== undefined) f.limit = flags.limit;
+  return f;
+}
+
+export function registerFlowsCommand(program: Command): void {
+  program
+    .command('flows')
+    .description('list flow records (newest first) from a flow database')
+    .requiredOption('--db <path>', 'SQLite flow database')
+    .option('--json', 'one JSON object per record (JSON lines)')
+    .option('--agent <id>', 'only this agent')
+    .option('--addr <ip>', 'originator or responder address (pseudonyms as stored)')
+    .option('--port <n>', 'originator or responder port', parseIntOption('--port', 0, 65535))
+    .option('--proto <name>', 'tcp, udp, icmp, ...')
+    .option('--since <time>', 'records ending at or after: ISO time, epoch seconds, or a duration ago (2h)')
+    .option('--until <time>', 'records starting at or before (same forms as --since)')
+    .option('--state <S>', 'Zeek conn_state (S0, SF, REJ, ...)')
+    .option('--limit <n>', 'at most N records', parseIntOption('--limit', 1))
+    .action((flags: FlowsFlags) => {
+      const filter = flowFilterFromFlags(flags);
+      if (!existsSync(flags.db)) throw new UsageError(`no flow database at ${flags.db}`);
+      const store = new SqliteFlowStore(flags.db, { readonly: true });
+      try {
+        if (flags.json) {
+          let buf: string[] = [];
+          for (const r of store.iterateFlows(filter)) {
+            buf.push(JSON.stringify(r));
+            if (buf.length >= 1000) { process.stdout.write(buf.join('\n') + '\n'); buf = []; }
+          }
+          if (buf.length > 0) process.stdout.write(buf.join('\n') + '\n');
+        } else {
+          const rows: string[][] = [];
+          for (const r of store.iterateFlows(filter)) rows.push(tableRow(r));
+          writeTable(rows);
+          process.stderr.write(`${rows.length} record(s); * = pseudonym\n`);
+        }
+      } finally {
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,112 @@
+// IPv6: fixed header, then the extension header chain (hop-by-hop, routing,
+// destination options, fragment, AH, mobility, HIP, shim6) up to the transport
+// protocol, which becomes the record's `proto`. A payload length of 0 with a
+// next header other than "none" is a jumbogram / BIG TCP packet: the frame is the packet.
+import { FragFlag, RecordFlag } from '../../packet/packet-record.js';
+import type { DecodedPacket } from '../decoded-packet.js';
+import { UNKNOWN_END, markMalformed, markShort, type DecodeState } from '../decode-state.js';
+import { decodeIpProtocol, setPayload } from '../dispatch.js';
+import { copyAddress, u16, u32 } from '../read-bytes.js';
+
+const NO_NEXT_HEADER = 59;
+const MAX_EXTENSION_HEADERS = 16;
+
+export function decodeIpv6(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
+  const avail = end - off;
+  if (avail >= 1 && f[off]! >> 4 !== 6) {
+    markMalformed(out, 'ipv6: version is not 6');
+    return;
+  }
+  if (avail < 40) {
+    markShort(out, st, off + 40, 'ipv6: header cut short');
+    return;
+  }
+  out.ipVersion = 6;
+  out.etherType = 0x86dd;
+  out.l3Off = off;
+  const plen = u16(f, off + 4);
+  let next = f[off + 6]!;
+  out.ttl = f[off + 7]!;
+  copyAddress(f, off + 8, out.src, 16);
+  copyAddress(f, off + 24, out.dst, 16);
+
+  let declEnd: number;
+  if (plen === 0 && next !== NO_NEXT_HEADER) {
+    declEnd = st.declEnd === UNKNOWN_END ? st.frameLen : st.declEnd;
+  } else {
+    declEnd = off + 40 + plen;
+    if (declEnd > st.declEnd || (declEnd > st.frameLen && !st.capShort)) markMalformed(out, 'ipv6: payload length exceeds the frame');
+  }
+  out.ipLen = declEnd - off;
+  const segEnd = declEnd < end ? declEnd : end;
+  st.declEnd = declEnd;
+
+  let o = off + 40;
+  for (let n = 0; ; n++) {
+    let hdrLen: number;
+    switch (next) {
+      case 0: // hop-by-hop options
+      case 43: // routing
+      case 60: // destination options
+      case 135: // mobility
+      case 139: // HIP
+      case 140: // shim6
+        if (segEnd - o < 2) {
+          out.proto = next;
+          markShort(out, st, o + 2, 'ipv6: extension header cut short');
+          return;
+        }
+        hdrLen = (f[o + 1]! + 1) << 3;
+        break;
+      case 51: // authentication header: length in 4-byte units minus 2
+        if (segEnd - o < 2) {
+          out.proto = next;
+          markShort(out, st, o + 2, 'ipv6: authentication header cut short');
+          return;
+        }
+        hdrLen = (f[o + 1]! + 2) << 2;
+        break;
+      case 44: { // fragment
+        if (segEnd - o < 8) {
+          out.proto = next;
+          markShort(out, st, o + 8, 'ipv6: fragment header cut short');
+          return;
+        }
+        const offFlags = u16(f, o + 2);
+        out.fragOffset = offFlags & 0xfff8;
+        out.fragFlags = (offFlags & 1) !== 0 ? FragFlag.MoreFragments : 0;
+        out.ipId = u32(f, o + 4);
+        if ((offFlags & 0xfff9) !== 0) out.flags |= RecordFlag.Fragment;
+        hdrLen = 8;
+        break;
+      }
+      default:
+        out.proto = next;
+        if (next === NO_NEXT_HEADER) {
+          out.payloadLen = 0;
+          return;
+        }
+        if (out.fragOffset !== 0) setPayload(f, o, segEnd, out, st); // a later fragment
+        else decodeIpProtocol(next, f, o, segEnd, out, st);
+        return;
+    }
+    if (n === MAX_EXTENSION_HEADERS) {
+      out.proto = next;
+      markMalformed(out, 'ipv6: more than 16 extension headers');
+      return;
+    }
+    if (o + hdrLen > segEnd) {
+      out.proto = next;
+      markShort(out, st, o + hdrLen, 'ipv6: extension header cut short');
+      return;
+    }
+    next = f[o]!;
+    o += hdrLen;
+    if (out.fragOffset !== 0) {
+      // later fragment: what follows the fragment header is not a header
+      out.proto = next;
+      setPayload(f, o, segEnd, out, st);
+      return;
+    }
+  }
+}

@@ -1,0 +1,54 @@
+// Compression of the dump body, by the kind recorded in the header. The reader
+// side never inflates past the size the header declares (zip-bomb guard).
+import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { CompressionKind } from './dump-header.js';
+import { DumpFormatError } from './dump-error.js';
+
+export function compressBody(kind: CompressionKind, level: number, body: Uint8Array): Uint8Array {
+  switch (kind) {
+    case CompressionKind.DeflateRaw:
+      return deflateRawSync(body, { level, memLevel: 9 });
+    case CompressionKind.Brotli:
+      return brotliCompressSync(body, {
+        params: {
+          [constants.BROTLI_PARAM_QUALITY]: level,
+          [constants.BROTLI_PARAM_SIZE_HINT]: body.length,
+          [constants.BROTLI_PARAM_LGWIN]: 22,
+        },
+      });
+    case CompressionKind.None:
+      return body;
+  }
+}
+
+/** Decompress exactly `size` bytes or throw DumpFormatError. */
+export function decompressBody(kind: CompressionKind, data: Uint8Array, size: number): Uint8Array {
+  let out: Uint8Array;
+  try {
+    switch (kind) {
+      case CompressionKind.DeflateRaw:
+        // maxOutputLength makes zlib stop (and throw) as soon as output would pass `size`
+        out = inflateRawSync(data, { maxOutputLength: Math.max(1, size) });
+        break;
+      case CompressionKind.Brotli:
+        out = brotliDecompressSync(data, { maxOutputLength: Math.max(1, size) });
+        break;
+      case CompressionKind.None:
+        out = data;
+        break;
+      default:
+        throw new DumpFormatError(`unknown compression kind ${kind as number}`);
+    }
+  } catch (e) {
+    if (e instanceof DumpFormatError) throw e;
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new DumpFormatError(`body inflates past its declared size of ${size} bytes (refused)`);
+    }
+    throw new DumpFormatError(`body does not decompress: ${(e as Error).message}`);
+  }
+  if (out.length !== size) {
+    throw new DumpFormatError(`body decompressed to ${out.length} bytes, header declares ${size}`);
+  }
+  return out;
+}

@@ -1,0 +1,326 @@
+// Builds one dump file from PacketRecords: copies what it needs from each record
+// into per-field columns at add() (the caller reuses its record), then at
+// finish() lays out the body, compresses it and prepends the header.
+// Per packet: one tuple lookup and a handful of varint appends, no allocation.
+import { crc32 } from 'node:zlib';
+import type { PacketRecord } from '../packet/packet-record.js';
+import { ByteColumn, zigzag32 } from './byte-column.js';
+import { compressBody } from './body-compression.js';
+import {
+  CompressionKind, DUMP_HEADER_LEN, DumpFlag, compressionKind, encodeHeader, headerTime, keyIdToBytes, uuidToBytes,
+} from './dump-header.js';
+import { COLUMN_COUNT, Col, Shape, TS_ESCAPE, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm } from './dump-layout.js';
+import { KEY_WORDS, TUPLE_FLAG_MASK, TupleTable } from './tuple-table.js';
+import { TupleState, seqAdvance } from './tuple-state.js';
+
+export interface DumpWriterOptions {
+  /** agent id, UUID text */
+  agentId: string;
+  /** anonymization key id, 16 hex digits */
+  anonKeyId: string;
+  /** payload bytes kept per packet by the snap policy (recorded in the header) */
+  snapLen: number;
+  /** pcap LINKTYPE_* (default 1, Ethernet) */
+  linkType?: number;
+  /** body compression (default 'brotli' quality 4); see docs/dump-format.md for the measurements */
+  compression?: 'none' | 'deflate-raw' | 'brotli';
+  /** compressor level: deflate 1..9 (default 6), brotli quality 0..11 (default 4) */
+  level?: number;
+}
+
+const DEFAULT_LEVEL: Record<string, number> = { 'none': 0, 'deflate-raw': 6, 'brotli': 4 };
+
+export class DumpWriter {
+  private readonly agentId: Uint8Array;
+  private readonly keyId: Uint8Array;
+  private readonly linkType: number;
+  private readonly compression: CompressionKind;
+  private readonly level: number;
+  private snap: number;
+  private maxSnap: number;
+
+  // one column per field, held in fields (not an array) so the hot path indexes nothing
+  private readonly cols: ByteColumn[] = [];
+  private readonly cTuples = this.col(Col.Tuples);
+  private readonly cShape = this.col(Col.Shape);
+  private readonly cTupleIdx = this.col(Col.TupleIdx);
+  private readonly cTs = this.col(Col.Ts);
+  private readonly cPayloadLen = this.col(Col.PayloadLen);
+  private readonly cIpOverhead = this.col(Col.IpOverhead);
+  private readonly cWireOverhead = this.col(Col.WireOverhead);
+  private readonly cIpId = this.col(Col.IpId);
+  private readonly cTtl = this.col(Col.Ttl);
+  private readonly cFlags = this.col(Col.Flags);
+  private readonly cFragFlags = this.col(Col.FragFlags);
+  private readonly cFragOffset = this.col(Col.FragOffset);
+  private readonly cTcpFlags = this.col(Col.TcpFlags);
+  private readonly cTcpSeq = this.col(Col.TcpSeq);
+  private readonly cTcpAck = this.col(Col.TcpAck);
+  private readonly cTcpWindow = this.col(Col.TcpWindow);
+  private readonly cTcpOptFlags = this.col(Col.TcpOptFlags);
+  private readonly cTcpMss = this.col(Col.TcpMss);
+  private readonly cTcpWscale = this.col(Col.TcpWscale);
+  private readonly cTcpTsVal = this.col(Col.TcpTsVal);
+  private readonly cTcpTsEcr = this.col(Col.TcpTsEcr);
+  private readonly cCapLen = this.col(Col.CapLen);
+  private readonly cPayload = this.col(Col.Payload);
+  private readonly tuples = new TupleTable();
+  private readonly st = new TupleState(256);
+  private prevTs = 0;
+  private prevTuple = -1;
+  private n = 0;
+  private first = 0;
+  private last = 0;
+  private anyPayload = false;
+  private readonly f64 = new DataView(new ArrayBuffer(8));
+  private scratch = new Uint8Array(0);
+
+  constructor(opts: DumpWriterOptions) {
+    this.agentId = uuidToBytes(opts.agentId);
+    this.keyId = keyIdToBytes(opts.anonKeyId);
+    this.linkType = checkU32('linkType', opts.linkType ?? 1);
+    this.snap = checkU32('snapLen', opts.snapLen);
+    this.maxSnap = this.snap;
+    const comp = opts.compression ?? 'brotli';
+    this.compression = compressionKind(comp);
+    this.level = opts.level ?? DEFAULT_LEVEL[comp]!;
+    const maxLevel = this.compression === CompressionKind.Brotli ? 11 : this.compression === CompressionKind.DeflateRaw ? 9 : 0;
+    if (!Number.isInteger(this.level) || this.level < 0 || this.level > maxLevel) {
+      throw new RangeError(`compression level ${this.level} out of range 0..${maxLevel} for ${comp}`);
+    }
+  }
+
+  /** Packets added since the last finish()/reset(). */
+  get count(): number {
+    return this.n;
+  }
+
+  /** tsUs of the first packet of the pending dump (0 when empty). */
+  get firstTsUs(): number {
+    return this.first;
+  }
+
+  /** tsUs of the last packet added (0 when empty). */
+  get lastTsUs(): number {
+    return this.last;
+  }
+
+  get snapLen(): number {
+    return this.snap;
+  }
+
+  /** New snap length; the header records the largest one in force while a dump was open. */
+  set snapLen(n: number) {
+    this.snap = checkU32('snapLen', n);
+    if (this.snap > this.maxSnap) this.maxSnap = this.snap;
+  }
+
+  add(rec: PacketRecord): void {
+    const tt = this.tuples;
+    const before = tt.count;
+    const t = tt.lookup(rec);
+    const st = this.st;
+    if (tt.count !== before) {
+      st.ensure(t);
+      st.init(t);
+      const r = tt.reverseOf(t);
+      if (r >= 0) st.link(t, r);
+    }
+
+    const ts = rec.tsUs;
+    if (this.n === 0) this.first = ts;
+    this.last = ts;
+    this.n++;
+
+    // values are coerced to their 32-bit domain once, so presence bits and stored values agree
+    const mss = rec.tcpMss >>> 0;
+    const wscale = rec.tcpWscale >>> 0;
+    const tcpAny = rec.tcpFlags | rec.tcpSeq | rec.tcpAck | rec.tcpWindow | rec.tcpOptFlags |
+      mss | wscale | rec.tcpTsVal | rec.tcpTsEcr;
+    const pktFlags = (rec.flags & ~TUPLE_FLAG_MASK) >>> 0;
+    const capLen = rec.payload.length;
+    let shape = 0;
+    if (tcpAny !== 0) {
+      shape = Shape.Tcp;
+      if (mss !== 0) shape |= Shape.Mss;
+      if (wscale !== 0) shape |= Shape.Wscale;
+      if ((rec.tcpTsVal | rec.tcpTsEcr) !== 0) shape |= Shape.TcpTs;
+    }
+    if ((rec.fragFlags | rec.fragOffset) !== 0) shape |= Shape.Frag;
+    if (pktFlags !== 0) shape |= Shape.Flags;
+    if (capLen !== 0) shape |= Shape.Payload;
+    this.cShape.byte(shape);
+    const prevT = this.prevTuple;
+    if (tt.count !== before) this.cTupleIdx.byte(TUPLE_NEW);
+    else if (t === prevT) this.cTupleIdx.byte(TUPLE_SAME);
+    else if (prevT >= 0 && t === st.rev[prevT]) this.cTupleIdx.byte(TUPLE_REVERSE);
+    else this.cTupleIdx.u32(TUPLE_EXPLICIT + t);
+    this.prevTuple = t;
+
+    // timestamp: delta from the previous packet when it is an exact int32, else the absolute float64
+    const d = ts - this.prevTs;
+    if ((d | 0) === d && this.prevTs + d === ts) {
+      this.cTs.uint(zigzag32(d) + 1);
+    } else {
+      this.cTs.byte(TS_ESCAPE);
+      this.cTs.f64(ts, this.f64);
+    }
+    this.prevTs = ts;
+
+    const payloadLen = rec.payloadLen >>> 0;
+    const ipLen = rec.ipLen >>> 0;
+    this.cPayloadLen.u32(payloadLen);
+    this.cIpOverhead.sint(ipLen - payloadLen);
+    this.cWireOverhead.sint((rec.wireLen >>> 0) - ipLen);
+    const ipId = rec.ipId | 0;
+    this.cIpId.u32(zigzag32(ipId - st.ipId[t]!));
+    st.ipId[t] = ipId;
+    this.cTtl.byte(rec.ttl & 0xff);
+    if (pktFlags !== 0) this.cFlags.u32(pktFlags);
+    if ((shape & Shape.Frag) !== 0) {
+      this.cFragFlags.u32(rec.fragFlags >>> 0);
+      this.cFragOffset.u32(rec.fragOffset >>> 0);
+    }
+    if (tcpAny !== 0) {
+      const tf = rec.tcpFlags >>> 0;
+      this.cTcpFlags.u32(tf);
+      const r = st.rev[t]!;
+      const revSeen = r >= 0 && st.seen[r] === 1;
+      // all predictions are taken before any state of this packet is stored (r may equal t)
+      const ackPred = revSeen ? st.next[r]! : st.ack[t]!;
+      const seq = rec.tcpSeq | 0;
+      this.cTcpSeq.u32(zigzag32(seq - st.next[t]!));
+      st.next[t] = seq + seqAdvance(tf, payloadLen);
+      const ack = rec.tcpAck | 0;
+      this.cTcpAck.u32(zigzag32(ack - ackPred));
+      st.ack[t] = ack;
+      const win = rec.tcpWindow | 0;
+      this.cTcpWindow.u32(zigzag32(win - st.win[t]!));
+      st.win[t] = win;
+      this.cTcpOptFlags.u32(rec.tcpOptFlags >>> 0);
+      if ((shape & Shape.Mss) !== 0) this.cTcpMss.u32(mss);
+      if ((shape & Shape.Wscale) !== 0) this.cTcpWscale.u32(wscale);
+      if ((shape & Shape.TcpTs) !== 0) {
+        const tsEcrPred = revSeen ? st.tsVal[r]! : st.tsEcr[t]!;
+        const tv = rec.tcpTsVal | 0;
+        this.cTcpTsVal.u32(zigzag32(tv - st.tsVal[t]!));
+        const te = rec.tcpTsEcr | 0;
+        this.cTcpTsEcr.u32(zigzag32(te - tsEcrPred));
+        st.tsVal[t] = tv;
+        st.tsEcr[t] = te;
+      }
+      st.seen[t] = 1;
+    }
+    if (capLen !== 0) {
+      this.cCapLen.u32(capLen);
+      this.cPayload.bytes(rec.payload, 0, capLen);
+      this.anyPayload = true;
+    }
+  }
+
+  /**
+   * The whole dump file for what was added, stamped with `sequence`. The writer is
+   * then empty and ready for the next dump (as after reset()).
+   */
+  finish(sequence: number): Uint8Array {
+    if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RangeError(`dump sequence must be an integer 0..2^53-1, got ${sequence}`);
+    this.cTuples.clear();
+    this.writeTuples(this.cTuples);
+
+    // body = column directory (COLUMN_COUNT varint lengths) + the columns in order
+    const dir = new ByteColumn(COLUMN_COUNT * 5);
+    let total = 0;
+    for (const col of this.cols) {
+      dir.u32(col.pos);
+      total += col.pos;
+    }
+    total += dir.pos;
+    if (total > 0xffffffff) throw new RangeError(`dump body of ${total} bytes exceeds the 4 GiB format limit`);
+    if (this.scratch.length < total) this.scratch = new Uint8Array(Math.max(total, this.scratch.length * 2));
+    const body = this.scratch.subarray(0, total);
+    body.set(dir.view(), 0);
+    let off = dir.pos;
+    for (const col of this.cols) {
+      body.set(col.view(), off);
+      off += col.pos;
+    }
+    const packed = compressBody(this.compression, this.level, body);
+    const out = new Uint8Array(DUMP_HEADER_LEN + packed.length);
+    out.set(packed, DUMP_HEADER_LEN);
+    encodeHeader(out, {
+      agentId: this.agentId,
+      anonKeyId: this.keyId,
+      sequence,
+      firstTsUs: this.n === 0 ? 0 : headerTime(this.first),
+      lastTsUs: this.n === 0 ? 0 : headerTime(this.last),
+      packetCount: this.n,
+      tupleCount: this.tuples.count,
+      linkType: this.linkType,
+      snapLen: this.maxSnap,
+      compression: this.compression,
+      compressionLevel: this.level,
+      flags: this.anyPayload ? DumpFlag.HasPayload : 0,
+      uncompressedSize: total,
+      compressedSize: packed.length,
+      bodyCrc32: crc32(packed),
+    });
+    this.reset();
+    return out;
+  }
+
+  /** Drop everything pending. */
+  reset(): void {
+    for (const col of this.cols) col.clear();
+    this.tuples.clear();
+    this.n = 0;
+    this.first = 0;
+    this.last = 0;
+    this.prevTs = 0;
+    this.prevTuple = -1;
+    this.anyPayload = false;
+    this.maxSnap = this.snap;
+  }
+
+  private col(i: Col): ByteColumn {
+    const c = new ByteColumn(i === Col.Payload ? 4096 : 1024);
+    this.cols[i] = c;
+    return c;
+  }
+
+  private writeTuples(col: ByteColumn): void {
+    const keys = this.tuples.keys;
+    for (let t = 0; t < this.tuples.count; t++) {
+      const k = t * KEY_WORDS;
+      const ports = keys[k + 8]!;
+      const w9 = keys[k + 9]!;
+      const w10 = keys[k + 10]!;
+      const ipVersion = (w9 >>> 24) & 0xff;
+      const short = ipVersion === 4 && (keys[k + 1]! | keys[k + 2]! | keys[k + 3]! | keys[k + 5]! | keys[k + 6]! | keys[k + 7]!) === 0;
+      col.byte(short ? 0 : TupleForm.Addr16);
+      col.byte(w10 & 0xff); // direction
+      col.byte(ipVersion);
+      col.byte((w9 >>> 16) & 0xff); // proto
+      col.byte((w10 >>> 8) & 0xff); // tunnel
+      col.byte((w10 >>> 16) & 0xff); // tuple flag bits
+      col.u16(w9 & 0xffff); // vlan
+      col.u16((ports >>> 16) & 0xffff); // sport
+      col.u16(ports & 0xffff); // dport
+      // address words hold bytes in wire order, least significant byte first
+      const words = short ? 1 : 4;
+      for (let a = 0; a < 2; a++) {
+        for (let i = 0; i < words; i++) {
+          const v = keys[k + a * 4 + i]!;
+          col.byte(v & 0xff);
+          col.byte((v >>> 8) & 0xff);
+          col.byte((v >>> 16) & 0xff);
+          col.byte((v >>> 24) & 0xff);
+        }
+      }
+    }
+  }
+}
+
+function checkU32(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${name} must be an integer 0..2^32-1, got ${v}`);
+  return v;
+}
