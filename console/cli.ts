@@ -7,6 +7,7 @@ import { registerKeysCommands } from './commands/keys.js';
 import { registerPseudonymCommands } from './commands/pseudonyms.js';
 import { registerDumpCommands } from './commands/dump.js';
 import { registerFlowsCommand } from './commands/flows.js';
+import { register as registerPkiCommands } from './commands/pki.js';
 
 const program = new Command('meerkat')
   .description('Meerkat manager console: owner keys, pseudonyms, dump files, flows, PKI')
@@ -15,5 +16,6 @@ registerKeysCommands(program);
 registerPseudonymCommands(program);
 registerDumpCommands(program);
 registerFlowsCommand(program);
+registerPkiCommands(program);
 
 await runCli(program);

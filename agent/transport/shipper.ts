@@ -74,7 +74,10 @@ interface Conn {
   welcomed: boolean;
   window: number;
   maxDumpBytes: number;
+  /** how often we send heartbeats */
   heartbeatMs: number;
+  /** how often the collector pings us (its welcome.heartbeatSec) */
+  pingMs: number;
   /** seq -> sent time */
   inflight: Map<number, number>;
   /** highest sequence sent in the current epoch */
@@ -86,6 +89,8 @@ interface Conn {
   timer: NodeJS.Timeout | null;
   lastHeartbeatMs: number;
   lastPollMs: number;
+  /** the collector's address as connected (for the capture's self-exclusion) */
+  remote: { address: string; port: number } | null;
 }
 
 const sleep = (ms: number, signal: { cancelled: boolean; wake?: () => void }): Promise<void> =>
@@ -177,9 +182,14 @@ export class Shipper extends EventEmitter {
         maxPayload: 4 * 1024 * 1024,
       });
       const c: Conn = {
-        ws, welcomed: false, window: this.opts.window ?? 4, maxDumpBytes: Infinity, heartbeatMs: this.opts.heartbeatMs ?? 30_000,
+        ws, welcomed: false, window: this.opts.window ?? 4, maxDumpBytes: Infinity, heartbeatMs: this.opts.heartbeatMs ?? 30_000, pingMs: 30_000,
         inflight: new Map(), sentUpTo: -1, epoch: 0, blockedUntil: 0, lastRxMs: Date.now(), renewTried: false, timer: null, lastHeartbeatMs: 0, lastPollMs: 0,
+        remote: null,
       };
+      ws.on('upgrade', (res: IncomingMessage) => {
+        const sock = res.socket;
+        if (sock.remoteAddress && sock.remotePort) c.remote = { address: sock.remoteAddress, port: sock.remotePort };
+      });
       this.conn = c;
       this.s.connects++;
       ws.on('unexpected-response', (_req, res: IncomingMessage) => {
@@ -226,8 +236,8 @@ export class Shipper extends EventEmitter {
 
   private tick(c: Conn): void {
     const now = Date.now();
-    // collector pings every heartbeatSec; three silent periods mean the path is dead
-    if (c.welcomed && now - c.lastRxMs > 3 * c.heartbeatMs + 5000) {
+    // collector pings every heartbeatSec; more than three silent periods mean the path is dead
+    if (c.welcomed && now - c.lastRxMs > 3 * c.pingMs + Math.min(5000, c.pingMs)) {
       this.log.warn('collector silent; dropping the connection');
       c.ws.terminate();
       return;
@@ -270,10 +280,11 @@ export class Shipper extends EventEmitter {
         c.welcomed = true;
         c.window = Math.max(1, Math.min(this.opts.window ?? 4, msg.window));
         c.maxDumpBytes = msg.maxDumpBytes;
-        c.heartbeatMs = this.opts.heartbeatMs ?? msg.heartbeatSec * 1000;
+        c.pingMs = msg.heartbeatSec * 1000;
+        c.heartbeatMs = this.opts.heartbeatMs ?? c.pingMs;
         this.s.lastRefusal = null;
         this.log.info({ url: this.wsUrl, window: c.window }, 'connected to collector');
-        this.emitSafely('connected');
+        this.emitSafely('connected', c.remote);
         this.maybeRenew(c);
         this.pump();
         return;

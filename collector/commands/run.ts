@@ -12,8 +12,14 @@ import {
 } from '../server/server-config.js';
 import { validateConfig } from '../../shared/config/load-config.js';
 
-/** What the rest of the collector plugs into the server (flow engine, command results). */
-export type RunHooks = Pick<CollectorServerOptions, 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'ledger'>;
+/** What the rest of the collector plugs into the server (store, flow engine, command results). */
+export interface RunHooks extends Pick<CollectorServerOptions, 'store' | 'onDumpCommitting' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'ledger'> {
+  /** after the server stopped (close the store, flush the flow engine) */
+  onStop?: () => void | Promise<void>;
+}
+
+/** Hooks, or a function making them from the configuration (e.g. opening the store in stateDir). */
+export type RunHooksSource = RunHooks | ((cfg: CollectorServerConfig) => RunHooks | Promise<RunHooks>);
 
 interface RunFlags {
   config?: string;
@@ -41,6 +47,7 @@ export function collectorConfigFrom(flags: RunFlags): CollectorServerConfig {
 /** Starts the server for a configuration (also used by tests and the lead's wiring). */
 export async function startCollector(cfg: CollectorServerConfig, hooks: RunHooks = {}): Promise<CollectorServer> {
   const dirs = resolvedDirs(cfg);
+  const { onStop: _onStop, ...serverHooks } = hooks;
   try {
     return await CollectorServer.start({
       ...dirs,
@@ -49,7 +56,7 @@ export async function startCollector(cfg: CollectorServerConfig, hooks: RunHooks
       tlsMinVersion: cfg.tls.minVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
       limits: effectiveLimits(cfg),
       agentCertDays: cfg.agentCertDays,
-      ...hooks,
+      ...serverHooks,
     });
   } catch (e) {
     // a missing or broken PKI is an installation problem: usage exit code, same message
@@ -58,7 +65,7 @@ export async function startCollector(cfg: CollectorServerConfig, hooks: RunHooks
   }
 }
 
-export function register(program: Command, hooks: RunHooks = {}): Command {
+export function register(program: Command, hooksSource: RunHooksSource = {}): Command {
   return program
     .command('run')
     .description('run the collector: mutual-TLS agent server with enrollment, and the admin port')
@@ -73,7 +80,14 @@ export function register(program: Command, hooks: RunHooks = {}): Command {
       const cfg = collectorConfigFrom(flags);
       setLogLevel(cfg.logLevel);
       const log = logger('collector');
-      const server = await startCollector(cfg, hooks);
+      const hooks = typeof hooksSource === 'function' ? await hooksSource(cfg) : hooksSource;
+      let server: CollectorServer;
+      try {
+        server = await startCollector(cfg, hooks);
+      } catch (e) {
+        await hooks.onStop?.();
+        throw e;
+      }
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           log.info({ signal: sig }, 'stopping');
@@ -87,5 +101,6 @@ export function register(program: Command, hooks: RunHooks = {}): Command {
         process.on('SIGINT', onInt);
       });
       await server.close();
+      await hooks.onStop?.();
     });
 }

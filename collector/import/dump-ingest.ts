@@ -2,7 +2,7 @@
 // onDumpCommitted hook) and the importer's. A dump is recorded and the flow records
 // it completed are inserted in one store transaction; a dump already recorded for
 // (agent, sequence) is skipped, so re-delivery has no effect.
-import { decodeDump } from '../../shared/dump/index.js';
+import { decodeDump, type DecodedDump } from '../../shared/dump/index.js';
 import type { FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../flow/flow-record.js';
 import type { FlowStore } from '../store/flow-store.js';
@@ -63,14 +63,65 @@ export class DumpIngest {
         rawBytes: bytes.length,
       });
       if (duplicate) return;
-      const engine = this.engines.get(h.agentId);
-      dump.forEach((rec) => engine.add(rec));
-      this.writer.flush();
+      this.addToEngine(h.agentId, dump);
+      this.store.markFlowsBuilt(h.agentId, h.sequence);
     });
     return {
       agentId: h.agentId, sequence: h.sequence, duplicate, packets: duplicate ? 0 : dump.packetCount,
       records: this.writer.written - before,
     };
+  }
+
+  /**
+   * The live collector's path: the dump is already recorded (and acked) by the server;
+   * build its flows in one transaction that also marks it built. On failure the agent's
+   * open flows are discarded (see EngineSet.discard) and the error is thrown; the dump
+   * stays pending and is rebuilt by buildPending() at the next start.
+   */
+  buildFlows(agentId: string, bytes: Uint8Array): number {
+    const dump = decodeDump(bytes);
+    if (dump.header.agentId !== agentId) throw new DumpAgentMismatchError(agentId, dump.header.agentId);
+    const before = this.writer.written;
+    try {
+      this.store.transaction(() => {
+        this.addToEngine(agentId, dump);
+        this.store.markFlowsBuilt(agentId, dump.header.sequence);
+      });
+    } catch (e) {
+      this.writer.clear();
+      this.engines.discard(agentId);
+      throw e;
+    }
+    return this.writer.written - before;
+  }
+
+  /**
+   * Crash recovery: builds the flows of recorded dumps whose flows were never built
+   * (the collector stopped between ack and flow building), reading their raw files.
+   */
+  buildPending(readRaw: (path: string) => Uint8Array, onError?: (agentId: string, sequence: number, err: Error) => void): number {
+    let built = 0;
+    for (;;) {
+      const pending = this.store.dumpsPendingFlows(256);
+      if (pending.length === 0) return built;
+      for (const d of pending) {
+        try {
+          if (!d.rawPath) throw new Error('raw dump file not kept');
+          this.buildFlows(d.agentId, readRaw(d.rawPath));
+          built++;
+        } catch (e) {
+          onError?.(d.agentId, d.sequence, e as Error);
+          // never loop on a dump that cannot be built: mark it so recovery moves on
+          this.store.markFlowsBuilt(d.agentId, d.sequence);
+        }
+      }
+    }
+  }
+
+  private addToEngine(agentId: string, dump: DecodedDump): void {
+    const engine = this.engines.get(agentId);
+    dump.forEach((rec) => engine.add(rec));
+    this.writer.flush();
   }
 
   /** Ends all open flows (shutdown, end of an import) and writes their records. */

@@ -17,6 +17,15 @@ export class EngineSet {
     return e;
   }
 
+  /**
+   * Forgets an agent's open flows without emitting them: after a failed store
+   * transaction, so a retried dump is not counted twice (what the open flows had
+   * gathered since their last record is lost, never doubled).
+   */
+  discard(agentId: string): void {
+    this.engines.delete(agentId);
+  }
+
   /** Ends every flow of every agent; returns how many records were not IP. */
   flushAll(): { nonIp: number } {
     let nonIp = 0;

@@ -14,6 +14,11 @@ export class FlowBatchWriter {
     if (this.pending.length >= this.batchSize) this.flush();
   };
 
+  /** Drops what is pending (its transaction failed). */
+  clear(): void {
+    this.pending = [];
+  }
+
   flush(): void {
     if (this.pending.length === 0) return;
     const batch = this.pending;

@@ -22,7 +22,9 @@ import { startAdminServer, type AdminServer } from './admin-server.js';
 import { AgentSession, AgentState, type DumpCommittedHook, type SessionDeps } from './agent-session.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
-import { DumpCommitter, type CommitFs, type StorageError } from './dump-committer.js';
+import { DumpCommitter, type CommitFs, type InTransactionHook, type StorageError } from './dump-committer.js';
+import { FlowStoreDumpLedger } from './flow-store-ledger.js';
+import type { FlowStore } from '../store/flow-store.js';
 import { SqliteDumpLedger, type DumpLedger } from './dump-ledger.js';
 import { verifyDumpBody } from './dump-verifier.js';
 import { handleEnroll, serveCaCert } from './enroll-handler.js';
@@ -45,12 +47,20 @@ export interface CollectorServerOptions {
   /** validity of issued agent certificates (enrollment and renewal), days */
   agentCertDays?: number;
   revocationPollMs?: number;
-  /** dump ledger; default a SqliteDumpLedger at <stateDir>/dump-ledger.sqlite (owned and closed by the server) */
+  /**
+   * The collector's store: dumps are recorded in it (FlowStoreDumpLedger) so flows inserted by
+   * onDumpCommitting commit with them. Owned by the caller.
+   */
+  store?: FlowStore;
+  /** dump ledger when no store is given; default a SqliteDumpLedger at <stateDir>/dump-ledger.sqlite (owned by the server) */
   ledger?: DumpLedger;
   /** file operations of the committer (tests inject failures) */
   commitFs?: CommitFs;
   /** full integrity check of a dump body; default decodes the dump */
   verifyBody?: (bytes: Uint8Array) => void;
+  /** inside the commit transaction of each new dump (see InTransactionHook); throwing nacks the dump (retry) */
+  onDumpCommitting?: InTransactionHook;
+  /** after the commit and the ack of each new dump */
   onDumpCommitted?: DumpCommittedHook;
   onHeartbeat?: (agentId: string, health: AgentHealth) => void;
   onCommandResult?: (agentId: string, id: string, ok: boolean, result: unknown, error: string | undefined) => void;
@@ -149,11 +159,17 @@ export class CollectorServer {
   static async start(opts: CollectorServerOptions): Promise<CollectorServer> {
     const pki = loadPki(opts.pkiDir);
     const tokens = EnrollTokenStore.open(opts.stateDir);
-    const ownsLedger = !opts.ledger;
-    const ledger = opts.ledger ?? new SqliteDumpLedger(join(opts.stateDir, 'dump-ledger.sqlite'));
+    const dumpDir = opts.dumpDir ?? join(opts.stateDir, 'dumps');
+    const ownsLedger = !opts.ledger && !opts.store;
+    const ledger = opts.ledger ?? (opts.store ? new FlowStoreDumpLedger(opts.store, dumpDir) : new SqliteDumpLedger(join(opts.stateDir, 'dump-ledger.sqlite')));
     let server: CollectorServer | undefined;
     try {
-      const committer = await DumpCommitter.open({ dumpDir: opts.dumpDir ?? join(opts.stateDir, 'dumps'), ledger, ...(opts.commitFs ? { fs: opts.commitFs } : {}) });
+      const committer = await DumpCommitter.open({
+        dumpDir,
+        ledger,
+        ...(opts.commitFs ? { fs: opts.commitFs } : {}),
+        ...(opts.onDumpCommitting ? { inTransaction: opts.onDumpCommitting } : {}),
+      });
       server = new CollectorServer(opts, pki, tokens, ledger, ownsLedger, committer);
       await server.listen();
       return server;
@@ -403,4 +419,3 @@ export class CollectorServer {
   }
 }
 
-export type { DumpHeader };

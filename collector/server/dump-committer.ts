@@ -55,9 +55,18 @@ export function dumpFileName(agentId: string, sequence: number): string {
 
 interface Pending {
   row: DumpRow;
+  header: DumpHeader;
+  bytes: Uint8Array;
   resolve: (stored: boolean) => void;
   reject: (e: unknown) => void;
 }
+
+/**
+ * Runs inside the commit transaction of a new dump (the flow engine inserting the dump's
+ * flows into the same store, so row and flows commit together). Throwing rolls the dump back:
+ * it is nacked (retry) and not stored.
+ */
+export type InTransactionHook = (agentId: string, header: DumpHeader, bytes: Uint8Array) => void;
 
 export interface DumpCommitterOptions {
   dumpDir: string;
@@ -65,6 +74,7 @@ export interface DumpCommitterOptions {
   fs?: CommitFs;
   /** most rows per transaction */
   maxBatch?: number;
+  inTransaction?: InTransactionHook;
 }
 
 export class DumpCommitter {
@@ -73,6 +83,7 @@ export class DumpCommitter {
   private readonly ledger: DumpLedger;
   private readonly fs: CommitFs;
   private readonly maxBatch: number;
+  private readonly inTransaction: InTransactionHook | undefined;
   private readonly agentDirs = new Set<string>();
   private queue: Pending[] = [];
   private flushScheduled = false;
@@ -83,6 +94,7 @@ export class DumpCommitter {
     this.ledger = opts.ledger;
     this.fs = opts.fs ?? realCommitFs;
     this.maxBatch = opts.maxBatch ?? 512;
+    this.inTransaction = opts.inTransaction;
   }
 
   /** Creates the dump dir and clears temp files a crash left behind. */
@@ -130,9 +142,14 @@ export class DumpCommitter {
       sizeBytes: bytes.length,
       file,
       receivedAtMs,
+      formatVersion: header.version,
+      linkType: header.linkType,
+      anonKeyId: header.anonKeyId,
+      snapLen: header.snapLen,
+      compression: header.compression,
     };
     const stored = await new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
+      this.queue.push({ row, header, bytes, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -146,15 +163,34 @@ export class DumpCommitter {
     while (this.queue.length > 0) {
       const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
       this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
-      let results: boolean[];
       try {
-        results = this.ledger.commitBatch(batch.map((p) => p.row));
+        this.settle(batch, this.commitRows(batch));
       } catch (e) {
-        const err = new StorageError('recording the dump in the database', e);
-        for (const p of batch) p.reject(err);
-        continue;
+        if (batch.length === 1) {
+          batch[0]!.reject(new StorageError('recording the dump in the database', e));
+          continue;
+        }
+        // one bad dump (e.g. its in-transaction hook threw) must not fail the others: one by one
+        for (const p of batch) {
+          try {
+            this.settle([p], this.commitRows([p]));
+          } catch (e1) {
+            p.reject(new StorageError('recording the dump in the database', e1));
+          }
+        }
       }
-      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
     }
+  }
+
+  private commitRows(batch: readonly Pending[]): boolean[] {
+    const hook = this.inTransaction;
+    return this.ledger.commitBatch(
+      batch.map((p) => p.row),
+      hook ? (i) => { const p = batch[i]!; hook(p.row.agentId, p.header, p.bytes); } : undefined,
+    );
+  }
+
+  private settle(batch: readonly Pending[], results: boolean[]): void {
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
   }
 }

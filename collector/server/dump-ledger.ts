@@ -15,17 +15,24 @@ export interface DumpRow {
   /** path of the raw dump file, relative to the dump dir */
   file: string;
   receivedAtMs: number;
+  /** more header facts, for ledgers that keep them */
+  formatVersion: number;
+  linkType: number;
+  anonKeyId: string;
+  snapLen: number;
+  compression: string;
 }
 
 export interface DumpLedger {
   has(agentId: string, sequence: number): boolean;
   /**
    * Records the rows in ONE transaction (the commit point of each dump). Returns, per row,
-   * true when it is new and false for a duplicate (agent id, sequence). Throws if the
-   * transaction cannot commit (nothing of the batch is then recorded).
+   * true when it is new and false for a duplicate (agent id, sequence). `onNew(i)` runs
+   * inside the transaction right after row i was inserted (work that must commit or roll
+   * back with it); if it throws, the whole transaction rolls back and this throws.
+   * Throws if the transaction cannot commit (nothing of the batch is then recorded).
    */
-  commitBatch(rows: readonly DumpRow[]): boolean[];
-  totals(): { dumps: number; packets: number };
+  commitBatch(rows: readonly DumpRow[], onNew?: (index: number) => void): boolean[];
   close(): void;
 }
 
@@ -33,7 +40,7 @@ export class SqliteDumpLedger implements DumpLedger {
   private readonly db: Database.Database;
   private readonly hasStmt: Database.Statement<[string, number]>;
   private readonly insStmt: Database.Statement<[string, number, number, number, number, number, string, number]>;
-  private readonly batch: (rows: readonly DumpRow[]) => boolean[];
+  private readonly batch: (rows: readonly DumpRow[], onNew: ((index: number) => void) | undefined) => boolean[];
 
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -55,8 +62,12 @@ export class SqliteDumpLedger implements DumpLedger {
     ) WITHOUT ROWID`);
     this.hasStmt = this.db.prepare('SELECT 1 FROM dumps WHERE agent_id = ? AND sequence = ?');
     this.insStmt = this.db.prepare('INSERT OR IGNORE INTO dumps (agent_id, sequence, packet_count, first_ts_us, last_ts_us, size_bytes, file, received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.batch = this.db.transaction((rows: readonly DumpRow[]) =>
-      rows.map((r) => this.insStmt.run(r.agentId, r.sequence, r.packetCount, r.firstTsUs, r.lastTsUs, r.sizeBytes, r.file, r.receivedAtMs).changes === 1),
+    this.batch = this.db.transaction((rows: readonly DumpRow[], onNew: ((index: number) => void) | undefined) =>
+      rows.map((r, i) => {
+        const isNew = this.insStmt.run(r.agentId, r.sequence, r.packetCount, r.firstTsUs, r.lastTsUs, r.sizeBytes, r.file, r.receivedAtMs).changes === 1;
+        if (isNew && onNew) onNew(i);
+        return isNew;
+      }),
     );
   }
 
@@ -64,8 +75,8 @@ export class SqliteDumpLedger implements DumpLedger {
     return this.hasStmt.get(agentId, sequence) !== undefined;
   }
 
-  commitBatch(rows: readonly DumpRow[]): boolean[] {
-    return this.batch(rows);
+  commitBatch(rows: readonly DumpRow[], onNew?: (index: number) => void): boolean[] {
+    return this.batch(rows, onNew);
   }
 
   totals(): { dumps: number; packets: number } {

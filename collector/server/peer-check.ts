@@ -27,7 +27,7 @@ export interface PeerFacts {
   authorized: boolean;
   authorizationError: string | null | undefined;
   /** tls.PeerCertificate, or {} when the client sent none */
-  cert: { subject?: { CN?: string | string[] }; serialNumber?: string; ext_key_usage?: string[] } | null | undefined;
+  cert: { subject?: { CN?: string | string[] }; serialNumber?: string; ext_key_usage?: string[]; valid_from?: string; valid_to?: string } | null | undefined;
 }
 
 export type PeerVerdict =
@@ -39,7 +39,7 @@ function cnOf(cert: PeerFacts['cert']): string {
   return Array.isArray(cn) ? (cn[0] ?? '') : (cn ?? '');
 }
 
-export function checkPeer(p: PeerFacts, revoked: RevocationList): PeerVerdict {
+export function checkPeer(p: PeerFacts, revoked: RevocationList, nowMs = Date.now()): PeerVerdict {
   const cert = p.cert;
   const claimedCn = cnOf(cert);
   const serial = cert?.serialNumber ?? '';
@@ -65,6 +65,9 @@ export function checkPeer(p: PeerFacts, revoked: RevocationList): PeerVerdict {
         return refuse(RefusalReason.BadCertificate, `client certificate failed verification (${err})`);
     }
   }
+  // a resumed TLS session carries the verify result of its first handshake: check the dates again
+  if (cert.valid_to && Date.parse(cert.valid_to) < nowMs) return refuse(RefusalReason.Expired, 'client certificate has expired (resumed session)');
+  if (cert.valid_from && Date.parse(cert.valid_from) > nowMs) return refuse(RefusalReason.NotYetValid, 'client certificate is not valid yet (resumed session)');
   if (!isAgentId(claimedCn)) return refuse(RefusalReason.BadIdentity, 'certificate subject CN is not an agent id');
   if (!cert.ext_key_usage?.includes(CLIENT_AUTH_OID)) return refuse(RefusalReason.BadIdentity, 'certificate lacks the clientAuth extended key usage');
   if (revoked.isRevoked(claimedCn, serial)) return refuse(RefusalReason.Revoked, 'agent or certificate is revoked');

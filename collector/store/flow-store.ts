@@ -96,6 +96,10 @@ export interface FlowStore {
   /** Records a received dump; false if (agentId, sequence) was already recorded (a resend). */
   recordDump(agentId: string, sequence: number, info: DumpInfo): boolean;
   getDump(agentId: string, sequence: number): StoredDump | null;
+  /** Marks a recorded dump's flows as built (same transaction as its flow records). */
+  markFlowsBuilt(agentId: string, sequence: number): void;
+  /** Recorded dumps whose flows are not built yet, per agent in sequence order (crash recovery). */
+  dumpsPendingFlows(limit: number): StoredDump[];
   listAgents(): AgentRow[];
   insertFlows(records: readonly FlowRecord[]): void;
   queryFlows(filter?: FlowFilter): FlowRecord[];

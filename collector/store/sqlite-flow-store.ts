@@ -146,9 +146,22 @@ export class SqliteFlowStore implements FlowStore {
     return res.changes === 1;
   }
 
+  markFlowsBuilt(agentId: string, sequence: number): void {
+    this.stmt('UPDATE dumps SET flows_built = 1 WHERE agent_id = ? AND sequence = ?').run(agentId, sequence);
+  }
+
+  dumpsPendingFlows(limit: number): StoredDump[] {
+    const rows = this.stmt('SELECT * FROM dumps WHERE flows_built = 0 ORDER BY agent_id, sequence LIMIT ?').all(limit) as DumpRow[];
+    return rows.map((r) => this.dumpFromRow(r));
+  }
+
   getDump(agentId: string, sequence: number): StoredDump | null {
     const r = this.stmt('SELECT * FROM dumps WHERE agent_id = ? AND sequence = ?').get(agentId, sequence) as DumpRow | undefined;
     if (r === undefined) return null;
+    return this.dumpFromRow(r);
+  }
+
+  private dumpFromRow(r: DumpRow): StoredDump {
     return {
       agentId: r.agent_id,
       sequence: r.sequence,

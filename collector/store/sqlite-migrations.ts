@@ -92,6 +92,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX flows_uid        ON flows (uid, record_seq);
     `,
   },
+  {
+    version: 2,
+    name: 'dumps.flows_built: flows of a committed dump built (live path builds after the ack)',
+    sql: `
+      ALTER TABLE dumps ADD COLUMN flows_built INTEGER NOT NULL DEFAULT 0;
+      UPDATE dumps SET flows_built = 1;
+      CREATE INDEX dumps_flows_pending ON dumps (flows_built, agent_id, sequence) WHERE flows_built = 0;
+    `,
+  },
 ];
 
 /** Highest version this build knows. */

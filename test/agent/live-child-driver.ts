@@ -1,12 +1,12 @@
 // Test helper: starts test/agent/live-capture-child.ts inside a network namespace and talks
 // to it over stdin/stdout (READY, flush, stop -> STATS).
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../../shared/util/repo-paths.js';
 import type { LiveCaptureHealth } from '../../agent/pipeline/live-pipeline.js';
 import type { CaptureSessionStats } from '../../agent/capture/capture-session.js';
 import type { LiveChildConfig } from './live-capture-child.js';
 import { netnsSpawn } from '../helpers/netns.js';
+import { nodeScriptArgs } from '../helpers/node-script.js';
 
 export interface CaptureChildReady {
   hostAddresses: string[];
@@ -30,9 +30,7 @@ export interface CaptureChild {
 
 /** The child next to this file: the .ts source under tsx, the compiled .js under dist/. */
 function childCommand(): string[] {
-  const ts = import.meta.url.endsWith('.ts');
-  const file = fileURLToPath(new URL(`./live-capture-child.${ts ? 'ts' : 'js'}`, import.meta.url));
-  return ts ? ['--import', 'tsx', file] : [file];
+  return nodeScriptArgs('./live-capture-child', import.meta.url);
 }
 
 export async function startCaptureChild(ns: string, cfg: LiveChildConfig, timeoutMs = 30_000): Promise<CaptureChild> {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { CryptoPan, CryptoPanKeyError } from '../../shared/anonymize/cryptopan.js';
 import { formatIp, formatIpv4, ipv4ToUint32, parseIp, uint32ToIpv4 } from '../../shared/net/ip-address.js';
 import { repoRoot } from '../../shared/util/repo-paths.js';
+import { nodeScriptArgs } from '../helpers/node-script.js';
 
 // Key of the sample in the original Crypto-PAn source distribution (sample.cpp).
 const SAMPLE_KEY = Uint8Array.from([
@@ -321,14 +321,14 @@ describe('CryptoPan', () => {
     this.timeout(60_000);
     const key = randKey();
     const addrs = ['10.0.0.1', '10.0.0.2', '192.168.77.1', '8.8.8.8', 'fe80::1', 'fd12:3456::abcd', '2001:db8::1'];
-    const script = fileURLToPath(new URL('./fixtures/print-pseudonyms.ts', import.meta.url));
-    const run = spawnSync(process.execPath, ['--import', 'tsx', script, Buffer.from(key).toString('hex'), ...addrs], { cwd: repoRoot(), encoding: 'utf8' });
+    const script = nodeScriptArgs('./fixtures/print-pseudonyms', import.meta.url);
+    const run = spawnSync(process.execPath, [...script, Buffer.from(key).toString('hex'), ...addrs], { cwd: repoRoot(), encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     const pan = new CryptoPan(key);
     const here = addrs.map((t) => (t.includes(':') ? anon6Text(pan, t) : anon4Text(pan, t)));
     assert.deepEqual(run.stdout.trim().split('\n'), here);
     // and a different key in the child gives different ones
-    const other = spawnSync(process.execPath, ['--import', 'tsx', script, Buffer.from(randKey()).toString('hex'), ...addrs], { cwd: repoRoot(), encoding: 'utf8' });
+    const other = spawnSync(process.execPath, [...script, Buffer.from(randKey()).toString('hex'), ...addrs], { cwd: repoRoot(), encoding: 'utf8' });
     assert.equal(other.status, 0, other.stderr);
     const theirs = other.stdout.trim().split('\n');
     assert.equal(theirs.filter((t, i) => t === here[i]).length, 0);

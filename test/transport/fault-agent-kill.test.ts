@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { CollectorServer } from '../../collector/server/collector-server.js';
 import { SqliteDumpLedger } from '../../collector/server/dump-ledger.js';
-import { DirSpool, issueAgent, makeDump, makeTestPki, tmpDir, waitFor, type TestPki } from './helpers.js';
+import { Spool } from '../../agent/spool/index.js';
+import { issueAgent, makeDump, makeTestPki, tmpDir, waitFor, type TestPki } from './helpers.js';
 import { spawnFixture, waitExit } from './processes.js';
 
 describe('transport: kill -9 the agent shipper while it ships, then restart it', function () {
@@ -38,16 +39,22 @@ describe('transport: kill -9 the agent shipper while it ships, then restart it',
 
   it('every dump is stored exactly once and the spool ends empty', async function () {
     const a = issueAgent(tp);
-    const spool = new DirSpool(join(root, 'spool'));
+    // the agent's real encrypted spool; the test writes it, then only the shipper process opens it
+    const spoolDir = join(root, 'spool');
+    const writer = Spool.open({ dir: spoolDir, maxBytes: 256 * 1024 * 1024 });
     const total = 60;
     let packetsIn = 0;
-    for (let s = 1; s <= total; s++) {
-      const n = 80 + (s % 7) * 20;
-      spool.put(s, makeDump(a.agentId, s, s * 31, n));
+    const seqs: number[] = [];
+    for (let i = 1; i <= total; i++) {
+      const seq = writer.nextSequence();
+      const n = 80 + (i % 7) * 20;
+      writer.put(seq, makeDump(a.agentId, seq, i * 31, n), n);
       packetsIn += n;
+      seqs.push(seq);
     }
+    const spool = { list: (): string[] => readdirSync(spoolDir).filter((f) => f.endsWith('.mkds')) };
     const cfgFile = join(root, 'shipper.json');
-    writeFileSync(cfgFile, JSON.stringify({ url: `https://localhost:${server.port}`, ...a, spoolDir: spool.dir, window: 6 }));
+    writeFileSync(cfgFile, JSON.stringify({ url: `https://localhost:${server.port}`, ...a, spoolDir, window: 6 }));
     let kills = 0;
     let acksSeen = 0;
     const dupAcks: number[] = [];
@@ -85,7 +92,7 @@ describe('transport: kill -9 the agent shipper while it ships, then restart it',
     assert.equal(kills, 5, "the shipper was killed mid-stream 5 times");
     await waitFor(() => spool.list().length === 0, 60_000, 'spool drained');
     const rows = ledger.list(a.agentId);
-    assert.deepEqual(rows.map((r) => r.sequence), Array.from({ length: total }, (_, i) => i + 1));
+    assert.deepEqual(rows.map((r) => r.sequence), seqs);
     assert.equal(rows.reduce((s, r) => s + r.packetCount, 0), packetsIn);
     assert.equal(committedCalls, total, 'the flow-engine hook saw each dump once');
     process.stderr.write(`      (${kills} kills, ${acksSeen} acks seen, ${dupAcks.length} duplicate re-sends acked)\n`);

@@ -10,6 +10,7 @@ import { NackCode } from '../../agent/transport/protocol.js';
 import { DirSpool, issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, waitFor, type TestPki } from './helpers.js';
 import { RawAgent } from './raw-agent.js';
 import { Shipper } from '../../agent/transport/shipper.js';
+import { healthReporter } from '../../agent/transport/agent-health.js';
 
 describe('transport: uploads, acks and nacks', function () {
   let root: string;
@@ -154,5 +155,62 @@ describe('transport: uploads, acks and nacks', function () {
     assert.deepEqual(acks, [1, 2, 3, 4, 5, 8, 10]);
     assert.deepEqual(committed.filter((c) => c.agentId === a.agentId).map((c) => c.seq), [1, 2, 3, 4, 5, 8, 10]);
     assert.ok(existsSync(join(root, 'state', 'dumps', dumpFileName(a.agentId, 10))));
+  });
+});
+
+describe('transport: heartbeats and commands', function () {
+  let root: string;
+  let tp: TestPki;
+  let server: CollectorServer;
+  const results: Array<{ agentId: string; id: string; ok: boolean; result: unknown }> = [];
+  const beats: string[] = [];
+
+  before(async function () {
+    root = tmpDir('hb');
+    tp = makeTestPki(root);
+    server = await CollectorServer.start({
+      pkiDir: tp.dir,
+      stateDir: join(root, 'state'),
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { host: '127.0.0.1', port: 0 },
+      defaultMetrics: false,
+      onHeartbeat: (agentId) => { beats.push(agentId); },
+      onCommandResult: (agentId, id, ok, result) => { results.push({ agentId, id, ok, result }); },
+    });
+  });
+  after(async function () {
+    await server?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('the shipper reports health (spool, CPU, memory) and answers commands', async () => {
+    const a = issueAgent(tp);
+    const spool = new DirSpool(join(root, 'spool'));
+    const sh = new Shipper({
+      collectorUrl: `https://localhost:${server.port}`,
+      agentId: a.agentId,
+      credentials: () => a,
+      spool,
+      heartbeatMs: 100,
+      health: healthReporter({ spool: { stats: () => ({ files: spool.list().length, bytes: 0, droppedDumps: 3 }) }, capture: () => ({ packetsCaptured: 1234, packetsDropped: 5 }) }),
+      onCommand: async (id, command) => ({ ok: true, result: { echo: command, id } }),
+    });
+    sh.start();
+    try {
+      await waitFor(() => beats.includes(a.agentId), 5000, 'a heartbeat');
+      const agents = (await (await fetch(`http://127.0.0.1:${server.adminPort}/agents`)).json()) as Array<{ agentId: string; connected: boolean; health: Record<string, number> }>;
+      const me = agents.find((x) => x.agentId === a.agentId)!;
+      assert.equal(me.connected, true);
+      assert.equal(me.health.packetsCaptured, 1234);
+      assert.equal(me.health.spoolDropped, 3);
+      assert.ok(me.health.rssBytes! > 1_000_000);
+      assert.equal(typeof me.health.cpuPercent, 'number');
+      assert.equal(server.sendCommand(a.agentId, 'c-1', { kind: 'inventory' }), true);
+      await waitFor(() => results.length === 1, 5000, 'command result');
+      assert.deepEqual(results[0], { agentId: a.agentId, id: 'c-1', ok: true, result: { echo: { kind: 'inventory' }, id: 'c-1' } });
+      assert.equal(server.sendCommand(randomUUID(), 'c-2', {}), false, 'unknown agent: not sent');
+    } finally {
+      await sh.stop();
+    }
   });
 });

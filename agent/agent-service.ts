@@ -1,0 +1,126 @@
+// The running agent: live capture -> pipeline -> encrypted spool -> shipper, with a
+// status file for `meerkat-agent status` and an orderly stop (the open dump is spooled).
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../shared/log.js';
+import { AddressAnonymizer } from '../shared/anonymize/address-anonymizer.js';
+import { loadAnonKey } from '../shared/keys/owner-keys.js';
+import { Spool } from './spool/index.js';
+import { startLivePipeline, type LivePipeline } from './pipeline/live-pipeline.js';
+import { loadAgentIdentity } from './transport/agent-identity.js';
+import { createAgentShipper } from './transport/agent-shipper.js';
+import { collectorEndpoints } from './transport/collector-url.js';
+import type { Shipper } from './transport/shipper.js';
+import type { AgentConfig } from './config.js';
+
+export const STATUS_FILE = 'status.json';
+
+export interface AgentService {
+  readonly agentId: string;
+  readonly live: LivePipeline;
+  readonly shipper: Shipper;
+  readonly spool: Spool;
+  status(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export function anonKeyPath(cfg: AgentConfig): string {
+  return cfg.anonymize.keyFile ?? join(cfg.stateDir, 'anon.key');
+}
+
+export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<AgentService> {
+  const identity = loadAgentIdentity(cfg.stateDir);
+  const key = cfg.anonymize.policy === 'none' ? new Uint8Array(32) : loadAnonKey(anonKeyPath(cfg));
+  const anonymizer = new AddressAnonymizer({ key, policy: cfg.anonymize.policy, internalPrefixes: cfg.anonymize.internalPrefixes });
+  const spool = Spool.open({ dir: join(cfg.stateDir, 'spool'), maxBytes: cfg.spool.maxBytes });
+  const collectorUrl = cfg.collector?.url ?? identity.collectorUrl;
+  const ep = collectorEndpoints(collectorUrl);
+
+  let shipper: Shipper | undefined;
+  const live = await startLivePipeline({
+    capture: {
+      interfaces: cfg.capture.interfaces,
+      bpf: cfg.capture.bpf,
+      bufferBytes: cfg.capture.bufferBytes,
+      collectors: [{ host: ep.host, port: ep.port }],
+    },
+    pipeline: {
+      agentId: identity.agentId,
+      anonymizer,
+      snapLen: cfg.dump.snapLen,
+      packetsPerDump: cfg.dump.packetsPerDump,
+      dumpSeconds: cfg.dump.maxSeconds,
+      noiseSampleSeconds: cfg.capture.noiseSampleSeconds,
+      nextSequence: () => spool.nextSequence(),
+      onDump: (bytes, header) => {
+        spool.put(header.sequence, bytes, header.packetCount);
+        shipper?.notify();
+      },
+    },
+    log,
+  });
+
+  const counters = () => {
+    const s = live.stats();
+    return {
+      packetsCaptured: s.packetsSeen,
+      packetsKept: s.packetsKept,
+      packetsDropped: s.queueDrops,
+      ...(s.kernelDrops !== null ? { packetsIfDropped: s.kernelDrops } : {}),
+      dumpsWritten: s.dumps,
+    };
+  };
+  shipper = createAgentShipper({ stateDir: cfg.stateDir, spool, collectorUrl, capture: counters, log });
+  const sh = shipper;
+  sh.on('connected', (remote: { address: string; port: number } | null) => {
+    if (remote) live.capture.excludeConnection(remote.address, remote.port);
+  });
+  sh.start();
+
+  const status = (): Record<string, unknown> => ({
+    agentId: identity.agentId,
+    collector: collectorUrl,
+    updated: new Date().toISOString(),
+    capture: live.stats(),
+    spool: spool.stats(),
+    shipper: sh.stats(),
+    memory: process.memoryUsage().rss,
+  });
+  const writeStatus = (): void => {
+    try {
+      const p = join(cfg.stateDir, STATUS_FILE);
+      writeFileSync(p + '.tmp', JSON.stringify(status(), null, 2), { mode: 0o600 });
+      renameSync(p + '.tmp', p);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'cannot write status file');
+    }
+  };
+  mkdirSync(cfg.stateDir, { recursive: true });
+  writeStatus();
+  const timer = setInterval(() => {
+    writeStatus();
+    log.info({ capture: counters(), spool: spool.stats(), shipper: sh.stats() }, 'agent health');
+  }, 30_000);
+  timer.unref();
+  const quickStatus = setInterval(writeStatus, 2_000);
+  quickStatus.unref();
+
+  log.info({ agentId: identity.agentId, collector: collectorUrl, interfaces: cfg.capture.interfaces, snapLen: cfg.dump.snapLen }, 'agent running');
+  return {
+    agentId: identity.agentId,
+    live,
+    shipper: sh,
+    spool,
+    status,
+    stop: async () => {
+      clearInterval(timer);
+      clearInterval(quickStatus);
+      await live.capture.pollKernelStats().catch(() => undefined);
+      live.stop();
+      // give the shipper a moment to send what the stop just spooled
+      await new Promise((r) => setTimeout(r, 300));
+      await sh.stop();
+      writeStatus();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// The collector's flow side, plugged into the transport server: the SQLite store (which
+// also holds the dump ledger), flow building after each durable dump commit, crash
+// recovery of dumps acked but not yet turned into flows, and periodic retention.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { logger } from '../shared/log.js';
+import { validateConfig } from '../shared/config/load-config.js';
+import { DumpIngest } from './import/dump-ingest.js';
+import { SqliteFlowStore } from './store/sqlite-flow-store.js';
+import type { RunHooks } from './commands/run.js';
+import type { CollectorServerConfig } from './server/server-config.js';
+
+export const storeConfigSchema = z
+  .object({
+    backend: z.literal('sqlite').default('sqlite'),
+    /** default <stateDir>/meerkat.db */
+    path: z.string().min(1).optional(),
+    flowsDays: z.number().positive().default(30),
+    rawDumpsDays: z.number().positive().default(7),
+  })
+  .strict();
+
+export type StoreConfig = z.output<typeof storeConfigSchema>;
+
+export function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
+  return validateConfig(storeConfigSchema, (cfg as Record<string, unknown>).store ?? {}, 'config key "store"');
+}
+
+export function dbPathFor(cfg: CollectorServerConfig): string {
+  return storeConfigFrom(cfg).path ?? join(cfg.stateDir, 'meerkat.db');
+}
+
+const RETENTION_EVERY_MS = 10 * 60 * 1000;
+
+/** Hooks for `meerkat-collector run`: flows are built from every committed dump. */
+export function flowServiceHooks(cfg: CollectorServerConfig): RunHooks {
+  const log = logger('flows');
+  const sc = storeConfigFrom(cfg);
+  const dbPath = sc.path ?? join(cfg.stateDir, 'meerkat.db');
+  const store = new SqliteFlowStore(dbPath, { retention: { flowsDays: sc.flowsDays, rawDumpsDays: sc.rawDumpsDays } });
+  const ingest = new DumpIngest(store);
+  const recovered = ingest.buildPending(
+    (p) => readFileSync(p),
+    (agentId, sequence, err) => log.error({ agentId, sequence, err: err.message }, 'cannot rebuild flows of a stored dump'),
+  );
+  if (recovered > 0) log.info({ dumps: recovered }, 'rebuilt flows of dumps acked before the last stop');
+  log.info({ db: dbPath }, 'flow store open');
+
+  const retention = (): void => {
+    try {
+      const r = store.applyRetention(Date.now() * 1000);
+      for (const p of r.rawPathsToDelete) rmSync(p, { force: true });
+      if (r.flowsDeleted || r.dumpRowsDeleted || r.rawPathsToDelete.length) log.info(r, 'retention applied');
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'retention failed');
+    }
+  };
+  retention();
+  const timer = setInterval(retention, RETENTION_EVERY_MS);
+  timer.unref();
+
+  return {
+    store,
+    onDumpCommitted: (agentId, header, bytes) => {
+      try {
+        const records = ingest.buildFlows(agentId, bytes);
+        log.debug({ agentId, sequence: header.sequence, packets: header.packetCount, records }, 'flows built');
+      } catch (e) {
+        // the dump is stored and stays pending; the next start rebuilds it
+        log.error({ agentId, sequence: header.sequence, err: (e as Error).message }, 'building flows failed');
+      }
+    },
+    onStop: () => {
+      clearInterval(timer);
+      ingest.flushAll();
+      store.close();
+    },
+  };
+}
