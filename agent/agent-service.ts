@@ -68,6 +68,9 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       packetsDropped: s.queueDrops,
       ...(s.kernelDrops !== null ? { packetsIfDropped: s.kernelDrops } : {}),
       dumpsWritten: s.dumps,
+      // read after the spool's stats in the heartbeat would race; the watermark is taken
+      // here, before them, so a dump spooled in between only makes spoolFiles > 0
+      packetTimeUs: s.pendingSinceUs > 0 ? s.pendingSinceUs : Date.now() * 1000,
     };
   };
   shipper = createAgentShipper({ stateDir: cfg.stateDir, spool, collectorUrl, capture: counters, log });

@@ -12,6 +12,8 @@ import { benchAnonymize } from './anonymize-bench.js';
 import { benchDumpEncode } from './dump-bench.js';
 import { benchFlows, benchDumpToStore, loadRecords } from './flow-bench.js';
 import { initOwnerKeys } from '../shared/keys/owner-keys.js';
+import { benchIngest } from './ingest-bench.js';
+import { benchAgentMemory } from './agent-memory.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
 import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
 
@@ -61,6 +63,24 @@ async function main(): Promise<void> {
   const dump = benchDumpEncode(recs);
   report.add({ name: 'build one 20,000-packet dump', value: dump.msPerDump, unit: 'ms CPU', target: '<= 20' });
   report.add({ name: 'decode + validate one 20,000-packet dump', value: dump.decodeMsPerDump, unit: 'ms CPU' });
+
+  log('agent memory while capturing (live pipeline in a namespace, peer sending 20k packets/s)');
+  try {
+    const mem = await benchAgentMemory({ seconds: 5, rate: 20_000 });
+    report.add({ name: 'agent RSS while capturing (peak)', value: mem.peakRssMb, unit: 'MB', target: '< 60', note: `${mem.packetsSeen} packets captured` });
+    report.add({ name: '  of which private (heap, code)', value: mem.peakAnonMb, unit: 'MB' });
+    report.add({ name: '  of which file-backed (node binary, capture ring)', value: mem.peakFileMb, unit: 'MB' });
+  } catch (e) {
+    log(`agent memory: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
+  }
+
+  // --- collector: ingest over mutual TLS ---
+  log('collector ingest (TLS receive, validate, decompress, commit)');
+  const ing = await benchIngest();
+  report.add({ name: 'collector ingest', value: ing.dumpsPerSec, unit: 'dumps/s', target: '>= 83 (10,000 agents / 2 min)' });
+  report.add({ name: 'collector ingest', value: ing.packetsPerSec, unit: 'packets/s' });
+  report.add({ name: 'collector CPU per 20,000-packet dump', value: ing.cpuMsPerDump, unit: 'ms' });
+  report.add({ name: 'agents supported at 1 dump / 2 min', value: ing.agentsSupportedAt2Min, unit: 'agents', target: '10,000' });
 
   // --- collector: flows ---
   log('flow engine (records in memory -> flows)');

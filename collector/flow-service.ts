@@ -32,6 +32,7 @@ export function dbPathFor(cfg: CollectorServerConfig): string {
 }
 
 const RETENTION_EVERY_MS = 10 * 60 * 1000;
+const WATERMARK_MARGIN_US = 1_000_000;
 
 /** Hooks for `meerkat-collector run`: flows are built from every committed dump. */
 export function flowServiceHooks(cfg: CollectorServerConfig): RunHooks {
@@ -69,6 +70,17 @@ export function flowServiceHooks(cfg: CollectorServerConfig): RunHooks {
       } catch (e) {
         // the dump is stored and stays pending; the next start rebuilds it
         log.error({ agentId, sequence: header.sequence, err: (e as Error).message }, 'building flows failed');
+      }
+    },
+    onHeartbeat: (agentId, health) => {
+      // all of the agent's packets before its watermark are stored when its spool is empty:
+      // expire its flows up to there (less a margin for packets stamped out of order)
+      if (health.spoolFiles !== 0 || health.packetTimeUs === undefined) return;
+      try {
+        const n = ingest.advanceAgent(agentId, health.packetTimeUs - WATERMARK_MARGIN_US);
+        if (n > 0) log.debug({ agentId, records: n }, 'idle flows written out');
+      } catch (e) {
+        log.error({ agentId, err: (e as Error).message }, 'advancing packet time failed');
       }
     },
     onStop: () => {

@@ -50,6 +50,8 @@ export interface CaptureStats {
   dumpBytes: number;
   /** packets waiting in the open dump */
   pendingPackets: number;
+  /** time of the oldest packet in the open dump (0 = none open) */
+  pendingSinceUs: number;
   snapLen: number;
   peerRules: number;
   anonymizedAddresses: number;
@@ -262,6 +264,7 @@ export class AgentPipeline {
       dumps: this.dumps,
       dumpBytes: this.dumpBytes,
       pendingPackets: this.rotator.pending,
+      pendingSinceUs: this.rotator.pendingSinceUs,
       snapLen: this.snap.snapLen,
       peerRules: this.snap.peerRules,
       anonymizedAddresses: this.anonymizer.stats.lookups,

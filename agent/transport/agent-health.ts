@@ -12,6 +12,7 @@ export interface CaptureCounters {
   packetsDropped?: number;
   packetsIfDropped?: number;
   dumpsWritten?: number;
+  packetTimeUs?: number;
 }
 
 /** CPU percent (of one core) between successive samples, plus memory and uptime. */

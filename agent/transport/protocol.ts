@@ -116,6 +116,12 @@ export const agentHealthSchema = z.object({
   rssBytes: nonNeg.optional(),
   heapUsedBytes: nonNeg.optional(),
   uptimeSec: nonNeg.optional(),
+  /**
+   * Packet-time watermark, µs: every packet captured before it is in a dump already handed
+   * to the spool. With spoolFiles = 0 the collector holds all of them and may expire this
+   * agent's flows up to it (idle hosts' flows then close without waiting for new traffic).
+   */
+  packetTimeUs: nonNeg.optional(),
 }).loose();
 export type AgentHealth = z.infer<typeof agentHealthSchema>;
 

@@ -96,6 +96,22 @@ export class DumpIngest {
   }
 
   /**
+   * Moves an agent's packet time forward without packets (the agent reported that all its
+   * packets before `packetTimeUs` are stored): flows that went idle or closed meanwhile are
+   * written out. Returns how many records that produced.
+   */
+  advanceAgent(agentId: string, packetTimeUs: number): number {
+    const engine = this.engines.peek(agentId);
+    if (engine === undefined || packetTimeUs <= engine.packetTime) return 0;
+    const before = this.writer.written;
+    this.store.transaction(() => {
+      engine.advance(packetTimeUs);
+      this.writer.flush();
+    });
+    return this.writer.written - before;
+  }
+
+  /**
    * Crash recovery: builds the flows of recorded dumps whose flows were never built
    * (the collector stopped between ack and flow building), reading their raw files.
    */

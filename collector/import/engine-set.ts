@@ -17,6 +17,11 @@ export class EngineSet {
     return e;
   }
 
+  /** The agent's engine if it has one (no engine is made for an agent never seen). */
+  peek(agentId: string): FlowEngine | undefined {
+    return this.engines.get(agentId);
+  }
+
   /**
    * Forgets an agent's open flows without emitting them: after a failed store
    * transaction, so a retried dump is not counted twice (what the open flows had

@@ -36,6 +36,11 @@ export class DumpRotator {
     return this.writer.count;
   }
 
+  /** Time of the oldest packet in the dump being built (0 when it is empty). */
+  get pendingSinceUs(): number {
+    return this.writer.count > 0 ? this.writer.firstTsUs : 0;
+  }
+
   add(rec: PacketRecord): void {
     const w = this.writer;
     // a packet that falls outside the open dump's time window starts the next dump

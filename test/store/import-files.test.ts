@@ -9,7 +9,7 @@ import { importFiles } from '../../collector/import/import-files.js';
 import { fileKindFromMagic } from '../../collector/import/sniff-file-kind.js';
 import { DumpAgentMismatchError, DumpIngest } from '../../collector/import/dump-ingest.js';
 import { createProgress } from '../../collector/import/import-progress.js';
-import { DumpFormatError } from '../../shared/dump/index.js';
+import { DumpFormatError, decodeDump } from '../../shared/dump/index.js';
 import { readFileSync } from 'node:fs';
 import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
@@ -157,6 +157,46 @@ describe('importFiles', () => {
       assert.deepEqual([ok.duplicate, ok.packets, ok.sequence], [false, 14, 1]);
       assert.equal(ingest.ingest(bytes, { receivedUs: 2 }).duplicate, true);
       assert.throws(() => ingest.ingest(bytes, { receivedUs: 3, expectAgentId: 'someone-else' }), DumpAgentMismatchError);
+      ingest.flushAll();
+      assert.equal(store.countFlows({ agentId: AGENT }), 1);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('live path: flows built after the commit, idle flows written out by the watermark, pending dumps rebuilt', () => {
+    const [file] = captureToDumps(join(pcaps, 'zeek/http_get.pcap'), dir, 1000);
+    const bytes = readFileSync(file!);
+    const lastTs = decodeDump(bytes).header.lastTsUs;
+    // the server records the dump (flows_built = 0), then the flow side builds it
+    let store = new SqliteFlowStore(db);
+    try {
+      assert.equal(store.recordDump(AGENT, 1, { receivedUs: 1, firstTsUs: 0, lastTsUs: lastTs, packetCount: 14, rawPath: file! }), true);
+      assert.equal(store.dumpsPendingFlows(10).length, 1);
+      const ingest = new DumpIngest(store);
+      ingest.buildFlows(AGENT, bytes);
+      assert.equal(store.dumpsPendingFlows(10).length, 0);
+      // the connection closed inside the capture, but the close delay has not passed in packet time
+      assert.equal(store.countFlows({ agentId: AGENT }), 0);
+      assert.equal(ingest.advanceAgent('an-agent-never-seen', lastTs + 60e6), 0);
+      assert.equal(ingest.advanceAgent(AGENT, lastTs + 1000), 0, 'a watermark inside the close delay writes nothing');
+      assert.equal(ingest.advanceAgent(AGENT, lastTs + 60e6), 1);
+      assert.equal(store.queryFlows({ agentId: AGENT })[0]!.conn_state, 'SF');
+      assert.equal(ingest.advanceAgent(AGENT, lastTs + 30e6), 0, 'packet time never goes back');
+    } finally {
+      store.close();
+    }
+    // a dump acked but never built (collector stopped in between) is rebuilt at the next start
+    rmSync(db, { force: true });
+    store = new SqliteFlowStore(db);
+    try {
+      store.recordDump(AGENT, 1, { receivedUs: 1, firstTsUs: 0, lastTsUs: lastTs, packetCount: 14, rawPath: file! });
+      store.recordDump(AGENT, 2, { receivedUs: 1, firstTsUs: 0, lastTsUs: lastTs, packetCount: 1, rawPath: join(dir, 'missing.mkd') });
+      const ingest = new DumpIngest(store);
+      const errors: number[] = [];
+      assert.equal(ingest.buildPending((p) => readFileSync(p), (_a, seq) => errors.push(seq)), 1);
+      assert.deepEqual(errors, [2], 'an unreadable raw file is reported and skipped, not retried forever');
+      assert.equal(store.dumpsPendingFlows(10).length, 0);
       ingest.flushAll();
       assert.equal(store.countFlows({ agentId: AGENT }), 1);
     } finally {

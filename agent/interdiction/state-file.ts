@@ -1,0 +1,79 @@
+// The persisted interdiction policy, so an interdiction survives agent restarts and reboots.
+// JSON, written atomically (temp file 0600, fsync, rename, fsync of the folder): a crash leaves
+// either the old or the new state, never a torn file.
+import { open, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { InterdictionInputError, validatePolicy, type InterdictionPolicy } from './policy.js';
+import type { BackendName } from './firewall-backend.js';
+
+export const STATE_VERSION = 1;
+
+export interface InterdictionState {
+  version: typeof STATE_VERSION;
+  /** the backend that installed the rules (to clean up after a backend change) */
+  backend: BackendName;
+  /** ms since the epoch */
+  updatedAt: number;
+  policy: InterdictionPolicy;
+}
+
+export class InterdictionStateError extends Error {
+  constructor(path: string, what: string) {
+    super(`interdiction state file ${path}: ${what}`);
+    this.name = 'InterdictionStateError';
+  }
+}
+
+/** The state, or undefined when the file does not exist. @throws InterdictionStateError when unreadable */
+export async function readStateFile(path: string): Promise<InterdictionState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new InterdictionStateError(path, (e as Error).message);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new InterdictionStateError(path, 'not valid JSON');
+  }
+  const o = doc as Partial<InterdictionState> | null;
+  if (typeof o !== 'object' || o === null || o.version !== STATE_VERSION) {
+    throw new InterdictionStateError(path, `expected an object with version ${STATE_VERSION}`);
+  }
+  if (o.backend !== 'nft' && o.backend !== 'iptables' && o.backend !== 'windows') {
+    throw new InterdictionStateError(path, `unknown backend ${JSON.stringify(o.backend)}`);
+  }
+  try {
+    return { version: STATE_VERSION, backend: o.backend, updatedAt: Number(o.updatedAt) || 0, policy: validatePolicy(o.policy) };
+  } catch (e) {
+    if (e instanceof InterdictionInputError) throw new InterdictionStateError(path, e.message);
+    throw e;
+  }
+}
+
+export async function writeStateFile(path: string, state: InterdictionState): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.chmod(0o600); // the umask may have narrowed it; never widened
+    await fh.writeFile(JSON.stringify(state, null, 2) + '\n', 'utf8');
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  await rename(tmp, path);
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } catch { /* some file systems cannot fsync a folder; the rename is still atomic */ } finally {
+    await d.close();
+  }
+}

@@ -1,0 +1,433 @@
+// Runs analyzer plug-ins over the flow stream: setup, per-flow / per-DNS-name / per-tick
+// hooks, packet-time ticks, and isolation. Every hook call is timed; an exception, a
+// rejected promise, an invalid alert or a call over its time budget is a failure, and an
+// analyzer with maxFailures failures is disabled, closed and reported (an alert of
+// category 'analyzer' and a log line) while the others go on.
+//
+// A synchronous call cannot be interrupted inside one JS thread: a stalled call is
+// measured when it returns (and counts against the analyzer), an endless loop would
+// block the process. Async setup is raced against its budget.
+//
+// Ticks follow PACKET time: the newest record end seen. When it passes the next tick
+// boundary, every analyzer's onTick runs once with that time (a long gap gives one tick,
+// not one per missed interval). finish() runs a last tick with ctx.finalTick = true.
+import { logger, type Logger } from '../../shared/log.js';
+import type { FlowRecord } from '../flow/flow-record.js';
+import {
+  SEVERITIES,
+  type AlertInput, type Analyzer, type AnalyzerContext, type DnsNameInfo, type EmittedAlert, type Severity,
+} from './analyzer.js';
+import { analyzeDnsPayload } from './dns-message.js';
+import { FlowClassifier, type FlowSides } from './flow-sides.js';
+import type { HostAddressOptions } from './host-addresses.js';
+
+export interface AnalyzerBudget {
+  /** ms one onFlow call may take (default 100) */
+  flowMs: number;
+  /** ms one onDnsName call may take (default 100) */
+  dnsMs: number;
+  /** ms one onTick call may take (default 5000) */
+  tickMs: number;
+  /** ms setup may take, async included (default 30000) */
+  setupMs: number;
+  /** failures before an analyzer is disabled (default 5) */
+  maxFailures: number;
+  /** alerts one analyzer may emit between two ticks; more are dropped and counted (default 10000) */
+  maxAlertsPerTick: number;
+}
+
+export const DEFAULT_BUDGET: Readonly<AnalyzerBudget> = Object.freeze({
+  flowMs: 100, dnsMs: 100, tickMs: 5000, setupMs: 30_000, maxFailures: 5, maxAlertsPerTick: 10_000,
+});
+
+export interface AnalyzerStatus {
+  name: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  calls: number;
+  failures: number;
+  slowCalls: number;
+  /** total / longest measured call time (ms) */
+  totalMs: number;
+  maxMs: number;
+  alerts: number;
+  droppedAlerts: number;
+  lastError: string | null;
+}
+
+export interface AnalyzerHostOptions {
+  /** receives every alert (the alert pipeline) */
+  sink: (alert: EmittedAlert) => void;
+  /** packet-time tick interval, µs (default 60 s) */
+  tickIntervalUs?: number;
+  budget?: Partial<AnalyzerBudget>;
+  /** internal prefixes (default: anonymizer defaults + loopback/multicast) and host-address learning */
+  internalPrefixes?: readonly string[];
+  hosts?: HostAddressOptions;
+  /** folder for relative paths in analyzer configs (default cwd) */
+  baseDir?: string;
+  log?: Logger;
+  /** monotonic ms clock used to time calls (tests may inject one) */
+  perfNow?: () => number;
+}
+
+/** Agent id used for alerts about the analysis itself (not about an agent's traffic). */
+export const COLLECTOR_AGENT_ID = 'collector';
+
+const MAX_TEXT = 1000;
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/** Why an emitted alert is unusable, or '' when it is fine. */
+export function alertProblem(a: unknown): string {
+  if (typeof a !== 'object' || a === null) return 'alert must be an object';
+  const x = a as Record<string, unknown>;
+  if (!SEVERITIES.includes(x.severity as Severity)) return `severity must be one of ${SEVERITIES.join(', ')}, got ${JSON.stringify(x.severity)}`;
+  if (typeof x.category !== 'string' || x.category.length === 0 || x.category.length > 100) return 'category must be a non-empty string (<= 100 chars)';
+  if (x.rule !== undefined && (typeof x.rule !== 'string' || x.rule.length > 200)) return 'rule must be a string (<= 200 chars)';
+  if (typeof x.agentId !== 'string' || x.agentId.length === 0) return 'agentId must be a non-empty string';
+  if (typeof x.summary !== 'string') return 'summary must be a string';
+  if (typeof x.evidence !== 'object' || x.evidence === null || Array.isArray(x.evidence)) return 'evidence must be an object';
+  if (typeof x.tsUs !== 'number' || !Number.isFinite(x.tsUs)) return 'tsUs must be a finite number (packet time, µs)';
+  if (x.peer !== undefined && typeof x.peer !== 'string') return 'peer must be a string';
+  return '';
+}
+
+/** The context handed to one analyzer; the host's state stays in true private fields. */
+class SlotContext implements AnalyzerContext {
+  readonly #slot: Slot;
+  readonly #host: AnalyzerHost;
+  readonly log: Logger;
+
+  constructor(slot: Slot, host: AnalyzerHost, log: Logger) {
+    this.#slot = slot;
+    this.#host = host;
+    this.log = log;
+  }
+
+  get analyzer(): string {
+    return this.#slot.name;
+  }
+
+  get finalTick(): boolean {
+    return this.#host.inFinalTick;
+  }
+
+  get baseDir(): string {
+    return this.#host.baseDir;
+  }
+
+  emit(alert: AlertInput): void {
+    this.#host.emitFrom(this.#slot, alert);
+  }
+
+  nowUs(): number {
+    return this.#host.clockUs;
+  }
+
+  agentNowUs(agentId: string): number {
+    return this.#host.agentClockUs(agentId);
+  }
+
+  sides(rec: FlowRecord): FlowSides {
+    return this.#host.classifier.classify(rec);
+  }
+}
+
+class Slot {
+  enabled = true;
+  alertsThisTick = 0;
+  readonly status: AnalyzerStatus;
+  readonly log: Logger;
+  readonly ctx: SlotContext;
+
+  constructor(readonly impl: Analyzer, readonly name: string, host: AnalyzerHost, parentLog: Logger) {
+    this.status = {
+      name, enabled: true, disabledReason: null, calls: 0, failures: 0, slowCalls: 0, totalMs: 0, maxMs: 0,
+      alerts: 0, droppedAlerts: 0, lastError: null,
+    };
+    this.log = parentLog.child({ analyzer: name });
+    this.ctx = new SlotContext(this, host, this.log);
+  }
+}
+
+export class AnalyzerHost {
+  readonly classifier: FlowClassifier;
+  readonly baseDir: string;
+  readonly tickIntervalUs: number;
+  /** newest record end seen (packet time, µs) */
+  clockUs = 0;
+  inFinalTick = false;
+  private nextTickUs = 0;
+  private readonly agentClocks = new Map<string, number>();
+  private readonly slots: Slot[] = [];
+  private flowSlots: Slot[] = [];
+  private readonly budget: AnalyzerBudget;
+  private readonly sink: (a: EmittedAlert) => void;
+  private readonly log: Logger;
+  private readonly perfNow: () => number;
+  private closed = false;
+  /** records seen */
+  flows = 0;
+  ticks = 0;
+
+  constructor(opts: AnalyzerHostOptions) {
+    this.sink = opts.sink;
+    this.tickIntervalUs = Math.max(1, Math.floor(opts.tickIntervalUs ?? 60_000_000));
+    this.budget = { ...DEFAULT_BUDGET, ...(opts.budget ?? {}) };
+    this.classifier = new FlowClassifier({
+      ...(opts.internalPrefixes ? { internalPrefixes: opts.internalPrefixes } : {}),
+      ...(opts.hosts ? { hosts: opts.hosts } : {}),
+    });
+    this.baseDir = opts.baseDir ?? process.cwd();
+    this.log = opts.log ?? logger('analyze');
+    this.perfNow = opts.perfNow ?? (() => performance.now());
+  }
+
+  /** Names in use (an added analyzer with a taken name gets "#2", "#3"...). */
+  private uniqueName(name: string): string {
+    let n = name;
+    for (let i = 2; this.slots.some((s) => s.name === n); i++) n = `${name}#${i}`;
+    return n;
+  }
+
+  /**
+   * Adds an analyzer and runs its setup (within the setup budget). Returns false when setup
+   * failed: the analyzer is then disabled and reported, the host carries on without it.
+   */
+  async add(analyzer: Analyzer, config: unknown = {}): Promise<boolean> {
+    const slot = new Slot(analyzer, this.uniqueName(String(analyzer.name)), this, this.log);
+    this.slots.push(slot);
+    if (typeof analyzer.setup === 'function') {
+      const t0 = this.perfNow();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const r = analyzer.setup(config, slot.ctx);
+        if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+          await Promise.race([
+            r,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`setup did not finish within ${this.budget.setupMs} ms`)), this.budget.setupMs);
+            }),
+          ]);
+        }
+      } catch (e) {
+        this.disable(slot, `setup failed: ${errorText(e)}`);
+        return false;
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+      const dt = this.perfNow() - t0;
+      if (dt > this.budget.setupMs) {
+        this.disable(slot, `setup took ${dt.toFixed(0)} ms (budget ${this.budget.setupMs} ms)`);
+        return false;
+      }
+    }
+    this.flowSlots = this.slots.filter((s) => s.enabled && typeof s.impl.onFlow === 'function');
+    return true;
+  }
+
+  /** Reports an analyzer that could not even be loaded (bad module path, bad export). */
+  reportLoadFailure(name: string, error: string): void {
+    this.log.error({ analyzer: name, err: error }, 'analyzer not loaded');
+    this.sink({
+      analyzer: 'analyzer-host', severity: 'medium', category: 'analyzer', rule: 'load-failed', agentId: COLLECTOR_AGENT_ID,
+      peer: name, summary: `analyzer ${name} could not be loaded: ${error}`.slice(0, MAX_TEXT),
+      evidence: { analyzer: name, error }, tsUs: this.clockUs,
+    });
+  }
+
+  agentClockUs(agentId: string): number {
+    return this.agentClocks.get(agentId) ?? 0;
+  }
+
+  /** Feeds one flow record to every analyzer (ticking first when packet time crossed a boundary). */
+  onFlow(rec: FlowRecord): void {
+    if (this.closed) return;
+    this.flows++;
+    const t = rec.end;
+    const prev = this.agentClocks.get(rec.agent_id);
+    if (prev === undefined || t > prev) this.agentClocks.set(rec.agent_id, t);
+    if (t > this.clockUs) {
+      this.clockUs = t;
+      if (this.nextTickUs === 0) this.nextTickUs = this.boundaryAfter(t);
+      else if (t >= this.nextTickUs) this.tick(t);
+    }
+    this.classifier.observe(rec);
+    const slots = this.flowSlots;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
+      if (!s.enabled) continue;
+      const t0 = this.perfNow();
+      try {
+        const r = s.impl.onFlow!(rec, s.ctx) as unknown;
+        if (r !== undefined) this.watchPromise(s, r, 'onFlow');
+      } catch (e) {
+        this.fail(s, 'onFlow', errorText(e));
+      }
+      this.measure(s, 'onFlow', this.perfNow() - t0, this.budget.flowMs);
+    }
+  }
+
+  /** Moves packet time forward without a record (e.g. a dump that completed no flow). */
+  advanceTo(nowUs: number): void {
+    if (this.closed || !(nowUs > this.clockUs)) return;
+    this.clockUs = nowUs;
+    if (this.nextTickUs === 0) this.nextTickUs = this.boundaryAfter(nowUs);
+    else if (nowUs >= this.nextTickUs) this.tick(nowUs);
+  }
+
+  /** Hands a DNS name to the analyzers that want names. */
+  onDnsName(name: string, rec: FlowRecord | undefined, info: DnsNameInfo): void {
+    if (this.closed) return;
+    for (const s of this.slots) {
+      if (!s.enabled || typeof s.impl.onDnsName !== 'function') continue;
+      const t0 = this.perfNow();
+      try {
+        const r = s.impl.onDnsName(name, rec, s.ctx, info) as unknown;
+        if (r !== undefined) this.watchPromise(s, r, 'onDnsName');
+      } catch (e) {
+        this.fail(s, 'onDnsName', errorText(e));
+      }
+      this.measure(s, 'onDnsName', this.perfNow() - t0, this.budget.dnsMs);
+    }
+  }
+
+  /**
+   * Parses a captured DNS payload (UDP, or TCP with tcp=true) and hands each name to the
+   * analyzers. Returns the number of names (0 when the payload is not DNS).
+   */
+  onDnsPayload(payload: Uint8Array, info: Omit<DnsNameInfo, 'role'> & { tcp?: boolean }, rec?: FlowRecord): number {
+    const summary = analyzeDnsPayload(payload, { tcp: info.tcp ?? false });
+    if (summary === null) return 0;
+    const base: DnsNameInfo = { agentId: info.agentId, tsUs: info.tsUs, role: 'query' };
+    if (info.client !== undefined) base.client = info.client;
+    if (info.server !== undefined) base.server = info.server;
+    if (info.clientAnon !== undefined) base.clientAnon = info.clientAnon;
+    for (let i = 0; i < summary.names.length; i++) {
+      base.role = i < summary.questionNames ? 'query' : 'answer';
+      this.onDnsName(summary.names[i]!, rec, base);
+    }
+    return summary.names.length;
+  }
+
+  /** The last tick of a stream (end of an import, shutdown): analyzers may evaluate partial windows. */
+  finish(): void {
+    if (this.closed) return;
+    this.inFinalTick = true;
+    try {
+      this.tick(this.clockUs);
+    } finally {
+      this.inFinalTick = false;
+    }
+  }
+
+  /** Closes every analyzer (idempotent). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.slots) {
+      if (typeof s.impl.close !== 'function') continue;
+      try {
+        s.impl.close();
+      } catch (e) {
+        s.log.warn({ err: errorText(e) }, 'close failed');
+      }
+    }
+  }
+
+  status(): AnalyzerStatus[] {
+    return this.slots.map((s) => ({ ...s.status, enabled: s.enabled }));
+  }
+
+  private boundaryAfter(t: number): number {
+    return (Math.floor(t / this.tickIntervalUs) + 1) * this.tickIntervalUs;
+  }
+
+  private tick(nowUs: number): void {
+    this.ticks++;
+    this.nextTickUs = this.boundaryAfter(nowUs);
+    for (const s of this.slots) {
+      s.alertsThisTick = 0;
+      if (!s.enabled || typeof s.impl.onTick !== 'function') continue;
+      const t0 = this.perfNow();
+      try {
+        const r = s.impl.onTick(nowUs, s.ctx) as unknown;
+        if (r !== undefined) this.watchPromise(s, r, 'onTick');
+      } catch (e) {
+        this.fail(s, 'onTick', errorText(e));
+      }
+      this.measure(s, 'onTick', this.perfNow() - t0, this.budget.tickMs);
+    }
+  }
+
+  /** A hook returned something: if it is a promise, its rejection is a failure (never unhandled). */
+  private watchPromise(s: Slot, r: unknown, hook: string): void {
+    if (typeof r === 'object' && r !== null && typeof (r as Promise<unknown>).then === 'function') {
+      (r as Promise<unknown>).then(undefined, (e: unknown) => this.fail(s, hook, errorText(e)));
+    }
+  }
+
+  private measure(s: Slot, hook: string, dt: number, budgetMs: number): void {
+    const st = s.status;
+    st.calls++;
+    st.totalMs += dt;
+    if (dt > st.maxMs) st.maxMs = dt;
+    if (dt > budgetMs && s.enabled) {
+      st.slowCalls++;
+      this.fail(s, hook, `${hook} took ${dt.toFixed(1)} ms (budget ${budgetMs} ms)`);
+    }
+  }
+
+  private fail(s: Slot, hook: string, error: string): void {
+    if (!s.enabled) return;
+    const st = s.status;
+    st.failures++;
+    st.lastError = `${hook}: ${error}`.slice(0, MAX_TEXT);
+    // log the first failures, then only the disabling, so a broken analyzer cannot flood the log
+    if (st.failures <= 3) s.log.warn({ hook, err: error, failures: st.failures }, 'analyzer call failed');
+    if (st.failures >= this.budget.maxFailures) this.disable(s, `${st.failures} failures, last: ${st.lastError}`);
+  }
+
+  private disable(s: Slot, reason: string): void {
+    if (!s.enabled) return;
+    s.enabled = false;
+    s.status.enabled = false;
+    s.status.disabledReason = reason.slice(0, MAX_TEXT);
+    this.flowSlots = this.flowSlots.filter((x) => x !== s);
+    s.log.error({ reason }, 'analyzer disabled');
+    try {
+      s.impl.close?.();
+    } catch { /* already failing */ }
+    this.sink({
+      analyzer: 'analyzer-host', severity: 'medium', category: 'analyzer', rule: 'disabled', agentId: COLLECTOR_AGENT_ID,
+      peer: s.name, summary: `analyzer ${s.name} disabled: ${reason}`.slice(0, MAX_TEXT),
+      evidence: {
+        analyzer: s.name, failures: s.status.failures, slowCalls: s.status.slowCalls, lastError: s.status.lastError,
+        calls: s.status.calls, maxMs: Math.round(s.status.maxMs * 10) / 10,
+      },
+      tsUs: this.clockUs,
+    });
+  }
+
+  /** Called through a context's emit(). */
+  emitFrom(s: Slot, alert: AlertInput): void {
+    if (!s.enabled) return;
+    const problem = alertProblem(alert);
+    if (problem !== '') {
+      this.fail(s, 'emit', `invalid alert: ${problem}`);
+      return;
+    }
+    if (s.alertsThisTick >= this.budget.maxAlertsPerTick) {
+      s.status.droppedAlerts++;
+      return;
+    }
+    s.alertsThisTick++;
+    s.status.alerts++;
+    const out: EmittedAlert = { ...alert, analyzer: s.name };
+    if (out.summary.length > MAX_TEXT) out.summary = out.summary.slice(0, MAX_TEXT);
+    this.sink(out);
+  }
+}

@@ -1,0 +1,104 @@
+// The analyzer plug-in contract: what a built-in or user analyzer implements, what the
+// host gives it (AnalyzerContext) and what it emits (AlertInput). Types only.
+//
+// Time in every hook is PACKET time (the flow stream's own clock, µs since the epoch),
+// never the wall clock: importing a six-hour capture in seconds gives the same alerts.
+import type { Logger } from '../../shared/log.js';
+import type { FlowRecord } from '../flow/flow-record.js';
+import type { FlowSides } from './flow-sides.js';
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+/** A response the collector may turn into a command for the agent (the operator decides). */
+export interface SuggestedResponse {
+  /**
+   * capture-peer: full payload capture for traffic with `peer` (optionally `port`) for durationSec;
+   * block-peer: interdict traffic with `peer`; isolate-host: cut the host off except management;
+   * degrade-host: quietly degrade the host's network.
+   */
+  action: 'capture-peer' | 'block-peer' | 'isolate-host' | 'degrade-host';
+  peer?: string;
+  port?: number;
+  durationSec?: number;
+  reason?: string;
+}
+
+/** What an analyzer emits. Alerts with the same agent + category + rule + peer aggregate into one row. */
+export interface AlertInput {
+  severity: Severity;
+  /** e.g. 'threat-intel', 'scan', 'beacon' (a user analyzer picks its own) */
+  category: string;
+  /** the rule or sub-kind within the category (part of the aggregation key), e.g. 'port-scan' */
+  rule?: string;
+  agentId: string;
+  flowUid?: string;
+  communityId?: string;
+  /** the other endpoint (address as stored: real address or pseudonym) */
+  peer?: string;
+  summary: string;
+  evidence: Record<string, unknown>;
+  suggestedResponse?: SuggestedResponse;
+  /** packet time of the observation (µs) */
+  tsUs: number;
+}
+
+/** An alert as the host hands it on: the input plus the analyzer that emitted it. */
+export interface EmittedAlert extends AlertInput {
+  analyzer: string;
+}
+
+/** Where a DNS name came from (the 4th argument of onDnsName). */
+export interface DnsNameInfo {
+  agentId: string;
+  /** packet time of the DNS message (µs) */
+  tsUs: number;
+  /** question, answer owner, or a name an answer points to */
+  role: 'query' | 'answer';
+  /** the DNS client / server addresses when known (as stored) */
+  client?: string;
+  server?: string;
+  /** the client address is a pseudonym */
+  clientAnon?: boolean;
+}
+
+export interface AnalyzerContext {
+  /** name of the analyzer this context belongs to */
+  readonly analyzer: string;
+  /** hands an alert to the alert pipeline (validated; see docs/analyzers.md) */
+  emit(alert: AlertInput): void;
+  /** newest packet time seen on the stream (µs); 0 before the first record */
+  nowUs(): number;
+  /** newest packet time seen from one agent (µs); 0 if none */
+  agentNowUs(agentId: string): number;
+  /** local/remote side, direction and scope of a record (computed once per record, shared) */
+  sides(rec: FlowRecord): FlowSides;
+  /** true only during the last onTick of a stream (end of an import, shutdown): evaluate partial windows */
+  readonly finalTick: boolean;
+  /** folder relative paths in the analyzer's config are resolved against */
+  readonly baseDir: string;
+  readonly log: Logger;
+}
+
+export interface Analyzer {
+  /** unique per host; used in alerts, logs and status */
+  name: string;
+  /** called once before any record; may be async (time-limited, see AnalyzerHost) */
+  setup?(config: unknown, ctx: AnalyzerContext): void | Promise<void>;
+  /** every flow record (start/status/close/timeout/flush; counters cover the record only) */
+  onFlow?(rec: FlowRecord, ctx: AnalyzerContext): void;
+  /** a DNS name seen in captured payload; rec is the flow when known */
+  onDnsName?(name: string, rec: FlowRecord | undefined, ctx: AnalyzerContext, info?: DnsNameInfo): void;
+  /** packet time advanced past a tick boundary (default every 60 s of packet time) */
+  onTick?(nowUs: number, ctx: AnalyzerContext): void;
+  /** release timers, watchers, files */
+  close?(): void;
+}
+
+/** A user module may export an Analyzer object, or a factory that returns one per configured instance. */
+export type AnalyzerFactory = (config: unknown) => Analyzer | Promise<Analyzer>;

@@ -1,0 +1,67 @@
+// How a command names a peer address. The operator sees internal addresses only as pseudonyms
+// (the flows table marks them with "*"), external ones in the clear; firewall rules need REAL
+// addresses. A PeerRef says which of the two the operator gave, so the agent (which holds the
+// anonymization key) knows whether to de-anonymize. Text form: "ADDR" or "ADDR/LEN" for a real
+// address, "ADDR*" / "ADDR/LEN*" for a pseudonym, exactly as `meerkat flows` prints it. Pure.
+import { AddressParseError, formatCidr, parseCidr, parseIp } from '../net/ip-address.js';
+
+export interface PeerRef {
+  /** canonical address ("203.0.113.5") or CIDR ("198.51.100.0/24") */
+  address: string;
+  /** true: `address` is a pseudonym from the collector's data; the agent de-anonymizes it */
+  pseudonym: boolean;
+}
+
+export class PeerRefError extends Error {
+  constructor(readonly option: string, readonly input: string, expected: string) {
+    super(`${option}: expected ${expected}; got ${JSON.stringify(input)}`);
+    this.name = 'PeerRefError';
+  }
+}
+
+const EXPECTED = 'an IPv4/IPv6 address or CIDR, with a trailing * when it is a pseudonym (e.g. 203.0.113.5, 10.77.3.9*, 198.51.100.0/24)';
+
+/**
+ * Canonical text of an address or CIDR: a bare address for a full-length prefix, else
+ * "network/len". A CIDR with host bits set is refused rather than silently narrowed.
+ */
+export function canonicalAddressOrCidr(text: string, option: string): string {
+  const t = text.trim();
+  if (t === '' || t.length > 64) throw new PeerRefError(option, text, EXPECTED);
+  let c;
+  try {
+    c = parseCidr(t);
+  } catch (e) {
+    if (e instanceof AddressParseError) throw new PeerRefError(option, text, EXPECTED);
+    throw e;
+  }
+  const max = c.version === 4 ? 32 : 128;
+  const slash = t.indexOf('/');
+  if (slash >= 0) {
+    const given = parseIp(t.slice(0, slash));
+    for (let i = 0; i < 16; i++) {
+      if (given.bytes[i] !== c.bytes[i]) throw new PeerRefError(option, text, `a CIDR without host bits set (did you mean ${formatCidr(c)}?)`);
+    }
+  }
+  const cidr = formatCidr(c);
+  return c.prefixLen === max ? cidr.slice(0, cidr.lastIndexOf('/')) : cidr;
+}
+
+/** "10.77.3.9*" -> {address: "10.77.3.9", pseudonym: true}. @throws PeerRefError */
+export function parsePeerRef(text: string, option = '--peer'): PeerRef {
+  const t = String(text).trim();
+  const pseudonym = t.endsWith('*');
+  return { address: canonicalAddressOrCidr(pseudonym ? t.slice(0, -1) : t, option), pseudonym };
+}
+
+export function formatPeerRef(p: PeerRef): string {
+  return p.pseudonym ? `${p.address}*` : p.address;
+}
+
+/** A single address (no prefix), as records carry it; a trailing "*" is accepted and dropped. */
+export function parseRecordAddress(text: string, option = '--peer'): string {
+  const t = String(text).trim();
+  const a = canonicalAddressOrCidr(t.endsWith('*') ? t.slice(0, -1) : t, option);
+  if (a.includes('/')) throw new PeerRefError(option, text, 'a single IPv4/IPv6 address, not a CIDR');
+  return a;
+}
