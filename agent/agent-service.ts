@@ -12,14 +12,19 @@ import { createAgentShipper } from './transport/agent-shipper.js';
 import { collectorEndpoints } from './transport/collector-url.js';
 import type { Shipper } from './transport/shipper.js';
 import type { AgentConfig } from './config.js';
+import { startAgentControl, type AgentControl } from './control/agent-control.js';
+import { PausableSpool } from './control/pausable-spool.js';
 
 export const STATUS_FILE = 'status.json';
+const STOP_DRAIN_MS = 3_000;
 
 export interface AgentService {
   readonly agentId: string;
   readonly live: LivePipeline;
   readonly shipper: Shipper;
   readonly spool: Spool;
+  /** remote control: signed commands, capture changes, interdiction, inventory */
+  readonly control: AgentControl;
   status(): Record<string, unknown>;
   stop(): Promise<void>;
 }
@@ -60,6 +65,21 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     log,
   });
 
+  // "stop shipping" pauses uploads through this wrapper; the connection stays up for commands
+  const shipping = new PausableSpool(spool);
+  const control = await startAgentControl({
+    stateDir: cfg.stateDir,
+    agentId: identity.agentId,
+    collector: { host: ep.host, port: ep.port },
+    anonKey: key,
+    policy: cfg.anonymize.policy,
+    internalPrefixes: cfg.anonymize.internalPrefixes,
+    live,
+    shipping,
+    defaults: { snapLen: cfg.dump.snapLen, packetsPerDump: cfg.dump.packetsPerDump, dumpSeconds: cfg.dump.maxSeconds },
+    log,
+  });
+
   const counters = () => {
     const s = live.stats();
     return {
@@ -71,12 +91,15 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       // read after the spool's stats in the heartbeat would race; the watermark is taken
       // here, before them, so a dump spooled in between only makes spoolFiles > 0
       packetTimeUs: s.pendingSinceUs > 0 ? s.pendingSinceUs : Date.now() * 1000,
+      // heartbeat extras (the health schema keeps unknown fields): version, control state, interdiction
+      ...control.health(),
     };
   };
-  shipper = createAgentShipper({ stateDir: cfg.stateDir, spool, collectorUrl, capture: counters, log });
+  shipper = createAgentShipper({ stateDir: cfg.stateDir, spool: shipping, collectorUrl, capture: counters, onCommand: control.executor.handle, log });
   const sh = shipper;
   sh.on('connected', (remote: { address: string; port: number } | null) => {
     if (remote) live.capture.excludeConnection(remote.address, remote.port);
+    control.onConnected(remote);
   });
   sh.start();
 
@@ -87,6 +110,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     capture: live.stats(),
     spool: spool.stats(),
     shipper: sh.stats(),
+    control: control.health(),
     memory: process.memoryUsage().rss,
   });
   const writeStatus = (): void => {
@@ -114,14 +138,19 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     live,
     shipper: sh,
     spool,
+    control,
     status,
     stop: async () => {
       clearInterval(timer);
+      control.stop();
       clearInterval(quickStatus);
       await live.capture.pollKernelStats().catch(() => undefined);
       live.stop();
-      // give the shipper a moment to send what the stop just spooled
-      await new Promise((r) => setTimeout(r, 300));
+      // ship what the stop just spooled, for a bounded time: what is left stays spooled
+      // and goes out at the next start
+      sh.notify();
+      const until = Date.now() + STOP_DRAIN_MS;
+      while (Date.now() < until && sh.stats().connected && spool.list().length > 0) await new Promise((r) => setTimeout(r, 50));
       await sh.stop();
       writeStatus();
     },
