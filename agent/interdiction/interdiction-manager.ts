@@ -88,6 +88,8 @@ export class InterdictionManager {
   private current: InterdictionPolicy = emptyPolicy();
   private loaded = false;
   private channelsSet = false;
+  /** the kernel holds what this object installed (after restore() or a change) */
+  private synced = false;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: InterdictionManagerOptions) {
@@ -138,6 +140,11 @@ export class InterdictionManager {
       const base = this.withOwnChannels(state?.policy ?? emptyPolicy());
       this.loaded = true;
       if (state && state.backend !== backend.name) await this.cleanUpOtherBackend(state.backend);
+      if (!state) {
+        const found = await backend.readBack();
+        // the state file is the source of truth; say so loudly when that lifts live rules
+        if (found.ruleComments.length > 0) this.log.warn({ stateFile: this.stateFile, rules: found.ruleComments.length }, 'interdiction rules found but no state file: removing them');
+      }
       const { policy, expired } = expirePolicy(base, this.now());
       const report = await this.commit(policy, expired);
       this.log.info({ active: report.description, expired, verified: report.verified }, 'interdiction restored');
@@ -177,7 +184,10 @@ export class InterdictionManager {
     });
   }
 
-  /** The collector connection to keep open (remote address and TCP port). Re-applies if interdicting. */
+  /**
+   * The collector connection to keep open (remote address and TCP port). Re-applies at once if
+   * interdicting; called before restore() it only takes effect with restore()/apply().
+   */
   setManagementChannel(address: string, port: number): Promise<void> {
     return this.setManagementChannels([{ address, port }]);
   }
@@ -188,11 +198,17 @@ export class InterdictionManager {
       const next = withManagementChannels(this.current, channels);
       this.channelsSet = true;
       if (JSON.stringify(next.managementChannels) === JSON.stringify(this.current.managementChannels)) return;
-      if (hasInterdiction(next)) {
-        await this.commit(next, []);
-      } else {
+      if (!this.synced) {
+        // before restore()/apply() nothing is written: they install the policy with these channels
         this.current = next;
-        await this.persist();
+      } else {
+        const { policy, expired } = expirePolicy(next, this.now());
+        if (hasInterdiction(policy) || hasInterdiction(this.current)) {
+          await this.commit(policy, expired);
+        } else {
+          this.current = policy;
+          await this.persist();
+        }
       }
       this.log.info({ managementChannels: next.managementChannels }, 'management channel set');
     });
@@ -208,7 +224,7 @@ export class InterdictionManager {
 
   /** Channels set in this process are newer than persisted ones. */
   private withOwnChannels(p: InterdictionPolicy): InterdictionPolicy {
-    return this.channelsSet ? withManagementChannels(p, this.current.managementChannels) : p;
+    return this.channelsSet && this.current.managementChannels.length > 0 ? withManagementChannels(p, this.current.managementChannels) : p;
   }
 
   private async getBackend(): Promise<FirewallBackend> {
@@ -229,6 +245,7 @@ export class InterdictionManager {
     const previous = this.current;
     await backend.apply(policy);
     this.current = policy;
+    this.synced = true;
     try {
       await this.persist();
     } catch (e) {

@@ -16,6 +16,20 @@ function quote(s: string): string {
   return `"${s.replace(/["\\]/g, '\\$&')}"`;
 }
 
+const UINT32_MAX = 4294967295n;
+/** xt_hashlimit keeps byte rates as a 32-bit "cost" with 16-byte units */
+const HASHLIMIT_BYTE_SHIFT = 4n;
+
+/**
+ * The smallest burst iptables accepts for a byte rate: the rate as hashlimit quantizes it
+ * (its cost/bytes conversions, redone here), coarse at multi-GB/s rates.
+ */
+export function hashlimitMinBurst(rateBytesPerSec: number): number {
+  const cost = UINT32_MAX / ((BigInt(rateBytesPerSec) >> HASHLIMIT_BYTE_SHIFT) + 1n);
+  const bytes = ((cost > 0n ? UINT32_MAX / cost : UINT32_MAX) - 1n) << HASHLIMIT_BYTE_SHIFT;
+  return Number(bytes);
+}
+
 /** The rule spec after `-A CHAIN`, or several when one plan rule needs more (ICMPv6 types). */
 export function renderIptablesRule(r: PlannedRule, family: 4 | 6, ruleIndex: number): string[] {
   const base: string[] = [];
@@ -32,7 +46,8 @@ export function renderIptablesRule(r: PlannedRule, family: 4 | 6, ruleIndex: num
   if (r.rateBytesPerSec !== undefined) {
     // one bucket per rule (no --hashlimit-mode): the cap is for the peer as a whole
     const name = `mk${family}${r.hook[0]}${ruleIndex}`;
-    tail.push(`-m hashlimit --hashlimit-above ${r.rateBytesPerSec}b/s --hashlimit-burst ${r.burstBytes ?? 0}b --hashlimit-name ${name}`);
+    const burst = Math.max(r.burstBytes ?? 0, hashlimitMinBurst(r.rateBytesPerSec));
+    tail.push(`-m hashlimit --hashlimit-above ${r.rateBytesPerSec}b/s --hashlimit-burst ${burst}b --hashlimit-name ${name}`);
   }
   tail.push(`-m comment --comment ${quote(COMMENT_PREFIX + r.tag)}`);
   tail.push(r.verdict === 'drop' ? '-j DROP' : '-j RETURN');

@@ -131,7 +131,7 @@ export function parseRate(text: string, option = '--rate'): number {
   const m = RATE_RE.exec(typeof text === 'string' ? text.trim() : '');
   if (!m) throw new InterdictionInputError(option, String(text), expected);
   const mult = RATE_PREFIX[(m[2] ?? '').toLowerCase()]!;
-  const bits = m[3]!.startsWith('b');
+  const bits = m[3]!.startsWith('b') && !m[3]!.startsWith('byte');
   const bytesPerSec = Math.round((Number(m[1]) * mult) / (bits ? 8 : 1));
   if (!Number.isFinite(bytesPerSec) || bytesPerSec < POLICY_LIMITS.minRateBytesPerSec || bytesPerSec > POLICY_LIMITS.maxRateBytesPerSec) {
     throw new InterdictionInputError(option, String(text), expected);
@@ -149,7 +149,7 @@ export function parseLoss(text: string, option = '--loss'): number {
 }
 
 function checkLoss(n: number, option: string, shown: string): number {
-  if (!Number.isFinite(n) || n <= 0 || n > 100 || Math.round(n * 100) !== n * 100) {
+  if (!Number.isFinite(n) || n <= 0 || n > 100 || Math.abs(Math.round(n * 100) - n * 100) > 1e-6) {
     throw new InterdictionInputError(option, shown, 'a loss percentage in (0, 100], e.g. 50%');
   }
   return n;

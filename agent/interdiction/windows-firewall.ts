@@ -116,7 +116,8 @@ export function buildWindowsFirewallCommands(policy: InterdictionPolicy, generat
   if (policy.mode === 'isolate') {
     const keep = normalizeRanges([...policy.allow, ...mgmtAddresses, ...ISOLATE_KEEP].map(cidrToRange));
     const blocked = complementRanges(keep).map(formatRange);
-    rules.push(...both('isolate', 'isolate: all but allow list and collector', { protocol: 'Any', remote: blocked }));
+    // an allow list of everything leaves nothing to block (an empty RemoteAddress would mean "any")
+    if (blocked.length > 0) rules.push(...both('isolate', 'isolate: all but allow list and collector', { protocol: 'Any', remote: blocked }));
     // the link-local / multicast / broadcast exemption is for ND, MLD and DHCP only
     const linkScope = subtractRanges(['fe80::/10', 'ff02::/16', '255.255.255.255'].map(cidrToRange), policy.allow.map(cidrToRange)).map(formatRange);
     if (linkScope.length > 0) {
