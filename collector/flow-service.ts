@@ -9,6 +9,9 @@ import { validateConfig } from '../shared/config/load-config.js';
 import { DumpIngest } from './import/dump-ingest.js';
 import { SqliteFlowStore } from './store/sqlite-flow-store.js';
 import type { RunHooks } from './commands/run.js';
+import { createAnalysisRuntime, type AnalysisRuntime } from './analyze/analysis-runtime.js';
+import type { AnalysisConfigInput } from './analyze/analysis-config.js';
+import { dnsPayloadTap } from './analyze/dns-tap.js';
 import type { CollectorServerConfig } from './server/server-config.js';
 
 export const storeConfigSchema = z
@@ -34,13 +37,31 @@ export function dbPathFor(cfg: CollectorServerConfig): string {
 const RETENTION_EVERY_MS = 10 * 60 * 1000;
 const WATERMARK_MARGIN_US = 1_000_000;
 
-/** Hooks for `meerkat-collector run`: flows are built from every committed dump. */
-export function flowServiceHooks(cfg: CollectorServerConfig): RunHooks {
+/**
+ * Hooks for `meerkat-collector run`: flows are built from every committed dump and each
+ * flow record goes through the analyzers (config keys "analyzers", "analysis", "alerts";
+ * alerts are stored in the same database).
+ */
+export async function flowServiceHooks(cfg: CollectorServerConfig): Promise<RunHooks> {
   const log = logger('flows');
   const sc = storeConfigFrom(cfg);
   const dbPath = sc.path ?? join(cfg.stateDir, 'meerkat.db');
   const store = new SqliteFlowStore(dbPath, { retention: { flowsDays: sc.flowsDays, rawDumpsDays: sc.rawDumpsDays } });
-  const ingest = new DumpIngest(store);
+  let analysis: AnalysisRuntime;
+  try {
+    const raw = cfg as Record<string, unknown>;
+    analysis = await createAnalysisRuntime({
+      db: dbPath,
+      config: { analyzers: raw.analyzers, analysis: raw.analysis, alerts: raw.alerts } as AnalysisConfigInput,
+      configSource: 'collector config',
+      flushEveryMs: 1000,
+      log: logger('analyze'),
+    });
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  const ingest = new DumpIngest(store, { onRecord: analysis.onRecord, onPacket: dnsPayloadTap(analysis.host) });
   const recovered = ingest.buildPending(
     (p) => readFileSync(p),
     (agentId, sequence, err) => log.error({ agentId, sequence, err: err.message }, 'cannot rebuild flows of a stored dump'),
@@ -77,15 +98,18 @@ export function flowServiceHooks(cfg: CollectorServerConfig): RunHooks {
       // expire its flows up to there (less a margin for packets stamped out of order)
       if (health.spoolFiles !== 0 || health.packetTimeUs === undefined) return;
       try {
-        const n = ingest.advanceAgent(agentId, health.packetTimeUs - WATERMARK_MARGIN_US);
+        const watermark = health.packetTimeUs - WATERMARK_MARGIN_US;
+        const n = ingest.advanceAgent(agentId, watermark);
         if (n > 0) log.debug({ agentId, records: n }, 'idle flows written out');
+        analysis.host.advanceAgent(agentId, watermark);
       } catch (e) {
         log.error({ agentId, err: (e as Error).message }, 'advancing packet time failed');
       }
     },
-    onStop: () => {
+    onStop: async () => {
       clearInterval(timer);
       ingest.flushAll();
+      await analysis.close();
       store.close();
     },
   };

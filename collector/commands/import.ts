@@ -7,6 +7,9 @@ import { loadAnonKey } from '../../shared/keys/owner-keys.js';
 import { logger } from '../../shared/log.js';
 import type { AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { importFiles, type ImportSummary } from '../import/import-files.js';
+import { analyzeImport } from '../analyze/analyze-import.js';
+import { loadConfigFile } from '../../shared/config/load-config.js';
+import { z } from 'zod';
 
 interface ImportFlags {
   db: string;
@@ -16,6 +19,8 @@ interface ImportFlags {
   outerTunnels?: boolean;
   progress?: boolean;
   json?: boolean;
+  analyze?: boolean;
+  config?: string;
 }
 
 const POLICIES: readonly AnonymizePolicy[] = ['internal', 'all', 'none'];
@@ -41,6 +46,8 @@ export function registerImportCommand(program: Command): void {
     .option('--no-outer-tunnels', 'do not report the outer connection of tunnelled packets')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--no-progress', 'never show a progress bar')
+    .option('--no-analyze', 'only build flows: do not run the analyzers (on by default: alerts go into the same database)')
+    .option('--config <file>', 'collector config file whose "analyzers", "analysis" and "alerts" keys configure the analysis')
     .option('--json', 'print the summary as JSON')
     .action(async (files: string[], flags: ImportFlags) => {
       const policy = flags.anonymize as AnonymizePolicy;
@@ -58,16 +65,36 @@ export function registerImportCommand(program: Command): void {
         logger('import').warn('no --anon-key: pseudonyms use a random key and cannot be reversed or compared with other imports');
       }
       // commander sets progress=false for --no-progress, true for --progress, undefined otherwise
-      const progress = flags.progress === undefined ? 'auto' : flags.progress;
-      const summary = await importFiles(files, {
-        db: flags.db,
+      const progress: 'auto' | boolean = flags.progress === undefined ? 'auto' : flags.progress;
+      const importOpts = {
         anonymize: policy,
         ...(anonKey ? { anonKey } : {}),
         agentId: flags.agent ?? 'import',
         outerTunnelFlows: flags.outerTunnels !== false,
         progress,
+      };
+      if (flags.analyze === false) {
+        const summary = await importFiles(files, { db: flags.db, ...importOpts });
+        process.stdout.write((flags.json ? JSON.stringify(summary) : summaryText(summary)) + '\n');
+        if (summary.errors > 0) process.exitCode = 1;
+        return;
+      }
+      // the same analyzers as the live collector, on packet time: alerts as live capture would give them
+      const analysisConfig = flags.config ? loadConfigFile(z.looseObject({}), flags.config) : undefined;
+      const r = await analyzeImport(files, {
+        db: flags.db,
+        ...importOpts,
+        ...(analysisConfig ? { analyzersConfig: analysisConfig, configSource: flags.config } : {}),
+        log: logger('analyze'),
       });
-      process.stdout.write((flags.json ? JSON.stringify(summary) : summaryText(summary)) + '\n');
-      if (summary.errors > 0) process.exitCode = 1;
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({ ...r.import, alerts: r.alerts, new_alerts: r.newAlerts, alert_events: r.alertEvents, by_category: r.byCategory, analyzers: r.analyzers, load_failures: r.loadFailures }) + '\n');
+      } else {
+        process.stdout.write(summaryText(r.import) + '\n');
+        const cats = Object.entries(r.byCategory).map(([c, n]) => `${c} ${n}`).join(', ');
+        process.stdout.write(`analyzed ${r.records} flow records with ${r.analyzers.length} analyzers: ${r.alerts} alert(s)${cats ? ` (${cats})` : ''}; list them with: meerkat alerts --db ${flags.db}\n`);
+        for (const f of r.loadFailures) process.stderr.write(`warning: analyzer ${f.name} not loaded: ${f.error}\n`);
+      }
+      if (r.import.errors > 0) process.exitCode = 1;
     });
 }

@@ -5,6 +5,7 @@
 import { decodeDump, type DecodedDump } from '../../shared/dump/index.js';
 import type { FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../flow/flow-record.js';
+import type { PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowStore } from '../store/flow-store.js';
 import { EngineSet } from './engine-set.js';
 import { FlowBatchWriter } from './flow-batch-writer.js';
@@ -29,7 +30,15 @@ export class DumpIngest {
   private readonly writer: FlowBatchWriter;
   private readonly engines: EngineSet;
 
-  constructor(private readonly store: FlowStore, opts: { timeouts?: Partial<FlowTimeouts>; onRecord?: (r: FlowRecord) => void } = {}) {
+  private readonly onPacket: ((rec: PacketRecord, agentId: string) => void) | undefined;
+
+  constructor(private readonly store: FlowStore, opts: {
+    timeouts?: Partial<FlowTimeouts>;
+    onRecord?: (r: FlowRecord) => void;
+    /** every packet record before the flow engine sees it (e.g. the DNS name tap) */
+    onPacket?: (rec: PacketRecord, agentId: string) => void;
+  } = {}) {
+    this.onPacket = opts.onPacket;
     this.writer = new FlowBatchWriter(store);
     const extra = opts.onRecord;
     this.engines = new EngineSet(extra ? (r) => { this.writer.add(r); extra(r); } : this.writer.add, opts.timeouts);
@@ -136,7 +145,9 @@ export class DumpIngest {
 
   private addToEngine(agentId: string, dump: DecodedDump): void {
     const engine = this.engines.get(agentId);
-    dump.forEach((rec) => engine.add(rec));
+    const tap = this.onPacket;
+    if (tap === undefined) dump.forEach((rec) => engine.add(rec));
+    else dump.forEach((rec) => { tap(rec, agentId); engine.add(rec); });
     this.writer.flush();
   }
 

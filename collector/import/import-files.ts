@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
 import { decodeOuter, decodePacket, DecodedPacket } from '../../shared/decode/index.js';
-import { RecordFlag } from '../../shared/packet/packet-record.js';
+import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowEngine, FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../flow/flow-record.js';
 import type { FlowStore } from '../store/flow-store.js';
@@ -36,6 +36,8 @@ export interface ImportOptions {
   progress?: 'auto' | boolean;
   /** called for every flow record as it is stored */
   onRecord?: (rec: FlowRecord) => void;
+  /** called for every packet record before it reaches the flow engine (e.g. the DNS name tap) */
+  onPacket?: (rec: PacketRecord, agentId: string) => void;
   /** wall clock for dumps' received time (µs); tests may pin it */
   nowUs?: () => number;
 }
@@ -87,7 +89,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   const writer = new FlowBatchWriter(store);
   const onRecord = opts.onRecord;
   const engines = new EngineSet(onRecord ? (r) => { writer.add(r); onRecord(r); } : writer.add, opts.timeouts);
-  const dumps = new DumpIngest(store, { ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(onRecord ? { onRecord } : {}) });
+  const dumps = new DumpIngest(store, { ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(onRecord ? { onRecord } : {}), ...(opts.onPacket ? { onPacket: opts.onPacket } : {}) });
   const progress = createProgress(opts.progress ?? 'auto');
   const nowUs = opts.nowUs ?? (() => Date.now() * 1000);
   const summary: ImportSummary = {
@@ -111,7 +113,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
         entry.kind = sniffFileKind(path);
         if (entry.kind === 'pcap' || entry.kind === 'pcapng') {
           importCapture(path, entry, engines.get(opts.agentId ?? 'import'), anonymizer, opts.outerTunnelFlows ?? true,
-            progress, doneBefore, summary);
+            progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import');
         } else if (entry.kind === 'dump') {
           const bytes = readFileSync(path);
           const r = dumps.ingest(bytes, { receivedUs: nowUs(), rawPath: path });
@@ -145,7 +147,8 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
 }
 
 function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, anonymizer: AddressAnonymizer | null,
-  outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary): void {
+  outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
+  onPacket: ((rec: PacketRecord, agentId: string) => void) | undefined, agentId: string): void {
   const reader = openCaptureFile(path);
   const inner = new DecodedPacket();
   const outer = new DecodedPacket();
@@ -154,6 +157,7 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
       entry.packets++;
       decodePacket(fr.linkType, fr.data, fr.wireLen, fr.tsUs, inner);
       if (anonymizer !== null) anonymizer.anonymizeRecord(inner);
+      if (onPacket !== undefined) onPacket(inner, agentId);
       engine.add(inner);
       if (outerFlows && (inner.flags & RecordFlag.Inner) !== 0) {
         decodeOuter(fr.linkType, fr.data, fr.wireLen, fr.tsUs, outer);
