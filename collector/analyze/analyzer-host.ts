@@ -197,8 +197,8 @@ export class AnalyzerHost {
    * Adds an analyzer and runs its setup (within the setup budget). Returns false when setup
    * failed: the analyzer is then disabled and reported, the host carries on without it.
    */
-  async add(analyzer: Analyzer, config: unknown = {}): Promise<boolean> {
-    const slot = new Slot(analyzer, this.uniqueName(String(analyzer.name)), this, this.log);
+  async add(analyzer: Analyzer, config: unknown = {}, name?: string): Promise<boolean> {
+    const slot = new Slot(analyzer, this.uniqueName(name ?? String(analyzer.name)), this, this.log);
     this.slots.push(slot);
     if (typeof analyzer.setup === 'function') {
       const t0 = this.perfNow();
@@ -222,6 +222,29 @@ export class AnalyzerHost {
       const dt = this.perfNow() - t0;
       if (dt > this.budget.setupMs) {
         this.disable(slot, `setup took ${dt.toFixed(0)} ms (budget ${this.budget.setupMs} ms)`);
+        return false;
+      }
+    }
+    this.flowSlots = this.slots.filter((s) => s.enabled && typeof s.impl.onFlow === 'function');
+    return true;
+  }
+
+  /**
+   * add() for analyzers whose setup is synchronous (built-ins; benchmarks and tools that
+   * cannot await). A setup that returns a promise is refused (use add()).
+   */
+  addSync(analyzer: Analyzer, config: unknown = {}, name?: string): boolean {
+    const slot = new Slot(analyzer, this.uniqueName(name ?? String(analyzer.name)), this, this.log);
+    this.slots.push(slot);
+    if (typeof analyzer.setup === 'function') {
+      try {
+        const r = analyzer.setup(config, slot.ctx) as unknown;
+        if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+          (r as Promise<void>).then(undefined, () => undefined);
+          throw new Error('setup is asynchronous: use add()');
+        }
+      } catch (e) {
+        this.disable(slot, `setup failed: ${errorText(e)}`);
         return false;
       }
     }
@@ -257,18 +280,32 @@ export class AnalyzerHost {
     }
     this.classifier.observe(rec);
     const slots = this.flowSlots;
+    // one clock read between two analyzers: each call's time is the difference
+    let t0 = this.perfNow();
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i]!;
       if (!s.enabled) continue;
-      const t0 = this.perfNow();
       try {
         const r = s.impl.onFlow!(rec, s.ctx) as unknown;
         if (r !== undefined) this.watchPromise(s, r, 'onFlow');
       } catch (e) {
         this.fail(s, 'onFlow', errorText(e));
       }
-      this.measure(s, 'onFlow', this.perfNow() - t0, this.budget.flowMs);
+      const t1 = this.perfNow();
+      this.measure(s, 'onFlow', t1 - t0, this.budget.flowMs);
+      t0 = t1;
     }
+  }
+
+  /**
+   * Moves one agent's packet time forward without a record (the agent reported that all
+   * its packets before tUs are stored: its windows may close).
+   */
+  advanceAgent(agentId: string, tUs: number): void {
+    if (this.closed) return;
+    const prev = this.agentClocks.get(agentId);
+    if (prev === undefined || tUs > prev) this.agentClocks.set(agentId, tUs);
+    this.advanceTo(tUs);
   }
 
   /** Moves packet time forward without a record (e.g. a dump that completed no flow). */
@@ -412,7 +449,7 @@ export class AnalyzerHost {
     });
   }
 
-  /** Called through a context's emit(). */
+  /** @internal called through a context's emit() */
   emitFrom(s: Slot, alert: AlertInput): void {
     if (!s.enabled) return;
     const problem = alertProblem(alert);

@@ -63,7 +63,8 @@ export function addCidrText(text: string, label: string, sink: FeedSink): boolea
   return true;
 }
 
-const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{1,63}$/;
+// the top-level label has a letter, so "300.1.1.1" is not a domain
+const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+(?=[a-z0-9-]{0,62}[a-z])[a-z0-9-]{1,63}$/;
 
 /** Lower-cased domain without a trailing dot or leading "*." / ".", or '' when it is not one. */
 export function normalizeDomain(text: string): string {

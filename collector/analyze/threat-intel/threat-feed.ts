@@ -43,6 +43,9 @@ export class FeedData {
         if (!d.domains.has(name)) d.domains.set(name, d.labelId(label));
       },
     });
+    // the lookup index is part of loading, not of the first flow's lookup
+    d.v4.prepare();
+    d.v6.prepare();
     return d;
   }
 

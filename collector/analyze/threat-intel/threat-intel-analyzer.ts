@@ -5,7 +5,7 @@
 //
 // Pseudonymized addresses are never looked up: a pseudonym is a keyed rewrite of an
 // internal address and can equal a real public address that happens to be listed.
-import { isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatZodIssues } from '../../../shared/config/load-config.js';
 import type { FlowRecord } from '../../flow/flow-record.js';
@@ -57,7 +57,7 @@ export class ThreatIntelAnalyzer implements Analyzer {
     for (const f of r.data.feeds) {
       const path = isAbsolute(f.path) ? f.path : resolve(ctx.baseDir, f.path);
       const feed = new ThreatFeed({
-        name: f.name ?? f.path, path, format: f.format, kind: f.kind, watch: r.data.watch, log: ctx.log,
+        name: f.name ?? basename(f.path), path, format: f.format, kind: f.kind, watch: r.data.watch, log: ctx.log,
         ...(f.column !== undefined ? { column: f.column } : {}),
         ...(f.labelColumn !== undefined ? { labelColumn: f.labelColumn } : {}),
         ...(f.delimiter !== undefined ? { delimiter: f.delimiter } : {}),

@@ -1,0 +1,37 @@
+// Alerts appended to a JSON lines file: one object per changed alert (alertPayload),
+// written synchronously per batch (one append per batch, the file is the durable log).
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { alertPayload } from '../alert-types.js';
+import type { AlertOutput, OutputItem, OutputStats } from './alert-output.js';
+
+export class JsonLinesOutput implements AlertOutput {
+  readonly name: string;
+  private readonly st: OutputStats = { sent: 0, failed: 0, dropped: 0, retries: 0, queued: 0 };
+  lastError: string | null = null;
+
+  constructor(readonly path: string) {
+    this.name = `jsonl:${path}`;
+    mkdirSync(dirname(path), { recursive: true });
+  }
+
+  send(items: readonly OutputItem[]): void {
+    if (items.length === 0) return;
+    const text = items.map((i) => JSON.stringify(alertPayload(i.alert, i.kind))).join('\n') + '\n';
+    try {
+      appendFileSync(this.path, text);
+      this.st.sent += items.length;
+    } catch (e) {
+      this.st.failed += items.length;
+      this.lastError = String(e);
+    }
+  }
+
+  async drain(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  stats(): OutputStats {
+    return { ...this.st };
+  }
+}
