@@ -10,9 +10,10 @@ import { timeArgus } from './argus-reference.js';
 import { benchDecode } from './decode-bench.js';
 import { benchAnonymize } from './anonymize-bench.js';
 import { benchDumpEncode } from './dump-bench.js';
-import { benchFlows, benchDumpToStore, loadRecords } from './flow-bench.js';
+import { benchFlows, benchDumpToStore, benchCaptureToFlows, loadRecords } from './flow-bench.js';
 import { initOwnerKeys } from '../shared/keys/owner-keys.js';
 import { benchIngest } from './ingest-bench.js';
+import { benchAnalyzers } from './analyze-bench.js';
 import { benchAgentMemory } from './agent-memory.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
 import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
@@ -86,13 +87,22 @@ async function main(): Promise<void> {
   log('flow engine (records in memory -> flows)');
   const flowRecs = loadRecords(join(referencePcapsDir(), 'zeek', 'echo-connections.pcap'), 4);
   const fl = benchFlows(flowRecs, 2);
-  report.add({ name: 'flow engine', value: fl.packetsPerSec, unit: 'packets/s per core', reference: argusRef, target: 'faster than argus' });
+  report.add({ name: 'flow engine alone (records in memory)', value: fl.packetsPerSec, unit: 'packets/s per core', reference: argusRef, target: 'faster than argus' });
+
+  log('capture -> flows (read + decode + flow engine), what argus -r does');
+  const c2f = benchCaptureToFlows(cap.file);
+  report.add({ name: 'capture -> flows (read, decode, flows)', value: c2f.packetsPerCpuSec, unit: 'packets/s per core', reference: argusRef, target: 'faster than argus' });
 
   log('dump files -> flows committed in SQLite');
   const dumps = readdirSync(dumpDir).filter((f) => f.endsWith('.mkd')).sort().map((f) => join(dumpDir, f));
   const dbDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-db-'));
   const st = await cpuSeconds(() => benchDumpToStore(dumps, join(dbDir, 'flows.db')));
   report.add({ name: 'dump -> flows -> SQLite', value: kept / st.cpu, unit: 'packets/s per core', reference: argusRef });
+
+  log('analyzers on the flow stream (all built-ins; then with a 1,000,000-entry blacklist)');
+  const an2 = benchAnalyzers();
+  report.add({ name: 'analyzers, all built-ins', value: an2.flowsPerSecAll, unit: 'flows/s per core' });
+  report.add({ name: `analyzers with a ${an2.blacklistEntries.toLocaleString('en-US')}-entry blacklist`, value: an2.flowsPerSecBigBlacklist, unit: 'flows/s per core' });
 
   rmSync(dumpDir, { recursive: true, force: true });
   rmSync(dbDir, { recursive: true, force: true });
