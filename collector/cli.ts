@@ -4,13 +4,14 @@ import { Command } from 'commander';
 import { runCli } from '../shared/cli/run-cli.js';
 import { MEERKAT_VERSION } from '../shared/version.js';
 import { registerImportCommand } from './commands/import.js';
-import { register as registerRunCommand } from './commands/run.js';
 import { flowServiceHooks } from './flow-service.js';
+import { registerRunWithControl } from './control/control-run.js';
 
 const program = new Command('meerkat-collector')
   .description('Meerkat collector: receives dumps from agents over mutual TLS, builds flows, stores them; imports captures offline')
   .version(MEERKAT_VERSION);
-registerRunCommand(program, flowServiceHooks);
+// `run` with the control side (command queue, admin API); see collector/control/control-run.ts
+registerRunWithControl(program, flowServiceHooks);
 registerImportCommand(program);
 
 await runCli(program);

@@ -8,14 +8,30 @@ import { registerPseudonymCommands } from './commands/pseudonyms.js';
 import { registerDumpCommands } from './commands/dump.js';
 import { registerFlowsCommand } from './commands/flows.js';
 import { register as registerPkiCommands } from './commands/pki.js';
+import { registerAlertsCommand, registerModelCommand } from './commands/alerts.js';
+import { registerOperatorCommands } from './commands/operator.js';
+import { registerAgentsCommand } from './commands/agents.js';
+import { registerInfoCommand } from './commands/info.js';
+import { registerCaptureCommands } from './commands/capture.js';
+import { registerInterdictionCommands } from './commands/interdiction.js';
+import { registerCommandStatusCommands } from './commands/command-status.js';
 
 const program = new Command('meerkat')
-  .description('Meerkat manager console: owner keys, pseudonyms, dump files, flows, PKI')
+  .description('Meerkat manager console: owner keys, pseudonyms, dump files, flows, PKI, agents and remote commands')
   .version(MEERKAT_VERSION);
 registerKeysCommands(program);
 registerPseudonymCommands(program);
 registerDumpCommands(program);
 registerFlowsCommand(program);
 registerPkiCommands(program);
+registerAlertsCommand(program);
+registerModelCommand(program);
+// remote control (after pki and keys: adds `pki operator ...` and `keys operator-init` to them)
+registerOperatorCommands(program);
+registerAgentsCommand(program);
+registerInfoCommand(program);
+registerCaptureCommands(program);
+registerInterdictionCommands(program);
+registerCommandStatusCommands(program);
 
 await runCli(program);

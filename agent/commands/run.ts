@@ -8,6 +8,7 @@ import { logger, setLogLevel } from '../../shared/log.js';
 import { hasAgentIdentity } from '../transport/agent-identity.js';
 import { loadAgentConfig, type AgentConfig } from '../config.js';
 import { startAgentService, STATUS_FILE } from '../agent-service.js';
+import { registerOperatorKeyCommands } from '../control/operator-key-command.js';
 
 interface RunFlags {
   config?: string;
@@ -36,6 +37,8 @@ function withFlags(cfg: AgentConfig, f: RunFlags): AgentConfig {
 }
 
 export function registerRunCommand(program: Command): void {
+  // pinning operator keys belongs with running the agent: `run` obeys only pinned keys
+  registerOperatorKeyCommands(program);
   program
     .command('run')
     .description('capture this host\'s traffic, pack it into encrypted spooled dumps and ship them to the collector')

@@ -1,0 +1,170 @@
+// Operator identity on the admin API: client certificates issued by the collector's CA with
+// subject CN=<operator name>, OU=operator (the role marker), O=Meerkat operator and EKU
+// clientAuth, plus the admin API's own server certificate (localhost, 127.0.0.1, ::1 and any
+// configured names). Operators are revoked through the same signed revocation list as agents,
+// under the id "operator:<name>", so the CRL lists their serials too. Agent certificates
+// (CN = a UUID, no OU) can never pass as operators, nor operator certificates as agents (their
+// CN is never a UUID).
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import { BACKDATE_MS, signWithCa, type CertificateAuthority } from '../../certs/certificate-authority.js';
+import { isAgentId, issueServerCert } from '../../certs/issue-certificates.js';
+import { appendIssuance, readIssuance } from '../../certs/issuance-log.js';
+import { PUBLIC_MODE, SECRET_MODE, writeFileAtomic } from '../../certs/pem-files.js';
+import { forgePublicKey, generateRsaKey, privateKeyPem } from '../../certs/rsa-signer.js';
+import { randomSerialHex } from '../../certs/serial-number.js';
+import type { RevocationList } from '../../certs/revocation-list.js';
+import { formatIp, parseIp } from '../../shared/net/ip-address.js';
+
+export const OPERATOR_OU = 'operator';
+export const OPERATOR_REVOCATION_PREFIX = 'operator:';
+const DAY_MS = 86_400_000;
+const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+export class OperatorNameError extends Error {
+  constructor(name: string) {
+    super(`operator name ${JSON.stringify(name)}: expected 1-64 characters of letters, digits, . _ @ - (not an agent id)`);
+    this.name = 'OperatorNameError';
+  }
+}
+
+export function checkOperatorName(name: string): string {
+  if (!NAME_RE.test(name) || isAgentId(name.toLowerCase())) throw new OperatorNameError(name);
+  return name;
+}
+
+export interface OperatorCredentials {
+  name: string;
+  certPem: string;
+  keyPem: string;
+  serial: string;
+  notAfter: Date;
+}
+
+/** Issues an operator client certificate (the key is generated here, on the collector host). */
+export function issueOperatorCertificate(ca: CertificateAuthority, name: string, opts: { days?: number; bits?: number } = {}): OperatorCredentials {
+  checkOperatorName(name);
+  const key: KeyObject = generateRsaKey(opts.bits ?? 3072);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forgePublicKey(key);
+  cert.serialNumber = randomSerialHex();
+  const now = Date.now();
+  cert.validity.notBefore = new Date(now - BACKDATE_MS);
+  cert.validity.notAfter = new Date(now + (opts.days ?? 365) * DAY_MS);
+  cert.setSubject([
+    { shortName: 'CN', value: name },
+    { shortName: 'OU', value: OPERATOR_OU },
+    { shortName: 'O', value: 'Meerkat operator' },
+  ]);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  signWithCa(ca, cert);
+  return { name, certPem: forge.pki.certificateToPem(cert), keyPem: privateKeyPem(key), serial: cert.serialNumber, notAfter: cert.validity.notAfter };
+}
+
+/** Log of issued operator certificates beside the agents' (pki/operators.jsonl). */
+export function operatorLogPath(pkiDir: string): string {
+  return join(pkiDir, 'operators.jsonl');
+}
+
+export function recordOperatorIssuance(pkiDir: string, c: OperatorCredentials): void {
+  appendIssuance(operatorLogPath(pkiDir), {
+    agentId: OPERATOR_REVOCATION_PREFIX + c.name,
+    serial: c.serial,
+    notBefore: new Date().toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    issuedAt: new Date().toISOString(),
+    kind: 'enroll',
+  });
+}
+
+export function operatorSerials(pkiDir: string, name: string): string[] {
+  return readIssuance(operatorLogPath(pkiDir)).filter((r) => r.agentId === OPERATOR_REVOCATION_PREFIX + name).map((r) => r.serial);
+}
+
+export function listOperators(pkiDir: string): { name: string; serial: string; notAfter: string; issuedAt: string }[] {
+  return readIssuance(operatorLogPath(pkiDir)).map((r) => ({ name: r.agentId.slice(OPERATOR_REVOCATION_PREFIX.length), serial: r.serial, notAfter: r.notAfter, issuedAt: r.issuedAt }));
+}
+
+export interface AdminTlsFiles {
+  cert: string;
+  key: string;
+}
+
+/**
+ * The admin API's server certificate (pki/admin.crt + admin.key), issued by the collector CA
+ * for localhost, 127.0.0.1, ::1 and `extraNames`/`extraIps`; re-issued when missing, about to
+ * expire (30 days) or lacking a requested name.
+ */
+export function ensureAdminServerCert(pkiDir: string, ca: CertificateAuthority, extra: { names?: string[]; ips?: string[] } = {}): { certPem: string; keyPem: string; files: AdminTlsFiles } {
+  const files = { cert: join(pkiDir, 'admin.crt'), key: join(pkiDir, 'admin.key') };
+  const names = ['localhost', ...(extra.names ?? [])];
+  const ips = ['127.0.0.1', '::1', ...(extra.ips ?? [])];
+  if (existsSync(files.cert) && existsSync(files.key)) {
+    try {
+      const pem = readFileSync(files.cert, 'utf8');
+      const x = new X509Certificate(pem);
+      const san = (x.subjectAltName ?? '').split(', ');
+      const sanIps = new Set(san.filter((e) => e.startsWith('IP Address:')).map((e) => canonicalIp(e.slice(11))));
+      const covers = names.every((n) => san.includes(`DNS:${n}`)) && ips.every((ip) => sanIps.has(canonicalIp(ip)));
+      const fresh = Date.parse(x.validTo) - Date.now() > 30 * DAY_MS;
+      if (covers && fresh && x.checkIssued(new X509Certificate(ca.certPem))) return { certPem: pem, keyPem: readFileSync(files.key, 'utf8'), files };
+    } catch { /* re-issue below */ }
+  }
+  const key = generateRsaKey(3072);
+  const issued = issueServerCert(ca, key, { serverNames: names, serverIps: ips, days: 397 });
+  const keyPem = privateKeyPem(key);
+  writeFileAtomic(files.key, keyPem, SECRET_MODE);
+  writeFileAtomic(files.cert, issued.certPem + ca.certPem, PUBLIC_MODE);
+  return { certPem: issued.certPem + ca.certPem, keyPem, files };
+}
+
+function canonicalIp(text: string): string {
+  try {
+    const a = parseIp(text);
+    return formatIp(a.version, a.bytes);
+  } catch {
+    return text;
+  }
+}
+
+/** What the TLS layer tells us about a client certificate (tls.PeerCertificate subset). */
+export interface ClientCertFacts {
+  authorized: boolean;
+  authorizationError: string | null | undefined;
+  cert: { subject?: Record<string, string | string[] | undefined>; serialNumber?: string; ext_key_usage?: string[]; valid_to?: string; valid_from?: string } | null | undefined;
+}
+
+export type OperatorVerdict =
+  | { ok: true; name: string; serial: string }
+  | { ok: false; status: 401 | 403; reason: string; claimed: string };
+
+function first(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+}
+
+function all(v: string | string[] | undefined): string[] {
+  return Array.isArray(v) ? v : v === undefined ? [] : [v];
+}
+
+/** Decides whether a TLS client is an operator. Pure. */
+export function checkOperator(p: ClientCertFacts, revoked: RevocationList, nowMs = Date.now()): OperatorVerdict {
+  const cert = p.cert;
+  const claimed = first(cert?.subject?.CN);
+  if (!cert || !cert.serialNumber) return { ok: false, status: 401, reason: 'no client certificate: the admin API needs an operator certificate (`meerkat pki operator create NAME`)', claimed };
+  if (!p.authorized) return { ok: false, status: 403, reason: `client certificate not accepted (${String(p.authorizationError ?? 'unverified')})`, claimed };
+  if (cert.valid_to && Date.parse(cert.valid_to) < nowMs) return { ok: false, status: 403, reason: 'client certificate has expired', claimed };
+  if (!all(cert.subject?.OU).includes(OPERATOR_OU)) return { ok: false, status: 403, reason: 'client certificate has no operator role (OU=operator)', claimed };
+  if (!NAME_RE.test(claimed) || isAgentId(claimed.toLowerCase())) return { ok: false, status: 403, reason: 'client certificate CN is not an operator name', claimed };
+  if (!cert.ext_key_usage?.includes(CLIENT_AUTH_OID)) return { ok: false, status: 403, reason: 'client certificate lacks the clientAuth extended key usage', claimed };
+  if (revoked.isRevoked(OPERATOR_REVOCATION_PREFIX + claimed, cert.serialNumber)) return { ok: false, status: 403, reason: 'operator certificate is revoked', claimed };
+  return { ok: true, name: claimed, serial: cert.serialNumber };
+}

@@ -1,0 +1,112 @@
+// The console's client for the collector's admin API: HTTPS with the operator's client
+// certificate, the collector CA as the only trust anchor. The operator directory (default
+// $MEERKAT_OPERATOR_DIR or ~/.meerkat/operator) holds:
+//   operator.crt / operator.key / ca.crt   from `meerkat pki operator create NAME --out DIR`
+//   op.key / op.pub                        from `meerkat keys operator-init --dir DIR`
+import { request } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../shared/cli/run-cli.js';
+
+export const DEFAULT_ADMIN_URL = 'https://127.0.0.1:9470';
+export const OPERATOR_CERT_FILE = 'operator.crt';
+export const OPERATOR_CERT_KEY_FILE = 'operator.key';
+export const OPERATOR_CA_FILE = 'ca.crt';
+
+export function operatorDir(flag?: string): string {
+  return flag ?? process.env.MEERKAT_OPERATOR_DIR ?? join(homedir(), '.meerkat', 'operator');
+}
+
+export function adminUrl(flag?: string): string {
+  return flag ?? process.env.MEERKAT_ADMIN_URL ?? DEFAULT_ADMIN_URL;
+}
+
+/** The admin API answered with an error status. */
+export class AdminApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(`collector admin API: ${message} (HTTP ${status}${code ? `, ${code}` : ''})`);
+    this.name = 'AdminApiError';
+  }
+}
+
+function readOrExplain(file: string, what: string, how: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${file}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)}); ${how}`);
+  }
+}
+
+export class AdminClient {
+  private readonly base: URL;
+
+  constructor(url: string, private readonly tls: { cert: string; key: string; ca: string }) {
+    try {
+      this.base = new URL(url);
+    } catch {
+      throw new UsageError(`not an admin API URL: ${JSON.stringify(url)} (expected https://host:port)`);
+    }
+    if (this.base.protocol !== 'https:') throw new UsageError(`the admin API is HTTPS only, got ${JSON.stringify(url)}`);
+  }
+
+  /** Credentials from the operator directory. @throws UsageError naming the missing file */
+  static fromOperatorDir(dir: string, url: string): AdminClient {
+    const how = `create them with \`meerkat pki operator create NAME --out ${dir}\` on the collector host`;
+    return new AdminClient(url, {
+      cert: readOrExplain(join(dir, OPERATOR_CERT_FILE), 'the operator certificate', how),
+      key: readOrExplain(join(dir, OPERATOR_CERT_KEY_FILE), 'the operator certificate key', how),
+      ca: readOrExplain(join(dir, OPERATOR_CA_FILE), 'the collector CA certificate', how),
+    });
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path, undefined);
+  }
+
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+
+  private call<T>(method: string, path: string, body: unknown): Promise<T> {
+    const u = new URL(path, this.base);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+    return new Promise<T>((resolve, reject) => {
+      const req = request(u, {
+        method,
+        cert: this.tls.cert,
+        key: this.tls.key,
+        ca: this.tls.ca,
+        minVersion: 'TLSv1.3',
+        headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+        timeout: 90_000,
+      }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString('utf8');
+          let json: unknown;
+          try {
+            json = text.length ? JSON.parse(text) : {};
+          } catch {
+            reject(new AdminApiError(res.statusCode ?? 0, 'bad-response', `answer is not JSON: ${text.slice(0, 120)}`));
+            return;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve(json as T);
+          else {
+            const e = json as { error?: string; message?: string };
+            reject(new AdminApiError(status, e.error ?? '', e.message ?? text.slice(0, 200)));
+          }
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${u.origin} within 90 s`)));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ECONNREFUSED') reject(new Error(`cannot reach the collector admin API at ${u.origin} (connection refused): is the collector running with --control?`));
+        else reject(e);
+      });
+      req.end(payload);
+    });
+  }
+}

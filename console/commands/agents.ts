@@ -1,0 +1,75 @@
+// `meerkat agents [--json]`: every agent the collector knows - online or not, last seen,
+// software version, capture and spool health, shipping and interdiction state - from the
+// agents' heartbeats (kept by the collector across its restarts).
+import type { Command } from 'commander';
+import { deanonFilter } from '../deanon-text.js';
+import { clientFrom, remoteOptions, type RemoteFlags } from './remote-command.js';
+
+export interface AgentListEntry {
+  agentId: string;
+  online: boolean;
+  connectedSince: string | null;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  version: string | null;
+  health: Record<string, unknown> | null;
+}
+
+function ago(iso: string | null, nowMs: number): string {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
+  if (s < 90) return `${s}s ago`;
+  if (s < 5400) return `${Math.round(s / 60)}m ago`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+function num(v: unknown): string {
+  return typeof v === 'number' ? String(v) : '-';
+}
+
+function bytes(v: unknown): string {
+  if (typeof v !== 'number') return '-';
+  if (v < 1024) return `${v} B`;
+  if (v < 1024 ** 2) return `${(v / 1024).toFixed(1)} KiB`;
+  return `${(v / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** The readable block per agent. */
+export function agentText(a: AgentListEntry, nowMs = Date.now()): string {
+  const h = a.health ?? {};
+  const control = (h.control ?? {}) as { snapLen?: number; capture?: string; shipping?: string; peerCapture?: unknown[] };
+  const inter = (h.interdiction ?? {}) as { mode?: string; active?: string[]; unavailable?: string };
+  const lines = [
+    `${a.agentId}  ${a.online ? 'ONLINE' : 'offline'}  last seen ${a.online ? 'now' : ago(a.lastSeen, nowMs)}  version ${a.version ?? '?'}`,
+  ];
+  if (a.health) {
+    lines.push(`  capture: ${control.capture ?? '?'}, ${num(h.packetsCaptured)} packets seen, ${num(h.packetsKept)} kept, ${num(h.packetsIfDropped ?? h.packetsDropped)} dropped, ${num(h.dumpsWritten)} dumps, snap length ${num(control.snapLen)}${control.peerCapture?.length ? `, ${control.peerCapture.length} targeted` : ''}`);
+    lines.push(`  spool: ${num(h.spoolFiles)} dumps, ${bytes(h.spoolBytes)}, ${num(h.spoolDropped)} dropped; shipping: ${control.shipping ?? '?'}`);
+    lines.push(`  agent: cpu ${num(h.cpuPercent)}%, rss ${bytes(h.rssBytes)}, up ${num(h.uptimeSec)} s`);
+    const active = (inter.active ?? []).filter((l) => !l.startsWith('management'));
+    if (inter.unavailable) lines.push(`  interdiction: unavailable (${inter.unavailable})`);
+    else lines.push(`  interdiction: ${active.length ? active.join('; ') : 'none'}`);
+  } else {
+    lines.push('  no heartbeat yet');
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function registerAgentsCommand(program: Command): void {
+  remoteOptions(program
+    .command('agents')
+    .description('list agents: online state, last seen, version, capture, spool and interdiction (from heartbeats)')
+    .option('--deanon', 'show the real address behind each pseudonym (needs the owner key)')
+    .option('--keys <dir>', 'owner key directory (for --deanon)'), { wait: false })
+    .action(async (f: RemoteFlags & { deanon?: boolean; keys?: string }) => {
+      const { agents } = await clientFrom(f).get<{ agents: AgentListEntry[] }>('/v1/agents');
+      if (f.json) {
+        process.stdout.write(JSON.stringify(agents) + '\n');
+        return;
+      }
+      const deanon = deanonFilter(f.deanon, f.keys);
+      if (agents.length === 0) process.stdout.write('no agents yet\n');
+      for (const a of agents) process.stdout.write(deanon(agentText(a)));
+    });
+}

@@ -1,0 +1,128 @@
+// Interdiction commands (signed, executed by the agent's firewall; the collector connection is
+// always kept):
+//   meerkat isolate AGENT [--allow ADDR...] [--for DURATION]
+//   meerkat block AGENT --peer ADDR|CIDR [--for DURATION]     meerkat unblock AGENT --peer ADDR|CIDR
+//   meerkat degrade AGENT [--peer ADDR|CIDR] --rate 2kbps|--loss 50% [--for DURATION]
+//   meerkat release AGENT
+// Addresses are given as the collector's data shows them: "10.77.3.9*" (a pseudonym, as
+// `meerkat flows` marks it) is turned into the real address on the agent, which holds the key;
+// an address without "*" is taken as real. The collector never learns the real address.
+import type { Command } from 'commander';
+import { UsageError } from '../../shared/cli/run-cli.js';
+import { PeerRefError, parsePeerRef, type PeerRef } from '../../shared/commands/peer-ref.js';
+import { InterdictionInputError, parseDuration, parseLoss, parseRate } from '../../agent/interdiction/policy.js';
+import type { DisplayedInterdiction } from '../../agent/control/interdiction-control.js';
+import { deanonFilter } from '../deanon-text.js';
+import { remoteOptions, reportCommand, submitCommand, type RemoteFlags } from './remote-command.js';
+
+interface Flags extends RemoteFlags {
+  allow?: string[];
+  peer?: string;
+  for?: string;
+  rate?: string;
+  loss?: string;
+  deanon?: boolean;
+  keys?: string;
+}
+
+export function interdictionText(data: unknown): string {
+  const d = data as DisplayedInterdiction;
+  if (typeof d !== 'object' || d === null || !Array.isArray(d.active)) return JSON.stringify(data) + '\n';
+  const head = `interdiction (${d.backend}${d.verified ? ', rules verified in the kernel' : ', RULES NOT VERIFIED'}): ${d.mode === 'isolate' ? 'host isolated' : d.active.some((l) => !l.startsWith('management')) ? 'active' : 'none'}`;
+  return [
+    head,
+    ...d.active.map((l) => `  ${l}`),
+    ...(d.expired ?? []).map((e) => `  ended: ${e.kind}${e.peer ? ` ${e.peer}` : ''} at ${e.at}`),
+    ...(d.kernelRules ? [`  kernel rules (${d.kernelRules.length}): ${d.kernelRules.join(' | ')}`] : []),
+  ].join('\n') + '\n';
+}
+
+/** Wraps the pure parsers' errors as usage errors (exit code 2). */
+function usage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof InterdictionInputError || e instanceof PeerRefError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function peers(list: string[] | undefined, option: string): PeerRef[] {
+  return (list ?? []).flatMap((w) => w.split(',')).filter((w) => w !== '').map((w) => usage(() => parsePeerRef(w, option)));
+}
+
+function forMs(f: Flags): { forMs?: number } {
+  return f.for === undefined ? {} : { forMs: usage(() => parseDuration(f.for!, '--for')) };
+}
+
+export function registerInterdictionCommands(program: Command): void {
+  const common = (c: Command): Command => remoteOptions(c)
+    .option('--deanon', 'show the real address behind each pseudonym in the answer (needs the owner key)')
+    .option('--keys <dir>', 'owner key directory (for --deanon)');
+  const print = (f: Flags) => {
+    const deanon = deanonFilter(f.deanon, f.keys);
+    return (data: unknown) => deanon(interdictionText(data));
+  };
+
+  common(program
+    .command('isolate')
+    .description('cut the agent\'s host off the network except the collector connection (and --allow peers)')
+    .argument('<agent>', 'agent id (or a unique prefix)')
+    .option('--allow <address...>', 'peers still reachable (pseudonym* or real address/CIDR; repeat or comma-separate)')
+    .option('--for <duration>', 'end by itself after this long, e.g. 30m'))
+    .action(async (agent: string, f: Flags) => {
+      const allow = peers(f.allow, '--allow');
+      reportCommand(await submitCommand(f, agent, 'interdiction.isolate', { ...(allow.length ? { allow } : {}), ...forMs(f) }), f, print(f));
+    });
+
+  common(program
+    .command('block')
+    .description('block all traffic between the agent\'s host and one peer (address or CIDR)')
+    .argument('<agent>', 'agent id (or a unique prefix)')
+    .requiredOption('--peer <address>', 'pseudonym* or real address/CIDR')
+    .option('--for <duration>', 'end by itself after this long'))
+    .action(async (agent: string, f: Flags) => {
+      const [peer] = peers([f.peer!], '--peer');
+      if (!peer) throw new UsageError('--peer needs an address');
+      reportCommand(await submitCommand(f, agent, 'interdiction.block', { peer, ...forMs(f) }), f, print(f));
+    });
+
+  common(program
+    .command('unblock')
+    .description('lift a block on one peer')
+    .argument('<agent>', 'agent id (or a unique prefix)')
+    .requiredOption('--peer <address>', 'the peer as given to block'))
+    .action(async (agent: string, f: Flags) => {
+      const [peer] = peers([f.peer!], '--peer');
+      if (!peer) throw new UsageError('--peer needs an address');
+      reportCommand(await submitCommand(f, agent, 'interdiction.unblock', { peer }), f, print(f));
+    });
+
+  common(program
+    .command('degrade')
+    .description('quietly slow the agent\'s host down (all traffic, or one peer): a rate cap and/or random loss')
+    .argument('<agent>', 'agent id (or a unique prefix)')
+    .option('--peer <address>', 'only traffic with this peer (pseudonym* or real address/CIDR)')
+    .option('--rate <rate>', 'cap per direction, e.g. 2kbps, 64KB/s, 1Mbit/s')
+    .option('--loss <percent>', 'drop this share of packets at random, e.g. 50%')
+    .option('--for <duration>', 'end by itself after this long'))
+    .action(async (agent: string, f: Flags) => {
+      if (f.rate === undefined && f.loss === undefined) throw new UsageError('degrade needs --rate and/or --loss');
+      const [peer] = f.peer === undefined ? [] : peers([f.peer], '--peer');
+      const params = {
+        ...(peer ? { peer } : {}),
+        ...(f.rate !== undefined ? { rateBytesPerSec: usage(() => parseRate(f.rate!, '--rate')) } : {}),
+        ...(f.loss !== undefined ? { lossPercent: usage(() => parseLoss(f.loss!, '--loss')) } : {}),
+        ...forMs(f),
+      };
+      reportCommand(await submitCommand(f, agent, 'interdiction.degrade', params), f, print(f));
+    });
+
+  common(program
+    .command('release')
+    .description('end every interdiction on the agent\'s host (isolation, blocks, degradation)')
+    .argument('<agent>', 'agent id (or a unique prefix)'))
+    .action(async (agent: string, f: Flags) => {
+      reportCommand(await submitCommand(f, agent, 'interdiction.release', {}), f, print(f));
+    });
+}
