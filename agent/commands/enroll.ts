@@ -7,6 +7,8 @@ import { hasAgentIdentity, loadAgentIdentity } from '../transport/agent-identity
 import { CollectorUrlError } from '../transport/collector-url.js';
 import { enrollAgent } from '../transport/enroll-client.js';
 import { loadAgentConfig } from '../config.js';
+import { pinOperatorKeys } from '../control/pinned-keys.js';
+import { loadOperatorPublicKey } from '../../shared/commands/operator-keys.js';
 
 interface EnrollFlags {
   collector?: string;
@@ -15,6 +17,7 @@ interface EnrollFlags {
   config?: string;
   force: boolean;
   json: boolean;
+  operatorKey?: string[];
 }
 
 export function register(program: Command): Command {
@@ -26,6 +29,7 @@ export function register(program: Command): Command {
     .option('--state-dir <dir>', 'agent state directory (default: stateDir from the config)')
     .option('--config <file>', 'agent config file')
     .option('--force', 'enroll again even if this agent already has an identity', false)
+    .option('--operator-key <file...>', "pin these operators' public keys (op.pub): only commands they sign change this host")
     .option('--json', 'print the result as JSON', false)
     .action(async (o: EnrollFlags) => {
       const cfg = o.config || !o.stateDir || !o.collector ? loadAgentConfig(o.config) : undefined;
@@ -40,6 +44,10 @@ export function register(program: Command): Command {
         try { who = `agent ${loadAgentIdentity(stateDir).agentId}`; } catch { /* broken identity: still refuse without --force */ }
         throw new UsageError(`${stateDir} already holds the identity of ${who}; use --force to enroll again`);
       }
+      // a bad key file must fail before the token is spent
+      for (const f of o.operatorKey ?? []) {
+        try { loadOperatorPublicKey(f); } catch (e) { throw new UsageError(e instanceof Error ? e.message : String(e)); }
+      }
       let id;
       try {
         id = await enrollAgent({ collectorUrl: collector, token, stateDir });
@@ -47,7 +55,9 @@ export function register(program: Command): Command {
         if (e instanceof EnrollTokenError || e instanceof CollectorUrlError) throw new UsageError(e.message);
         throw e;
       }
-      const result = { agentId: id.agentId, collector: id.collectorUrl, certificateExpires: id.notAfter.toISOString(), stateDir };
+      // pinned here, from files the installer brought, never from the network
+      const pinned = o.operatorKey ? pinOperatorKeys(stateDir, o.operatorKey) : [];
+      const result = { agentId: id.agentId, collector: id.collectorUrl, certificateExpires: id.notAfter.toISOString(), stateDir, operatorKeysPinned: pinned.length };
       process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : `enrolled as agent ${id.agentId} with ${id.collectorUrl}; certificate valid until ${id.notAfter.toISOString()}\n`);
     });
 }

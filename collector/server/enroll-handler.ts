@@ -102,7 +102,8 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
     kind: 'enroll',
   });
   deps.metrics.enrollments.inc({ result: 'ok' });
-  deps.log.info({ remote, agentId, tokenId, serial: issued.serial }, 'agent enrolled');
+  // no source address: it would tie the agent id to the host's real (internal) address
+  deps.log.info({ agentId, tokenId, serial: issued.serial }, 'agent enrolled');
   const out: EnrollResponse = { agentId, certificate: issued.certPem, caCertificate: deps.ca.certPem, notAfter: issued.notAfter.toISOString() };
   sendJson(res, 200, out);
 }

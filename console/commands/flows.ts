@@ -7,6 +7,10 @@ import { formatIp, parseIp } from '../../shared/net/ip-address.js';
 import { CONN_STATES, type ConnState, type FlowRecord } from '../../collector/flow/flow-record.js';
 import type { FlowFilter } from '../../collector/store/flow-store.js';
 import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
+import { join } from 'node:path';
+import { ANON_KEY_FILE, deanonymizeText, loadAnonKey } from '../../shared/keys/owner-keys.js';
+import { deanonymizeStarred } from '../deanon-text.js';
+import { ownerKeysDir } from '../owner-dir.js';
 
 interface FlowsFlags {
   db: string;
@@ -38,6 +42,15 @@ export function parseTimeOption(flag: string, text: string, nowMs = Date.now()):
 
 function endpoint(addr: string, port: number): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** JSON output with --deanon: the real addresses in orig_real / resp_real beside the pseudonyms. */
+function withRealAddresses(r: FlowRecord, anonKey: Uint8Array): FlowRecord & { orig_real?: string; resp_real?: string } {
+  return {
+    ...r,
+    ...(r.orig_anon ? { orig_real: deanonymizeText({ anonKey }, r.orig_addr) } : {}),
+    ...(r.resp_anon ? { resp_real: deanonymizeText({ anonKey }, r.resp_addr) } : {}),
+  };
 }
 
 function isoUs(us: number): string {
@@ -106,21 +119,25 @@ export function registerFlowsCommand(program: Command): void {
     .option('--until <time>', 'records starting at or before (same forms as --since)')
     .option('--state <S>', 'Zeek conn_state (S0, SF, REJ, ...)')
     .option('--limit <n>', 'at most N records', parseIntOption('--limit', 1))
-    .action((flags: FlowsFlags) => {
+    .option('--deanon', "show the real address beside each pseudonym (needs the owner's anon.key)")
+    .option('--keys <dir>', 'owner key directory for --deanon (default $MEERKAT_OWNER_KEYS or ~/.meerkat/owner-keys)')
+    .action((flags: FlowsFlags & { deanon?: boolean; keys?: string }) => {
       const filter = flowFilterFromFlags(flags);
       if (!existsSync(flags.db)) throw new UsageError(`no flow database at ${flags.db}`);
       const store = new SqliteFlowStore(flags.db, { readonly: true });
+      const key = flags.deanon ? loadAnonKey(join(ownerKeysDir(flags.keys), ANON_KEY_FILE)) : undefined;
+      const deanon = (cell: string): string => (key ? deanonymizeStarred(cell, key) : cell);
       try {
         if (flags.json) {
           let buf: string[] = [];
           for (const r of store.iterateFlows(filter)) {
-            buf.push(JSON.stringify(r));
+            buf.push(JSON.stringify(key ? withRealAddresses(r, key) : r));
             if (buf.length >= 1000) { process.stdout.write(buf.join('\n') + '\n'); buf = []; }
           }
           if (buf.length > 0) process.stdout.write(buf.join('\n') + '\n');
         } else {
           const rows: string[][] = [];
-          for (const r of store.iterateFlows(filter)) rows.push(tableRow(r));
+          for (const r of store.iterateFlows(filter)) rows.push(tableRow(r).map(deanon));
           writeTable(rows);
           process.stderr.write(`${rows.length} record(s); * = pseudonym\n`);
         }
