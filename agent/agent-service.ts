@@ -14,6 +14,9 @@ import type { Shipper } from './transport/shipper.js';
 import type { AgentConfig } from './config.js';
 import { startAgentControl, type AgentControl } from './control/agent-control.js';
 import { PausableSpool } from './control/pausable-spool.js';
+import { WatchlistTrigger } from './watchlist/watchlist-trigger.js';
+import { createResponseRouter } from './watchlist/response-command-router.js';
+import type { WatchlistPayload } from './watchlist/watchlist-codec.js';
 
 export const STATUS_FILE = 'status.json';
 const STOP_DRAIN_MS = 3_000;
@@ -95,8 +98,17 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       ...control.health(),
     };
   };
-  shipper = createAgentShipper({ stateDir: cfg.stateDir, spool: shipping, collectorUrl, capture: counters, onCommand: control.executor.handle, log });
+  // near real time: a packet to/from a watchlisted address has its dump shipped at once
+  const watchlist = new WatchlistTrigger({
+    flush: () => live.pipeline.flush(),
+    install: (w) => live.pipeline.setPacketWatch(w),
+    log,
+  });
+  // commands signed by an authorised collector response key go to a scoped executor
+  const router = createResponseRouter({ stateDir: cfg.stateDir, agentId: identity.agentId, operator: control.executor.handle, control, log });
+  shipper = createAgentShipper({ stateDir: cfg.stateDir, spool: shipping, collectorUrl, capture: counters, onCommand: router.handle, log });
   const sh = shipper;
+  sh.on('watchlist', (m: WatchlistPayload) => { watchlist.update(m); });
   sh.on('connected', (remote: { address: string; port: number } | null) => {
     if (remote) live.capture.excludeConnection(remote.address, remote.port);
     control.onConnected(remote);
@@ -111,6 +123,8 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     spool: spool.stats(),
     shipper: sh.stats(),
     control: control.health(),
+    watchlist: watchlist.stats(),
+    responses: router.stats(),
     memory: process.memoryUsage().rss,
   });
   const writeStatus = (): void => {
@@ -142,6 +156,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     status,
     stop: async () => {
       clearInterval(timer);
+      watchlist.stop();
       control.stop();
       clearInterval(quickStatus);
       await live.capture.pollKernelStats().catch(() => undefined);

@@ -14,6 +14,7 @@ import { benchFlows, benchDumpToStore, benchCaptureToFlows, loadRecords } from '
 import { initOwnerKeys } from '../shared/keys/owner-keys.js';
 import { benchIngest } from './ingest-bench.js';
 import { benchAnalyzers } from './analyze-bench.js';
+import { benchAlertLatency } from './alert-latency.js';
 import { benchAgentMemory } from './agent-memory.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
 import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
@@ -103,6 +104,15 @@ async function main(): Promise<void> {
   const an2 = benchAnalyzers();
   report.add({ name: 'analyzers, all built-ins', value: an2.flowsPerSecAll, unit: 'flows/s per core' });
   report.add({ name: `analyzers with a ${an2.blacklistEntries.toLocaleString('en-US')}-entry blacklist`, value: an2.flowsPerSecBigBlacklist, unit: 'flows/s per core' });
+
+  log('alert latency: packet to a blacklisted address on the wire -> alert in the store (real agent and collector in namespaces)');
+  try {
+    const lat = await benchAlertLatency({ samples: 20 });
+    report.add({ name: 'alert latency p50', value: lat.p50Ms, unit: 'ms', note: `${lat.samples} samples, ${lat.missed} missed` });
+    report.add({ name: 'alert latency p95', value: lat.p95Ms, unit: 'ms', target: '< 5000' });
+  } catch (e) {
+    log(`alert latency: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
+  }
 
   rmSync(dumpDir, { recursive: true, force: true });
   rmSync(dbDir, { recursive: true, force: true });

@@ -13,6 +13,11 @@ import { createAnalysisRuntime, type AnalysisRuntime } from './analyze/analysis-
 import type { AnalysisConfigInput } from './analyze/analysis-config.js';
 import { dnsPayloadTap } from './analyze/dns-tap.js';
 import type { CollectorServerConfig } from './server/server-config.js';
+import { ThreatWatchlist, type WatchlistSource } from './respond/threat-watchlist.js';
+import { PacketThreatTap } from './respond/packet-threat-tap.js';
+import { parseResponsesConfig } from './respond/response-config.js';
+import { loadOrCreateResponseKey, responseKeyDir } from './respond/response-key.js';
+import { ResponseEngine } from './respond/response-engine.js';
 
 export const storeConfigSchema = z
   .object({
@@ -42,7 +47,7 @@ const WATERMARK_MARGIN_US = 1_000_000;
  * flow record goes through the analyzers (config keys "analyzers", "analysis", "alerts";
  * alerts are stored in the same database).
  */
-export async function flowServiceHooks(cfg: CollectorServerConfig): Promise<RunHooks> {
+export async function flowServiceHooks(cfg: CollectorServerConfig): Promise<RunHooks & { watchlist: WatchlistSource }> {
   const log = logger('flows');
   const sc = storeConfigFrom(cfg);
   const dbPath = sc.path ?? join(cfg.stateDir, 'meerkat.db');
@@ -61,7 +66,33 @@ export async function flowServiceHooks(cfg: CollectorServerConfig): Promise<RunH
     store.close();
     throw e;
   }
-  const ingest = new DumpIngest(store, { onRecord: analysis.onRecord, onPacket: dnsPayloadTap(analysis.host) });
+  // near real time: the threat-intel IP lists go to the agents (early dumps) and are checked
+  // per packet here, so a listed peer alerts when its first packet arrives (collector/respond)
+  const raw = cfg as Record<string, unknown>;
+  const watchlist = ThreatWatchlist.fromAnalysisConfig(analysis.config, analysis.host.baseDir, logger('watchlist')).start();
+  const threatTap = new PacketThreatTap(watchlist, analysis.pipeline.add);
+  const dnsTap = dnsPayloadTap(analysis.host);
+  let responses: ResponseEngine | null = null;
+  try {
+    const rules = parseResponsesConfig(raw.responses);
+    if (rules.length > 0) {
+      const rk = loadOrCreateResponseKey(typeof raw.responseKeyDir === 'string' ? raw.responseKeyDir : responseKeyDir(cfg.stateDir));
+      log.info({ keyId: rk.key.keyId, pub: rk.pubFile, created: rk.created, rules: rules.length }, 'automatic responses on: authorise the response key on agents (meerkat-agent response-key add)');
+      responses = new ResponseEngine({ dbPath, rules, key: rk.key, log: logger('responses') });
+      const prev = analysis.pipeline.onChanges;
+      const engine = responses;
+      analysis.pipeline.onChanges = (changes) => { prev?.(changes); engine.onChanges(changes); };
+    }
+  } catch (e) {
+    watchlist.stop();
+    await analysis.close();
+    store.close();
+    throw e;
+  }
+  const ingest = new DumpIngest(store, {
+    onRecord: analysis.onRecord,
+    onPacket: (rec, agentId) => { dnsTap(rec, agentId); threatTap.tap(rec, agentId); },
+  });
   const recovered = ingest.buildPending(
     (p) => readFileSync(p),
     (agentId, sequence, err) => log.error({ agentId, sequence, err: err.message }, 'cannot rebuild flows of a stored dump'),
@@ -84,10 +115,13 @@ export async function flowServiceHooks(cfg: CollectorServerConfig): Promise<RunH
 
   return {
     store,
+    watchlist,
     onDumpCommitted: (agentId, header, bytes) => {
       try {
         const records = ingest.buildFlows(agentId, bytes);
         log.debug({ agentId, sequence: header.sequence, packets: header.packetCount, records }, 'flows built');
+        // a watchlist hit: store the alert now (a safe point: outside the flow transaction)
+        if (threatTap.takeHits() > 0) analysis.flush();
       } catch (e) {
         // the dump is stored and stays pending; the next start rebuilds it
         log.error({ agentId, sequence: header.sequence, err: (e as Error).message }, 'building flows failed');
@@ -108,8 +142,10 @@ export async function flowServiceHooks(cfg: CollectorServerConfig): Promise<RunH
     },
     onStop: async () => {
       clearInterval(timer);
+      watchlist.stop();
       ingest.flushAll();
       await analysis.close();
+      responses?.close();
       store.close();
     },
   };

@@ -9,6 +9,7 @@ import { hasAgentIdentity } from '../transport/agent-identity.js';
 import { loadAgentConfig, type AgentConfig } from '../config.js';
 import { startAgentService, STATUS_FILE } from '../agent-service.js';
 import { registerOperatorKeyCommands } from '../control/operator-key-command.js';
+import { registerResponseKeyCommands } from '../watchlist/response-key-command.js';
 
 interface RunFlags {
   config?: string;
@@ -39,6 +40,8 @@ function withFlags(cfg: AgentConfig, f: RunFlags): AgentConfig {
 export function registerRunCommand(program: Command): void {
   // pinning operator keys belongs with running the agent: `run` obeys only pinned keys
   registerOperatorKeyCommands(program);
+  // response keys: collector-held keys an operator authorised for a few command kinds
+  registerResponseKeyCommands(program);
   program
     .command('run')
     .description('capture this host\'s traffic, pack it into encrypted spooled dumps and ship them to the collector')

@@ -95,8 +95,16 @@ export interface AgentPipelineOptions {
   kernelCounters?: () => { packets: number | null; drops: number | null };
 }
 
+/** Per-packet watch (agent/watchlist): matches() after anonymization; hit() after the packet is in the open dump. */
+export interface PacketWatch {
+  matches(d: DecodedPacket): boolean;
+  hit(): void;
+}
+
 export class AgentPipeline {
   private readonly pkt = new DecodedPacket();
+  /** null while the watchlist is empty: one null check per packet */
+  private watch: PacketWatch | null = null;
   private readonly anonymizer: AddressAnonymizer;
   private readonly noise: NoiseFilter;
   private readonly hosts: HostAddressTable;
@@ -184,8 +192,16 @@ export class AgentPipeline {
     else this.anonymizer.anonymizeRecord(d);
     if (this.noise.lastSampled) d.payload = EMPTY_BYTES; // sampled noise: identities, not data
     else this.snap.apply(d);
+    const watch = this.watch;
+    const hit = watch !== null && watch.matches(d);
     this.rotator.add(d);
     this.kept++;
+    if (hit && watch !== null) watch.hit();
+  }
+
+  /** Installs (or with null removes) the watchlist check (near-real-time shipping of listed peers). */
+  setPacketWatch(w: PacketWatch | null): void {
+    this.watch = w;
   }
 
   /**

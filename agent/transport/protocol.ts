@@ -172,6 +172,17 @@ export const collectorMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('renewed'), cert: z.string(), ca: z.string() }),
   z.object({ type: z.literal('renew-failed'), reason: z.string() }),
   z.object({ type: z.literal('command'), id: z.string(), command: z.unknown() }),
+  /**
+   * threat-intel prefixes the agent ships early for (agent/watchlist/watchlist-codec.ts):
+   * base64 of packed records, version = content hash; unsigned, see docs/responses.md
+   */
+  z.object({
+    type: z.literal('watchlist'),
+    version: z.string().max(64),
+    v4: z.string().max(256 * 1024),
+    v6: z.string().max(256 * 1024),
+    truncated: z.boolean().optional(),
+  }),
   z.object({ type: z.literal('error'), code: z.string(), reason: z.string() }),
 ]);
 export type CollectorMessage = z.infer<typeof collectorMessageSchema>;

@@ -311,6 +311,10 @@ export class Shipper extends EventEmitter {
       case 'command':
         void this.runCommand(c, msg.id, msg.command);
         return;
+      case 'watchlist':
+        // listeners (agent/watchlist) install it; unsigned by design, see docs/responses.md
+        this.emitSafely('watchlist', msg);
+        return;
       case 'error':
         this.s.lastError = `collector: ${msg.code}: ${msg.reason}`;
         this.log.error({ code: msg.code, reason: msg.reason }, 'collector reported an error');

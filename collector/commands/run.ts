@@ -13,7 +13,7 @@ import {
 import { validateConfig } from '../../shared/config/load-config.js';
 
 /** What the rest of the collector plugs into the server (store, flow engine, command results). */
-export interface RunHooks extends Pick<CollectorServerOptions, 'store' | 'onDumpCommitting' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'ledger'> {
+export interface RunHooks extends Pick<CollectorServerOptions, 'store' | 'onDumpCommitting' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'ledger' | 'watchlist'> {
   /** after the server stopped (close the store, flush the flow engine) */
   onStop?: () => void | Promise<void>;
 }

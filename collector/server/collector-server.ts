@@ -17,7 +17,7 @@ import { signAgentCsr } from '../../certs/issue-certificates.js';
 import { loadPki, recordIssuance, type LoadedPki } from '../../certs/pki-dir.js';
 import { privateKeyPem } from '../../certs/rsa-signer.js';
 import type { RevocationList } from '../../certs/revocation-list.js';
-import { AGENT_WS_PATH, CloseCode, ENROLL_CA_PATH, ENROLL_PATH, REFUSAL_HEADER, UPLOAD_HEADER_LEN, type AgentHealth } from '../../agent/transport/protocol.js';
+import { AGENT_WS_PATH, CloseCode, ENROLL_CA_PATH, ENROLL_PATH, REFUSAL_HEADER, UPLOAD_HEADER_LEN, type AgentHealth, type CollectorMessage } from '../../agent/transport/protocol.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 import { AgentSession, AgentState, type DumpCommittedHook, type SessionDeps } from './agent-session.js';
 import { CollectorMetrics } from './collector-metrics.js';
@@ -64,6 +64,8 @@ export interface CollectorServerOptions {
   onDumpCommitted?: DumpCommittedHook;
   onHeartbeat?: (agentId: string, health: AgentHealth) => void;
   onCommandResult?: (agentId: string, id: string, ok: boolean, result: unknown, error: string | undefined) => void;
+  /** threat-intel watchlist pushed to every agent on connect and on change (collector/respond) */
+  watchlist?: { current(): CollectorMessage | null; subscribe(fn: () => void): () => void };
   log?: Logger;
   /** register process default metrics (default true) */
   defaultMetrics?: boolean;
@@ -72,7 +74,6 @@ export interface CollectorServerOptions {
 export interface AgentSummary {
   agentId: string;
   connected: boolean;
-  remote: string | null;
   connectedSince: string | null;
   lastHeartbeat: string | null;
   health: AgentHealth | null;
@@ -97,6 +98,7 @@ export class CollectorServer {
   private shuttingDown = false;
   private lastStorageFailure: { atMs: number; message: string } | null = null;
   private revocations: RevocationWatcher;
+  private unsubscribeWatchlist: (() => void) | null = null;
   port = 0;
 
   private constructor(
@@ -192,6 +194,7 @@ export class CollectorServer {
     this.revocations.start(this.opts.revocationPollMs ?? 1000);
     this.pingTimer = setInterval(() => this.pingAll(), this.limits.heartbeatSec * 1000);
     this.pingTimer.unref();
+    this.unsubscribeWatchlist = this.opts.watchlist?.subscribe(() => this.pushWatchlist()) ?? null;
     if (this.opts.admin !== false) {
       const a = this.opts.admin ?? { host: '127.0.0.1', port: 9469 };
       this.admin = await startAdminServer(a.host, a.port, this.metrics, {
@@ -216,7 +219,10 @@ export class CollectorServer {
     if (this.counted.has(socket)) return;
     this.counted.add(socket);
     this.metrics.refusals.inc({ reason });
-    this.log.warn({ reason, detail, remote: socket.remoteAddress, ...extra }, 'connection refused');
+    // privacy: the source address of a client that names an agent identity is that host's
+    // (possibly internal) address; only anonymous clients are logged with theirs
+    const who = extra.claimedCn ? {} : { remote: socket.remoteAddress };
+    this.log.warn({ reason, detail, ...who, ...extra }, 'connection refused');
   }
 
   private onTlsClientError(err: NodeJS.ErrnoException, socket: TLSSocket): void {
@@ -321,8 +327,17 @@ export class CollectorServer {
       this.log.debug({ agentId, code }, 'agent disconnected');
     });
     ws.on('error', (e: Error) => this.log.debug({ agentId, err: e.message }, 'agent connection error'));
-    this.log.debug({ agentId, remote }, 'agent connected');
+    this.log.debug({ agentId }, 'agent connected');
     session.welcome();
+    const wl = this.opts.watchlist?.current();
+    if (wl) session.send(wl);
+  }
+
+  /** Sends the current watchlist to every connected agent (it changed). */
+  private pushWatchlist(): void {
+    const wl = this.opts.watchlist?.current();
+    if (!wl) return;
+    for (const s of this.sessions) s.send(wl);
   }
 
   private pingAll(): void {
@@ -383,7 +398,6 @@ export class CollectorServer {
     return [...this.agents.values()].map((a) => ({
       agentId: a.agentId,
       connected: !!a.session?.isOpen,
-      remote: a.session?.remote ?? null,
       connectedSince: a.session ? new Date(a.connectedSinceMs).toISOString() : null,
       lastHeartbeat: a.lastHeartbeatMs ? new Date(a.lastHeartbeatMs).toISOString() : null,
       health: a.lastHealth,
@@ -405,6 +419,7 @@ export class CollectorServer {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.revocations.stop();
+    this.unsubscribeWatchlist?.();
     if (this.pingTimer) clearInterval(this.pingTimer);
     const closed = new Promise<void>((resolve) => this.https.close(() => resolve()));
     for (const s of this.sessions) s.close(CloseCode.ShuttingDown, 'collector shutting down');

@@ -1,0 +1,37 @@
+// Config key "responses": rules turning new alerts into signed commands for the agent.
+//   responses: [{ category: "threat-intel", minSeverity: "high",
+//                 command: { type: "capture-full", forSec: 600 } | { type: "isolate", forSec: 3600 },
+//                 rateLimit: { perAgentPerHour: 6, globalPerHour: 60 } }]
+// Plus "responseKeyDir" (default <stateDir>/response-key). Pure.
+import { z } from 'zod';
+import { validateConfig } from '../../shared/config/load-config.js';
+
+const severity = z.enum(['low', 'medium', 'high', 'critical']);
+
+export const responseRuleSchema = z.object({
+  /** alert category this rule answers (e.g. "threat-intel") */
+  category: z.string().min(1),
+  /** only alerts of this rule within the category (e.g. "ip:feodo"); default any */
+  rule: z.string().min(1).optional(),
+  minSeverity: severity.default('high'),
+  command: z.discriminatedUnion('type', [
+    /** full payload capture of the alert's peer on the alert's agent */
+    z.object({ type: z.literal('capture-full'), forSec: z.number().int().min(1).max(7 * 86_400).default(600), snapLen: z.number().int().min(1).max(65535).default(65535) }).strict(),
+    /** cut the host off except its management channel */
+    z.object({ type: z.literal('isolate'), forSec: z.number().int().min(1).max(7 * 86_400).optional() }).strict(),
+  ]),
+  rateLimit: z.object({
+    perAgentPerHour: z.number().int().min(0).default(6),
+    globalPerHour: z.number().int().min(0).default(60),
+  }).strict().default({ perAgentPerHour: 6, globalPerHour: 60 }),
+}).strict();
+
+export type ResponseRule = z.output<typeof responseRuleSchema>;
+export type ResponseRuleInput = z.input<typeof responseRuleSchema>;
+
+export const responsesConfigSchema = z.array(responseRuleSchema).max(100).default([]);
+
+/** @throws ConfigError naming the key */
+export function parseResponsesConfig(raw: unknown, source = 'config key "responses"'): ResponseRule[] {
+  return validateConfig(responsesConfigSchema, raw ?? [], source);
+}

@@ -1,0 +1,119 @@
+// Automatic responses: new alerts (AlertPipeline.onChanges) matched against the "responses"
+// rules become commands signed with the collector's response key and submitted to the command
+// queue of the control side (collector/control: same database, a connection of our own; the
+// control service delivers queued commands within its tick). Every decision is audited in the
+// control audit log: issued, rate-limited, already in force, or not possible (no peer, error).
+// The agent executes a response only if an operator authorised this key for that command kind.
+import type { Logger } from '../../shared/log.js';
+import { buildSignedCommand } from '../../shared/commands/command-signing.js';
+import type { OperatorSigningKey } from '../../shared/commands/operator-keys.js';
+import { severityRank } from '../analyze/analyzer.js';
+import type { AlertChange, StoredAlert } from '../alerts/alert-types.js';
+import { AuditLog } from '../control/audit-log.js';
+import { CommandQueue } from '../control/command-queue.js';
+import { openControlDb, type ControlDatabase } from '../control/control-db.js';
+import type { ResponseRule } from './response-config.js';
+import { ResponseLimiter } from './response-limiter.js';
+
+export const RESPONDER_ACTOR = 'collector:responses';
+/** how long an issued response command may wait in the queue for its agent */
+const COMMAND_LIFETIME_MS = 15 * 60_000;
+
+export interface ResponseEngineOptions {
+  /** the collector database (control tables) */
+  dbPath: string;
+  rules: readonly ResponseRule[];
+  key: OperatorSigningKey;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface ResponseEngineStats {
+  issued: number;
+  limited: number;
+  skipped: number;
+  errors: number;
+}
+
+export class ResponseEngine {
+  private readonly db: ControlDatabase;
+  readonly queue: CommandQueue;
+  readonly audit: AuditLog;
+  private readonly limiter = new ResponseLimiter();
+  private readonly now: () => number;
+  readonly stats: ResponseEngineStats = { issued: 0, limited: 0, skipped: 0, errors: 0 };
+
+  constructor(private readonly o: ResponseEngineOptions) {
+    this.now = o.now ?? Date.now;
+    this.db = openControlDb(o.dbPath);
+    this.queue = new CommandQueue(this.db, this.now);
+    this.audit = new AuditLog(this.db, this.now);
+  }
+
+  /** Plug into AlertPipeline.onChanges (compose with an existing listener). */
+  readonly onChanges = (changes: readonly AlertChange[]): void => {
+    if (this.o.rules.length === 0) return;
+    for (const c of changes) {
+      if (c.kind === 'repeat') continue;
+      for (let i = 0; i < this.o.rules.length; i++) {
+        const r = this.o.rules[i]!;
+        if (!matches(r, c.alert)) continue;
+        // an escalation may newly meet minSeverity; a command already in force is not repeated (limiter)
+        try {
+          this.respond(i, r, c.alert);
+        } catch (e) {
+          this.stats.errors++;
+          this.o.log.error({ err: (e as Error).message, alertId: c.alert.id }, 'automatic response failed');
+          this.safeAudit({ action: 'response.error', agentId: c.alert.agentId, outcome: 'error', detail: { alertId: c.alert.id, error: (e as Error).message } });
+        }
+      }
+    }
+  };
+
+  private respond(index: number, r: ResponseRule, a: StoredAlert): void {
+    const now = this.now();
+    const cmd = r.command;
+    const kind = cmd.type === 'capture-full' ? 'capture.peer' : 'interdiction.isolate';
+    const base = { alertId: a.id, category: a.category, rule: a.rule, severity: a.severity, peer: a.peer || null, response: cmd.type };
+    if (cmd.type === 'capture-full' && !a.peer) {
+      this.stats.skipped++;
+      this.safeAudit({ action: 'response.skip', agentId: a.agentId, outcome: 'no-peer', detail: base });
+      return;
+    }
+    const activeKey = `${a.agentId}|${kind}|${cmd.type === 'capture-full' ? a.peer : ''}`;
+    const verdict = this.limiter.check(index, a.agentId, activeKey, r.rateLimit, now);
+    if (verdict !== 'ok') {
+      this.stats.limited++;
+      this.safeAudit({ action: 'response.suppress', agentId: a.agentId, outcome: verdict, detail: base });
+      this.o.log.info({ alertId: a.id, agentId: a.agentId, verdict }, 'automatic response suppressed');
+      return;
+    }
+    const forMs = (cmd.forSec ?? 0) * 1000;
+    const env = cmd.type === 'capture-full'
+      ? buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'capture.peer', params: { peer: a.peer, snapLen: cmd.snapLen, forMs }, lifetimeMs: COMMAND_LIFETIME_MS, nowMs: now })
+      : buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'interdiction.isolate', params: cmd.forSec ? { forMs } : {}, lifetimeMs: COMMAND_LIFETIME_MS, nowMs: now });
+    const q = this.queue.submit(env, `${RESPONDER_ACTOR}:rule${index}`);
+    this.limiter.record(index, a.agentId, activeKey, forMs > 0 ? now + forMs : now + COMMAND_LIFETIME_MS, now);
+    this.stats.issued++;
+    this.safeAudit({ action: 'response.issue', agentId: a.agentId, commandId: q.id, outcome: 'queued', detail: { ...base, kind, keyId: this.o.key.keyId, params: env.params } });
+    this.o.log.info({ alertId: a.id, agentId: a.agentId, commandId: q.id, kind, peer: a.peer }, 'automatic response issued');
+  }
+
+  private safeAudit(e: { action: string; agentId: string; commandId?: string; outcome: string; detail: unknown }): void {
+    try {
+      this.audit.record({ actor: RESPONDER_ACTOR, ...e });
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message }, 'response audit write failed');
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function matches(r: ResponseRule, a: StoredAlert): boolean {
+  if (a.category !== r.category) return false;
+  if (r.rule !== undefined && a.rule !== r.rule) return false;
+  return severityRank(a.severity) >= severityRank(r.minSeverity);
+}

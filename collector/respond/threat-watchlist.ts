@@ -1,0 +1,167 @@
+// The collector's threat-intel IP watchlist, built from the same feeds as the threat-intel
+// analyzer (config key "analyzers", builtin "threat-intel", config.feeds): one prefix matcher
+// per feed for the per-packet check (packet-threat-tap.ts) and the compact message pushed to
+// every agent (agent/watchlist/watchlist-codec.ts) on connect and whenever a feed file changes
+// (checked every pollMs by mtime/size/inode). A feed that fails to reload keeps its old list.
+import { readFileSync, statSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
+import type { Logger } from '../../shared/log.js';
+import type { CollectorMessage } from '../../agent/transport/protocol.js';
+import { parseFeed, type FeedSpec } from '../analyze/threat-intel/feed-formats.js';
+import { threatIntelConfigSchema } from '../analyze/threat-intel/threat-intel-analyzer.js';
+import type { AnalysisConfig } from '../analyze/analysis-config.js';
+import type { Severity, SuggestedResponse } from '../analyze/analyzer.js';
+import { PrefixMatcher, type PrefixEntry } from '../../agent/watchlist/prefix-matcher.js';
+import { encodeWatchlist, MAX_WATCHLIST_BYTES, type WatchlistPayload } from '../../agent/watchlist/watchlist-codec.js';
+
+export interface WatchFeed {
+  name: string;
+  path: string;
+  spec: FeedSpec;
+  severity: Severity;
+  response: 'capture-peer' | 'block-peer' | 'none';
+  durationSec: number;
+  matcher: PrefixMatcher;
+  entries: PrefixEntry[];
+  stamp: string;
+}
+
+/** What the agent server needs to push the watchlist (CollectorServerOptions.watchlist). */
+export interface WatchlistSource {
+  current(): CollectorMessage | null;
+  subscribe(fn: () => void): () => void;
+}
+
+function stampOf(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+function loadEntries(path: string, spec: FeedSpec): PrefixEntry[] {
+  const out: PrefixEntry[] = [];
+  parseFeed(readFileSync(path, 'utf8'), { ...spec, kind: spec.kind === 'domain' ? 'domain' : spec.kind }, {
+    cidr: (version, words, prefixLen) => {
+      const bytes = new Uint8Array(16);
+      const n = version === 4 ? 1 : 4;
+      for (let i = 0; i < n; i++) {
+        const w = words[i]!;
+        bytes[4 * i] = w >>> 24; bytes[4 * i + 1] = (w >>> 16) & 255; bytes[4 * i + 2] = (w >>> 8) & 255; bytes[4 * i + 3] = w & 255;
+      }
+      out.push({ version, bytes, prefixLen });
+    },
+    domain: () => undefined,
+  });
+  return out;
+}
+
+export class ThreatWatchlist implements WatchlistSource {
+  readonly feeds: WatchFeed[] = [];
+  private payload: WatchlistPayload | null = null;
+  private readonly listeners = new Set<() => void>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(feeds: Omit<WatchFeed, 'matcher' | 'entries' | 'stamp'>[], private readonly log?: Logger, private readonly maxBytes = MAX_WATCHLIST_BYTES) {
+    for (const f of feeds) {
+      const wf: WatchFeed = { ...f, matcher: new PrefixMatcher(4), entries: [], stamp: '' };
+      this.feeds.push(wf);
+      this.reload(wf);
+    }
+    this.rebuild();
+  }
+
+  /** The threat-intel feeds of an analysis config (paths resolved as the analyzer resolves them). */
+  static fromAnalysisConfig(config: AnalysisConfig, baseDir: string, log?: Logger): ThreatWatchlist {
+    const feeds: Omit<WatchFeed, 'matcher' | 'entries' | 'stamp'>[] = [];
+    for (const e of config.analyzers ?? []) {
+      if (!('builtin' in e) || e.builtin !== 'threat-intel' || e.enabled === false) continue;
+      const r = threatIntelConfigSchema.safeParse(e.config ?? {});
+      if (!r.success) continue; // the analyzer reports its own config problem
+      for (const f of r.data.feeds) {
+        if (f.kind === 'domain') continue;
+        feeds.push({
+          name: f.name ?? basename(f.path),
+          path: isAbsolute(f.path) ? f.path : resolve(baseDir, f.path),
+          spec: {
+            format: f.format, kind: f.kind,
+            ...(f.column !== undefined ? { column: f.column } : {}),
+            ...(f.labelColumn !== undefined ? { labelColumn: f.labelColumn } : {}),
+            ...(f.delimiter !== undefined ? { delimiter: f.delimiter } : {}),
+          },
+          severity: f.severity, response: f.response, durationSec: f.responseDurationSec,
+        });
+      }
+    }
+    return new ThreatWatchlist(feeds, log);
+  }
+
+  private reload(f: WatchFeed): boolean {
+    const stamp = stampOf(f.path);
+    if (stamp === f.stamp) return false;
+    f.stamp = stamp;
+    try {
+      const entries = loadEntries(f.path, f.spec);
+      f.entries = entries;
+      f.matcher = PrefixMatcher.from(entries);
+      return true;
+    } catch (e) {
+      this.log?.warn({ feed: f.name, err: (e as Error).message }, 'watchlist: feed unreadable; keeping its previous entries');
+      return false;
+    }
+  }
+
+  private rebuild(): void {
+    const all: PrefixEntry[] = [];
+    for (const f of this.feeds) for (const e of f.entries) all.push(e);
+    const p = all.length > 0 ? encodeWatchlist(all, this.maxBytes) : null;
+    if (p?.truncated) this.log?.warn({ entries: all.length, maxBytes: this.maxBytes }, 'watchlist too large for one message: agents get part of it (the rest alerts at the normal dump cadence)');
+    const changed = (p?.version ?? null) !== (this.payload?.version ?? null);
+    this.payload = p;
+    if (changed) {
+      this.log?.info({ version: p?.version ?? null, entries: all.length }, 'watchlist changed');
+      for (const fn of this.listeners) fn();
+    }
+  }
+
+  /** Re-reads changed feed files; listeners hear about a changed list. */
+  check(): void {
+    let any = false;
+    for (const f of this.feeds) if (this.reload(f)) any = true;
+    if (any) this.rebuild();
+  }
+
+  start(pollMs = 2000): this {
+    if (this.timer === null && this.feeds.length > 0) {
+      this.timer = setInterval(() => this.check(), pollMs);
+      this.timer.unref();
+    }
+    return this;
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  current(): CollectorMessage | null {
+    // an empty list is sent too, so an agent drops a list that was emptied
+    const p = this.payload ?? { version: 'empty', v4: '', v6: '' };
+    return { type: 'watchlist', ...p };
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** The suggested response of a feed, as the threat-intel analyzer would suggest it. */
+  static suggestion(f: WatchFeed, peer: string, port: number): SuggestedResponse | undefined {
+    if (f.response === 'none') return undefined;
+    const r: SuggestedResponse = { action: f.response, peer, reason: `listed on ${f.name}` };
+    if (f.response === 'capture-peer') { r.durationSec = f.durationSec; r.port = port; }
+    return r;
+  }
+}
