@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The Meerkat demo on this machine (run as root): sets everything up, then runs a real
-# collector (SQLite) and a real agent capturing live packets on a veth pair into a
-# private network namespace, ships dumps over mutual TLS, and shows what arrived:
-# the agent's health, a dump's records, and the flows built from them.
+# The Meerkat demo on this machine (run as root). It sets everything up, then runs a real
+# collector (SQLite) and a real agent capturing live packets, each in a private network
+# namespace joined by a veth pair, and shows: dumps shipped over mutual TLS, flows, a
+# command round trip (sealed inventory, hybrid capture, isolate/release), and an alert that
+# fires for real with its automatic response (targeted full capture of the peer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -11,82 +12,136 @@ echo "[demo] building"
 npm run build --silent
 
 DEMO=$ROOT/.meerkat-demo
-NS=mkdemo-peer-$$
-VETH=mkd$$
-HOST_IP=10.213.77.1
-PEER_IP=10.213.77.2
-PORT=${MEERKAT_DEMO_PORT:-18443}
-ADMIN=${MEERKAT_DEMO_ADMIN:-19469}
+HOSTNS=mkdemo-host-$$          # the endpoint: the agent runs here
+NETNS=mkdemo-net-$$            # the collector, a normal peer and a "malicious" peer
+AGENT_IP=10.213.77.1
+COL_IP=10.213.77.2
+PEER_IP=10.213.77.20           # internal peer: pseudonymized in all data
+BAD_IP=10.213.77.66            # outside the declared internal prefix: "external", on the blacklist
 M="node $ROOT/dist/console/cli.js"
 A="node $ROOT/dist/agent/cli.js"
 C="node $ROOT/dist/collector/cli.js"
+inhost() { ip netns exec "$HOSTNS" "$@"; }
+innet() { ip netns exec "$NETNS" "$@"; }
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null || true
-  ip netns del "$NS" 2>/dev/null || true
-  ip link del "$VETH" 2>/dev/null || true
+  for ns in "$HOSTNS" "$NETNS"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 rm -rf "$DEMO"; mkdir -p "$DEMO"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+export MEERKAT_OPERATOR_DIR="$DEMO/operator" MEERKAT_OWNER_KEYS="$DEMO/owner" MEERKAT_LOG_LEVEL=warn
+OP="innet env MEERKAT_OPERATOR_DIR=$DEMO/operator MEERKAT_OWNER_KEYS=$DEMO/owner $M"
+agent_id() { innet $M agents --json 2>/dev/null | node -pe 'const a = JSON.parse(require("fs").readFileSync(0, "utf8") || "[]"); (Array.isArray(a) ? a : a.agents)[0]?.agentId ?? ""' 2>/dev/null || true; }
+hosttraffic() { inhost node "$ROOT/scripts/demo-peer.mjs" client "$1" "$2"; }
 
-step "owner keys (anonymization key + NaCl box key pair), kept by the network owner"
+step "keys: the network owner's (anonymization + NaCl box) and the operator's (Ed25519 command signing)"
 $M keys init --dir "$DEMO/owner"
+$M keys operator-init --dir "$DEMO/operator" --name demo-operator >/dev/null && echo "operator signing key in $DEMO/operator"
 
-step "collector PKI and a one-time enrollment token"
-$M pki init --state-dir "$DEMO/collector" --ip 127.0.0.1 --name localhost >/dev/null
-echo "CA and server certificate in $DEMO/collector/pki"
+step "two private network namespaces: the endpoint ($AGENT_IP) and a network with the collector ($COL_IP) and peers"
+ip netns add "$HOSTNS"; ip netns add "$NETNS"
+ip link add mkd$$a netns "$HOSTNS" type veth peer name mkd$$b netns "$NETNS"
+inhost ip addr add $AGENT_IP/24 dev mkd$$a; inhost ip link set mkd$$a up; inhost ip link set lo up
+innet ip addr add $COL_IP/24 dev mkd$$b; innet ip addr add $PEER_IP/24 dev mkd$$b; innet ip addr add $BAD_IP/24 dev mkd$$b
+innet ip link set mkd$$b up; innet ip link set lo up
+innet node "$ROOT/scripts/demo-peer.mjs" serve 0.0.0.0 &
+pids+=($!)
+
+step "collector PKI, an operator certificate, a one-time enrollment token"
+$M pki init --state-dir "$DEMO/collector" --ip $COL_IP >/dev/null && echo "CA and server certificate in $DEMO/collector/pki"
+$M pki operator create demo-operator --out "$DEMO/operator" --state-dir "$DEMO/collector" >/dev/null && echo "operator certificate in $DEMO/operator"
 TOKEN=$($M enroll-token create --state-dir "$DEMO/collector" --uses 1 --expires 1h --json | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
 echo "token: ${TOKEN:0:20}..."
+echo "# demo threat feed" > "$DEMO/blacklist.txt"; echo "$BAD_IP" >> "$DEMO/blacklist.txt"
+cat > "$DEMO/collector.json" <<JSON
+{ "stateDir": "$DEMO/collector", "listen": "$COL_IP:18443", "admin": "127.0.0.1:19469",
+  "limits": { "heartbeatSec": 2 },
+  "analyzers": [ { "builtin": "threat-intel", "config": { "feeds": [ { "name": "demo-feed", "path": "$DEMO/blacklist.txt", "severity": "high" } ] } },
+                 { "builtin": "sensitive-ports" }, { "builtin": "scan" } ],
+  "responses": [ { "category": "threat-intel", "command": { "type": "capture-full", "forSec": 600 } } ] }
+JSON
 
-step "collector: mutual TLS on 127.0.0.1:$PORT, SQLite store, health on 127.0.0.1:$ADMIN"
-$C run --state-dir "$DEMO/collector" --listen 127.0.0.1:$PORT --admin 127.0.0.1:$ADMIN >"$DEMO/collector.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -s "http://127.0.0.1:$ADMIN/healthz"; echo
+step "collector: mutual TLS on $COL_IP:18443, SQLite store, admin API for operators on 127.0.0.1:9470"
+ip netns exec "$NETNS" $C run --config "$DEMO/collector.json" >"$DEMO/collector.log" 2>&1 &
+COLLECTOR=$!
+pids+=($COLLECTOR)
+for _ in $(seq 100); do innet curl -sf http://127.0.0.1:19469/healthz >/dev/null 2>&1 && break; sleep 0.2; done
+innet curl -s http://127.0.0.1:19469/healthz; echo
 
-step "agent enrollment (its key pair is generated here and never leaves this host)"
+step "agent enrollment: its key pair is made on the endpoint; the operator key is pinned from a file"
 mkdir -p "$DEMO/agent"
 install -m 600 "$DEMO/owner/anon.key" "$DEMO/agent/anon.key"
-$A enroll --collector "https://127.0.0.1:$PORT" --token "$TOKEN" --state-dir "$DEMO/agent"
+install -m 644 "$DEMO/owner/box.pub" "$DEMO/agent/box.pub"
+inhost $A enroll --collector "https://$COL_IP:18443" --token "$TOKEN" --state-dir "$DEMO/agent" --operator-key "$DEMO/operator/op.pub"
+inhost $A response-key add "$DEMO/collector/response-key/op.pub" --allow capture.peer --state-dir "$DEMO/agent" >/dev/null
+echo "collector response key authorised for capture.peer only"
+cat > "$DEMO/agent.json" <<JSON
+{ "stateDir": "$DEMO/agent", "capture": { "interfaces": "any" }, "dump": { "maxSeconds": 3 },
+  "anonymize": { "policy": "internal", "internalPrefixes": ["10.213.77.0/27"] } }
+JSON
 
-step "a private network namespace as the peer ($PEER_IP), joined to this host ($HOST_IP) by a veth pair"
-ip netns add "$NS"
-ip link add "$VETH" type veth peer name "${VETH}p"
-ip link set "${VETH}p" netns "$NS"
-ip addr add $HOST_IP/24 dev "$VETH"; ip link set "$VETH" up
-ip netns exec "$NS" ip addr add $PEER_IP/24 dev "${VETH}p"
-ip netns exec "$NS" ip link set "${VETH}p" up
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" node "$ROOT/scripts/demo-peer.mjs" serve $PEER_IP &
-pids+=($!)
-
-step "agent: live capture (libpcap via cap) on $VETH, dumps every 3 s, shipped over mutual TLS"
-$A run --state-dir "$DEMO/agent" --interface "$VETH" --dump-seconds 3 >"$DEMO/agent.log" 2>&1 &
+step "agent: live capture (libpcap via cap) in the endpoint namespace, dumps every 3 s, shipped over mutual TLS"
+ip netns exec "$HOSTNS" $A run --config "$DEMO/agent.json" >"$DEMO/agent.log" 2>&1 &
 AGENT=$!
 pids+=($AGENT)
-sleep 2
-node "$ROOT/scripts/demo-peer.mjs" client $PEER_IP 8
-sleep 5
+for _ in $(seq 100); do [ -n "$(agent_id)" ] && break; sleep 0.3; done
+AID=$(agent_id)
+hosttraffic $PEER_IP 4
+sleep 4
+$OP agents
 
-step "agent health (meerkat-agent status)"
-$A status --state-dir "$DEMO/agent"
+step "inventory: sealed on the endpoint to the owner's key; the collector holds only ciphertext"
+$OP info "$AID" --keys /nonexistent 2>/dev/null | head -12 || true
+echo "-- opened with the owner's key:"
+$OP info "$AID" --keys "$DEMO/owner" | head -16
 
-step "a dump as the collector stored it (meerkat dump inspect): internal addresses are pseudonyms"
-FIRST=$(find "$DEMO/collector/dumps" -name '*.mkd' | sort | head -1)
-$M dump inspect "$FIRST" --limit 4
+step "hybrid capture: 64 payload bytes per packet from now on (signed command, effective at once)"
+$OP capture "$AID" --snaplen 64 --wait 20
+hosttraffic $PEER_IP 3
+sleep 4
+LAST=$(find "$DEMO/collector/dumps" -name '*.mkd' | sort | tail -1)
+$M dump inspect "$LAST" --header-only | grep -E 'sequence|snap_len|packet_count'
+$M dump inspect "$LAST" --json | grep -m1 payload_hex | cut -c1-220
+$OP capture "$AID" --snaplen 0 --wait 20 >/dev/null
+
+step "an alert for real: the endpoint connects to a blacklisted address ($BAD_IP)"
+hosttraffic $BAD_IP 2
+sleep 4
+innet $M alerts --db "$DEMO/collector/meerkat.db" | head -6
+step "the automatic response: full capture of that peer only, for 10 minutes (signed with the collector's response key)"
+$OP commands | head -8
+BEFORE=$(find "$DEMO/collector/dumps" -name '*.mkd' | wc -l)
+hosttraffic $BAD_IP 2; hosttraffic $PEER_IP 2
+sleep 4
+echo "payload bytes kept per peer in the dumps shipped since the response (* = pseudonym of an internal host):"
+for f in $(find "$DEMO/collector/dumps" -name '*.mkd' | sort | tail -n +$((BEFORE + 1))); do $M dump inspect "$f" --json | tail -n +2; done | node -e '
+  const lines = require("fs").readFileSync(0, "utf8").trim().split("\n").map(JSON.parse);
+  const per = {};
+  for (const r of lines) {
+    const out = r.dir === "out";
+    const peer = (out ? r.dst : r.src) + ((out ? r.dst_anon : r.src_anon) ? "*" : "");
+    per[peer] = (per[peer] ?? 0) + (r.payload_hex ? r.payload_hex.length / 2 : 0);
+  }
+  for (const [p, n] of Object.entries(per)) console.log(`  ${p.padEnd(18)} ${n} bytes`);'
+
+step "interdiction: isolate the endpoint (nftables), keeping the management channel"
+$OP isolate "$AID" --wait 20 | head -12
+if inhost curl -s -m 3 -o /dev/null "http://$PEER_IP:8080/"; then echo "peer still reachable (unexpected)"; else echo "endpoint -> peer: blocked"; fi
+$OP agents | head -3
+$OP release "$AID" --wait 20 | head -3
+if inhost curl -s -m 3 -o /dev/null "http://$PEER_IP:8080/"; then echo "endpoint -> peer: reachable again"; fi
 
 step "stopping the agent and the collector (open flows are written out)"
-kill -INT $AGENT; wait $AGENT || true
-kill -INT "${pids[0]}"; wait "${pids[0]}" || true
+kill -TERM $AGENT; wait $AGENT || true
+kill -TERM $COLLECTOR; wait $COLLECTOR || true
 
-step "flows built by the collector from what the agent shipped (meerkat flows --db $DEMO/collector/meerkat.db)"
-$M flows --db "$DEMO/collector/meerkat.db" --limit 12
-PSEUDO=$($M flows --db "$DEMO/collector/meerkat.db" --json --limit 1 | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8").split("\n")[0]).orig_addr')
-
-step "the owner, and only the owner, turns a pseudonym back into the real address"
-$M deanon --keys "$DEMO/owner" "$PSEUDO"
+step "flows built by the collector from what the agent shipped"
+$M flows --db "$DEMO/collector/meerkat.db" --limit 10 --deanon --keys "$DEMO/owner"
 
 echo
 echo "database: $DEMO/collector/meerkat.db   raw dumps: $DEMO/collector/dumps   logs: $DEMO/*.log"

@@ -9,7 +9,6 @@ import type { FlowFilter } from '../../collector/store/flow-store.js';
 import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
 import { join } from 'node:path';
 import { ANON_KEY_FILE, deanonymizeText, loadAnonKey } from '../../shared/keys/owner-keys.js';
-import { deanonymizeStarred } from '../deanon-text.js';
 import { ownerKeysDir } from '../owner-dir.js';
 
 interface FlowsFlags {
@@ -59,13 +58,20 @@ function isoUs(us: number): string {
 
 const HEADER = ['start', 'duration', 'proto', 'originator', 'responder', 'pkts o/r', 'ip bytes o/r', 'state', 'history', 'cause', 'agent'];
 
-function tableRow(r: FlowRecord): string[] {
+/** "addr:port", with * after a pseudonym and, given the owner key, the real address after it. */
+function endpointCell(addr: string, port: number, anon: boolean, anonKey: Uint8Array | undefined): string {
+  if (!anon) return endpoint(addr, port);
+  const real = anonKey ? ` (= ${deanonymizeText({ anonKey }, addr)})` : '';
+  return `${endpoint(addr, port)}*${real}`;
+}
+
+function tableRow(r: FlowRecord, anonKey?: Uint8Array): string[] {
   return [
     isoUs(r.start),
     `${r.duration.toFixed(3)}s`,
     r.proto,
-    endpoint(r.orig_addr, r.orig_port) + (r.orig_anon ? '*' : ''),
-    endpoint(r.resp_addr, r.resp_port) + (r.resp_anon ? '*' : ''),
+    endpointCell(r.orig_addr, r.orig_port, r.orig_anon, anonKey),
+    endpointCell(r.resp_addr, r.resp_port, r.resp_anon, anonKey),
     `${r.orig_pkts}/${r.resp_pkts}`,
     `${r.orig_ip_bytes}/${r.resp_ip_bytes}`,
     r.conn_state,
@@ -126,7 +132,6 @@ export function registerFlowsCommand(program: Command): void {
       if (!existsSync(flags.db)) throw new UsageError(`no flow database at ${flags.db}`);
       const store = new SqliteFlowStore(flags.db, { readonly: true });
       const key = flags.deanon ? loadAnonKey(join(ownerKeysDir(flags.keys), ANON_KEY_FILE)) : undefined;
-      const deanon = (cell: string): string => (key ? deanonymizeStarred(cell, key) : cell);
       try {
         if (flags.json) {
           let buf: string[] = [];
@@ -137,7 +142,7 @@ export function registerFlowsCommand(program: Command): void {
           if (buf.length > 0) process.stdout.write(buf.join('\n') + '\n');
         } else {
           const rows: string[][] = [];
-          for (const r of store.iterateFlows(filter)) rows.push(tableRow(r).map(deanon));
+          for (const r of store.iterateFlows(filter)) rows.push(tableRow(r, key));
           writeTable(rows);
           process.stderr.write(`${rows.length} record(s); * = pseudonym\n`);
         }

@@ -25,6 +25,11 @@ function exitCodeFor(err: unknown): number {
 }
 
 export async function runCli(program: Command, argv: string[] = process.argv): Promise<void> {
+  // `meerkat ... | head`: a reader that goes away is the end of output, not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
+    throw e;
+  });
   program.exitOverride();
   program.configureOutput({ outputError: (str, write) => write(str) });
   for (const c of program.commands) c.exitOverride();
