@@ -9,7 +9,7 @@
 // are being anonymized (keepIcmpErrorPayload = false).
 import { EMPTY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../../shared/packet/packet-record.js';
 import type { DecodedPacket } from '../../shared/decode/decoded-packet.js';
-import { parseIp } from '../../shared/net/ip-address.js';
+import { parseCidr } from '../../shared/net/ip-address.js';
 
 export const MAX_SNAP_LEN = 65535;
 /** kept payloads up to this length are handed out as cached views (no allocation) */
@@ -24,7 +24,7 @@ export class SnapPolicyError extends Error {
 
 /** Full (or raised) capture for one peer until a deadline - the hook for targeted capture. */
 export interface PeerCaptureRule {
-  /** the peer's address as records carry it (a pseudonym for internal addresses) */
+  /** the peer's address or CIDR as records carry it (pseudonyms for internal addresses) */
   address: string;
   /** only this port on either side (0 or absent = any) */
   port?: number;
@@ -37,6 +37,8 @@ export interface PeerCaptureRule {
 interface CompiledRule {
   version: number;
   addr: Uint8Array;
+  /** prefix length: the full width for one address */
+  prefixLen: number;
   port: number;
   snapLen: number;
   untilUs: number;
@@ -47,10 +49,14 @@ function checkSnapLen(n: number): number {
   return n;
 }
 
-function sameAddr(version: number, a: Uint8Array, b: Uint8Array): boolean {
-  const n = version === 4 ? 4 : 16;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Whether b lies in the prefix (a, prefixLen). */
+function inPrefix(a: Uint8Array, prefixLen: number, b: Uint8Array): boolean {
+  const full = prefixLen >> 3;
+  for (let i = 0; i < full; i++) if (a[i] !== b[i]) return false;
+  const rem = prefixLen & 7;
+  if (rem === 0) return true;
+  const mask = (0xff << (8 - rem)) & 0xff;
+  return (b[full]! & mask) === a[full];
 }
 
 function isIcmpError(p: DecodedPacket): boolean {
@@ -93,13 +99,13 @@ export class SnapPolicy {
   addPeerRule(rule: PeerCaptureRule): void {
     let a;
     try {
-      a = parseIp(rule.address);
+      a = parseCidr(rule.address);
     } catch {
-      throw new SnapPolicyError(rule.address, 'an IPv4 or IPv6 address');
+      throw new SnapPolicyError(rule.address, 'an IPv4 or IPv6 address or CIDR');
     }
     const port = rule.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SnapPolicyError(String(port), 'a port 0..65535');
-    this.rules = [...this.rules, { version: a.version, addr: a.bytes, port, snapLen: checkSnapLen(rule.snapLen), untilUs: rule.untilUs }];
+    this.rules = [...this.rules, { version: a.version, addr: a.bytes, prefixLen: a.prefixLen, port, snapLen: checkSnapLen(rule.snapLen), untilUs: rule.untilUs }];
   }
 
   clearPeerRules(): void {
@@ -125,7 +131,7 @@ export class SnapPolicy {
         const r = rules[i]!;
         if (r.snapLen <= n || r.untilUs <= p.tsUs || r.version !== p.ipVersion) continue;
         if (r.port !== 0 && p.sport !== r.port && p.dport !== r.port) continue;
-        if (sameAddr(r.version, r.addr, p.src) || sameAddr(r.version, r.addr, p.dst)) n = r.snapLen;
+        if (inPrefix(r.addr, r.prefixLen, p.src) || inPrefix(r.addr, r.prefixLen, p.dst)) n = r.snapLen;
       }
     }
     if (n !== 0 && !this.keepIcmpErrors && isIcmpError(p)) return 0;

@@ -57,7 +57,7 @@ export function registerCaptureCommands(program: Command): void {
     .argument('<agent>', 'agent id (or a unique prefix)')
     .option('--snaplen <n>', 'payload bytes kept per packet, 0..65535', parseIntOption('--snaplen', 0, 65535))
     .option('--full', 'full payload for --peer only, until --for has passed')
-    .option('--peer <address>', 'peer as the data shows it (pseudonym* or external address)')
+    .option('--peer <address>', 'peer address or CIDR as the data shows it (pseudonym* or external)')
     .option('--port <n>', 'only this port (either side)', parseIntOption('--port', 1, 65535))
     .option('--for <duration>', 'how long targeted capture lasts, e.g. 10m')))
     .action(async (agent: string, f: RemoteFlags & DeanonFlags & { snaplen?: number; full?: boolean; peer?: string; port?: number; for?: string }) => {
@@ -68,7 +68,7 @@ export function registerCaptureCommands(program: Command): void {
         try {
           peer = parseRecordAddress(f.peer, '--peer');
         } catch (e) {
-          if (e instanceof PeerRefError) throw new UsageError(`${e.message} (targeted capture matches one address, as records carry it)`);
+          if (e instanceof PeerRefError) throw new UsageError(`${e.message} (targeted capture matches an address or CIDR as records carry it)`);
           throw e;
         }
         const c = await submitCommand(f, agent, 'capture.peer', {

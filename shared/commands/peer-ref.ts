@@ -58,10 +58,11 @@ export function formatPeerRef(p: PeerRef): string {
   return p.pseudonym ? `${p.address}*` : p.address;
 }
 
-/** A single address (no prefix), as records carry it; a trailing "*" is accepted and dropped. */
+/**
+ * An address or CIDR as records carry it (pseudonyms are prefix-preserving, so a pseudonym
+ * CIDR covers exactly the pseudonyms of the real CIDR); a trailing "*" is accepted and dropped.
+ */
 export function parseRecordAddress(text: string, option = '--peer'): string {
   const t = String(text).trim();
-  const a = canonicalAddressOrCidr(t.endsWith('*') ? t.slice(0, -1) : t, option);
-  if (a.includes('/')) throw new PeerRefError(option, text, 'a single IPv4/IPv6 address, not a CIDR');
-  return a;
+  return canonicalAddressOrCidr(t.endsWith('*') ? t.slice(0, -1) : t, option);
 }

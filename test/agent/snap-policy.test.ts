@@ -98,4 +98,15 @@ describe('agent/pipeline/snap-policy', () => {
     assert.equal(s.peerRules, 0);
     assert.throws(() => s.addPeerRule({ address: 'nope', snapLen: 1, untilUs: 0 }), /IPv4 or IPv6/);
   });
+
+  it('a rule may name a CIDR: every peer inside it, none outside', () => {
+    const s = new SnapPolicy();
+    s.addPeerRule({ address: '198.51.100.0/28', snapLen: 65535, untilUs: T0 + 60e6 });
+    for (const [peer, kept] of [['198.51.100.1', 300], ['198.51.100.15', 300], ['198.51.100.16', 0], ['198.51.101.1', 0]] as const) {
+      const p = decode(tcpData('10.0.0.5', peer));
+      s.apply(p);
+      assert.equal(p.payload.length, kept, peer);
+    }
+    assert.throws(() => s.addPeerRule({ address: '198.51.100.0/33', snapLen: 1, untilUs: 0 }), SnapPolicyError);
+  });
 });
