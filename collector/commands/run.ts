@@ -14,14 +14,19 @@ import { validateConfig } from '../../shared/config/load-config.js';
 
 /** What the rest of the collector plugs into the server (store, flow engine, command results). */
 export interface RunHooks extends Pick<CollectorServerOptions, 'store' | 'onDumpCommitting' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'ledger' | 'watchlist'> {
+  /** once the server listens (parts that need it, e.g. command delivery) */
+  onStarted?: (server: CollectorServer) => void | Promise<void>;
   /** after the server stopped (close the store, flush the flow engine) */
   onStop?: () => void | Promise<void>;
 }
 
-/** Hooks, or a function making them from the configuration (e.g. opening the store in stateDir). */
-export type RunHooksSource = RunHooks | ((cfg: CollectorServerConfig) => RunHooks | Promise<RunHooks>);
+/**
+ * Hooks, or a function making them from the configuration (e.g. opening the store in
+ * stateDir) and the command's flags (options other parts add to `run`).
+ */
+export type RunHooksSource = RunHooks | ((cfg: CollectorServerConfig, flags: Record<string, unknown>) => RunHooks | Promise<RunHooks>);
 
-interface RunFlags {
+export interface RunFlags {
   config?: string;
   listen?: string;
   admin?: string;
@@ -47,7 +52,7 @@ export function collectorConfigFrom(flags: RunFlags): CollectorServerConfig {
 /** Starts the server for a configuration (also used by tests and the lead's wiring). */
 export async function startCollector(cfg: CollectorServerConfig, hooks: RunHooks = {}): Promise<CollectorServer> {
   const dirs = resolvedDirs(cfg);
-  const { onStop: _onStop, ...serverHooks } = hooks;
+  const { onStop: _onStop, onStarted: _onStarted, ...serverHooks } = hooks;
   try {
     return await CollectorServer.start({
       ...dirs,
@@ -76,14 +81,15 @@ export function register(program: Command, hooksSource: RunHooksSource = {}): Co
     .option('--pki-dir <dir>', 'PKI directory (default <state-dir>/pki)')
     .option('--dump-dir <dir>', 'where raw dumps are stored (default <state-dir>/dumps)')
     .option('--tls-min <version>', 'lowest TLS version accepted: 1.3 (default) or 1.2')
-    .action(async (flags: RunFlags) => {
+    .action(async (flags: RunFlags & Record<string, unknown>) => {
       const cfg = collectorConfigFrom(flags);
       setLogLevel(cfg.logLevel);
       const log = logger('collector');
-      const hooks = typeof hooksSource === 'function' ? await hooksSource(cfg) : hooksSource;
+      const hooks = typeof hooksSource === 'function' ? await hooksSource(cfg, flags) : hooksSource;
       let server: CollectorServer;
       try {
         server = await startCollector(cfg, hooks);
+        await hooks.onStarted?.(server);
       } catch (e) {
         await hooks.onStop?.();
         throw e;

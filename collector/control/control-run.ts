@@ -1,16 +1,12 @@
-// `meerkat-collector run` with the control side: the same run command (flags, config, hooks,
-// signals) plus the command queue, result handling and the operators' admin API
-// (--control host:port|off, config key `control.listen`, default 127.0.0.1:9470).
-//
-// Why this replaces the run command's action instead of passing hooks: delivering commands
-// needs the running CollectorServer (sendCommand, who is connected), and RunHooks has no hook
-// that receives it. With an `onStarted(server)` hook in collector/commands/run.ts this file
-// shrinks to composing hooks (see the report).
+// `meerkat-collector run` with the control side: the command queue, result handling and the
+// operators' admin API (--control host:port|off, config key `control.listen`, default
+// 127.0.0.1:9470), composed into the run command's hooks (onHeartbeat, onCommandResult,
+// onStarted to attach to the running server, onStop to close).
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { logger, setLogLevel } from '../../shared/log.js';
+import { logger } from '../../shared/log.js';
 import { validateConfig } from '../../shared/config/load-config.js';
-import { collectorConfigFrom, register as registerRunCommand, startCollector, type RunHooks, type RunHooksSource } from '../commands/run.js';
+import { register as registerRunCommand, startCollector, type RunHooks, type RunHooksSource } from '../commands/run.js';
 import { resolvedDirs, splitHostPort, type CollectorServerConfig } from '../server/server-config.js';
 import type { CollectorServer } from '../server/collector-server.js';
 import { dbPathFor } from '../flow-service.js';
@@ -52,8 +48,8 @@ export function composeHooks(base: RunHooks, control: ControlService): RunHooks 
   };
 }
 
-/** Starts the collector with its control side (also what tests use to run one in-process). */
-export async function startControlledCollector(cfg: CollectorServerConfig, hooks: RunHooks, controlFlag?: string): Promise<{ server: CollectorServer; control: ControlService }> {
+/** The control side as run hooks: opened with the collector, attached once it listens. */
+export async function withControl(cfg: CollectorServerConfig, base: RunHooks, controlFlag?: string): Promise<{ hooks: RunHooks; control: ControlService }> {
   const cc = controlConfigFrom(cfg, controlFlag);
   const dirs = resolvedDirs(cfg);
   const control = await ControlService.open({
@@ -63,50 +59,45 @@ export async function startControlledCollector(cfg: CollectorServerConfig, hooks
     adminNames: { names: cc.names, ips: cc.ips },
     log: logger('control'),
   });
+  const hooks: RunHooks = {
+    ...composeHooks(base, control),
+    onStarted: async (server) => {
+      await base.onStarted?.(server);
+      control.attach(server);
+    },
+    onStop: async () => {
+      await control.close();
+      await base.onStop?.();
+    },
+  };
+  return { hooks, control };
+}
+
+/** Starts the collector with its control side (what tests use to run one in-process). */
+export async function startControlledCollector(cfg: CollectorServerConfig, base: RunHooks, controlFlag?: string): Promise<{ server: CollectorServer; control: ControlService }> {
+  const { hooks, control } = await withControl(cfg, base, controlFlag);
   let server: CollectorServer;
   try {
-    server = await startCollector(cfg, composeHooks(hooks, control));
+    server = await startCollector(cfg, hooks);
   } catch (e) {
     await control.close();
     throw e;
   }
-  control.attach(server);
+  await hooks.onStarted?.(server);
   return { server, control };
 }
 
-type Flags = Parameters<typeof collectorConfigFrom>[0] & { control?: string };
-
-/** Registers `run` (collector/commands/run.ts) and gives it the control side. */
+/** Registers `run` (collector/commands/run.ts) with the control side composed into its hooks. */
 export function registerRunWithControl(program: Command, hooksSource: RunHooksSource): Command {
-  const run = registerRunCommand(program, hooksSource);
-  run.option('--control <host:port|off>', `operators' admin API, HTTPS with operator certificates (default ${DEFAULT_ADMIN_API})`);
-  run.action(async (flags: Flags) => {
-    const cfg = collectorConfigFrom(flags);
-    setLogLevel(cfg.logLevel);
-    const log = logger('collector');
-    const hooks = typeof hooksSource === 'function' ? await hooksSource(cfg) : hooksSource;
-    let started: { server: CollectorServer; control: ControlService };
+  const run = registerRunCommand(program, async (cfg, flags) => {
+    const base = typeof hooksSource === 'function' ? await hooksSource(cfg, flags) : hooksSource;
     try {
-      started = await startControlledCollector(cfg, hooks, flags.control);
+      return (await withControl(cfg, base, typeof flags.control === 'string' ? flags.control : undefined)).hooks;
     } catch (e) {
-      await hooks.onStop?.();
+      await base.onStop?.();
       throw e;
     }
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string): void => {
-        log.info({ signal: sig }, 'stopping');
-        process.off('SIGTERM', onTerm);
-        process.off('SIGINT', onInt);
-        resolve();
-      };
-      const onTerm = (): void => stop('SIGTERM');
-      const onInt = (): void => stop('SIGINT');
-      process.on('SIGTERM', onTerm);
-      process.on('SIGINT', onInt);
-    });
-    await started.server.close();
-    await started.control.close();
-    await hooks.onStop?.();
   });
+  run.option('--control <host:port|off>', `operators' admin API, HTTPS with operator certificates (default ${DEFAULT_ADMIN_API})`);
   return run;
 }

@@ -30,9 +30,13 @@ export async function runCli(program: Command, argv: string[] = process.argv): P
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
     throw e;
   });
-  program.exitOverride();
+  // every level of sub-command, so a usage error anywhere exits 2
+  const override = (c: Command): void => {
+    c.exitOverride();
+    for (const sub of c.commands) override(sub);
+  };
   program.configureOutput({ outputError: (str, write) => write(str) });
-  for (const c of program.commands) c.exitOverride();
+  override(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -6,6 +6,7 @@
 // them go on destroy(), at process exit and on SIGINT/SIGTERM. Root and iproute2 required.
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cleanupOnExit, runIp as ip, sweepStaleNamespaces } from '../helpers/netns.js';
 
 const PREFIX = 'mkc';
 const ROLES = ['host', 'collector', 'peer1', 'peer2'] as const;
@@ -33,47 +34,14 @@ const liveLabs = new Set<NetnsLab>();
 let hooks = false;
 let counter = 0;
 
-function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function sweep(): void {
-  let names: string[] = [];
-  try {
-    names = ip(['netns', 'list']).split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
-  } catch {
-    return;
-  }
-  const re = new RegExp(`^${PREFIX}-(\\d+)-\\d+-(${ROLES.join('|')})$`);
-  for (const n of names) {
-    const m = re.exec(n);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
-      try { ip(['netns', 'del', n]); } catch { /* gone */ }
-    }
-  }
+  sweepStaleNamespaces(PREFIX, `(${ROLES.join('|')})`);
 }
 
 function installHooks(): void {
   if (hooks) return;
   hooks = true;
-  process.on('exit', () => { for (const l of [...liveLabs]) l.destroy(); });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    const h = (): void => {
-      for (const l of [...liveLabs]) l.destroy();
-      process.removeListener(sig, h);
-      process.kill(process.pid, sig);
-    };
-    process.on(sig, h);
-  }
+  cleanupOnExit(() => { for (const l of [...liveLabs]) l.destroy(); });
 }
 
 export function createNetnsLab(): NetnsLab {

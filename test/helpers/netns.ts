@@ -29,11 +29,13 @@ const live = new Map<string, { pair: NetnsPair; children: Set<ChildProcess> }>()
 let counter = 0;
 let hooksInstalled = false;
 
-function ip(args: string[]): string {
+/** Runs iproute2's `ip` (throws with its stderr on failure). */
+export function runIp(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
+const ip = runIp;
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -42,15 +44,18 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Removes namespaces named by this helper whose creating process no longer exists. */
-export function sweepStaleNamespaces(): void {
+/**
+ * Removes namespaces named `PREFIX-PID-N-ROLE` (the scheme of every namespace helper in the
+ * tests) whose creating process no longer exists: what a SIGKILLed run left behind.
+ */
+export function sweepStaleNamespaces(prefix: string = NAME_PREFIX, rolePattern = '[ab]'): void {
   let names: string[];
   try {
     names = ip(['netns', 'list']).split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
   } catch {
     return;
   }
-  const re = new RegExp(`^${NAME_PREFIX}-(\\d+)-\\d+-[ab]$`);
+  const re = new RegExp(`^${prefix}-(\\d+)-\\d+-${rolePattern}$`);
   for (const n of names) {
     const m = re.exec(n);
     if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
@@ -70,18 +75,23 @@ export function netnsAvailable(): boolean {
   }
 }
 
-function installHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', destroyAllNetnsPairs);
+/** Runs cleanup when the process exits or gets SIGINT/SIGTERM (then dies of that signal). */
+export function cleanupOnExit(cleanup: () => void): void {
+  process.on('exit', cleanup);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     const onSignal = (): void => {
-      destroyAllNetnsPairs();
+      cleanup();
       process.removeListener(sig, onSignal);
       process.kill(process.pid, sig);
     };
     process.on(sig, onSignal);
   }
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  cleanupOnExit(destroyAllNetnsPairs);
 }
 
 function randomMac(): string {

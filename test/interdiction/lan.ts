@@ -6,6 +6,7 @@
 // Requires root and iproute2.
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cleanupOnExit, runIp as ip, sweepStaleNamespaces } from '../helpers/netns.js';
 
 export const ROLES = ['host', 'peer1', 'peer2', 'collector'] as const;
 export type Role = (typeof ROLES)[number];
@@ -23,47 +24,14 @@ const live = new Map<string, { lan: Lan; children: Set<ChildProcess> }>();
 let counter = 0;
 let hooked = false;
 
-function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function sweepStale(): void {
-  let names: string[] = [];
-  try {
-    names = ip(['netns', 'list']).split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
-  } catch {
-    return;
-  }
-  const re = new RegExp(`^${PREFIX}-(\\d+)-\\d+-\\w+$`);
-  for (const n of names) {
-    const m = re.exec(n);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
-      try { ip(['netns', 'del', n]); } catch { /* gone */ }
-    }
-  }
+  sweepStaleNamespaces(PREFIX, `\\w+`);
 }
 
 function hook(): void {
   if (hooked) return;
   hooked = true;
-  process.on('exit', () => { for (const { lan } of [...live.values()]) destroyLan(lan); });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    const h = (): void => {
-      for (const { lan } of [...live.values()]) destroyLan(lan);
-      process.removeListener(sig, h);
-      process.kill(process.pid, sig);
-    };
-    process.on(sig, h);
-  }
+  cleanupOnExit(() => { for (const { lan } of [...live.values()]) destroyLan(lan); });
 }
 
 export function createLan(): Lan {
