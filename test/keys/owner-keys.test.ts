@@ -83,7 +83,7 @@ describe('owner keys', () => {
   });
 
   it('refuses secret files readable by group/others and a public key writable by them', function () {
-    if (!posix) this.skip();
+    if (!posix) this.skip(); // mode bits are POSIX-only
     initOwnerKeys(base);
     chmodSync(join(base, 'anon.key'), 0o644);
     assert.throws(() => loadAnonKey(join(base, 'anon.key')), (e: unknown) => e instanceof KeyFileError && /group\/others.*0644.*chmod 600/.test(e.message));
