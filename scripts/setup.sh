@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 # libpcap-dev + build tools: the `cap` addon compiles against libpcap.
 # tshark: reference decoder in tests. argus: reference in benchmarks and flow checks.
-# iproute2/nftables/iptables: namespaces and interdiction tests. tcpreplay/tcpdump: traffic tools.
-pkgs=(libpcap-dev build-essential python3 tshark tcpdump argus-server argus-client iproute2 nftables iptables tcpreplay procps)
+# iproute2/nftables/iptables: namespaces and interdiction tests. tcpreplay/tcpdump: traffic tools. curl: the demo.
+pkgs=(libpcap-dev build-essential python3 tshark tcpdump argus-server argus-client iproute2 nftables iptables tcpreplay procps curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
