@@ -24,12 +24,17 @@ function exitCodeFor(err: unknown): number {
   return EXIT_FAILURE;
 }
 
+let pipeGuarded = false;
+
 export async function runCli(program: Command, argv: string[] = process.argv): Promise<void> {
-  // `meerkat ... | head`: a reader that goes away is the end of output, not an error
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
-    throw e;
-  });
+  if (!pipeGuarded) {
+    // `meerkat ... | head`: a reader that goes away is the end of output, not an error
+    pipeGuarded = true;
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
+      throw e;
+    });
+  }
   // every level of sub-command, so a usage error anywhere exits 2
   const override = (c: Command): void => {
     c.exitOverride();

@@ -16,7 +16,7 @@ import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
 import { registerAlertsCommand } from '../../console/commands/alerts.js';
 import { referencePcapsDir, repoRoot } from '../../shared/util/repo-paths.js';
 import { quietLog, tempDir } from './harness.js';
-import { runCommand } from './cli-run.js';
+import { runCommand } from '../helpers/cli-run.js';
 
 const SYNSCAN = join(referencePcapsDir(), 'ndpi', 'synscan.pcap');
 const KEY = new Uint8Array(32).fill(7);

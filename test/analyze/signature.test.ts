@@ -10,7 +10,7 @@ import { SignatureModel } from '../../collector/analyze/signature/signature-mode
 import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
 import { registerModelCommand } from '../../console/commands/alerts.js';
 import { T0 } from './flow-gen.js';
-import { runCommand } from './cli-run.js';
+import { runCommand } from '../helpers/cli-run.js';
 import { runRecords, tempDir } from './harness.js';
 import { machineTraffic, PROFILES } from './machine-profiles.js';
 

@@ -4,36 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { registerImportCommand } from '../../collector/commands/import.js';
 import { parseTimeOption, registerFlowsCommand } from '../../console/commands/flows.js';
-import { runCli } from '../../shared/cli/run-cli.js';
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import { runCommand } from '../helpers/cli-run.js';
 
-interface Run { code: number; out: string; err: string }
-
-async function run(register: (p: Command) => void, args: string[]): Promise<Run> {
-  const program = new Command('test');
-  register(program);
-  let out = '';
-  let err = '';
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => { out += String(c); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => { err += String(c); return true; }) as typeof process.stderr.write;
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await runCli(program, ['node', 'test', ...args]);
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = before;
-  return { code, out, err };
-}
+const run = runCommand;
 
 describe('meerkat-collector import / meerkat flows', () => {
   const pcaps = referencePcapsDir();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CollectorServer } from '../../collector/server/collector-server.js';
-import { issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, type TestPki } from './helpers.js';
+import { issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, type TestPki, startTestCollector } from './helpers.js';
 import { RawAgent } from './raw-agent.js';
 
 describe('transport: one agent flooding cannot starve the others', function () {
@@ -15,12 +15,7 @@ describe('transport: one agent flooding cannot starve the others', function () {
   before(async function () {
     root = tmpDir('fair');
     tp = makeTestPki(root);
-    server = await CollectorServer.start({
-      pkiDir: tp.dir,
-      stateDir: join(root, 'state'),
-      listen: { host: '127.0.0.1', port: 0 },
-      admin: { host: '127.0.0.1', port: 0 },
-      defaultMetrics: false,
+    server = await startTestCollector(tp, root, {
       limits: { agentRateBytesPerSec: RATE, agentBurstBytes: 100_000, agentInflightBytes: INFLIGHT },
     });
   });

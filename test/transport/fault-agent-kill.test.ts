@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { CollectorServer } from '../../collector/server/collector-server.js';
 import { SqliteDumpLedger } from '../../collector/server/dump-ledger.js';
 import { Spool } from '../../agent/spool/index.js';
-import { issueAgent, makeDump, makeTestPki, tmpDir, waitFor, type TestPki } from './helpers.js';
+import { issueAgent, makeDump, makeTestPki, tmpDir, waitFor, type TestPki, startTestCollector } from './helpers.js';
 import { spawnFixture, waitExit } from './processes.js';
 
 describe('transport: kill -9 the agent shipper while it ships, then restart it', function () {
@@ -19,13 +19,9 @@ describe('transport: kill -9 the agent shipper while it ships, then restart it',
     root = tmpDir('agentkill');
     tp = makeTestPki(root);
     ledger = new SqliteDumpLedger(join(root, 'state', 'ledger.sqlite'));
-    server = await CollectorServer.start({
-      pkiDir: tp.dir,
-      stateDir: join(root, 'state'),
-      listen: { host: '127.0.0.1', port: 0 },
+    server = await startTestCollector(tp, root, {
       admin: false,
       ledger,
-      defaultMetrics: false,
       // slow enough that the shipper is always mid-stream when it is killed
       limits: { agentRateBytesPerSec: 25_000, agentBurstBytes: 10_000 },
       onDumpCommitted: () => { committedCalls++; },

@@ -15,6 +15,7 @@ import { signAgentCsr, type AgentCertOptions } from '../../certs/issue-certifica
 import { createAgentCsr, generateAgentKey } from '../../certs/agent-csr.js';
 import { privateKeyPem } from '../../certs/rsa-signer.js';
 import type { ShipperCredentials, ShipperSpool } from '../../agent/transport/shipper.js';
+import { CollectorServer, type CollectorServerOptions } from '../../collector/server/collector-server.js';
 
 export function tmpDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `meerkat-${prefix}-`));
@@ -178,3 +179,19 @@ export class MemSpool implements ShipperSpool {
     this.dumps.delete(seq);
   }
 }
+
+/**
+ * A collector on loopback with the test PKI (state under root/state, any free port, admin port
+ * on loopback unless `admin: false`), plus whatever options a test sets.
+ */
+export function startTestCollector(tp: TestPki, root: string, opts: Partial<CollectorServerOptions> = {}): Promise<CollectorServer> {
+  return CollectorServer.start({
+    pkiDir: tp.dir,
+    stateDir: join(root, 'state'),
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    defaultMetrics: false,
+    ...opts,
+  });
+}
+

@@ -5,7 +5,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { CollectorServer } from '../../collector/server/collector-server.js';
 import { revokeAgent } from '../../certs/pki-dir.js';
-import { issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, waitFor, type TestPki } from './helpers.js';
+import { issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, waitFor, type TestPki, startTestCollector } from './helpers.js';
 import { RawAgent } from './raw-agent.js';
 
 async function refusalOf(p: Promise<RawAgent>): Promise<string> {
@@ -28,13 +28,8 @@ describe('transport: refused connections are counted with their reason', functio
     root = tmpDir('refuse');
     tp = makeTestPki(root);
     other = makeTestPki(join(root, 'other'));
-    server = await CollectorServer.start({
-      pkiDir: tp.dir,
-      stateDir: join(root, 'state'),
-      listen: { host: '127.0.0.1', port: 0 },
-      admin: { host: '127.0.0.1', port: 0 },
+    server = await startTestCollector(tp, root, {
       revocationPollMs: 100,
-      defaultMetrics: false,
     });
   });
   after(async function () {

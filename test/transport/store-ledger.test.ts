@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CollectorServer } from '../../collector/server/collector-server.js';
 import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
 import { NackCode } from '../../agent/transport/protocol.js';
-import { issueAgent, makeDump, makeTestPki, tmpDir } from './helpers.js';
+import { issueAgent, makeDump, makeTestPki, tmpDir, startTestCollector } from './helpers.js';
 import { RawAgent } from './raw-agent.js';
 
 describe('transport: dumps recorded in the FlowStore, with work inside the commit transaction', function () {
@@ -14,12 +14,8 @@ describe('transport: dumps recorded in the FlowStore, with work inside the commi
     const store = new SqliteFlowStore(join(root, 'flows.sqlite'));
     const inTx: string[] = [];
     const after: string[] = [];
-    const server = await CollectorServer.start({
-      pkiDir: tp.dir,
-      stateDir: join(root, 'state'),
-      listen: { host: '127.0.0.1', port: 0 },
+    const server = await startTestCollector(tp, root, {
       admin: false,
-      defaultMetrics: false,
       store,
       onDumpCommitting: (agentId, header) => {
         // a stand-in flow engine that cannot handle dump 13

@@ -7,7 +7,7 @@ import { SqliteDumpLedger } from '../../collector/server/dump-ledger.js';
 import { dumpFileName } from '../../collector/server/dump-committer.js';
 import { decodeDump } from '../../shared/dump/dump-reader.js';
 import { NackCode } from '../../agent/transport/protocol.js';
-import { DirSpool, issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, waitFor, type TestPki } from './helpers.js';
+import { DirSpool, issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, waitFor, type TestPki, startTestCollector } from './helpers.js';
 import { RawAgent } from './raw-agent.js';
 import { Shipper } from '../../agent/transport/shipper.js';
 import { healthReporter } from '../../agent/transport/agent-health.js';
@@ -23,14 +23,9 @@ describe('transport: uploads, acks and nacks', function () {
     root = tmpDir('upload');
     tp = makeTestPki(root);
     ledger = new SqliteDumpLedger(join(root, 'state', 'ledger.sqlite'));
-    server = await CollectorServer.start({
-      pkiDir: tp.dir,
-      stateDir: join(root, 'state'),
-      listen: { host: '127.0.0.1', port: 0 },
-      admin: { host: '127.0.0.1', port: 0 },
+    server = await startTestCollector(tp, root, {
       ledger,
       limits: { maxDumpBytes: 256 * 1024 },
-      defaultMetrics: false,
       onDumpCommitted: (agentId, header) => { committed.push({ agentId, seq: header.sequence, packets: header.packetCount }); },
     });
   });
@@ -168,12 +163,7 @@ describe('transport: heartbeats and commands', function () {
   before(async function () {
     root = tmpDir('hb');
     tp = makeTestPki(root);
-    server = await CollectorServer.start({
-      pkiDir: tp.dir,
-      stateDir: join(root, 'state'),
-      listen: { host: '127.0.0.1', port: 0 },
-      admin: { host: '127.0.0.1', port: 0 },
-      defaultMetrics: false,
+    server = await startTestCollector(tp, root, {
       onHeartbeat: (agentId) => { beats.push(agentId); },
       onCommandResult: (agentId, id, ok, result) => { results.push({ agentId, id, ok, result }); },
     });
