@@ -32,6 +32,12 @@ export interface AgentService {
   stop(): Promise<void>;
 }
 
+/** The process's memory: RSS and the V8 heap (committed and used), for status and benchmarks. */
+function memoryFigures(): { rssBytes: number; heapTotalBytes: number; heapUsedBytes: number; externalBytes: number } {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapTotalBytes: m.heapTotal, heapUsedBytes: m.heapUsed, externalBytes: m.external };
+}
+
 export function anonKeyPath(cfg: AgentConfig): string {
   return cfg.anonymize.keyFile ?? join(cfg.stateDir, 'anon.key');
 }
@@ -125,7 +131,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     control: control.health(),
     watchlist: watchlist.stats(),
     responses: router.stats(),
-    memory: process.memoryUsage().rss,
+    memory: memoryFigures(),
   });
   const writeStatus = (): void => {
     try {
@@ -159,7 +165,6 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       watchlist.stop();
       control.stop();
       clearInterval(quickStatus);
-      await live.capture.pollKernelStats().catch(() => undefined);
       live.stop();
       // ship what the stop just spooled, for a bounded time: what is left stays spooled
       // and goes out at the next start

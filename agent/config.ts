@@ -19,13 +19,13 @@ export const agentConfigSchema = z
         interfaces: z.union([z.literal('any'), z.literal('all'), z.array(z.string().min(1)).min(1)]).default(process.platform === 'linux' ? 'any' : 'all'),
         /** extra BPF filter ANDed with the agent's own exclusions */
         bpf: z.string().default(''),
-        /** libpcap ring per capture session in bytes (see docs/capture.md for the memory trade-off) */
-        bufferBytes: z.number().int().min(1 << 20).max(1 << 30).default(8 << 20),
+        /** libpcap ring per capture session in bytes at the header snap length (docs/capture.md, "Ring and snap length") */
+        bufferBytes: z.number().int().min(1 << 20).max(1 << 30).default(2 << 20),
         /** let link-local noise through for this many seconds after start (0 = never) */
         noiseSampleSeconds: z.number().int().min(0).max(3600).default(0),
       })
       .strict()
-      .default({ interfaces: process.platform === 'linux' ? 'any' : 'all', bpf: '', bufferBytes: 8 << 20, noiseSampleSeconds: 0 }),
+      .default({ interfaces: process.platform === 'linux' ? 'any' : 'all', bpf: '', bufferBytes: 2 << 20, noiseSampleSeconds: 0 }),
     anonymize: z
       .object({
         policy: policy.default('internal'),

@@ -1,35 +1,38 @@
-// Child for the agent memory benchmark: the agent's live capture pipeline (cap ->
-// decode -> exclude -> anonymize -> dumps into an encrypted spool) on one interface,
-// inside the namespace it was started in. Prints "ready", stops on stdin "stop" and
-// prints its capture counters as JSON.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AddressAnonymizer } from '../shared/anonymize/address-anonymizer.js';
-import { startLivePipeline } from '../agent/pipeline/live-pipeline.js';
-import { Spool } from '../agent/spool/index.js';
+// Traffic for the agent memory benchmark, run in the peer namespace: small UDP datagrams to
+// HOST at a steady RATE per second for SECONDS, spread over PORTS destination ports (so the
+// agent sees many flows, as on a real host, not one). Paced per millisecond against the wall
+// clock so a slow tick is caught up. Prints {"sent":N,"seconds":S} when done.
+import { createSocket } from 'node:dgram';
 
-const [iface, bufferBytes] = process.argv.slice(2);
-const dir = mkdtempSync(join(tmpdir(), 'meerkat-memchild-'));
-const spool = Spool.open({ dir, maxBytes: 64 << 20 });
-const live = await startLivePipeline({
-  capture: { interfaces: [iface!], bufferBytes: Number(bufferBytes) },
-  pipeline: {
-    agentId: '00000000-0000-4000-8000-00000000beef',
-    anonymizer: new AddressAnonymizer({ key: Uint8Array.from(randomBytes(32)), policy: 'internal' }),
-    packetsPerDump: 20_000,
-    dumpSeconds: 120,
-    nextSequence: () => spool.nextSequence(),
-    onDump: (b, h) => spool.put(h.sequence, b, h.packetCount),
-  },
-});
-process.stdout.write('ready\n');
-process.stdin.setEncoding('utf8').on('data', (s: string) => {
-  if (!s.includes('stop')) return;
-  live.stop();
-  const st = live.stats();
-  process.stdout.write(JSON.stringify({ seen: st.packetsSeen, kept: st.packetsKept, dumps: st.dumps, spooled: spool.stats().files }) + '\n');
-  rmSync(dir, { recursive: true, force: true });
-  process.exit(0);
-});
+const [host, rateArg, secondsArg, portsArg] = process.argv.slice(2);
+const rate = Number(rateArg);
+const seconds = Number(secondsArg);
+const ports = Math.max(1, Number(portsArg ?? 256));
+if (!host || !(rate > 0) || !(seconds > 0)) {
+  process.stderr.write('usage: agent-memory-child HOST RATE SECONDS [PORTS]\n');
+  process.exit(2);
+}
+
+const sock = createSocket('udp4');
+const payload = Buffer.alloc(32, 0x5a);
+const start = Date.now();
+const end = start + seconds * 1000;
+let sent = 0;
+
+function tick(): void {
+  const now = Date.now();
+  if (now >= end) {
+    sock.close(() => {
+      process.stdout.write(JSON.stringify({ sent, seconds: (Date.now() - start) / 1000 }) + '\n');
+    });
+    return;
+  }
+  // how many should have gone by now; never more than a 50 ms burst after a stall
+  const due = Math.min(Math.floor(((now - start) * rate) / 1000) - sent, Math.ceil(rate / 20));
+  for (let i = 0; i < due; i++) {
+    sock.send(payload, 10_000 + (sent % ports), host!);
+    sent++;
+  }
+  setTimeout(tick, 1);
+}
+tick();

@@ -1,58 +1,222 @@
-// Agent memory while capturing: the live pipeline runs in a child process on a veth
-// inside a private network namespace while the peer namespace sends UDP at a steady
-// rate; RSS is sampled from /proc. Reports the peak RSS and the part of it that is
-// libpcap's capture ring (mapped packet memory, RssFile) versus the process itself.
-import { readFileSync } from 'node:fs';
-import { createNetnsPair, destroyNetnsPair, netnsExec, netnsSpawn } from '../test/helpers/netns.js';
+// Agent memory while capturing, measured on the real service: `meerkat-collector run` in one
+// network namespace, `meerkat-agent run` (enrolled with a token, default config, started the
+// way tests and the service start it) capturing in the other, while the collector's side
+// sends UDP to the agent at a steady rate. The agent's /proc status is sampled every 50 ms;
+// reported: the peak RSS while capturing and its split (private/anonymous, of which the V8
+// heap; file-backed: the node binary, libraries, the capture ring), the lifetime high-water
+// mark, and what was captured, so a low figure cannot come from a capture that fell behind.
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsExec, netnsSpawn, type NetnsPair } from '../test/helpers/netns.js';
 import { nodeScriptArgs } from '../test/helpers/node-script.js';
+import { repoRoot } from '../shared/util/repo-paths.js';
+
+const MB = 1024 * 1024;
+
+export interface MemorySplit {
+  rssMb: number;
+  /** private memory: V8 heap, malloc, thread stacks */
+  anonMb: number;
+  /** file-backed pages (node binary, shared libraries) and mapped sockets (the capture ring) */
+  fileMb: number;
+}
+
+export interface AgentMemoryOptions {
+  /** seconds of traffic (default 10) */
+  seconds?: number;
+  /** packets per second sent to the agent (default 20,000) */
+  rate?: number;
+  /** extra node flags before the script: for experiments; the default is the agent as shipped */
+  nodeArgs?: string[];
+  /** extra environment for the agent (experiments) */
+  env?: Record<string, string>;
+  /** merged into the agent's config file */
+  agentConfig?: Record<string, unknown>;
+  log?: (s: string) => void;
+}
 
 export interface AgentMemoryResult {
-  peakRssMb: number;
-  /** peak of RssAnon: the process's own heap and code, without the capture ring */
-  peakAnonMb: number;
-  /** the ring and other file-backed mappings */
-  peakFileMb: number;
+  /** connected to the collector, warmed up, no traffic yet */
+  idle: MemorySplit;
+  /** the sample with the highest RSS while capturing */
+  peak: MemorySplit;
+  /** VmHWM at the end: the highest RSS over the process's life, start-up included */
+  highWaterMb: number;
+  /** V8 heap committed / used, highest seen in the agent's status file (written every 2 s) */
+  heapTotalMb: number;
+  heapUsedMb: number;
+  /** resident MB per kind of mapping (from /proc/PID/smaps) at the end of the traffic */
+  mappings: Record<string, number>;
+  packetsSent: number;
   packetsSeen: number;
   packetsPerSec: number;
+  kernelDrops: number | null;
+  /** the agent's CPU (percent of one core) while capturing */
+  cpuPercent: number;
 }
 
-function rssOf(pid: number): { rss: number; anon: number; file: number } {
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs: number, log: () => string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n${log().slice(-2000)}`);
+    await sleep(100);
+  }
+}
+
+function run(args: string[]): string {
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function procStatus(pid: number): { split: MemorySplit; hwmMb: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024, file: (kb('RssFile') + kb('RssShmem')) / 1024 };
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
+  return {
+    split: { rssMb: kb('VmRSS') / 1024, anonMb: kb('RssAnon') / 1024, fileMb: (kb('RssFile') + kb('RssShmem')) / 1024 },
+    hwmMb: kb('VmHWM') / 1024,
+  };
 }
 
-export async function benchAgentMemory(opts: { seconds?: number; rate?: number; bufferBytes?: number } = {}): Promise<AgentMemoryResult> {
-  const seconds = opts.seconds ?? 5;
+/** utime + stime of a process in seconds. */
+function cpuOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15 of stat(5), clock ticks (USER_HZ = 100)
+}
+
+/** Resident MB by kind of mapping, from /proc/PID/smaps. */
+export function residentByMapping(pid: number, nodeBinary: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  let kind = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) {
+      const path = head[1]!;
+      kind = path === nodeBinary ? 'node binary'
+        : path.endsWith('.node') ? 'native addons (.node)'
+        : path.startsWith('socket:') ? 'capture ring (packet socket)' // libpcap maps its ring from the socket
+        : /\.so(\.|$)/.test(path) ? 'shared libraries'
+        : path === '' || path.startsWith('[anon') || path === '[heap]' ? 'anonymous (V8 heap, malloc)'
+        : path.startsWith('[stack') ? 'stacks'
+        : path.startsWith('[') ? 'kernel ([vdso] etc.)'
+        : `other: ${path}`;
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && kind) out[kind] = (out[kind] ?? 0) + Number(rss[1]) / 1024;
+  }
+  return out;
+}
+
+class MemoryRig {
+  readonly dir = mkdtempSync(join(tmpdir(), 'meerkat-agentmem-'));
+  readonly pair: NetnsPair = createNetnsPair();
+  readonly logs = { collector: '', agent: '' };
+  agent?: ChildProcess;
+
+  async start(o: AgentMemoryOptions): Promise<ChildProcess> {
+    const { ipB, nsA, nsB } = this.pair;
+    const consoleCli = nodeScriptArgs('../console/cli', import.meta.url);
+    const colDir = join(this.dir, 'collector');
+    const agentDir = join(this.dir, 'agent');
+    run([...consoleCli, 'keys', 'init', '--dir', join(this.dir, 'owner')]);
+    run([...consoleCli, 'pki', 'init', '--state-dir', colDir, '--ip', ipB]);
+    const token = (JSON.parse(run([...consoleCli, 'enroll-token', 'create', '--state-dir', colDir, '--json'])) as { token: string }).token;
+    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: colDir, listen: `${ipB}:8443`, admin: '127.0.0.1:9469' }));
+    const col = netnsSpawn(nsB, process.execPath, [...nodeScriptArgs('../collector/cli', import.meta.url), 'run', '--config', join(this.dir, 'collector.json')]);
+    col.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });
+    await waitFor('the collector to listen', () => this.logs.collector.includes('collector listening'), 60_000, () => this.logs.collector);
+    // always the compiled agent: from source, tsx's TypeScript loader would be measured with it
+    const agentCli = [join(repoRoot(), 'dist', 'agent', 'cli.js')];
+    const enrolled = await netnsExec(nsA, process.execPath, [...agentCli, 'enroll', '--collector', `https://${ipB}:8443`, '--token', token, '--state-dir', agentDir, '--json']);
+    if (enrolled.code !== 0) throw new Error(`enroll failed: ${enrolled.stderr}`);
+    writeFileSync(join(agentDir, 'anon.key'), readFileSync(join(this.dir, 'owner', 'anon.key')), { mode: 0o600 });
+    writeFileSync(join(this.dir, 'agent.json'), JSON.stringify({ stateDir: agentDir, ...o.agentConfig }));
+    const agent = netnsSpawn(nsA, process.execPath, [...(o.nodeArgs ?? []), ...agentCli, 'run', '--config', join(this.dir, 'agent.json')], {
+      env: { ...process.env, ...o.env },
+    });
+    this.agent = agent;
+    agent.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.agent += s.length > 4096 ? s.slice(-4096) : s; });
+    await waitFor('the agent to connect', () => this.logs.agent.includes('connected to collector'), 60_000, () => this.logs.agent);
+    return agent;
+  }
+
+  status(): { capture: { packetsSeen: number; kernelDrops: number | null }; memory?: { heapTotalBytes: number; heapUsedBytes: number } } {
+    return JSON.parse(readFileSync(join(this.dir, 'agent', 'status.json'), 'utf8')) as ReturnType<MemoryRig['status']>;
+  }
+
+  close(): void {
+    destroyNetnsPair(this.pair); // kills the collector, the agent and the sender
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Needs root (network namespaces); throws when they are not available. */
+export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<AgentMemoryResult> {
+  if (!netnsAvailable()) throw new Error('agent memory bench needs root and iproute2 (network namespaces)');
+  const seconds = opts.seconds ?? 10;
   const rate = opts.rate ?? 20_000;
-  const pair = createNetnsPair();
+  const rig = new MemoryRig();
   try {
-    const child = netnsSpawn(pair.nsA, process.execPath, [...nodeScriptArgs('./agent-memory-child', import.meta.url), pair.ifA, String(opts.bufferBytes ?? 8 << 20)]);
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s; });
-    for (let i = 0; i < 300 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
-    if (!out.includes('ready')) throw new Error(`agent memory child did not start: ${err}`);
-    const pid = child.pid!;
-    let peak = { rss: 0, anon: 0, file: 0 };
+    const agent = await rig.start(opts);
+    const pid = agent.pid!;
+    const nodeBinary = realpathSync(process.execPath);
+    await sleep(2500); // settle: first heartbeat, status file written
+    const idle = procStatus(pid).split;
+    const seen0 = rig.status().capture.packetsSeen;
+    let peak: MemorySplit = { rssMb: 0, anonMb: 0, fileMb: 0 };
+    let heapTotalMb = 0;
+    let heapUsedMb = 0;
+    const sampleHeap = (): void => {
+      try {
+        const m = rig.status().memory;
+        if (m) {
+          heapTotalMb = Math.max(heapTotalMb, m.heapTotalBytes / MB);
+          heapUsedMb = Math.max(heapUsedMb, m.heapUsedBytes / MB);
+        }
+      } catch { /* being replaced */ }
+    };
     const sampler = setInterval(() => {
       try {
-        const r = rssOf(pid);
-        if (r.rss > peak.rss) peak = r;
+        const s = procStatus(pid).split;
+        if (s.rssMb > peak.rssMb) peak = s;
+        sampleHeap();
       } catch { /* exited */ }
-    }, 100);
-    // the peer sends small UDP datagrams at a steady rate (only inside our namespaces)
-    const sender = `const d=require('dgram').createSocket('udp4');const b=Buffer.alloc(32);let n=0;const end=Date.now()+${seconds * 1000};` +
-      `const batch=Math.max(1,Math.round(${rate}/1000));(function t(){if(Date.now()>end){d.close();return;}for(let i=0;i<batch;i++){d.send(b,9999,'${pair.ipA}');n++;}setTimeout(t,1);})();`;
-    await netnsExec(pair.nsB, process.execPath, ['-e', sender], { timeoutMs: (seconds + 20) * 1000 });
-    await new Promise((r) => setTimeout(r, 500));
+    }, 50);
+    const cpu0 = cpuOf(pid);
+    const t0 = Date.now();
+    opts.log?.(`  sending ${rate} packets/s for ${seconds} s`);
+    const sender = await netnsExec(rig.pair.nsB, process.execPath, [...nodeScriptArgs('./agent-memory-child', import.meta.url), rig.pair.ipA, String(rate), String(seconds)], { timeoutMs: (seconds + 30) * 1000 });
+    if (sender.code !== 0) throw new Error(`traffic sender failed: ${sender.stderr}`);
+    await sleep(2500); // the ring drains, the status file catches up
     clearInterval(sampler);
-    child.stdin!.write('stop\n');
-    for (let i = 0; i < 100 && !out.includes('}'); i++) await new Promise((r) => setTimeout(r, 100));
-    const stats = JSON.parse(out.slice(out.indexOf('{'))) as { seen: number };
-    return { peakRssMb: peak.rss, peakAnonMb: peak.anon, peakFileMb: peak.file, packetsSeen: stats.seen, packetsPerSec: stats.seen / seconds };
+    const cpu = cpuOf(pid) - cpu0;
+    const wall = (Date.now() - t0) / 1000;
+    const mappings = residentByMapping(pid, nodeBinary);
+    const st = rig.status();
+    sampleHeap();
+    const end = procStatus(pid);
+    if (agent.exitCode !== null) throw new Error(`the agent exited (${agent.exitCode}): ${rig.logs.agent.slice(-2000)}`);
+    const packetsSeen = st.capture.packetsSeen - seen0;
+    return {
+      idle,
+      peak,
+      highWaterMb: end.hwmMb,
+      heapTotalMb,
+      heapUsedMb,
+      mappings,
+      packetsSent: (JSON.parse(sender.stdout) as { sent: number }).sent,
+      packetsSeen,
+      packetsPerSec: packetsSeen / seconds,
+      kernelDrops: st.capture.kernelDrops,
+      cpuPercent: (cpu / wall) * 100,
+    };
   } finally {
-    destroyNetnsPair(pair);
+    rig.close();
   }
 }

@@ -1,8 +1,10 @@
 // RSA keys live as node:crypto KeyObjects (generated and used natively); node-forge builds the
 // certificate structures. This adapter lets forge's cert.sign()/csr.sign() use a native key:
 // RSASSA-PKCS1-v1_5 is a private-key operation over the DER DigestInfo of the digest.
-import { generateKeyPairSync, privateEncrypt, constants, createPublicKey, type KeyObject } from 'node:crypto';
+import { privateEncrypt, constants, createPublicKey, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
+
+export { generateRsaKey, privateKeyPem } from './native-keys.js';
 
 // DER prefix of DigestInfo { sha256, NULL } (RFC 8017 section 9.2, note 1)
 const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
@@ -23,16 +25,8 @@ export function nativeRsaSigner(key: KeyObject): ForgeSigner {
   };
 }
 
-export function generateRsaKey(bits: number): KeyObject {
-  return generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 }).privateKey;
-}
-
 /** The forge public key object for a native key (forge needs it to embed in certs/CSRs). */
 export function forgePublicKey(key: KeyObject): forge.pki.rsa.PublicKey {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   return forge.pki.publicKeyFromPem(pub.export({ type: 'spki', format: 'pem' }).toString()) as forge.pki.rsa.PublicKey;
-}
-
-export function privateKeyPem(key: KeyObject): string {
-  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
 }

@@ -8,10 +8,10 @@ quiet=0
 say() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
 cd "$(dirname "$0")/.."
 
-# libpcap-dev + build tools: the `cap` addon compiles against libpcap.
+# libpcap-dev + build tools + patch: the `cap` addon is patched and compiles against libpcap.
 # tshark: reference decoder in tests. argus: reference in benchmarks and flow checks.
 # iproute2/nftables/iptables: namespaces and interdiction tests. tcpreplay/tcpdump: traffic tools. curl: the demo.
-pkgs=(libpcap-dev build-essential python3 tshark tcpdump argus-server argus-client iproute2 nftables iptables tcpreplay procps curl)
+pkgs=(libpcap-dev build-essential patch python3 tshark tcpdump argus-server argus-client iproute2 nftables iptables tcpreplay procps curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -35,4 +35,6 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi
+# the patched libpcap binding (patches/README.md): a no-op when already applied and built
+node scripts/patch-cap.mjs | { grep -v '^$' || true; } | while read -r l; do say "$l"; done
 say "ready"

@@ -18,16 +18,38 @@ export interface CapDevice {
   flags?: string;
 }
 
-/** One libpcap handle. `open` returns the link type name ("ETHERNET", "LINKTYPE_LINUX_SLL", ...). */
+/** libpcap's counters for one handle (pcap_stats), cumulative since open. */
+export interface CapStats {
+  /** packets that passed the filter (Linux: the kernel's tp_packets, drops included) */
+  received: number;
+  /** packets the kernel dropped because the ring was full */
+  dropped: number;
+  /** packets the interface dropped (where the platform knows) */
+  ifDropped: number;
+}
+
+/**
+ * One libpcap handle of the patched binding (patches/README.md). `open` returns the link
+ * type name ("ETHERNET", "LINKTYPE_LINUX_SLL", ...). With `batch`, 'packets' events carry
+ * (bytes used, record count) of the buffer; 'error' reports a failed handle.
+ */
 export interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  open(device: string, filter: string, bufSize: number, buffer: Buffer, snapLen: number, promiscuous: boolean, batch: boolean): string;
   close(): boolean;
-  on(event: 'packet', cb: (nbytes: number, truncated: boolean) => void): this;
+  stats(): CapStats;
+  /** delivers what the ring holds now, synchronously */
+  flush(): void;
+  on(event: 'packets', cb: (used: number, count: number) => void): this;
+  on(event: 'error', cb: (err: Error) => void): this;
   removeAllListeners(event?: string): this;
   setMinBytes?: (n: number) => void;
 }
 
+/** the revision of patches/cap-0.2.1.patch this code speaks to */
+const CAP_PATCH_REVISION = 'meerkat-cap-patch-3';
+
 interface CapModule {
+  meerkatPatch?: string;
   Cap: (new () => CapHandle) & { deviceList(): CapDevice[]; findDevice(ip?: string): string | undefined };
 }
 
@@ -46,6 +68,11 @@ function capModule(): CapModule {
       mod = createRequire(import.meta.url)('cap') as CapModule;
     } catch (e) {
       throw new CaptureUnavailableError((e as Error).message);
+    }
+    if (mod.meerkatPatch !== CAP_PATCH_REVISION) {
+      const found = mod.meerkatPatch ?? 'none';
+      mod = undefined;
+      throw new CaptureUnavailableError(`the installed cap addon has patch revision ${found}, this agent needs ${CAP_PATCH_REVISION} (run: node scripts/patch-cap.mjs)`);
     }
   }
   return mod;

@@ -26,17 +26,20 @@ export const ARPHRD_LOOPBACK = 772;
 const SLL_HEADER = 16;
 const SLL2_HEADER = 20;
 
-/** The Linux packet type of a cooked (SLL/SLL2) frame, or -1 for other link types or short frames. */
-export function linuxPacketType(linkType: number, frame: Uint8Array, capLen: number): number {
-  if (linkType === LINKTYPE_LINUX_SLL) return capLen >= SLL_HEADER ? (frame[0]! << 8) | frame[1]! : -1;
-  if (linkType === LINKTYPE_LINUX_SLL2) return capLen >= SLL2_HEADER ? frame[10]! : -1;
+/**
+ * The Linux packet type of a cooked (SLL/SLL2) frame at buf[off, off + capLen), or -1 for other
+ * link types or short frames.
+ */
+export function linuxPacketType(linkType: number, buf: Uint8Array, capLen: number, off = 0): number {
+  if (linkType === LINKTYPE_LINUX_SLL) return capLen >= SLL_HEADER ? (buf[off]! << 8) | buf[off + 1]! : -1;
+  if (linkType === LINKTYPE_LINUX_SLL2) return capLen >= SLL2_HEADER ? buf[off + 10]! : -1;
   return -1;
 }
 
-/** The ARPHRD_* device type of a cooked frame, or -1. */
-export function linuxDeviceType(linkType: number, frame: Uint8Array, capLen: number): number {
-  if (linkType === LINKTYPE_LINUX_SLL) return capLen >= SLL_HEADER ? (frame[2]! << 8) | frame[3]! : -1;
-  if (linkType === LINKTYPE_LINUX_SLL2) return capLen >= SLL2_HEADER ? (frame[8]! << 8) | frame[9]! : -1;
+/** The ARPHRD_* device type of a cooked frame at buf[off, off + capLen), or -1. */
+export function linuxDeviceType(linkType: number, buf: Uint8Array, capLen: number, off = 0): number {
+  if (linkType === LINKTYPE_LINUX_SLL) return capLen >= SLL_HEADER ? (buf[off + 2]! << 8) | buf[off + 3]! : -1;
+  if (linkType === LINKTYPE_LINUX_SLL2) return capLen >= SLL2_HEADER ? (buf[off + 8]! << 8) | buf[off + 9]! : -1;
   return -1;
 }
 

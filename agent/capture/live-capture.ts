@@ -3,20 +3,25 @@
 // vanishing, the collector's address changing. Frames go synchronously to one FrameSink
 // (the agent pipeline). Timers are unref'd; the open libpcap handles keep the process alive.
 //
+// Sessions are never closed and reopened to change them (a new filter when the collector's
+// address changes, a new snap length when hybrid capture needs payload): the new session is
+// opened first, and a cut time T splits the packets between the two - the old one delivers
+// what the kernel stamped before T, the new one what it stamped from T on - so a change
+// loses and duplicates nothing (docs/capture.md, "Changing sessions").
+//
 // Interface modes (docs/capture.md, "Interfaces"):
 //   'any'  (Linux default) one session on the "any" pseudo-device (cooked SLL frames): every
 //          interface, including ones that appear later (VPN up, Wi-Fi roam), one ring buffer,
 //          no promiscuous mode, the kernel's own sent/received verdict per packet.
 //   'all'  one session per up interface (the only choice where there is no "any", e.g.
-//          Windows/Npcap), rescanned periodically. On Linux `cap` aborts the process when a
-//          captured interface goes down (an assert on the poll error), so this mode is for
-//          fixed interfaces only there.
-//   [names] those interfaces, one session each (same caveat).
+//          Windows/Npcap), rescanned periodically. A session whose interface goes down fails
+//          (an 'error' from the patched binding; unpatched `cap` aborted the process) and is
+//          reopened by the rescan when the interface is back.
+//   [names] those interfaces, one session each.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../../shared/log.js';
 import { buildCaptureFilter, type CollectorEndpoint } from './bpf-filter.js';
-import { CaptureClock } from './capture-clock.js';
 import { CaptureSession, CaptureOpenError, type CaptureSessionStats, type FrameSink } from './capture-session.js';
 import { readInterfaces, selectCaptureInterfaces, type InterfaceInfo } from './interface-scan.js';
 
@@ -38,19 +43,18 @@ export interface LiveCaptureOptions {
   interfaces?: InterfaceSpec;
   /** the operator's extra BPF filter */
   bpf?: string;
-  /** libpcap ring request per session, bytes (default DEFAULT_BUFFER_BYTES) */
+  /** libpcap ring request per session for header capture, bytes (default DEFAULT_BUFFER_BYTES) */
   bufferBytes?: number;
+  /** payload bytes the pipeline may keep per packet at start (sets the snap length; default 0) */
+  payloadBytes?: number;
   /** the agent's collectors: their traffic is never captured */
   collectors?: readonly CollectorAddress[];
   /** capture loopback traffic too (default false) */
   includeLoopback?: boolean;
   /** interface / collector address rescan period (default 10 s) */
   rescanSeconds?: number;
-  /** kernel drop counter read period (default 30 s; 0 = never) */
-  kernelStatsSeconds?: number;
   onFrame: FrameSink;
   log?: Logger;
-  clock?: CaptureClock;
   /** interface lister (tests inject one); default: /sys/class/net or libpcap's list */
   listInterfaces?: () => InterfaceInfo[];
   /** collector name resolver (tests inject one); default: DNS, all addresses */
@@ -58,11 +62,40 @@ export interface LiveCaptureOptions {
 }
 
 /**
- * 8 MiB: 128 ring slots of 64 KiB each (cap fixes snaplen at 65535, and libpcap's immediate
- * mode sizes every slot for that), about 17 MB resident. Measurements and the trade-off
- * against the agent's memory target: docs/capture.md, "Buffer".
+ * 2 MiB: at the header snap length libpcap's immediate mode (TPACKET_V2, fixed slots) cuts it
+ * into about 6,000 slots of ~340 bytes, 2.1 MB resident. Measurements: docs/capture.md, "Ring".
  */
-export const DEFAULT_BUFFER_BYTES = 8 << 20;
+export const DEFAULT_BUFFER_BYTES = 2 << 20;
+
+/**
+ * Bytes captured per packet when no payload is kept: room for the link header, outer and
+ * inner IP headers with options or extension headers, tunnel headers and a full TCP header.
+ */
+export const HEADER_SNAP_LEN = 256;
+export const MAX_CAPTURE_SNAP_LEN = 65535;
+/** a session whose snap length needs payload keeps at least this many ring slots */
+const MIN_RING_SLOTS = 128;
+/** per-slot overhead of a TPACKET_V2 frame (header, sockaddr_ll, alignment), bytes */
+const SLOT_OVERHEAD = 96;
+/** how long a replaced session keeps delivering the packets stamped before the cut, µs */
+const HANDOVER_DRAIN_US = 1_000_000;
+
+/**
+ * The capture snap length for a payload length: the header room plus the payload, rounded up
+ * to a power of two so that small changes of the payload length do not swap sessions.
+ */
+export function captureSnapLen(payloadBytes: number): number {
+  if (payloadBytes <= 0) return HEADER_SNAP_LEN;
+  const need = HEADER_SNAP_LEN + payloadBytes;
+  let n = HEADER_SNAP_LEN;
+  while (n < need && n < MAX_CAPTURE_SNAP_LEN) n *= 2;
+  return Math.min(n, MAX_CAPTURE_SNAP_LEN);
+}
+
+/** The ring request for a snap length: the configured bytes, or enough for MIN_RING_SLOTS. */
+export function ringBytesFor(snapLen: number, bufferBytes: number): number {
+  return Math.max(bufferBytes, MIN_RING_SLOTS * (snapLen + SLOT_OVERHEAD));
+}
 
 /** addresses remembered per collector name (the most recent ones) */
 const MAX_ADDRESSES_PER_COLLECTOR = 32;
@@ -75,18 +108,22 @@ export interface LiveCaptureStats {
   closed: number;
   openErrors: number;
   lastOpenError: string;
-  /** frames delivered to the sink / cut to the packet buffer / whose sink threw, all sessions since start */
+  /** frames delivered to the sink / cut at the snap length / whose sink threw, all sessions since start */
   packets: number;
   truncated: number;
   sinkErrors: number;
-  /** kernel counters summed over all sessions, null when none could be learned */
+  /** session swaps (filter or snap length changed) and sessions that failed (interface down) */
+  swaps: number;
+  failures: number;
+  /** the current capture snap length */
+  snapLen: number;
+  /** libpcap's counters summed over all sessions, null when none could be learned */
   kernelPackets: number | null;
   kernelDrops: number | null;
   /** interfaces up at the last scan */
   interfaces: string[];
   /** resolved collector addresses excluded by the filter */
   collectorAddresses: string[];
-  clockResyncs: number;
 }
 
 async function defaultResolve(host: string): Promise<string[]> {
@@ -97,8 +134,11 @@ async function defaultResolve(host: string): Promise<string[]> {
 export class LiveCapture {
   private readonly opts: LiveCaptureOptions;
   private readonly spec: InterfaceSpec;
-  readonly clock: CaptureClock;
   private readonly sessions = new Map<string, CaptureSession>();
+  /** replaced sessions still delivering packets stamped before their cut, and when to close them */
+  private readonly retiring = new Map<CaptureSession, number>();
+  private snapLen: number;
+  private lastInterfaces: InterfaceInfo[] = [];
   private endpoints: ObservedEndpoint[] = [];
   /** last good resolution per collector host name */
   private readonly resolved = new Map<string, string[]>();
@@ -108,8 +148,9 @@ export class LiveCapture {
   private timer: NodeJS.Timeout | undefined;
   private seconds = 0;
   private rescanning = false;
-  private polling = false;
   private running = false;
+  private swaps = 0;
+  private failures = 0;
   private opened = 0;
   private closed = 0;
   private openErrors = 0;
@@ -125,7 +166,25 @@ export class LiveCapture {
   constructor(opts: LiveCaptureOptions) {
     this.opts = opts;
     this.spec = opts.interfaces ?? (process.platform === 'linux' ? 'any' : 'all');
-    this.clock = opts.clock ?? new CaptureClock();
+    this.snapLen = captureSnapLen(opts.payloadBytes ?? 0);
+  }
+
+  /** The capture snap length now in force. */
+  get currentSnapLen(): number {
+    return this.snapLen;
+  }
+
+  /**
+   * The pipeline may now keep up to `payloadBytes` per packet: when that needs another snap
+   * length, every session is swapped for one with it (without a gap). Returns the snap length.
+   */
+  setPayloadBytes(payloadBytes: number): number {
+    const next = captureSnapLen(payloadBytes);
+    if (next === this.snapLen) return next;
+    this.opts.log?.info({ from: this.snapLen, to: next, payloadBytes }, 'capture snap length changes');
+    this.snapLen = next;
+    if (this.running) this.syncSessions(this.lastInterfaces);
+    return next;
   }
 
   get mode(): 'any' | 'per-interface' {
@@ -140,13 +199,10 @@ export class LiveCapture {
     if (this.running) return;
     this.running = true;
     await this.resolveCollectors();
-    this.syncSessions(this.scanInterfaces(), true);
+    this.syncSessions(this.scanInterfaces());
     if (this.sessions.size === 0) {
       this.running = false;
       throw new CaptureOpenError(this.spec === 'any' ? 'any' : String(this.spec), this.lastOpenError || 'no interface to capture on');
-    }
-    if (this.mode === 'per-interface' && process.platform === 'linux') {
-      this.opts.log?.warn('per-interface capture: the cap binding aborts the process if a captured interface goes down; prefer "any" on Linux');
     }
     this.timer = setInterval(() => this.everySecond(), 1000);
     this.timer.unref();
@@ -156,6 +212,7 @@ export class LiveCapture {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    for (const s of [...this.retiring.keys()]) this.retire(s);
     for (const s of [...this.sessions.values()]) this.closeSession(s);
   }
 
@@ -164,9 +221,9 @@ export class LiveCapture {
     if (this.rescanning || !this.running) return;
     this.rescanning = true;
     try {
-      const changed = await this.resolveCollectors();
+      await this.resolveCollectors();
       if (!this.running) return;
-      this.syncSessions(this.scanInterfaces(), changed);
+      this.syncSessions(this.scanInterfaces());
     } finally {
       this.rescanning = false;
     }
@@ -187,22 +244,11 @@ export class LiveCapture {
     if (!this.running) return;
     this.endpoints = this.mergeObserved(this.endpoints.filter((e) => !e.observed));
     this.opts.log?.info({ address: plain, port }, 'collector connection excluded from capture');
-    this.syncSessions(this.scanInterfaces(), true);
-  }
-
-  /** Reads the kernel counters of every session now (also runs every kernelStatsSeconds). */
-  async pollKernelStats(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      for (const s of this.sessions.values()) await s.pollKernelStats();
-    } finally {
-      this.polling = false;
-    }
+    this.syncSessions(this.scanInterfaces());
   }
 
   stats(): LiveCaptureStats {
-    const sessions = [...this.sessions.values()].map((s) => s.stats());
+    const sessions = [...this.sessions.values(), ...this.retiring.keys()].map((s) => s.stats());
     let kp = this.retiredKernelPackets;
     let kd = this.retiredKernelDrops;
     let packets = this.retiredPackets;
@@ -225,25 +271,23 @@ export class LiveCapture {
       packets,
       truncated,
       sinkErrors,
+      swaps: this.swaps,
+      failures: this.failures,
+      snapLen: this.snapLen,
       kernelPackets: kp,
       kernelDrops: kd,
       interfaces: [...this.knownInterfaces],
       collectorAddresses: this.endpoints.flatMap((e) => e.addresses.map((a) => `${a}:${e.port}`)),
-      clockResyncs: this.clock.resyncs,
     };
   }
 
   private everySecond(): void {
     this.seconds++;
-    const corr = this.clock.check();
-    if (corr !== 0) this.opts.log?.info({ correctionUs: corr }, 'capture clock re-anchored to the wall clock');
+    const now = Date.now() * 1000;
+    for (const [s, closeAt] of this.retiring) if (now >= closeAt) this.retire(s);
     const rescan = this.opts.rescanSeconds ?? 10;
     if (rescan > 0 && this.seconds % rescan === 0) {
       this.rescan().catch((e: unknown) => this.opts.log?.error({ err: e }, 'capture rescan failed'));
-    }
-    const ks = this.opts.kernelStatsSeconds ?? 30;
-    if (ks > 0 && this.seconds % ks === 0) {
-      this.pollKernelStats().catch((e: unknown) => this.opts.log?.warn({ err: e }, 'reading kernel capture counters failed'));
     }
   }
 
@@ -305,6 +349,7 @@ export class LiveCapture {
       this.opts.log?.info({ appeared, gone }, 'network interfaces changed');
     }
     this.knownInterfaces = up;
+    this.lastInterfaces = list;
     return list;
   }
 
@@ -319,53 +364,98 @@ export class LiveCapture {
     });
   }
 
-  /** Opens missing sessions, closes unwanted ones, reopens all when the filter must change. */
-  private syncSessions(list: InterfaceInfo[], filterChanged: boolean): void {
+  /**
+   * Opens missing sessions, closes those of interfaces that are gone, and swaps every session
+   * whose filter or snap length is no longer the wanted one.
+   */
+  private syncSessions(list: InterfaceInfo[]): void {
     const wanted = this.spec === 'any'
       ? ['any']
       : selectCaptureInterfaces(list, this.spec, this.opts.includeLoopback ?? false);
     const byName = new Map(list.map((i) => [i.name, i]));
     for (const [name, s] of [...this.sessions]) {
-      const f = this.filterFor(byName.get(name));
-      if (!wanted.includes(name) || (filterChanged && f !== s.filter)) {
+      if (!wanted.includes(name)) {
         this.closeSession(s);
-        this.opts.log?.info({ device: name }, wanted.includes(name) ? 'capture filter changed; reopening' : 'interface gone; capture closed');
+        this.opts.log?.info({ device: name }, 'interface gone; capture closed');
       }
     }
     for (const name of wanted) {
-      if (this.sessions.has(name)) continue;
+      const iface = byName.get(name);
+      const filter = this.filterFor(iface);
+      const current = this.sessions.get(name);
+      if (current && current.filter === filter && current.snapLen === this.snapLen) continue;
       const s = new CaptureSession({
         device: name,
-        filter: this.filterFor(byName.get(name)),
-        bufferBytes: this.opts.bufferBytes ?? DEFAULT_BUFFER_BYTES,
+        filter,
+        snapLen: this.snapLen,
+        bufferBytes: ringBytesFor(this.snapLen, this.opts.bufferBytes ?? DEFAULT_BUFFER_BYTES),
         sink: this.opts.onFrame,
-        clock: this.clock,
         onSinkError: (e) => this.onSinkError(name, e),
+        onFailure: (e) => this.onFailure(s, e),
       });
       try {
         s.open();
       } catch (e) {
         this.openErrors++;
         this.lastOpenError = (e as Error).message;
-        this.opts.log?.error({ device: name, err: this.lastOpenError }, 'cannot open capture');
+        // a failed swap keeps the current session: capturing with the old settings beats a gap
+        this.opts.log?.error({ device: name, err: this.lastOpenError }, current ? 'cannot open the replacement capture; keeping the current one' : 'cannot open capture');
         continue;
       }
-      this.sessions.set(name, s);
       this.opened++;
-      this.opts.log?.info({ device: name, linkType: s.linkType, filter: s.filter, bufferBytes: s.bufferBytes }, 'capture opened');
+      if (current) this.handOver(current, s);
+      this.sessions.set(name, s);
+      this.opts.log?.info({ device: name, linkType: s.linkType, filter: s.filter, snapLen: s.snapLen, bufferBytes: s.bufferBytes }, current ? 'capture swapped' : 'capture opened');
     }
   }
 
-  private closeSession(s: CaptureSession): void {
+  /**
+   * `next` is open, so the kernel stamps every packet from now on for it too. The cut T lies
+   * just after now (Date.now() truncates to the ms, hence +1 ms): `old` keeps what was stamped
+   * before T, `next` what was stamped from T on, and `old` is closed once it had time to
+   * deliver the rest of its ring. Kernel stamps and Date.now() are both CLOCK_REALTIME.
+   */
+  private handOver(old: CaptureSession, next: CaptureSession): void {
+    const cut = (Date.now() + 1) * 1000;
+    old.deliverUntil(cut);
+    next.deliverFrom(cut);
+    this.sessions.delete(old.device);
+    this.retiring.set(old, cut + HANDOVER_DRAIN_US);
+    this.swaps++;
+  }
+
+  private retire(s: CaptureSession): void {
+    this.retiring.delete(s);
+    this.account(s);
+    s.close();
+    this.closed++;
+  }
+
+  /** Adds a closing session's counters to the totals that survive it. */
+  private account(s: CaptureSession): void {
     const st = s.stats();
     if (st.kernelPackets !== null) this.retiredKernelPackets = (this.retiredKernelPackets ?? 0) + st.kernelPackets;
     if (st.kernelDrops !== null) this.retiredKernelDrops = (this.retiredKernelDrops ?? 0) + st.kernelDrops;
     this.retiredPackets += st.packets;
     this.retiredTruncated += st.truncated;
     this.retiredSinkErrors += st.sinkErrors;
+  }
+
+  private closeSession(s: CaptureSession): void {
+    this.account(s);
     s.close();
     this.sessions.delete(s.device);
     this.closed++;
+  }
+
+  /** The handle failed (its interface went down or vanished): the next rescan reopens it. */
+  private onFailure(s: CaptureSession, e: Error): void {
+    this.failures++;
+    this.closed++;
+    this.account(s);
+    if (this.sessions.get(s.device) === s) this.sessions.delete(s.device);
+    this.retiring.delete(s);
+    this.opts.log?.warn({ device: s.device, err: e.message }, 'capture failed (interface down or gone); reopening at the next rescan');
   }
 
   private onSinkError(device: string, e: unknown): void {

@@ -152,7 +152,7 @@ export class NoiseFilter {
     let l2 = p.l2Flags;
     if (l2 === 0) {
       // cooked captures carry the kernel's verdict instead of a destination MAC
-      const pt = linuxPacketType(p.linkType, p.frame, p.capLen);
+      const pt = linuxPacketType(p.linkType, p.frame, p.capLen, p.frameOff);
       if (pt === PACKET_BROADCAST) l2 = L2Flag.Broadcast | L2Flag.Multicast;
       else if (pt === PACKET_MULTICAST) l2 = L2Flag.Multicast;
     }

@@ -5,7 +5,6 @@ import { UsageError } from '../../shared/cli/run-cli.js';
 import { EnrollTokenError } from '../../certs/errors.js';
 import { hasAgentIdentity, loadAgentIdentity } from '../transport/agent-identity.js';
 import { CollectorUrlError } from '../transport/collector-url.js';
-import { enrollAgent } from '../transport/enroll-client.js';
 import { loadAgentConfig } from '../config.js';
 import { pinOperatorKeys } from '../control/pinned-keys.js';
 import { loadOperatorPublicKey } from '../../shared/commands/operator-keys.js';
@@ -48,6 +47,9 @@ export function register(program: Command): Command {
       for (const f of o.operatorKey ?? []) {
         try { loadOperatorPublicKey(f); } catch (e) { throw new UsageError(e instanceof Error ? e.message : String(e)); }
       }
+      // enrollment (node-forge for the CSR, https, token parsing) is loaded only here, so the
+      // long-running `run` never carries it
+      const { enrollAgent } = await import('../transport/enroll-client.js');
       let id;
       try {
         id = await enrollAgent({ collectorUrl: collector, token, stateDir });

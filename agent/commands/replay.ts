@@ -2,8 +2,6 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
-import { startProgress } from '../../shared/cli/progress.js';
-import { replayFiles } from '../pipeline/replay-files.js';
 
 interface ReplayCliOptions {
   out: string;
@@ -38,6 +36,8 @@ export function registerReplayCommand(program: Command): void {
       for (const f of files) {
         try { total += statSync(f).size; } catch { throw new UsageError(`cannot read capture file ${f}`); }
       }
+      // loaded on use: the agent's service (`run`) must not carry the file readers and progress bar
+      const [{ startProgress }, { replayFiles }] = await Promise.all([import('../../shared/cli/progress.js'), import('../pipeline/replay-files.js')]);
       const bar = startProgress(total, 'replay');
       let doneBefore = 0;
       let lastIndex = 0;

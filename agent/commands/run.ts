@@ -10,6 +10,7 @@ import { loadAgentConfig, type AgentConfig } from '../config.js';
 import { startAgentService, STATUS_FILE } from '../agent-service.js';
 import { registerOperatorKeyCommands } from '../control/operator-key-command.js';
 import { registerResponseKeyCommands } from '../watchlist/response-key-command.js';
+import { capYoungGeneration } from '../service-heap.js';
 
 interface RunFlags {
   config?: string;
@@ -62,6 +63,9 @@ export function registerRunCommand(program: Command): void {
         throw new UsageError(`${cfg.stateDir} holds no agent identity: enroll first (meerkat-agent enroll --collector URL --token T --state-dir ${cfg.stateDir})`);
       }
       const svc = await startAgentService(cfg, log);
+      // loaded and warmed up: from here the young generation may grow, up to its cap
+      const heap = capYoungGeneration();
+      if (heap.maxSemiSpaceMb !== null) log.info({ maxSemiSpaceMb: heap.maxSemiSpaceMb }, 'young generation capped');
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           log.info({ signal: sig }, 'stopping');

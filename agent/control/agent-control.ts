@@ -63,8 +63,8 @@ export async function startAgentControl(o: AgentControlOptions): Promise<AgentCo
 
   const capture = new CaptureControl({
     pipeline: {
-      setSnapLen: (n) => o.live.pipeline.setSnapLen(n),
-      addPeerRule: (r) => o.live.pipeline.addPeerRule(r),
+      setSnapLen: (n) => o.live.setSnapLen(n),
+      addPeerRule: (r) => o.live.addPeerRule(r),
       setDumpLimits: (p, s) => o.live.pipeline.setDumpLimits(p, s),
       flush: () => o.live.pipeline.flush(),
     },

@@ -1,26 +1,30 @@
 // The packet pipeline shared by live capture and replay:
 //   frame -> decode -> capture scope (live: loopback / other hosts' frames) -> noise filter
 //         -> direction -> anonymize -> snap policy -> dump rotator -> onDump
-// One reused DecodedPacket flows through every stage; nothing is allocated per packet here
-// (live frames arrive as a long reused buffer plus a length: exact-length views of it are
-// cached per length, see FrameViews). Also owns the capture health counters.
-import { decodePacket, decoderInternalErrors, DecodedPacket } from '../../shared/decode/index.js';
+// One reused DecodedPacket flows through every stage; nothing is allocated per packet here:
+// frames arrive as (buffer, offset, length) - a capture batch, a file reader's window - and
+// are decoded in place, with no view object per frame (except cooked frames at an offset, see
+// handleFrame). Also owns the capture health counters.
+import { decodeFrame, decoderInternalErrors, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
 import { Direction, EMPTY_BYTES, RecordFlag } from '../../shared/packet/packet-record.js';
 import type { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
 import { DumpRotator, DumpWriter, type DumpHeader, type DumpWriterOptions } from '../../shared/dump/index.js';
 import { NoiseFilter, NOISE_REASONS, type NoiseReasonName } from '../capture/noise-filter.js';
 import {
-  ARPHRD_LOOPBACK, LINKTYPE_ETHERNET, PACKET_OTHERHOST, PACKET_OUTGOING, linuxDeviceType, linuxPacketType,
+  ARPHRD_LOOPBACK, LINKTYPE_ETHERNET, PACKET_OTHERHOST, PACKET_OUTGOING,
+  linuxDeviceType, linuxPacketType,
 } from '../capture/link-meta.js';
 import { HostAddressTable } from './host-addresses.js';
 import { SnapPolicy, type PeerCaptureRule } from './snap-policy.js';
-import { FrameViews } from './frame-views.js';
 
 export const DEFAULT_PACKETS_PER_DUMP = 20_000;
 export const DEFAULT_DUMP_SECONDS = 120;
 
 const ETHERTYPE_ARP = 0x0806;
 const ETHERTYPE_RARP = 0x8035;
+
+/** The snap policy picks the kept payload bytes itself: the decoder's payload view would go unread. */
+const DECODE_OPTIONS: DecodeOptions = { payloadView: false };
 
 /** Reasons a packet did not reach a dump: the noise reasons plus the live capture scope. */
 export type ExclusionReason = NoiseReasonName | 'loopback' | 'otherHost';
@@ -111,7 +115,6 @@ export class AgentPipeline {
   private readonly snap: SnapPolicy;
   private readonly writer: DumpWriter;
   private readonly rotator: DumpRotator;
-  private readonly views = new FrameViews();
   private readonly liveScope: boolean;
   private readonly includeLoopback: boolean;
   private readonly wireLenFromIp: boolean;
@@ -158,23 +161,25 @@ export class AgentPipeline {
     this.kernelCounters = opts.kernelCounters;
   }
 
-  /** One captured frame: data[0..capLen) (data may be longer: a reused capture buffer). */
-  handleFrame(linkType: number, data: Uint8Array, capLen: number, wireLen: number, tsUs: number): void {
+  /**
+   * One captured frame: buf[offset, offset + capLen). buf may hold more (a capture batch, a
+   * file reader's window); it is only read, and only during this call.
+   */
+  handleFrame(linkType: number, buf: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number): void {
     this.seen++;
-    const frame = capLen === data.length ? data : this.views.view(data, capLen);
-    const d = decodePacket(linkType, frame, wireLen, tsUs, this.pkt);
+    const d = decodeFrame(linkType, buf, offset, capLen, wireLen, tsUs, this.pkt, DECODE_OPTIONS);
     const flags = d.flags;
     if (flags & RecordFlag.Malformed) this.malformed++;
     if (flags & RecordFlag.Truncated) this.truncated++;
 
     let pktType = -1;
     if (this.liveScope) {
-      pktType = linuxPacketType(linkType, frame, capLen);
+      pktType = linuxPacketType(linkType, buf, capLen, offset);
       if (pktType === PACKET_OTHERHOST) {
         this.otherHost++;
         return;
       }
-      if (!this.includeLoopback && linuxDeviceType(linkType, frame, capLen) === ARPHRD_LOOPBACK) {
+      if (!this.includeLoopback && linuxDeviceType(linkType, buf, capLen, offset) === ARPHRD_LOOPBACK) {
         this.loopback++;
         return;
       }
@@ -185,7 +190,7 @@ export class AgentPipeline {
     else d.direction = this.hosts.directionOf(d);
 
     if (this.wireLenFromIp && d.l3Off >= 0 && d.ipLen > 0 && (flags & RecordFlag.Inner) === 0) {
-      const w = d.l3Off + d.ipLen;
+      const w = d.l3Off - d.frameOff + d.ipLen;
       if (w > d.wireLen) d.wireLen = w;
     }
     if (d.ipVersion === 0) this.anonymizeArp(d);

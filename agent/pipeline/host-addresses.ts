@@ -62,6 +62,7 @@ export class HostAddressTable {
 
   /** Out when the source is this host, In when the destination is, else Unknown. */
   directionOf(rec: PacketRecord): Direction {
+    if (this.v4.length === 0 && this.v6.length === 0) return Direction.Unknown; // replay without host addresses
     const v = rec.ipVersion;
     if (this.isHost(v, rec.src)) return Direction.Out;
     if (this.isHost(v, rec.dst)) return Direction.In;

@@ -4,11 +4,15 @@
 // os.networkInterfaces() periodically (DHCP renewals, roaming, VPNs) for direction, the
 // anonymizer's host set and the directed-broadcast noise rule. The agent supplies onDump
 // (put the dump into the spool) and nextSequence (the spool's).
+// Hybrid capture goes through here (setSnapLen, addPeerRule) and not straight to the pipeline:
+// libpcap only captures HEADER_SNAP_LEN bytes per packet until some payload is wanted, so the
+// capture's snap length follows the largest payload length in force (global or per peer).
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../shared/log.js';
 import { LiveCapture, type LiveCaptureOptions, type LiveCaptureStats } from '../capture/live-capture.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL } from '../capture/link-meta.js';
 import { AgentPipeline, type AgentPipelineOptions, type CaptureStats } from './agent-pipeline.js';
+import type { PeerCaptureRule } from './snap-policy.js';
 import { hostFactsFromInterfaces, type HostFacts } from './host-addresses.js';
 import { warmUpPipeline } from './pipeline-warmup.js';
 
@@ -35,6 +39,10 @@ export interface LivePipeline {
   stats(): LiveCaptureHealth;
   /** Re-reads the host's addresses now (also periodic). */
   refreshHostAddresses(): void;
+  /** Payload bytes kept per packet from now on (the capture's snap length follows). */
+  setSnapLen(n: number): void;
+  /** Keeps more payload for one peer until rule.untilUs (the capture's snap length follows). */
+  addPeerRule(rule: PeerCaptureRule): void;
   /** Stops capturing and emits the open dump. */
   stop(): void;
 }
@@ -71,7 +79,8 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
   capture = new LiveCapture({
     ...opts.capture,
     log,
-    onFrame: (linkType, data, capLen, wireLen, tsUs) => pipeline.handleFrame(linkType, data, capLen, wireLen, tsUs),
+    payloadBytes: opts.capture.payloadBytes ?? opts.pipeline.snapLen ?? 0,
+    onFrame: (linkType, buf, offset, capLen, wireLen, tsUs) => pipeline.handleFrame(linkType, buf, offset, capLen, wireLen, tsUs),
   });
   await capture.start();
   const cap = capture;
@@ -90,11 +99,23 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
     log?.info({ addresses: facts.addresses.length }, 'host addresses changed');
   };
 
+  // the payload lengths in force, to size the capture's snap length (rules lapse by time)
+  let globalSnap = opts.pipeline.snapLen ?? 0;
+  let peerSnaps: { snapLen: number; untilUs: number }[] = [];
+  const fitCaptureSnap = (nowUs: number): void => {
+    peerSnaps = peerSnaps.filter((r) => r.untilUs > nowUs);
+    let need = globalSnap;
+    for (const r of peerSnaps) if (r.snapLen > need) need = r.snapLen;
+    cap.setPayloadBytes(need);
+  };
+
   let seconds = 0;
   const refreshEvery = opts.hostRefreshSeconds ?? 30;
   const timer = setInterval(() => {
     seconds++;
-    pipeline.tick(cap.clock.nowUs());
+    const now = Date.now() * 1000;
+    pipeline.tick(now);
+    if (peerSnaps.length > 0) fitCaptureSnap(now);
     if (refreshEvery > 0 && seconds % refreshEvery === 0) refreshHostAddresses();
   }, 1000);
   timer.unref();
@@ -104,6 +125,16 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
     capture: cap,
     stats: () => ({ ...pipeline.stats(), capture: cap.stats(), hostAddresses: pipeline.hostAddresses }),
     refreshHostAddresses,
+    setSnapLen: (n) => {
+      pipeline.setSnapLen(n);
+      globalSnap = n;
+      fitCaptureSnap(Date.now() * 1000);
+    },
+    addPeerRule: (rule) => {
+      pipeline.addPeerRule(rule);
+      peerSnaps.push({ snapLen: rule.snapLen, untilUs: rule.untilUs });
+      fitCaptureSnap(Date.now() * 1000);
+    },
     stop: () => {
       clearInterval(timer);
       cap.stop();

@@ -92,12 +92,20 @@ export function warmUpPipeline(opts: { linkType?: number; policy?: AnonymizePoli
     wireLenFromIp: true,
     hostAddresses: ['10.1.0.1'],
   });
-  const buf = new Uint8Array(65535);
+  // frames packed one after another in one buffer, as a capture batch delivers them
+  let total = 0;
+  for (const f of frames) total += f.length;
+  const buf = new Uint8Array(total);
+  const offsets: number[] = [];
+  for (let i = 0, o = 0; i < frames.length; o += frames[i]!.length, i++) {
+    buf.set(frames[i]!, o);
+    offsets.push(o);
+  }
   let ts = Date.now() * 1000;
   for (let i = 0; i < n; i++) {
-    const f = frames[i % frames.length]!;
-    buf.set(f);
-    p.handleFrame(linkType, buf, f.length, f.length, ts++);
+    const k = i % frames.length;
+    const len = frames[k]!.length;
+    p.handleFrame(linkType, buf, offsets[k]!, len, len, ts++);
   }
   p.flush();
   return performance.now() - t0;

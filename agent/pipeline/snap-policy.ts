@@ -146,7 +146,7 @@ export class SnapPolicy {
       p.payload = EMPTY_BYTES;
       return;
     }
-    const avail = p.capLen - p.payloadOff;
+    const avail = p.frameOff + p.capLen - p.payloadOff; // captured bytes from the payload on
     let k = n < p.payloadLen ? n : p.payloadLen;
     if (k > avail) k = avail;
     if (k <= 0) {

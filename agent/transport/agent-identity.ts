@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyFileError } from '../../certs/errors.js';
 import { PUBLIC_MODE, SECRET_MODE, readPemFile, writeFileAtomic } from '../../certs/pem-files.js';
-import { privateKeyPem } from '../../certs/rsa-signer.js';
+import { privateKeyPem } from '../../certs/native-keys.js';
 
 export const IDENTITY_SUBDIR = 'identity';
 

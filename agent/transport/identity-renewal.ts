@@ -4,7 +4,6 @@
 // as the next identity generation and used from the next connection on.
 import { X509Certificate, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { AGENT_KEY_BITS, createAgentCsr } from '../../certs/agent-csr.js';
 import { loadAgentIdentity, saveAgentIdentity, type AgentIdentity } from './agent-identity.js';
 
 /** What the shipper needs from a renewal policy. */
@@ -38,6 +37,8 @@ export class StateDirRenewal implements RenewalHandler {
   }
 
   async prepareCsr(): Promise<string> {
+    // node-forge (CSR encoding) is big and needed about once a year: loaded here, not at start
+    const { AGENT_KEY_BITS, createAgentCsr } = await import('../../certs/agent-csr.js');
     const { privateKey } = await genKey('rsa', { modulusLength: this.opts.keyBits ?? AGENT_KEY_BITS, publicExponent: 0x10001 });
     this.pendingKey = privateKey as KeyObject;
     return createAgentCsr(this.pendingKey);

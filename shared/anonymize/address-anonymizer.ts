@@ -97,6 +97,15 @@ export class AddressAnonymizer {
   private readonly nets6: Int32Array;
   private host4 = new Int32Array(0);
   private host6 = new Int32Array(0);
+  /**
+   * The last two IPv4 addresses seen and their outcome, as [address, pseudonym, state] x 2
+   * (state 0 empty, 1 left alone, 2 rewritten). Consecutive packets mostly belong to one
+   * conversation, so both addresses of a record usually repeat those of the previous one:
+   * this skips the prefix test and the cache's hashing for them.
+   */
+  private readonly memo4 = new Int32Array(6);
+  /** memo4 slot (0 or 3) the next new address replaces */
+  private memoNext = 0;
 
   constructor(opts: AddressAnonymizerOptions) {
     const p = opts.policy;
@@ -146,6 +155,7 @@ export class AddressAnonymizer {
     }
     this.host4 = Int32Array.from(h4);
     this.host6 = Int32Array.from(h6);
+    this.memo4.fill(0); // outcomes may change with the host set
   }
 
   /** Pseudonymized entries currently cached (IPv4 + IPv6). */
@@ -212,16 +222,33 @@ export class AddressAnonymizer {
 
   private anonymize4(b: Uint8Array, off: number): boolean {
     const a = word(b, off);
-    if (this.code === PolicyCode.Internal && !this.selects4(a)) return false;
-    this.stats.lookups++;
-    const c = this.cache4;
-    c.key[0] = a;
-    if (!c.get()) {
-      this.stats.misses++;
-      c.value[0] = this.pan.anonymizeV4(a >>> 0);
-      c.put();
+    const m = this.memo4;
+    let p: number;
+    const slot = m[2] !== 0 && m[0] === a ? 0 : m[5] !== 0 && m[3] === a ? 3 : -1;
+    if (slot >= 0) {
+      if (m[slot + 2] === 1) return false;
+      this.stats.lookups++;
+      p = m[slot + 1]!;
+    } else {
+      const s = this.memoNext;
+      this.memoNext = 3 - s;
+      m[s] = a;
+      if (this.code === PolicyCode.Internal && !this.selects4(a)) {
+        m[s + 2] = 1;
+        return false;
+      }
+      this.stats.lookups++;
+      const c = this.cache4;
+      c.key[0] = a;
+      if (!c.get()) {
+        this.stats.misses++;
+        c.value[0] = this.pan.anonymizeV4(a >>> 0);
+        c.put();
+      }
+      p = c.value[0]!;
+      m[s + 1] = p;
+      m[s + 2] = 2;
     }
-    const p = c.value[0]!;
     b[off] = p >>> 24;
     b[off + 1] = (p >>> 16) & 0xff;
     b[off + 2] = (p >>> 8) & 0xff;

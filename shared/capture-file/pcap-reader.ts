@@ -1,7 +1,7 @@
 // Classic libpcap files: 24-byte file header (magic a1b2c3d4 for microsecond or
 // a1b23c4d for nanosecond timestamps, in either byte order) then 16-byte record
 // headers, each followed by caplen bytes of frame.
-import type { CaptureFileReader, CapturedFrame } from './captured-frame.js';
+import { ReaderFrame, type CaptureFileReader, type CapturedFrame } from './captured-frame.js';
 import { CaptureFileError } from './capture-file-error.js';
 import { ByteWindow, MAX_RECORD_BYTES } from './byte-window.js';
 
@@ -20,7 +20,7 @@ export class PcapReader implements CaptureFileReader {
   readonly versionMajor: number;
   readonly versionMinor: number;
   private readonly win: ByteWindow;
-  private readonly frame: CapturedFrame;
+  private readonly frame: ReaderFrame;
   private frames = 0;
 
   constructor(win: ByteWindow) {
@@ -50,7 +50,8 @@ export class PcapReader implements CaptureFileReader {
     this.snapLen = v.getUint32(p + 16, le);
     this.linkType = v.getUint32(p + 20, le) & 0xffff;
     win.skip(FILE_HEADER_BYTES);
-    this.frame = { linkType: this.linkType, tsUs: 0, capLen: 0, wireLen: 0, interfaceId: 0, data: win.buf.subarray(0, 0) };
+    this.frame = new ReaderFrame(win.buf);
+    this.frame.linkType = this.linkType;
   }
 
   get bytesRead(): number { return this.win.offset; }
@@ -82,9 +83,8 @@ export class PcapReader implements CaptureFileReader {
     const f = this.frame;
     // µs: exact integer arithmetic (sec * 1e6 < 2^53 for any 32-bit sec); ns: floored to µs
     f.tsUs = sec * 1e6 + (this.nanosecond ? Math.floor(frac / 1000) : frac);
-    f.capLen = capLen;
     f.wireLen = wireLen;
-    f.data = win.buf.subarray(p + RECORD_HEADER_BYTES, p + need);
+    f.place(win.buf, p + RECORD_HEADER_BYTES, capLen);
     win.skip(need);
     this.frames++;
     return f;

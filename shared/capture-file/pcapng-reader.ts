@@ -3,7 +3,7 @@
 // Description Blocks give each interface's link type, snap length and timestamp
 // resolution/offset; Enhanced, Simple and (obsolete) Packet Blocks carry frames.
 // Every other block type (name resolution, statistics, secrets, custom) is skipped.
-import type { CaptureFileReader, CapturedFrame } from './captured-frame.js';
+import { ReaderFrame, type CaptureFileReader, type CapturedFrame } from './captured-frame.js';
 import { CaptureFileError } from './capture-file-error.js';
 import { ByteWindow, MAX_RECORD_BYTES } from './byte-window.js';
 import { makeTsConverter, pcapngTsToUs, type TsConverter } from './pcapng-timestamp.js';
@@ -28,7 +28,7 @@ interface PcapngInterface {
 export class PcapngReader implements CaptureFileReader {
   readonly format = 'pcapng' as const;
   private readonly win: ByteWindow;
-  private readonly frame: CapturedFrame;
+  private readonly frame: ReaderFrame;
   private le = true;
   private ifaces: PcapngInterface[] = [];
   private sections = 0;
@@ -38,7 +38,7 @@ export class PcapngReader implements CaptureFileReader {
 
   constructor(win: ByteWindow) {
     this.win = win;
-    this.frame = { linkType: 0, tsUs: 0, capLen: 0, wireLen: 0, interfaceId: 0, data: win.buf.subarray(0, 0) };
+    this.frame = new ReaderFrame(win.buf);
     const have = win.fill(BLOCK_MIN);
     if (have < 4 || win.view.getUint32(win.pos, true) !== PCAPNG_SHB_TYPE) {
       throw new CaptureFileError(win.source, 'not-capture', 'not a pcapng file (no Section Header Block)', 0);
@@ -182,9 +182,8 @@ export class PcapngReader implements CaptureFileReader {
     }
     f.linkType = iface.linkType;
     f.interfaceId = ifaceId;
-    f.capLen = capLen;
     f.wireLen = wireLen;
-    f.data = this.win.buf.subarray(p + dataOff, p + dataOff + capLen);
+    f.place(this.win.buf, p + dataOff, capLen);
     return f;
   }
 }

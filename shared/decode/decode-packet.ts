@@ -1,4 +1,4 @@
-// The decoder's entry point: one captured frame -> the reused DecodedPacket.
+// The decoder's entry points: one captured frame -> the reused DecodedPacket.
 // Never throws: hostile input ends in Truncated/Malformed flags and an `issue`.
 import { RecordFlag } from '../packet/packet-record.js';
 import type { DecodedPacket } from './decoded-packet.js';
@@ -13,29 +13,42 @@ export interface DecodeOptions {
    * packet, as a flow engine needs for the tunnel connection itself.
    */
   innerTunnels?: boolean;
+  /**
+   * Hand out the captured payload as a view in `payload`. Default true. False leaves
+   * `payload` empty (payloadOff and payloadLen are still set): for callers that pick the
+   * payload bytes themselves, like the agent's snap policy, and would drop the view unread.
+   */
+  payloadView?: boolean;
 }
 
 const state = new DecodeState();
 let internalErrors = 0;
 
 /**
- * Decodes `frame` (captured bytes of a frame of link type `linkType`, `wireLen`
- * bytes on the wire) into `out`, after out.reset(). Returns `out`.
- * Views in `out` (frame, payload) point into `frame`.
+ * Decodes the frame buf[offset, offset + capLen) (link type `linkType`, `wireLen` bytes
+ * on the wire) into `out`, after out.reset(). Returns `out`.
+ * out.frame is `buf` and out.frameOff is `offset`: every offset in `out` indexes buf, and
+ * views in `out` (payload) point into it. Taking the frame as (buf, offset) lets readers
+ * and capture batches hand over one big buffer without a view object per packet.
  */
-export function decodePacket(linkType: number, frame: Uint8Array, wireLen: number, tsUs: number, out: DecodedPacket, opts?: DecodeOptions): DecodedPacket {
+export function decodeFrame(
+  linkType: number, buf: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number,
+  out: DecodedPacket, opts?: DecodeOptions,
+): DecodedPacket {
   out.reset();
   out.tsUs = tsUs;
   out.linkType = linkType;
-  out.frame = frame;
-  out.capLen = frame.length;
+  out.frame = buf;
+  out.frameOff = offset;
+  out.capLen = capLen;
   out.wireLen = wireLen;
   const st = state;
-  st.begin(frame.length, wireLen, opts === undefined || opts.innerTunnels !== false);
+  if (opts === undefined) st.begin(offset, capLen, wireLen, true, true);
+  else st.begin(offset, capLen, wireLen, opts.innerTunnels !== false, opts.payloadView !== false);
   const d = linkTypeTable.get(linkType);
   if (d === undefined) return out;
   try {
-    d(frame, 0, frame.length, out, st);
+    d(buf, offset, offset + capLen, out, st);
   } catch {
     // A decoder bug must not take the capture down; tests assert this never happens.
     internalErrors++;
@@ -43,6 +56,15 @@ export function decodePacket(linkType: number, frame: Uint8Array, wireLen: numbe
     out.issue = 'decode: internal error';
   }
   return out;
+}
+
+/**
+ * Decodes `frame` (all of it: the captured bytes of a frame of link type `linkType`,
+ * `wireLen` bytes on the wire) into `out`, after out.reset(). Returns `out`.
+ * Views in `out` (frame, payload) point into `frame`; offsets index it.
+ */
+export function decodePacket(linkType: number, frame: Uint8Array, wireLen: number, tsUs: number, out: DecodedPacket, opts?: DecodeOptions): DecodedPacket {
+  return decodeFrame(linkType, frame, 0, frame.length, wireLen, tsUs, out, opts);
 }
 
 const OUTER_ONLY: DecodeOptions = { innerTunnels: false };

@@ -12,27 +12,31 @@ export const MAX_LAYERS = 40;
 export const UNKNOWN_END = 0x7fffffff;
 
 export class DecodeState {
-  /** bytes captured */
-  frameLen = 0;
+  /** where the captured bytes end (an index into the buffer the frame lies in) */
+  frameEnd = 0;
   /** the capture (or an outer fragment) ended before the packet did: short headers are Truncated, not Malformed */
   capShort = false;
   /**
-   * End of the innermost enclosing packet as its headers declare it, in frame
-   * offsets (may lie beyond frameLen). Starts as the wire length; each IP layer
-   * narrows it for the layers inside.
+   * End of the innermost enclosing packet as its headers declare it, as an index
+   * into the frame's buffer (may lie beyond frameEnd). Starts at the wire length;
+   * each IP layer narrows it for the layers inside.
    */
   declEnd = 0;
   /** decode the packet inside tunnels (GRE, VXLAN, ...) */
   innerTunnels = true;
+  /** hand out the payload as a view (DecodeOptions.payloadView) */
+  payloadView = true;
   tunnelDepth = 0;
   /** layers crossed so far (see MAX_LAYERS) */
   layers = 0;
 
-  begin(frameLen: number, wireLen: number, innerTunnels: boolean): void {
-    this.frameLen = frameLen;
-    this.capShort = frameLen < wireLen;
-    this.declEnd = wireLen > frameLen ? wireLen : frameLen;
+  /** A frame of capLen captured bytes starting at index `start` of its buffer. */
+  begin(start: number, capLen: number, wireLen: number, innerTunnels: boolean, payloadView: boolean): void {
+    this.frameEnd = start + capLen;
+    this.capShort = capLen < wireLen;
+    this.declEnd = start + (wireLen > capLen ? wireLen : capLen);
     this.innerTunnels = innerTunnels;
+    this.payloadView = payloadView;
     this.tunnelDepth = 0;
     this.layers = 0;
   }
@@ -44,7 +48,7 @@ export class DecodeState {
  * is shorter than its own headers.
  */
 export function markShort(out: DecodedPacket, st: DecodeState, needEnd: number, issue: string): void {
-  out.flags |= st.capShort && needEnd > st.frameLen ? RecordFlag.Truncated : RecordFlag.Malformed;
+  out.flags |= st.capShort && needEnd > st.frameEnd ? RecordFlag.Truncated : RecordFlag.Malformed;
   out.issue = issue;
 }
 

@@ -17,13 +17,19 @@ export type DecodeIssue = string;
 export class DecodedPacket extends PacketRecord {
   /** pcap LINKTYPE_* of the frame */
   linkType = 0;
-  /** the frame as captured (a view, valid only until the next packet) */
+  /**
+   * The buffer the frame lies in (valid only until the next packet): the captured bytes
+   * are frame[frameOff, frameOff + capLen). decodePacket: the frame itself, frameOff 0;
+   * decodeFrame: the caller's buffer (a capture batch, a file reader's window).
+   */
   frame: Uint8Array = new Uint8Array(0);
-  /** bytes captured (frame.length) */
+  /** index in `frame` of the frame's first byte */
+  frameOff = 0;
+  /** bytes captured */
   capLen = 0;
   /** innermost EtherType / SLL protocol seen (0x0800, 0x86dd, 0x0806, ...), 0 if none */
   etherType = 0;
-  /** offsets into frame, -1 when absent */
+  /** indexes into `frame` (so frame-relative = x - frameOff), -1 when absent */
   srcMacOff = -1;
   dstMacOff = -1;
   l3Off = -1;
@@ -42,6 +48,7 @@ export class DecodedPacket extends PacketRecord {
   override reset(): void {
     super.reset();
     this.linkType = 0;
+    this.frameOff = 0;
     this.capLen = 0;
     this.etherType = 0;
     this.srcMacOff = -1;

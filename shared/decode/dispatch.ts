@@ -37,9 +37,12 @@ export function decodeIpProtocol(proto: number, f: Uint8Array, off: number, end:
   else setPayload(f, off, end, out, st);
 }
 
-/** Payload starts at off: its declared length runs to the enclosing packet's end, its captured bytes to `end`. */
+/**
+ * Payload starts at off: its declared length runs to the enclosing packet's end, its captured
+ * bytes to `end` (a view of them only when the caller wants one: it costs an object per packet).
+ */
 export function setPayload(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   out.payloadOff = off;
   out.payloadLen = st.declEnd > off ? st.declEnd - off : 0;
-  if (end > off) out.payload = f.subarray(off, end);
+  if (end > off && st.payloadView) out.payload = f.subarray(off, end);
 }

@@ -1,15 +1,18 @@
 // Builds one dump file from PacketRecords: copies what it needs from each record
-// into per-field columns at add() (the caller reuses its record), then at
-// finish() lays out the body, compresses it and prepends the header.
-// Per packet: one tuple lookup and a handful of varint appends, no allocation.
+// at add() (the caller reuses its record) - the common fields into a block of plain
+// values that is varint-encoded into the per-field columns a block at a time
+// (packet-block.ts), the rare ones straight into their columns - then at finish()
+// lays out the body, compresses it and prepends the header.
+// Per packet: one tuple lookup and a few typed-array stores, no allocation.
 import { crc32 } from 'node:zlib';
 import type { PacketRecord } from '../packet/packet-record.js';
 import { ByteColumn, zigzag32 } from './byte-column.js';
+import { BLOCK_PACKETS, PacketBlock, type BlockColumns } from './packet-block.js';
 import { compressBody } from './body-compression.js';
 import {
   CompressionKind, DUMP_HEADER_LEN, DumpFlag, compressionKind, encodeHeader, headerTime, keyIdToBytes, uuidToBytes,
 } from './dump-header.js';
-import { COLUMN_COUNT, Col, Shape, TS_ESCAPE, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm } from './dump-layout.js';
+import { COLUMN_COUNT, Col, Shape, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm } from './dump-layout.js';
 import { KEY_WORDS, TUPLE_FLAG_MASK, TupleTable } from './tuple-table.js';
 import { TupleState, seqAdvance } from './tuple-state.js';
 
@@ -22,13 +25,13 @@ export interface DumpWriterOptions {
   snapLen: number;
   /** pcap LINKTYPE_* (default 1, Ethernet) */
   linkType?: number;
-  /** body compression (default 'brotli' quality 4); see docs/dump-format.md for the measurements */
+  /** body compression (default 'brotli' quality 2); see docs/dump-format.md for the measurements */
   compression?: 'none' | 'deflate-raw' | 'brotli';
-  /** compressor level: deflate 1..9 (default 6), brotli quality 0..11 (default 4) */
+  /** compressor level: deflate 1..9 (default 6), brotli quality 0..11 (default 2) */
   level?: number;
 }
 
-const DEFAULT_LEVEL: Record<string, number> = { 'none': 0, 'deflate-raw': 6, 'brotli': 4 };
+const DEFAULT_LEVEL: Record<string, number> = { 'none': 0, 'deflate-raw': 6, 'brotli': 2 };
 
 export class DumpWriter {
   private readonly agentId: Uint8Array;
@@ -64,15 +67,22 @@ export class DumpWriter {
   private readonly cTcpTsEcr = this.col(Col.TcpTsEcr);
   private readonly cCapLen = this.col(Col.CapLen);
   private readonly cPayload = this.col(Col.Payload);
+  private readonly blockCols: BlockColumns = {
+    shape: this.cShape, tupleIdx: this.cTupleIdx, ts: this.cTs, payloadLen: this.cPayloadLen,
+    ipOverhead: this.cIpOverhead, wireOverhead: this.cWireOverhead, ipId: this.cIpId, ttl: this.cTtl,
+    tcpFlags: this.cTcpFlags, tcpSeq: this.cTcpSeq, tcpAck: this.cTcpAck, tcpWindow: this.cTcpWindow,
+    tcpOptFlags: this.cTcpOptFlags, tcpTsVal: this.cTcpTsVal, tcpTsEcr: this.cTcpTsEcr,
+  };
+  private readonly block = new PacketBlock();
   private readonly tuples = new TupleTable();
   private readonly st = new TupleState(256);
+  /** timestamp the next block's first delta is taken from */
   private prevTs = 0;
   private prevTuple = -1;
   private n = 0;
   private first = 0;
   private last = 0;
   private anyPayload = false;
-  private readonly f64 = new DataView(new ArrayBuffer(8));
   private scratch = new Uint8Array(0);
 
   constructor(opts: DumpWriterOptions) {
@@ -120,7 +130,8 @@ export class DumpWriter {
     const before = tt.count;
     const t = tt.lookup(rec);
     const st = this.st;
-    if (tt.count !== before) {
+    const isNew = tt.count !== before;
+    if (isNew) {
       st.ensure(t);
       st.init(t);
       const r = tt.reverseOf(t);
@@ -149,63 +160,55 @@ export class DumpWriter {
     if ((rec.fragFlags | rec.fragOffset) !== 0) shape |= Shape.Frag;
     if (pktFlags !== 0) shape |= Shape.Flags;
     if (capLen !== 0) shape |= Shape.Payload;
-    this.cShape.byte(shape);
+
+    const b = this.block;
+    const i = b.n;
+    b.shape[i] = shape;
     const prevT = this.prevTuple;
-    if (tt.count !== before) this.cTupleIdx.byte(TUPLE_NEW);
-    else if (t === prevT) this.cTupleIdx.byte(TUPLE_SAME);
-    else if (prevT >= 0 && t === st.rev[prevT]) this.cTupleIdx.byte(TUPLE_REVERSE);
-    else this.cTupleIdx.u32(TUPLE_EXPLICIT + t);
+    b.tupleCode[i] = isNew ? TUPLE_NEW : t === prevT ? TUPLE_SAME
+      : prevT >= 0 && t === st.rev[prevT] ? TUPLE_REVERSE : TUPLE_EXPLICIT + t;
     this.prevTuple = t;
-
-    // timestamp: delta from the previous packet when it is an exact int32, else the absolute float64
-    const d = ts - this.prevTs;
-    if ((d | 0) === d && this.prevTs + d === ts) {
-      this.cTs.uint(zigzag32(d) + 1);
-    } else {
-      this.cTs.byte(TS_ESCAPE);
-      this.cTs.f64(ts, this.f64);
-    }
-    this.prevTs = ts;
-
+    b.ts[i] = ts;
     const payloadLen = rec.payloadLen >>> 0;
-    const ipLen = rec.ipLen >>> 0;
-    this.cPayloadLen.u32(payloadLen);
-    this.cIpOverhead.sint(ipLen - payloadLen);
-    this.cWireOverhead.sint((rec.wireLen >>> 0) - ipLen);
+    b.payloadLen[i] = payloadLen;
+    b.ipLen[i] = rec.ipLen >>> 0;
+    b.wireLen[i] = rec.wireLen >>> 0;
     const ipId = rec.ipId | 0;
-    this.cIpId.u32(zigzag32(ipId - st.ipId[t]!));
+    b.ipId[i] = zigzag32(ipId - st.ipId[t]!);
     st.ipId[t] = ipId;
-    this.cTtl.byte(rec.ttl & 0xff);
+    b.ttl[i] = rec.ttl & 0xff;
     if (pktFlags !== 0) this.cFlags.u32(pktFlags);
     if ((shape & Shape.Frag) !== 0) {
       this.cFragFlags.u32(rec.fragFlags >>> 0);
       this.cFragOffset.u32(rec.fragOffset >>> 0);
     }
     if (tcpAny !== 0) {
+      const k = b.nTcp++;
       const tf = rec.tcpFlags >>> 0;
-      this.cTcpFlags.u32(tf);
+      b.tcpFlags[k] = tf;
       const r = st.rev[t]!;
       const revSeen = r >= 0 && st.seen[r] === 1;
       // all predictions are taken before any state of this packet is stored (r may equal t)
       const ackPred = revSeen ? st.next[r]! : st.ack[t]!;
       const seq = rec.tcpSeq | 0;
-      this.cTcpSeq.u32(zigzag32(seq - st.next[t]!));
+      b.tcpSeq[k] = zigzag32(seq - st.next[t]!);
       st.next[t] = seq + seqAdvance(tf, payloadLen);
       const ack = rec.tcpAck | 0;
-      this.cTcpAck.u32(zigzag32(ack - ackPred));
+      b.tcpAck[k] = zigzag32(ack - ackPred);
       st.ack[t] = ack;
       const win = rec.tcpWindow | 0;
-      this.cTcpWindow.u32(zigzag32(win - st.win[t]!));
+      b.tcpWindow[k] = zigzag32(win - st.win[t]!);
       st.win[t] = win;
-      this.cTcpOptFlags.u32(rec.tcpOptFlags >>> 0);
+      b.tcpOptFlags[k] = rec.tcpOptFlags >>> 0;
       if ((shape & Shape.Mss) !== 0) this.cTcpMss.u32(mss);
       if ((shape & Shape.Wscale) !== 0) this.cTcpWscale.u32(wscale);
       if ((shape & Shape.TcpTs) !== 0) {
+        const j = b.nTs++;
         const tsEcrPred = revSeen ? st.tsVal[r]! : st.tsEcr[t]!;
         const tv = rec.tcpTsVal | 0;
-        this.cTcpTsVal.u32(zigzag32(tv - st.tsVal[t]!));
+        b.tcpTsVal[j] = zigzag32(tv - st.tsVal[t]!);
         const te = rec.tcpTsEcr | 0;
-        this.cTcpTsEcr.u32(zigzag32(te - tsEcrPred));
+        b.tcpTsEcr[j] = zigzag32(te - tsEcrPred);
         st.tsVal[t] = tv;
         st.tsEcr[t] = te;
       }
@@ -216,6 +219,8 @@ export class DumpWriter {
       this.cPayload.bytes(rec.payload, 0, capLen);
       this.anyPayload = true;
     }
+    b.n = i + 1;
+    if (i + 1 === BLOCK_PACKETS) this.prevTs = b.flush(this.blockCols, this.prevTs);
   }
 
   /**
@@ -224,6 +229,7 @@ export class DumpWriter {
    */
   finish(sequence: number): Uint8Array {
     if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RangeError(`dump sequence must be an integer 0..2^53-1, got ${sequence}`);
+    this.prevTs = this.block.flush(this.blockCols, this.prevTs);
     this.cTuples.clear();
     this.writeTuples(this.cTuples);
 
@@ -271,6 +277,7 @@ export class DumpWriter {
   /** Drop everything pending. */
   reset(): void {
     for (const col of this.cols) col.clear();
+    this.block.clear();
     this.tuples.clear();
     this.n = 0;
     this.first = 0;
@@ -289,6 +296,7 @@ export class DumpWriter {
 
   private writeTuples(col: ByteColumn): void {
     const keys = this.tuples.keys;
+    const keyBytes = this.tuples.keyBytes;
     for (let t = 0; t < this.tuples.count; t++) {
       const k = t * KEY_WORDS;
       const ports = keys[k + 8]!;
@@ -305,17 +313,10 @@ export class DumpWriter {
       col.u16(w9 & 0xffff); // vlan
       col.u16((ports >>> 16) & 0xffff); // sport
       col.u16(ports & 0xffff); // dport
-      // address words hold bytes in wire order, least significant byte first
-      const words = short ? 1 : 4;
-      for (let a = 0; a < 2; a++) {
-        for (let i = 0; i < words; i++) {
-          const v = keys[k + a * 4 + i]!;
-          col.byte(v & 0xff);
-          col.byte((v >>> 8) & 0xff);
-          col.byte((v >>> 16) & 0xff);
-          col.byte((v >>> 24) & 0xff);
-        }
-      }
+      // address words are the address bytes as they were in the record: copy those bytes
+      const len = short ? 4 : 16;
+      col.bytes(keyBytes, k * 4, len); // src
+      col.bytes(keyBytes, k * 4 + 16, len); // dst
     }
   }
 }

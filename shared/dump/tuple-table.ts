@@ -12,8 +12,14 @@ export const KEY_WORDS = 11;
 
 export class TupleTable {
   count = 0;
-  /** KEY_WORDS int32 per tuple, in platform byte order (addresses are byte copies) */
+  /**
+   * KEY_WORDS int32 per tuple. Words 0..7 are the address bytes copied as they are in
+   * memory (PacketRecord.addrWords): read them back as bytes through keyBytes, never as
+   * numbers, and the table means the same on any platform byte order.
+   */
   keys: Int32Array;
+  /** the bytes of keys (renewed when keys grows) */
+  keyBytes: Uint8Array;
   private slots: Int32Array; // tuple index + 1, 0 = empty
   private mask: number;
 
@@ -21,6 +27,7 @@ export class TupleTable {
     // power of two so the slot mask works
     initialCapacity = 2 ** Math.ceil(Math.log2(Math.max(2, initialCapacity)));
     this.keys = new Int32Array(initialCapacity * KEY_WORDS);
+    this.keyBytes = new Uint8Array(this.keys.buffer);
     this.slots = new Int32Array(initialCapacity * 2);
     this.mask = initialCapacity * 2 - 1;
   }
@@ -36,17 +43,9 @@ export class TupleTable {
 
   /** Index of rec's tuple, adding it when new (the caller sees `count` grow). */
   lookup(rec: PacketRecord): number {
-    const a = rec.src;
-    const b = rec.dst;
-    // addresses as 8 little-endian words, read byte by byte (no views: records may be many objects)
-    const w0 = a[0]! | (a[1]! << 8) | (a[2]! << 16) | (a[3]! << 24);
-    const w1 = a[4]! | (a[5]! << 8) | (a[6]! << 16) | (a[7]! << 24);
-    const w2 = a[8]! | (a[9]! << 8) | (a[10]! << 16) | (a[11]! << 24);
-    const w3 = a[12]! | (a[13]! << 8) | (a[14]! << 16) | (a[15]! << 24);
-    const w4 = b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24);
-    const w5 = b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24);
-    const w6 = b[8]! | (b[9]! << 8) | (b[10]! << 16) | (b[11]! << 24);
-    const w7 = b[12]! | (b[13]! << 8) | (b[14]! << 16) | (b[15]! << 24);
+    const a = rec.addrWords;
+    const w0 = a[0]!, w1 = a[1]!, w2 = a[2]!, w3 = a[3]!;
+    const w4 = a[4]!, w5 = a[5]!, w6 = a[6]!, w7 = a[7]!;
     const w8 = ((rec.sport & 0xffff) << 16) | (rec.dport & 0xffff);
     const w9 = (rec.vlan & 0xffff) | ((rec.proto & 0xff) << 16) | ((rec.ipVersion & 0xff) << 24);
     const w10 = (rec.direction & 0xff) | ((rec.tunnel & 0xff) << 8) | ((rec.flags & TUPLE_FLAG_MASK) << 16);
@@ -120,6 +119,7 @@ export class TupleTable {
     const keys = new Int32Array(cap * KEY_WORDS);
     keys.set(this.keys);
     this.keys = keys;
+    this.keyBytes = new Uint8Array(keys.buffer);
     // rehash into a table twice the tuple capacity (load <= 50%)
     this.slots = new Int32Array(cap * 2);
     this.mask = cap * 2 - 1;

@@ -57,15 +57,29 @@ export const enum TunnelKind {
 
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
+/**
+ * First value of the fields that can hold numbers beyond V8's small integers (time, unsigned
+ * 32-bit TCP and IP id fields). V8 keeps a field's representation from its first value; were
+ * it 0, the first value past 2^31 (any timestamp, half of all sequence numbers) would change
+ * every record's hidden class and deoptimize each function that had handled records. The
+ * constructor then stores the real initial value, 0.
+ */
+const AS_DOUBLE = 0.5;
+
 export class PacketRecord {
   /** capture time, microseconds since the Unix epoch */
-  tsUs = 0;
+  tsUs = AS_DOUBLE;
   direction: Direction = Direction.Unknown;
   /** 4 or 6; 0 when the packet is not IP (ARP, unknown ethertype) */
   ipVersion = 0;
+  /**
+   * src then dst as 8 int32 words in platform byte order: the same 32 bytes, for code that
+   * compares or hashes whole addresses (dump tuples) with 8 reads instead of 32.
+   */
+  readonly addrWords: Int32Array = new Int32Array(8);
   /** source address; IPv4 uses bytes 0..3, the rest stay 0 */
-  readonly src: Uint8Array = new Uint8Array(16);
-  readonly dst: Uint8Array = new Uint8Array(16);
+  readonly src: Uint8Array = new Uint8Array(this.addrWords.buffer, 0, 16);
+  readonly dst: Uint8Array = new Uint8Array(this.addrWords.buffer, 16, 16);
   /** IP protocol number (after IPv6 extension headers); for non-IP: 0 */
   proto = 0;
   /** TCP/UDP/SCTP ports; ICMP/ICMPv6: sport = type, dport = code */
@@ -78,7 +92,7 @@ export class PacketRecord {
   /** IP total length as the header declares it (IPv6: 40 + payload length) */
   ipLen = 0;
   /** IPv4 identification, or the IPv6 fragment header's identification (low 32 bits) */
-  ipId = 0;
+  ipId = AS_DOUBLE;
   /** IPv4 TTL / IPv6 hop limit */
   ttl = 0;
   /** FragFlag bits */
@@ -87,16 +101,16 @@ export class PacketRecord {
   fragOffset = 0;
   tcpFlags = 0;
   /** unsigned 32-bit values stored as numbers */
-  tcpSeq = 0;
-  tcpAck = 0;
+  tcpSeq = AS_DOUBLE;
+  tcpAck = AS_DOUBLE;
   /** raw (unscaled) window */
   tcpWindow = 0;
   /** TcpOpt bits present in this segment */
   tcpOptFlags = 0;
   tcpMss = 0;
   tcpWscale = 0;
-  tcpTsVal = 0;
-  tcpTsEcr = 0;
+  tcpTsVal = AS_DOUBLE;
+  tcpTsEcr = AS_DOUBLE;
   /** transport payload length as the headers declare it (not limited by capture) */
   payloadLen = 0;
   /** captured payload bytes kept by the snap policy (length <= payloadLen); often a view into the frame */
@@ -106,13 +120,23 @@ export class PacketRecord {
   /** TunnelKind around this packet when `flags & Inner` */
   tunnel: TunnelKind = TunnelKind.None;
 
+  constructor() {
+    this.tsUs = 0;
+    this.ipId = 0;
+    this.tcpSeq = 0;
+    this.tcpAck = 0;
+    this.tcpTsVal = 0;
+    this.tcpTsEcr = 0;
+  }
+
   /** Back to a blank record (cheap; keeps the address buffers). */
   reset(): void {
     this.tsUs = 0;
     this.direction = Direction.Unknown;
     this.ipVersion = 0;
-    this.src.fill(0);
-    this.dst.fill(0);
+    // plain stores: TypedArray.prototype.fill is a runtime call, several times the cost per packet
+    const a = this.addrWords;
+    for (let i = 0; i < 8; i++) a[i] = 0;
     this.proto = 0;
     this.sport = 0;
     this.dport = 0;
@@ -143,8 +167,9 @@ export class PacketRecord {
     this.tsUs = o.tsUs;
     this.direction = o.direction;
     this.ipVersion = o.ipVersion;
-    this.src.set(o.src);
-    this.dst.set(o.dst);
+    const a = this.addrWords;
+    const b = o.addrWords;
+    for (let i = 0; i < 8; i++) a[i] = b[i]!;
     this.proto = o.proto;
     this.sport = o.sport;
     this.dport = o.dport;

@@ -43,7 +43,7 @@ function harness(over: Partial<AgentPipelineOptions> = {}): Harness {
 
 function feed(p: AgentPipeline, frame: number[], tsUs = T0, linkType = 1): void {
   const f = Uint8Array.from(frame);
-  p.handleFrame(linkType, f, f.length, f.length, tsUs);
+  p.handleFrame(linkType, f, 0, f.length, f.length, tsUs);
 }
 
 const pseudo = (addr: string): string => {
@@ -59,7 +59,7 @@ describe('agent/pipeline/agent-pipeline', () => {
     const frame = ether(P, H, 0x0800, ipv4('10.0.0.5', '198.51.100.7', 6, tcp(50000, 443, ACK | PSH, new Array(1000).fill(1))));
     buf.set(frame);
     const capLen = 14 + 20 + 20 + 100; // the capture kept only part of the frame
-    h.p.handleFrame(1, buf, capLen, capLen, T0);
+    h.p.handleFrame(1, buf, 0, capLen, capLen, T0);
     h.p.flush();
     const [r] = h.records();
     assert.equal(r!.wireLen, frame.length, 'wire length from the IP total length');
@@ -162,6 +162,40 @@ describe('agent/pipeline/agent-pipeline', () => {
     assert.deepEqual(h.p.hostAddresses, ['172.16.9.9']);
   });
 
+  it('a frame at an offset inside a larger buffer gives the record the frame alone gives (Ethernet, SLL)', () => {
+    const cases: { lt: number; frame: number[] }[] = [
+      { lt: 1, frame: ether(P, H, 0x0800, ipv4('10.0.0.5', '198.51.100.7', 17, udp(50000, 53, [1, 2, 3, 4, 5, 6, 7, 8]))) },
+      { lt: 1, frame: ether(P, H, 0x0800, ipv4('10.0.0.5', '198.51.100.7', 6, tcp(50000, 443, ACK | PSH, new Array(300).fill(7)))) },
+      // SLL: outgoing, then a broadcast (noise) and a frame from another host (live scope)
+      { lt: 113, frame: sll(4, 1, H, 0x0800, ipv4('10.0.0.5', '198.51.100.7', 6, tcp(50001, 443, SYN))) },
+      { lt: 113, frame: sll(1, 1, P, 0x0800, ipv4('10.0.0.9', '10.0.0.255', 17, udp(5000, 5000, [9]))) },
+      { lt: 113, frame: sll(3, 1, P, 0x0800, ipv4('10.0.0.9', '10.0.0.7', 6, tcp(50002, 22, SYN))) },
+    ];
+    const opts: Partial<AgentPipelineOptions> = { snapLen: 64, wireLenFromIp: true, liveLinkScope: true, hostAddresses: ['10.0.0.5'] };
+    const alone = harness(opts);
+    const inBatch = harness(opts);
+    // the batch: frames after a junk prefix whose first bytes read as an SLL broadcast (type 1)
+    const batch = new Uint8Array(4096).fill(0x01);
+    batch[0] = 0;
+    let off = 37;
+    for (const { lt, frame } of cases) {
+      const capLen = frame.length - 2; // a snapped capture: wireLen comes back from the IP header
+      const f = Uint8Array.from(frame);
+      alone.p.handleFrame(lt, f, 0, capLen, capLen, T0);
+      batch.set(f, off);
+      inBatch.p.handleFrame(lt, batch, off, capLen, capLen, T0);
+      off += f.length + 3;
+    }
+    alone.p.flush();
+    inBatch.p.flush();
+    const a = alone.records();
+    assert.equal(a.length, 3, 'two Ethernet frames and the outgoing SLL frame are kept');
+    assert.deepEqual(inBatch.records(), a);
+    assert.deepEqual(inBatch.p.stats(), alone.p.stats());
+    assert.equal(a[1]!.payload.length, 64, 'payload bytes picked at the frame\'s offset');
+    assert.ok(a[1]!.payload.every((b) => b === 7));
+  });
+
   it('throughput: reference traffic through decode, exclude, anonymize, encode, compress', function () {
     const frames: { lt: number; data: Uint8Array; wl: number }[] = [];
     for (const f of ['zeek/ssh_ssh.pcap', 'zeek/ftp_cwd-navigation.pcap', 'ndpi/ocs.pcap', 'zeek/wikipedia.pcap']) {
@@ -175,7 +209,7 @@ describe('agent/pipeline/agent-pipeline', () => {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const f = frames[i % frames.length]!;
-      h.p.handleFrame(f.lt, f.data, f.data.length, f.wl, (ts += 3));
+      h.p.handleFrame(f.lt, f.data, 0, f.data.length, f.wl, (ts += 3));
     }
     h.p.flush();
     const ms = performance.now() - t0;

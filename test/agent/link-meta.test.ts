@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { linkTypeFromCapName, linuxDeviceType, linuxPacketType, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../../agent/capture/link-meta.js';
-import { FrameViews } from '../../agent/pipeline/frame-views.js';
 import { sll } from './frames.js';
 
 describe('agent/capture/link-meta', () => {
@@ -26,19 +25,5 @@ describe('agent/capture/link-meta', () => {
     f2[8] = 0x03; f2[9] = 0x04; f2[10] = 3;
     assert.equal(linuxPacketType(LINKTYPE_LINUX_SLL2, f2, 20), 3);
     assert.equal(linuxDeviceType(LINKTYPE_LINUX_SLL2, f2, 20), 772);
-  });
-
-  it('frame views: exact-length views of a reused buffer, one per length and buffer', () => {
-    const v = new FrameViews();
-    const a = new Uint8Array(100).fill(7);
-    const b = new Uint8Array(100).fill(9);
-    const a10 = v.view(a, 10);
-    assert.equal(a10.length, 10);
-    assert.equal(a10.buffer, a.buffer);
-    assert.equal(v.view(a, 10), a10);
-    const b10 = v.view(b, 10);
-    assert.notEqual(b10, a10);
-    assert.equal(b10[0], 9);
-    assert.equal(v.view(a, 10), a10, 'switching back finds the first buffer\'s views');
   });
 });

@@ -40,7 +40,6 @@ const live = await startLivePipeline({
     collectors: cfg.collectors ?? [],
     bufferBytes: cfg.bufferBytes,
     bpf: cfg.bpf,
-    kernelStatsSeconds: 0,
     rescanSeconds: cfg.rescanSeconds ?? 10,
     resolve: cfg.resolveMap
       ? async (host: string) => {
@@ -83,15 +82,18 @@ rl.on('line', (line) => {
     process.stdout.write('EXCLUDED\n');
     return;
   }
+  if (cmd.startsWith('snap ')) {
+    live.setSnapLen(Number(cmd.slice(5)));
+    process.stdout.write(`SNAP ${live.capture.currentSnapLen}\n`);
+    return;
+  }
   if (cmd === 'stats') {
-    void live.capture.pollKernelStats().then(() => process.stdout.write(`STATS ${JSON.stringify(live.stats())}\n`));
+    process.stdout.write(`STATS ${JSON.stringify(live.stats())}\n`);
     return;
   }
   if (cmd !== 'stop') return;
-  void live.capture.pollKernelStats().then(() => {
-    live.stop();
-    process.stdout.write(`STATS ${JSON.stringify(live.stats())}\n`);
-    rl.close();
-    process.exit(0);
-  });
+  live.stop();
+  process.stdout.write(`STATS ${JSON.stringify(live.stats())}\n`);
+  rl.close();
+  process.exit(0);
 });

@@ -19,10 +19,12 @@ export interface CaptureChild {
   /** what the child logged so far (pino JSON lines) */
   stderr(): string;
   flush(): Promise<void>;
-  /** current stats (kernel counters read first) without stopping */
+  /** current stats without stopping */
   stats(): Promise<LiveCaptureHealth>;
   /** asks the child to busy-wait ms; resolves when it has STARTED blocking, and the promise `done` when it is back */
   block(ms: number): Promise<{ done: Promise<void> }>;
+  /** sets the global payload snap length; resolves with the capture snap length now in force */
+  snap(n: number): Promise<number>;
   /** reports a shipper connection to ADDR:PORT (LiveCapture.excludeConnection) */
   exclude(address: string, port: number): Promise<void>;
   stop(): Promise<LiveCaptureHealth>;
@@ -75,6 +77,11 @@ export async function startCaptureChild(ns: string, cfg: LiveChildConfig, timeou
       child.stdin!.write(`block ${ms}\n`);
       await started;
       return { done };
+    },
+    snap: async (n: number) => {
+      const done = waitFor('SNAP');
+      child.stdin!.write(`snap ${n}\n`);
+      return Number(await done);
     },
     exclude: async (address: string, port: number) => {
       const done = waitFor('EXCLUDED');

@@ -149,3 +149,22 @@ more();`;
   const r = await netnsExec(ns, process.execPath, ['-e', code], { timeoutMs: 30_000 });
   if (!r.stdout.includes('SENT')) throw new Error(`udp burst failed: ${r.stderr}`);
 }
+
+/**
+ * Sends `count` UDP datagrams at a steady pace (`perTick` every millisecond tick), each
+ * carrying its sequence number; resolves when all were sent.
+ */
+export async function udpPaced(ns: string, host: string, port: number, count: number, perTick: number): Promise<void> {
+  const code = `
+const s = require('dgram').createSocket(${host.includes(':') ? "'udp6'" : "'udp4'"});
+let sent = 0, done = 0;
+const t = setInterval(() => {
+  for (let k = 0; k < ${perTick} && sent < ${count}; k++, sent++) {
+    const b = Buffer.alloc(64); b.writeUInt32BE(sent, 0);
+    s.send(b, ${port}, '${host}', () => { if (++done === ${count}) { s.close(); console.log('SENT'); } });
+  }
+  if (sent >= ${count}) clearInterval(t);
+}, 1);`;
+  const r = await netnsExec(ns, process.execPath, ['-e', code], { timeoutMs: 60_000 });
+  if (!r.stdout.includes('SENT')) throw new Error(`paced udp failed: ${r.stderr}`);
+}

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { DecodedPacket, L2Flag, LinkType, decodeOuter, decodePacket, decoderInternalErrors } from '../../shared/decode/index.js';
+import { DecodedPacket, L2Flag, LinkType, decodeFrame, decodeOuter, decodePacket, decoderInternalErrors } from '../../shared/decode/index.js';
 import { RecordFlag, TunnelKind } from '../../shared/packet/packet-record.js';
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { loadFrames, type TestFrame } from '../capture-file/capture-writers.js';
@@ -79,6 +79,26 @@ function decodeBoth(linkType: number, frame: Uint8Array, wireLen: number, out: D
   checkRecord(out, linkType, frame, wireLen, true);
 }
 
+const OFFSET_FIELDS = ['srcMacOff', 'dstMacOff', 'l3Off', 'l4Off', 'payloadOff'] as const;
+
+/**
+ * decodeFrame on a frame lying at `at` in a larger buffer gives what decodePacket gives on the
+ * frame alone: the same fields, offsets moved by `at`, the same payload bytes (none when the
+ * payload view is off). Throws naming the first difference.
+ */
+function checkAtOffset(a: DecodedPacket, b: DecodedPacket, at: number, payloadView: boolean): void {
+  for (const k of Object.keys(a) as (keyof DecodedPacket)[]) {
+    if (k === 'frame' || k === 'frameOff' || k === 'payload' || k === 'src' || k === 'dst' || k === 'addrWords') continue;
+    const moved = (OFFSET_FIELDS as readonly string[]).includes(k) && (a[k] as number) >= 0;
+    const expected = moved ? (a[k] as number) + at : a[k];
+    if (b[k] !== expected) throw new Error(`${k}: ${String(b[k])} at offset ${at}, ${String(a[k])} alone`);
+  }
+  if (b.frameOff !== at) throw new Error(`frameOff ${b.frameOff}, expected ${at}`);
+  if (Buffer.compare(a.src, b.src) !== 0 || Buffer.compare(a.dst, b.dst) !== 0) throw new Error('addresses differ');
+  const want = payloadView ? a.payload : new Uint8Array(0);
+  if (Buffer.compare(want, b.payload) !== 0) throw new Error(`payload differs (${b.payload.length} bytes, expected ${want.length})`);
+}
+
 /** A few real frames of each kind the decoder distinguishes, from every reference capture. */
 function sampleFrames(): TestFrame[] {
   const out = new DecodedPacket();
@@ -149,6 +169,26 @@ describe('decoder fuzzing', function () {
           else data[p]! ^= 1 << bit;
         }
         decodeBoth(f.linkType, data, f.wireLen, out);
+      }),
+      { numRuns: 4000 },
+    );
+  });
+
+  it('decodeFrame at an offset in a larger buffer equals decodePacket on the frame alone', () => {
+    const alone = new DecodedPacket();
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(300), fc.nat(), fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.boolean(), fc.boolean(), (pick, at, cutAt, junk, snapped, view) => {
+        const f = samples[pick % samples.length]!;
+        const cap = snapped ? cutAt % (f.data.length + 1) : f.data.length;
+        const frame = f.data.subarray(0, cap);
+        // junk before and after the frame: the decoder must read neither
+        const buf = new Uint8Array(at + cap + junk.length);
+        for (let i = 0; i < at; i++) buf[i] = junk[i % junk.length]!;
+        buf.set(frame, at);
+        buf.set(junk, at + cap);
+        decodePacket(f.linkType, frame, f.wireLen, 123, alone);
+        decodeFrame(f.linkType, buf, at, cap, f.wireLen, 123, out, { payloadView: view });
+        checkAtOffset(alone, out, at, view);
       }),
       { numRuns: 4000 },
     );

@@ -30,7 +30,7 @@ export function decodeRadiotap(f: Uint8Array, off: number, end: number, out: Dec
   let frameEnd = end;
   if ((present0 & 2) !== 0) {
     if ((present0 & 1) !== 0) o = off + (((o - off) + 7) & ~7) + 8;
-    if (o < off + len && (f[o]! & RADIOTAP_F_FCS) !== 0 && st.frameLen >= st.declEnd) frameEnd -= 4;
+    if (o < off + len && (f[o]! & RADIOTAP_F_FCS) !== 0 && st.frameEnd >= st.declEnd) frameEnd -= 4;
   }
   decodeIeee80211(f, off + len, frameEnd, out, st);
 }

@@ -41,7 +41,7 @@ export function decodeIpv4(f: Uint8Array, off: number, end: number, out: Decoded
   let declEnd: number;
   if (total === 0) {
     // TSO / BIG TCP: the stack leaves the length 0 and the frame is the packet
-    declEnd = st.declEnd === UNKNOWN_END ? st.frameLen : st.declEnd;
+    declEnd = st.declEnd === UNKNOWN_END ? st.frameEnd : st.declEnd;
   } else if (total < hl) {
     out.ipLen = total;
     markMalformed(out, 'ipv4: total length < header length');
@@ -50,7 +50,7 @@ export function decodeIpv4(f: Uint8Array, off: number, end: number, out: Decoded
     declEnd = off + total;
     // beyond the captured bytes is normal for a snapped capture (capLen < wireLen);
     // beyond what was on the wire, the header lies
-    if (declEnd > st.declEnd || (declEnd > st.frameLen && !st.capShort)) markMalformed(out, 'ipv4: total length exceeds the frame');
+    if (declEnd > st.declEnd || (declEnd > st.frameEnd && !st.capShort)) markMalformed(out, 'ipv4: total length exceeds the frame');
   }
   out.ipLen = declEnd - off;
   if (off + hl > end) {

@@ -32,10 +32,10 @@ export function decodeIpv6(f: Uint8Array, off: number, end: number, out: Decoded
 
   let declEnd: number;
   if (plen === 0 && next !== NO_NEXT_HEADER) {
-    declEnd = st.declEnd === UNKNOWN_END ? st.frameLen : st.declEnd;
+    declEnd = st.declEnd === UNKNOWN_END ? st.frameEnd : st.declEnd;
   } else {
     declEnd = off + 40 + plen;
-    if (declEnd > st.declEnd || (declEnd > st.frameLen && !st.capShort)) markMalformed(out, 'ipv6: payload length exceeds the frame');
+    if (declEnd > st.declEnd || (declEnd > st.frameEnd && !st.capShort)) markMalformed(out, 'ipv6: payload length exceeds the frame');
   }
   out.ipLen = declEnd - off;
   const segEnd = declEnd < end ? declEnd : end;
