@@ -1,5 +1,21 @@
-// Marks the three CLI entry points executable after tsc emits them.
-import { chmodSync, existsSync } from 'node:fs';
+// After tsc: marks the three CLI entry points executable, and removes compiled files whose
+// TypeScript source is gone (tsc never deletes; a stale test would otherwise keep running).
+import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
 for (const f of ['dist/agent/cli.js', 'dist/collector/cli.js', 'dist/console/cli.js']) {
   if (existsSync(f)) chmodSync(f, 0o755);
 }
+
+function prune(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      prune(p);
+      continue;
+    }
+    const m = /^(.*)\.js(\.map)?$/.exec(p);
+    if (m && !existsSync(`${m[1].slice('dist/'.length)}.ts`)) rmSync(p);
+  }
+}
+if (existsSync('dist')) prune('dist');
