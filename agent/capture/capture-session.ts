@@ -161,33 +161,31 @@ export class CaptureSession {
       }
     });
     handle.on('error', (err: Error) => {
+      // an error while this session is already closing (its final flush) is not news
+      if (this.handle !== handle) return;
       this.close();
       this.opts.onFailure?.(err);
     });
     this.handle = handle;
   }
 
-  /** Delivers what the ring holds now (synchronously). */
-  flush(): void {
-    this.handle?.flush();
-  }
-
   close(): void {
     const h = this.handle;
     if (!h) return;
+    // cleared first: anything the final flush triggers (an 'error') sees a closed session
+    this.handle = undefined;
     // what the kernel already counted reaches the sink instead of vanishing with the ring
     h.flush();
-    this.readKernelStats();
-    this.handle = undefined;
+    this.readKernelStats(h);
     h.close();
     h.removeAllListeners('packets');
   }
 
   /** Refreshes the libpcap counters (cheap: one getsockopt on Linux). */
-  private readKernelStats(): void {
-    if (!this.handle) return;
+  private readKernelStats(h: CapHandle | undefined = this.handle): void {
+    if (!h) return;
     try {
-      const s = this.handle.stats();
+      const s = h.stats();
       this.kernel = { packets: s.received, drops: s.dropped };
     } catch {
       /* the handle failed; keep the last counters */
