@@ -4,6 +4,13 @@ import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, in
 import { CompressionKind } from './dump-header.js';
 import { DumpFormatError } from './dump-error.js';
 
+/** log2 of the smallest window that holds `bytes`, within brotli's 10..22 used here. */
+function brotliWindowBits(bytes: number): number {
+  let bits = 10;
+  while (bits < 22 && 1 << bits < bytes) bits++;
+  return bits;
+}
+
 export function compressBody(kind: CompressionKind, level: number, body: Uint8Array): Uint8Array {
   switch (kind) {
     case CompressionKind.DeflateRaw:
@@ -13,7 +20,9 @@ export function compressBody(kind: CompressionKind, level: number, body: Uint8Ar
         params: {
           [constants.BROTLI_PARAM_QUALITY]: level,
           [constants.BROTLI_PARAM_SIZE_HINT]: body.length,
-          [constants.BROTLI_PARAM_LGWIN]: 22,
+          // a window no larger than the body: same output size, and the encoder's buffers
+          // (about 2 x the window) stay small for the usual few-hundred-KB body
+          [constants.BROTLI_PARAM_LGWIN]: brotliWindowBits(body.length),
         },
       });
     case CompressionKind.None:
