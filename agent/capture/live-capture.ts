@@ -291,8 +291,8 @@ export class LiveCapture {
     }
   }
 
-  /** Resolves collector names; true when the set of excluded endpoints changed. */
-  private async resolveCollectors(): Promise<boolean> {
+  /** Resolves collector names into the excluded endpoints (the sessions follow at the next sync). */
+  private async resolveCollectors(): Promise<void> {
     const resolve = this.opts.resolve ?? defaultResolve;
     const next: CollectorEndpoint[] = [];
     for (const c of this.opts.collectors ?? []) {
@@ -318,7 +318,6 @@ export class LiveCapture {
     const changed = key(merged) !== key(this.endpoints);
     this.endpoints = merged;
     if (changed) this.opts.log?.info({ collectors: merged.map((e) => ({ addresses: e.addresses, port: e.port })) }, 'collector traffic excluded from capture');
-    return changed;
   }
 
   /** Resolved endpoints plus the observed connection addresses (as extra endpoints). */

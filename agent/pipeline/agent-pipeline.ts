@@ -233,6 +233,11 @@ export class AgentPipeline {
   }
 
   /** Payload bytes kept per packet from now on (hybrid capture). */
+  /** The most payload bytes any packet may keep at `nowUs` (global or per-peer). */
+  maxSnapLen(nowUs: number): number {
+    return this.snap.maxSnapLen(nowUs);
+  }
+
   setSnapLen(n: number): void {
     this.snap.setSnapLen(n);
     this.writer.snapLen = n;

@@ -99,14 +99,9 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
     log?.info({ addresses: facts.addresses.length }, 'host addresses changed');
   };
 
-  // the payload lengths in force, to size the capture's snap length (rules lapse by time)
-  let globalSnap = opts.pipeline.snapLen ?? 0;
-  let peerSnaps: { snapLen: number; untilUs: number }[] = [];
+  // the capture's snap length follows the payload the pipeline may keep (rules lapse by time)
   const fitCaptureSnap = (nowUs: number): void => {
-    peerSnaps = peerSnaps.filter((r) => r.untilUs > nowUs);
-    let need = globalSnap;
-    for (const r of peerSnaps) if (r.snapLen > need) need = r.snapLen;
-    cap.setPayloadBytes(need);
+    cap.setPayloadBytes(pipeline.maxSnapLen(nowUs));
   };
 
   let seconds = 0;
@@ -115,7 +110,7 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
     seconds++;
     const now = Date.now() * 1000;
     pipeline.tick(now);
-    if (peerSnaps.length > 0) fitCaptureSnap(now);
+    fitCaptureSnap(now);
     if (refreshEvery > 0 && seconds % refreshEvery === 0) refreshHostAddresses();
   }, 1000);
   timer.unref();
@@ -127,12 +122,10 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
     refreshHostAddresses,
     setSnapLen: (n) => {
       pipeline.setSnapLen(n);
-      globalSnap = n;
       fitCaptureSnap(Date.now() * 1000);
     },
     addPeerRule: (rule) => {
       pipeline.addPeerRule(rule);
-      peerSnaps.push({ snapLen: rule.snapLen, untilUs: rule.untilUs });
       fitCaptureSnap(Date.now() * 1000);
     },
     stop: () => {

@@ -117,6 +117,13 @@ export class SnapPolicy {
     return this.rules.length;
   }
 
+  /** The most payload any packet may keep at `nowUs`: the global length or a live rule's. */
+  maxSnapLen(nowUs: number): number {
+    let n = this.snap;
+    for (const r of this.rules) if (r.untilUs > nowUs && r.snapLen > n) n = r.snapLen;
+    return n;
+  }
+
   /** Drops rules whose deadline has passed. */
   expire(nowUs: number): void {
     if (this.rules.some((r) => r.untilUs <= nowUs)) this.rules = this.rules.filter((r) => r.untilUs > nowUs);
