@@ -1,6 +1,7 @@
 // Agent memory while capturing, measured on the real service: `meerkat-collector run` in one
-// network namespace, `meerkat-agent run` (enrolled with a token, default config, started the
-// way tests and the service start it) capturing in the other, while the collector's side
+// network namespace, `meerkat-agent run` (enrolled with a token, default config, started as
+// it ships: the bundle through its launcher, installer/linux/meerkat-agent) capturing in the
+// other, while the collector's side
 // sends UDP to the agent at a steady rate. The agent's /proc status is sampled every 50 ms;
 // reported: the peak RSS while capturing and its split (private/anonymous, of which the V8
 // heap; file-backed: the node binary, libraries, the capture ring), the lifetime high-water
@@ -28,7 +29,12 @@ export interface AgentMemoryOptions {
   seconds?: number;
   /** packets per second sent to the agent (default 20,000) */
   rate?: number;
-  /** extra node flags before the script: for experiments; the default is the agent as shipped */
+  /**
+   * which agent: 'shipped' (default): the bundle through its launcher, as installed;
+   * 'modules': `node dist/agent/cli.js`, the compiled modules unbundled and no launcher settings
+   */
+  agent?: 'shipped' | 'modules';
+  /** node flags for experiments: replace the launcher's (shipped) or come before the script (modules) */
   nodeArgs?: string[];
   /** extra environment for the agent (experiments) */
   env?: Record<string, string>;
@@ -131,15 +137,19 @@ class MemoryRig {
     const col = netnsSpawn(nsB, process.execPath, [...nodeScriptArgs('../collector/cli', import.meta.url), 'run', '--config', join(this.dir, 'collector.json')]);
     col.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });
     await waitFor('the collector to listen', () => this.logs.collector.includes('collector listening'), 60_000, () => this.logs.collector);
-    // always the compiled agent: from source, tsx's TypeScript loader would be measured with it
-    const agentCli = [join(repoRoot(), 'dist', 'agent', 'cli.js')];
-    const enrolled = await netnsExec(nsA, process.execPath, [...agentCli, 'enroll', '--collector', `https://${ipB}:8443`, '--token', token, '--state-dir', agentDir, '--json']);
+    // always compiled: from source, tsx's TypeScript loader would be measured with the agent
+    const shipped = (o.agent ?? 'shipped') === 'shipped';
+    const [cmd, ...pre]: string[] = shipped
+      ? [join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent')]
+      : [process.execPath, ...(o.nodeArgs ?? []), join(repoRoot(), 'dist', 'agent', 'cli.js')];
+    const env: NodeJS.ProcessEnv = { ...process.env, MEERKAT_NODE: process.execPath, ...o.env };
+    if (shipped && o.nodeArgs) env.MEERKAT_NODE_FLAGS = o.nodeArgs.join(' ');
+    const enrolled = await netnsExec(nsA, cmd!, [...pre, 'enroll', '--collector', `https://${ipB}:8443`, '--token', token, '--state-dir', agentDir, '--json']);
     if (enrolled.code !== 0) throw new Error(`enroll failed: ${enrolled.stderr}`);
     writeFileSync(join(agentDir, 'anon.key'), readFileSync(join(this.dir, 'owner', 'anon.key')), { mode: 0o600 });
     writeFileSync(join(this.dir, 'agent.json'), JSON.stringify({ stateDir: agentDir, ...o.agentConfig }));
-    const agent = netnsSpawn(nsA, process.execPath, [...(o.nodeArgs ?? []), ...agentCli, 'run', '--config', join(this.dir, 'agent.json')], {
-      env: { ...process.env, ...o.env },
-    });
+    // the launcher execs node: the spawned pid is the agent's
+    const agent = netnsSpawn(nsA, cmd!, [...pre, 'run', '--config', join(this.dir, 'agent.json')], { env });
     this.agent = agent;
     agent.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.agent += s.length > 4096 ? s.slice(-4096) : s; });
     await waitFor('the agent to connect', () => this.logs.agent.includes('connected to collector'), 60_000, () => this.logs.agent);

@@ -19,7 +19,7 @@ COL_IP=10.213.77.2
 PEER_IP=10.213.77.20           # internal peer: pseudonymized in all data
 BAD_IP=10.213.77.66            # outside the declared internal prefix: "external", on the blacklist
 M="node $ROOT/dist/console/cli.js"
-A="node $ROOT/dist/agent/cli.js"
+A="$ROOT/dist/agent-bundle/meerkat-agent"   # the agent as it ships: bundle + launcher
 C="node $ROOT/dist/collector/cli.js"
 inhost() { ip netns exec "$HOSTNS" "$@"; }
 innet() { ip netns exec "$NETNS" "$@"; }

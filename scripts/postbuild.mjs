@@ -10,6 +10,7 @@ for (const f of ['dist/agent/cli.js', 'dist/collector/cli.js', 'dist/console/cli
 function prune(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
+    if (p === join('dist', 'agent-bundle')) continue; // built from dist, not from a .ts each
     if (e.isDirectory()) {
       prune(p);
       continue;
@@ -19,3 +20,6 @@ function prune(dir) {
   }
 }
 if (existsSync('dist')) prune('dist');
+
+// the agent as it ships (a bundle and its launcher), from the files just compiled
+await import('./bundle-agent.mjs');

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 # libpcap-dev + build tools + patch: the `cap` addon is patched and compiles against libpcap.
 # tshark: reference decoder in tests. argus: reference in benchmarks and flow checks.
 # iproute2/nftables/iptables: namespaces and interdiction tests. tcpreplay/tcpdump: traffic tools. curl: the demo.
-pkgs=(libpcap-dev build-essential patch python3 tshark tcpdump argus-server argus-client iproute2 nftables iptables tcpreplay procps curl)
+# systemd: systemd-analyze checks the agent's service unit.
+pkgs=(libpcap-dev build-essential patch python3 tshark tcpdump argus-server argus-client iproute2 nftables iptables tcpreplay procps curl systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -18,7 +18,6 @@
 //          (an 'error' from the patched binding; unpatched `cap` aborted the process) and is
 //          reopened by the rescan when the interface is back.
 //   [names] those interfaces, one session each.
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../../shared/log.js';
 import { buildCaptureFilter, type CollectorEndpoint } from './bpf-filter.js';
@@ -127,6 +126,9 @@ export interface LiveCaptureStats {
 }
 
 async function defaultResolve(host: string): Promise<string[]> {
+  if (isIP(host)) return [host];
+  // dns loaded only for a collector given by name (the usual enrolment gives an address)
+  const { lookup } = await import('node:dns/promises');
   const all = await lookup(host, { all: true, verbatim: true });
   return all.map((a) => a.address);
 }

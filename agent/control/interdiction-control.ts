@@ -3,7 +3,6 @@
 // (peer-resolver.ts), keeps the collector connection as the management channel, re-installs
 // the persisted policy at start, ends timed parts on time, and reports what is in force - with
 // every address shown as the collector's data shows it (pseudonym + "*"), never the real one.
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../../shared/log.js';
 import type { PeerRef } from '../../shared/commands/peer-ref.js';
@@ -68,7 +67,8 @@ export class InterdictionControl {
   async start(collector: { host: string; port: number }): Promise<DisplayedInterdiction> {
     const channels: ManagementChannel[] = [];
     try {
-      const addrs = isIP(collector.host) ? [{ address: collector.host }] : await lookup(collector.host, { all: true });
+      // dns loaded only for a collector given by name (the usual enrolment gives an address)
+      const addrs = isIP(collector.host) ? [{ address: collector.host }] : await (await import('node:dns/promises')).lookup(collector.host, { all: true });
       for (const a of addrs.slice(0, 4)) channels.push({ address: plainAddress(a.address), port: collector.port });
     } catch (e) {
       this.log.warn({ host: collector.host, err: (e as Error).message }, 'cannot resolve the collector for the management channel; keeping the persisted one');

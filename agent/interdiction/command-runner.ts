@@ -1,7 +1,6 @@
 // Runs the firewall tools (nft, iptables-restore, powershell): arguments as an array (never a
 // shell), the script on stdin, a timeout, output captured. Also finds the tools where services
 // often lack them in PATH (/usr/sbin, /sbin).
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -32,7 +31,10 @@ export function findExecutable(name: string): string | undefined {
 }
 
 /** Runs to completion; resolves with the exit code (never rejects for a non-zero exit). */
-export function runCommand(file: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+export async function runCommand(file: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  // loaded on first use: most agents never run a firewall tool, and child_process (with the
+  // dgram and socket-passing modules it pulls in) is ~1 MB of the agent's resident memory
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const shown = [file, ...args].join(' ');
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });

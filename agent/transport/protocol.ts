@@ -2,7 +2,8 @@
 // upload frame header and the JSON control messages. docs/protocol.md is the prose spec.
 // Kept free of I/O so the collector and the agent (and tests) use the same codec.
 // (Lives here for now; it would sit better in shared/protocol/, see the report.)
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../shared/config/schema-messages.js';
 
 export const PROTOCOL_VERSION = 1;
 /** WebSocket path on the collector's TLS port */
@@ -97,51 +98,56 @@ export function nackIsRetryable(code: NackCodeValue): boolean {
   return code === NackCode.Storage || code === NackCode.Aborted || code === NackCode.Busy || code === NackCode.ShuttingDown;
 }
 
-const nonNeg = z.number().finite().nonnegative();
+const nonNeg = z.number().check(z.nonnegative());
+const opt = z.optional;
 
 /** Agent health as the heartbeat carries it; every field optional so older agents stay valid. */
-export const agentHealthSchema = z.object({
+export const agentHealthSchema = z.looseObject({
   /** packets seen by capture, kept after exclusion, dropped by the kernel / interface */
-  packetsCaptured: nonNeg.optional(),
-  packetsKept: nonNeg.optional(),
-  packetsDropped: nonNeg.optional(),
-  packetsIfDropped: nonNeg.optional(),
-  dumpsWritten: nonNeg.optional(),
+  packetsCaptured: opt(nonNeg),
+  packetsKept: opt(nonNeg),
+  packetsDropped: opt(nonNeg),
+  packetsIfDropped: opt(nonNeg),
+  dumpsWritten: opt(nonNeg),
   /** dumps the spool had to discard (byte limit) */
-  spoolDropped: nonNeg.optional(),
-  spoolBytes: nonNeg.optional(),
-  spoolFiles: nonNeg.optional(),
+  spoolDropped: opt(nonNeg),
+  spoolBytes: opt(nonNeg),
+  spoolFiles: opt(nonNeg),
   /** process CPU since the previous heartbeat, percent of one core */
-  cpuPercent: nonNeg.optional(),
-  rssBytes: nonNeg.optional(),
-  heapUsedBytes: nonNeg.optional(),
-  uptimeSec: nonNeg.optional(),
+  cpuPercent: opt(nonNeg),
+  rssBytes: opt(nonNeg),
+  heapUsedBytes: opt(nonNeg),
+  uptimeSec: opt(nonNeg),
   /**
    * Packet-time watermark, µs: every packet captured before it is in a dump already handed
    * to the spool. With spoolFiles = 0 the collector holds all of them and may expire this
    * agent's flows up to it (idle hosts' flows then close without waiting for new traffic).
    */
-  packetTimeUs: nonNeg.optional(),
-}).loose();
+  packetTimeUs: opt(nonNeg),
+});
 export type AgentHealth = z.infer<typeof agentHealthSchema>;
+
+const str = (max: number) => z.string().check(z.maxLength(max));
+const intAtLeast = (min: number) => z.int().check(z.gte(min));
+const positiveInt = z.int().check(z.positive());
 
 export const agentMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('hello'),
-    v: z.number().int(),
+    v: z.int(),
     agentId: z.string(),
-    software: z.string().max(200).optional(),
+    software: opt(str(200)),
     /** the agent's own window (unacked uploads it will keep in flight) */
-    window: z.number().int().positive().optional(),
+    window: opt(positiveInt),
   }),
   z.object({ type: z.literal('heartbeat'), ts: z.number(), health: agentHealthSchema }),
-  z.object({ type: z.literal('renew'), csr: z.string().max(16384) }),
+  z.object({ type: z.literal('renew'), csr: str(16384) }),
   z.object({
     type: z.literal('command-result'),
-    id: z.string().max(200),
+    id: str(200),
     ok: z.boolean(),
-    result: z.unknown().optional(),
-    error: z.string().max(4000).optional(),
+    result: opt(z.unknown()),
+    error: opt(str(4000)),
   }),
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
@@ -149,22 +155,22 @@ export type AgentMessage = z.infer<typeof agentMessageSchema>;
 export const collectorMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('welcome'),
-    v: z.number().int(),
+    v: z.int(),
     agentId: z.string(),
     serverTime: z.number(),
     /** largest dump the collector accepts (bytes, without the frame header) */
-    maxDumpBytes: z.number().int().positive(),
+    maxDumpBytes: positiveInt,
     /** unacked uploads the collector is willing to queue for this agent */
-    window: z.number().int().positive(),
-    heartbeatSec: z.number().positive(),
+    window: positiveInt,
+    heartbeatSec: z.number().check(z.positive()),
   }),
   /** epoch: echoed from the upload frame, so an agent can ignore answers to frames it has since resent */
-  z.object({ type: z.literal('ack'), seq: z.number().int().nonnegative(), epoch: z.number().int().nonnegative(), dup: z.boolean() }),
+  z.object({ type: z.literal('ack'), seq: intAtLeast(0), epoch: intAtLeast(0), dup: z.boolean() }),
   z.object({
     type: z.literal('nack'),
     /** -1 when the frame was too broken to carry a sequence */
-    seq: z.number().int().min(-1),
-    epoch: z.number().int().nonnegative(),
+    seq: intAtLeast(-1),
+    epoch: intAtLeast(0),
     code: z.string(),
     reason: z.string(),
     retry: z.boolean(),
@@ -178,10 +184,10 @@ export const collectorMessageSchema = z.discriminatedUnion('type', [
    */
   z.object({
     type: z.literal('watchlist'),
-    version: z.string().max(64),
-    v4: z.string().max(256 * 1024),
-    v6: z.string().max(256 * 1024),
-    truncated: z.boolean().optional(),
+    version: str(64),
+    v4: str(256 * 1024),
+    v6: str(256 * 1024),
+    truncated: opt(z.boolean()),
   }),
   z.object({ type: z.literal('error'), code: z.string(), reason: z.string() }),
 ]);

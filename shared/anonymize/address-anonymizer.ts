@@ -163,9 +163,9 @@ export class AddressAnonymizer {
     return this.cache4.size + this.cache6.size;
   }
 
-  /** Upper bound of the cache tables' memory in bytes (fixed at construction). */
+  /** Upper bound of the cache tables' memory in bytes (fixed at construction; they grow up to it with use). */
   get cacheBytes(): number {
-    return this.cache4.tableBytes + this.cache6.tableBytes;
+    return this.cache4.maxTableBytes + this.cache6.maxTableBytes;
   }
 
   /** Rewrites addr (16 bytes, IPv4 in 0..3) in place when the policy says so; true if it did. */

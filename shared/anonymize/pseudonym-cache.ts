@@ -9,10 +9,17 @@
 // Eviction is two-generation: new entries go into `cur`; when it holds its share, `old` is
 // dropped (O(1): bump its epoch) and the tables swap. A hit in `old` is copied into `cur`, so
 // addresses in steady use survive every rotation; one-off addresses age out.
+//
+// The tables start small and double (rehashing both generations) when `cur` fills a quarter of
+// its slots (short probe runs while small; after a doubling the load is 1/8), up to the size the capacity needs: an endpoint that talks to a few hundred peers
+// should not pay for the worst case in resident memory (the IPv6 cache alone is ~1.2 MB at
+// full size). Growth happens at most log2(capacity) times, so the hot path stays a lookup.
 import { randomBytes } from 'node:crypto';
 
 /** linear probing stops after this many slots (bounds the worst case per lookup) */
 const MAX_PROBE = 8;
+/** slots per table before the first growth */
+const INITIAL_SLOTS = 64;
 
 function mix(h: number, k: number): number {
   // multiply-xorshift step; all int32 (constants written as int32 to stay off float math)
@@ -53,8 +60,12 @@ export class PseudonymCache {
   readonly words: number;
   /** entries one generation may hold; both together hold at most `capacity` */
   private readonly genLimit: number;
-  private readonly mask: number;
+  /** slots per table at full size */
+  private readonly maxSlots: number;
+  private mask: number;
   private readonly seed: number;
+  /** scratch: the caller's key and value are kept here while the tables grow */
+  private readonly saved: Int32Array;
   private cur: Table;
   private old: Table;
 
@@ -68,13 +79,16 @@ export class PseudonymCache {
     this.words = words;
     this.key = new Int32Array(words);
     this.value = new Int32Array(words);
+    this.saved = new Int32Array(words * 2);
     this.genLimit = capacity >> 1;
     // load factor <= 1/2 keeps probe runs short
     let slots = 8;
     while (slots < this.genLimit * 2) slots *= 2;
-    this.mask = slots - 1;
-    this.cur = new Table(slots, words);
-    this.old = new Table(slots, words);
+    this.maxSlots = slots;
+    const first = Math.min(slots, INITIAL_SLOTS);
+    this.mask = first - 1;
+    this.cur = new Table(first, words);
+    this.old = new Table(first, words);
     this.seed = randomBytes(4).readInt32LE(0);
   }
 
@@ -83,10 +97,15 @@ export class PseudonymCache {
     return this.cur.count + this.old.count;
   }
 
-  /** Fixed memory of the tables in bytes. */
+  /** Memory of the tables in bytes now (they grow with use up to maxTableBytes). */
   get tableBytes(): number {
     const t = this.cur;
     return 2 * (t.keys.byteLength + t.vals.byteLength + t.stamp.byteLength);
+  }
+
+  /** Memory of the tables in bytes at full size: the bound fixed by the capacity. */
+  get maxTableBytes(): number {
+    return 2 * this.maxSlots * (8 * this.words + 4);
   }
 
   private hash(): number {
@@ -156,6 +175,35 @@ export class PseudonymCache {
     }
   }
 
+  /** Doubles both tables (rehashing their live entries) when `cur` is a quarter full and not at full size. */
+  private growIfLoaded(): void {
+    const slots = this.mask + 1;
+    if (slots >= this.maxSlots || this.cur.count < slots >> 2) return;
+    const w = this.words;
+    const saved = this.saved;
+    saved.set(this.key, 0);
+    saved.set(this.value, w);
+    const size = slots * 2;
+    this.mask = size - 1;
+    const cur = this.rehash(this.cur, size);
+    const old = this.rehash(this.old, size);
+    this.cur = cur;
+    this.old = old;
+    this.key.set(saved.subarray(0, w));
+    this.value.set(saved.subarray(w));
+  }
+
+  private rehash(from: Table, size: number): Table {
+    const w = this.words;
+    const to = new Table(size, w);
+    for (let s = 0; s < from.stamp.length; s++) {
+      if (from.stamp[s] !== from.epoch) continue;
+      for (let i = 0; i < w; i++) this.key[i] = from.keys[s * w + i]!;
+      this.insert(to, this.hash(), from.vals, s * w);
+    }
+    return to;
+  }
+
   private rotateIfFull(): void {
     if (this.cur.count < this.genLimit) return;
     const dropped = this.old;
@@ -177,13 +225,16 @@ export class PseudonymCache {
     this.copyOut(this.old.vals, s);
     // promote so entries in use outlive the next rotation
     this.rotateIfFull();
-    this.insert(this.cur, home, this.value, 0);
+    const slots = this.mask + 1;
+    this.growIfLoaded();
+    this.insert(this.cur, slots === this.mask + 1 ? home : this.hash(), this.value, 0);
     return true;
   }
 
   /** Stores `value` under `key` (call after a miss). */
   put(): void {
     this.rotateIfFull();
+    this.growIfLoaded();
     this.insert(this.cur, this.hash(), this.value, 0);
   }
 

@@ -7,7 +7,8 @@
 // `sig` is an Ed25519 signature by an operator key over signedBytes(envelope without sig); the
 // agent accepts it only from keys pinned on the host. `nonce` makes every envelope unique: the
 // agent executes a nonce at most once (replay guard, persisted).
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../config/schema-messages.js';
 
 export const COMMAND_VERSION = 1;
 /** longest lifetime (expiresAt - issuedAt) an agent accepts */
@@ -26,37 +27,37 @@ export const NONCE_RE = /^[A-Za-z0-9_-]{22}$/;
 export const KEY_ID_RE = /^[0-9a-f]{16}$/;
 const SIG_RE = /^[A-Za-z0-9+/]{86}==$/;
 
-const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const int = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
 const duration = int(1_000, MAX_TIMED_MS);
-const address = z.string().min(2).max(64);
-const peerRef = z.object({ address, pseudonym: z.boolean() }).strict();
+const address = z.string().check(z.minLength(2), z.maxLength(64));
+const peerRef = z.strictObject({ address, pseudonym: z.boolean() });
 const component = z.enum(['capture', 'shipping']);
+const opt = z.optional;
 
 /** Parameters per command kind (strict: an unknown parameter is an error, not ignored). */
 export const COMMAND_PARAMS = {
   /** machine inventory; sensitive parts sealed to the owner */
-  inventory: z.object({}).strict(),
+  inventory: z.strictObject({}),
   /** payload bytes kept per packet from now on */
-  'capture.snaplen': z.object({ snapLen: int(0, 65535) }).strict(),
+  'capture.snaplen': z.strictObject({ snapLen: int(0, 65535) }),
   /** keep up to snapLen payload bytes for traffic with `peer` (as records carry it) until forMs from execution */
-  'capture.peer': z.object({ peer: address, port: int(1, 65535).optional(), snapLen: int(1, 65535), forMs: duration }).strict(),
+  'capture.peer': z.strictObject({ peer: address, port: opt(int(1, 65535)), snapLen: int(1, 65535), forMs: duration }),
   /** packets (and seconds) per dump */
-  'capture.dump-size': z.object({ packets: int(1, 1_000_000), seconds: z.number().min(1).max(3600).optional() }).strict(),
-  'component.stop': z.object({ component }).strict(),
-  'component.start': z.object({ component }).strict(),
-  'interdiction.isolate': z.object({ allow: z.array(peerRef).max(64).optional(), forMs: duration.optional() }).strict(),
-  'interdiction.block': z.object({ peer: peerRef, forMs: duration.optional() }).strict(),
-  'interdiction.unblock': z.object({ peer: peerRef }).strict(),
+  'capture.dump-size': z.strictObject({ packets: int(1, 1_000_000), seconds: opt(z.number().check(z.gte(1), z.lte(3600))) }),
+  'component.stop': z.strictObject({ component }),
+  'component.start': z.strictObject({ component }),
+  'interdiction.isolate': z.strictObject({ allow: opt(z.array(peerRef).check(z.maxLength(64))), forMs: opt(duration) }),
+  'interdiction.block': z.strictObject({ peer: peerRef, forMs: opt(duration) }),
+  'interdiction.unblock': z.strictObject({ peer: peerRef }),
   'interdiction.degrade': z
-    .object({
-      peer: peerRef.optional(),
-      rateBytesPerSec: int(125, 12_500_000_000).optional(),
-      lossPercent: z.number().gt(0).max(100).optional(),
-      forMs: duration.optional(),
+    .strictObject({
+      peer: opt(peerRef),
+      rateBytesPerSec: opt(int(125, 12_500_000_000)),
+      lossPercent: opt(z.number().check(z.gt(0), z.lte(100))),
+      forMs: opt(duration),
     })
-    .strict()
-    .refine((p) => p.rateBytesPerSec !== undefined || p.lossPercent !== undefined, 'degrade needs rateBytesPerSec and/or lossPercent'),
-  'interdiction.release': z.object({}).strict(),
+    .check(z.refine((p) => p.rateBytesPerSec !== undefined || p.lossPercent !== undefined, 'degrade needs rateBytesPerSec and/or lossPercent')),
+  'interdiction.release': z.strictObject({}),
 } as const;
 
 export type CommandKind = keyof typeof COMMAND_PARAMS;
@@ -66,21 +67,19 @@ export type CommandParams<K extends CommandKind> = z.output<(typeof COMMAND_PARA
 /** Kinds that only read (no change to the host); they are signed and replay-guarded all the same. */
 export const READ_ONLY_KINDS: ReadonlySet<CommandKind> = new Set<CommandKind>(['inventory']);
 
-export const commandEnvelopeSchema = z
-  .object({
-    v: z.literal(COMMAND_VERSION),
-    agentId: z.string().regex(AGENT_ID_RE, 'an agent id (lower-case UUID)'),
-    kind: z.enum(COMMAND_KINDS as [CommandKind, ...CommandKind[]]),
-    params: z.record(z.string(), z.unknown()),
-    issuedAt: z.number().int().nonnegative(),
-    expiresAt: z.number().int().nonnegative(),
-    nonce: z.string().regex(NONCE_RE, '16 random bytes, base64url'),
-    /** the signer's name as the operator key file records it (informational; the key id decides) */
-    operator: z.string().min(1).max(64),
-    keyId: z.string().regex(KEY_ID_RE, '16 hex characters'),
-    sig: z.string().regex(SIG_RE, 'a base64 Ed25519 signature').optional(),
-  })
-  .strict();
+export const commandEnvelopeSchema = z.strictObject({
+  v: z.literal(COMMAND_VERSION),
+  agentId: z.string().check(z.regex(AGENT_ID_RE, 'an agent id (lower-case UUID)')),
+  kind: z.enum(COMMAND_KINDS as [CommandKind, ...CommandKind[]]),
+  params: z.record(z.string(), z.unknown()),
+  issuedAt: z.int().check(z.nonnegative()),
+  expiresAt: z.int().check(z.nonnegative()),
+  nonce: z.string().check(z.regex(NONCE_RE, '16 random bytes, base64url')),
+  /** the signer's name as the operator key file records it (informational; the key id decides) */
+  operator: z.string().check(z.minLength(1), z.maxLength(64)),
+  keyId: z.string().check(z.regex(KEY_ID_RE, '16 hex characters')),
+  sig: z.optional(z.string().check(z.regex(SIG_RE, 'a base64 Ed25519 signature'))),
+});
 
 export type CommandEnvelope = z.output<typeof commandEnvelopeSchema>;
 export type UnsignedEnvelope = Omit<CommandEnvelope, 'sig'>;
@@ -92,7 +91,7 @@ export class CommandSchemaError extends Error {
   }
 }
 
-function firstIssue(e: z.ZodError): string {
+function firstIssue(e: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }): string {
   const i = e.issues[0];
   if (!i) return 'invalid';
   return `${i.path.length ? i.path.map(String).join('.') + ': ' : ''}${i.message}`;
@@ -149,18 +148,16 @@ export interface CommandOutcome {
   at?: number;
 }
 
-const outcomeSchema = z
-  .object({
-    status: z.enum(['done', 'failed', 'refused']),
-    kind: z.string().max(64).optional(),
-    nonce: z.string().max(64).optional(),
-    code: z.string().max(64).optional(),
-    reason: z.string().max(4000).optional(),
-    data: z.unknown().optional(),
-    redelivered: z.boolean().optional(),
-    at: z.number().optional(),
-  })
-  .loose();
+const outcomeSchema = z.looseObject({
+  status: z.enum(['done', 'failed', 'refused']),
+  kind: opt(z.string().check(z.maxLength(64))),
+  nonce: opt(z.string().check(z.maxLength(64))),
+  code: opt(z.string().check(z.maxLength(64))),
+  reason: opt(z.string().check(z.maxLength(4000))),
+  data: opt(z.unknown()),
+  redelivered: opt(z.boolean()),
+  at: opt(z.number()),
+});
 
 /** Reads an agent's answer; an answer that does not parse counts as a failure with its text. */
 export function readOutcome(ok: boolean, result: unknown, error: string | undefined): CommandOutcome {

@@ -1,7 +1,8 @@
-// Reads a JSON config file and validates it against a zod schema; every problem
-// is reported with the file, the key path and what was expected.
+// Reads a JSON config file and validates it against a zod schema (classic or mini: both are
+// core schemas); every problem is reported with the file, the key path and what was expected.
 import { readFileSync } from 'node:fs';
-import type { z } from 'zod';
+import { safeParse } from 'zod/mini';
+import type { $ZodType, output } from 'zod/v4/core';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -15,13 +16,13 @@ export function formatZodIssues(source: string, issues: ReadonlyArray<{ path: Re
   return `${source}: invalid configuration\n${lines.join('\n')}`;
 }
 
-export function validateConfig<S extends z.ZodType>(schema: S, value: unknown, source: string): z.output<S> {
-  const r = schema.safeParse(value);
+export function validateConfig<S extends $ZodType>(schema: S, value: unknown, source: string): output<S> {
+  const r = safeParse(schema, value);
   if (!r.success) throw new ConfigError(formatZodIssues(source, r.error.issues));
   return r.data;
 }
 
-export function loadConfigFile<S extends z.ZodType>(schema: S, file: string | undefined): z.output<S> {
+export function loadConfigFile<S extends $ZodType>(schema: S, file: string | undefined): output<S> {
   if (!file) return validateConfig(schema, {}, 'defaults');
   let text: string;
   try {

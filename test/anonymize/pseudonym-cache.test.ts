@@ -32,9 +32,10 @@ describe('PseudonymCache', () => {
     }
   });
 
-  it('never holds more than its capacity; memory is fixed', () => {
+  it('never holds more than its capacity; memory grows with use up to a fixed bound', () => {
     const c = new PseudonymCache(4, 500);
-    const bytes = c.tableBytes;
+    const small = c.tableBytes;
+    assert.ok(small < c.maxTableBytes / 4, `starts small: ${small} of ${c.maxTableBytes}`);
     for (let i = 0; i < 20_000; i++) {
       setKey(c, [i, i * 7, ~i, i ^ 0x5555]);
       if (!c.get()) {
@@ -42,9 +43,36 @@ describe('PseudonymCache', () => {
         c.put();
       }
       assert.ok(c.size <= 500, `size ${c.size}`);
+      assert.ok(c.tableBytes <= c.maxTableBytes, `bytes ${c.tableBytes}`);
     }
-    assert.equal(c.tableBytes, bytes);
+    assert.equal(c.tableBytes, c.maxTableBytes);
     assert.ok(c.size >= 250, 'still holds at least a generation');
+  });
+
+  it('keeps every entry and the caller\'s scratch across growth', () => {
+    const c = new PseudonymCache(2, 16384);
+    const n = 1500; // far below a generation (8192): nothing is rotated out; 64 slots double 7 times
+    const stored: number[] = [];
+    for (let i = 0; i < n; i++) {
+      setKey(c, [i, ~i]);
+      assert.equal(c.get(), false);
+      c.value[0] = i * 3;
+      c.value[1] = -i | 0;
+      c.put();
+      // put() may have grown the tables: the scratch still holds what the caller wrote
+      assert.deepEqual([...c.key], [i, ~i]);
+      assert.deepEqual([...c.value], [i * 3, -i | 0]);
+      // the probe cap may leave a rare entry uncached; everything cached must survive growth
+      if (c.get()) stored.push(i);
+    }
+    assert.ok(c.tableBytes < c.maxTableBytes, 'grew, not to full size');
+    assert.ok(stored.length >= n - 5, `cached ${stored.length} of ${n}`);
+    assert.equal(c.size, stored.length);
+    for (const i of stored) {
+      setKey(c, [i, ~i]);
+      assert.ok(c.get(), `lost ${i}`);
+      assert.deepEqual([...c.value], [i * 3, -i | 0]);
+    }
   });
 
   it('keeps entries in steady use across many rotations (two generations)', () => {

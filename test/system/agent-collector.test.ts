@@ -5,16 +5,19 @@
 // dropping), every dump stored once.
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsExec, netnsSpawn, type NetnsPair } from '../helpers/netns.js';
 import { nodeScriptArgs } from '../helpers/node-script.js';
+import { repoRoot } from '../../shared/util/repo-paths.js';
 
 const agentCli = (): string[] => nodeScriptArgs('../../agent/cli', import.meta.url);
 const collectorCli = (): string[] => nodeScriptArgs('../../collector/cli', import.meta.url);
 const consoleCli = (): string[] => nodeScriptArgs('../../console/cli', import.meta.url);
+/** The agent as it ships (bundle through its launcher), built by `npm run build`; absent in a source-only run. */
+const shippedLauncher = join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent');
 
 function run(args: string[]): string {
   const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
@@ -57,6 +60,14 @@ class Rig {
   agentId = '';
   logs = { collector: '', agent: '' };
 
+  /** @param shipped run the shipped agent (bundle + launcher) instead of the compiled modules */
+  constructor(readonly shipped = false) {}
+
+  /** How the agent is started: [program, ...leading args]. */
+  agentCommand(): [string, ...string[]] {
+    return this.shipped ? [shippedLauncher] : [process.execPath, ...agentCli()];
+  }
+
   get colDir(): string { return join(this.dir, 'collector'); }
   get agentDir(): string { return join(this.dir, 'agent'); }
   get db(): string { return join(this.colDir, 'meerkat.db'); }
@@ -71,14 +82,21 @@ class Rig {
     this.collector.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });
     await waitFor('the collector to listen', () => this.logs.collector.includes('collector listening'), 30_000);
     netnsSpawn(this.pair.nsB, process.execPath, ['-e', PEER_SERVER, ipB]);
-    const enrolled = await netnsExec(this.pair.nsA, process.execPath, [...agentCli(), 'enroll', '--collector', `https://${ipB}:8443`, '--token', token, '--state-dir', this.agentDir, '--json']);
+    const [agentProgram, ...agentPre] = this.agentCommand();
+    const enrolled = await netnsExec(this.pair.nsA, agentProgram, [...agentPre, 'enroll', '--collector', `https://${ipB}:8443`, '--token', token, '--state-dir', this.agentDir, '--json']);
     assert.equal(enrolled.code, 0, enrolled.stderr);
     this.agentId = (JSON.parse(enrolled.stdout) as { agentId: string }).agentId;
     writeFileSync(join(this.agentDir, 'anon.key'), readFileSync(join(this.dir, 'owner', 'anon.key')), { mode: 0o600 });
     writeFileSync(join(this.dir, 'agent.json'), JSON.stringify({ stateDir: this.agentDir, ...agentConfig }));
-    this.agent = netnsSpawn(this.pair.nsA, process.execPath, [...agentCli(), 'run', '--config', join(this.dir, 'agent.json')]);
+    this.agent = netnsSpawn(this.pair.nsA, agentProgram, [...agentPre, 'run', '--config', join(this.dir, 'agent.json')], { env: { ...process.env, MEERKAT_NODE: process.execPath } });
     this.agent.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.agent += s; });
     await waitFor('the agent to connect', () => this.logs.agent.includes('connected to collector'), 30_000);
+    if (this.shipped) {
+      // the launcher exec'd node on the bundle with the service's settings (same pid)
+      const cmdline = readFileSync(`/proc/${this.agent.pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(cmdline.some((a) => a.endsWith('agent-bundle/meerkat-agent.js')) && cmdline.includes('--v8-pool-size=1'), cmdline.join(' '));
+      assert.ok(readFileSync(`/proc/${this.agent.pid}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=1'));
+    }
   }
 
   startTraffic(responseBytes: number): void {
@@ -129,8 +147,10 @@ describe('system: meerkat-agent run -> meerkat-collector run across namespaces',
     if (!netnsAvailable()) this.skip(); // needs root and iproute2 (CI runs as root)
   });
 
+  // the shipped agent (bundle through its launcher) when built, so the artifact installers
+  // carry is the one proven end to end; the compiled modules in a source-only run
   it('network to the collector cut for several dump periods: everything arrives once afterwards', async function () {
-    const rig = new Rig();
+    const rig = new Rig(existsSync(shippedLauncher) && !import.meta.url.endsWith('.ts'));
     try {
       await rig.start({ dump: { maxSeconds: 1 }, capture: { interfaces: 'any' } });
       rig.startTraffic(300);

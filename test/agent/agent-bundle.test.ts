@@ -1,0 +1,99 @@
+// The agent as it ships: the esbuild bundle in dist/agent-bundle (scripts/bundle-agent.mjs,
+// run by `npm run build`) started through its launcher (installer/linux/meerkat-agent). The
+// system test runs it end to end against a collector; here: it starts, it computes exactly
+// what the compiled modules compute, what loads at start stays lean, and the service unit
+// that starts it is valid.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
+import { repoRoot, referencePcapsDir } from '../../shared/util/repo-paths.js';
+
+const bundleDir = join(repoRoot(), 'dist', 'agent-bundle');
+const launcher = join(bundleDir, 'meerkat-agent');
+
+interface Metafile {
+  outputs: Record<string, { bytes: number; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
+}
+
+/**
+ * Output chunks a running agent loads before any lazy import(): static imports from the entry
+ * and from the CLI program (which agent/cli.ts imports right away, after a heap setting).
+ */
+function loadedAtStart(meta: Metafile, entry: string): string[] {
+  const program = Object.keys(meta.outputs).find((o) => Object.keys(meta.outputs[o]!.inputs).some((i) => i.endsWith('dist/agent/cli-program.js')));
+  assert.ok(program, 'the CLI program chunk');
+  const seen = new Set<string>();
+  const visit = (f: string): void => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const i of meta.outputs[f]?.imports ?? []) if (!i.external && i.kind === 'import-statement') visit(i.path);
+  };
+  visit(entry);
+  visit(program);
+  return [...seen];
+}
+
+describe('agent bundle: the agent as it ships', function () {
+  this.timeout(120_000);
+  let dir = '';
+  before(function () {
+    // built by `npm run build` (npm test builds first); a run from source before any build has none
+    if (!existsSync(launcher)) this.skip();
+  });
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'mk-bundle-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the launcher starts the bundle: version from package.json, --help lists the commands', () => {
+    const version = (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    const env = { ...process.env, MEERKAT_NODE: process.execPath };
+    assert.equal(execFileSync(launcher, ['--version'], { encoding: 'utf8', env }).trim(), version);
+    const help = execFileSync(launcher, ['--help'], { encoding: 'utf8', env });
+    for (const cmd of ['run', 'enroll', 'replay']) assert.match(help, new RegExp(`^\\s+${cmd}\\b`, 'm'));
+    const bad = spawnSync(launcher, ['no-such-command'], { encoding: 'utf8', env });
+    assert.notEqual(bad.status, 0);
+  });
+
+  it('replays captures to byte-identical dumps as the compiled modules (anonymization included)', () => {
+    initOwnerKeys(join(dir, 'keys'));
+    const key = join(dir, 'keys', ANON_KEY_FILE);
+    const files = ['zeek/echo-connections.pcap', 'zeek/ftp_ipv6.pcap'].map((f) => join(referencePcapsDir(), f));
+    const args = (out: string): string[] => ['replay', ...files, '--out', out, '--anonymize', 'all', '--key-file', key, '--packets-per-dump', '7000', '--agent-id', '00000000-0000-4000-8000-00000000b00d', '--json'];
+    const shipped = JSON.parse(execFileSync(launcher, args(join(dir, 'b')), { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: process.execPath } })) as { packets: number; dumps: unknown[] };
+    execFileSync(process.execPath, [join(repoRoot(), 'dist', 'agent', 'cli.js'), ...args(join(dir, 'm'))], { encoding: 'utf8' });
+    assert.ok(shipped.packets > 80_000 && shipped.dumps.length > 10, `${shipped.packets} packets, ${shipped.dumps.length} dumps`);
+    const names = readdirSync(join(dir, 'b')).sort();
+    assert.deepEqual(readdirSync(join(dir, 'm')).sort(), names);
+    for (const n of names) assert.ok(readFileSync(join(dir, 'b', n)).equals(readFileSync(join(dir, 'm', n))), `${n} differs`);
+  });
+
+  it('what the agent loads at start leaves out enrollment, renewal (node-forge), replay progress and classic zod', () => {
+    const meta = JSON.parse(readFileSync(join(bundleDir, 'meta.json'), 'utf8')) as Metafile;
+    const entry = Object.keys(meta.outputs).find((o) => o.endsWith('/meerkat-agent.js'));
+    assert.ok(entry, 'entry chunk in the metafile');
+    const start = loadedAtStart(meta, entry);
+    const inputs = start.flatMap((o) => Object.keys(meta.outputs[o]!.inputs));
+    assert.ok(inputs.some((i) => i.includes('dist/agent/pipeline/')), 'the capture pipeline is there');
+    assert.ok(inputs.some((i) => i.includes('node_modules/zod/')), 'zod (mini) is there');
+    for (const lazy of ['node_modules/node-forge/', 'node_modules/zod/v4/classic/', 'node_modules/cli-progress/', 'dist/agent/transport/enroll-client.js', 'dist/agent/pipeline/replay-files.js']) {
+      assert.ok(!inputs.some((i) => i.includes(lazy)), `${lazy} is loaded at start`);
+    }
+    // and every lazy part is still in the bundle, reachable by import()
+    const all = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
+    assert.ok(all.some((i) => i.includes('node_modules/node-forge/')) && all.some((i) => i.includes('enroll-client.js')));
+  });
+
+  it('the systemd unit is valid and starts the launcher with run', function () {
+    if (spawnSync('systemd-analyze', ['--version']).status !== 0) this.skip(); // systemd-analyze (package systemd) not installed
+    const unit = readFileSync(join(repoRoot(), 'installer', 'linux', 'meerkat-agent.service'), 'utf8');
+    assert.match(unit, /^ExecStart=\/usr\/lib\/meerkat-agent\/meerkat-agent run --config \/etc\/meerkat\/agent\.json$/m);
+    // verify checks the executable exists: point it at the launcher in the build
+    const local = join(dir, 'meerkat-agent.service');
+    writeFileSync(local, unit.replace('/usr/lib/meerkat-agent/meerkat-agent', launcher));
+    const r = spawnSync('systemd-analyze', ['verify', local], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.trim(), '', r.stderr);
+  });
+});
