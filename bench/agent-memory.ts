@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsExec, netnsSpawn, type NetnsPair } from '../test/helpers/netns.js';
-import { nodeScriptArgs } from '../test/helpers/node-script.js';
+import { nodeScriptArgs, shippedAgentLauncher } from '../test/helpers/node-script.js';
 import { repoRoot } from '../shared/util/repo-paths.js';
 
 const MB = 1024 * 1024;
@@ -140,7 +140,7 @@ class MemoryRig {
     // always compiled: from source, tsx's TypeScript loader would be measured with the agent
     const shipped = (o.agent ?? 'shipped') === 'shipped';
     const [cmd, ...pre]: string[] = shipped
-      ? [join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent')]
+      ? [shippedAgentLauncher()]
       : [process.execPath, ...(o.nodeArgs ?? []), join(repoRoot(), 'dist', 'agent', 'cli.js')];
     const env: NodeJS.ProcessEnv = { ...process.env, MEERKAT_NODE: process.execPath, ...o.env };
     if (shipped && o.nodeArgs) env.MEERKAT_NODE_FLAGS = o.nodeArgs.join(' ');

@@ -11,8 +11,8 @@
 // addresses in steady use survive every rotation; one-off addresses age out.
 //
 // The tables start small and double (rehashing both generations) when `cur` fills a quarter of
-// its slots (short probe runs while small; after a doubling the load is 1/8), up to the size the capacity needs: an endpoint that talks to a few hundred peers
-// should not pay for the worst case in resident memory (the IPv6 cache alone is ~1.2 MB at
+// its slots (short probe runs while small; after a doubling the load is 1/8), up to the size
+// the capacity needs: an endpoint that talks to a few hundred peers should not pay for the worst case in resident memory (the IPv6 cache alone is ~1.2 MB at
 // full size). Growth happens at most log2(capacity) times, so the hot path stays a lookup.
 import { randomBytes } from 'node:crypto';
 
@@ -175,10 +175,10 @@ export class PseudonymCache {
     }
   }
 
-  /** Doubles both tables (rehashing their live entries) when `cur` is a quarter full and not at full size. */
-  private growIfLoaded(): void {
+  /** Doubles both tables (rehashing their live entries) when `cur` is a quarter full and not at full size; true if it did. */
+  private growIfLoaded(): boolean {
     const slots = this.mask + 1;
-    if (slots >= this.maxSlots || this.cur.count < slots >> 2) return;
+    if (slots >= this.maxSlots || this.cur.count < slots >> 2) return false;
     const w = this.words;
     const saved = this.saved;
     saved.set(this.key, 0);
@@ -191,6 +191,7 @@ export class PseudonymCache {
     this.old = old;
     this.key.set(saved.subarray(0, w));
     this.value.set(saved.subarray(w));
+    return true;
   }
 
   private rehash(from: Table, size: number): Table {
@@ -225,9 +226,8 @@ export class PseudonymCache {
     this.copyOut(this.old.vals, s);
     // promote so entries in use outlive the next rotation
     this.rotateIfFull();
-    const slots = this.mask + 1;
-    this.growIfLoaded();
-    this.insert(this.cur, slots === this.mask + 1 ? home : this.hash(), this.value, 0);
+    // after a growth the home slot moved with the mask
+    this.insert(this.cur, this.growIfLoaded() ? this.hash() : home, this.value, 0);
     return true;
   }
 

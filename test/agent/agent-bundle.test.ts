@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
 import { repoRoot, referencePcapsDir } from '../../shared/util/repo-paths.js';
+import { shippedAgentLauncher } from '../helpers/node-script.js';
 
 const bundleDir = join(repoRoot(), 'dist', 'agent-bundle');
-const launcher = join(bundleDir, 'meerkat-agent');
+const launcher = shippedAgentLauncher();
 
 interface Metafile {
   outputs: Record<string, { bytes: number; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
@@ -40,8 +41,7 @@ describe('agent bundle: the agent as it ships', function () {
   this.timeout(120_000);
   let dir = '';
   before(function () {
-    // built by `npm run build` (npm test builds first); a run from source before any build has none
-    if (!existsSync(launcher)) this.skip();
+    if (!existsSync(launcher)) this.skip(); // reason: the bundle is built by `npm run build` (npm test builds first); a source-only run before any build has none
   });
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'mk-bundle-')); });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -86,7 +86,7 @@ describe('agent bundle: the agent as it ships', function () {
   });
 
   it('the systemd unit is valid and starts the launcher with run', function () {
-    if (spawnSync('systemd-analyze', ['--version']).status !== 0) this.skip(); // systemd-analyze (package systemd) not installed
+    if (spawnSync('systemd-analyze', ['--version']).status !== 0) this.skip(); // reason: systemd-analyze (package systemd) is not installed
     const unit = readFileSync(join(repoRoot(), 'installer', 'linux', 'meerkat-agent.service'), 'utf8');
     assert.match(unit, /^ExecStart=\/usr\/lib\/meerkat-agent\/meerkat-agent run --config \/etc\/meerkat\/agent\.json$/m);
     // verify checks the executable exists: point it at the launcher in the build

@@ -16,10 +16,7 @@ describe('remote control, end to end (namespaces, real processes)', function () 
   let peer1Pseudonym: string;
 
   before(async function () {
-    if (!labAvailable()) {
-      // root + iproute2 + nft are required; the reason is stated rather than skipping silently
-      this.skip();
-    }
+    if (!labAvailable()) this.skip(); // reason: needs root, iproute2 network namespaces and nft
     L = new ControlLab();
     await L.setUp();
     const owner = loadOwnerKeys(L.owner);

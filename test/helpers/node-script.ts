@@ -1,11 +1,21 @@
 // Arguments for running a helper script beside a test as a child `node` process:
 // the .ts source under tsx when the test itself runs from source, the compiled
 // .js when it runs from dist/ (what `npm test` does).
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../shared/util/repo-paths.js';
 
 /** `relative` without extension, e.g. './fixtures/print-pseudonyms'; `from` is the caller's import.meta.url. */
 export function nodeScriptArgs(relative: string, from: string): string[] {
   const ts = from.endsWith('.ts');
   const file = fileURLToPath(new URL(`${relative}.${ts ? 'ts' : 'js'}`, from));
   return ts ? ['--import', 'tsx', file] : [file];
+}
+
+/**
+ * The agent as it ships: the bundle's launcher in dist/agent-bundle (built by `npm run build`;
+ * absent in a source-only run before any build). It runs `$MEERKAT_NODE` or the `node` in PATH.
+ */
+export function shippedAgentLauncher(): string {
+  return join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent');
 }

@@ -18,7 +18,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('responses: blacklisted peer -> alert -> scoped response commands (namespaces)', function () {
   this.timeout(180_000);
   before(function () {
-    if (!netnsAvailable()) this.skip(); // needs root and iproute2
+    if (!netnsAvailable()) this.skip(); // reason: needs root and iproute2 network namespaces
   });
 
   it('captures full payload of that peer only; isolate refused as out of scope and audited', async () => {

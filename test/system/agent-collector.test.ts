@@ -10,14 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsExec, netnsSpawn, type NetnsPair } from '../helpers/netns.js';
-import { nodeScriptArgs } from '../helpers/node-script.js';
-import { repoRoot } from '../../shared/util/repo-paths.js';
+import { nodeScriptArgs, shippedAgentLauncher } from '../helpers/node-script.js';
 
 const agentCli = (): string[] => nodeScriptArgs('../../agent/cli', import.meta.url);
 const collectorCli = (): string[] => nodeScriptArgs('../../collector/cli', import.meta.url);
 const consoleCli = (): string[] => nodeScriptArgs('../../console/cli', import.meta.url);
 /** The agent as it ships (bundle through its launcher), built by `npm run build`; absent in a source-only run. */
-const shippedLauncher = join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent');
+const shippedLauncher = shippedAgentLauncher();
 
 function run(args: string[]): string {
   const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
@@ -144,7 +143,7 @@ class Rig {
 describe('system: meerkat-agent run -> meerkat-collector run across namespaces', function () {
   this.timeout(180_000);
   before(function () {
-    if (!netnsAvailable()) this.skip(); // needs root and iproute2 (CI runs as root)
+    if (!netnsAvailable()) this.skip(); // reason: needs root and iproute2 network namespaces (CI runs as root)
   });
 
   // the shipped agent (bundle through its launcher) when built, so the artifact installers
