@@ -17,6 +17,7 @@ import { PausableSpool } from './control/pausable-spool.js';
 import { WatchlistTrigger } from './watchlist/watchlist-trigger.js';
 import { createResponseRouter } from './watchlist/response-command-router.js';
 import type { WatchlistPayload } from './watchlist/watchlist-codec.js';
+import { leanCaptureAdvice, runtimeProfile } from './runtime-profile.js';
 
 export const STATUS_FILE = 'status.json';
 const STOP_DRAIN_MS = 3_000;
@@ -121,6 +122,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
   });
   sh.start();
 
+  const profile = runtimeProfile();
   const status = (): Record<string, unknown> => ({
     agentId: identity.agentId,
     collector: collectorUrl,
@@ -132,6 +134,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     watchlist: watchlist.stats(),
     responses: router.stats(),
     memory: memoryFigures(),
+    runtime: { profile, node: process.version },
   });
   const writeStatus = (): void => {
     try {
@@ -144,9 +147,14 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
   };
   mkdirSync(cfg.stateDir, { recursive: true });
   writeStatus();
+  let lastHealth = live.stats();
   const timer = setInterval(() => {
     writeStatus();
     log.info({ capture: counters(), spool: spool.stats(), shipper: sh.stats() }, 'agent health');
+    const now = live.stats();
+    const advice = leanCaptureAdvice(profile, (now.kernelDrops ?? 0) - (lastHealth.kernelDrops ?? 0), now.packetsSeen - lastHealth.packetsSeen);
+    if (advice) log.warn({ profile }, advice);
+    lastHealth = now;
   }, 30_000);
   timer.unref();
   const quickStatus = setInterval(writeStatus, 2_000);

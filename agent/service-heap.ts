@@ -12,7 +12,7 @@
 // Two phases: growth is off from the first line of `run` through module loading and the
 // pipeline warm-up (long synchronous bursts), so the semi-spaces stay at V8's starting 1 MiB;
 // once the service runs, they may grow to the cap, steered after every GC.
-import { PerformanceObserver } from 'node:perf_hooks';
+import type { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /**
@@ -76,9 +76,13 @@ export function capYoungGeneration(maxSemiSpaceMb = SERVICE_MAX_SEMI_SPACE_MB): 
     growing = grow;
     setGrowth(grow);
   };
-  steer();
-  observer?.disconnect();
-  observer = new PerformanceObserver(steer);
-  observer.observe({ entryTypes: ['gc'] });
+  // perf_hooks is loaded here, not at start-up: growth stays held until the observer is in
+  // place, so the cap is never passed unobserved
+  void import('node:perf_hooks').then(({ PerformanceObserver: Observer }) => {
+    observer?.disconnect();
+    observer = new Observer(steer);
+    observer.observe({ entryTypes: ['gc'] });
+    steer();
+  });
   return { maxSemiSpaceMb };
 }

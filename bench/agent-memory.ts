@@ -36,7 +36,7 @@ export interface AgentMemoryOptions {
   agent?: 'shipped' | 'modules';
   /** node flags for experiments: replace the launcher's (shipped) or come before the script (modules) */
   nodeArgs?: string[];
-  /** extra environment for the agent (experiments) */
+  /** extra environment for the agent, e.g. MEERKAT_AGENT_PROFILE=fast for the launcher's other profile */
   env?: Record<string, string>;
   /** merged into the agent's config file */
   agentConfig?: Record<string, unknown>;

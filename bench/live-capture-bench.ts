@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetnsPair, destroyNetnsPair, netnsExec, netnsSpawn, type NetnsPair } from '../test/helpers/netns.js';
-import { nodeScriptArgs } from '../test/helpers/node-script.js';
+import { launcherProfileFlags, nodeScriptArgs } from '../test/helpers/node-script.js';
 
 export interface LiveCaptureBenchResult {
   /** frames tcpreplay sent, and its rate */
@@ -19,6 +19,8 @@ export interface LiveCaptureBenchResult {
   /** tcpdump on the same flood: captured and dropped */
   tcpdumpCaptured: number;
   tcpdumpDrops: number;
+  /** the same pipeline in the agent service's lean runtime profile (V8 lite mode), on the same flood */
+  lean: { offeredPps: number; seen: number; drops: number };
 }
 
 function macBytes(mac: string): number[] {
@@ -84,8 +86,8 @@ async function replay(pair: NetnsPair, file: string): Promise<{ sent: number; pp
 
 const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function withAgent(pair: NetnsPair, run: () => Promise<void>): Promise<{ seen: number; drops: number }> {
-  const child = netnsSpawn(pair.nsA, process.execPath, nodeScriptArgs('./live-capture-child', import.meta.url));
+async function withAgent(pair: NetnsPair, run: () => Promise<void>, nodeArgs: string[] = []): Promise<{ seen: number; drops: number }> {
+  const child = netnsSpawn(pair.nsA, process.execPath, [...nodeArgs, ...nodeScriptArgs('./live-capture-child', import.meta.url)]);
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
@@ -126,6 +128,8 @@ export async function benchLiveCapture(opts: { packets?: number } = {}): Promise
     let offered = { sent: 0, pps: 0 };
     const agent = await withAgent(pair, async () => { offered = await replay(pair, file); });
     const td = await withTcpdump(pair, async () => { await replay(pair, file); });
+    let leanOffered = { sent: 0, pps: 0 };
+    const lean = await withAgent(pair, async () => { leanOffered = await replay(pair, file); }, launcherProfileFlags('lean'));
     return {
       offered: offered.sent,
       offeredPps: offered.pps,
@@ -133,6 +137,7 @@ export async function benchLiveCapture(opts: { packets?: number } = {}): Promise
       agentDrops: agent.drops,
       tcpdumpCaptured: td.captured,
       tcpdumpDrops: td.drops,
+      lean: { offeredPps: leanOffered.pps, seen: lean.seen, drops: lean.drops },
     };
   } finally {
     destroyNetnsPair(pair);

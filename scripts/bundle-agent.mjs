@@ -8,8 +8,21 @@
 // (one parse, tree-shaken libraries) does not (docs/agent-memory.md has the figures).
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 const out = 'dist/agent-bundle';
+
+// pino's worker-thread transports: never used by the agent (sync stderr logging), and
+// loading them costs node's worker machinery at start (scripts/bundle-stubs/ says why each
+// stand-in is safe)
+const pinoWithoutWorkers = {
+  name: 'pino-without-workers',
+  setup(b) {
+    b.onResolve({ filter: /^thread-stream$/ }, () => ({ path: resolve('scripts/bundle-stubs/thread-stream.cjs') }));
+    b.onResolve({ filter: /^(node:)?worker_threads$/ }, (a) =>
+      /[\\/]node_modules[\\/]pino[\\/]/.test(a.importer) ? { path: resolve('scripts/bundle-stubs/pino-worker-threads.cjs') } : undefined);
+  },
+};
 rmSync(out, { recursive: true, force: true }); // chunk names carry content hashes: no stale ones
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const result = await build({
@@ -25,6 +38,7 @@ const result = await build({
   keepNames: true,
   sourcemap: 'linked',
   external: ['cap', 'better-sqlite3'],
+  plugins: [pinoWithoutWorkers],
   define: { MEERKAT_BUNDLED_VERSION: JSON.stringify(version) },
   // CommonJS dependencies (ws, pino, commander) call require(): give the ESM bundle one
   banner: { js: "import{createRequire as __meerkatRequire}from'node:module';const require=__meerkatRequire(import.meta.url);" },

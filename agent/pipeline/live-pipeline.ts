@@ -15,6 +15,7 @@ import { AgentPipeline, type AgentPipelineOptions, type CaptureStats } from './a
 import type { PeerCaptureRule } from './snap-policy.js';
 import { hostFactsFromInterfaces, type HostFacts } from './host-addresses.js';
 import { warmUpPipeline } from './pipeline-warmup.js';
+import { runtimeProfile } from '../runtime-profile.js';
 
 export interface LivePipelineOptions {
   capture: Omit<LiveCaptureOptions, 'onFrame' | 'log'>;
@@ -24,7 +25,7 @@ export interface LivePipelineOptions {
   log?: Logger;
   /** os.networkInterfaces replacement (tests) */
   interfaces?: typeof networkInterfaces;
-  /** run synthetic packets through the code first so a burst at start-up meets optimized code (default true) */
+  /** run synthetic packets through the code first so a burst at start-up meets optimized code (default: when the JIT is on) */
   warmUp?: boolean;
 }
 
@@ -72,7 +73,8 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
       return { packets: s?.kernelPackets ?? null, drops: s?.kernelDrops ?? null };
     },
   });
-  if (opts.warmUp !== false) {
+  // the warm-up is for the optimizing JIT; without one it would only cost start-up CPU
+  if (opts.warmUp ?? runtimeProfile() === 'fast') {
     const ms = warmUpPipeline({ linkType: anyMode ? LINKTYPE_LINUX_SLL : LINKTYPE_ETHERNET, policy: opts.pipeline.anonymizer.policy });
     log?.debug({ ms: Math.round(ms) }, 'pipeline warmed up');
   }

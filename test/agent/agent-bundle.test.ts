@@ -56,6 +56,29 @@ describe('agent bundle: the agent as it ships', function () {
     assert.notEqual(bad.status, 0);
   });
 
+  it('the launcher runs the service in the lean profile and everything else fast, unless told otherwise', () => {
+    // `echo` stands in for node: what the launcher would exec is printed
+    const exec = (args: string[], env: Record<string, string | undefined> = {}): { status: number | null; line: string; stderr: string } => {
+      const r = spawnSync(launcher, args, { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: 'echo', MEERKAT_AGENT_PROFILE: undefined, MEERKAT_NODE_FLAGS: undefined, ...env } });
+      return { status: r.status, line: r.stdout.trim(), stderr: r.stderr };
+    };
+    const script = join(bundleDir, 'meerkat-agent.js');
+    const lean = '--v8-pool-size=1 --lite-mode --no-expose-wasm';
+    assert.equal(exec(['run', '--config', 'x.json']).line, `${lean} ${script} run --config x.json`);
+    assert.equal(exec(['replay', 'a.pcap']).line, `--v8-pool-size=1 ${script} replay a.pcap`);
+    assert.equal(exec(['enroll']).line, `--v8-pool-size=1 ${script} enroll`);
+    assert.equal(exec(['run'], { MEERKAT_AGENT_PROFILE: 'fast' }).line, `--v8-pool-size=1 ${script} run`);
+    assert.equal(exec(['replay'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} replay`);
+    assert.equal(exec(['run'], { MEERKAT_NODE_FLAGS: '--max-old-space-size=64' }).line, `--max-old-space-size=64 ${script} run`);
+    const bad = exec(['run'], { MEERKAT_AGENT_PROFILE: 'turbo' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /MEERKAT_AGENT_PROFILE must be 'lean' or 'fast', not 'turbo'/);
+    // the lean flags are accepted by this node without a word on stderr (V8 warns on conflicting flags)
+    const real = spawnSync(launcher, ['--version'], { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: process.execPath, MEERKAT_AGENT_PROFILE: 'lean' } });
+    assert.equal(real.status, 0, real.stderr);
+    assert.equal(real.stderr, '');
+  });
+
   it('replays captures to byte-identical dumps as the compiled modules (anonymization included)', () => {
     initOwnerKeys(join(dir, 'keys'));
     const key = join(dir, 'keys', ANON_KEY_FILE);
@@ -69,7 +92,7 @@ describe('agent bundle: the agent as it ships', function () {
     for (const n of names) assert.ok(readFileSync(join(dir, 'b', n)).equals(readFileSync(join(dir, 'm', n))), `${n} differs`);
   });
 
-  it('what the agent loads at start leaves out enrollment, renewal (node-forge), replay progress and classic zod', () => {
+  it('what the agent loads at start leaves out enrollment, renewal (node-forge), replay progress, classic zod and unused built-ins', () => {
     const meta = JSON.parse(readFileSync(join(bundleDir, 'meta.json'), 'utf8')) as Metafile;
     const entry = Object.keys(meta.outputs).find((o) => o.endsWith('/meerkat-agent.js'));
     assert.ok(entry, 'entry chunk in the metafile');
@@ -80,6 +103,12 @@ describe('agent bundle: the agent as it ships', function () {
     for (const lazy of ['node_modules/node-forge/', 'node_modules/zod/v4/classic/', 'node_modules/cli-progress/', 'dist/agent/transport/enroll-client.js', 'dist/agent/pipeline/replay-files.js']) {
       assert.ok(!inputs.some((i) => i.includes(lazy)), `${lazy} is loaded at start`);
     }
+    // node built-ins the service does without at start (each ~0.4 MB resident): pino's worker
+    // transports are stubbed out, the interdiction state file uses callback fs, perf_hooks
+    // comes by import() only when the young generation is steered
+    const builtinsAtStart = start.flatMap((o) => meta.outputs[o]!.imports.filter((i) => i.external && i.kind !== 'dynamic-import').map((i) => i.path.replace(/^node:/, '')));
+    assert.ok(builtinsAtStart.includes('tls') && builtinsAtStart.includes('zlib'), builtinsAtStart.join(' '));
+    for (const unused of ['worker_threads', 'fs/promises', 'perf_hooks']) assert.ok(!builtinsAtStart.includes(unused), `${unused} is loaded at start`);
     // and every lazy part is still in the bundle, reachable by import()
     const all = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
     assert.ok(all.some((i) => i.includes('node_modules/node-forge/')) && all.some((i) => i.includes('enroll-client.js')));
@@ -91,7 +120,7 @@ describe('agent bundle: the agent as it ships', function () {
     assert.match(unit, /^ExecStart=\/usr\/lib\/meerkat-agent\/meerkat-agent run --config \/etc\/meerkat\/agent\.json$/m);
     // verify checks the executable exists: point it at the launcher in the build
     const local = join(dir, 'meerkat-agent.service');
-    writeFileSync(local, unit.replace('/usr/lib/meerkat-agent/meerkat-agent', launcher));
+    writeFileSync(local, unit.replaceAll('/usr/lib/meerkat-agent/meerkat-agent', launcher));
     const r = spawnSync('systemd-analyze', ['verify', local], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr.trim(), '', r.stderr);

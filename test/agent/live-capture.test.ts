@@ -284,8 +284,11 @@ describe('agent/capture/live-capture (network namespaces, real libpcap)', functi
         assert.deepEqual(snaps, [512, 4096, 256, 65535, 512, 256]);
         assert.equal(s.capture.swaps, 6);
         const udp = records(dir).filter((r) => r.proto === 17 && r.dport === 9);
-        assert.equal(udp.length, count, 'every datagram exactly once');
-        assert.equal(new Set(udp.map((r) => `${r.tsUs}:${r.ipId}`)).size, count, 'no datagram twice (a copy would repeat the kernel stamp and IP id)');
+        // a ring that overflowed while the machine was busy (the 65535 phase has 128 slots,
+        // ~40 ms of this traffic) is counted by the kernel: that is not a gap of the swap
+        const drops = s.capture.kernelDrops ?? 0;
+        assert.ok(udp.length <= count && count - udp.length <= drops, `every datagram once: ${udp.length} of ${count}, ${drops} counted as kernel drops`);
+        assert.equal(new Set(udp.map((r) => `${r.tsUs}:${r.ipId}`)).size, udp.length, 'no datagram twice (a copy would repeat the kernel stamp and IP id)');
         const withPayload = udp.filter((r) => r.payload.length === 64).length;
         assert.ok(withPayload > 0 && withPayload < count, `payload kept while it was asked for (${withPayload})`);
         for (const r of udp) assert.ok(r.payload.length === 0 || r.payload.length === 16 || r.payload.length === 64);

@@ -1,6 +1,7 @@
 // Arguments for running a helper script beside a test as a child `node` process:
 // the .ts source under tsx when the test itself runs from source, the compiled
 // .js when it runs from dist/ (what `npm test` does).
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../../shared/util/repo-paths.js';
@@ -18,4 +19,20 @@ export function nodeScriptArgs(relative: string, from: string): string[] {
  */
 export function shippedAgentLauncher(): string {
   return join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent');
+}
+
+/**
+ * The node flags the shipped launcher gives for `profile` (what it execs, with `echo` standing
+ * in for node): the benchmarks reuse the launcher's own choice instead of a copy of it.
+ */
+export function launcherProfileFlags(profile: 'lean' | 'fast', subcommand = 'run'): string[] {
+  const r = spawnSync(shippedAgentLauncher(), [subcommand], {
+    encoding: 'utf8',
+    env: { ...process.env, MEERKAT_NODE: 'echo', MEERKAT_AGENT_PROFILE: profile, MEERKAT_NODE_FLAGS: undefined },
+  });
+  if (r.status !== 0) throw new Error(`the agent launcher failed (${r.status}): ${r.stderr}`);
+  const words = r.stdout.trim().split(/\s+/);
+  const script = words.findIndex((w) => w.endsWith('meerkat-agent.js'));
+  if (script < 0) throw new Error(`the agent launcher started no meerkat-agent.js: ${r.stdout}`);
+  return words.slice(0, script);
 }

@@ -93,7 +93,8 @@ class Rig {
     if (this.shipped) {
       // the launcher exec'd node on the bundle with the service's settings (same pid)
       const cmdline = readFileSync(`/proc/${this.agent.pid}/cmdline`, 'utf8').split('\0');
-      assert.ok(cmdline.some((a) => a.endsWith('agent-bundle/meerkat-agent.js')) && cmdline.includes('--v8-pool-size=1'), cmdline.join(' '));
+      assert.ok(cmdline.some((a) => a.endsWith('agent-bundle/meerkat-agent.js')) && cmdline.includes('--v8-pool-size=1') && cmdline.includes('--lite-mode'), cmdline.join(' '));
+      assert.match(this.logs.agent, /"profile":"lean"/, 'the service says it runs in the lean profile');
       assert.ok(readFileSync(`/proc/${this.agent.pid}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=1'));
     }
   }
