@@ -97,11 +97,18 @@ export function registerRunCommand(program: Command): void {
         throw new Error(`no status at ${file}: is the agent running with this state dir?`);
       }
       if (f.json) { process.stdout.write(JSON.stringify(JSON.parse(text)) + '\n'); return; }
-      const s = JSON.parse(text) as { agentId: string; collector: string; updated: string; capture: Record<string, unknown>; spool: Record<string, unknown>; shipper: Record<string, unknown> };
+      const s = JSON.parse(text) as {
+        agentId: string; collector: string; updated: string; capture: Record<string, unknown>; spool: Record<string, unknown>; shipper: Record<string, unknown>;
+        runtime?: { profile?: string; node?: string }; memory?: { rssBytes?: number; heapTotalBytes?: number; heapUsedBytes?: number };
+      };
       process.stdout.write(`agent ${s.agentId} -> ${s.collector} (status at ${s.updated})\n`);
       const c = s.capture;
       process.stdout.write(`capture: ${String(c.packetsSeen)} seen, ${String(c.packetsKept)} kept, ${String(c.excludedTotal)} excluded, ${String(c.malformed)} malformed, kernel drops ${String(c.kernelDrops ?? 'unknown')}, ${String(c.dumps)} dumps\n`);
       process.stdout.write(`spool: ${JSON.stringify(s.spool)}\nshipping: ${JSON.stringify(s.shipper)}\n`);
+      if (s.runtime || s.memory) {
+        const mb = (b: number | undefined): string => (b === undefined ? '?' : `${(b / 1048576).toFixed(1)} MB`);
+        process.stdout.write(`runtime: ${s.runtime?.profile ?? 'unknown'} profile, node ${s.runtime?.node ?? '?'}; memory: RSS ${mb(s.memory?.rssBytes)}, V8 heap ${mb(s.memory?.heapUsedBytes)} used of ${mb(s.memory?.heapTotalBytes)}\n`);
+      }
     });
 }
 

@@ -4,7 +4,7 @@
 // packets the agent kept == packets the collector stored (+ what the spool reported
 // dropping), every dump stored once.
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +95,12 @@ class Rig {
       const cmdline = readFileSync(`/proc/${this.agent.pid}/cmdline`, 'utf8').split('\0');
       assert.ok(cmdline.some((a) => a.endsWith('agent-bundle/meerkat-agent.js')) && cmdline.includes('--v8-pool-size=1') && cmdline.includes('--lite-mode'), cmdline.join(' '));
       assert.match(this.logs.agent, /"profile":"lean"/, 'the service says it runs in the lean profile');
+      // and its status says so, for the operator and for scripts
+      const env = { ...process.env, MEERKAT_NODE: process.execPath };
+      const text = execFileSync(shippedLauncher, ['status', '--state-dir', this.agentDir], { encoding: 'utf8', env });
+      assert.match(text, /^runtime: lean profile, node v\d+\.\d+\.\d+; memory: RSS \d+\.\d MB, V8 heap/m, text);
+      const json = JSON.parse(execFileSync(shippedLauncher, ['status', '--state-dir', this.agentDir, '--json'], { encoding: 'utf8', env })) as { runtime: { profile: string } };
+      assert.equal(json.runtime.profile, 'lean');
       assert.ok(readFileSync(`/proc/${this.agent.pid}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=1'));
     }
   }
