@@ -123,6 +123,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
   sh.start();
 
   const profile = runtimeProfile();
+  log.info({ profile, node: process.version, execArgv: process.execArgv }, profile === 'lean' ? 'runtime profile lean (V8 lite mode: interpreter only, smallest memory)' : 'runtime profile fast (optimizing JIT)');
   const status = (): Record<string, unknown> => ({
     agentId: identity.agentId,
     collector: collectorUrl,

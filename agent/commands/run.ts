@@ -11,7 +11,6 @@ import { startAgentService, STATUS_FILE } from '../agent-service.js';
 import { registerOperatorKeyCommands } from '../control/operator-key-command.js';
 import { registerResponseKeyCommands } from '../watchlist/response-key-command.js';
 import { capYoungGeneration } from '../service-heap.js';
-import { runtimeProfile } from '../runtime-profile.js';
 
 interface RunFlags {
   config?: string;
@@ -63,8 +62,6 @@ export function registerRunCommand(program: Command): void {
       if (!hasAgentIdentity(cfg.stateDir)) {
         throw new UsageError(`${cfg.stateDir} holds no agent identity: enroll first (meerkat-agent enroll --collector URL --token T --state-dir ${cfg.stateDir})`);
       }
-      const profile = runtimeProfile();
-      log.info({ profile, node: process.version, execArgv: process.execArgv }, profile === 'lean' ? 'runtime profile lean (V8 lite mode: interpreter only, smallest memory)' : 'runtime profile fast (optimizing JIT)');
       const svc = await startAgentService(cfg, log);
       // loaded and warmed up: from here the young generation may grow, up to its cap
       const heap = capYoungGeneration();

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
 import { repoRoot, referencePcapsDir } from '../../shared/util/repo-paths.js';
-import { shippedAgentLauncher } from '../helpers/node-script.js';
+import { launcherCommandLine, shippedAgentLauncher } from '../helpers/node-script.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const bundleDir = join(repoRoot(), 'dist', 'agent-bundle');
 const launcher = shippedAgentLauncher();
@@ -41,7 +42,7 @@ describe('agent bundle: the agent as it ships', function () {
   this.timeout(120_000);
   let dir = '';
   before(function () {
-    if (!existsSync(launcher)) this.skip(); // reason: the bundle is built by `npm run build` (npm test builds first); a source-only run before any build has none
+    if (!existsSync(launcher)) skipBecause(this, 'the bundle is built by `npm run build` (npm test builds first); a source-only run before any build has none');
   });
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'mk-bundle-')); });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,20 +58,15 @@ describe('agent bundle: the agent as it ships', function () {
   });
 
   it('the launcher runs the service in the lean profile and everything else fast, unless told otherwise', () => {
-    // `echo` stands in for node: what the launcher would exec is printed
-    const exec = (args: string[], env: Record<string, string | undefined> = {}): { status: number | null; line: string; stderr: string } => {
-      const r = spawnSync(launcher, args, { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: 'echo', MEERKAT_AGENT_PROFILE: undefined, MEERKAT_NODE_FLAGS: undefined, ...env } });
-      return { status: r.status, line: r.stdout.trim(), stderr: r.stderr };
-    };
     const script = join(bundleDir, 'meerkat-agent.js');
     const lean = '--v8-pool-size=1 --lite-mode --no-expose-wasm';
-    assert.equal(exec(['run', '--config', 'x.json']).line, `${lean} ${script} run --config x.json`);
-    assert.equal(exec(['replay', 'a.pcap']).line, `--v8-pool-size=1 ${script} replay a.pcap`);
-    assert.equal(exec(['enroll']).line, `--v8-pool-size=1 ${script} enroll`);
-    assert.equal(exec(['run'], { MEERKAT_AGENT_PROFILE: 'fast' }).line, `--v8-pool-size=1 ${script} run`);
-    assert.equal(exec(['replay'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} replay`);
-    assert.equal(exec(['run'], { MEERKAT_NODE_FLAGS: '--max-old-space-size=64' }).line, `--max-old-space-size=64 ${script} run`);
-    const bad = exec(['run'], { MEERKAT_AGENT_PROFILE: 'turbo' });
+    assert.equal(launcherCommandLine(['run', '--config', 'x.json']).line, `${lean} ${script} run --config x.json`);
+    assert.equal(launcherCommandLine(['replay', 'a.pcap']).line, `--v8-pool-size=1 ${script} replay a.pcap`);
+    assert.equal(launcherCommandLine(['enroll']).line, `--v8-pool-size=1 ${script} enroll`);
+    assert.equal(launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'fast' }).line, `--v8-pool-size=1 ${script} run`);
+    assert.equal(launcherCommandLine(['replay'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} replay`);
+    assert.equal(launcherCommandLine(['run'], { MEERKAT_NODE_FLAGS: '--max-old-space-size=64' }).line, `--max-old-space-size=64 ${script} run`);
+    const bad = launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'turbo' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /MEERKAT_AGENT_PROFILE must be 'lean' or 'fast', not 'turbo'/);
     // the lean flags are accepted by this node without a word on stderr (V8 warns on conflicting flags)
@@ -115,7 +111,7 @@ describe('agent bundle: the agent as it ships', function () {
   });
 
   it('the systemd unit is valid and starts the launcher with run', function () {
-    if (spawnSync('systemd-analyze', ['--version']).status !== 0) this.skip(); // reason: systemd-analyze (package systemd) is not installed
+    if (spawnSync('systemd-analyze', ['--version']).status !== 0) skipBecause(this, 'systemd-analyze (package systemd) is not installed');
     const unit = readFileSync(join(repoRoot(), 'installer', 'linux', 'meerkat-agent.service'), 'utf8');
     assert.match(unit, /^ExecStart=\/usr\/lib\/meerkat-agent\/meerkat-agent run --config \/etc\/meerkat\/agent\.json$/m);
     // verify checks the executable exists: point it at the launcher in the build

@@ -8,6 +8,7 @@ import {
 } from '../../agent/capture/bpf-filter.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
 import { ether, ipv4, ipv6, pcapFile, tcp, udp, SYN, ACK } from './frames.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const A = '10.9.8.7';
 const C = '192.0.2.10';
@@ -69,7 +70,7 @@ describe('agent/capture/bpf-filter', () => {
       try {
         execFileSync('tcpdump', ['--version'], { stdio: 'ignore' });
       } catch {
-        this.skip(); // reason: tcpdump (libpcap's reference matcher) is not installed
+        skipBecause(this, 'tcpdump (libpcap\'s reference matcher) is not installed');
       }
       dir = mkdtempSync(join(tmpdir(), 'mk-bpf-'));
     });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { repoRoot } from '../../shared/util/repo-paths.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const capPath = createRequire(import.meta.url).resolve('cap');
 
@@ -17,7 +18,7 @@ function runChild(code: string): { status: number | null; signal: NodeJS.Signals
 describe('agent/capture: the patched cap binding', function () {
   this.timeout(180_000);
   before(function () {
-    if (process.platform !== 'linux' || process.getuid?.() !== 0) this.skip(); // reason: opening a capture needs root on Linux
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) skipBecause(this, 'opening a capture needs root on Linux');
   });
 
   it('closed and failed handles are collected without crashing the process', () => {

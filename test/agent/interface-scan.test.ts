@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readLinuxInterfaces, selectCaptureInterfaces, type InterfaceInfo } from '../../agent/capture/interface-scan.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const i = (name: string, o: Partial<InterfaceInfo> = {}): InterfaceInfo =>
   ({ name, up: true, running: true, loopback: false, arpType: 1, mac: '02:00:00:00:00:01', enslaved: false, ...o });
@@ -30,7 +31,7 @@ describe('agent/capture/interface-scan', () => {
   });
 
   it('reads /sys/class/net of this namespace', function () {
-    if (process.platform !== 'linux') this.skip(); // reason: /sys/class/net is Linux only
+    if (process.platform !== 'linux') skipBecause(this, '/sys/class/net is Linux only');
     const list = readLinuxInterfaces();
     const lo = list.find((x) => x.name === 'lo');
     assert.ok(lo, 'lo is listed');

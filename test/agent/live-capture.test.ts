@@ -15,6 +15,7 @@ import { decodeDump } from '../../shared/dump/index.js';
 import { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
 import { Direction, PacketRecord, RecordFlag, TCP_ACK, TCP_SYN } from '../../shared/packet/packet-record.js';
 import { formatIp, parseIp } from '../../shared/net/ip-address.js';
+import { skipBecause } from '../helpers/skip.js';
 
 function toolsAvailable(): boolean {
   if (!netnsAvailable()) return false;
@@ -44,7 +45,7 @@ function refCount(pcap: string, filter: string): number {
 describe('agent/capture/live-capture (network namespaces, real libpcap)', function () {
   this.timeout(60_000);
   before(function () {
-    if (!toolsAvailable()) this.skip(); // reason: needs root, iproute2 netns, tcpdump and tshark
+    if (!toolsAvailable()) skipBecause(this, 'needs root, iproute2 netns, tcpdump and tshark');
   });
 
   it('captures real TCP/UDP over IPv4 and IPv6 with direction, ports, counts and pseudonyms; excludes noise and collector traffic', async () => {

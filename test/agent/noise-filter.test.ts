@@ -5,6 +5,7 @@ import { NoiseFilter, NoiseReason, NOISE_REASONS } from '../../agent/capture/noi
 import { openCaptureFile } from '../../shared/capture-file/index.js';
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { arp, ether, icmpv6, ipv4, ipv6, sll, tcp, udp, SYN } from './frames.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const HOST = '02:00:00:00:00:0a';
 const PEER = '02:00:00:00:00:0b';
@@ -118,7 +119,7 @@ describe('agent/capture/noise-filter', () => {
     try {
       execFileSync('tshark', ['-v'], { stdio: 'ignore' });
     } catch {
-      this.skip(); // reason: tshark, the independent reference, is not installed
+      skipBecause(this, 'tshark, the independent reference, is not installed');
     }
     let arpSeen = 0;
     let ndpSeen = 0;

@@ -16,6 +16,7 @@ import { decompressBody } from '../../shared/dump/body-compression.js';
 import { compressionKind } from '../../shared/dump/dump-header.js';
 import { RecordFlag } from '../../shared/packet/packet-record.js';
 import { formatIpv6, parseIp } from '../../shared/net/ip-address.js';
+import { skipBecause } from '../helpers/skip.js';
 
 interface Needle {
   what: string;
@@ -114,7 +115,7 @@ async function captureAndScan(pair: NetnsPair, dir: string, snapLen: number): Pr
 describe('privacy: captured dumps hold no real internal address or MAC', function () {
   this.timeout(60_000);
   before(function () {
-    if (!netnsAvailable()) this.skip(); // reason: needs root and iproute2 network namespaces
+    if (!netnsAvailable()) skipBecause(this, 'needs root and iproute2 network namespaces');
   });
 
   it('the needles find real addresses and MACs where they are (the scan can fail)', () => {

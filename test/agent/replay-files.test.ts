@@ -11,6 +11,7 @@ import { Direction, RecordFlag, PacketRecord } from '../../shared/packet/packet-
 import { formatIp, parseIp } from '../../shared/net/ip-address.js';
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const ref = (rel: string): string => join(referencePcapsDir(), rel);
 
@@ -110,7 +111,7 @@ describe('agent/pipeline/replay-files', function () {
   });
 
   it('direction from the given host addresses, payload per snapLen (checked against tshark)', async function () {
-    if (!haveTshark()) this.skip(); // reason: tshark is the independent reference here
+    if (!haveTshark()) skipBecause(this, 'tshark is the independent reference here');
     const file = ref('zeek/http_get.pcap');
     const client = '141.142.228.5';
     const s = await replayFiles([file], { outDir: join(dir, 'out'), anonymize: 'none', packetsPerDump: 100, snapLen: 64, hostAddresses: [client] });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { loadOwnerKeys, anonymizeText } from '../../shared/keys/owner-keys.js';
 import { labAvailable } from './netns-lab.js';
 import { CLI, ControlLab, TCP_PORT, UDP_PORT, sleep, type AgentEntry } from './control-lab.js';
+import { skipBecause } from '../helpers/skip.js';
 
 interface CommandJson { id: string; state: string; kind: string; result: { status: string; code?: string; reason?: string; data?: unknown; at?: number; redelivered?: boolean } | null; error: string | null }
 
@@ -16,7 +17,7 @@ describe('remote control, end to end (namespaces, real processes)', function () 
   let peer1Pseudonym: string;
 
   before(async function () {
-    if (!labAvailable()) this.skip(); // reason: needs root, iproute2 network namespaces and nft
+    if (!labAvailable()) skipBecause(this, 'needs root, iproute2 network namespaces and nft');
     L = new ControlLab();
     await L.setUp();
     const owner = loadOwnerKeys(L.owner);

@@ -22,17 +22,23 @@ export function shippedAgentLauncher(): string {
 }
 
 /**
- * The node flags the shipped launcher gives for `profile` (what it execs, with `echo` standing
- * in for node): the benchmarks reuse the launcher's own choice instead of a copy of it.
+ * What the shipped launcher would exec for `args` (node flags, script, arguments), with `echo`
+ * standing in for node. Profile and flag overrides come only from `env`.
  */
-export function launcherProfileFlags(profile: 'lean' | 'fast', subcommand = 'run'): string[] {
-  const r = spawnSync(shippedAgentLauncher(), [subcommand], {
+export function launcherCommandLine(args: string[], env: Record<string, string | undefined> = {}): { status: number | null; line: string; stderr: string } {
+  const r = spawnSync(shippedAgentLauncher(), args, {
     encoding: 'utf8',
-    env: { ...process.env, MEERKAT_NODE: 'echo', MEERKAT_AGENT_PROFILE: profile, MEERKAT_NODE_FLAGS: undefined },
+    env: { ...process.env, MEERKAT_NODE: 'echo', MEERKAT_AGENT_PROFILE: undefined, MEERKAT_NODE_FLAGS: undefined, ...env },
   });
+  return { status: r.status, line: r.stdout.trim(), stderr: r.stderr };
+}
+
+/** The node flags the shipped launcher gives for `profile`: the benchmarks reuse its choice instead of a copy. */
+export function launcherProfileFlags(profile: 'lean' | 'fast', subcommand = 'run'): string[] {
+  const r = launcherCommandLine([subcommand], { MEERKAT_AGENT_PROFILE: profile });
   if (r.status !== 0) throw new Error(`the agent launcher failed (${r.status}): ${r.stderr}`);
-  const words = r.stdout.trim().split(/\s+/);
+  const words = r.line.split(/\s+/);
   const script = words.findIndex((w) => w.endsWith('meerkat-agent.js'));
-  if (script < 0) throw new Error(`the agent launcher started no meerkat-agent.js: ${r.stdout}`);
+  if (script < 0) throw new Error(`the agent launcher started no meerkat-agent.js: ${r.line}`);
   return words.slice(0, script);
 }

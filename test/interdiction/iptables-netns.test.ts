@@ -9,6 +9,7 @@ import type { ActiveRules, InterdictionReport } from '../../agent/interdiction/i
 import { createLan, destroyLan, lanExec, type Lan } from './lan.js';
 import type { Worker } from './worker-client.js';
 import { HOST_ECHO, MGMT, SINK, reachable, sleep, startLanWorkers, udpDelivered } from './traffic.js';
+import { skipBecause } from '../helpers/skip.js';
 
 function available(): boolean {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
@@ -30,7 +31,7 @@ describe('agent/interdiction iptables fallback (network namespaces)', function (
   const rulesOf = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':'));
 
   before(async function () {
-    if (!available()) this.skip(); // reason: needs root, iptables/ip6tables save+restore and iproute2 network namespaces
+    if (!available()) skipBecause(this, 'needs root, iptables/ip6tables save+restore and iproute2 network namespaces');
     this.timeout(60_000);
     lan = createLan();
     // someone else's rules in the built-in chains: they must survive apply and release

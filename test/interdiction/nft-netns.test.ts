@@ -11,6 +11,7 @@ import type { ExpiredPart } from '../../agent/interdiction/policy.js';
 import { createLan, destroyLan, lanExec, type Lan } from './lan.js';
 import type { Worker } from './worker-client.js';
 import { ECHO, HOST_ECHO, MGMT, SINK, UDP, reachable, sleep, startLanWorkers, udpDelivered } from './traffic.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const FOREIGN = `table inet foreign_fw {
   set watched { type ipv4_addr; elements = { 192.0.2.7, 198.51.100.9 } }
@@ -50,7 +51,7 @@ describe('agent/interdiction with nftables (network namespaces)', function () {
   }
 
   before(async function () {
-    if (!available()) this.skip(); // reason: needs root, nft and iproute2 network namespaces
+    if (!available()) skipBecause(this, 'needs root, nft and iproute2 network namespaces');
     this.timeout(60_000);
     lan = createLan();
     lanExec(lan, 'host', 'nft', ['-f', '-'], FOREIGN);

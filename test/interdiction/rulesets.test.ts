@@ -9,6 +9,7 @@ import { HOOKS, burstFor, planRules } from '../../agent/interdiction/rule-plan.j
 import { buildNftRuleset, nftDeleteScript, renderNftRule, ruleCommentsFromNftJson, NFT_TABLE } from '../../agent/interdiction/nft-ruleset.js';
 import { buildIptablesRestore, ourIptablesListing, ourJumpLines, ruleCommentsFromIptablesSave } from '../../agent/interdiction/iptables-rules.js';
 import { netnsAvailable, netnsExec, withNetnsPair } from '../helpers/netns.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const MGMT = [{ address: '192.0.2.10', port: 443 }, { address: '2001:db8::10', port: 8443 }];
 const T0 = 1_700_000_000_000;
@@ -133,7 +134,7 @@ describe('agent/interdiction rule generation', function () {
 
   describe('in a kernel (network namespace)', function () {
     before(function () {
-      if (!kernelTests()) this.skip(); // reason: needs root, nft and iproute2 network namespaces
+      if (!kernelTests()) skipBecause(this, 'needs root, nft and iproute2 network namespaces');
     });
 
     it('every generated nft script loads in one transaction and reads back with the expected rule comments, in order', async function () {
@@ -158,7 +159,7 @@ describe('agent/interdiction rule generation', function () {
       try {
         execFileSync('which', ['iptables-restore', 'ip6tables-restore'], { stdio: 'ignore' });
       } catch {
-        this.skip(); // reason: no iptables tools here
+        skipBecause(this, 'no iptables tools here');
       }
       await withNetnsPair(async ({ nsA }) => {
         for (const p of [...fc.sample(policyArb, { numRuns: 8, seed: 9 }), emptyPolicy(MGMT)]) {

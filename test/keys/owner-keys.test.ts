@@ -8,6 +8,7 @@ import {
 } from '../../shared/keys/owner-keys.js';
 import { anonKeyId } from '../../shared/anonymize/key-derivation.js';
 import { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const posix = process.platform !== 'win32';
 const mode = (p: string): number => statSync(p).mode & 0o777;
@@ -18,7 +19,7 @@ describe('owner keys', () => {
   afterEach(() => { rmSync(base, { recursive: true, force: true }); });
 
   it('init creates the directory 0700 and the files 0600/0600/0644, and load reads them back', function () {
-    if (!posix) this.skip(); // reason: file mode bits are POSIX-only
+    if (!posix) skipBecause(this, 'file mode bits are POSIX-only');
     const dir = join(base, 'owner', 'keys');
     const r = initOwnerKeys(dir);
     assert.deepEqual(r.files, [join(dir, 'anon.key'), join(dir, 'box.key'), join(dir, 'box.pub')]);
@@ -83,7 +84,7 @@ describe('owner keys', () => {
   });
 
   it('refuses secret files readable by group/others and a public key writable by them', function () {
-    if (!posix) this.skip(); // reason: file mode bits are POSIX-only
+    if (!posix) skipBecause(this, 'file mode bits are POSIX-only');
     initOwnerKeys(base);
     chmodSync(join(base, 'anon.key'), 0o644);
     assert.throws(() => loadAnonKey(join(base, 'anon.key')), (e: unknown) => e instanceof KeyFileError && /group\/others.*0644.*chmod 600/.test(e.message));

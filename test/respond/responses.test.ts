@@ -12,13 +12,14 @@ import { netnsAvailable } from '../helpers/netns.js';
 import { spawnSync } from 'node:child_process';
 import { LatencyRig, waitFor } from '../../bench/alert-latency.js';
 import { nodeScriptArgs } from '../helpers/node-script.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('responses: blacklisted peer -> alert -> scoped response commands (namespaces)', function () {
   this.timeout(180_000);
   before(function () {
-    if (!netnsAvailable()) this.skip(); // reason: needs root and iproute2 network namespaces
+    if (!netnsAvailable()) skipBecause(this, 'needs root and iproute2 network namespaces');
   });
 
   it('captures full payload of that peer only; isolate refused as out of scope and audited', async () => {

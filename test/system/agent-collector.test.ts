@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsExec, netnsSpawn, type NetnsPair } from '../helpers/netns.js';
 import { nodeScriptArgs, shippedAgentLauncher } from '../helpers/node-script.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const agentCli = (): string[] => nodeScriptArgs('../../agent/cli', import.meta.url);
 const collectorCli = (): string[] => nodeScriptArgs('../../collector/cli', import.meta.url);
@@ -150,7 +151,7 @@ class Rig {
 describe('system: meerkat-agent run -> meerkat-collector run across namespaces', function () {
   this.timeout(180_000);
   before(function () {
-    if (!netnsAvailable()) this.skip(); // reason: needs root and iproute2 network namespaces (CI runs as root)
+    if (!netnsAvailable()) skipBecause(this, 'needs root and iproute2 network namespaces (CI runs as root)');
   });
 
   // the shipped agent (bundle through its launcher) when built, so the artifact installers

@@ -9,6 +9,7 @@ import { NackCode } from '../../agent/transport/protocol.js';
 import { Shipper } from '../../agent/transport/shipper.js';
 import { DirSpool, issueAgent, makeDump, makeTestPki, tmpDir, waitFor, type TestPki } from './helpers.js';
 import { RawAgent } from './raw-agent.js';
+import { skipBecause } from '../helpers/skip.js';
 
 function canMount(): boolean {
   return process.getuid?.() === 0;
@@ -24,7 +25,7 @@ describe('transport: storage failures on the collector', function () {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   it('disk full (a 512 KiB tmpfs): uploads are nacked, nothing acked that is not stored, all stored once space returns', async function () {
-    if (!canMount()) this.skip(); // reason: mounting a tmpfs needs root; the injected-error test below covers the logic
+    if (!canMount()) skipBecause(this, 'mounting a tmpfs needs root; the injected-error test below covers the logic');
     const mnt = join(root, 'small-disk');
     mkdirSync(mnt);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k,mode=0750', 'tmpfs', mnt]);
