@@ -59,9 +59,10 @@ describe('transport: kill -9 the collector repeatedly during uploads', function 
     let collector: ChildProcess | undefined;
     let stderr = '';
     const startCollector = async (): Promise<ChildProcess> => {
+      stderr = '';
       const p = spawnFixture('cli', ['meerkat-collector', 'run', '--config', cfgFile]);
       p.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-      await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 20_000);
+      await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 20_000, p, () => stderr);
       return p;
     };
     try {

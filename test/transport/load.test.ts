@@ -48,7 +48,7 @@ describe(`transport: ${AGENTS} simulated agents on one collector`, function () {
       collector = spawnFixture('cli', ['meerkat-collector', 'run', '--config', cfgFile]);
       let stderr = '';
       collector.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-      await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 20_000);
+      await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 20_000, collector, () => stderr);
       const rssIdle = rssOf(collector.pid!);
       let rssPeak = rssIdle;
       const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssOf(collector!.pid!)); }, 100);

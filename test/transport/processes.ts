@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 
 const fromSource = import.meta.url.endsWith('.ts');
 
@@ -42,16 +43,37 @@ export function spawnFixture(name: string, args: string[], env: Record<string, s
   return spawn(f.cmd, [...f.args, ...args], { env: { ...process.env, MEERKAT_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** A TCP port free right now on 127.0.0.1 (for servers that must come back on the same port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Lowest port the kernel hands out to outgoing connections (Linux), or the IANA default. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 2048) return low;
+  } catch { /* not Linux */ }
+  return 49152;
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port free right now on 127.0.0.1, for servers that must come back on the same port.
+ * It lies below the ephemeral range: a port inside it can be taken, while the server is down,
+ * by a client's own outgoing connection (a client retrying against a port with no listener
+ * can even connect to itself), and then the restarted server cannot bind it.
+ */
+export async function freePort(): Promise<number> {
+  const high = ephemeralLow() - 1;
+  const low = Math.max(1024, high - 12_000);
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port found in ${low}-${high}`);
 }
 
 export function waitExit(p: ChildProcess, timeoutMs = 15_000): Promise<number | null> {
@@ -62,14 +84,21 @@ export function waitExit(p: ChildProcess, timeoutMs = 15_000): Promise<number | 
   });
 }
 
-export async function waitHttpOk(url: string, timeoutMs: number): Promise<void> {
+/**
+ * Polls url until it answers 200. Given the child that should serve it, fails at once when
+ * that child has exited, and either failure carries the child's recent stderr.
+ */
+export async function waitHttpOk(url: string, timeoutMs: number, child?: ChildProcess, stderrTail: () => string = () => ''): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
       const r = await fetch(url);
       if (r.ok) return;
     } catch { /* not up yet */ }
-    if (Date.now() > end) throw new Error(`${url} not up within ${timeoutMs} ms`);
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`server exited (code ${child.exitCode}, signal ${child.signalCode}) before ${url} was up; stderr: ${stderrTail()}`);
+    }
+    if (Date.now() > end) throw new Error(`${url} not up within ${timeoutMs} ms; stderr: ${stderrTail()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
