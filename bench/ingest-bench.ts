@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { openCaptureFile } from '../shared/capture-file/index.js';
 import { decodePacket, DecodedPacket } from '../shared/decode/index.js';
 import { PacketRecord } from '../shared/packet/packet-record.js';
@@ -24,6 +23,7 @@ import { createAgentCsr, generateAgentKey } from '../certs/agent-csr.js';
 import { signAgentCsr } from '../certs/issue-certificates.js';
 import { privateKeyPem } from '../certs/rsa-signer.js';
 import { Shipper, type ShipperSpool } from '../agent/transport/shipper.js';
+import { freePort, waitHttpOk } from '../test/transport/processes.js';
 
 export interface IngestBenchResult {
   dumpsPerSec: number;
@@ -90,17 +90,6 @@ class ArraySpool implements ShipperSpool {
   remove(seq: number): void { this.m.delete(seq); }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 async function scrape(adminPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(name + ' '));
@@ -143,7 +132,7 @@ export async function benchIngest(opts: IngestBenchOptions = {}): Promise<Ingest
     const port = await freePort();
     const adminPort = await freePort();
     child = spawnCollector({ pkiDir: join(root, 'pki'), stateDir: join(root, 'state'), port, adminPort });
-    await waitUntil(async () => { try { return (await fetch(`http://127.0.0.1:${adminPort}/healthz`)).ok; } catch { return false; } }, 30_000, 'collector start');
+    await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, child);
 
     const spools: ArraySpool[] = [];
     let remaining = agents * dumpsPerAgent;
