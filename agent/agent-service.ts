@@ -16,7 +16,7 @@ import { startAgentControl, type AgentControl } from './control/agent-control.js
 import { PausableSpool } from './control/pausable-spool.js';
 import { WatchlistTrigger } from './watchlist/watchlist-trigger.js';
 import { createResponseRouter } from './watchlist/response-command-router.js';
-import type { WatchlistPayload } from './watchlist/watchlist-codec.js';
+import type { WatchlistPayload } from '../shared/watchlist/watchlist-codec.js';
 import { leanCaptureAdvice, runtimeProfile } from './runtime-profile.js';
 
 export const STATUS_FILE = 'status.json';

@@ -16,7 +16,7 @@ import { BUILTIN_NAMES, createBuiltin } from '../collector/analyze/builtin-analy
 import { seededRandom } from '../collector/analyze/signature/random-forest.js';
 import { trainSignatureModel } from '../collector/analyze/signature/signature-model.js';
 import { WindowSet } from '../collector/analyze/signature/window-features.js';
-import type { FlowRecord } from '../collector/flow/flow-record.js';
+import type { FlowRecord } from '../shared/flow/flow-record.js';
 
 const T0 = Date.UTC(2024, 0, 8) * 1000;
 

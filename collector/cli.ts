@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { runCli } from '../shared/cli/run-cli.js';
 import { MEERKAT_VERSION } from '../shared/version.js';
 import { registerImportCommand } from './commands/import.js';
+import { registerModelCommand } from './commands/model.js';
 import { flowServiceHooks } from './flow-service.js';
 import { registerRunWithControl } from './control/control-run.js';
 
@@ -13,5 +14,6 @@ const program = new Command('meerkat-collector')
 // `run` with the control side (command queue, admin API); see collector/control/control-run.ts
 registerRunWithControl(program, flowServiceHooks);
 registerImportCommand(program);
+registerModelCommand(program);
 
 await runCli(program);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { logger } from '../shared/log.js';
 import { validateConfig } from '../shared/config/load-config.js';
 import { DumpIngest } from './import/dump-ingest.js';
-import { SqliteFlowStore } from './store/sqlite-flow-store.js';
+import { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import type { RunHooks } from './commands/run.js';
 import { createAnalysisRuntime, type AnalysisRuntime } from './analyze/analysis-runtime.js';
 import type { AnalysisConfigInput } from './analyze/analysis-config.js';

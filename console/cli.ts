@@ -8,7 +8,7 @@ import { registerPseudonymCommands } from './commands/pseudonyms.js';
 import { registerDumpCommands } from './commands/dump.js';
 import { registerFlowsCommand } from './commands/flows.js';
 import { register as registerPkiCommands } from './commands/pki.js';
-import { registerAlertsCommand, registerModelCommand } from './commands/alerts.js';
+import { registerAlertsCommand } from './commands/alerts.js';
 import { registerOperatorCommands } from './commands/operator.js';
 import { registerAgentsCommand } from './commands/agents.js';
 import { registerInfoCommand } from './commands/info.js';
@@ -25,7 +25,6 @@ registerDumpCommands(program);
 registerFlowsCommand(program);
 registerPkiCommands(program);
 registerAlertsCommand(program);
-registerModelCommand(program);
 // remote control (after pki and keys: adds `pki operator ...` and `keys operator-init` to them)
 registerOperatorCommands(program);
 registerAgentsCommand(program);

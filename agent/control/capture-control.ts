@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from '../../shared/log.js';
 import type { PeerCaptureRule } from '../pipeline/snap-policy.js';
 import { saveJsonAtomic } from './json-state-file.js';
+import type { CaptureControlState } from '../../shared/commands/agent-reports.js';
 
 export interface CaptureTargets {
   pipeline: {
@@ -39,14 +40,6 @@ interface Overrides {
   captureStopped?: boolean;
   shippingPaused?: boolean;
   peerRules: PeerCaptureState[];
-}
-
-export interface CaptureControlState {
-  snapLen: number;
-  dump: { packets: number; seconds: number };
-  capture: 'running' | 'stopped';
-  shipping: 'running' | 'paused';
-  peerCapture: { peer: string; port?: number; snapLen: number; until: string }[];
 }
 
 export class CaptureControl {

@@ -10,9 +10,9 @@ import { parseRecordAddress, type PeerRef } from '../../shared/commands/peer-ref
 import type { CommandHandler } from '../transport/shipper.js';
 import type { CaptureControl } from './capture-control.js';
 import type { InterdictionControl } from './interdiction-control.js';
-import type { InventoryReport } from './inventory.js';
+import type { InventoryReport } from '../../shared/commands/agent-reports.js';
 import type { PinnedKeySet } from './pinned-keys.js';
-import { InterdictionInputError } from '../interdiction/policy.js';
+import { InterdictionInputError } from '../../shared/interdiction/policy.js';
 import { PeerResolutionError } from './peer-resolver.js';
 import type { ReplayGuard } from './replay-guard.js';
 

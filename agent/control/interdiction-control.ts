@@ -8,8 +8,9 @@ import type { Logger } from '../../shared/log.js';
 import type { PeerRef } from '../../shared/commands/peer-ref.js';
 import type { CommandKind } from '../../shared/commands/command-schema.js';
 import type { ActiveRules, InterdictionReport } from '../interdiction/interdiction-manager.js';
-import { describePolicy, type ExpiredPart, type InterdictionPolicy, type ManagementChannel, type PolicyChange } from '../interdiction/policy.js';
+import { describePolicy, type ExpiredPart, type InterdictionPolicy, type ManagementChannel, type PolicyChange } from '../../shared/interdiction/policy.js';
 import type { PeerResolver } from './peer-resolver.js';
+import type { DisplayedInterdiction } from '../../shared/commands/agent-reports.js';
 
 /** What this module needs of InterdictionManager. */
 export interface InterdictionPort {
@@ -20,19 +21,6 @@ export interface InterdictionPort {
   setManagementChannels(channels: readonly ManagementChannel[]): Promise<void>;
   nextExpiry(): number | undefined;
   readonly policy: InterdictionPolicy;
-}
-
-/** A policy as the collector may see it: every address through PeerResolver.toDisplay. */
-export interface DisplayedInterdiction {
-  backend: string;
-  mode: InterdictionPolicy['mode'];
-  /** one line per active part (isolate, block, degrade, management channel) */
-  active: string[];
-  /** the kernel holds exactly the rules of the policy (read back after the change) */
-  verified: boolean;
-  expired?: { kind: string; peer?: string; at: string }[];
-  /** after a change: our rules exactly as the kernel lists them (their comments, pseudonymized) */
-  kernelRules?: string[];
 }
 
 export interface InterdictionCommandParams {

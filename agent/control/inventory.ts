@@ -7,35 +7,8 @@
 import { cpus, freemem, hostname, loadavg, networkInterfaces, release, totalmem, uptime, arch, platform } from 'node:os';
 import { readFileSync, statfsSync } from 'node:fs';
 import { sealToOwner, type SealedBox } from '../../shared/commands/sealed-box.js';
-import { parseUtmp, type LoginSession } from './utmp.js';
-
-export interface InventoryPlain {
-  os: { platform: string; release: string; distro: string; arch: string };
-  cpu: { model: string; cores: number; loadavg: number[] };
-  memory: { totalBytes: number; freeBytes: number };
-  disks: { fsType: string; sizeBytes: number; freeBytes: number }[];
-  /** interface names with the pseudonyms of their addresses (as the collector's data shows them) */
-  interfaces: { name: string; ipv4: number; ipv6: number; pseudonyms: string[] }[];
-  uptimeSec: number;
-  users: { sessions: number; accounts: number };
-  agent: { version: string; uptimeSec: number; rssBytes: number; heapUsedBytes: number; cpuSeconds: number };
-}
-
-export interface InventorySensitive {
-  hostname: string;
-  users: { sessions: LoginSession[]; accounts: string[] };
-  interfaces: { name: string; mac: string; addresses: string[] }[];
-  disks: { mount: string; device: string; fsType: string }[];
-}
-
-export interface InventoryReport {
-  v: 1;
-  collectedAt: string;
-  plain: InventoryPlain;
-  /** the sensitive half sealed to the owner, or null when no owner key is installed */
-  sealed: SealedBox | null;
-  note?: string;
-}
+import { parseUtmp } from './utmp.js';
+import type { InventoryPlain, InventoryReport, InventorySensitive, LoginSession } from '../../shared/commands/agent-reports.js';
 
 const REAL_FS = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'vfat', 'exfat', 'ntfs', 'ntfs3', 'f2fs', 'jfs', 'reiserfs', 'hfsplus', 'apfs']);
 

@@ -5,21 +5,12 @@
 //   340 i32 tv_sec | 344 i32 tv_usec | 348 i32[4] ut_addr_v6 | 364 char[20] unused
 // Only USER_PROCESS (7) records are sessions. Pure; hostile or truncated input yields fewer
 // sessions, never an exception.
+import type { LoginSession } from '../../shared/commands/agent-reports.js';
 
 export const UTMP_RECORD_SIZE = 384;
 export const USER_PROCESS = 7;
 /** more sessions than this in one utmp file is not plausible; stop there */
 const MAX_SESSIONS = 1024;
-
-export interface LoginSession {
-  user: string;
-  /** terminal (tty line), e.g. "pts/0" */
-  line: string;
-  /** remote host for network logins ('' for local) */
-  host: string;
-  /** login time, ms since the epoch */
-  sinceMs: number;
-}
 
 function cString(buf: Uint8Array, off: number, len: number): string {
   let end = off;

@@ -18,7 +18,7 @@ import {
   type InterdictionPolicy,
   type ManagementChannel,
   type PolicyChange,
-} from './policy.js';
+} from '../../shared/interdiction/policy.js';
 import { NoFirewallBackendError, type BackendName, type BackendPreference, type FirewallBackend } from './firewall-backend.js';
 import { readStateFile, writeStateFile, STATE_VERSION } from './state-file.js';
 import { WindowsFirewallBackend } from './windows-backend.js';

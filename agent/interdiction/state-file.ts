@@ -6,7 +6,7 @@
 import { close, fchmod, fsync, mkdir as mkdirCb, open as openCb, readFile as readFileCb, rename as renameCb, rm as rmCb, writeFile as writeFileCb } from 'node:fs';
 import { promisify } from 'node:util';
 import { dirname, basename, join } from 'node:path';
-import { InterdictionInputError, validatePolicy, type InterdictionPolicy } from './policy.js';
+import { InterdictionInputError, validatePolicy, type InterdictionPolicy } from '../../shared/interdiction/policy.js';
 import type { BackendName } from './firewall-backend.js';
 
 const open = promisify(openCb);

@@ -1,6 +1,6 @@
 // What the agent reports in its heartbeat: its own CPU and memory (sampled here), the
 // spool's size and drops, and capture counters supplied by the capture side.
-import type { AgentHealth } from './protocol.js';
+import type { AgentHealth } from '../../shared/protocol/agent-protocol.js';
 
 export interface SpoolStatsSource {
   stats(): { files: number; bytes: number; droppedDumps: number };

@@ -1,6 +1,6 @@
 // Normalising what an operator types as the collector address into the HTTPS base and the
 // agent WebSocket URL ("collector.example:8443", "https://...", "wss://...").
-import { AGENT_WS_PATH } from './protocol.js';
+import { AGENT_WS_PATH } from '../../shared/protocol/agent-protocol.js';
 
 export class CollectorUrlError extends Error {
   constructor(input: string) {

@@ -10,7 +10,7 @@ import { parseEnrollToken } from '../../certs/enroll-tokens.js';
 import { fingerprintMatches } from '../../certs/fingerprint.js';
 import { saveAgentIdentity, type AgentIdentity } from './agent-identity.js';
 import { collectorEndpoints } from './collector-url.js';
-import { ENROLL_CA_PATH, ENROLL_PATH } from './protocol.js';
+import { ENROLL_CA_PATH, ENROLL_PATH } from '../../shared/protocol/agent-protocol.js';
 
 export class EnrollError extends Error {
   /** machine-readable: network | pin-mismatch | refused | bad-response */

@@ -13,7 +13,7 @@ import type { RenewalHandler } from './identity-renewal.js';
 import {
   PROTOCOL_VERSION, REFUSAL_HEADER, encodeUploadFrame, parseCollectorMessage,
   type AgentHealth, type AgentMessage, type CollectorMessage,
-} from './protocol.js';
+} from '../../shared/protocol/agent-protocol.js';
 
 /** The spool as the shipper uses it (agent/spool implements it). */
 export interface ShipperSpool {

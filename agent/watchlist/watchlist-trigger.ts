@@ -16,8 +16,8 @@
 // interval schedules one deferred flush, so the matching packet still ships promptly.
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { Logger } from '../../shared/log.js';
-import { PrefixMatcher } from './prefix-matcher.js';
-import { decodeWatchlist, type WatchlistPayload } from './watchlist-codec.js';
+import { PrefixMatcher } from '../../shared/watchlist/prefix-matcher.js';
+import { decodeWatchlist, type WatchlistPayload } from '../../shared/watchlist/watchlist-codec.js';
 
 export interface WatchlistTriggerOptions {
   /** emits the open dump (AgentPipeline.flush; the agent's onDump spools and notifies the shipper) */

@@ -7,10 +7,10 @@
 // own thread holds. A flush is scheduled with setImmediate (and can be forced with
 // flush() from a safe point, e.g. after an import or on a timer). After each flush the
 // changed alerts go to the outputs (new ones, escalations, or every batch: `notify`).
-import { severityRank, type EmittedAlert } from '../analyze/analyzer.js';
+import { severityRank, type EmittedAlert } from '../../shared/alerts/alert-record.js';
 import type { AlertOutput, OutputItem } from './outputs/alert-output.js';
-import { alertKey, type AggregatedAlert, type AlertChange, type StoredAlert } from './alert-types.js';
-import type { SqliteAlertStore } from './sqlite-alert-store.js';
+import { alertKey, type AggregatedAlert, type AlertChange, type StoredAlert } from '../../shared/alerts/alert-types.js';
+import type { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
 
 export interface AlertPipelineOptions {
   notify?: 'new' | 'new-and-escalated' | 'every';

@@ -7,11 +7,11 @@
 import { dirname } from 'node:path';
 import { ConfigError, formatZodIssues } from '../../shared/config/load-config.js';
 import type { Logger } from '../../shared/log.js';
-import type { FlowRecord } from '../flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { AlertPipeline } from '../alerts/alert-pipeline.js';
 import { createOutputs } from '../alerts/outputs/create-outputs.js';
 import type { AlertOutput, OutputStats } from '../alerts/outputs/alert-output.js';
-import { SqliteAlertStore } from '../alerts/sqlite-alert-store.js';
+import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
 import { AnalyzerHost, type AnalyzerStatus } from './analyzer-host.js';
 import { analysisConfigSchema, defaultAnalyzerEntries, type AnalysisConfig, type AnalysisConfigInput } from './analysis-config.js';
 import { loadAnalyzers, type LoadResult } from './load-analyzers.js';

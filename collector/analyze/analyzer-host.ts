@@ -12,11 +12,9 @@
 // boundary, every analyzer's onTick runs once with that time (a long gap gives one tick,
 // not one per missed interval). finish() runs a last tick with ctx.finalTick = true.
 import { logger, type Logger } from '../../shared/log.js';
-import type { FlowRecord } from '../flow/flow-record.js';
-import {
-  SEVERITIES,
-  type AlertInput, type Analyzer, type AnalyzerContext, type DnsNameInfo, type EmittedAlert, type Severity,
-} from './analyzer.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import { type Analyzer, type AnalyzerContext, type DnsNameInfo } from './analyzer.js';
+import { SEVERITIES, type AlertInput, type EmittedAlert, type Severity } from '../../shared/alerts/alert-record.js';
 import { analyzeDnsPayload } from './dns-message.js';
 import { FlowClassifier, type FlowSides } from './flow-sides.js';
 import type { HostAddressOptions } from './host-addresses.js';

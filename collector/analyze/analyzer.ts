@@ -4,54 +4,9 @@
 // Time in every hook is PACKET time (the flow stream's own clock, µs since the epoch),
 // never the wall clock: importing a six-hour capture in seconds gives the same alerts.
 import type { Logger } from '../../shared/log.js';
-import type { FlowRecord } from '../flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { FlowSides } from './flow-sides.js';
-
-export type Severity = 'low' | 'medium' | 'high' | 'critical';
-
-export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
-
-export function severityRank(s: Severity): number {
-  return SEVERITIES.indexOf(s);
-}
-
-/** A response the collector may turn into a command for the agent (the operator decides). */
-export interface SuggestedResponse {
-  /**
-   * capture-peer: full payload capture for traffic with `peer` (optionally `port`) for durationSec;
-   * block-peer: interdict traffic with `peer`; isolate-host: cut the host off except management;
-   * degrade-host: quietly degrade the host's network.
-   */
-  action: 'capture-peer' | 'block-peer' | 'isolate-host' | 'degrade-host';
-  peer?: string;
-  port?: number;
-  durationSec?: number;
-  reason?: string;
-}
-
-/** What an analyzer emits. Alerts with the same agent + category + rule + peer aggregate into one row. */
-export interface AlertInput {
-  severity: Severity;
-  /** e.g. 'threat-intel', 'scan', 'beacon' (a user analyzer picks its own) */
-  category: string;
-  /** the rule or sub-kind within the category (part of the aggregation key), e.g. 'port-scan' */
-  rule?: string;
-  agentId: string;
-  flowUid?: string;
-  communityId?: string;
-  /** the other endpoint (address as stored: real address or pseudonym) */
-  peer?: string;
-  summary: string;
-  evidence: Record<string, unknown>;
-  suggestedResponse?: SuggestedResponse;
-  /** packet time of the observation (µs) */
-  tsUs: number;
-}
-
-/** An alert as the host hands it on: the input plus the analyzer that emitted it. */
-export interface EmittedAlert extends AlertInput {
-  analyzer: string;
-}
+import type { AlertInput } from '../../shared/alerts/alert-record.js';
 
 /** Where a DNS name came from (the 4th argument of onDnsName). */
 export interface DnsNameInfo {

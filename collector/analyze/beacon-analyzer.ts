@@ -9,7 +9,7 @@
 // on its second connection, so browsing to thousands of servers allocates next to nothing.
 import { z } from 'zod';
 import { formatZodIssues } from '../../shared/config/load-config.js';
-import type { FlowRecord } from '../flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
 import { PrefixSet } from './address-scope.js';
 import { scoreBeacon, type BeaconScore } from './beacon-scoring.js';

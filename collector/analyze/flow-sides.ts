@@ -6,7 +6,7 @@
 // The host's own address (learned or pinned, HostAddressBook) decides which side is
 // local; without it the address scope does (pseudonyms and internal prefixes are local).
 // One FlowSides object is reused: read it before the next record.
-import type { FlowRecord } from '../flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { AddressScope } from './address-scope.js';
 import { HostAddressBook, type HostAddressOptions } from './host-addresses.js';
 

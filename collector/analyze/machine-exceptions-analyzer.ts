@@ -7,8 +7,9 @@
 // owner writes pseudonymized prefixes (meerkat pseudonyms) for internal subnets.
 import { z } from 'zod';
 import { formatZodIssues } from '../../shared/config/load-config.js';
-import type { FlowRecord } from '../flow/flow-record.js';
-import type { Analyzer, AnalyzerContext, Severity } from './analyzer.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { Analyzer, AnalyzerContext } from './analyzer.js';
+import type { Severity } from '../../shared/alerts/alert-record.js';
 import { PrefixSet } from './address-scope.js';
 import type { FlowDirection, FlowSides } from './flow-sides.js';
 import { parsePortSpec, PortIndex } from './port-rules.js';

@@ -11,8 +11,9 @@
 // the count doubles (with fresh evidence), not once per probe.
 import { z } from 'zod';
 import { formatZodIssues } from '../../shared/config/load-config.js';
-import type { FlowRecord } from '../flow/flow-record.js';
-import type { Analyzer, AnalyzerContext, Severity } from './analyzer.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { Analyzer, AnalyzerContext } from './analyzer.js';
+import type { Severity } from '../../shared/alerts/alert-record.js';
 import { PrefixSet } from './address-scope.js';
 import type { FlowDirection } from './flow-sides.js';
 

@@ -6,8 +6,9 @@
 // a blocked attempt).
 import { z } from 'zod';
 import { formatZodIssues } from '../../shared/config/load-config.js';
-import type { FlowRecord } from '../flow/flow-record.js';
-import type { Analyzer, AnalyzerContext, Severity } from './analyzer.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { Analyzer, AnalyzerContext } from './analyzer.js';
+import type { Severity } from '../../shared/alerts/alert-record.js';
 import type { FlowDirection } from './flow-sides.js';
 import { parsePortSpec, PortIndex } from './port-rules.js';
 

@@ -19,7 +19,7 @@ import type { RevocationList } from '../../certs/revocation-list.js';
 import type { AgentRegistry, LiveAgentInfo } from './agent-registry.js';
 import type { AuditLog } from './audit-log.js';
 import { SubmitError, type CommandQueue, type QueuedCommand } from './command-queue.js';
-import { checkOperator } from './operator-certs.js';
+import { checkOperator } from '../../certs/operator-certs.js';
 
 export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
 const MAX_BODY = 64 * 1024;

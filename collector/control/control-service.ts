@@ -10,13 +10,13 @@ import { readOutcome, TERMINAL_STATES } from '../../shared/commands/command-sche
 import { loadCa } from '../../certs/certificate-authority.js';
 import { pkiPaths } from '../../certs/pki-dir.js';
 import { RevocationWatcher } from '../server/revocation-watcher.js';
-import type { AgentHealth } from '../../agent/transport/protocol.js';
+import type { AgentHealth } from '../../shared/protocol/agent-protocol.js';
 import { startAdminApi, type AdminApi } from './admin-api.js';
 import { AgentRegistry, type LiveAgentInfo } from './agent-registry.js';
 import { AuditLog } from './audit-log.js';
 import { CommandQueue, type QueuedCommand } from './command-queue.js';
 import { openControlDb, type ControlDatabase } from './control-db.js';
-import { ensureAdminServerCert } from './operator-certs.js';
+import { ensureAdminServerCert } from '../../certs/operator-certs.js';
 
 /** What the control side needs of the agent server (CollectorServer implements it). */
 export interface CommandTransport {
@@ -186,16 +186,21 @@ export class ControlService {
       this.log.warn({ agentId, id, outcome: label, reason: outcome.reason }, 'result for an unknown command');
       return;
     }
-    const updated = this.queue.complete(id, outcome);
+    // the new state and its audit row commit together: a reader never sees one without the other
+    const updated = this.db.transaction(() => {
+      const done = this.queue.complete(id, outcome);
+      if (!done) {
+        this.audit.record({ actor: `agent:${agentId}`, action: 'command.result-late', agentId, commandId: id, outcome: label, detail: { state: cmd.state } });
+        return false;
+      }
+      this.audit.record({
+        actor: `agent:${agentId}`, action: 'command.result', agentId, commandId: id, outcome: label,
+        detail: { kind: cmd.kind, ...(outcome.reason ? { reason: outcome.reason } : {}), ...(outcome.redelivered ? { redelivered: true } : {}) },
+      });
+      return true;
+    })();
     this.deliveredOn.delete(id);
-    if (!updated) {
-      this.audit.record({ actor: `agent:${agentId}`, action: 'command.result-late', agentId, commandId: id, outcome: label, detail: { state: cmd.state } });
-      return;
-    }
-    this.audit.record({
-      actor: `agent:${agentId}`, action: 'command.result', agentId, commandId: id, outcome: label,
-      detail: { kind: cmd.kind, ...(outcome.reason ? { reason: outcome.reason } : {}), ...(outcome.redelivered ? { redelivered: true } : {}) },
-    });
+    if (!updated) return;
     const level = outcome.status === 'done' ? 'info' : 'warn';
     this.log[level]({ commandId: id, agentId, kind: cmd.kind, outcome: label, reason: outcome.reason }, 'command result');
     if (cmd.kind === 'inventory' && outcome.status === 'done' && outcome.data !== undefined) this.registry.saveInventory(agentId, id, outcome.data);

@@ -4,7 +4,7 @@ import { formatIp } from '../../shared/net/ip-address.js';
 import { communityId } from './community-id.js';
 import { tcpConnState, udpConnState } from './conn-state.js';
 import type { Flow } from './flow.js';
-import { protoName, tunnelName, type ConnState, type FlowRecord, type RecordCause } from './flow-record.js';
+import { protoName, tunnelName, type ConnState, type FlowRecord, type RecordCause } from '../../shared/flow/flow-record.js';
 
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;

@@ -8,7 +8,7 @@
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
 import { buildFlowRecord } from './build-flow-record.js';
 import { ExpiryList, TimerNode } from './expiry-list.js';
-import type { FlowRecord, RecordCause } from './flow-record.js';
+import type { FlowRecord, RecordCause } from '../../shared/flow/flow-record.js';
 import { Flow } from './flow.js';
 import { FragmentIndex } from './fragment-index.js';
 import { HistBit } from './conn-history.js';

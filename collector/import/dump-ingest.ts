@@ -4,9 +4,9 @@
 // (agent, sequence) is skipped, so re-delivery has no effect.
 import { decodeDump, type DecodedDump } from '../../shared/dump/index.js';
 import type { FlowTimeouts } from '../flow/flow-engine.js';
-import type { FlowRecord } from '../flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
-import type { FlowStore } from '../store/flow-store.js';
+import type { FlowStore } from '../../shared/store/flow-store.js';
 import { EngineSet } from './engine-set.js';
 import { FlowBatchWriter } from './flow-batch-writer.js';
 

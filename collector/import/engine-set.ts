@@ -1,7 +1,7 @@
 // One flow engine per agent: flow state stays with its agent across dumps, and one
 // agent's packet time never expires another agent's flows.
 import { FlowEngine, type FlowTimeouts } from '../flow/flow-engine.js';
-import type { FlowRecord } from '../flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 
 export class EngineSet {
   private readonly engines = new Map<string, FlowEngine>();

@@ -1,7 +1,7 @@
 // Collects emitted flow records and writes them to the store in batches (one
 // transaction per batch), so an import does not pay a commit per record.
-import type { FlowRecord } from '../flow/flow-record.js';
-import type { FlowStore } from '../store/flow-store.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { FlowStore } from '../../shared/store/flow-store.js';
 
 export class FlowBatchWriter {
   private pending: FlowRecord[] = [];

@@ -6,7 +6,7 @@
 // repeatSec of packet time, so a long transfer does not inflate the count.
 import { formatIp } from '../../shared/net/ip-address.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
-import type { EmittedAlert } from '../analyze/analyzer.js';
+import type { EmittedAlert } from '../../shared/alerts/alert-record.js';
 import { ThreatWatchlist, type WatchFeed } from './threat-watchlist.js';
 
 const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp6' };

@@ -7,8 +7,8 @@
 import type { Logger } from '../../shared/log.js';
 import { buildSignedCommand } from '../../shared/commands/command-signing.js';
 import type { OperatorSigningKey } from '../../shared/commands/operator-keys.js';
-import { severityRank } from '../analyze/analyzer.js';
-import type { AlertChange, StoredAlert } from '../alerts/alert-types.js';
+import { severityRank } from '../../shared/alerts/alert-record.js';
+import type { AlertChange, StoredAlert } from '../../shared/alerts/alert-types.js';
 import { AuditLog } from '../control/audit-log.js';
 import { CommandQueue } from '../control/command-queue.js';
 import { openControlDb, type ControlDatabase } from '../control/control-db.js';

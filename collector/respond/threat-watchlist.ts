@@ -6,13 +6,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { Logger } from '../../shared/log.js';
-import type { CollectorMessage } from '../../agent/transport/protocol.js';
+import type { CollectorMessage } from '../../shared/protocol/agent-protocol.js';
 import { parseFeed, type FeedSpec } from '../analyze/threat-intel/feed-formats.js';
 import { threatIntelConfigSchema } from '../analyze/threat-intel/threat-intel-analyzer.js';
 import type { AnalysisConfig } from '../analyze/analysis-config.js';
-import type { Severity, SuggestedResponse } from '../analyze/analyzer.js';
-import { PrefixMatcher, type PrefixEntry } from '../../agent/watchlist/prefix-matcher.js';
-import { encodeWatchlist, MAX_WATCHLIST_BYTES, type WatchlistPayload } from '../../agent/watchlist/watchlist-codec.js';
+import type { Severity, SuggestedResponse } from '../../shared/alerts/alert-record.js';
+import { PrefixMatcher, type PrefixEntry } from '../../shared/watchlist/prefix-matcher.js';
+import { encodeWatchlist, MAX_WATCHLIST_BYTES, type WatchlistPayload } from '../../shared/watchlist/watchlist-codec.js';
 
 export interface WatchFeed {
   name: string;

@@ -10,7 +10,7 @@ import {
   AGENT_WS_PATH, CloseCode, NackCode, PROTOCOL_VERSION, UPLOAD_HEADER_LEN,
   decodeUploadHeader, nackIsRetryable, parseAgentMessage,
   type AgentHealth, type CollectorMessage, type NackCodeValue, type UploadFrameHeader,
-} from '../../agent/transport/protocol.js';
+} from '../../shared/protocol/agent-protocol.js';
 import type { CollectorMetrics } from './collector-metrics.js';
 import type { CollectorLimits } from './collector-limits.js';
 import { StorageError, type DumpCommitter } from './dump-committer.js';

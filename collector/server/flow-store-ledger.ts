@@ -2,7 +2,7 @@
 // in the same database as the flows, so a flow engine hooked in with onDumpCommitting
 // commits a dump's flows in the same transaction as the dump itself.
 import { join } from 'node:path';
-import type { FlowStore } from '../store/flow-store.js';
+import type { FlowStore } from '../../shared/store/flow-store.js';
 import type { DumpLedger, DumpRow } from './dump-ledger.js';
 
 export class FlowStoreDumpLedger implements DumpLedger {

@@ -8,8 +8,8 @@
 import type { Command } from 'commander';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
 import { PeerRefError, parseRecordAddress } from '../../shared/commands/peer-ref.js';
-import { InterdictionInputError, parseDuration } from '../../agent/interdiction/policy.js';
-import type { CaptureControlState } from '../../agent/control/capture-control.js';
+import { InterdictionInputError, parseDuration } from '../../shared/interdiction/policy.js';
+import type { CaptureControlState } from '../../shared/commands/agent-reports.js';
 import { deanonFilter } from '../deanon-text.js';
 import { remoteOptions, reportCommand, submitCommand, type RemoteFlags } from './remote-command.js';
 

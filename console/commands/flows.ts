@@ -1,12 +1,13 @@
 // `meerkat flows --db DB [filters]`: flow records from the flow database, newest first,
 // as a readable table or JSON lines (--json). Exit 0 ok, 1 runtime error, 2 usage error.
 import { existsSync } from 'node:fs';
+import { parseTimeOption } from '../../shared/cli/time-option.js';
 import type { Command } from 'commander';
-import { parseDuration, parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
+import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
 import { formatIp, parseIp } from '../../shared/net/ip-address.js';
-import { CONN_STATES, type ConnState, type FlowRecord } from '../../collector/flow/flow-record.js';
-import type { FlowFilter } from '../../collector/store/flow-store.js';
-import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
+import { CONN_STATES, type ConnState, type FlowRecord } from '../../shared/flow/flow-record.js';
+import type { FlowFilter } from '../../shared/store/flow-store.js';
+import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { join } from 'node:path';
 import { ANON_KEY_FILE, deanonymizeText, loadAnonKey } from '../../shared/keys/owner-keys.js';
 import { ownerKeysDir } from '../owner-dir.js';
@@ -22,21 +23,6 @@ interface FlowsFlags {
   until?: string;
   state?: string;
   limit?: number;
-}
-
-/**
- * A time option: ISO 8601 text, epoch seconds ("1700000000.5"), or a duration meaning
- * "that long ago" ("90s", "15m", "2h", "7d"). Returns µs since the epoch.
- */
-export function parseTimeOption(flag: string, text: string, nowMs = Date.now()): number {
-  const t = text.trim();
-  if (/^\d{9,}(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1e6);
-  if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(t)) return Math.round((nowMs - parseDuration(t) * 1000) * 1000);
-  const ms = Date.parse(t);
-  if (Number.isNaN(ms)) {
-    throw new UsageError(`${flag} expects an ISO time, epoch seconds or a duration ago (e.g. 2h), got ${JSON.stringify(text)}`);
-  }
-  return ms * 1000;
 }
 
 function endpoint(addr: string, port: number): string {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
 import { loadOwnerKeys, type OwnerKeys } from '../../shared/keys/owner-keys.js';
 import { openSealed, SealedBoxError } from '../../shared/commands/sealed-box.js';
-import type { InventoryPlain, InventoryReport, InventorySensitive } from '../../agent/control/inventory.js';
+import type { InventoryPlain, InventoryReport, InventorySensitive } from '../../shared/commands/agent-reports.js';
 import { ownerKeysDir } from '../owner-dir.js';
 import { deanonymizeStarred } from '../deanon-text.js';
 import { clientFrom, remoteOptions, resolveAgentId, stateLine, submitCommand, type RemoteFlags } from './remote-command.js';

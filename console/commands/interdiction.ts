@@ -10,8 +10,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
 import { PeerRefError, parsePeerRef, type PeerRef } from '../../shared/commands/peer-ref.js';
-import { InterdictionInputError, parseDuration, parseLoss, parseRate } from '../../agent/interdiction/policy.js';
-import type { DisplayedInterdiction } from '../../agent/control/interdiction-control.js';
+import { InterdictionInputError, parseDuration, parseLoss, parseRate } from '../../shared/interdiction/policy.js';
+import type { DisplayedInterdiction } from '../../shared/commands/agent-reports.js';
 import { deanonFilter } from '../deanon-text.js';
 import { remoteOptions, reportCommand, submitCommand, type RemoteFlags } from './remote-command.js';
 

@@ -18,7 +18,7 @@ import { PUBLIC_MODE, SECRET_MODE, writeFileAtomic } from '../../certs/pem-files
 import { KeyFileError as CertKeyFileError } from '../../certs/errors.js';
 import {
   OPERATOR_REVOCATION_PREFIX, OperatorNameError, checkOperatorName, issueOperatorCertificate, listOperators, operatorSerials, recordOperatorIssuance,
-} from '../../collector/control/operator-certs.js';
+} from '../../certs/operator-certs.js';
 import { OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE, operatorDir } from '../admin-client.js';
 
 const DEFAULT_STATE_DIR = process.env.MEERKAT_STATE_DIR ?? '/var/lib/meerkat-collector';

@@ -1,5 +1,5 @@
 // An emitted alert with defaults, for the alert store / output tests.
-import type { EmittedAlert } from '../../collector/analyze/analyzer.js';
+import type { EmittedAlert } from '../../shared/alerts/alert-record.js';
 import { T0 } from '../analyze/flow-gen.js';
 
 export function alert(p: Partial<EmittedAlert> = {}): EmittedAlert {

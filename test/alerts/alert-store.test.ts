@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlertPipeline } from '../../collector/alerts/alert-pipeline.js';
-import { SqliteAlertStore } from '../../collector/alerts/sqlite-alert-store.js';
-import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
+import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
+import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { flow, T0 } from '../analyze/flow-gen.js';
 import { alert } from './alert-gen.js';
 

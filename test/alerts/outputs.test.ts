@@ -15,8 +15,8 @@ import { createOutputs } from '../../collector/alerts/outputs/create-outputs.js'
 import { formatSyslog, octetFrame, sdValue } from '../../collector/alerts/outputs/syslog-format.js';
 import { SyslogOutput } from '../../collector/alerts/outputs/syslog-output.js';
 import { WebhookOutput } from '../../collector/alerts/outputs/webhook-output.js';
-import { SqliteAlertStore } from '../../collector/alerts/sqlite-alert-store.js';
-import type { StoredAlert } from '../../collector/alerts/alert-types.js';
+import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
+import type { StoredAlert } from '../../shared/alerts/alert-types.js';
 import { tempDir } from '../analyze/harness.js';
 import { T0 } from '../analyze/flow-gen.js';
 import { alert } from './alert-gen.js';

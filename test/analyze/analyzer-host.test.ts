@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Analyzer, AnalyzerContext, EmittedAlert } from '../../collector/analyze/analyzer.js';
+import type { Analyzer, AnalyzerContext } from '../../collector/analyze/analyzer.js';
+import type { EmittedAlert } from '../../shared/alerts/alert-record.js';
 import { AnalyzerHost } from '../../collector/analyze/analyzer-host.js';
 import { parseAnalysisConfig } from '../../collector/analyze/analysis-runtime.js';
 import { loadAnalyzers } from '../../collector/analyze/load-analyzers.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { repoRoot } from '../../shared/util/repo-paths.js';
 import { flow, T0 } from './flow-gen.js';
 import { quietLog, tempDir } from './harness.js';

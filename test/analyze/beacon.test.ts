@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { BeaconAnalyzer } from '../../collector/analyze/beacon-analyzer.js';
 import { scoreBeacon } from '../../collector/analyze/beacon-scoring.js';
 import { bowleySkewSorted, mad, quantileSorted } from '../../collector/analyze/robust-stats.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { exponential, flow, seededRandom, T0 } from './flow-gen.js';
 import { makeHost, runRecords } from './harness.js';
 

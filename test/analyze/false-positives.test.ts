@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { EmittedAlert } from '../../collector/analyze/analyzer.js';
+import type { EmittedAlert } from '../../shared/alerts/alert-record.js';
 import { BUILTIN_NAMES, createBuiltin } from '../../collector/analyze/builtin-analyzers.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { T0 } from './flow-gen.js';
 import { makeHost, recordsOf } from './harness.js';

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Analyzer, EmittedAlert } from '../../collector/analyze/analyzer.js';
+import type { Analyzer } from '../../collector/analyze/analyzer.js';
+import type { EmittedAlert } from '../../shared/alerts/alert-record.js';
 import { AnalyzerHost, type AnalyzerHostOptions } from '../../collector/analyze/analyzer-host.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { importFiles, type ImportOptions } from '../../collector/import/import-files.js';
 
 /** A logger that drops everything (tests check behaviour, not log lines). */

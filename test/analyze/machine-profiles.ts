@@ -1,7 +1,7 @@
 // Generated machines with distinct (and, for the two workstations, similar) habits, for
 // the machine-signature tests: each profile yields flow records for a time range, with
 // Poisson-distributed activity, heavy-tailed sizes and a seeded PRNG (repeatable).
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { exponential, flow, seededRandom } from './flow-gen.js';
 
 export type ProfileName = 'ws-alice' | 'ws-bob' | 'file-server' | 'db-server' | 'camera' | 'build-box';

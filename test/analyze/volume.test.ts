@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { VolumeAnalyzer } from '../../collector/analyze/volume-analyzer.js';
 import { EwmaBaseline } from '../../collector/analyze/robust-stats.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { exponential, flow, seededRandom, T0 } from './flow-gen.js';
 import { runRecords } from './harness.js';
 

@@ -17,7 +17,7 @@ import type { CommandEnvelope } from '../../shared/commands/command-schema.js';
 import { ControlService, type CommandTransport } from '../../collector/control/control-service.js';
 import { CommandQueue, SubmitError } from '../../collector/control/command-queue.js';
 import { openControlDb } from '../../collector/control/control-db.js';
-import { issueOperatorCertificate, operatorSerials, recordOperatorIssuance, OPERATOR_REVOCATION_PREFIX } from '../../collector/control/operator-certs.js';
+import { issueOperatorCertificate, operatorSerials, recordOperatorIssuance, OPERATOR_REVOCATION_PREFIX } from '../../certs/operator-certs.js';
 import { AdminApiError, AdminClient } from '../../console/admin-client.js';
 import { deanonymizeStarred } from '../../console/deanon-text.js';
 import { anonymizeCidrText, anonymizeText } from '../../shared/keys/owner-keys.js';

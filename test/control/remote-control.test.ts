@@ -116,9 +116,13 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     const c = await run(['capture', L.agentId, '--full', '--peer', `${peer1Pseudonym}*`, '--port', String(TCP_PORT), '--for', '3s', '--wait']);
     assert.equal(c.state, 'done', JSON.stringify(c));
     const at = c.result!.at!; // agent time the rule was added
-    await sleep(5000);
-    const dumps = L.dumps(start);
     const isPeer1 = (r: { src: string; dst: string }): boolean => r.src === peer1Pseudonym || r.dst === peer1Pseudonym;
+    // wait for stored traffic with peer1 from after the expiry (a fixed sleep races a slow machine)
+    let dumps = L.dumps(start);
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; dumps = L.dumps(start)) {
+      if (dumps.some((d) => d.records.some((r) => isPeer1(r) && r.payloadLen > 0 && r.tsUs > (at + 3500) * 1000))) break;
+      await sleep(500);
+    }
     const isPeer2 = (r: { src: string; dst: string }): boolean => r.src === L.lab.peer2.farIp || r.dst === L.lab.peer2.farIp;
     const recs = dumps.flatMap((d) => d.records).filter((r) => r.payloadLen > 0);
     const p1During = recs.filter((r) => isPeer1(r) && r.tsUs > at * 1000 && r.tsUs < (at + 2500) * 1000);

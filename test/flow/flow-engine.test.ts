@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { A, Harness, P, S, TcpScript } from './packet-script.js';
 import { FragFlag, PacketRecord, RecordFlag } from '../../shared/packet/packet-record.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 
 const T0 = 1_700_000_000_000_000;
 const SEC = 1_000_000;

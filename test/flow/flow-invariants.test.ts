@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Harness } from './packet-script.js';
-import { CONN_STATES, RECORD_CAUSES, type FlowRecord } from '../../collector/flow/flow-record.js';
+import { CONN_STATES, RECORD_CAUSES, type FlowRecord } from '../../shared/flow/flow-record.js';
 import { FragFlag, RecordFlag } from '../../shared/packet/packet-record.js';
 
 const HOSTS = ['10.0.0.1', '10.0.0.2', '192.0.2.7', 'fe80::1', 'fe80::2'];

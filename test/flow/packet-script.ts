@@ -4,7 +4,7 @@
 import { PacketRecord } from '../../shared/packet/packet-record.js';
 import { parseIp } from '../../shared/net/ip-address.js';
 import { FlowEngine, type FlowEngineOptions } from '../../collector/flow/flow-engine.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 
 export interface PacketSpec {
   tsUs: number;

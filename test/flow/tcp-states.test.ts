@@ -2,7 +2,7 @@
 // role flips, handshake RTTs, retransmissions and zero windows.
 import assert from 'node:assert/strict';
 import { A, F, Harness, P, R, S, TcpScript } from './packet-script.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 
 function run(script: (c: TcpScript) => void): FlowRecord {
   const h = new Harness({ agentId: 'agent-1' });

@@ -20,7 +20,7 @@ import {
   withManagementChannels,
   type InterdictionPolicy,
   type PolicyChange,
-} from '../../agent/interdiction/policy.js';
+} from '../../shared/interdiction/policy.js';
 
 const MGMT = [{ address: '192.0.2.10', port: 443 }];
 const T0 = 1_700_000_000_000;

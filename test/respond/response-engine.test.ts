@@ -10,7 +10,7 @@ import { ed25519PublicKeyObject } from '../../shared/commands/operator-keys.js';
 import { ResponseEngine } from '../../collector/respond/response-engine.js';
 import { parseResponsesConfig } from '../../collector/respond/response-config.js';
 import { loadOrCreateResponseKey } from '../../collector/respond/response-key.js';
-import type { StoredAlert } from '../../collector/alerts/alert-types.js';
+import type { StoredAlert } from '../../shared/alerts/alert-types.js';
 
 const AGENT = '11111111-2222-4333-8444-555555555555';
 

@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerImportCommand } from '../../collector/commands/import.js';
-import { parseTimeOption, registerFlowsCommand } from '../../console/commands/flows.js';
+import { registerFlowsCommand } from '../../console/commands/flows.js';
+import { parseTimeOption } from '../../shared/cli/time-option.js';
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { runCommand } from '../helpers/cli-run.js';
 
 const run = runCommand;

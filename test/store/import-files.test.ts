@@ -11,7 +11,7 @@ import { DumpAgentMismatchError, DumpIngest } from '../../collector/import/dump-
 import { createProgress } from '../../collector/import/import-progress.js';
 import { DumpFormatError, decodeDump } from '../../shared/dump/index.js';
 import { readFileSync } from 'node:fs';
-import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
+import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
 import { decodePacket, DecodedPacket } from '../../shared/decode/index.js';
 import { DumpWriter } from '../../shared/dump/index.js';
@@ -230,7 +230,7 @@ describe('importFiles', () => {
   });
 
   async function collect(file: string, opts: Parameters<typeof importFiles>[1] extends infer O ? Partial<O> : never) {
-    const recs: import('../../collector/flow/flow-record.js').FlowRecord[] = [];
+    const recs: import('../../shared/flow/flow-record.js').FlowRecord[] = [];
     const store = new SqliteFlowStore(join(dir, `c${Math.random().toString(36).slice(2)}.db`), { synchronous: 'normal' });
     try {
       await importFiles([file], { progress: false, ...opts, db: store, onRecord: (r) => recs.push(r) });

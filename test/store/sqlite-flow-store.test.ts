@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
-import { StoreError, type DumpInfo } from '../../collector/store/flow-store.js';
-import { LATEST_SCHEMA_VERSION } from '../../collector/store/sqlite-migrations.js';
-import type { FlowRecord } from '../../collector/flow/flow-record.js';
+import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
+import { StoreError, type DumpInfo } from '../../shared/store/flow-store.js';
+import { LATEST_SCHEMA_VERSION } from '../../shared/store/sqlite-migrations.js';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
 
 const DAY = 86_400_000_000;
 const NOW = 1_700_000_000_000_000;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CollectorServer } from '../../collector/server/collector-server.js';
 import { SqliteDumpLedger } from '../../collector/server/dump-ledger.js';
 import { realCommitFs, type CommitFs } from '../../collector/server/dump-committer.js';
-import { NackCode } from '../../agent/transport/protocol.js';
+import { NackCode } from '../../shared/protocol/agent-protocol.js';
 import { Shipper } from '../../agent/transport/shipper.js';
 import { DirSpool, issueAgent, makeDump, makeTestPki, tmpDir, waitFor, type TestPki } from './helpers.js';
 import { RawAgent } from './raw-agent.js';

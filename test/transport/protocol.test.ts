@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { decodeUploadHeader, encodeUploadFrame, parseAgentMessage, parseCollectorMessage, UPLOAD_HEADER_LEN, type UploadFrameHeader } from '../../agent/transport/protocol.js';
+import { decodeUploadHeader, encodeUploadFrame, parseAgentMessage, parseCollectorMessage, UPLOAD_HEADER_LEN, type UploadFrameHeader } from '../../shared/protocol/agent-protocol.js';
 import { Backoff } from '../../agent/transport/backoff.js';
 import { collectorEndpoints, CollectorUrlError } from '../../agent/transport/collector-url.js';
 import { TokenBucket } from '../../collector/server/token-bucket.js';

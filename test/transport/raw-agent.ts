@@ -2,7 +2,7 @@
 // with the protocol codec, answers awaited one by one (the Shipper hides them).
 import { WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { AGENT_WS_PATH, encodeUploadFrame, parseCollectorMessage, REFUSAL_HEADER, type CollectorMessage } from '../../agent/transport/protocol.js';
+import { AGENT_WS_PATH, encodeUploadFrame, parseCollectorMessage, REFUSAL_HEADER, type CollectorMessage } from '../../shared/protocol/agent-protocol.js';
 import type { ShipperCredentials } from '../../agent/transport/shipper.js';
 
 export class RawAgent {

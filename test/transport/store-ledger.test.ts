@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CollectorServer } from '../../collector/server/collector-server.js';
-import { SqliteFlowStore } from '../../collector/store/sqlite-flow-store.js';
-import { NackCode } from '../../agent/transport/protocol.js';
+import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
+import { NackCode } from '../../shared/protocol/agent-protocol.js';
 import { issueAgent, makeDump, makeTestPki, tmpDir, startTestCollector } from './helpers.js';
 import { RawAgent } from './raw-agent.js';
 

@@ -6,7 +6,7 @@ import { CollectorServer } from '../../collector/server/collector-server.js';
 import { SqliteDumpLedger } from '../../collector/server/dump-ledger.js';
 import { dumpFileName } from '../../collector/server/dump-committer.js';
 import { decodeDump } from '../../shared/dump/dump-reader.js';
-import { NackCode } from '../../agent/transport/protocol.js';
+import { NackCode } from '../../shared/protocol/agent-protocol.js';
 import { DirSpool, issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, waitFor, type TestPki, startTestCollector } from './helpers.js';
 import { RawAgent } from './raw-agent.js';
 import { Shipper } from '../../agent/transport/shipper.js';

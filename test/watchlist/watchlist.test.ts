@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { cidrContains, parseCidr, parseIp } from '../../shared/net/ip-address.js';
-import { PrefixMatcher } from '../../agent/watchlist/prefix-matcher.js';
-import { decodeWatchlist, encodeWatchlist, WatchlistFormatError } from '../../agent/watchlist/watchlist-codec.js';
+import { PrefixMatcher } from '../../shared/watchlist/prefix-matcher.js';
+import { decodeWatchlist, encodeWatchlist, WatchlistFormatError } from '../../shared/watchlist/watchlist-codec.js';
 import { WatchlistTrigger } from '../../agent/watchlist/watchlist-trigger.js';
 import { PacketRecord, RecordFlag } from '../../shared/packet/packet-record.js';
 

@@ -1,7 +1,7 @@
 // The contract of an alert output (JSON lines file, syslog, webhook): take a batch of
 // changed alerts without blocking the analysis, deliver in the background, report
 // what was delivered, retried and dropped, and drain before shutdown.
-import type { AlertChangeKind, StoredAlert } from '../alert-types.js';
+import type { AlertChangeKind, StoredAlert } from '../../../shared/alerts/alert-types.js';
 
 export interface OutputItem {
   alert: StoredAlert;

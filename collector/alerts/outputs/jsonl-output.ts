@@ -2,7 +2,7 @@
 // written synchronously per batch (one append per batch, the file is the durable log).
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { alertPayload } from '../alert-types.js';
+import { alertPayload } from '../../../shared/alerts/alert-types.js';
 import type { AlertOutput, OutputItem, OutputStats } from './alert-output.js';
 
 export class JsonLinesOutput implements AlertOutput {

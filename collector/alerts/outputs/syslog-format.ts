@@ -3,8 +3,8 @@
 // [meerkat@32473 ...] (32473 is the private enterprise number reserved for
 // documentation, RFC 5612; deployments with their own number configure it); MSG is the
 // alert's summary in UTF-8 with a BOM, as RFC 5424 asks for UTF-8 MSG text.
-import type { Severity } from '../../analyze/analyzer.js';
-import type { AlertChangeKind, StoredAlert } from '../alert-types.js';
+import type { Severity } from '../../../shared/alerts/alert-record.js';
+import type { AlertChangeKind, StoredAlert } from '../../../shared/alerts/alert-types.js';
 
 export const SYSLOG_FACILITIES = {
   kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,

@@ -3,7 +3,7 @@
 // timeouts, 5xx and 429 are retried with exponential backoff (plus jitter; 429's
 // Retry-After is honoured up to the maximum); other 4xx are not retried (the receiver
 // refused this alert: retrying would not help).
-import { alertPayload } from '../alert-types.js';
+import { alertPayload } from '../../../shared/alerts/alert-types.js';
 import { BoundedQueue, waitUntil, type AlertOutput, type OutputItem, type OutputStats } from './alert-output.js';
 
 export interface WebhookOutputOptions {

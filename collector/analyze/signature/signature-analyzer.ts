@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatZodIssues } from '../../../shared/config/load-config.js';
-import type { FlowRecord } from '../../flow/flow-record.js';
+import type { FlowRecord } from '../../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from '../analyzer.js';
 import { AddressScope } from '../address-scope.js';
 import { SignatureModel } from './signature-model.js';

@@ -1,5 +1,5 @@
 // Windows of every agent read back from the flow store, for `meerkat model train/eval`.
-import type { FlowStore } from '../../store/flow-store.js';
+import type { FlowStore } from '../../../shared/store/flow-store.js';
 import { AddressScope } from '../address-scope.js';
 import { WindowSet, type WindowAccumulator } from './window-features.js';
 

@@ -2,7 +2,7 @@
 // (pure). The same accumulator serves training (records read back from the store) and
 // the live analyzer (records as they stream), so both see identical features.
 // Records are assigned to the window of their `start` (first packet of the record).
-import type { FlowRecord } from '../../flow/flow-record.js';
+import type { FlowRecord } from '../../../shared/flow/flow-record.js';
 import type { AddressScope } from '../address-scope.js';
 
 export const FEATURE_NAMES: readonly string[] = [

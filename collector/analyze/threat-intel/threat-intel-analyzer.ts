@@ -8,8 +8,9 @@
 import { basename, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatZodIssues } from '../../../shared/config/load-config.js';
-import type { FlowRecord } from '../../flow/flow-record.js';
-import type { Analyzer, AnalyzerContext, DnsNameInfo, Severity, SuggestedResponse } from '../analyzer.js';
+import type { FlowRecord } from '../../../shared/flow/flow-record.js';
+import type { Analyzer, AnalyzerContext, DnsNameInfo } from '../analyzer.js';
+import type { Severity, SuggestedResponse } from '../../../shared/alerts/alert-record.js';
 import { parseAddressWords } from '../address-words.js';
 import { FEED_FORMATS } from './feed-formats.js';
 import { ThreatFeed } from './threat-feed.js';

@@ -4,7 +4,7 @@
 // with the same key gets its count, last seen, severity (the highest) and latest
 // evidence updated; otherwise a new row is inserted.
 import Database from 'better-sqlite3';
-import { severityRank, type Severity, type SuggestedResponse } from '../analyze/analyzer.js';
+import { severityRank, type Severity, type SuggestedResponse } from './alert-record.js';
 import { ALERT_MIGRATIONS, LATEST_ALERT_SCHEMA } from './alert-migrations.js';
 import {
   type AggregatedAlert, type AlertChange, type AlertFilter, type AlertState, type StoredAlert,

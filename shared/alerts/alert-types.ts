@@ -1,7 +1,7 @@
 // Alerts as the collector keeps them: one row per aggregation key (agent + category +
 // rule + peer) while it is open or acknowledged, with a count and first/last seen
 // (packet time); closing it lets the next occurrence start a new row.
-import type { EmittedAlert, Severity, SuggestedResponse } from '../analyze/analyzer.js';
+import type { EmittedAlert, Severity, SuggestedResponse } from './alert-record.js';
 
 export type AlertState = 'open' | 'acknowledged' | 'closed';
 

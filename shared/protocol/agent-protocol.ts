@@ -3,7 +3,7 @@
 // Kept free of I/O so the collector and the agent (and tests) use the same codec.
 // (Lives here for now; it would sit better in shared/protocol/, see the report.)
 import * as z from 'zod/mini';
-import '../../shared/config/schema-messages.js';
+import '../config/schema-messages.js';
 
 export const PROTOCOL_VERSION = 1;
 /** WebSocket path on the collector's TLS port */

@@ -5,7 +5,7 @@
 //
 // Addresses are REAL addresses as the host sees them (not collector pseudonyms): whoever turns
 // a collector command into a PolicyChange must de-anonymize first.
-import { AddressParseError, formatCidr, parseCidr, parseIp } from '../../shared/net/ip-address.js';
+import { AddressParseError, formatCidr, parseCidr, parseIp } from '../net/ip-address.js';
 
 /** Input that is not a valid interdiction request; the message names the option and the value. */
 export class InterdictionInputError extends Error {
