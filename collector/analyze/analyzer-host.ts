@@ -17,7 +17,7 @@ import {
   SEVERITIES,
   type AlertInput, type Analyzer, type AnalyzerContext, type DnsNameInfo, type EmittedAlert, type Severity,
 } from './analyzer.js';
-import { analyzeDnsPayload } from './dns-message.js';
+import { analyzeDnsPayload } from '../../shared/appmeta/dns.js';
 import { FlowClassifier, type FlowSides } from './flow-sides.js';
 import type { HostAddressOptions } from './host-addresses.js';
 
