@@ -199,6 +199,19 @@ export class NamePseudonymizer {
     return out;
   }
 
+  /**
+   * The name as tokens whatever the suffix rules say (policy 'none': in the clear): for names
+   * that are internal by where they come from, such as the host name a reverse lookup of an
+   * internal address returns.
+   */
+  seal(name: string): PolicyName {
+    if (this.policy === 'none' || name === '') return { name, pseudonym: false };
+    const addr = this.addressForm(name);
+    if (addr !== null) return addr;
+    this.pseudonymized++;
+    return { name: sealName(this.keys, name, this.suffixes), pseudonym: true };
+  }
+
   private decide(name: string): PolicyName {
     if (this.policy === 'none' || name === '') return { name, pseudonym: false };
     const addr = this.addressForm(name);

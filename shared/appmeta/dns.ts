@@ -42,6 +42,8 @@ export interface DnsMessage {
   opcode: number;
   rcode: number;
   truncated: boolean;
+  /** the 16 header flag bits as sent (QR, opcode, AA, TC, RD, RA, Z, AD, CD, rcode) */
+  flags: number;
   questions: DnsQuestion[];
   /** answer section, then authority and additional sections */
   answers: DnsAnswer[];
@@ -142,6 +144,7 @@ function parse(b: Uint8Array, lenient = false): DnsMessage | Cursor {
     opcode: (flags >> 11) & 0xf,
     rcode: flags & 0xf,
     truncated: (flags & 0x0200) !== 0,
+    flags,
     questions: [],
     answers: [],
     answerCount: 0,
