@@ -6,7 +6,7 @@
 // per-stream state.
 //
 // Cost: a packet is looked at only when its first payload bytes could start one of these
-// (TLS handshake record 0x16 0x03, an HTTP method, port 53, a QUIC long header of a known
+// (a TLS record 0x14..0x16 0x03, an HTTP method, port 53, a QUIC long header of a known
 // version with >= 1200 bytes) or when its stream is being reassembled; most packets cost a
 // few comparisons. A hello or head that does not fit one segment is reassembled by
 // sequence number, per direction, in a bounded table (MAX_STREAMS streams of at most
@@ -14,7 +14,7 @@
 // are rate-limited, so a flood of fake Initials costs bounded CPU.
 import { readDnsMessage, DnsType, type DnsMessage } from '../../shared/appmeta/dns.js';
 import { ByteReassembler } from '../../shared/appmeta/byte-reassembler.js';
-import { scanTlsHandshake, parseClientHello, parseServerHello, ScanStatus, MAX_HELLO_BYTES, HANDSHAKE_CLIENT_HELLO, type ClientHello } from '../../shared/appmeta/tls-hello.js';
+import { mayStartTlsRecords, scanTlsHandshake, parseClientHello, parseServerHello, ScanStatus, MAX_HELLO_BYTES, HANDSHAKE_CLIENT_HELLO, type ClientHello } from '../../shared/appmeta/tls-hello.js';
 import { ja4, ja4s, ja4Version } from '../../shared/appmeta/ja4.js';
 import { httpMethodAt, scanHttpRequest, MAX_HTTP_HEAD } from '../../shared/appmeta/http-request.js';
 import { clientInitialKeys, looksLikeClientInitial, readClientInitials, type InitialKeys } from '../../shared/appmeta/quic-initial.js';
@@ -164,8 +164,8 @@ export class AppMetaExtractor {
     }
     const b0 = f[off]!;
     let kind: StreamKind;
-    if (b0 === 0x16) {
-      if (len < 6 || f[off + 1] !== 3) return;
+    if (b0 >= 0x14 && b0 <= 0x16) {
+      if (!mayStartTlsRecords(f, off, len)) return;
       kind = StreamKind.Tls;
     } else if (d.sport === DNS_PORT || d.dport === DNS_PORT) {
       if (len < 2) return;

@@ -19,18 +19,27 @@ export interface HttpRequestHead {
   userAgent: string | null;
 }
 
+/** The candidate method for a first byte (a switch, not a search: this runs for every TCP payload). */
+function methodFor(c: number, c1: number): HttpMethod | null {
+  switch (c) {
+    case 0x47: return 'GET';
+    case 0x50: return c1 === 0x4f ? 'POST' : c1 === 0x55 ? 'PUT' : c1 === 0x41 ? 'PATCH' : null;
+    case 0x48: return 'HEAD';
+    case 0x44: return 'DELETE';
+    case 0x4f: return 'OPTIONS';
+    case 0x43: return 'CONNECT';
+    case 0x54: return 'TRACE';
+    default: return null;
+  }
+}
+
 /** Which method the bytes start with (followed by a space), or null: a cheap test for every TCP payload. */
 export function httpMethodAt(b: Uint8Array, off: number, len: number): HttpMethod | null {
-  const c = b[off];
-  // first letters of the methods: C D G H O P T
-  if (c === undefined || c < 0x43 || c > 0x54) return null;
-  for (const m of METHODS) {
-    if (m.charCodeAt(0) !== c || len < m.length + 1) continue;
-    let ok = b[off + m.length] === 0x20;
-    for (let i = 1; ok && i < m.length; i++) ok = b[off + i] === m.charCodeAt(i);
-    if (ok) return m;
-  }
-  return null;
+  if (len < 4) return null;
+  const m = methodFor(b[off]!, b[off + 1]!);
+  if (m === null || len < m.length + 1 || b[off + m.length] !== 0x20) return null;
+  for (let i = 1; i < m.length; i++) if (b[off + i] !== m.charCodeAt(i)) return null;
+  return m;
 }
 
 function text(b: Uint8Array, from: number, to: number): string {

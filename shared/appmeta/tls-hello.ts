@@ -9,7 +9,11 @@ import { ByteReader, ShortInput } from './byte-reader.js';
 
 export const HANDSHAKE_CLIENT_HELLO = 1;
 export const HANDSHAKE_SERVER_HELLO = 2;
+const RECORD_CHANGE_CIPHER_SPEC = 20;
+const RECORD_ALERT = 21;
 const RECORD_HANDSHAKE = 22;
+/** alert / change_cipher_spec records skipped before the handshake record (seen in the wild: an alert ahead of a ServerHello) */
+const MAX_SKIPPED_RECORDS = 2;
 /** a record's fragment is at most 2^14 bytes (+ 2048 for compressed/protected forms) */
 const MAX_RECORD = 16384 + 2048;
 /** hellos larger than this are not read (real ones are below 4 KB; the cap bounds buffering) */
@@ -80,20 +84,33 @@ export interface HandshakeScan {
 const NO: HandshakeScan = { status: ScanStatus.No, message: null };
 const MORE: HandshakeScan = { status: ScanStatus.More, message: null };
 
+/** Whether a TCP payload's first bytes could start the record stream scanTlsHandshake reads (a cheap test). */
+export function mayStartTlsRecords(b: Uint8Array, off: number, len: number): boolean {
+  const t = b[off]!;
+  return len >= 6 && t >= RECORD_CHANGE_CIPHER_SPEC && t <= RECORD_HANDSHAKE && b[off + 1] === 3;
+}
+
 /**
  * The first handshake message (a ClientHello or ServerHello) at the start of a TLS stream,
- * from the first `len` bytes of that stream. Reads only handshake records; a message that
- * spans records is joined.
+ * from the first `len` bytes of that stream. Reads handshake records (a message that spans
+ * records is joined), after at most two alert or change_cipher_spec records.
  */
 export function scanTlsHandshake(s: Uint8Array, len = s.length): HandshakeScan {
   if (len > s.length) len = s.length;
   let off = 0;
   let joined: Uint8Array | null = null;
   let have = 0;
+  let skipped = 0;
   while (off + 5 <= len) {
-    if (s[off] !== RECORD_HANDSHAKE || s[off + 1] !== 3 || s[off + 2]! > 4) return NO;
+    const type = s[off]!;
+    if (s[off + 1] !== 3 || s[off + 2]! > 4) return NO;
     const rlen = (s[off + 3]! << 8) | s[off + 4]!;
     if (rlen === 0 || rlen > MAX_RECORD) return NO;
+    if (type !== RECORD_HANDSHAKE) {
+      if (joined !== null || (type !== RECORD_ALERT && type !== RECORD_CHANGE_CIPHER_SPEC) || ++skipped > MAX_SKIPPED_RECORDS || rlen > 64) return NO;
+      off += 5 + rlen;
+      continue;
+    }
     const from = off + 5;
     const to = Math.min(from + rlen, len);
     if (joined === null && to - from >= 4) {
