@@ -42,7 +42,7 @@ export interface NamePseudonymizerOptions {
   /** the owner's 32-byte anonymization key */
   key: Uint8Array;
   policy: NamePolicy;
-  /** owner-declared internal suffixes (default DEFAULT_INTERNAL_SUFFIXES); "corp.example.com" covers its subdomains */
+  /** owner-declared internal suffixes, in addition to DEFAULT_INTERNAL_SUFFIXES; "corp.example.com" covers its subdomains */
   internalSuffixes?: readonly string[];
   /** the host's own names (os.hostname(), short or full): a name whose first label is one of them is internal */
   hostNames?: readonly string[];
@@ -171,7 +171,8 @@ export class NamePseudonymizer {
     if (p !== 'internal' && p !== 'all' && p !== 'none') throw new NamePolicyError(String(p), "'internal', 'all' or 'none'");
     this.policy = p;
     this.keys = nameKeys(opts.key);
-    this.suffixes = (opts.internalSuffixes ?? DEFAULT_INTERNAL_SUFFIXES).map(normalizeSuffix);
+    // the special-use suffixes are internal everywhere, so declared ones add to them
+    this.suffixes = [...new Set([...DEFAULT_INTERNAL_SUFFIXES, ...(opts.internalSuffixes ?? [])].map(normalizeSuffix))];
     this.hostLabels = new Set((opts.hostNames ?? []).map((h) => h.trim().toLowerCase().split('.')[0]!).filter((h) => h !== '' && h !== 'localhost'));
     this.addresses = opts.addresses;
     this.cacheSize = opts.cacheSize ?? 4096;

@@ -95,10 +95,10 @@ export function deanonymizeNameText(keys: { anonKey: Uint8Array }, text: string)
 
 /**
  * The pseudonym the agent gives a name it pseudonymizes (to look a known name up in the
- * data): tokens split at the matched suffix of `suffixes` (default: the agent's defaults).
+ * data): tokens split at the matched suffix (the agent's defaults plus the declared `suffixes`).
  * Reverse names and address literals map through Crypto-PAn.
  */
-export function anonymizeNameText(keys: { anonKey: Uint8Array }, name: string, suffixes: readonly string[] = DEFAULT_INTERNAL_SUFFIXES): string {
+export function anonymizeNameText(keys: { anonKey: Uint8Array }, name: string, suffixes: readonly string[] = []): string {
   const t = name.trim().toLowerCase().replace(/\.$/, '');
   if (isIP(t)) return anonymizeText(keys, t);
   const r = parseReverseName(t);
@@ -106,5 +106,5 @@ export function anonymizeNameText(keys: { anonKey: Uint8Array }, name: string, s
     rewrite(new CryptoPan(keys.anonKey), r.version, r.bytes, false);
     return formatReverseName(r);
   }
-  return sealName(nameKeys(keys.anonKey), t, suffixes.map(normalizeSuffix));
+  return sealName(nameKeys(keys.anonKey), t, [...new Set([...DEFAULT_INTERNAL_SUFFIXES, ...suffixes].map(normalizeSuffix))]);
 }
