@@ -18,6 +18,8 @@ import { WatchlistTrigger } from './watchlist/watchlist-trigger.js';
 import { createResponseRouter } from './watchlist/response-command-router.js';
 import type { WatchlistPayload } from '../shared/watchlist/watchlist-codec.js';
 import { leanCaptureAdvice, runtimeProfile } from './runtime-profile.js';
+import { hostname } from 'node:os';
+import { createAppMetaExtractor } from './pipeline/app-meta-extractor.js';
 
 export const STATUS_FILE = 'status.json';
 const STOP_DRAIN_MS = 3_000;
@@ -66,6 +68,10 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       packetsPerDump: cfg.dump.packetsPerDump,
       dumpSeconds: cfg.dump.maxSeconds,
       noiseSampleSeconds: cfg.capture.noiseSampleSeconds,
+      metadata: cfg.metadata.enabled
+        ? createAppMetaExtractor({ key, addresses: anonymizer, names: cfg.anonymize.names, internalSuffixes: cfg.anonymize.internalSuffixes, hostNames: [hostname()] })
+        : undefined,
+      metadataCaptureBytes: cfg.metadata.captureBytes,
       nextSequence: () => spool.nextSequence(),
       onDump: (bytes, header) => {
         spool.put(header.sequence, bytes, header.packetCount);

@@ -35,8 +35,21 @@ export const agentConfigSchema = z.strictObject({
       /** the owner's anonymization key (installed with the agent) */
       keyFile: z.optional(z.string()),
       macs: z._default(z.enum(['pseudonym', 'drop']), 'pseudonym'),
+      /** domain names in metadata: internal ones (or all) become name pseudonyms (docs/privacy.md, "Domain names") */
+      names: z._default(policy, 'internal'),
+      /** owner-declared internal DNS suffixes (default: local, lan, home.arpa, internal, corp, ...) */
+      internalSuffixes: z.optional(z.array(z.string().check(z.minLength(1)))),
     }),
-    { policy: 'internal', macs: 'pseudonym' },
+    { policy: 'internal', macs: 'pseudonym', names: 'internal' },
+  ),
+  metadata: z._default(
+    z.strictObject({
+      /** extract DNS, TLS (JA4), HTTP and QUIC metadata into the dumps (docs/capture.md, "Application metadata") */
+      enabled: z._default(z.boolean(), true),
+      /** payload bytes live capture delivers for extraction (never shipped unless dump.snapLen says so) */
+      captureBytes: z._default(z.int().check(z.gte(0), z.lte(65535)), 1500),
+    }),
+    { enabled: true, captureBytes: 1500 },
   ),
   dump: z._default(
     z.strictObject({

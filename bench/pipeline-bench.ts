@@ -1,8 +1,10 @@
 // The agent's replay pipeline on the bench capture (read + decode + exclude + anonymize +
 // encode + compress + write), alone: the run.ts figure without the rest of the bench, with
 // repeated runs so a noisy shared machine can be judged by its spread.
-// Runnable alone: node dist/bench/pipeline-bench.js [--runs=N] [--packets=N] [--profile-only]
+// Metadata extraction is on, as the agent ships it (app-meta-bench.ts compares it with off).
+// Runnable alone: node dist/bench/pipeline-bench.js [--runs=N] [--packets=N] [--profile-only] [--no-metadata]
 //   --profile-only: one run, no key setup noise in the figure (for --cpu-prof / callgrind)
+//   --no-metadata: the pipeline without metadata extraction
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +24,7 @@ export interface PipelineBenchResult {
 }
 
 /** Replays `captureFile` `runs` times into throw-away dump directories. */
-export async function benchReplayPipeline(captureFile: string, runs = 1): Promise<PipelineBenchResult> {
+export async function benchReplayPipeline(captureFile: string, runs = 1, metadata = true): Promise<PipelineBenchResult> {
   const keyDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-key-'));
   const rates: number[] = [];
   let packets = 0;
@@ -33,7 +35,7 @@ export async function benchReplayPipeline(captureFile: string, runs = 1): Promis
     for (let i = 0; i < runs; i++) {
       const dumpDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-dumps-'));
       try {
-        const rep = await cpuSeconds(() => replayFiles([captureFile], { outDir: dumpDir, anonymize: 'internal', keyFile, packetsPerDump: 20_000, snapLen: 0 }));
+        const rep = await cpuSeconds(() => replayFiles([captureFile], { outDir: dumpDir, anonymize: 'internal', keyFile, packetsPerDump: 20_000, snapLen: 0, metadata }));
         const kept = rep.result.dumps.reduce((a, d) => a + d.packets, 0);
         const bytes = rep.result.dumps.reduce((a, d) => a + d.bytes, 0);
         packets = rep.result.stats.packetsSeen;
@@ -57,7 +59,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const outDir = join(repoRoot(), 'bench', 'out');
   mkdirSync(outDir, { recursive: true });
   const cap = makeBenchCapture(outDir, arg('packets', 2_000_000));
-  const r = await benchReplayPipeline(cap.file, process.argv.includes('--profile-only') ? 1 : arg('runs', 5));
+  const r = await benchReplayPipeline(cap.file, process.argv.includes('--profile-only') ? 1 : arg('runs', 5), !process.argv.includes('--no-metadata'));
   const sorted = [...r.packetsPerCpuSec].sort((a, b) => a - b);
   const m = (x: number): string => (x / 1e6).toFixed(3);
   console.log(`${cap.file}: ${r.packets} packets`);

@@ -18,6 +18,8 @@ import { benchAlertLatency } from './alert-latency.js';
 import { benchAgentMemory } from './agent-memory.js';
 import { benchLiveCapture } from './live-capture-bench.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
+import { benchMetadataOverhead, benchPipelineWithMetadata, median } from './app-meta-bench.js';
+import { makeBrowsingCapture } from './make-browsing-capture.js';
 import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
 
 const json = process.argv.includes('--json');
@@ -58,8 +60,16 @@ async function main(): Promise<void> {
   const rep = await cpuSeconds(() => replayFiles([cap.file], { outDir: dumpDir, anonymize: 'internal', keyFile: ownerKey, packetsPerDump: 20_000, snapLen: 0 }));
   const kept = rep.result.dumps.reduce((a, d) => a + d.packets, 0);
   const dumpBytes = rep.result.dumps.reduce((a, d) => a + d.bytes, 0);
-  report.add({ name: 'replay pipeline', value: rep.result.stats.packetsSeen / rep.cpu, unit: 'packets/s per core', reference: argusRef, target: '>= 1,000,000' });
+  report.add({ name: 'replay pipeline (metadata extraction on, the default)', value: rep.result.stats.packetsSeen / rep.cpu, unit: 'packets/s per core', reference: argusRef, target: '>= 1,000,000' });
   report.add({ name: 'dump size, header-only', value: dumpBytes / kept, unit: 'bytes/packet', target: '<= 15 (Mongoose ~75)' });
+
+  log('application metadata: replay pipeline with extraction off and on (alternating runs), dump bytes it adds');
+  const pm = await benchPipelineWithMetadata(cap.file, ownerKey, 3);
+  report.add({ name: 'replay pipeline, metadata extraction on (median of 3)', value: median(pm.on), unit: 'packets/s per core', reference: { name: 'extraction off', value: median(pm.off) }, target: '>= 1,000,000' });
+  const browsing = makeBrowsingCapture(outDir, 400);
+  const [ob, on] = await benchMetadataOverhead([browsing.file, join(referencePcapsDir(), 'ndpi', 'netflix.pcap')], ownerKey);
+  report.add({ name: 'metadata in the dump, browsing-like capture', value: ob!.overhead, unit: 'bytes/packet added', target: '<= 1', note: `${ob!.packets} packets, ${ob!.records} records; ${ob!.bytesPerPacketOff.toFixed(2)} -> ${ob!.bytesPerPacketOn.toFixed(2)} bytes/packet` });
+  report.add({ name: 'metadata in the dump, ndpi/netflix.pcap (short app flows)', value: on!.overhead, unit: 'bytes/packet added', note: `${on!.packets} packets, ${on!.records} records` });
 
   log('one 20,000-packet dump');
   const recs = loadRecords(join(referencePcapsDir(), 'zeek', 'echo-connections.pcap')).slice(0, 20_000);

@@ -12,6 +12,9 @@ interface ReplayCliOptions {
   agentId?: string;
   hostAddr?: string[];
   internal?: string[];
+  metadata: boolean;
+  names: string;
+  internalSuffix?: string[];
   json?: boolean;
 }
 
@@ -28,9 +31,13 @@ export function registerReplayCommand(program: Command): void {
     .option('--agent-id <uuid>', 'agent id written into the dump headers (default: random)')
     .option('--host-addr <addr...>', "the capturing host's own addresses (sets direction; anonymized as internal)")
     .option('--internal <cidr...>', 'owner-declared internal prefixes (default RFC 1918, CGNAT, ULA, link-local)')
+    .option('--no-metadata', 'do not extract DNS, TLS, HTTP and QUIC metadata into the dumps')
+    .option('--names <policy>', 'domain names in metadata: internal | all | none (pseudonymize internal names, all, or none)', 'internal')
+    .option('--internal-suffix <suffix...>', 'owner-declared internal DNS suffixes (default local, lan, home.arpa, internal, corp, ...)')
     .option('--json', 'print the summary as JSON')
     .action(async (files: string[], o: ReplayCliOptions) => {
       if (!['internal', 'all', 'none'].includes(o.anonymize)) throw new UsageError(`--anonymize must be internal, all or none, got ${JSON.stringify(o.anonymize)}`);
+      if (!['internal', 'all', 'none'].includes(o.names)) throw new UsageError(`--names must be internal, all or none, got ${JSON.stringify(o.names)}`);
       if (o.anonymize !== 'none' && !o.keyFile) throw new UsageError(`--anonymize ${o.anonymize} needs --key-file (the owner's anon.key; create one with 'meerkat keys init')`);
       let total = 0;
       for (const f of files) {
@@ -51,6 +58,9 @@ export function registerReplayCommand(program: Command): void {
         agentId: o.agentId,
         hostAddresses: o.hostAddr,
         internalPrefixes: o.internal,
+        metadata: o.metadata,
+        names: o.anonymize === 'none' && o.names === 'internal' ? 'none' : (o.names as 'internal' | 'all' | 'none'),
+        internalSuffixes: o.internalSuffix,
         onProgress: (p) => {
           if (p.fileIndex !== lastIndex) { doneBefore += lastSize; lastIndex = p.fileIndex; }
           lastSize = p.fileSize;

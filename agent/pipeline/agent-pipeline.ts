@@ -1,6 +1,6 @@
 // The packet pipeline shared by live capture and replay:
 //   frame -> decode -> capture scope (live: loopback / other hosts' frames) -> noise filter
-//         -> direction -> anonymize -> snap policy -> dump rotator -> onDump
+//         -> direction -> anonymize -> snap policy -> metadata extraction -> dump rotator -> onDump
 // One reused DecodedPacket flows through every stage; nothing is allocated per packet here:
 // frames arrive as (buffer, offset, length) - a capture batch, a file reader's window - and
 // are decoded in place, with no view object per frame (except cooked frames at an offset, see
@@ -16,6 +16,7 @@ import {
 } from '../capture/link-meta.js';
 import { HostAddressTable } from './host-addresses.js';
 import { SnapPolicy, type PeerCaptureRule } from './snap-policy.js';
+import type { AppMetaExtractor, AppMetaStats } from './app-meta-extractor.js';
 
 export const DEFAULT_PACKETS_PER_DUMP = 20_000;
 export const DEFAULT_DUMP_SECONDS = 120;
@@ -61,6 +62,8 @@ export interface CaptureStats {
   anonymizedAddresses: number;
   /** exceptions caught inside the decoder (a decoder bug if not 0) */
   decoderInternalErrors: number;
+  /** application metadata extracted (null: extraction off) */
+  metadata: AppMetaStats | null;
 }
 
 export interface AgentPipelineOptions {
@@ -97,7 +100,14 @@ export interface AgentPipelineOptions {
   wireLenFromIp?: boolean;
   /** kernel ring counters, read when stats() is called */
   kernelCounters?: () => { packets: number | null; drops: number | null };
+  /** application metadata extraction (DNS, TLS, HTTP, QUIC) into the dumps; absent: off */
+  metadata?: AppMetaExtractor;
+  /** payload bytes live capture must see for extraction (the capture snap length covers them; default 1500 with metadata) */
+  metadataCaptureBytes?: number;
 }
+
+/** A full-size Ethernet payload: hellos and DNS answers span whole segments (docs/capture.md, "Application metadata"). */
+export const DEFAULT_METADATA_CAPTURE_BYTES = 1500;
 
 /** Per-packet watch (agent/watchlist): matches() after anonymization; hit() after the packet is in the open dump. */
 export interface PacketWatch {
@@ -119,6 +129,9 @@ export class AgentPipeline {
   private readonly includeLoopback: boolean;
   private readonly wireLenFromIp: boolean;
   private readonly kernelCounters: AgentPipelineOptions['kernelCounters'];
+  /** null when extraction is off: one null check per packet */
+  private readonly meta: AppMetaExtractor | null;
+  private readonly metaCaptureBytes: number;
   private seen = 0;
   private kept = 0;
   private malformed = 0;
@@ -159,6 +172,8 @@ export class AgentPipeline {
     this.includeLoopback = opts.includeLoopback ?? false;
     this.wireLenFromIp = opts.wireLenFromIp ?? false;
     this.kernelCounters = opts.kernelCounters;
+    this.meta = opts.metadata ?? null;
+    this.metaCaptureBytes = this.meta === null ? 0 : opts.metadataCaptureBytes ?? DEFAULT_METADATA_CAPTURE_BYTES;
   }
 
   /**
@@ -196,7 +211,11 @@ export class AgentPipeline {
     if (d.ipVersion === 0) this.anonymizeArp(d);
     else this.anonymizer.anonymizeRecord(d);
     if (this.noise.lastSampled) d.payload = EMPTY_BYTES; // sampled noise: identities, not data
-    else this.snap.apply(d);
+    else {
+      this.snap.apply(d);
+      // reads the payload in the capture buffer; what it finds is queued for this packet
+      if (this.meta !== null) this.meta.inspect(d, this.writer);
+    }
     const watch = this.watch;
     const hit = watch !== null && watch.matches(d);
     this.rotator.add(d);
@@ -229,13 +248,19 @@ export class AgentPipeline {
   tick(nowUs: number): void {
     this.noise.expire(nowUs);
     this.snap.expire(nowUs);
+    this.meta?.expire(nowUs);
     this.rotator.tick(nowUs);
   }
 
-  /** Payload bytes kept per packet from now on (hybrid capture). */
   /** The most payload bytes any packet may keep at `nowUs` (global or per-peer). */
   maxSnapLen(nowUs: number): number {
     return this.snap.maxSnapLen(nowUs);
+  }
+
+  /** Payload bytes the capture must deliver per packet at `nowUs`: what may be kept, or what extraction reads. */
+  capturePayloadBytes(nowUs: number): number {
+    const keep = this.snap.maxSnapLen(nowUs);
+    return keep > this.metaCaptureBytes ? keep : this.metaCaptureBytes;
   }
 
   setSnapLen(n: number): void {
@@ -295,6 +320,7 @@ export class AgentPipeline {
       peerRules: this.snap.peerRules,
       anonymizedAddresses: this.anonymizer.stats.lookups,
       decoderInternalErrors: decoderInternalErrors(),
+      metadata: this.meta === null ? null : this.meta.stats(),
     };
   }
 }

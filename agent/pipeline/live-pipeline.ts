@@ -6,7 +6,8 @@
 // (put the dump into the spool) and nextSequence (the spool's).
 // Hybrid capture goes through here (setSnapLen, addPeerRule) and not straight to the pipeline:
 // libpcap only captures HEADER_SNAP_LEN bytes per packet until some payload is wanted, so the
-// capture's snap length follows the largest payload length in force (global or per peer).
+// capture's snap length follows the largest payload length in force (global or per peer),
+// or what metadata extraction reads, whichever is larger (AgentPipeline.capturePayloadBytes).
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../shared/log.js';
 import { LiveCapture, type LiveCaptureOptions, type LiveCaptureStats } from '../capture/live-capture.js';
@@ -81,7 +82,7 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
   capture = new LiveCapture({
     ...opts.capture,
     log,
-    payloadBytes: opts.capture.payloadBytes ?? opts.pipeline.snapLen ?? 0,
+    payloadBytes: opts.capture.payloadBytes ?? pipeline.capturePayloadBytes(Date.now() * 1000),
     onFrame: (linkType, buf, offset, capLen, wireLen, tsUs) => pipeline.handleFrame(linkType, buf, offset, capLen, wireLen, tsUs),
   });
   await capture.start();
@@ -103,7 +104,7 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
 
   // the capture's snap length follows the payload the pipeline may keep (rules lapse by time)
   const fitCaptureSnap = (nowUs: number): void => {
-    cap.setPayloadBytes(pipeline.maxSnapLen(nowUs));
+    cap.setPayloadBytes(pipeline.capturePayloadBytes(nowUs));
   };
 
   let seconds = 0;

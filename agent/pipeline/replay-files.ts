@@ -9,6 +9,8 @@ import { openCaptureFile, type CaptureFileReader } from '../../shared/capture-fi
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { loadAnonKey } from '../../shared/keys/owner-keys.js';
 import { AgentPipeline, type CaptureStats } from './agent-pipeline.js';
+import { createAppMetaExtractor } from './app-meta-extractor.js';
+import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 
 export class ReplayError extends Error {
   constructor(message: string) {
@@ -45,6 +47,14 @@ export interface ReplayOptions {
   internalPrefixes?: readonly string[];
   /** also rotate dumps spanning this many seconds of packet time (default: by packet count only) */
   dumpSeconds?: number;
+  /** extract application metadata (DNS, TLS, HTTP, QUIC) into the dumps (default true) */
+  metadata?: boolean;
+  /** the name privacy policy for metadata (default 'internal') */
+  names?: NamePolicy;
+  /** owner-declared internal DNS suffixes (default: the name policy's) */
+  internalSuffixes?: readonly string[];
+  /** the capturing host's names: names starting with one of them are internal */
+  hostNames?: readonly string[];
   /** let link-local noise through for this many seconds from each file's first packet */
   noiseSampleSeconds?: number;
   onProgress?: (p: ReplayProgress) => void;
@@ -122,6 +132,9 @@ export async function replayFiles(files: string[], opts: ReplayOptions): Promise
     packetsPerDump: opts.packetsPerDump,
     dumpSeconds: opts.dumpSeconds ?? NO_TIME_ROTATION_S,
     hostAddresses: opts.hostAddresses,
+    metadata: opts.metadata === false
+      ? undefined
+      : createAppMetaExtractor({ key, addresses: anonymizer, names: opts.names ?? (opts.anonymize === 'none' ? 'none' : 'internal'), internalSuffixes: opts.internalSuffixes, hostNames: opts.hostNames }),
     nextSequence: () => seq++,
     onDump: (bytes, header) => {
       const path = join(opts.outDir, `${String(header.sequence).padStart(8, '0')}.mkd`);

@@ -15,7 +15,7 @@ import { logger, type Logger } from '../../shared/log.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { type Analyzer, type AnalyzerContext, type DnsNameInfo } from './analyzer.js';
 import { SEVERITIES, type AlertInput, type EmittedAlert, type Severity } from '../../shared/alerts/alert-record.js';
-import { analyzeDnsPayload } from './dns-message.js';
+import { analyzeDnsPayload } from '../../shared/appmeta/dns.js';
 import { FlowClassifier, type FlowSides } from './flow-sides.js';
 import type { HostAddressOptions } from './host-addresses.js';
 

@@ -1,5 +1,5 @@
 // What is derived from the owner's 32-byte anonymization key besides the Crypto-PAn
-// bijection itself: the public key id and the MAC pseudonym key. Each derivation is
+// bijection itself: the public key id, the MAC pseudonym key and the name pseudonym keys. Each derivation is
 // domain-separated so no derived value can be mistaken for (or reveal) another.
 import { createHash, createHmac } from 'node:crypto';
 
@@ -18,4 +18,15 @@ export function anonKeyId(key: Uint8Array): string {
 /** HMAC key for MAC pseudonyms: HMAC-SHA256(anonKey, domain). */
 export function deriveMacKey(anonKey: Uint8Array): Uint8Array {
   return Uint8Array.from(createHmac('sha256', anonKey).update(MAC_KEY_DOMAIN).digest());
+}
+
+const NAME_MAC_DOMAIN = 'meerkat name pseudonym mac key v1';
+const NAME_ENC_DOMAIN = 'meerkat name pseudonym enc key v1';
+
+/** Keys for name pseudonyms (name-token.ts): an HMAC key and an AES-128 key, both from the anonymization key. */
+export function deriveNameKeys(anonKey: Uint8Array): { mac: Uint8Array; enc: Uint8Array } {
+  return {
+    mac: Uint8Array.from(createHmac('sha256', anonKey).update(NAME_MAC_DOMAIN).digest()),
+    enc: Uint8Array.from(createHmac('sha256', anonKey).update(NAME_ENC_DOMAIN).digest().subarray(0, 16)),
+  };
 }

@@ -1,9 +1,14 @@
-// Address text <-> pseudonym text for the owner's console (not on the packet path): the same
-// mapping the agent applies (Crypto-PAn; IPv4-mapped IPv6 through its IPv4 part), without the
-// policy. Whether an address in the data IS a pseudonym is told by the record's
-// SrcAnon/DstAnon flags; deanonymizing a clear address yields a meaningless address.
+// Address and name text <-> pseudonym text for the owner's console (not on the packet path):
+// the same mappings the agent applies (Crypto-PAn, IPv4-mapped IPv6 through its IPv4 part;
+// name tokens and pseudonym reverse names, name-pseudonymizer.ts), without the policy.
+// Whether an address in the data IS a pseudonym is told by the record's SrcAnon/DstAnon
+// flags (a name's by its pseudonym mark); deanonymizing a clear address yields a meaningless
+// address.
+import { isIP } from 'node:net';
 import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/ip-address.js';
 import { CryptoPan } from './cryptopan.js';
+import { nameKeys, NAME_TOKEN_PREFIX } from './name-token.js';
+import { DEFAULT_INTERNAL_SUFFIXES, formatReverseName, normalizeSuffix, openName, parseReverseName, sealName } from './name-pseudonymizer.js';
 
 function isV4Mapped(b: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
@@ -55,4 +60,51 @@ export function anonymizeCidrText(keys: { anonKey: Uint8Array }, cidr: string): 
 /** Pseudonym prefix -> the real prefix. */
 export function deanonymizeCidrText(keys: { anonKey: Uint8Array }, cidr: string): string {
   return mapCidr(keys, cidr, true);
+}
+
+export class NamePseudonymError extends Error {
+  constructor(text: string, why: string) {
+    super(`cannot turn ${JSON.stringify(text)} back into a name: ${why}`);
+    this.name = 'NamePseudonymError';
+  }
+}
+
+/** Whether text is a name pseudonym (tokens) or a reverse name, i.e. something deanonymizeNameText reads. */
+export function looksLikeNamePseudonym(text: string): boolean {
+  return text.includes(NAME_TOKEN_PREFIX) || parseReverseName(text.toLowerCase()) !== null;
+}
+
+/**
+ * A pseudonymized name -> the real name: tokens are opened (refused when not made with this
+ * key), a reverse name is inverted through Crypto-PAn, an address literal like an address.
+ * Throws NamePseudonymError.
+ */
+export function deanonymizeNameText(keys: { anonKey: Uint8Array }, text: string): string {
+  const t = text.trim().toLowerCase().replace(/\.$/, '');
+  if (isIP(t)) return deanonymizeText(keys, t);
+  const r = parseReverseName(t);
+  if (r !== null) {
+    rewrite(new CryptoPan(keys.anonKey), r.version, r.bytes, true);
+    return formatReverseName(r);
+  }
+  if (!t.includes(NAME_TOKEN_PREFIX)) throw new NamePseudonymError(text, `not a name pseudonym (no ${NAME_TOKEN_PREFIX} token, not a reverse name)`);
+  const name = openName(nameKeys(keys.anonKey), t);
+  if (name === null) throw new NamePseudonymError(text, 'its tokens were not made with this anonymization key (or are damaged)');
+  return name;
+}
+
+/**
+ * The pseudonym the agent gives a name it pseudonymizes (to look a known name up in the
+ * data): tokens split at the matched suffix (the agent's defaults plus the declared `suffixes`).
+ * Reverse names and address literals map through Crypto-PAn.
+ */
+export function anonymizeNameText(keys: { anonKey: Uint8Array }, name: string, suffixes: readonly string[] = []): string {
+  const t = name.trim().toLowerCase().replace(/\.$/, '');
+  if (isIP(t)) return anonymizeText(keys, t);
+  const r = parseReverseName(t);
+  if (r !== null) {
+    rewrite(new CryptoPan(keys.anonKey), r.version, r.bytes, false);
+    return formatReverseName(r);
+  }
+  return sealName(nameKeys(keys.anonKey), t, [...new Set([...DEFAULT_INTERNAL_SUFFIXES, ...suffixes].map(normalizeSuffix))]);
 }

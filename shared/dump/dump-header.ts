@@ -5,7 +5,9 @@ import { crc32 } from 'node:zlib';
 import { DumpFormatError } from './dump-error.js';
 
 export const DUMP_MAGIC = 0x50444b4d; // "MKDP" read as little-endian u32
-export const DUMP_VERSION = 1;
+/** the version this code writes; it reads every version from MIN_DUMP_VERSION on */
+export const DUMP_VERSION = 2;
+export const MIN_DUMP_VERSION = 1;
 export const DUMP_HEADER_LEN = 96;
 
 /** Bits of DumpHeader.flags. */
@@ -178,7 +180,9 @@ export function readDumpHeader(bytes: Uint8Array): DumpHeader {
     throw new DumpFormatError(`bad magic 0x${dv.getUint32(O_MAGIC, false).toString(16).padStart(8, '0')}, expected "MKDP"`);
   }
   const version = dv.getUint16(O_VERSION, true);
-  if (version !== DUMP_VERSION) throw new DumpFormatError(`unsupported dump version ${version}, this reader knows version ${DUMP_VERSION}`);
+  if (version < MIN_DUMP_VERSION || version > DUMP_VERSION) {
+    throw new DumpFormatError(`unsupported dump version ${version}, this reader knows versions ${MIN_DUMP_VERSION} to ${DUMP_VERSION}`);
+  }
   const headerLen = dv.getUint16(O_HEADER_LEN, true);
   if (headerLen !== DUMP_HEADER_LEN) throw new DumpFormatError(`header length ${headerLen}, expected ${DUMP_HEADER_LEN} for version ${version}`);
   const wantCrc = dv.getUint32(O_HEADER_CRC, true);

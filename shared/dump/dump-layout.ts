@@ -1,6 +1,6 @@
-// Body layout of format version 1, shared by writer and reader: the column
-// order, their names (used in error messages) and the per-packet shape bits
-// that say which optional columns a packet has values in.
+// Body layout, shared by writer and reader: the column order, their names (used in error
+// messages) and the per-packet shape bits that say which optional columns a packet has
+// values in. Version 2 is version 1 plus six metadata columns at the end (meta-columns.ts).
 
 export const enum Col {
   Tuples = 0,
@@ -26,14 +26,24 @@ export const enum Col {
   TcpTsEcr,
   CapLen,
   Payload,
+  MetaKind,
+  MetaPacket,
+  MetaInts,
+  MetaRefs,
+  MetaStrings,
+  MetaAddrs,
 }
 
-export const COLUMN_COUNT = 23;
+/** columns of a version-1 body */
+export const COLUMN_COUNT_V1 = 23;
+/** columns of a version-2 body (the current one) */
+export const COLUMN_COUNT = 29;
 
 export const COLUMN_NAMES: readonly string[] = [
   'tuples', 'shape', 'tupleIdx', 'ts', 'payloadLen', 'ipOverhead', 'wireOverhead', 'ipId', 'ttl',
   'flags', 'fragFlags', 'fragOffset', 'tcpFlags', 'tcpSeq', 'tcpAck', 'tcpWindow', 'tcpOptFlags',
   'tcpMss', 'tcpWscale', 'tcpTsVal', 'tcpTsEcr', 'capLen', 'payload',
+  'metaKind', 'metaPacket', 'metaInts', 'metaRefs', 'metaStrings', 'metaAddrs',
 ];
 
 /** Bits of the per-packet shape byte. */

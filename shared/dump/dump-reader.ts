@@ -2,7 +2,8 @@
 // up front (header, body checksum, declared sizes before inflating, every
 // column's length and every value's range, canonical encoding) and decodes into
 // typed arrays; forEach then only copies into one reused record and cannot fail.
-// Any problem is a DumpFormatError naming what is wrong and where.
+// Any problem is a DumpFormatError naming what is wrong and where. Reads versions 1 and 2
+// (2 adds the metadata columns, decoded into DecodedDump.meta).
 import { crc32 } from 'node:zlib';
 import { EMPTY_BYTES, PacketRecord } from '../packet/packet-record.js';
 import { ColumnCursor, unzigzag32, type DecodePosition } from './byte-column.js';
@@ -10,10 +11,12 @@ import { decompressBody } from './body-compression.js';
 import { DumpFormatError } from './dump-error.js';
 import { CompressionKind, DumpFlag, compressionKind, headerTime, readDumpHeader, type DumpHeader } from './dump-header.js';
 import {
-  COLUMN_COUNT, COLUMN_NAMES, Col, SHAPE_KNOWN, SHAPE_NEEDS_TCP, Shape, TS_ESCAPE, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm,
+  COLUMN_COUNT, COLUMN_COUNT_V1, COLUMN_NAMES, Col, SHAPE_KNOWN, SHAPE_NEEDS_TCP, Shape, TS_ESCAPE, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm,
 } from './dump-layout.js';
 import { TUPLE_FLAG_MASK, TupleTable } from './tuple-table.js';
 import { TupleState, seqAdvance } from './tuple-state.js';
+import { decodeMeta } from './meta-columns.js';
+import type { DumpMeta } from '../appmeta/meta-record.js';
 
 export interface DecodeOptions {
   /** refuse dumps declaring more packets (default 1,048,576) */
@@ -25,6 +28,8 @@ export interface DecodeOptions {
 export interface DecodedDump {
   header: DumpHeader;
   packetCount: number;
+  /** application metadata records (version 2; empty for version 1), each with its packet's index, in packet order */
+  meta: readonly DumpMeta[];
   /** Calls cb once per record in file order with ONE reused record (copy what you keep). */
   forEach(cb: (rec: PacketRecord, index: number) => void): void;
 }
@@ -64,7 +69,8 @@ function decodeValidated(bytes: Uint8Array, opts: DecodeOptions): DecodedDump {
   const dirCur = new ColumnCursor(body, 0, body.length, 'directory', at);
   const lens: number[] = [];
   let sum = 0;
-  for (let i = 0; i < COLUMN_COUNT; i++) {
+  const columns = header.version === 1 ? COLUMN_COUNT_V1 : COLUMN_COUNT;
+  for (let i = 0; i < columns; i++) {
     at.record = i;
     const len = dirCur.u32();
     lens.push(len);
@@ -75,7 +81,7 @@ function decodeValidated(bytes: Uint8Array, opts: DecodeOptions): DecodedDump {
   }
   const cur: ColumnCursor[] = [];
   let off = dirCur.pos;
-  for (let i = 0; i < COLUMN_COUNT; i++) {
+  for (let i = 0; i < columns; i++) {
     cur.push(new ColumnCursor(body, off, off + lens[i]!, COLUMN_NAMES[i]!, at));
     off += lens[i]!;
   }
@@ -83,7 +89,10 @@ function decodeValidated(bytes: Uint8Array, opts: DecodeOptions): DecodedDump {
 
   const tuples = decodeTuples(cur[Col.Tuples]!, header.tupleCount, at);
   const p = decodePackets(cur, n, tuples, at);
-  for (let i = 0; i < COLUMN_COUNT; i++) cur[i]!.expectEnd();
+  const meta = columns === COLUMN_COUNT
+    ? decodeMeta({ kind: cur[Col.MetaKind]!, packet: cur[Col.MetaPacket]!, ints: cur[Col.MetaInts]!, refs: cur[Col.MetaRefs]!, strings: cur[Col.MetaStrings]!, addrs: cur[Col.MetaAddrs]! }, n, at)
+    : [];
+  for (let i = 0; i < columns; i++) cur[i]!.expectEnd();
   at.record = n;
 
   if (n > 0) {
@@ -98,6 +107,7 @@ function decodeValidated(bytes: Uint8Array, opts: DecodeOptions): DecodedDump {
   return {
     header,
     packetCount: n,
+    meta,
     forEach(cb: (rec: PacketRecord, index: number) => void): void {
       const rec = new PacketRecord();
       const addrs = tuples.addrs;

@@ -3,7 +3,9 @@
 // values that is varint-encoded into the per-field columns a block at a time
 // (packet-block.ts), the rare ones straight into their columns - then at finish()
 // lays out the body, compresses it and prepends the header.
-// Per packet: one tuple lookup and a few typed-array stores, no allocation.
+// Per packet: one tuple lookup and a few typed-array stores, no allocation. Metadata
+// records (AppMeta) queued with queueMeta() belong to the next packet added; they go into
+// the metadata columns (meta-columns.ts).
 import { crc32 } from 'node:zlib';
 import type { PacketRecord } from '../packet/packet-record.js';
 import { ByteColumn, zigzag32 } from './byte-column.js';
@@ -15,6 +17,8 @@ import {
 import { COLUMN_COUNT, Col, Shape, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm } from './dump-layout.js';
 import { KEY_WORDS, TUPLE_FLAG_MASK, TupleTable } from './tuple-table.js';
 import { TupleState, seqAdvance } from './tuple-state.js';
+import { MetaEncoder } from './meta-columns.js';
+import type { AppMeta } from '../appmeta/meta-record.js';
 
 export interface DumpWriterOptions {
   /** agent id, UUID text */
@@ -73,6 +77,9 @@ export class DumpWriter {
     tcpFlags: this.cTcpFlags, tcpSeq: this.cTcpSeq, tcpAck: this.cTcpAck, tcpWindow: this.cTcpWindow,
     tcpOptFlags: this.cTcpOptFlags, tcpTsVal: this.cTcpTsVal, tcpTsEcr: this.cTcpTsEcr,
   };
+  private readonly meta = new MetaEncoder();
+  /** metadata waiting for the next packet */
+  private queued: AppMeta[] = [];
   private readonly block = new PacketBlock();
   private readonly tuples = new TupleTable();
   private readonly st = new TupleState(256);
@@ -86,6 +93,13 @@ export class DumpWriter {
   private scratch = new Uint8Array(0);
 
   constructor(opts: DumpWriterOptions) {
+    const m = this.meta;
+    this.cols[Col.MetaKind] = m.kind;
+    this.cols[Col.MetaPacket] = m.packet;
+    this.cols[Col.MetaInts] = m.ints;
+    this.cols[Col.MetaRefs] = m.refs;
+    this.cols[Col.MetaStrings] = m.strings;
+    this.cols[Col.MetaAddrs] = m.addrs;
     this.agentId = uuidToBytes(opts.agentId);
     this.keyId = keyIdToBytes(opts.anonKeyId);
     this.linkType = checkU32('linkType', opts.linkType ?? 1);
@@ -123,6 +137,16 @@ export class DumpWriter {
   set snapLen(n: number) {
     this.snap = checkU32('snapLen', n);
     if (this.snap > this.maxSnap) this.maxSnap = this.snap;
+  }
+
+  /** Metadata records in the pending dump. */
+  get metaCount(): number {
+    return this.meta.count;
+  }
+
+  /** Queues a metadata record for the next packet add()ed (it is stored with that packet). */
+  queueMeta(m: AppMeta): void {
+    this.queued.push(m);
   }
 
   add(rec: PacketRecord): void {
@@ -221,6 +245,12 @@ export class DumpWriter {
     }
     b.n = i + 1;
     if (i + 1 === BLOCK_PACKETS) this.prevTs = b.flush(this.blockCols, this.prevTs);
+    if (this.queued.length !== 0) this.addQueuedMeta();
+  }
+
+  private addQueuedMeta(): void {
+    for (const m of this.queued) this.meta.add(this.n - 1, m);
+    this.queued = [];
   }
 
   /**
@@ -277,6 +307,8 @@ export class DumpWriter {
   /** Drop everything pending. */
   reset(): void {
     for (const col of this.cols) col.clear();
+    this.meta.clear(); // its columns are among this.cols; this resets its string table
+    this.queued = [];
     this.block.clear();
     this.tuples.clear();
     this.n = 0;

@@ -4,3 +4,4 @@ export { decodeDump, type DecodedDump, type DecodeOptions, DEFAULT_MAX_PACKETS, 
 export { readDumpHeader, type DumpHeader, DumpFlag, DUMP_VERSION, DUMP_HEADER_LEN } from './dump-header.js';
 export { DumpRotator, type DumpRotatorOptions } from './dump-rotator.js';
 export { DumpFormatError } from './dump-error.js';
+export type { AppMeta, DumpMeta } from '../appmeta/meta-record.js';

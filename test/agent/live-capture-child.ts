@@ -13,6 +13,8 @@ import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/
 import { startLivePipeline } from '../../agent/pipeline/live-pipeline.js';
 import { logger } from '../../shared/log.js';
 import type { InterfaceSpec, CollectorAddress } from '../../agent/capture/live-capture.js';
+import { createAppMetaExtractor } from '../../agent/pipeline/app-meta-extractor.js';
+import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 
 export interface LiveChildConfig {
   interfaces: InterfaceSpec;
@@ -29,10 +31,14 @@ export interface LiveChildConfig {
   rescanSeconds?: number;
   /** stands in for DNS: collector host name -> addresses */
   resolveMap?: Record<string, string[]>;
+  /** metadata extraction with this name policy (absent: off) */
+  metadata?: { names: NamePolicy; internalSuffixes?: string[]; hostNames?: string[] };
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as LiveChildConfig;
 let seq = 1;
+const key = Buffer.from(cfg.keyHex, 'hex');
+const anonymizer = new AddressAnonymizer({ key, policy: cfg.policy });
 const live = await startLivePipeline({
   log: logger('capture'),
   capture: {
@@ -51,7 +57,8 @@ const live = await startLivePipeline({
   },
   pipeline: {
     agentId: cfg.agentId,
-    anonymizer: new AddressAnonymizer({ key: Buffer.from(cfg.keyHex, 'hex'), policy: cfg.policy }),
+    anonymizer,
+    metadata: cfg.metadata ? createAppMetaExtractor({ key, addresses: anonymizer, ...cfg.metadata }) : undefined,
     snapLen: cfg.snapLen ?? 0,
     packetsPerDump: cfg.packetsPerDump ?? 20_000,
     noiseSampleSeconds: cfg.noiseSampleSeconds ?? 0,

@@ -120,8 +120,8 @@ describe('dump reader on hostile input', () => {
   it('names the problem: bad magic, version, header checksum, body checksum', () => {
     const b1 = dump.slice(); b1[0] = 0x58;
     rejects(b1, /bad magic/);
-    const b2 = dump.slice(); b2[4] = 2;
-    rejects(b2, /unsupported dump version 2/);
+    const b2 = dump.slice(); b2[4] = 3;
+    rejects(b2, /unsupported dump version 3/);
     const b3 = dump.slice(); b3[30]! ^= 1;
     rejects(b3, /header checksum mismatch/);
     const b4 = dump.slice(); b4[dump.length - 10]! ^= 0x10;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DumpWriter, decodeDump, readDumpHeader, DumpFlag } from '../../shared/dump/index.js';
+import { DumpWriter, decodeDump, readDumpHeader, DumpFlag, DUMP_VERSION } from '../../shared/dump/index.js';
 import { PacketRecord } from '../../shared/packet/packet-record.js';
 import { recordsArb, snapshot } from './helpers/record-arbitrary.js';
 import { recordsFromPcap } from './helpers/pcap-records.js';
@@ -84,7 +84,7 @@ describe('dump round trip', () => {
     w.snapLen = 0;
     const bytes = w.finish(2 ** 40 + 7);
     const h = readDumpHeader(bytes);
-    assert.equal(h.version, 1);
+    assert.equal(h.version, DUMP_VERSION);
     assert.equal(h.agentId, AGENT);
     assert.equal(h.anonKeyId, KEY);
     assert.equal(h.sequence, 2 ** 40 + 7);

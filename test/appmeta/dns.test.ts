@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { analyzeDnsPayload, DnsParseError, parseDnsMessage } from '../../collector/analyze/dns-message.js';
+import { analyzeDnsPayload, DnsParseError, parseDnsMessage } from '../../shared/appmeta/dns.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
 import { decodePacket, DecodedPacket } from '../../shared/decode/index.js';
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';

@@ -1,13 +1,15 @@
-// A small DNS message parser for the analyzers' DNS-name hook: question names, answer
-// owner names and the names/addresses answers point to (CNAME, NS, PTR, MX, SRV, DNAME,
-// A, AAAA). Only used when payload was captured (hybrid capture), so it is not on the
-// header-only hot path, but it sees hostile bytes: every read is bounds-checked, name
-// compression pointers may only point backwards and at most MAX_POINTERS times, names
-// are limited to 255 bytes, and record counts to what the message can hold.
+// A small DNS message parser: question names, answer owner names and the names/addresses
+// answers point to (CNAME, NS, PTR, MX, SRV, DNAME, A, AAAA). Two users: the agent's
+// metadata extraction (agent/pipeline/app-meta-extractor.ts, every DNS packet it sees) and
+// the collector analyzers' DNS-name hook (payload captured by hybrid capture). It sees
+// hostile bytes: every read is bounds-checked, name compression pointers may only point
+// backwards and at most MAX_POINTERS times, names are limited to 255 bytes, and record
+// counts to what the message can hold.
 //
 // parseDnsMessage() throws DnsParseError (naming what was expected where);
-// analyzeDnsPayload() never throws and returns null for anything that is not DNS.
-import { formatIpv4, formatIpv6 } from '../../shared/net/ip-address.js';
+// readDnsMessage() and analyzeDnsPayload() never throw and return null for anything that
+// is not DNS.
+import { formatIpv4, formatIpv6 } from '../net/ip-address.js';
 
 export class DnsParseError extends Error {
   constructor(readonly offset: number, expected: string, length: number) {
@@ -30,6 +32,8 @@ export interface DnsAnswer {
   ttl: number;
   /** the name or address the record carries (CNAME/NS/PTR/MX/SRV/DNAME target, A/AAAA address), null otherwise */
   data: string | null;
+  /** A/AAAA: the address bytes (4 or 16, a copy), null otherwise */
+  address: Uint8Array | null;
 }
 
 export interface DnsMessage {
@@ -38,9 +42,15 @@ export interface DnsMessage {
   opcode: number;
   rcode: number;
   truncated: boolean;
+  /** the 16 header flag bits as sent (QR, opcode, AA, TC, RD, RA, Z, AD, CD, rcode) */
+  flags: number;
   questions: DnsQuestion[];
   /** answer section, then authority and additional sections */
   answers: DnsAnswer[];
+  /** how many of `answers` come from the answer section (the first ones) */
+  answerCount: number;
+  /** false when the message ended early (a lenient read stopped at the damage or the cut) */
+  complete: boolean;
 }
 
 export const DnsType = { A: 1, NS: 2, CNAME: 5, PTR: 12, MX: 15, AAAA: 28, SRV: 33, DNAME: 39 } as const;
@@ -112,8 +122,12 @@ function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
 
-/** Parses the message or returns the Cursor with its error. */
-function parse(b: Uint8Array): DnsMessage | Cursor {
+/**
+ * Parses the message or returns the Cursor with its error. `lenient`: records after the
+ * questions that cannot be read (message cut by a snap length, damaged) end the message
+ * (complete = false) instead of failing it.
+ */
+function parse(b: Uint8Array, lenient = false): DnsMessage | Cursor {
   const cur = new Cursor(b);
   if (b.length < 12) { cur.fail(0, 'a 12-byte header'); return cur; }
   const flags = u16(b, 2);
@@ -123,15 +137,18 @@ function parse(b: Uint8Array): DnsMessage | Cursor {
   const ar = u16(b, 10);
   // a question needs >= 5 bytes and a record >= 11: counts beyond that are lies (authority and
   // additional counts are not checked: a snap length may cut those sections off)
-  if (qd * 5 + an * 11 > b.length - 12) { cur.fail(4, 'question/answer counts that fit the message'); return cur; }
+  if (qd * 5 + (lenient ? 0 : an * 11) > b.length - 12) { cur.fail(4, 'question/answer counts that fit the message'); return cur; }
   const msg: DnsMessage = {
     id: u16(b, 0),
     response: (flags & 0x8000) !== 0,
     opcode: (flags >> 11) & 0xf,
     rcode: flags & 0xf,
     truncated: (flags & 0x0200) !== 0,
+    flags,
     questions: [],
     answers: [],
+    answerCount: 0,
+    complete: true,
   };
   const tmp = { name: '' };
   let off = 12;
@@ -143,36 +160,54 @@ function parse(b: Uint8Array): DnsMessage | Cursor {
     off += 4;
   }
   const records = Math.min(an + ns + ar, MAX_RECORDS);
+  const stop = (): DnsMessage | Cursor => {
+    if (!lenient) return cur;
+    msg.complete = false;
+    return msg;
+  };
   for (let i = 0; i < records; i++) {
     if (i >= an && off >= b.length) break; // authority/additional cut off by the snap length
     off = readName(cur, off, tmp);
-    if (off < 0) return cur;
+    if (off < 0) return stop();
     const owner = tmp.name;
-    if (off + 10 > b.length) { cur.fail(off, 'record type, class, TTL and length'); return cur; }
+    if (off + 10 > b.length) { cur.fail(off, 'record type, class, TTL and length'); return stop(); }
     const type = u16(b, off);
     const klass = u16(b, off + 2);
     const ttl = ((b[off + 4]! << 24) | (b[off + 5]! << 16) | (b[off + 6]! << 8) | b[off + 7]!) >>> 0;
     const rdlen = u16(b, off + 8);
     const rd = off + 10;
-    if (rd + rdlen > b.length) { cur.fail(rd, `${rdlen} bytes of record data`); return cur; }
+    if (rd + rdlen > b.length) { cur.fail(rd, `${rdlen} bytes of record data`); return stop(); }
     let data: string | null = null;
+    let address: Uint8Array | null = null;
     if (type === DnsType.A && rdlen === 4) {
       data = formatIpv4(b, rd);
+      address = b.slice(rd, rd + 4);
     } else if (type === DnsType.AAAA && rdlen === 16) {
       data = formatIpv6(b, rd);
+      address = b.slice(rd, rd + 16);
     } else if (type === DnsType.CNAME || type === DnsType.NS || type === DnsType.PTR || type === DnsType.DNAME ||
       type === DnsType.MX || type === DnsType.SRV) {
       const skip = type === DnsType.MX ? 2 : type === DnsType.SRV ? 6 : 0;
       if (rdlen > skip) {
         const after = readName(cur, rd + skip, tmp);
-        if (after < 0 || after > rd + rdlen) { if (after >= 0) cur.fail(rd, 'a name inside the record data'); return cur; }
+        if (after < 0 || after > rd + rdlen) { if (after >= 0) cur.fail(rd, 'a name inside the record data'); return stop(); }
         data = tmp.name;
       }
     }
-    msg.answers.push({ name: owner, type, class: klass, ttl, data });
+    msg.answers.push({ name: owner, type, class: klass, ttl, data, address });
+    if (i < an) msg.answerCount++;
     off = rd + rdlen;
   }
   return msg;
+}
+
+/**
+ * Reads one DNS message leniently (see parse): null when not even the header and the
+ * questions can be read, else the message with `complete` telling whether all of it was.
+ */
+export function readDnsMessage(bytes: Uint8Array): DnsMessage | null {
+  const r = parse(bytes, true);
+  return r instanceof Cursor ? null : r;
 }
 
 /** Parses one DNS message (UDP payload, or TCP payload after the 2-byte length). */
