@@ -5,7 +5,7 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../shared/log.js';
 import type { DumpHeader } from '../../shared/dump/dump-header.js';
-import { DumpFormatError } from '../../shared/dump/dump-error.js';
+import { DumpFormatError, DumpValueError } from '../../shared/dump/dump-error.js';
 import {
   AGENT_WS_PATH, CloseCode, NackCode, PROTOCOL_VERSION, UPLOAD_HEADER_LEN,
   decodeUploadHeader, nackIsRetryable, parseAgentMessage,
@@ -58,6 +58,11 @@ export class AgentState {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A damaged dump is `malformed`; a well-formed one with values outside their domain is `invalid-value`. */
+function dumpNackCode(e: DumpFormatError): NackCodeValue {
+  return e instanceof DumpValueError ? NackCode.InvalidValue : NackCode.Malformed;
+}
 
 export class AgentSession implements Pausable {
   inflight = 0;
@@ -182,7 +187,7 @@ export class AgentSession implements Pausable {
       try {
         header = deps.readHeader(bytes);
       } catch (e) {
-        if (e instanceof DumpFormatError) return this.nack(seq, epoch, NackCode.Malformed, e.message);
+        if (e instanceof DumpFormatError) return this.nack(seq, epoch, dumpNackCode(e), e.message);
         throw e;
       }
       if (header.agentId !== this.agentId) {
@@ -195,7 +200,7 @@ export class AgentSession implements Pausable {
       try {
         deps.verifyBody(bytes);
       } catch (e) {
-        if (e instanceof DumpFormatError) return this.nack(seq, epoch, NackCode.Malformed, e.message);
+        if (e instanceof DumpFormatError) return this.nack(seq, epoch, dumpNackCode(e), e.message);
         throw e;
       }
       let outcome: 'stored' | 'duplicate';
