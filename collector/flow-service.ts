@@ -91,6 +91,7 @@ export async function flowServiceHooks(cfg: CollectorServerConfig): Promise<RunH
   }
   const ingest = new DumpIngest(store, {
     onRecord: analysis.onRecord,
+    onRefusedFlows: (refused) => log.error({ records: refused.length, first: refused[0] }, 'flow records refused by the store (the rest of their batch is stored)'),
     onPacket: (rec, agentId) => { dnsTap(rec, agentId); threatTap.tap(rec, agentId); },
   });
   const recovered = ingest.buildPending(

@@ -3,7 +3,7 @@
 // uncompressed with valid checksums, so only the reader's value checks can refuse it - what a
 // buggy or hostile agent holding a real certificate could send.
 import { crc32 } from 'node:zlib';
-import { ColumnCursor } from '../../../shared/dump/byte-column.js';
+import { ColumnCursor, unzigzag32 } from '../../../shared/dump/byte-column.js';
 import { decompressBody } from '../../../shared/dump/body-compression.js';
 import {
   CompressionKind, compressionKind, encodeHeader, keyIdToBytes, readDumpHeader, uuidToBytes,
@@ -20,18 +20,38 @@ export function columnStart(body: Uint8Array, col: number): number {
   return off;
 }
 
-/** `dump` (any compression, first timestamp written as an escape) with that timestamp set to `tsUs`. */
+/** The header time a writer before value validation derived from a record time: trunc, clamped to ±(2^53-1), NaN -> 0. */
+function legacyHeaderTime(tsUs: number): number {
+  if (Number.isNaN(tsUs)) return 0;
+  return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.trunc(tsUs))) || 0;
+}
+
+/**
+ * `dump` (any compression, first timestamp written as an escape) with that timestamp set to
+ * `tsUs`. The later records' times are deltas from it, so they follow it (NaN + d = NaN); the
+ * header's times are what a writer without value checks would have put there, so a reader
+ * without value checks accepts the result.
+ */
 export function poisonFirstTimestamp(dump: Uint8Array, tsUs: number): Uint8Array {
   const h = readDumpHeader(dump);
   const body = new Uint8Array(decompressBody(compressionKind(h.compression), dump.subarray(96), h.uncompressedSize));
   const ts = columnStart(body, Col.Ts);
   if (body[ts] !== TS_ESCAPE) throw new Error('the first timestamp of this dump is not an escape (make its first record a real time)');
-  new DataView(body.buffer, body.byteOffset).setFloat64(ts + 1, tsUs, true);
+  const dv = new DataView(body.buffer, body.byteOffset);
+  dv.setFloat64(ts + 1, tsUs, true);
+  // the record times as a reader computes them, for the header's last time
+  const cur = new ColumnCursor(body, ts, body.length, 'ts', { record: 0 });
+  let t = 0;
+  for (let i = 0; i < h.packetCount; i++) {
+    const u = cur.uint();
+    if (u === TS_ESCAPE) t = cur.f64(new DataView(new ArrayBuffer(8)));
+    else t += unzigzag32(u - 1);
+  }
   const out = new Uint8Array(96 + body.length);
   out.set(body, 96);
   encodeHeader(out, {
     agentId: uuidToBytes(h.agentId), anonKeyId: keyIdToBytes(h.anonKeyId), sequence: h.sequence,
-    firstTsUs: h.firstTsUs, lastTsUs: h.lastTsUs, packetCount: h.packetCount, tupleCount: h.tupleCount,
+    firstTsUs: legacyHeaderTime(tsUs), lastTsUs: legacyHeaderTime(t), packetCount: h.packetCount, tupleCount: h.tupleCount,
     linkType: h.linkType, snapLen: h.snapLen, compression: CompressionKind.None, compressionLevel: 0,
     flags: h.flags, uncompressedSize: body.length, compressedSize: body.length, bodyCrc32: crc32(body),
   });
