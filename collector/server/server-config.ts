@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../shared/config/load-config.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
+import { DEFAULT_MAX_PACKETS } from '../../shared/dump/dump-reader.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/meerkat-collector';
 export const DEFAULT_LISTEN = '0.0.0.0:8443';
@@ -14,6 +15,9 @@ const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'exp
 
 const limits = z.object({
   maxDumpBytes: z.number().int().min(1024).max(1 << 30),
+  maxDumpPackets: z.number().int().min(1).max(DEFAULT_MAX_PACKETS),
+  agentRatePacketsPerSec: z.number().positive(),
+  agentBurstPackets: z.number().positive(),
   window: z.number().int().min(1).max(1024),
   agentInflightBytes: z.number().int().min(1024),
   agentRateBytesPerSec: z.number().positive(),
