@@ -15,6 +15,7 @@ import type { CollectorMetrics } from './collector-metrics.js';
 import type { CollectorLimits } from './collector-limits.js';
 import { StorageError, type DumpCommitter } from './dump-committer.js';
 import type { InflightGate, Pausable } from './inflight-gate.js';
+import type { RefusalLog } from './refusal-log.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Called after a dump is durably committed (and acked); the flow engine hangs here. */
@@ -30,6 +31,8 @@ export interface SessionDeps {
   gate: InflightGate;
   metrics: CollectorMetrics;
   log: Logger;
+  /** nacks are logged through it: a few per agent and interval, then a summary */
+  refusals: RefusalLog;
   onDumpCommitted?: DumpCommittedHook | undefined;
   onHeartbeat?: ((agentId: string, health: AgentHealth) => void) | undefined;
   onCommandResult?: ((agentId: string, id: string, ok: boolean, result: unknown, error: string | undefined) => void) | undefined;
@@ -155,9 +158,9 @@ export class AgentSession implements Pausable {
     this.deps.metrics.uploads.inc({ result: 'nacked' });
     this.deps.metrics.nacks.inc({ code });
     const retry = nackIsRetryable(code);
-    const log = this.deps.log;
-    if (retry) log.warn({ agentId: this.agentId, seq, code, reason }, 'upload nacked (agent will retry)');
-    else log.error({ agentId: this.agentId, seq, code, reason }, 'upload rejected');
+    // a flood of hostile uploads must not become a flood of log lines (refusal-log.ts)
+    this.deps.refusals.refused(this.agentId, code, { agentId: this.agentId, seq, code, detail: reason },
+      retry ? 'upload nacked (agent will retry)' : 'upload rejected');
     this.send({ type: 'nack', seq, epoch, code, reason, retry });
   }
 

@@ -28,6 +28,17 @@ export interface CollectorLimits {
   heartbeatSec: number;
   /** shortest interval between certificate renewals on one connection, seconds */
   renewIntervalSec: number;
+  /**
+   * seconds a new connection gets for each first step: the TLS handshake, then its first HTTP
+   * request, then (on the agent channel) the agent's hello; a connection that stalls is closed
+   */
+  handshakeTimeoutSec: number;
+  /**
+   * refused enrollment attempts per source address: refill per second and burst. A source that
+   * has used them up gets 429 (not examined, not logged one by one) until they refill.
+   */
+  enrollFailuresPerSec: number;
+  enrollFailureBurst: number;
 }
 
 export const DEFAULT_LIMITS: CollectorLimits = {
@@ -45,4 +56,7 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   maxAgents: 20_000,
   heartbeatSec: 30,
   renewIntervalSec: 60,
+  handshakeTimeoutSec: 10,
+  enrollFailuresPerSec: 1,
+  enrollFailureBurst: 20,
 };

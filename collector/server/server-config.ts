@@ -26,6 +26,9 @@ const limits = z.object({
   maxAgents: z.number().int().min(1),
   heartbeatSec: z.number().positive().max(3600),
   renewIntervalSec: z.number().min(0),
+  handshakeTimeoutSec: z.number().positive().max(300),
+  enrollFailuresPerSec: z.number().positive(),
+  enrollFailureBurst: z.number().min(1),
 }).partial().strict();
 
 export const collectorServerConfigSchema = z.object({

@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { strictLogLines } from '../helpers/json-lines.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
 
@@ -131,9 +132,9 @@ export class CollectorProcess {
     return c;
   }
 
-  /** The JSON log lines so far. */
+  /** The JSON log lines so far; throws if one is not a JSON object or repeats a key. */
   logLines(): Array<Record<string, unknown>> {
-    return this.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return strictLogLines(this.stderr).lines;
   }
 
   /** SIGTERM; resolves with the exit code. */
