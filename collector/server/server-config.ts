@@ -39,7 +39,7 @@ export const collectorServerConfigSchema = z.object({
   dumpDir: z.string().min(1).optional(),
   listen: hostPort.default(DEFAULT_LISTEN),
   /** "off" disables the admin port */
-  admin: z.union([hostPort, z.literal('off')]).default(DEFAULT_ADMIN),
+  admin: z.union([hostPort, z.literal('off')], { error: `expected "host:port" (e.g. "${DEFAULT_ADMIN}") or "off"` }).default(DEFAULT_ADMIN),
   tls: z.object({ minVersion: z.enum(['1.3', '1.2']).default('1.3') }).strict().default({ minVersion: '1.3' }),
   limits: limits.default({}),
   agentCertDays: z.number().int().min(1).max(3650).default(90),
