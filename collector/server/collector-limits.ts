@@ -56,7 +56,7 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   maxAgents: 20_000,
   heartbeatSec: 30,
   renewIntervalSec: 60,
-  handshakeTimeoutSec: 10,
+  handshakeTimeoutSec: 20,
   enrollFailuresPerSec: 1,
   enrollFailureBurst: 20,
 };

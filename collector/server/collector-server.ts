@@ -239,7 +239,8 @@ export class CollectorServer {
   /** Connection limits of the agent port (the handshake limit also bounds the first request and the hello). */
   private connectionTimeouts(): ConnectionTimeouts {
     const ms = this.limits.handshakeTimeoutSec * 1000;
-    return { handshakeMs: ms, firstRequestMs: ms, headersMs: Math.max(ms, 15_000), requestMs: 30_000, keepAliveMs: 5_000 };
+    // Node refuses a request timeout below the headers timeout
+    return { handshakeMs: ms, firstRequestMs: ms, headersMs: Math.max(ms, 15_000), requestMs: Math.max(30_000, 2 * ms), keepAliveMs: 5_000 };
   }
 
   // ---- refusals ------------------------------------------------------------------

@@ -149,5 +149,6 @@ describe('transport: packet amplification from one agent (real collector process
     for (const p of polite) p.agent.close();
     a.close();
     assert.equal(await collector.stop(), 0, collector.stderr.slice(-2000));
+    collector.logLines(); // every line one JSON object, each key once
   });
 });
