@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { logger } from '../shared/log.js';
-import { validateConfig } from '../shared/config/load-config.js';
+import { configSection, validateConfig } from '../shared/config/load-config.js';
 import { DumpIngest } from './import/dump-ingest.js';
 import { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import type { RunHooks } from './commands/run.js';
@@ -32,7 +32,7 @@ export const storeConfigSchema = z
 export type StoreConfig = z.output<typeof storeConfigSchema>;
 
 export function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
-  return validateConfig(storeConfigSchema, (cfg as Record<string, unknown>).store ?? {}, 'config key "store"');
+  return validateConfig(storeConfigSchema, configSection(cfg, 'store', '{"flowsDays": 30}'), 'config key "store"');
 }
 
 export function dbPathFor(cfg: CollectorServerConfig): string {
@@ -91,6 +91,7 @@ export async function flowServiceHooks(cfg: CollectorServerConfig): Promise<RunH
   }
   const ingest = new DumpIngest(store, {
     onRecord: analysis.onRecord,
+    onRefusedFlows: (refused) => log.error({ records: refused.length, first: refused[0] }, 'flow records refused by the store (the rest of their batch is stored)'),
     onPacket: (rec, agentId) => { dnsTap(rec, agentId); threatTap.tap(rec, agentId); },
   });
   const recovered = ingest.buildPending(

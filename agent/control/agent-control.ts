@@ -5,7 +5,7 @@
 // reports about them (every address already in its collector-safe form).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../shared/log.js';
+import { childLogger, type Logger } from '../../shared/log.js';
 import type { AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { loadBoxPublicKey } from '../../shared/keys/owner-keys.js';
 import { MEERKAT_VERSION } from '../../shared/version.js';
@@ -54,7 +54,7 @@ export interface AgentControl {
 
 export async function startAgentControl(o: AgentControlOptions): Promise<AgentControl> {
   const dir = join(o.stateDir, CONTROL_SUBDIR);
-  const log = o.log.child({ component: 'control' });
+  const log = childLogger(o.log, 'control');
   const resolver = new PeerResolver({
     anonKey: o.anonKey,
     policy: o.policy,

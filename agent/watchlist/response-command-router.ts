@@ -5,7 +5,7 @@
 // "out-of-scope" and answered, so the collector audits the refusal; nothing changes on the host.
 // One command at a time across both executors (two interdiction changes must not interleave).
 import { join } from 'node:path';
-import type { Logger } from '../../shared/log.js';
+import { childLogger, type Logger } from '../../shared/log.js';
 import { verifyCommand } from '../../shared/commands/command-signing.js';
 import type { CommandKind, CommandOutcome } from '../../shared/commands/command-schema.js';
 import type { CommandHandler } from '../transport/shipper.js';
@@ -43,7 +43,7 @@ function keyIdOf(command: unknown): string | null {
 export function createResponseRouter(o: ResponseRouterOptions): ResponseRouter {
   const now = o.now ?? Date.now;
   const loadKeys = o.keys ?? (() => loadResponseKeys(o.stateDir));
-  const log = o.log.child({ component: 'responses' });
+  const log = childLogger(o.log, 'responses');
   let replay: ReplayGuard | null = null;
   let replayProblem: string | undefined;
   try {

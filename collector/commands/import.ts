@@ -28,7 +28,8 @@ const POLICIES: readonly AnonymizePolicy[] = ['internal', 'all', 'none'];
 function summaryText(s: ImportSummary): string {
   const lines = s.files.map((f) =>
     `${f.status.padEnd(9)} ${f.kind.padEnd(7)} ${String(f.packets).padStart(9)} packets  ${f.path}${f.error ? `  (${f.error})` : ''}`);
-  lines.push(`imported ${s.packets} packets from ${s.files.length} file(s): ${s.records} flow records, ` +
+  lines.push(`imported ${s.packets} packets from ${s.files.length} file(s): ${s.records} flow records` +
+    `${s.refusedRecords ? ` (${s.refusedRecords} refused by the store: values out of range)` : ''}, ` +
     `${s.duplicates} duplicate dump(s), ${s.errors} failed, ${s.ignored} non-IP packets ignored, ` +
     `${(s.elapsedMs / 1000).toFixed(2)} s (${Math.round(s.packetsPerSec)} packets/s)`);
   return lines.join('\n');

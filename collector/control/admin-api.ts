@@ -5,6 +5,7 @@
 //   GET  /v1/whoami                          the operator as the certificate names it
 //   GET  /v1/agents                          agents: online, last seen, version, last heartbeat
 //   GET  /v1/agents/:id/inventory            last inventory (plain half + sealed ciphertext)
+//   GET  /v1/transport/agents                this run's connections: connected, last heartbeat, stored / duplicate / nacked uploads
 //   POST /v1/commands                        queue a signed envelope -> 201 {command}
 //   GET  /v1/commands?agent=&state=&limit=   commands, newest first
 //   GET  /v1/commands/:id?wait=S             one command; with wait, until it ends (<= 60 s)
@@ -20,6 +21,7 @@ import type { AgentRegistry, LiveAgentInfo } from './agent-registry.js';
 import type { AuditLog } from './audit-log.js';
 import { SubmitError, type CommandQueue, type QueuedCommand } from './command-queue.js';
 import { checkOperator } from '../../certs/operator-certs.js';
+import { limitTimeToFirstRequest, serverTimeoutOptions } from '../server/connection-timeouts.js';
 
 export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
 const MAX_BODY = 64 * 1024;
@@ -30,6 +32,8 @@ export interface AdminApiDeps {
   audit: AuditLog;
   registry: AgentRegistry;
   liveAgents(): LiveAgentInfo[];
+  /** the agent server's per-agent view (CollectorServer.agentSummaries) */
+  transportAgents(): unknown[];
   /** a command was queued: deliver it now if its agent is connected */
   submitted(cmd: QueuedCommand): void;
   /** resolves with the command once it has ended, or as it is after timeoutMs */
@@ -117,9 +121,10 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
     // verified by hand (checkOperator) so every refusal is answered with its reason and audited
     rejectUnauthorized: false,
     minVersion: 'TLSv1.3',
-    requestTimeout: (MAX_WAIT_S + 15) * 1000,
-    headersTimeout: 15_000,
+    // a client that connects and stalls is dropped (collector/server/connection-timeouts.ts)
+    ...serverTimeoutOptions({ handshakeMs: 10_000, firstRequestMs: 10_000, headersMs: 15_000, requestMs: (MAX_WAIT_S + 15) * 1000, keepAliveMs: 5_000 }),
   }, (req, res) => void handle(req, res));
+  limitTimeToFirstRequest(server, 10_000);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
@@ -153,6 +158,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
       const route = parts.slice(1);
       if (method === 'GET' && route.length === 1 && route[0] === 'whoami') return send(200, { operator, serial: verdict.serial });
       if (method === 'GET' && route.length === 1 && route[0] === 'agents') return send(200, { agents: deps.registry.list(deps.liveAgents()) });
+      if (method === 'GET' && route.length === 2 && route[0] === 'transport' && route[1] === 'agents') return send(200, { agents: deps.transportAgents() });
       if (method === 'GET' && route.length === 3 && route[0] === 'agents' && route[2] === 'inventory') {
         agentId = route[1]!;
         if (!AGENT_ID_RE.test(agentId)) throw new HttpError(400, 'bad-agent', 'not an agent id');

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { logger } from '../../shared/log.js';
-import { validateConfig } from '../../shared/config/load-config.js';
+import { configSection, validateConfig } from '../../shared/config/load-config.js';
 import { register as registerRunCommand, startCollector, type RunHooks, type RunHooksSource } from '../commands/run.js';
 import { resolvedDirs, splitHostPort, type CollectorServerConfig } from '../server/server-config.js';
 import type { CollectorServer } from '../server/collector-server.js';
@@ -28,7 +28,7 @@ export const controlConfigSchema = z
 export type ControlConfig = z.output<typeof controlConfigSchema>;
 
 export function controlConfigFrom(cfg: CollectorServerConfig, flag?: string): ControlConfig {
-  const raw = { ...((cfg as Record<string, unknown>).control as Record<string, unknown> | undefined ?? {}) };
+  const raw = configSection(cfg, 'control', `{"listen": "${DEFAULT_ADMIN_API}"}`);
   if (flag) raw.listen = flag;
   return validateConfig(controlConfigSchema, raw, flag ? 'config key "control" + --control' : 'config key "control"');
 }

@@ -91,6 +91,7 @@ export class ControlService {
       audit: this.audit,
       registry: this.registry,
       liveAgents: () => this.liveAgents(),
+      transportAgents: () => this.transport?.agentSummaries() ?? [],
       submitted: (cmd) => this.deliverPending(cmd.agentId),
       waitFor: (id, ms) => this.waitFor(id, ms),
       revocations: () => rev.list,

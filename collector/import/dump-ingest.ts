@@ -6,7 +6,7 @@ import { decodeDump, type DecodedDump } from '../../shared/dump/index.js';
 import type { FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
-import type { FlowStore } from '../../shared/store/flow-store.js';
+import type { FlowStore, RefusedFlow } from '../../shared/store/flow-store.js';
 import { EngineSet } from './engine-set.js';
 import { FlowBatchWriter } from './flow-batch-writer.js';
 
@@ -37,9 +37,11 @@ export class DumpIngest {
     onRecord?: (r: FlowRecord) => void;
     /** every packet record before the flow engine sees it (e.g. the DNS name tap) */
     onPacket?: (rec: PacketRecord, agentId: string) => void;
+    /** flow records the store refused (the rest of their batch is stored) */
+    onRefusedFlows?: (refused: readonly RefusedFlow[]) => void;
   } = {}) {
     this.onPacket = opts.onPacket;
-    this.writer = new FlowBatchWriter(store);
+    this.writer = new FlowBatchWriter(store, undefined, opts.onRefusedFlows);
     const extra = opts.onRecord;
     this.engines = new EngineSet(extra ? (r) => { this.writer.add(r); extra(r); } : this.writer.add, opts.timeouts);
   }
@@ -160,5 +162,10 @@ export class DumpIngest {
 
   get recordsWritten(): number {
     return this.writer.written;
+  }
+
+  /** flow records the store refused so far */
+  get recordsRefused(): number {
+    return this.writer.refused;
   }
 }

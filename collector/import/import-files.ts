@@ -57,6 +57,8 @@ export interface ImportSummary {
   packets: number;
   /** flow records written */
   records: number;
+  /** flow records the store refused (a value its column cannot take); the others were written */
+  refusedRecords: number;
   /** dump files skipped because (agent, sequence) was already imported */
   duplicates: number;
   errors: number;
@@ -93,7 +95,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   const progress = createProgress(opts.progress ?? 'auto');
   const nowUs = opts.nowUs ?? (() => Date.now() * 1000);
   const summary: ImportSummary = {
-    files: [], packets: 0, records: 0, duplicates: 0, errors: 0, ignored: 0, elapsedMs: 0, packetsPerSec: 0,
+    files: [], packets: 0, records: 0, refusedRecords: 0, duplicates: 0, errors: 0, ignored: 0, elapsedMs: 0, packetsPerSec: 0,
     anonKeyId: anonymizer?.keyId ?? '',
   };
 
@@ -141,6 +143,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
     if (ownStore) store.close();
   }
   summary.records = writer.written + dumps.recordsWritten;
+  summary.refusedRecords = writer.refused + dumps.recordsRefused;
   summary.elapsedMs = performance.now() - started;
   summary.packetsPerSec = summary.elapsedMs > 0 ? summary.packets / (summary.elapsedMs / 1000) : 0;
   return summary;

@@ -5,7 +5,7 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../shared/log.js';
 import type { DumpHeader } from '../../shared/dump/dump-header.js';
-import { DumpFormatError } from '../../shared/dump/dump-error.js';
+import { DumpFormatError, DumpValueError } from '../../shared/dump/dump-error.js';
 import {
   AGENT_WS_PATH, CloseCode, NackCode, PROTOCOL_VERSION, UPLOAD_HEADER_LEN,
   decodeUploadHeader, nackIsRetryable, parseAgentMessage,
@@ -15,6 +15,7 @@ import type { CollectorMetrics } from './collector-metrics.js';
 import type { CollectorLimits } from './collector-limits.js';
 import { StorageError, type DumpCommitter } from './dump-committer.js';
 import type { InflightGate, Pausable } from './inflight-gate.js';
+import type { RefusalLog } from './refusal-log.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Called after a dump is durably committed (and acked); the flow engine hangs here. */
@@ -30,6 +31,8 @@ export interface SessionDeps {
   gate: InflightGate;
   metrics: CollectorMetrics;
   log: Logger;
+  /** nacks are logged through it: a few per agent and interval, then a summary */
+  refusals: RefusalLog;
   onDumpCommitted?: DumpCommittedHook | undefined;
   onHeartbeat?: ((agentId: string, health: AgentHealth) => void) | undefined;
   onCommandResult?: ((agentId: string, id: string, ok: boolean, result: unknown, error: string | undefined) => void) | undefined;
@@ -44,6 +47,8 @@ export class AgentState {
   /** the agent's serial lane: every upload step chains here */
   tail: Promise<void> = Promise.resolve();
   readonly bucket: TokenBucket;
+  /** the agent's packet budget: a dump's work (decode, flows) goes by its packets */
+  readonly packetBucket: TokenBucket;
   session: AgentSession | null = null;
   lastHealth: AgentHealth | null = null;
   lastHeartbeatMs = 0;
@@ -54,10 +59,25 @@ export class AgentState {
 
   constructor(readonly agentId: string, limits: CollectorLimits) {
     this.bucket = new TokenBucket(limits.agentRateBytesPerSec, limits.agentBurstBytes, Date.now());
+    this.packetBucket = new TokenBucket(limits.agentRatePacketsPerSec, limits.agentBurstPackets, Date.now());
   }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What a queued upload counts for in the in-flight gate: its bytes, but at least 16 KiB, so an
+ * agent that ignores its window with tiny frames is paused after a few thousand, not millions.
+ */
+const MIN_GATE_COST = 16 * 1024;
+function gateCost(frame: Buffer): number {
+  return Math.max(frame.length, MIN_GATE_COST);
+}
+
+/** A damaged dump is `malformed`; a well-formed one with values outside their domain is `invalid-value`. */
+function dumpNackCode(e: DumpFormatError): NackCodeValue {
+  return e instanceof DumpValueError ? NackCode.InvalidValue : NackCode.Malformed;
+}
 
 export class AgentSession implements Pausable {
   inflight = 0;
@@ -138,9 +158,9 @@ export class AgentSession implements Pausable {
     this.deps.metrics.uploads.inc({ result: 'nacked' });
     this.deps.metrics.nacks.inc({ code });
     const retry = nackIsRetryable(code);
-    const log = this.deps.log;
-    if (retry) log.warn({ agentId: this.agentId, seq, code, reason }, 'upload nacked (agent will retry)');
-    else log.error({ agentId: this.agentId, seq, code, reason }, 'upload rejected');
+    // a flood of hostile uploads must not become a flood of log lines (refusal-log.ts)
+    this.deps.refusals.refused(this.agentId, code, { agentId: this.agentId, seq, code, detail: reason },
+      retry ? 'upload nacked (agent will retry)' : 'upload rejected');
     this.send({ type: 'nack', seq, epoch, code, reason, retry });
   }
 
@@ -157,7 +177,7 @@ export class AgentSession implements Pausable {
       return;
     }
     const receivedAt = Date.now();
-    this.deps.gate.add(this, frame.length);
+    this.deps.gate.add(this, gateCost(frame));
     this.deps.metrics.inflightBytes.set(this.deps.gate.bytes);
     this.agent.tail = this.agent.tail.then(() => this.processUpload(sequence, epoch, frame, receivedAt));
   }
@@ -171,18 +191,13 @@ export class AgentSession implements Pausable {
         this.nack(seq, epoch, NackCode.Aborted, `an earlier upload of epoch ${this.failedEpoch} failed; resend in order with a new epoch`);
         return;
       }
-      for (;;) {
-        const wait = this.agent.bucket.take(frame.length, Date.now());
-        if (wait === 0) break;
-        await sleep(Math.min(wait, 1000));
-        if (!this.isOpen) return;
-      }
+      if (!(await this.waitFor(this.agent.bucket, frame.length))) return;
       const bytes = frame.subarray(UPLOAD_HEADER_LEN);
       let header: DumpHeader;
       try {
         header = deps.readHeader(bytes);
       } catch (e) {
-        if (e instanceof DumpFormatError) return this.nack(seq, epoch, NackCode.Malformed, e.message);
+        if (e instanceof DumpFormatError) return this.nack(seq, epoch, dumpNackCode(e), e.message);
         throw e;
       }
       if (header.agentId !== this.agentId) {
@@ -192,10 +207,15 @@ export class AgentSession implements Pausable {
         return this.nack(seq, epoch, NackCode.SequenceMismatch, `frame says sequence ${seq}, dump header says ${header.sequence}`);
       }
       if (deps.committer.isDuplicate(this.agentId, seq)) return this.acked(seq, epoch, true);
+      // the work of a dump goes by its packets: refuse what is too much at once, pace the rest
+      if (header.packetCount > deps.limits.maxDumpPackets) {
+        return this.nack(seq, epoch, NackCode.TooManyPackets, `dump declares ${header.packetCount} packets, the collector takes at most ${deps.limits.maxDumpPackets} per dump`);
+      }
+      if (!(await this.waitFor(this.agent.packetBucket, header.packetCount))) return;
       try {
         deps.verifyBody(bytes);
       } catch (e) {
-        if (e instanceof DumpFormatError) return this.nack(seq, epoch, NackCode.Malformed, e.message);
+        if (e instanceof DumpFormatError) return this.nack(seq, epoch, dumpNackCode(e), e.message);
         throw e;
       }
       let outcome: 'stored' | 'duplicate';
@@ -225,8 +245,18 @@ export class AgentSession implements Pausable {
       deps.log.error({ agentId: this.agentId, seq, err: e }, 'unexpected error handling upload');
       this.nack(seq, epoch, NackCode.Storage, `internal error: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
-      deps.gate.release(this, frame.length);
+      deps.gate.release(this, gateCost(frame));
       deps.metrics.inflightBytes.set(deps.gate.bytes);
+    }
+  }
+
+  /** Waits on the agent's lane until the bucket lets `amount` pass; false if the connection went away meanwhile. */
+  private async waitFor(bucket: TokenBucket, amount: number): Promise<boolean> {
+    for (;;) {
+      const wait = bucket.take(amount, Date.now());
+      if (wait === 0) return true;
+      await sleep(Math.min(wait, 1000));
+      if (!this.isOpen) return false;
     }
   }
 

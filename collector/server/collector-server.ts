@@ -19,6 +19,10 @@ import { privateKeyPem } from '../../certs/rsa-signer.js';
 import type { RevocationList } from '../../certs/revocation-list.js';
 import { AGENT_WS_PATH, CloseCode, ENROLL_CA_PATH, ENROLL_PATH, REFUSAL_HEADER, UPLOAD_HEADER_LEN, type AgentHealth, type CollectorMessage } from '../../shared/protocol/agent-protocol.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
+import { awaitHello } from './agent-hello.js';
+import { limitTimeToFirstRequest, serverTimeoutOptions, type ConnectionTimeouts } from './connection-timeouts.js';
+import { RefusalLog, type RefusalLogOptions } from './refusal-log.js';
+import { SourceLimiter } from './source-limiter.js';
 import { AgentSession, AgentState, type DumpCommittedHook, type SessionDeps } from './agent-session.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
@@ -39,7 +43,7 @@ export interface CollectorServerOptions {
   /** raw dump files; default <stateDir>/dumps */
   dumpDir?: string;
   listen: { host: string; port: number };
-  /** plain-HTTP admin port (/healthz, /metrics, /agents); false to disable */
+  /** plain-HTTP admin port (/healthz, /metrics); false to disable */
   admin?: { host: string; port: number } | false;
   /** 'TLSv1.3' (default) or 'TLSv1.2' to also allow 1.2 */
   tlsMinVersion?: 'TLSv1.3' | 'TLSv1.2';
@@ -67,8 +71,19 @@ export interface CollectorServerOptions {
   /** threat-intel watchlist pushed to every agent on connect and on change (collector/respond) */
   watchlist?: { current(): CollectorMessage | null; subscribe(fn: () => void): () => void };
   log?: Logger;
+  /** how many refusal lines are logged one by one (refusal-log.ts; defaults: 5 per source, 100 per minute) */
+  refusalLog?: RefusalLogOptions;
   /** register process default metrics (default true) */
   defaultMetrics?: boolean;
+}
+
+/**
+ * The client's address of a socket, also after the TLS layer dropped it (a handshake that
+ * failed or timed out destroys the TLS socket before 'tlsClientError'; the TCP socket under
+ * it, `_parent` in Node, still knows).
+ */
+function remoteOf(socket: Socket): string {
+  return socket.remoteAddress ?? (socket as unknown as { _parent?: Socket })._parent?.remoteAddress ?? '?';
 }
 
 export interface AgentSummary {
@@ -93,6 +108,11 @@ export class CollectorServer {
   private readonly verdicts = new WeakMap<Socket, PeerVerdict>();
   private readonly counted = new WeakSet<Socket>();
   private readonly deps: SessionDeps;
+  /** refusals of connections, enrollments and uploads, logged a few per source and interval */
+  private readonly refusalLog: RefusalLog;
+  private readonly enrollLimiter: SourceLimiter;
+  /** upgraded connections still waiting for their hello */
+  private readonly greeting = new Set<WebSocket>();
   private admin: AdminServer | null = null;
   private pingTimer: NodeJS.Timeout | undefined;
   private shuttingDown = false;
@@ -112,6 +132,8 @@ export class CollectorServer {
     this.log = opts.log ?? logger('collector-server');
     this.metrics = new CollectorMetrics(opts.defaultMetrics ?? true);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.refusalLog = new RefusalLog(this.log, 'collector', opts.refusalLog);
+    this.enrollLimiter = new SourceLimiter(this.limits.enrollFailuresPerSec, this.limits.enrollFailureBurst);
     this.revocations = new RevocationWatcher(
       pki.paths.revocations,
       pki.ca.certPem,
@@ -127,6 +149,7 @@ export class CollectorServer {
       gate: new InflightGate(this.limits.agentInflightBytes, this.limits.globalInflightBytes),
       metrics: this.metrics,
       log: this.log,
+      refusals: this.refusalLog,
       onDumpCommitted: opts.onDumpCommitted,
       onHeartbeat: opts.onHeartbeat,
       onCommandResult: opts.onCommandResult,
@@ -142,10 +165,11 @@ export class CollectorServer {
       rejectUnauthorized: false,
       minVersion: opts.tlsMinVersion ?? 'TLSv1.3',
       maxVersion: 'TLSv1.3',
-      // refused or idle TLS clients must not hold sockets forever
-      requestTimeout: 30_000,
-      headersTimeout: 15_000,
+      // refused or stalled TLS clients must not hold sockets (connection-timeouts.ts)
+      ...serverTimeoutOptions(this.connectionTimeouts()),
     }, (req, res) => this.onRequest(req, res));
+    limitTimeToFirstRequest(this.https, this.limits.handshakeTimeoutSec * 1000, (sock) =>
+      this.refuse(sock, RefusalReason.Timeout, `no request within ${this.limits.handshakeTimeoutSec} s of the TLS handshake`, {}));
     this.wss = new WebSocketServer({
       noServer: true,
       // beyond this ws closes with 1009; between maxDumpBytes and this we answer with a nack
@@ -153,6 +177,8 @@ export class CollectorServer {
       perMessageDeflate: false, // dumps are compressed already
       clientTracking: false,
     });
+    // Node forgets a socket's peer once it is destroyed, unless it was read before: read it at accept
+    this.https.on('connection', (raw: Socket) => { void raw.remoteAddress; });
     this.https.on('secureConnection', (s: TLSSocket) => this.onSecureConnection(s));
     this.https.on('tlsClientError', (err: NodeJS.ErrnoException, s: TLSSocket) => this.onTlsClientError(err, s));
     this.https.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
@@ -197,10 +223,7 @@ export class CollectorServer {
     this.unsubscribeWatchlist = this.opts.watchlist?.subscribe(() => this.pushWatchlist()) ?? null;
     if (this.opts.admin !== false) {
       const a = this.opts.admin ?? { host: '127.0.0.1', port: 9469 };
-      this.admin = await startAdminServer(a.host, a.port, this.metrics, {
-        health: () => this.health(),
-        agents: () => this.agentSummaries(),
-      });
+      this.admin = await startAdminServer(a.host, a.port, this.metrics, { health: () => this.health() }, this.connectionTimeouts());
     }
     this.log.info({ port: this.port, adminPort: this.admin?.port ?? null, tlsMin: this.opts.tlsMinVersion ?? 'TLSv1.3' }, 'collector listening');
   }
@@ -213,16 +236,26 @@ export class CollectorServer {
     return this.pki.caFingerprint;
   }
 
+  /** Connection limits of the agent port (the handshake limit also bounds the first request and the hello). */
+  private connectionTimeouts(): ConnectionTimeouts {
+    const ms = this.limits.handshakeTimeoutSec * 1000;
+    // Node refuses a request timeout below the headers timeout
+    return { handshakeMs: ms, firstRequestMs: ms, headersMs: Math.max(ms, 15_000), requestMs: Math.max(30_000, 2 * ms), keepAliveMs: 5_000 };
+  }
+
   // ---- refusals ------------------------------------------------------------------
 
+  /**
+   * Counts and logs a refused connection, once per socket. Every refusal line carries the
+   * source address: the operator needs it to act on a hostile or broken client (accepted
+   * agents' lines never carry it). Lines are rate-limited per source (refusal-log.ts).
+   */
   private refuse(socket: Socket, reason: string, detail: string, extra: Record<string, unknown>): void {
     if (this.counted.has(socket)) return;
     this.counted.add(socket);
     this.metrics.refusals.inc({ reason });
-    // privacy: the source address of a client that names an agent identity is that host's
-    // (possibly internal) address; only anonymous clients are logged with theirs
-    const who = extra.claimedCn ? {} : { remote: socket.remoteAddress };
-    this.log.warn({ reason, detail, ...who, ...extra }, 'connection refused');
+    const remote = remoteOf(socket);
+    this.refusalLog.refused(remote, reason, { detail, remote, ...extra }, 'connection refused');
   }
 
   private onTlsClientError(err: NodeJS.ErrnoException, socket: TLSSocket): void {
@@ -256,6 +289,8 @@ export class CollectorServer {
         metrics: this.metrics,
         log: this.log,
         agentCertDays: this.opts.agentCertDays ?? 90,
+        limiter: this.enrollLimiter,
+        refusals: this.refusalLog,
       }).catch((e: unknown) => {
         this.log.error({ err: e }, 'enrollment failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal', message: 'enrollment failed on the collector' }));
@@ -299,7 +334,33 @@ export class CollectorServer {
       this.metrics.refusals.inc({ reason: 'capacity' });
       return this.rejectUpgrade(socket, 503, 'capacity', `collector serves at most ${this.limits.maxAgents} agents`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onAgent(ws, v.agentId, v.serial, socket.remoteAddress ?? '?'));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onUpgraded(ws, socket, v.agentId, v.serial));
+  }
+
+  /**
+   * The agent's hello comes first: only a good one registers the connection (replacing an
+   * older one of the same agent) and is welcomed. A bad or missing one is refused with an
+   * error and close 4002 before any of that (agent-hello.ts).
+   */
+  private onUpgraded(ws: WebSocket, socket: Socket, agentId: string, serial: string): void {
+    this.greeting.add(ws);
+    ws.on('error', (e: Error) => this.log.debug({ agentId, err: e.message }, 'agent connection error'));
+    awaitHello(ws, agentId, this.limits.handshakeTimeoutSec * 1000, (v) => {
+      this.greeting.delete(ws);
+      if (v.ok) {
+        if (this.shuttingDown) {
+          ws.close(CloseCode.ShuttingDown, 'collector shutting down');
+          return;
+        }
+        this.onAgent(ws, agentId, serial, socket.remoteAddress ?? '?');
+        return;
+      }
+      if (v.code === 'closed') return;
+      this.refuse(socket, v.code === 'hello-timeout' ? RefusalReason.Timeout : RefusalReason.BadHello, v.reason, { claimedCn: agentId });
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', code: v.code, reason: v.reason }));
+      ws.close(CloseCode.ProtocolError, v.code === 'identity' ? 'agent id differs from certificate' : v.code === 'version' ? 'unsupported protocol version' : 'hello expected first');
+      setTimeout(() => ws.terminate(), 2000).unref();
+    });
   }
 
   private onAgent(ws: WebSocket, agentId: string, serial: string, remote: string): void {
@@ -326,7 +387,6 @@ export class CollectorServer {
       this.metrics.agentsConnected.set(this.sessions.size);
       this.log.debug({ agentId, code }, 'agent disconnected');
     });
-    ws.on('error', (e: Error) => this.log.debug({ agentId, err: e.message }, 'agent connection error'));
     this.log.debug({ agentId }, 'agent connected');
     session.welcome();
     const wl = this.opts.watchlist?.current();
@@ -423,6 +483,7 @@ export class CollectorServer {
     if (this.pingTimer) clearInterval(this.pingTimer);
     const closed = new Promise<void>((resolve) => this.https.close(() => resolve()));
     for (const s of this.sessions) s.close(CloseCode.ShuttingDown, 'collector shutting down');
+    for (const ws of this.greeting) ws.close(CloseCode.ShuttingDown, 'collector shutting down');
     const tails = [...this.agents.values()].map((a) => a.tail);
     await Promise.race([Promise.all(tails), new Promise((r) => setTimeout(r, 10_000).unref())]);
     this.https.closeAllConnections();
@@ -430,6 +491,7 @@ export class CollectorServer {
     if (this.admin) await this.admin.close();
     this.tokens.close();
     if (this.ownsLedger) this.ledger.close();
+    this.refusalLog.close();
     this.log.info('collector stopped');
   }
 }

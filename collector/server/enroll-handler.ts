@@ -2,6 +2,9 @@
 // certificate yet). GET /v1/enroll/ca returns the CA certificate (the agent checks it
 // against the fingerprint in its token); POST /v1/enroll {token, csr} consumes one use of
 // the token and returns a certificate for a freshly assigned random agent id.
+// Refused attempts are charged to the source address; a source that has used up its budget
+// is answered 429 without its request being read (token guessing, floods), and refusals are
+// logged through the rate-limited refusal log.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/log.js';
@@ -11,6 +14,8 @@ import { CsrError, EnrollTokenError } from '../../certs/errors.js';
 import { parseAgentCsr, signAgentCsr } from '../../certs/issue-certificates.js';
 import { recordIssuance } from '../../certs/pki-dir.js';
 import type { CollectorMetrics } from './collector-metrics.js';
+import type { RefusalLog } from './refusal-log.js';
+import type { SourceLimiter } from './source-limiter.js';
 
 export const MAX_ENROLL_BODY_BYTES = 64 * 1024;
 
@@ -28,11 +33,14 @@ export interface EnrollDeps {
   metrics: CollectorMetrics;
   log: Logger;
   agentCertDays: number;
+  /** refused attempts per source address */
+  limiter: SourceLimiter;
+  refusals: RefusalLog;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
   res.end(text);
 }
 
@@ -61,9 +69,19 @@ export function serveCaCert(res: ServerResponse, ca: CertificateAuthority): void
 
 export async function handleEnroll(req: IncomingMessage, res: ServerResponse, deps: EnrollDeps): Promise<void> {
   const remote = req.socket.remoteAddress ?? '?';
+  if (deps.limiter.exhausted(remote, Date.now())) {
+    deps.metrics.enrollments.inc({ result: 'rate-limited' });
+    const retry = deps.limiter.retryAfterSec(remote, Date.now());
+    deps.refusals.refused(remote, 'rate-limited', { remote, error: 'rate-limited' }, 'enrollment refused');
+    req.resume();
+    sendJson(res, 429, { error: 'rate-limited', message: `too many refused enrollment attempts from ${remote}; retry in ${retry} s` },
+      { 'retry-after': String(retry), connection: 'close' });
+    return;
+  }
   const fail = (status: number, error: string, message: string): void => {
     deps.metrics.enrollments.inc({ result: error });
-    deps.log.warn({ remote, error, message }, 'enrollment refused');
+    deps.limiter.take(remote, Date.now());
+    deps.refusals.refused(remote, error, { remote, error, message }, 'enrollment refused');
     sendJson(res, status, { error, message });
   };
   const body = await readBody(req, MAX_ENROLL_BODY_BYTES).catch(() => null);

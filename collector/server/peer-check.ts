@@ -16,6 +16,10 @@ export const RefusalReason = {
   BadCertificate: 'bad-certificate',
   Revoked: 'revoked',
   BadIdentity: 'bad-identity',
+  /** the TLS handshake, the first request or the agent's hello did not come in time */
+  Timeout: 'timeout',
+  /** the agent's first message was not a good hello (wrong version, another agent id, no hello) */
+  BadHello: 'bad-hello',
 } as const;
 export type RefusalReasonValue = (typeof RefusalReason)[keyof typeof RefusalReason];
 export const ALL_REFUSAL_REASONS: readonly RefusalReasonValue[] = Object.values(RefusalReason);
@@ -77,6 +81,7 @@ export function checkPeer(p: PeerFacts, revoked: RevocationList, nowMs = Date.no
 /** Classifies a failed handshake ('tlsClientError'), e.g. plain HTTP sent to the TLS port. */
 export function classifyTlsClientError(err: NodeJS.ErrnoException): { reason: RefusalReasonValue; detail: string } {
   const code = err.code ?? '';
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return { reason: RefusalReason.Timeout, detail: 'TLS handshake not finished in time' };
   if (code === 'ERR_SSL_HTTP_REQUEST' || code === 'ERR_SSL_HTTPS_PROXY_REQUEST') return { reason: RefusalReason.PlainHttp, detail: 'plain HTTP sent to the TLS port' };
   if (code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE' || code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION') {
     return { reason: RefusalReason.TlsVersion, detail: 'client offered no TLS version the collector allows' };

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../shared/config/load-config.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
+import { DEFAULT_MAX_PACKETS } from '../../shared/dump/dump-reader.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/meerkat-collector';
 export const DEFAULT_LISTEN = '0.0.0.0:8443';
@@ -14,6 +15,9 @@ const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'exp
 
 const limits = z.object({
   maxDumpBytes: z.number().int().min(1024).max(1 << 30),
+  maxDumpPackets: z.number().int().min(1).max(DEFAULT_MAX_PACKETS),
+  agentRatePacketsPerSec: z.number().positive(),
+  agentBurstPackets: z.number().positive(),
   window: z.number().int().min(1).max(1024),
   agentInflightBytes: z.number().int().min(1024),
   agentRateBytesPerSec: z.number().positive(),
@@ -22,6 +26,9 @@ const limits = z.object({
   maxAgents: z.number().int().min(1),
   heartbeatSec: z.number().positive().max(3600),
   renewIntervalSec: z.number().min(0),
+  handshakeTimeoutSec: z.number().positive().max(300),
+  enrollFailuresPerSec: z.number().positive(),
+  enrollFailureBurst: z.number().min(1),
 }).partial().strict();
 
 export const collectorServerConfigSchema = z.object({
@@ -32,7 +39,7 @@ export const collectorServerConfigSchema = z.object({
   dumpDir: z.string().min(1).optional(),
   listen: hostPort.default(DEFAULT_LISTEN),
   /** "off" disables the admin port */
-  admin: z.union([hostPort, z.literal('off')]).default(DEFAULT_ADMIN),
+  admin: z.union([hostPort, z.literal('off')], { error: `expected "host:port" (e.g. "${DEFAULT_ADMIN}") or "off"` }).default(DEFAULT_ADMIN),
   tls: z.object({ minVersion: z.enum(['1.3', '1.2']).default('1.3') }).strict().default({ minVersion: '1.3' }),
   limits: limits.default({}),
   agentCertDays: z.number().int().min(1).max(3650).default(90),

@@ -16,6 +16,28 @@ export function formatZodIssues(source: string, issues: ReadonlyArray<{ path: Re
   return `${source}: invalid configuration\n${lines.join('\n')}`;
 }
 
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v)}`;
+  return `${typeof v === 'object' ? 'an' : 'a'} ${typeof v} ${typeof v === 'object' ? '' : JSON.stringify(v)}`.trimEnd();
+}
+
+/**
+ * The object under `key` of a parsed config ({} when absent) for a subsystem that validates its
+ * own section. A value that is not an object (say the string "127.0.0.1:9470" where
+ * {"listen": "127.0.0.1:9470"} belongs) is a ConfigError naming the key, what was expected and
+ * what came - spreading it instead would turn a string into keys "0", "1", ...
+ */
+export function configSection(cfg: unknown, key: string, example: string): Record<string, unknown> {
+  const v = (cfg as Record<string, unknown> | null | undefined)?.[key];
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ConfigError(`config key "${key}" must be an object such as ${example}, got ${describeValue(v)}`);
+  }
+  return { ...(v as Record<string, unknown>) };
+}
+
 export function validateConfig<S extends $ZodType>(schema: S, value: unknown, source: string): output<S> {
   const r = safeParse(schema, value);
   if (!r.success) throw new ConfigError(formatZodIssues(source, r.error.issues));

@@ -2,7 +2,7 @@
 // and the cheap validating parse (readDumpHeader) that the collector can run
 // before deciding to decode a body. Layout is documented in docs/dump-format.md.
 import { crc32 } from 'node:zlib';
-import { DumpFormatError } from './dump-error.js';
+import { DumpFormatError, DumpValueError } from './dump-error.js';
 
 export const DUMP_MAGIC = 0x50444b4d; // "MKDP" read as little-endian u32
 /** the version this code writes; it reads every version from MIN_DUMP_VERSION on */
@@ -113,13 +113,26 @@ function getI64(dv: DataView, off: number): number {
   return dv.getInt32(off + 4, true) * 4294967296 + dv.getUint32(off, true);
 }
 
-/** The header time of a record timestamp: tsUs truncated to a safe integer (NaN -> 0). */
-export function headerTime(tsUs: number): number {
-  if (!(tsUs === tsUs)) return 0;
-  const t = Math.trunc(tsUs);
-  if (t > Number.MAX_SAFE_INTEGER) return Number.MAX_SAFE_INTEGER;
-  if (t < -Number.MAX_SAFE_INTEGER) return -Number.MAX_SAFE_INTEGER;
-  return t === 0 ? 0 : t; // no -0
+/**
+ * Largest record timestamp a dump holds, µs since the epoch (2^53-1, the year 2255): every
+ * timestamp is a whole number of microseconds in [0, MAX_TS_US], so it is exact as a number,
+ * fits the header's i64 fields and SQLite's INTEGER, and is a valid Date.
+ */
+export const MAX_TS_US = Number.MAX_SAFE_INTEGER;
+
+/** True when tsUs is in the dump's time domain (a whole number in [0, MAX_TS_US]). */
+export function isDumpTime(tsUs: number): boolean {
+  return tsUs >= 0 && tsUs <= MAX_TS_US && Math.floor(tsUs) === tsUs;
+}
+
+/**
+ * A record time reduced to the dump's domain, as the writer stores it: NaN and negative
+ * times become 0, times past MAX_TS_US become MAX_TS_US, fractions are floored (-0 -> 0).
+ */
+export function dumpTime(tsUs: number): number {
+  if (isDumpTime(tsUs)) return tsUs === 0 ? 0 : tsUs;
+  if (!(tsUs > 0)) return 0;
+  return tsUs >= MAX_TS_US ? MAX_TS_US : Math.floor(tsUs);
 }
 
 export interface HeaderFields {
@@ -194,7 +207,9 @@ export function readDumpHeader(bytes: Uint8Array): DumpHeader {
   if (sequence < 0 || !Number.isSafeInteger(sequence)) throw new DumpFormatError(`sequence number out of range (must be 0..2^53-1)`);
   const firstTsUs = getI64(dv, O_FIRST);
   const lastTsUs = getI64(dv, O_LAST);
-  if (!Number.isSafeInteger(firstTsUs) || !Number.isSafeInteger(lastTsUs)) throw new DumpFormatError('header timestamps out of range (must be safe integers)');
+  if (!isDumpTime(firstTsUs) || !isDumpTime(lastTsUs)) {
+    throw new DumpValueError(`header times ${firstTsUs}, ${lastTsUs} out of range (whole microseconds in 0..2^53-1)`);
+  }
   const packetCount = dv.getUint32(O_PACKETS, true);
   const tupleCount = dv.getUint32(O_TUPLES, true);
   if (tupleCount > packetCount) throw new DumpFormatError(`tuple count ${tupleCount} exceeds packet count ${packetCount}`);

@@ -8,8 +8,8 @@ import { crc32 } from 'node:zlib';
 import { EMPTY_BYTES, PacketRecord } from '../packet/packet-record.js';
 import { ColumnCursor, unzigzag32, type DecodePosition } from './byte-column.js';
 import { decompressBody } from './body-compression.js';
-import { DumpFormatError } from './dump-error.js';
-import { CompressionKind, DumpFlag, compressionKind, headerTime, readDumpHeader, type DumpHeader } from './dump-header.js';
+import { DumpFormatError, DumpValueError } from './dump-error.js';
+import { CompressionKind, DumpFlag, MAX_TS_US, compressionKind, isDumpTime, readDumpHeader, type DumpHeader } from './dump-header.js';
 import {
   COLUMN_COUNT, COLUMN_COUNT_V1, COLUMN_NAMES, Col, SHAPE_KNOWN, SHAPE_NEEDS_TCP, Shape, TS_ESCAPE, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm,
 } from './dump-layout.js';
@@ -96,8 +96,8 @@ function decodeValidated(bytes: Uint8Array, opts: DecodeOptions): DecodedDump {
   at.record = n;
 
   if (n > 0) {
-    if (headerTime(p.ts[0]!) !== header.firstTsUs) throw new DumpFormatError(`header firstTsUs ${header.firstTsUs} does not match the first record`);
-    if (headerTime(p.ts[n - 1]!) !== header.lastTsUs) throw new DumpFormatError(`header lastTsUs ${header.lastTsUs} does not match the last record`);
+    if (p.ts[0]! !== header.firstTsUs) throw new DumpFormatError(`header firstTsUs ${header.firstTsUs} does not match the first record`);
+    if (p.ts[n - 1]! !== header.lastTsUs) throw new DumpFormatError(`header lastTsUs ${header.lastTsUs} does not match the last record`);
   }
   const hasPayload = (header.flags & DumpFlag.HasPayload) !== 0;
   if (hasPayload !== lens[Col.CapLen]! > 0) {
@@ -288,9 +288,11 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
     let ts: number;
     if (u === TS_ESCAPE) {
       ts = cTs.f64(f64);
+      if (!isDumpTime(ts)) throw new DumpValueError(`column 'ts' at record ${i}: timestamp ${ts} is not a whole number of microseconds in 0..2^53-1`);
     } else {
       if (u - 1 > 0xffffffff) cTs.fail('timestamp delta exceeds 32 bits');
       ts = prevTs + unzigzag32(u - 1);
+      if (ts < 0 || ts > MAX_TS_US) throw new DumpValueError(`column 'ts' at record ${i}: timestamp ${ts} is outside 0..2^53-1`);
     }
     p.ts[i] = prevTs = ts;
 

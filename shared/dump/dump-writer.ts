@@ -12,7 +12,7 @@ import { ByteColumn, zigzag32 } from './byte-column.js';
 import { BLOCK_PACKETS, PacketBlock, type BlockColumns } from './packet-block.js';
 import { compressBody } from './body-compression.js';
 import {
-  CompressionKind, DUMP_HEADER_LEN, DumpFlag, compressionKind, encodeHeader, headerTime, keyIdToBytes, uuidToBytes,
+  CompressionKind, DUMP_HEADER_LEN, DumpFlag, compressionKind, dumpTime, encodeHeader, keyIdToBytes, uuidToBytes,
 } from './dump-header.js';
 import { COLUMN_COUNT, Col, Shape, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm } from './dump-layout.js';
 import { KEY_WORDS, TUPLE_FLAG_MASK, TupleTable } from './tuple-table.js';
@@ -162,7 +162,8 @@ export class DumpWriter {
       if (r >= 0) st.link(t, r);
     }
 
-    const ts = rec.tsUs;
+    // reduced to whole µs in [0, 2^53-1]: the reader refuses anything else (docs/dump-format.md 4)
+    const ts = dumpTime(rec.tsUs);
     if (this.n === 0) this.first = ts;
     this.last = ts;
     this.n++;
@@ -287,8 +288,8 @@ export class DumpWriter {
       agentId: this.agentId,
       anonKeyId: this.keyId,
       sequence,
-      firstTsUs: this.n === 0 ? 0 : headerTime(this.first),
-      lastTsUs: this.n === 0 ? 0 : headerTime(this.last),
+      firstTsUs: this.n === 0 ? 0 : this.first,
+      lastTsUs: this.n === 0 ? 0 : this.last,
       packetCount: this.n,
       tupleCount: this.tuples.count,
       linkType: this.linkType,

@@ -79,6 +79,10 @@ export const NackCode = {
   TooLarge: 'too-large',
   /** frame header or dump does not parse / fails its checksums */
   Malformed: 'malformed',
+  /** the dump parses but a value lies outside its domain (e.g. a timestamp that is NaN or past 2^53 µs) */
+  InvalidValue: 'invalid-value',
+  /** the dump declares more packets than the collector's maxDumpPackets */
+  TooManyPackets: 'too-many-packets',
   /** dump header agent id differs from the certificate's */
   AgentMismatch: 'agent-mismatch',
   /** frame sequence differs from the dump header's */

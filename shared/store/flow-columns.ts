@@ -59,6 +59,33 @@ export function flowRowValues(r: FlowRecord, out: unknown[]): unknown[] {
   return out;
 }
 
+const TEXT_COLUMNS: ReadonlySet<FlowColumn> = new Set<FlowColumn>([
+  'uid', 'community_id', 'agent_id', 'proto', 'orig_addr', 'resp_addr', 'conn_state', 'history', 'record_cause', 'tunnel',
+]);
+const NULLABLE_COLUMNS: ReadonlySet<FlowColumn> = new Set<FlowColumn>([
+  'rtt_syn_synack_us', 'rtt_synack_ack_us', 'iat_mean_orig_us', 'iat_stddev_orig_us', 'iat_mean_resp_us', 'iat_stddev_resp_us', 'pcr',
+]);
+/** Per column in FLOW_COLUMNS order: 0 text, 1 finite number, 2 finite number or null. */
+const COLUMN_KINDS: readonly number[] = FLOW_COLUMNS.map((c) => (TEXT_COLUMNS.has(c) ? 0 : NULLABLE_COLUMNS.has(c) ? 2 : 1));
+
+/**
+ * Why a row (flowRowValues) cannot be stored as it is, or null: a text column that is not a
+ * string, a number column that is not a finite number (NaN would become NULL and fail the
+ * NOT NULL constraint; Infinity would be stored as a REAL no query expects).
+ */
+export function flowRowProblem(values: readonly unknown[]): string | null {
+  for (let i = 0; i < COLUMN_KINDS.length; i++) {
+    const v = values[i];
+    const kind = COLUMN_KINDS[i]!;
+    if (kind === 0) {
+      if (typeof v !== 'string') return `${FLOW_COLUMNS[i]} is ${v === null ? 'null' : typeof v}, expected text`;
+    } else if (!(typeof v === 'number' && Number.isFinite(v)) && !(kind === 2 && v === null)) {
+      return `${FLOW_COLUMNS[i]} is ${typeof v === 'number' ? String(v) : v === null ? 'null' : typeof v}, expected a finite number`;
+    }
+  }
+  return null;
+}
+
 /** A row as SQLite returns it. */
 export type FlowRow = Record<FlowColumn, unknown>;
 

@@ -63,10 +63,14 @@ export interface FlowFilter {
   order?: 'asc' | 'desc';
 }
 
+/**
+ * How long things are kept, counted from when the collector received them (never from packet
+ * time: an imported capture of last year is kept as long as today's traffic).
+ */
 export interface RetentionPolicy {
-  /** flow records older than this are deleted (default 30 days) */
+  /** flow records stored longer ago than this are deleted (default 30 days) */
   flowsDays: number;
-  /** raw dump files older than this are released (default 7 days) */
+  /** raw dump files received longer ago than this are released (default 7 days) */
   rawDumpsDays: number;
 }
 
@@ -77,6 +81,18 @@ export interface RetentionResult {
   dumpRowsDeleted: number;
   /** raw dump files the caller should now delete from disk (the store does no file I/O) */
   rawPathsToDelete: string[];
+}
+
+/** A flow record the store refused (a value its column cannot take); the others of its batch are stored. */
+export interface RefusedFlow {
+  uid: string;
+  agentId: string;
+  reason: string;
+}
+
+export interface InsertFlowsResult {
+  inserted: number;
+  refused: RefusedFlow[];
 }
 
 export class StoreError extends Error {
@@ -101,11 +117,16 @@ export interface FlowStore {
   /** Recorded dumps whose flows are not built yet, per agent in sequence order (crash recovery). */
   dumpsPendingFlows(limit: number): StoredDump[];
   listAgents(): AgentRow[];
-  insertFlows(records: readonly FlowRecord[]): void;
+  /**
+   * Inserts the records (in one transaction, or the caller's). A record with a value its
+   * column cannot take (NaN, Infinity, a missing text) is refused and reported, never stored,
+   * and never fails the others; storage failures (disk full, I/O) still throw.
+   */
+  insertFlows(records: readonly FlowRecord[]): InsertFlowsResult;
   queryFlows(filter?: FlowFilter): FlowRecord[];
   iterateFlows(filter?: FlowFilter): IterableIterator<FlowRecord>;
   countFlows(filter?: FlowFilter): number;
-  /** Deletes what the retention policy no longer keeps. */
+  /** Deletes what the retention policy no longer keeps, by receive / store time (see RetentionPolicy). */
   applyRetention(nowUs: number): RetentionResult;
   /** Runs fn in one transaction (nested calls join the outer one); rolls back if fn throws. */
   transaction<T>(fn: () => T): T;

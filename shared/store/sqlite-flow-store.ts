@@ -6,10 +6,12 @@
 // a commit survives power loss). Bulk offline imports can choose 'normal' (a commit
 // survives a process crash but the last ones may be lost on power loss) for speed.
 import Database from 'better-sqlite3';
-import { FLOW_COLUMNS, flowRecordFromRow, flowRowValues, type FlowRow } from './flow-columns.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { FLOW_COLUMNS, flowRecordFromRow, flowRowProblem, flowRowValues, type FlowRow } from './flow-columns.js';
 import {
   DEFAULT_RETENTION, StoreError,
-  type AgentRow, type DumpInfo, type FlowFilter, type FlowStore, type RetentionPolicy, type RetentionResult,
+  type AgentRow, type DumpInfo, type FlowFilter, type FlowStore, type InsertFlowsResult, type RetentionPolicy, type RetentionResult,
   type StoredDump,
 } from './flow-store.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './sqlite-migrations.js';
@@ -23,6 +25,8 @@ export interface SqliteFlowStoreOptions {
   retention?: Partial<RetentionPolicy>;
   /** ms to wait for a lock held by another connection (default 5000) */
   busyTimeoutMs?: number;
+  /** the clock that stamps stored flow records (µs since the epoch; tests pin it) */
+  nowUs?: () => number;
 }
 
 const DAY_US = 86_400_000_000;
@@ -37,25 +41,54 @@ interface DumpRow {
   raw_deleted_us: number | null; extra_json: string | null;
 }
 
+/**
+ * Opens the file; read-write creates it and any missing directory above it (0700: a fresh
+ * state directory), read-only says plainly when it or its directory does not exist.
+ */
+function openDatabase(path: string, readonly: boolean): Db {
+  if (path !== ':memory:') {
+    const dir = dirname(path);
+    if (readonly) {
+      if (!existsSync(path)) throw new StoreError(`database ${path} does not exist${existsSync(dir) ? '' : ` (no directory ${dir})`}`);
+    } else {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new StoreError(`cannot create the directory ${dir} for database ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+  }
+  try {
+    return new Database(path, { readonly, fileMustExist: readonly });
+  } catch (e) {
+    throw new StoreError(`cannot open database ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** An error that belongs to one row's values (a constraint, a type SQLite cannot bind), not to the database. */
+function isRowError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === 'string') return code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG';
+  return e instanceof TypeError || e instanceof RangeError;
+}
+
 export class SqliteFlowStore implements FlowStore {
   readonly backend = 'sqlite';
   private readonly db: Db;
   private readonly retention: RetentionPolicy;
   private readonly statements = new Map<string, Stmt>();
-  private readonly rowBuf: unknown[] = new Array(FLOW_COLUMNS.length);
+  private readonly rowBuf: unknown[] = new Array(FLOW_COLUMNS.length + 1);
+  private readonly nowUs: () => number;
   private insertFlow!: Stmt;
   private closed = false;
 
   constructor(readonly path: string, opts: SqliteFlowStoreOptions = {}) {
     this.retention = { ...DEFAULT_RETENTION, ...(opts.retention ?? {}) };
+    this.nowUs = opts.nowUs ?? (() => Date.now() * 1000);
     for (const [k, v] of Object.entries(this.retention)) {
       if (typeof v !== 'number' || !(v > 0)) throw new StoreError(`retention ${k} must be a positive number of days, got ${String(v)}`);
     }
-    try {
-      this.db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
-    } catch (e) {
-      throw new StoreError(`cannot open database ${path}: ${(e as Error).message}`);
-    }
+    this.db = openDatabase(path, opts.readonly ?? false);
     try {
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
       if (!opts.readonly) {
@@ -69,8 +102,9 @@ export class SqliteFlowStore implements FlowStore {
             (v < LATEST_SCHEMA_VERSION ? ' (open it once read-write to migrate)' : ''));
         }
       }
+      // stored_us (last): when the record was stored, what retention goes by
       this.insertFlow = this.db.prepare(
-        `INSERT INTO flows (${FLOW_COLUMNS.join(', ')}) VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')})`);
+        `INSERT INTO flows (${FLOW_COLUMNS.join(', ')}, stored_us) VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')}, ?)`);
     } catch (e) {
       this.db.close();
       throw e instanceof StoreError ? e : new StoreError(`cannot use database ${path}: ${(e as Error).message}`);
@@ -181,13 +215,31 @@ export class SqliteFlowStore implements FlowStore {
     };
   }
 
-  insertFlows(records: readonly FlowRecord[]): void {
-    if (records.length === 0) return;
+  insertFlows(records: readonly FlowRecord[]): InsertFlowsResult {
+    const out: InsertFlowsResult = { inserted: 0, refused: [] };
+    if (records.length === 0) return out;
     const ins = this.insertFlow;
     const buf = this.rowBuf;
+    buf[FLOW_COLUMNS.length] = this.nowUs();
     this.transaction(() => {
-      for (const r of records) ins.run(flowRowValues(r, buf));
+      for (const r of records) {
+        const values = flowRowValues(r, buf);
+        const problem = flowRowProblem(values);
+        if (problem !== null) {
+          out.refused.push({ uid: String(r.uid), agentId: String(r.agent_id), reason: problem });
+          continue;
+        }
+        try {
+          ins.run(values);
+          out.inserted++;
+        } catch (e) {
+          // a constraint on this row fails only this statement; the transaction goes on
+          if (!isRowError(e)) throw e;
+          out.refused.push({ uid: String(r.uid), agentId: String(r.agent_id), reason: (e as Error).message });
+        }
+      }
     });
+    return out;
   }
 
   private where(f: FlowFilter): { sql: string; params: unknown[] } {
@@ -239,7 +291,8 @@ export class SqliteFlowStore implements FlowStore {
     // a dump row is never deleted while its raw file is still listed as kept
     const rawCutoff = Math.max(nowUs - this.retention.rawDumpsDays * DAY_US, flowCutoff);
     return this.transaction(() => {
-      const flowsDeleted = this.stmt('DELETE FROM flows WHERE start_us < ? AND end_us < ?').run(flowCutoff, flowCutoff).changes;
+      // by the time the record was stored: an imported old capture is kept as long as fresh traffic
+      const flowsDeleted = this.stmt('DELETE FROM flows WHERE stored_us < ?').run(flowCutoff).changes;
       const raw = this.stmt(`SELECT id, raw_path FROM dumps
         WHERE received_us < ? AND raw_path IS NOT NULL AND raw_deleted_us IS NULL`).all(rawCutoff) as
         { id: number; raw_path: string }[];

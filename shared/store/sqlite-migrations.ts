@@ -101,6 +101,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dumps_flows_pending ON dumps (flows_built, agent_id, sequence) WHERE flows_built = 0;
     `,
   },
+  {
+    version: 3,
+    name: 'flows.stored_us: retention by the time a record was stored, not by packet time',
+    sql: `
+      ALTER TABLE flows ADD COLUMN stored_us INTEGER;
+      UPDATE flows SET stored_us = end_us;
+      CREATE INDEX flows_stored ON flows (stored_us);
+    `,
+  },
 ];
 
 /** Highest version this build knows. */

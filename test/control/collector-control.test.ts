@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 
 const A1 = '3b1f6a52-9c1e-4d6f-8a2b-0c4d5e6f7a8b';
 const A2 = '7c2d8e90-1f3a-4b5c-9d6e-7f8a9b0c1d2e';
+const A3 = 'a4b5c6d7-e8f9-4a0b-8c1d-2e3f4a5b6c7d';
 const HOUR = 3_600_000;
 const log = logger('test-collector-control');
 log.level = 'silent';
@@ -103,6 +104,17 @@ describe('collector control: queue, admin API, audit', function () {
     assert.ok(audit.some((e) => e.actor === 'anonymous' && e.outcome === '401'));
     assert.ok(audit.some((e) => e.actor.startsWith('unauthenticated:eve') && e.outcome === '403'));
     assert.ok(audit.some((e) => e.actor === 'operator:alice' && e.action === 'http GET /v1/whoami' && e.outcome === '200'));
+  });
+
+  it('admin API: GET /v1/transport/agents gives operators the agent server\'s view (the plain admin port no longer does)', async () => {
+    transport.connect(A3);
+    const anonymous = await new Promise<number>((resolve, reject) => {
+      request(`https://127.0.0.1:${svc.apiPort}/v1/transport/agents`, { ca: caPem }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
+    });
+    assert.equal(anonymous, 401);
+    const got = await client.get<{ agents: { agentId: string; connected: boolean }[] }>('/v1/transport/agents');
+    assert.ok(got.agents.some((a) => a.agentId === A3 && a.connected));
+    transport.disconnect(A3);
   });
 
   it('queues for an offline agent, delivers at connect, records the answer; --wait returns when it ends', async () => {

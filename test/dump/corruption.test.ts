@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { brotliCompressSync, brotliDecompressSync, deflateRawSync, crc32 } from 'node:zlib';
 import fc from 'fast-check';
-import { DumpFormatError, DumpWriter, decodeDump, readDumpHeader } from '../../shared/dump/index.js';
-import { CompressionKind, encodeHeader, keyIdToBytes, uuidToBytes } from '../../shared/dump/dump-header.js';
+import { DumpFormatError, DumpValueError, DumpWriter, decodeDump, readDumpHeader } from '../../shared/dump/index.js';
+import { CompressionKind, encodeHeader, isDumpTime, keyIdToBytes, uuidToBytes } from '../../shared/dump/dump-header.js';
+import { columnStart, poisonFirstTimestamp } from './helpers/poisoned-dump.js';
+import { Col } from '../../shared/dump/dump-layout.js';
 import { recordsFromPcap } from './helpers/pcap-records.js';
 import { snapshot } from './helpers/record-arbitrary.js';
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
@@ -179,5 +181,72 @@ describe('dump reader on hostile input', () => {
     rejects_(dump, { maxPackets: 399 }, /declares 400 packets, limit is 399/);
     const usize = readDumpHeader(dump).uncompressedSize;
     rejects_(dump, { maxUncompressed: usize - 1 }, new RegExp(`${usize}-byte body, limit is ${usize - 1}`));
+  });
+});
+
+function rejectsValue(bytes: Uint8Array, re: RegExp): void {
+  assert.throws(() => decodeDump(bytes), (e: unknown) => e instanceof DumpValueError && re.test(e.message));
+}
+
+describe('dump reader on well-formed dumps with values outside their domain', () => {
+  /** A valid body of `n` packets and its header facts: the first record's timestamp is written as an escape (float64). */
+  function wellFormed(firstTs: number, n = 3): { body: Uint8Array; opts: { packets: number; tuples: number; first: number; last: number } } {
+    const recs = recordsFromPcap('zeek/ssh_ssh.pcap', n);
+    const w = new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 0, compression: 'none' });
+    recs.forEach((r, i) => { r.tsUs = firstTs + i; w.add(r); });
+    const d = w.finish(3);
+    const h = readDumpHeader(d);
+    return { body: new Uint8Array(d.subarray(96)), opts: { packets: h.packetCount, tuples: h.tupleCount, first: h.firstTsUs, last: h.lastTsUs } };
+  }
+
+  it('refuses NaN, infinite, negative, fractional and > 2^53 timestamps with a DumpValueError naming the record', () => {
+    const recs = recordsFromPcap('zeek/ssh_ssh.pcap', 50);
+    const w = new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 0 });
+    for (const r of recs) w.add(r);
+    const good = w.finish(9);
+    for (const bad of [NaN, Infinity, -Infinity, 1e300, -1e300, -1, 0.5, 2 ** 53, 2 ** 60]) {
+      // a positive or NaN first time: the header can name it (0, 2^53-1), the record check refuses it;
+      // a negative one already fails the header's range
+      rejectsValue(poisonFirstTimestamp(good, bad), bad >= 0 || Number.isNaN(bad)
+        ? /column 'ts' at record 0: timestamp .* (not a whole number|outside)/
+        : /header times -\d+, -?\d+ out of range/);
+    }
+    // the same rewrite with the true first time decodes to the same records (the value is what fails)
+    assert.deepStrictEqual(outcome(poisonFirstTimestamp(good, recs[0]!.tsUs)), outcome(good));
+  });
+
+  it('refuses a timestamp that a delta carries below 0', () => {
+    // first record at 1 µs: written as the delta +1 from 0 (zigzag 2, +1 = byte 3); byte 2 means -1
+    const { body, opts } = wellFormed(1, 2);
+    const ts = columnStart(body, Col.Ts);
+    assert.equal(body[ts], 3);
+    const b = body.slice();
+    b[ts] = 2;
+    rejectsValue(craft(b, opts), /column 'ts' at record 0: timestamp -1 is outside 0\.\.2\^53-1/);
+  });
+
+  it('refuses header times outside 0..2^53-1', () => {
+    const { body, opts } = wellFormed(1_700_000_000_000_000);
+    assert.throws(() => readDumpHeader(craft(body, { ...opts, first: -5 })), (e: unknown) => e instanceof DumpValueError && /header times -5/.test((e as Error).message));
+  });
+
+  it('never yields a record time outside the domain, whatever float64 the escape holds (property)', () => {
+    const { body, opts } = wellFormed(1_700_000_000_000_000, 1);
+    const ts = columnStart(body, Col.Ts);
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, -0, 1e300, -1e300, 2 ** 53 - 1, 2 ** 53)), (v) => {
+        const b = body.slice();
+        new DataView(b.buffer).setFloat64(ts + 1, v, true);
+        // the header names the same time when it is one a header can hold, so only the value check can refuse
+        const first = Number.isSafeInteger(v) && v >= 0 ? v : opts.first;
+        const got = outcome(craft(b, { ...opts, first, last: first }));
+        if (got === 'rejected') return;
+        accepted++;
+        assert.ok(isDumpTime(got[0]!.tsUs as number), `accepted time ${String(got[0]!.tsUs)}`);
+      }),
+      { numRuns: 500 },
+    );
+    assert.ok(accepted > 0, 'in-range times still decode');
   });
 });

@@ -134,10 +134,12 @@ describe('SqliteFlowStore', () => {
   });
 
   it('applies retention: flows after 30 days, raw dump files after 7 (paths returned, rows kept)', () => {
-    store.insertFlows([
-      flow({ uid: 'old', start: NOW - 40 * DAY, end: NOW - 40 * DAY + 10, flow_start: NOW - 40 * DAY }),
-      flow({ uid: 'recent', start: NOW - 10 * DAY, end: NOW - 10 * DAY, flow_start: NOW - 10 * DAY }),
-    ]);
+    store.close();
+    let clock = NOW - 40 * DAY;
+    store = new SqliteFlowStore(path, { nowUs: () => clock });
+    store.insertFlows([flow({ uid: 'old', start: NOW - 40 * DAY, end: NOW - 40 * DAY + 10, flow_start: NOW - 40 * DAY })]);
+    clock = NOW - 10 * DAY;
+    store.insertFlows([flow({ uid: 'recent', start: NOW - 10 * DAY, end: NOW - 10 * DAY, flow_start: NOW - 10 * DAY })]);
     store.recordDump('agent-a', 1, dumpInfo({ receivedUs: NOW - 40 * DAY, rawPath: '/spool/1' }));
     store.recordDump('agent-a', 2, dumpInfo({ receivedUs: NOW - 8 * DAY, rawPath: '/spool/2' }));
     store.recordDump('agent-a', 3, dumpInfo({ receivedUs: NOW - 1 * DAY, rawPath: '/spool/3' }));
@@ -152,9 +154,37 @@ describe('SqliteFlowStore', () => {
     assert.deepEqual(store.applyRetention(NOW), { flowsDeleted: 0, dumpRowsDeleted: 0, rawPathsToDelete: [] });
   });
 
+  it('keeps by the time a record was stored, not by packet time: an old capture imported today stays', () => {
+    store.close();
+    let clock = NOW;
+    store = new SqliteFlowStore(path, { nowUs: () => clock });
+    // packets of ten years ago, stored now
+    store.insertFlows([flow({ uid: 'imported', start: NOW - 3650 * DAY, end: NOW - 3650 * DAY + 10, flow_start: NOW - 3650 * DAY })]);
+    store.recordDump('agent-a', 1, dumpInfo({ receivedUs: NOW, firstTsUs: NOW - 3650 * DAY, lastTsUs: NOW - 3650 * DAY, rawPath: '/spool/1' }));
+    assert.deepEqual(store.applyRetention(NOW + DAY), { flowsDeleted: 0, dumpRowsDeleted: 0, rawPathsToDelete: [] });
+    assert.equal(store.countFlows(), 1);
+    // and it goes 30 days after it was stored
+    clock = NOW + 31 * DAY;
+    assert.equal(store.applyRetention(NOW + 31 * DAY).flowsDeleted, 1);
+  });
+
+  it('refuses a record with a value its column cannot take, and stores the rest of the batch', () => {
+    const bad = [
+      flow({ uid: 'nan', start: NaN }), flow({ uid: 'inf', end: Infinity }), flow({ uid: 'big', duration: -1e400 }),
+      flow({ uid: 'text', history: undefined as unknown as string }), flow({ uid: 'null', orig_pkts: null as unknown as number }),
+    ];
+    const good = [flow({ uid: 'a' }), flow({ uid: 'b', agent_id: 'agent-b' })];
+    const r = store.transaction(() => store.insertFlows([good[0]!, ...bad, good[1]!]));
+    assert.equal(r.inserted, 2);
+    assert.deepEqual(r.refused.map((x) => x.uid), ['nan', 'inf', 'big', 'text', 'null']);
+    assert.match(r.refused[0]!.reason, /start_us is NaN, expected a finite number/);
+    assert.match(r.refused[3]!.reason, /history is undefined, expected text/);
+    assert.deepEqual(store.queryFlows({ order: 'asc' }).map((x) => x.uid).sort(), ['a', 'b']);
+  });
+
   it('honours a configured retention', () => {
     store.close();
-    store = new SqliteFlowStore(path, { retention: { flowsDays: 1, rawDumpsDays: 1 } });
+    store = new SqliteFlowStore(path, { retention: { flowsDays: 1, rawDumpsDays: 1 }, nowUs: () => NOW - 2 * DAY });
     store.insertFlows([flow({ start: NOW - 2 * DAY, end: NOW - 2 * DAY, flow_start: NOW - 2 * DAY })]);
     assert.equal(store.applyRetention(NOW).flowsDeleted, 1);
     assert.throws(() => new SqliteFlowStore(path, { retention: { flowsDays: 0 } }), StoreError);

@@ -3,7 +3,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { strictLogLines } from '../helpers/json-lines.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
 
@@ -100,5 +101,50 @@ export async function waitHttpOk(url: string, timeoutMs: number, child?: ChildPr
     }
     if (Date.now() > end) throw new Error(`${url} not up within ${timeoutMs} ms; stderr: ${stderrTail()}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The real `meerkat-collector` program (flows, store, control side), as it ships. */
+export function collectorCliArgs(): string[] {
+  const file = fileURLToPath(new URL(`../../collector/cli.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  return fromSource ? ['--import', 'tsx', file] : [file];
+}
+
+/**
+ * `meerkat-collector run --config <file>` as a child process, up once /healthz answers. The
+ * config gets free loopback ports (agent TLS, admin) and the control API off unless the
+ * caller sets them; stderr (the JSON log) is kept whole for the test to read.
+ */
+export class CollectorProcess {
+  stderr = '';
+  private constructor(readonly proc: ChildProcess, readonly port: number, readonly adminPort: number) {
+    proc.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+  }
+
+  static async start(cfgFile: string, cfg: Record<string, unknown>, env: Record<string, string> = {}): Promise<CollectorProcess> {
+    const port = await freePort();
+    const adminPort = await freePort();
+    const full = { listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${adminPort}`, control: { listen: 'off' }, logLevel: 'info', ...cfg };
+    writeFileSync(cfgFile, JSON.stringify(full));
+    const proc = spawn(process.execPath, [...collectorCliArgs(), 'run', '--config', cfgFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = new CollectorProcess(proc, Number(String(full.listen).split(':').pop()), Number(String(full.admin).split(':').pop()));
+    await waitHttpOk(`http://127.0.0.1:${c.adminPort}/healthz`, 30_000, proc, () => c.stderr.slice(-3000));
+    return c;
+  }
+
+  /** The JSON log lines so far; throws if one is not a JSON object or repeats a key. */
+  logLines(): Array<Record<string, unknown>> {
+    return strictLogLines(this.stderr).lines;
+  }
+
+  /** SIGTERM; resolves with the exit code. */
+  async stop(timeoutMs = 30_000): Promise<number | null> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.proc.exitCode;
+    this.proc.kill('SIGTERM');
+    return waitExit(this.proc, timeoutMs);
+  }
+
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
   }
 }

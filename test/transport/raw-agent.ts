@@ -2,7 +2,7 @@
 // with the protocol codec, answers awaited one by one (the Shipper hides them).
 import { WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { AGENT_WS_PATH, encodeUploadFrame, parseCollectorMessage, REFUSAL_HEADER, type CollectorMessage } from '../../shared/protocol/agent-protocol.js';
+import { AGENT_WS_PATH, PROTOCOL_VERSION, encodeUploadFrame, parseCollectorMessage, REFUSAL_HEADER, type CollectorMessage } from '../../shared/protocol/agent-protocol.js';
 import type { ShipperCredentials } from '../../agent/transport/shipper.js';
 
 export class RawAgent {
@@ -24,12 +24,21 @@ export class RawAgent {
     });
   }
 
-  /** Connects; resolves with the agent, or rejects with the collector's refusal reason. */
-  static connect(port: number, creds: Partial<ShipperCredentials>, extra: Record<string, unknown> = {}): Promise<RawAgent> {
+  /**
+   * Connects and says hello as the agent the credentials name (as the shipper does; `hello`
+   * names another agent id, or false sends none); resolves with the agent, or rejects with
+   * the collector's refusal reason.
+   */
+  static connect(port: number, creds: Partial<ShipperCredentials> & { agentId?: string }, extra: Record<string, unknown> = {},
+    hello: string | false | undefined = creds.agentId): Promise<RawAgent> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`wss://localhost:${port}${AGENT_WS_PATH}`, { ...creds, perMessageDeflate: false, ...extra });
+      const { agentId: _id, ...tls } = creds;
+      const ws = new WebSocket(`wss://localhost:${port}${AGENT_WS_PATH}`, { ...tls, perMessageDeflate: false, ...extra });
       const agent = new RawAgent(ws);
-      ws.once('open', () => resolve(agent));
+      ws.once('open', () => {
+        if (hello) ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, agentId: hello, software: 'raw-agent' }));
+        resolve(agent);
+      });
       ws.once('unexpected-response', (_req, res: IncomingMessage) => {
         res.resume();
         reject(Object.assign(new Error(`refused: ${String(res.headers[REFUSAL_HEADER])}`), { refusal: String(res.headers[REFUSAL_HEADER]), status: res.statusCode }));

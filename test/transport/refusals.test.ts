@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { CollectorServer } from '../../collector/server/collector-server.js';
 import { revokeAgent } from '../../certs/pki-dir.js';
+import { issueOperatorCertificate } from '../../certs/operator-certs.js';
 import { issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, waitFor, type TestPki, startTestCollector } from './helpers.js';
 import { RawAgent } from './raw-agent.js';
+import { strictLogLines } from '../helpers/json-lines.js';
 
 async function refusalOf(p: Promise<RawAgent>): Promise<string> {
   try {
@@ -23,13 +27,18 @@ describe('transport: refused connections are counted with their reason', functio
   let tp: TestPki;
   let other: TestPki;
   let server: CollectorServer;
+  let logText = '';
 
   before(async function () {
     root = tmpDir('refuse');
     tp = makeTestPki(root);
     other = makeTestPki(join(root, 'other'));
+    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { logText += chunk.toString(); cb(); } });
     server = await startTestCollector(tp, root, {
       revocationPollMs: 100,
+      log: pino({ base: { pid: process.pid } }, sink).child({ component: 'collector-server' }),
+      // every refusal here comes from 127.0.0.1: log them all (the default is 5 per source and minute)
+      refusalLog: { perSource: 1000 },
     });
   });
   after(async function () {
@@ -121,6 +130,28 @@ describe('transport: refused connections are counted with their reason', functio
     other.upload(1, makeDump(bystander.agentId, 1, 0, 20));
     assert.equal((await other.next('ack')).seq, 1);
     other.close();
+  });
+
+  it("certificates of this CA that are no agent's: the collector's server certificate, an operator's", async () => {
+    const p = tp.pki.paths;
+    const [c0, i0] = [await refusals('bad-certificate'), await refusals('bad-identity')];
+    const serverCreds = { key: readFileSync(p.serverKey, 'utf8'), cert: readFileSync(p.serverCert, 'utf8'), ca: tp.pki.ca.certPem };
+    // a server-only certificate fails verification as a client certificate
+    assert.equal(await refusalOf(RawAgent.connect(server.port, serverCreds)), 'bad-certificate');
+    const op = issueOperatorCertificate(tp.pki.ca, 'alice', { bits: 2048 });
+    assert.equal(await refusalOf(RawAgent.connect(server.port, { key: op.keyPem, cert: op.certPem, ca: tp.pki.ca.certPem })), 'bad-identity');
+    assert.equal(await refusals('bad-certificate'), c0 + 1);
+    assert.equal(await refusals('bad-identity'), i0 + 1);
+  });
+
+  it('every refusal line carries the source address, each key once', () => {
+    const { lines } = strictLogLines(logText);
+    const refused = lines.filter((l) => l.msg === 'connection refused');
+    const reasons = new Set(refused.map((l) => l.reason));
+    for (const r of ['plain-http', 'no-client-cert', 'unknown-ca', 'expired', 'not-yet-valid', 'tls-version', 'revoked', 'bad-certificate', 'bad-identity']) {
+      assert.ok(reasons.has(r), `a ${r} line was logged (${[...reasons].join(', ')})`);
+    }
+    for (const l of refused) assert.equal(l.remote, '127.0.0.1', JSON.stringify(l));
   });
 
   it('a good agent is accepted and nothing is counted for it', async () => {
