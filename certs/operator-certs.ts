@@ -17,6 +17,7 @@ import { forgePublicKey, generateRsaKey, privateKeyPem } from './rsa-signer.js';
 import { randomSerialHex } from './serial-number.js';
 import type { RevocationList } from './revocation-list.js';
 import { formatIp, parseIp } from '../shared/net/ip-address.js';
+import { InputError } from '../shared/errors.js';
 
 export const OPERATOR_OU = 'operator';
 export const OPERATOR_REVOCATION_PREFIX = 'operator:';
@@ -24,7 +25,8 @@ const DAY_MS = 86_400_000;
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
-export class OperatorNameError extends Error {
+export class OperatorNameError extends InputError {
+  readonly code = 'MEERKAT_ERR_OPERATOR_NAME';
   constructor(name: string) {
     super(`operator name ${JSON.stringify(name)}: expected 1-64 characters of letters, digits, . _ @ - (not an agent id)`);
     this.name = 'OperatorNameError';

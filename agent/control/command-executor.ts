@@ -15,6 +15,7 @@ import type { PinnedKeySet } from './pinned-keys.js';
 import { InterdictionInputError } from '../../shared/interdiction/policy.js';
 import { PeerResolutionError } from './peer-resolver.js';
 import type { ReplayGuard } from './replay-guard.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 export interface CommandExecutorOptions {
   agentId: string;
@@ -172,14 +173,16 @@ export class CommandExecutor {
   }
 }
 
-class ParamError extends Error {
+class ParamError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_COMMAND_PARAMS';
   constructor(message: string) {
     super(message);
     this.name = 'ParamError';
   }
 }
 
-class UnsupportedError extends Error {
+class UnsupportedError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_COMMAND_UNSUPPORTED';
   constructor(message: string) {
     super(message);
     this.name = 'UnsupportedError';

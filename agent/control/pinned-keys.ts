@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, chmodSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { KeyFileError, loadOperatorPublicKey, type OperatorPublicKey } from '../../shared/commands/operator-keys.js';
+import { loadOperatorPublicKey, type OperatorPublicKey } from '../../shared/commands/operator-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { writeFileAtomic } from '../spool/atomic-file.js';
 
 export const PINNED_KEYS_DIR = 'operator-keys';

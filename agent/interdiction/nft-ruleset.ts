@@ -5,6 +5,7 @@
 // output back into the rule comments, for the read-back check. Pure.
 import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
 import { COMMENT_PREFIX, HOOKS, planRules, type Hook, type PlannedRule } from './rule-plan.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 export const NFT_FAMILY = 'inet';
 export const NFT_TABLE = 'meerkat_interdiction';
@@ -76,7 +77,8 @@ export function buildNftRuleset(policy: InterdictionPolicy): NftRuleset {
   return { script: lines.join('\n') + '\n', ruleComments: comments, tablePresent: true };
 }
 
-export class NftListParseError extends Error {
+export class NftListParseError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_NFT_LIST';
   constructor(what: string) {
     super(`cannot read nft JSON listing: ${what}`);
     this.name = 'NftListParseError';

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { dirname, basename, join } from 'node:path';
 import { InterdictionInputError, validatePolicy, type InterdictionPolicy } from '../../shared/interdiction/policy.js';
 import type { BackendName } from './firewall-backend.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 const open = promisify(openCb);
 const readFile = promisify(readFileCb);
@@ -30,7 +31,8 @@ export interface InterdictionState {
   policy: InterdictionPolicy;
 }
 
-export class InterdictionStateError extends Error {
+export class InterdictionStateError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_INTERDICTION_STATE';
   constructor(path: string, what: string) {
     super(`interdiction state file ${path}: ${what}`);
     this.name = 'InterdictionStateError';

@@ -9,8 +9,10 @@ import { openCaptureFile, type CaptureFileReader } from '../../shared/capture-fi
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { loadAnonKey } from '../../shared/keys/owner-keys.js';
 import { AgentPipeline, type CaptureStats } from './agent-pipeline.js';
+import { MeerkatError } from '../../shared/errors.js';
 
-export class ReplayError extends Error {
+export class ReplayError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_REPLAY';
   constructor(message: string) {
     super(message);
     this.name = 'ReplayError';

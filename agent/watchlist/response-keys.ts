@@ -9,7 +9,8 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { KeyFileError, loadOperatorPublicKey } from '../../shared/commands/operator-keys.js';
+import { loadOperatorPublicKey } from '../../shared/commands/operator-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import type { CommandKind } from '../../shared/commands/command-schema.js';
 import { writeFileAtomic } from '../spool/atomic-file.js';
 

@@ -8,8 +8,10 @@
 // parseDnsMessage() throws DnsParseError (naming what was expected where);
 // analyzeDnsPayload() never throws and returns null for anything that is not DNS.
 import { formatIpv4, formatIpv6 } from '../../shared/net/ip-address.js';
+import { MeerkatError } from '../../shared/errors.js';
 
-export class DnsParseError extends Error {
+export class DnsParseError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_DNS_PARSE';
   constructor(readonly offset: number, expected: string, length: number) {
     super(`DNS message (${length} bytes): expected ${expected} at offset ${offset}`);
     this.name = 'DnsParseError';

@@ -4,8 +4,10 @@
 //   "udp/5000-5100"  a range
 //   "icmp"       a whole protocol (any port)
 // and a compiled matcher that answers per flow with one Map lookup.
+import { InputError } from '../../shared/errors.js';
 
-export class PortSpecError extends Error {
+export class PortSpecError extends InputError {
+  readonly code = 'MEERKAT_ERR_PORT_SPEC';
   constructor(text: string) {
     super(`not a port spec: ${JSON.stringify(text)} (expected e.g. 443, tcp/443, udp/5000-5100, icmp)`);
     this.name = 'PortSpecError';

@@ -4,7 +4,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
 import { logger, setLogLevel } from '../../shared/log.js';
-import { KeyFileError, RevocationListError } from '../../certs/errors.js';
+import { RevocationListError } from '../../certs/errors.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { CollectorServer, type CollectorServerOptions } from '../server/collector-server.js';
 import {
   collectorServerConfigSchema, effectiveLimits, loadCollectorServerConfig, resolvedDirs, splitHostPort,

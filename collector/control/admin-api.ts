@@ -20,6 +20,7 @@ import type { AgentRegistry, LiveAgentInfo } from './agent-registry.js';
 import type { AuditLog } from './audit-log.js';
 import { SubmitError, type CommandQueue, type QueuedCommand } from './command-queue.js';
 import { checkOperator } from '../../certs/operator-certs.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
 const MAX_BODY = 64 * 1024;
@@ -49,8 +50,9 @@ export interface AdminApi {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+class HttpError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_ADMIN_REQUEST';
+  constructor(readonly status: number, readonly reason: string, message: string) {
     super(message);
     this.name = 'HttpError';
   }
@@ -175,8 +177,8 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
           if (e instanceof SubmitError) {
             const maybe = env as { agentId?: unknown; kind?: unknown };
             if (typeof maybe?.agentId === 'string' && AGENT_ID_RE.test(maybe.agentId)) agentId = maybe.agentId;
-            deps.audit.record({ actor, action: 'command.submit', agentId, outcome: `refused:${e.code}`, detail: { reason: e.message, kind: typeof maybe?.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
-            throw new HttpError(e.status, e.code, e.message);
+            deps.audit.record({ actor, action: 'command.submit', agentId, outcome: `refused:${e.reason}`, detail: { reason: e.message, kind: typeof maybe?.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
+            throw new HttpError(e.status, e.reason, e.message);
           }
           throw e;
         }
@@ -217,7 +219,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
     } catch (e) {
       if (e instanceof HttpError) {
         detail = e.message;
-        return send(e.status, { error: e.code, message: e.message });
+        return send(e.status, { error: e.reason, message: e.message });
       }
       deps.log.error({ err: e, what }, 'admin API request failed');
       detail = (e as Error).message;

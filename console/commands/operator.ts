@@ -9,13 +9,13 @@ import type { Command } from 'commander';
 import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
-import { initOperatorKeys, KeyFileError } from '../../shared/commands/operator-keys.js';
+import { initOperatorKeys } from '../../shared/commands/operator-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { loadCa } from '../../certs/certificate-authority.js';
 import { loadRevocations, pkiPaths } from '../../certs/pki-dir.js';
 import { RevocationList, saveRevocationList } from '../../certs/revocation-list.js';
 import { buildCrl, type CrlEntry } from '../../certs/crl.js';
 import { PUBLIC_MODE, SECRET_MODE, writeFileAtomic } from '../../certs/pem-files.js';
-import { KeyFileError as CertKeyFileError } from '../../certs/errors.js';
 import {
   OPERATOR_REVOCATION_PREFIX, OperatorNameError, checkOperatorName, issueOperatorCertificate, listOperators, operatorSerials, recordOperatorIssuance,
 } from '../../certs/operator-certs.js';
@@ -31,7 +31,7 @@ function asUsage<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof CertKeyFileError || e instanceof KeyFileError || e instanceof OperatorNameError) throw new UsageError(e.message);
+    if (e instanceof KeyFileError || e instanceof OperatorNameError) throw new UsageError(e.message);
     throw e;
   }
 }

@@ -11,7 +11,7 @@ import { isAgentId } from '../../certs/issue-certificates.js';
 import { initPki, listIssued, loadRevocations, readCaCert, revokeAgent } from '../../certs/pki-dir.js';
 import { EnrollTokenStore } from '../../certs/enroll-tokens.js';
 import { certFingerprintB64, certFingerprintHex } from '../../certs/fingerprint.js';
-import { KeyFileError } from '../../certs/errors.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { isIP } from 'node:net';
 
 const DEFAULT_STATE_DIR = process.env.MEERKAT_STATE_DIR ?? '/var/lib/meerkat-collector';

@@ -9,7 +9,8 @@ import {
   AGENT_ID_RE, CommandSchemaError, DEFAULT_COMMAND_LIFETIME_MS, MAX_COMMAND_LIFETIME_MS, TERMINAL_STATES,
   type CommandKind, type CommandOutcome, type CommandParams, type CommandState,
 } from '../../shared/commands/command-schema.js';
-import { KeyFileError, OPERATOR_KEY_FILE, loadOperatorSigningKey } from '../../shared/commands/operator-keys.js';
+import { OPERATOR_KEY_FILE, loadOperatorSigningKey } from '../../shared/commands/operator-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { AdminClient, adminUrl, operatorDir } from '../admin-client.js';
 
 export interface RemoteFlags {

@@ -9,6 +9,7 @@
 // agent executes a nonce at most once (replay guard, persisted).
 import * as z from 'zod/mini';
 import '../config/schema-messages.js';
+import { MeerkatError } from '../errors.js';
 
 export const COMMAND_VERSION = 1;
 /** longest lifetime (expiresAt - issuedAt) an agent accepts */
@@ -84,7 +85,8 @@ export const commandEnvelopeSchema = z.strictObject({
 export type CommandEnvelope = z.output<typeof commandEnvelopeSchema>;
 export type UnsignedEnvelope = Omit<CommandEnvelope, 'sig'>;
 
-export class CommandSchemaError extends Error {
+export class CommandSchemaError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_COMMAND_SCHEMA';
   constructor(readonly what: 'envelope' | 'params', detail: string) {
     super(`invalid command ${what}: ${detail}`);
     this.name = 'CommandSchemaError';

@@ -10,9 +10,9 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyFileError, decodeKeyFile, encodeKeyFile, type KeyFileKind } from '../keys/key-file-format.js';
+import { decodeKeyFile, encodeKeyFile, type KeyFileKind } from '../keys/key-file-format.js';
+import { KeyFileError } from '../keys/key-file-error.js';
 
-export { KeyFileError } from '../keys/key-file-format.js';
 
 export const OPERATOR_KEY_FILE = 'op.key';
 export const OPERATOR_PUB_FILE = 'op.pub';

@@ -4,6 +4,7 @@
 // anonymization key) knows whether to de-anonymize. Text form: "ADDR" or "ADDR/LEN" for a real
 // address, "ADDR*" / "ADDR/LEN*" for a pseudonym, exactly as `meerkat flows` prints it. Pure.
 import { AddressParseError, formatCidr, parseCidr, parseIp } from '../net/ip-address.js';
+import { InputError } from '../errors.js';
 
 export interface PeerRef {
   /** canonical address ("203.0.113.5") or CIDR ("198.51.100.0/24") */
@@ -12,7 +13,8 @@ export interface PeerRef {
   pseudonym: boolean;
 }
 
-export class PeerRefError extends Error {
+export class PeerRefError extends InputError {
+  readonly code = 'MEERKAT_ERR_PEER_REF';
   constructor(readonly option: string, readonly input: string, expected: string) {
     super(`${option}: expected ${expected}; got ${JSON.stringify(input)}`);
     this.name = 'PeerRefError';

@@ -8,6 +8,7 @@
 // with ct = nacl.box(plaintext, nonce, ownerPublicKey, ephemeralSecretKey).
 import { createHash } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { MeerkatError } from '../errors.js';
 
 export interface SealedBox {
   type: 'meerkat-sealed';
@@ -19,7 +20,8 @@ export interface SealedBox {
   ct: string;
 }
 
-export class SealedBoxError extends Error {
+export class SealedBoxError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_SEALED_BOX';
   constructor(detail: string) {
     super(`cannot open sealed data: ${detail}`);
     this.name = 'SealedBoxError';

@@ -6,9 +6,11 @@
 // Addresses are REAL addresses as the host sees them (not collector pseudonyms): whoever turns
 // a collector command into a PolicyChange must de-anonymize first.
 import { AddressParseError, formatCidr, parseCidr, parseIp } from '../net/ip-address.js';
+import { InputError } from '../errors.js';
 
 /** Input that is not a valid interdiction request; the message names the option and the value. */
-export class InterdictionInputError extends Error {
+export class InterdictionInputError extends InputError {
+  readonly code = 'MEERKAT_ERR_INTERDICTION_INPUT';
   constructor(readonly option: string, readonly value: string, expected: string) {
     super(`${option}: expected ${expected}; got ${JSON.stringify(value)}`);
     this.name = 'InterdictionInputError';

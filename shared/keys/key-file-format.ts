@@ -5,16 +5,7 @@
 //   {"type":"meerkat-anon-key","version":1,"keyId":"<16 hex>","key":"<base64>"}
 // Every kind of key file is one entry in KEY_FILE_KINDS; operator Ed25519 signing keys
 // (a later issue) become two more entries ('meerkat-sign-key' / 'meerkat-sign-pub').
-
-export class KeyFileError extends Error {
-  /** the file (or input name) concerned */
-  readonly file: string;
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'KeyFileError';
-    this.file = file;
-  }
-}
+import { KeyFileError } from './key-file-error.js';
 
 export interface KeyFileKind {
   /** the "type" marker */

@@ -15,9 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { anonKeyId } from '../anonymize/key-derivation.js';
-import { KEY_FILE_KINDS, KeyFileError, decodeKeyFile, encodeKeyFile, type KeyFileKind } from './key-file-format.js';
+import { KEY_FILE_KINDS, decodeKeyFile, encodeKeyFile, type KeyFileKind } from './key-file-format.js';
+import { KeyFileError } from './key-file-error.js';
 
-export { KeyFileError } from './key-file-format.js';
 export { anonymizeText, deanonymizeText, anonymizeCidrText, deanonymizeCidrText } from '../anonymize/pseudonym-text.js';
 
 export const ANON_KEY_FILE = 'anon.key';

@@ -4,6 +4,7 @@
 // (Lives here for now; it would sit better in shared/protocol/, see the report.)
 import * as z from 'zod/mini';
 import '../config/schema-messages.js';
+import { MeerkatError } from '../errors.js';
 
 export const PROTOCOL_VERSION = 1;
 /** WebSocket path on the collector's TLS port */
@@ -37,7 +38,8 @@ export interface UploadFrameHeader {
   sequence: number;
 }
 
-export class FrameError extends Error {
+export class FrameError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_PROTOCOL_FRAME';
   constructor(expected: string, got: string) {
     super(`bad upload frame: expected ${expected}, got ${got}`);
     this.name = 'FrameError';

@@ -42,7 +42,7 @@ function sameFrames(got: TestFrame[], want: TestFrame[], what: string): void {
   }
 }
 
-function expectError(fn: () => unknown, code: CaptureFileError['code'], pattern: RegExp): CaptureFileError {
+function expectError(fn: () => unknown, problem: CaptureFileError['problem'], pattern: RegExp): CaptureFileError {
   let caught: unknown;
   try {
     fn();
@@ -50,7 +50,7 @@ function expectError(fn: () => unknown, code: CaptureFileError['code'], pattern:
     caught = e;
   }
   assert.ok(caught instanceof CaptureFileError, `expected CaptureFileError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
+  assert.equal(caught.problem, problem, caught.message);
   assert.match(caught.message, pattern);
   return caught;
 }
@@ -269,7 +269,7 @@ describe('capture-file readers', function () {
       for (const cut of [lastStart + 10, lastStart + 16 + 5]) {
         const res = readUntilError(captureReaderFromBytes(bytes.subarray(0, cut)));
         assert.equal(res.frames, 4);
-        assert.ok(res.error instanceof CaptureFileError && res.error.code === 'truncated', String(res.error));
+        assert.ok(res.error instanceof CaptureFileError && res.error.problem === 'truncated', String(res.error));
         assert.equal(res.error.offset, lastStart);
         assert.match(res.error.message, /truncated dump file/);
       }
@@ -281,7 +281,7 @@ describe('capture-file readers', function () {
       const bad = bytes.slice();
       new DataView(bad.buffer).setUint32(24 + 8, 0x7fffffff, true); // first record's caplen
       const res = readUntilError(captureReaderFromBytes(bad));
-      assert.ok(res.error instanceof CaptureFileError && res.error.code === 'corrupt' && /exceeds/.test(res.error.message));
+      assert.ok(res.error instanceof CaptureFileError && res.error.problem === 'corrupt' && /exceeds/.test(res.error.message));
       const v = bytes.slice();
       new DataView(v.buffer).setUint16(4, 3, true);
       expectError(() => captureReaderFromBytes(v), 'corrupt', /version 3/);
@@ -292,14 +292,14 @@ describe('capture-file readers', function () {
       const good = new PcapngWriter().section(true).idb({ linkType: 1 }).epb(0, 1n, f.data, f.wireLen).result();
       const idbLen = new DataView(good.buffer).getUint32(28 + 4, true);
       const epbAt = 28 + idbLen;
-      const cases: { mutate: (b: Uint8Array, v: DataView) => void; code: CaptureFileError['code']; re: RegExp }[] = [
-        { mutate: (_b, v) => v.setUint32(epbAt + 4, 13, true), code: 'corrupt', re: /bad block length 13/ },
-        { mutate: (b, v) => v.setUint32(b.length - 4, 12, true), code: 'corrupt', re: /trailing length 12/ },
-        { mutate: (_b, v) => v.setUint32(epbAt + 8, 3, true), code: 'corrupt', re: /interface 3 but the section defines 1/ },
-        { mutate: (_b, v) => v.setUint32(epbAt + 20, 5000, true), code: 'corrupt', re: /captured length 5000/ },
-        { mutate: (_b, v) => v.setUint32(epbAt + 4, 0x20000000, true), code: 'corrupt', re: /bad block length/ },
-        { mutate: (_b, v) => v.setUint32(8, 0x11223344, true), code: 'corrupt', re: /byte-order magic/ },
-        { mutate: (_b, v) => v.setUint16(12, 2, true), code: 'corrupt', re: /version 2/ },
+      const cases: { mutate: (b: Uint8Array, v: DataView) => void; problem: CaptureFileError['problem']; re: RegExp }[] = [
+        { mutate: (_b, v) => v.setUint32(epbAt + 4, 13, true), problem: 'corrupt', re: /bad block length 13/ },
+        { mutate: (b, v) => v.setUint32(b.length - 4, 12, true), problem: 'corrupt', re: /trailing length 12/ },
+        { mutate: (_b, v) => v.setUint32(epbAt + 8, 3, true), problem: 'corrupt', re: /interface 3 but the section defines 1/ },
+        { mutate: (_b, v) => v.setUint32(epbAt + 20, 5000, true), problem: 'corrupt', re: /captured length 5000/ },
+        { mutate: (_b, v) => v.setUint32(epbAt + 4, 0x20000000, true), problem: 'corrupt', re: /bad block length/ },
+        { mutate: (_b, v) => v.setUint32(8, 0x11223344, true), problem: 'corrupt', re: /byte-order magic/ },
+        { mutate: (_b, v) => v.setUint16(12, 2, true), problem: 'corrupt', re: /version 2/ },
       ];
       for (const c of cases) {
         const b = good.slice();
@@ -311,11 +311,11 @@ describe('capture-file readers', function () {
           err = e; // section header problems surface when the reader is created
         }
         assert.ok(err instanceof CaptureFileError, `${c.re}: ${String(err)}`);
-        assert.equal(err.code, c.code, err.message);
+        assert.equal(err.problem, c.problem, err.message);
         assert.match(err.message, c.re);
       }
       const cut = readUntilError(captureReaderFromBytes(good.subarray(0, good.length - 6)));
-      assert.ok(cut.error instanceof CaptureFileError && cut.error.code === 'truncated' && cut.error.offset === epbAt, String(cut.error));
+      assert.ok(cut.error instanceof CaptureFileError && cut.error.problem === 'truncated' && cut.error.offset === epbAt, String(cut.error));
     });
   });
 });

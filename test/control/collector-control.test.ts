@@ -136,8 +136,8 @@ describe('collector control: queue, admin API, audit', function () {
     const env = sign(A1);
     await client.post('/v1/commands', env);
     await assert.rejects(client.post('/v1/commands', env), (e: unknown) => e instanceof AdminApiError && e.status === 409);
-    await assert.rejects(client.post('/v1/commands', sign(A1, { nowMs: Date.now() - 2 * HOUR })), (e: unknown) => e instanceof AdminApiError && e.status === 400 && e.code === 'expired');
-    await assert.rejects(client.post('/v1/commands', { not: 'a command' }), (e: unknown) => e instanceof AdminApiError && e.status === 400 && e.code === 'malformed');
+    await assert.rejects(client.post('/v1/commands', sign(A1, { nowMs: Date.now() - 2 * HOUR })), (e: unknown) => e instanceof AdminApiError && e.status === 400 && e.reason === 'expired');
+    await assert.rejects(client.post('/v1/commands', { not: 'a command' }), (e: unknown) => e instanceof AdminApiError && e.status === 400 && e.reason === 'malformed');
     // an answer for something never sent is audited, not trusted
     svc.hooks.onCommandResult(A1, 'made-up', false, { status: 'refused', code: 'bad-signature', reason: 'x' }, 'x');
     const audit = (await client.get<{ entries: { action: string; commandId: string | null; outcome: string }[] }>(`/v1/audit?agent=${A1}`)).entries;

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { canonicalJson, CanonicalJsonError } from '../../shared/commands/canonical-json.js';
 import { buildSignedCommand, signedBytes, signEnvelope, verifyCommand } from '../../shared/commands/command-signing.js';
 import { CLOCK_SKEW_MS, CommandSchemaError, parseEnvelope, type CommandEnvelope } from '../../shared/commands/command-schema.js';
-import { initOperatorKeys, KeyFileError, loadOperatorPublicKey, loadOperatorSigningKey, operatorKeyId, type OperatorSigningKey } from '../../shared/commands/operator-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
+import { initOperatorKeys, loadOperatorPublicKey, loadOperatorSigningKey, operatorKeyId, type OperatorSigningKey } from '../../shared/commands/operator-keys.js';
 import type { KeyObject } from 'node:crypto';
 
 const AGENT = '3b1f6a52-9c1e-4d6f-8a2b-0c4d5e6f7a8b';

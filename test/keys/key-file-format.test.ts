@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { KEY_FILE_KINDS, KeyFileError, decodeKeyFile, encodeKeyFile } from '../../shared/keys/key-file-format.js';
+import { KEY_FILE_KINDS, decodeKeyFile, encodeKeyFile } from '../../shared/keys/key-file-format.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 
 describe('key file format', () => {
   it('round-trips every kind', () => {

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import {
-  KeyFileError, anonymizeText, deanonymizeText, initOwnerKeys, loadAnonKey, loadBoxPublicKey, loadOwnerKeys,
+  anonymizeText, deanonymizeText, initOwnerKeys, loadAnonKey, loadBoxPublicKey, loadOwnerKeys,
 } from '../../shared/keys/owner-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { anonKeyId } from '../../shared/anonymize/key-derivation.js';
 import { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
 import { skipBecause } from '../helpers/skip.js';

@@ -9,7 +9,8 @@ import { initPki, loadPki, PkiExistsError, pkiPaths, revokeAgent, recordIssuance
 import { loadCa } from '../../certs/certificate-authority.js';
 import { signAgentCsr, issueServerCert } from '../../certs/issue-certificates.js';
 import { createAgentCsr, generateAgentKey } from '../../certs/agent-csr.js';
-import { CsrError, KeyFileError, RevocationListError } from '../../certs/errors.js';
+import { CsrError, RevocationListError } from '../../certs/errors.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { randomSerialHex } from '../../certs/serial-number.js';
 import { RevocationList } from '../../certs/revocation-list.js';
 import { certFingerprintB64, fingerprintMatches } from '../../certs/fingerprint.js';
