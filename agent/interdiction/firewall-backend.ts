@@ -1,7 +1,7 @@
 // What the interdiction manager needs from a firewall: replace our whole rule set with the one
 // for a policy (atomically where the platform allows), and read back what the kernel really
 // holds. One implementation per platform tool; `selectBackend` picks one.
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 import { MeerkatError } from '../../shared/errors.js';
 
 export type BackendName = 'nft' | 'iptables' | 'windows';

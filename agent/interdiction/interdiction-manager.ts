@@ -6,19 +6,10 @@
 import type { Logger } from '../../shared/log.js';
 import { IptablesBackend } from './iptables-backend.js';
 import { NftBackend } from './nft-backend.js';
-import {
-  applyPolicyChange,
-  describePolicy,
-  emptyPolicy,
-  expirePolicy,
-  hasInterdiction,
-  nextExpiry,
-  withManagementChannels,
-  type ExpiredPart,
-  type InterdictionPolicy,
-  type ManagementChannel,
-  type PolicyChange,
-} from '../../shared/interdiction/policy.js';
+import { emptyPolicy, hasInterdiction, type InterdictionPolicy, type ManagementChannel, type PolicyChange } from './policy.js';
+import { applyPolicyChange, withManagementChannels } from './policy-changes.js';
+import { expirePolicy, nextExpiry, type ExpiredPart } from './policy-expiry.js';
+import { describePolicy } from './describe-policy.js';
 import { NoFirewallBackendError, type BackendName, type BackendPreference, type FirewallBackend } from './firewall-backend.js';
 import { readStateFile, writeStateFile, STATE_VERSION } from './state-file.js';
 import { WindowsFirewallBackend } from './windows-backend.js';

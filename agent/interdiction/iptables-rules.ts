@@ -5,7 +5,7 @@
 // Each family is one `iptables-restore --noflush` / `ip6tables-restore --noflush` transaction
 // that drops our old jumps, rewrites our chains and re-inserts the jumps; the two families are
 // two transactions. Pure: the caller passes the current `iptables-save -t filter` text.
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 import { COMMENT_PREFIX, HOOKS, planRules, type Hook, type PlannedRule } from './rule-plan.js';
 
 export const IPT_CHAINS: Readonly<Record<Hook, string>> = { input: 'MEERKAT-IN', output: 'MEERKAT-OUT', forward: 'MEERKAT-FWD' };

@@ -3,7 +3,7 @@
 // whole table in ONE transaction (create-if-missing, delete, re-create), so the kernel never
 // holds half a policy and no other table is read or touched. Also parses `nft -j list table`
 // output back into the rule comments, for the read-back check. Pure.
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 import { COMMENT_PREFIX, HOOKS, planRules, type Hook, type PlannedRule } from './rule-plan.js';
 import { MeerkatError } from '../../shared/errors.js';
 

@@ -4,7 +4,7 @@
 // ours to drop" (nft accept in our own table, iptables RETURN from our chain) - other
 // firewalls on the host still see the packet; 'drop' is final everywhere. Pure.
 import { parseCidr } from '../../shared/net/ip-address.js';
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 
 export type Hook = 'input' | 'output' | 'forward';
 export const HOOKS: readonly Hook[] = ['input', 'output', 'forward'];

@@ -6,7 +6,7 @@
 // blocks and blocking its other ports/protocols separately. All our rules share one group; an
 // update adds the new generation first and then removes older generations, so there is no
 // unprotected gap. Pure; nothing here has run on Windows (see docs/interdiction.md).
-import type { InterdictionPolicy, ManagementChannel } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy, ManagementChannel } from './policy.js';
 import {
   cidrToRange,
   complementPorts,

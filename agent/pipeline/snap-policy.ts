@@ -11,8 +11,9 @@ import { EMPTY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../../shared/packet/p
 import type { DecodedPacket } from '../../shared/decode/decoded-packet.js';
 import { parseCidr } from '../../shared/net/ip-address.js';
 import { MeerkatError } from '../../shared/errors.js';
+import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 
-export const MAX_SNAP_LEN = 65535;
+export const MAX_SNAP_LEN = COMMAND_LIMITS.snapLen.max;
 /** kept payloads up to this length are handed out as cached views (no allocation) */
 const VIEW_CACHE_MAX = 2048;
 

@@ -6,7 +6,8 @@
 //   enroll-token create / list
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { UsageError, parseDuration, parseIntOption } from '../../shared/cli/run-cli.js';
+import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
+import { ONE_SECOND_OR_MORE, parseDuration } from '../../shared/cli/duration.js';
 import { isAgentId } from '../../certs/issue-certificates.js';
 import { initPki, listIssued, loadRevocations, readCaCert, revokeAgent } from '../../certs/pki-dir.js';
 import { EnrollTokenStore } from '../../certs/enroll-tokens.js';
@@ -105,8 +106,7 @@ export function register(program: Command): void {
     .option('--label <text>', 'a note kept with the token', '')
     .option('--json', 'print the result as JSON', false)
     .action((o: { dir?: string; stateDir?: string; uses: number; expires: string; label: string; json: boolean }) => {
-      const expiresInSec = parseDuration(o.expires);
-      if (!(expiresInSec > 0)) throw new UsageError('--expires must be positive');
+      const expiresInSec = parseDuration(o.expires, '--expires', ONE_SECOND_OR_MORE) / 1000;
       const caPem = asUsage(() => readCaCert(pkiDirOf(o)));
       const store = EnrollTokenStore.open(o.stateDir ?? DEFAULT_STATE_DIR);
       try {

@@ -72,13 +72,3 @@ export function parseIntOption(flag: string, min = 0, max = Number.MAX_SAFE_INTE
     return n;
   };
 }
-
-/** "90", "90s", "10m", "2h", "7d" -> seconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`not a duration: ${JSON.stringify(text)} (expected e.g. 90s, 10m, 24h, 7d)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const mult = unit === 'ms' ? 0.001 : unit === 's' ? 1 : unit === 'm' ? 60 : unit === 'h' ? 3600 : 86400;
-  return n * mult;
-}

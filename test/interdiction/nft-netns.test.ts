@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync, readFileSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ActiveRules, InterdictionReport } from '../../agent/interdiction/interdiction-manager.js';
-import type { ExpiredPart } from '../../shared/interdiction/policy.js';
+import type { ExpiredPart } from '../../agent/interdiction/policy-expiry.js';
 import { createLan, destroyLan, lanExec, type Lan } from './lan.js';
 import type { Worker } from './worker-client.js';
 import { ECHO, HOST_ECHO, MGMT, SINK, UDP, reachable, sleep, startLanWorkers, udpDelivered } from './traffic.js';

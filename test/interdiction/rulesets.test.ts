@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
-import { applyPolicyChange, emptyPolicy, type InterdictionPolicy, type PolicyChange } from '../../shared/interdiction/policy.js';
+import { emptyPolicy, type InterdictionPolicy, type PolicyChange } from '../../agent/interdiction/policy.js';
+import { applyPolicyChange } from '../../agent/interdiction/policy-changes.js';
 import { HOOKS, burstFor, planRules } from '../../agent/interdiction/rule-plan.js';
 import { buildNftRuleset, nftDeleteScript, renderNftRule, ruleCommentsFromNftJson, NFT_TABLE } from '../../agent/interdiction/nft-ruleset.js';
 import { buildIptablesRestore, ourIptablesListing, ourJumpLines, ruleCommentsFromIptablesSave } from '../../agent/interdiction/iptables-rules.js';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyPolicyChange, emptyPolicy } from '../../shared/interdiction/policy.js';
+import { emptyPolicy } from '../../agent/interdiction/policy.js';
+import { applyPolicyChange } from '../../agent/interdiction/policy-changes.js';
 import { InterdictionStateError, readStateFile, writeStateFile, STATE_VERSION } from '../../agent/interdiction/state-file.js';
 
 describe('agent/interdiction/state-file', function () {

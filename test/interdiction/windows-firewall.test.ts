@@ -2,7 +2,8 @@
 // address-range arithmetic it relies on.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { applyPolicyChange, emptyPolicy, type InterdictionPolicy, type PolicyChange } from '../../shared/interdiction/policy.js';
+import { emptyPolicy, type InterdictionPolicy, type PolicyChange } from '../../agent/interdiction/policy.js';
+import { applyPolicyChange } from '../../agent/interdiction/policy-changes.js';
 import { cidrToRange, complementPorts, complementRanges, formatRange, normalizeRanges, subtractRanges, rangeContains } from '../../agent/interdiction/address-ranges.js';
 import { buildWindowsFirewallCommands, psQuote, ruleIdsFromWindowsList, windowsReleaseCommands, WINDOWS_RULE_GROUP } from '../../agent/interdiction/windows-firewall.js';
 import { parseIp } from '../../shared/net/ip-address.js';
