@@ -12,6 +12,7 @@ import {
   type CollectorServerConfig,
 } from '../server/server-config.js';
 import { validateConfig } from '../../shared/config/load-config.js';
+import { COLLECTOR_STATE_DIR } from '../../shared/config/state-dirs.js';
 
 /** What the rest of the collector plugs into the server (store, flow engine, command results). */
 export interface RunHooks extends Pick<CollectorServerOptions, 'store' | 'onDumpCommitting' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'ledger' | 'watchlist'> {
@@ -78,7 +79,7 @@ export function register(program: Command, hooksSource: RunHooksSource = {}): Co
     .option('--config <file>', 'collector config file (JSON)')
     .option('--listen <host:port>', 'agent TLS port (default 0.0.0.0:8443)')
     .option('--admin <host:port|off>', 'admin HTTP port for /healthz and /metrics (default 127.0.0.1:9469)')
-    .option('--state-dir <dir>', 'state directory (default /var/lib/meerkat-collector)')
+    .option('--state-dir <dir>', `state directory (default ${COLLECTOR_STATE_DIR})`)
     .option('--pki-dir <dir>', 'PKI directory (default <state-dir>/pki)')
     .option('--dump-dir <dir>', 'where raw dumps are stored (default <state-dir>/dumps)')
     .option('--tls-min <version>', 'lowest TLS version accepted: 1.3 (default) or 1.2')

@@ -21,6 +21,7 @@ import type { AuditLog } from './audit-log.js';
 import { SubmitError, type CommandQueue, type QueuedCommand } from './command-queue.js';
 import { checkOperator } from '../../certs/operator-certs.js';
 import { MeerkatError } from '../../shared/errors.js';
+import type { CommandView } from '../../shared/commands/admin-views.js';
 
 export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
 const MAX_BODY = 64 * 1024;
@@ -59,7 +60,7 @@ class HttpError extends MeerkatError {
 }
 
 /** The command as the console sees it. */
-export function commandView(c: QueuedCommand): Record<string, unknown> {
+export function commandView(c: QueuedCommand): CommandView {
   return {
     id: c.id,
     agentId: c.agentId,

@@ -6,8 +6,6 @@ import type { Command } from 'commander';
 import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
 import { ALERT_STATES, type AlertFilter, type AlertState, type StoredAlert } from '../../shared/alerts/alert-types.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
-import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
-import { parseTimeOption } from '../../shared/cli/time-option.js';
 
 interface ListFlags {
   db: string;

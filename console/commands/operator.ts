@@ -20,11 +20,10 @@ import {
   OPERATOR_REVOCATION_PREFIX, OperatorNameError, checkOperatorName, issueOperatorCertificate, listOperators, operatorSerials, recordOperatorIssuance,
 } from '../../certs/operator-certs.js';
 import { OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE, operatorDir } from '../admin-client.js';
-
-const DEFAULT_STATE_DIR = process.env.MEERKAT_STATE_DIR ?? '/var/lib/meerkat-collector';
+import { collectorPkiDir, DEFAULT_STATE_DIR } from '../collector-dirs.js';
 
 function pkiDirOf(o: { pkiDir?: string; stateDir?: string }): string {
-  return o.pkiDir ?? process.env.MEERKAT_PKI_DIR ?? join(o.stateDir ?? DEFAULT_STATE_DIR, 'pki');
+  return collectorPkiDir(o.pkiDir, o.stateDir);
 }
 
 function asUsage<T>(fn: () => T): T {

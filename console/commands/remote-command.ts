@@ -9,11 +9,12 @@ import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 import { buildSignedCommand } from '../../shared/commands/command-signing.js';
 import {
   AGENT_ID_RE, CommandSchemaError, DEFAULT_COMMAND_LIFETIME_MS, TERMINAL_STATES,
-  type CommandKind, type CommandOutcome, type CommandParams, type CommandState,
+  type CommandKind, type CommandParams,
 } from '../../shared/commands/command-schema.js';
 import { OPERATOR_KEY_FILE, loadOperatorSigningKey } from '../../shared/commands/operator-keys.js';
 import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { AdminClient, adminUrl, operatorDir } from '../admin-client.js';
+import type { CommandView } from '../../shared/commands/admin-views.js';
 
 export interface RemoteFlags {
   admin?: string;
@@ -22,23 +23,6 @@ export interface RemoteFlags {
   /** true, or a number of seconds */
   wait?: boolean | string;
   json?: boolean;
-}
-
-export interface CommandView {
-  id: string;
-  agentId: string;
-  kind: string;
-  state: CommandState;
-  params: Record<string, unknown>;
-  signer: { operator: string; keyId: string; signed: boolean };
-  submittedBy: string;
-  createdAt: string;
-  expiresAt: string;
-  deliveredAt: string | null;
-  deliveries: number;
-  finishedAt: string | null;
-  result: CommandOutcome | null;
-  error: string | null;
 }
 
 /** Adds the options every remote command takes. */

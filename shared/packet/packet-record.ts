@@ -208,7 +208,12 @@ export const TCP_ECE = 0x40;
 export const TCP_CWR = 0x80;
 
 export const IPPROTO_ICMP = 1;
+/** IPv4 inside IP (IP-in-IP) */
+export const IPPROTO_IPIP = 4;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+/** IPv6 inside IP (6in4) */
+export const IPPROTO_IPV6 = 41;
+export const IPPROTO_GRE = 47;
 export const IPPROTO_ICMPV6 = 58;
 export const IPPROTO_SCTP = 132;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { linkTypeFromCapName, linuxDeviceType, linuxPacketType, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../../agent/capture/link-meta.js';
+import { linkTypeFromCapName, linuxDeviceType, linuxPacketType } from '../../agent/capture/link-meta.js';
 import { sll } from './frames.js';
+import { LinkType } from '../../shared/decode/link-types.js';
 
 describe('agent/capture/link-meta', () => {
   it('maps the cap binding link type names to LINKTYPE numbers', () => {
@@ -17,13 +18,13 @@ describe('agent/capture/link-meta', () => {
 
   it('reads packet type and device type from SLL and SLL2 headers, -1 otherwise', () => {
     const f = Uint8Array.from(sll(4, 772, '00:00:00:00:00:00', 0x0800, [0x45]));
-    assert.equal(linuxPacketType(LINKTYPE_LINUX_SLL, f, f.length), 4);
-    assert.equal(linuxDeviceType(LINKTYPE_LINUX_SLL, f, f.length), 772);
-    assert.equal(linuxPacketType(LINKTYPE_LINUX_SLL, f, 10), -1);
+    assert.equal(linuxPacketType(LinkType.LinuxSll, f, f.length), 4);
+    assert.equal(linuxDeviceType(LinkType.LinuxSll, f, f.length), 772);
+    assert.equal(linuxPacketType(LinkType.LinuxSll, f, 10), -1);
     assert.equal(linuxPacketType(1, f, f.length), -1);
     const f2 = new Uint8Array(20);
     f2[8] = 0x03; f2[9] = 0x04; f2[10] = 3;
-    assert.equal(linuxPacketType(LINKTYPE_LINUX_SLL2, f2, 20), 3);
-    assert.equal(linuxDeviceType(LINKTYPE_LINUX_SLL2, f2, 20), 772);
+    assert.equal(linuxPacketType(LinkType.LinuxSll2, f2, 20), 3);
+    assert.equal(linuxDeviceType(LinkType.LinuxSll2, f2, 20), 772);
   });
 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { CollectorServer } from '../../collector/server/collector-server.js';
 import { issueAgent, makeDump, makeTestPki, metricFromText, tmpDir, type TestPki, startTestCollector } from './helpers.js';
 import { RawAgent } from './raw-agent.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CollectorServer } from '../../collector/server/collector-server.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { NackCode } from '../../shared/protocol/agent-protocol.js';
 import { issueAgent, makeDump, makeTestPki, tmpDir, startTestCollector } from './helpers.js';
