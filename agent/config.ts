@@ -8,7 +8,7 @@ import { COMMAND_LIMITS as L } from '../shared/commands/command-limits.js';
 const policy = z.enum(['internal', 'all', 'none']);
 const defaultInterfaces = process.platform === 'linux' ? 'any' : 'all';
 
-export const agentConfigSchema = z.strictObject({
+const agentConfigSchema = z.strictObject({
   /** where the agent keeps its identity, keys and spool (owned by the service account) */
   stateDir: z._default(z.string().check(z.minLength(1)), '/var/lib/meerkat-agent'),
   logLevel: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info'),

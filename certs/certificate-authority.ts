@@ -22,7 +22,7 @@ export interface CreateCaOptions {
   days?: number;
 }
 
-export const MIN_CA_BITS = 3072;
+const MIN_CA_BITS = 3072;
 const DAY_MS = 86_400_000;
 /** certificates start a little in the past so an agent whose clock lags still accepts them */
 export const BACKDATE_MS = 5 * 60_000;

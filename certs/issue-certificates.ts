@@ -12,9 +12,9 @@ import { AGENT_ID_RE } from '../shared/commands/command-schema.js';
 
 const DAY_MS = 86_400_000;
 /** smallest RSA key an agent CSR may carry */
-export const MIN_AGENT_KEY_BITS = 2048;
+const MIN_AGENT_KEY_BITS = 2048;
 /** largest CSR we parse (a 4096-bit CSR is under 2 KiB) */
-export const MAX_CSR_PEM_BYTES = 16 * 1024;
+const MAX_CSR_PEM_BYTES = 16 * 1024;
 
 export interface IssuedCertificate {
   certPem: string;

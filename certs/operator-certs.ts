@@ -19,7 +19,7 @@ import { formatIp, parseIp } from '../shared/net/ip-address.js';
 import { InputError } from '../shared/errors.js';
 import { isOperatorName } from '../shared/commands/operator-keys.js';
 
-export const OPERATOR_OU = 'operator';
+const OPERATOR_OU = 'operator';
 export const OPERATOR_REVOCATION_PREFIX = 'operator:';
 const DAY_MS = 86_400_000;
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
@@ -55,7 +55,7 @@ export function issueOperatorCertificate(ca: CertificateAuthority, name: string,
 }
 
 /** Log of issued operator certificates beside the agents' (pki/operators.jsonl). */
-export function operatorLogPath(pkiDir: string): string {
+function operatorLogPath(pkiDir: string): string {
   return join(pkiDir, 'operators.jsonl');
 }
 

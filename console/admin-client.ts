@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { UsageError } from '../shared/cli/run-cli.js';
 import { MeerkatError } from '../shared/errors.js';
 
-export const DEFAULT_ADMIN_URL = 'https://127.0.0.1:9470';
+const DEFAULT_ADMIN_URL = 'https://127.0.0.1:9470';
 export const OPERATOR_CERT_FILE = 'operator.crt';
 export const OPERATOR_CERT_KEY_FILE = 'operator.key';
 export const OPERATOR_CA_FILE = 'ca.crt';

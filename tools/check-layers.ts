@@ -57,7 +57,7 @@ export function checkLayers(root: string): LayerReport {
   return report;
 }
 
-export function formatViolation(v: LayerViolation): string {
+function formatViolation(v: LayerViolation): string {
   const from = layerOf(v.file);
   const allowed = (LAYER_IMPORTS[from] ?? []).map((l) => `${l}/`).join(', ');
   return `${v.file}:${v.line}: imports ${JSON.stringify(v.specifier)}, but ${from}/ may import only ${allowed} (not ${v.target})`;

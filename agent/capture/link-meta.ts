@@ -6,7 +6,6 @@
 import { LinkType } from '../../shared/decode/link-types.js';
 
 /** Linux sll_pkttype values (linux/if_packet.h). */
-export const PACKET_HOST = 0;
 export const PACKET_BROADCAST = 1;
 export const PACKET_MULTICAST = 2;
 export const PACKET_OTHERHOST = 3;

@@ -47,7 +47,7 @@ export const NOISE_REASONS = [
 export type NoiseReasonName = Exclude<(typeof NOISE_REASONS)[number], 'kept'>;
 
 /** Local scope for the port rules: the anonymizer's internal set plus loopback and unspecified. */
-export const DEFAULT_LOCAL_PREFIXES: readonly string[] = [...DEFAULT_INTERNAL_PREFIXES, '127.0.0.0/8', '0.0.0.0/32', '::1/128', '::/128'];
+const DEFAULT_LOCAL_PREFIXES: readonly string[] = [...DEFAULT_INTERNAL_PREFIXES, '127.0.0.0/8', '0.0.0.0/32', '::1/128', '::/128'];
 
 export interface NoiseFilterOptions {
   /** prefixes counted as local scope for the port rules (default DEFAULT_LOCAL_PREFIXES) */

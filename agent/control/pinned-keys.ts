@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { loadOperatorPublicKey, type OperatorPublicKey } from '../../shared/commands/operator-keys.js';
 import { forEachPinnedKey, KEY_ID_RE, openKeyFolder, writePinnedFile } from './key-folder.js';
 
-export const PINNED_KEYS_DIR = 'operator-keys';
+const PINNED_KEYS_DIR = 'operator-keys';
 
 export function pinnedKeysDir(stateDir: string): string {
   return join(stateDir, PINNED_KEYS_DIR);

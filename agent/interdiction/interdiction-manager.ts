@@ -47,7 +47,7 @@ export interface ActiveRules {
 }
 
 /** Picks the firewall tool: Windows Firewall on Windows; nft, else iptables, on Linux. */
-export async function selectBackend(preference: BackendPreference = 'auto'): Promise<FirewallBackend> {
+async function selectBackend(preference: BackendPreference = 'auto'): Promise<FirewallBackend> {
   if (preference === 'windows' || (preference === 'auto' && process.platform === 'win32')) {
     const w = WindowsFirewallBackend.detect();
     if (!w) throw new NoFirewallBackendError(preference, 'Windows Firewall is only available on Windows');

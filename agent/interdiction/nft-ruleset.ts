@@ -10,7 +10,7 @@ import { MeerkatError } from '../../shared/errors.js';
 export const NFT_FAMILY = 'inet';
 export const NFT_TABLE = 'meerkat_interdiction';
 /** after the usual filter chains' priority 0, so their own accounting sees packets first */
-export const NFT_CHAIN_PRIORITY = 'filter + 10';
+const NFT_CHAIN_PRIORITY = 'filter + 10';
 
 export interface NftRuleset {
   /** text for `nft -f -` */

@@ -48,7 +48,7 @@ export function burstFor(rateBytesPerSec: number): number {
   return Math.max(65_536, Math.ceil(rateBytesPerSec / 4));
 }
 
-export function familyOf(cidrText: string): 4 | 6 {
+function familyOf(cidrText: string): 4 | 6 {
   return parseCidr(cidrText).version;
 }
 

@@ -18,7 +18,7 @@ import {
 } from './address-ranges.js';
 
 export const WINDOWS_RULE_GROUP = 'Meerkat Interdiction';
-export const WINDOWS_NAME_PREFIX = 'Meerkat-';
+const WINDOWS_NAME_PREFIX = 'Meerkat-';
 /** a throttle high enough to mean "no cap" for the management channel's QoS exemption */
 const NO_CAP_BITS_PER_SEC = 100_000_000_000;
 

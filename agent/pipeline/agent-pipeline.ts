@@ -9,15 +9,15 @@ import { decodeFrame, decoderInternalErrors, DecodedPacket, type DecodeOptions }
 import { Direction, EMPTY_BYTES, RecordFlag } from '../../shared/packet/packet-record.js';
 import type { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
 import { DumpRotator, DumpWriter, type DumpHeader, type DumpWriterOptions } from '../../shared/dump/index.js';
-import { NoiseFilter, NOISE_REASONS, type NoiseReasonName } from '../capture/noise-filter.js';
+import { NoiseFilter, type NoiseReasonName } from '../capture/noise-filter.js';
 import { ARPHRD_LOOPBACK, PACKET_OTHERHOST, PACKET_OUTGOING, linuxDeviceType, linuxPacketType } from '../capture/link-meta.js';
 import { HostAddressTable } from './host-addresses.js';
 import { SnapPolicy, type PeerCaptureRule } from './snap-policy.js';
 import { EtherType } from '../../shared/decode/ether-types.js';
 import { LinkType } from '../../shared/decode/link-types.js';
 
-export const DEFAULT_PACKETS_PER_DUMP = 20_000;
-export const DEFAULT_DUMP_SECONDS = 120;
+const DEFAULT_PACKETS_PER_DUMP = 20_000;
+const DEFAULT_DUMP_SECONDS = 120;
 
 
 /** The snap policy picks the kept payload bytes itself: the decoder's payload view would go unread. */
@@ -295,6 +295,3 @@ export class AgentPipeline {
     };
   }
 }
-
-/** Noise reason names in counter order (for tables and metrics). */
-export const EXCLUSION_REASONS: readonly ExclusionReason[] = [...(NOISE_REASONS.slice(1) as NoiseReasonName[]), 'loopback', 'otherHost'];

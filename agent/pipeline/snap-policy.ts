@@ -13,7 +13,7 @@ import { parseCidr } from '../../shared/net/ip-address.js';
 import { MeerkatError } from '../../shared/errors.js';
 import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 
-export const MAX_SNAP_LEN = COMMAND_LIMITS.snapLen.max;
+const MAX_SNAP_LEN = COMMAND_LIMITS.snapLen.max;
 /** kept payloads up to this length are handed out as cached views (no allocation) */
 const VIEW_CACHE_MAX = 2048;
 

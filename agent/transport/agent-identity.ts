@@ -9,7 +9,7 @@ import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { PUBLIC_MODE, SECRET_MODE, readPemFile, writeFileAtomic } from '../../certs/pem-files.js';
 import { privateKeyPem } from '../../certs/native-keys.js';
 
-export const IDENTITY_SUBDIR = 'identity';
+const IDENTITY_SUBDIR = 'identity';
 
 export interface AgentIdentity {
   agentId: string;

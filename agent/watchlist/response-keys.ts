@@ -14,7 +14,7 @@ import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import type { CommandKind } from '../../shared/commands/command-schema.js';
 import { assertNotWritableByOthers, forEachPinnedKey, KEY_ID_RE, openKeyFolder, writePinnedFile } from '../control/key-folder.js';
 
-export const RESPONSE_KEYS_DIR = 'response-keys';
+const RESPONSE_KEYS_DIR = 'response-keys';
 
 /** Kinds an automatic response may ever be authorised for (no inventory, no stop/start, no release). */
 export const RESPONSE_KINDS: readonly CommandKind[] = [
@@ -33,7 +33,7 @@ export interface ResponseKeySet {
   problems: string[];
 }
 
-export function responseKeysDir(stateDir: string): string {
+function responseKeysDir(stateDir: string): string {
   return join(stateDir, RESPONSE_KEYS_DIR);
 }
 

@@ -1,6 +1,6 @@
 // `meerkat-collector run`: start the agent-facing TLS server (enrollment + WebSocket) and
 // the admin port from a config file and/or flags; run until SIGTERM/SIGINT, then drain
-// uploads under way and exit 0. The lead passes the flow engine in through hooks.
+// uploads under way and exit 0. The flow side (store, flows, analysis) plugs in through hooks.
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
 import { logger, setLogLevel } from '../../shared/log.js';
@@ -51,7 +51,7 @@ export function collectorConfigFrom(flags: RunFlags): CollectorServerConfig {
   return validateConfig(collectorServerConfigSchema, merged, flags.config ? `${flags.config} + flags` : 'flags');
 }
 
-/** Starts the server for a configuration (also used by tests and the lead's wiring). */
+/** Starts the server for a configuration, with the hooks that plug the flow side in (tests use it too). */
 export async function startCollector(cfg: CollectorServerConfig, hooks: RunHooks = {}): Promise<CollectorServer> {
   const dirs = resolvedDirs(cfg);
   const { onStop: _onStop, onStarted: _onStarted, ...serverHooks } = hooks;

@@ -40,7 +40,7 @@ export interface FlowTimeouts {
   fragmentUs: number;
 }
 
-export const DEFAULT_TIMEOUTS: Readonly<FlowTimeouts> = Object.freeze({
+const DEFAULT_TIMEOUTS: Readonly<FlowTimeouts> = Object.freeze({
   tcpIdleUs: 300e6,
   tcpHandshakeIdleUs: 60e6,
   udpIdleUs: 60e6,

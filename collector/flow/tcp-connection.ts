@@ -38,7 +38,7 @@ function seqDelta(a: number, b: number): number {
   return (a - b) | 0;
 }
 
-export class TcpEndpoint {
+class TcpEndpoint {
   state: TcpState = TcpState.Inactive;
   prevState: TcpState = TcpState.Inactive;
   startSeq = 0;

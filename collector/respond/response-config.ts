@@ -9,7 +9,7 @@ import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 
 const severity = z.enum(['low', 'medium', 'high', 'critical']);
 
-export const responseRuleSchema = z.object({
+const responseRuleSchema = z.object({
   /** alert category this rule answers (e.g. "threat-intel") */
   category: z.string().min(1),
   /** only alerts of this rule within the category (e.g. "ip:feodo"); default any */
@@ -28,9 +28,8 @@ export const responseRuleSchema = z.object({
 }).strict();
 
 export type ResponseRule = z.output<typeof responseRuleSchema>;
-export type ResponseRuleInput = z.input<typeof responseRuleSchema>;
 
-export const responsesConfigSchema = z.array(responseRuleSchema).max(100).default([]);
+const responsesConfigSchema = z.array(responseRuleSchema).max(100).default([]);
 
 /** @throws ConfigError naming the key */
 export function parseResponsesConfig(raw: unknown, source = 'config key "responses"'): ResponseRule[] {

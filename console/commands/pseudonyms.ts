@@ -2,7 +2,8 @@
 // (the owner, holding the anonymization key) and the other way round.
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { anonymizeCidrText, anonymizeText, deanonymizeCidrText, deanonymizeText, loadAnonKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
+import { loadAnonKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
+import { anonymizeCidrText, anonymizeText, deanonymizeCidrText, deanonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 import { ownerKeysDir } from '../owner-dir.js';
 
 interface Opts { keys?: string; keyFile?: string; json?: boolean }

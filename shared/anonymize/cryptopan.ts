@@ -20,7 +20,7 @@
 import { createCipheriv, type Cipher } from 'node:crypto';
 import { MeerkatError } from '../errors.js';
 
-export const CRYPTOPAN_KEY_BYTES = 32;
+const CRYPTOPAN_KEY_BYTES = 32;
 
 /** The key given to CryptoPan has the wrong shape. */
 export class CryptoPanKeyError extends MeerkatError {

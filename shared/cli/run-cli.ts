@@ -5,9 +5,9 @@
 import { Command, CommanderError } from 'commander';
 import { errorCode, InputError } from '../errors.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
 
 /** An error the user caused (bad flag value, bad config): exit code 2. */
 export class UsageError extends InputError {

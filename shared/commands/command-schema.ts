@@ -22,7 +22,7 @@ export const CLOCK_SKEW_MS = 60_000;
 export const MAX_ENVELOPE_BYTES = 16 * 1024;
 
 export const AGENT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const NONCE_RE = /^[A-Za-z0-9_-]{22}$/;
+const NONCE_RE = /^[A-Za-z0-9_-]{22}$/;
 export const KEY_ID_RE = /^[0-9a-f]{16}$/;
 const SIG_RE = /^[A-Za-z0-9+/]{86}==$/;
 
@@ -36,7 +36,7 @@ const component = z.enum(['capture', 'shipping']);
 const opt = z.optional;
 
 /** Parameters per command kind (strict: an unknown parameter is an error, not ignored). */
-export const COMMAND_PARAMS = {
+const COMMAND_PARAMS = {
   /** machine inventory; sensitive parts sealed to the owner */
   inventory: z.strictObject({}),
   /** payload bytes kept per packet from now on */
@@ -62,13 +62,13 @@ export const COMMAND_PARAMS = {
 } as const;
 
 export type CommandKind = keyof typeof COMMAND_PARAMS;
-export const COMMAND_KINDS = Object.keys(COMMAND_PARAMS) as CommandKind[];
+const COMMAND_KINDS = Object.keys(COMMAND_PARAMS) as CommandKind[];
 export type CommandParams<K extends CommandKind> = z.output<(typeof COMMAND_PARAMS)[K]>;
 
 /** Kinds that only read (no change to the host); they are signed and replay-guarded all the same. */
 export const READ_ONLY_KINDS: ReadonlySet<CommandKind> = new Set<CommandKind>(['inventory']);
 
-export const commandEnvelopeSchema = z.strictObject({
+const commandEnvelopeSchema = z.strictObject({
   v: z.literal(COMMAND_VERSION),
   agentId: z.string().check(z.regex(AGENT_ID_RE, 'an agent id (lower-case UUID)')),
   kind: z.enum(COMMAND_KINDS as [CommandKind, ...CommandKind[]]),

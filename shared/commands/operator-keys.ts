@@ -16,7 +16,7 @@ import { readKeyFile, writeKeyFile } from '../keys/key-file-io.js';
 export const OPERATOR_KEY_FILE = 'op.key';
 export const OPERATOR_PUB_FILE = 'op.pub';
 
-export const OPERATOR_KEY_KINDS = {
+const OPERATOR_KEY_KINDS = {
   signSecret: { type: 'meerkat-operator-sign-key', description: 'operator signing key (Ed25519)', fields: { seed: 32, publicKey: 32 }, secret: true },
   signPublic: { type: 'meerkat-operator-sign-pub', description: 'operator public signing key (Ed25519)', fields: { publicKey: 32 }, secret: false },
 } as const satisfies Record<string, KeyFileKind>;

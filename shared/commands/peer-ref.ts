@@ -59,10 +59,6 @@ export function parsePeerRef(text: string, option = '--peer'): PeerRef {
   return { address: canonicalAddressOrCidr(pseudonym ? t.slice(0, -1) : t, option, PEER_REF), pseudonym };
 }
 
-export function formatPeerRef(p: PeerRef): string {
-  return p.pseudonym ? `${p.address}*` : p.address;
-}
-
 /**
  * An address or CIDR as records carry it (pseudonyms are prefix-preserving, so a pseudonym
  * CIDR covers exactly the pseudonyms of the real CIDR); a trailing "*" is accepted and dropped.

@@ -17,13 +17,9 @@ import { KEY_FILE_KINDS, encodeKeyFile } from './key-file-format.js';
 import { KeyFileError } from './key-file-error.js';
 import { readKeyFile, writeKeyFile } from './key-file-io.js';
 
-export { anonymizeText, deanonymizeText, anonymizeCidrText, deanonymizeCidrText } from '../anonymize/pseudonym-text.js';
-
 export const ANON_KEY_FILE = 'anon.key';
-export const BOX_SECRET_FILE = 'box.key';
-export const BOX_PUBLIC_FILE = 'box.pub';
-// Operator signing keys (Ed25519) will live beside these as sign.key / sign.pub; they belong
-// to the operator, not the owner, so they get their own init/load functions.
+const BOX_SECRET_FILE = 'box.key';
+const BOX_PUBLIC_FILE = 'box.pub';
 
 export interface OwnerKeys {
   /** 32 bytes: Crypto-PAn key (16 AES + 16 pad seed) */

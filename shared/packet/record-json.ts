@@ -6,7 +6,7 @@ import { ipProtocolName, tunnelKindName } from './packet-names.js';
 
 const TCP_FLAG_LETTERS = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'];
 
-export function tcpFlagsText(f: number): string {
+function tcpFlagsText(f: number): string {
   let s = '';
   for (let i = 0; i < 8; i++) if (f & (1 << i)) s += TCP_FLAG_LETTERS[i];
   return s;

@@ -20,7 +20,7 @@ import { openControlDb } from '../../collector/control/control-db.js';
 import { issueOperatorCertificate, operatorSerials, recordOperatorIssuance, OPERATOR_REVOCATION_PREFIX } from '../../certs/operator-certs.js';
 import { AdminApiError, AdminClient } from '../../console/admin-client.js';
 import { deanonymizeStarred } from '../../console/deanon-text.js';
-import { anonymizeCidrText, anonymizeText } from '../../shared/keys/owner-keys.js';
+import { anonymizeCidrText, anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 import { randomBytes } from 'node:crypto';
 
 const A1 = '3b1f6a52-9c1e-4d6f-8a2b-0c4d5e6f7a8b';

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadOwnerKeys, anonymizeText } from '../../shared/keys/owner-keys.js';
+import { loadOwnerKeys } from '../../shared/keys/owner-keys.js';
+import { anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 import { labAvailable } from './netns-lab.js';
 import { CLI, ControlLab, TCP_PORT, UDP_PORT, sleep, type AgentEntry } from './control-lab.js';
 import { skipBecause } from '../helpers/skip.js';

@@ -4,9 +4,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { emptyPolicy, type InterdictionPolicy, type PolicyChange } from '../../agent/interdiction/policy.js';
 import { applyPolicyChange } from '../../agent/interdiction/policy-changes.js';
-import { cidrToRange, complementPorts, complementRanges, formatRange, normalizeRanges, subtractRanges, rangeContains } from '../../agent/interdiction/address-ranges.js';
+import { cidrToRange, complementPorts, complementRanges, formatRange, normalizeRanges, subtractRanges, type AddressRange } from '../../agent/interdiction/address-ranges.js';
 import { buildWindowsFirewallCommands, psQuote, ruleIdsFromWindowsList, windowsReleaseCommands, WINDOWS_RULE_GROUP } from '../../agent/interdiction/windows-firewall.js';
 import { parseIp } from '../../shared/net/ip-address.js';
+
+function rangeContains(r: AddressRange, version: 4 | 6, v: bigint): boolean {
+  return r.version === version && v >= r.start && v <= r.end;
+}
 
 const MGMT = [{ address: '192.0.2.10', port: 443 }];
 const T0 = 1_700_000_000_000;

@@ -3,9 +3,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
-import {
-  anonymizeText, deanonymizeText, initOwnerKeys, loadAnonKey, loadBoxPublicKey, loadOwnerKeys,
-} from '../../shared/keys/owner-keys.js';
+import { initOwnerKeys, loadAnonKey, loadBoxPublicKey, loadOwnerKeys } from '../../shared/keys/owner-keys.js';
+import { anonymizeText, deanonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { anonKeyId } from '../../shared/anonymize/key-derivation.js';
 import { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { EnrollTokenStore, createEnrollToken, parseEnrollToken } from '../../certs/enroll-tokens.js';
+import { EnrollTokenStore, parseEnrollToken } from '../../certs/enroll-tokens.js';
 import { EnrollTokenError } from '../../certs/errors.js';
 import { renewalDue } from '../../agent/transport/identity-renewal.js';
 
@@ -25,7 +25,13 @@ describe('pki: enrollment tokens', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('carries the CA fingerprint and stores only a hash of the secret', () => {
-    const t = createEnrollToken(dir, { uses: 2, expiresInSec: 3600, caFingerprint: FP });
+    const created = EnrollTokenStore.open(dir);
+    let t;
+    try {
+      t = created.create({ uses: 2, expiresInSec: 3600, caFingerprint: FP });
+    } finally {
+      created.close();
+    }
     const parsed = parseEnrollToken(t.token);
     assert.equal(parsed.caFingerprint.toString('base64url'), FP);
     // the secret appears in no file of the state dir (db, wal)

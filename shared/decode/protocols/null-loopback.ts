@@ -7,7 +7,7 @@ import { decodeEtherType } from '../dispatch.js';
 import { EtherType } from '../ether-types.js';
 
 /** Address family number -> EtherType of the payload; 0 when unknown. */
-export function loopbackFamilyToEtherType(af: number): number {
+function loopbackFamilyToEtherType(af: number): number {
   switch (af) {
     case 2: return EtherType.Ipv4; // AF_INET everywhere
     case 10: // AF_INET6: Linux

@@ -8,7 +8,7 @@ import { u16 } from '../read-bytes.js';
 import { EtherType } from '../ether-types.js';
 
 /** The EtherType carrying the same protocol as PPP protocol p, or 0. */
-export function pppToEtherType(p: number): number {
+function pppToEtherType(p: number): number {
   switch (p) {
     case 0x0021: return EtherType.Ipv4;
     case 0x0057: return EtherType.Ipv6;
