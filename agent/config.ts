@@ -3,11 +3,12 @@
 import * as z from 'zod/mini';
 import { loadConfigFile } from '../shared/config/load-config.js';
 import '../shared/config/schema-messages.js';
+import { COMMAND_LIMITS as L } from '../shared/commands/command-limits.js';
 
 const policy = z.enum(['internal', 'all', 'none']);
 const defaultInterfaces = process.platform === 'linux' ? 'any' : 'all';
 
-export const agentConfigSchema = z.strictObject({
+const agentConfigSchema = z.strictObject({
   /** where the agent keeps its identity, keys and spool (owned by the service account) */
   stateDir: z._default(z.string().check(z.minLength(1)), '/var/lib/meerkat-agent'),
   logLevel: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info'),
@@ -53,10 +54,10 @@ export const agentConfigSchema = z.strictObject({
   ),
   dump: z._default(
     z.strictObject({
-      packetsPerDump: z._default(z.int().check(z.gte(1), z.lte(1_000_000)), 20_000),
-      maxSeconds: z._default(z.number().check(z.gte(1), z.lte(3600)), 120),
+      packetsPerDump: z._default(z.int().check(z.gte(L.dumpPackets.min), z.lte(L.dumpPackets.max)), 20_000),
+      maxSeconds: z._default(z.number().check(z.gte(L.dumpSeconds.min), z.lte(L.dumpSeconds.max)), 120),
       /** payload bytes kept per packet (0 = headers only) */
-      snapLen: z._default(z.int().check(z.gte(0), z.lte(65535)), 0),
+      snapLen: z._default(z.int().check(z.gte(L.snapLen.min), z.lte(L.snapLen.max)), 0),
     }),
     { packetsPerDump: 20_000, maxSeconds: 120, snapLen: 0 },
   ),

@@ -20,7 +20,7 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * allocation-heavy (replay) runs; 2 MiB costs a few percent and ~2 MB more than 1 MiB; each
  * doubling beyond adds ~4 MB resident.
  */
-export const SERVICE_MAX_SEMI_SPACE_MB = 2;
+const SERVICE_MAX_SEMI_SPACE_MB = 2;
 
 const MIB = 1024 * 1024;
 const OPERATOR_FLAG = /(^|\s)--(max|min)-semi-space-size(=|\s|$)|(^|\s)--semi-space-growth-factor(=|\s|$)/;

@@ -1,4 +1,4 @@
-// Dump writer/reader benchmark for the lead's harness: encode 20,000 prepared
+// Dump writer/reader benchmark (one of `npm run bench`): encode 20,000 prepared
 // records into one dump repeatedly, report CPU per dump, bytes per packet, and
 // the time to decode + validate + iterate the result.
 import { DumpWriter } from '../shared/dump/dump-writer.js';

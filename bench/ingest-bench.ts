@@ -23,7 +23,7 @@ import { createAgentCsr, generateAgentKey } from '../certs/agent-csr.js';
 import { signAgentCsr } from '../certs/issue-certificates.js';
 import { privateKeyPem } from '../certs/rsa-signer.js';
 import { Shipper, type ShipperSpool } from '../agent/transport/shipper.js';
-import { freePort, waitHttpOk } from '../test/transport/processes.js';
+import { freePort, waitHttpOk } from '../test/helpers/processes.js';
 
 export interface IngestBenchResult {
   dumpsPerSec: number;

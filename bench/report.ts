@@ -8,7 +8,7 @@ export interface Figure {
   unit: string;
   /** the reference tool's figure measured in the same run, same unit */
   reference?: { name: string; value: number };
-  /** the target from the issue, for the reader */
+  /** the target this figure is held against, for the reader */
   target?: string;
   note?: string;
 }

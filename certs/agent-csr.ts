@@ -6,7 +6,7 @@ import forge from 'node-forge';
 import { forgePublicKey, generateRsaKey, nativeRsaSigner } from './rsa-signer.js';
 
 export const AGENT_KEY_BITS = 3072;
-export const CSR_PLACEHOLDER_CN = 'meerkat-agent';
+const CSR_PLACEHOLDER_CN = 'meerkat-agent';
 
 export function generateAgentKey(bits = AGENT_KEY_BITS): KeyObject {
   return generateRsaKey(bits);

@@ -2,7 +2,7 @@
 // Creating one is rare (pki init); loading one happens at every collector start.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
-import { KeyFileError } from './errors.js';
+import { KeyFileError } from '../shared/keys/key-file-error.js';
 import { readPemFile } from './pem-files.js';
 import { forgePublicKey, generateRsaKey, nativeRsaSigner } from './rsa-signer.js';
 import { randomSerialHex } from './serial-number.js';
@@ -22,7 +22,7 @@ export interface CreateCaOptions {
   days?: number;
 }
 
-export const MIN_CA_BITS = 3072;
+const MIN_CA_BITS = 3072;
 const DAY_MS = 86_400_000;
 /** certificates start a little in the past so an agent whose clock lags still accepts them */
 export const BACKDATE_MS = 5 * 60_000;
@@ -56,20 +56,20 @@ export function loadCa(certFile: string, keyFile: string): CertificateAuthority 
   try {
     cert = forge.pki.certificateFromPem(certPem);
   } catch (e) {
-    throw new KeyFileError(certFile, 'a parseable X.509 CA certificate', e);
+    throw new KeyFileError(certFile, 'expected a parseable X.509 CA certificate', e);
   }
   const keyPem = readPemFile(keyFile, ['PRIVATE KEY', 'RSA PRIVATE KEY'], 'the CA private key');
   let key: KeyObject;
   try {
     key = createPrivateKey(keyPem);
   } catch (e) {
-    throw new KeyFileError(keyFile, 'a parseable RSA private key', e);
+    throw new KeyFileError(keyFile, 'expected a parseable RSA private key', e);
   }
-  if (key.asymmetricKeyType !== 'rsa') throw new KeyFileError(keyFile, `an RSA private key, got ${key.asymmetricKeyType}`);
+  if (key.asymmetricKeyType !== 'rsa') throw new KeyFileError(keyFile, `expected an RSA private key, got ${key.asymmetricKeyType}`);
   // the key must belong to the certificate, or everything it signs fails later and far away
   const certModulus = (cert.publicKey as forge.pki.rsa.PublicKey).n.toString(16);
   if (forgePublicKey(key).n.toString(16) !== certModulus) {
-    throw new KeyFileError(keyFile, `the private key of the CA certificate ${certFile} (the key does not match it)`);
+    throw new KeyFileError(keyFile, `expected the private key of the CA certificate ${certFile} (the key does not match it)`);
   }
   return { cert, certPem, key };
 }

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnrollTokenError } from './errors.js';
 
-export const TOKEN_PREFIX = 'mk1';
+const TOKEN_PREFIX = 'mk1';
 const B64URL_32 = /^[A-Za-z0-9_-]{43}$/;
 
 export interface ParsedEnrollToken {
@@ -53,7 +53,7 @@ export interface EnrollTokenRow {
   label: string;
 }
 
-export const ENROLL_TOKEN_DB = 'enroll-tokens.sqlite';
+const ENROLL_TOKEN_DB = 'enroll-tokens.sqlite';
 
 export class EnrollTokenStore {
   private readonly db: Database.Database;
@@ -110,15 +110,5 @@ export class EnrollTokenStore {
 
   close(): void {
     this.db.close();
-  }
-}
-
-/** One-shot helper: open the store in stateDir, create a token, close. */
-export function createEnrollToken(stateDir: string, opts: CreateEnrollTokenOptions): EnrollTokenCreated {
-  const store = EnrollTokenStore.open(stateDir);
-  try {
-    return store.create(opts);
-  } finally {
-    store.close();
   }
 }

@@ -3,7 +3,7 @@
 import { X509Certificate, createHash, timingSafeEqual } from 'node:crypto';
 
 /** SHA-256 of the certificate's DER bytes. */
-export function certFingerprint(certPem: string): Buffer {
+function certFingerprint(certPem: string): Buffer {
   return createHash('sha256').update(new X509Certificate(certPem).raw).digest();
 }
 

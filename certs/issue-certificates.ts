@@ -1,5 +1,5 @@
-// Issuing leaf certificates: the collector's server certificate, and agent client
-// certificates from CSRs. The agent certificate's subject CN is the random agent id
+// Issuing leaf certificates: the collector's server certificate, and client certificates
+// (agents from their CSRs, operators in operator-certs.ts). The agent certificate's subject CN is the random agent id
 // the collector assigned (never anything the CSR asked for, never a host name).
 import { isIP } from 'node:net';
 import type { KeyObject } from 'node:crypto';
@@ -8,13 +8,13 @@ import { BACKDATE_MS, signWithCa, type CertificateAuthority } from './certificat
 import { CsrError } from './errors.js';
 import { forgePublicKey } from './rsa-signer.js';
 import { randomSerialHex } from './serial-number.js';
+import { AGENT_ID_RE } from '../shared/commands/command-schema.js';
 
 const DAY_MS = 86_400_000;
 /** smallest RSA key an agent CSR may carry */
-export const MIN_AGENT_KEY_BITS = 2048;
+const MIN_AGENT_KEY_BITS = 2048;
 /** largest CSR we parse (a 4096-bit CSR is under 2 KiB) */
-export const MAX_CSR_PEM_BYTES = 16 * 1024;
-const AGENT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_CSR_PEM_BYTES = 16 * 1024;
 
 export interface IssuedCertificate {
   certPem: string;
@@ -102,13 +102,25 @@ export interface AgentCertOptions {
 export function signAgentCsr(ca: CertificateAuthority, csrPem: string, agentId: string, opts: AgentCertOptions = {}): IssuedCertificate {
   if (!isAgentId(agentId)) throw new RangeError(`agent id must be a lower-case UUID, got ${JSON.stringify(agentId)}`);
   const csr = parseAgentCsr(csrPem);
+  const subject = [{ shortName: 'CN', value: agentId }, { shortName: 'O', value: 'Meerkat agent' }];
+  return issued(signClientCertificate(ca, csr.publicKey as forge.pki.rsa.PublicKey, subject, opts.days ?? 90, opts));
+}
+
+/**
+ * A client certificate (EKU clientAuth only, not a CA) for `subject`, valid `days` from now
+ * (backdated a little for clock skew) unless a window is given, signed by the CA.
+ */
+export function signClientCertificate(
+  ca: CertificateAuthority, publicKey: forge.pki.PublicKey, subject: forge.pki.CertificateField[], days: number,
+  window: { notBefore?: Date; notAfter?: Date } = {},
+): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
-  cert.publicKey = csr.publicKey as forge.pki.rsa.PublicKey;
+  cert.publicKey = publicKey;
   cert.serialNumber = randomSerialHex();
-  validity(cert, opts.days ?? 90);
-  if (opts.notBefore) cert.validity.notBefore = opts.notBefore;
-  if (opts.notAfter) cert.validity.notAfter = opts.notAfter;
-  cert.setSubject([{ shortName: 'CN', value: agentId }, { shortName: 'O', value: 'Meerkat agent' }]);
+  validity(cert, days);
+  if (window.notBefore) cert.validity.notBefore = window.notBefore;
+  if (window.notAfter) cert.validity.notAfter = window.notAfter;
+  cert.setSubject(subject);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -117,5 +129,5 @@ export function signAgentCsr(ca: CertificateAuthority, csrPem: string, agentId: 
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
   ]);
   signWithCa(ca, cert);
-  return issued(cert);
+  return cert;
 }

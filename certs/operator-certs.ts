@@ -9,22 +9,23 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { BACKDATE_MS, signWithCa, type CertificateAuthority } from './certificate-authority.js';
-import { isAgentId, issueServerCert } from './issue-certificates.js';
+import type { CertificateAuthority } from './certificate-authority.js';
+import { isAgentId, issueServerCert, signClientCertificate } from './issue-certificates.js';
 import { appendIssuance, readIssuance } from './issuance-log.js';
 import { PUBLIC_MODE, SECRET_MODE, writeFileAtomic } from './pem-files.js';
 import { forgePublicKey, generateRsaKey, privateKeyPem } from './rsa-signer.js';
-import { randomSerialHex } from './serial-number.js';
 import type { RevocationList } from './revocation-list.js';
 import { formatIp, parseIp } from '../shared/net/ip-address.js';
+import { InputError } from '../shared/errors.js';
+import { isOperatorName } from '../shared/commands/operator-keys.js';
 
-export const OPERATOR_OU = 'operator';
+const OPERATOR_OU = 'operator';
 export const OPERATOR_REVOCATION_PREFIX = 'operator:';
 const DAY_MS = 86_400_000;
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
-export class OperatorNameError extends Error {
+export class OperatorNameError extends InputError {
+  readonly code = 'MEERKAT_ERR_OPERATOR_NAME';
   constructor(name: string) {
     super(`operator name ${JSON.stringify(name)}: expected 1-64 characters of letters, digits, . _ @ - (not an agent id)`);
     this.name = 'OperatorNameError';
@@ -32,7 +33,7 @@ export class OperatorNameError extends Error {
 }
 
 export function checkOperatorName(name: string): string {
-  if (!NAME_RE.test(name) || isAgentId(name.toLowerCase())) throw new OperatorNameError(name);
+  if (!isOperatorName(name) || isAgentId(name.toLowerCase())) throw new OperatorNameError(name);
   return name;
 }
 
@@ -48,30 +49,13 @@ export interface OperatorCredentials {
 export function issueOperatorCertificate(ca: CertificateAuthority, name: string, opts: { days?: number; bits?: number } = {}): OperatorCredentials {
   checkOperatorName(name);
   const key: KeyObject = generateRsaKey(opts.bits ?? 3072);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forgePublicKey(key);
-  cert.serialNumber = randomSerialHex();
-  const now = Date.now();
-  cert.validity.notBefore = new Date(now - BACKDATE_MS);
-  cert.validity.notAfter = new Date(now + (opts.days ?? 365) * DAY_MS);
-  cert.setSubject([
-    { shortName: 'CN', value: name },
-    { shortName: 'OU', value: OPERATOR_OU },
-    { shortName: 'O', value: 'Meerkat operator' },
-  ]);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', clientAuth: true },
-    { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
-  ]);
-  signWithCa(ca, cert);
+  const subject = [{ shortName: 'CN', value: name }, { shortName: 'OU', value: OPERATOR_OU }, { shortName: 'O', value: 'Meerkat operator' }];
+  const cert = signClientCertificate(ca, forgePublicKey(key), subject, opts.days ?? 365);
   return { name, certPem: forge.pki.certificateToPem(cert), keyPem: privateKeyPem(key), serial: cert.serialNumber, notAfter: cert.validity.notAfter };
 }
 
 /** Log of issued operator certificates beside the agents' (pki/operators.jsonl). */
-export function operatorLogPath(pkiDir: string): string {
+function operatorLogPath(pkiDir: string): string {
   return join(pkiDir, 'operators.jsonl');
 }
 
@@ -163,7 +147,7 @@ export function checkOperator(p: ClientCertFacts, revoked: RevocationList, nowMs
   if (!p.authorized) return { ok: false, status: 403, reason: `client certificate not accepted (${String(p.authorizationError ?? 'unverified')})`, claimed };
   if (cert.valid_to && Date.parse(cert.valid_to) < nowMs) return { ok: false, status: 403, reason: 'client certificate has expired', claimed };
   if (!all(cert.subject?.OU).includes(OPERATOR_OU)) return { ok: false, status: 403, reason: 'client certificate has no operator role (OU=operator)', claimed };
-  if (!NAME_RE.test(claimed) || isAgentId(claimed.toLowerCase())) return { ok: false, status: 403, reason: 'client certificate CN is not an operator name', claimed };
+  if (!isOperatorName(claimed) || isAgentId(claimed.toLowerCase())) return { ok: false, status: 403, reason: 'client certificate CN is not an operator name', claimed };
   if (!cert.ext_key_usage?.includes(CLIENT_AUTH_OID)) return { ok: false, status: 403, reason: 'client certificate lacks the clientAuth extended key usage', claimed };
   if (revoked.isRevoked(OPERATOR_REVOCATION_PREFIX + claimed, cert.serialNumber)) return { ok: false, status: 403, reason: 'operator certificate is revoked', claimed };
   return { ok: true, name: claimed, serial: cert.serialNumber };

@@ -2,7 +2,7 @@
 // atomically (temp file + fsync + rename) so a crash never leaves half a key behind.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, chmodSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { KeyFileError } from './errors.js';
+import { KeyFileError } from '../shared/keys/key-file-error.js';
 
 /** File mode for private keys and other secrets. */
 export const SECRET_MODE = 0o600;
@@ -31,15 +31,15 @@ export function fsyncDir(dir: string): void {
 
 /** Reads a PEM file and checks that it holds a block with one of the given labels. */
 export function readPemFile(path: string, labels: readonly string[], what: string): string {
-  if (!existsSync(path)) throw new KeyFileError(path, `${what} (file does not exist)`);
+  if (!existsSync(path)) throw new KeyFileError(path, `expected ${what} (file does not exist)`);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new KeyFileError(path, `a readable ${what}`, e);
+    throw new KeyFileError(path, `expected a readable ${what}`, e);
   }
   for (const label of labels) {
     if (text.includes(`-----BEGIN ${label}-----`) && text.includes(`-----END ${label}-----`)) return text;
   }
-  throw new KeyFileError(path, `${what} in PEM form (-----BEGIN ${labels[0]}-----)`);
+  throw new KeyFileError(path, `expected ${what} in PEM form (-----BEGIN ${labels[0]}-----)`);
 }

@@ -5,13 +5,14 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCa, loadCa, type CertificateAuthority } from './certificate-authority.js';
 import { buildCrl, type CrlEntry } from './crl.js';
-import { KeyFileError } from './errors.js';
+import { KeyFileError } from '../shared/keys/key-file-error.js';
 import { certFingerprintB64, certFingerprintHex } from './fingerprint.js';
 import { appendIssuance, readIssuance, type IssuanceRecord } from './issuance-log.js';
 import { issueServerCert, type IssuedCertificate } from './issue-certificates.js';
 import { PUBLIC_MODE, SECRET_MODE, readPemFile, writeFileAtomic } from './pem-files.js';
 import { RevocationList, emptyRevocationData, saveRevocationList, type RevocationListData } from './revocation-list.js';
 import { generateRsaKey, privateKeyPem } from './rsa-signer.js';
+import { MeerkatError } from '../shared/errors.js';
 
 export interface PkiPaths {
   dir: string;
@@ -58,7 +59,8 @@ export interface InitPkiResult {
   server: IssuedCertificate;
 }
 
-export class PkiExistsError extends Error {
+export class PkiExistsError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_PKI_EXISTS';
   constructor(file: string) {
     super(`${file}: a CA already exists here; refusing to replace it (use --force to start over, which invalidates every enrolled agent)`);
     this.name = 'PkiExistsError';
@@ -103,7 +105,7 @@ export function loadPki(dir: string): LoadedPki {
   try {
     serverKey = createPrivateKey(serverKeyPem);
   } catch (e) {
-    throw new KeyFileError(paths.serverKey, 'a parseable private key', e);
+    throw new KeyFileError(paths.serverKey, 'expected a parseable private key', e);
   }
   return { paths, ca, serverCertPem, serverKey, caFingerprint: certFingerprintB64(ca.certPem) };
 }

@@ -4,7 +4,8 @@
 import { X509Certificate, sign, verify } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { CertificateAuthority } from './certificate-authority.js';
-import { KeyFileError, RevocationListError } from './errors.js';
+import { RevocationListError } from './errors.js';
+import { KeyFileError } from '../shared/keys/key-file-error.js';
 import { PUBLIC_MODE, writeFileAtomic } from './pem-files.js';
 import { normalizeSerial } from './serial-number.js';
 
@@ -58,7 +59,7 @@ export class RevocationList {
 
   /** Reads and verifies the signed list; a missing or tampered file is an error (fail closed). */
   static load(file: string, caCertPem: string): RevocationList {
-    if (!existsSync(file)) throw new KeyFileError(file, 'the signed revocation list (file does not exist; `meerkat pki init` creates it)');
+    if (!existsSync(file)) throw new KeyFileError(file, 'expected the signed revocation list (file does not exist; `meerkat pki init` creates it)');
     let parsed: SignedFile;
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8')) as SignedFile;

@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../shared/cli/run-cli.js';
+import { MeerkatError } from '../shared/errors.js';
 
-export const DEFAULT_ADMIN_URL = 'https://127.0.0.1:9470';
+const DEFAULT_ADMIN_URL = 'https://127.0.0.1:9470';
 export const OPERATOR_CERT_FILE = 'operator.crt';
 export const OPERATOR_CERT_KEY_FILE = 'operator.key';
 export const OPERATOR_CA_FILE = 'ca.crt';
@@ -23,9 +24,10 @@ export function adminUrl(flag?: string): string {
 }
 
 /** The admin API answered with an error status. */
-export class AdminApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(`collector admin API: ${message} (HTTP ${status}${code ? `, ${code}` : ''})`);
+export class AdminApiError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_ADMIN_API';
+  constructor(readonly status: number, readonly reason: string, message: string) {
+    super(`collector admin API: ${message} (HTTP ${status}${reason ? `, ${reason}` : ''})`);
     this.name = 'AdminApiError';
   }
 }

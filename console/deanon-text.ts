@@ -2,7 +2,8 @@
 // "10.77.0.0/16*", as the collector's data shows them) followed by the real address, when the
 // owner's anonymization key is at hand (`--deanon`). The collector never sees the result.
 import { join } from 'node:path';
-import { ANON_KEY_FILE, deanonymizeCidrText, deanonymizeText, loadAnonKey } from '../shared/keys/owner-keys.js';
+import { ANON_KEY_FILE, loadAnonKey } from '../shared/keys/owner-keys.js';
+import { deanonymizeCidrText, deanonymizeText } from '../shared/anonymize/pseudonym-text.js';
 import { ownerKeysDir } from './owner-dir.js';
 
 const STARRED = /(?<![\w.:])((?:\d{1,3}\.){3}\d{1,3}(?:\/\d{1,2})?|[0-9a-fA-F:]*:[0-9a-fA-F:.]+(?:\/\d{1,3})?)\*/g;

@@ -99,7 +99,7 @@ function referencesFor(dir: string, stem: string): Partial<Record<ReferenceName,
 }
 
 /** Our records summed per uid; state and history from the flow's last record. */
-export function aggregateOurFlows(records: readonly FlowRecord[]): ComparableFlow[] {
+function aggregateOurFlows(records: readonly FlowRecord[]): ComparableFlow[] {
   const byUid = new Map<string, { f: ComparableFlow; seq: number }>();
   for (const r of records) {
     const cur = byUid.get(r.uid);

@@ -7,8 +7,10 @@
 // then always applies to everything before it, whatever the user expression contains
 // (and user expressions with unbalanced parentheses are refused).
 import { formatIp, parseIp } from '../../shared/net/ip-address.js';
+import { MeerkatError } from '../../shared/errors.js';
 
-export class BpfFilterError extends Error {
+export class BpfFilterError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_BPF_FILTER';
   constructor(input: string, expected: string) {
     super(`invalid capture filter input ${JSON.stringify(input)}: expected ${expected}`);
     this.name = 'BpfFilterError';

@@ -2,6 +2,7 @@
 // Loaded lazily, so modules that only replay files never need libpcap. What `cap` does and
 // does not do (measured): docs/capture.md, "The cap binding".
 import { createRequire } from 'node:module';
+import { MeerkatError } from '../../shared/errors.js';
 
 export interface CapDeviceAddress {
   addr?: string;
@@ -53,7 +54,8 @@ interface CapModule {
   Cap: (new () => CapHandle) & { deviceList(): CapDevice[]; findDevice(ip?: string): string | undefined };
 }
 
-export class CaptureUnavailableError extends Error {
+export class CaptureUnavailableError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_CAPTURE_UNAVAILABLE';
   constructor(cause: string) {
     super(`live capture is unavailable: the cap (libpcap) binding failed to load: ${cause}`);
     this.name = 'CaptureUnavailableError';

@@ -7,6 +7,7 @@
 // is how LiveCapture swaps sessions (new filter, new snap length) without a gap or a duplicate.
 import { newCapHandle, type CapHandle } from './cap-binding.js';
 import { linkTypeFromCapName } from './link-meta.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 /**
  * Receives every captured frame: buf[offset .. offset+capLen) is the frame, valid only until
@@ -14,7 +15,8 @@ import { linkTypeFromCapName } from './link-meta.js';
  */
 export type FrameSink = (linkType: number, buf: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number) => void;
 
-export class CaptureOpenError extends Error {
+export class CaptureOpenError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_CAPTURE_OPEN';
   readonly device: string;
   constructor(device: string, reason: string) {
     super(`cannot capture on ${JSON.stringify(device)}: ${reason}`);

@@ -83,7 +83,7 @@ export function readLinuxInterfaces(root = '/sys/class/net'): InterfaceInfo[] {
  * Other systems: libpcap's device list. Npcap lists only adapters it can open; an adapter
  * with no address is treated as down (disconnected), which is what Windows reports.
  */
-export function readPcapInterfaces(): InterfaceInfo[] {
+function readPcapInterfaces(): InterfaceInfo[] {
   return listCapDevices().map((d) => {
     const loopback = d.flags === 'PCAP_IF_LOOPBACK';
     const up = d.addresses.length > 0;

@@ -64,14 +64,14 @@ export interface LiveCaptureOptions {
  * 2 MiB: at the header snap length libpcap's immediate mode (TPACKET_V2, fixed slots) cuts it
  * into about 6,000 slots of ~340 bytes, 2.1 MB resident. Measurements: docs/capture.md, "Ring".
  */
-export const DEFAULT_BUFFER_BYTES = 2 << 20;
+const DEFAULT_BUFFER_BYTES = 2 << 20;
 
 /**
  * Bytes captured per packet when no payload is kept: room for the link header, outer and
  * inner IP headers with options or extension headers, tunnel headers and a full TCP header.
  */
-export const HEADER_SNAP_LEN = 256;
-export const MAX_CAPTURE_SNAP_LEN = 65535;
+const HEADER_SNAP_LEN = 256;
+const MAX_CAPTURE_SNAP_LEN = 65535;
 /** a session whose snap length needs payload keeps at least this many ring slots */
 const MIN_RING_SLOTS = 128;
 /** per-slot overhead of a TPACKET_V2 frame (header, sockaddr_ll, alignment), bytes */
@@ -83,7 +83,7 @@ const HANDOVER_DRAIN_US = 1_000_000;
  * The capture snap length for a payload length: the header room plus the payload, rounded up
  * to a power of two so that small changes of the payload length do not swap sessions.
  */
-export function captureSnapLen(payloadBytes: number): number {
+function captureSnapLen(payloadBytes: number): number {
   if (payloadBytes <= 0) return HEADER_SNAP_LEN;
   const need = HEADER_SNAP_LEN + payloadBytes;
   let n = HEADER_SNAP_LEN;
@@ -92,7 +92,7 @@ export function captureSnapLen(payloadBytes: number): number {
 }
 
 /** The ring request for a snap length: the configured bytes, or enough for MIN_RING_SLOTS. */
-export function ringBytesFor(snapLen: number, bufferBytes: number): number {
+function ringBytesFor(snapLen: number, bufferBytes: number): number {
   return Math.max(bufferBytes, MIN_RING_SLOTS * (snapLen + SLOT_OVERHEAD));
 }
 

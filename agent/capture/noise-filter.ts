@@ -19,6 +19,7 @@ import { DEFAULT_INTERNAL_PREFIXES } from '../../shared/anonymize/address-anonym
 import { IPPROTO_ICMPV6, IPPROTO_UDP } from '../../shared/packet/packet-record.js';
 import { PrefixSet } from './prefix-set.js';
 import { linuxPacketType, PACKET_BROADCAST, PACKET_MULTICAST } from './link-meta.js';
+import { EtherType } from '../../shared/decode/ether-types.js';
 
 /** Why a packet was excluded; 0 = kept. Indexes NOISE_REASONS. */
 export const enum NoiseReason {
@@ -46,7 +47,7 @@ export const NOISE_REASONS = [
 export type NoiseReasonName = Exclude<(typeof NOISE_REASONS)[number], 'kept'>;
 
 /** Local scope for the port rules: the anonymizer's internal set plus loopback and unspecified. */
-export const DEFAULT_LOCAL_PREFIXES: readonly string[] = [...DEFAULT_INTERNAL_PREFIXES, '127.0.0.0/8', '0.0.0.0/32', '::1/128', '::/128'];
+const DEFAULT_LOCAL_PREFIXES: readonly string[] = [...DEFAULT_INTERNAL_PREFIXES, '127.0.0.0/8', '0.0.0.0/32', '::1/128', '::/128'];
 
 export interface NoiseFilterOptions {
   /** prefixes counted as local scope for the port rules (default DEFAULT_LOCAL_PREFIXES) */
@@ -66,8 +67,6 @@ export interface NoiseCounts {
   samplingUntilUs: number;
 }
 
-const ETHERTYPE_ARP = 0x0806;
-const ETHERTYPE_RARP = 0x8035;
 
 export class NoiseFilter {
   private readonly local: PrefixSet;
@@ -159,7 +158,7 @@ export class NoiseFilter {
     const v = p.ipVersion;
     if (v !== 4 && v !== 6) {
       const et = p.etherType;
-      if (et === ETHERTYPE_ARP || et === ETHERTYPE_RARP) return NoiseReason.Arp;
+      if (et === EtherType.Arp || et === EtherType.Rarp) return NoiseReason.Arp;
       if (l2 & L2Flag.Broadcast) return NoiseReason.L2Broadcast;
       if (l2 & L2Flag.Multicast) return NoiseReason.L2Multicast;
       return NoiseReason.NonIp;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
+import { COMMAND_LIMITS as L } from '../../shared/commands/command-limits.js';
 
 interface ReplayCliOptions {
   out: string;
@@ -26,8 +27,8 @@ export function registerReplayCommand(program: Command): void {
     .requiredOption('--out <dir>', 'directory for the dump files')
     .option('--anonymize <policy>', 'internal | all | none', 'internal')
     .option('--key-file <file>', "the owner's anonymization key (needed unless --anonymize none)")
-    .option('--packets-per-dump <n>', 'packets per dump file', parseIntOption('--packets-per-dump', 1, 1_000_000), 20_000)
-    .option('--snaplen <n>', 'payload bytes kept per packet (0 = headers only)', parseIntOption('--snaplen', 0, 65535), 0)
+    .option('--packets-per-dump <n>', 'packets per dump file', parseIntOption('--packets-per-dump', L.dumpPackets.min, L.dumpPackets.max), 20_000)
+    .option('--snaplen <n>', 'payload bytes kept per packet (0 = headers only)', parseIntOption('--snaplen', L.snapLen.min, L.snapLen.max), 0)
     .option('--agent-id <uuid>', 'agent id written into the dump headers (default: random)')
     .option('--host-addr <addr...>', "the capturing host's own addresses (sets direction; anonymized as internal)")
     .option('--internal <cidr...>', 'owner-declared internal prefixes (default RFC 1918, CGNAT, ULA, link-local)')

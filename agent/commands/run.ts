@@ -11,6 +11,7 @@ import { startAgentService, STATUS_FILE } from '../agent-service.js';
 import { registerOperatorKeyCommands } from '../control/operator-key-command.js';
 import { registerResponseKeyCommands } from '../watchlist/response-key-command.js';
 import { capYoungGeneration } from '../service-heap.js';
+import { COMMAND_LIMITS as L } from '../../shared/commands/command-limits.js';
 
 interface RunFlags {
   config?: string;
@@ -50,9 +51,9 @@ export function registerRunCommand(program: Command): void {
     .option('--state-dir <dir>', 'state directory (identity, spool, status)')
     .option('--interface <name...>', 'capture these interfaces (default: any/all, tunnels included)')
     .option('--bpf <filter>', 'extra BPF filter')
-    .option('--snaplen <n>', 'payload bytes kept per packet', parseIntOption('--snaplen', 0, 65535))
-    .option('--packets-per-dump <n>', 'packets per dump', parseIntOption('--packets-per-dump', 1, 1_000_000))
-    .option('--dump-seconds <n>', 'seconds per dump at most', parseIntOption('--dump-seconds', 1, 3600))
+    .option('--snaplen <n>', 'payload bytes kept per packet', parseIntOption('--snaplen', L.snapLen.min, L.snapLen.max))
+    .option('--packets-per-dump <n>', 'packets per dump', parseIntOption('--packets-per-dump', L.dumpPackets.min, L.dumpPackets.max))
+    .option('--dump-seconds <n>', 'seconds per dump at most', parseIntOption('--dump-seconds', L.dumpSeconds.min, L.dumpSeconds.max))
     .option('--anon-key <file>', "the owner's anonymization key (default <state-dir>/anon.key)")
     .action(async (f: RunFlags) => {
       const cfgFile = f.config ?? (exists('/etc/meerkat/agent.json') ? '/etc/meerkat/agent.json' : undefined);

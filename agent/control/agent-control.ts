@@ -21,9 +21,9 @@ import { PeerResolver } from './peer-resolver.js';
 import { loadPinnedOperatorKeys } from './pinned-keys.js';
 import { ReplayGuard } from './replay-guard.js';
 
-export const CONTROL_SUBDIR = 'control';
+const CONTROL_SUBDIR = 'control';
 /** the owner's box public key, installed beside anon.key */
-export const AGENT_BOX_PUB_FILE = 'box.pub';
+const AGENT_BOX_PUB_FILE = 'box.pub';
 
 export interface AgentControlOptions {
   stateDir: string;

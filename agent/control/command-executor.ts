@@ -12,9 +12,9 @@ import type { CaptureControl } from './capture-control.js';
 import type { InterdictionControl } from './interdiction-control.js';
 import type { InventoryReport } from '../../shared/commands/agent-reports.js';
 import type { PinnedKeySet } from './pinned-keys.js';
-import { InterdictionInputError } from '../../shared/interdiction/policy.js';
 import { PeerResolutionError } from './peer-resolver.js';
 import type { ReplayGuard } from './replay-guard.js';
+import { InputError, MeerkatError } from '../../shared/errors.js';
 
 export interface CommandExecutorOptions {
   agentId: string;
@@ -111,7 +111,7 @@ export class CommandExecutor {
       const level = READ_ONLY_KINDS.has(env.kind) ? 'debug' : 'info';
       this.o.log[level]({ deliveryId, kind: env.kind, operator: env.operator, keyId: env.keyId }, 'command executed');
     } catch (e) {
-      if (e instanceof PeerResolutionError || e instanceof ParamError || e instanceof InterdictionInputError) {
+      if (e instanceof PeerResolutionError || e instanceof ParamError || e instanceof InputError) {
         // refused, but only after it was recorded: the same signed command stays unusable
         outcome = { status: 'refused', kind: env.kind, nonce: env.nonce, code: RefusalCode.BadParams, reason: e.message, at: this.now() };
         this.s.refused++;
@@ -172,14 +172,16 @@ export class CommandExecutor {
   }
 }
 
-class ParamError extends Error {
+class ParamError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_COMMAND_PARAMS';
   constructor(message: string) {
     super(message);
     this.name = 'ParamError';
   }
 }
 
-class UnsupportedError extends Error {
+class UnsupportedError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_COMMAND_UNSUPPORTED';
   constructor(message: string) {
     super(message);
     this.name = 'UnsupportedError';

@@ -8,7 +8,9 @@ import type { Logger } from '../../shared/log.js';
 import type { PeerRef } from '../../shared/commands/peer-ref.js';
 import type { CommandKind } from '../../shared/commands/command-schema.js';
 import type { ActiveRules, InterdictionReport } from '../interdiction/interdiction-manager.js';
-import { describePolicy, type ExpiredPart, type InterdictionPolicy, type ManagementChannel, type PolicyChange } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy, ManagementChannel, PolicyChange } from '../interdiction/policy.js';
+import type { ExpiredPart } from '../interdiction/policy-expiry.js';
+import { describePolicy } from '../interdiction/describe-policy.js';
 import type { PeerResolver } from './peer-resolver.js';
 import type { DisplayedInterdiction } from '../../shared/commands/agent-reports.js';
 

@@ -6,7 +6,7 @@
 // Without an installed box.pub the sensitive half is left out, never sent in the clear.
 import { cpus, freemem, hostname, loadavg, networkInterfaces, release, totalmem, uptime, arch, platform } from 'node:os';
 import { readFileSync, statfsSync } from 'node:fs';
-import { sealToOwner, type SealedBox } from '../../shared/commands/sealed-box.js';
+import { sealToOwner } from '../../shared/commands/sealed-box.js';
 import { parseUtmp } from './utmp.js';
 import type { InventoryPlain, InventoryReport, InventorySensitive, LoginSession } from '../../shared/commands/agent-reports.js';
 

@@ -3,7 +3,7 @@
 // there is deliberately no way to do this over the network.
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
-import { KeyFileError } from '../../shared/commands/operator-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { loadAgentConfig } from '../config.js';
 import { loadPinnedOperatorKeys, pinOperatorKeys, unpinOperatorKey } from './pinned-keys.js';
 

@@ -7,11 +7,13 @@
 // anonymization policy would rewrite is shown as its pseudonym with a "*", exactly as the data
 // shows it. Pure (the host addresses come from a callback).
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
-import { anonymizeCidrText, anonymizeText, deanonymizeCidrText, deanonymizeText } from '../../shared/keys/owner-keys.js';
+import { anonymizeCidrText, anonymizeText, deanonymizeCidrText, deanonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 import { parseCidr } from '../../shared/net/ip-address.js';
 import { canonicalAddressOrCidr, type PeerRef } from '../../shared/commands/peer-ref.js';
+import { MeerkatError } from '../../shared/errors.js';
 
-export class PeerResolutionError extends Error {
+export class PeerResolutionError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_PEER_RESOLUTION';
   constructor(readonly option: string, readonly input: string, detail: string) {
     super(`${option} ${input}: ${detail}`);
     this.name = 'PeerResolutionError';

@@ -3,13 +3,13 @@
 // to the state dir (root / the service account on this host) can add one; nothing that arrives
 // over the network can, so a compromised collector cannot make the agent accept its commands.
 // The folder and files must not be writable by group/others (a planted key = remote control).
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, chmodSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { KeyFileError, loadOperatorPublicKey, type OperatorPublicKey } from '../../shared/commands/operator-keys.js';
-import { writeFileAtomic } from '../spool/atomic-file.js';
+import { loadOperatorPublicKey, type OperatorPublicKey } from '../../shared/commands/operator-keys.js';
+import { forEachPinnedKey, KEY_ID_RE, openKeyFolder, writePinnedFile } from './key-folder.js';
 
-export const PINNED_KEYS_DIR = 'operator-keys';
+const PINNED_KEYS_DIR = 'operator-keys';
 
 export function pinnedKeysDir(stateDir: string): string {
   return join(stateDir, PINNED_KEYS_DIR);
@@ -28,24 +28,16 @@ export interface PinnedKeySet {
   problems: string[];
 }
 
-function checkNotWritableByOthers(path: string, what: string): void {
-  if (process.platform === 'win32') return;
-  const mode = statSync(path).mode & 0o777;
-  if ((mode & 0o022) !== 0) {
-    throw new KeyFileError(path, `${what} is writable by group/others (mode ${mode.toString(8).padStart(4, '0')}); refusing to trust operator keys from it (fix: chmod go-w ${path})`);
-  }
-}
+const TRUSTING = 'operator keys';
 
 /** Copies op.pub files into the pinned set (validated first). Returns what is pinned. @throws KeyFileError */
 export function pinOperatorKeys(stateDir: string, files: readonly string[]): PinnedKey[] {
   const dir = pinnedKeysDir(stateDir);
   const loaded: { key: OperatorPublicKey; text: string }[] = files.map((f) => ({ key: loadOperatorPublicKey(f), text: readFileSync(f, 'utf8') }));
-  if (mkdirSync(dir, { recursive: true, mode: 0o755 }) !== undefined) chmodSync(dir, 0o755);
-  checkNotWritableByOthers(dir, 'the pinned operator key folder');
+  openKeyFolder(dir, TRUSTING);
   return loaded.map(({ key, text }) => {
     const file = join(dir, `${key.keyId}.pub`);
-    writeFileAtomic(file, `${file}.tmp-${process.pid}`, Buffer.from(text, 'utf8'), 0o644);
-    chmodSync(file, 0o644);
+    writePinnedFile(file, Buffer.from(text, 'utf8'));
     return { keyId: key.keyId, name: key.name, file };
   });
 }
@@ -53,7 +45,7 @@ export function pinOperatorKeys(stateDir: string, files: readonly string[]): Pin
 /** Removes a pinned key (local administration only). */
 export function unpinOperatorKey(stateDir: string, keyId: string): boolean {
   const file = join(pinnedKeysDir(stateDir), `${keyId}.pub`);
-  if (!/^[0-9a-f]{16}$/.test(keyId) || !existsSync(file)) return false;
+  if (!KEY_ID_RE.test(keyId) || !existsSync(file)) return false;
   unlinkSync(file);
   return true;
 }
@@ -66,23 +58,9 @@ export function loadPinnedOperatorKeys(stateDir: string): PinnedKeySet {
   const dir = pinnedKeysDir(stateDir);
   const out: PinnedKeySet = { keys: new Map(), pinned: [], problems: [] };
   if (!existsSync(dir)) return out;
-  try {
-    checkNotWritableByOthers(dir, 'the pinned operator key folder');
-  } catch (e) {
-    out.problems.push((e as Error).message);
-    return out;
-  }
-  for (const name of readdirSync(dir).sort()) {
-    if (!name.endsWith('.pub')) continue;
-    const file = join(dir, name);
-    try {
-      const k = loadOperatorPublicKey(file);
-      if (`${k.keyId}.pub` !== name) throw new KeyFileError(file, `holds key ${k.keyId}, but its name says ${name.slice(0, -4)}`);
-      out.keys.set(k.keyId, k.key);
-      out.pinned.push({ keyId: k.keyId, name: k.name, file });
-    } catch (e) {
-      out.problems.push((e as Error).message);
-    }
-  }
+  forEachPinnedKey(dir, TRUSTING, out.problems, (k, file) => {
+    out.keys.set(k.keyId, k.key);
+    out.pinned.push({ keyId: k.keyId, name: k.name, file });
+  });
   return out;
 }

@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { CLOCK_SKEW_MS, type CommandOutcome } from '../../shared/commands/command-schema.js';
 import { saveJsonAtomic } from './json-state-file.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 export interface ReplayEntry {
   nonce: string;
@@ -23,7 +24,8 @@ export interface ReplayEntry {
   outcome?: CommandOutcome;
 }
 
-export class ReplayStateError extends Error {
+export class ReplayStateError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_REPLAY_STATE';
   constructor(file: string, expected: string) {
     super(`${file}: expected ${expected}`);
     this.name = 'ReplayStateError';

@@ -80,10 +80,6 @@ export function formatRange(r: AddressRange): string {
   return r.start === r.end ? fromBigint(r.version, r.start) : `${fromBigint(r.version, r.start)}-${fromBigint(r.version, r.end)}`;
 }
 
-export function rangeContains(r: AddressRange, version: 4 | 6, v: bigint): boolean {
-  return r.version === version && v >= r.start && v <= r.end;
-}
-
 /** Port list minus some ports, as Windows port-range text ("1-442,444-65535"); '' when nothing is left. */
 export function complementPorts(ports: readonly number[]): string {
   const sorted = [...new Set(ports)].filter((p) => p >= 1 && p <= 65535).sort((a, b) => a - b);

@@ -3,10 +3,12 @@
 // often lack them in PATH (/usr/sbin, /sbin).
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { MeerkatError } from '../../shared/errors.js';
 
-export class FirewallCommandError extends Error {
-  constructor(readonly command: string, readonly code: number | null, readonly stderr: string, reason?: string) {
-    super(`${command}: ${reason ?? `exited with ${code}`}${stderr.trim() ? `: ${stderr.trim().slice(0, 2000)}` : ''}`);
+export class FirewallCommandError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_FIREWALL_COMMAND';
+  constructor(readonly command: string, readonly exitCode: number | null, readonly stderr: string, reason?: string) {
+    super(`${command}: ${reason ?? `exited with ${exitCode}`}${stderr.trim() ? `: ${stderr.trim().slice(0, 2000)}` : ''}`);
     this.name = 'FirewallCommandError';
   }
 }

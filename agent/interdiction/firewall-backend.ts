@@ -1,7 +1,8 @@
 // What the interdiction manager needs from a firewall: replace our whole rule set with the one
 // for a policy (atomically where the platform allows), and read back what the kernel really
 // holds. One implementation per platform tool; `selectBackend` picks one.
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 export type BackendName = 'nft' | 'iptables' | 'windows';
 export type BackendPreference = BackendName | 'auto';
@@ -22,7 +23,8 @@ export interface FirewallBackend {
   expectedComments(policy: InterdictionPolicy): string[];
 }
 
-export class NoFirewallBackendError extends Error {
+export class NoFirewallBackendError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_NO_FIREWALL';
   constructor(preference: BackendPreference, detail: string) {
     super(`no usable firewall backend for interdiction (asked for ${preference}): ${detail}`);
     this.name = 'NoFirewallBackendError';

@@ -6,19 +6,10 @@
 import type { Logger } from '../../shared/log.js';
 import { IptablesBackend } from './iptables-backend.js';
 import { NftBackend } from './nft-backend.js';
-import {
-  applyPolicyChange,
-  describePolicy,
-  emptyPolicy,
-  expirePolicy,
-  hasInterdiction,
-  nextExpiry,
-  withManagementChannels,
-  type ExpiredPart,
-  type InterdictionPolicy,
-  type ManagementChannel,
-  type PolicyChange,
-} from '../../shared/interdiction/policy.js';
+import { emptyPolicy, hasInterdiction, type InterdictionPolicy, type ManagementChannel, type PolicyChange } from './policy.js';
+import { applyPolicyChange, withManagementChannels } from './policy-changes.js';
+import { expirePolicy, nextExpiry, type ExpiredPart } from './policy-expiry.js';
+import { describePolicy } from './describe-policy.js';
 import { NoFirewallBackendError, type BackendName, type BackendPreference, type FirewallBackend } from './firewall-backend.js';
 import { readStateFile, writeStateFile, STATE_VERSION } from './state-file.js';
 import { WindowsFirewallBackend } from './windows-backend.js';
@@ -56,7 +47,7 @@ export interface ActiveRules {
 }
 
 /** Picks the firewall tool: Windows Firewall on Windows; nft, else iptables, on Linux. */
-export async function selectBackend(preference: BackendPreference = 'auto'): Promise<FirewallBackend> {
+async function selectBackend(preference: BackendPreference = 'auto'): Promise<FirewallBackend> {
   if (preference === 'windows' || (preference === 'auto' && process.platform === 'win32')) {
     const w = WindowsFirewallBackend.detect();
     if (!w) throw new NoFirewallBackendError(preference, 'Windows Firewall is only available on Windows');

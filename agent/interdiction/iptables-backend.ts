@@ -4,7 +4,7 @@
 import { findExecutable, runChecked } from './command-runner.js';
 import type { FirewallBackend, KernelReadback } from './firewall-backend.js';
 import { buildIptablesRestore, ourIptablesListing, ruleCommentsFromIptablesSave } from './iptables-rules.js';
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 
 interface FamilyTools {
   family: 4 | 6;

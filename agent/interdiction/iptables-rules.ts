@@ -5,12 +5,12 @@
 // Each family is one `iptables-restore --noflush` / `ip6tables-restore --noflush` transaction
 // that drops our old jumps, rewrites our chains and re-inserts the jumps; the two families are
 // two transactions. Pure: the caller passes the current `iptables-save -t filter` text.
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 import { COMMENT_PREFIX, HOOKS, planRules, type Hook, type PlannedRule } from './rule-plan.js';
 
-export const IPT_CHAINS: Readonly<Record<Hook, string>> = { input: 'MEERKAT-IN', output: 'MEERKAT-OUT', forward: 'MEERKAT-FWD' };
+const IPT_CHAINS: Readonly<Record<Hook, string>> = { input: 'MEERKAT-IN', output: 'MEERKAT-OUT', forward: 'MEERKAT-FWD' };
 const BUILTIN: Readonly<Record<Hook, string>> = { input: 'INPUT', output: 'OUTPUT', forward: 'FORWARD' };
-export const IPT_JUMP_COMMENT = 'meerkat interdiction';
+const IPT_JUMP_COMMENT = 'meerkat interdiction';
 
 function quote(s: string): string {
   return `"${s.replace(/["\\]/g, '\\$&')}"`;
@@ -24,14 +24,14 @@ const HASHLIMIT_BYTE_SHIFT = 4n;
  * The smallest burst iptables accepts for a byte rate: the rate as hashlimit quantizes it
  * (its cost/bytes conversions, redone here), coarse at multi-GB/s rates.
  */
-export function hashlimitMinBurst(rateBytesPerSec: number): number {
+function hashlimitMinBurst(rateBytesPerSec: number): number {
   const cost = UINT32_MAX / ((BigInt(rateBytesPerSec) >> HASHLIMIT_BYTE_SHIFT) + 1n);
   const bytes = ((cost > 0n ? UINT32_MAX / cost : UINT32_MAX) - 1n) << HASHLIMIT_BYTE_SHIFT;
   return Number(bytes);
 }
 
 /** The rule spec after `-A CHAIN`, or several when one plan rule needs more (ICMPv6 types). */
-export function renderIptablesRule(r: PlannedRule, family: 4 | 6, ruleIndex: number): string[] {
+function renderIptablesRule(r: PlannedRule, family: 4 | 6, ruleIndex: number): string[] {
   const base: string[] = [];
   if (r.loopback) base.push(r.hook === 'output' ? '-o lo' : '-i lo');
   if (r.src !== undefined) base.push(`-s ${r.src}`);

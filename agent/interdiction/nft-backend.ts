@@ -4,7 +4,7 @@
 import { findExecutable, runChecked, runCommand } from './command-runner.js';
 import type { FirewallBackend, KernelReadback } from './firewall-backend.js';
 import { buildNftRuleset, NFT_FAMILY, NFT_TABLE, ruleCommentsFromNftJson } from './nft-ruleset.js';
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 
 export class NftBackend implements FirewallBackend {
   readonly name = 'nft' as const;

@@ -3,13 +3,14 @@
 // whole table in ONE transaction (create-if-missing, delete, re-create), so the kernel never
 // holds half a policy and no other table is read or touched. Also parses `nft -j list table`
 // output back into the rule comments, for the read-back check. Pure.
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 import { COMMENT_PREFIX, HOOKS, planRules, type Hook, type PlannedRule } from './rule-plan.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 export const NFT_FAMILY = 'inet';
 export const NFT_TABLE = 'meerkat_interdiction';
 /** after the usual filter chains' priority 0, so their own accounting sees packets first */
-export const NFT_CHAIN_PRIORITY = 'filter + 10';
+const NFT_CHAIN_PRIORITY = 'filter + 10';
 
 export interface NftRuleset {
   /** text for `nft -f -` */
@@ -76,7 +77,8 @@ export function buildNftRuleset(policy: InterdictionPolicy): NftRuleset {
   return { script: lines.join('\n') + '\n', ruleComments: comments, tablePresent: true };
 }
 
-export class NftListParseError extends Error {
+export class NftListParseError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_NFT_LIST';
   constructor(what: string) {
     super(`cannot read nft JSON listing: ${what}`);
     this.name = 'NftListParseError';

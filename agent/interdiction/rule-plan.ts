@@ -4,7 +4,7 @@
 // ours to drop" (nft accept in our own table, iptables RETURN from our chain) - other
 // firewalls on the host still see the packet; 'drop' is final everywhere. Pure.
 import { parseCidr } from '../../shared/net/ip-address.js';
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 
 export type Hook = 'input' | 'output' | 'forward';
 export const HOOKS: readonly Hook[] = ['input', 'output', 'forward'];
@@ -48,7 +48,7 @@ export function burstFor(rateBytesPerSec: number): number {
   return Math.max(65_536, Math.ceil(rateBytesPerSec / 4));
 }
 
-export function familyOf(cidrText: string): 4 | 6 {
+function familyOf(cidrText: string): 4 | 6 {
   return parseCidr(cidrText).version;
 }
 

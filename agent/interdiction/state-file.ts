@@ -6,7 +6,9 @@
 import { close, fchmod, fsync, mkdir as mkdirCb, open as openCb, readFile as readFileCb, rename as renameCb, rm as rmCb, writeFile as writeFileCb } from 'node:fs';
 import { promisify } from 'node:util';
 import { dirname, basename, join } from 'node:path';
-import { InterdictionInputError, validatePolicy, type InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import { InputError, MeerkatError } from '../../shared/errors.js';
+import type { InterdictionPolicy } from './policy.js';
+import { validatePolicy } from './policy-json.js';
 import type { BackendName } from './firewall-backend.js';
 
 const open = promisify(openCb);
@@ -30,7 +32,8 @@ export interface InterdictionState {
   policy: InterdictionPolicy;
 }
 
-export class InterdictionStateError extends Error {
+export class InterdictionStateError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_INTERDICTION_STATE';
   constructor(path: string, what: string) {
     super(`interdiction state file ${path}: ${what}`);
     this.name = 'InterdictionStateError';
@@ -62,7 +65,7 @@ export async function readStateFile(path: string): Promise<InterdictionState | u
   try {
     return { version: STATE_VERSION, backend: o.backend, updatedAt: Number(o.updatedAt) || 0, policy: validatePolicy(o.policy) };
   } catch (e) {
-    if (e instanceof InterdictionInputError) throw new InterdictionStateError(path, e.message);
+    if (e instanceof InputError) throw new InterdictionStateError(path, e.message);
     throw e;
   }
 }

@@ -3,7 +3,7 @@
 // NOT RUN ON WINDOWS YET: only the generated commands are unit-tested (docs/interdiction.md).
 import { findExecutable, runChecked } from './command-runner.js';
 import type { FirewallBackend, KernelReadback } from './firewall-backend.js';
-import type { InterdictionPolicy } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy } from './policy.js';
 import { buildWindowsFirewallCommands, ruleIdsFromWindowsList, windowsListCommand, windowsReleaseCommands } from './windows-firewall.js';
 
 export class WindowsFirewallBackend implements FirewallBackend {

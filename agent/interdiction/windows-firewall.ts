@@ -6,7 +6,7 @@
 // blocks and blocking its other ports/protocols separately. All our rules share one group; an
 // update adds the new generation first and then removes older generations, so there is no
 // unprotected gap. Pure; nothing here has run on Windows (see docs/interdiction.md).
-import type { InterdictionPolicy, ManagementChannel } from '../../shared/interdiction/policy.js';
+import type { InterdictionPolicy, ManagementChannel } from './policy.js';
 import {
   cidrToRange,
   complementPorts,
@@ -18,7 +18,7 @@ import {
 } from './address-ranges.js';
 
 export const WINDOWS_RULE_GROUP = 'Meerkat Interdiction';
-export const WINDOWS_NAME_PREFIX = 'Meerkat-';
+const WINDOWS_NAME_PREFIX = 'Meerkat-';
 /** a throttle high enough to mean "no cap" for the management channel's QoS exemption */
 const NO_CAP_BITS_PER_SEC = 100_000_000_000;
 

@@ -9,20 +9,17 @@ import { decodeFrame, decoderInternalErrors, DecodedPacket, type DecodeOptions }
 import { Direction, EMPTY_BYTES, RecordFlag } from '../../shared/packet/packet-record.js';
 import type { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
 import { DumpRotator, DumpWriter, type DumpHeader, type DumpWriterOptions } from '../../shared/dump/index.js';
-import { NoiseFilter, NOISE_REASONS, type NoiseReasonName } from '../capture/noise-filter.js';
-import {
-  ARPHRD_LOOPBACK, LINKTYPE_ETHERNET, PACKET_OTHERHOST, PACKET_OUTGOING,
-  linuxDeviceType, linuxPacketType,
-} from '../capture/link-meta.js';
+import { NoiseFilter, type NoiseReasonName } from '../capture/noise-filter.js';
+import { ARPHRD_LOOPBACK, PACKET_OTHERHOST, PACKET_OUTGOING, linuxDeviceType, linuxPacketType } from '../capture/link-meta.js';
 import { HostAddressTable } from './host-addresses.js';
 import { SnapPolicy, type PeerCaptureRule } from './snap-policy.js';
 import type { AppMetaExtractor, AppMetaStats } from './app-meta-extractor.js';
+import { EtherType } from '../../shared/decode/ether-types.js';
+import { LinkType } from '../../shared/decode/link-types.js';
 
-export const DEFAULT_PACKETS_PER_DUMP = 20_000;
-export const DEFAULT_DUMP_SECONDS = 120;
+const DEFAULT_PACKETS_PER_DUMP = 20_000;
+const DEFAULT_DUMP_SECONDS = 120;
 
-const ETHERTYPE_ARP = 0x0806;
-const ETHERTYPE_RARP = 0x8035;
 
 /** The snap policy picks the kept payload bytes itself: the decoder's payload view would go unread. */
 const DECODE_OPTIONS: DecodeOptions = { payloadView: false };
@@ -153,7 +150,7 @@ export class AgentPipeline {
       agentId: opts.agentId,
       anonKeyId: opts.anonymizer.keyId,
       snapLen,
-      linkType: opts.dumpLinkType ?? LINKTYPE_ETHERNET,
+      linkType: opts.dumpLinkType ?? LinkType.Ethernet,
       compression: opts.compression,
     });
     const onDump = opts.onDump;
@@ -234,7 +231,7 @@ export class AgentPipeline {
    * only through the noise sampling window, and must not carry real internal addresses.
    */
   private anonymizeArp(d: DecodedPacket): void {
-    if (d.etherType !== ETHERTYPE_ARP && d.etherType !== ETHERTYPE_RARP) return;
+    if (d.etherType !== EtherType.Arp && d.etherType !== EtherType.Rarp) return;
     if ((d.flags & RecordFlag.SrcAnon) === 0 && this.anonymizer.anonymize(4, d.src)) d.flags |= RecordFlag.SrcAnon;
     if ((d.flags & RecordFlag.DstAnon) === 0 && this.anonymizer.anonymize(4, d.dst)) d.flags |= RecordFlag.DstAnon;
   }
@@ -324,6 +321,3 @@ export class AgentPipeline {
     };
   }
 }
-
-/** Noise reason names in counter order (for tables and metrics). */
-export const EXCLUSION_REASONS: readonly ExclusionReason[] = [...(NOISE_REASONS.slice(1) as NoiseReasonName[]), 'loopback', 'otherHost'];

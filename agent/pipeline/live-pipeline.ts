@@ -11,12 +11,12 @@
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../shared/log.js';
 import { LiveCapture, type LiveCaptureOptions, type LiveCaptureStats } from '../capture/live-capture.js';
-import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL } from '../capture/link-meta.js';
 import { AgentPipeline, type AgentPipelineOptions, type CaptureStats } from './agent-pipeline.js';
 import type { PeerCaptureRule } from './snap-policy.js';
 import { hostFactsFromInterfaces, type HostFacts } from './host-addresses.js';
 import { warmUpPipeline } from './pipeline-warmup.js';
 import { runtimeProfile } from '../runtime-profile.js';
+import { LinkType } from '../../shared/decode/link-types.js';
 
 export interface LivePipelineOptions {
   capture: Omit<LiveCaptureOptions, 'onFrame' | 'log'>;
@@ -63,7 +63,7 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
   let capture: LiveCapture | undefined;
   const pipeline = new AgentPipeline({
     ...opts.pipeline,
-    dumpLinkType: opts.pipeline.dumpLinkType ?? (anyMode ? LINKTYPE_LINUX_SLL : LINKTYPE_ETHERNET),
+    dumpLinkType: opts.pipeline.dumpLinkType ?? (anyMode ? LinkType.LinuxSll : LinkType.Ethernet),
     hostAddresses: facts.addresses,
     directedBroadcasts: facts.directedBroadcasts,
     liveLinkScope: true,
@@ -76,7 +76,7 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
   });
   // the warm-up is for the optimizing JIT; without one it would only cost start-up CPU
   if (opts.warmUp ?? runtimeProfile() === 'fast') {
-    const ms = warmUpPipeline({ linkType: anyMode ? LINKTYPE_LINUX_SLL : LINKTYPE_ETHERNET, policy: opts.pipeline.anonymizer.policy });
+    const ms = warmUpPipeline({ linkType: anyMode ? LinkType.LinuxSll : LinkType.Ethernet, policy: opts.pipeline.anonymizer.policy });
     log?.debug({ ms: Math.round(ms) }, 'pipeline warmed up');
   }
   capture = new LiveCapture({

@@ -7,7 +7,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { AgentPipeline } from './agent-pipeline.js';
-import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL } from '../capture/link-meta.js';
+import { EtherType } from '../../shared/decode/ether-types.js';
+import { LinkType } from '../../shared/decode/link-types.js';
 
 function put16(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 8;
@@ -53,10 +54,10 @@ function ipPacket(i: number, v6: boolean, tcp: boolean): Uint8Array {
 }
 
 function frameFor(linkType: number, ip: Uint8Array, v6: boolean, outgoing: boolean): Uint8Array {
-  const hdr = linkType === LINKTYPE_LINUX_SLL ? 16 : 14;
+  const hdr = linkType === LinkType.LinuxSll ? 16 : 14;
   const f = new Uint8Array(hdr + ip.length);
-  const et = v6 ? 0x86dd : 0x0800;
-  if (linkType === LINKTYPE_LINUX_SLL) {
+  const et = v6 ? EtherType.Ipv6 : EtherType.Ipv4;
+  if (linkType === LinkType.LinuxSll) {
     put16(f, 0, outgoing ? 4 : 0);
     put16(f, 2, 1);
     put16(f, 4, 6);
@@ -76,7 +77,7 @@ function frameFor(linkType: number, ip: Uint8Array, v6: boolean, outgoing: boole
  */
 export function warmUpPipeline(opts: { linkType?: number; policy?: AnonymizePolicy; packets?: number } = {}): number {
   const t0 = process.hrtime.bigint(); // not performance.now(): that global loads perf_hooks
-  const linkType = opts.linkType ?? LINKTYPE_LINUX_SLL;
+  const linkType = opts.linkType ?? LinkType.LinuxSll;
   const n = opts.packets ?? 30_000;
   const frames: Uint8Array[] = [];
   for (let i = 0; i < 512; i++) frames.push(frameFor(linkType, ipPacket(i, i % 5 === 0, i % 3 !== 0), i % 5 === 0, (i & 1) === 0));
@@ -87,7 +88,7 @@ export function warmUpPipeline(opts: { linkType?: number; policy?: AnonymizePoli
     nextSequence: () => seq++,
     onDump: () => { /* discarded */ },
     packetsPerDump: 2_000,
-    dumpLinkType: linkType === LINKTYPE_LINUX_SLL ? LINKTYPE_LINUX_SLL : LINKTYPE_ETHERNET,
+    dumpLinkType: linkType === LinkType.LinuxSll ? LinkType.LinuxSll : LinkType.Ethernet,
     liveLinkScope: true,
     wireLenFromIp: true,
     hostAddresses: ['10.1.0.1'],

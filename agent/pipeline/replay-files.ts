@@ -11,8 +11,10 @@ import { loadAnonKey } from '../../shared/keys/owner-keys.js';
 import { AgentPipeline, type CaptureStats } from './agent-pipeline.js';
 import { createAppMetaExtractor } from './app-meta-extractor.js';
 import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
+import { MeerkatError } from '../../shared/errors.js';
 
-export class ReplayError extends Error {
+export class ReplayError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_REPLAY';
   constructor(message: string) {
     super(message);
     this.name = 'ReplayError';

@@ -10,12 +10,15 @@
 import { EMPTY_BYTES, IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../../shared/packet/packet-record.js';
 import type { DecodedPacket } from '../../shared/decode/decoded-packet.js';
 import { parseCidr } from '../../shared/net/ip-address.js';
+import { MeerkatError } from '../../shared/errors.js';
+import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 
-export const MAX_SNAP_LEN = 65535;
+const MAX_SNAP_LEN = COMMAND_LIMITS.snapLen.max;
 /** kept payloads up to this length are handed out as cached views (no allocation) */
 const VIEW_CACHE_MAX = 2048;
 
-export class SnapPolicyError extends Error {
+export class SnapPolicyError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_SNAP_POLICY';
   constructor(input: string, expected: string) {
     super(`invalid snap policy input ${JSON.stringify(input)}: expected ${expected}`);
     this.name = 'SnapPolicyError';

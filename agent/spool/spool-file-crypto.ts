@@ -4,11 +4,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { SpoolCorruptError } from './spool-errors.js';
 
-export const SPOOL_MAGIC = 0x50534b4d; // "MKSP" as little-endian u32
-export const SPOOL_FILE_VERSION = 1;
-export const ALG_AES_256_GCM = 1;
+const SPOOL_MAGIC = 0x50534b4d; // "MKSP" as little-endian u32
+const SPOOL_FILE_VERSION = 1;
+const ALG_AES_256_GCM = 1;
 export const SPOOL_HEADER_LEN = 36;
-export const SPOOL_TAG_LEN = 16;
+const SPOOL_TAG_LEN = 16;
 export const SPOOL_OVERHEAD = SPOOL_HEADER_LEN + SPOOL_TAG_LEN;
 export const SPOOL_KEY_LEN = 32;
 

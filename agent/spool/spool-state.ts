@@ -13,7 +13,7 @@ export interface SpoolState {
   corrupt: number;
 }
 
-export const STATE_FILE = 'spool-state.json';
+const STATE_FILE = 'spool-state.json';
 
 export function freshState(nextSequence: number): SpoolState {
   return { version: 1, nextSequence, droppedDumps: 0, droppedPackets: 0, droppedBytes: 0, corrupt: 0 };

@@ -35,7 +35,7 @@ export interface SpoolStats {
 export const KEY_FILE = 'spool.key';
 export const QUARANTINE_DIR = 'quarantine';
 /** quarantined files kept for inspection; older ones are deleted */
-export const QUARANTINE_KEEP = 8;
+const QUARANTINE_KEEP = 8;
 const FILE_RE = /^(\d{16})\.mkds$/;
 
 interface Entry {

@@ -16,7 +16,7 @@ export interface CaptureCounters {
 }
 
 /** CPU percent (of one core) between successive samples, plus memory and uptime. */
-export class ProcessHealthSampler {
+class ProcessHealthSampler {
   private lastCpu = process.cpuUsage();
   private lastAt = process.hrtime.bigint();
 

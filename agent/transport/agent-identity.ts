@@ -5,11 +5,11 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyFileError } from '../../certs/errors.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { PUBLIC_MODE, SECRET_MODE, readPemFile, writeFileAtomic } from '../../certs/pem-files.js';
 import { privateKeyPem } from '../../certs/native-keys.js';
 
-export const IDENTITY_SUBDIR = 'identity';
+const IDENTITY_SUBDIR = 'identity';
 
 export interface AgentIdentity {
   agentId: string;
@@ -49,15 +49,15 @@ export function hasAgentIdentity(stateDir: string): boolean {
 
 function readMeta(stateDir: string): IdentityFile {
   const file = metaPath(stateDir);
-  if (!existsSync(file)) throw new KeyFileError(file, 'the agent identity (not enrolled yet? run `meerkat-agent enroll`)');
+  if (!existsSync(file)) throw new KeyFileError(file, 'expected the agent identity (not enrolled yet? run `meerkat-agent enroll`)');
   let m: IdentityFile;
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as IdentityFile;
   } catch (e) {
-    throw new KeyFileError(file, 'JSON agent identity', e);
+    throw new KeyFileError(file, 'expected JSON agent identity', e);
   }
   if (m?.version !== 1 || typeof m.agentId !== 'string' || typeof m.keyFile !== 'string' || typeof m.certFile !== 'string' || typeof m.caFile !== 'string' || typeof m.collectorUrl !== 'string') {
-    throw new KeyFileError(file, 'a version 1 identity with agentId, collectorUrl, keyFile, certFile and caFile');
+    throw new KeyFileError(file, 'expected a version 1 identity with agentId, collectorUrl, keyFile, certFile and caFile');
   }
   return m;
 }
@@ -73,14 +73,14 @@ export function loadAgentIdentity(stateDir: string): AgentIdentity {
   const certPem = readPemFile(certFile, ['CERTIFICATE'], 'the agent certificate');
   const caPem = readPemFile(caFile, ['CERTIFICATE'], 'the collector CA certificate');
   let key: KeyObject;
-  try { key = createPrivateKey(keyPem); } catch (e) { throw new KeyFileError(keyFile, 'a parseable private key', e); }
+  try { key = createPrivateKey(keyPem); } catch (e) { throw new KeyFileError(keyFile, 'expected a parseable private key', e); }
   let cert: X509Certificate;
-  try { cert = new X509Certificate(certPem); } catch (e) { throw new KeyFileError(certFile, 'a parseable X.509 certificate', e); }
+  try { cert = new X509Certificate(certPem); } catch (e) { throw new KeyFileError(certFile, 'expected a parseable X.509 certificate', e); }
   let ca: X509Certificate;
-  try { ca = new X509Certificate(caPem); } catch (e) { throw new KeyFileError(caFile, 'a parseable X.509 CA certificate', e); }
-  if (!cert.checkPrivateKey(key)) throw new KeyFileError(keyFile, `the private key of ${certFile} (they do not match)`);
-  if (!cert.verify(ca.publicKey)) throw new KeyFileError(certFile, `a certificate issued by the CA in ${caFile}`);
-  if (!cert.subject.split('\n').includes(`CN=${m.agentId}`)) throw new KeyFileError(certFile, `a certificate for agent ${m.agentId}`);
+  try { ca = new X509Certificate(caPem); } catch (e) { throw new KeyFileError(caFile, 'expected a parseable X.509 CA certificate', e); }
+  if (!cert.checkPrivateKey(key)) throw new KeyFileError(keyFile, `expected the private key of ${certFile} (they do not match)`);
+  if (!cert.verify(ca.publicKey)) throw new KeyFileError(certFile, `expected a certificate issued by the CA in ${caFile}`);
+  if (!cert.subject.split('\n').includes(`CN=${m.agentId}`)) throw new KeyFileError(certFile, `expected a certificate for agent ${m.agentId}`);
   return {
     agentId: m.agentId,
     collectorUrl: m.collectorUrl,

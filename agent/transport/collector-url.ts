@@ -1,8 +1,10 @@
 // Normalising what an operator types as the collector address into the HTTPS base and the
 // agent WebSocket URL ("collector.example:8443", "https://...", "wss://...").
 import { AGENT_WS_PATH } from '../../shared/protocol/agent-protocol.js';
+import { InputError } from '../../shared/errors.js';
 
-export class CollectorUrlError extends Error {
+export class CollectorUrlError extends InputError {
+  readonly code = 'MEERKAT_ERR_COLLECTOR_URL';
   constructor(input: string) {
     super(`not a collector address: ${JSON.stringify(input)}; expected https://host:port (or host:port)`);
     this.name = 'CollectorUrlError';

@@ -11,8 +11,10 @@ import { fingerprintMatches } from '../../certs/fingerprint.js';
 import { saveAgentIdentity, type AgentIdentity } from './agent-identity.js';
 import { collectorEndpoints } from './collector-url.js';
 import { ENROLL_CA_PATH, ENROLL_PATH } from '../../shared/protocol/agent-protocol.js';
+import { MeerkatError } from '../../shared/errors.js';
 
-export class EnrollError extends Error {
+export class EnrollError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_ENROLL';
   /** machine-readable: network | pin-mismatch | refused | bad-response */
   readonly reason: string;
   constructor(reason: string, message: string) {

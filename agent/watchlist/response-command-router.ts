@@ -14,7 +14,7 @@ import type { AgentControl } from '../control/agent-control.js';
 import { ReplayGuard } from '../control/replay-guard.js';
 import { loadResponseKeys, type ResponseKeySet } from './response-keys.js';
 
-export const OUT_OF_SCOPE = 'out-of-scope';
+const OUT_OF_SCOPE = 'out-of-scope';
 
 export interface ResponseRouterOptions {
   stateDir: string;

@@ -3,7 +3,7 @@
 // only (writes <state-dir>/response-keys/); nothing over the network can do this.
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
-import { KeyFileError } from '../../shared/commands/operator-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { loadAgentConfig } from '../config.js';
 import { loadResponseKeys, pinResponseKey, unpinResponseKey, RESPONSE_KINDS } from './response-keys.js';
 

@@ -39,5 +39,4 @@ export const alertsConfigSchema = z.object({
   maxPending: z.number().int().min(1).default(50_000),
 }).strict();
 
-export type AlertsConfig = z.output<typeof alertsConfigSchema>;
 export type AlertOutputConfig = z.output<typeof output>;

@@ -9,7 +9,7 @@
 // on its second connection, so browsing to thousands of servers allocates next to nothing.
 import { z } from 'zod';
 import { formatZodIssues } from '../../shared/config/load-config.js';
-import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import { protoName, type FlowRecord } from '../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
 import { PrefixSet } from './address-scope.js';
 import { scoreBeacon, type BeaconScore } from './beacon-scoring.js';
@@ -85,7 +85,7 @@ class Pair {
   }
 
   portNames(): string[] {
-    return this.ports.map((p) => `${(p >>> 16) === 17 ? 'udp' : (p >>> 16) === 6 ? 'tcp' : `ip-${p >>> 16}`}/${p & 0xffff}`);
+    return this.ports.map((p) => `${protoName(p >>> 16)}/${p & 0xffff}`);
   }
 }
 

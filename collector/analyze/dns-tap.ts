@@ -7,10 +7,11 @@
 import { formatIp } from '../../shared/net/ip-address.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { AnalyzerHost } from './analyzer-host.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../shared/packet/packet-record.js';
 
 export function dnsPayloadTap(host: AnalyzerHost): (rec: PacketRecord, agentId: string) => number {
   return (rec, agentId) => {
-    if (rec.payload.length === 0 || (rec.proto !== 17 && rec.proto !== 6)) return 0;
+    if (rec.payload.length === 0 || (rec.proto !== IPPROTO_UDP && rec.proto !== IPPROTO_TCP)) return 0;
     const toServer = rec.dport === 53;
     if (!toServer && rec.sport !== 53) return 0;
     const src = formatIp(rec.ipVersion, rec.src);
@@ -21,7 +22,7 @@ export function dnsPayloadTap(host: AnalyzerHost): (rec: PacketRecord, agentId: 
       client: toServer ? src : dst,
       server: toServer ? dst : src,
       clientAnon: (rec.flags & (toServer ? RecordFlag.SrcAnon : RecordFlag.DstAnon)) !== 0,
-      tcp: rec.proto === 6,
+      tcp: rec.proto === IPPROTO_TCP,
     });
   };
 }

@@ -8,8 +8,10 @@ import type { Analyzer } from './analyzer.js';
 import type { AnalyzerHost } from './analyzer-host.js';
 import type { AnalyzerEntry } from './analysis-config.js';
 import { BUILTIN_ANALYZERS, createBuiltin, type BuiltinAnalyzerName } from './builtin-analyzers.js';
+import { MeerkatError } from '../../shared/errors.js';
 
-export class AnalyzerLoadError extends Error {
+export class AnalyzerLoadError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_ANALYZER_LOAD';
   constructor(module: string, expected: string) {
     super(`analyzer module ${module}: ${expected}`);
     this.name = 'AnalyzerLoadError';

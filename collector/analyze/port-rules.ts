@@ -4,8 +4,11 @@
 //   "udp/5000-5100"  a range
 //   "icmp"       a whole protocol (any port)
 // and a compiled matcher that answers per flow with one Map lookup.
+import { InputError } from '../../shared/errors.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../shared/packet/packet-record.js';
 
-export class PortSpecError extends Error {
+export class PortSpecError extends InputError {
+  readonly code = 'MEERKAT_ERR_PORT_SPEC';
   constructor(text: string) {
     super(`not a port spec: ${JSON.stringify(text)} (expected e.g. 443, tcp/443, udp/5000-5100, icmp)`);
     this.name = 'PortSpecError';
@@ -13,7 +16,7 @@ export class PortSpecError extends Error {
 }
 
 const PROTO_NUMBERS: Record<string, number[]> = {
-  tcp: [6], udp: [17], sctp: [132], icmp: [1, 58], any: [6, 17, 132],
+  tcp: [IPPROTO_TCP], udp: [IPPROTO_UDP], sctp: [IPPROTO_SCTP], icmp: [IPPROTO_ICMP, IPPROTO_ICMPV6], any: [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP],
 };
 
 export interface PortSpec {

@@ -16,6 +16,7 @@ import type { Analyzer, AnalyzerContext } from './analyzer.js';
 import type { Severity } from '../../shared/alerts/alert-record.js';
 import { PrefixSet } from './address-scope.js';
 import type { FlowDirection } from './flow-sides.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../shared/packet/packet-record.js';
 
 export const scanConfigSchema = z.object({
   /** sliding window, seconds of packet time (default 300, as Zeek's scan policy) */
@@ -48,10 +49,10 @@ const SEVERITY: Record<FlowDirection, Severity> = { outbound: 'high', lateral: '
 
 /** Is this first record a probe (see header)? */
 export function isProbe(rec: FlowRecord): boolean {
-  if (rec.ip_proto === 6) return rec.orig_payload_bytes === 0 && rec.resp_payload_bytes === 0;
-  if (rec.ip_proto === 17) return rec.resp_pkts === 0;
-  if (rec.ip_proto === 1) return rec.orig_port === 8 && rec.resp_pkts === 0;
-  if (rec.ip_proto === 58) return rec.orig_port === 128 && rec.resp_pkts === 0;
+  if (rec.ip_proto === IPPROTO_TCP) return rec.orig_payload_bytes === 0 && rec.resp_payload_bytes === 0;
+  if (rec.ip_proto === IPPROTO_UDP) return rec.resp_pkts === 0;
+  if (rec.ip_proto === IPPROTO_ICMP) return rec.orig_port === 8 && rec.resp_pkts === 0;
+  if (rec.ip_proto === IPPROTO_ICMPV6) return rec.orig_port === 128 && rec.resp_pkts === 0;
   return false;
 }
 
@@ -99,8 +100,8 @@ export class ScanAnalyzer implements Analyzer {
       target.lastUs = t;
     }
     // ICMP "ports" are message types: sweeps only
-    if (rec.ip_proto === 1 || rec.ip_proto === 58) return;
-    const key = rec.ip_proto === 17 ? rec.resp_port + 65536 : rec.resp_port;
+    if (rec.ip_proto === IPPROTO_ICMP || rec.ip_proto === IPPROTO_ICMPV6) return;
+    const key = rec.ip_proto === IPPROTO_UDP ? rec.resp_port + 65536 : rec.resp_port;
     if (target.ports.size < this.cfg.maxPortsPerTarget || target.ports.has(key)) {
       const prev = target.ports.get(key);
       if (prev === undefined || t > prev) target.ports.set(key, t);

@@ -4,7 +4,8 @@
 // training data), 2 usage error. --json prints JSON.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseDuration, parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
+import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
+import { ONE_SECOND_OR_MORE, parseDuration } from '../../shared/cli/duration.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { evaluateModel, ModelFormatError, SignatureModel, trainSignatureModel, type EvalReport } from '../analyze/signature/signature-model.js';
 import { windowsFromStore } from '../analyze/signature/train-from-store.js';
@@ -59,8 +60,7 @@ export function registerModelCommand(program: Command): void {
     .option('--min-windows <n>', 'windows an agent needs to be learned', parseIntOption('--min-windows', 2), 6)
     .option('--json', 'print the report as JSON')
     .action((flags: TrainFlags) => {
-      const windowSec = parseDuration(flags.window);
-      if (!(windowSec >= 1)) throw new UsageError(`--window must be at least 1s, got ${JSON.stringify(flags.window)}`);
+      const windowSec = parseDuration(flags.window, '--window', ONE_SECOND_OR_MORE) / 1000;
       const holdout = Number(flags.holdout ?? '0.2');
       if (!(holdout > 0 && holdout < 1)) throw new UsageError(`--holdout must be between 0 and 1, got ${JSON.stringify(flags.holdout)}`);
       const windowUs = Math.round(windowSec * 1e6);

@@ -1,16 +1,18 @@
 // `meerkat-collector run`: start the agent-facing TLS server (enrollment + WebSocket) and
 // the admin port from a config file and/or flags; run until SIGTERM/SIGINT, then drain
-// uploads under way and exit 0. The lead passes the flow engine in through hooks.
+// uploads under way and exit 0. The flow side (store, flows, analysis) plugs in through hooks.
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
 import { logger, setLogLevel } from '../../shared/log.js';
-import { KeyFileError, RevocationListError } from '../../certs/errors.js';
+import { RevocationListError } from '../../certs/errors.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { CollectorServer, type CollectorServerOptions } from '../server/collector-server.js';
 import {
   collectorServerConfigSchema, effectiveLimits, loadCollectorServerConfig, resolvedDirs, splitHostPort,
   type CollectorServerConfig,
 } from '../server/server-config.js';
 import { validateConfig } from '../../shared/config/load-config.js';
+import { COLLECTOR_STATE_DIR } from '../../shared/config/state-dirs.js';
 
 /** What the rest of the collector plugs into the server (store, flow engine, command results). */
 export interface RunHooks extends Pick<CollectorServerOptions, 'store' | 'onDumpCommitting' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'ledger' | 'watchlist'> {
@@ -49,7 +51,7 @@ export function collectorConfigFrom(flags: RunFlags): CollectorServerConfig {
   return validateConfig(collectorServerConfigSchema, merged, flags.config ? `${flags.config} + flags` : 'flags');
 }
 
-/** Starts the server for a configuration (also used by tests and the lead's wiring). */
+/** Starts the server for a configuration, with the hooks that plug the flow side in (tests use it too). */
 export async function startCollector(cfg: CollectorServerConfig, hooks: RunHooks = {}): Promise<CollectorServer> {
   const dirs = resolvedDirs(cfg);
   const { onStop: _onStop, onStarted: _onStarted, ...serverHooks } = hooks;
@@ -77,7 +79,7 @@ export function register(program: Command, hooksSource: RunHooksSource = {}): Co
     .option('--config <file>', 'collector config file (JSON)')
     .option('--listen <host:port>', 'agent TLS port (default 0.0.0.0:8443)')
     .option('--admin <host:port|off>', 'admin HTTP port for /healthz and /metrics (default 127.0.0.1:9469)')
-    .option('--state-dir <dir>', 'state directory (default /var/lib/meerkat-collector)')
+    .option('--state-dir <dir>', `state directory (default ${COLLECTOR_STATE_DIR})`)
     .option('--pki-dir <dir>', 'PKI directory (default <state-dir>/pki)')
     .option('--dump-dir <dir>', 'where raw dumps are stored (default <state-dir>/dumps)')
     .option('--tls-min <version>', 'lowest TLS version accepted: 1.3 (default) or 1.2')

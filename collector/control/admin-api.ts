@@ -22,6 +22,8 @@ import type { AuditLog } from './audit-log.js';
 import { SubmitError, type CommandQueue, type QueuedCommand } from './command-queue.js';
 import { checkOperator } from '../../certs/operator-certs.js';
 import { limitTimeToFirstRequest, serverTimeoutOptions } from '../server/connection-timeouts.js';
+import { MeerkatError } from '../../shared/errors.js';
+import type { CommandView } from '../../shared/commands/admin-views.js';
 
 export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
 const MAX_BODY = 64 * 1024;
@@ -53,15 +55,16 @@ export interface AdminApi {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+class HttpError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_ADMIN_REQUEST';
+  constructor(readonly status: number, readonly reason: string, message: string) {
     super(message);
     this.name = 'HttpError';
   }
 }
 
 /** The command as the console sees it. */
-export function commandView(c: QueuedCommand): Record<string, unknown> {
+export function commandView(c: QueuedCommand): CommandView {
   return {
     id: c.id,
     agentId: c.agentId,
@@ -181,8 +184,8 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
           if (e instanceof SubmitError) {
             const maybe = env as { agentId?: unknown; kind?: unknown };
             if (typeof maybe?.agentId === 'string' && AGENT_ID_RE.test(maybe.agentId)) agentId = maybe.agentId;
-            deps.audit.record({ actor, action: 'command.submit', agentId, outcome: `refused:${e.code}`, detail: { reason: e.message, kind: typeof maybe?.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
-            throw new HttpError(e.status, e.code, e.message);
+            deps.audit.record({ actor, action: 'command.submit', agentId, outcome: `refused:${e.reason}`, detail: { reason: e.message, kind: typeof maybe?.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
+            throw new HttpError(e.status, e.reason, e.message);
           }
           throw e;
         }
@@ -223,7 +226,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
     } catch (e) {
       if (e instanceof HttpError) {
         detail = e.message;
-        return send(e.status, { error: e.code, message: e.message });
+        return send(e.status, { error: e.reason, message: e.message });
       }
       deps.log.error({ err: e, what }, 'admin API request failed');
       detail = (e as Error).message;

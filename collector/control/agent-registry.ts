@@ -3,23 +3,12 @@
 // last seen and how it was doing), merged with the live connection state, and the last machine
 // inventory (its sensitive half sealed: the collector only ever stores ciphertext).
 import type { ControlDatabase } from './control-db.js';
+import type { AgentView } from '../../shared/commands/admin-views.js';
 
 export interface LiveAgentInfo {
   agentId: string;
   connected: boolean;
   connectedSince: string | null;
-}
-
-export interface AgentView {
-  agentId: string;
-  online: boolean;
-  connectedSince: string | null;
-  firstSeen: string | null;
-  lastSeen: string | null;
-  /** agent software version from its heartbeat */
-  version: string | null;
-  /** the last heartbeat as the agent sent it (capture, spool, control, interdiction) */
-  health: Record<string, unknown> | null;
 }
 
 export interface StoredInventory {

@@ -9,6 +9,7 @@ import {
   type CommandEnvelope, type CommandOutcome, type CommandState,
 } from '../../shared/commands/command-schema.js';
 import type { ControlDatabase } from './control-db.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 export interface QueuedCommand {
   id: string;
@@ -27,8 +28,9 @@ export interface QueuedCommand {
   error: string | null;
 }
 
-export class SubmitError extends Error {
-  constructor(readonly code: 'malformed' | 'too-large' | 'expired' | 'duplicate', readonly status: number, message: string) {
+export class SubmitError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_COMMAND_SUBMIT';
+  constructor(readonly reason: 'malformed' | 'too-large' | 'expired' | 'duplicate', readonly status: number, message: string) {
     super(message);
     this.name = 'SubmitError';
   }

@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { MeerkatError } from '../../shared/errors.js';
 
 export type ControlDatabase = Database.Database;
 
@@ -57,7 +58,8 @@ const MIGRATIONS: Record<number, string> = {
   `,
 };
 
-export class ControlSchemaError extends Error {
+export class ControlSchemaError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_CONTROL_SCHEMA';
   constructor(path: string, found: number) {
     super(`${path}: control tables are at schema version ${found}, newer than this collector understands (${CONTROL_SCHEMA_VERSION}); upgrade the collector`);
     this.name = 'ControlSchemaError';

@@ -4,7 +4,6 @@
 // that has since dropped without an answer is sent again on the next one (the agent answers a
 // repeated delivery from its replay record instead of running it twice). Commands that pass
 // their expiry undelivered end as `expired`. Every step is audited.
-import { join } from 'node:path';
 import type { Logger } from '../../shared/log.js';
 import { readOutcome, TERMINAL_STATES } from '../../shared/commands/command-schema.js';
 import { loadCa } from '../../certs/certificate-authority.js';
@@ -251,9 +250,4 @@ export class ControlService {
     } catch { /* closing anyway */ }
     this.db.close();
   }
-}
-
-/** Default database path, as the flow store uses it. */
-export function controlDbPath(stateDir: string): string {
-  return join(stateDir, 'meerkat.db');
 }

@@ -1,13 +1,11 @@
 // Turns a flow's state into an emitted FlowRecord (allocated per record) and moves the
 // flow's "reported" snapshot forward so the next record carries only new counts.
 import { formatIp } from '../../shared/net/ip-address.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../shared/packet/packet-record.js';
 import { communityId } from './community-id.js';
 import { tcpConnState, udpConnState } from './conn-state.js';
 import type { Flow } from './flow.js';
 import { protoName, tunnelName, type ConnState, type FlowRecord, type RecordCause } from '../../shared/flow/flow-record.js';
-
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
 
 function connState(flow: Flow): ConnState {
   if (flow.proto === IPPROTO_TCP && flow.tcp !== null) return tcpConnState(flow.tcp);
@@ -27,7 +25,7 @@ export function buildFlowRecord(flow: Flow, cause: RecordCause): FlowRecord {
   const respPort = aIsOrig ? flow.portB : flow.portA;
   if (flow.communityId === '') {
     // ICMP: the originator's "port" is its message type; a two-way pair hashes the same either way
-    const isIcmp = flow.proto === 1 || flow.proto === 58;
+    const isIcmp = flow.proto === IPPROTO_ICMP || flow.proto === IPPROTO_ICMPV6;
     flow.communityId = communityId(flow.ipVersion, origAddr, respAddr, flow.proto, origPort,
       isIcmp ? flow.icmpCode : respPort);
   }

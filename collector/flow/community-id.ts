@@ -4,13 +4,8 @@
 // type/code become ports by the spec's table, and one-way ICMP types keep their order.
 // Computed once per flow, not per packet.
 import * as nodeCrypto from 'node:crypto';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../shared/packet/packet-record.js';
 import { communityIdIcmpCounterpart } from './icmp-pairs.js';
-
-const IPPROTO_ICMP = 1;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-const IPPROTO_ICMPV6 = 58;
-const IPPROTO_SCTP = 132;
 
 const buf = new Uint8Array(2 + 16 + 16 + 2 + 4);
 

@@ -5,7 +5,9 @@
 // idle timeouts per protocol, Zeek's TCP attempt and close delays, and an Argus-style
 // active timeout that reports long flows incrementally. Records go to onRecord.
 // Pure logic: no I/O, no wall clock.
-import type { PacketRecord } from '../../shared/packet/packet-record.js';
+import {
+  FragFlag, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, RecordFlag, TCP_ACK, TCP_SYN, type PacketRecord,
+} from '../../shared/packet/packet-record.js';
 import { buildFlowRecord } from './build-flow-record.js';
 import { ExpiryList, TimerNode } from './expiry-list.js';
 import type { FlowRecord, RecordCause } from '../../shared/flow/flow-record.js';
@@ -38,7 +40,7 @@ export interface FlowTimeouts {
   fragmentUs: number;
 }
 
-export const DEFAULT_TIMEOUTS: Readonly<FlowTimeouts> = Object.freeze({
+const DEFAULT_TIMEOUTS: Readonly<FlowTimeouts> = Object.freeze({
   tcpIdleUs: 300e6,
   tcpHandshakeIdleUs: 60e6,
   udpIdleUs: 60e6,
@@ -84,23 +86,6 @@ export interface FlowEngineStats {
   /** flows ended early because maxFlows was reached */
   evicted: number;
 }
-
-const IPPROTO_ICMP = 1;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-const IPPROTO_ICMPV6 = 58;
-const IPPROTO_SCTP = 132;
-
-const TCP_SYN = 0x02;
-const TCP_ACK = 0x10;
-
-const FLAG_TRUNCATED = 1 << 0;
-const FLAG_MALFORMED = 1 << 1;
-const FLAG_FRAGMENT = 1 << 2;
-const FLAG_SRC_ANON = 1 << 3;
-const FLAG_DST_ANON = 1 << 4;
-const FLAG_INNER = 1 << 5;
-const FRAG_MORE = 1 << 0;
 
 function mixWord(h: number, k: number): number {
   k = Math.imul(k, 0xcc9e2d51);
@@ -227,7 +212,7 @@ export class FlowEngine {
     // A cut-off or self-contradicting header is not trusted beyond the addresses: such
     // packets are counted in a port-less flow of their addresses (Zeek drops them; an
     // attacker's malformed packets should stay visible).
-    const damaged = (flags & (FLAG_TRUNCATED | FLAG_MALFORMED)) !== 0;
+    const damaged = (flags & (RecordFlag.Truncated | RecordFlag.Malformed)) !== 0;
     if (damaged) this.stats.damaged++;
     if (this.autoAdvance && rec.tsUs > this.now) {
       this.now = rec.tsUs;
@@ -235,10 +220,10 @@ export class FlowEngine {
     }
     const agentIdx = agentId === undefined ? 0 : this.agentIndex(agentId);
     const proto = rec.proto;
-    const laterFragment = (flags & FLAG_FRAGMENT) !== 0 && rec.fragOffset > 0;
+    const laterFragment = (flags & RecordFlag.Fragment) !== 0 && rec.fragOffset > 0;
     const portless = laterFragment || damaged;
     // inner (tunnelled) packets never share a flow with outer ones
-    const tunnel = (flags & FLAG_INNER) !== 0 ? rec.tunnel : 0;
+    const tunnel = (flags & RecordFlag.Inner) !== 0 ? rec.tunnel : 0;
 
     if (laterFragment && !damaged) {
       const entry = this.frags.lookup(agentIdx, rec);
@@ -279,8 +264,8 @@ export class FlowEngine {
       s1 = word(src, 4); s2 = word(src, 8); s3 = word(src, 12);
       d1 = word(dst, 4); d2 = word(dst, 8); d3 = word(dst, 12);
     }
-    const srcAnon = (flags & FLAG_SRC_ANON) !== 0;
-    const dstAnon = (flags & FLAG_DST_ANON) !== 0;
+    const srcAnon = (flags & RecordFlag.SrcAnon) !== 0;
+    const dstAnon = (flags & RecordFlag.DstAnon) !== 0;
     let fromA = true;
     if (!oneWay) {
       // endpoint order: address words (unsigned), then pseudonym flag, then port
@@ -339,7 +324,7 @@ export class FlowEngine {
       flow.history.check(HistBit.Data, isOrig, 'D', 'd');
     }
     this.countPacket(flow, isOrig, rec, portless ? 0 : rec.payloadLen);
-    if ((flags & FLAG_FRAGMENT) !== 0 && !portless && (rec.fragFlags & FRAG_MORE) !== 0) {
+    if ((flags & RecordFlag.Fragment) !== 0 && !portless && (rec.fragFlags & FragFlag.MoreFragments) !== 0) {
       this.frags.remember(agentIdx, rec, flow, this.kFromA);
     }
     this.touchTimers(flow, action);
@@ -421,7 +406,7 @@ export class FlowEngine {
     const ts = rec.tsUs;
     // a damaged header's total length may be a lie: never count more than was on the wire
     let ipLen = rec.ipLen;
-    if ((rec.flags & (FLAG_TRUNCATED | FLAG_MALFORMED)) !== 0 && rec.wireLen > 0 && ipLen > rec.wireLen) ipLen = rec.wireLen;
+    if ((rec.flags & (RecordFlag.Truncated | RecordFlag.Malformed)) !== 0 && rec.wireLen > 0 && ipLen > rec.wireLen) ipLen = rec.wireLen;
     (isOrig ? f.orig : f.resp).addPacket(rec, ipLen, payloadLen);
     if (ts > f.lastTs) f.lastTs = ts;
     if (f.intervalStart < 0 || ts < f.intervalStart) f.intervalStart = ts;

@@ -9,7 +9,7 @@ import { TimerNode } from './expiry-list.js';
 import type { TcpConnection } from './tcp-connection.js';
 
 /** Per-direction cumulative counters and timing. */
-export class DirStats {
+class DirStats {
   pkts = 0;
   ipBytes = 0;
   payloadBytes = 0;

@@ -6,7 +6,7 @@
 // Reimplemented from Zeek's documented behaviour (TCP session adapter and conn.log docs).
 // Sequence numbers are kept as int32 (x | 0): compared only for equality and through
 // signed 32-bit differences, and small integers never need a heap box.
-import type { PacketRecord } from '../../shared/packet/packet-record.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketRecord } from '../../shared/packet/packet-record.js';
 import { ConnHistory, HistBit, scaledHistoryEvent } from './conn-history.js';
 
 export const enum TcpState {
@@ -30,11 +30,6 @@ export const enum TcpAction {
   Flipped = 1 << 2,
 }
 
-const FIN = 0x01;
-const SYN = 0x02;
-const RST = 0x04;
-const ACK = 0x10;
-
 /** Larger sequence jumps on SYN/RST are not trusted (Zeek's TOO_LARGE_SEQ_DELTA). */
 const TOO_LARGE_SEQ_DELTA = 1048576;
 
@@ -43,7 +38,7 @@ function seqDelta(a: number, b: number): number {
   return (a - b) | 0;
 }
 
-export class TcpEndpoint {
+class TcpEndpoint {
   state: TcpState = TcpState.Inactive;
   prevState: TcpState = TcpState.Inactive;
   startSeq = 0;
@@ -124,9 +119,9 @@ export class TcpConnection {
    */
   isReuse(rec: PacketRecord): boolean {
     const flags = rec.tcpFlags;
-    if ((flags & SYN) === 0) return false;
+    if ((flags & TCP_SYN) === 0) return false;
     let connOrig = this.orig;
-    if ((flags & ACK) !== 0) {
+    if ((flags & TCP_ACK) !== 0) {
       if (this.orig.state !== TcpState.Inactive) return false;
       connOrig = this.resp;
     }
@@ -134,7 +129,7 @@ export class TcpConnection {
     if (!this.isClosed()) {
       if (seq === connOrig.startSeq) return false;
       // SYN and SYN-ACK seen in reverse order: not a reuse, process() flips the roles
-      if ((flags & ACK) === 0 && connOrig.state === TcpState.SynAckSent &&
+      if ((flags & TCP_ACK) === 0 && connOrig.state === TcpState.SynAckSent &&
           this.resp.state === TcpState.Inactive && seq === this.resp.startSeq) return false;
     }
     return true;
@@ -160,10 +155,10 @@ export class TcpConnection {
     const ack = rec.tcpAck | 0;
     const window = rec.tcpWindow;
     const len = rec.payloadLen;
-    const syn = (flags & SYN) !== 0;
-    const fin = (flags & FIN) !== 0;
-    const rst = (flags & RST) !== 0;
-    const hasAck = (flags & ACK) !== 0;
+    const syn = (flags & TCP_SYN) !== 0;
+    const fin = (flags & TCP_FIN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
+    const hasAck = (flags & TCP_ACK) !== 0;
 
     let segLen = len;
     if (syn) segLen++;
@@ -276,16 +271,16 @@ export class TcpConnection {
 
   private updateHistory(epIsOrig: boolean, flags: number, ep: TcpEndpoint, relSeq: number, len: number): void {
     const h = this.history;
-    const syn = (flags & SYN) !== 0;
-    const fin = (flags & FIN) !== 0;
-    const rst = (flags & RST) !== 0;
+    const syn = (flags & TCP_SYN) !== 0;
+    const fin = (flags & TCP_FIN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
     const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
     if (bits > 1) {
       if (fin && rst) h.check(HistBit.FinRst, epIsOrig, 'I', 'i');
       else h.check(HistBit.MultiFlag, epIsOrig, 'Q', 'q');
     } else if (bits === 1) {
       if (syn) {
-        const ackSet = (flags & ACK) !== 0;
+        const ackSet = (flags & TCP_ACK) !== 0;
         const upper = ackSet ? 'H' : 'S';
         const lower = ackSet ? 'h' : 's';
         // repeated only when the sequence number differs from the last one of this kind
@@ -303,7 +298,7 @@ export class TcpConnection {
       }
     } else if (len > 0) {
       h.check(HistBit.Data, epIsOrig, 'D', 'd');
-    } else if ((flags & ACK) !== 0) {
+    } else if ((flags & TCP_ACK) !== 0) {
       h.check(HistBit.Ack, epIsOrig, 'A', 'a');
     }
   }
@@ -311,8 +306,8 @@ export class TcpConnection {
   private updateRtt(epIsOrig: boolean, flags: number, seq: number, ack: number, rec: PacketRecord): void {
     if (this.rttSynAckAck >= 0) return;
     const tsUs = rec.tsUs;
-    const syn = (flags & SYN) !== 0;
-    const hasAck = (flags & ACK) !== 0;
+    const syn = (flags & TCP_SYN) !== 0;
+    const hasAck = (flags & TCP_ACK) !== 0;
     if (epIsOrig) {
       if (syn && !hasAck && this.synAckTs < 0) this.synTs = tsUs;
       else if (!syn && hasAck && this.synAckTs >= 0 && ack === ((this.synAckSeq + 1) | 0)) {
@@ -327,10 +322,10 @@ export class TcpConnection {
 
   private updateStateMachine(ep: TcpEndpoint, peer: TcpEndpoint, isOrig: boolean, flags: number, seq: number,
     len: number): number {
-    const syn = (flags & SYN) !== 0;
-    const fin = (flags & FIN) !== 0;
-    const rst = (flags & RST) !== 0;
-    const hasAck = (flags & ACK) !== 0;
+    const syn = (flags & TCP_SYN) !== 0;
+    const fin = (flags & TCP_FIN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
+    const hasAck = (flags & TCP_ACK) !== 0;
     let doClose = false;
     let action = 0;
 

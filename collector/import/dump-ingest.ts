@@ -9,6 +9,7 @@ import type { PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowStore, RefusedFlow } from '../../shared/store/flow-store.js';
 import { EngineSet } from './engine-set.js';
 import { FlowBatchWriter } from './flow-batch-writer.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 export interface DumpIngestResult {
   agentId: string;
@@ -19,7 +20,8 @@ export interface DumpIngestResult {
   records: number;
 }
 
-export class DumpAgentMismatchError extends Error {
+export class DumpAgentMismatchError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_DUMP_AGENT_MISMATCH';
   constructor(expected: string, found: string) {
     super(`dump header names agent ${found}, but it came from agent ${expected}`);
     this.name = 'DumpAgentMismatchError';

@@ -2,12 +2,10 @@
 // numbers), never by the file name.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { DUMP_MAGIC } from '../../shared/dump/dump-header.js';
+import { PCAP_MAGIC_NS, PCAP_MAGIC_US, PCAPNG_SHB_TYPE } from '../../shared/capture-file/index.js';
 
 export type ImportFileKind = 'pcap' | 'pcapng' | 'dump' | 'unknown';
 
-const PCAP_US = 0xa1b2c3d4;
-const PCAP_NS = 0xa1b23c4d;
-const PCAPNG_SHB = 0x0a0d0d0a;
 
 /** Kind of file from its leading bytes (fewer than 4 bytes: 'unknown'). */
 export function fileKindFromMagic(head: Uint8Array): ImportFileKind {
@@ -15,8 +13,8 @@ export function fileKindFromMagic(head: Uint8Array): ImportFileKind {
   const le = (head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24)) >>> 0;
   const be = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
   if (le === DUMP_MAGIC) return 'dump';
-  if (le === PCAPNG_SHB) return 'pcapng';
-  if (le === PCAP_US || le === PCAP_NS || be === PCAP_US || be === PCAP_NS) return 'pcap';
+  if (le === PCAPNG_SHB_TYPE) return 'pcapng';
+  if (le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS || be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS) return 'pcap';
   return 'unknown';
 }
 

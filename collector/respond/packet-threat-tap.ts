@@ -8,8 +8,8 @@ import { formatIp } from '../../shared/net/ip-address.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { EmittedAlert } from '../../shared/alerts/alert-record.js';
 import { ThreatWatchlist, type WatchFeed } from './threat-watchlist.js';
+import { ipProtocolName } from '../../shared/packet/packet-names.js';
 
-const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp6' };
 
 export class PacketThreatTap {
   private readonly lastUs = new Map<string, number>();
@@ -49,7 +49,7 @@ export class PacketThreatTap {
     this.alerts++;
     const src = formatIp(rec.ipVersion, rec.src);
     const dst = formatIp(rec.ipVersion, rec.dst);
-    const proto = PROTO[rec.proto] ?? String(rec.proto);
+    const proto = ipProtocolName(rec.proto) ?? String(rec.proto);
     const port = listedIsDst ? rec.dport : rec.sport;
     const suggestedResponse = ThreatWatchlist.suggestion(f, peer, port);
     this.sink({

@@ -5,10 +5,11 @@
 // Plus "responseKeyDir" (default <stateDir>/response-key). Pure.
 import { z } from 'zod';
 import { validateConfig } from '../../shared/config/load-config.js';
+import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 
 const severity = z.enum(['low', 'medium', 'high', 'critical']);
 
-export const responseRuleSchema = z.object({
+const responseRuleSchema = z.object({
   /** alert category this rule answers (e.g. "threat-intel") */
   category: z.string().min(1),
   /** only alerts of this rule within the category (e.g. "ip:feodo"); default any */
@@ -16,9 +17,9 @@ export const responseRuleSchema = z.object({
   minSeverity: severity.default('high'),
   command: z.discriminatedUnion('type', [
     /** full payload capture of the alert's peer on the alert's agent */
-    z.object({ type: z.literal('capture-full'), forSec: z.number().int().min(1).max(7 * 86_400).default(600), snapLen: z.number().int().min(1).max(65535).default(65535) }).strict(),
+    z.object({ type: z.literal('capture-full'), forSec: z.number().int().min(1).max(COMMAND_LIMITS.peerCapture.maxMs / 1000).default(600), snapLen: z.number().int().min(1).max(COMMAND_LIMITS.snapLen.max).default(COMMAND_LIMITS.snapLen.max) }).strict(),
     /** cut the host off except its management channel */
-    z.object({ type: z.literal('isolate'), forSec: z.number().int().min(1).max(7 * 86_400).optional() }).strict(),
+    z.object({ type: z.literal('isolate'), forSec: z.number().int().min(1).max(COMMAND_LIMITS.interdiction.maxMs / 1000).optional() }).strict(),
   ]),
   rateLimit: z.object({
     perAgentPerHour: z.number().int().min(0).default(6),
@@ -27,9 +28,8 @@ export const responseRuleSchema = z.object({
 }).strict();
 
 export type ResponseRule = z.output<typeof responseRuleSchema>;
-export type ResponseRuleInput = z.input<typeof responseRuleSchema>;
 
-export const responsesConfigSchema = z.array(responseRuleSchema).max(100).default([]);
+const responsesConfigSchema = z.array(responseRuleSchema).max(100).default([]);
 
 /** @throws ConfigError naming the key */
 export function parseResponsesConfig(raw: unknown, source = 'config key "responses"'): ResponseRule[] {

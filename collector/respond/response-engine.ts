@@ -15,7 +15,7 @@ import { openControlDb, type ControlDatabase } from '../control/control-db.js';
 import type { ResponseRule } from './response-config.js';
 import { ResponseLimiter } from './response-limiter.js';
 
-export const RESPONDER_ACTOR = 'collector:responses';
+const RESPONDER_ACTOR = 'collector:responses';
 /** how long an issued response command may wait in the queue for its agent */
 const COMMAND_LIFETIME_MS = 15 * 60_000;
 

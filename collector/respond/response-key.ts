@@ -6,13 +6,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initOperatorKeys, loadOperatorSigningKey, OPERATOR_KEY_FILE, OPERATOR_PUB_FILE, type OperatorSigningKey } from '../../shared/commands/operator-keys.js';
 
-export const RESPONSE_KEY_NAME = 'collector-response';
+const RESPONSE_KEY_NAME = 'collector-response';
 
 export function responseKeyDir(stateDir: string): string {
   return join(stateDir, 'response-key');
 }
 
-export function responsePubFile(dir: string): string {
+function responsePubFile(dir: string): string {
   return join(dir, OPERATOR_PUB_FILE);
 }
 

@@ -3,11 +3,12 @@
 // per feed for the per-packet check (packet-threat-tap.ts) and the compact message pushed to
 // every agent (agent/watchlist/watchlist-codec.ts) on connect and whenever a feed file changes
 // (checked every pollMs by mtime/size/inode). A feed that fails to reload keeps its old list.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { Logger } from '../../shared/log.js';
 import type { CollectorMessage } from '../../shared/protocol/agent-protocol.js';
 import { parseFeed, type FeedSpec } from '../analyze/threat-intel/feed-formats.js';
+import { stampOf } from '../analyze/threat-intel/threat-feed.js';
 import { threatIntelConfigSchema } from '../analyze/threat-intel/threat-intel-analyzer.js';
 import type { AnalysisConfig } from '../analyze/analysis-config.js';
 import type { Severity, SuggestedResponse } from '../../shared/alerts/alert-record.js';
@@ -30,15 +31,6 @@ export interface WatchFeed {
 export interface WatchlistSource {
   current(): CollectorMessage | null;
   subscribe(fn: () => void): () => void;
-}
-
-function stampOf(path: string): string {
-  try {
-    const s = statSync(path);
-    return `${s.mtimeMs}:${s.size}:${s.ino}`;
-  } catch {
-    return 'missing';
-  }
 }
 
 function loadEntries(path: string, spec: FeedSpec): PrefixEntry[] {

@@ -10,7 +10,6 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { logger, type Logger } from '../../shared/log.js';
-import type { DumpHeader } from '../../shared/dump/dump-header.js';
 import { readDumpHeader } from '../../shared/dump/dump-header.js';
 import { EnrollTokenStore } from '../../certs/enroll-tokens.js';
 import { signAgentCsr } from '../../certs/issue-certificates.js';

@@ -11,17 +11,16 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { DumpHeader } from '../../shared/dump/dump-header.js';
 import type { DumpLedger, DumpRow } from './dump-ledger.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 export type CommitOutcome = 'stored' | 'duplicate';
 
 /** Writing the dump or its row failed; the upload must be nacked (retryable) and was not stored. */
-export class StorageError extends Error {
-  readonly code: string;
+export class StorageError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_STORAGE';
   constructor(step: string, cause: unknown) {
-    const code = (cause as NodeJS.ErrnoException)?.code ?? 'EIO';
-    super(`storing dump failed at ${step}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`storing dump failed at ${step}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'StorageError';
-    this.code = code;
   }
 }
 

@@ -4,10 +4,10 @@
 import { z } from 'zod';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../shared/config/load-config.js';
+import { COLLECTOR_STATE_DIR } from '../../shared/config/state-dirs.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
 import { DEFAULT_MAX_PACKETS } from '../../shared/dump/dump-reader.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/meerkat-collector';
 export const DEFAULT_LISTEN = '0.0.0.0:8443';
 export const DEFAULT_ADMIN = '127.0.0.1:9469';
 
@@ -32,7 +32,7 @@ const limits = z.object({
 }).partial().strict();
 
 export const collectorServerConfigSchema = z.object({
-  stateDir: z.string().min(1).default(DEFAULT_STATE_DIR),
+  stateDir: z.string().min(1).default(COLLECTOR_STATE_DIR),
   /** default <stateDir>/pki */
   pkiDir: z.string().min(1).optional(),
   /** default <stateDir>/dumps */

@@ -2,18 +2,9 @@
 // software version, capture and spool health, shipping and interdiction state - from the
 // agents' heartbeats (kept by the collector across its restarts).
 import type { Command } from 'commander';
+import type { AgentView } from '../../shared/commands/admin-views.js';
 import { deanonFilter } from '../deanon-text.js';
 import { clientFrom, remoteOptions, type RemoteFlags } from './remote-command.js';
-
-export interface AgentListEntry {
-  agentId: string;
-  online: boolean;
-  connectedSince: string | null;
-  firstSeen: string | null;
-  lastSeen: string | null;
-  version: string | null;
-  health: Record<string, unknown> | null;
-}
 
 function ago(iso: string | null, nowMs: number): string {
   if (!iso) return 'never';
@@ -36,7 +27,7 @@ function bytes(v: unknown): string {
 }
 
 /** The readable block per agent. */
-export function agentText(a: AgentListEntry, nowMs = Date.now()): string {
+export function agentText(a: AgentView, nowMs = Date.now()): string {
   const h = a.health ?? {};
   const control = (h.control ?? {}) as { snapLen?: number; capture?: string; shipping?: string; peerCapture?: unknown[] };
   const inter = (h.interdiction ?? {}) as { mode?: string; active?: string[]; unavailable?: string };
@@ -63,7 +54,7 @@ export function registerAgentsCommand(program: Command): void {
     .option('--deanon', 'show the real address behind each pseudonym (needs the owner key)')
     .option('--keys <dir>', 'owner key directory (for --deanon)'), { wait: false })
     .action(async (f: RemoteFlags & { deanon?: boolean; keys?: string }) => {
-      const { agents } = await clientFrom(f).get<{ agents: AgentListEntry[] }>('/v1/agents');
+      const { agents } = await clientFrom(f).get<{ agents: AgentView[] }>('/v1/agents');
       if (f.json) {
         process.stdout.write(JSON.stringify(agents) + '\n');
         return;

@@ -3,11 +3,9 @@
 // alert id), 2 usage error. --json prints JSON.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseDuration, parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
+import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
 import { ALERT_STATES, type AlertFilter, type AlertState, type StoredAlert } from '../../shared/alerts/alert-types.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
-import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
-import { parseTimeOption } from '../../shared/cli/time-option.js';
 
 interface ListFlags {
   db: string;

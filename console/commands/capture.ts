@@ -8,10 +8,14 @@
 import type { Command } from 'commander';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
 import { PeerRefError, parseRecordAddress } from '../../shared/commands/peer-ref.js';
-import { InterdictionInputError, parseDuration } from '../../shared/interdiction/policy.js';
+import { formatDuration, parseDuration } from '../../shared/cli/duration.js';
+import type { CommandParams } from '../../shared/commands/command-schema.js';
+import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 import type { CaptureControlState } from '../../shared/commands/agent-reports.js';
 import { deanonFilter } from '../deanon-text.js';
 import { remoteOptions, reportCommand, submitCommand, type RemoteFlags } from './remote-command.js';
+
+const L = COMMAND_LIMITS;
 
 interface DeanonFlags { deanon?: boolean; keys?: string }
 
@@ -27,13 +31,31 @@ export function captureStateText(data: unknown): string {
   return lines.join('\n') + '\n';
 }
 
-function durationMs(text: string, option: string): number {
+export interface PeerCaptureFlags {
+  peer?: string;
+  port?: number;
+  snaplen?: number;
+  full?: boolean;
+  for?: string;
+}
+
+/** Flags -> capture.peer parameters, checked against the limits table. Pure. @throws InputError */
+export function peerCaptureParams(f: PeerCaptureFlags): CommandParams<'capture.peer'> {
+  if (!f.peer) throw new UsageError('targeted capture needs --peer ADDRESS');
+  if (!f.for) throw new UsageError('targeted capture needs --for DURATION (it always ends by itself)');
+  let peer: string;
   try {
-    return parseDuration(text, option);
+    peer = parseRecordAddress(f.peer, '--peer');
   } catch (e) {
-    if (e instanceof InterdictionInputError) throw new UsageError(e.message);
+    if (e instanceof PeerRefError) throw new UsageError(`${e.message} (targeted capture matches an address or CIDR as records carry it)`);
     throw e;
   }
+  return {
+    peer,
+    ...(f.port ? { port: f.port } : {}),
+    snapLen: f.full || f.snaplen === undefined ? COMMAND_LIMITS.snapLen.max : f.snaplen,
+    forMs: parseDuration(f.for, '--for', COMMAND_LIMITS.peerCapture),
+  };
 }
 
 function component(text: string): 'capture' | 'shipping' {
@@ -55,26 +77,14 @@ export function registerCaptureCommands(program: Command): void {
     .command('capture')
     .description('change what an agent captures: global snap length, or full payload for one peer for a while')
     .argument('<agent>', 'agent id (or a unique prefix)')
-    .option('--snaplen <n>', 'payload bytes kept per packet, 0..65535', parseIntOption('--snaplen', 0, 65535))
+    .option('--snaplen <n>', `payload bytes kept per packet, ${L.snapLen.min}..${L.snapLen.max}`, parseIntOption('--snaplen', L.snapLen.min, L.snapLen.max))
     .option('--full', 'full payload for --peer only, until --for has passed')
     .option('--peer <address>', 'peer address or CIDR as the data shows it (pseudonym* or external)')
     .option('--port <n>', 'only this port (either side)', parseIntOption('--port', 1, 65535))
-    .option('--for <duration>', 'how long targeted capture lasts, e.g. 10m')))
-    .action(async (agent: string, f: RemoteFlags & DeanonFlags & { snaplen?: number; full?: boolean; peer?: string; port?: number; for?: string }) => {
+    .option('--for <duration>', `how long targeted capture lasts, e.g. 10m (at most ${formatDuration(L.peerCapture.maxMs)})`)))
+    .action(async (agent: string, f: RemoteFlags & DeanonFlags & PeerCaptureFlags) => {
       if (f.full || f.peer !== undefined) {
-        if (!f.peer) throw new UsageError('targeted capture needs --peer ADDRESS');
-        if (!f.for) throw new UsageError('targeted capture needs --for DURATION (it always ends by itself)');
-        let peer: string;
-        try {
-          peer = parseRecordAddress(f.peer, '--peer');
-        } catch (e) {
-          if (e instanceof PeerRefError) throw new UsageError(`${e.message} (targeted capture matches an address or CIDR as records carry it)`);
-          throw e;
-        }
-        const c = await submitCommand(f, agent, 'capture.peer', {
-          peer, ...(f.port ? { port: f.port } : {}), snapLen: f.full || f.snaplen === undefined ? 65535 : f.snaplen, forMs: durationMs(f.for, '--for'),
-        });
-        return reportCommand(c, f, printer(f));
+        return reportCommand(await submitCommand(f, agent, 'capture.peer', peerCaptureParams(f)), f, printer(f));
       }
       if (f.snaplen === undefined) throw new UsageError('give --snaplen N, or --full --peer ADDRESS --for DURATION');
       if (f.port !== undefined || f.for !== undefined) throw new UsageError('--port and --for apply to targeted capture (--full --peer) only');
@@ -85,10 +95,10 @@ export function registerCaptureCommands(program: Command): void {
     .command('dump-size')
     .description('packets (and seconds) per dump on an agent')
     .argument('<agent>', 'agent id (or a unique prefix)')
-    .argument('<packets>', 'packets per dump, 1..1000000')
-    .option('--seconds <n>', 'seconds per dump at most, 1..3600', parseIntOption('--seconds', 1, 3600)))
+    .argument('<packets>', `packets per dump, ${L.dumpPackets.min}..${L.dumpPackets.max}`)
+    .option('--seconds <n>', `seconds per dump at most, ${L.dumpSeconds.min}..${L.dumpSeconds.max}`, parseIntOption('--seconds', L.dumpSeconds.min, L.dumpSeconds.max)))
     .action(async (agent: string, packets: string, f: RemoteFlags & { seconds?: number }) => {
-      const n = parseIntOption('packets', 1, 1_000_000)(packets);
+      const n = parseIntOption('packets', L.dumpPackets.min, L.dumpPackets.max)(packets);
       reportCommand(await submitCommand(f, agent, 'capture.dump-size', { packets: n, ...(f.seconds ? { seconds: f.seconds } : {}) }), f, captureStateText);
     });
 

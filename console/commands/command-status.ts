@@ -7,7 +7,8 @@ import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
 import { COMMAND_STATES } from '../../shared/commands/command-schema.js';
 import { captureStateText } from './capture.js';
 import { interdictionText } from './interdiction.js';
-import { clientFrom, remoteOptions, reportCommand, resolveAgentId, stateLine, waitForCommand, type CommandView, type RemoteFlags } from './remote-command.js';
+import type { CommandView } from '../../shared/commands/admin-views.js';
+import { clientFrom, remoteOptions, reportCommand, resolveAgentId, stateLine, waitForCommand, type RemoteFlags } from './remote-command.js';
 
 interface ListFlags extends RemoteFlags { agent?: string; state?: string; limit?: number; command?: string }
 

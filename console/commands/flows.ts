@@ -9,7 +9,8 @@ import { CONN_STATES, type ConnState, type FlowRecord } from '../../shared/flow/
 import type { FlowFilter } from '../../shared/store/flow-store.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { join } from 'node:path';
-import { ANON_KEY_FILE, deanonymizeText, loadAnonKey } from '../../shared/keys/owner-keys.js';
+import { ANON_KEY_FILE, loadAnonKey } from '../../shared/keys/owner-keys.js';
+import { deanonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 import { ownerKeysDir } from '../owner-dir.js';
 
 interface FlowsFlags {
@@ -75,7 +76,7 @@ function writeTable(rows: string[][]): void {
 }
 
 /** Filter from command-line flags (validated; addresses normalized to the stored text form). */
-export function flowFilterFromFlags(flags: Omit<FlowsFlags, 'db' | 'json'>, nowMs = Date.now()): FlowFilter {
+function flowFilterFromFlags(flags: Omit<FlowsFlags, 'db' | 'json'>, nowMs = Date.now()): FlowFilter {
   const f: FlowFilter = {};
   if (flags.agent !== undefined) f.agentId = flags.agent;
   if (flags.addr !== undefined) {

@@ -23,7 +23,7 @@ export interface OpenedInventory {
 }
 
 /** Opens the sealed half with the owner keys, if any. */
-export function openInventory(agentId: string, report: InventoryReport, owner: OwnerKeys | null): OpenedInventory {
+function openInventory(agentId: string, report: InventoryReport, owner: OwnerKeys | null): OpenedInventory {
   let sensitive: OpenedInventory['sensitive'] = report.sealed ? 'sealed' : 'not-reported';
   let note = report.note;
   if (report.sealed && owner) {
@@ -41,7 +41,7 @@ function gib(n: number): string {
   return `${(n / 1024 ** 3).toFixed(1)} GiB`;
 }
 
-export function inventoryText(inv: OpenedInventory, anonKey: Uint8Array | null): string {
+function inventoryText(inv: OpenedInventory, anonKey: Uint8Array | null): string {
   const p = inv.plain;
   const s = typeof inv.sensitive === 'object' ? inv.sensitive : null;
   const out: string[] = [];

@@ -9,18 +9,24 @@
 // an address without "*" is taken as real. The collector never learns the real address.
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
-import { PeerRefError, parsePeerRef, type PeerRef } from '../../shared/commands/peer-ref.js';
-import { InterdictionInputError, parseDuration, parseLoss, parseRate } from '../../shared/interdiction/policy.js';
+import { formatDuration, parseDuration } from '../../shared/cli/duration.js';
+import type { CommandParams } from '../../shared/commands/command-schema.js';
+import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
+import { parsePeerRef, type PeerRef } from '../../shared/commands/peer-ref.js';
+import { parseLoss, parseRate } from '../../shared/interdiction/interdiction-input.js';
 import type { DisplayedInterdiction } from '../../shared/commands/agent-reports.js';
 import { deanonFilter } from '../deanon-text.js';
 import { remoteOptions, reportCommand, submitCommand, type RemoteFlags } from './remote-command.js';
 
-interface Flags extends RemoteFlags {
+export interface InterdictionFlags {
   allow?: string[];
   peer?: string;
   for?: string;
   rate?: string;
   loss?: string;
+}
+
+interface Flags extends RemoteFlags, InterdictionFlags {
   deanon?: boolean;
   keys?: string;
 }
@@ -37,22 +43,40 @@ export function interdictionText(data: unknown): string {
   ].join('\n') + '\n';
 }
 
-/** Wraps the pure parsers' errors as usage errors (exit code 2). */
-function usage<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof InterdictionInputError || e instanceof PeerRefError) throw new UsageError(e.message);
-    throw e;
-  }
-}
+// Flags -> command parameters, checked against the limits table (the parsers' errors are
+// InputErrors: exit code 2). Pure, so a test can hold them against the schema and the agent.
 
 function peers(list: string[] | undefined, option: string): PeerRef[] {
-  return (list ?? []).flatMap((w) => w.split(',')).filter((w) => w !== '').map((w) => usage(() => parsePeerRef(w, option)));
+  return (list ?? []).flatMap((w) => w.split(',')).filter((w) => w !== '').map((w) => parsePeerRef(w, option));
 }
 
-function forMs(f: Flags): { forMs?: number } {
-  return f.for === undefined ? {} : { forMs: usage(() => parseDuration(f.for!, '--for')) };
+function onePeer(text: string | undefined): PeerRef {
+  const [peer] = peers(text === undefined ? [] : [text], '--peer');
+  if (!peer) throw new UsageError('--peer needs an address');
+  return peer;
+}
+
+function forMs(f: InterdictionFlags): { forMs?: number } {
+  return f.for === undefined ? {} : { forMs: parseDuration(f.for, '--for', COMMAND_LIMITS.interdiction) };
+}
+
+export function isolateParams(f: InterdictionFlags): CommandParams<'interdiction.isolate'> {
+  const allow = peers(f.allow, '--allow');
+  return { ...(allow.length ? { allow } : {}), ...forMs(f) };
+}
+
+export function blockParams(f: InterdictionFlags): CommandParams<'interdiction.block'> {
+  return { peer: onePeer(f.peer), ...forMs(f) };
+}
+
+export function degradeParams(f: InterdictionFlags): CommandParams<'interdiction.degrade'> {
+  if (f.rate === undefined && f.loss === undefined) throw new UsageError('degrade needs --rate and/or --loss');
+  return {
+    ...(f.peer !== undefined ? { peer: onePeer(f.peer) } : {}),
+    ...(f.rate !== undefined ? { rateBytesPerSec: parseRate(f.rate, '--rate') } : {}),
+    ...(f.loss !== undefined ? { lossPercent: parseLoss(f.loss, '--loss') } : {}),
+    ...forMs(f),
+  };
 }
 
 export function registerInterdictionCommands(program: Command): void {
@@ -69,10 +93,9 @@ export function registerInterdictionCommands(program: Command): void {
     .description('cut the agent\'s host off the network except the collector connection (and --allow peers)')
     .argument('<agent>', 'agent id (or a unique prefix)')
     .option('--allow <address...>', 'peers still reachable (pseudonym* or real address/CIDR; repeat or comma-separate)')
-    .option('--for <duration>', 'end by itself after this long, e.g. 30m'))
+    .option('--for <duration>', `end by itself after this long, e.g. 30m (at most ${formatDuration(COMMAND_LIMITS.interdiction.maxMs)})`))
     .action(async (agent: string, f: Flags) => {
-      const allow = peers(f.allow, '--allow');
-      reportCommand(await submitCommand(f, agent, 'interdiction.isolate', { ...(allow.length ? { allow } : {}), ...forMs(f) }), f, print(f));
+      reportCommand(await submitCommand(f, agent, 'interdiction.isolate', isolateParams(f)), f, print(f));
     });
 
   common(program
@@ -80,11 +103,9 @@ export function registerInterdictionCommands(program: Command): void {
     .description('block all traffic between the agent\'s host and one peer (address or CIDR)')
     .argument('<agent>', 'agent id (or a unique prefix)')
     .requiredOption('--peer <address>', 'pseudonym* or real address/CIDR')
-    .option('--for <duration>', 'end by itself after this long'))
+    .option('--for <duration>', `end by itself after this long (at most ${formatDuration(COMMAND_LIMITS.interdiction.maxMs)})`))
     .action(async (agent: string, f: Flags) => {
-      const [peer] = peers([f.peer!], '--peer');
-      if (!peer) throw new UsageError('--peer needs an address');
-      reportCommand(await submitCommand(f, agent, 'interdiction.block', { peer, ...forMs(f) }), f, print(f));
+      reportCommand(await submitCommand(f, agent, 'interdiction.block', blockParams(f)), f, print(f));
     });
 
   common(program
@@ -93,9 +114,7 @@ export function registerInterdictionCommands(program: Command): void {
     .argument('<agent>', 'agent id (or a unique prefix)')
     .requiredOption('--peer <address>', 'the peer as given to block'))
     .action(async (agent: string, f: Flags) => {
-      const [peer] = peers([f.peer!], '--peer');
-      if (!peer) throw new UsageError('--peer needs an address');
-      reportCommand(await submitCommand(f, agent, 'interdiction.unblock', { peer }), f, print(f));
+      reportCommand(await submitCommand(f, agent, 'interdiction.unblock', { peer: onePeer(f.peer) }), f, print(f));
     });
 
   common(program
@@ -105,17 +124,9 @@ export function registerInterdictionCommands(program: Command): void {
     .option('--peer <address>', 'only traffic with this peer (pseudonym* or real address/CIDR)')
     .option('--rate <rate>', 'cap per direction, e.g. 2kbps, 64KB/s, 1Mbit/s')
     .option('--loss <percent>', 'drop this share of packets at random, e.g. 50%')
-    .option('--for <duration>', 'end by itself after this long'))
+    .option('--for <duration>', `end by itself after this long (at most ${formatDuration(COMMAND_LIMITS.interdiction.maxMs)})`))
     .action(async (agent: string, f: Flags) => {
-      if (f.rate === undefined && f.loss === undefined) throw new UsageError('degrade needs --rate and/or --loss');
-      const [peer] = f.peer === undefined ? [] : peers([f.peer], '--peer');
-      const params = {
-        ...(peer ? { peer } : {}),
-        ...(f.rate !== undefined ? { rateBytesPerSec: usage(() => parseRate(f.rate!, '--rate')) } : {}),
-        ...(f.loss !== undefined ? { lossPercent: usage(() => parseLoss(f.loss!, '--loss')) } : {}),
-        ...forMs(f),
-      };
-      reportCommand(await submitCommand(f, agent, 'interdiction.degrade', params), f, print(f));
+      reportCommand(await submitCommand(f, agent, 'interdiction.degrade', degradeParams(f)), f, print(f));
     });
 
   common(program

@@ -9,29 +9,28 @@ import type { Command } from 'commander';
 import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
-import { initOperatorKeys, KeyFileError } from '../../shared/commands/operator-keys.js';
+import { initOperatorKeys } from '../../shared/commands/operator-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { loadCa } from '../../certs/certificate-authority.js';
 import { loadRevocations, pkiPaths } from '../../certs/pki-dir.js';
 import { RevocationList, saveRevocationList } from '../../certs/revocation-list.js';
 import { buildCrl, type CrlEntry } from '../../certs/crl.js';
 import { PUBLIC_MODE, SECRET_MODE, writeFileAtomic } from '../../certs/pem-files.js';
-import { KeyFileError as CertKeyFileError } from '../../certs/errors.js';
 import {
   OPERATOR_REVOCATION_PREFIX, OperatorNameError, checkOperatorName, issueOperatorCertificate, listOperators, operatorSerials, recordOperatorIssuance,
 } from '../../certs/operator-certs.js';
 import { OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE, operatorDir } from '../admin-client.js';
-
-const DEFAULT_STATE_DIR = process.env.MEERKAT_STATE_DIR ?? '/var/lib/meerkat-collector';
+import { collectorPkiDir, DEFAULT_STATE_DIR } from '../collector-dirs.js';
 
 function pkiDirOf(o: { pkiDir?: string; stateDir?: string }): string {
-  return o.pkiDir ?? process.env.MEERKAT_PKI_DIR ?? join(o.stateDir ?? DEFAULT_STATE_DIR, 'pki');
+  return collectorPkiDir(o.pkiDir, o.stateDir);
 }
 
 function asUsage<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof CertKeyFileError || e instanceof KeyFileError || e instanceof OperatorNameError) throw new UsageError(e.message);
+    if (e instanceof KeyFileError || e instanceof OperatorNameError) throw new UsageError(e.message);
     throw e;
   }
 }

@@ -5,23 +5,22 @@
 //   pki list      certificates issued, with revocation status
 //   enroll-token create / list
 import type { Command } from 'commander';
-import { join } from 'node:path';
-import { UsageError, parseDuration, parseIntOption } from '../../shared/cli/run-cli.js';
+import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
+import { ONE_SECOND_OR_MORE, parseDuration } from '../../shared/cli/duration.js';
 import { isAgentId } from '../../certs/issue-certificates.js';
 import { initPki, listIssued, loadRevocations, readCaCert, revokeAgent } from '../../certs/pki-dir.js';
 import { EnrollTokenStore } from '../../certs/enroll-tokens.js';
 import { certFingerprintB64, certFingerprintHex } from '../../certs/fingerprint.js';
-import { KeyFileError } from '../../certs/errors.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { isIP } from 'node:net';
-
-const DEFAULT_STATE_DIR = process.env.MEERKAT_STATE_DIR ?? '/var/lib/meerkat-collector';
+import { collectorPkiDir, collectorStateDir, DEFAULT_STATE_DIR } from '../collector-dirs.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
 function pkiDirOf(o: { dir?: string; stateDir?: string }): string {
-  return o.dir ?? process.env.MEERKAT_PKI_DIR ?? join(o.stateDir ?? DEFAULT_STATE_DIR, 'pki');
+  return collectorPkiDir(o.dir, o.stateDir);
 }
 
 function out(json: boolean, data: unknown, text: string): void {
@@ -105,10 +104,9 @@ export function register(program: Command): void {
     .option('--label <text>', 'a note kept with the token', '')
     .option('--json', 'print the result as JSON', false)
     .action((o: { dir?: string; stateDir?: string; uses: number; expires: string; label: string; json: boolean }) => {
-      const expiresInSec = parseDuration(o.expires);
-      if (!(expiresInSec > 0)) throw new UsageError('--expires must be positive');
+      const expiresInSec = parseDuration(o.expires, '--expires', ONE_SECOND_OR_MORE) / 1000;
       const caPem = asUsage(() => readCaCert(pkiDirOf(o)));
-      const store = EnrollTokenStore.open(o.stateDir ?? DEFAULT_STATE_DIR);
+      const store = EnrollTokenStore.open(collectorStateDir(o.stateDir));
       try {
         const t = store.create({ uses: o.uses, expiresInSec, caFingerprint: certFingerprintB64(caPem), label: o.label });
         out(o.json, { token: t.token, id: t.id, uses: t.uses, expiresAt: t.expiresAt.toISOString(), caFingerprintSha256: certFingerprintHex(caPem) }, t.token);
@@ -124,7 +122,7 @@ export function register(program: Command): void {
     .option('--state-dir <dir>', `collector state directory (default ${DEFAULT_STATE_DIR})`)
     .option('--json', 'print the result as JSON', false)
     .action((o: { stateDir?: string; json: boolean }) => {
-      const store = EnrollTokenStore.open(o.stateDir ?? DEFAULT_STATE_DIR);
+      const store = EnrollTokenStore.open(collectorStateDir(o.stateDir));
       try {
         const now = Date.now();
         const rows = store.list().map((r) => ({ ...r, state: r.expiresAt.getTime() <= now ? 'expired' : r.usesLeft === 0 ? 'used-up' : 'active' }));

@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { anonymizeCidrText, anonymizeText, deanonymizeCidrText, deanonymizeText, loadAnonKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
-import { anonymizeNameText, deanonymizeNameText } from '../../shared/anonymize/pseudonym-text.js';
+import { loadAnonKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
+import { anonymizeCidrText, anonymizeText, deanonymizeCidrText, deanonymizeText, anonymizeNameText, deanonymizeNameText } from '../../shared/anonymize/pseudonym-text.js';
 import { ownerKeysDir } from '../owner-dir.js';
 
 interface Opts { keys?: string; keyFile?: string; json?: boolean; internalSuffix?: string[] }

@@ -3,14 +3,18 @@
 // its state and result, and agent id prefixes ("3f2a" for the one agent whose id starts so).
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { UsageError, parseDuration as parseSeconds } from '../../shared/cli/run-cli.js';
+import { UsageError } from '../../shared/cli/run-cli.js';
+import { parseDuration } from '../../shared/cli/duration.js';
+import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 import { buildSignedCommand } from '../../shared/commands/command-signing.js';
 import {
-  AGENT_ID_RE, CommandSchemaError, DEFAULT_COMMAND_LIFETIME_MS, MAX_COMMAND_LIFETIME_MS, TERMINAL_STATES,
-  type CommandKind, type CommandOutcome, type CommandParams, type CommandState,
+  AGENT_ID_RE, CommandSchemaError, DEFAULT_COMMAND_LIFETIME_MS, TERMINAL_STATES,
+  type CommandKind, type CommandParams,
 } from '../../shared/commands/command-schema.js';
-import { KeyFileError, OPERATOR_KEY_FILE, loadOperatorSigningKey } from '../../shared/commands/operator-keys.js';
+import { OPERATOR_KEY_FILE, loadOperatorSigningKey } from '../../shared/commands/operator-keys.js';
+import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { AdminClient, adminUrl, operatorDir } from '../admin-client.js';
+import type { CommandView } from '../../shared/commands/admin-views.js';
 
 export interface RemoteFlags {
   admin?: string;
@@ -19,23 +23,6 @@ export interface RemoteFlags {
   /** true, or a number of seconds */
   wait?: boolean | string;
   json?: boolean;
-}
-
-export interface CommandView {
-  id: string;
-  agentId: string;
-  kind: string;
-  state: CommandState;
-  params: Record<string, unknown>;
-  signer: { operator: string; keyId: string; signed: boolean };
-  submittedBy: string;
-  createdAt: string;
-  expiresAt: string;
-  deliveredAt: string | null;
-  deliveries: number;
-  finishedAt: string | null;
-  result: CommandOutcome | null;
-  error: string | null;
 }
 
 /** Adds the options every remote command takes. */
@@ -68,9 +55,7 @@ export async function resolveAgentId(client: AdminClient, text: string): Promise
 
 function lifetimeMs(f: RemoteFlags): number {
   if (f.expires === undefined) return DEFAULT_COMMAND_LIFETIME_MS;
-  const ms = Math.round(parseSeconds(f.expires) * 1000);
-  if (!(ms >= 1000) || ms > MAX_COMMAND_LIFETIME_MS) throw new UsageError(`--expires must be between 1s and 30d, got ${JSON.stringify(f.expires)}`);
-  return ms;
+  return parseDuration(f.expires, '--expires', COMMAND_LIMITS.lifetime);
 }
 
 /** Signs and submits; with --wait, returns once the command has ended. */

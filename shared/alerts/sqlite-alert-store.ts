@@ -9,8 +9,10 @@ import { ALERT_MIGRATIONS, LATEST_ALERT_SCHEMA } from './alert-migrations.js';
 import {
   type AggregatedAlert, type AlertChange, type AlertFilter, type AlertState, type StoredAlert,
 } from './alert-types.js';
+import { MeerkatError } from '../errors.js';
 
-export class AlertStoreError extends Error {
+export class AlertStoreError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_ALERT_STORE';
   constructor(message: string) {
     super(message);
     this.name = 'AlertStoreError';

@@ -18,11 +18,13 @@
 // shared with the previous address are reused. Deanonymizing is inherently sequential
 // (bit i's block needs the recovered bits before it) and is for the owner's console only.
 import { createCipheriv, type Cipher } from 'node:crypto';
+import { MeerkatError } from '../errors.js';
 
-export const CRYPTOPAN_KEY_BYTES = 32;
+const CRYPTOPAN_KEY_BYTES = 32;
 
 /** The key given to CryptoPan has the wrong shape. */
-export class CryptoPanKeyError extends Error {
+export class CryptoPanKeyError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_CRYPTOPAN_KEY';
   constructor(what: string) {
     super(`Crypto-PAn key: ${what}`);
     this.name = 'CryptoPanKeyError';

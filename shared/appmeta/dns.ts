@@ -10,8 +10,10 @@
 // readDnsMessage() and analyzeDnsPayload() never throw and return null for anything that
 // is not DNS.
 import { formatIpv4, formatIpv6 } from '../net/ip-address.js';
+import { MeerkatError } from '../errors.js';
 
-export class DnsParseError extends Error {
+export class DnsParseError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_DNS_PARSE';
   constructor(readonly offset: number, expected: string, length: number) {
     super(`DNS message (${length} bytes): expected ${expected} at offset ${offset}`);
     this.name = 'DnsParseError';

@@ -5,7 +5,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { CaptureFileError } from './capture-file-error.js';
 
 /** Default read chunk: large enough that the per-read syscall cost vanishes. */
-export const DEFAULT_CHUNK_BYTES = 2 * 1024 * 1024;
+const DEFAULT_CHUNK_BYTES = 2 * 1024 * 1024;
 
 /** No record or block may be larger than this; bigger means the file is corrupt. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;

@@ -4,7 +4,7 @@
 
 const TWO_POW_32 = 4294967296;
 
-export const enum TsMode {
+const enum TsMode {
   /** 10^-n with n <= 6: multiply */
   DecimalMultiply = 0,
   /** 10^-n with 7 <= n <= 12: exact split division (divisor < 2^21) */

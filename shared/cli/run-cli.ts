@@ -1,27 +1,26 @@
 // Runs a commander program with the project's exit-code contract:
-// 0 success, 1 runtime failure, 2 usage or configuration error.
-// Errors print one clear line on stderr (plus a JSON object with --json).
+// 0 success, 1 runtime failure, 2 usage or configuration error (an InputError).
+// Errors print one clear line on stderr with their stable code (docs/errors.md), or with
+// --json one JSON object {error, kind, code}.
 import { Command, CommanderError } from 'commander';
+import { errorCode, InputError } from '../errors.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
 
 /** An error the user caused (bad flag value, bad config): exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends InputError {
+  readonly code = 'MEERKAT_ERR_USAGE';
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
   }
 }
 
-const USAGE_ERROR_NAMES = new Set(['ConfigError', 'UsageError', 'AddressParseError']);
-
 function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return EXIT_USAGE;
   // bad input named by the user: a config file, an address, a flag value
-  if (err instanceof Error && USAGE_ERROR_NAMES.has(err.name)) return EXIT_USAGE;
-  return EXIT_FAILURE;
+  return err instanceof InputError ? EXIT_USAGE : EXIT_FAILURE;
 }
 
 let pipeGuarded = false;
@@ -56,8 +55,9 @@ export async function runCli(program: Command, argv: string[] = process.argv): P
     }
     const msg = err instanceof Error ? err.message : String(err);
     const wantsJson = argv.includes('--json');
-    if (wantsJson) process.stderr.write(JSON.stringify({ error: msg, kind: err instanceof Error ? err.name : 'Error' }) + '\n');
-    else process.stderr.write(`error: ${msg}\n`);
+    const code = errorCode(err);
+    if (wantsJson) process.stderr.write(JSON.stringify({ error: msg, kind: err instanceof Error ? err.name : 'Error', code }) + '\n');
+    else process.stderr.write(`error: ${msg} [${code}]\n`);
     if (process.env.MEERKAT_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     process.exitCode = exitCodeFor(err);
   }
@@ -71,14 +71,4 @@ export function parseIntOption(flag: string, min = 0, max = Number.MAX_SAFE_INTE
     if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, got ${n}`);
     return n;
   };
-}
-
-/** "90", "90s", "10m", "2h", "7d" -> seconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`not a duration: ${JSON.stringify(text)} (expected e.g. 90s, 10m, 24h, 7d)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const mult = unit === 'ms' ? 0.001 : unit === 's' ? 1 : unit === 'm' ? 60 : unit === 'h' ? 3600 : 86400;
-  return n * mult;
 }

@@ -3,7 +3,9 @@
 // force, and the interdiction policy as the collector may see it (pseudonyms, never real
 // addresses). Types only: the agent builds these, the console reads them.
 import type { SealedBox } from './sealed-box.js';
-import type { InterdictionMode } from '../interdiction/policy.js';
+
+/** Whether the host is cut off (isolate) or not; blocks and degradation are listed apart. */
+export type InterdictionMode = 'none' | 'isolate';
 
 export interface LoginSession {
   user: string;

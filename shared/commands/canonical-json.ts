@@ -2,8 +2,10 @@
 // code unit order, as Array.prototype.sort), no whitespace, numbers in JavaScript's shortest
 // round-trip form, properties whose value is undefined left out (they do not survive a JSON
 // round trip either). Anything that JSON cannot carry faithfully is refused. Pure.
+import { MeerkatError } from '../errors.js';
 
-export class CanonicalJsonError extends Error {
+export class CanonicalJsonError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_CANONICAL_JSON';
   constructor(path: string, expected: string) {
     super(`cannot canonicalize ${path}: expected ${expected}`);
     this.name = 'CanonicalJsonError';

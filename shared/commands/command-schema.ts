@@ -9,65 +9,66 @@
 // agent executes a nonce at most once (replay guard, persisted).
 import * as z from 'zod/mini';
 import '../config/schema-messages.js';
+import { MeerkatError } from '../errors.js';
+import { inDurationRange, type DurationRange } from '../cli/duration.js';
+import { COMMAND_LIMITS, isLossInRange, isRateInRange } from './command-limits.js';
 
 export const COMMAND_VERSION = 1;
-/** longest lifetime (expiresAt - issuedAt) an agent accepts */
-export const MAX_COMMAND_LIFETIME_MS = 30 * 86_400_000;
 /** default lifetime the console gives a command (waiting in the queue included) */
 export const DEFAULT_COMMAND_LIFETIME_MS = 24 * 3_600_000;
 /** tolerated clock difference between console and agent */
 export const CLOCK_SKEW_MS = 60_000;
-/** longest targeted full capture / timed interdiction part */
-export const MAX_TIMED_MS = 7 * 86_400_000;
 /** largest envelope (JSON bytes) the collector accepts and forwards */
 export const MAX_ENVELOPE_BYTES = 16 * 1024;
 
 export const AGENT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const NONCE_RE = /^[A-Za-z0-9_-]{22}$/;
+const NONCE_RE = /^[A-Za-z0-9_-]{22}$/;
 export const KEY_ID_RE = /^[0-9a-f]{16}$/;
 const SIG_RE = /^[A-Za-z0-9+/]{86}==$/;
 
 const int = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
-const duration = int(1_000, MAX_TIMED_MS);
+const duration = (r: DurationRange) => z.number().check(z.refine((ms) => inDurationRange(ms, r), `a whole number of ms, ${r.minMs} .. ${r.maxMs}`));
+const interdictionFor = duration(COMMAND_LIMITS.interdiction);
 const address = z.string().check(z.minLength(2), z.maxLength(64));
 const peerRef = z.strictObject({ address, pseudonym: z.boolean() });
+const L = COMMAND_LIMITS;
 const component = z.enum(['capture', 'shipping']);
 const opt = z.optional;
 
 /** Parameters per command kind (strict: an unknown parameter is an error, not ignored). */
-export const COMMAND_PARAMS = {
+const COMMAND_PARAMS = {
   /** machine inventory; sensitive parts sealed to the owner */
   inventory: z.strictObject({}),
   /** payload bytes kept per packet from now on */
-  'capture.snaplen': z.strictObject({ snapLen: int(0, 65535) }),
+  'capture.snaplen': z.strictObject({ snapLen: int(L.snapLen.min, L.snapLen.max) }),
   /** keep up to snapLen payload bytes for traffic with `peer` (as records carry it) until forMs from execution */
-  'capture.peer': z.strictObject({ peer: address, port: opt(int(1, 65535)), snapLen: int(1, 65535), forMs: duration }),
+  'capture.peer': z.strictObject({ peer: address, port: opt(int(1, 65535)), snapLen: int(1, L.snapLen.max), forMs: duration(L.peerCapture) }),
   /** packets (and seconds) per dump */
-  'capture.dump-size': z.strictObject({ packets: int(1, 1_000_000), seconds: opt(z.number().check(z.gte(1), z.lte(3600))) }),
+  'capture.dump-size': z.strictObject({ packets: int(L.dumpPackets.min, L.dumpPackets.max), seconds: opt(z.number().check(z.gte(L.dumpSeconds.min), z.lte(L.dumpSeconds.max))) }),
   'component.stop': z.strictObject({ component }),
   'component.start': z.strictObject({ component }),
-  'interdiction.isolate': z.strictObject({ allow: opt(z.array(peerRef).check(z.maxLength(64))), forMs: opt(duration) }),
-  'interdiction.block': z.strictObject({ peer: peerRef, forMs: opt(duration) }),
+  'interdiction.isolate': z.strictObject({ allow: opt(z.array(peerRef).check(z.maxLength(L.allow))), forMs: opt(interdictionFor) }),
+  'interdiction.block': z.strictObject({ peer: peerRef, forMs: opt(interdictionFor) }),
   'interdiction.unblock': z.strictObject({ peer: peerRef }),
   'interdiction.degrade': z
     .strictObject({
       peer: opt(peerRef),
-      rateBytesPerSec: opt(int(125, 12_500_000_000)),
-      lossPercent: opt(z.number().check(z.gt(0), z.lte(100))),
-      forMs: opt(duration),
+      rateBytesPerSec: opt(z.number().check(z.refine(isRateInRange, `a whole number of bytes/s, ${L.rate.minBytesPerSec} .. ${L.rate.maxBytesPerSec}`))),
+      lossPercent: opt(z.number().check(z.refine(isLossInRange, 'a percentage in (0, 100], two decimals at most'))),
+      forMs: opt(interdictionFor),
     })
     .check(z.refine((p) => p.rateBytesPerSec !== undefined || p.lossPercent !== undefined, 'degrade needs rateBytesPerSec and/or lossPercent')),
   'interdiction.release': z.strictObject({}),
 } as const;
 
 export type CommandKind = keyof typeof COMMAND_PARAMS;
-export const COMMAND_KINDS = Object.keys(COMMAND_PARAMS) as CommandKind[];
+const COMMAND_KINDS = Object.keys(COMMAND_PARAMS) as CommandKind[];
 export type CommandParams<K extends CommandKind> = z.output<(typeof COMMAND_PARAMS)[K]>;
 
 /** Kinds that only read (no change to the host); they are signed and replay-guarded all the same. */
 export const READ_ONLY_KINDS: ReadonlySet<CommandKind> = new Set<CommandKind>(['inventory']);
 
-export const commandEnvelopeSchema = z.strictObject({
+const commandEnvelopeSchema = z.strictObject({
   v: z.literal(COMMAND_VERSION),
   agentId: z.string().check(z.regex(AGENT_ID_RE, 'an agent id (lower-case UUID)')),
   kind: z.enum(COMMAND_KINDS as [CommandKind, ...CommandKind[]]),
@@ -84,7 +85,8 @@ export const commandEnvelopeSchema = z.strictObject({
 export type CommandEnvelope = z.output<typeof commandEnvelopeSchema>;
 export type UnsignedEnvelope = Omit<CommandEnvelope, 'sig'>;
 
-export class CommandSchemaError extends Error {
+export class CommandSchemaError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_COMMAND_SCHEMA';
   constructor(readonly what: 'envelope' | 'params', detail: string) {
     super(`invalid command ${what}: ${detail}`);
     this.name = 'CommandSchemaError';
@@ -102,8 +104,8 @@ export function parseEnvelope(x: unknown): CommandEnvelope {
   const r = commandEnvelopeSchema.safeParse(x);
   if (!r.success) throw new CommandSchemaError('envelope', firstIssue(r.error));
   if (r.data.expiresAt <= r.data.issuedAt) throw new CommandSchemaError('envelope', 'expiresAt must be after issuedAt');
-  if (r.data.expiresAt - r.data.issuedAt > MAX_COMMAND_LIFETIME_MS) {
-    throw new CommandSchemaError('envelope', `lifetime above the maximum of ${MAX_COMMAND_LIFETIME_MS / 86_400_000} days`);
+  if (r.data.expiresAt - r.data.issuedAt > COMMAND_LIMITS.lifetime.maxMs) {
+    throw new CommandSchemaError('envelope', `lifetime above the maximum of ${COMMAND_LIMITS.lifetime.maxMs / 86_400_000} days`);
   }
   return r.data;
 }

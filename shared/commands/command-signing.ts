@@ -19,7 +19,7 @@ export function signedBytes(env: UnsignedEnvelope | CommandEnvelope): Buffer {
   return Buffer.from(SIGNING_CONTEXT + canonicalJson(rest), 'utf8');
 }
 
-export function newNonce(): string {
+function newNonce(): string {
   return randomBytes(16).toString('base64url');
 }
 

@@ -5,20 +5,18 @@
 //   op.pub  0644  {"type":"meerkat-operator-sign-pub",...,"publicKey":<32 B>}
 // Agents pin op.pub files at install time (agent/control/pinned-keys.ts); the collector never
 // holds or distributes them, so a compromised collector cannot make a key an agent trusts.
-// Same permission rules as the owner keys: a secret file readable by group/others, or a public
-// file writable by them, is refused.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+// Read and written with the same checks as every key file (shared/keys/key-file-io.ts).
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyFileError, decodeKeyFile, encodeKeyFile, type KeyFileKind } from '../keys/key-file-format.js';
-
-export { KeyFileError } from '../keys/key-file-format.js';
+import { encodeKeyFile, type KeyFileKind } from '../keys/key-file-format.js';
+import { KeyFileError } from '../keys/key-file-error.js';
+import { readKeyFile, writeKeyFile } from '../keys/key-file-io.js';
 
 export const OPERATOR_KEY_FILE = 'op.key';
 export const OPERATOR_PUB_FILE = 'op.pub';
-const MAX_KEY_FILE_BYTES = 64 * 1024;
 
-export const OPERATOR_KEY_KINDS = {
+const OPERATOR_KEY_KINDS = {
   signSecret: { type: 'meerkat-operator-sign-key', description: 'operator signing key (Ed25519)', fields: { seed: 32, publicKey: 32 }, secret: true },
   signPublic: { type: 'meerkat-operator-sign-pub', description: 'operator public signing key (Ed25519)', fields: { publicKey: 32 }, secret: false },
 } as const satisfies Record<string, KeyFileKind>;
@@ -61,31 +59,8 @@ function ed25519PrivateKeyObject(seed: Uint8Array, publicKey: Uint8Array): KeyOb
   return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(publicKey) }, format: 'jwk' });
 }
 
-function checkMode(file: string, kind: KeyFileKind): void {
-  if (process.platform === 'win32') return;
-  const mode = statSync(file).mode & 0o777;
-  const shown = mode.toString(8).padStart(4, '0');
-  if (kind.secret && (mode & 0o077) !== 0) {
-    throw new KeyFileError(file, `holds a secret ${kind.description} but is accessible to group/others (mode ${shown}); refusing to use it (fix: chmod 600 ${file})`);
-  }
-  if (!kind.secret && (mode & 0o022) !== 0) {
-    throw new KeyFileError(file, `${kind.description} is writable by group/others (mode ${shown}); refusing to trust it (fix: chmod 644 ${file})`);
-  }
-}
-
 function readKind(file: string, kind: KeyFileKind): { fields: Record<string, Uint8Array>; name: string } {
-  let st;
-  try {
-    st = statSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new KeyFileError(file, code === 'ENOENT' ? `missing (expected a Meerkat ${kind.description})` : `cannot be read (${code ?? String(e)})`);
-  }
-  if (!st.isFile()) throw new KeyFileError(file, `is not a regular file (expected a Meerkat ${kind.description})`);
-  if (st.size > MAX_KEY_FILE_BYTES) throw new KeyFileError(file, `is not a Meerkat ${kind.description} (${st.size} bytes, far too large)`);
-  checkMode(file, kind);
-  const text = readFileSync(file, 'utf8');
-  const fields = decodeKeyFile(file, text, kind);
+  const { fields, text } = readKeyFile(file, kind);
   const name = (JSON.parse(text) as { name?: unknown }).name;
   return { fields, name: typeof name === 'string' && isOperatorName(name) ? name : 'operator' };
 }
@@ -120,35 +95,6 @@ export function loadOperatorPublicKey(file: string): OperatorPublicKey {
   return { keyId: operatorKeyId(publicKey), name, publicKey, key };
 }
 
-function writeNew(path: string, text: string, mode: number, force: boolean): string | null {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(tmp, mode);
-  let replaced: string | null = null;
-  try {
-    if (force && existsSync(path)) {
-      replaced = `${path}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      renameSync(path, replaced);
-    }
-    if (force) renameSync(tmp, path);
-    else {
-      linkSync(tmp, path); // EEXIST if the file appeared: never overwrite without force
-      unlinkSync(tmp);
-    }
-  } catch (e) {
-    try { unlinkSync(tmp); } catch { /* gone */ }
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new KeyFileError(path, 'already exists; refusing to overwrite it (use --force)');
-    throw e;
-  }
-  return replaced;
-}
-
 export interface InitOperatorKeysResult {
   keyId: string;
   files: string[];
@@ -176,8 +122,8 @@ export function initOperatorKeys(dir: string, opts: { name: string; force?: bool
   const keyId = operatorKeyId(pub);
   const extra = { keyId, name: opts.name, created: new Date().toISOString() };
   const replaced: string[] = [];
-  const r1 = writeNew(keyPath, encodeKeyFile(OPERATOR_KEY_KINDS.signSecret, { seed, publicKey: pub }, extra), 0o600, force);
-  const r2 = writeNew(pubPath, encodeKeyFile(OPERATOR_KEY_KINDS.signPublic, { publicKey: pub }, extra), 0o644, force);
+  const r1 = writeKeyFile(keyPath, encodeKeyFile(OPERATOR_KEY_KINDS.signSecret, { seed, publicKey: pub }, extra), 0o600, force);
+  const r2 = writeKeyFile(pubPath, encodeKeyFile(OPERATOR_KEY_KINDS.signPublic, { publicKey: pub }, extra), 0o644, force);
   for (const r of [r1, r2]) if (r) replaced.push(r);
   return { keyId, files: [keyPath, pubPath], replaced };
 }

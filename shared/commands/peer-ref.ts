@@ -4,6 +4,7 @@
 // anonymization key) knows whether to de-anonymize. Text form: "ADDR" or "ADDR/LEN" for a real
 // address, "ADDR*" / "ADDR/LEN*" for a pseudonym, exactly as `meerkat flows` prints it. Pure.
 import { AddressParseError, formatCidr, parseCidr, parseIp } from '../net/ip-address.js';
+import { InputError } from '../errors.js';
 
 export interface PeerRef {
   /** canonical address ("203.0.113.5") or CIDR ("198.51.100.0/24") */
@@ -12,27 +13,31 @@ export interface PeerRef {
   pseudonym: boolean;
 }
 
-export class PeerRefError extends Error {
+export class PeerRefError extends InputError {
+  readonly code = 'MEERKAT_ERR_PEER_REF';
   constructor(readonly option: string, readonly input: string, expected: string) {
     super(`${option}: expected ${expected}; got ${JSON.stringify(input)}`);
     this.name = 'PeerRefError';
   }
 }
 
-const EXPECTED = 'an IPv4/IPv6 address or CIDR, with a trailing * when it is a pseudonym (e.g. 203.0.113.5, 10.77.3.9*, 198.51.100.0/24)';
+const ADDRESS_OR_CIDR = 'an IPv4/IPv6 address or CIDR, e.g. 203.0.113.5, 198.51.100.0/24, 2001:db8::/32';
+const PEER_REF = 'an IPv4/IPv6 address or CIDR, with a trailing * when it is a pseudonym (e.g. 203.0.113.5, 10.77.3.9*, 198.51.100.0/24)';
 
 /**
  * Canonical text of an address or CIDR: a bare address for a full-length prefix, else
- * "network/len". A CIDR with host bits set is refused rather than silently narrowed.
+ * "network/len". A CIDR with host bits set is refused rather than silently narrowed. The one
+ * canonical form of a peer: console, collector and agent (its interdiction policy) all use it.
+ * @throws PeerRefError naming the option; `expected` describes what the option takes
  */
-export function canonicalAddressOrCidr(text: string, option: string): string {
-  const t = text.trim();
-  if (t === '' || t.length > 64) throw new PeerRefError(option, text, EXPECTED);
+export function canonicalAddressOrCidr(text: string, option: string, expected = ADDRESS_OR_CIDR): string {
+  const t = typeof text === 'string' ? text.trim() : '';
+  if (t === '' || t.length > 64) throw new PeerRefError(option, String(text), expected);
   let c;
   try {
     c = parseCidr(t);
   } catch (e) {
-    if (e instanceof AddressParseError) throw new PeerRefError(option, text, EXPECTED);
+    if (e instanceof AddressParseError) throw new PeerRefError(option, text, expected);
     throw e;
   }
   const max = c.version === 4 ? 32 : 128;
@@ -51,11 +56,7 @@ export function canonicalAddressOrCidr(text: string, option: string): string {
 export function parsePeerRef(text: string, option = '--peer'): PeerRef {
   const t = String(text).trim();
   const pseudonym = t.endsWith('*');
-  return { address: canonicalAddressOrCidr(pseudonym ? t.slice(0, -1) : t, option), pseudonym };
-}
-
-export function formatPeerRef(p: PeerRef): string {
-  return p.pseudonym ? `${p.address}*` : p.address;
+  return { address: canonicalAddressOrCidr(pseudonym ? t.slice(0, -1) : t, option, PEER_REF), pseudonym };
 }
 
 /**
@@ -64,5 +65,5 @@ export function formatPeerRef(p: PeerRef): string {
  */
 export function parseRecordAddress(text: string, option = '--peer'): string {
   const t = String(text).trim();
-  return canonicalAddressOrCidr(t.endsWith('*') ? t.slice(0, -1) : t, option);
+  return canonicalAddressOrCidr(t.endsWith('*') ? t.slice(0, -1) : t, option, PEER_REF);
 }

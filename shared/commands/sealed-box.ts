@@ -8,6 +8,7 @@
 // with ct = nacl.box(plaintext, nonce, ownerPublicKey, ephemeralSecretKey).
 import { createHash } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { MeerkatError } from '../errors.js';
 
 export interface SealedBox {
   type: 'meerkat-sealed';
@@ -19,7 +20,8 @@ export interface SealedBox {
   ct: string;
 }
 
-export class SealedBoxError extends Error {
+export class SealedBoxError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_SEALED_BOX';
   constructor(detail: string) {
     super(`cannot open sealed data: ${detail}`);
     this.name = 'SealedBoxError';
@@ -27,9 +29,9 @@ export class SealedBoxError extends Error {
 }
 
 /** Largest plaintext we seal (the inventory is a few KB). */
-export const MAX_SEALED_PLAINTEXT = 48 * 1024;
+const MAX_SEALED_PLAINTEXT = 48 * 1024;
 
-export function boxKeyId(publicKey: Uint8Array): string {
+function boxKeyId(publicKey: Uint8Array): string {
   return createHash('sha256').update('meerkat box key id v1\0').update(publicKey).digest('hex').slice(0, 16);
 }
 
@@ -45,7 +47,7 @@ export function sealToOwner(plaintext: Uint8Array, ownerPublicKey: Uint8Array): 
   return { type: 'meerkat-sealed', v: 1, to: boxKeyId(ownerPublicKey), epk: b64(eph.publicKey), nonce: b64(nonce), ct: b64(ct) };
 }
 
-export function isSealedBox(x: unknown): x is SealedBox {
+function isSealedBox(x: unknown): x is SealedBox {
   const o = x as Partial<SealedBox> | null;
   return typeof o === 'object' && o !== null && o.type === 'meerkat-sealed' && o.v === 1 &&
     typeof o.to === 'string' && typeof o.epk === 'string' && typeof o.nonce === 'string' && typeof o.ct === 'string';

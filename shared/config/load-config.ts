@@ -3,8 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { safeParse } from 'zod/mini';
 import type { $ZodType, output } from 'zod/v4/core';
+import { InputError } from '../errors.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
+  readonly code = 'MEERKAT_ERR_CONFIG';
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';

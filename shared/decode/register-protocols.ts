@@ -1,6 +1,7 @@
 // The wiring: which decoder handles which link type, EtherType, IP protocol and
 // UDP tunnel port. Adding a protocol = a module in protocols/ plus its lines here.
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/packet-record.js';
+import { IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/packet-record.js';
+import { EtherType } from './ether-types.js';
 import { etherTypeTable, ipProtocolTable, linkTypeTable, udpTunnelPortTable } from './dispatch.js';
 import { LinkType } from './link-types.js';
 import { decodeArp } from './protocols/arp.js';
@@ -45,25 +46,24 @@ linkTypeTable.register(LinkType.Nflog, decodeNflog);
 linkTypeTable.register(LinkType.Ieee80211, decodeIeee80211);
 linkTypeTable.register(LinkType.Ieee80211Radiotap, decodeRadiotap);
 
-etherTypeTable.register(0x0800, decodeIpv4);
-etherTypeTable.register(0x86dd, decodeIpv6);
-etherTypeTable.register(0x0806, decodeArp);
+etherTypeTable.register(EtherType.Ipv4, decodeIpv4);
+etherTypeTable.register(EtherType.Ipv6, decodeIpv6);
+etherTypeTable.register(EtherType.Arp, decodeArp);
 for (const t of VLAN_ETHERTYPES) etherTypeTable.register(t, decodeVlan);
-etherTypeTable.register(0x8847, decodeMpls);
-etherTypeTable.register(0x8848, decodeMpls);
-etherTypeTable.register(0x8864, decodePppoeSession);
-etherTypeTable.register(0x880b, decodePpp);
-/** Transparent Ethernet Bridging: an Ethernet frame inside a tunnel */
-etherTypeTable.register(0x6558, decodeEthernet);
+etherTypeTable.register(EtherType.MplsUnicast, decodeMpls);
+etherTypeTable.register(EtherType.MplsMulticast, decodeMpls);
+etherTypeTable.register(EtherType.PppoeSession, decodePppoeSession);
+etherTypeTable.register(EtherType.Ppp, decodePpp);
+etherTypeTable.register(EtherType.TransparentEthernet, decodeEthernet);
 
 ipProtocolTable.register(IPPROTO_TCP, decodeTcp);
 ipProtocolTable.register(IPPROTO_UDP, decodeUdp);
 ipProtocolTable.register(IPPROTO_SCTP, decodeSctp);
 ipProtocolTable.register(IPPROTO_ICMP, decodeIcmp);
 ipProtocolTable.register(IPPROTO_ICMPV6, decodeIcmpv6);
-ipProtocolTable.register(47, decodeGre);
-ipProtocolTable.register(4, decodeIpInIp);
-ipProtocolTable.register(41, decodeSixInFour);
+ipProtocolTable.register(IPPROTO_GRE, decodeGre);
+ipProtocolTable.register(IPPROTO_IPIP, decodeIpInIp);
+ipProtocolTable.register(IPPROTO_IPV6, decodeSixInFour);
 
 udpTunnelPortTable.register(VXLAN_PORT, decodeVxlan);
 udpTunnelPortTable.register(GENEVE_PORT, decodeGeneve);

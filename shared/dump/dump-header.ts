@@ -25,7 +25,7 @@ export const enum CompressionKind {
 const COMPRESSION_NAMES = ['none', 'deflate-raw', 'brotli'] as const;
 export type CompressionName = (typeof COMPRESSION_NAMES)[number];
 
-export function compressionName(kind: number): CompressionName | undefined {
+function compressionName(kind: number): CompressionName | undefined {
   return COMPRESSION_NAMES[kind];
 }
 
@@ -92,7 +92,7 @@ export function uuidToBytes(s: string): Uint8Array {
   return Buffer.from(s.replace(/-/g, ''), 'hex');
 }
 
-export function bytesToUuid(b: Uint8Array): string {
+function bytesToUuid(b: Uint8Array): string {
   const h = Buffer.from(b.buffer, b.byteOffset, 16).toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

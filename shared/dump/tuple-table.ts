@@ -135,12 +135,12 @@ export class TupleTable {
 }
 
 /** Direction of the reply: Out <-> In, anything else unchanged. */
-export function reverseDirection(d: number): number {
+function reverseDirection(d: number): number {
   return d === 1 ? 2 : d === 2 ? 1 : d;
 }
 
 /** Tuple flag bits of the reply: SrcAnon <-> DstAnon, Inner unchanged. */
-export function reverseTupleFlags(f: number): number {
+function reverseTupleFlags(f: number): number {
   return (f & ~(RecordFlag.SrcAnon | RecordFlag.DstAnon)) |
     ((f & RecordFlag.SrcAnon) !== 0 ? RecordFlag.DstAnon : 0) | ((f & RecordFlag.DstAnon) !== 0 ? RecordFlag.SrcAnon : 0);
 }

@@ -6,6 +6,8 @@
 // only that record's interval [start, end]; the rest (conn_state, history, RTTs,
 // inter-arrival statistics, pcr, flow_start) describe the flow from its first packet up
 // to the record's end. Summing the counters of all records of a uid gives the totals.
+import { IPPROTO_ICMPV6 } from '../packet/packet-record.js';
+import { ipProtocolName, tunnelKindName } from '../packet/packet-names.js';
 
 /** Why a record was emitted. */
 export type RecordCause =
@@ -93,31 +95,13 @@ export interface FlowRecord {
   resp_anon: boolean;
 }
 
-const PROTO_NAMES: Record<number, string> = {
-  1: 'icmp',
-  2: 'igmp',
-  4: 'ipip',
-  6: 'tcp',
-  17: 'udp',
-  41: 'ipv6',
-  47: 'gre',
-  50: 'esp',
-  51: 'ah',
-  58: 'icmp',
-  89: 'ospf',
-  103: 'pim',
-  112: 'vrrp',
-  132: 'sctp',
-};
-
-/** Name of an IP protocol as flow records carry it. */
+/** Name of an IP protocol as flow records carry it: Zeek's, where ICMPv6 is "icmp" too. */
 export function protoName(ipProto: number): string {
-  return PROTO_NAMES[ipProto] ?? `ip-${ipProto}`;
+  if (ipProto === IPPROTO_ICMPV6) return 'icmp';
+  return ipProtocolName(ipProto) ?? `ip-${ipProto}`;
 }
-
-const TUNNEL_NAMES = ['', 'gre', 'vxlan', 'geneve', '6in4', 'teredo', 'gtp', 'ipip'];
 
 /** Name of a TunnelKind value ('' for none or unknown). */
 export function tunnelName(kind: number): string {
-  return TUNNEL_NAMES[kind] ?? '';
+  return tunnelKindName(kind) ?? '';
 }

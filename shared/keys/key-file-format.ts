@@ -3,18 +3,9 @@
 // One small JSON object per file, with a type marker and a version so a wrong or damaged
 // file is recognised and named instead of being used as key material:
 //   {"type":"meerkat-anon-key","version":1,"keyId":"<16 hex>","key":"<base64>"}
-// Every kind of key file is one entry in KEY_FILE_KINDS; operator Ed25519 signing keys
-// (a later issue) become two more entries ('meerkat-sign-key' / 'meerkat-sign-pub').
-
-export class KeyFileError extends Error {
-  /** the file (or input name) concerned */
-  readonly file: string;
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'KeyFileError';
-    this.file = file;
-  }
-}
+// Every kind of owner key file is one entry in KEY_FILE_KINDS; the operator's signing keys
+// use the same format with kinds of their own (shared/commands/operator-keys.ts).
+import { KeyFileError } from './key-file-error.js';
 
 export interface KeyFileKind {
   /** the "type" marker */
@@ -27,7 +18,7 @@ export interface KeyFileKind {
   secret: boolean;
 }
 
-export const KEY_FILE_VERSION = 1;
+const KEY_FILE_VERSION = 1;
 
 export const KEY_FILE_KINDS = {
   anonKey: { type: 'meerkat-anon-key', description: 'anonymization key', fields: { key: 32 }, secret: true },

@@ -5,29 +5,21 @@
 //   anon.key  0600  32-byte anonymization key (Crypto-PAn key; MAC key and key id derive from it)
 //   box.key   0600  NaCl box key pair (secret + public), opens sealed inventory
 //   box.pub   0644  NaCl box public key, given to agents to seal inventory to the owner
-// Permissions: a secret key file that group or others can access in any way is REFUSED (as
-// ssh does), not merely warned about: a warning in a log is easily missed, and anon.key turns
-// every pseudonym back into a real address. A public key file writable by group/others is
-// refused too (a swapped box.pub would make agents seal inventory to someone else). POSIX
-// only: on Windows mode bits mean nothing and the installer restricts the folder's ACL.
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, chmodSync } from 'node:fs';
+// Permissions are checked as for every key file (shared/keys/key-file-io.ts): anon.key turns
+// every pseudonym back into a real address, and a swapped box.pub would make agents seal
+// inventory to someone else.
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { anonKeyId } from '../anonymize/key-derivation.js';
-import { KEY_FILE_KINDS, KeyFileError, decodeKeyFile, encodeKeyFile, type KeyFileKind } from './key-file-format.js';
-
-export { KeyFileError } from './key-file-format.js';
-export { anonymizeText, deanonymizeText, anonymizeCidrText, deanonymizeCidrText } from '../anonymize/pseudonym-text.js';
+import { KEY_FILE_KINDS, encodeKeyFile } from './key-file-format.js';
+import { KeyFileError } from './key-file-error.js';
+import { readKeyFile, writeKeyFile } from './key-file-io.js';
 
 export const ANON_KEY_FILE = 'anon.key';
-export const BOX_SECRET_FILE = 'box.key';
-export const BOX_PUBLIC_FILE = 'box.pub';
-// Operator signing keys (Ed25519) will live beside these as sign.key / sign.pub; they belong
-// to the operator, not the owner, so they get their own init/load functions.
-
-/** Larger than any key file we write; stops a wrong path (a log, a disk image) being slurped. */
-const MAX_KEY_FILE_BYTES = 64 * 1024;
+const BOX_SECRET_FILE = 'box.key';
+const BOX_PUBLIC_FILE = 'box.pub';
 
 export interface OwnerKeys {
   /** 32 bytes: Crypto-PAn key (16 AES + 16 pad seed) */
@@ -46,51 +38,18 @@ export interface InitOwnerKeysResult {
   replaced: string[];
 }
 
-function checkMode(file: string, kind: KeyFileKind): void {
-  if (process.platform === 'win32') return;
-  const mode = statSync(file).mode & 0o777;
-  const fix = `fix: chmod ${kind.secret ? '600' : '644'} ${file}`;
-  if (kind.secret && (mode & 0o077) !== 0) {
-    throw new KeyFileError(file, `holds a secret ${kind.description} but is accessible to group/others (mode ${mode.toString(8).padStart(4, '0')}); refusing to use it (${fix})`);
-  }
-  if (!kind.secret && (mode & 0o022) !== 0) {
-    throw new KeyFileError(file, `${kind.description} is writable by group/others (mode ${mode.toString(8).padStart(4, '0')}); refusing to trust it (${fix})`);
-  }
-}
-
-function readKeyFile(file: string, kind: KeyFileKind): Record<string, Uint8Array> {
-  let st;
-  try {
-    st = statSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new KeyFileError(file, `missing (expected a Meerkat ${kind.description})`);
-    throw new KeyFileError(file, `cannot be read (${code ?? String(e)})`);
-  }
-  if (!st.isFile()) throw new KeyFileError(file, `is not a regular file (expected a Meerkat ${kind.description})`);
-  if (st.size > MAX_KEY_FILE_BYTES) throw new KeyFileError(file, `is not a Meerkat ${kind.description} (${st.size} bytes, far too large)`);
-  checkMode(file, kind);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new KeyFileError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  return decodeKeyFile(file, text, kind);
-}
-
 /** Reads an anonymization key file (what an agent and the console use). */
 export function loadAnonKey(file: string): Uint8Array {
-  return readKeyFile(file, KEY_FILE_KINDS.anonKey).key!;
+  return readKeyFile(file, KEY_FILE_KINDS.anonKey).fields.key!;
 }
 
 /** Reads a box public key file (what an agent gets to seal inventory). */
 export function loadBoxPublicKey(file: string): Uint8Array {
-  return readKeyFile(file, KEY_FILE_KINDS.boxPublic).publicKey!;
+  return readKeyFile(file, KEY_FILE_KINDS.boxPublic).fields.publicKey!;
 }
 
 function loadBoxSecret(file: string): { secretKey: Uint8Array; publicKey: Uint8Array } {
-  const f = readKeyFile(file, KEY_FILE_KINDS.boxSecret);
+  const f = readKeyFile(file, KEY_FILE_KINDS.boxSecret).fields;
   const secretKey = f.secretKey!;
   const publicKey = f.publicKey!;
   const derived = nacl.box.keyPair.fromSecretKey(secretKey).publicKey;
@@ -112,27 +71,6 @@ export function loadOwnerKeys(dir: string): OwnerKeys {
     }
   }
   return { anonKey, boxPublicKey: box.publicKey, boxSecretKey: box.secretKey };
-}
-
-/** Writes `text` to a temporary file with `mode`, fsynced, then returns its path. */
-function writeTemp(path: string, text: string, mode: number): string {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(tmp, mode); // the umask may have removed bits we want (0644 for box.pub)
-  return tmp;
-}
-
-function backupName(path: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  let name = `${path}.replaced-${stamp}`;
-  for (let i = 1; existsSync(name); i++) name = `${path}.replaced-${stamp}-${i}`;
-  return name;
 }
 
 /**
@@ -161,26 +99,8 @@ export function initOwnerKeys(dir: string, opts: { force?: boolean } = {}): Init
   const modes = [0o600, 0o600, 0o644];
   const replaced: string[] = [];
   for (let i = 0; i < paths.length; i++) {
-    const path = paths[i]!;
-    const tmp = writeTemp(path, texts[i]!, modes[i]!);
-    try {
-      if (opts.force) {
-        if (existsSync(path)) {
-          const bak = backupName(path);
-          renameSync(path, bak);
-          replaced.push(bak);
-        }
-        renameSync(tmp, path);
-      } else {
-        linkSync(tmp, path); // fails if a file appeared meanwhile: never overwrite without force
-        unlinkSync(tmp);
-      }
-    } catch (e) {
-      try { unlinkSync(tmp); } catch { /* already gone */ }
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') throw new KeyFileError(path, 'appeared while keys were being created; refusing to overwrite it');
-      throw e;
-    }
+    const bak = writeKeyFile(paths[i]!, texts[i]!, modes[i]!, opts.force === true);
+    if (bak) replaced.push(bak);
   }
   return { files: paths, keyId, replaced };
 }

@@ -1,5 +1,6 @@
 // Text <-> bytes for IP addresses and CIDR prefixes, in the 16-byte layout
 // PacketRecord uses (IPv4 in bytes 0..3). Not on the per-packet path.
+import { InputError } from '../errors.js';
 
 export interface IpAddress {
   version: 4 | 6;
@@ -13,7 +14,8 @@ export interface Cidr {
   prefixLen: number;
 }
 
-export class AddressParseError extends Error {
+export class AddressParseError extends InputError {
+  readonly code = 'MEERKAT_ERR_ADDRESS';
   constructor(input: string, expected: string) {
     super(`not a valid ${expected}: ${JSON.stringify(input)}`);
     this.name = 'AddressParseError';

@@ -203,12 +203,14 @@ export const TCP_SYN = 0x02;
 export const TCP_RST = 0x04;
 export const TCP_PSH = 0x08;
 export const TCP_ACK = 0x10;
-export const TCP_URG = 0x20;
-export const TCP_ECE = 0x40;
-export const TCP_CWR = 0x80;
 
 export const IPPROTO_ICMP = 1;
+/** IPv4 inside IP (IP-in-IP) */
+export const IPPROTO_IPIP = 4;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+/** IPv6 inside IP (6in4) */
+export const IPPROTO_IPV6 = 41;
+export const IPPROTO_GRE = 47;
 export const IPPROTO_ICMPV6 = 58;
 export const IPPROTO_SCTP = 132;

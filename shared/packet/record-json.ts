@@ -1,20 +1,15 @@
 // PacketRecord -> plain JSON object for people and scripts (dump inspect, debugging).
 // Not on the hot path.
 import { formatIp } from '../net/ip-address.js';
-import { Direction, RecordFlag, TcpOpt, type PacketRecord } from './packet-record.js';
+import { Direction, FragFlag, IPPROTO_TCP, RecordFlag, TcpOpt, type PacketRecord } from './packet-record.js';
+import { ipProtocolName, tunnelKindName } from './packet-names.js';
 
 const TCP_FLAG_LETTERS = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'];
-const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp6', 132: 'sctp', 47: 'gre', 50: 'esp', 41: 'ipv6' };
-const TUNNEL_NAMES = ['', 'gre', 'vxlan', 'geneve', '6in4', 'teredo', 'gtp', 'ipip'];
 
-export function tcpFlagsText(f: number): string {
+function tcpFlagsText(f: number): string {
   let s = '';
   for (let i = 0; i < 8; i++) if (f & (1 << i)) s += TCP_FLAG_LETTERS[i];
   return s;
-}
-
-export function protoName(p: number): string {
-  return PROTO_NAMES[p] ?? String(p);
 }
 
 export interface RecordJsonOptions {
@@ -33,7 +28,7 @@ export function recordToJson(r: PacketRecord, opts: RecordJsonOptions = {}): Rec
     o.dst = formatIp(r.ipVersion, r.dst);
     if (r.flags & RecordFlag.SrcAnon) o.src_anon = true;
     if (r.flags & RecordFlag.DstAnon) o.dst_anon = true;
-    o.proto = protoName(r.proto);
+    o.proto = ipProtocolName(r.proto) ?? String(r.proto);
     o.sport = r.sport;
     o.dport = r.dport;
     o.ip_len = r.ipLen;
@@ -42,8 +37,8 @@ export function recordToJson(r: PacketRecord, opts: RecordJsonOptions = {}): Rec
   }
   o.wire_len = r.wireLen;
   if (r.vlan) o.vlan = r.vlan;
-  if (r.flags & RecordFlag.Fragment) o.frag = { offset: r.fragOffset, more: (r.fragFlags & 1) !== 0 };
-  if (r.proto === 6) {
+  if (r.flags & RecordFlag.Fragment) o.frag = { offset: r.fragOffset, more: (r.fragFlags & FragFlag.MoreFragments) !== 0 };
+  if (r.proto === IPPROTO_TCP) {
     const tcp: Record<string, unknown> = { flags: tcpFlagsText(r.tcpFlags), seq: r.tcpSeq, ack: r.tcpAck, win: r.tcpWindow };
     if (r.tcpOptFlags & TcpOpt.Mss) tcp.mss = r.tcpMss;
     if (r.tcpOptFlags & TcpOpt.WindowScale) tcp.wscale = r.tcpWscale;
@@ -54,7 +49,7 @@ export function recordToJson(r: PacketRecord, opts: RecordJsonOptions = {}): Rec
   }
   o.payload_len = r.payloadLen;
   if (r.payload.length) o.payload_hex = Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.length).toString('hex');
-  if (r.flags & RecordFlag.Inner) o.tunnel = TUNNEL_NAMES[r.tunnel] ?? r.tunnel;
+  if (r.flags & RecordFlag.Inner) o.tunnel = tunnelKindName(r.tunnel) ?? r.tunnel;
   if (r.flags & RecordFlag.Truncated) o.truncated = true;
   if (r.flags & RecordFlag.Malformed) o.malformed = true;
   return o;

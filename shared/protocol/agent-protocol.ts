@@ -4,6 +4,7 @@
 // (Lives here for now; it would sit better in shared/protocol/, see the report.)
 import * as z from 'zod/mini';
 import '../config/schema-messages.js';
+import { MeerkatError } from '../errors.js';
 
 export const PROTOCOL_VERSION = 1;
 /** WebSocket path on the collector's TLS port */
@@ -16,7 +17,7 @@ export const REFUSAL_HEADER = 'x-meerkat-refusal';
 
 // ---- binary frames ---------------------------------------------------------------
 
-export const enum FrameType {
+const enum FrameType {
   DumpUpload = 1,
 }
 
@@ -37,7 +38,8 @@ export interface UploadFrameHeader {
   sequence: number;
 }
 
-export class FrameError extends Error {
+export class FrameError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_PROTOCOL_FRAME';
   constructor(expected: string, got: string) {
     super(`bad upload frame: expected ${expected}, got ${got}`);
     this.name = 'FrameError';
@@ -106,7 +108,7 @@ const nonNeg = z.number().check(z.nonnegative());
 const opt = z.optional;
 
 /** Agent health as the heartbeat carries it; every field optional so older agents stay valid. */
-export const agentHealthSchema = z.looseObject({
+const agentHealthSchema = z.looseObject({
   /** packets seen by capture, kept after exclusion, dropped by the kernel / interface */
   packetsCaptured: opt(nonNeg),
   packetsKept: opt(nonNeg),
@@ -135,7 +137,7 @@ const str = (max: number) => z.string().check(z.maxLength(max));
 const intAtLeast = (min: number) => z.int().check(z.gte(min));
 const positiveInt = z.int().check(z.positive());
 
-export const agentMessageSchema = z.discriminatedUnion('type', [
+const agentMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('hello'),
     v: z.int(),
@@ -156,7 +158,7 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
-export const collectorMessageSchema = z.discriminatedUnion('type', [
+const collectorMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('welcome'),
     v: z.int(),
@@ -198,7 +200,7 @@ export const collectorMessageSchema = z.discriminatedUnion('type', [
 export type CollectorMessage = z.infer<typeof collectorMessageSchema>;
 
 /** Largest JSON control message either side accepts (bytes). */
-export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
+const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
 
 /** Parses a text frame; returns the message or a reason string. */
 export function parseAgentMessage(text: string): AgentMessage | string {

@@ -8,6 +8,7 @@
 // after a durable commit. A networked backend keeps the same semantics by running
 // behind its own worker (it must not acknowledge before its commit either).
 import type { ConnState, FlowRecord } from '../flow/flow-record.js';
+import { MeerkatError } from '../errors.js';
 
 /** Facts about one received dump file. */
 export interface DumpInfo {
@@ -95,7 +96,8 @@ export interface InsertFlowsResult {
   refused: RefusedFlow[];
 }
 
-export class StoreError extends Error {
+export class StoreError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_FLOW_STORE';
   constructor(message: string) {
     super(message);
     this.name = 'StoreError';

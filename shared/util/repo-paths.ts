@@ -1,5 +1,5 @@
 // Locates the checkout (folder with package.json named meerkat) from compiled or source files,
-// and the team's reference material (../shared beside the checkout).
+// and the reference material beside it (../shared).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

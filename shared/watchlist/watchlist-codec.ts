@@ -7,6 +7,7 @@
 // `truncated` is set; those entries still alert, at the normal dump cadence). Pure.
 import { createHash } from 'node:crypto';
 import type { PrefixEntry } from './prefix-matcher.js';
+import { MeerkatError } from '../errors.js';
 
 /** packed record bytes per message (base64 adds a third: ~240 KB of JSON, under the 256 KB limit) */
 export const MAX_WATCHLIST_BYTES = 180_000;
@@ -22,7 +23,8 @@ export interface WatchlistPayload {
   truncated?: boolean;
 }
 
-export class WatchlistFormatError extends Error {
+export class WatchlistFormatError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_WATCHLIST_FORMAT';
   constructor(field: string, expected: string) {
     super(`bad watchlist ${field}: expected ${expected}`);
     this.name = 'WatchlistFormatError';

@@ -1,8 +1,10 @@
 // Zeek conn.log (TSV with #fields header) -> comparable flows. Zeek logs ICMP type
 // and counterpart/code in the port columns and SCTP as unknown_transport with 0/0.
 import { normAddr, type ComparableFlow } from './reference-flow.js';
+import { MeerkatError } from '../../shared/errors.js';
 
-export class ReferenceParseError extends Error {
+export class ReferenceParseError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_REFERENCE_PARSE';
   constructor(file: string, expected: string) {
     super(`${file}: not a valid ${expected}`);
     this.name = 'ReferenceParseError';

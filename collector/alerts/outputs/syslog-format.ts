@@ -15,7 +15,7 @@ export const SYSLOG_FACILITIES = {
 export type SyslogFacility = keyof typeof SYSLOG_FACILITIES;
 
 /** Alert severity -> syslog severity (2 critical, 3 error, 4 warning, 5 notice). */
-export const SYSLOG_SEVERITY: Record<Severity, number> = { critical: 2, high: 3, medium: 4, low: 5 };
+const SYSLOG_SEVERITY: Record<Severity, number> = { critical: 2, high: 3, medium: 4, low: 5 };
 
 export interface SyslogFormatOptions {
   facility?: SyslogFacility;
@@ -27,7 +27,7 @@ export interface SyslogFormatOptions {
 }
 
 /** PRINTUSASCII (33..126) only, at most max chars, '-' when empty (RFC 5424 NILVALUE). */
-export function headerField(s: string, max: number): string {
+function headerField(s: string, max: number): string {
   let out = '';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
@@ -48,7 +48,7 @@ function sdName(s: string): string {
 }
 
 /** RFC 3339 time with microseconds, UTC. */
-export function syslogTime(us: number): string {
+function syslogTime(us: number): string {
   const ms = Math.floor(us / 1000);
   const iso = new Date(ms).toISOString(); // 2024-01-02T03:04:05.678Z
   const micros = String(Math.floor(us) % 1_000_000).padStart(6, '0');

@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { FEATURE_COUNT, FEATURE_NAMES, type WindowAccumulator } from './window-features.js';
 import { RandomForest, type SerializedTree } from './random-forest.js';
+import { MeerkatError } from '../../../shared/errors.js';
 
 export const MODEL_FORMAT = 'meerkat-signature-model';
 
@@ -46,7 +47,8 @@ export interface SignatureModelJson {
   createdUs: number;
 }
 
-export class ModelFormatError extends Error {
+export class ModelFormatError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_MODEL_FORMAT';
   constructor(source: string, expected: string) {
     super(`${source}: not a usable signature model (expected ${expected})`);
     this.name = 'ModelFormatError';
@@ -121,7 +123,8 @@ export interface TrainOptions {
   nowUs?: number;
 }
 
-export class TrainingDataError extends Error {
+export class TrainingDataError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_TRAINING_DATA';
   constructor(message: string) {
     super(message);
     this.name = 'TrainingDataError';

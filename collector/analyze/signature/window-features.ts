@@ -4,6 +4,7 @@
 // Records are assigned to the window of their `start` (first packet of the record).
 import type { FlowRecord } from '../../../shared/flow/flow-record.js';
 import type { AddressScope } from '../address-scope.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../../shared/packet/packet-record.js';
 
 export const FEATURE_NAMES: readonly string[] = [
   'log_records', 'log_new_flows', 'log_peers', 'log_ports', 'peers_per_flow',
@@ -80,15 +81,15 @@ export class WindowAccumulator {
     if (!ri) this.respExternal++;
     if (this.peers.size < 4096) this.peers.add(oi ? rec.resp_addr : rec.orig_addr);
     if (this.ports.size < 4096) this.ports.add(rec.ip_proto * 65536 + rec.resp_port);
-    if (rec.ip_proto === 6) this.tcp++;
-    else if (rec.ip_proto === 17) this.udp++;
-    else if (rec.ip_proto === 1 || rec.ip_proto === 58) this.icmp++;
+    if (rec.ip_proto === IPPROTO_TCP) this.tcp++;
+    else if (rec.ip_proto === IPPROTO_UDP) this.udp++;
+    else if (rec.ip_proto === IPPROTO_ICMP || rec.ip_proto === IPPROTO_ICMPV6) this.icmp++;
     if (rec.ip_version === 6) this.v6++;
-    if (FAILED.has(rec.conn_state) || (rec.ip_proto === 17 && rec.resp_pkts === 0)) this.failed++;
+    if (FAILED.has(rec.conn_state) || (rec.ip_proto === IPPROTO_UDP && rec.resp_pkts === 0)) this.failed++;
     if (rec.pcr !== null) { this.pcrSum += rec.pcr; this.pcrN++; }
     if (rec.rtt_syn_synack_us !== null) { this.rttSum += Math.log1p(rec.rtt_syn_synack_us); this.rttN++; }
     const p = rec.resp_port;
-    const isPorted = rec.ip_proto === 6 || rec.ip_proto === 17 || rec.ip_proto === 132;
+    const isPorted = rec.ip_proto === IPPROTO_TCP || rec.ip_proto === IPPROTO_UDP || rec.ip_proto === IPPROTO_SCTP;
     if (!isPorted) return;
     if (WEB.has(p)) this.portClass[0]!++;
     else if (p === 53 || p === 853 || p === 5353) this.portClass[1]!++;

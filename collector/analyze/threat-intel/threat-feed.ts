@@ -60,7 +60,8 @@ export interface FeedMatch {
   label: string;
 }
 
-function stampOf(path: string): string {
+/** What changes when a feed file is replaced or rewritten (mtime, size, inode); 'missing' when absent. */
+export function stampOf(path: string): string {
   try {
     const s = statSync(path);
     return `${s.mtimeMs}:${s.size}:${s.ino}`;

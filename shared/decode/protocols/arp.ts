@@ -3,6 +3,7 @@
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markShort, type DecodeState } from '../decode-state.js';
 import { copyAddress, u16 } from '../read-bytes.js';
+import { EtherType } from '../ether-types.js';
 
 export function decodeArp(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < 8) {
@@ -13,7 +14,7 @@ export function decodeArp(f: Uint8Array, off: number, end: number, out: DecodedP
   const ptype = u16(f, off + 2);
   const hlen = f[off + 4]!;
   const plen = f[off + 5]!;
-  if (ptype !== 0x0800 || plen !== 4) return;
+  if (ptype !== EtherType.Ipv4 || plen !== 4) return;
   const need = 8 + 2 * hlen + 8;
   if (end - off < need) {
     markShort(out, st, off + need, 'arp: addresses cut short');

@@ -8,6 +8,7 @@ import { markShort, type DecodeState } from '../decode-state.js';
 import { setPayload } from '../dispatch.js';
 import { u16 } from '../read-bytes.js';
 import { enterTunnel } from '../tunnel.js';
+import { EtherType } from '../ether-types.js';
 
 const GRE_C = 0x8000;
 const GRE_R = 0x4000;
@@ -17,7 +18,6 @@ const GRE_A = 0x0080; // PPTP acknowledgment number present
 const ETHERTYPE_ERSPAN_1_2 = 0x88be;
 const ETHERTYPE_ERSPAN_3 = 0x22eb;
 const ETHERTYPE_CISCO_METADATA = 0x8909;
-const ETHERTYPE_TEB = 0x6558;
 
 export function decodeGre(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < 4) {
@@ -63,12 +63,12 @@ export function decodeGre(f: Uint8Array, off: number, end: number, out: DecodedP
   switch (proto) {
     case ETHERTYPE_ERSPAN_1_2:
       if ((flags & GRE_S) !== 0) o += 8; // type II header; type I has none
-      proto = ETHERTYPE_TEB;
+      proto = EtherType.TransparentEthernet;
       break;
     case ETHERTYPE_ERSPAN_3:
       if (end - o < 12) return;
       o += (f[o + 11]! & 1) !== 0 ? 20 : 12; // optional platform-specific subheader
-      proto = ETHERTYPE_TEB;
+      proto = EtherType.TransparentEthernet;
       break;
     case ETHERTYPE_CISCO_METADATA:
       // in GRE the CMD header starts with the payload EtherType, then version, length, option, SGT

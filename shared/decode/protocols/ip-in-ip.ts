@@ -5,13 +5,14 @@ import type { DecodedPacket } from '../decoded-packet.js';
 import type { DecodeState } from '../decode-state.js';
 import { setPayload } from '../dispatch.js';
 import { enterTunnel } from '../tunnel.js';
+import { EtherType } from '../ether-types.js';
 
 export function decodeIpInIp(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   setPayload(f, off, end, out, st);
-  enterTunnel(TunnelKind.IpInIp, 0x0800, f, off, end, out, st);
+  enterTunnel(TunnelKind.IpInIp, EtherType.Ipv4, f, off, end, out, st);
 }
 
 export function decodeSixInFour(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   setPayload(f, off, end, out, st);
-  enterTunnel(TunnelKind.SixInFour, 0x86dd, f, off, end, out, st);
+  enterTunnel(TunnelKind.SixInFour, EtherType.Ipv6, f, off, end, out, st);
 }

@@ -7,6 +7,7 @@ import type { DecodedPacket } from '../decoded-packet.js';
 import { UNKNOWN_END, markMalformed, markShort, type DecodeState } from '../decode-state.js';
 import { decodeIpProtocol, setPayload } from '../dispatch.js';
 import { copyAddress, u16 } from '../read-bytes.js';
+import { EtherType } from '../ether-types.js';
 
 export function decodeIpv4(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   const avail = end - off;
@@ -24,7 +25,7 @@ export function decodeIpv4(f: Uint8Array, off: number, end: number, out: Decoded
     return;
   }
   out.ipVersion = 4;
-  out.etherType = 0x0800;
+  out.etherType = EtherType.Ipv4;
   out.l3Off = off;
   const total = u16(f, off + 2);
   out.ipId = u16(f, off + 4);

@@ -7,6 +7,7 @@ import type { DecodedPacket } from '../decoded-packet.js';
 import { UNKNOWN_END, markMalformed, markShort, type DecodeState } from '../decode-state.js';
 import { decodeIpProtocol, setPayload } from '../dispatch.js';
 import { copyAddress, u16, u32 } from '../read-bytes.js';
+import { EtherType } from '../ether-types.js';
 
 const NO_NEXT_HEADER = 59;
 const MAX_EXTENSION_HEADERS = 16;
@@ -22,7 +23,7 @@ export function decodeIpv6(f: Uint8Array, off: number, end: number, out: Decoded
     return;
   }
   out.ipVersion = 6;
-  out.etherType = 0x86dd;
+  out.etherType = EtherType.Ipv6;
   out.l3Off = off;
   const plen = u16(f, off + 4);
   let next = f[off + 6]!;

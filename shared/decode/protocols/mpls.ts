@@ -4,6 +4,7 @@
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markMalformed, markShort, type DecodeState } from '../decode-state.js';
 import { decodeEtherType } from '../dispatch.js';
+import { EtherType } from '../ether-types.js';
 
 const MAX_LABELS = 16;
 
@@ -28,7 +29,7 @@ export function decodeMpls(f: Uint8Array, off: number, end: number, out: Decoded
     return;
   }
   const nibble = f[o]! >> 4;
-  if (nibble === 4) decodeEtherType(0x0800, f, o, end, out, st);
-  else if (nibble === 6) decodeEtherType(0x86dd, f, o, end, out, st);
-  else if (nibble === 0 && end - o >= 4) decodeEtherType(0x6558, f, o + 4, end, out, st);
+  if (nibble === 4) decodeEtherType(EtherType.Ipv4, f, o, end, out, st);
+  else if (nibble === 6) decodeEtherType(EtherType.Ipv6, f, o, end, out, st);
+  else if (nibble === 0 && end - o >= 4) decodeEtherType(EtherType.TransparentEthernet, f, o + 4, end, out, st);
 }

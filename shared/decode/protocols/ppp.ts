@@ -5,14 +5,15 @@ import type { DecodedPacket } from '../decoded-packet.js';
 import { markShort, type DecodeState } from '../decode-state.js';
 import { decodeEtherType } from '../dispatch.js';
 import { u16 } from '../read-bytes.js';
+import { EtherType } from '../ether-types.js';
 
 /** The EtherType carrying the same protocol as PPP protocol p, or 0. */
-export function pppToEtherType(p: number): number {
+function pppToEtherType(p: number): number {
   switch (p) {
-    case 0x0021: return 0x0800;
-    case 0x0057: return 0x86dd;
-    case 0x0281: return 0x8847;
-    case 0x0283: return 0x8848;
+    case 0x0021: return EtherType.Ipv4;
+    case 0x0057: return EtherType.Ipv6;
+    case 0x0281: return EtherType.MplsUnicast;
+    case 0x0283: return EtherType.MplsMulticast;
     default: return 0;
   }
 }

@@ -1,0 +1,34 @@
+// What the collector's operators' API (docs/commands.md, "Console API") answers about agents and
+// commands, as the collector builds it and the console reads it. Types only.
+import type { CommandOutcome, CommandState } from './command-schema.js';
+
+/** One agent in GET /v1/agents. */
+export interface AgentView {
+  agentId: string;
+  online: boolean;
+  connectedSince: string | null;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  /** agent software version from its heartbeat */
+  version: string | null;
+  /** the last heartbeat as the agent sent it (capture, spool, control, interdiction) */
+  health: Record<string, unknown> | null;
+}
+
+/** One command in POST /v1/commands and GET /v1/commands[/ID]. */
+export interface CommandView {
+  id: string;
+  agentId: string;
+  kind: string;
+  state: CommandState;
+  params: Record<string, unknown>;
+  signer: { operator: string; keyId: string; signed: boolean };
+  submittedBy: string;
+  createdAt: string;
+  expiresAt: string;
+  deliveredAt: string | null;
+  deliveries: number;
+  finishedAt: string | null;
+  result: CommandOutcome | null;
+  error: string | null;
+}

@@ -1,0 +1,99 @@
+// The two commands through commander and the project's runCli: `meerkat-collector
+// import` and `meerkat flows` - output, filters and exit codes (0 ok, 1 runtime, 2 usage).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registerImportCommand } from '../../../collector/commands/import.js';
+import { registerFlowsCommand } from '../../../console/commands/flows.js';
+import { parseTimeOption } from '../../../shared/cli/time-option.js';
+import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
+import type { FlowRecord } from '../../../shared/flow/flow-record.js';
+import { runCommand } from '../../helpers/cli-run.js';
+
+const run = runCommand;
+
+describe('meerkat-collector import / meerkat flows', () => {
+  const pcaps = referencePcapsDir();
+  let dir: string;
+  let db: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meerkat-cmd-'));
+    db = join(dir, 'flows.db');
+    const r = await run(registerImportCommand, ['import', join(pcaps, 'zeek/wikipedia.pcap'), join(pcaps, 'zeek/ftp_ipv6.pcap'),
+      '--db', db, '--anonymize', 'none', '--no-progress', '--agent', 'lab-1']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /imported 272 packets from 2 file\(s\)/);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('import: usage errors exit 2, unreadable files exit 1 after importing the rest', async () => {
+    const bad = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--db', join(dir, 'x.db'), '--anonymize', 'some']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--anonymize must be one of internal, all, none/);
+    const noDb = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap')]);
+    assert.equal(noDb.code, 2);
+    const junk = join(dir, 'junk');
+    writeFileSync(junk, 'junk');
+    const partial = await run(registerImportCommand, ['import', junk, join(pcaps, 'zeek/http_get.pcap'), '--db', join(dir, 'y.db'),
+      '--anonymize', 'none', '--json']);
+    assert.equal(partial.code, 1);
+    const summary = JSON.parse(partial.out) as { errors: number; records: number };
+    assert.equal(summary.errors, 1);
+    assert.equal(summary.records, 1);
+  });
+
+  it('flows --json prints one record per line with the documented fields', async () => {
+    const r = await run(registerFlowsCommand, ['flows', '--db', db, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const recs = r.out.trim().split('\n').map((l) => JSON.parse(l) as FlowRecord);
+    assert.equal(recs.length, 34 + 6);
+    for (const k of ['community_id', 'agent_id', 'proto', 'ip_version', 'orig_addr', 'orig_port', 'resp_addr', 'resp_port', 'vlan',
+      'start', 'end', 'duration', 'orig_pkts', 'resp_pkts', 'orig_ip_bytes', 'resp_ip_bytes', 'orig_payload_bytes',
+      'resp_payload_bytes', 'conn_state', 'history', 'record_cause', 'rtt_syn_synack_us', 'rtt_synack_ack_us',
+      'retransmits_orig', 'retransmits_resp', 'zero_windows_orig', 'zero_windows_resp', 'iat_mean_orig_us',
+      'iat_stddev_orig_us', 'iat_mean_resp_us', 'iat_stddev_resp_us', 'pcr', 'tunnel', 'orig_anon', 'resp_anon']) {
+      assert.ok(k in recs[0]!, `missing ${k}`);
+    }
+    for (let i = 1; i < recs.length; i++) assert.ok(recs[i - 1]!.start >= recs[i]!.start, 'newest first');
+    assert.ok(recs.every((x) => x.agent_id === 'lab-1'));
+  });
+
+  it('flows filters by address, port, protocol, state, time and limit', async () => {
+    const lines = async (...args: string[]) => {
+      const r = await run(registerFlowsCommand, ['flows', '--db', db, '--json', ...args]);
+      assert.equal(r.code, 0, r.err);
+      return r.out.trim() === '' ? [] : r.out.trim().split('\n').map((l) => JSON.parse(l) as FlowRecord);
+    };
+    assert.equal((await lines('--addr', '2001:470:4867:99:0::21')).length, 6, 'IPv6 text is normalized');
+    assert.equal((await lines('--port', '53', '--proto', 'UDP')).length, 14);
+    assert.equal((await lines('--state', 's1')).length, 8);
+    assert.equal((await lines('--limit', '3')).length, 3);
+    const all = await lines();
+    const mid = all[20]!.start;
+    const since = await lines('--since', String(mid / 1e6));
+    assert.equal(since.length, all.filter((x) => x.end >= mid).length);
+    assert.equal((await lines('--until', '2000-01-01T00:00:00Z')).length, 0);
+  });
+
+  it('flows prints a table by default; bad flags exit 2, a missing database exits 2', async () => {
+    const t = await run(registerFlowsCommand, ['flows', '--db', db, '--proto', 'tcp', '--limit', '2']);
+    assert.equal(t.code, 0);
+    const rows = t.out.trim().split('\n');
+    assert.match(rows[0]!, /^start\s+duration\s+proto\s+originator\s+responder/);
+    assert.equal(rows.length, 3);
+    assert.match(rows[1]!, /tcp\s+\S+:\d+\s+\S+:\d+\s+\d+\/\d+/);
+    assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--state', 'XX'])).code, 2);
+    assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--port', '70000'])).code, 2);
+    assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--since', 'yesterday-ish'])).code, 2);
+    assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--addr', '300.1.1.1'])).code, 2);
+    assert.equal((await run(registerFlowsCommand, ['flows', '--db', join(dir, 'none.db')])).code, 2);
+  });
+
+  it('parses time options: ISO, epoch seconds, durations ago', () => {
+    const now = Date.UTC(2024, 0, 2, 0, 0, 0);
+    assert.equal(parseTimeOption('--since', '2024-01-01T00:00:00Z', now), Date.UTC(2024, 0, 1) * 1000);
+    assert.equal(parseTimeOption('--since', '1700000000.5', now), 1_700_000_000_500_000);
+    assert.equal(parseTimeOption('--since', '2h', now), (now - 2 * 3600_000) * 1000);
+  });
+});

@@ -1,0 +1,133 @@
+// The alert store and pipeline: aggregation by key into one row with a count and
+// first/last seen, severity escalation, states, a closed alert starting a new row, and
+// coexistence with the flow store's tables and migrations in the same database file.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AlertPipeline } from '../../../collector/alerts/alert-pipeline.js';
+import { SqliteAlertStore } from '../../../shared/alerts/sqlite-alert-store.js';
+import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
+import { flow, T0 } from '../../collector/analyze/flow-gen.js';
+import { alert } from '../../helpers/alert-gen.js';
+
+describe('alert store', () => {
+  let dir: string;
+  let db: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'meerkat-alerts-'));
+    db = join(dir, 'm.db');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('ten thousand occurrences of one key are one row with a count; other keys are other rows', () => {
+    const store = new SqliteAlertStore(db, { nowUs: () => 42 });
+    const p = new AlertPipeline(store, [], { autoFlush: false });
+    for (let i = 0; i < 10_000; i++) {
+      p.add(alert({ tsUs: T0 + i * 1000, flowUid: `F${i}`, evidence: { n: i }, severity: i === 5000 ? 'high' : 'medium' }));
+    }
+    p.add(alert({ peer: '198.51.100.8' }));
+    p.add(alert({ rule: 'sweep' }));
+    p.add(alert({ agentId: 'agent-b' }));
+    p.add(alert({ category: 'beacon', analyzer: 'beacon' }));
+    const changes = p.flush();
+    assert.equal(changes.length, 5);
+    assert.equal(store.count(), 5);
+    const [row] = store.list({ agentId: 'agent-a', category: 'scan', limit: 10 }).filter((a) => a.peer === '198.51.100.7' && a.rule === 'port-scan');
+    assert.equal(row!.count, 10_000);
+    assert.equal(row!.firstSeenUs, T0);
+    assert.equal(row!.lastSeenUs, T0 + 9_999_000);
+    assert.equal(row!.severity, 'high', 'the highest severity seen');
+    assert.deepEqual(row!.evidence, { n: 9999 }, 'the latest evidence');
+    assert.equal(row!.flowUids.length, 10);
+    assert.equal(row!.state, 'open');
+    assert.equal(row!.createdUs, 42);
+    assert.equal(p.stats.received, 10_004);
+    store.close();
+  });
+
+  it('later batches update the live row (repeat / escalated); closing starts a new row; acknowledged rows keep counting', () => {
+    const store = new SqliteAlertStore(db);
+    const p = new AlertPipeline(store, [], { autoFlush: false });
+    p.add(alert());
+    const [first] = p.flush();
+    assert.equal(first!.kind, 'new');
+    p.add(alert({ tsUs: T0 + 10 }));
+    assert.equal(p.flush()[0]!.kind, 'repeat');
+    p.add(alert({ tsUs: T0 + 20, severity: 'critical', summary: 'worse' }));
+    const esc = p.flush()[0]!;
+    assert.equal(esc.kind, 'escalated');
+    assert.equal(esc.alert.count, 3);
+    assert.equal(esc.alert.summary, 'worse');
+    // an older occurrence arriving late does not overwrite the latest evidence
+    p.add(alert({ tsUs: T0 - 5, summary: 'older', evidence: { old: true } }));
+    const late = p.flush()[0]!.alert;
+    assert.equal(late.summary, 'worse');
+    assert.equal(late.firstSeenUs, T0 - 5);
+    const id = late.id;
+    assert.equal(store.setState(id, 'acknowledged')!.state, 'acknowledged');
+    p.add(alert({ tsUs: T0 + 30 }));
+    const acked = p.flush()[0]!.alert;
+    assert.equal(acked.id, id);
+    assert.equal(acked.state, 'acknowledged');
+    assert.equal(acked.count, 5);
+    assert.equal(store.setState(id, 'closed')!.state, 'closed');
+    p.add(alert({ tsUs: T0 + 40 }));
+    const again = p.flush()[0]!;
+    assert.equal(again.kind, 'new');
+    assert.notEqual(again.alert.id, id);
+    assert.equal(store.count({ state: 'closed' }), 1);
+    assert.equal(store.count({ state: 'open' }), 1);
+    assert.throws(() => store.setState(id, 'open'), /now tracks the same key/);
+    assert.equal(store.setState(9999, 'closed'), null);
+    store.close();
+  });
+
+  it('shares the database file with the flow store: own tables and own version table', () => {
+    const flows = new SqliteFlowStore(db);
+    flows.insertFlows([flow()]);
+    const v = flows.schemaVersion();
+    flows.close();
+    const alerts = new SqliteAlertStore(db);
+    assert.equal(alerts.schemaVersion(), 1);
+    new AlertPipeline(alerts, [], { autoFlush: false }).add(alert());
+    alerts.close();
+    // the flow store still opens read-only (its schema check sees only its own migrations)
+    const ro = new SqliteFlowStore(db, { readonly: true });
+    assert.equal(ro.schemaVersion(), v);
+    assert.equal(ro.countFlows(), 1);
+    ro.close();
+    // and the alert store opens on a flow database without alert tables, read-only, as empty
+    const db2 = join(dir, 'flows-only.db');
+    new SqliteFlowStore(db2).close();
+    const ro2 = new SqliteAlertStore(db2, { readonly: true });
+    assert.deepEqual(ro2.list(), []);
+    ro2.close();
+  });
+
+  it('a flush that fails (database locked by another writer) keeps the batch for the next flush', () => {
+    const store = new SqliteAlertStore(db, { busyTimeoutMs: 0 });
+    const other = new SqliteFlowStore(db, { busyTimeoutMs: 0 });
+    const p = new AlertPipeline(store, [], { autoFlush: false });
+    p.add(alert());
+    other.transaction(() => {
+      other.insertFlows([flow()]);
+      assert.deepEqual(p.flush(), []);
+    });
+    assert.equal(p.stats.flushErrors, 1);
+    assert.equal(p.pendingCount, 1);
+    assert.equal(p.flush().length, 1);
+    other.close();
+    store.close();
+  });
+
+  it('bounded pending keys: further new keys are dropped and counted', () => {
+    const p = new AlertPipeline(null, [], { autoFlush: false, maxPending: 3 });
+    for (let i = 0; i < 10; i++) p.add(alert({ peer: `198.51.100.${i}` }));
+    p.add(alert({ peer: '198.51.100.0' }));
+    assert.equal(p.pendingCount, 3);
+    assert.equal(p.stats.dropped, 7);
+    const ch = p.flush();
+    assert.equal(ch.find((c) => c.alert.peer === '198.51.100.0')!.alert.count, 2);
+  });
+});

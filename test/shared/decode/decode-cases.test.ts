@@ -1,0 +1,603 @@
+// The decoder's tricky cases one by one: link layers (VLAN stacks, MPLS, PPPoE,
+// SLL/SLL2, loopback in both byte orders, raw IP, PPP, NFLOG, 802.11), IPv6
+// extension headers and fragments, TCP options, truncation at every layer,
+// tunnels, and the API edges. Real frames from the reference captures where they
+// exist, frames built from the RFC layouts where they do not.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DecodedPacket, L2Flag, LinkType, decodeOuter, decodePacket, decoderInternalErrors, isLinkTypeSupported, linkTypeName } from '../../../shared/decode/index.js';
+import { formatIp } from '../../../shared/net/ip-address.js';
+import { FragFlag, RecordFlag, TcpOpt, TunnelKind } from '../../../shared/packet/packet-record.js';
+import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
+import { loadFrames, type TestFrame } from '../capture-file/capture-writers.js';
+import { MAC_A, be16, be32, bytes, concat, ethernet, ipv4, ipv6, ipv6Extension, ipv6Fragment, mac, tcp, udp, vlanTag } from './frame-builder.js';
+
+const out = new DecodedPacket();
+const TRUNC_OR_MALF = RecordFlag.Truncated | RecordFlag.Malformed;
+
+function decode(linkType: number, frame: Uint8Array, wireLen = frame.length): DecodedPacket {
+  return decodePacket(linkType, frame, wireLen, 1_700_000_000_000_000, out);
+}
+
+const realCache = new Map<string, TestFrame[]>();
+/** Frame n (1-based) of a reference capture. */
+function real(rel: string, n: number): TestFrame {
+  let frames = realCache.get(rel);
+  if (!frames) {
+    frames = loadFrames(join(referencePcapsDir(), rel));
+    realCache.set(rel, frames);
+  }
+  const f = frames[n - 1];
+  assert.ok(f, `${rel} has no frame ${n}`);
+  return f;
+}
+
+function decodeReal(rel: string, n: number): DecodedPacket {
+  const f = real(rel, n);
+  return decodePacket(f.linkType, f.data, f.wireLen, f.tsUs, out);
+}
+
+function src(): string { return formatIp(out.ipVersion, out.src); }
+function dst(): string { return formatIp(out.ipVersion, out.dst); }
+
+/** A small IPv4/TCP packet used as the payload of many link-layer cases. */
+function v4tcp(): Uint8Array {
+  return ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6 }, tcp({ sport: 40000, dport: 443, flags: 0x18 }, bytes(5)));
+}
+function v6udp(): Uint8Array {
+  return ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next: 17 }, udp(5353, 53, bytes(12)));
+}
+
+function assertV4tcp(what: string): void {
+  assert.equal(out.ipVersion, 4, what);
+  assert.equal(src(), '10.1.2.3', what);
+  assert.equal(dst(), '192.0.2.9', what);
+  assert.equal(out.proto, 6, what);
+  assert.equal(out.sport, 40000, what);
+  assert.equal(out.dport, 443, what);
+  assert.equal(out.payloadLen, 5, what);
+  assert.equal(out.flags & TRUNC_OR_MALF, 0, `${what}: ${out.issue}`);
+}
+
+function assertV6udp(what: string): void {
+  assert.equal(out.ipVersion, 6, what);
+  assert.equal(src(), '2001:db8::1', what);
+  assert.equal(out.proto, 17, what);
+  assert.equal(out.sport, 5353, what);
+  assert.equal(out.dport, 53, what);
+  assert.equal(out.flags & TRUNC_OR_MALF, 0, `${what}: ${out.issue}`);
+}
+
+describe('decodePacket: tricky cases', () => {
+  const errorsBefore = decoderInternalErrors();
+  after(() => assert.equal(decoderInternalErrors(), errorsBefore, 'internal decoder errors'));
+
+  describe('link layers', () => {
+    it('Ethernet: MAC offsets, unicast / multicast / broadcast flags', () => {
+      decode(LinkType.Ethernet, ethernet(0x0800, v4tcp()));
+      assertV4tcp('unicast');
+      assert.equal(out.dstMacOff, 0);
+      assert.equal(out.srcMacOff, 6);
+      assert.equal(out.l2Flags, 0);
+      assert.equal(out.etherType, 0x0800);
+      assert.equal(out.l3Off, 14);
+      assert.equal(out.l4Off, 34);
+      decode(LinkType.Ethernet, ethernet(0x86dd, v6udp(), '33:33:00:00:00:fb'));
+      assertV6udp('multicast');
+      assert.equal(out.l2Flags, L2Flag.Multicast);
+      decode(LinkType.Ethernet, ethernet(0x0800, v4tcp(), 'ff:ff:ff:ff:ff:ff'));
+      assert.equal(out.l2Flags, L2Flag.Multicast | L2Flag.Broadcast);
+    });
+
+    it('IEEE 802.3 with LLC/SNAP carries IPv4; other LLC (STP) is not IP', () => {
+      const ip = v4tcp();
+      decode(LinkType.Ethernet, concat(mac('02:00:00:00:00:0b'), mac(MAC_A), be16(8 + ip.length), [0xaa, 0xaa, 0x03, 0, 0, 0], be16(0x0800), ip));
+      assertV4tcp('snap');
+      decode(LinkType.Ethernet, concat(mac('01:80:c2:00:00:00'), mac(MAC_A), be16(38), [0x42, 0x42, 0x03], bytes(35, 0)));
+      assert.equal(out.ipVersion, 0);
+      assert.equal(out.etherType, 0);
+      assert.equal(out.flags, 0);
+      assert.equal(out.l2Flags, L2Flag.Multicast);
+    });
+
+    it('VLAN stacks: 802.1ad + 802.1Q + 802.1Q, innermost id wins', () => {
+      const frame = ethernet(0x88a8, concat(vlanTag(100, 0x8100), vlanTag(200, 0x8100, 5), vlanTag(300, 0x0800), v4tcp()));
+      decode(LinkType.Ethernet, frame);
+      assertV4tcp('q-in-q-in-q');
+      assert.equal(out.vlan, 300);
+      assert.equal(out.vlanDepth, 3);
+      assert.equal(out.l3Off, 14 + 12);
+      // pre-standard 0x9100 outer tag
+      decode(LinkType.Ethernet, ethernet(0x9100, concat(vlanTag(7, 0x8100), vlanTag(4095, 0x86dd), v6udp())));
+      assertV6udp('0x9100');
+      assert.equal(out.vlan, 4095);
+      // tag cut by the capture
+      const cut = frame.subarray(0, 14 + 6);
+      decode(LinkType.Ethernet, cut, frame.length);
+      assert.equal(out.flags, RecordFlag.Truncated);
+      assert.match(out.issue, /^vlan/);
+      assert.equal(out.vlan, 100);
+    });
+
+    it('real 802.1ad Q-in-Q frames (tcpdump) report two tags', () => {
+      decodeReal('tcpdump/802.1ad_QinQ.pcap', 1);
+      assert.equal(out.vlanDepth, 2);
+      assert.ok(out.vlan > 0);
+    });
+
+    it('MPLS: label stacks with IPv4/IPv6 by first nibble, pseudowire control word + Ethernet', () => {
+      const label = (l: number, bottom: boolean): number[] => be32((l << 12) | (bottom ? 0x100 : 0) | 64);
+      decode(LinkType.Ethernet, ethernet(0x8847, concat(label(16, false), label(17, false), label(18, true), v4tcp())));
+      assertV4tcp('3 labels');
+      assert.equal(out.mplsDepth, 3);
+      assert.equal(out.etherType, 0x0800);
+      decode(LinkType.Ethernet, ethernet(0x8848, concat(label(99, true), v6udp())));
+      assertV6udp('multicast MPLS');
+      assert.equal(out.mplsDepth, 1);
+      decode(LinkType.Ethernet, ethernet(0x8847, concat(label(5, true), [0, 0, 0, 0], ethernet(0x0800, v4tcp(), '02:00:00:00:00:33'))));
+      assertV4tcp('pseudowire');
+      assert.equal(out.dstMacOff, 0, 'outer MACs');
+      // no bottom-of-stack label before the end of the frame
+      decode(LinkType.Ethernet, ethernet(0x8847, concat(label(1, false), label(2, false))));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /^mpls/);
+      decodeReal('flowtest/mpls-vpn-transport-vpn-labels.pcap', 1);
+      assert.equal(out.mplsDepth, 2);
+      assert.equal(out.proto, 1);
+    });
+
+    it('PPPoE session: IPv4 (0x0021) and IPv6 (0x0057); LCP and discovery are not IP', () => {
+      const pppoe = (proto: number, payload: Uint8Array): Uint8Array => concat([0x11, 0x00], be16(0x1234), be16(2 + payload.length), be16(proto), payload);
+      decode(LinkType.Ethernet, ethernet(0x8864, pppoe(0x0021, v4tcp())));
+      assertV4tcp('pppoe ipv4');
+      assert.equal(out.etherType, 0x0800);
+      decode(LinkType.Ethernet, ethernet(0x8864, pppoe(0x0057, v6udp())));
+      assertV6udp('pppoe ipv6');
+      decode(LinkType.Ethernet, ethernet(0x8864, pppoe(0xc021, bytes(10))));
+      assert.equal(out.ipVersion, 0);
+      assert.equal(out.etherType, 0x8864);
+      decode(LinkType.Ethernet, ethernet(0x8863, bytes(20)));
+      assert.equal(out.ipVersion, 0);
+      assert.equal(out.etherType, 0x8863);
+      decode(LinkType.PppEther, pppoe(0x0021, v4tcp()));
+      assertV4tcp('link type 51');
+      decodeReal('zeek/pppoe.pcap', 1);
+      assert.equal(out.etherType, 0x8863);
+    });
+
+    it('Linux SLL and SLL2: protocol, packet type flags and sender address', () => {
+      const sll = (pktType: number, proto: number, payload: Uint8Array): Uint8Array => concat(be16(pktType), be16(1), be16(6), mac(MAC_A), [0, 0], be16(proto), payload);
+      decode(LinkType.LinuxSll, sll(0, 0x0800, v4tcp()));
+      assertV4tcp('sll');
+      assert.equal(out.srcMacOff, 6);
+      assert.equal(out.dstMacOff, -1);
+      decode(LinkType.LinuxSll, sll(1, 0x0800, v4tcp()));
+      assert.equal(out.l2Flags, L2Flag.Broadcast | L2Flag.Multicast);
+      const sll2 = (pktType: number, proto: number, payload: Uint8Array): Uint8Array => concat(be16(proto), [0, 0], be32(3), be16(1), [pktType, 6], mac(MAC_A), [0, 0], payload);
+      decode(LinkType.LinuxSll2, sll2(2, 0x86dd, v6udp()));
+      assertV6udp('sll2');
+      assert.equal(out.l2Flags, L2Flag.Multicast);
+      assert.equal(out.srcMacOff, 12);
+      decode(LinkType.LinuxSll2, sll2(4, 0x0800, v4tcp()).subarray(0, 19), 100);
+      assert.equal(out.flags, RecordFlag.Truncated);
+      assert.match(out.issue, /^sll2/);
+      decodeReal('suricata-verify/decode-sll2-02.pcap', 1);
+      assert.equal(out.ipVersion, 4);
+      assert.equal(out.proto, 6);
+    });
+
+    it('BSD loopback: address family in either byte order, NULL (0) and LOOP (108)', () => {
+      const f = real('zeek/tls_pop3-starttls.pcap', 1);
+      assert.deepEqual([...f.data.subarray(0, 4)], [2, 0, 0, 0], 'the capture is little-endian');
+      decode(LinkType.Null, f.data);
+      const ref = { v: out.ipVersion, s: src(), d: dst(), sp: out.sport, dp: out.dport };
+      assert.equal(ref.v, 4);
+      const swapped = f.data.slice();
+      swapped.set([0, 0, 0, 2], 0);
+      for (const lt of [LinkType.Null, LinkType.Loop]) {
+        decode(lt, swapped);
+        assert.deepEqual({ v: out.ipVersion, s: src(), d: dst(), sp: out.sport, dp: out.dport }, ref);
+      }
+      for (const af of [10, 23, 24, 28, 30]) {
+        decode(LinkType.Null, concat([af, 0, 0, 0], v6udp()));
+        assertV6udp(`AF ${af} little-endian`);
+        decode(LinkType.Null, concat([0, 0, 0, af], v6udp()));
+        assertV6udp(`AF ${af} big-endian`);
+      }
+      decode(LinkType.Null, concat([7, 0, 0, 0], v4tcp()));
+      assert.equal(out.ipVersion, 0);
+      assert.equal(out.flags, 0);
+    });
+
+    it('raw IP link types (101, 12, 14, 228, 229)', () => {
+      for (const lt of [LinkType.Raw, LinkType.RawBsd, LinkType.RawOpenBsd, LinkType.Ipv4]) {
+        decode(lt, v4tcp());
+        assertV4tcp(`link type ${lt}`);
+        assert.equal(out.l3Off, 0);
+      }
+      for (const lt of [LinkType.Raw, LinkType.Ipv6]) {
+        decode(lt, v6udp());
+        assertV6udp(`link type ${lt}`);
+      }
+      decode(LinkType.Raw, concat([0x50], bytes(30)));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      decode(LinkType.Ipv6, v4tcp());
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /version is not 6/);
+    });
+
+    it('PPP framings: plain, FF 03, compressed protocol, HDLC, Cisco HDLC, with direction', () => {
+      decode(LinkType.Ppp, concat(be16(0x0021), v4tcp()));
+      assertV4tcp('ppp');
+      decode(LinkType.Ppp, concat([0xff, 0x03], be16(0x0057), v6udp()));
+      assertV6udp('ppp ff03');
+      decode(LinkType.Ppp, concat([0x21], v4tcp()));
+      assertV4tcp('ppp compressed protocol');
+      decode(LinkType.PppHdlc, concat([0xff, 0x03, 0x00, 0x21], v4tcp()));
+      assertV4tcp('ppp hdlc');
+      decode(LinkType.PppHdlc, concat([0x0f, 0x00], be16(0x0800), v4tcp()));
+      assertV4tcp('cisco hdlc on link type 50');
+      decode(LinkType.CiscoHdlc, concat([0x8f, 0x00], be16(0x86dd), v6udp()));
+      assertV6udp('cisco hdlc');
+      decode(LinkType.PppWithDirection, concat([1, 0xff, 0x03, 0x00, 0x21], v4tcp()));
+      assertV4tcp('ppp with direction');
+      decodeReal('zeek/ppp_quic-interop-retry.pcap', 1);
+      assert.equal(out.ipVersion, 6);
+    });
+
+    it('NFLOG: the payload TLV in either byte order', () => {
+      decodeReal('tcpdump/nflog.pcap', 1);
+      assert.equal(src(), '74.82.42.42');
+      assert.equal(out.sport, 53);
+      const ip = v4tcp();
+      const tlv = (len: number, type: number, le: boolean): number[] => (le ? [len & 0xff, len >> 8, type & 0xff, type >> 8] : [...be16(len), ...be16(type)]);
+      for (const le of [true, false]) {
+        const padded = concat(ip, bytes((4 - (ip.length % 4)) % 4, 0));
+        decode(LinkType.Nflog, concat([2, 0, 0, 1], tlv(8, 1, le), [8, 0, 0, 0], tlv(4 + ip.length, 9, le), padded));
+        assertV4tcp(`nflog ${le ? 'LE' : 'BE'}`);
+      }
+    });
+
+    it('IEEE 802.11 (radiotap and bare): data frames by DS bits; protected frames stop', () => {
+      decodeReal('zeek/radiotap.pcap', 3);
+      assert.equal(out.ipVersion, 6);
+      assert.equal(out.dport, 5353);
+      const llc = [0xaa, 0xaa, 0x03, 0, 0, 0, ...be16(0x0800)];
+      const a1 = mac('02:00:00:00:00:01'), a2 = mac('02:00:00:00:00:02'), a3 = mac('33:33:00:00:00:03');
+      // QoS data, ToDS: addr1 = BSSID, addr2 = SA, addr3 = DA
+      const frame = concat([0x88, 0x01], [0, 0], a1, a2, a3, [0, 0], [0, 0], llc, v4tcp());
+      decode(LinkType.Ieee80211, frame);
+      assertV4tcp('802.11 qos data');
+      assert.equal(out.dstMacOff, 16);
+      assert.equal(out.srcMacOff, 10);
+      assert.equal(out.l2Flags, L2Flag.Multicast);
+      const prot = frame.slice();
+      prot[1] = 0x41;
+      decode(LinkType.Ieee80211, prot);
+      assert.equal(out.ipVersion, 0);
+      assert.equal(out.flags, 0);
+    });
+  });
+
+  describe('IP and transport', () => {
+    it('IPv4 options are skipped by IHL', () => {
+      decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6, options: [0x94, 0x04, 0, 0, 1, 1, 1, 0] }, tcp({ sport: 40000, dport: 443 }, bytes(5))));
+      assertV4tcp('options');
+      assert.equal(out.l4Off, 28);
+    });
+
+    it('IPv4 fragments: the first has ports, later ones carry only payload', () => {
+      const first = ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 17, mf: true, id: 777 }, udp(1000, 2000, bytes(100), 3000));
+      decode(LinkType.Raw, first);
+      assert.equal(out.flags, RecordFlag.Fragment);
+      assert.equal(out.fragFlags, FragFlag.MoreFragments);
+      assert.equal(out.ipId, 777);
+      assert.equal(out.sport, 1000);
+      assert.equal(out.payloadLen, 100);
+      const later = ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 17, fragOffset: 1480, id: 777 }, bytes(300));
+      decode(LinkType.Raw, later);
+      assert.equal(out.flags, RecordFlag.Fragment);
+      assert.equal(out.fragOffset, 1480);
+      assert.equal(out.proto, 17);
+      assert.equal(out.sport + out.dport, 0);
+      assert.equal(out.l4Off, -1);
+      assert.equal(out.payloadOff, 20);
+      assert.equal(out.payloadLen, 300);
+      assert.equal(out.payload.length, 300);
+      decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6, df: true }, tcp({ sport: 40000, dport: 443 }, bytes(5))));
+      assert.equal(out.flags, 0, 'DF alone is not a fragment');
+      assert.equal(out.fragFlags, FragFlag.DontFragment);
+      decodeReal('flowtest/ipv4-udp-fragmented.pcap', 5);
+      assert.equal(out.flags & RecordFlag.Fragment, RecordFlag.Fragment);
+      assert.equal(out.sport, 0);
+    });
+
+    it('IPv6 extension chain: hop-by-hop, destination options, routing, fragment, AH; no next header', () => {
+      const chain = concat(ipv6Extension(60, [1, 4, 0, 0, 0, 0]), ipv6Extension(43, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), ipv6Extension(44), ipv6Fragment(6, 0, true, 0xdeadbeef), tcp({ sport: 1234, dport: 80 }, bytes(8)));
+      decode(LinkType.Raw, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next: 0 }, chain));
+      assert.equal(out.proto, 6);
+      assert.equal(out.sport, 1234);
+      assert.equal(out.dport, 80);
+      assert.equal(out.flags, RecordFlag.Fragment);
+      assert.equal(out.fragFlags, FragFlag.MoreFragments);
+      assert.equal(out.ipId, 0xdeadbeef);
+      assert.equal(out.payloadLen, 8);
+      assert.equal(out.ipLen, 40 + chain.length);
+      decode(LinkType.Raw, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next: 44 }, concat(ipv6Fragment(6, 1448, false, 5), bytes(40))));
+      assert.equal(out.proto, 6);
+      assert.equal(out.sport + out.dport, 0);
+      assert.equal(out.fragOffset, 1448);
+      assert.equal(out.fragFlags, 0);
+      assert.equal(out.flags, RecordFlag.Fragment);
+      assert.equal(out.payloadLen, 40);
+      const ah = [17, 4, 0, 0, ...be32(0x100), ...be32(1), ...bytes(12)]; // (4+2)*4 = 24 bytes
+      decode(LinkType.Raw, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next: 51 }, concat(ah, udp(5353, 53, bytes(12)))));
+      assertV6udp('AH');
+      decode(LinkType.Raw, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next: 59 }, new Uint8Array(0)));
+      assert.equal(out.proto, 59);
+      assert.equal(out.flags, 0);
+      // extension header cut by the capture
+      const full = ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next: 0 }, chain);
+      decode(LinkType.Raw, full.subarray(0, 44), full.length);
+      assert.equal(out.flags, RecordFlag.Truncated);
+      assert.match(out.issue, /^ipv6: extension header/);
+      decodeReal('flowtest/ipv6-hop-by-hop.pcap', 1);
+      assert.equal(out.proto, 58);
+    });
+
+    it('TCP options: MSS, window scale, SACK-permitted, SACK, timestamps', () => {
+      const opts = [2, 4, ...be16(1460), 1, 3, 3, 7, 4, 2, 8, 10, ...be32(111), ...be32(222), 1, 1, 5, 10, ...be32(5000), ...be32(6000)];
+      decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6 }, tcp({ sport: 1, dport: 2, seq: 0xfffffff0, ack: 0x80000000, flags: 0x12, window: 29200, options: opts })));
+      assert.equal(out.tcpOptFlags, TcpOpt.Mss | TcpOpt.WindowScale | TcpOpt.SackPermitted | TcpOpt.Sack | TcpOpt.Timestamps);
+      assert.equal(out.tcpMss, 1460);
+      assert.equal(out.tcpWscale, 7);
+      assert.equal(out.tcpTsVal, 111);
+      assert.equal(out.tcpTsEcr, 222);
+      assert.equal(out.tcpSeq, 0xfffffff0);
+      assert.equal(out.tcpAck, 0x80000000);
+      assert.equal(out.tcpFlags, 0x12);
+      assert.equal(out.tcpWindow, 29200);
+      assert.equal(out.flags, 0);
+      decodeReal('zeek/http_get.pcap', 1); // a real SYN: MSS, NOP, WS, NOP, NOP, TS, SACK-permitted, EOL
+      assert.equal(out.tcpOptFlags, TcpOpt.Mss | TcpOpt.WindowScale | TcpOpt.SackPermitted | TcpOpt.Timestamps);
+      assert.equal(out.tcpMss, 1460);
+    });
+
+    it('TCP option errors: bad lengths are Malformed, a capture cut inside options is Truncated', () => {
+      const pkt = (options: number[]): Uint8Array => ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6 }, tcp({ sport: 1, dport: 2, options }));
+      decode(LinkType.Raw, pkt([2, 4, 5, 0xb4, 3, 1, 0, 0]));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /option length < 2/);
+      assert.equal(out.tcpMss, 1460, 'options before the bad one are kept');
+      decode(LinkType.Raw, pkt([1, 1, 8, 10, 0, 0, 0, 1]));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /runs past the header/);
+      const full = pkt([2, 4, 5, 0xb4, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+      decode(LinkType.Raw, full.subarray(0, 20 + 20 + 6), full.length);
+      assert.equal(out.flags, RecordFlag.Truncated);
+      assert.match(out.issue, /options cut short/);
+      assert.equal(out.tcpOptFlags, TcpOpt.Mss);
+      decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6 }, tcp({ sport: 1, dport: 2, dataOffset: 3 })));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /data offset/);
+    });
+
+    it('UDP, SCTP, ICMP, ICMPv6 ports and payload lengths', () => {
+      decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 17 }, udp(53, 5353, bytes(33))));
+      assert.equal(out.payloadLen, 33);
+      assert.equal(out.payloadOff, 28);
+      decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 17 }, udp(53, 5353, bytes(33), 4)));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /udp: length < 8/);
+      decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 132 }, concat(be16(2905), be16(36412), bytes(8, 0), bytes(16))));
+      assert.equal(out.sport, 2905);
+      assert.equal(out.dport, 36412);
+      assert.equal(out.payloadLen, 16);
+      decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 1 }, concat([3, 13, 0, 0], bytes(4, 0), bytes(28))));
+      assert.equal(out.sport, 3);
+      assert.equal(out.dport, 13);
+      assert.equal(out.payloadLen, 28);
+      decode(LinkType.Raw, ipv6({ src: '2001:db8::1', dst: 'ff02::1', next: 58 }, concat([134, 0, 0, 0], bytes(12))));
+      assert.equal(out.proto, 58);
+      assert.equal(out.sport, 134);
+      assert.equal(out.dport, 0);
+    });
+
+    it('ARP: opcode and IPv4 sender/target in src/dst, not IP', () => {
+      const arp = concat(be16(1), be16(0x0800), [6, 4], be16(1), mac(MAC_A), [10, 0, 0, 1], bytes(6, 0), [10, 0, 0, 2]);
+      decode(LinkType.Ethernet, ethernet(0x0806, arp, 'ff:ff:ff:ff:ff:ff'));
+      assert.equal(out.ipVersion, 0);
+      assert.equal(out.etherType, 0x0806);
+      assert.equal(out.arpOp, 1);
+      assert.deepEqual([...out.src.subarray(0, 4), ...out.dst.subarray(0, 4)], [10, 0, 0, 1, 10, 0, 0, 2]);
+      assert.equal(out.l2Flags, L2Flag.Broadcast | L2Flag.Multicast);
+    });
+
+    it('TSO / BIG TCP: an IPv4 total length of 0 takes the frame length', () => {
+      decodeReal('tcpdump/bigtcp-ipv4.pcap', 1);
+      assert.equal(out.flags, 0);
+      assert.equal(out.ipLen, 80052);
+      assert.equal(out.payloadLen, 80000);
+      assert.equal(out.payload.length, 80000);
+    });
+
+    it('a total length beyond the frame is Malformed, unless the capture was snapped (capLen < wireLen)', () => {
+      const f = real('tcpdump/ipv4_invalid_total_length.pcap', 1);
+      decode(f.linkType, f.data, f.wireLen);
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /total length exceeds/);
+      decode(f.linkType, f.data, f.data.length + 200);
+      assert.equal(out.flags, 0, 'a snapped packet with whole headers is not flagged');
+      assert.equal(out.ipLen, 85);
+      decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6, totalLength: 12 }, tcp({ sport: 1, dport: 2 })));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /total length < header length/);
+    });
+
+    it('the payload is a view of the frame, limited to the captured bytes', () => {
+      const f = real('zeek/http_get.pcap', 4);
+      decode(f.linkType, f.data, f.wireLen);
+      assert.equal(out.payloadLen, 136);
+      assert.equal(out.payload.buffer, f.data.buffer);
+      assert.equal(Buffer.from(out.payload.subarray(0, 4)).toString(), 'GET ');
+      decode(f.linkType, f.data.subarray(0, 100), f.wireLen);
+      assert.equal(out.payloadLen, 136);
+      assert.equal(out.payload.length, 100 - out.payloadOff);
+      assert.equal(out.flags, 0);
+    });
+
+    for (const [rel, n, layers] of [
+      ['zeek/http_get.pcap', 1, [[14, /^ethernet/], [34, /^ipv4/], [78, /^tcp/]]],
+      ['zeek/ftp_ipv6.pcap', 1, [[14, /^ethernet/], [54, /^ipv6/], [98, /^tcp/]]],
+      ['zeek/pcapng-multi-interface.pcapng', 1, [[14, /^ethernet/], [34, /^ipv4/], [42, /^udp/]]],
+    ] as const) {
+      it(`truncation at every length of a real frame (${rel}): Truncated naming the layer, or Malformed when not snapped`, () => {
+        const f = real(rel, n);
+        for (let cut = 0; cut < f.data.length; cut++) {
+          const data = f.data.subarray(0, cut);
+          decode(f.linkType, data, f.wireLen);
+          const layer = layers.find(([end]) => cut < end);
+          if (layer) {
+            assert.equal(out.flags & TRUNC_OR_MALF, RecordFlag.Truncated, `cut ${cut}: ${out.issue}`);
+            assert.match(out.issue, layer[1], `cut ${cut}`);
+          } else {
+            assert.equal(out.flags, 0, `cut ${cut} in the payload: ${out.issue}`);
+          }
+          decode(f.linkType, data, cut);
+          assert.equal(out.flags & RecordFlag.Truncated, 0, `cut ${cut}, not snapped`);
+          if (cut > 0) assert.equal(out.flags & RecordFlag.Malformed, RecordFlag.Malformed, `cut ${cut}, not snapped`);
+        }
+      });
+    }
+  });
+
+  describe('tunnels', () => {
+    it('VXLAN: inner packet with Inner flag; decodeOuter and innerTunnels:false keep the outer UDP', () => {
+      decodeReal('zeek/tunnels_vxlan.pcap', 3);
+      assert.equal(out.flags & RecordFlag.Inner, RecordFlag.Inner);
+      assert.equal(out.tunnel, TunnelKind.Vxlan);
+      assert.equal(out.proto, 1);
+      assert.equal(out.dstMacOff, 0, 'MAC facts stay those of the outer frame');
+      const inner = { s: src(), d: dst() };
+      const f = real('zeek/tunnels_vxlan.pcap', 3);
+      decodeOuter(f.linkType, f.data, f.wireLen, f.tsUs, out);
+      assert.equal(out.proto, 17);
+      assert.equal(out.dport, 4789);
+      assert.equal(out.flags & RecordFlag.Inner, 0);
+      assert.notEqual(src(), inner.s);
+      decodePacket(f.linkType, f.data, f.wireLen, f.tsUs, out, { innerTunnels: false });
+      assert.equal(out.dport, 4789);
+      decodePacket(f.linkType, f.data, f.wireLen, f.tsUs, out, {});
+      assert.equal(out.tunnel, TunnelKind.Vxlan, 'default is to decapsulate');
+    });
+
+    it('a tunnel carrying no IP packet (VXLAN with ARP inside) keeps the outer packet', () => {
+      decodeReal('zeek/tunnels_vxlan.pcap', 1);
+      assert.equal(out.flags, 0);
+      assert.equal(out.tunnel, TunnelKind.None);
+      assert.equal(out.proto, 17);
+      assert.equal(out.dport, 4789);
+      assert.equal(out.etherType, 0x0800, 'outer facts restored');
+    });
+
+    it('Geneve, GRE, GTP-U and 6in4 from real captures', () => {
+      decodeReal('tcpdump/geneve.pcap', 1);
+      assert.equal(out.tunnel, TunnelKind.Geneve);
+      decodeReal('zeek/tunnels_gre-sample.pcap', 1);
+      assert.equal(out.tunnel, TunnelKind.Gre);
+      assert.equal(out.proto, 1);
+      decodeReal('arkime/gtp-iphone.pcap', 1);
+      assert.equal(out.tunnel, TunnelKind.Gtp);
+      assert.equal(out.dport, 53);
+      decodeReal('ndpi/6in4tunnel.pcap', 1);
+      assert.equal(out.tunnel, TunnelKind.SixInFour);
+      assert.equal(out.ipVersion, 6);
+    });
+
+    const outer = (proto: number, payload: Uint8Array): Uint8Array => ethernet(0x0800, ipv4({ src: '198.51.100.1', dst: '198.51.100.2', proto }, payload));
+
+    it('GRE variants: key + sequence, ERSPAN II and III, PPTP (version 1) with PPP', () => {
+      decode(LinkType.Ethernet, outer(47, concat(be16(0x3000), be16(0x0800), be32(42), be32(7), v4tcp())));
+      assertV4tcp('gre key+seq');
+      assert.equal(out.tunnel, TunnelKind.Gre);
+      const mirrored = ethernet(0x0800, v4tcp(), '02:00:00:00:00:99');
+      decode(LinkType.Ethernet, outer(47, concat(be16(0x1000), be16(0x88be), be32(1), bytes(8, 0), mirrored)));
+      assertV4tcp('erspan II');
+      assert.equal(out.dstMacOff, 0);
+      decode(LinkType.Ethernet, outer(47, concat(be16(0x0000), be16(0x22eb), bytes(12, 0), mirrored)));
+      assertV4tcp('erspan III');
+      decode(LinkType.Ethernet, outer(47, concat(be16(0x3001), be16(0x880b), be16(40), be16(9), be32(3), [0xff, 0x03, 0x00, 0x21], v4tcp())));
+      assertV4tcp('pptp');
+    });
+
+    it('IP-in-IP, Teredo (with origin indication) and GTP-U with an extension header', () => {
+      decode(LinkType.Ethernet, outer(4, v4tcp()));
+      assertV4tcp('ipip');
+      assert.equal(out.tunnel, TunnelKind.IpInIp);
+      const teredo = concat([0, 0], be16(0x1234), bytes(4, 0), v6udp());
+      decode(LinkType.Ethernet, outer(17, udp(3544, 50000, teredo)));
+      assertV6udp('teredo');
+      assert.equal(out.tunnel, TunnelKind.Teredo);
+      const ip = v4tcp();
+      const gtp = concat([0x34, 0xff], be16(4 + 4 + ip.length), be32(0x1000), be16(0), [0, 0x85], [1, 0x10, 0x05, 0x00], ip);
+      decode(LinkType.Ethernet, outer(17, udp(2152, 2152, gtp)));
+      assertV4tcp('gtp with extension');
+      assert.equal(out.tunnel, TunnelKind.Gtp);
+      // GTP echo request: not user data, stays outer
+      decode(LinkType.Ethernet, outer(17, udp(2152, 2152, concat([0x32, 0x01], be16(4), be32(0), be16(1), [0, 0]))));
+      assert.equal(out.tunnel, TunnelKind.None);
+      assert.equal(out.dport, 2152);
+    });
+
+    it('nested tunnels report the innermost kind; a broken inside keeps the outer packet', () => {
+      const gre = concat(be16(0), be16(0x0800), v4tcp());
+      const vxlanInner = ethernet(0x0800, ipv4({ src: '172.16.0.1', dst: '172.16.0.2', proto: 47 }, gre));
+      decode(LinkType.Ethernet, outer(17, udp(12345, 4789, concat([0x08, 0, 0, 0], [0, 0, 1, 0], vxlanInner))));
+      assertV4tcp('gre in vxlan');
+      assert.equal(out.tunnel, TunnelKind.Gre);
+      decode(LinkType.Ethernet, outer(47, concat(be16(0), be16(0x0800), [0x45, 0, 0], bytes(5))));
+      assert.equal(out.flags & RecordFlag.Inner, 0);
+      assert.equal(out.proto, 47);
+      assert.equal(src(), '198.51.100.1');
+      assert.equal(out.flags & TRUNC_OR_MALF, 0, 'the failed inside leaves no flags');
+      // IP-in-IP nested deeper than the decoder goes: stops at its depth limit without error
+      let p = v4tcp();
+      for (let i = 0; i < 8; i++) p = ipv4({ src: `10.9.9.${i}`, dst: '10.8.8.8', proto: 4 }, p);
+      decode(LinkType.Raw, p);
+      assert.equal(out.tunnel, TunnelKind.IpInIp);
+      assert.equal(out.proto, 4);
+    });
+  });
+
+  describe('API edges', () => {
+    it('resets the record between packets and returns it', () => {
+      assert.equal(decode(LinkType.Raw, v4tcp()), out);
+      assert.equal(out.sport, 40000);
+      decode(LinkType.Ethernet, ethernet(0x0806, bytes(28, 0)));
+      assert.equal(out.sport, 0);
+      assert.equal(out.ipVersion, 0);
+      assert.equal(out.tsUs, 1_700_000_000_000_000);
+      assert.equal(out.linkType, LinkType.Ethernet);
+      assert.equal(out.capLen, 42);
+    });
+
+    it('unsupported link types decode to nothing without flags', () => {
+      decode(9999, v4tcp());
+      assert.equal(out.ipVersion, 0);
+      assert.equal(out.flags, 0);
+      assert.equal(isLinkTypeSupported(9999), false);
+      assert.equal(isLinkTypeSupported(LinkType.LinuxSll2), true);
+      assert.equal(linkTypeName(1), 'ETHERNET');
+      assert.equal(linkTypeName(276), 'LINUX_SLL2');
+      assert.equal(linkTypeName(9999), 'LINKTYPE_9999');
+    });
+
+    it('bounds nesting on hostile input (a thousand VLAN tags)', () => {
+      const tags: number[] = [];
+      for (let i = 0; i < 1000; i++) tags.push(...vlanTag(i & 0xfff, 0x8100));
+      decode(LinkType.Ethernet, ethernet(0x8100, concat(tags, v4tcp())));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /too many nested headers/);
+    });
+  });
+});

@@ -1,0 +1,210 @@
+// SqliteFlowStore on real SQLite files: migrations, dump de-duplication, flow round
+// trips and queries, retention, transactions.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
+import { StoreError, type DumpInfo } from '../../../shared/store/flow-store.js';
+import { LATEST_SCHEMA_VERSION } from '../../../shared/store/sqlite-migrations.js';
+import type { FlowRecord } from '../../../shared/flow/flow-record.js';
+
+const DAY = 86_400_000_000;
+const NOW = 1_700_000_000_000_000;
+
+function flow(over: Partial<FlowRecord> = {}): FlowRecord {
+  return {
+    uid: 'Fabc.1', record_seq: 0, community_id: '1:LQU9qZlK+B5F3KDmev6m5PMibrg=', agent_id: 'agent-a',
+    proto: 'tcp', ip_proto: 6, ip_version: 4, orig_addr: '10.0.0.1', orig_port: 40000,
+    resp_addr: '192.0.2.10', resp_port: 443, vlan: 0, flow_start: NOW - 1000, start: NOW - 1000, end: NOW,
+    duration: 0.001, orig_pkts: 5, resp_pkts: 4, orig_ip_bytes: 300, resp_ip_bytes: 2000,
+    orig_payload_bytes: 100, resp_payload_bytes: 1800, conn_state: 'SF', history: 'ShADadFf',
+    record_cause: 'close', rtt_syn_synack_us: 1200, rtt_synack_ack_us: null, retransmits_orig: 1,
+    retransmits_resp: 0, zero_windows_orig: 0, zero_windows_resp: 2, iat_mean_orig_us: 250.5,
+    iat_stddev_orig_us: 10.25, iat_mean_resp_us: null, iat_stddev_resp_us: null, pcr: -0.894736842105263,
+    tunnel: '', orig_anon: true, resp_anon: false, ...over,
+  };
+}
+
+function dumpInfo(over: Partial<DumpInfo> = {}): DumpInfo {
+  return { receivedUs: NOW, firstTsUs: NOW - 5000, lastTsUs: NOW, packetCount: 20000, ...over };
+}
+
+describe('SqliteFlowStore', () => {
+  let dir: string;
+  let path: string;
+  let store: SqliteFlowStore;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'meerkat-store-'));
+    path = join(dir, 'flows.db');
+    store = new SqliteFlowStore(path);
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the schema at the latest version, in WAL mode, and reopens without re-migrating', () => {
+    assert.equal(store.schemaVersion(), LATEST_SCHEMA_VERSION);
+    store.close();
+    const db = new Database(path);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    const rows = db.prepare('SELECT version, name FROM schema_migrations').all();
+    assert.equal(rows.length, LATEST_SCHEMA_VERSION);
+    db.close();
+    store = new SqliteFlowStore(path);
+    assert.equal(store.schemaVersion(), LATEST_SCHEMA_VERSION);
+  });
+
+  it('refuses a database from a newer build, and a read-only open of an unmigrated one', () => {
+    store.close();
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_us) VALUES (?, ?, ?)').run(999, 'future', 0);
+    db.close();
+    assert.throws(() => new SqliteFlowStore(path), (e: unknown) => e instanceof StoreError && /newer than this build/.test(e.message));
+    const empty = join(dir, 'empty.db');
+    new Database(empty).close();
+    assert.throws(() => new SqliteFlowStore(empty, { readonly: true }), /schema version 0/);
+    store = new SqliteFlowStore(join(dir, 'other.db'));
+  });
+
+  it('records a dump once: a resend of (agent, sequence) is reported as duplicate', () => {
+    assert.equal(store.recordDump('agent-a', 1, dumpInfo({ rawPath: '/spool/a-1.mkd', rawBytes: 1234, anonKeyId: '0123456789abcdef' })), true);
+    assert.equal(store.recordDump('agent-a', 1, dumpInfo()), false);
+    assert.equal(store.recordDump('agent-a', 2, dumpInfo()), true);
+    assert.equal(store.recordDump('agent-b', 1, dumpInfo()), true);
+    const d = store.getDump('agent-a', 1)!;
+    assert.equal(d.packetCount, 20000);
+    assert.equal(d.rawPath, '/spool/a-1.mkd');
+    assert.equal(d.anonKeyId, '0123456789abcdef');
+    assert.equal(d.rawDeletedUs, null);
+    assert.equal(store.getDump('agent-a', 3), null);
+    assert.throws(() => store.recordDump('agent-a', -1, dumpInfo()), StoreError);
+  });
+
+  it('a dump and its flows commit together or not at all', () => {
+    assert.throws(() => store.transaction(() => {
+      store.recordDump('agent-a', 7, dumpInfo());
+      store.insertFlows([flow()]);
+      throw new Error('boom');
+    }), /boom/);
+    assert.equal(store.getDump('agent-a', 7), null);
+    assert.equal(store.countFlows(), 0);
+    store.transaction(() => {
+      assert.equal(store.recordDump('agent-a', 7, dumpInfo()), true);
+      store.insertFlows([flow()]);
+    });
+    assert.equal(store.countFlows(), 1);
+  });
+
+  it('round-trips flow records exactly', () => {
+    const a = flow();
+    const b = flow({ uid: 'Fabc.2', proto: 'udp', ip_proto: 17, conn_state: 'S0', orig_anon: false, resp_anon: true,
+      pcr: null, rtt_syn_synack_us: null, tunnel: 'vxlan', start: NOW + 10, end: NOW + 20, flow_start: NOW + 10 });
+    store.insertFlows([a, b]);
+    const got = store.queryFlows({ order: 'asc' });
+    assert.deepEqual(got, [a, b]);
+  });
+
+  it('answers queries by agent, address, port, protocol, state, time and uid', () => {
+    const recs: FlowRecord[] = [];
+    for (let i = 0; i < 50; i++) {
+      recs.push(flow({
+        uid: `F${i}`, agent_id: i % 2 === 0 ? 'agent-a' : 'agent-b', orig_addr: `10.0.0.${i % 5}`,
+        resp_port: i % 3 === 0 ? 53 : 443, proto: i % 3 === 0 ? 'udp' : 'tcp', conn_state: i % 3 === 0 ? 'S0' : 'SF',
+        start: NOW + i * 1000, end: NOW + i * 1000 + 500, flow_start: NOW + i * 1000,
+      }));
+    }
+    store.insertFlows(recs);
+    const expect = (pred: (r: FlowRecord) => boolean) => recs.filter(pred).length;
+    assert.equal(store.countFlows({ agentId: 'agent-b' }), 25);
+    assert.equal(store.countFlows({ addr: '10.0.0.3' }), expect((r) => r.orig_addr === '10.0.0.3'));
+    assert.equal(store.countFlows({ addr: '192.0.2.10' }), 50);
+    assert.equal(store.countFlows({ port: 53 }), expect((r) => r.resp_port === 53));
+    assert.equal(store.countFlows({ proto: 'udp', state: 'S0' }), expect((r) => r.proto === 'udp'));
+    assert.equal(store.countFlows({ since: NOW + 10_000, until: NOW + 19_999 }), 10);
+    assert.equal(store.countFlows({ since: NOW + 10_400 }), 40, 'overlap: a record ending after since counts');
+    assert.deepEqual(store.queryFlows({ uid: 'F7' }).map((r) => r.uid), ['F7']);
+    const newest = store.queryFlows({ limit: 3 });
+    assert.deepEqual(newest.map((r) => r.uid), ['F49', 'F48', 'F47']);
+    const iter = [...store.iterateFlows({ agentId: 'agent-a', order: 'asc', limit: 2 })];
+    assert.deepEqual(iter.map((r) => r.uid), ['F0', 'F2']);
+  });
+
+  it('applies retention: flows after 30 days, raw dump files after 7 (paths returned, rows kept)', () => {
+    store.close();
+    let clock = NOW - 40 * DAY;
+    store = new SqliteFlowStore(path, { nowUs: () => clock });
+    store.insertFlows([flow({ uid: 'old', start: NOW - 40 * DAY, end: NOW - 40 * DAY + 10, flow_start: NOW - 40 * DAY })]);
+    clock = NOW - 10 * DAY;
+    store.insertFlows([flow({ uid: 'recent', start: NOW - 10 * DAY, end: NOW - 10 * DAY, flow_start: NOW - 10 * DAY })]);
+    store.recordDump('agent-a', 1, dumpInfo({ receivedUs: NOW - 40 * DAY, rawPath: '/spool/1' }));
+    store.recordDump('agent-a', 2, dumpInfo({ receivedUs: NOW - 8 * DAY, rawPath: '/spool/2' }));
+    store.recordDump('agent-a', 3, dumpInfo({ receivedUs: NOW - 1 * DAY, rawPath: '/spool/3' }));
+    const res = store.applyRetention(NOW);
+    assert.equal(res.flowsDeleted, 1);
+    assert.deepEqual(res.rawPathsToDelete.sort(), ['/spool/1', '/spool/2']);
+    assert.equal(res.dumpRowsDeleted, 1);
+    assert.deepEqual(store.queryFlows().map((r) => r.uid), ['recent']);
+    assert.equal(store.getDump('agent-a', 2)!.rawDeletedUs, NOW);
+    assert.equal(store.getDump('agent-a', 3)!.rawDeletedUs, null);
+    // a second pass has nothing more to do
+    assert.deepEqual(store.applyRetention(NOW), { flowsDeleted: 0, dumpRowsDeleted: 0, rawPathsToDelete: [] });
+  });
+
+  it('keeps by the time a record was stored, not by packet time: an old capture imported today stays', () => {
+    store.close();
+    let clock = NOW;
+    store = new SqliteFlowStore(path, { nowUs: () => clock });
+    // packets of ten years ago, stored now
+    store.insertFlows([flow({ uid: 'imported', start: NOW - 3650 * DAY, end: NOW - 3650 * DAY + 10, flow_start: NOW - 3650 * DAY })]);
+    store.recordDump('agent-a', 1, dumpInfo({ receivedUs: NOW, firstTsUs: NOW - 3650 * DAY, lastTsUs: NOW - 3650 * DAY, rawPath: '/spool/1' }));
+    assert.deepEqual(store.applyRetention(NOW + DAY), { flowsDeleted: 0, dumpRowsDeleted: 0, rawPathsToDelete: [] });
+    assert.equal(store.countFlows(), 1);
+    // and it goes 30 days after it was stored
+    clock = NOW + 31 * DAY;
+    assert.equal(store.applyRetention(NOW + 31 * DAY).flowsDeleted, 1);
+  });
+
+  it('refuses a record with a value its column cannot take, and stores the rest of the batch', () => {
+    const bad = [
+      flow({ uid: 'nan', start: NaN }), flow({ uid: 'inf', end: Infinity }), flow({ uid: 'big', duration: -1e400 }),
+      flow({ uid: 'text', history: undefined as unknown as string }), flow({ uid: 'null', orig_pkts: null as unknown as number }),
+    ];
+    const good = [flow({ uid: 'a' }), flow({ uid: 'b', agent_id: 'agent-b' })];
+    const r = store.transaction(() => store.insertFlows([good[0]!, ...bad, good[1]!]));
+    assert.equal(r.inserted, 2);
+    assert.deepEqual(r.refused.map((x) => x.uid), ['nan', 'inf', 'big', 'text', 'null']);
+    assert.match(r.refused[0]!.reason, /start_us is NaN, expected a finite number/);
+    assert.match(r.refused[3]!.reason, /history is undefined, expected text/);
+    assert.deepEqual(store.queryFlows({ order: 'asc' }).map((x) => x.uid).sort(), ['a', 'b']);
+  });
+
+  it('honours a configured retention', () => {
+    store.close();
+    store = new SqliteFlowStore(path, { retention: { flowsDays: 1, rawDumpsDays: 1 }, nowUs: () => NOW - 2 * DAY });
+    store.insertFlows([flow({ start: NOW - 2 * DAY, end: NOW - 2 * DAY, flow_start: NOW - 2 * DAY })]);
+    assert.equal(store.applyRetention(NOW).flowsDeleted, 1);
+    assert.throws(() => new SqliteFlowStore(path, { retention: { flowsDays: 0 } }), StoreError);
+  });
+
+  it('keeps agents with first/last seen times and info', () => {
+    store.upsertAgent('agent-a', NOW, { version: '0.1.0' });
+    store.upsertAgent('agent-a', NOW - 100);
+    store.upsertAgent('agent-a', NOW + 100);
+    assert.deepEqual(store.listAgents(), [{ agentId: 'agent-a', firstSeenUs: NOW - 100, lastSeenUs: NOW + 100, info: { version: '0.1.0' } }]);
+  });
+
+  it('reads through a read-only handle while the writer is open', () => {
+    store.insertFlows([flow()]);
+    const ro = new SqliteFlowStore(path, { readonly: true });
+    try {
+      assert.equal(ro.countFlows(), 1);
+      assert.throws(() => ro.insertFlows([flow({ uid: 'x' })]));
+    } finally {
+      ro.close();
+    }
+  });
+});
