@@ -24,6 +24,7 @@ import { isIP } from 'node:net';
 import { formatIp, parseIp } from '../net/ip-address.js';
 import type { AddressAnonymizer } from './address-anonymizer.js';
 import { nameKeys, openNamePart, sealNamePart, NAME_TOKEN_PREFIX, type NameKeys } from './name-token.js';
+import { InputError } from '../errors.js';
 
 export type NamePolicy = 'internal' | 'all' | 'none';
 
@@ -52,7 +53,8 @@ export interface NamePseudonymizerOptions {
   cacheSize?: number;
 }
 
-export class NamePolicyError extends Error {
+export class NamePolicyError extends InputError {
+  readonly code = 'MEERKAT_ERR_NAME_POLICY';
   constructor(what: string, expected: string) {
     super(`invalid name policy input ${JSON.stringify(what)}: expected ${expected}`);
     this.name = 'NamePolicyError';
@@ -96,7 +98,10 @@ export function splitName(name: string, suffixes: readonly string[]): { head: st
 }
 
 export function sealName(keys: NameKeys, name: string, suffixes: readonly string[]): string {
-  const { head, tail } = splitName(name, suffixes);
+  const split = splitName(name, suffixes);
+  // an empty head that is not the whole name (a leading empty label: "..x", ".corp") would be
+  // lost on the way back; such a name is sealed as one opaque tail
+  const { head, tail } = split.head === '' && split.tail !== name ? { head: '', tail: name } : split;
   const t = sealNamePart(keys, 't', '', tail);
   return head === '' ? t : `${sealNamePart(keys, 'h', tail, head)}.${t}`;
 }

@@ -1,9 +1,11 @@
 // Bounds-checked big-endian reads for the metadata parsers (TLS, QUIC). A read past the end
 // (or past a nested limit) throws ShortInput, which each parser's entry point catches and
 // turns into "not this protocol" / "need more bytes": the parsers themselves never throw.
+import { MeerkatError } from '../errors.js';
 
 /** Thrown inside a parser only; never escapes a parser's public function. */
-export class ShortInput extends Error {
+export class ShortInput extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_SHORT_INPUT';
   constructor() {
     super('input ended early');
     this.name = 'ShortInput';
