@@ -136,7 +136,7 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     built.push(() => analysis.close());
     // near real time: the threat-intel IP lists go to the agents (early dumps) and are checked
     // per packet here, so a listed peer alerts when its first packet arrives (collector/respond)
-    const watchlist = ThreatWatchlist.fromAnalysisConfig(analysis.config, analysis.host.baseDir, logger('watchlist')).start();
+    const watchlist = ThreatWatchlist.fromPlan(analysis.plan, analysis.host.baseDir, logger('watchlist')).start();
     built.push(() => watchlist.stop());
     const flows = buildFlows(store, analysis, new PacketThreatTap(watchlist, analysis.pipeline.add));
     built.push(() => flows.close());

@@ -5,15 +5,15 @@
 // never written from inside onRecord, which runs in the flow store's transaction), call
 // `host.advanceAgent()` with an agent's packet-time watermark, and `close()` at shutdown.
 import { dirname } from 'node:path';
-import { ConfigError, formatZodIssues } from '../../shared/config/load-config.js';
-import type { Logger } from '../../shared/log.js';
+import { ConfigError } from '../../shared/config/load-config.js';
+import { logger, type Logger } from '../../shared/log.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { AlertPipeline } from '../alerts/alert-pipeline.js';
 import { createOutputs } from '../alerts/outputs/create-outputs.js';
 import type { AlertOutput, OutputStats } from '../alerts/outputs/alert-output.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
 import { AnalyzerHost, type AnalyzerStatus } from './analyzer-host.js';
-import { analysisConfigSchema, defaultAnalyzerEntries, type AnalysisConfig, type AnalysisConfigInput } from './analysis-config.js';
+import { analyzerPlan, describePlan, parseAnalysisConfig, type AnalysisConfig, type AnalysisConfigInput, type PlannedAnalyzer } from './analysis-config.js';
 import { loadAnalyzers, type LoadResult } from './load-analyzers.js';
 
 export interface AnalysisRuntimeOptions {
@@ -40,6 +40,8 @@ export interface AnalysisRuntime {
   outputs: readonly AlertOutput[];
   load: LoadResult;
   config: AnalysisConfig;
+  /** the analyzers the config asks for (resolved over the defaults) */
+  plan: PlannedAnalyzer[];
   /** the importer's / DumpIngest's onRecord */
   onRecord: (rec: FlowRecord) => void;
   /** writes pending alerts (call from a safe point: not inside another write transaction) */
@@ -49,15 +51,17 @@ export interface AnalysisRuntime {
   status(): { analyzers: AnalyzerStatus[]; outputs: Array<{ name: string } & OutputStats> };
 }
 
-/** Validates the analysis config (ConfigError naming the key on a problem). */
-export function parseAnalysisConfig(config: AnalysisConfigInput | undefined, source = 'analysis config'): AnalysisConfig {
-  const r = analysisConfigSchema.safeParse(config ?? {});
-  if (!r.success) throw new ConfigError(formatZodIssues(source, r.error.issues));
-  return r.data;
+/** Says at start which analyzers run, with which feeds or model, and what is configured but idle. */
+export function logPlan(plan: readonly PlannedAnalyzer[], log: Logger): void {
+  const d = describePlan(plan);
+  log.info({ analyzers: d.running, disabled: d.disabled }, `analyzers: ${d.running.map((r) => r.name).join(', ') || 'none'}`);
+  for (const w of d.warnings) log.warn(w);
 }
 
 export async function createAnalysisRuntime(opts: AnalysisRuntimeOptions): Promise<AnalysisRuntime> {
   const config = parseAnalysisConfig(opts.config, opts.configSource);
+  const plan = analyzerPlan(config, opts.configSource);
+  logPlan(plan, opts.log ?? logger('analyze'));
   const baseDir = opts.baseDir ?? (opts.configSource ? dirname(opts.configSource) : process.cwd());
   const store = new SqliteAlertStore(opts.db, { synchronous: opts.synchronous ?? 'full' });
   const outputs = createOutputs(config.alerts?.outputs ?? []);
@@ -77,7 +81,7 @@ export async function createAnalysisRuntime(opts: AnalysisRuntimeOptions): Promi
   });
   let load: LoadResult;
   try {
-    load = await loadAnalyzers(host, config.analyzers ?? defaultAnalyzerEntries());
+    load = await loadAnalyzers(host, plan);
     if (opts.strict && load.failed.length > 0) {
       throw new ConfigError(`${opts.configSource ?? 'analysis config'}: ` +
         load.failed.map((f) => `analyzer ${f.name}: ${f.error}`).join('; '));
@@ -91,7 +95,7 @@ export async function createAnalysisRuntime(opts: AnalysisRuntimeOptions): Promi
   if (opts.flushEveryMs !== undefined) pipeline.startTimer(opts.flushEveryMs);
   let closed = false;
   return {
-    host, pipeline, store, outputs, load, config,
+    host, pipeline, store, outputs, load, config, plan,
     onRecord: (rec) => host.onFlow(rec),
     flush: () => { pipeline.flush(); },
     close: async () => {

@@ -18,6 +18,7 @@ import { SEVERITIES, type AlertInput, type EmittedAlert, type Severity } from '.
 import { analyzeDnsPayload } from './dns-message.js';
 import { FlowClassifier, type FlowSides } from './flow-sides.js';
 import type { HostAddressOptions } from './host-addresses.js';
+import { checkAnalyzerConfig } from './analyzer-config-check.js';
 
 export interface AnalyzerBudget {
   /** ms one onFlow call may take (default 100) */
@@ -73,6 +74,7 @@ export interface AnalyzerHostOptions {
 export const COLLECTOR_AGENT_ID = 'collector';
 
 const MAX_TEXT = 1000;
+const INVALID = Symbol('invalid config');
 
 function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -198,11 +200,13 @@ export class AnalyzerHost {
   async add(analyzer: Analyzer, config: unknown = {}, name?: string): Promise<boolean> {
     const slot = new Slot(analyzer, this.uniqueName(name ?? String(analyzer.name)), this, this.log);
     this.slots.push(slot);
+    const checked = this.checkConfig(slot, config);
+    if (checked === INVALID) return false;
     if (typeof analyzer.setup === 'function') {
       const t0 = this.perfNow();
       let timer: NodeJS.Timeout | undefined;
       try {
-        const r = analyzer.setup(config, slot.ctx);
+        const r = analyzer.setup(checked, slot.ctx);
         if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
           await Promise.race([
             r,
@@ -234,9 +238,11 @@ export class AnalyzerHost {
   addSync(analyzer: Analyzer, config: unknown = {}, name?: string): boolean {
     const slot = new Slot(analyzer, this.uniqueName(name ?? String(analyzer.name)), this, this.log);
     this.slots.push(slot);
+    const checked = this.checkConfig(slot, config);
+    if (checked === INVALID) return false;
     if (typeof analyzer.setup === 'function') {
       try {
-        const r = analyzer.setup(config, slot.ctx) as unknown;
+        const r = analyzer.setup(checked, slot.ctx) as unknown;
         if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
           (r as Promise<void>).then(undefined, () => undefined);
           throw new Error('setup is asynchronous: use add()');
@@ -248,6 +254,16 @@ export class AnalyzerHost {
     }
     this.flowSlots = this.slots.filter((s) => s.enabled && typeof s.impl.onFlow === 'function');
     return true;
+  }
+
+  /** The config validated against the analyzer's declared schema, or INVALID (the analyzer is then disabled and reported). */
+  private checkConfig(slot: Slot, config: unknown): unknown {
+    try {
+      return checkAnalyzerConfig(slot.impl.configSchema, config, `${slot.name} config`);
+    } catch (e) {
+      this.disable(slot, `config invalid: ${e instanceof Error ? e.message : String(e)}`);
+      return INVALID;
+    }
   }
 
   /** Reports an analyzer that could not even be loaded (bad module path, bad export). */

@@ -86,7 +86,7 @@ describe('analyzeImport and meerkat alerts', () => {
 
   it('the live path: DumpIngest onRecord -> analysis runtime in the same database, flushed on a timer', async () => {
     const db = join(dir, 'live.db');
-    const rt = await createAnalysisRuntime({ db, flushEveryMs: 20, log: quietLog, config: { analyzers: [{ builtin: 'scan' }] } });
+    const rt = await createAnalysisRuntime({ db, flushEveryMs: 20, log: quietLog, config: { analyzers: [{ builtin: 'scan' }], analysis: { defaultAnalyzers: false } } });
     const store = new SqliteFlowStore(db);
     // onRecord runs inside the flow store's write transaction: the pipeline must not write there
     const ingest = new DumpIngest(store, { onRecord: rt.onRecord });
