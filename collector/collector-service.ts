@@ -11,9 +11,8 @@ import type { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import { CollectorServer, type CollectorServerOptions } from './server/collector-server.js';
 import { effectiveLimits, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
 import { FlowService, openFlowStore } from './flow-service.js';
-import { createAnalysisRuntime, type AnalysisRuntime } from './analyze/analysis-runtime.js';
+import { startIsolatedAnalysis, type IsolatedAnalysis } from './analyze/analysis-runtime.js';
 import type { AnalysisConfigInput } from './analyze/analysis-config.js';
-import { dnsPayloadTap } from './analyze/dns-tap.js';
 import { ThreatWatchlist } from './respond/threat-watchlist.js';
 import { PacketThreatTap } from './respond/packet-threat-tap.js';
 import { parseResponsesConfig } from './respond/response-config.js';
@@ -33,7 +32,7 @@ export interface CollectorService {
   readonly server: CollectorServer;
   readonly control: ControlService;
   readonly flows: FlowService;
-  readonly analysis: AnalysisRuntime;
+  readonly analysis: IsolatedAnalysis;
   /** null when the config has no "responses" rules */
   readonly responses: ResponseEngine | null;
   /** Stops accepting agents, drains uploads under way, ends open flows, writes pending alerts, closes everything. */
@@ -73,9 +72,13 @@ function buildResponses(cfg: CollectorServerConfig, dbPath: string, log: Logger)
   return new ResponseEngine({ dbPath, rules, key: rk.key, log: logger('responses') });
 }
 
-/** Config keys "analyzers", "analysis", "alerts": analyzers and the alert pipeline (alerts in the collector database). */
-async function buildAnalysis(cfg: CollectorServerConfig, dbPath: string, responses: ResponseEngine | null): Promise<AnalysisRuntime> {
-  const analysis = await createAnalysisRuntime({
+/**
+ * Config keys "analyzers", "analysis", "alerts": analyzers in worker threads (a stalled one is
+ * stopped, ingest goes on) and the alert pipeline here (alerts in the collector database; the
+ * response engine and its signing key stay in this thread).
+ */
+async function buildAnalysis(cfg: CollectorServerConfig, dbPath: string, responses: ResponseEngine | null): Promise<IsolatedAnalysis> {
+  const analysis = await startIsolatedAnalysis({
     db: dbPath,
     config: { analyzers: rawKey(cfg, 'analyzers'), analysis: rawKey(cfg, 'analysis'), alerts: rawKey(cfg, 'alerts') } as AnalysisConfigInput,
     configSource: 'collector config',
@@ -87,15 +90,26 @@ async function buildAnalysis(cfg: CollectorServerConfig, dbPath: string, respons
 }
 
 /** The flow side with its taps: flow records to the analyzers, packet records to the DNS and threat taps. */
-function buildFlows(store: SqliteFlowStore, analysis: AnalysisRuntime, threatTap: PacketThreatTap): FlowService {
-  const dnsTap = dnsPayloadTap(analysis.host);
+function buildFlows(store: SqliteFlowStore, analysis: IsolatedAnalysis, threatTap: PacketThreatTap): FlowService {
+  const dnsTap = analysis.onPacket;
   return new FlowService(store, {
     onRecord: analysis.onRecord,
     onPacket: (rec, agentId) => { dnsTap(rec, agentId); threatTap.tap(rec, agentId); },
     // a watchlist hit: store the alert now (a safe point: outside the flow transaction)
     onDumpBuilt: () => { if (threatTap.takeHits() > 0) analysis.flush(); },
-    onWatermark: (agentId, tUs) => analysis.host.advanceAgent(agentId, tUs),
+    onWatermark: (agentId, tUs) => analysis.advanceAgent(agentId, tUs),
   }, logger('flows'));
+}
+
+/** Crash recovery rebuilds many dumps at once: let it wait for the analyzers instead of dropping records for them. */
+function recoverFlows(flows: FlowService, analysis: IsolatedAnalysis): void {
+  analysis.pool.blockWhenBusy = true;
+  try {
+    flows.recover();
+  } finally {
+    analysis.pool.sendBatch();
+    analysis.pool.blockWhenBusy = false;
+  }
 }
 
 /** The control side: command queue, results, audit and the operators' admin API. */
@@ -111,7 +125,7 @@ function openControl(cfg: CollectorServerConfig, dbPath: string, listenFlag: str
 }
 
 /** The agent-facing TLS server (enrollment, WebSocket uploads) and the plain admin port. */
-function startServer(cfg: CollectorServerConfig, parts: Pick<CollectorServerOptions, 'store' | 'watchlist' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'defaultMetrics'>): Promise<CollectorServer> {
+function startServer(cfg: CollectorServerConfig, parts: Pick<CollectorServerOptions, 'store' | 'watchlist' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'defaultMetrics' | 'healthChecks'>): Promise<CollectorServer> {
   return CollectorServer.start({
     ...resolvedDirs(cfg),
     listen: splitHostPort(cfg.listen),
@@ -136,11 +150,15 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     built.push(() => analysis.close());
     // near real time: the threat-intel IP lists go to the agents (early dumps) and are checked
     // per packet here, so a listed peer alerts when its first packet arrives (collector/respond)
-    const watchlist = ThreatWatchlist.fromPlan(analysis.plan, analysis.host.baseDir, logger('watchlist')).start();
+    const watchlist = ThreatWatchlist.fromPlan(analysis.plan, analysis.baseDir, logger('watchlist')).start();
     built.push(() => watchlist.stop());
     const flows = buildFlows(store, analysis, new PacketThreatTap(watchlist, analysis.pipeline.add));
-    built.push(() => flows.close());
-    flows.recover();
+    built.push(() => {
+      // the flows still open are written out now: the analyzers take them all (no drops at shutdown)
+      analysis.pool.blockWhenBusy = true;
+      flows.close();
+    });
+    recoverFlows(flows, analysis);
     flows.startRetention();
     const control = await openControl(cfg, dbPath, opts.controlListen);
     built.push(() => control.close());
@@ -153,9 +171,11 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
         control.hooks.onHeartbeat(agentId, health);
       },
       onCommandResult: control.hooks.onCommandResult,
+      healthChecks: () => analysis.health(),
       ...(opts.defaultMetrics !== undefined ? { defaultMetrics: opts.defaultMetrics } : {}),
     });
     built.push(() => server.close());
+    analysis.metrics.register(server.metrics.registry);
     control.attach(server);
     let stopped: Promise<void> | null = null;
     return {
