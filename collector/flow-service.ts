@@ -28,12 +28,8 @@ export const storeConfigSchema = z
 
 export type StoreConfig = z.output<typeof storeConfigSchema>;
 
-export function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
+function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
   return validateConfig(storeConfigSchema, (cfg as Record<string, unknown>).store ?? {}, 'config key "store"');
-}
-
-export function dbPathFor(cfg: CollectorServerConfig): string {
-  return storeConfigFrom(cfg).path ?? join(cfg.stateDir, 'meerkat.db');
 }
 
 /** Opens the collector database's flow store with the configured retention. */

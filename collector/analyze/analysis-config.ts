@@ -34,7 +34,7 @@ export const analyzerEntrySchema = z.union([
 
 export type AnalyzerEntry = z.output<typeof analyzerEntrySchema>;
 
-export const analysisBudgetSchema = z.object({
+const analysisBudgetSchema = z.object({
   flowMs: z.number().positive(),
   dnsMs: z.number().positive(),
   tickMs: z.number().positive(),

@@ -73,7 +73,7 @@ export interface AnalysisRuntime extends FlowAnalysis {
 }
 
 /** Says at start which analyzers run, with which feeds or model, and what is configured but idle. */
-export function logPlan(plan: readonly PlannedAnalyzer[], log: Logger): void {
+function logPlan(plan: readonly PlannedAnalyzer[], log: Logger): void {
   const d = describePlan(plan);
   log.info({ analyzers: d.running, disabled: d.disabled }, `analyzers: ${d.running.map((r) => r.name).join(', ') || 'none'}`);
   for (const w of d.warnings) log.warn(w);

@@ -48,7 +48,7 @@ export interface AdminApi {
 /** Who may do what: today every authenticated operator may do everything (roles come with the web console). */
 export type Authorizer = (operator: string, permission: Permission) => boolean;
 
-export const ALLOW_EVERY_OPERATOR: Authorizer = () => true;
+const ALLOW_EVERY_OPERATOR: Authorizer = () => true;
 
 export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Promise<AdminApi> {
   const routes = new RouteTable(ADMIN_ROUTES);

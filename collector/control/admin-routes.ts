@@ -37,7 +37,7 @@ export interface Reply {
 export type AdminHandler = (ctx: RequestContext, deps: AdminApiDeps) => Reply | Promise<Reply>;
 
 /** The command as the console sees it. */
-export function commandView(c: QueuedCommand): Record<string, unknown> {
+function commandView(c: QueuedCommand): Record<string, unknown> {
   return {
     id: c.id,
     agentId: c.agentId,
