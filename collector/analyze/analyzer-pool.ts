@@ -84,10 +84,16 @@ class WorkerHandle {
   droppedRecently = 0;
   /** the first batch epoch this worker can decode (a fresh worker knows no strings of the table) */
   fromEpoch = 0;
-  ready: Promise<void> = Promise.resolve();
+  /** settles once the group first runs (its analyzers loaded) or is given up; rejects if its worker cannot start at all */
+  readonly settled: Promise<void>;
+  settle!: () => void;
+  fail!: (e: Error) => void;
   finished: ((s: AnalyzerStatus[]) => void) | null = null;
 
-  constructor(readonly group: Group) {}
+  constructor(readonly group: Group) {
+    this.settled = new Promise<void>((resolve, reject) => { this.settle = resolve; this.fail = reject; });
+    this.settled.catch(() => undefined);
+  }
 }
 
 function label(p: PlannedAnalyzer): string {
@@ -132,7 +138,8 @@ export class AnalyzerPool {
     const pool = new AnalyzerPool(o);
     for (const h of pool.handles) pool.spawn(h, h.group.plan, null);
     try {
-      await Promise.all(pool.handles.map((h) => h.ready));
+      // a worker stalled in setup is restarted or given up meanwhile: each group settles either way
+      await Promise.all(pool.handles.map((h) => h.settled));
     } catch (e) {
       await pool.terminateAll();
       throw e;
@@ -189,17 +196,12 @@ export class AnalyzerPool {
     };
     const w = new Worker(workerScript(), { workerData: data, name: `analyzers ${h.group.name}` });
     h.worker = w;
-    let resolveReady!: () => void;
-    let rejectReady!: (e: Error) => void;
-    h.ready = new Promise<void>((res, rej) => { resolveReady = res; rejectReady = rej; });
-    // a restarted worker is not waited for: its batches queue until it has loaded
-    if (reason !== null) h.ready.catch(() => undefined);
     w.on('message', (m: FromWorker) => {
       if (h.generation !== generation) return;
       this.onMessage(h, m);
       if (m.type === 'ready') {
         h.state = 'running';
-        resolveReady();
+        h.settle();
       }
     });
     const failed = (why: string): void => {
@@ -207,7 +209,7 @@ export class AnalyzerPool {
       if (h.state === 'starting' && reason === null) {
         // the first start of a worker failed: the collector does not start either
         h.state = 'stopped';
-        rejectReady(new Error(`analyzer worker ${h.group.name} failed to start: ${why}`));
+        h.fail(new Error(`analyzer worker ${h.group.name} failed to start: ${why}`));
         return;
       }
       this.onCrash(h, why);
@@ -238,6 +240,7 @@ export class AnalyzerPool {
     void h.worker?.terminate();
     if (giveUp) {
       h.state = 'stopped';
+      h.settle();
       for (const n of h.names) this.disabledByStall.set(n, stubStatus(n, `its worker crashed ${h.crashes} times (last: ${why})`));
       return;
     }
@@ -404,6 +407,7 @@ export class AnalyzerPool {
     if (plan.length === 0 || this.closed) {
       h.state = 'stopped';
       h.worker = null;
+      h.settle();
       h.finished?.([]);
       return;
     }
@@ -478,8 +482,9 @@ export class AnalyzerPool {
         setTimeout(resolve, limitMs).unref();
       });
       try {
-        await h.ready;
+        await h.settled;
       } catch { /* it never started: nothing to finish */ }
+      if (h.worker !== w) return; // stopped or replaced while starting
       w.postMessage({ type: 'finish' } satisfies ToWorker);
       await done;
     }));

@@ -119,6 +119,24 @@ describe('analyzer pool: analyzers in worker threads', function () {
     }
   });
 
+  it('an analyzer whose setup never returns: the pool still starts, without it, once it stalled maxStalls times', async () => {
+    const t0 = performance.now();
+    const { pool, alerts } = await startPool(
+      { analysis: { defaultAnalyzers: false }, analyzers: [{ builtin: 'scan' }, { module: fixture('never-sets-up.js') }] },
+      { setupMs: 200, stallMs: 200, maxStalls: 2 },
+    );
+    try {
+      assert.ok(performance.now() - t0 < 15_000);
+      const st = pool.status().find((s) => s.name.endsWith('never-sets-up.js'))!;
+      assert.equal(st.enabled, false);
+      assert.match(st.disabledReason ?? '', /stalled 2 times \(last: setup over 200 ms\)/);
+      assert.equal(alerts.filter((a) => a.rule === 'stalled').length, 2);
+      assert.ok(pool.status().some((s) => s.name === 'scan' && s.enabled), 'the built-ins run');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a slow analyzer: each call over its budget is reported to its worker as a failure, and it is disabled after maxFailures', async () => {
     const { pool, alerts } = await startPool(
       { analysis: { defaultAnalyzers: false }, analyzers: [{ module: fixture('slow-flows.js'), config: { ms: 150 } }, { builtin: 'scan' }] },
