@@ -1,5 +1,6 @@
 // The running agent: live capture -> pipeline -> encrypted spool -> shipper, with a
 // status file for `meerkat-agent status` and an orderly stop (the open dump is spooled).
+// startAgentService is the composition root; each part is built by a named step below.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../shared/log.js';
@@ -45,24 +46,25 @@ export function anonKeyPath(cfg: AgentConfig): string {
   return cfg.anonymize.keyFile ?? join(cfg.stateDir, 'anon.key');
 }
 
-export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<AgentService> {
+/** Identity, anonymization key and anonymizer: what every dump is made with. */
+function loadIdentityAndAnonymizer(cfg: AgentConfig): { identity: ReturnType<typeof loadAgentIdentity>; key: Uint8Array; anonymizer: AddressAnonymizer } {
   const identity = loadAgentIdentity(cfg.stateDir);
   const key = cfg.anonymize.policy === 'none' ? new Uint8Array(32) : loadAnonKey(anonKeyPath(cfg));
   const anonymizer = new AddressAnonymizer({ key, policy: cfg.anonymize.policy, internalPrefixes: cfg.anonymize.internalPrefixes });
-  const spool = Spool.open({ dir: join(cfg.stateDir, 'spool'), maxBytes: cfg.spool.maxBytes });
-  const collectorUrl = cfg.collector?.url ?? identity.collectorUrl;
-  const ep = collectorEndpoints(collectorUrl);
+  return { identity, key, anonymizer };
+}
 
-  let shipper: Shipper | undefined;
-  const live = await startLivePipeline({
+/** Live capture into dumps, each put in the spool (`spooled` tells the shipper). */
+function startCapture(cfg: AgentConfig, agentId: string, key: Uint8Array, anonymizer: AddressAnonymizer, spool: Spool, collector: { host: string; port: number }, spooled: () => void, log: Logger): Promise<LivePipeline> {
+  return startLivePipeline({
     capture: {
       interfaces: cfg.capture.interfaces,
       bpf: cfg.capture.bpf,
       bufferBytes: cfg.capture.bufferBytes,
-      collectors: [{ host: ep.host, port: ep.port }],
+      collectors: [collector],
     },
     pipeline: {
-      agentId: identity.agentId,
+      agentId,
       anonymizer,
       snapLen: cfg.dump.snapLen,
       packetsPerDump: cfg.dump.packetsPerDump,
@@ -75,28 +77,16 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       nextSequence: () => spool.nextSequence(),
       onDump: (bytes, header) => {
         spool.put(header.sequence, bytes, header.packetCount);
-        shipper?.notify();
+        spooled();
       },
     },
     log,
   });
+}
 
-  // "stop shipping" pauses uploads through this wrapper; the connection stays up for commands
-  const shipping = new PausableSpool(spool);
-  const control = await startAgentControl({
-    stateDir: cfg.stateDir,
-    agentId: identity.agentId,
-    collector: { host: ep.host, port: ep.port },
-    anonKey: key,
-    policy: cfg.anonymize.policy,
-    internalPrefixes: cfg.anonymize.internalPrefixes,
-    live,
-    shipping,
-    defaults: { snapLen: cfg.dump.snapLen, packetsPerDump: cfg.dump.packetsPerDump, dumpSeconds: cfg.dump.maxSeconds },
-    log,
-  });
-
-  const counters = () => {
+/** What each heartbeat tells the collector: capture counters, packet-time watermark, control state. */
+function heartbeatCounters(live: LivePipeline, control: AgentControl): () => Record<string, unknown> {
+  return () => {
     const s = live.stats();
     return {
       packetsCaptured: s.packetsSeen,
@@ -111,6 +101,79 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       ...control.health(),
     };
   };
+}
+
+/**
+ * The status file for `meerkat-agent status` (every 2 s) and the health log line (every 30 s,
+ * with the lean-profile advice when capture falls behind). Returns the timers' stop.
+ */
+function startStatusReporting(stateDir: string, status: () => Record<string, unknown>, healthLine: () => Record<string, unknown>, live: LivePipeline, profile: ReturnType<typeof runtimeProfile>, log: Logger): { writeStatus(): void; stop(): void } {
+  const writeStatus = (): void => {
+    try {
+      const p = join(stateDir, STATUS_FILE);
+      writeFileSync(p + '.tmp', JSON.stringify(status(), null, 2), { mode: 0o600 });
+      renameSync(p + '.tmp', p);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'cannot write status file');
+    }
+  };
+  mkdirSync(stateDir, { recursive: true });
+  writeStatus();
+  let lastHealth = live.stats();
+  const timer = setInterval(() => {
+    writeStatus();
+    log.info(healthLine(), 'agent health');
+    const now = live.stats();
+    const advice = leanCaptureAdvice(profile, (now.kernelDrops ?? 0) - (lastHealth.kernelDrops ?? 0), now.packetsSeen - lastHealth.packetsSeen);
+    if (advice) log.warn({ profile }, advice);
+    lastHealth = now;
+  }, 30_000);
+  timer.unref();
+  const quickStatus = setInterval(writeStatus, 2_000);
+  quickStatus.unref();
+  return {
+    writeStatus,
+    stop: () => {
+      clearInterval(timer);
+      clearInterval(quickStatus);
+    },
+  };
+}
+
+/** Ships what the stop just spooled, for a bounded time (what is left goes out at the next start). */
+async function drainShipper(sh: Shipper, spool: Spool): Promise<void> {
+  sh.notify();
+  const until = Date.now() + STOP_DRAIN_MS;
+  while (Date.now() < until && sh.stats().connected && spool.list().length > 0) await new Promise((r) => setTimeout(r, 50));
+  await sh.stop();
+}
+
+export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<AgentService> {
+  const { identity, key, anonymizer } = loadIdentityAndAnonymizer(cfg);
+  const spool = Spool.open({ dir: join(cfg.stateDir, 'spool'), maxBytes: cfg.spool.maxBytes });
+  const collectorUrl = cfg.collector?.url ?? identity.collectorUrl;
+  const ep = collectorEndpoints(collectorUrl);
+  const collector = { host: ep.host, port: ep.port };
+
+  let shipper: Shipper | undefined;
+  const live = await startCapture(cfg, identity.agentId, key, anonymizer, spool, collector, () => shipper?.notify(), log);
+
+  // "stop shipping" pauses uploads through this wrapper; the connection stays up for commands
+  const shipping = new PausableSpool(spool);
+  const control = await startAgentControl({
+    stateDir: cfg.stateDir,
+    agentId: identity.agentId,
+    collector,
+    anonKey: key,
+    policy: cfg.anonymize.policy,
+    internalPrefixes: cfg.anonymize.internalPrefixes,
+    live,
+    shipping,
+    defaults: { snapLen: cfg.dump.snapLen, packetsPerDump: cfg.dump.packetsPerDump, dumpSeconds: cfg.dump.maxSeconds },
+    log,
+  });
+  const counters = heartbeatCounters(live, control);
+
   // near real time: a packet to/from a watchlisted address has its dump shipped at once
   const watchlist = new WatchlistTrigger({
     flush: () => live.pipeline.flush(),
@@ -119,8 +182,8 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
   });
   // commands signed by an authorised collector response key go to a scoped executor
   const router = createResponseRouter({ stateDir: cfg.stateDir, agentId: identity.agentId, operator: control.executor.handle, control, log });
-  shipper = createAgentShipper({ stateDir: cfg.stateDir, spool: shipping, collectorUrl, capture: counters, onCommand: router.handle, log });
-  const sh = shipper;
+  const sh = createAgentShipper({ stateDir: cfg.stateDir, spool: shipping, collectorUrl, capture: counters, onCommand: router.handle, log });
+  shipper = sh;
   sh.on('watchlist', (m: WatchlistPayload) => { watchlist.update(m); });
   sh.on('connected', (remote: { address: string; port: number } | null) => {
     if (remote) live.capture.excludeConnection(remote.address, remote.port);
@@ -143,29 +206,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     memory: memoryFigures(),
     runtime: { profile, node: process.version },
   });
-  const writeStatus = (): void => {
-    try {
-      const p = join(cfg.stateDir, STATUS_FILE);
-      writeFileSync(p + '.tmp', JSON.stringify(status(), null, 2), { mode: 0o600 });
-      renameSync(p + '.tmp', p);
-    } catch (e) {
-      log.warn({ err: (e as Error).message }, 'cannot write status file');
-    }
-  };
-  mkdirSync(cfg.stateDir, { recursive: true });
-  writeStatus();
-  let lastHealth = live.stats();
-  const timer = setInterval(() => {
-    writeStatus();
-    log.info({ capture: counters(), spool: spool.stats(), shipper: sh.stats() }, 'agent health');
-    const now = live.stats();
-    const advice = leanCaptureAdvice(profile, (now.kernelDrops ?? 0) - (lastHealth.kernelDrops ?? 0), now.packetsSeen - lastHealth.packetsSeen);
-    if (advice) log.warn({ profile }, advice);
-    lastHealth = now;
-  }, 30_000);
-  timer.unref();
-  const quickStatus = setInterval(writeStatus, 2_000);
-  quickStatus.unref();
+  const reporting = startStatusReporting(cfg.stateDir, status, () => ({ capture: counters(), spool: spool.stats(), shipper: sh.stats() }), live, profile, log);
 
   log.info({ agentId: identity.agentId, collector: collectorUrl, interfaces: cfg.capture.interfaces, snapLen: cfg.dump.snapLen }, 'agent running');
   return {
@@ -176,18 +217,12 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     control,
     status,
     stop: async () => {
-      clearInterval(timer);
+      reporting.stop();
       watchlist.stop();
       control.stop();
-      clearInterval(quickStatus);
       live.stop();
-      // ship what the stop just spooled, for a bounded time: what is left stays spooled
-      // and goes out at the next start
-      sh.notify();
-      const until = Date.now() + STOP_DRAIN_MS;
-      while (Date.now() < until && sh.stats().connected && spool.list().length > 0) await new Promise((r) => setTimeout(r, 50));
-      await sh.stop();
-      writeStatus();
+      await drainShipper(sh, spool);
+      reporting.writeStatus();
     },
   };
 }

@@ -4,6 +4,8 @@
 // 1,000,000-entry blacklist loaded. The flow records are generated (seeded, repeatable):
 // hosts of several agents browsing, resolving, serving, beaconing and scanning, so every
 // analyzer has work; alerts go to a counting sink (the store is not part of the figure).
+// Measured in this thread (as an import runs them) and through a worker thread (as the live
+// collector runs them: batches, structured messages, the watchdog's call state).
 // Also runnable alone: node --import tsx bench/analyze-bench.ts
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { AnalyzerHost } from '../collector/analyze/analyzer-host.js';
+import { AnalyzerPool } from '../collector/analyze/analyzer-pool.js';
+import { analyzerPlan, parseAnalysisConfig } from '../collector/analyze/analysis-config.js';
+import { loadAnalyzers } from '../collector/analyze/load-analyzers.js';
 import { AddressScope } from '../collector/analyze/address-scope.js';
 import { BUILTIN_NAMES, createBuiltin } from '../collector/analyze/builtin-analyzers.js';
 import { seededRandom } from '../collector/analyze/signature/random-forest.js';
@@ -85,10 +90,68 @@ function cpuRun(records: readonly FlowRecord[], make: () => { host: AnalyzerHost
   return flows / ((cpu.user + cpu.system) / 1e6);
 }
 
+/** The records shifted by `k` spans of 7 hours of packet time (a later stretch of the same traffic). */
+function shifted(records: readonly FlowRecord[], k: number): FlowRecord[] {
+  const d = k * 7 * 3600e6;
+  return records.map((r) => ({ ...r, flow_start: r.flow_start + d, start: r.start + d, end: r.end + d }));
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/**
+ * In this thread against a worker thread (the live collector's path: AnalyzerPool, records in
+ * batches), both long-lived and warm, fed the same later stretches of traffic in turn, pass by
+ * pass (interleaved, so load from elsewhere hits both alike). CPU seconds of the whole process
+ * (main thread and worker); the pool waits for its worker instead of dropping (blockWhenBusy),
+ * so every record is analyzed. Medians of the passes' flows per CPU second.
+ */
+async function inProcessVsWorker(records: readonly FlowRecord[], dir: string, feedPath: string, modelPath: string, passes: number): Promise<{ inProcess: number; worker: number; ratios: number[] }> {
+  const plan = analyzerPlan(parseAnalysisConfig({
+    analyzers: [
+      { builtin: 'threat-intel', config: { watch: false, feeds: [{ name: 'bench', path: feedPath }] } },
+      { builtin: 'machine-signature', config: { model: modelPath } },
+    ],
+  }));
+  const host = new AnalyzerHost({ sink: () => undefined, log: silent, baseDir: dir });
+  await loadAnalyzers(host, plan);
+  const pool = await AnalyzerPool.start({ plan, baseDir: dir, tickIntervalUs: 60e6, sink: () => undefined, log: silent });
+  pool.blockWhenBusy = true;
+  const cpuSince = (c0: NodeJS.CpuUsage): number => {
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1e6;
+  };
+  const a: number[] = [];
+  const b: number[] = [];
+  try {
+    for (let k = 0; k < passes + 2; k++) {
+      const recs = shifted(records, k);
+      let c0 = process.cpuUsage();
+      for (let i = 0; i < recs.length; i++) host.onFlow(recs[i]!);
+      const inProcess = recs.length / cpuSince(c0);
+      c0 = process.cpuUsage();
+      for (let i = 0; i < recs.length; i++) pool.onRecord(recs[i]!);
+      pool.sendBatch();
+      while ((pool.queuedFlows().get('builtins') ?? 0) > 0) await new Promise((r) => setTimeout(r, 10));
+      const worker = recs.length / cpuSince(c0);
+      if (k >= 2) { // the first two passes warm both up
+        a.push(inProcess);
+        b.push(worker);
+      }
+    }
+    if (pool.status().some((s) => !s.enabled)) throw new Error(`analyzer disabled in the worker: ${JSON.stringify(pool.status().filter((s) => !s.enabled))}`);
+  } finally {
+    host.close();
+    await pool.close();
+  }
+  return { inProcess: median(a), worker: median(b), ratios: b.map((w, i) => w / a[i]!) };
+}
+
 /** Flows per CPU second with all built-ins, and with a 1,000,000-entry blacklist. */
-export function benchAnalyzers(opts: { flows?: number; minSeconds?: number; blacklistEntries?: number } = {}): {
+export async function benchAnalyzers(opts: { flows?: number; minSeconds?: number; blacklistEntries?: number; passes?: number } = {}): Promise<{
   flowsPerSecAll: number; flowsPerSecBigBlacklist: number; blacklistEntries: number;
-} {
+  /** interleaved long-lived comparison: medians, and the worker / in-process ratio of each pass */
+  live: { inProcess: number; worker: number; ratios: number[] };
+}> {
   const records = generateFlows(opts.flows ?? 200_000);
   const entries = opts.blacklistEntries ?? 1_000_000;
   const dir = mkdtempSync(join(tmpdir(), 'meerkat-analyze-bench-'));
@@ -113,6 +176,7 @@ export function benchAnalyzers(opts: { flows?: number; minSeconds?: number; blac
     model.save(modelPath);
     const minSeconds = opts.minSeconds ?? 2;
     const flowsPerSecAll = cpuRun(records, () => hostWith(dir, small, modelPath), minSeconds);
+    const live = await inProcessVsWorker(records.slice(0, 100_000), dir, small, modelPath, opts.passes ?? 12);
     // the big list is loaded once per host: load it once and reuse the host's analyzers? No - setup
     // reads the file; keep the load out of the figure by timing only the flow loop
     const bigHost = (): { host: AnalyzerHost } => hostWith(dir, big, modelPath);
@@ -131,14 +195,16 @@ export function benchAnalyzers(opts: { flows?: number; minSeconds?: number; blac
       cpuSec += (cpu.user + cpu.system) / 1e6;
       flows += records.length;
     } while ((performance.now() - t0) / 1000 < minSeconds * 2);
-    return { flowsPerSecAll, flowsPerSecBigBlacklist: flows / cpuSec, blacklistEntries: lines.length };
+    return { flowsPerSecAll, live, flowsPerSecBigBlacklist: flows / cpuSec, blacklistEntries: lines.length };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const r = benchAnalyzers();
+  const r = await benchAnalyzers();
   process.stdout.write(`analyzers, all built-ins: ${Math.round(r.flowsPerSecAll)} flows per CPU second\n` +
+    `analyzers, all built-ins, long-lived, interleaved: in-process ${Math.round(r.live.inProcess)}, in a worker thread (the live collector) ${Math.round(r.live.worker)} flows per CPU second ` +
+    `(median ratio ${median(r.live.ratios).toFixed(3)}; per pass ${r.live.ratios.map((x) => x.toFixed(2)).join(' ')})\n` +
     `analyzers, all built-ins + ${r.blacklistEntries} blacklist entries: ${Math.round(r.flowsPerSecBigBlacklist)} flows per CPU second\n`);
 }

@@ -5,14 +5,12 @@ import { runCli } from '../shared/cli/run-cli.js';
 import { MEERKAT_VERSION } from '../shared/version.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerModelCommand } from './commands/model.js';
-import { flowServiceHooks } from './flow-service.js';
-import { registerRunWithControl } from './control/control-run.js';
+import { register as registerRunCommand } from './commands/run.js';
 
 const program = new Command('meerkat-collector')
   .description('Meerkat collector: receives dumps from agents over mutual TLS, builds flows, stores them; imports captures offline')
   .version(MEERKAT_VERSION);
-// `run` with the control side (command queue, admin API); see collector/control/control-run.ts
-registerRunWithControl(program, flowServiceHooks);
+registerRunCommand(program);
 registerImportCommand(program);
 registerModelCommand(program);
 

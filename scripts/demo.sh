@@ -61,8 +61,7 @@ echo "# demo threat feed" > "$DEMO/blacklist.txt"; echo "$BAD_IP" >> "$DEMO/blac
 cat > "$DEMO/collector.json" <<JSON
 { "stateDir": "$DEMO/collector", "listen": "$COL_IP:18443", "admin": "127.0.0.1:19469",
   "limits": { "heartbeatSec": 2 },
-  "analyzers": [ { "builtin": "threat-intel", "config": { "feeds": [ { "name": "demo-feed", "path": "$DEMO/blacklist.txt", "severity": "high" } ] } },
-                 { "builtin": "sensitive-ports" }, { "builtin": "scan" } ],
+  "analyzers": [ { "builtin": "threat-intel", "config": { "feeds": [ { "name": "demo-feed", "path": "$DEMO/blacklist.txt", "severity": "high" } ] } } ],
   "responses": [ { "category": "threat-intel", "command": { "type": "capture-full", "forSec": 600 } } ] }
 JSON
 

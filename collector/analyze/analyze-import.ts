@@ -7,8 +7,7 @@ import { importFiles, type ImportOptions, type ImportSummary } from '../import/i
 import type { OutputStats } from '../alerts/outputs/alert-output.js';
 import type { AnalyzerStatus } from './analyzer-host.js';
 import type { AnalysisConfigInput } from './analysis-config.js';
-import { createAnalysisRuntime } from './analysis-runtime.js';
-import { dnsPayloadTap } from './dns-tap.js';
+import { createAnalysisRuntime, startIsolatedAnalysis, type FlowAnalysis } from './analysis-runtime.js';
 
 export interface AnalyzeImportOptions extends Omit<ImportOptions, 'db' | 'onRecord' | 'onPacket'> {
   /** SQLite database (flows and alerts) */
@@ -20,6 +19,12 @@ export interface AnalyzeImportOptions extends Omit<ImportOptions, 'db' | 'onReco
   baseDir?: string;
   /** analyzer load/setup failures are ConfigErrors (default false: reported as alerts, skipped) */
   strict?: boolean;
+  /**
+   * Where the analyzers run: 'in-process' (default: the cheapest per record, see
+   * docs/analyzers.md) or 'worker' (as the live collector runs them: a stalled analyzer is
+   * stopped; the import waits for the workers, it never drops records).
+   */
+  analyzers?: 'in-process' | 'worker';
   log?: Logger;
 }
 
@@ -41,16 +46,24 @@ export interface AnalyzeImportResult {
 }
 
 export async function analyzeImport(files: string[], opts: AnalyzeImportOptions): Promise<AnalyzeImportResult> {
-  const { analyzersConfig, configSource, baseDir, strict, db, log, ...importOpts } = opts;
-  const rt = await createAnalysisRuntime({
+  const { analyzersConfig, configSource, baseDir, strict, db, log, analyzers: where, ...importOpts } = opts;
+  const runtimeOpts = {
     db,
     ...(analyzersConfig !== undefined ? { config: analyzersConfig } : {}),
     ...(configSource !== undefined ? { configSource } : {}),
     ...(baseDir !== undefined ? { baseDir } : {}),
     ...(strict !== undefined ? { strict } : {}),
     ...(log !== undefined ? { log } : {}),
-    synchronous: 'normal',
-  });
+    synchronous: 'normal' as const,
+  };
+  let rt: FlowAnalysis;
+  if (where === 'worker') {
+    const iso = await startIsolatedAnalysis(runtimeOpts);
+    iso.pool.blockWhenBusy = true;
+    rt = iso;
+  } else {
+    rt = await createAnalysisRuntime(runtimeOpts);
+  }
   const rowIds = new Set<number>();
   let newAlerts = 0;
   rt.pipeline.onChanges = (changes) => {
@@ -59,9 +72,11 @@ export async function analyzeImport(files: string[], opts: AnalyzeImportOptions)
       if (c.kind === 'new') newAlerts++;
     }
   };
+  let records = 0;
+  const onRecord = rt.onRecord;
   let summary: ImportSummary;
   try {
-    summary = await importFiles(files, { ...importOpts, db, onRecord: rt.onRecord, onPacket: dnsPayloadTap(rt.host) });
+    summary = await importFiles(files, { ...importOpts, db, onRecord: (r) => { records++; onRecord(r); }, onPacket: rt.onPacket });
   } finally {
     await rt.close();
   }
@@ -71,9 +86,9 @@ export async function analyzeImport(files: string[], opts: AnalyzeImportOptions)
     newAlerts,
     alertEvents: rt.pipeline.stats.received,
     byCategory: { ...rt.pipeline.stats.byCategory },
-    records: rt.host.flows,
+    records,
     analyzers: status.analyzers,
-    loadFailures: rt.load.failed,
+    loadFailures: [...rt.loadFailures()],
     outputs: status.outputs,
     import: summary,
   };

@@ -4,9 +4,13 @@
 // analyzer with maxFailures failures is disabled, closed and reported (an alert of
 // category 'analyzer' and a log line) while the others go on.
 //
-// A synchronous call cannot be interrupted inside one JS thread: a stalled call is
-// measured when it returns (and counts against the analyzer), an endless loop would
-// block the process. Async setup is raced against its budget.
+// A synchronous call cannot be interrupted inside one JS thread. In-process (offline
+// import, tests) a call is timed when it returns and an endless loop blocks the process. In
+// an analyzer worker (analyzer-worker.ts) the host is given a CallState instead: it publishes
+// which analyzer runs which hook, without reading a clock per call, and the collector's main
+// thread watches it (analyzer-pool.ts): a call over its budget is reported back here as a
+// slow call (reportSlowCall), a call over the hard limit gets the worker terminated. Async
+// setup is raced against its budget either way.
 //
 // Ticks follow PACKET time: the newest record end seen. When it passes the next tick
 // boundary, every analyzer's onTick runs once with that time (a long gap gives one tick,
@@ -18,6 +22,7 @@ import { SEVERITIES, type AlertInput, type EmittedAlert, type Severity } from '.
 import { analyzeDnsPayload } from '../../shared/appmeta/dns.js';
 import { FlowClassifier, type FlowSides } from './flow-sides.js';
 import type { HostAddressOptions } from './host-addresses.js';
+import { checkAnalyzerConfig } from './analyzer-config-check.js';
 
 export interface AnalyzerBudget {
   /** ms one onFlow call may take (default 100) */
@@ -32,11 +37,28 @@ export interface AnalyzerBudget {
   maxFailures: number;
   /** alerts one analyzer may emit between two ticks; more are dropped and counted (default 10000) */
   maxAlertsPerTick: number;
+  /**
+   * Hard limit of one call in an analyzer worker, ms (default 10000; a hook whose own budget is
+   * larger gets that): a call running longer is stopped by terminating its worker.
+   */
+  stallMs: number;
+  /** stalls after which the analyzer is disabled instead of restarted (default 3) */
+  maxStalls: number;
 }
 
 export const DEFAULT_BUDGET: Readonly<AnalyzerBudget> = Object.freeze({
-  flowMs: 100, dnsMs: 100, tickMs: 5000, setupMs: 30_000, maxFailures: 5, maxAlertsPerTick: 10_000,
+  flowMs: 100, dnsMs: 100, tickMs: 5000, setupMs: 30_000, maxFailures: 5, maxAlertsPerTick: 10_000, stallMs: 10_000, maxStalls: 3,
 });
+
+/** The soft budget (a slow call: a failure) of a hook, ms. */
+export function hookBudgetMs(b: AnalyzerBudget, hook: HookName): number {
+  return hook === 'onFlow' ? b.flowMs : hook === 'onDnsName' ? b.dnsMs : hook === 'onTick' ? b.tickMs : b.setupMs;
+}
+
+/** The hard limit of a hook in a worker, ms: stallMs, or the hook's own budget when that is larger. */
+export function hookHardLimitMs(b: AnalyzerBudget, hook: HookName): number {
+  return Math.max(b.stallMs, hookBudgetMs(b, hook));
+}
 
 export interface AnalyzerStatus {
   name: string;
@@ -51,6 +73,8 @@ export interface AnalyzerStatus {
   alerts: number;
   droppedAlerts: number;
   lastError: string | null;
+  /** times a call of it was stopped at the hard limit (analyzer workers only) */
+  stalls?: number;
 }
 
 export interface AnalyzerHostOptions {
@@ -67,12 +91,30 @@ export interface AnalyzerHostOptions {
   log?: Logger;
   /** monotonic ms clock used to time calls (tests may inject one) */
   perfNow?: () => number;
+  /**
+   * Publish each call here instead of timing it (analyzer workers; see CALL_STATE): budgets
+   * are then enforced by whoever watches it, through reportSlowCall().
+   */
+  callState?: Int32Array;
 }
+
+/**
+ * Layout of the shared call state of an analyzer worker (Int32Array over a SharedArrayBuffer):
+ * a counter bumped at every call, the slot index + 1 of the analyzer being called (0: none),
+ * its hook, and the number of batches the worker has finished (backpressure).
+ */
+export const CALL_STATE = { seq: 0, slot: 1, hook: 2, batchesDone: 3, length: 4 } as const;
+
+/** Hook codes in CALL_STATE.hook. */
+export const HOOK_CODES = { onFlow: 1, onDnsName: 2, onTick: 3, setup: 4 } as const;
+export type HookName = keyof typeof HOOK_CODES;
+export const HOOK_NAMES: readonly HookName[] = ['onFlow', 'onDnsName', 'onTick', 'setup'];
 
 /** Agent id used for alerts about the analysis itself (not about an agent's traffic). */
 export const COLLECTOR_AGENT_ID = 'collector';
 
 const MAX_TEXT = 1000;
+const INVALID = Symbol('invalid config');
 
 function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -141,7 +183,7 @@ class Slot {
   readonly log: Logger;
   readonly ctx: SlotContext;
 
-  constructor(readonly impl: Analyzer, readonly name: string, host: AnalyzerHost, parentLog: Logger) {
+  constructor(readonly impl: Analyzer, readonly name: string, readonly index: number, host: AnalyzerHost, parentLog: Logger) {
     this.status = {
       name, enabled: true, disabledReason: null, calls: 0, failures: 0, slowCalls: 0, totalMs: 0, maxMs: 0,
       alerts: 0, droppedAlerts: 0, lastError: null,
@@ -166,6 +208,7 @@ export class AnalyzerHost {
   private readonly sink: (a: EmittedAlert) => void;
   private readonly log: Logger;
   private readonly perfNow: () => number;
+  private readonly callState: Int32Array | null;
   private closed = false;
   /** records seen */
   flows = 0;
@@ -182,6 +225,20 @@ export class AnalyzerHost {
     this.baseDir = opts.baseDir ?? process.cwd();
     this.log = opts.log ?? logger('analyze');
     this.perfNow = opts.perfNow ?? (() => performance.now());
+    this.callState = opts.callState ?? null;
+  }
+
+  /** The analyzer about to be called, for the watcher of the call state (a no-op in-process). */
+  private publish(s: Slot, hook: number): void {
+    const cs = this.callState;
+    if (cs === null) return;
+    cs[CALL_STATE.seq]!++;
+    cs[CALL_STATE.slot] = s.index + 1;
+    cs[CALL_STATE.hook] = hook;
+  }
+
+  private publishIdle(): void {
+    if (this.callState !== null) this.callState[CALL_STATE.slot] = 0;
   }
 
   /** Names in use (an added analyzer with a taken name gets "#2", "#3"...). */
@@ -196,13 +253,17 @@ export class AnalyzerHost {
    * failed: the analyzer is then disabled and reported, the host carries on without it.
    */
   async add(analyzer: Analyzer, config: unknown = {}, name?: string): Promise<boolean> {
-    const slot = new Slot(analyzer, this.uniqueName(name ?? String(analyzer.name)), this, this.log);
+    const slot = new Slot(analyzer, this.uniqueName(name ?? String(analyzer.name)), this.slots.length, this, this.log);
     this.slots.push(slot);
+    const checked = this.checkConfig(slot, config);
+    if (checked === INVALID) return false;
     if (typeof analyzer.setup === 'function') {
       const t0 = this.perfNow();
       let timer: NodeJS.Timeout | undefined;
       try {
-        const r = analyzer.setup(config, slot.ctx);
+        this.publish(slot, HOOK_CODES.setup);
+        const r = analyzer.setup(checked, slot.ctx);
+        this.publishIdle();
         if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
           await Promise.race([
             r,
@@ -212,6 +273,7 @@ export class AnalyzerHost {
           ]);
         }
       } catch (e) {
+        this.publishIdle();
         this.disable(slot, `setup failed: ${errorText(e)}`);
         return false;
       } finally {
@@ -232,22 +294,37 @@ export class AnalyzerHost {
    * cannot await). A setup that returns a promise is refused (use add()).
    */
   addSync(analyzer: Analyzer, config: unknown = {}, name?: string): boolean {
-    const slot = new Slot(analyzer, this.uniqueName(name ?? String(analyzer.name)), this, this.log);
+    const slot = new Slot(analyzer, this.uniqueName(name ?? String(analyzer.name)), this.slots.length, this, this.log);
     this.slots.push(slot);
+    const checked = this.checkConfig(slot, config);
+    if (checked === INVALID) return false;
     if (typeof analyzer.setup === 'function') {
       try {
-        const r = analyzer.setup(config, slot.ctx) as unknown;
+        this.publish(slot, HOOK_CODES.setup);
+        const r = analyzer.setup(checked, slot.ctx) as unknown;
+        this.publishIdle();
         if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
           (r as Promise<void>).then(undefined, () => undefined);
           throw new Error('setup is asynchronous: use add()');
         }
       } catch (e) {
+        this.publishIdle();
         this.disable(slot, `setup failed: ${errorText(e)}`);
         return false;
       }
     }
     this.flowSlots = this.slots.filter((s) => s.enabled && typeof s.impl.onFlow === 'function');
     return true;
+  }
+
+  /** The config validated against the analyzer's declared schema, or INVALID (the analyzer is then disabled and reported). */
+  private checkConfig(slot: Slot, config: unknown): unknown {
+    try {
+      return checkAnalyzerConfig(slot.impl.configSchema, config, `${slot.name} config`);
+    } catch (e) {
+      this.disable(slot, `config invalid: ${e instanceof Error ? e.message : String(e)}`);
+      return INVALID;
+    }
   }
 
   /** Reports an analyzer that could not even be loaded (bad module path, bad export). */
@@ -277,8 +354,13 @@ export class AnalyzerHost {
       else if (t >= this.nextTickUs) this.tick(t);
     }
     this.classifier.observe(rec);
+    if (this.callState === null) this.flowTimed(rec);
+    else this.flowWatched(rec, this.callState);
+  }
+
+  /** In-process: one clock read between two analyzers, each call's time is the difference. */
+  private flowTimed(rec: FlowRecord): void {
     const slots = this.flowSlots;
-    // one clock read between two analyzers: each call's time is the difference
     let t0 = this.perfNow();
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i]!;
@@ -294,6 +376,39 @@ export class AnalyzerHost {
       t0 = t1;
     }
   }
+
+  /** In a worker: no clock per call, each call published in the call state (its watcher times it). */
+  private flowWatched(rec: FlowRecord, cs: Int32Array): void {
+    const slots = this.flowSlots;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
+      if (!s.enabled) continue;
+      cs[CALL_STATE.seq]!++;
+      cs[CALL_STATE.slot] = s.index + 1;
+      cs[CALL_STATE.hook] = HOOK_CODES.onFlow;
+      try {
+        const r = s.impl.onFlow!(rec, s.ctx) as unknown;
+        if (r !== undefined) this.watchPromise(s, r, 'onFlow');
+      } catch (e) {
+        this.fail(s, 'onFlow', errorText(e));
+      }
+      s.status.calls++;
+    }
+    cs[CALL_STATE.slot] = 0;
+  }
+
+  /**
+   * A call the watcher saw running past its budget (workers): counts as a slow call and a
+   * failure, as a timed call over budget does in-process. `ms`: how long it was seen running.
+   */
+  reportSlowCall(slotIndex: number, hook: HookName, ms: number): void {
+    const s = this.slots[slotIndex];
+    if (s === undefined || !s.enabled) return;
+    const st = s.status;
+    st.slowCalls++;
+    this.fail(s, hook, `${hook} ran for more than ${ms.toFixed(0)} ms (budget ${hookBudgetMs(this.budget, hook)} ms)`);
+  }
+
 
   /**
    * Moves one agent's packet time forward without a record (the agent reported that all
@@ -319,14 +434,7 @@ export class AnalyzerHost {
     if (this.closed) return;
     for (const s of this.slots) {
       if (!s.enabled || typeof s.impl.onDnsName !== 'function') continue;
-      const t0 = this.perfNow();
-      try {
-        const r = s.impl.onDnsName(name, rec, s.ctx, info) as unknown;
-        if (r !== undefined) this.watchPromise(s, r, 'onDnsName');
-      } catch (e) {
-        this.fail(s, 'onDnsName', errorText(e));
-      }
-      this.measure(s, 'onDnsName', this.perfNow() - t0, this.budget.dnsMs);
+      this.invoke(s, 'onDnsName', () => s.impl.onDnsName!(name, rec, s.ctx, info));
     }
   }
 
@@ -387,14 +495,26 @@ export class AnalyzerHost {
     for (const s of this.slots) {
       s.alertsThisTick = 0;
       if (!s.enabled || typeof s.impl.onTick !== 'function') continue;
-      const t0 = this.perfNow();
-      try {
-        const r = s.impl.onTick(nowUs, s.ctx) as unknown;
-        if (r !== undefined) this.watchPromise(s, r, 'onTick');
-      } catch (e) {
-        this.fail(s, 'onTick', errorText(e));
-      }
-      this.measure(s, 'onTick', this.perfNow() - t0, this.budget.tickMs);
+      this.invoke(s, 'onTick', () => s.impl.onTick!(nowUs, s.ctx));
+    }
+  }
+
+  /** One call of a rarer hook (DNS names, ticks): timed in-process, published in a worker. */
+  private invoke(s: Slot, hook: 'onDnsName' | 'onTick', call: () => unknown): void {
+    const watched = this.callState !== null;
+    const t0 = watched ? 0 : this.perfNow();
+    if (watched) this.publish(s, HOOK_CODES[hook]);
+    try {
+      const r = call();
+      if (r !== undefined) this.watchPromise(s, r, hook);
+    } catch (e) {
+      this.fail(s, hook, errorText(e));
+    }
+    if (watched) {
+      this.publishIdle();
+      s.status.calls++;
+    } else {
+      this.measure(s, hook, this.perfNow() - t0, hookBudgetMs(this.budget, hook));
     }
   }
 

@@ -40,11 +40,34 @@ export interface AnalyzerContext {
   readonly log: Logger;
 }
 
-export interface Analyzer {
+/** One problem a config schema found: where (key path) and what. */
+export interface ConfigIssue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+export type ConfigCheck<Config> = { readonly value: Config; readonly issues?: undefined } | { readonly issues: ReadonlyArray<ConfigIssue> };
+
+/**
+ * The schema of an analyzer's config, in the Standard Schema shape (standardschema.dev): a zod
+ * schema is one as it is, and so are valibot's and arktype's. The host validates the config
+ * with it once, before setup, and hands setup the validated value (defaults filled in).
+ */
+export interface ConfigSchema<Config = unknown> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    validate(value: unknown): ConfigCheck<Config> | Promise<ConfigCheck<Config>>;
+  };
+}
+
+export interface Analyzer<Config = unknown> {
   /** unique per host; used in alerts, logs and status */
   name: string;
-  /** called once before any record; may be async (time-limited, see AnalyzerHost) */
-  setup?(config: unknown, ctx: AnalyzerContext): void | Promise<void>;
+  /** validates the config before setup (a failure disables the analyzer with the key path named) */
+  configSchema?: ConfigSchema<Config>;
+  /** called once before any record, with the config (validated when configSchema is set); may be async (time-limited, see AnalyzerHost) */
+  setup?(config: Config, ctx: AnalyzerContext): void | Promise<void>;
   /** every flow record (start/status/close/timeout/flush; counters cover the record only) */
   onFlow?(rec: FlowRecord, ctx: AnalyzerContext): void;
   /** a DNS name seen in captured payload; rec is the flow when known */

@@ -8,7 +8,6 @@
 // map (its time, bytes and service in shared typed columns) and becomes a Pair object
 // on its second connection, so browsing to thousands of servers allocates next to nothing.
 import { z } from 'zod';
-import { formatZodIssues } from '../../shared/config/load-config.js';
 import { protoName, type FlowRecord } from '../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
 import { PrefixSet } from './address-scope.js';
@@ -89,7 +88,7 @@ class Pair {
   }
 }
 
-export class BeaconAnalyzer implements Analyzer {
+export class BeaconAnalyzer implements Analyzer<z.output<typeof beaconConfigSchema>> {
   name = 'beacon';
   private cfg!: z.output<typeof beaconConfigSchema>;
   private ignorePeers: PrefixSet | null = null;
@@ -108,12 +107,13 @@ export class BeaconAnalyzer implements Analyzer {
   /** scores computed in the last evaluation (tests, tuning) */
   lastScores: Array<{ agentId: string; local: string; remote: string; score: BeaconScore }> = [];
 
-  setup(config: unknown): void {
-    const r = beaconConfigSchema.safeParse(config ?? {});
-    if (!r.success) throw new Error(formatZodIssues('beacon config', r.error.issues));
-    this.cfg = r.data;
-    if (r.data.ignorePeers.length > 0) this.ignorePeers = new PrefixSet(r.data.ignorePeers);
-    for (const p of r.data.ignorePorts) this.ignorePorts.add(parsePortSpec(p), true);
+  readonly configSchema = beaconConfigSchema;
+
+  /** config: validated by the host against configSchema */
+  setup(config: z.output<typeof beaconConfigSchema>): void {
+    this.cfg = config;
+    if (config.ignorePeers.length > 0) this.ignorePeers = new PrefixSet(config.ignorePeers);
+    for (const p of config.ignorePorts) this.ignorePorts.add(parsePortSpec(p), true);
   }
 
   onFlow(rec: FlowRecord, ctx: AnalyzerContext): void {

@@ -1,5 +1,6 @@
 // The built-in analyzers by name. Each is an ordinary Analyzer (the same interface a
-// user module implements); a factory gives every configured instance its own state.
+// user module implements) and declares its config schema (Analyzer.configSchema); a factory
+// gives every configured instance its own state.
 import type { Analyzer } from './analyzer.js';
 import { BeaconAnalyzer } from './beacon-analyzer.js';
 import { MachineExceptionsAnalyzer } from './machine-exceptions-analyzer.js';
@@ -22,6 +23,10 @@ export const BUILTIN_ANALYZERS = {
 export type BuiltinAnalyzerName = keyof typeof BUILTIN_ANALYZERS;
 
 export const BUILTIN_NAMES = Object.keys(BUILTIN_ANALYZERS) as BuiltinAnalyzerName[];
+
+export function isBuiltinName(name: string): name is BuiltinAnalyzerName {
+  return Object.hasOwn(BUILTIN_ANALYZERS, name);
+}
 
 export function createBuiltin(name: BuiltinAnalyzerName): Analyzer {
   return BUILTIN_ANALYZERS[name]();

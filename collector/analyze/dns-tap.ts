@@ -1,15 +1,19 @@
-// Hands the DNS messages of captured payload to the analyzers' DNS-name hook. Dumps are
-// header-only by default, so this only finds names where payload was captured (hybrid
+// Hands the DNS messages of captured payload to the analyzers' DNS-name hook (an
+// AnalyzerHost in-process, or the analyzer pool, which parses them in its workers). Dumps
+// are header-only by default, so this only finds names where payload was captured (hybrid
 // capture raised the snap length). Wire it where packet records are available before
 // they reach the flow engine (DumpIngest / importCapture):
 //   const tap = dnsPayloadTap(host);  ...  tap(rec, agentId);   // per packet record
 // The port check is the only per-packet cost for non-DNS packets.
 import { formatIp } from '../../shared/net/ip-address.js';
-import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
-import type { AnalyzerHost } from './analyzer-host.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../../shared/packet/packet-record.js';
+import { IPPROTO_TCP, IPPROTO_UDP, RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 
-export function dnsPayloadTap(host: AnalyzerHost): (rec: PacketRecord, agentId: string) => number {
+/** Where DNS payloads go; returns the names handed on (0 when that happens elsewhere, e.g. in a worker). */
+export interface DnsPayloadSink {
+  onDnsPayload(payload: Uint8Array, info: { agentId: string; tsUs: number; client: string; server: string; clientAnon: boolean; tcp: boolean }): number;
+}
+
+export function dnsPayloadTap(host: DnsPayloadSink): (rec: PacketRecord, agentId: string) => number {
   return (rec, agentId) => {
     if (rec.payload.length === 0 || (rec.proto !== IPPROTO_UDP && rec.proto !== IPPROTO_TCP)) return 0;
     const toServer = rec.dport === 53;

@@ -1,4 +1,4 @@
-// Config entries -> analyzers in a host. Built-ins come from the registry; user
+// The analyzer plan (analysis-config.ts) -> analyzers in a host. Built-ins come from the registry; user
 // analyzers are ES modules loaded with dynamic import(), whose export is an Analyzer
 // object or a factory (config) => Analyzer (default export, or `createAnalyzer`, or
 // `analyzer`). A module that cannot be loaded is reported and skipped; the rest load.
@@ -6,8 +6,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Analyzer } from './analyzer.js';
 import type { AnalyzerHost } from './analyzer-host.js';
-import type { AnalyzerEntry } from './analysis-config.js';
-import { BUILTIN_ANALYZERS, createBuiltin, type BuiltinAnalyzerName } from './builtin-analyzers.js';
+import type { PlannedAnalyzer } from './analysis-config.js';
+import { createBuiltin } from './builtin-analyzers.js';
 import { MeerkatError } from '../../shared/errors.js';
 
 export class AnalyzerLoadError extends MeerkatError {
@@ -56,30 +56,22 @@ export interface LoadResult {
   failed: Array<{ name: string; error: string }>;
 }
 
-/** Creates, sets up and adds every enabled entry to the host, in order. */
-export async function loadAnalyzers(host: AnalyzerHost, entries: readonly AnalyzerEntry[]): Promise<LoadResult> {
+/** Creates, sets up and adds every enabled analyzer of the plan to the host, in order. */
+export async function loadAnalyzers(host: AnalyzerHost, plan: readonly PlannedAnalyzer[]): Promise<LoadResult> {
   const result: LoadResult = { loaded: [], failed: [] };
-  for (const e of entries) {
+  for (const e of plan) {
     if (!e.enabled) continue;
     let analyzer: Analyzer;
-    const label = 'builtin' in e ? e.builtin : e.module;
+    const label = e.kind === 'builtin' ? e.name : e.name ?? e.module;
     try {
-      if ('builtin' in e) {
-        analyzer = createBuiltin(e.builtin as BuiltinAnalyzerName);
-      } else if (e.module.startsWith('builtin:')) {
-        const name = e.module.slice('builtin:'.length);
-        if (!(name in BUILTIN_ANALYZERS)) throw new AnalyzerLoadError(e.module, `no built-in analyzer named ${name}`);
-        analyzer = createBuiltin(name as BuiltinAnalyzerName);
-      } else {
-        analyzer = await importAnalyzer(e.module, host.baseDir, e.config ?? {});
-      }
+      analyzer = e.kind === 'builtin' ? createBuiltin(e.builtin) : await importAnalyzer(e.module, host.baseDir, e.config);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      host.reportLoadFailure(e.name ?? label, msg);
-      result.failed.push({ name: e.name ?? label, error: msg });
+      host.reportLoadFailure(label, msg);
+      result.failed.push({ name: label, error: msg });
       continue;
     }
-    const ok = await host.add(analyzer, e.config ?? {}, e.name);
+    const ok = await host.add(analyzer, e.config, e.name);
     const status = host.status().at(-1)!;
     if (ok) result.loaded.push(status.name);
     else result.failed.push({ name: status.name, error: status.disabledReason ?? 'setup failed' });

@@ -6,7 +6,6 @@
 // Peers are matched on the address as stored: pseudonyms are prefix-preserving, so the
 // owner writes pseudonymized prefixes (meerkat pseudonyms) for internal subnets.
 import { z } from 'zod';
-import { formatZodIssues } from '../../shared/config/load-config.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
 import type { Severity } from '../../shared/alerts/alert-record.js';
@@ -124,16 +123,17 @@ export function withinHours(hours: Array<Array<[number, number]>>, tsUs: number,
   return false;
 }
 
-export class MachineExceptionsAnalyzer implements Analyzer {
+export class MachineExceptionsAnalyzer implements Analyzer<z.output<typeof machineExceptionsConfigSchema>> {
   name = 'machine-exceptions';
   private readonly profiles = new Map<string, Profile>();
   private fallback: Profile | null = null;
 
-  setup(config: unknown): void {
-    const r = machineExceptionsConfigSchema.safeParse(config ?? {});
-    if (!r.success) throw new Error(formatZodIssues('machine-exceptions config', r.error.issues));
-    for (const [agent, p] of Object.entries(r.data.agents)) this.profiles.set(agent, compile(p));
-    if (r.data.default) this.fallback = compile(r.data.default);
+  readonly configSchema = machineExceptionsConfigSchema;
+
+  /** config: validated by the host against configSchema */
+  setup(config: z.output<typeof machineExceptionsConfigSchema>): void {
+    for (const [agent, p] of Object.entries(config.agents)) this.profiles.set(agent, compile(p));
+    if (config.default) this.fallback = compile(config.default);
   }
 
   onFlow(rec: FlowRecord, ctx: AnalyzerContext): void {

@@ -10,7 +10,6 @@
 // flow except at a crossing. An alert is emitted at the threshold and again each time
 // the count doubles (with fresh evidence), not once per probe.
 import { z } from 'zod';
-import { formatZodIssues } from '../../shared/config/load-config.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
 import type { Severity } from '../../shared/alerts/alert-record.js';
@@ -56,7 +55,7 @@ export function isProbe(rec: FlowRecord): boolean {
   return false;
 }
 
-export class ScanAnalyzer implements Analyzer {
+export class ScanAnalyzer implements Analyzer<z.output<typeof scanConfigSchema>> {
   name = 'scan';
   private cfg!: z.output<typeof scanConfigSchema>;
   private windowUs = 0;
@@ -64,12 +63,13 @@ export class ScanAnalyzer implements Analyzer {
   /** agent -> source address -> state */
   private readonly agents = new Map<string, Map<string, Source>>();
 
-  setup(config: unknown): void {
-    const r = scanConfigSchema.safeParse(config ?? {});
-    if (!r.success) throw new Error(formatZodIssues('scan config', r.error.issues));
-    this.cfg = r.data;
-    this.windowUs = r.data.windowSec * 1e6;
-    if (r.data.ignoreSources.length > 0) this.ignore = new PrefixSet(r.data.ignoreSources);
+  readonly configSchema = scanConfigSchema;
+
+  /** config: validated by the host against configSchema */
+  setup(config: z.output<typeof scanConfigSchema>): void {
+    this.cfg = config;
+    this.windowUs = config.windowSec * 1e6;
+    if (config.ignoreSources.length > 0) this.ignore = new PrefixSet(config.ignoreSources);
   }
 
   onFlow(rec: FlowRecord, ctx: AnalyzerContext): void {

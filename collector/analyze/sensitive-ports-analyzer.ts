@@ -5,7 +5,6 @@
 // record; `answered` rules fire only when the responder replied (an open service, not
 // a blocked attempt).
 import { z } from 'zod';
-import { formatZodIssues } from '../../shared/config/load-config.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
 import type { Severity } from '../../shared/alerts/alert-record.js';
@@ -63,17 +62,18 @@ function answered(rec: FlowRecord): boolean {
   return rec.resp_pkts > 0 && rec.conn_state !== 'REJ' && rec.conn_state !== 'RSTOS0';
 }
 
-export class SensitivePortsAnalyzer implements Analyzer {
+export class SensitivePortsAnalyzer implements Analyzer<z.output<typeof sensitivePortsConfigSchema>> {
   name = 'sensitive-ports';
   private index = new PortIndex<CompiledRule>();
   rules: string[] = [];
 
-  setup(config: unknown): void {
-    const r = sensitivePortsConfigSchema.safeParse(config ?? {});
-    if (!r.success) throw new Error(formatZodIssues('sensitive-ports config', r.error.issues));
+  readonly configSchema = sensitivePortsConfigSchema;
+
+  /** config: validated by the host against configSchema */
+  setup(config: z.output<typeof sensitivePortsConfigSchema>): void {
     const byName = new Map<string, PortRule>();
-    if (r.data.useDefaults) for (const d of DEFAULT_PORT_RULES) if (!r.data.disable.includes(d.name)) byName.set(d.name, d);
-    for (const rule of r.data.rules) byName.set(rule.name, rule);
+    if (config.useDefaults) for (const d of DEFAULT_PORT_RULES) if (!config.disable.includes(d.name)) byName.set(d.name, d);
+    for (const rule of config.rules) byName.set(rule.name, rule);
     for (const raw of byName.values()) {
       const rule = ruleSchema.parse(raw);
       const c: CompiledRule = {

@@ -11,7 +11,6 @@
 // bucket enters the baseline clipped to the alert level, so a long exfiltration does
 // not become normal within a few buckets.
 import { z } from 'zod';
-import { formatZodIssues } from '../../shared/config/load-config.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
 import { EwmaBaseline } from './robust-stats.js';
@@ -56,7 +55,7 @@ class AgentVolume {
 
 const MAX_PEERS = 2048;
 
-export class VolumeAnalyzer implements Analyzer {
+export class VolumeAnalyzer implements Analyzer<z.output<typeof volumeConfigSchema>> {
   name = 'volume';
   private cfg!: z.output<typeof volumeConfigSchema>;
   private bucketUs = 0;
@@ -64,11 +63,12 @@ export class VolumeAnalyzer implements Analyzer {
   /** buckets evaluated (tests) */
   bucketsClosed = 0;
 
-  setup(config: unknown): void {
-    const r = volumeConfigSchema.safeParse(config ?? {});
-    if (!r.success) throw new Error(formatZodIssues('volume config', r.error.issues));
-    this.cfg = r.data;
-    this.bucketUs = r.data.bucketSec * 1e6;
+  readonly configSchema = volumeConfigSchema;
+
+  /** config: validated by the host against configSchema */
+  setup(config: z.output<typeof volumeConfigSchema>): void {
+    this.cfg = config;
+    this.bucketUs = config.bucketSec * 1e6;
   }
 
   onFlow(rec: FlowRecord, ctx: AnalyzerContext): void {

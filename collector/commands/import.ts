@@ -20,6 +20,7 @@ interface ImportFlags {
   progress?: boolean;
   json?: boolean;
   analyze?: boolean;
+  analyzerWorkers?: boolean;
   config?: string;
 }
 
@@ -49,6 +50,7 @@ export function registerImportCommand(program: Command): void {
     .option('--no-progress', 'never show a progress bar')
     .option('--no-analyze', 'only build flows: do not run the analyzers (on by default: alerts go into the same database)')
     .option('--config <file>', 'collector config file whose "analyzers", "analysis" and "alerts" keys configure the analysis')
+    .option('--analyzer-workers', 'run the analyzers in worker threads as `run` does (a stalled analyzer is stopped; more CPU and a slower start)')
     .option('--json', 'print the summary as JSON')
     .action(async (files: string[], flags: ImportFlags) => {
       const policy = flags.anonymize as AnonymizePolicy;
@@ -86,6 +88,7 @@ export function registerImportCommand(program: Command): void {
         db: flags.db,
         ...importOpts,
         ...(analysisConfig ? { analyzersConfig: analysisConfig, configSource: flags.config } : {}),
+        analyzers: flags.analyzerWorkers ? 'worker' : 'in-process',
         log: logger('analyze'),
       });
       if (flags.json) {

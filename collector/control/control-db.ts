@@ -1,6 +1,7 @@
 // The collector's control tables, in its own database file (<stateDir>/meerkat.db, beside the
 // flow store's tables, through a connection of its own): the command queue, the audit log, the
-// last heartbeat per agent and the last inventory per agent. Every table is prefixed
+// last heartbeat per agent, the last inventory per agent, and the automatic responses issued
+// (their rate limits survive a restart). Every table is prefixed
 // `control_`, with a schema version table of their own, so the flow store's migrations and
 // ours never touch each other's tables.
 import Database from 'better-sqlite3';
@@ -10,7 +11,7 @@ import { MeerkatError } from '../../shared/errors.js';
 
 export type ControlDatabase = Database.Database;
 
-export const CONTROL_SCHEMA_VERSION = 1;
+export const CONTROL_SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -55,6 +56,17 @@ const MIGRATIONS: Record<number, string> = {
       command_id TEXT NOT NULL,
       report     TEXT NOT NULL            -- plain half + sealed half (ciphertext), JSON
     );
+  `,
+  2: `
+    CREATE TABLE control_response_issues (
+      id                INTEGER PRIMARY KEY,
+      rule_key          TEXT NOT NULL,    -- fingerprint of the "responses" rule (ResponseLimiter.ruleKey)
+      agent_id          TEXT NOT NULL,
+      active_key        TEXT NOT NULL,    -- agent|command|peer: one command in force per key
+      issued_ms         INTEGER NOT NULL,
+      in_force_until_ms INTEGER NOT NULL
+    );
+    CREATE INDEX control_response_issues_time ON control_response_issues(issued_ms);
   `,
 };
 

@@ -10,7 +10,7 @@ import { loadCa } from '../../certs/certificate-authority.js';
 import { pkiPaths } from '../../certs/pki-dir.js';
 import { RevocationWatcher } from '../server/revocation-watcher.js';
 import type { AgentHealth } from '../../shared/protocol/agent-protocol.js';
-import { startAdminApi, type AdminApi } from './admin-api.js';
+import { startAdminApi, type AdminApi, type Authorizer } from './admin-api.js';
 import { AgentRegistry, type LiveAgentInfo } from './agent-registry.js';
 import { AuditLog } from './audit-log.js';
 import { CommandQueue, type QueuedCommand } from './command-queue.js';
@@ -31,6 +31,8 @@ export interface ControlServiceOptions {
   listen: { host: string; port: number } | false;
   /** extra names / addresses for the admin API certificate */
   adminNames?: { names?: string[]; ips?: string[] };
+  /** what each operator may do on the admin API (default: everything) */
+  authorize?: Authorizer;
   log: Logger;
   /** delivery / expiry sweep period (default 500 ms) */
   tickMs?: number;
@@ -94,6 +96,7 @@ export class ControlService {
       submitted: (cmd) => this.deliverPending(cmd.agentId),
       waitFor: (id, ms) => this.waitFor(id, ms),
       revocations: () => rev.list,
+      ...(this.o.authorize ? { authorize: this.o.authorize } : {}),
       log: this.log,
     });
     this.log.info({ host: listen.host, port: this.api.port, cert: tls.files.cert }, 'admin API listening (HTTPS, operator certificates)');

@@ -200,7 +200,11 @@ export class FlowEngine {
     return idx;
   }
 
-  /** Feeds one packet record (may be reused by the caller afterwards). */
+  /**
+   * Feeds one packet record (may be reused by the caller afterwards). The steps: expire what
+   * packet time has passed, join a later fragment to its datagram's flow, make the canonical
+   * key, look the flow up (or create it, deciding who originated it), then count the packet.
+   */
   add(rec: PacketRecord, agentId?: string): void {
     this.stats.packets++;
     const ipVersion = rec.ipVersion;
@@ -219,24 +223,35 @@ export class FlowEngine {
       this.expireDue();
     }
     const agentIdx = agentId === undefined ? 0 : this.agentIndex(agentId);
-    const proto = rec.proto;
     const laterFragment = (flags & RecordFlag.Fragment) !== 0 && rec.fragOffset > 0;
+    if (laterFragment && !damaged && this.joinFragment(agentIdx, rec)) return;
     const portless = laterFragment || damaged;
+    const h = this.canonicalKey(rec, agentIdx, portless);
+    const flow = this.lookup(h, agentIdx, rec, portless);
+    this.countInFlow(flow, rec, agentIdx, portless);
+  }
+
+  /** A later fragment of a datagram whose first fragment was seen: counted in that flow. */
+  private joinFragment(agentIdx: number, rec: PacketRecord): boolean {
+    const entry = this.frags.lookup(agentIdx, rec);
+    if (entry === null) return false;
+    // counted as a packet of its datagram's flow; its payload was declared by the first fragment
+    this.stats.fragmentsJoined++;
+    this.countPacket(entry.flow, entry.fromA === entry.flow.origIsA, rec, 0);
+    this.touchTimers(entry.flow, 0);
+    return true;
+  }
+
+  /**
+   * The packet's flow key in canonical endpoint order, written to the scratch fields (kA*, kB*,
+   * ports, pseudonym flags, one-way, direction, tunnel); returns its hash.
+   */
+  private canonicalKey(rec: PacketRecord, agentIdx: number, portless: boolean): number {
+    const ipVersion = rec.ipVersion;
+    const proto = rec.proto;
+    const flags = rec.flags;
     // inner (tunnelled) packets never share a flow with outer ones
     const tunnel = (flags & RecordFlag.Inner) !== 0 ? rec.tunnel : 0;
-
-    if (laterFragment && !damaged) {
-      const entry = this.frags.lookup(agentIdx, rec);
-      if (entry !== null) {
-        // counted as a packet of its datagram's flow; its payload was declared by the first fragment
-        this.stats.fragmentsJoined++;
-        this.countPacket(entry.flow, entry.fromA === entry.flow.origIsA, rec, 0);
-        this.touchTimers(entry.flow, 0);
-        return;
-      }
-    }
-
-    // ---- canonical key ----
     let sport = 0;
     let dport = 0;
     let oneWay = false;
@@ -301,20 +316,26 @@ export class FlowEngine {
       h = mixWord(h, this.kA1); h = mixWord(h, this.kA2); h = mixWord(h, this.kA3);
       h = mixWord(h, this.kB1); h = mixWord(h, this.kB2); h = mixWord(h, this.kB3);
     }
-    h = finalMix(h);
+    return finalMix(h);
+  }
 
-    let flow = this.find(h, agentIdx, ipVersion, proto, rec.vlan);
-    const isTcp = proto === IPPROTO_TCP && !portless;
-    if (flow !== null && isTcp && flow.tcp !== null && flow.tcp.isReuse(rec)) {
+  /** The flow of the scratch key: the one held, or a new one (a reused TCP port pair ends the old flow first). */
+  private lookup(h: number, agentIdx: number, rec: PacketRecord, portless: boolean): Flow {
+    const flow = this.find(h, agentIdx, rec.ipVersion, rec.proto, rec.vlan);
+    if (flow !== null) {
+      if (rec.proto !== IPPROTO_TCP || portless || flow.tcp === null || !flow.tcp.isReuse(rec)) return flow;
       // a new connection on the same ports: the old one is over
       this.finish(flow, 'close');
-      flow = null;
     }
-    if (flow === null) flow = this.create(h, agentIdx, ipVersion, proto, rec, portless);
+    return this.create(h, agentIdx, rec.ipVersion, rec.proto, rec, portless);
+  }
 
+  /** Counts the packet in its flow: TCP state (which may swap the roles), history, counters, fragments, timers. */
+  private countInFlow(flow: Flow, rec: PacketRecord, agentIdx: number, portless: boolean): void {
+    const proto = rec.proto;
     let isOrig = this.kFromA === flow.origIsA;
     let action = 0;
-    if (isTcp && flow.tcp !== null) {
+    if (proto === IPPROTO_TCP && !portless && flow.tcp !== null) {
       action = flow.tcp.process(isOrig, rec);
       if ((action & TcpAction.Flipped) !== 0) {
         flow.flipRoles();
@@ -324,7 +345,7 @@ export class FlowEngine {
       flow.history.check(HistBit.Data, isOrig, 'D', 'd');
     }
     this.countPacket(flow, isOrig, rec, portless ? 0 : rec.payloadLen);
-    if ((flags & RecordFlag.Fragment) !== 0 && !portless && (rec.fragFlags & FragFlag.MoreFragments) !== 0) {
+    if ((rec.flags & RecordFlag.Fragment) !== 0 && !portless && (rec.fragFlags & FragFlag.MoreFragments) !== 0) {
       this.frags.remember(agentIdx, rec, flow, this.kFromA);
     }
     this.touchTimers(flow, action);
@@ -362,29 +383,14 @@ export class FlowEngine {
     f.oneWay = this.kOneWay;
     f.tunnel = this.kTunnel;
     f.hash = h;
-    f.origIsA = this.kFromA; // the sender of the first packet originates ...
+    f.origIsA = this.kFromA; // the sender of the first packet, until decideOriginator
     f.flowStart = rec.tsUs;
     f.lastTs = rec.tsUs;
     f.uid = this.uidPrefix + (this.uidCounter++).toString(36);
     if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) f.icmpCode = rec.dport;
 
-    // ... unless the first packet shows it is the answer (Zeek's rules)
-    if (!portless) {
-      if (proto === IPPROTO_TCP) {
-        f.tcp = new TcpConnection(f.history);
-        const tf = rec.tcpFlags;
-        if ((tf & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) {
-          this.flipAtStart(f); // a SYN-ACK comes from the responder
-        } else if ((tf & TCP_SYN) === 0 && this.tcpServer.has(rec.sport) && !isIpv4Broadcast(ipVersion, rec.dst)) {
-          // mid-stream: the side on a likely server port is the responder
-          if (!this.tcpServer.has(rec.dport) || rec.sport < rec.dport) this.flipAtStart(f);
-        }
-      } else if (proto === IPPROTO_UDP) {
-        if (this.udpServer.has(rec.sport) && !this.udpServer.has(rec.dport) && !isIpv4Broadcast(ipVersion, rec.dst)) {
-          this.flipAtStart(f);
-        }
-      }
-    }
+    if (proto === IPPROTO_TCP && !portless) f.tcp = new TcpConnection(f.history);
+    if (!portless) this.decideOriginator(f, rec);
 
     f.bucketNext = this.buckets.get(h) ?? null;
     this.buckets.set(h, f);
@@ -395,6 +401,26 @@ export class FlowEngine {
       this.active.push(f.activeNode);
     }
     return f;
+  }
+
+  /**
+   * The sender of a flow's first packet originates it, unless that packet shows it is the
+   * answer (Zeek's rules): a SYN-ACK comes from the responder; mid-stream TCP and UDP from a
+   * likely server port to another port come from the responder (never towards broadcast).
+   */
+  private decideOriginator(f: Flow, rec: PacketRecord): void {
+    if (f.proto === IPPROTO_TCP) {
+      const tf = rec.tcpFlags;
+      if ((tf & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) {
+        this.flipAtStart(f);
+      } else if ((tf & TCP_SYN) === 0 && this.tcpServer.has(rec.sport) && !isIpv4Broadcast(f.ipVersion, rec.dst)) {
+        if (!this.tcpServer.has(rec.dport) || rec.sport < rec.dport) this.flipAtStart(f);
+      }
+    } else if (f.proto === IPPROTO_UDP) {
+      if (this.udpServer.has(rec.sport) && !this.udpServer.has(rec.dport) && !isIpv4Broadcast(f.ipVersion, rec.dst)) {
+        this.flipAtStart(f);
+      }
+    }
   }
 
   private flipAtStart(f: Flow): void {

@@ -28,6 +28,7 @@ const responseRuleSchema = z.object({
 }).strict();
 
 export type ResponseRule = z.output<typeof responseRuleSchema>;
+export type ResponseRuleInput = z.input<typeof responseRuleSchema>;
 
 const responsesConfigSchema = z.array(responseRuleSchema).max(100).default([]);
 

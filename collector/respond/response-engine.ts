@@ -3,6 +3,7 @@
 // queue of the control side (collector/control: same database, a connection of our own; the
 // control service delivers queued commands within its tick). Every decision is audited in the
 // control audit log: issued, rate-limited, already in force, or not possible (no peer, error).
+// The rate limits live in the same database (response-limiter.ts), so a restart keeps them.
 // The agent executes a response only if an operator authorised this key for that command kind.
 import type { Logger } from '../../shared/log.js';
 import { buildSignedCommand } from '../../shared/commands/command-signing.js';
@@ -13,7 +14,7 @@ import { AuditLog } from '../control/audit-log.js';
 import { CommandQueue } from '../control/command-queue.js';
 import { openControlDb, type ControlDatabase } from '../control/control-db.js';
 import type { ResponseRule } from './response-config.js';
-import { ResponseLimiter } from './response-limiter.js';
+import { PersistedIssues, restoreLimiter, ruleKey, type ResponseLimiter } from './response-limiter.js';
 
 const RESPONDER_ACTOR = 'collector:responses';
 /** how long an issued response command may wait in the queue for its agent */
@@ -39,7 +40,9 @@ export class ResponseEngine {
   private readonly db: ControlDatabase;
   readonly queue: CommandQueue;
   readonly audit: AuditLog;
-  private readonly limiter = new ResponseLimiter();
+  private readonly limiter: ResponseLimiter;
+  private readonly issues: PersistedIssues;
+  private readonly ruleKeys: string[];
   private readonly now: () => number;
   readonly stats: ResponseEngineStats = { issued: 0, limited: 0, skipped: 0, errors: 0 };
 
@@ -48,6 +51,10 @@ export class ResponseEngine {
     this.db = openControlDb(o.dbPath);
     this.queue = new CommandQueue(this.db, this.now);
     this.audit = new AuditLog(this.db, this.now);
+    this.ruleKeys = o.rules.map(ruleKey);
+    // what was issued before a restart still counts against the limits
+    this.issues = new PersistedIssues(this.db);
+    this.limiter = restoreLimiter(this.issues.load(this.now()));
   }
 
   /** Plug into AlertPipeline.onChanges (compose with an existing listener). */
@@ -81,7 +88,8 @@ export class ResponseEngine {
       return;
     }
     const activeKey = `${a.agentId}|${kind}|${cmd.type === 'capture-full' ? a.peer : ''}`;
-    const verdict = this.limiter.check(index, a.agentId, activeKey, r.rateLimit, now);
+    const rk = this.ruleKeys[index]!;
+    const verdict = this.limiter.check(rk, a.agentId, activeKey, r.rateLimit, now);
     if (verdict !== 'ok') {
       this.stats.limited++;
       this.safeAudit({ action: 'response.suppress', agentId: a.agentId, outcome: verdict, detail: base });
@@ -92,8 +100,14 @@ export class ResponseEngine {
     const env = cmd.type === 'capture-full'
       ? buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'capture.peer', params: { peer: a.peer, snapLen: cmd.snapLen, forMs }, lifetimeMs: COMMAND_LIFETIME_MS, nowMs: now })
       : buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'interdiction.isolate', params: cmd.forSec ? { forMs } : {}, lifetimeMs: COMMAND_LIFETIME_MS, nowMs: now });
-    const q = this.queue.submit(env, `${RESPONDER_ACTOR}:rule${index}`);
-    this.limiter.record(index, a.agentId, activeKey, forMs > 0 ? now + forMs : now + COMMAND_LIFETIME_MS, now);
+    const inForceUntil = forMs > 0 ? now + forMs : now + COMMAND_LIFETIME_MS;
+    // the command and the limiter's record of it commit together
+    const q = this.db.transaction(() => {
+      const queued = this.queue.submit(env, `${RESPONDER_ACTOR}:rule${index}`);
+      this.issues.save({ ruleKey: rk, agentId: a.agentId, activeKey, issuedMs: now, inForceUntilMs: inForceUntil });
+      return queued;
+    })();
+    this.limiter.record(rk, a.agentId, activeKey, inForceUntil, now);
     this.stats.issued++;
     this.safeAudit({ action: 'response.issue', agentId: a.agentId, commandId: q.id, outcome: 'queued', detail: { ...base, kind, keyId: this.o.key.keyId, params: env.params } });
     this.o.log.info({ alertId: a.id, agentId: a.agentId, commandId: q.id, kind, peer: a.peer }, 'automatic response issued');

@@ -1,5 +1,5 @@
 // The collector's threat-intel IP watchlist, built from the same feeds as the threat-intel
-// analyzer (config key "analyzers", builtin "threat-intel", config.feeds): one prefix matcher
+// analyzer (every enabled "threat-intel" of the analyzer plan, config.feeds): one prefix matcher
 // per feed for the per-packet check (packet-threat-tap.ts) and the compact message pushed to
 // every agent (agent/watchlist/watchlist-codec.ts) on connect and whenever a feed file changes
 // (checked every pollMs by mtime/size/inode). A feed that fails to reload keeps its old list.
@@ -10,7 +10,7 @@ import type { CollectorMessage } from '../../shared/protocol/agent-protocol.js';
 import { parseFeed, type FeedSpec } from '../analyze/threat-intel/feed-formats.js';
 import { stampOf } from '../analyze/threat-intel/threat-feed.js';
 import { threatIntelConfigSchema } from '../analyze/threat-intel/threat-intel-analyzer.js';
-import type { AnalysisConfig } from '../analyze/analysis-config.js';
+import type { PlannedAnalyzer } from '../analyze/analysis-config.js';
 import type { Severity, SuggestedResponse } from '../../shared/alerts/alert-record.js';
 import { PrefixMatcher, type PrefixEntry } from '../../shared/watchlist/prefix-matcher.js';
 import { encodeWatchlist, MAX_WATCHLIST_BYTES, type WatchlistPayload } from '../../shared/watchlist/watchlist-codec.js';
@@ -65,11 +65,11 @@ export class ThreatWatchlist implements WatchlistSource {
     this.rebuild();
   }
 
-  /** The threat-intel feeds of an analysis config (paths resolved as the analyzer resolves them). */
-  static fromAnalysisConfig(config: AnalysisConfig, baseDir: string, log?: Logger): ThreatWatchlist {
+  /** The feeds of every enabled threat-intel analyzer of a plan (paths resolved as the analyzer resolves them). */
+  static fromPlan(plan: readonly PlannedAnalyzer[], baseDir: string, log?: Logger): ThreatWatchlist {
     const feeds: Omit<WatchFeed, 'matcher' | 'entries' | 'stamp'>[] = [];
-    for (const e of config.analyzers ?? []) {
-      if (!('builtin' in e) || e.builtin !== 'threat-intel' || e.enabled === false) continue;
+    for (const e of plan) {
+      if (e.kind !== 'builtin' || e.builtin !== 'threat-intel' || !e.enabled) continue;
       const r = threatIntelConfigSchema.safeParse(e.config ?? {});
       if (!r.success) continue; // the analyzer reports its own config problem
       for (const f of r.data.feeds) {

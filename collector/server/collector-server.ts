@@ -74,6 +74,8 @@ export interface CollectorServerOptions {
   refusalLog?: RefusalLogOptions;
   /** register process default metrics (default true) */
   defaultMetrics?: boolean;
+  /** other parts' health (the analyzers): reasons make /healthz degraded, notes are listed beside */
+  healthChecks?: () => { reasons: string[]; notes: string[] };
 }
 
 /**
@@ -466,11 +468,13 @@ export class CollectorServer {
     }));
   }
 
-  health(): { status: 'ok' | 'degraded'; reasons: string[]; agentsConnected: number } {
+  health(): { status: 'ok' | 'degraded'; reasons: string[]; notes: string[]; agentsConnected: number } {
     const reasons: string[] = [];
     if (this.shuttingDown) reasons.push('shutting down');
     if (this.lastStorageFailure && Date.now() - this.lastStorageFailure.atMs < 60_000) reasons.push(`storage: ${this.lastStorageFailure.message}`);
-    return { status: reasons.length ? 'degraded' : 'ok', reasons, agentsConnected: this.sessions.size };
+    const more = this.opts.healthChecks?.() ?? { reasons: [], notes: [] };
+    reasons.push(...more.reasons);
+    return { status: reasons.length ? 'degraded' : 'ok', reasons, notes: more.notes, agentsConnected: this.sessions.size };
   }
 
   /** Stops accepting, closes agent connections, waits for commits under way, closes stores. */

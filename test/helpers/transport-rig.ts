@@ -1,6 +1,7 @@
 // Shared pieces of the transport tests: real packet records from a reference capture
 // (via tshark), real dumps built with the project's DumpWriter, a PKI on disk, agent
 // credentials, a directory-backed spool stand-in, and metric reading.
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -195,3 +196,17 @@ export function startTestCollector(tp: TestPki, root: string, opts: Partial<Coll
   });
 }
 
+
+/**
+ * The dumps `meerkat-collector run` recorded in its database (<stateDir>/meerkat.db, table
+ * dumps), read-only: what the real collector stored, for tests that start it as a process.
+ */
+export function storedDumps(stateDir: string): Array<{ agentId: string; sequence: number; packetCount: number; rawPath: string }> {
+  const db = new Database(join(stateDir, 'meerkat.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT agent_id AS agentId, sequence, packet_count AS packetCount, raw_path AS rawPath FROM dumps ORDER BY agent_id, sequence').all() as
+      Array<{ agentId: string; sequence: number; packetCount: number; rawPath: string }>;
+  } finally {
+    db.close();
+  }
+}

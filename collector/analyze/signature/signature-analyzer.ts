@@ -7,7 +7,6 @@
 // timeouts later). Agents the model does not know are not judged.
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatZodIssues } from '../../../shared/config/load-config.js';
 import type { FlowRecord } from '../../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from '../analyzer.js';
 import { AddressScope } from '../address-scope.js';
@@ -37,7 +36,7 @@ interface AgentState {
   recent: Array<{ windowStartUs: number; pSelf: number; predicted: string }>;
 }
 
-export class SignatureAnalyzer implements Analyzer {
+export class SignatureAnalyzer implements Analyzer<z.output<typeof signatureConfigSchema>> {
   name = 'machine-signature';
   model: SignatureModel | null = null;
   private cfg!: z.output<typeof signatureConfigSchema>;
@@ -49,19 +48,20 @@ export class SignatureAnalyzer implements Analyzer {
   judged = 0;
   late = 0;
 
-  setup(config: unknown, ctx: AnalyzerContext): void {
-    const r = signatureConfigSchema.safeParse(config ?? {});
-    if (!r.success) throw new Error(formatZodIssues('machine-signature config', r.error.issues));
-    this.cfg = r.data;
-    if (r.data.internalPrefixes) this.scope = new AddressScope(r.data.internalPrefixes);
-    if (r.data.model === undefined) {
+  readonly configSchema = signatureConfigSchema;
+
+  /** config: validated by the host against configSchema */
+  setup(config: z.output<typeof signatureConfigSchema>, ctx: AnalyzerContext): void {
+    this.cfg = config;
+    if (config.internalPrefixes) this.scope = new AddressScope(config.internalPrefixes);
+    if (config.model === undefined) {
       ctx.log.info('no model configured: machine-signature is idle (train one with meerkat model train)');
       return;
     }
-    const path = isAbsolute(r.data.model) ? r.data.model : resolve(ctx.baseDir, r.data.model);
+    const path = isAbsolute(config.model) ? config.model : resolve(ctx.baseDir, config.model);
     this.model = SignatureModel.load(path);
     this.probs = new Float64Array(this.model.classes.length);
-    this.minRecords = r.data.minRecords ?? Math.max(5, this.model.json.minRecords);
+    this.minRecords = config.minRecords ?? Math.max(5, this.model.json.minRecords);
   }
 
   private agent(agentId: string): AgentState | null {

@@ -7,7 +7,6 @@
 // internal address and can equal a real public address that happens to be listed.
 import { basename, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatZodIssues } from '../../../shared/config/load-config.js';
 import type { FlowRecord } from '../../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext, DnsNameInfo } from '../analyzer.js';
 import type { Severity, SuggestedResponse } from '../../../shared/alerts/alert-record.js';
@@ -45,20 +44,21 @@ interface FeedSlot {
   durationSec: number;
 }
 
-export class ThreatIntelAnalyzer implements Analyzer {
+export class ThreatIntelAnalyzer implements Analyzer<z.output<typeof threatIntelConfigSchema>> {
   name = 'threat-intel';
   private feeds: FeedSlot[] = [];
   private readonly words = new Uint32Array(4);
   /** lookups done (for the bench and tests) */
   lookups = 0;
 
-  setup(config: unknown, ctx: AnalyzerContext): void {
-    const r = threatIntelConfigSchema.safeParse(config ?? {});
-    if (!r.success) throw new Error(formatZodIssues('threat-intel config', r.error.issues));
-    for (const f of r.data.feeds) {
+  readonly configSchema = threatIntelConfigSchema;
+
+  /** config: validated by the host against configSchema */
+  setup(config: z.output<typeof threatIntelConfigSchema>, ctx: AnalyzerContext): void {
+    for (const f of config.feeds) {
       const path = isAbsolute(f.path) ? f.path : resolve(ctx.baseDir, f.path);
       const feed = new ThreatFeed({
-        name: f.name ?? basename(f.path), path, format: f.format, kind: f.kind, watch: r.data.watch, log: ctx.log,
+        name: f.name ?? basename(f.path), path, format: f.format, kind: f.kind, watch: config.watch, log: ctx.log,
         ...(f.column !== undefined ? { column: f.column } : {}),
         ...(f.labelColumn !== undefined ? { labelColumn: f.labelColumn } : {}),
         ...(f.delimiter !== undefined ? { delimiter: f.delimiter } : {}),

@@ -54,9 +54,9 @@ describe('analyzeImport and meerkat alerts', () => {
   });
 
   it('the same capture gives the same alerts every time (packet time, not import speed)', async () => {
-    const rows = async (name: string): Promise<string[]> => {
+    const rows = async (name: string, analyzers: 'in-process' | 'worker' = 'in-process'): Promise<string[]> => {
       const db = join(dir, name);
-      await analyzeImport([SYNSCAN], { db, anonKey: KEY, progress: false, log: quietLog });
+      await analyzeImport([SYNSCAN], { db, anonKey: KEY, progress: false, log: quietLog, analyzers });
       const s = new SqliteAlertStore(db, { readonly: true });
       const out = s.list().map((a) => JSON.stringify([a.category, a.rule, a.peer, a.agentId, a.severity, a.count, a.firstSeenUs, a.lastSeenUs, a.summary, a.evidence]));
       s.close();
@@ -66,6 +66,8 @@ describe('analyzeImport and meerkat alerts', () => {
     const two = await rows('d2.db');
     assert.ok(one.length > 0);
     assert.deepEqual(one, two);
+    // and the same again with the analyzers in a worker thread, as the live collector runs them
+    assert.deepEqual(await rows('d3.db', 'worker'), one);
   });
 
   it('strict mode: an analyzer that cannot be loaded is a ConfigError before anything is imported', async () => {
@@ -86,7 +88,7 @@ describe('analyzeImport and meerkat alerts', () => {
 
   it('the live path: DumpIngest onRecord -> analysis runtime in the same database, flushed on a timer', async () => {
     const db = join(dir, 'live.db');
-    const rt = await createAnalysisRuntime({ db, flushEveryMs: 20, log: quietLog, config: { analyzers: [{ builtin: 'scan' }] } });
+    const rt = await createAnalysisRuntime({ db, flushEveryMs: 20, log: quietLog, config: { analyzers: [{ builtin: 'scan' }], analysis: { defaultAnalyzers: false } } });
     const store = new SqliteFlowStore(db);
     // onRecord runs inside the flow store's write transaction: the pipeline must not write there
     const ingest = new DumpIngest(store, { onRecord: rt.onRecord });

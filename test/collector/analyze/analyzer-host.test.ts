@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Analyzer, AnalyzerContext } from '../../../collector/analyze/analyzer.js';
 import type { EmittedAlert } from '../../../shared/alerts/alert-record.js';
 import { AnalyzerHost } from '../../../collector/analyze/analyzer-host.js';
-import { parseAnalysisConfig } from '../../../collector/analyze/analysis-runtime.js';
+import { analyzerPlan, parseAnalysisConfig } from '../../../collector/analyze/analysis-config.js';
 import { loadAnalyzers } from '../../../collector/analyze/load-analyzers.js';
 import type { FlowRecord } from '../../../shared/flow/flow-record.js';
 import { repoRoot } from '../../../shared/util/repo-paths.js';
@@ -146,10 +146,11 @@ describe('analyzer host', () => {
       try {
         const cfg = parseAnalysisConfig({
           analyzers: [{ module: example, config: { learnSec: 600, ignorePorts: [53] } }, { builtin: 'scan' }],
+          analysis: { defaultAnalyzers: false },
         });
         const alerts: EmittedAlert[] = [];
         const host = new AnalyzerHost({ sink: (a) => alerts.push(a), log: quietLog, baseDir: dir });
-        const r = await loadAnalyzers(host, cfg.analyzers!);
+        const r = await loadAnalyzers(host, analyzerPlan(cfg));
         assert.deepEqual(r.loaded, ['new-service-port', 'scan']);
         const recs = [
           flow({ start: T0, resp_port: 443 }),
@@ -178,10 +179,11 @@ describe('analyzer host', () => {
         writeFileSync(join(dir, 'ok.js'), 'export const analyzer = { name: "ok", onFlow() {} };\n');
         const cfg = parseAnalysisConfig({
           analyzers: [{ module: './missing.js' }, { module: './no-hooks.js' }, { module: './syntax.js' }, { module: './ok.js', name: 'renamed' }],
+          analysis: { defaultAnalyzers: false },
         });
         const alerts: EmittedAlert[] = [];
         const host = new AnalyzerHost({ sink: (a) => alerts.push(a), log: quietLog, baseDir: dir });
-        const r = await loadAnalyzers(host, cfg.analyzers!);
+        const r = await loadAnalyzers(host, analyzerPlan(cfg));
         assert.deepEqual(r.loaded, ['renamed']);
         assert.equal(r.failed.length, 3);
         assert.match(r.failed[0]!.error, /missing\.js: cannot be imported/);
@@ -193,8 +195,8 @@ describe('analyzer host', () => {
     });
 
     it('rejects a bad config with the key path named', () => {
-      assert.throws(() => parseAnalysisConfig({ analyzers: [{ builtin: 'nope' }] }, 'collector.json'),
-        (e: unknown) => e instanceof Error && e.name === 'ConfigError' && /collector\.json: invalid configuration/.test(e.message) && /analyzers\.0/.test(e.message));
+      assert.throws(() => analyzerPlan(parseAnalysisConfig({ analyzers: [{ builtin: 'nope' }] }, 'collector.json'), 'collector.json'),
+        (e: unknown) => e instanceof Error && e.name === 'ConfigError' && /collector\.json: analyzers\.0: no built-in analyzer "nope"; the built-ins are threat-intel, /.test(e.message));
       assert.throws(() => parseAnalysisConfig({ analysis: { tickIntervalSec: -1 } }), /analysis\.tickIntervalSec/);
     });
   });

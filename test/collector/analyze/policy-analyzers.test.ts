@@ -39,7 +39,8 @@ describe('sensitive ports', () => {
       flow({ resp_addr: EXT, resp_port: 1884 }),
     ]);
     assert.deepEqual(alerts.map((a) => `${a.rule}/${a.severity}`), ['smb-outbound/critical', 'mqtt/medium']);
-    assert.throws(() => new SensitivePortsAnalyzer().setup({ rules: [{ name: 'x', ports: ['tcp/99999'] }] }), /not a port spec: "tcp\/99999"/);
+    const sp = new SensitivePortsAnalyzer();
+    assert.throws(() => sp.setup(sp.configSchema.parse({ rules: [{ name: 'x', ports: ['tcp/99999'] }] })), /not a port spec: "tcp\/99999"/);
   });
 
   it('real captures: outbound IRC (host pinned) and inbound SSH from the internet', async () => {

@@ -117,6 +117,28 @@ describe('collector control: queue, admin API, audit', function () {
     transport.disconnect(A3);
   });
 
+  it('admin API permissions: a route the operator lacks is 403 forbidden and audited; wrong method 405', async () => {
+    // an authorizer as operator roles will give one: bob may read but not submit
+    const ro = await ControlService.open({
+      dbPath: join(dir, 'ro.db'), pkiDir: pki, listen: { host: '127.0.0.1', port: 0 }, log, tickMs: 50,
+      authorize: (operator, permission) => operator !== 'bob' || permission.endsWith(':read'),
+    });
+    try {
+      const ca = loadCa(pkiPaths(pki).caCert, pkiPaths(pki).caKey);
+      const c = issueOperatorCertificate(ca, 'bob', { bits: 2048 });
+      recordOperatorIssuance(pki, c);
+      const bob = new AdminClient(`https://127.0.0.1:${ro.apiPort}`, { cert: c.certPem, key: c.keyPem, ca: caPem });
+      assert.equal((await bob.get<{ operator: string }>('/v1/whoami')).operator, 'bob');
+      await assert.rejects(bob.post('/v1/commands', sign(A1)), (e: unknown) => e instanceof AdminApiError && e.status === 403 && /commands:submit/.test(e.message));
+      assert.equal(ro.queue.list({}).length, 0, 'nothing was queued');
+      await assert.rejects(bob.post('/v1/audit', {}), (e: unknown) => e instanceof AdminApiError && e.status === 405);
+      const audit = (await bob.get<{ entries: { actor: string; action: string; outcome: string }[] }>('/v1/audit')).entries;
+      assert.ok(audit.some((e) => e.actor === 'operator:bob' && e.action === 'http POST /v1/commands' && e.outcome === '403'));
+    } finally {
+      await ro.close();
+    }
+  });
+
   it('queues for an offline agent, delivers at connect, records the answer; --wait returns when it ends', async () => {
     const { command } = await client.post<{ command: { id: string; state: string } }>('/v1/commands', sign(A1));
     assert.equal(command.state, 'queued');

@@ -27,7 +27,7 @@ describe('transport: enrollment end to end (real CLIs, real collector process)',
     assert.match((JSON.parse(init.stdout) as { caFingerprint: string }).caFingerprint, /^[A-Za-z0-9_-]{43}$/);
     port = await freePort();
     adminPort = await freePort();
-    collector = spawnFixture('cli', ['meerkat-collector', 'run', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`, '--state-dir', stateDir, '--pki-dir', pkiDir]);
+    collector = spawnFixture('cli', ['meerkat-collector', 'run', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`, '--control', 'off', '--state-dir', stateDir, '--pki-dir', pkiDir]);
     collector.stderr!.on('data', (d: Buffer) => { collectorErr += d.toString(); });
     await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 20_000, collector, () => collectorErr.slice(-2000));
   });

@@ -4,9 +4,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Shipper } from '../../../agent/transport/shipper.js';
-import { SqliteDumpLedger } from '../../../collector/server/dump-ledger.js';
 import { decodeDump } from '../../../shared/dump/dump-reader.js';
-import { DirSpool, issueAgent, makeDump, makeTestPki, tmpDir, waitFor, type AgentCreds } from '../../helpers/transport-rig.js';
+import { DirSpool, issueAgent, makeDump, makeTestPki, storedDumps, tmpDir, waitFor, type AgentCreds } from '../../helpers/transport-rig.js';
 import { freePort, spawnFixture, waitExit, waitHttpOk } from '../../helpers/processes.js';
 
 const KILLS = 20;
@@ -25,6 +24,7 @@ describe('transport: kill -9 the collector repeatedly during uploads', function 
       pkiDir: tp.dir,
       listen: `127.0.0.1:${port}`,
       admin: `127.0.0.1:${adminPort}`,
+      control: { listen: 'off' },
       logLevel: 'warn',
       // per-agent rate limit keeps uploads flowing through every kill
       limits: { agentRateBytesPerSec: 30_000, agentBurstBytes: 12_000 },
@@ -84,25 +84,20 @@ describe('transport: kill -9 the collector repeatedly during uploads', function 
       collector = undefined;
       assert.equal(killsDone, KILLS);
 
-      const ledger = new SqliteDumpLedger(join(stateDir, 'dump-ledger.sqlite'));
-      try {
-        const rows = ledger.list();
-        const keys = rows.map((r) => `${r.agentId}/${r.sequence}`);
-        assert.equal(new Set(keys).size, rows.length, 'no duplicate rows');
-        assert.deepEqual([...keys].sort(), [...produced.keys()].sort(), 'exactly the produced dumps are stored');
-        const packetsStored = rows.reduce((s, r) => s + r.packetCount, 0);
-        assert.equal(packetsStored, packetsIn);
-        for (const r of rows) {
-          const bytes = readFileSync(join(stateDir, 'dumps', r.file));
-          assert.equal(createHash('sha256').update(bytes).digest('hex'), produced.get(`${r.agentId}/${r.sequence}`)!.sha, r.file);
-          assert.equal(decodeDump(bytes).packetCount, r.packetCount);
-        }
-        const files = agents.flatMap((a) => existsSync(join(stateDir, 'dumps', a.creds.agentId)) ? readdirSync(join(stateDir, 'dumps', a.creds.agentId)) : []);
-        assert.equal(files.length, rows.length, 'one file per stored dump, no strays');
-        process.stderr.write(`      (${KILLS} kills; ${rows.length} dumps, ${packetsStored} packets in = stored; ${acks} acks incl. ${acks - rows.length} re-acks of resent dumps)\n`);
-      } finally {
-        ledger.close();
+      const rows = storedDumps(stateDir);
+      const keys = rows.map((r) => `${r.agentId}/${r.sequence}`);
+      assert.equal(new Set(keys).size, rows.length, 'no duplicate rows');
+      assert.deepEqual([...keys].sort(), [...produced.keys()].sort(), 'exactly the produced dumps are stored');
+      const packetsStored = rows.reduce((s, r) => s + r.packetCount, 0);
+      assert.equal(packetsStored, packetsIn);
+      for (const r of rows) {
+        const bytes = readFileSync(r.rawPath);
+        assert.equal(createHash('sha256').update(bytes).digest('hex'), produced.get(`${r.agentId}/${r.sequence}`)!.sha, r.rawPath);
+        assert.equal(decodeDump(bytes).packetCount, r.packetCount);
       }
+      const files = agents.flatMap((a) => existsSync(join(stateDir, 'dumps', a.creds.agentId)) ? readdirSync(join(stateDir, 'dumps', a.creds.agentId)) : []);
+      assert.equal(files.length, rows.length, 'one file per stored dump, no strays');
+      process.stderr.write(`      (${KILLS} kills; ${rows.length} dumps, ${packetsStored} packets in = stored; ${acks} acks incl. ${acks - rows.length} re-acks of resent dumps)\n`);
     } finally {
       clearInterval(producer);
       await Promise.all(agents.map((a) => a.shipper.stop()));

@@ -1,0 +1,177 @@
+// The operators' admin API endpoints as a route table: method, path, the permission the route
+// needs, and its handler. Handlers get the authenticated operator and the API's dependencies,
+// name the agent / command the request was about (for its audit row) and return status + JSON.
+// Adding an endpoint is adding a row here (and a line in docs/control.md).
+import type { IncomingMessage } from 'node:http';
+import { AGENT_ID_RE, COMMAND_STATES, type CommandState } from '../../shared/commands/command-schema.js';
+import type { AdminApiDeps } from './admin-api.js';
+import { SubmitError, type QueuedCommand } from './command-queue.js';
+import { HttpError, type RouteSpec } from './route-table.js';
+
+const MAX_BODY = 64 * 1024;
+export const MAX_WAIT_S = 60;
+
+/** What the audit row of a request names (handlers fill it in as they learn it). */
+export interface AuditNames {
+  agentId: string | null;
+  commandId: string | null;
+}
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly url: URL;
+  readonly params: Readonly<Record<string, string>>;
+  /** the authenticated operator (certificate CN) and certificate serial */
+  readonly operator: string;
+  readonly serial: string;
+  /** audit actor of this request ("operator:NAME") */
+  readonly actor: string;
+  readonly audit: AuditNames;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export type AdminHandler = (ctx: RequestContext, deps: AdminApiDeps) => Reply | Promise<Reply>;
+
+/** The command as the console sees it. */
+function commandView(c: QueuedCommand): Record<string, unknown> {
+  return {
+    id: c.id,
+    agentId: c.agentId,
+    kind: c.kind,
+    state: c.state,
+    params: c.envelope.params,
+    signer: { operator: c.envelope.operator, keyId: c.envelope.keyId, signed: c.envelope.sig !== undefined },
+    submittedBy: c.submittedBy,
+    createdAt: new Date(c.createdAt).toISOString(),
+    expiresAt: new Date(c.expiresAt).toISOString(),
+    deliveredAt: c.deliveredAt ? new Date(c.deliveredAt).toISOString() : null,
+    deliveries: c.deliveries,
+    finishedAt: c.finishedAt ? new Date(c.finishedAt).toISOString() : null,
+    result: c.result,
+    error: c.error,
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, 'too-large', `request body above ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      parts.push(d);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function intParam(u: URL, name: string, min: number, max: number): number | undefined {
+  const v = u.searchParams.get(name);
+  if (v === null) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new HttpError(400, 'bad-query', `${name} must be a whole number ${min}..${max}`);
+  return Number(v);
+}
+
+function agentParam(u: URL): string | undefined {
+  const a = u.searchParams.get('agent');
+  if (a === null) return undefined;
+  if (!AGENT_ID_RE.test(a)) throw new HttpError(400, 'bad-query', 'agent must be an agent id (lower-case UUID)');
+  return a;
+}
+
+const whoami: AdminHandler = (ctx) => ({ status: 200, body: { operator: ctx.operator, serial: ctx.serial } });
+
+const listAgents: AdminHandler = (_ctx, deps) => ({ status: 200, body: { agents: deps.registry.list(deps.liveAgents()) } });
+
+const transportAgents: AdminHandler = (_ctx, deps) => ({ status: 200, body: { agents: deps.transportAgents() } });
+
+const agentInventory: AdminHandler = (ctx, deps) => {
+  const agentId = ctx.params.id!;
+  ctx.audit.agentId = agentId;
+  if (!AGENT_ID_RE.test(agentId)) throw new HttpError(400, 'bad-agent', 'not an agent id');
+  const inv = deps.registry.inventory(agentId);
+  if (!inv) throw new HttpError(404, 'no-inventory', `no inventory of agent ${agentId} yet: run \`meerkat info ${agentId}\``);
+  return { status: 200, body: inv };
+};
+
+const submitCommand: AdminHandler = async (ctx, deps) => {
+  const text = await readBody(ctx.req);
+  let env: unknown;
+  try {
+    env = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'malformed', 'request body is not JSON (expected a signed command envelope)');
+  }
+  let cmd: QueuedCommand;
+  try {
+    cmd = deps.queue.submit(env, ctx.operator);
+  } catch (e) {
+    if (e instanceof SubmitError) {
+      const maybe = env as { agentId?: unknown; kind?: unknown };
+      if (typeof maybe?.agentId === 'string' && AGENT_ID_RE.test(maybe.agentId)) ctx.audit.agentId = maybe.agentId;
+      deps.audit.record({ actor: ctx.actor, action: 'command.submit', agentId: ctx.audit.agentId, outcome: `refused:${e.reason}`, detail: { reason: e.message, kind: typeof maybe?.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
+      throw new HttpError(e.status, e.reason, e.message);
+    }
+    throw e;
+  }
+  ctx.audit.agentId = cmd.agentId;
+  ctx.audit.commandId = cmd.id;
+  deps.audit.record({
+    actor: ctx.actor, action: 'command.submit', agentId: cmd.agentId, commandId: cmd.id, outcome: 'queued',
+    detail: { kind: cmd.kind, params: cmd.envelope.params, signer: cmd.envelope.operator, keyId: cmd.envelope.keyId, signed: cmd.envelope.sig !== undefined, expiresAt: new Date(cmd.expiresAt).toISOString() },
+  });
+  deps.log.info({ commandId: cmd.id, agentId: cmd.agentId, kind: cmd.kind, operator: ctx.operator }, 'command queued');
+  deps.submitted(cmd);
+  return { status: 201, body: { command: commandView(deps.queue.get(cmd.id) ?? cmd) } };
+};
+
+const listCommands: AdminHandler = (ctx, deps) => {
+  const u = ctx.url;
+  const state = u.searchParams.get('state');
+  if (state !== null && !(COMMAND_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-query', `state must be one of ${COMMAND_STATES.join(', ')}`);
+  const a = agentParam(u);
+  const limit = intParam(u, 'limit', 1, 10_000);
+  const list = deps.queue.list({ ...(a ? { agentId: a } : {}), ...(state ? { state: state as CommandState } : {}), ...(limit ? { limit } : {}) });
+  return { status: 200, body: { commands: list.map(commandView) } };
+};
+
+const getCommand: AdminHandler = async (ctx, deps) => {
+  const id = ctx.params.id!;
+  ctx.audit.commandId = id;
+  const wait = intParam(ctx.url, 'wait', 0, MAX_WAIT_S) ?? 0;
+  let c = deps.queue.get(id);
+  if (!c) throw new HttpError(404, 'no-command', `no command ${id}`);
+  ctx.audit.agentId = c.agentId;
+  if (wait > 0) c = (await deps.waitFor(id, wait * 1000)) ?? c;
+  return { status: 200, body: { command: commandView(c) } };
+};
+
+const listAudit: AdminHandler = (ctx, deps) => {
+  const u = ctx.url;
+  const a = agentParam(u);
+  const cmd = u.searchParams.get('command');
+  const after = intParam(u, 'after', 0, Number.MAX_SAFE_INTEGER);
+  const limit = intParam(u, 'limit', 1, 10_000);
+  return { status: 200, body: { entries: deps.audit.list({ ...(a ? { agentId: a } : {}), ...(cmd ? { commandId: cmd } : {}), ...(after !== undefined ? { after } : {}), ...(limit ? { limit } : {}) }) } };
+};
+
+/** Every endpoint of the admin API. */
+export const ADMIN_ROUTES: readonly RouteSpec<AdminHandler>[] = [
+  { method: 'GET', path: '/v1/whoami', permission: 'identity:read', handler: whoami },
+  { method: 'GET', path: '/v1/agents', permission: 'agents:read', handler: listAgents },
+  { method: 'GET', path: '/v1/transport/agents', permission: 'agents:read', handler: transportAgents },
+  { method: 'GET', path: '/v1/agents/:id/inventory', permission: 'inventory:read', handler: agentInventory },
+  { method: 'POST', path: '/v1/commands', permission: 'commands:submit', handler: submitCommand },
+  { method: 'GET', path: '/v1/commands', permission: 'commands:read', handler: listCommands },
+  { method: 'GET', path: '/v1/commands/:id', permission: 'commands:read', handler: getCommand },
+  { method: 'GET', path: '/v1/audit', permission: 'audit:read', handler: listAudit },
+];
