@@ -19,6 +19,17 @@ const LEFT_OUT = new Set(['cap', 'nan', 'prebuild-install']);
 
 interface NpmTree { dependencies?: Record<string, NpmTree>; missing?: boolean }
 
+/**
+ * The compiled modules (paths from the checkout, dist/...) the entry points reach through
+ * static and dynamic imports, by esbuild's resolver (nothing is bundled or written; npm
+ * packages are left to node_modules).
+ */
+export async function programModules(entries: string[]): Promise<string[]> {
+  const { build } = await import('esbuild');
+  const r = await build({ entryPoints: entries, absWorkingDir: repoRoot(), bundle: true, write: false, metafile: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'error', outdir: 'unused' });
+  return Object.keys(r.metafile.inputs).filter((f) => f.startsWith('dist/')).sort();
+}
+
 /** Production packages the collector and console load (names as in node_modules/). */
 export function collectorRuntimePackages(): string[] {
   const tree = JSON.parse(runTool('npm', ['ls', '--omit=dev', '--all', '--json'], { cwd: repoRoot() })) as NpmTree;
@@ -57,7 +68,7 @@ export interface CollectorPackageOptions {
   compression: Compression;
 }
 
-export function buildCollectorDeb(o: CollectorPackageOptions): string {
+export async function buildCollectorDeb(o: CollectorPackageOptions): Promise<string> {
   const repo = repoRoot();
   const dist = join(repo, 'dist');
   if (!existsSync(join(dist, 'collector', 'cli.js'))) throw new PackageBuildError('dist/collector/cli.js is missing: run npm run build first');
@@ -65,9 +76,9 @@ export function buildCollectorDeb(o: CollectorPackageOptions): string {
   rmSync(root, { recursive: true, force: true });
   try {
     dir(root, LIB);
-    // the compiled programs and what they import (programs import only shared/ and certs/)
-    for (const part of ['collector', 'console', 'shared', 'certs']) {
-      cpSync(join(dist, part), join(root, LIB, 'app', part), { recursive: true, filter: (p) => !p.endsWith('.map') });
+    // the compiled programs and every module they import, found by following the imports
+    for (const file of await programModules(['dist/collector/cli.js', 'dist/console/cli.js'])) {
+      copyInto(root, `${LIB}/app/${file.slice('dist/'.length)}`, join(repo, file));
     }
     // repoRoot() finds the app by this file, and the version in it
     put(root, `${LIB}/app/package.json`, JSON.stringify({ name: 'meerkat', version: o.version, type: 'module', private: true }, null, 2) + '\n');
