@@ -65,7 +65,7 @@ export function buildWindowsNative(cache = buildCacheDir()): WindowsNative {
   const capAddon = join(work, 'cap.node');
   runTool(CC, [...CFLAGS, '-shared', '-I', pcapHeaders(work), '-I', nodeApiHeaders(work), join(src, 'capture', 'cap_win.c'), '-o', capAddon, nodeImportLib(work), wpcap, '-lws2_32']);
   const serviceExe = join(work, 'meerkat-agent-service.exe');
-  runTool(CC, [...CFLAGS, '-municode', join(src, 'service', 'agent_service.c'), '-o', serviceExe, '-ladvapi32']);
+  runTool(CC, [...CFLAGS, '-municode', join(src, 'service', 'agent_service.c'), '-o', serviceExe, '-ladvapi32', '-lshell32', '-lole32']);
   return { capAddon, serviceExe };
 }
 

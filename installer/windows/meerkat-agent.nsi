@@ -23,6 +23,8 @@ ManifestSupportedOS all
 !include LogicLib.nsh
 !include FileFunc.nsh
 !include x64.nsh
+!include StrFunc.nsh
+${StrLoc}
 
 !ifndef ORG
   !define ORG 0
@@ -49,6 +51,29 @@ Page directory
 Page instfiles
 UninstPage uninstConfirm
 UninstPage instfiles
+
+; The value of /NAME= on the command line, up to the next space (or inside quotes). FileFunc's
+; GetOptions cuts values at the next "/", i.e. inside https://host:port.
+!macro ArgValue params name out
+  ${StrLoc} $9 "${params}" "${name}" ">"
+  ${If} $9 == ""
+    StrCpy ${out} ""
+  ${Else}
+    StrLen $8 "${name}"
+    IntOp $9 $9 + $8
+    StrCpy ${out} "${params}" "" $9
+    StrCpy $8 ${out} 1
+    ${If} $8 == '"'
+      StrCpy ${out} ${out} "" 1
+      ${StrLoc} $9 ${out} '"' ">"
+    ${Else}
+      ${StrLoc} $9 ${out} " " ">"
+    ${EndIf}
+    ${If} $9 != ""
+      StrCpy ${out} ${out} $9
+    ${EndIf}
+  ${EndIf}
+!macroend
 
 ; a line to setup.log and to the details view
 !macro Say text
@@ -77,11 +102,11 @@ Function .onInit
     StrCpy $INSTDIR $0
   ${EndIf}
   ${GetParameters} $R0
-  ${GetOptions} $R0 "/COLLECTOR=" $Collector
-  ${GetOptions} $R0 "/TOKEN=" $Token
-  ${GetOptions} $R0 "/ANONKEY=" $AnonKey
-  ${GetOptions} $R0 "/BOXPUB=" $BoxPub
-  ${GetOptions} $R0 "/OPERATORKEY=" $OperatorKey
+  !insertmacro ArgValue $R0 "/COLLECTOR=" $Collector
+  !insertmacro ArgValue $R0 "/TOKEN=" $Token
+  !insertmacro ArgValue $R0 "/ANONKEY=" $AnonKey
+  !insertmacro ArgValue $R0 "/BOXPUB=" $BoxPub
+  !insertmacro ArgValue $R0 "/OPERATORKEY=" $OperatorKey
   !if ${ORG} == 1
     ${If} $Collector == ""
       StrCpy $Collector "${ORG_COLLECTOR}"

@@ -29,6 +29,9 @@
 #define _UNICODE
 #endif
 #include <windows.h>
+#include <initguid.h>
+#include <knownfolders.h>
+#include <shlobj.h>
 #include <stdio.h>
 #include <wchar.h>
 
@@ -48,10 +51,26 @@ static void dir_of_self(wchar_t *out, DWORD size) {
   if (slash) *slash = 0;
 }
 
+/*
+ * The ProgramData folder as the system knows it (FOLDERID_ProgramData, what the installer
+ * uses), not the environment's: a service's environment need not have it (Wine's gives
+ * C:\users\Public). The agent is handed the same value, for its default state folder.
+ */
+static void program_data(wchar_t *out, DWORD size) {
+  PWSTR known = NULL;
+  if (SUCCEEDED(SHGetKnownFolderPath(&FOLDERID_ProgramData, 0, NULL, &known))) {
+    _snwprintf(out, size, L"%ls", known);
+    CoTaskMemFree(known);
+  } else {
+    wcscpy(out, L"C:\\ProgramData");
+  }
+  out[size - 1] = 0;
+}
+
 /* %ProgramData%\Meerkat */
 static void data_dir(wchar_t *out, DWORD size) {
   wchar_t base[MAX_PATH];
-  if (!GetEnvironmentVariableW(L"ProgramData", base, MAX_PATH)) wcscpy(base, L"C:\\ProgramData");
+  program_data(base, MAX_PATH);
   _snwprintf(out, size, L"%ls\\Meerkat", base);
   out[size - 1] = 0;
 }
@@ -123,6 +142,9 @@ static DWORD run_agent(HANDLE log, int as_service) {
   wchar_t cmd[4 * MAX_PATH], here[MAX_PATH];
   agent_command(cmd, sizeof cmd / sizeof cmd[0], L"run");
   dir_of_self(here, MAX_PATH);
+  wchar_t pd[MAX_PATH];
+  program_data(pd, MAX_PATH);
+  SetEnvironmentVariableW(L"ProgramData", pd);
   /* a console of our own (hidden) to deliver CTRL_BREAK to the agent's process group */
   if (as_service && AllocConsole()) ShowWindow(GetConsoleWindow(), SW_HIDE);
   STARTUPINFOW si;
