@@ -1,7 +1,8 @@
 ; meerkat-agent-<version>-setup.exe: the Meerkat agent for Windows (x64), built with makensis
 ; by installer/build/windows-agent-package.ts, which passes:
 ;   VERSION   the product version           STAGE  the staged program files
-;   OUTFILE   the installer to write        ORG    1 in an organisation's package, whose
+;   OUTFILE   the installer to write        STORED files stored without compression (tests)
+;                                           ORG    1 in an organisation's package, whose
 ;   ORG_COLLECTOR / ORG_TOKEN               owner files are in STAGE\owner (anon.key, box.pub,
 ;                                           operator-keys\*.pub)
 ;
@@ -16,7 +17,12 @@
 ; files, never to pipes (cmd.exe redirection), which also works under Wine.
 Unicode true
 Target amd64-unicode
-SetCompressor /SOLID lzma
+!ifdef STORED
+  ; test builds (installer/build: compression "fast"): the same files, stored uncompressed
+  SetCompress off
+!else
+  SetCompressor /SOLID lzma
+!endif
 RequestExecutionLevel admin
 ManifestSupportedOS all
 
