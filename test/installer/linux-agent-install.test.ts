@@ -16,6 +16,7 @@ import { skipBecause } from '../helpers/skip.js';
 import { ControlLab, sleep } from '../control/control-lab.js';
 import { labAvailable } from '../control/netns-lab.js';
 import { builtPackage, checkoutVersion, must, packagingToolsMissing } from './built-packages.js';
+import { loadOwnerPayload } from '../../installer/build/owner-payload.js';
 import { loadServiceUnit, NET_ADMIN_AND_RAW, processCapabilities, unitCommand } from './unit-exec.js';
 
 const UNIT = '/lib/systemd/system/meerkat-agent.service';
@@ -243,5 +244,26 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
     assert.notEqual(spawnSync('getent', ['passwd', 'meerkat-agent']).status, 0, 'account gone');
     assert.notEqual(spawnSync('getent', ['group', 'meerkat-agent']).status, 0, 'group gone');
     assert.equal(spawnSync('dpkg-query', ['-W', 'meerkat-agent']).status, 1, 'dpkg forgot the package');
+  });
+
+  it("an organisation's package (meerkat package agent) enrolls with nothing given at install; its keys land 0600 in the state; purge cleans up", async () => {
+    const token = (JSON.parse((await L.meerkat(['enroll-token', 'create', '--dir', L.pki, '--state-dir', L.collState, '--json'])).stdout) as { token: string }).token;
+    const owner = loadOwnerPayload({ ownerDir: L.owner, operatorKeys: [join(L.operator, 'op.pub')], collector: `https://${L.lab.collector.farIp}:8443`, token, caFile: join(L.pki, 'ca.crt') });
+    const deb = (await builtPackage('agent-deb', checkoutVersion(), owner)).file;
+    const out = await aptInHost(['install', deb]);
+    assert.match(out, /meerkat-agent: enrolled with https:\/\//, out);
+    const uid = Number(must('id', ['-u', 'meerkat-agent']).trim());
+    for (const f of ['anon.key', 'box.pub']) {
+      const s = statSync(join(STATE, f));
+      assert.equal(s.uid, uid);
+      assert.equal(s.mode & 0o777, 0o600);
+    }
+    assert.equal(sha(join(STATE, 'anon.key')), sha(join(L.owner, 'anon.key')));
+    assert.equal(readdirSync(join(STATE, 'operator-keys')).filter((f) => f.endsWith('.pub')).length, 1);
+    assert.equal(statSync('/usr/share/meerkat-agent/owner').mode & 0o777, 0o700, "the organisation's folder is root's alone");
+    const config = JSON.parse(readFileSync('/etc/meerkat/agent.json', 'utf8')) as { collector?: { url: string } };
+    assert.equal(config.collector?.url, `https://${L.lab.collector.farIp}:8443`);
+    await aptInHost(['purge', 'meerkat-agent']);
+    for (const p of [STATE, '/etc/meerkat', '/usr/share/meerkat-agent']) assert.ok(!existsSync(p), `${p} is gone`);
   });
 });
