@@ -8,7 +8,7 @@
  * from its own folder, with the agent's stderr (JSON log lines) appended to
  * %ProgramData%\Meerkat\logs\agent.log (rotated at 10 MB). Why our own and not a wrapper from
  * the npm registry (installer/README.md): node-windows ships WinSW, a .NET program with an XML
- * configuration and its own log handling; this is ~300 lines of C built here with mingw-w64,
+ * configuration and its own log handling; this is ~350 lines of C built here with mingw-w64,
  * with nothing to configure and no runtime of its own.
  *
  * Stop: the agent is started in its own process group on a hidden console, and stopping sends
