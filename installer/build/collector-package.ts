@@ -3,7 +3,7 @@
 // npm dependencies (better-sqlite3 reduced to its built addon; cap, nan and the install-time
 // prebuild-install tree left out), the Node runtime, a systemd unit and the maintainer scripts
 // of installer/linux/collector/.
-import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { repoRoot } from '../../shared/util/repo-paths.js';
@@ -154,11 +154,4 @@ function tidyApp(dir: string): void {
 
 function gzipPage(file: string): Buffer {
   return gzipSync(readFileSync(file), { level: 9 });
-}
-
-/** Total size of a directory tree in bytes (for reports). */
-export function treeBytes(p: string): number {
-  const st = statSync(p);
-  if (!st.isDirectory()) return st.size;
-  return readdirSync(p).reduce((s, n) => s + treeBytes(join(p, n)), 0);
 }

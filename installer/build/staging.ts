@@ -3,7 +3,7 @@
 // lists and sizes. Modes are set explicitly so that the build machine's umask never decides
 // what an endpoint gets.
 import { chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 export function put(root: string, path: string, content: string | Buffer, mode = 0o644): void {
@@ -51,10 +51,6 @@ export function walk(root: string, sub = ''): TreeEntry[] {
     if (kind === 'dir') out.push(...walk(root, rel));
   }
   return out;
-}
-
-export function relativeTo(root: string, p: string): string {
-  return relative(root, p);
 }
 
 export interface PackageDocs {

@@ -25,6 +25,7 @@ import { nodeScriptArgs, shippedAgentLauncher } from '../helpers/node-script.js'
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { initOwnerKeys } from '../../shared/keys/owner-keys.js';
 import { builtPackage, checkoutVersion, must, packagingToolsMissing } from './built-packages.js';
+import { peImports } from '../../installer/build/windows-native.js';
 
 const consoleCli = nodeScriptArgs('../../console/cli', import.meta.url);
 const collectorCli = nodeScriptArgs('../../collector/cli', import.meta.url);
@@ -140,6 +141,8 @@ describe('installer: the Windows setup.exe under Wine', function () {
     for (const f of ['node.exe', 'meerkat-agent.js', 'meerkat-agent-service.exe', 'meerkat-agent.cmd', 'uninstall.exe', 'node_modules/cap/cap.node', 'node_modules/cap/index.js']) {
       assert.ok(existsSync(inPrefix(`${INSTDIR}/${f}`)), `${f} installed`);
     }
+    // the capture binding needs nothing but node.exe, Npcap's wpcap.dll and Windows itself
+    assert.deepEqual(peImports(inPrefix(`${INSTDIR}/node_modules/cap/cap.node`)).map((d) => d.toLowerCase()).sort(), ['kernel32.dll', 'msvcrt.dll', 'node.exe', 'wpcap.dll', 'ws2_32.dll']);
     const log = setupLog();
     assert.match(log, /WARNING: Npcap is not installed\. .*install it from https:\/\/npcap\.com/);
     assert.match(log, /enrolled with https:\/\/127\.0\.0\.1:8443/);
