@@ -26,6 +26,7 @@ import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { initOwnerKeys } from '../../shared/keys/owner-keys.js';
 import { builtPackage, checkoutVersion, must, packagingToolsMissing } from './built-packages.js';
 import { peImports } from '../../installer/build/windows-native.js';
+import { loadOwnerPayload } from '../../installer/build/owner-payload.js';
 
 const consoleCli = nodeScriptArgs('../../console/cli', import.meta.url);
 const collectorCli = nodeScriptArgs('../../collector/cli', import.meta.url);
@@ -241,6 +242,23 @@ describe('installer: the Windows setup.exe under Wine', function () {
     // reinstall (keeps the identity), then remove with /PURGE
     assert.equal(wine([(await builtPackage('agent-exe', `${version}.1`)).file, '/S']).code, 0);
     assert.match(setupLog(), /already enrolled: identity kept/);
+    endAgent();
+    wine([`C:\\Program Files\\Meerkat Agent\\uninstall.exe`, '/S', '/PURGE']);
+    await waitFor('the state to go', () => !existsSync(inPrefix(DATA)) && !existsSync(inPrefix(INSTDIR)), 60_000);
+  });
+
+  it("an organisation's setup.exe (meerkat package agent) enrolls with no option at all; the owner's files go to the state", async () => {
+    const token = (JSON.parse(must(process.execPath, [...consoleCli, 'enroll-token', 'create', '--dir', join(dir, 'collector', 'pki'), '--state-dir', join(dir, 'collector'), '--json'])) as { token: string }).token;
+    const owner = loadOwnerPayload({ ownerDir: join(dir, 'owner'), operatorKeys: [join(dir, 'operator', 'op.pub')], collector: 'https://127.0.0.1:8443', token, caFile: join(dir, 'collector', 'pki', 'ca.crt') });
+    const setup = (await builtPackage('agent-exe', version, owner)).file;
+    assert.ok(!existsSync(inPrefix(DATA)), 'a host without the agent');
+    const r = wine([setup, '/S']);
+    assert.equal(r.code, 0, setupLog());
+    assert.match(setupLog(), /enrolled with https:\/\/127\.0\.0\.1:8443/);
+    assert.ok(existsSync(inPrefix(`${DATA}/agent/identity/identity.json`)));
+    assert.ok(readFileSync(inPrefix(`${DATA}/agent/anon.key`)).equals(readFileSync(join(dir, 'owner', 'anon.key'))));
+    assert.equal(readdirSync(inPrefix(`${DATA}/agent/operator-keys`)).filter((f) => f.endsWith('.pub')).length, 1, "the organisation's operator key is pinned");
+    assert.ok(existsSync(inPrefix(`${DATA}/owner/ca.crt`)));
     endAgent();
     wine([`C:\\Program Files\\Meerkat Agent\\uninstall.exe`, '/S', '/PURGE']);
     await waitFor('the state to go', () => !existsSync(inPrefix(DATA)) && !existsSync(inPrefix(INSTDIR)), 60_000);
