@@ -7,10 +7,14 @@ import { COMMAND_LIMITS as L } from '../shared/commands/command-limits.js';
 
 const policy = z.enum(['internal', 'all', 'none']);
 const defaultInterfaces = process.platform === 'linux' ? 'any' : 'all';
+/** where the packages put the state: /var/lib/meerkat-agent; %ProgramData%\Meerkat\agent on Windows */
+const defaultStateDir = process.platform === 'win32'
+  ? `${process.env.ProgramData ?? 'C:\\ProgramData'}\\Meerkat\\agent`
+  : '/var/lib/meerkat-agent';
 
 const agentConfigSchema = z.strictObject({
   /** where the agent keeps its identity, keys and spool (owned by the service account) */
-  stateDir: z._default(z.string().check(z.minLength(1)), '/var/lib/meerkat-agent'),
+  stateDir: z._default(z.string().check(z.minLength(1)), defaultStateDir),
   logLevel: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info'),
   capture: z._default(
     z.strictObject({

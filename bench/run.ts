@@ -17,6 +17,7 @@ import { benchAnalyzers } from './analyze-bench.js';
 import { benchAlertLatency } from './alert-latency.js';
 import { benchAgentMemory } from './agent-memory.js';
 import { benchLiveCapture } from './live-capture-bench.js';
+import { benchPackageSizes } from './package-sizes.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
 import { benchMetadataOverhead, benchPipelineWithMetadata, median } from './app-meta-bench.js';
 import { makeBrowsingCapture } from './make-browsing-capture.js';
@@ -155,6 +156,19 @@ async function main(): Promise<void> {
     report.add({ name: 'alert latency p95', value: lat.p95Ms, unit: 'ms', target: '< 5000' });
   } catch (e) {
     log(`alert latency: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
+  }
+
+  // --- packages: what an endpoint downloads ---
+  log('packages (npm run package with release compression: agent .deb, .rpm, setup.exe, collector .deb)');
+  try {
+    const ps = await benchPackageSizes(outDir);
+    const names: Record<string, string> = { 'agent-deb': 'agent package .deb', 'agent-rpm': 'agent package .rpm', 'agent-exe': 'agent package setup.exe (Windows)', 'collector-deb': 'collector package .deb' };
+    for (const p of ps.packages) {
+      report.add({ name: names[p.kind]!, value: p.bytes / 1048576, unit: 'MB', ...(p.kind === 'agent-deb' ? { target: '< 40' } : {}), note: `built in ${p.seconds.toFixed(0)} s` });
+    }
+    report.add({ name: 'agent installed size (Linux)', value: ps.agentInstalledMb, unit: 'MB', note: 'of which the stripped node binary ~82 MB' });
+  } catch (e) {
+    log(`packages: not measured (${(e as Error).message.split('\n')[0]}); scripts/setup.sh installs the packaging tools`);
   }
 
   rmSync(dumpDir, { recursive: true, force: true });

@@ -7,22 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnrollTokenError } from './errors.js';
+import { B64URL_32, TOKEN_PREFIX, parseEnrollToken } from './enroll-token-format.js';
 
-const TOKEN_PREFIX = 'mk1';
-const B64URL_32 = /^[A-Za-z0-9_-]{43}$/;
-
-export interface ParsedEnrollToken {
-  secret: string;
-  caFingerprint: Buffer;
-}
-
-export function parseEnrollToken(token: string): ParsedEnrollToken {
-  const parts = typeof token === 'string' ? token.trim().split('.') : [];
-  if (parts.length !== 3 || parts[0] !== TOKEN_PREFIX || !B64URL_32.test(parts[1]!) || !B64URL_32.test(parts[2]!)) {
-    throw new EnrollTokenError('malformed', `expected "${TOKEN_PREFIX}.<43 base64url chars>.<43 base64url chars>"`);
-  }
-  return { secret: parts[1]!, caFingerprint: Buffer.from(parts[2]!, 'base64url') };
-}
+export { TOKEN_PREFIX, parseEnrollToken, type ParsedEnrollToken } from './enroll-token-format.js';
 
 function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');

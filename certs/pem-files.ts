@@ -24,7 +24,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode: n
   fsyncDir(dirname(path));
 }
 
+/** Makes a rename in `dir` durable. Windows has no directory fsync (EPERM; NTFS journals the rename). */
 export function fsyncDir(dir: string): void {
+  if (process.platform === 'win32') return;
   const fd = openSync(dir, 'r');
   try { fsyncSync(fd); } finally { closeSync(fd); }
 }

@@ -1,5 +1,6 @@
-// Typed access to the `cap` npm package (a libpcap/Npcap binding with no type definitions).
-// Loaded lazily, so modules that only replay files never need libpcap. What `cap` does and
+// Typed access to the `cap` npm package (a libpcap/Npcap binding with no type definitions; on
+// Windows the package carries its Node-API twin, installer/windows/capture/). Loaded lazily, so
+// `--version`, `enroll` and `replay` never need libpcap or Npcap. What `cap` does and
 // does not do (measured): docs/capture.md, "The cap binding".
 import { createRequire } from 'node:module';
 import { MeerkatError } from '../../shared/errors.js';
@@ -64,12 +65,24 @@ export class CaptureUnavailableError extends MeerkatError {
 
 let mod: CapModule | undefined;
 
+/**
+ * Windows: Npcap installs wpcap.dll in System32\Npcap, outside the DLL search path (unless
+ * installed in its WinPcap-compatible mode); the binding's import of it resolves through PATH.
+ */
+function addNpcapToPath(): void {
+  const npcap = `${process.env.SystemRoot ?? 'C:\\Windows'}\\System32\\Npcap`;
+  const path = process.env.PATH ?? '';
+  if (!path.toLowerCase().split(';').includes(npcap.toLowerCase())) process.env.PATH = `${npcap};${path}`;
+}
+
 function capModule(): CapModule {
   if (!mod) {
+    if (process.platform === 'win32') addNpcapToPath();
     try {
       mod = createRequire(import.meta.url)('cap') as CapModule;
     } catch (e) {
-      throw new CaptureUnavailableError((e as Error).message);
+      const hint = process.platform === 'win32' ? ' (is Npcap installed? https://npcap.com)' : '';
+      throw new CaptureUnavailableError(`${(e as Error).message}${hint}`);
     }
     if (mod.meerkatPatch !== CAP_PATCH_REVISION) {
       const found = mod.meerkatPatch ?? 'none';

@@ -74,6 +74,8 @@ export function registerRunCommand(program: Command): void {
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
+        // Windows: the service wrapper stops the agent with CTRL_BREAK (installer/windows/service)
+        if (process.platform === 'win32') process.once('SIGBREAK', () => stop('SIGBREAK'));
       });
       await svc.stop();
       log.info('stopped');

@@ -6,7 +6,7 @@ import { X509Certificate, generateKeyPair, type KeyObject } from 'node:crypto';
 import { request } from 'node:https';
 import { promisify } from 'node:util';
 import { createAgentCsr, AGENT_KEY_BITS } from '../../certs/agent-csr.js';
-import { parseEnrollToken } from '../../certs/enroll-tokens.js';
+import { parseEnrollToken } from '../../certs/enroll-token-format.js';
 import { fingerprintMatches } from '../../certs/fingerprint.js';
 import { saveAgentIdentity, type AgentIdentity } from './agent-identity.js';
 import { collectorEndpoints } from './collector-url.js';

@@ -19,7 +19,7 @@ import { readKeyFile, writeKeyFile } from './key-file-io.js';
 
 export const ANON_KEY_FILE = 'anon.key';
 const BOX_SECRET_FILE = 'box.key';
-const BOX_PUBLIC_FILE = 'box.pub';
+export const BOX_PUBLIC_FILE = 'box.pub';
 
 export interface OwnerKeys {
   /** 32 bytes: Crypto-PAn key (16 AES + 16 pad seed) */

@@ -12,7 +12,7 @@ import { DumpFormatError } from '../../shared/dump/dump-error.js';
 import { repoRoot } from '../../shared/util/repo-paths.js';
 import { runCommand } from '../helpers/cli-run.js';
 
-const LAYERS = ['agent', 'collector', 'console', 'shared', 'certs', 'tools'];
+const LAYERS = ['agent', 'collector', 'console', 'shared', 'certs', 'installer', 'tools'];
 const BUILT_IN_ERRORS = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'EvalError', 'ReferenceError', 'URIError', 'AggregateError']);
 
 interface ErrorClass { file: string; name: string; base: string; code: string | undefined; abstract: boolean }

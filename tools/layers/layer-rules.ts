@@ -1,7 +1,8 @@
 // The layers of the checkout and which may import which (docs/architecture.md explains them).
 // A layer is a top-level folder. shared/ is the base: contracts and code every program uses,
 // importing nothing of ours but itself. certs/ (the PKI) builds on shared/. The three programs
-// build on both and never on each other. test/, bench/, tools/ and scripts/ sit outside the
+// build on both and never on each other. installer/ (the package builders) builds on both too;
+// the console's `meerkat package agent` is the one program that loads it. test/, bench/, tools/ and scripts/ sit outside the
 // rules: they may reach into every layer, and no layer may reach into them. Pure.
 import { posix } from 'node:path';
 
@@ -11,7 +12,8 @@ export const LAYER_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   certs: ['certs', 'shared'],
   agent: ['agent', 'shared', 'certs'],
   collector: ['collector', 'shared', 'certs'],
-  console: ['console', 'shared', 'certs'],
+  console: ['console', 'shared', 'certs', 'installer'],
+  installer: ['installer', 'shared', 'certs'],
 };
 
 export interface LayerViolation {

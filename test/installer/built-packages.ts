@@ -1,0 +1,58 @@
+// Test helper: the packages of this checkout, built once per test process with the real
+// builders (installer/build/) and fast compression (same contents, seconds instead of minutes),
+// in a temporary folder removed when the process exits. What the tools needed are missing is
+// said by packagingToolsMissing(), for the tests' skip reasons.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../../shared/util/repo-paths.js';
+import { buildPackages, type BuiltPackage, type PackageKind } from '../../installer/build/build-packages.js';
+import type { OwnerPayload } from '../../installer/build/owner-payload.js';
+
+let dir: string | undefined;
+const built = new Map<string, Promise<BuiltPackage>>();
+
+function outDir(): string {
+  if (!dir) {
+    dir = mkdtempSync(join(tmpdir(), 'meerkat-packages-'));
+    const d = dir;
+    process.on('exit', () => rmSync(d, { recursive: true, force: true }));
+  }
+  return dir;
+}
+
+export function checkoutVersion(): string {
+  return (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** One package, built on first use (per kind and version; an owner payload gets its own folder). */
+export function builtPackage(kind: PackageKind, version = checkoutVersion(), owner?: OwnerPayload, tag = owner ? 'org' : 'generic'): Promise<BuiltPackage> {
+  const key = `${kind}/${version}/${tag}`;
+  let p = built.get(key);
+  if (!p) {
+    p = buildPackages({ version, outDir: join(outDir(), tag, version), kinds: [kind], compression: 'fast', ...(owner ? { owner } : {}) }).then((r) => r[0]!);
+    built.set(key, p);
+  }
+  return p;
+}
+
+/** Tools a package kind needs that are not installed here (empty: all there). */
+export function packagingToolsMissing(kinds: readonly PackageKind[]): string[] {
+  const tools = new Set<string>(['strip', 'tar']);
+  for (const k of kinds) {
+    if (k === 'agent-deb' || k === 'collector-deb') tools.add('dpkg-deb');
+    if (k === 'agent-rpm') ['rpmbuild', 'patchelf'].forEach((t) => tools.add(t));
+    if (k === 'agent-exe') ['makensis', 'x86_64-w64-mingw32-gcc', 'x86_64-w64-mingw32-dlltool', 'gendef'].forEach((t) => tools.add(t));
+  }
+  const missing = [...tools].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  if (!existsSync(join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent.js'))) missing.push('the agent bundle (npm run build)');
+  return missing;
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export function must(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
