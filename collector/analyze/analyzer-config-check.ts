@@ -3,8 +3,10 @@
 // mistake is a config error at start. Problems name the key path, as every config error does.
 import { formatZodIssues } from '../../shared/config/load-config.js';
 import type { ConfigSchema } from './analyzer.js';
+import { InputError } from '../../shared/errors.js';
 
-export class AnalyzerConfigError extends Error {
+export class AnalyzerConfigError extends InputError {
+  readonly code = 'MEERKAT_ERR_ANALYZER_CONFIG';
   constructor(message: string) {
     super(message);
     this.name = 'AnalyzerConfigError';

@@ -11,6 +11,7 @@
 // DNS payloads and packet-time watermarks travel beside the records with the index of the
 // record they came before, so the worker replays the stream in its original order. Pure.
 import type { ConnState, FlowRecord, RecordCause } from '../../shared/flow/flow-record.js';
+import { MeerkatError } from '../../shared/errors.js';
 
 /** Numbers per record: 27 numeric fields, a flag word (pseudonym flags) and 8 table indexes. */
 const WIDTH = 36;
@@ -213,7 +214,8 @@ export function stringsOnly(b: FlowBatch): FlowBatch {
   return { count: 0, numbers: new Float64Array(0), epoch: b.epoch, tableBase: b.tableBase, newStrings: b.newStrings, uniques: [], events: [] };
 }
 
-export class TableMismatchError extends Error {
+export class TableMismatchError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_FLOW_BATCH_TABLE';
   constructor(expected: string, got: string) {
     super(`flow batch string table out of step: expected ${expected}, got ${got}`);
     this.name = 'TableMismatchError';

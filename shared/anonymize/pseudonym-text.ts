@@ -9,7 +9,7 @@ import { formatCidr, formatIp, parseCidr, parseIp, type Cidr } from '../net/ip-a
 import { CryptoPan } from './cryptopan.js';
 import { nameKeys, NAME_TOKEN_PREFIX } from './name-token.js';
 import { DEFAULT_INTERNAL_SUFFIXES, formatReverseName, normalizeSuffix, openName, parseReverseName, sealName } from './name-pseudonymizer.js';
-import { InputError } from '../errors.js';
+import { MeerkatError } from '../errors.js';
 
 function isV4Mapped(b: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
@@ -63,7 +63,7 @@ export function deanonymizeCidrText(keys: { anonKey: Uint8Array }, cidr: string)
   return mapCidr(keys, cidr, true);
 }
 
-export class NamePseudonymError extends InputError {
+export class NamePseudonymError extends MeerkatError {
   readonly code = 'MEERKAT_ERR_NAME_PSEUDONYM';
   constructor(text: string, why: string) {
     super(`cannot turn ${JSON.stringify(text)} back into a name: ${why}`);

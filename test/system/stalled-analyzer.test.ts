@@ -95,7 +95,7 @@ describe('system: an analyzer that never returns cannot stall the collector', fu
     writeFileSync(cfgFile, JSON.stringify({
       stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${adminPort}`,
       control: { listen: 'off' }, logLevel: 'info',
-      analyzers: [{ module: join(repoRoot(), 'test', 'analyze', 'fixtures', 'never-returns.js') }],
+      analyzers: [{ module: join(repoRoot(), 'test', 'collector', 'analyze', 'fixtures', 'never-returns.js') }],
       analysis: { budget: { stallMs: STALL_MS, maxStalls: MAX_STALLS } },
     }));
     collector = spawn(process.execPath, [...nodeScriptArgs('../../collector/cli', import.meta.url), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -16,7 +16,7 @@ import { generateFlows } from '../../../bench/analyze-bench.js';
 import { quietLog, tempDir } from './harness.js';
 import { writeFileSync } from 'node:fs';
 
-const fixture = (f: string): string => join(repoRoot(), 'test', 'analyze', 'fixtures', f);
+const fixture = (f: string): string => join(repoRoot(), 'test', 'collector', 'analyze', 'fixtures', f);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, cond: () => boolean, ms: number): Promise<void> {

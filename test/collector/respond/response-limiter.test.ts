@@ -124,7 +124,7 @@ describe('responses: rate limiter', () => {
       }));
       const start = async (): Promise<void> => {
         stderr = '';
-        collector = spawn(process.execPath, [...nodeScriptArgs('../../collector/cli', import.meta.url), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+        collector = spawn(process.execPath, [...nodeScriptArgs('../../../collector/cli', import.meta.url), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
         collector.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
         await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, collector, () => stderr.slice(-3000));
       };

@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { skipBecause } from '../helpers/skip.js';
-import { nodeScriptArgs } from '../helpers/node-script.js';
-import { must, packagingToolsMissing } from '../installer/built-packages.js';
+import { skipBecause } from '../../helpers/skip.js';
+import { nodeScriptArgs } from '../../helpers/node-script.js';
+import { must, packagingToolsMissing } from '../../installer/built-packages.js';
 
-const consoleCli = nodeScriptArgs('../../console/cli', import.meta.url);
+const consoleCli = nodeScriptArgs('../../../console/cli', import.meta.url);
 
 function meerkat(args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [...consoleCli, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
