@@ -15,6 +15,7 @@ import { registerInfoCommand } from './commands/info.js';
 import { registerCaptureCommands } from './commands/capture.js';
 import { registerInterdictionCommands } from './commands/interdiction.js';
 import { registerCommandStatusCommands } from './commands/command-status.js';
+import { registerPcapCommand } from './commands/pcap.js';
 
 const program = new Command('meerkat')
   .description('Meerkat manager console: owner keys, pseudonyms, dump files, flows, PKI, agents and remote commands')
@@ -32,5 +33,6 @@ registerInfoCommand(program);
 registerCaptureCommands(program);
 registerInterdictionCommands(program);
 registerCommandStatusCommands(program);
+registerPcapCommand(program);
 
 await runCli(program);

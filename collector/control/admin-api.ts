@@ -9,6 +9,7 @@
 //   GET  /v1/commands?agent=&state=&limit=   commands, newest first
 //   GET  /v1/commands/:id?wait=S             one command; with wait, until it ends (<= 60 s)
 //   GET  /v1/audit?agent=&command=&after=&limit=
+//   GET  /v1/pcap?agent=&since=&until=&...  packet export, streamed (pcap-export.ts); /v1/pcap/usage
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,7 @@ import type { AgentRegistry, LiveAgentInfo } from './agent-registry.js';
 import type { AuditLog } from './audit-log.js';
 import { SubmitError, type CommandQueue, type QueuedCommand } from './command-queue.js';
 import { checkOperator } from '../../certs/operator-certs.js';
+import type { PcapRoute } from './pcap-export.js';
 
 export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
 const MAX_BODY = 64 * 1024;
@@ -36,6 +38,8 @@ export interface AdminApiDeps {
   waitFor(id: string, timeoutMs: number): Promise<QueuedCommand | null>;
   revocations(): RevocationList;
   log: Logger;
+  /** GET /v1/pcap (packet export, streamed) and /v1/pcap/usage (collector/control/pcap-export.ts) */
+  pcap?: PcapRoute;
 }
 
 export interface AdminApiOptions {
@@ -205,6 +209,13 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
         agentId = c.agentId;
         if (wait > 0) c = (await deps.waitFor(commandId, wait * 1000)) ?? c;
         return send(200, { command: commandView(c) });
+      }
+      if (route[0] === 'pcap' && deps.pcap) {
+        const r = await deps.pcap({ method, route: route.slice(1), url: u, res, actor });
+        agentId = r.agentId ?? null;
+        detail = r.detail;
+        if (r.json !== undefined) return send(r.status, r.json);
+        return void deps.audit.record({ actor, action: `http ${what}`, agentId, outcome: String(r.status), detail: { ms: Date.now() - started, detail } });
       }
       if (method === 'GET' && route.length === 1 && route[0] === 'audit') {
         const a = agentParam(u);

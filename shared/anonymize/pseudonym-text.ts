@@ -10,7 +10,8 @@ function isV4Mapped(b: Uint8Array): boolean {
   return b[10] === 0xff && b[11] === 0xff;
 }
 
-function rewrite(pan: CryptoPan, version: 4 | 6, b: Uint8Array, inverse: boolean): void {
+/** Rewrites an address in place (16 bytes, IPv4 in bytes 0..3): to its pseudonym, or back with `inverse`. */
+export function rewriteAddress(pan: CryptoPan, version: 4 | 6, b: Uint8Array, inverse: boolean): void {
   const off = version === 4 ? 0 : isV4Mapped(b) ? 12 : -1;
   if (off >= 0) {
     const a = ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
@@ -29,21 +30,21 @@ function rewrite(pan: CryptoPan, version: 4 | 6, b: Uint8Array, inverse: boolean
 /** "10.1.2.3" -> its pseudonym under the key. Throws AddressParseError on bad text. */
 export function anonymizeText(keys: { anonKey: Uint8Array }, address: string): string {
   const a = parseIp(address);
-  rewrite(new CryptoPan(keys.anonKey), a.version, a.bytes, false);
+  rewriteAddress(new CryptoPan(keys.anonKey), a.version, a.bytes, false);
   return formatIp(a.version, a.bytes);
 }
 
 /** Pseudonym text -> the real address. Throws AddressParseError on bad text. */
 export function deanonymizeText(keys: { anonKey: Uint8Array }, address: string): string {
   const a = parseIp(address);
-  rewrite(new CryptoPan(keys.anonKey), a.version, a.bytes, true);
+  rewriteAddress(new CryptoPan(keys.anonKey), a.version, a.bytes, true);
   return formatIp(a.version, a.bytes);
 }
 
 function mapCidr(keys: { anonKey: Uint8Array }, text: string, inverse: boolean): string {
   const c: Cidr = parseCidr(text);
   // output bit i depends only on input bits 0..i, so a prefix maps to a prefix
-  rewrite(new CryptoPan(keys.anonKey), c.version, c.bytes, inverse);
+  rewriteAddress(new CryptoPan(keys.anonKey), c.version, c.bytes, inverse);
   return formatCidr(parseCidr(`${formatIp(c.version, c.bytes)}/${c.prefixLen}`));
 }
 

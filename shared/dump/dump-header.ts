@@ -12,8 +12,10 @@ export const DUMP_HEADER_LEN = 96;
 export const enum DumpFlag {
   /** at least one record carries captured payload bytes */
   HasPayload = 1 << 0,
+  /** retro capture: packets the agent kept in its local ring and shipped on request (docs/pcap.md) */
+  Retro = 1 << 1,
 }
-const KNOWN_FLAGS = 1;
+const KNOWN_FLAGS = 3;
 
 export const enum CompressionKind {
   None = 0,
