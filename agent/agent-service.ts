@@ -18,6 +18,7 @@ import { WatchlistTrigger } from './watchlist/watchlist-trigger.js';
 import { createResponseRouter } from './watchlist/response-command-router.js';
 import type { WatchlistPayload } from '../shared/watchlist/watchlist-codec.js';
 import { leanCaptureAdvice, runtimeProfile } from './runtime-profile.js';
+import { startRetro } from './retro/retro-start.js';
 
 export const STATUS_FILE = 'status.json';
 const STOP_DRAIN_MS = 3_000;
@@ -75,6 +76,9 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     log,
   });
 
+  // the retro ring (off by default): recent packets with payload, shipped only on capture.retro
+  const retro = cfg.retro.enabled ? startRetro(cfg, { agentId: identity.agentId, anonKeyId: anonymizer.keyId, live, spool, notify: () => shipper?.notify(), log }) : null;
+
   // "stop shipping" pauses uploads through this wrapper; the connection stays up for commands
   const shipping = new PausableSpool(spool);
   const control = await startAgentControl({
@@ -87,6 +91,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     live,
     shipping,
     defaults: { snapLen: cfg.dump.snapLen, packetsPerDump: cfg.dump.packetsPerDump, dumpSeconds: cfg.dump.maxSeconds },
+    retro: retro?.control ?? null,
     log,
   });
 
@@ -133,6 +138,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     shipper: sh.stats(),
     control: control.health(),
     watchlist: watchlist.stats(),
+    retro: retro ? retro.control.stats() : { enabled: false },
     responses: router.stats(),
     memory: memoryFigures(),
     runtime: { profile, node: process.version },
@@ -175,6 +181,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       control.stop();
       clearInterval(quickStatus);
       live.stop();
+      retro?.stop();
       // ship what the stop just spooled, for a bounded time: what is left stays spooled
       // and goes out at the next start
       sh.notify();

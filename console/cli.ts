@@ -16,6 +16,7 @@ import { registerCaptureCommands } from './commands/capture.js';
 import { registerInterdictionCommands } from './commands/interdiction.js';
 import { registerCommandStatusCommands } from './commands/command-status.js';
 import { registerPcapCommand } from './commands/pcap.js';
+import { registerRetroCommand } from './commands/retro.js';
 
 const program = new Command('meerkat')
   .description('Meerkat manager console: owner keys, pseudonyms, dump files, flows, PKI, agents and remote commands')
@@ -34,5 +35,6 @@ registerCaptureCommands(program);
 registerInterdictionCommands(program);
 registerCommandStatusCommands(program);
 registerPcapCommand(program);
+registerRetroCommand(program);
 
 await runCli(program);

@@ -99,6 +99,13 @@ export interface AgentPipelineOptions {
   kernelCounters?: () => { packets: number | null; drops: number | null };
 }
 
+/** The retro ring (agent/retro): every kept packet, with up to snapLen payload bytes; tick() drives its time. */
+export interface RetroTap {
+  readonly snapLen: number;
+  add(rec: DecodedPacket): void;
+  tick(nowUs: number): void;
+}
+
 /** Per-packet watch (agent/watchlist): matches() after anonymization; hit() after the packet is in the open dump. */
 export interface PacketWatch {
   matches(d: DecodedPacket): boolean;
@@ -109,6 +116,9 @@ export class AgentPipeline {
   private readonly pkt = new DecodedPacket();
   /** null while the watchlist is empty: one null check per packet */
   private watch: PacketWatch | null = null;
+  /** null while the retro ring is off: one null check per packet */
+  private retro: RetroTap | null = null;
+  private retroSnap: SnapPolicy | null = null;
   private readonly anonymizer: AddressAnonymizer;
   private readonly noise: NoiseFilter;
   private readonly hosts: HostAddressTable;
@@ -196,12 +206,28 @@ export class AgentPipeline {
     if (d.ipVersion === 0) this.anonymizeArp(d);
     else this.anonymizer.anonymizeRecord(d);
     if (this.noise.lastSampled) d.payload = EMPTY_BYTES; // sampled noise: identities, not data
-    else this.snap.apply(d);
+    else {
+      const retro = this.retro;
+      if (retro !== null) {
+        this.retroSnap!.apply(d);
+        retro.add(d);
+      }
+      this.snap.apply(d);
+    }
     const watch = this.watch;
     const hit = watch !== null && watch.matches(d);
     this.rotator.add(d);
     this.kept++;
     if (hit && watch !== null) watch.hit();
+  }
+
+  /**
+   * Installs (or with null removes) the retro ring: it gets every kept packet with up to its snap
+   * length of payload, under the same rules as dumps (no ICMP error payload while anonymizing).
+   */
+  setRetroTap(t: RetroTap | null): void {
+    this.retroSnap = t ? new SnapPolicy({ snapLen: t.snapLen, keepIcmpErrorPayload: this.anonymizer.policy === 'none' }) : null;
+    this.retro = t;
   }
 
   /** Installs (or with null removes) the watchlist check (near-real-time shipping of listed peers). */
@@ -230,12 +256,14 @@ export class AgentPipeline {
     this.noise.expire(nowUs);
     this.snap.expire(nowUs);
     this.rotator.tick(nowUs);
+    this.retro?.tick(nowUs);
   }
 
   /** Payload bytes kept per packet from now on (hybrid capture). */
   /** The most payload bytes any packet may keep at `nowUs` (global or per-peer). */
   maxSnapLen(nowUs: number): number {
-    return this.snap.maxSnapLen(nowUs);
+    const n = this.snap.maxSnapLen(nowUs);
+    return this.retro !== null && this.retro.snapLen > n ? this.retro.snapLen : n;
   }
 
   setSnapLen(n: number): void {

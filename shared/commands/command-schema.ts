@@ -44,6 +44,10 @@ export const COMMAND_PARAMS = {
   'capture.peer': z.strictObject({ peer: address, port: opt(int(1, 65535)), snapLen: int(1, 65535), forMs: duration }),
   /** packets (and seconds) per dump */
   'capture.dump-size': z.strictObject({ packets: int(1, 1_000_000), seconds: opt(z.number().check(z.gte(1), z.lte(3600))) }),
+  /** ship the retro ring's packets of [sinceMs, untilMs] (of `peer` / `port` when given) as retro dumps (docs/pcap.md) */
+  'capture.retro': z
+    .strictObject({ peer: opt(address), port: opt(int(1, 65535)), sinceMs: z.int().check(z.nonnegative()), untilMs: z.int().check(z.nonnegative()) })
+    .check(z.refine((p) => p.untilMs > p.sinceMs && p.untilMs - p.sinceMs <= MAX_TIMED_MS, 'untilMs must be after sinceMs, at most 7 days later')),
   'component.stop': z.strictObject({ component }),
   'component.start': z.strictObject({ component }),
   'interdiction.isolate': z.strictObject({ allow: opt(z.array(peerRef).check(z.maxLength(64))), forMs: opt(duration) }),
