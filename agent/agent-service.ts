@@ -18,7 +18,7 @@ import { WatchlistTrigger } from './watchlist/watchlist-trigger.js';
 import { createResponseRouter } from './watchlist/response-command-router.js';
 import type { WatchlistPayload } from '../shared/watchlist/watchlist-codec.js';
 import { leanCaptureAdvice, runtimeProfile } from './runtime-profile.js';
-import { startRetro } from './retro/retro-start.js';
+import { retroCaptureOptions, startRetro } from './retro/retro-start.js';
 
 export const STATUS_FILE = 'status.json';
 const STOP_DRAIN_MS = 3_000;
@@ -57,7 +57,9 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     capture: {
       interfaces: cfg.capture.interfaces,
       bpf: cfg.capture.bpf,
-      bufferBytes: cfg.capture.bufferBytes,
+      // the retro ring needs payload from the first packet: the capture starts at its snap length,
+      // with a ring request that keeps enough slots of that size (retro-start.ts)
+      ...retroCaptureOptions(cfg),
       collectors: [{ host: ep.host, port: ep.port }],
     },
     pipeline: {

@@ -64,11 +64,11 @@ export const agentConfigSchema = z.strictObject({
       /** bytes on disk at most */
       maxBytes: z._default(z.int().check(z.gte(1 << 20)), 256 << 20),
       /** payload bytes kept per packet (the capture's snap length follows) */
-      snapLen: z._default(z.int().check(z.gte(1), z.lte(65535)), 65535),
+      snapLen: z._default(z.int().check(z.gte(1), z.lte(65535)), 1600),
       /** dump bytes one pull may ship at most (also at most a quarter of the spool's free room) */
       maxPullBytes: z._default(z.int().check(z.gte(1 << 20)), 64 << 20),
     }),
-    { enabled: false, seconds: 300, maxBytes: 256 << 20, snapLen: 65535, maxPullBytes: 64 << 20 },
+    { enabled: false, seconds: 300, maxBytes: 256 << 20, snapLen: 1600, maxPullBytes: 64 << 20 },
   ),
 });
 

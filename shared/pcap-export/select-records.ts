@@ -41,7 +41,7 @@ interface OpenDump {
 }
 
 /** Identity of one captured packet across the dumps that carry it. */
-function packetKey(r: PacketRecord): string {
+export function packetKey(r: PacketRecord): string {
   const w = r.addrWords;
   return `${w[0]},${w[1]},${w[2]},${w[3]},${w[4]},${w[5]},${w[6]},${w[7]}|${r.sport},${r.dport},${r.proto},${r.direction}|${r.ipId},${r.tcpSeq},${r.payloadLen},${r.ipLen}`;
 }
