@@ -23,11 +23,11 @@ export const responseRuleSchema = z.object({
     /** full payload capture of the alert's peer on the alert's agent */
     z.object({ type: z.literal('capture-full'), forSec: z.number().int().min(1).max(7 * 86_400).default(600), snapLen: z.number().int().min(1).max(65535).default(65535) }).strict(),
     /**
-     * ship the agent's retro ring for the alert's peer: from `beforeSec` before the alert's first
-     * packet (or the first beacon of a beacon alert) until the agent pulls; alerts without a peer
-     * pull every peer only with `allPeers`
+     * ship the agent's retro ring: from `beforeSec` before the alert's first packet (or the first
+     * beacon of a beacon alert) until the agent pulls; `scope` "peer" (default) the alert's peer
+     * only (an alert without a peer is skipped), "host" every peer of the host (bounded by the agent)
      */
-    z.object({ type: z.literal('capture-retro'), beforeSec: z.number().int().min(0).max(86_400).default(300), allPeers: z.boolean().default(false) }).strict(),
+    z.object({ type: z.literal('capture-retro'), beforeSec: z.number().int().min(0).max(86_400).default(300), scope: z.enum(['peer', 'host']).default('peer') }).strict(),
     /** cut the host off except its management channel */
     z.object({ type: z.literal('isolate'), forSec: z.number().int().min(1).max(7 * 86_400).optional() }).strict(),
   ]),

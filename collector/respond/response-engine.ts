@@ -74,12 +74,13 @@ export class ResponseEngine {
     const lifetimeMs = r.expiresSec * 1000;
     const kind = cmd.type === 'capture-full' ? 'capture.peer' : cmd.type === 'capture-retro' ? 'capture.retro' : 'interdiction.isolate';
     const base = { alertId: a.id, category: a.category, rule: a.rule, severity: a.severity, peer: a.peer || null, response: cmd.type };
-    if ((cmd.type === 'capture-full' || (cmd.type === 'capture-retro' && !cmd.allPeers)) && !a.peer) {
+    if ((cmd.type === 'capture-full' || (cmd.type === 'capture-retro' && cmd.scope === 'peer')) && !a.peer) {
       this.stats.skipped++;
       this.safeAudit({ action: 'response.skip', agentId: a.agentId, outcome: 'no-peer', detail: base });
       return;
     }
-    const activeKey = `${a.agentId}|${kind}|${cmd.type === 'isolate' ? '' : a.peer}`;
+    const hostWide = cmd.type === 'isolate' || (cmd.type === 'capture-retro' && cmd.scope === 'host');
+    const activeKey = `${a.agentId}|${kind}|${hostWide ? '' : a.peer}`;
     const verdict = this.limiter.check(index, a.agentId, activeKey, r.rateLimit, now);
     if (verdict !== 'ok') {
       this.stats.limited++;
@@ -92,7 +93,7 @@ export class ResponseEngine {
     if (cmd.type === 'capture-retro') {
       // from before the alert's first packet - a beacon alert's from before its first beacon - until the agent pulls
       const sinceMs = Math.max(0, Math.floor(retroStartUs(a) / 1000) - cmd.beforeSec * 1000);
-      const params = { ...(a.peer ? { peer: a.peer } : {}), sinceMs, untilMs: Math.max(now + lifetimeMs, sinceMs + 1) };
+      const params = { ...(cmd.scope === 'peer' ? { peer: a.peer } : {}), sinceMs, untilMs: Math.max(now + lifetimeMs, sinceMs + 1) };
       env = buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'capture.retro', params, lifetimeMs, nowMs: now });
       // the same peer's window is not pulled again while it overlaps this one
       inForceMs = now + Math.max(cmd.beforeSec * 1000, 60_000);

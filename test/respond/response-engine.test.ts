@@ -66,7 +66,7 @@ describe('responses: engine', () => {
     const rules = parseResponsesConfig([
       { category: 'beacon', minSeverity: 'medium', minScore: 0.9, command: { type: 'capture-retro', beforeSec: 120 }, expiresSec: 600 },
       { category: 'scan', minSeverity: 'medium', command: { type: 'capture-retro' } },
-      { category: 'signature', minSeverity: 'medium', minScore: 0.8, command: { type: 'capture-retro', beforeSec: 60, allPeers: true } },
+      { category: 'signature', minSeverity: 'medium', minScore: 0.8, command: { type: 'capture-retro', beforeSec: 60, scope: 'host' } },
       { category: 'threat-intel', command: { type: 'capture-retro' } },
     ]);
     const now = 1_900_000_000_000;
