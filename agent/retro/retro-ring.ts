@@ -166,6 +166,8 @@ export class RetroRing {
     try {
       const seg = this.segmentFor(first);
       const sealed = sealChunk(seg.key, seg.header, seg.chunks.length, dump, n, first, last);
+      // room first: the directory never holds more than maxBytes, not even between two calls
+      while (this.total + sealed.length > this.o.maxBytes && this.segments.length > 1 && this.segments[0] !== seg) this.shred(this.segments.shift()!);
       writeSync(seg.fd, sealed);
       seg.chunks.push({ index: seg.chunks.length, offset: seg.bytes, length: dump.length, packets: n, firstTsUs: first, lastTsUs: last });
       seg.bytes += sealed.length;
@@ -202,7 +204,7 @@ export class RetroRing {
     return seg;
   }
 
-  /** Drops segments past the window (never the one being written) and, above maxBytes, the oldest. */
+  /** Drops segments past the window (never the one being written) and, above maxBytes, the oldest (a new segment's header). */
   private evict(nowUs: number): void {
     const windowUs = this.o.seconds * 1e6;
     while (this.segments.length > 0) {

@@ -72,4 +72,14 @@ describe('export dump stream', () => {
     bad[bad.length - 2]! ^= 1;
     await assert.rejects(all(recordsFromDumpStream(splitDumpStream(from([bad])))), (e: unknown) => e instanceof DumpFormatError && /checksum/.test(e.message));
   });
+
+  it('arbitrary bytes: the reader fails with DumpFormatError only', async () => {
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 400 }), async (b) => {
+      try {
+        await all(recordsFromDumpStream(splitDumpStream(from([b]), 1 << 20)));
+      } catch (e) {
+        assert.ok(e instanceof DumpFormatError, String(e));
+      }
+    }), { numRuns: 400 });
+  });
 });

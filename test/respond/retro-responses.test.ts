@@ -46,7 +46,8 @@ describe('retro capture: alert -> capture.retro -> the packets from before the a
         listed: 1, unlisted: 2,
         responses: [{ category: 'threat-intel', minSeverity: 'high', command: { type: 'capture-retro', beforeSec: 300 } }],
         authorise: ['capture.retro'],
-        agentConfig: { retro: { enabled: true, seconds: 300, maxBytes: RING_MAX } },
+        // whole packets: over veth, TCP goes as 64 KiB GSO aggregates, which the default snap length (1600) cuts
+        agentConfig: { retro: { enabled: true, seconds: 300, maxBytes: RING_MAX, snapLen: 65535 } },
       });
       const peer = rig.unlisted[0]!;
       const other = rig.unlisted[1]!;
@@ -145,6 +146,10 @@ describe('retro capture: alert -> capture.retro -> the packets from before the a
       assert.equal(usage.code, 0, usage.stderr);
       assert.match(usage.stdout, /payload kept on the collector: [\d.]+ (KiB|MiB) in \d+ dumps \(retro [\d.]+ (KiB|MiB)\)/);
       assert.match(usage.stdout, /retro ring: [\d.]+ (KiB|MiB) on the agent's disk/);
+      // and on the collector's /metrics
+      const metrics = await netnsExec(rig.pair.nsB, process.execPath, ['-e', `require('http').get('http://127.0.0.1:9469/metrics',r=>{let s='';r.on('data',d=>s+=d);r.on('end',()=>{process.stdout.write(s)})})`], { timeoutMs: 15_000 });
+      const retroGauge = /meerkat_payload_bytes\{kind="retro"\} (\d+)/.exec(metrics.stdout);
+      assert.ok(retroGauge && Number(retroGauge[1]) > 0, metrics.stdout.slice(0, 300));
       // an agent that stops takes its ring with it
       await rig.stopAgent();
       assert.deepEqual(ringFiles(rig), []);
