@@ -79,7 +79,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
   });
 
   // the retro ring (off by default): recent packets with payload, shipped only on capture.retro
-  const retro = cfg.retro.enabled ? startRetro(cfg, { agentId: identity.agentId, anonKeyId: anonymizer.keyId, live, spool, notify: () => shipper?.notify(), log }) : null;
+  const retro = cfg.retro.enabled ? startRetro(cfg, { agentId: identity.agentId, anonymizer, live, spool, notify: () => shipper?.notify(), log }) : null;
 
   // "stop shipping" pauses uploads through this wrapper; the connection stays up for commands
   const shipping = new PausableSpool(spool);

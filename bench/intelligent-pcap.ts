@@ -126,7 +126,7 @@ async function runOnce(cap: MixedCapture, dir: string, ringSeconds: number, log:
     agentId: AGENT, anonymizer, snapLen: 0, packetsPerDump: 20_000, dumpSeconds: 120, hostAddresses: [cap.host],
     nextSequence: () => seq++, onDump: (b) => { queue.push(b); },
   });
-  const ring = RetroRing.open({ dir: join(dir, 'ring'), agentId: AGENT, anonKeyId: anonymizer.keyId, linkType: 1, seconds: ringSeconds, maxBytes: 256 << 20, snapLen: 1600, log: quiet });
+  const ring = RetroRing.open({ dir: join(dir, 'ring'), seconds: ringSeconds, maxBytes: 256 << 20, snapLen: 1600, log: quiet });
   pipeline.setRetroTap(ring);
   const trigger = new WatchlistTrigger({ flush: () => pipeline.flush(), install: (w) => pipeline.setPacketWatch(w), now: clockMs, log: quiet });
   const wl = watchlist.current();
@@ -138,7 +138,7 @@ async function runOnce(cap: MixedCapture, dir: string, ringSeconds: number, log:
     defaults: { snapLen: 0, packetsPerDump: 20_000, dumpSeconds: 120 },
   }, join(dir, 'capture.json'), quiet, clockMs);
   const retro = new RetroControl({
-    ring, agentId: AGENT, anonKeyId: anonymizer.keyId, linkType: 1, notify: () => undefined, maxPullBytes: 256 << 20, log: quiet, now: clockMs,
+    ring, agentId: AGENT, anonymizer, linkType: 1, notify: () => undefined, maxPullBytes: 256 << 20, log: quiet, now: clockMs,
     spool: { nextSequence: () => seq++, put: (_s, b) => { queue.push(b); }, stats: () => ({ bytes: 0 }) }, spoolMaxBytes: 4 * 1024 ** 3,
   });
   const executor = new CommandExecutor({

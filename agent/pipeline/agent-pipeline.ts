@@ -99,10 +99,14 @@ export interface AgentPipelineOptions {
   kernelCounters?: () => { packets: number | null; drops: number | null };
 }
 
-/** The retro ring (agent/retro): every kept packet, with up to snapLen payload bytes; tick() drives its time. */
+/**
+ * The retro ring (agent/retro): every kept packet's frame as captured, with its time, wire length
+ * and direction (a pull decodes, anonymizes and cuts it as this pipeline does); tick() drives its
+ * time; `snapLen` raises the capture's snap length.
+ */
 export interface RetroTap {
   readonly snapLen: number;
-  add(rec: DecodedPacket): void;
+  add(linkType: number, frame: Uint8Array, off: number, len: number, tsUs: number, wireLen: number, direction: number): void;
   tick(nowUs: number): void;
 }
 
@@ -118,7 +122,6 @@ export class AgentPipeline {
   private watch: PacketWatch | null = null;
   /** null while the retro ring is off: one null check per packet */
   private retro: RetroTap | null = null;
-  private retroSnap: SnapPolicy | null = null;
   private readonly anonymizer: AddressAnonymizer;
   private readonly noise: NoiseFilter;
   private readonly hosts: HostAddressTable;
@@ -208,10 +211,7 @@ export class AgentPipeline {
     if (this.noise.lastSampled) d.payload = EMPTY_BYTES; // sampled noise: identities, not data
     else {
       const retro = this.retro;
-      if (retro !== null) {
-        this.retroSnap!.apply(d);
-        retro.add(d);
-      }
+      if (retro !== null) retro.add(linkType, d.frame, d.frameOff, d.capLen, d.tsUs, d.wireLen, d.direction);
       this.snap.apply(d);
     }
     const watch = this.watch;
@@ -221,12 +221,8 @@ export class AgentPipeline {
     if (hit && watch !== null) watch.hit();
   }
 
-  /**
-   * Installs (or with null removes) the retro ring: it gets every kept packet with up to its snap
-   * length of payload, under the same rules as dumps (no ICMP error payload while anonymizing).
-   */
+  /** Installs (or with null removes) the retro ring: it gets every kept packet's frame. */
   setRetroTap(t: RetroTap | null): void {
-    this.retroSnap = t ? new SnapPolicy({ snapLen: t.snapLen, keepIcmpErrorPayload: this.anonymizer.policy === 'none' }) : null;
     this.retro = t;
   }
 

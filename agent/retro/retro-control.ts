@@ -4,13 +4,15 @@
 // spool never drops unshipped dumps to make room for it. The answer says what was shipped and
 // what the ring held (a window older than the ring simply finds nothing).
 import type { Logger } from '../../shared/log.js';
+import type { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
 import type { RetroRing } from './retro-ring.js';
 import { pullRetro, type RetroDumpSink, type RetroPullResult } from './retro-pull.js';
 
 export interface RetroControlOptions {
   ring: RetroRing;
   agentId: string;
-  anonKeyId: string;
+  /** the pipeline's anonymizer: the ring's frames become the records the pipeline made */
+  anonymizer: AddressAnonymizer;
   linkType: number;
   spool: RetroDumpSink & { stats(): { bytes: number } };
   spoolMaxBytes: number;
@@ -51,7 +53,7 @@ export class RetroControl {
     const r = await pullRetro(this.o.ring, {
       agentId: this.o.agentId, sinceUs: sinceMs * 1000, untilUs: until * 1000, maxBytes,
       ...(peer ? { peer } : {}), ...(port !== undefined ? { port } : {}),
-    }, { anonKeyId: this.o.anonKeyId, linkType: this.o.linkType }, this.o.spool);
+    }, { anonymizer: this.o.anonymizer, linkType: this.o.linkType }, this.o.spool);
     if (r.dumps > 0) this.o.notify();
     const { ringFromUs, ringUntilUs, ...rest } = r;
     const report: RetroPullReport = {

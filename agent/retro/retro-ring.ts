@@ -1,8 +1,10 @@
 // The retro ring: the last minutes of this host's packets with their payload, on the agent's own
 // disk, so that an alert can still get the packets from BEFORE it (capture.retro). Every packet
-// the pipeline keeps is added here as well, with up to `snapLen` payload bytes (the same records,
-// after anonymization and the ICMP-error rule). Records collect in a dump writer (a chunk); a full
-// chunk is sealed and appended to the current segment file (ring-segment.ts). Segments rotate by
+// the pipeline keeps is added here as well: its frame as captured (the capture's snap length
+// follows the ring's `snapLen`). Frames collect in a frame log (a chunk, frame-log.ts); a full
+// chunk is compressed, sealed and appended to the current segment file (ring-segment.ts). The
+// frames hold real addresses and whole payloads: they never leave the host as they are - a pull
+// decodes, anonymizes and cuts them exactly as the pipeline does (retro-pull.ts). Segments rotate by
 // time and size; the oldest leave the ring once they are past the time window, or sooner while
 // the ring is above its byte bound: the file is unlinked and its key - which never left memory -
 // is zeroed (crypto-shredding: no copy of the bytes, on any flash page, can be read again).
@@ -12,8 +14,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readSync, rmSyn
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../shared/log.js';
-import { DumpWriter } from '../../shared/dump/dump-writer.js';
-import type { PacketRecord } from '../../shared/packet/packet-record.js';
+import { FrameLogWriter } from './frame-log.js';
 import {
   CHUNK_HEADER_LEN, CHUNK_TAG_LEN, SEGMENT_HEADER_LEN, SEGMENT_KEY_LEN, openChunk, readChunkInfo, sealChunk, segmentHeader, type ChunkInfo,
 } from './ring-segment.js';
@@ -22,21 +23,17 @@ export const RING_FILE_SUFFIX = '.mkr';
 
 export interface RetroRingOptions {
   dir: string;
-  agentId: string;
-  anonKeyId: string;
-  /** LINKTYPE_* written into the ring's dumps (informational, as in every dump) */
-  linkType: number;
   /** packet time kept at least, seconds (default 300) */
   seconds: number;
   /** bytes on disk at most (default 256 MiB) */
   maxBytes: number;
-  /** payload bytes kept per packet (default 65535: whole packets) */
+  /** payload bytes kept per packet */
   snapLen: number;
-  /** payload bytes per chunk before it is sealed (default 256 KiB): bounds the memory of the open chunk */
+  /** frame bytes per chunk before it is sealed (default 256 KiB): bounds the memory of the open chunk */
   chunkBytes?: number;
   /** packets per chunk at most (default 4096) */
   chunkPackets?: number;
-  compression?: 'none' | 'deflate-raw' | 'brotli';
+  /** brotli quality of the chunks (default 0: payload is mostly compressed or encrypted already; measured in docs/pcap.md) */
   level?: number;
   log?: Logger;
 }
@@ -88,28 +85,30 @@ const CHUNK_MAX_AGE_US = 1_000_000;
 
 export class RetroRing {
   readonly snapLen: number;
-  private readonly o: Required<Omit<RetroRingOptions, 'log' | 'level' | 'compression'>> & Pick<RetroRingOptions, 'log' | 'level' | 'compression'>;
-  private readonly writer: DumpWriter;
+  private readonly o: Required<Omit<RetroRingOptions, 'log' | 'level'>> & Pick<RetroRingOptions, 'log' | 'level'>;
+  private readonly writer: FrameLogWriter;
   private readonly segments: Segment[] = [];
   private readonly segmentUs: number;
   private readonly segmentMaxBytes: number;
-  private pendingPayload = 0;
+  private readonly chunkPacketLimit: number;
+  private readonly chunkByteLimit: number;
   private chunkMin = Infinity;
   private chunkMax = -Infinity;
+  /** packets in the open chunk (a field, not the writer's getter: the hot path reads it per packet) */
+  private chunkCount = 0;
+  private packetsAdded = 0;
   private total = 0;
   private counter = 0;
   private closed = false;
-  private s = { packetsAdded: 0, bytesWritten: 0, chunksWritten: 0, segmentsShredded: 0, writeErrors: 0, pulls: 0, packetsPulled: 0 };
+  private s = { bytesWritten: 0, chunksWritten: 0, segmentsShredded: 0, writeErrors: 0, pulls: 0, packetsPulled: 0 };
 
   private constructor(o: RetroRingOptions) {
     this.o = { chunkBytes: 256 * 1024, chunkPackets: 4096, ...o };
     if (!(o.seconds > 0) || !(o.maxBytes >= 1 << 20)) throw new RangeError('retro ring: seconds must be > 0 and maxBytes at least 1 MiB');
     this.snapLen = o.snapLen;
-    this.writer = new DumpWriter({
-      agentId: o.agentId, anonKeyId: o.anonKeyId, snapLen: o.snapLen, linkType: o.linkType,
-      // brotli 1 by default: payload is often already compressed or encrypted, so CPU buys little here
-      compression: o.compression ?? 'brotli', level: o.level ?? ((o.compression ?? 'brotli') === 'brotli' ? 1 : undefined),
-    });
+    this.writer = new FrameLogWriter(64 * 1024, o.level ?? 0);
+    this.chunkPacketLimit = this.o.chunkPackets;
+    this.chunkByteLimit = this.o.chunkBytes;
     // ten segments per window: the ring keeps between 100 % and 110 % of the window
     this.segmentUs = Math.max(1_000_000, Math.floor((o.seconds * 1e6) / 10));
     this.segmentMaxBytes = Math.max(2 * this.o.chunkBytes, Math.floor(o.maxBytes / 16));
@@ -129,37 +128,34 @@ export class RetroRing {
     return new RetroRing(o);
   }
 
-  /** One kept packet (the pipeline's reused record, payload already cut to snapLen). Hot path. */
-  add(rec: PacketRecord): void {
-    const ts = rec.tsUs;
-    const w = this.writer;
-    if (w.count > 0 && ts - this.chunkMin >= CHUNK_MAX_AGE_US) this.sealChunk();
-    w.add(rec);
-    this.pendingPayload += rec.payload.length;
+  /** One kept packet: its frame as captured, its time, wire length and direction. Hot path: a copy. */
+  add(linkType: number, frame: Uint8Array, off: number, len: number, tsUs: number, wireLen: number, direction: number): void {
+    const ts = tsUs;
+    if (this.chunkCount > 0 && ts - this.chunkMin >= CHUNK_MAX_AGE_US) this.sealChunk();
+    const bytes = this.writer.add(linkType, frame, off, len, ts, wireLen, direction);
     if (ts < this.chunkMin) this.chunkMin = ts;
     if (ts > this.chunkMax) this.chunkMax = ts;
-    this.s.packetsAdded++;
-    if (w.count >= this.o.chunkPackets || this.pendingPayload >= this.o.chunkBytes) this.sealChunk();
+    this.packetsAdded++;
+    if (++this.chunkCount >= this.chunkPacketLimit || bytes >= this.chunkByteLimit) this.sealChunk();
   }
 
   /** Time passes (µs, the packets' clock): seals a chunk older than a second, drops segments past the window. */
   tick(nowUs: number): void {
-    if (this.writer.count > 0 && nowUs - this.chunkMin >= CHUNK_MAX_AGE_US) this.sealChunk();
+    if (this.chunkCount > 0 && nowUs - this.chunkMin >= CHUNK_MAX_AGE_US) this.sealChunk();
     this.evict(nowUs);
   }
 
   /** Seals the open chunk now (a pull wants the newest packets too). */
   flush(): void {
-    if (this.writer.count > 0) this.sealChunk();
+    if (this.chunkCount > 0) this.sealChunk();
   }
 
   private sealChunk(): void {
-    const w = this.writer;
-    const n = w.count;
+    const n = this.chunkCount;
     const first = this.chunkMin;
     const last = this.chunkMax;
-    const dump = w.finish(0);
-    this.pendingPayload = 0;
+    const dump = this.writer.finish();
+    this.chunkCount = 0;
     this.chunkMin = Infinity;
     this.chunkMax = -Infinity;
     if (this.closed) return;
@@ -234,7 +230,7 @@ export class RetroRing {
       .map((s) => ({ name: s.name, chunks: s.chunks.slice() }));
   }
 
-  /** The dump of one chunk, or null when its segment has left the ring meanwhile. */
+  /** The body of one chunk (a frame log, frame-log.ts), or null when its segment has left the ring meanwhile. */
   readChunk(view: SegmentView, c: ChunkInfo): Uint8Array | null {
     const s = this.segments.find((x) => x.name === view.name);
     if (!s || s.dropped) return null;
@@ -264,7 +260,7 @@ export class RetroRing {
       enabled: true, snapLen: this.snapLen, windowSeconds: this.o.seconds, maxBytes: this.o.maxBytes,
       bytes: this.total, segments: this.segments.length, chunks: this.segments.reduce((a, s) => a + s.chunks.length, 0),
       seconds: oldest !== null && newest !== null ? Math.round((newest - oldest) / 1e5) / 10 : 0,
-      oldestUs: oldest, newestUs: newest, ...this.s,
+      oldestUs: oldest, newestUs: newest, packetsAdded: this.packetsAdded, ...this.s,
     };
   }
 
@@ -273,6 +269,7 @@ export class RetroRing {
     if (this.closed) return;
     this.closed = true;
     this.writer.reset();
+    this.chunkCount = 0;
     for (const s of this.segments.splice(0)) this.shred(s);
   }
 }

@@ -3,6 +3,7 @@
 // follows its snap length), and its pulls wired to the spool and the shipper.
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log.js';
+import type { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
 import type { AgentConfig } from '../config.js';
 import type { LivePipeline } from '../pipeline/live-pipeline.js';
 import type { Spool } from '../spool/index.js';
@@ -30,17 +31,16 @@ export interface RunningRetro {
   stop(): void;
 }
 
-export function startRetro(cfg: AgentConfig, o: { agentId: string; anonKeyId: string; live: LivePipeline; spool: Spool; notify: () => void; log: Logger }): RunningRetro {
+export function startRetro(cfg: AgentConfig, o: { agentId: string; anonymizer: AddressAnonymizer; live: LivePipeline; spool: Spool; notify: () => void; log: Logger }): RunningRetro {
   // as the live pipeline's dumps say it (informational in every dump header)
   const linkType = cfg.capture.interfaces === 'any' ? LINKTYPE_LINUX_SLL : LINKTYPE_ETHERNET;
   const ring = RetroRing.open({
-    dir: join(cfg.stateDir, RETRO_SUBDIR), agentId: o.agentId, anonKeyId: o.anonKeyId, linkType,
-    seconds: cfg.retro.seconds, maxBytes: cfg.retro.maxBytes, snapLen: cfg.retro.snapLen, log: o.log,
+    dir: join(cfg.stateDir, RETRO_SUBDIR), seconds: cfg.retro.seconds, maxBytes: cfg.retro.maxBytes, snapLen: cfg.retro.snapLen, log: o.log,
   });
   o.live.pipeline.setRetroTap(ring);
   // the capture started at the ring's snap length (retroCaptureOptions) and follows it from then on
   const control = new RetroControl({
-    ring, agentId: o.agentId, anonKeyId: o.anonKeyId, linkType, spool: o.spool, spoolMaxBytes: cfg.spool.maxBytes,
+    ring, agentId: o.agentId, anonymizer: o.anonymizer, linkType, spool: o.spool, spoolMaxBytes: cfg.spool.maxBytes,
     notify: o.notify, maxPullBytes: cfg.retro.maxPullBytes, log: o.log,
   });
   o.log.info({ seconds: cfg.retro.seconds, maxBytes: cfg.retro.maxBytes, snapLen: cfg.retro.snapLen }, 'retro ring on (encrypted on this disk, shipped only on a signed capture.retro)');

@@ -16,6 +16,8 @@ import { RetroRing } from '../../agent/retro/retro-ring.js';
 import { pullRetro } from '../../agent/retro/retro-pull.js';
 import { decodeDump, DumpFlag, readDumpHeader } from '../../shared/dump/index.js';
 import { formatIp } from '../../shared/net/ip-address.js';
+import { packetKey } from '../../shared/pcap-export/select-records.js';
+import { snapshot } from '../dump/helpers/record-arbitrary.js';
 
 const log = logger('test-retro');
 log.level = 'silent';
@@ -50,21 +52,21 @@ describe('retro ring', function () {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   function setup(o: { seconds?: number; maxBytes?: number; snapLen?: number } = {}) {
-    const ring = RetroRing.open({ dir: join(dir, 'ring'), agentId: AGENT, anonKeyId: '00112233aabbccdd', linkType: 1, seconds: o.seconds ?? 300, maxBytes: o.maxBytes ?? 64 << 20, snapLen: o.snapLen ?? 65535, log });
+    const ring = RetroRing.open({ dir: join(dir, 'ring'), seconds: o.seconds ?? 300, maxBytes: o.maxBytes ?? 64 << 20, snapLen: o.snapLen ?? 65535, log });
     const dumps: Uint8Array[] = [];
     let seq = 1;
+    const anonymizer = new AddressAnonymizer({ key: randomBytes(32), policy: 'internal' });
     const p = new AgentPipeline({
-      agentId: AGENT, anonymizer: new AddressAnonymizer({ key: randomBytes(32), policy: 'internal' }),
-      nextSequence: () => seq++, onDump: (b) => { dumps.push(b); }, packetsPerDump: 1000,
+      agentId: AGENT, anonymizer, nextSequence: () => seq++, onDump: (b) => { dumps.push(b); }, packetsPerDump: 1000,
     });
     p.setRetroTap(ring);
-    return { ring, p, dumps };
+    return { ring, p, dumps, dec: { anonymizer, linkType: 1 } };
   }
 
   const diskBytes = (d: string): number => readdirSync(d).reduce((a, f) => a + statSync(join(d, f)).size, 0);
 
   it('keeps every packet with its payload (dumps stay header-only), encrypted, 0600 in 0700', async () => {
-    const { ring, p, dumps } = setup();
+    const { ring, p, dumps, dec } = setup();
     for (let i = 0; i < 3000; i++) { const f = frame(5, i % 3 === 0 ? 7 : 8, i); p.handleFrame(1, f, 0, f.length, f.length, T0 + i * 1000); }
     p.flush();
     ring.flush();
@@ -86,7 +88,7 @@ describe('retro ring', function () {
     // a pull for one peer and the middle second: exactly those packets, whole, flagged Retro
     const out: { seq: number; bytes: Uint8Array }[] = [];
     let n = 100;
-    const r = await pullRetro(ring, { agentId: AGENT, peer: '198.51.100.7', sinceUs: T0 + 1_000_000, untilUs: T0 + 1_999_999, maxBytes: 1 << 30 }, { anonKeyId: '00112233aabbccdd', linkType: 1 }, { nextSequence: () => n++, put: (seq, bytes) => out.push({ seq, bytes }) });
+    const r = await pullRetro(ring, { agentId: AGENT, peer: '198.51.100.7', sinceUs: T0 + 1_000_000, untilUs: T0 + 1_999_999, maxBytes: 1 << 30 }, dec, { nextSequence: () => n++, put: (seq, bytes) => out.push({ seq, bytes }) });
     const want = Array.from({ length: 1000 }, (_, k) => 1000 + k).filter((i) => i % 3 === 0);
     assert.equal(r.packets, want.length);
     const got: number[] = [];
@@ -102,6 +104,12 @@ describe('retro ring', function () {
     }
     assert.deepEqual(got, want);
     assert.equal(ring.stats().pulls, 1);
+    // a retro record is the very record of the normal dump (the export pairs them by this key), with payload
+    const normal = new Map<string, unknown>();
+    for (const d of dumps) decodeDump(d).forEach((rec) => { normal.set(packetKey(rec), { ...snapshot(rec), payload: [] }); });
+    for (const o of out) decodeDump(o.bytes).forEach((rec) => {
+      assert.deepEqual({ ...snapshot(rec), payload: [] }, normal.get(packetKey(rec)), 'same record as in the normal dump');
+    });
     ring.close();
     assert.deepEqual(readdirSync(rd), [], 'closing shreds every segment');
   });
@@ -138,12 +146,12 @@ describe('retro ring', function () {
   });
 
   it('a pull stays within its bound; a damaged chunk costs only itself; a new ring deletes old files', async () => {
-    const { ring, p } = setup({ snapLen: 65535 });
+    const { ring, p, dec } = setup({ snapLen: 65535 });
     for (let i = 0; i < 4000; i++) { const f = frame(5, 7, i, 1000); p.handleFrame(1, f, 0, f.length, f.length, T0 + i * 1000); }
     ring.flush();
     const sink = (out: Uint8Array[]) => ({ nextSequence: () => out.length + 1, put: (_s: number, b: Uint8Array) => { out.push(b); } });
     const small: Uint8Array[] = [];
-    const r = await pullRetro(ring, { agentId: AGENT, sinceUs: 0, untilUs: Number.MAX_SAFE_INTEGER, maxBytes: 300_000 }, { anonKeyId: '00112233aabbccdd', linkType: 1 }, sink(small));
+    const r = await pullRetro(ring, { agentId: AGENT, sinceUs: 0, untilUs: Number.MAX_SAFE_INTEGER, maxBytes: 300_000 }, dec, sink(small));
     assert.equal(r.truncated, true);
     assert.ok(r.bytes <= 300_000 && r.packets > 100 && r.packets < 4000, JSON.stringify(r));
     // damage one chunk of the first segment
@@ -153,11 +161,11 @@ describe('retro ring', function () {
     b[200]! ^= 0xff;
     writeFileSync(join(rd, first), b);
     const all: Uint8Array[] = [];
-    const r2 = await pullRetro(ring, { agentId: AGENT, sinceUs: 0, untilUs: Number.MAX_SAFE_INTEGER, maxBytes: 1 << 30 }, { anonKeyId: '00112233aabbccdd', linkType: 1 }, sink(all));
+    const r2 = await pullRetro(ring, { agentId: AGENT, sinceUs: 0, untilUs: Number.MAX_SAFE_INTEGER, maxBytes: 1 << 30 }, dec, sink(all));
     assert.equal(r2.chunksLost, 1);
     assert.ok(r2.packets > 3000 && r2.packets < 4000);
     // the agent stops without closing (crash): a new ring cannot read those files and deletes them
-    const again = RetroRing.open({ dir: rd, agentId: AGENT, anonKeyId: '00112233aabbccdd', linkType: 1, seconds: 300, maxBytes: 64 << 20, snapLen: 100, log });
+    const again = RetroRing.open({ dir: rd, seconds: 300, maxBytes: 64 << 20, snapLen: 100, log });
     assert.deepEqual(readdirSync(rd), []);
     assert.equal(existsSync(rd), true);
     again.close();
