@@ -286,7 +286,7 @@ export function benchMixedCapture(hours: number): MixedCapture {
 
 export async function benchIntelligentPcap(opts: { hours?: number; ringSeconds?: number[]; log?: (s: string) => void } = {}): Promise<IntelligentPcapResult[]> {
   const log = opts.log ?? (() => undefined);
-  const cap = benchMixedCapture(opts.hours ?? 4);
+  const cap = benchMixedCapture(opts.hours ?? 8);
   log(`  capture: ${cap.packets} packets, ${(cap.wireBytes / 1e6).toFixed(1)} MB on the wire, ${((cap.endUs - cap.startUs) / 3.6e9).toFixed(1)} h`);
   const out: IntelligentPcapResult[] = [];
   for (const s of opts.ringSeconds ?? [300, 1800]) {
@@ -302,7 +302,7 @@ export async function benchIntelligentPcap(opts: { hours?: number; ringSeconds?:
 
 // `npx tsx bench/intelligent-pcap.ts [hours]`
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  benchIntelligentPcap({ hours: Number(process.argv[2] ?? 4), log: (s) => process.stderr.write(s + '\n') }).then((rs) => {
+  benchIntelligentPcap({ hours: Number(process.argv[2] ?? 8), log: (s) => process.stderr.write(s + '\n') }).then((rs) => {
     for (const r of rs) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
   }, (e: unknown) => { process.stderr.write(String((e as Error).stack ?? e) + '\n'); process.exitCode = 1; });
 }

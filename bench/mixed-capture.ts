@@ -58,18 +58,26 @@ const ip4 = (s: string): number[] => s.split('.').map(Number);
 class Builder {
   readonly frames: Frame[] = [];
   private ipId = 1;
-  private readonly noise: Buffer;
+  private x: number;
 
-  constructor(private readonly rnd: () => number) {
-    // one block of random bytes that payloads are cut from (random, so incompressible)
-    this.noise = Buffer.alloc(1 << 20);
-    for (let i = 0; i < this.noise.length; i += 4) this.noise.writeUInt32LE(Math.floor(rnd() * 4294967296), i);
+  constructor(rnd: () => number) {
+    this.x = (Math.floor(rnd() * 4294967295) | 1) >>> 0;
   }
 
+  /** n fresh pseudo-random bytes (xorshift32: every payload different, so nothing compresses across them, as TLS) */
   payload(n: number, text = ''): Buffer {
     const b = Buffer.alloc(n);
-    const off = Math.floor(this.rnd() * (this.noise.length - n - 1));
-    this.noise.copy(b, 0, off, off + n);
+    let x = this.x;
+    for (let i = 0; i < n; i += 4) {
+      x ^= x << 13; x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5; x >>>= 0;
+      b[i] = x & 0xff;
+      if (i + 1 < n) b[i + 1] = (x >>> 8) & 0xff;
+      if (i + 2 < n) b[i + 2] = (x >>> 16) & 0xff;
+      if (i + 3 < n) b[i + 3] = x >>> 24;
+    }
+    this.x = x;
     if (text) Buffer.from(text).copy(b, 0, 0, Math.min(n, text.length));
     return b;
   }

@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   }
 
   log('intelligent packet capture: hours of generated mixed traffic with three malicious episodes through agent (retro ring) and collector (analyzers, responses)');
-  for (const r of await benchIntelligentPcap({ hours: 4, ringSeconds: [300, 1800], log })) {
+  for (const r of await benchIntelligentPcap({ hours: 8, ringSeconds: [300, 1800], log })) {
     const tag = `ring ${r.ringSeconds} s`;
     if (r.ringSeconds === 300) {
       report.add({ name: 'intelligent capture: bytes on the wire', value: r.wireBytes / 1e6, unit: 'MB', note: `${r.packets} packets in ${r.hours.toFixed(1)} h` });

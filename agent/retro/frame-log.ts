@@ -30,7 +30,12 @@ export class FrameLogWriter {
   private len: Uint32Array;
   private meta: Uint32Array;
 
-  constructor(initialBytes = 64 * 1024, private readonly quality = 0, initialFrames = 1024) {
+  /**
+   * A chunk is full at `maxFrames` frames, `maxBytes` frame bytes, or frames `maxAgeUs` apart
+   * (add() says so: the caller seals it).
+   */
+  constructor(private readonly maxFrames = 4096, private readonly maxBytes = 256 * 1024, private readonly maxAgeUs = 1_000_000, private readonly quality = 0, initialFrames = 1024) {
+    const initialBytes = Math.min(maxBytes, 64 * 1024);
     this.data = new Uint8Array(initialBytes);
     this.ts = new Float64Array(initialFrames);
     this.wire = new Uint32Array(initialFrames);
@@ -42,8 +47,8 @@ export class FrameLogWriter {
     return this.n;
   }
 
-  /** Appends frame[off, off + len); returns the frame bytes now in the log. */
-  add(linkType: number, frame: Uint8Array, off: number, len: number, tsUs: number, wireLen: number, direction: number): number {
+  /** Appends frame[off, off + len); true when the chunk is now full (seal it). Hot path. */
+  add(linkType: number, frame: Uint8Array, off: number, len: number, tsUs: number, wireLen: number, direction: number): boolean {
     const n = this.n;
     if (n === this.ts.length) this.growIndex();
     this.ts[n] = tsUs;
@@ -57,7 +62,25 @@ export class FrameLogWriter {
     this.data.set(off === 0 && len === frame.length ? frame : new Uint8Array(frame.buffer, frame.byteOffset + off, len), p);
     this.pos = need;
     this.n = n + 1;
-    return need;
+    return n + 1 >= this.maxFrames || need >= this.maxBytes || tsUs - this.ts[0]! >= this.maxAgeUs;
+  }
+
+  /** Time of the first frame (the chunk's age), NaN when empty. */
+  get firstTsUs(): number {
+    return this.n > 0 ? this.ts[0]! : NaN;
+  }
+
+  /** Earliest and latest frame time (frames of several capture sessions may interleave a little). */
+  span(): { min: number; max: number } {
+    let min = Infinity;
+    let max = -Infinity;
+    const ts = this.ts;
+    for (let i = 0; i < this.n; i++) {
+      const t = ts[i]!;
+      if (t < min) min = t;
+      if (t > max) max = t;
+    }
+    return { min, max };
   }
 
   /** The compressed chunk body; the writer is then empty. */

@@ -90,12 +90,6 @@ export class RetroRing {
   private readonly segments: Segment[] = [];
   private readonly segmentUs: number;
   private readonly segmentMaxBytes: number;
-  private readonly chunkPacketLimit: number;
-  private readonly chunkByteLimit: number;
-  private chunkMin = Infinity;
-  private chunkMax = -Infinity;
-  /** packets in the open chunk (a field, not the writer's getter: the hot path reads it per packet) */
-  private chunkCount = 0;
   private packetsAdded = 0;
   private total = 0;
   private counter = 0;
@@ -106,9 +100,7 @@ export class RetroRing {
     this.o = { chunkBytes: 256 * 1024, chunkPackets: 4096, ...o };
     if (!(o.seconds > 0) || !(o.maxBytes >= 1 << 20)) throw new RangeError('retro ring: seconds must be > 0 and maxBytes at least 1 MiB');
     this.snapLen = o.snapLen;
-    this.writer = new FrameLogWriter(64 * 1024, o.level ?? 0);
-    this.chunkPacketLimit = this.o.chunkPackets;
-    this.chunkByteLimit = this.o.chunkBytes;
+    this.writer = new FrameLogWriter(this.o.chunkPackets, this.o.chunkBytes, CHUNK_MAX_AGE_US, o.level ?? 0);
     // ten segments per window: the ring keeps between 100 % and 110 % of the window
     this.segmentUs = Math.max(1_000_000, Math.floor((o.seconds * 1e6) / 10));
     this.segmentMaxBytes = Math.max(2 * this.o.chunkBytes, Math.floor(o.maxBytes / 16));
@@ -130,34 +122,25 @@ export class RetroRing {
 
   /** One kept packet: its frame as captured, its time, wire length and direction. Hot path: a copy. */
   add(linkType: number, frame: Uint8Array, off: number, len: number, tsUs: number, wireLen: number, direction: number): void {
-    const ts = tsUs;
-    if (this.chunkCount > 0 && ts - this.chunkMin >= CHUNK_MAX_AGE_US) this.sealChunk();
-    const bytes = this.writer.add(linkType, frame, off, len, ts, wireLen, direction);
-    if (ts < this.chunkMin) this.chunkMin = ts;
-    if (ts > this.chunkMax) this.chunkMax = ts;
-    this.packetsAdded++;
-    if (++this.chunkCount >= this.chunkPacketLimit || bytes >= this.chunkByteLimit) this.sealChunk();
+    if (this.writer.add(linkType, frame, off, len, tsUs, wireLen, direction)) this.sealChunk();
   }
 
   /** Time passes (µs, the packets' clock): seals a chunk older than a second, drops segments past the window. */
   tick(nowUs: number): void {
-    if (this.chunkCount > 0 && nowUs - this.chunkMin >= CHUNK_MAX_AGE_US) this.sealChunk();
+    if (nowUs - this.writer.firstTsUs >= CHUNK_MAX_AGE_US) this.sealChunk(); // false when empty (NaN)
     this.evict(nowUs);
   }
 
   /** Seals the open chunk now (a pull wants the newest packets too). */
   flush(): void {
-    if (this.chunkCount > 0) this.sealChunk();
+    if (this.writer.count > 0) this.sealChunk();
   }
 
   private sealChunk(): void {
-    const n = this.chunkCount;
-    const first = this.chunkMin;
-    const last = this.chunkMax;
+    const n = this.writer.count;
+    const { min: first, max: last } = this.writer.span();
     const dump = this.writer.finish();
-    this.chunkCount = 0;
-    this.chunkMin = Infinity;
-    this.chunkMax = -Infinity;
+    this.packetsAdded += n;
     if (this.closed) return;
     try {
       const seg = this.segmentFor(first);
@@ -260,7 +243,7 @@ export class RetroRing {
       enabled: true, snapLen: this.snapLen, windowSeconds: this.o.seconds, maxBytes: this.o.maxBytes,
       bytes: this.total, segments: this.segments.length, chunks: this.segments.reduce((a, s) => a + s.chunks.length, 0),
       seconds: oldest !== null && newest !== null ? Math.round((newest - oldest) / 1e5) / 10 : 0,
-      oldestUs: oldest, newestUs: newest, packetsAdded: this.packetsAdded, ...this.s,
+      oldestUs: oldest, newestUs: newest, packetsAdded: this.packetsAdded + this.writer.count, ...this.s,
     };
   }
 
@@ -269,7 +252,6 @@ export class RetroRing {
     if (this.closed) return;
     this.closed = true;
     this.writer.reset();
-    this.chunkCount = 0;
     for (const s of this.segments.splice(0)) this.shred(s);
   }
 }

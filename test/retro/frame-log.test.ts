@@ -8,7 +8,7 @@ import { FrameLogError, FrameLogWriter, readFrameLog } from '../../agent/retro/f
 describe('retro ring frame log', () => {
   it('round-trips frames with time, lengths, link type and direction', () => {
     fc.assert(fc.property(fc.array(fc.record({ ts: fc.integer({ min: 0, max: 2 ** 52 }), wire: fc.integer({ min: 0, max: 0xffffffff }), link: fc.integer({ min: 0, max: 0xffff }), dir: fc.integer({ min: 0, max: 255 }), data: fc.uint8Array({ maxLength: 300 }) }), { maxLength: 60 }), (frames) => {
-      const w = new FrameLogWriter(16);
+      const w = new FrameLogWriter(100_000, 1 << 30, Infinity);
       for (const f of frames) {
         const padded = new Uint8Array(f.data.length + 7);
         padded.set(f.data, 3);
