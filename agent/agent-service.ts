@@ -21,6 +21,7 @@ import type { WatchlistPayload } from '../shared/watchlist/watchlist-codec.js';
 import { leanCaptureAdvice, runtimeProfile } from './runtime-profile.js';
 import { hostname } from 'node:os';
 import { createAppMetaExtractor } from './pipeline/app-meta-extractor.js';
+import { retroCaptureOptions, startRetro } from './retro/retro-start.js';
 
 export const STATUS_FILE = 'status.json';
 const STOP_DRAIN_MS = 3_000;
@@ -60,7 +61,9 @@ function startCapture(cfg: AgentConfig, agentId: string, key: Uint8Array, anonym
     capture: {
       interfaces: cfg.capture.interfaces,
       bpf: cfg.capture.bpf,
-      bufferBytes: cfg.capture.bufferBytes,
+      // the retro ring needs payload from the first packet: the capture starts at its snap length,
+      // with a ring request that keeps enough slots of that size (retro-start.ts)
+      ...retroCaptureOptions(cfg),
       collectors: [collector],
     },
     pipeline: {
@@ -157,6 +160,8 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
 
   let shipper: Shipper | undefined;
   const live = await startCapture(cfg, identity.agentId, key, anonymizer, spool, collector, () => shipper?.notify(), log);
+  // the retro ring (off by default): recent packets with payload, shipped only on capture.retro
+  const retro = cfg.retro.enabled ? startRetro(cfg, { agentId: identity.agentId, anonymizer, live, spool, notify: () => shipper?.notify(), log }) : null;
 
   // "stop shipping" pauses uploads through this wrapper; the connection stays up for commands
   const shipping = new PausableSpool(spool);
@@ -170,6 +175,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     live,
     shipping,
     defaults: { snapLen: cfg.dump.snapLen, packetsPerDump: cfg.dump.packetsPerDump, dumpSeconds: cfg.dump.maxSeconds },
+    retro: retro?.control ?? null,
     log,
   });
   const counters = heartbeatCounters(live, control);
@@ -202,6 +208,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
     shipper: sh.stats(),
     control: control.health(),
     watchlist: watchlist.stats(),
+    retro: retro ? retro.control.stats() : { enabled: false },
     responses: router.stats(),
     memory: memoryFigures(),
     runtime: { profile, node: process.version },
@@ -221,6 +228,7 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       watchlist.stop();
       control.stop();
       live.stop();
+      retro?.stop();
       await drainShipper(sh, spool);
       reporting.writeStatus();
     },

@@ -72,6 +72,22 @@ const agentConfigSchema = z.strictObject({
     { maxBytes: 512 << 20 },
   ),
   collector: z.optional(z.strictObject({ url: z.url() })),
+  /** the retro ring: recent packets with payload on this disk, encrypted, shipped only on a signed request (docs/pcap.md) */
+  retro: z._default(
+    z.strictObject({
+      /** off unless the owner's policy turns it on */
+      enabled: z._default(z.boolean(), false),
+      /** packet time kept at least, seconds */
+      seconds: z._default(z.int().check(z.gte(10), z.lte(86_400)), 300),
+      /** bytes on disk at most */
+      maxBytes: z._default(z.int().check(z.gte(1 << 20)), 256 << 20),
+      /** payload bytes kept per packet (the capture's snap length follows) */
+      snapLen: z._default(z.int().check(z.gte(1), z.lte(65535)), 1600),
+      /** dump bytes one pull may ship at most (also at most a quarter of the spool's free room) */
+      maxPullBytes: z._default(z.int().check(z.gte(1 << 20)), 64 << 20),
+    }),
+    { enabled: false, seconds: 300, maxBytes: 256 << 20, snapLen: 1600, maxPullBytes: 64 << 20 },
+  ),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -61,6 +61,8 @@ export interface AgentMemoryResult {
   kernelDrops: number | null;
   /** the agent's CPU (percent of one core) while capturing */
   cpuPercent: number;
+  /** the agent's retro ring at the end (agent status "retro"), when it was on */
+  retro: { enabled: boolean; bytes?: number; bytesWritten?: number; packetsAdded?: number; segmentsShredded?: number; seconds?: number } | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -156,7 +158,7 @@ class MemoryRig {
     return agent;
   }
 
-  status(): { capture: { packetsSeen: number; kernelDrops: number | null }; memory?: { heapTotalBytes: number; heapUsedBytes: number } } {
+  status(): { capture: { packetsSeen: number; kernelDrops: number | null }; memory?: { heapTotalBytes: number; heapUsedBytes: number }; retro?: AgentMemoryResult['retro'] } {
     return JSON.parse(readFileSync(join(this.dir, 'agent', 'status.json'), 'utf8')) as ReturnType<MemoryRig['status']>;
   }
 
@@ -225,6 +227,7 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
       packetsPerSec: packetsSeen / seconds,
       kernelDrops: st.capture.kernelDrops,
       cpuPercent: (cpu / wall) * 100,
+      retro: st.retro ?? null,
     };
   } finally {
     rig.close();

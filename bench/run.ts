@@ -18,6 +18,8 @@ import { benchAlertLatency } from './alert-latency.js';
 import { benchAgentMemory } from './agent-memory.js';
 import { benchLiveCapture } from './live-capture-bench.js';
 import { benchPackageSizes } from './package-sizes.js';
+import { benchRetroCost } from './retro-cost.js';
+import { benchIntelligentPcap } from './intelligent-pcap.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
 import { benchMetadataOverhead, benchPipelineWithMetadata, median } from './app-meta-bench.js';
 import { makeBrowsingCapture } from './make-browsing-capture.js';
@@ -169,6 +171,34 @@ async function main(): Promise<void> {
     report.add({ name: 'agent installed size (Linux)', value: ps.agentInstalledMb, unit: 'MB', note: 'of which the stripped node binary ~82 MB' });
   } catch (e) {
     log(`packages: not measured (${(e as Error).message.split('\n')[0]}); scripts/setup.sh installs the packaging tools`);
+  }
+
+  log('intelligent packet capture: hours of generated mixed traffic with three malicious episodes through agent (retro ring) and collector (analyzers, responses)');
+  for (const r of await benchIntelligentPcap({ hours: 8, ringSeconds: [300, 1800], log })) {
+    const tag = `ring ${r.ringSeconds} s`;
+    if (r.ringSeconds === 300) {
+      report.add({ name: 'intelligent capture: bytes on the wire', value: r.wireBytes / 1e6, unit: 'MB', note: `${r.packets} packets in ${r.hours.toFixed(1)} h` });
+      report.add({ name: 'intelligent capture: full capture (tcpdump -w)', value: r.fullCaptureBytes / 1e6, unit: 'MB' });
+      report.add({ name: 'retro ring: disk bytes written per packet (this mixed traffic)', value: r.ring.bytesWritten / r.ring.packetsAdded, unit: 'bytes/packet', note: `mean frame ${(r.wireBytes / r.packets).toFixed(0)} bytes; snapLen 1600, brotli 1, AES-GCM` });
+    }
+    report.add({ name: `intelligent capture, ${tag}: dumps stored`, value: r.storedDumpBytes / 1e6, unit: 'MB', note: `${(r.retroDumpBytes / 1e3).toFixed(1)} kB retro; collector database ${(r.databaseBytes / 1e6).toFixed(2)} MB` });
+    report.add({ name: `intelligent capture, ${tag}: payload bytes kept`, value: r.payloadBytesKept / 1e6, unit: 'MB' });
+    report.add({ name: `intelligent capture, ${tag}: reduction against tcpdump -w`, value: r.reductionFactor, unit: 'x', target: '>= 50', note: `with the database: ${(r.fullCaptureBytes / (r.storedDumpBytes + r.databaseBytes)).toFixed(1)} x` });
+    report.add({
+      name: `intelligent capture, ${tag}: malicious packets kept whole`, value: r.maliciousWholeShare * 100, unit: '%', target: '100',
+      note: r.episodes.map((e) => `${e.name} ${e.whole}/${e.packets} (retro ${e.viaRetro}, alert after ${e.alertAfterSec ?? '-'} s)`).join('; '),
+    });
+  }
+
+  log('retro ring cost: the shipped agent at 20,000 packets/s with the ring off and on (alternating), and with whole 64 KiB packets');
+  try {
+    const rc = await benchRetroCost({ seconds: 10, rate: 20_000, rounds: 2, log });
+    report.add({ name: 'agent CPU at 20,000 packets/s, retro ring on', value: rc.cpuOn, unit: '% of a core', reference: { name: 'ring off', value: rc.cpuOff }, target: 'within 10 % of ring off' });
+    report.add({ name: 'agent peak RSS at 20,000 packets/s, retro ring on', value: rc.rssOn, unit: 'MB', reference: { name: 'ring off', value: rc.rssOff }, target: '+5 MB at most' });
+    report.add({ name: 'retro ring: disk bytes written per packet', value: rc.diskBytesPerPacket, unit: 'bytes/packet', note: 'the bench traffic: 32-byte UDP payloads' });
+    if (rc.whole) report.add({ name: 'agent peak RSS, retro ring keeping whole 64 KiB packets (snapLen 65535)', value: rc.whole.peak.rssMb, unit: 'MB', note: `CPU ${rc.whole.cpuPercent.toFixed(0)} %, kernel drops ${rc.whole.kernelDrops}` });
+  } catch (e) {
+    log(`retro ring cost: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
   }
 
   rmSync(dumpDir, { recursive: true, force: true });

@@ -21,6 +21,7 @@ import { loadOrCreateResponseKey, responseKeyDir } from './respond/response-key.
 import { ResponseEngine } from './respond/response-engine.js';
 import { ControlService } from './control/control-service.js';
 import { controlConfigFrom } from './control/control-config.js';
+import { startPayloadRetention } from './payload/payload-hooks.js';
 
 export interface CollectorServiceOptions {
   /** the --control flag: admin API host:port or "off", over config key control.listen */
@@ -178,6 +179,9 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     built.push(() => server.close());
     analysis.metrics.register(server.metrics.registry);
     control.attach(server);
+    // packet payload kept by bytes and by age (docs/pcap.md), apart from flow retention
+    const payload = startPayloadRetention(cfg, dbPath, server.metrics.registry, logger('payload'));
+    built.push(() => payload.stop());
     let stopped: Promise<void> | null = null;
     return {
       server, control, flows, analysis, responses,

@@ -4,6 +4,7 @@
 //   operator.crt / operator.key / ca.crt   from `meerkat pki operator create NAME --out DIR`
 //   op.key / op.pub                        from `meerkat keys operator-init --dir DIR`
 import { request } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,40 @@ export class AdminClient {
 
   post<T>(path: string, body: unknown): Promise<T> {
     return this.call<T>('POST', path, body);
+  }
+
+  /**
+   * GET whose answer is a byte stream (a packet export): resolves with the body once the status
+   * is 2xx (read it to the end; the HTTP trailers are then on `body.trailers`), rejects with the
+   * API's error otherwise.
+   */
+  stream(path: string): Promise<IncomingMessage> {
+    const u = new URL(path, this.base);
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(u, { method: 'GET', cert: this.tls.cert, key: this.tls.key, ca: this.tls.ca, minVersion: 'TLSv1.3', timeout: 90_000 }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          req.setTimeout(0);
+          resolve(res);
+          return;
+        }
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString('utf8');
+          let e: { error?: string; message?: string } = {};
+          try { e = JSON.parse(text) as typeof e; } catch { /* not JSON: shown as text */ }
+          reject(new AdminApiError(status, e.error ?? '', e.message ?? text.slice(0, 200)));
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${u.origin} within 90 s`)));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ECONNREFUSED') reject(new Error(`cannot reach the collector admin API at ${u.origin} (connection refused): is the collector running with --control?`));
+        else reject(e);
+      });
+      req.end();
+    });
   }
 
   private call<T>(method: string, path: string, body: unknown): Promise<T> {

@@ -16,6 +16,8 @@ import { registerCaptureCommands } from './commands/capture.js';
 import { registerInterdictionCommands } from './commands/interdiction.js';
 import { registerCommandStatusCommands } from './commands/command-status.js';
 import { registerPackageCommands } from './commands/package.js';
+import { registerPcapCommand } from './commands/pcap.js';
+import { registerRetroCommand } from './commands/retro.js';
 
 const program = new Command('meerkat')
   .description('Meerkat manager console: owner keys, pseudonyms, dump files, flows, PKI, agents and remote commands')
@@ -34,5 +36,7 @@ registerCaptureCommands(program);
 registerInterdictionCommands(program);
 registerCommandStatusCommands(program);
 registerPackageCommands(program);
+registerPcapCommand(program);
+registerRetroCommand(program);
 
 await runCli(program);

@@ -80,15 +80,18 @@ const SLOT_OVERHEAD = 96;
 const HANDOVER_DRAIN_US = 1_000_000;
 
 /**
- * The capture snap length for a payload length: the header room plus the payload, rounded up
- * to a power of two so that small changes of the payload length do not swap sessions.
+ * The capture snap length for a payload length: the header room plus the payload, rounded up to
+ * a power of two minus the slot overhead, so that small changes of the payload length do not swap
+ * sessions, and so that libpcap's fixed-size ring slots (snap length + overhead) fill the
+ * page-sized blocks they are packed into: a snap length of 2048 made 2,144-byte slots, one per
+ * 4 KiB page, and the ring twice as large as asked (measured, docs/pcap.md "Cost").
  */
 function captureSnapLen(payloadBytes: number): number {
   if (payloadBytes <= 0) return HEADER_SNAP_LEN;
   const need = HEADER_SNAP_LEN + payloadBytes;
-  let n = HEADER_SNAP_LEN;
-  while (n < need && n < MAX_CAPTURE_SNAP_LEN) n *= 2;
-  return Math.min(n, MAX_CAPTURE_SNAP_LEN);
+  let slot = 2 * HEADER_SNAP_LEN;
+  while (slot - SLOT_OVERHEAD < need && slot <= MAX_CAPTURE_SNAP_LEN) slot *= 2;
+  return slot > MAX_CAPTURE_SNAP_LEN ? MAX_CAPTURE_SNAP_LEN : slot - SLOT_OVERHEAD;
 }
 
 /** The ring request for a snap length: the configured bytes, or enough for MIN_RING_SLOTS. */

@@ -17,6 +17,7 @@ import { InterdictionControl } from './interdiction-control.js';
 import { buildInventoryReport, collectInventory } from './inventory.js';
 import { type InventoryReport } from '../../shared/commands/agent-reports.js';
 import type { PausableSpool } from './pausable-spool.js';
+import type { RetroControl } from '../retro/retro-control.js';
 import { PeerResolver } from './peer-resolver.js';
 import { loadPinnedOperatorKeys } from './pinned-keys.js';
 import { ReplayGuard } from './replay-guard.js';
@@ -39,11 +40,14 @@ export interface AgentControlOptions {
   log: Logger;
   /** firewall backend for interdiction; 'off' disables it (default 'auto') */
   interdiction?: 'auto' | 'nft' | 'iptables' | 'off';
+  /** the retro ring's pulls (capture.retro), when the ring is on */
+  retro?: RetroControl | null;
 }
 
 export interface AgentControl {
   readonly executor: CommandExecutor;
   readonly capture: CaptureControl;
+  readonly retro: RetroControl | null;
   readonly interdiction: InterdictionControl | null;
   /** shipper 'connected' event */
   onConnected(remote: { address: string; port: number } | null): void;
@@ -126,6 +130,7 @@ export async function startAgentControl(o: AgentControlOptions): Promise<AgentCo
     replay,
     ...(replayProblem ? { replayProblem } : {}),
     capture,
+    retro: o.retro ?? null,
     interdiction,
     ...(unavailable ? { interdictionUnavailable: unavailable } : {}),
     inventory,
@@ -136,6 +141,7 @@ export async function startAgentControl(o: AgentControlOptions): Promise<AgentCo
   return {
     executor,
     capture,
+    retro: o.retro ?? null,
     interdiction,
     onConnected: (remote) => {
       if (remote && interdiction) void interdiction.onConnected(remote);
@@ -148,6 +154,7 @@ export async function startAgentControl(o: AgentControlOptions): Promise<AgentCo
         control: { snapLen: c.snapLen, dump: c.dump, capture: c.capture, shipping: c.shipping, peerCapture: c.peerCapture },
         interdiction: interdiction ? interdiction.summary() : { unavailable },
         commands: { done: s.done, failed: s.failed, refused: s.refused },
+        retro: o.retro ? o.retro.stats() : { enabled: false },
       };
     },
     stop: () => interdiction?.stop(),

@@ -9,6 +9,7 @@ import { READ_ONLY_KINDS, RefusalCode, type CommandEnvelope, type CommandKind, t
 import { parseRecordAddress, type PeerRef } from '../../shared/commands/peer-ref.js';
 import type { CommandHandler } from '../transport/shipper.js';
 import type { CaptureControl } from './capture-control.js';
+import type { RetroControl } from '../retro/retro-control.js';
 import type { InterdictionControl } from './interdiction-control.js';
 import type { InventoryReport } from '../../shared/commands/agent-reports.js';
 import type { PinnedKeySet } from './pinned-keys.js';
@@ -25,6 +26,8 @@ export interface CommandExecutorOptions {
   replay: ReplayGuard | null;
   replayProblem?: string;
   capture: CaptureControl | null;
+  /** the retro ring (agent config `retro`), null when it is off */
+  retro?: RetroControl | null;
   interdiction: InterdictionControl | null;
   /** unavailable reason when interdiction could not be set up on this host */
   interdictionUnavailable?: string;
@@ -153,6 +156,16 @@ export class CommandExecutor {
           throw new ParamError((e as Error).message);
         }
         return capture().addPeerCapture(peer, p.port as number | undefined, p.snapLen as number, p.forMs as number);
+      }
+      case 'capture.retro': {
+        if (!this.o.retro) throw new UnsupportedError('capture.retro: the retro ring is off on this agent (agent config "retro": {"enabled": true})');
+        let peer: string | undefined;
+        try {
+          peer = p.peer === undefined ? undefined : parseRecordAddress(p.peer as string, '--peer');
+        } catch (e) {
+          throw new ParamError((e as Error).message);
+        }
+        return this.o.retro.pull(peer, p.port as number | undefined, p.sinceMs as number, p.untilMs as number);
       }
       case 'capture.dump-size':
         return capture().setDumpSize(p.packets as number, p.seconds as number | undefined);

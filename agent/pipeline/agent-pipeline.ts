@@ -106,6 +106,17 @@ export interface AgentPipelineOptions {
 /** A full-size Ethernet payload: hellos and DNS answers span whole segments (docs/capture.md, "Application metadata"). */
 export const DEFAULT_METADATA_CAPTURE_BYTES = 1500;
 
+/**
+ * The retro ring (agent/retro): every kept packet's frame as captured, with its time, wire length
+ * and direction (a pull decodes, anonymizes and cuts it as this pipeline does); tick() drives its
+ * time; `snapLen` raises the capture's snap length.
+ */
+export interface RetroTap {
+  readonly snapLen: number;
+  add(linkType: number, frame: Uint8Array, off: number, len: number, tsUs: number, wireLen: number, direction: number): void;
+  tick(nowUs: number): void;
+}
+
 /** Per-packet watch (agent/watchlist): matches() after anonymization; hit() after the packet is in the open dump. */
 export interface PacketWatch {
   matches(d: DecodedPacket): boolean;
@@ -116,6 +127,8 @@ export class AgentPipeline {
   private readonly pkt = new DecodedPacket();
   /** null while the watchlist is empty: one null check per packet */
   private watch: PacketWatch | null = null;
+  /** null while the retro ring is off: one null check per packet */
+  private retro: RetroTap | null = null;
   private readonly anonymizer: AddressAnonymizer;
   private readonly noise: NoiseFilter;
   private readonly hosts: HostAddressTable;
@@ -209,6 +222,8 @@ export class AgentPipeline {
     else this.anonymizer.anonymizeRecord(d);
     if (this.noise.lastSampled) d.payload = EMPTY_BYTES; // sampled noise: identities, not data
     else {
+      const retro = this.retro;
+      if (retro !== null) retro.add(linkType, d.frame, d.frameOff, d.capLen, d.tsUs, d.wireLen, d.direction);
       this.snap.apply(d);
       // reads the payload in the capture buffer; what it finds is queued for this packet
       if (this.meta !== null) this.meta.inspect(d, this.writer);
@@ -218,6 +233,11 @@ export class AgentPipeline {
     this.rotator.add(d);
     this.kept++;
     if (hit && watch !== null) watch.hit();
+  }
+
+  /** Installs (or with null removes) the retro ring: it gets every kept packet's frame. */
+  setRetroTap(t: RetroTap | null): void {
+    this.retro = t;
   }
 
   /** Installs (or with null removes) the watchlist check (near-real-time shipping of listed peers). */
@@ -247,17 +267,18 @@ export class AgentPipeline {
     this.snap.expire(nowUs);
     this.meta?.expire(nowUs);
     this.rotator.tick(nowUs);
+    this.retro?.tick(nowUs);
   }
 
-  /** The most payload bytes any packet may keep at `nowUs` (global or per-peer). */
-  maxSnapLen(nowUs: number): number {
-    return this.snap.maxSnapLen(nowUs);
-  }
-
-  /** Payload bytes the capture must deliver per packet at `nowUs`: what may be kept, or what extraction reads. */
+  /**
+   * Payload bytes the capture must deliver per packet at `nowUs`: the most any packet may keep
+   * (global or per-peer), what metadata extraction reads, or what the retro ring keeps.
+   */
   capturePayloadBytes(nowUs: number): number {
-    const keep = this.snap.maxSnapLen(nowUs);
-    return keep > this.metaCaptureBytes ? keep : this.metaCaptureBytes;
+    let n = this.snap.maxSnapLen(nowUs);
+    if (this.metaCaptureBytes > n) n = this.metaCaptureBytes;
+    if (this.retro !== null && this.retro.snapLen > n) n = this.retro.snapLen;
+    return n;
   }
 
   setSnapLen(n: number): void {

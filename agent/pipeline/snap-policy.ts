@@ -148,18 +148,21 @@ export class SnapPolicy {
     return n;
   }
 
-  /** Sets p.payload to the kept bytes (a view that is valid until the next packet). */
-  apply(p: DecodedPacket): void {
+  /** How many payload bytes of this packet the policy keeps (what apply() hands out). */
+  keptLength(p: DecodedPacket): number {
     const n = this.snapFor(p);
     // non-IP frames (ARP, LLDP, ...) carry link-layer identities, never conversation data
-    if (n === 0 || p.payloadOff < 0 || p.ipVersion === 0) {
-      p.payload = EMPTY_BYTES;
-      return;
-    }
+    if (n === 0 || p.payloadOff < 0 || p.ipVersion === 0) return 0;
     const avail = p.frameOff + p.capLen - p.payloadOff; // captured bytes from the payload on
     let k = n < p.payloadLen ? n : p.payloadLen;
     if (k > avail) k = avail;
-    if (k <= 0) {
+    return k > 0 ? k : 0;
+  }
+
+  /** Sets p.payload to the kept bytes (a view that is valid until the next packet). */
+  apply(p: DecodedPacket): void {
+    const k = this.keptLength(p);
+    if (k === 0) {
       p.payload = EMPTY_BYTES;
       return;
     }

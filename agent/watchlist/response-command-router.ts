@@ -22,7 +22,7 @@ export interface ResponseRouterOptions {
   /** the operator path (control.executor.handle) */
   operator: CommandHandler;
   /** capture / interdiction targets for response commands */
-  control: Pick<AgentControl, 'capture' | 'interdiction'>;
+  control: Pick<AgentControl, 'capture' | 'interdiction' | 'retro'>;
   log: Logger;
   /** response keys, read per command (default from stateDir) */
   keys?: () => ResponseKeySet;
@@ -61,6 +61,7 @@ export function createResponseRouter(o: ResponseRouterOptions): ResponseRouter {
     replay,
     ...(replayProblem ? { replayProblem } : {}),
     capture: o.control.capture,
+    retro: o.control.retro,
     interdiction: o.control.interdiction,
     inventory: () => { throw new Error('inventory is never a response'); },
     now,

@@ -18,7 +18,7 @@ const RESPONSE_KEYS_DIR = 'response-keys';
 
 /** Kinds an automatic response may ever be authorised for (no inventory, no stop/start, no release). */
 export const RESPONSE_KINDS: readonly CommandKind[] = [
-  'capture.peer', 'capture.snaplen', 'interdiction.isolate', 'interdiction.block', 'interdiction.degrade',
+  'capture.peer', 'capture.snaplen', 'capture.retro', 'interdiction.isolate', 'interdiction.block', 'interdiction.degrade',
 ];
 
 export interface ResponseKey {

@@ -17,6 +17,7 @@ import type { CommandQueue, QueuedCommand } from './command-queue.js';
 import { ADMIN_ROUTES, MAX_WAIT_S, type AuditNames } from './admin-routes.js';
 import { HttpError, RouteTable, type Permission } from './route-table.js';
 import { limitTimeToFirstRequest, serverTimeoutOptions } from '../server/connection-timeouts.js';
+import type { PcapRoute } from './pcap-export.js';
 
 export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
 
@@ -32,6 +33,8 @@ export interface AdminApiDeps {
   /** resolves with the command once it has ended, or as it is after timeoutMs */
   waitFor(id: string, timeoutMs: number): Promise<QueuedCommand | null>;
   revocations(): RevocationList;
+  /** packet export (pcap-export.ts), when the collector keeps dumps */
+  pcap?: PcapRoute;
   /** what each operator may do (default: everything; see ALLOW_EVERY_OPERATOR) */
   authorize?: Authorizer;
   log: Logger;
@@ -79,14 +82,16 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
     const actor = verdict.ok ? `operator:${verdict.name}` : verdict.claimed ? `unauthenticated:${verdict.claimed.slice(0, 64)}` : 'anonymous';
     const names: AuditNames = { agentId: null, commandId: null };
     let detail: unknown;
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(text);
+    const audit = (status: number): void => {
       try {
         deps.audit.record({ actor, action: `http ${what}`, agentId: names.agentId, commandId: names.commandId, outcome: String(status), detail: { ms: Date.now() - started, ...(detail !== undefined ? { detail } : {}) } });
       } catch (e) {
         deps.log.error({ err: (e as Error).message }, 'audit write failed');
       }
+    };
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
+      audit(status);
     };
     try {
       if (!verdict.ok) {
@@ -97,7 +102,11 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
       if (!authorize(verdict.name, route.permission)) {
         throw new HttpError(403, 'forbidden', `operator ${verdict.name} lacks the permission ${route.permission} for ${route.method} ${route.path}`);
       }
-      const reply = await route.handler({ req, url, params, operator: verdict.name, serial: verdict.serial, actor, audit: names }, deps);
+      const reply = await route.handler({ req, res, url, params, operator: verdict.name, serial: verdict.serial, actor, audit: names }, deps);
+      if ('streamed' in reply) {
+        detail = reply.detail;
+        return audit(reply.status);
+      }
       return send(reply.status, reply.body);
     } catch (e) {
       if (e instanceof HttpError) {

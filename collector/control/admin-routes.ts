@@ -2,7 +2,7 @@
 // needs, and its handler. Handlers get the authenticated operator and the API's dependencies,
 // name the agent / command the request was about (for its audit row) and return status + JSON.
 // Adding an endpoint is adding a row here (and a line in docs/control.md).
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AGENT_ID_RE, COMMAND_STATES, type CommandState } from '../../shared/commands/command-schema.js';
 import type { AdminApiDeps } from './admin-api.js';
 import { SubmitError, type QueuedCommand } from './command-queue.js';
@@ -19,6 +19,8 @@ export interface AuditNames {
 
 export interface RequestContext {
   readonly req: IncomingMessage;
+  /** for handlers that stream their answer (packet export) */
+  readonly res: ServerResponse;
   readonly url: URL;
   readonly params: Readonly<Record<string, string>>;
   /** the authenticated operator (certificate CN) and certificate serial */
@@ -29,10 +31,8 @@ export interface RequestContext {
   readonly audit: AuditNames;
 }
 
-export interface Reply {
-  status: number;
-  body: unknown;
-}
+/** A JSON answer, or one the handler already streamed (only its audit row is left to write). */
+export type Reply = { status: number; body: unknown } | { status: number; streamed: true; detail?: unknown };
 
 export type AdminHandler = (ctx: RequestContext, deps: AdminApiDeps) => Reply | Promise<Reply>;
 
@@ -165,6 +165,21 @@ const listAudit: AdminHandler = (ctx, deps) => {
 };
 
 /** Every endpoint of the admin API. */
+/** Packets of the kept dumps as pcapng, streamed (pcap-export.ts; docs/pcap.md). */
+const pcapExport: AdminHandler = async (ctx, deps) => {
+  if (!deps.pcap) throw new HttpError(404, 'not-found', 'packet export is not configured on this collector');
+  const r = await deps.pcap({ method: 'GET', route: [], url: ctx.url, res: ctx.res, actor: ctx.actor });
+  if (r.agentId !== undefined) ctx.audit.agentId = r.agentId;
+  return r.json !== undefined ? { status: r.status, body: r.json } : { status: r.status, streamed: true, detail: r.detail };
+};
+
+/** Payload bytes kept per agent. */
+const pcapUsage: AdminHandler = async (ctx, deps) => {
+  if (!deps.pcap) throw new HttpError(404, 'not-found', 'packet export is not configured on this collector');
+  const r = await deps.pcap({ method: 'GET', route: ['usage'], url: ctx.url, res: ctx.res, actor: ctx.actor });
+  return { status: r.status, body: r.json };
+};
+
 export const ADMIN_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/whoami', permission: 'identity:read', handler: whoami },
   { method: 'GET', path: '/v1/agents', permission: 'agents:read', handler: listAgents },
@@ -173,5 +188,7 @@ export const ADMIN_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'POST', path: '/v1/commands', permission: 'commands:submit', handler: submitCommand },
   { method: 'GET', path: '/v1/commands', permission: 'commands:read', handler: listCommands },
   { method: 'GET', path: '/v1/commands/:id', permission: 'commands:read', handler: getCommand },
+  { method: 'GET', path: '/v1/pcap', permission: 'pcap:export', handler: pcapExport },
+  { method: 'GET', path: '/v1/pcap/usage', permission: 'agents:read', handler: pcapUsage },
   { method: 'GET', path: '/v1/audit', permission: 'audit:read', handler: listAudit },
 ];

@@ -16,6 +16,7 @@ import { AuditLog } from './audit-log.js';
 import { CommandQueue, type QueuedCommand } from './command-queue.js';
 import { openControlDb, type ControlDatabase } from './control-db.js';
 import { ensureAdminServerCert } from '../../certs/operator-certs.js';
+import { createPcapRoute, type PcapExportLimits } from './pcap-export.js';
 
 /** What the control side needs of the agent server (CollectorServer implements it). */
 export interface CommandTransport {
@@ -37,6 +38,8 @@ export interface ControlServiceOptions {
   /** delivery / expiry sweep period (default 500 ms) */
   tickMs?: number;
   now?: () => number;
+  /** bounds of packet exports (GET /v1/pcap); defaults in pcap-export.ts */
+  pcapLimits?: Partial<PcapExportLimits>;
 }
 
 export class ControlService {
@@ -98,6 +101,8 @@ export class ControlService {
       revocations: () => rev.list,
       ...(this.o.authorize ? { authorize: this.o.authorize } : {}),
       log: this.log,
+      // the dumps and flows live in the same database as the control tables (<stateDir>/meerkat.db)
+      pcap: createPcapRoute({ dbPath: this.o.dbPath, audit: this.audit, log: this.log, ...(this.o.pcapLimits ? { limits: this.o.pcapLimits } : {}) }),
     });
     this.log.info({ host: listen.host, port: this.api.port, cert: tls.files.cert }, 'admin API listening (HTTPS, operator certificates)');
   }

@@ -2,7 +2,7 @@
 // onDumpCommitted hook) and the importer's. A dump is recorded and the flow records
 // it completed are inserted in one store transaction; a dump already recorded for
 // (agent, sequence) is skipped, so re-delivery has no effect.
-import { decodeDump, type DecodedDump } from '../../shared/dump/index.js';
+import { decodeDump, DumpFlag, type DecodedDump } from '../../shared/dump/index.js';
 import type { FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
@@ -74,6 +74,7 @@ export class DumpIngest {
         compression: h.compression,
         rawPath: info.rawPath ?? null,
         rawBytes: bytes.length,
+        ...(h.flags ? { extra: { flags: h.flags } } : {}),
       });
       if (duplicate) return;
       this.addToEngine(h.agentId, dump);
@@ -148,6 +149,8 @@ export class DumpIngest {
   }
 
   private addToEngine(agentId: string, dump: DecodedDump): void {
+    // retro dumps repeat packets earlier dumps already carried (with payload now): not flows again
+    if ((dump.header.flags & DumpFlag.Retro) !== 0) return;
     const engine = this.engines.get(agentId);
     const tap = this.onPacket;
     if (tap === undefined) dump.forEach((rec) => engine.add(rec));

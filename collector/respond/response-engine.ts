@@ -17,8 +17,6 @@ import type { ResponseRule } from './response-config.js';
 import { PersistedIssues, restoreLimiter, ruleKey, type ResponseLimiter } from './response-limiter.js';
 
 const RESPONDER_ACTOR = 'collector:responses';
-/** how long an issued response command may wait in the queue for its agent */
-const COMMAND_LIFETIME_MS = 15 * 60_000;
 
 export interface ResponseEngineOptions {
   /** the collector database (control tables) */
@@ -80,14 +78,16 @@ export class ResponseEngine {
   private respond(index: number, r: ResponseRule, a: StoredAlert): void {
     const now = this.now();
     const cmd = r.command;
-    const kind = cmd.type === 'capture-full' ? 'capture.peer' : 'interdiction.isolate';
+    const lifetimeMs = r.expiresSec * 1000;
+    const kind = cmd.type === 'capture-full' ? 'capture.peer' : cmd.type === 'capture-retro' ? 'capture.retro' : 'interdiction.isolate';
     const base = { alertId: a.id, category: a.category, rule: a.rule, severity: a.severity, peer: a.peer || null, response: cmd.type };
-    if (cmd.type === 'capture-full' && !a.peer) {
+    if ((cmd.type === 'capture-full' || (cmd.type === 'capture-retro' && cmd.scope === 'peer')) && !a.peer) {
       this.stats.skipped++;
       this.safeAudit({ action: 'response.skip', agentId: a.agentId, outcome: 'no-peer', detail: base });
       return;
     }
-    const activeKey = `${a.agentId}|${kind}|${cmd.type === 'capture-full' ? a.peer : ''}`;
+    const hostWide = cmd.type === 'isolate' || (cmd.type === 'capture-retro' && cmd.scope === 'host');
+    const activeKey = `${a.agentId}|${kind}|${hostWide ? '' : a.peer}`;
     const rk = this.ruleKeys[index]!;
     const verdict = this.limiter.check(rk, a.agentId, activeKey, r.rateLimit, now);
     if (verdict !== 'ok') {
@@ -96,11 +96,22 @@ export class ResponseEngine {
       this.o.log.info({ alertId: a.id, agentId: a.agentId, verdict }, 'automatic response suppressed');
       return;
     }
-    const forMs = (cmd.forSec ?? 0) * 1000;
-    const env = cmd.type === 'capture-full'
-      ? buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'capture.peer', params: { peer: a.peer, snapLen: cmd.snapLen, forMs }, lifetimeMs: COMMAND_LIFETIME_MS, nowMs: now })
-      : buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'interdiction.isolate', params: cmd.forSec ? { forMs } : {}, lifetimeMs: COMMAND_LIFETIME_MS, nowMs: now });
-    const inForceUntil = forMs > 0 ? now + forMs : now + COMMAND_LIFETIME_MS;
+    let env;
+    let inForceUntil: number;
+    if (cmd.type === 'capture-retro') {
+      // from before the alert's first packet - a beacon alert's from before its first beacon - until the agent pulls
+      const sinceMs = Math.max(0, Math.floor(retroStartUs(a) / 1000) - cmd.beforeSec * 1000);
+      const params = { ...(cmd.scope === 'peer' ? { peer: a.peer } : {}), sinceMs, untilMs: Math.max(now + lifetimeMs, sinceMs + 1) };
+      env = buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'capture.retro', params, lifetimeMs, nowMs: now });
+      // the same peer's window is not pulled again while it overlaps this one
+      inForceUntil = now + Math.max(cmd.beforeSec * 1000, 60_000);
+    } else {
+      const forMs = (cmd.forSec ?? 0) * 1000;
+      env = cmd.type === 'capture-full'
+        ? buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'capture.peer', params: { peer: a.peer, snapLen: cmd.snapLen, forMs }, lifetimeMs, nowMs: now })
+        : buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'interdiction.isolate', params: cmd.forSec ? { forMs } : {}, lifetimeMs, nowMs: now });
+      inForceUntil = forMs > 0 ? now + forMs : now + lifetimeMs;
+    }
     // the command and the limiter's record of it commit together
     const q = this.db.transaction(() => {
       const queued = this.queue.submit(env, `${RESPONDER_ACTOR}:rule${index}`);
@@ -129,5 +140,15 @@ export class ResponseEngine {
 function matches(r: ResponseRule, a: StoredAlert): boolean {
   if (a.category !== r.category) return false;
   if (r.rule !== undefined && a.rule !== r.rule) return false;
+  if (r.minScore !== undefined) {
+    const score = a.evidence.score;
+    if (typeof score !== 'number' || !(score >= r.minScore)) return false;
+  }
   return severityRank(a.severity) >= severityRank(r.minSeverity);
+}
+
+/** Packet time (µs) the alert's story starts: its first occurrence, or the first beacon of a beacon series. */
+function retroStartUs(a: StoredAlert): number {
+  const first = a.evidence.firstUs;
+  return typeof first === 'number' && Number.isFinite(first) && first > 0 && first < a.firstSeenUs ? first : a.firstSeenUs;
 }

@@ -146,6 +146,7 @@ export class DumpCommitter {
       anonKeyId: header.anonKeyId,
       snapLen: header.snapLen,
       compression: header.compression,
+      flags: header.flags,
     };
     const stored = await new Promise<boolean>((resolve, reject) => {
       this.queue.push({ row, header, bytes, resolve, reject });

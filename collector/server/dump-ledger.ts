@@ -21,6 +21,8 @@ export interface DumpRow {
   anonKeyId: string;
   snapLen: number;
   compression: string;
+  /** header flags (HasPayload, Retro), kept so payload retention can find payload dumps */
+  flags?: number;
 }
 
 export interface DumpLedger {

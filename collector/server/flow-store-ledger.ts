@@ -29,6 +29,7 @@ export class FlowStoreDumpLedger implements DumpLedger {
           compression: r.compression,
           rawPath: join(this.dumpDir, r.file),
           rawBytes: r.sizeBytes,
+          ...(r.flags ? { extra: { flags: r.flags } } : {}),
         });
         if (isNew && onNew) onNew(i);
         return isNew;

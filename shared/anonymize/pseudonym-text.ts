@@ -16,7 +16,8 @@ function isV4Mapped(b: Uint8Array): boolean {
   return b[10] === 0xff && b[11] === 0xff;
 }
 
-function rewrite(pan: CryptoPan, version: 4 | 6, b: Uint8Array, inverse: boolean): void {
+/** Rewrites an address in place (16 bytes, IPv4 in bytes 0..3): to its pseudonym, or back with `inverse`. */
+export function rewriteAddress(pan: CryptoPan, version: 4 | 6, b: Uint8Array, inverse: boolean): void {
   const off = version === 4 ? 0 : isV4Mapped(b) ? 12 : -1;
   if (off >= 0) {
     const a = ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
@@ -35,21 +36,21 @@ function rewrite(pan: CryptoPan, version: 4 | 6, b: Uint8Array, inverse: boolean
 /** "10.1.2.3" -> its pseudonym under the key. Throws AddressParseError on bad text. */
 export function anonymizeText(keys: { anonKey: Uint8Array }, address: string): string {
   const a = parseIp(address);
-  rewrite(new CryptoPan(keys.anonKey), a.version, a.bytes, false);
+  rewriteAddress(new CryptoPan(keys.anonKey), a.version, a.bytes, false);
   return formatIp(a.version, a.bytes);
 }
 
 /** Pseudonym text -> the real address. Throws AddressParseError on bad text. */
 export function deanonymizeText(keys: { anonKey: Uint8Array }, address: string): string {
   const a = parseIp(address);
-  rewrite(new CryptoPan(keys.anonKey), a.version, a.bytes, true);
+  rewriteAddress(new CryptoPan(keys.anonKey), a.version, a.bytes, true);
   return formatIp(a.version, a.bytes);
 }
 
 function mapCidr(keys: { anonKey: Uint8Array }, text: string, inverse: boolean): string {
   const c: Cidr = parseCidr(text);
   // output bit i depends only on input bits 0..i, so a prefix maps to a prefix
-  rewrite(new CryptoPan(keys.anonKey), c.version, c.bytes, inverse);
+  rewriteAddress(new CryptoPan(keys.anonKey), c.version, c.bytes, inverse);
   return formatCidr(parseCidr(`${formatIp(c.version, c.bytes)}/${c.prefixLen}`));
 }
 
@@ -86,7 +87,7 @@ export function deanonymizeNameText(keys: { anonKey: Uint8Array }, text: string)
   if (isIP(t)) return deanonymizeText(keys, t);
   const r = parseReverseName(t);
   if (r !== null) {
-    rewrite(new CryptoPan(keys.anonKey), r.version, r.bytes, true);
+    rewriteAddress(new CryptoPan(keys.anonKey), r.version, r.bytes, true);
     return formatReverseName(r);
   }
   if (!t.includes(NAME_TOKEN_PREFIX)) throw new NamePseudonymError(text, `not a name pseudonym (no ${NAME_TOKEN_PREFIX} token, not a reverse name)`);
@@ -105,7 +106,7 @@ export function anonymizeNameText(keys: { anonKey: Uint8Array }, name: string, s
   if (isIP(t)) return anonymizeText(keys, t);
   const r = parseReverseName(t);
   if (r !== null) {
-    rewrite(new CryptoPan(keys.anonKey), r.version, r.bytes, false);
+    rewriteAddress(new CryptoPan(keys.anonKey), r.version, r.bytes, false);
     return formatReverseName(r);
   }
   return sealName(nameKeys(keys.anonKey), t, [...new Set([...DEFAULT_INTERNAL_SUFFIXES, ...suffixes].map(normalizeSuffix))]);

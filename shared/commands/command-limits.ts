@@ -26,6 +26,8 @@ export const COMMAND_LIMITS = {
   /** blocks / degrade entries an agent keeps at once */
   blocks: 256,
   degrade: 32,
+  /** the time window one capture.retro may ask the agent's ring for (sinceMs .. untilMs) */
+  retroWindow: { minMs: 1, maxMs: 7 * DAY_MS } satisfies DurationRange,
   /** payload bytes kept per packet (capture --snaplen) */
   snapLen: { min: 0, max: 65_535 },
   /** packets and seconds per dump (dump-size) */

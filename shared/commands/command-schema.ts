@@ -45,6 +45,10 @@ const COMMAND_PARAMS = {
   'capture.peer': z.strictObject({ peer: address, port: opt(int(1, 65535)), snapLen: int(1, L.snapLen.max), forMs: duration(L.peerCapture) }),
   /** packets (and seconds) per dump */
   'capture.dump-size': z.strictObject({ packets: int(L.dumpPackets.min, L.dumpPackets.max), seconds: opt(z.number().check(z.gte(L.dumpSeconds.min), z.lte(L.dumpSeconds.max))) }),
+  /** ship the retro ring's packets of [sinceMs, untilMs] (of `peer` / `port` when given) as retro dumps (docs/pcap.md) */
+  'capture.retro': z
+    .strictObject({ peer: opt(address), port: opt(int(1, 65535)), sinceMs: z.int().check(z.nonnegative()), untilMs: z.int().check(z.nonnegative()) })
+    .check(z.refine((p) => p.untilMs > p.sinceMs && p.untilMs - p.sinceMs <= L.retroWindow.maxMs, `untilMs must be after sinceMs, at most ${L.retroWindow.maxMs / 86_400_000} days later`)),
   'component.stop': z.strictObject({ component }),
   'component.start': z.strictObject({ component }),
   'interdiction.isolate': z.strictObject({ allow: opt(z.array(peerRef).check(z.maxLength(L.allow))), forMs: opt(interdictionFor) }),

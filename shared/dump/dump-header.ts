@@ -14,8 +14,10 @@ export const DUMP_HEADER_LEN = 96;
 export const enum DumpFlag {
   /** at least one record carries captured payload bytes */
   HasPayload = 1 << 0,
+  /** retro capture: packets the agent kept in its local ring and shipped on request (docs/pcap.md) */
+  Retro = 1 << 1,
 }
-const KNOWN_FLAGS = 1;
+const KNOWN_FLAGS = 3;
 
 export const enum CompressionKind {
   None = 0,
@@ -92,7 +94,7 @@ export function uuidToBytes(s: string): Uint8Array {
   return Buffer.from(s.replace(/-/g, ''), 'hex');
 }
 
-function bytesToUuid(b: Uint8Array): string {
+export function bytesToUuid(b: Uint8Array): string {
   const h = Buffer.from(b.buffer, b.byteOffset, 16).toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

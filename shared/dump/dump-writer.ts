@@ -33,6 +33,8 @@ export interface DumpWriterOptions {
   compression?: 'none' | 'deflate-raw' | 'brotli';
   /** compressor level: deflate 1..9 (default 6), brotli quality 0..11 (default 2) */
   level?: number;
+  /** mark every dump as retro capture (header flag Retro) */
+  retro?: boolean;
 }
 
 const DEFAULT_LEVEL: Record<string, number> = { 'none': 0, 'deflate-raw': 6, 'brotli': 2 };
@@ -43,6 +45,7 @@ export class DumpWriter {
   private readonly linkType: number;
   private readonly compression: CompressionKind;
   private readonly level: number;
+  private readonly retro: boolean;
   private snap: number;
   private maxSnap: number;
 
@@ -108,6 +111,7 @@ export class DumpWriter {
     const comp = opts.compression ?? 'brotli';
     this.compression = compressionKind(comp);
     this.level = opts.level ?? DEFAULT_LEVEL[comp]!;
+    this.retro = opts.retro ?? false;
     const maxLevel = this.compression === CompressionKind.Brotli ? 11 : this.compression === CompressionKind.DeflateRaw ? 9 : 0;
     if (!Number.isInteger(this.level) || this.level < 0 || this.level > maxLevel) {
       throw new RangeError(`compression level ${this.level} out of range 0..${maxLevel} for ${comp}`);
@@ -296,7 +300,7 @@ export class DumpWriter {
       snapLen: this.maxSnap,
       compression: this.compression,
       compressionLevel: this.level,
-      flags: this.anyPayload ? DumpFlag.HasPayload : 0,
+      flags: (this.anyPayload ? DumpFlag.HasPayload : 0) | (this.retro ? DumpFlag.Retro : 0),
       uncompressedSize: total,
       compressedSize: packed.length,
       bodyCrc32: crc32(packed),

@@ -52,7 +52,7 @@ describe('log lines', () => {
         stateDir: dir,
         agentId: '3b1f6a52-9c1e-4d6f-8a2b-0c4d5e6f7a8b',
         operator: async () => ({ ok: true }),
-        control: { capture: {} as never, interdiction: null },
+        control: { capture: {} as never, interdiction: null, retro: null },
         log: m.log.child({ component: 'agent' }),
         keys: () => ({ keys: new Map(), problems: [] }),
       });

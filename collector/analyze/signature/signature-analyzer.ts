@@ -131,6 +131,8 @@ export class SignatureAnalyzer implements Analyzer<z.output<typeof signatureConf
       summary: `${agentId} no longer looks like itself: ${this.cfg.consecutive} windows in a row with own-class probability ` +
         `< ${this.cfg.threshold} (last ${pSelf.toFixed(2)}, looks most like ${model.classes[best]})`,
       evidence: {
+        // how unlike itself the machine looks (1 - own-class probability): responses match on `score`
+        score: Math.round((1 - pSelf) * 1000) / 1000,
         windowSec: model.json.windowUs / 1e6, recent: [...a.recent], lastFeatures: featureValues, records: w.records,
         modelCreatedUs: model.json.createdUs, holdoutAccuracy: model.json.holdout.accuracy,
       },

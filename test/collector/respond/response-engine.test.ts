@@ -60,4 +60,41 @@ describe('responses: engine', () => {
       e.close();
     }
   });
+
+  it('retro capture from any analyzer: beacons from their first beacon, scores above a threshold, expiry, no-peer alerts', () => {
+    const rk = loadOrCreateResponseKey(join(dir, 'response-key'));
+    const rules = parseResponsesConfig([
+      { category: 'beacon', minSeverity: 'medium', minScore: 0.9, command: { type: 'capture-retro', beforeSec: 120 }, expiresSec: 600 },
+      { category: 'scan', minSeverity: 'medium', command: { type: 'capture-retro' } },
+      { category: 'signature', minSeverity: 'medium', minScore: 0.8, command: { type: 'capture-retro', beforeSec: 60, scope: 'host' } },
+      { category: 'threat-intel', command: { type: 'capture-retro' } },
+    ]);
+    const now = 1_900_000_000_000;
+    const e = new ResponseEngine({ dbPath: join(dir, 'meerkat.db'), rules, key: rk.key, log: logger('test'), now: () => now });
+    try {
+      const beacon = { ...alert(1, '203.0.113.9', 'high', 'beacon'), firstSeenUs: (now - 10_000) * 1000, evidence: { score: 0.97, firstUs: (now - 1_200_000) * 1000 } };
+      const weak = { ...alert(2, '203.0.113.10', 'high', 'beacon'), evidence: { score: 0.85 } };
+      const scan = { ...alert(3, '10.9.8.7', 'medium', 'scan'), firstSeenUs: (now - 5_000) * 1000 };
+      const sig = { ...alert(4, '', 'medium', 'signature'), firstSeenUs: (now - 30_000) * 1000, evidence: { score: 0.93 } };
+      const sigLow = { ...alert(5, '', 'medium', 'signature'), evidence: { score: 0.4 } };
+      const ti = { ...alert(6, '', 'high', 'threat-intel') };
+      e.onChanges([beacon, weak, scan, sig, sigLow, ti].map((a) => ({ kind: 'new' as const, alert: a })));
+      e.onChanges([{ kind: 'escalated', alert: { ...beacon, id: 7 } }]); // the same peer again: its window is being pulled
+      const cmds = e.queue.list({}).reverse();
+      assert.deepEqual(cmds.map((c) => c.kind), ['capture.retro', 'capture.retro', 'capture.retro']);
+      const [b, sc, sg] = cmds.map((c) => c.envelope);
+      // the beacon's window opens before its first beacon, not before the alert
+      assert.deepEqual(b!.params, { peer: '203.0.113.9', sinceMs: now - 1_200_000 - 120_000, untilMs: now + 600_000 });
+      assert.equal(b!.expiresAt - b!.issuedAt, 600_000);
+      assert.deepEqual(sc!.params, { peer: '10.9.8.7', sinceMs: now - 5_000 - 300_000, untilMs: now + 900_000 });
+      assert.deepEqual(sg!.params, { sinceMs: now - 30_000 - 60_000, untilMs: now + 900_000 }, 'no peer: the whole host, as the rule allows');
+      const keys = new Map([[rk.key.keyId, ed25519PublicKeyObject(rk.key.publicKey)]]);
+      for (const c of cmds) assert.equal(verifyCommand(c.envelope, { agentId: AGENT, nowMs: now, keys }).ok, true);
+      const audit = e.audit.list({});
+      assert.deepEqual(audit.filter((a) => a.action === 'response.skip').map((a) => a.outcome), ['no-peer'], 'threat-intel alert without a peer');
+      assert.deepEqual(audit.filter((a) => a.action === 'response.suppress').map((a) => a.outcome), ['active']);
+    } finally {
+      e.close();
+    }
+  });
 });
