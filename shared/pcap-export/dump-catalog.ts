@@ -8,6 +8,7 @@ import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bytesToUuid, DUMP_HEADER_LEN } from '../dump/dump-header.js';
+import { MeerkatError } from '../errors.js';
 
 export interface DumpRef {
   agentId: string;
@@ -26,7 +27,8 @@ export interface DumpCatalog {
   close(): void;
 }
 
-export class CatalogError extends Error {
+export class CatalogError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_PCAP_CATALOG';
   constructor(message: string) {
     super(message);
     this.name = 'CatalogError';

@@ -6,6 +6,7 @@
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../net/ip-address.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, RecordFlag, type PacketRecord } from '../packet/packet-record.js';
 import type { FlowRecord } from '../flow/flow-record.js';
+import { InputError } from '../errors.js';
 
 /** Both endpoints of one flow, as the flow record names them. */
 export interface FlowTuple {
@@ -34,7 +35,8 @@ export interface PacketSelection {
   flows?: FlowTuple[];
 }
 
-export class SelectionError extends Error {
+export class SelectionError extends InputError {
+  readonly code = 'MEERKAT_ERR_PCAP_SELECTION';
   constructor(message: string) {
     super(message);
     this.name = 'SelectionError';
