@@ -77,6 +77,8 @@ export interface FlowEngineStats {
   nonIp: number;
   /** records whose headers were cut off or contradicted themselves (counted in port-less flows) */
   damaged: number;
+  /** records whose IP header itself was unusable (RecordFlag.BadIpHeader): no flow is built from them */
+  badIpHeader: number;
   /** non-first fragments counted into their datagram's flow */
   fragmentsJoined: number;
   flowsCreated: number;
@@ -100,6 +102,7 @@ const FLAG_FRAGMENT = 1 << 2;
 const FLAG_SRC_ANON = 1 << 3;
 const FLAG_DST_ANON = 1 << 4;
 const FLAG_INNER = 1 << 5;
+const FLAG_BAD_IP_HEADER = 1 << 6;
 const FRAG_MORE = 1 << 0;
 
 function mixWord(h: number, k: number): number {
@@ -135,7 +138,7 @@ function isIpv4Broadcast(ipVersion: number, a: Uint8Array): boolean {
 
 export class FlowEngine {
   readonly stats: FlowEngineStats = {
-    packets: 0, nonIp: 0, damaged: 0, fragmentsJoined: 0, flowsCreated: 0, recordsEmitted: 0, evicted: 0,
+    packets: 0, nonIp: 0, damaged: 0, badIpHeader: 0, fragmentsJoined: 0, flowsCreated: 0, recordsEmitted: 0, evicted: 0,
   };
   private readonly maxFlows: number;
   private readonly timeouts: FlowTimeouts;
@@ -224,6 +227,11 @@ export class FlowEngine {
       return;
     }
     const flags = rec.flags;
+    if ((flags & FLAG_BAD_IP_HEADER) !== 0) {
+      // its addresses and protocol may be anything: a flow keyed by them would be bogus
+      this.stats.badIpHeader++;
+      return;
+    }
     // A cut-off or self-contradicting header is not trusted beyond the addresses: such
     // packets are counted in a port-less flow of their addresses (Zeek drops them; an
     // attacker's malformed packets should stay visible).

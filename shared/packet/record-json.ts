@@ -5,7 +5,12 @@ import { Direction, RecordFlag, TcpOpt, type PacketRecord } from './packet-recor
 
 const TCP_FLAG_LETTERS = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C'];
 const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp6', 132: 'sctp', 47: 'gre', 50: 'esp', 41: 'ipv6' };
-const TUNNEL_NAMES = ['', 'gre', 'vxlan', 'geneve', '6in4', 'teredo', 'gtp', 'ipip'];
+const TUNNEL_NAMES = ['', 'gre', 'vxlan', 'geneve', '6in4', 'teredo', 'gtp', 'ipip', 'ayiya', 'mpls', 'vxlan-gpe', 'etherip'];
+
+/** Name of a TunnelKind value ('' for none or unknown). */
+export function tunnelKindName(kind: number): string {
+  return TUNNEL_NAMES[kind] ?? '';
+}
 
 export function tcpFlagsText(f: number): string {
   let s = '';
@@ -54,8 +59,9 @@ export function recordToJson(r: PacketRecord, opts: RecordJsonOptions = {}): Rec
   }
   o.payload_len = r.payloadLen;
   if (r.payload.length) o.payload_hex = Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.length).toString('hex');
-  if (r.flags & RecordFlag.Inner) o.tunnel = TUNNEL_NAMES[r.tunnel] ?? r.tunnel;
+  if (r.flags & RecordFlag.Inner) o.tunnel = tunnelKindName(r.tunnel) || r.tunnel;
   if (r.flags & RecordFlag.Truncated) o.truncated = true;
   if (r.flags & RecordFlag.Malformed) o.malformed = true;
+  if (r.flags & RecordFlag.BadIpHeader) o.bad_ip_header = true;
   return o;
 }

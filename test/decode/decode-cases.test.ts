@@ -219,10 +219,19 @@ describe('decodePacket: tricky cases', () => {
         decode(lt, v6udp());
         assertV6udp(`link type ${lt}`);
       }
+      // link type 101 names no version: a first nibble of neither 4 nor 6 is not an IP packet
       decode(LinkType.Raw, concat([0x50], bytes(30)));
       assert.equal(out.flags, RecordFlag.Malformed);
+      assert.equal(out.ipVersion, 0);
+      // link types 228/229 do, but the header's own version wins (as in Zeek)
       decode(LinkType.Ipv6, v4tcp());
-      assert.equal(out.flags, RecordFlag.Malformed);
+      assertV4tcp('IPv4 under link type 229');
+      decode(LinkType.Ipv4, v6udp());
+      assertV6udp('IPv6 under link type 228');
+      // neither 4 nor 6 under link type 229: a malformed IPv6 packet
+      decode(LinkType.Ipv6, concat([0x50], bytes(50)));
+      assert.equal(out.flags, RecordFlag.Malformed | RecordFlag.BadIpHeader);
+      assert.equal(out.ipVersion, 6);
       assert.match(out.issue, /version is not 6/);
     });
 
@@ -430,8 +439,62 @@ describe('decodePacket: tricky cases', () => {
       assert.equal(out.flags, 0, 'a snapped packet with whole headers is not flagged');
       assert.equal(out.ipLen, 85);
       decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6, totalLength: 12 }, tcp({ sport: 1, dport: 2 })));
-      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.equal(out.flags, RecordFlag.Malformed | RecordFlag.BadIpHeader);
       assert.match(out.issue, /total length < header length/);
+    });
+
+    it('a malformed IP header still makes a record: BadIpHeader with the announced version and the whole addresses', () => {
+      const v4 = ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6, ttl: 7, id: 0x4242 }, tcp({ sport: 1, dport: 2 }));
+      const bad = (mutate: (ip: Uint8Array) => Uint8Array, wire?: number): DecodedPacket => {
+        const ip = mutate(v4.slice());
+        const frame = ethernet(0x0800, ip);
+        return decode(LinkType.Ethernet, frame, wire ?? frame.length);
+      };
+      const checkV4 = (what: string, flags: number, srcWant: string, dstWant: string): void => {
+        assert.equal(out.ipVersion, 4, what);
+        assert.equal(out.flags, flags, `${what}: ${out.issue}`);
+        assert.equal(src(), srcWant, what);
+        assert.equal(dst(), dstWant, what);
+        assert.equal(out.sport, 0, `${what}: no transport decoded`);
+        assert.equal(out.l4Off, -1, what);
+      };
+      const BAD = RecordFlag.Malformed | RecordFlag.BadIpHeader;
+      bad((ip) => { ip[0] = 0x45 & 0xf0 | 3; return ip; });
+      checkV4('IHL 3', BAD, '10.1.2.3', '192.0.2.9');
+      assert.match(out.issue, /header length < 20/);
+      assert.equal(out.ttl, 7);
+      assert.equal(out.ipId, 0x4242);
+      assert.equal(out.proto, 6);
+      bad((ip) => { ip[0] = 0x75; return ip; });
+      checkV4('version 7 under EtherType IPv4', BAD, '0.0.0.0', '0.0.0.0');
+      assert.match(out.issue, /version is not 4/);
+      bad((ip) => ip.subarray(0, 18));
+      checkV4('18 of 20 header bytes, not snapped', BAD, '10.1.2.3', '0.0.0.0');
+      assert.match(out.issue, /header cut short/);
+      bad((ip) => ip.subarray(0, 18), 200);
+      checkV4('18 of 20 header bytes, snapped', RecordFlag.Truncated | RecordFlag.BadIpHeader, '10.1.2.3', '0.0.0.0');
+      bad((ip) => ip.subarray(0, 0));
+      checkV4('EtherType IPv4 and nothing after it', BAD, '0.0.0.0', '0.0.0.0');
+      // IPv6: a cut fixed header keeps the source when it is whole
+      const v6 = ethernet(0x86dd, v6udp());
+      decode(LinkType.Ethernet, v6.subarray(0, 14 + 39));
+      assert.equal(out.ipVersion, 6);
+      assert.equal(out.flags, BAD);
+      assert.equal(src(), '2001:db8::1');
+      assert.equal(dst(), '::');
+      assert.equal(out.proto, 17);
+      decode(LinkType.Ethernet, ethernet(0x86dd, concat([0x75], bytes(50))));
+      assert.equal(out.ipVersion, 6);
+      assert.equal(out.flags, BAD);
+      assert.match(out.issue, /version is not 6/);
+      // inside a tunnel the sound outer packet stays the record
+      const vx = ethernet(0x0800, ipv4({ src: '198.51.100.1', dst: '198.51.100.2', proto: 17 },
+        udp(40000, 4789, concat([0x08, 0, 0, 0, 0, 0, 1, 0], ethernet(0x0800, concat([0x46], bytes(10)))))));
+      decode(LinkType.Ethernet, vx);
+      assert.equal(out.ipVersion, 4);
+      assert.equal(src(), '198.51.100.1');
+      assert.equal(out.dport, 4789);
+      assert.equal(out.flags, 0);
     });
 
     it('the payload is a view of the frame, limited to the captured bytes', () => {

@@ -49,7 +49,7 @@ function checkRecord(o: DecodedPacket, linkType: number, frame: Uint8Array, wire
   inRange('mplsDepth', o.mplsDepth, 0, 64);
   inRange('l2Flags', o.l2Flags, 0, 3);
   if ((o.l2Flags & L2Flag.Broadcast) !== 0 && (o.l2Flags & L2Flag.Multicast) === 0) throw new Error('broadcast without multicast');
-  inRange('flags', o.flags, 0, 63);
+  inRange('flags', o.flags, 0, 127);
   for (const [name, off, need] of [['l3Off', o.l3Off, 1], ['l4Off', o.l4Off, 0], ['payloadOff', o.payloadOff, 0], ['srcMacOff', o.srcMacOff, 6], ['dstMacOff', o.dstMacOff, 6]] as const) {
     if (off !== -1) inRange(name, off, 0, cap - need);
   }
@@ -70,6 +70,11 @@ function checkRecord(o: DecodedPacket, linkType: number, frame: Uint8Array, wire
   if (inner !== (o.tunnel !== TunnelKind.None)) throw new Error(`Inner flag ${inner} vs tunnel ${o.tunnel}`);
   if (inner && (outerOnly || o.ipVersion === 0)) throw new Error('Inner without an inner IP packet, or with innerTunnels off');
   if (o.ipVersion === 4) for (let i = 4; i < 16; i++) if (o.src[i] !== 0 || o.dst[i] !== 0) throw new Error('IPv4 address bytes 4..15 not zero');
+  if ((o.flags & RecordFlag.BadIpHeader) !== 0) {
+    if (!bad) throw new Error('BadIpHeader without Truncated or Malformed');
+    if (o.ipVersion === 0 || inner) throw new Error('BadIpHeader on a non-IP or inner record');
+    if (o.l4Off !== -1 || o.sport !== 0 || o.dport !== 0 || o.payloadLen !== 0) throw new Error('BadIpHeader record with transport facts');
+  }
 }
 
 function decodeBoth(linkType: number, frame: Uint8Array, wireLen: number, out: DecodedPacket): void {

@@ -1,7 +1,8 @@
-// ARP: the opcode, and for IPv4-over-Ethernet ARP the sender/target protocol
-// addresses in src/dst (ipVersion stays 0: it is not an IP packet).
+// ARP and RARP: the opcode, and for IPv4 ARP the sender/target protocol addresses
+// in src/dst (ipVersion stays 0: it is not an IP packet).
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markShort, type DecodeState } from '../decode-state.js';
+import { ETHERTYPE_IPV4 } from '../protocol-numbers.js';
 import { copyAddress, u16 } from '../read-bytes.js';
 
 export function decodeArp(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
@@ -13,7 +14,7 @@ export function decodeArp(f: Uint8Array, off: number, end: number, out: DecodedP
   const ptype = u16(f, off + 2);
   const hlen = f[off + 4]!;
   const plen = f[off + 5]!;
-  if (ptype !== 0x0800 || plen !== 4) return;
+  if (ptype !== ETHERTYPE_IPV4 || plen !== 4) return;
   const need = 8 + 2 * hlen + 8;
   if (end - off < need) {
     markShort(out, st, off + need, 'arp: addresses cut short');

@@ -4,17 +4,18 @@
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markShort, type DecodeState } from '../decode-state.js';
 import { decodeEtherType } from '../dispatch.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../protocol-numbers.js';
 
 /** Address family number -> EtherType of the payload; 0 when unknown. */
 export function loopbackFamilyToEtherType(af: number): number {
   switch (af) {
-    case 2: return 0x0800; // AF_INET everywhere
+    case 2: return ETHERTYPE_IPV4; // AF_INET everywhere
     case 10: // AF_INET6: Linux
     case 23: // Windows (Npcap loopback)
     case 24: // NetBSD, OpenBSD, BSD/OS
     case 28: // FreeBSD, DragonFly
     case 30: // Darwin
-      return 0x86dd;
+      return ETHERTYPE_IPV6;
     default: return 0;
   }
 }

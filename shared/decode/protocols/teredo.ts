@@ -3,9 +3,8 @@
 import { TunnelKind } from '../../packet/packet-record.js';
 import type { DecodedPacket } from '../decoded-packet.js';
 import type { DecodeState } from '../decode-state.js';
+import { ETHERTYPE_IPV6 } from '../protocol-numbers.js';
 import { enterTunnel } from '../tunnel.js';
-
-export const TEREDO_PORT = 3544;
 
 export function decodeTeredo(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   let o = off;
@@ -15,5 +14,5 @@ export function decodeTeredo(f: Uint8Array, off: number, end: number, out: Decod
   }
   if (end - o >= 8 && f[o] === 0 && f[o + 1] === 0) o += 8; // origin indication
   if (o >= end || f[o]! >> 4 !== 6) return; // bubbles and non-Teredo traffic on the port
-  enterTunnel(TunnelKind.Teredo, 0x86dd, f, o, end, out, st);
+  enterTunnel(TunnelKind.Teredo, ETHERTYPE_IPV6, f, o, end, out, st);
 }

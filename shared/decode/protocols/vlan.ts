@@ -4,9 +4,6 @@ import { markShort, type DecodeState } from '../decode-state.js';
 import { decodeEtherType } from '../dispatch.js';
 import { u16 } from '../read-bytes.js';
 
-/** EtherTypes that announce a VLAN tag: 802.1Q, 802.1ad, and the pre-standard Q-in-Q values. */
-export const VLAN_ETHERTYPES: readonly number[] = [0x8100, 0x88a8, 0x9100, 0x9200, 0x9300];
-
 export function decodeVlan(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < 4) {
     markShort(out, st, off + 4, 'vlan: tag cut short');
