@@ -138,6 +138,7 @@ export const POLICY_REASONS = {
   'nesting-bound': 'more nested headers than the decoder follows (40): the record keeps what was decoded before the bound',
   'first-msdu': 'an 802.11 A-MSDU holds several packets; the record holds the first subframe\'s, tshark\'s innermost layer is the last subframe\'s',
   'tunnel-non-ip-inside': 'a tunnel whose payload is not IP (ARP, LLC): the record stays the outer packet with its VLAN, tshark reports the inner frame\'s tag',
+  'pw-control-word': 'an MPLS Ethernet pseudowire with a control word: tshark\'s heuristic reads the control word as the start of a MAC address whenever the bytes match a registered vendor prefix (as 00-00-xx almost always does) and finds no IP; we look for the EtherType where each reading puts it',
   'tunnel-bad-inner-header': 'a tunnel whose inner IP header is bogus: the record stays the enclosing (sound) packet, which forms a flow; tshark shows the bogus layer without addresses',
 } as const;
 export type PolicyReason = keyof typeof POLICY_REASONS;
@@ -152,6 +153,7 @@ export function policyReason(key: string, out: DecodedPacket, row: TsharkRow, wh
   const e = expectedIp(row, which);
   if (out.issue === 'decode: too many nested headers') return 'nesting-bound';
   if (layers.some((l) => UNSUPPORTED.has(l))) return 'unsupported-link';
+  if (layers.includes('pwethnocw') && e.ipVersion === 0 && out.mplsDepth > 0) return 'pw-control-word';
   if ((out.flags & RecordFlag.BadIpHeader) !== 0 && e.ipVersion === 0) return 'bad-ip-header-kept';
   if (row.at('ipv6.plen') === '0' || row.all('udp.length').includes('0')) return 'length-field-zero';
   if (which === 'inner' && e.ipLayers >= 2 && layers.some((l) => QUOTING.has(l))) return 'quoted-packet';
