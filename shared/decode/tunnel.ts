@@ -42,7 +42,7 @@ export function enterTunnelWith(kind: TunnelKind, decode: LayerDecoder, f: Uint8
 
 /** Saves the outer record and clears its network fields; null when no (deeper) tunnel is decoded. */
 function beginTunnel(off: number, end: number, out: DecodedPacket, st: DecodeState): DecodedPacket | null {
-  if (!st.innerTunnels || st.tunnelDepth >= MAX_TUNNEL_DEPTH || off >= end) return null;
+  if (st.tunnelDepth >= st.maxTunnelDepth || off >= end) return null;
   const save = saved[st.tunnelDepth]!;
   copyDecodeFields(out, save);
   clearNetworkFields(out);
@@ -71,6 +71,7 @@ function endTunnel(kind: TunnelKind, save: DecodedPacket, declEnd: number, capSh
   }
   if ((out.flags & RecordFlag.Inner) === 0) out.tunnel = kind;
   out.flags |= RecordFlag.Inner;
+  if (st.tunnelDepth >= out.tunnelDepth) out.tunnelDepth = st.tunnelDepth + 1;
 }
 
 function clearNetworkFields(o: DecodedPacket): void {
@@ -139,5 +140,6 @@ function copyDecodeFields(a: DecodedPacket, b: DecodedPacket): void {
   b.vlanDepth = a.vlanDepth;
   b.mplsDepth = a.mplsDepth;
   b.arpOp = a.arpOp;
+  b.tunnelDepth = a.tunnelDepth;
   b.issue = a.issue;
 }

@@ -5,7 +5,7 @@
 import { openCaptureFile } from '../../shared/capture-file/index.js';
 import { DecodedPacket, decodeOuter, decodePacket } from '../../shared/decode/index.js';
 import { formatIp, formatIpv4 } from '../../shared/net/ip-address.js';
-import { FragFlag, RecordFlag, TcpOpt } from '../../shared/packet/packet-record.js';
+import { FragFlag, RecordFlag, TcpOpt, TunnelKind } from '../../shared/packet/packet-record.js';
 import { expectedIp, referenceRows, type TsharkRow } from './tshark-reference.js';
 
 /**
@@ -139,6 +139,7 @@ export const POLICY_REASONS = {
   'first-msdu': 'an 802.11 A-MSDU holds several packets; the record holds the first subframe\'s, tshark\'s innermost layer is the last subframe\'s',
   'tunnel-non-ip-inside': 'a tunnel whose payload is not IP (ARP, LLC): the record stays the outer packet with its VLAN, tshark reports the inner frame\'s tag',
   'pw-control-word': 'an MPLS Ethernet pseudowire with a control word: tshark\'s heuristic reads the control word as the start of a MAC address whenever the bytes match a registered vendor prefix (as 00-00-xx almost always does) and finds no IP; we look for the EtherType where each reading puts it',
+  'teredo-heuristic': 'Teredo between a client and a relay on ports other than 3544: we recognise it by a Teredo address (2001:0::/32) and an exact length, as Zeek does by protocol detection; tshark\'s Teredo heuristic is off by default',
   'tunnel-bad-inner-header': 'a tunnel whose inner IP header is bogus: the record stays the enclosing (sound) packet, which forms a flow; tshark shows the bogus layer without addresses',
 } as const;
 export type PolicyReason = keyof typeof POLICY_REASONS;
@@ -153,6 +154,7 @@ export function policyReason(key: string, out: DecodedPacket, row: TsharkRow, wh
   const e = expectedIp(row, which);
   if (out.issue === 'decode: too many nested headers') return 'nesting-bound';
   if (layers.some((l) => UNSUPPORTED.has(l))) return 'unsupported-link';
+  if (which === 'inner' && out.tunnel === TunnelKind.Teredo && !layers.includes('teredo')) return 'teredo-heuristic';
   if (layers.includes('pwethnocw') && e.ipVersion === 0 && out.mplsDepth > 0) return 'pw-control-word';
   if ((out.flags & RecordFlag.BadIpHeader) !== 0 && e.ipVersion === 0) return 'bad-ip-header-kept';
   if (row.at('ipv6.plen') === '0' || row.all('udp.length').includes('0')) return 'length-field-zero';

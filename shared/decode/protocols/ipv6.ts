@@ -2,8 +2,9 @@
 // destination options, fragment, AH, HIP, shim6) up to the transport protocol,
 // which becomes the record's `proto`. The mobility header (135) ends the chain: it
 // is the packet's content (RFC 6275 requires its next header to be 59). A version-4
-// header under an IPv6 label is decoded as IPv4. A payload length of 0 with a
-// next header other than "none" is a jumbogram / BIG TCP packet: the frame is the packet.
+// header under an IPv6 label is decoded as IPv4. A payload length of 0 in a frame
+// with more than 64 KiB after the header is a jumbogram / BIG TCP packet: the frame
+// is the packet.
 import { FragFlag, RecordFlag } from '../../packet/packet-record.js';
 import type { DecodedPacket } from '../decoded-packet.js';
 import { UNKNOWN_END, markMalformed, markShort, type DecodeState } from '../decode-state.js';
@@ -13,6 +14,7 @@ import { copyAddress, u16, u32 } from '../read-bytes.js';
 
 const NO_NEXT_HEADER = 59;
 const MAX_EXTENSION_HEADERS = 16;
+const MAX_PAYLOAD_LENGTH = 0xffff;
 
 export function decodeIpv6(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   const avail = end - off;
@@ -47,8 +49,11 @@ export function decodeIpv6(f: Uint8Array, off: number, end: number, out: Decoded
   copyAddress(f, off + 24, out.dst, 16);
 
   let declEnd: number;
-  if (plen === 0 && next !== NO_NEXT_HEADER) {
-    declEnd = st.declEnd === UNKNOWN_END ? st.frameEnd : st.declEnd;
+  const frameDeclEnd = st.declEnd === UNKNOWN_END ? st.frameEnd : st.declEnd;
+  if (plen === 0 && next !== NO_NEXT_HEADER && frameDeclEnd - (off + 40) > MAX_PAYLOAD_LENGTH) {
+    // a jumbogram / BIG TCP packet: too long for the field, so the frame is the packet
+    // (a short frame with length 0 is an empty packet followed by link-layer padding)
+    declEnd = frameDeclEnd;
   } else {
     declEnd = off + 40 + plen;
     if (declEnd > st.declEnd || (declEnd > st.frameEnd && !st.capShort)) markMalformed(out, 'ipv6: payload length exceeds the frame');

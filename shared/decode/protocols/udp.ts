@@ -1,10 +1,12 @@
 // UDP: ports and length; payloads on registered tunnel ports (VXLAN, VXLAN-GPE,
-// Geneve, Teredo, GTP-U, AYIYA, GRE and MPLS in UDP) are handed to their tunnel decoder.
+// Geneve, Teredo, GTP-U, AYIYA, GRE and MPLS in UDP) are handed to their tunnel decoder,
+// and so is Teredo between a client and a relay, on ports of their own (by its look).
 import { RecordFlag } from '../../packet/packet-record.js';
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markMalformed, markShort, type DecodeState } from '../decode-state.js';
 import { setPayload, udpTunnelPortTable } from '../dispatch.js';
 import { u16 } from '../read-bytes.js';
+import { decodeTeredo, looksLikeTeredo } from './teredo.js';
 
 const MAX_UDP_LENGTH = 0xffff;
 
@@ -31,4 +33,5 @@ export function decodeUdp(f: Uint8Array, off: number, end: number, out: DecodedP
   if (!st.innerTunnels) return;
   const tunnel = udpTunnelPortTable.get(dport) ?? udpTunnelPortTable.get(sport);
   if (tunnel !== undefined) tunnel(f, off + 8, end, out, st);
+  else if (looksLikeTeredo(f, off + 8, end, ulen - 8)) decodeTeredo(f, off + 8, end, out, st);
 }
