@@ -100,7 +100,8 @@ export function detailDiffs(out: DecodedPacket, row: TsharkRow): { compared: num
   if (e.transport === 'tcp' && layers.filter((l) => l === 'tcp').length === 1 && out.proto === 6) {
     check('tcp', out.tcpSeq === hexOrDec(row.at('tcp.seq_raw')) && out.tcpAck === hexOrDec(row.at('tcp.ack_raw')) &&
       out.tcpFlags === (hexOrDec(row.at('tcp.flags')) & 0xff) && out.tcpWindow === hexOrDec(row.at('tcp.window_size_value')));
-    if ((out.flags & (RecordFlag.Truncated | RecordFlag.Malformed)) === 0) check('payloadLen', out.payloadLen === hexOrDec(row.at('tcp.len')));
+    // tshark gives no tcp.len for a segment it cannot bound (a first fragment)
+    if ((out.flags & (RecordFlag.Truncated | RecordFlag.Malformed)) === 0 && row.at('tcp.len') !== '') check('payloadLen', out.payloadLen === hexOrDec(row.at('tcp.len')));
     const kinds = new Set(row.all('tcp.option_kind').map(Number));
     let opt = 0;
     if (row.at('tcp.options.mss_val') !== '') opt |= TcpOpt.Mss;
@@ -143,6 +144,7 @@ export const POLICY_REASONS = {
   'link-length-below-ip': 'a PPPoE length shorter than the IP packet it carries: tshark trims the payload to the PPPoE length, we follow the IP header (as Zeek does)',
   'fabricpath-fcs': 'tshark\'s FabricPath dissector takes the last 4 bytes of the host frame for a frame check sequence even when the capture has none, and so cuts the transport header or payload they belong to',
   'ipv4-options-cut': 'IPv4 options cut short: tshark shows the source address but not the destination; we show both (the fixed header is whole)',
+  'version-over-label': 'an IPv4 header where the link layer announced IPv6 (link type 229, EtherType 0x86dd): we decode it by its version, as Zeek does; tshark shows no IP layer',
   'tunnel-bad-inner-header': 'a tunnel whose inner IP header is bogus: the record stays the enclosing (sound) packet, which forms a flow; tshark shows the bogus layer without addresses',
 } as const;
 export type PolicyReason = keyof typeof POLICY_REASONS;
@@ -160,6 +162,7 @@ export function policyReason(key: string, out: DecodedPacket, row: TsharkRow, wh
   if (which === 'inner' && out.tunnel === TunnelKind.Teredo && !layers.includes('teredo')) return 'teredo-heuristic';
   if (layers.includes('pwethnocw') && e.ipVersion === 0 && out.mplsDepth > 0) return 'pw-control-word';
   if ((out.flags & RecordFlag.BadIpHeader) !== 0 && e.ipVersion === 0) return 'bad-ip-header-kept';
+  if (e.ipVersion === 0 && out.ipVersion === 4 && !layers.includes('ip')) return 'version-over-label';
   if (row.at('ipv6.plen') === '0' || row.all('udp.length').includes('0')) return 'length-field-zero';
   if (which === 'inner' && e.ipLayers >= 2 && layers.some((l) => QUOTING.has(l))) return 'quoted-packet';
   if (which === 'inner' && e.ipLayers >= 2 && e.src === '' && (out.flags & RecordFlag.BadIpHeader) === 0) return 'tunnel-bad-inner-header';

@@ -5,12 +5,16 @@ import { markShort, type DecodeState } from '../decode-state.js';
 import { ETHERTYPE_IPV4 } from '../protocol-numbers.js';
 import { copyAddress, u16 } from '../read-bytes.js';
 
+const ARPHRD_ATM = 19;
+
 export function decodeArp(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < 8) {
     markShort(out, st, off + 8, 'arp: header cut short');
     return;
   }
   out.arpOp = u16(f, off + 6);
+  // ATMARP (RFC 2225) lays out its lengths and addresses differently
+  if (u16(f, off) === ARPHRD_ATM) return;
   const ptype = u16(f, off + 2);
   const hlen = f[off + 4]!;
   const plen = f[off + 5]!;
