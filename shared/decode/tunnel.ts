@@ -24,7 +24,7 @@ export function enterTunnel(kind: TunnelKind, etherType: number, f: Uint8Array, 
   if (save === null) return;
   const declEnd = st.declEnd;
   const capShort = st.capShort;
-  narrowForFragment(out, st);
+  if ((save.fragFlags & FragFlag.MoreFragments) !== 0) cutByFragmentation(st);
   decodeEtherType(etherType, f, off, end, out, st);
   endTunnel(kind, save, declEnd, capShort, out, st);
 }
@@ -35,7 +35,7 @@ export function enterTunnelWith(kind: TunnelKind, decode: LayerDecoder, f: Uint8
   if (save === null) return;
   const declEnd = st.declEnd;
   const capShort = st.capShort;
-  narrowForFragment(out, st);
+  if ((save.fragFlags & FragFlag.MoreFragments) !== 0) cutByFragmentation(st);
   decode(f, off, end, out, st);
   endTunnel(kind, save, declEnd, capShort, out, st);
 }
@@ -52,13 +52,11 @@ function beginTunnel(off: number, end: number, out: DecodedPacket, st: DecodeSta
 
 /**
  * Inside the first fragment of a fragmented outer packet the inner packet is cut short by
- * fragmentation: treat that like capture truncation. (Reads the saved outer fragment flags.)
+ * fragmentation: treat that like capture truncation.
  */
-function narrowForFragment(out: DecodedPacket, st: DecodeState): void {
-  if ((saved[st.tunnelDepth - 1]!.fragFlags & FragFlag.MoreFragments) !== 0) {
-    st.capShort = true;
-    st.declEnd = UNKNOWN_END;
-  }
+function cutByFragmentation(st: DecodeState): void {
+  st.capShort = true;
+  st.declEnd = UNKNOWN_END;
 }
 
 function endTunnel(kind: TunnelKind, save: DecodedPacket, declEnd: number, capShort: boolean, out: DecodedPacket, st: DecodeState): void {

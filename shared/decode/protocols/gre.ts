@@ -24,33 +24,28 @@ const ERSPAN_3_PLATFORM_SUBHEADER = 8;
 const ERSPAN_3_FT_IP = 2;
 const CISCO_METADATA_HEADER = 8;
 const WCCP_REDIRECT_HEADER = 4;
+const ARUBA_PROTO_FIRST = 0x8200;
 const ARUBA_PROTO_LAST = 0x8370;
 const ARUBA_PROTO_9000 = 0x9000;
 
 /** Over IP: the bytes after the GRE header are the record's payload, and the tunnel's inside. */
 export function decodeGre(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
-  const hl = greHeaderLength(f, off, end, out, st);
-  if (hl < 0) return;
-  setPayload(f, off + hl, end, out, st);
-  if (st.innerTunnels && hl > 0) decodeGrePayload(f, off, off + hl, end, out, st);
+  decodeGreHeader(f, off, end, out, st, true);
 }
 
 /** GRE in UDP (RFC 8086): the UDP record keeps its payload; the GRE payload is the tunnel's inside. */
 export function decodeGreInUdp(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
-  const hl = greHeaderLength(f, off, end, out, st);
-  if (hl > 0) decodeGrePayload(f, off, off + hl, end, out, st);
+  decodeGreHeader(f, off, end, out, st, false);
 }
 
-/**
- * Length of the GRE header at off: > 0 for versions 0 and 1; 0 for other versions (the
- * payload is not decoded); -1 when the header is cut short (flagged).
- */
-function greHeaderLength(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): number {
+/** The GRE header at off, then (when tunnels are decoded) what it carries. One function: this is a hot path. */
+function decodeGreHeader(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState, payload: boolean): void {
   if (end - off < 4) {
     markShort(out, st, off + 4, 'gre: header cut short');
-    return -1;
+    return;
   }
   const flags = u16(f, off);
+  let proto = u16(f, off + 2);
   const version = flags & 7;
   let hl = 4;
   if (version === 0) {
@@ -62,7 +57,7 @@ function greHeaderLength(f: Uint8Array, off: number, end: number, out: DecodedPa
       for (;;) {
         if (off + hl + 4 > end) {
           markShort(out, st, off + hl + 4, 'gre: routing cut short');
-          return -1;
+          return;
         }
         const sreLen = f[off + hl + 3]!;
         const family = u16(f, off + hl);
@@ -75,21 +70,19 @@ function greHeaderLength(f: Uint8Array, off: number, end: number, out: DecodedPa
     if ((flags & GRE_S) !== 0) hl += 4;
     if ((flags & GRE_A) !== 0) hl += 4;
   } else {
-    return 0;
+    if (payload) setPayload(f, off + 4, end, out, st); // an unknown version: its header length is unknown
+    return;
   }
   if (off + hl > end) {
     markShort(out, st, off + hl, 'gre: header cut short');
-    return -1;
+    return;
   }
-  return hl;
-}
-
-/** Decodes what the GRE header at `gre` carries, starting at o. */
-function decodeGrePayload(f: Uint8Array, gre: number, o: number, end: number, out: DecodedPacket, st: DecodeState): void {
-  let proto = u16(f, gre + 2);
+  let o = off + hl;
+  if (payload) setPayload(f, o, end, out, st);
+  if (!st.innerTunnels) return;
   switch (proto) {
     case ETHERTYPE_ERSPAN_1_2:
-      if ((u16(f, gre) & GRE_S) !== 0) o += ERSPAN_2_HEADER; // type II header; type I has none
+      if ((flags & GRE_S) !== 0) o += ERSPAN_2_HEADER; // type II header; type I has none
       proto = ETHERTYPE_TEB;
       break;
     case ETHERTYPE_ERSPAN_3: {
@@ -116,7 +109,7 @@ function decodeGrePayload(f: Uint8Array, gre: number, o: number, end: number, ou
       proto = ETHERTYPE_IPV4;
       break;
     default:
-      if (isArubaProtocol(proto)) {
+      if (proto >= ARUBA_PROTO_FIRST && isArubaProtocol(proto)) {
         enterTunnelWith(TunnelKind.Gre, decodeIeee80211, f, o, end, out, st);
         return;
       }

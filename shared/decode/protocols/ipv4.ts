@@ -32,7 +32,14 @@ export function decodeIpv4(f: Uint8Array, off: number, end: number, out: Decoded
     out.flags |= RecordFlag.BadIpHeader;
     return;
   }
-  fixedFields(f, off, 20, out);
+  const total = u16(f, off + 2);
+  out.ipLen = total;
+  out.ipId = u16(f, off + 4);
+  out.ttl = f[off + 8]!;
+  const proto = f[off + 9]!;
+  out.proto = proto;
+  copyAddress(f, off + 12, out.src, 4);
+  copyAddress(f, off + 16, out.dst, 4);
   const hl = (f[off]! & 0x0f) << 2;
   if (hl < 20) {
     markMalformed(out, 'ipv4: header length < 20');
@@ -40,9 +47,7 @@ export function decodeIpv4(f: Uint8Array, off: number, end: number, out: Decoded
     return;
   }
   out.l3Off = off;
-  const total = u16(f, off + 2);
   const ffo = u16(f, off + 6);
-  const proto = out.proto;
   out.fragFlags = ((ffo & 0x2000) !== 0 ? FragFlag.MoreFragments : 0) | ((ffo & 0x4000) !== 0 ? FragFlag.DontFragment : 0);
   out.fragOffset = (ffo & 0x1fff) << 3;
   if ((ffo & 0x3fff) !== 0) out.flags |= RecordFlag.Fragment;
@@ -76,8 +81,8 @@ export function decodeIpv4(f: Uint8Array, off: number, end: number, out: Decoded
 }
 
 /**
- * The fixed-header fields that lie whole within the first `n` (<= 20) bytes: total length,
- * identification, TTL, protocol, and each address only when all its bytes are there.
+ * The fixed-header fields that lie whole within the first `n` (< 20) bytes of a cut header:
+ * total length, identification, TTL, protocol, and the source address when all its bytes are there.
  */
 function fixedFields(f: Uint8Array, off: number, n: number, out: DecodedPacket): void {
   if (n >= 4) out.ipLen = u16(f, off + 2);
@@ -85,5 +90,4 @@ function fixedFields(f: Uint8Array, off: number, n: number, out: DecodedPacket):
   if (n >= 9) out.ttl = f[off + 8]!;
   if (n >= 10) out.proto = f[off + 9]!;
   if (n >= 16) copyAddress(f, off + 12, out.src, 4);
-  if (n >= 20) copyAddress(f, off + 16, out.dst, 4);
 }
