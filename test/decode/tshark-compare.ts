@@ -142,7 +142,7 @@ export const POLICY_REASONS = {
   'pw-control-word': 'an MPLS Ethernet pseudowire with a control word: tshark\'s heuristic reads the control word as the start of a MAC address whenever the bytes match a registered vendor prefix (as 00-00-xx almost always does) and finds no IP; we look for the EtherType where each reading puts it',
   'teredo-heuristic': 'Teredo between a client and a relay on ports other than 3544: we recognise it by a Teredo address (2001:0::/32) and an exact length, as Zeek does by protocol detection; tshark\'s Teredo heuristic is off by default',
   'link-length-below-ip': 'a PPPoE length shorter than the IP packet it carries: tshark trims the payload to the PPPoE length, we follow the IP header (as Zeek does)',
-  'fabricpath-fcs': 'tshark\'s FabricPath dissector takes the last 4 bytes of the host frame for a frame check sequence even when the capture has none, and so cuts the transport header or payload they belong to',
+  'fabricpath-fcs': 'tshark\'s FabricPath dissector takes the last 4 bytes of the host frame for a frame check sequence even when the capture has none, and so cuts whatever header or payload they belong to',
   'ipv4-options-cut': 'IPv4 options cut short: tshark shows the source address but not the destination; we show both (the fixed header is whole)',
   'version-over-label': 'an IPv4 header where the link layer announced IPv6 (link type 229, EtherType 0x86dd): we decode it by its version, as Zeek does; tshark shows no IP layer',
   'tunnel-bad-inner-header': 'a tunnel whose inner IP header is bogus: the record stays the enclosing (sound) packet, which forms a flow; tshark shows the bogus layer without addresses',
@@ -169,7 +169,7 @@ export function policyReason(key: string, out: DecodedPacket, row: TsharkRow, wh
   if (layers.includes('wlan') && layers.filter((l) => l === 'llc').length > 1) return 'first-msdu';
   if (key === 'proto' && e.ipVersion === 6 && e.proto === -1) return 'ipv6-chain-proto';
   if (key === 'payloadLen' && layers.includes('pppoes')) return 'link-length-below-ip';
-  if ((key === 'ports' || key === 'payloadLen' || key === 'tcp') && layers.includes('cfp')) return 'fabricpath-fcs';
+  if (layers.includes('cfp')) return 'fabricpath-fcs';
   if (key === 'dst' && out.issue === 'ipv4: options cut short') return 'ipv4-options-cut';
   if ((key === 'ports' || key === 'tcp') && PARTIAL_TRANSPORT.test(out.issue)) return 'partial-transport-header';
   if (key === 'payloadLen' && (out.flags & (RecordFlag.Inner | RecordFlag.Fragment)) === (RecordFlag.Inner | RecordFlag.Fragment)) return 'inner-cut-by-outer-fragment';

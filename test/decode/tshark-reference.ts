@@ -154,7 +154,7 @@ export function expectedIp(row: TsharkRow, which: 'inner' | 'outer'): ExpectedIp
   let proto: number;
   if (fam === 'ip') proto = num(row.at('ip.proto', k));
   // right after the fixed header the next-header field says it; after extension headers, tshark's layer name
-  else proto = t === chosen + 1 && transport !== '' ? num(row.at('ipv6.nxt', k)) : PROTO_BY_NAME[transport] ?? -1;
+  else proto = t === chosen + 1 ? num(row.at('ipv6.nxt', k)) : PROTO_BY_NAME[transport] ?? -1;
   const j = count(transport, t);
   let sport = 0;
   let dport = 0;
