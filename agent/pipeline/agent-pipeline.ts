@@ -14,7 +14,7 @@ import { ARPHRD_LOOPBACK, PACKET_OTHERHOST, PACKET_OUTGOING, linuxDeviceType, li
 import { HostAddressTable } from './host-addresses.js';
 import { SnapPolicy, type PeerCaptureRule } from './snap-policy.js';
 import type { AppMetaExtractor, AppMetaStats } from './app-meta-extractor.js';
-import { EtherType } from '../../shared/decode/ether-types.js';
+import { ETHERTYPE_ARP, ETHERTYPE_RARP } from '../../shared/decode/protocol-numbers.js';
 import { LinkType } from '../../shared/decode/link-types.js';
 
 const DEFAULT_PACKETS_PER_DUMP = 20_000;
@@ -251,7 +251,7 @@ export class AgentPipeline {
    * only through the noise sampling window, and must not carry real internal addresses.
    */
   private anonymizeArp(d: DecodedPacket): void {
-    if (d.etherType !== EtherType.Arp && d.etherType !== EtherType.Rarp) return;
+    if (d.etherType !== ETHERTYPE_ARP && d.etherType !== ETHERTYPE_RARP) return;
     if ((d.flags & RecordFlag.SrcAnon) === 0 && this.anonymizer.anonymize(4, d.src)) d.flags |= RecordFlag.SrcAnon;
     if ((d.flags & RecordFlag.DstAnon) === 0 && this.anonymizer.anonymize(4, d.dst)) d.flags |= RecordFlag.DstAnon;
   }

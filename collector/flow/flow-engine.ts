@@ -79,6 +79,8 @@ export interface FlowEngineStats {
   nonIp: number;
   /** records whose headers were cut off or contradicted themselves (counted in port-less flows) */
   damaged: number;
+  /** records whose IP header itself was unusable (RecordFlag.BadIpHeader): no flow is built from them */
+  badIpHeader: number;
   /** non-first fragments counted into their datagram's flow */
   fragmentsJoined: number;
   flowsCreated: number;
@@ -120,7 +122,7 @@ function isIpv4Broadcast(ipVersion: number, a: Uint8Array): boolean {
 
 export class FlowEngine {
   readonly stats: FlowEngineStats = {
-    packets: 0, nonIp: 0, damaged: 0, fragmentsJoined: 0, flowsCreated: 0, recordsEmitted: 0, evicted: 0,
+    packets: 0, nonIp: 0, damaged: 0, badIpHeader: 0, fragmentsJoined: 0, flowsCreated: 0, recordsEmitted: 0, evicted: 0,
   };
   private readonly maxFlows: number;
   private readonly timeouts: FlowTimeouts;
@@ -213,6 +215,11 @@ export class FlowEngine {
       return;
     }
     const flags = rec.flags;
+    if ((flags & RecordFlag.BadIpHeader) !== 0) {
+      // its addresses and protocol may be anything: a flow keyed by them would be bogus
+      this.stats.badIpHeader++;
+      return;
+    }
     // A cut-off or self-contradicting header is not trusted beyond the addresses: such
     // packets are counted in a port-less flow of their addresses (Zeek drops them; an
     // attacker's malformed packets should stay visible).

@@ -2,11 +2,12 @@
 // Meerkat dump files (already anonymized by the agent; de-duplicated by agent id and
 // sequence) into the flow store. One flow engine per agent, so flow state carries
 // across the files of an agent and packet time never mixes between agents.
-// Tunnelled packets feed two flows: the inner one and the outer tunnel connection.
+// Tunnelled packets feed a flow per layer: the inner one, the outer tunnel connection,
+// and the connections of any tunnel between them (as Zeek logs them).
 import { readFileSync, statSync } from 'node:fs';
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
-import { decodeOuter, decodePacket, DecodedPacket } from '../../shared/decode/index.js';
+import { decodePacket, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowEngine, FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
@@ -71,6 +72,8 @@ export interface ImportSummary {
 }
 
 const PROGRESS_EVERY = 4096;
+/** decode options that stop at each tunnel layer, outermost first */
+const LAYER_OPTIONS: readonly DecodeOptions[] = [{ maxTunnelDepth: 0 }, { maxTunnelDepth: 1 }, { maxTunnelDepth: 2 }];
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -163,9 +166,11 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
       if (onPacket !== undefined) onPacket(inner, agentId);
       engine.add(inner);
       if (outerFlows && (inner.flags & RecordFlag.Inner) !== 0) {
-        decodeOuter(fr.linkType, fr.data, fr.wireLen, fr.tsUs, outer);
-        if (anonymizer !== null) anonymizer.anonymizeRecord(outer);
-        engine.add(outer);
+        for (let depth = 0; depth < inner.tunnelDepth && depth < LAYER_OPTIONS.length; depth++) {
+          decodePacket(fr.linkType, fr.data, fr.wireLen, fr.tsUs, outer, LAYER_OPTIONS[depth]);
+          if (anonymizer !== null) anonymizer.anonymizeRecord(outer);
+          engine.add(outer);
+        }
       }
       if ((entry.packets & (PROGRESS_EVERY - 1)) === 0) progress.update(doneBefore + reader.bytesRead, summary.packets + entry.packets);
     }

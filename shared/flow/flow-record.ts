@@ -88,7 +88,7 @@ export interface FlowRecord {
   iat_stddev_resp_us: number | null;
   /** producer/consumer ratio (orig - resp) / (orig + resp) over payload bytes; null without payload */
   pcr: number | null;
-  /** tunnel the packets were inside ('' for the tunnel connection itself and untunnelled traffic): gre, vxlan, geneve, 6in4, teredo, gtp, ipip */
+  /** tunnel the packets were inside ('' for the tunnel connection itself and untunnelled traffic): gre, vxlan, vxlan-gpe, geneve, 6in4, teredo, gtp, ipip, ayiya, mpls, etherip */
   tunnel: string;
   /** the originator / responder address is a pseudonym */
   orig_anon: boolean;
