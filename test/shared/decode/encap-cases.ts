@@ -3,9 +3,9 @@
 // frames that carry no IP packet and malformed IP headers. Each built frame knows
 // what a correct decode of it shows. Used by the tshark comparison and the fuzzer.
 import assert from 'node:assert/strict';
-import { DecodedPacket, LinkType } from '../../shared/decode/index.js';
-import { formatIp } from '../../shared/net/ip-address.js';
-import { RecordFlag, TunnelKind } from '../../shared/packet/packet-record.js';
+import { DecodedPacket, LinkType } from '../../../shared/decode/index.js';
+import { formatIp } from '../../../shared/net/ip-address.js';
+import { RecordFlag, TunnelKind } from '../../../shared/packet/packet-record.js';
 import {
   ETH_IPV4, ETH_IPV6, MID4, OUTER4, avs, ayiya, erspan2, erspan3, ethIp, geneve, gre, gtpu, icmpEcho, ipType, ipnet, mplsLabel, nsh,
   outer4, outer6, pflog, pktap, ppi, pppoePadi, pppoeSession, prism, q922, radiotap, sll, sll2, teredo, vxlan, vxlanGpe, wlanData,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DecodedPacket, decodeOuter, decodePacket, decoderInternalErrors } from '../../shared/decode/index.js';
+import { DecodedPacket, decodeOuter, decodePacket, decoderInternalErrors } from '../../../shared/decode/index.js';
 import { PcapngWriter, unitsFor } from '../capture-file/capture-writers.js';
 import { BAD_IP, CASES, INNER, NON_IP, buildEncapsulationCorpus } from './encap-cases.js';
 import { compareWithTshark, type TsharkFileResult } from './tshark-compare.js';

@@ -2,10 +2,10 @@
 // tshark's view of it (innermost and outermost IP layer: version, addresses,
 // protocol, ports; header details of the innermost layer). Known, explained
 // differences are passed in as exceptions and counted apart.
-import { openCaptureFile } from '../../shared/capture-file/index.js';
-import { DecodedPacket, decodeOuter, decodePacket } from '../../shared/decode/index.js';
-import { formatIp, formatIpv4 } from '../../shared/net/ip-address.js';
-import { FragFlag, RecordFlag, TcpOpt, TunnelKind } from '../../shared/packet/packet-record.js';
+import { openCaptureFile } from '../../../shared/capture-file/index.js';
+import { DecodedPacket, decodeOuter, decodePacket } from '../../../shared/decode/index.js';
+import { formatIp, formatIpv4 } from '../../../shared/net/ip-address.js';
+import { FragFlag, RecordFlag, TcpOpt, TunnelKind } from '../../../shared/packet/packet-record.js';
 import { expectedIp, referenceRows, type TsharkRow } from './tshark-reference.js';
 
 /**
