@@ -158,6 +158,7 @@ export class MachineExceptionsAnalyzer implements Analyzer<z.output<typeof machi
       category: 'exception',
       rule,
       agentId: rec.agent_id,
+      host: s.localAddr,
       flowUid: rec.uid,
       communityId: rec.community_id,
       peer: s.remoteAddr,

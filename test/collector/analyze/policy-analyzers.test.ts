@@ -29,6 +29,20 @@ describe('sensitive ports', () => {
       ['smb-outbound/high/outbound', 'rdp-inbound/high/inbound', 'telnet/medium/lateral', 'ssh-inbound/low/inbound']);
     assert.equal(alerts[0]!.peer, EXT);
     assert.equal(alerts[1]!.peer, EXT, 'the peer is the remote side');
+    assert.deepEqual(alerts.map((a) => a.host), ['10.1.2.3', '10.0.0.5', '10.0.0.7', '10.0.0.5'], 'the host is the local side');
+  });
+
+  it('says whether a Telnet attempt was answered, refused (RST) or unanswered', async () => {
+    const recs = [
+      flow({ resp_addr: EXT, resp_port: 23 }),
+      flow({ resp_addr: EXT, resp_port: 23, resp_pkts: 1, orig_pkts: 1, orig_payload_bytes: 0, resp_payload_bytes: 0, conn_state: 'REJ', history: 'Sr' }),
+      flow({ resp_addr: EXT, resp_port: 23, resp_pkts: 0, orig_pkts: 2, orig_payload_bytes: 0, resp_payload_bytes: 0, conn_state: 'S0', history: 'S' }),
+    ];
+    const { alerts } = await runRecords([[new SensitivePortsAnalyzer(), {}]], recs);
+    assert.deepEqual(alerts.map((a) => a.evidence.reply), ['answered', 'refused', 'unanswered']);
+    assert.doesNotMatch(alerts[0]!.summary, /refused|unanswered/);
+    assert.match(alerts[1]!.summary, /, refused$/);
+    assert.match(alerts[2]!.summary, /, unanswered$/);
   });
 
   it('custom rules replace or add to the defaults; bad port specs are a setup error', async () => {
