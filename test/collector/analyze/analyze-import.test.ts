@@ -142,6 +142,15 @@ describe('analyzeImport and meerkat alerts', () => {
     assert.equal(list.code, 0, list.err);
     const all = list.out.trim().split('\n').map((l) => JSON.parse(l) as { id: number; category: string; state: string });
     assert.ok(all.length >= 2);
+    // every field printed is documented (docs/analyzers.md "The alert as JSON"), none is internal
+    assert.ok(!list.out.includes('\\u0000') && !list.out.includes('\u0000'), 'no NUL, escaped or raw');
+    const doc = readFileSync(join(repoRoot(), 'docs', 'analyzers.md'), 'utf8');
+    const fieldTable = doc.slice(doc.indexOf('### The alert as JSON'), doc.indexOf('Evidence of the built-ins'));
+    const documented = new Set([...fieldTable.matchAll(/^\| (`[^|]+`) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`(\w+)`/g)].map((x) => x[1]!)));
+    assert.ok(documented.size >= 20, [...documented].join(' '));
+    for (const a of all) assert.deepEqual(Object.keys(a).filter((k) => !documented.has(k)), [], 'undocumented fields');
+    assert.deepEqual([...documented].filter((k) => !(k in all[0]!)), [], 'documented fields missing');
+    assert.ok(all.every((a) => typeof (a as { host?: unknown }).host === 'string'));
     const scan = all.find((a) => a.category === 'scan')!;
     const table = await runCommand(registerAlertsCommand, ['alerts', '--db', db, '--category', 'scan']);
     assert.equal(table.code, 0);
