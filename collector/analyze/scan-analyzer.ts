@@ -39,7 +39,7 @@ export const scanConfigSchema = z.object({
   /** per-target port entries kept (default 4096) and sources tracked per agent (default 65536) */
   maxPortsPerTarget: z.number().int().min(16).default(4096),
   maxSources: z.number().int().min(16).default(65_536),
-  /** scans followed at once for their totals (16 kB each for port scans; default 1024) */
+  /** scans followed at once for their totals (16 kB each for port scans; default 1024); beyond, scans are reported at detection and at each doubling of the window's count */
   maxEpisodes: z.number().int().min(1).default(1024),
   /** distinct hosts a sweep's total counts exactly (beyond: "at least"; default 65536) */
   maxSweepHosts: z.number().int().min(16).default(65_536),
@@ -102,12 +102,15 @@ class Target {
   readonly ports = new Map<number, number>();
   lastUs = 0;
   episode: PortEpisode | null = null;
+  /** window count at which to check again (raised when a check finds too few, or no episode slot) */
+  nextCheck = 0;
 }
 
 class Source {
   readonly targets = new Map<string, Target>();
   lastUs = 0;
   sweep: SweepEpisode | null = null;
+  nextSweepCheck = 0;
 }
 
 const SEVERITY: Record<FlowDirection, Severity> = { outbound: 'high', lateral: 'high', inbound: 'medium', transit: 'medium' };
@@ -167,7 +170,7 @@ export class ScanAnalyzer implements Analyzer<ScanConfig> {
       target = new Target();
       target.lastUs = t;
       src.targets.set(rec.resp_addr, target);
-      if (sweep === null && src.targets.size >= this.cfg.hostThreshold) this.checkSweep(rec, src, ctx);
+      if (sweep === null && src.targets.size >= Math.max(this.cfg.hostThreshold, src.nextSweepCheck)) this.checkSweep(rec, src, ctx);
     } else if (t > target.lastUs) {
       target.lastUs = t;
     }
@@ -183,7 +186,7 @@ export class ScanAnalyzer implements Analyzer<ScanConfig> {
     if (target.ports.size < this.cfg.maxPortsPerTarget || target.ports.has(key)) {
       const prev = target.ports.get(key);
       if (prev === undefined || t > prev) target.ports.set(key, t);
-      if (prev === undefined && target.ports.size >= this.cfg.portThreshold) this.checkPorts(rec, target, ctx);
+      if (prev === undefined && target.ports.size >= Math.max(this.cfg.portThreshold, target.nextCheck)) this.checkPorts(rec, target, ctx);
     }
   }
 
@@ -213,14 +216,21 @@ export class ScanAnalyzer implements Analyzer<ScanConfig> {
       if (ts < cutoff) target.ports.delete(p);
       else if (ts < firstUs) firstUs = ts;
     }
+    // too few once the old entries are gone, or no room to follow one more scan: look again later
+    target.nextCheck = target.ports.size + 1;
     if (target.ports.size < this.cfg.portThreshold) return;
-    if (this.episodes >= this.cfg.maxEpisodes) return;
-    this.episodes++;
     // for a port scan the local side is the scanner or its target: `remote` is the target here
     const base = this.newBase(rec, ctx, rec.resp_addr, firstUs);
     base.probes = target.ports.size;
     const ep = new PortEpisode(base, rec.resp_addr);
     for (const p of target.ports.keys()) ep.add(p);
+    if (this.episodes >= this.cfg.maxEpisodes) {
+      // no room to follow one more scan: report what the window shows, again when it doubles
+      target.nextCheck = target.ports.size * 2;
+      this.emitPorts(rec.agent_id, ep, false, ctx);
+      return;
+    }
+    this.episodes++;
     target.ports.clear();
     target.episode = ep;
     this.emitPorts(rec.agent_id, ep, false, ctx);
@@ -233,15 +243,20 @@ export class ScanAnalyzer implements Analyzer<ScanConfig> {
       if (t.lastUs < cutoff) src.targets.delete(addr);
       else if (t.lastUs < firstUs) firstUs = t.lastUs;
     }
+    src.nextSweepCheck = src.targets.size + 1;
     if (src.targets.size < this.cfg.hostThreshold) return;
-    if (this.episodes >= this.cfg.maxEpisodes) return;
-    this.episodes++;
     const range = new AddressRange();
     for (const addr of src.targets.keys()) range.add(addr);
     const base = this.newBase(rec, ctx, range.text(true), firstUs);
     base.probes = src.targets.size;
     const sw = new SweepEpisode(base, range);
     for (const addr of src.targets.keys()) sw.hosts.add(addr);
+    if (this.episodes >= this.cfg.maxEpisodes) {
+      src.nextSweepCheck = src.targets.size * 2;
+      this.emitSweep(rec.agent_id, src, sw, false, ctx);
+      return;
+    }
+    this.episodes++;
     src.sweep = sw;
     this.emitSweep(rec.agent_id, src, sw, false, ctx);
   }
@@ -327,7 +342,9 @@ export class ScanAnalyzer implements Analyzer<ScanConfig> {
             continue;
           }
           for (const [p, ts] of t.ports) if (ts < cutoff) t.ports.delete(p);
+          t.nextCheck = 0;
         }
+        src.nextSweepCheck = 0;
         if (quiet) {
           if (sw !== null) this.episodes--;
           sources.delete(addr);

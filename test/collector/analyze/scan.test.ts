@@ -82,6 +82,13 @@ describe('scan analyzer', () => {
     assert.ok(sweeps.every((a) => a.peer === '10.0.2.0/24' && a.host === '10.0.0.10'));
   });
 
+  it('past maxEpisodes scans are still reported (at detection and each doubling), without totals', async () => {
+    const scan = (src: string, dst: string, t: number, n: number) => Array.from({ length: n }, (_, i) => probe({ start: t + i * 1e5, orig_addr: src, resp_addr: dst, resp_port: 100 + i }));
+    const recs = [...scan('10.0.0.1', '198.51.100.1', T0, 30), ...scan('10.0.0.2', '198.51.100.2', T0 + 5e6, 45)].sort((a, b) => a.start - b.start);
+    const { alerts } = await runRecords([[new ScanAnalyzer(), { maxEpisodes: 1 }]], recs);
+    assert.deepEqual(alerts.map((a) => `${a.host} ${String(a.evidence.distinctPorts)}`), ['10.0.0.1 20', '10.0.0.2 20', '10.0.0.2 40', '10.0.0.1 30']);
+  });
+
   it('busy clients talking to many servers (with data) and repeated connections to one port stay quiet', async () => {
     const recs = [
       ...Array.from({ length: 300 }, (_, i) => flow({ start: T0 + i * 5e5, resp_addr: `198.51.${100 + (i % 3)}.${i % 250}`, resp_port: i % 2 ? 443 : 80 })),
