@@ -3,7 +3,7 @@
 // each split (sqrt of the feature count by default), class probabilities averaged over
 // the trees. Kept over ml-random-forest and a TensorFlow.js feed-forward network by
 // measurement (bench/signature-classifiers.ts, docs/dependencies.md): as accurate held out,
-// 15-300 times faster to train, no dependency.
+// 15-130 times faster to train, no dependency.
 
 /** mulberry32: a tiny seeded PRNG (uniform in [0, 1)). */
 export function seededRandom(seed: number): () => number {
