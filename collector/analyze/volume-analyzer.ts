@@ -3,7 +3,10 @@
 // many, each judged on its own. Two kinds of rule:
 //
 // Absolute (`peer-upload`): bytes one host sent to one external peer, over connections
-// the host opened, within a sliding hour (six sub-buckets of packet time). An upload of `absoluteBytes` (25 MB) or more that
+// the host opened, within an hour: the open bucket and the closed ones before it
+// (absoluteWindowSec / bucketSec of them). Counted in the bucket's per-peer sums (no state
+// per peer beyond them); a closed bucket's peers with at least a 64th of the limit are
+// kept for the rest of the window. An upload of `absoluteBytes` (25 MB) or more that
 // went mostly one way (pcr >= `absolutePcrMin`, so a video call, which is symmetric, does
 // not count) alerts at once, from the host's first minute on: no baseline is needed. A
 // peer that crossed the limit stays known for `knownPeerHours`: the same host's next
@@ -46,7 +49,7 @@ export const volumeConfigSchema = z.object({
   pcrJump: z.number().positive().default(0.8),
   /** bytes one host sends to one external peer within absoluteWindowSec that alert without a baseline (default 25 MB; 0 turns the rule off) */
   absoluteBytes: z.number().min(0).default(25_000_000),
-  /** the sliding window of the absolute rule (default 3600 s) */
+  /** the window of the absolute rule, in whole buckets (default 3600 s: the open bucket and the five before it) */
   absoluteWindowSec: z.number().positive().default(3600),
   /** the transfer must go mostly one way: pcr of the host's bytes with the peer in the window (default 0.5: 3x more out than in) */
   absolutePcrMin: z.number().min(-1).max(1).default(0.5),
@@ -71,41 +74,37 @@ class Bucket {
   out = 0;
   in = 0;
   flows = 0;
+  /** bytes out per peer, every direction (the baseline alerts' top peers) */
   readonly peers = new Map<string, number>();
+  /** the absolute rule's counts: bytes out / in per peer over connections the host opened */
+  readonly upOut = new Map<string, number>();
+  readonly upIn = new Map<string, number>();
 }
 
-const SLOTS = 6;
+/** A heavy peer's bytes in the host's recent closed buckets (the absolute window's past part). */
+class RecentPeer {
+  readonly buckets: number[] = [];
+  readonly out: number[] = [];
+  readonly in: number[] = [];
 
-/** Bytes to and from one peer in the last SLOTS sub-buckets of the absolute window. */
-class PeerWindow {
-  readonly slotIds = new Float64Array(SLOTS).fill(-1);
-  readonly out = new Float64Array(SLOTS);
-  readonly in = new Float64Array(SLOTS);
-  /** end of the last alert's window: no new alert before it (µs) */
-  quietUntilUs = 0;
-  firstUs = 0;
-  lastUs = 0;
-  flows = 0;
-
-  add(slot: number, out: number, inb: number, tUs: number): void {
-    const i = slot % SLOTS;
-    if (this.slotIds[i] !== slot) { this.slotIds[i] = slot; this.out[i] = 0; this.in[i] = 0; }
-    this.out[i]! += out;
-    this.in[i]! += inb;
-    if (this.flows === 0 || tUs < this.firstUs) this.firstUs = tUs;
-    if (tUs > this.lastUs) this.lastUs = tUs;
-    this.flows++;
+  add(index: number, out: number, inb: number): void {
+    this.buckets.push(index);
+    this.out.push(out);
+    this.in.push(inb);
   }
 
-  /** Totals of the slots still inside the window that ends with `slot`. */
-  sums(slot: number): { out: number; in: number } {
-    let out = 0;
-    let inb = 0;
-    for (let i = 0; i < SLOTS; i++) {
-      const id = this.slotIds[i]!;
-      if (id > slot - SLOTS && id <= slot) { out += this.out[i]!; inb += this.in[i]!; }
-    }
-    return { out, in: inb };
+  /** Drops buckets before minIndex; true when none is left. */
+  prune(minIndex: number): boolean {
+    let k = 0;
+    while (k < this.buckets.length && this.buckets[k]! < minIndex) k++;
+    if (k > 0) { this.buckets.splice(0, k); this.out.splice(0, k); this.in.splice(0, k); }
+    return this.buckets.length === 0;
+  }
+
+  sum(of: number[], minIndex: number): number {
+    let t = 0;
+    for (let i = 0; i < this.buckets.length; i++) if (this.buckets[i]! >= minIndex) t += of[i]!;
+    return t;
   }
 }
 
@@ -113,7 +112,10 @@ class HostVolume {
   readonly bucket = new Bucket();
   readonly bytes: EwmaBaseline;
   readonly pcr: EwmaBaseline;
-  readonly peers = new Map<string, PeerWindow>();
+  /** peers with at least a 64th of the limit in a recent closed bucket */
+  readonly recent = new Map<string, RecentPeer>();
+  /** peers reported (or found known) by the absolute rule -> end of their quiet window (µs) */
+  readonly quietUntil = new Map<string, number>();
   /** peers that crossed the absolute limit -> when they last did (µs), oldest first */
   readonly known = new Map<string, number>();
   constructor(alpha: number) {
@@ -129,7 +131,8 @@ export class VolumeAnalyzer implements Analyzer<VolumeConfig> {
   name = 'volume';
   private cfg!: VolumeConfig;
   private bucketUs = 0;
-  private slotUs = 0;
+  /** buckets the absolute window spans (the open one and the closed ones before it) */
+  private windowBuckets = 6;
   private ignore: PrefixSet | null = null;
   /** agent -> host (local address) -> state */
   private readonly agents = new Map<string, Map<string, HostVolume>>();
@@ -144,7 +147,7 @@ export class VolumeAnalyzer implements Analyzer<VolumeConfig> {
   setup(config: VolumeConfig): void {
     this.cfg = config;
     this.bucketUs = config.bucketSec * 1e6;
-    this.slotUs = (config.absoluteWindowSec * 1e6) / SLOTS;
+    this.windowBuckets = Math.max(1, Math.round(config.absoluteWindowSec / config.bucketSec));
     if (config.ignorePeers.length > 0) this.ignore = new PrefixSet(config.ignorePeers);
   }
 
@@ -181,23 +184,28 @@ export class VolumeAnalyzer implements Analyzer<VolumeConfig> {
     }
     // the absolute rule counts the connections the host opened: an upload is made by the uploader
     // (a server's answers to clients that connect in are left to the baseline)
-    if (this.cfg.absoluteBytes > 0 && s.localIsOrig && (s.bytesOut > 0 || h.peers.has(s.remoteAddr))) this.addPeerBytes(rec, s.localAddr, s.remoteAddr, h, s.bytesOut, s.bytesIn, s.direction, ctx);
+    if (this.cfg.absoluteBytes > 0 && s.localIsOrig) this.countUpload(rec, s.localAddr, s.remoteAddr, h, s.bytesOut, s.bytesIn, s.direction, ctx);
   }
 
-  private addPeerBytes(rec: FlowRecord, host: string, peer: string, h: HostVolume, out: number, inb: number, direction: string, ctx: AnalyzerContext): void {
-    let w = h.peers.get(peer);
-    if (w === undefined) {
-      if (h.peers.size >= MAX_PEERS) return;
-      w = new PeerWindow();
-      h.peers.set(peer, w);
+  private countUpload(rec: FlowRecord, host: string, peer: string, h: HostVolume, out: number, inb: number, direction: string, ctx: AnalyzerContext): void {
+    const b = h.bucket;
+    let up = b.upOut.get(peer);
+    if (up === undefined) {
+      if (out === 0 || b.upOut.size >= MAX_PEERS) return;
+      up = 0;
     }
-    const slot = Math.floor(rec.end / this.slotUs);
-    w.add(slot, out, inb, rec.end);
-    const sum = w.sums(slot);
-    if (sum.out < this.cfg.absoluteBytes || rec.end < w.quietUntilUs) return;
-    const pcr = (sum.out - sum.in) / (sum.out + sum.in);
+    up += out;
+    b.upOut.set(peer, up);
+    if (inb > 0) b.upIn.set(peer, (b.upIn.get(peer) ?? 0) + inb);
+    const past = h.recent.get(peer);
+    const minIndex = b.index - this.windowBuckets + 1;
+    const total = past === undefined ? up : up + past.sum(past.out, minIndex);
+    if (total < this.cfg.absoluteBytes) return;
+    if ((h.quietUntil.get(peer) ?? 0) > rec.end) return;
+    const totalIn = (b.upIn.get(peer) ?? 0) + (past === undefined ? 0 : past.sum(past.in, minIndex));
+    const pcr = (total - totalIn) / (total + totalIn);
     if (pcr < this.cfg.absolutePcrMin) return;
-    w.quietUntilUs = rec.end + this.cfg.absoluteWindowSec * 1e6;
+    h.quietUntil.set(peer, rec.end + this.cfg.absoluteWindowSec * 1e6);
     const knownSince = h.known.get(peer);
     h.known.delete(peer);
     h.known.set(peer, rec.end);
@@ -206,9 +214,9 @@ export class VolumeAnalyzer implements Analyzer<VolumeConfig> {
       this.knownPeerRepeats++;
       return;
     }
-    const spanSec = Math.max(1, (w.lastUs - w.firstUs) / 1e6);
+    const windowStartUs = Math.max(0, minIndex) * this.bucketUs;
     ctx.emit({
-      severity: sum.out >= this.cfg.absoluteBytes * 4 ? 'high' : 'medium',
+      severity: total >= this.cfg.absoluteBytes * 4 ? 'high' : 'medium',
       category: 'volume',
       rule: 'peer-upload',
       agentId: rec.agent_id,
@@ -216,23 +224,21 @@ export class VolumeAnalyzer implements Analyzer<VolumeConfig> {
       flowUid: rec.uid,
       communityId: rec.community_id,
       peer,
-      summary: `${host} sent ${fmtBytes(sum.out)} to ${peer} within ${fmtSec(this.cfg.absoluteWindowSec)} ` +
-        `(received ${fmtBytes(sum.in)}; limit ${fmtBytes(this.cfg.absoluteBytes)})`,
+      summary: `${host} sent ${fmtBytes(total)} to ${peer} within ${fmtSec(this.windowBuckets * this.cfg.bucketSec)} ` +
+        `(received ${fmtBytes(totalIn)}; limit ${fmtBytes(this.cfg.absoluteBytes)})`,
       evidence: {
-        direction, bytesOut: sum.out, bytesIn: sum.in, pcr: round3(pcr), windowSec: this.cfg.absoluteWindowSec,
-        limitBytes: this.cfg.absoluteBytes, firstUs: w.firstUs, lastUs: w.lastUs, spanSec: Math.round(spanSec),
-        records: w.flows, service: `${rec.proto}/${rec.resp_port}`,
+        direction, bytesOut: total, bytesIn: totalIn, pcr: round3(pcr), windowSec: this.windowBuckets * this.cfg.bucketSec,
+        windowStartUs, limitBytes: this.cfg.absoluteBytes, service: `${rec.proto}/${rec.resp_port}`,
       },
       suggestedResponse: { action: 'capture-peer', peer, durationSec: 1800, reason: 'large upload' },
       tsUs: rec.end,
     });
   }
 
-  onTick(nowUs: number, ctx: AnalyzerContext): void {
+  onTick(_nowUs: number, ctx: AnalyzerContext): void {
     for (const [agentId, hosts] of this.agents) {
       const agentNow = ctx.agentNowUs(agentId);
       for (const [host, h] of hosts) {
-        this.prunePeers(h, agentNow || nowUs);
         if (h.bucket.index < 0) continue;
         const end = (h.bucket.index + 1) * this.bucketUs;
         if (ctx.finalTick || agentNow >= end) {
@@ -240,16 +246,6 @@ export class VolumeAnalyzer implements Analyzer<VolumeConfig> {
           h.bucket.index = -1;
         }
       }
-    }
-  }
-
-  /** Drops peer windows too small to reach the limit soon (bounds the state to the heavy peers). */
-  private prunePeers(h: HostVolume, nowUs: number): void {
-    const slot = Math.floor(nowUs / this.slotUs);
-    const floor = this.cfg.absoluteBytes / 64;
-    for (const [peer, w] of h.peers) {
-      if (w.quietUntilUs > nowUs) continue;
-      if (w.sums(slot).out < floor) h.peers.delete(peer);
     }
   }
 
@@ -281,20 +277,37 @@ export class VolumeAnalyzer implements Analyzer<VolumeConfig> {
     const limit = h.bytes.mean + cfg.threshold * Math.max(h.bytes.dev, cfg.devFloor);
     h.bytes.update(anomalous && trusted ? Math.min(x, limit) : x);
     h.pcr.update(anomalous ? h.pcr.mean : pcr);
+    this.keepHeavyPeers(h, b);
     b.out = 0;
     b.in = 0;
     b.flows = 0;
     b.peers.clear();
+    b.upOut.clear();
+    b.upIn.clear();
+  }
+
+  /** The closing bucket's heavy uploads join the absolute window's past; what left the window goes. */
+  private keepHeavyPeers(h: HostVolume, b: Bucket): void {
+    const minIndex = b.index - this.windowBuckets + 2;
+    for (const [peer, r] of h.recent) if (r.prune(minIndex)) h.recent.delete(peer);
+    const floor = this.cfg.absoluteBytes / 64;
+    if (this.windowBuckets > 1 && floor > 0) {
+      for (const [peer, out] of b.upOut) {
+        if (out < floor) continue;
+        let r = h.recent.get(peer);
+        if (r === undefined) { r = new RecentPeer(); h.recent.set(peer, r); }
+        r.add(b.index, out, b.upIn.get(peer) ?? 0);
+      }
+    }
+    const endUs = (b.index + 1) * this.bucketUs;
+    for (const [peer, until] of h.quietUntil) if (until <= endUs) h.quietUntil.delete(peer);
   }
 
   /** Share of the bucket's outbound bytes that went to peers with a peer-upload alert since the bucket began. */
   private reportedShare(h: HostVolume, b: Bucket, startUs: number): number {
-    if (b.out <= 0) return 0;
+    if (b.out <= 0 || h.quietUntil.size === 0) return 0;
     let bytes = 0;
-    for (const [peer, n] of b.peers) {
-      const w = h.peers.get(peer);
-      if (w !== undefined && w.quietUntilUs > startUs) bytes += n;
-    }
+    for (const [peer, n] of b.peers) if ((h.quietUntil.get(peer) ?? 0) > startUs) bytes += n;
     return bytes / b.out;
   }
 
