@@ -146,10 +146,15 @@ export async function measureAlertQuality(opts: { dir?: string; seed?: number; b
 async function scoreScenario(sc: Scenario, dir: string, key: Uint8Array, asStored: (a: string) => string,
   stat: (a: string) => AnalyzerQuality): Promise<ScenarioResult> {
   const db = join(dir, `${sc.name}.db`);
+  const agentId = `scenario-${sc.name}`;
   const feeds = sc.feeds.map((f) => ({ name: f.name, path: f.path, format: 'plain' as const }));
+  const analyzers = [
+    ...(feeds.length > 0 ? [{ builtin: 'threat-intel', config: { feeds, watch: false } }] : []),
+    ...(sc.profile !== undefined ? [{ builtin: 'machine-exceptions', config: { agents: { [agentId]: sc.profile } } }] : []),
+  ];
   const r = await analyzeImport([sc.file], {
-    db, anonKey: key, agentId: `scenario-${sc.name}`, progress: false, strict: true, log: quiet,
-    ...(feeds.length > 0 ? { analyzersConfig: { analyzers: [{ builtin: 'threat-intel', config: { feeds, watch: false } }] } } : {}),
+    db, anonKey: key, agentId, progress: false, strict: true, log: quiet,
+    ...(analyzers.length > 0 ? { analyzersConfig: { analyzers } } : {}),
   });
   const store = new SqliteAlertStore(db, { readonly: true });
   const rows = store.list();
@@ -188,9 +193,9 @@ const pct = (x: number | null): string => (x === null ? '-' : `${(x * 100).toFix
 
 /** The report as a table (docs/analyzers.md shows one). */
 export function qualityTable(r: QualityReport): string {
-  const lines = ['analyzer         labels  detected  rows  TP  FP  precision  recall  host attributed'];
+  const lines = ['analyzer           labels  detected  rows  TP  FP  precision  recall  host attributed'];
   for (const a of r.analyzers) {
-    lines.push(`${a.analyzer.padEnd(16)} ${String(a.labels).padStart(6)}  ${String(a.detected).padStart(8)}  ${String(a.rows).padStart(4)}  ` +
+    lines.push(`${a.analyzer.padEnd(18)} ${String(a.labels).padStart(6)}  ${String(a.detected).padStart(8)}  ${String(a.rows).padStart(4)}  ` +
       `${String(a.truePositives).padStart(2)}  ${String(a.falsePositives).padStart(2)}  ${pct(a.precision).padStart(9)}  ${pct(a.recall).padStart(6)}  ` +
       `${a.truePositives > 0 ? `${a.attributed}/${a.truePositives}` : '-'}`);
   }

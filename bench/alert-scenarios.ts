@@ -15,6 +15,9 @@
 //   sensitive-ports  Telnet (answered, and refused with RST), inbound RDP, SMB and SMTP to the
 //                    internet; traps: SMB to the file server, SSH out, mail submission, a
 //                    refused inbound SSH attempt
+//   kiosks           three locked-down hosts under a machine-exceptions profile (HTTP(S), DNS, NTP,
+//                    weekdays 07:00-19:00): SSH out from one, a connection at night from
+//                    another; traps: everything the profile allows
 //   benign-days      three days of four hosts with nothing malicious: office-hours browsing,
 //                    NTP, updates, and a nightly cloud backup of 1.2 GB (every alert is false)
 // Deterministic: the same seed gives the same bytes.
@@ -24,6 +27,7 @@ import { exponential, lognormal, prng, ScenarioCapture } from './scenario-captur
 
 /** The analyzers a label can belong to and the alert category each emits. */
 export const ANALYZER_CATEGORIES = {
+  'machine-exceptions': 'exception',
   beacon: 'beacon',
   scan: 'scan',
   volume: 'volume',
@@ -60,6 +64,8 @@ export interface Scenario {
   traps: string[];
   /** threat-intel feed files the scenario needs (plain format) */
   feeds: Array<{ name: string; path: string }>;
+  /** the machine-exceptions profile of the scenario's agent, when it has one */
+  profile?: Record<string, unknown>;
 }
 
 export interface ScenarioSetOptions {
@@ -341,6 +347,37 @@ function sensitivePorts(dir: string, seed: number): Scenario {
   };
 }
 
+function kiosks(dir: string, seed: number): Scenario {
+  const rnd = prng(seed);
+  const c = new ScenarioCapture(rnd);
+  const start = MONDAY + 17 * H;
+  const end = start + 7 * H;
+  const hosts = ['10.20.10.71', '10.20.10.72', '10.20.10.73'];
+  const sshPeer = '159.89.14.22';
+  const nightPeer = '172.67.182.31';
+  const servers = serverPool(rnd, 150, new Set([sshPeer, nightPeer]));
+  // kiosks browse until closing time (19:00) and keep their clocks right all night
+  for (const h of hosts) { browse(c, rnd, h, servers, start, end, { meanGapSec: 40, hours: [7, 19] }); ntp(c, rnd, h, start, end); }
+  const t1 = start + 50 * MIN;
+  c.session(t1, hosts[1]!, sshPeer, 22, { up: 30_000, down: 80_000 });
+  const t2 = MONDAY + 23.5 * H;
+  c.session(t2, hosts[2]!, nightPeer, 443, { up: 2_000, down: 150_000 });
+  const file = join(dir, 'kiosks.pcap');
+  const w = c.write(file);
+  return {
+    name: 'kiosks', file, packets: w.packets, startUs: w.startUs, endUs: w.endUs, hosts, feeds: [],
+    profile: {
+      allowPorts: ['tcp/443', 'tcp/80', 'udp/53', 'udp/123'],
+      hours: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '19:00' }],
+    },
+    labels: [
+      { analyzer: 'machine-exceptions', rule: 'port-not-allowed', host: hosts[1]!, peer: sshPeer, startUs: t1, endUs: t1 + MIN, what: 'SSH out from a kiosk (port not in its profile)' },
+      { analyzer: 'machine-exceptions', rule: 'outside-hours', host: hosts[2]!, peer: nightPeer, startUs: t2, endUs: t2 + MIN, what: 'a kiosk connecting at 23:30' },
+    ],
+    traps: ['HTTP(S) browsing and DNS in opening hours', 'NTP polls all night (time sync is not activity)'],
+  };
+}
+
 function benignDays(dir: string, seed: number, days: number): Scenario {
   const rnd = prng(seed);
   const c = new ScenarioCapture(rnd);
@@ -382,6 +419,7 @@ export function makeScenarios(dir: string, o: ScenarioSetOptions): Scenario[] {
     exfiltration(dir, seed * 100 + 3),
     threatIntel(dir, seed * 100 + 4, o.pseudonymOf),
     sensitivePorts(dir, seed * 100 + 5),
+    kiosks(dir, seed * 100 + 7),
     benignDays(dir, seed * 100 + 6, o.benignDays ?? 3),
   ];
 }

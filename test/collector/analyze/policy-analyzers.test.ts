@@ -122,6 +122,20 @@ describe('per-machine exceptions', () => {
     assert.ok(withinHours(hours, monday + 21 * 3600e6, 3600e6), 'UTC 21:00 is 22:00 at +1');
   });
 
+  it('hours: time sync and DHCP at night are not activity (backgroundPorts); anything else is', async () => {
+    const night = T0 + 14 * 3600e6; // Monday 23:00 UTC
+    const recs = [
+      flow({ agent_id: 'kiosk', start: night, proto: 'udp', ip_proto: 17, resp_addr: '162.159.200.1', resp_port: 123 }),
+      flow({ agent_id: 'kiosk', start: night + 1e6, proto: 'udp', ip_proto: 17, resp_addr: '10.0.0.1', resp_anon: true, resp_port: 67 }),
+      flow({ agent_id: 'kiosk', start: night + 2e6, resp_port: 443 }),
+    ];
+    const profile = { hours: [{ days: ['mon'], from: '07:00', to: '19:00' }] };
+    const quiet = await runRecords([[new MachineExceptionsAnalyzer(), { agents: { kiosk: profile } }]], recs);
+    assert.deepEqual(quiet.alerts.map((a) => `${a.rule} ${a.host} ${a.peer}`), ['outside-hours 10.1.2.3 93.184.216.34']);
+    const strict = await runRecords([[new MachineExceptionsAnalyzer(), { agents: { kiosk: { ...profile, backgroundPorts: [] } } }]], recs);
+    assert.equal(strict.alerts.length, 3);
+  });
+
   it('a real capture checked against a profile: allowed traffic is quiet, a tightened profile fires', async () => {
     const recs = await recordsOf([join(pcaps, 'zeek', 'http_get.pcap')]);
     // both ends are public addresses: name the capturing host so the flow is outbound
