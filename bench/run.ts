@@ -14,6 +14,7 @@ import { benchFlows, benchDumpToStore, benchCaptureToFlows, loadRecords } from '
 import { initOwnerKeys } from '../shared/keys/owner-keys.js';
 import { benchIngest } from './ingest-bench.js';
 import { benchAnalyzers } from './analyze-bench.js';
+import { measureAlertQuality } from './alert-quality.js';
 import { benchAlertLatency } from './alert-latency.js';
 import { benchAgentMemory } from './agent-memory.js';
 import { benchLiveCapture } from './live-capture-bench.js';
@@ -150,6 +151,15 @@ async function main(): Promise<void> {
   report.add({ name: 'analyzers, all built-ins', value: an2.flowsPerSecAll, unit: 'flows/s per core' });
   report.add({ name: 'analyzers in a worker thread (live collector), long-lived', value: an2.live.worker, unit: 'flows/s per core', reference: { name: 'in-process, same passes', value: an2.live.inProcess }, target: '>= 85 % of in-process' });
   report.add({ name: `analyzers with a ${an2.blacklistEntries.toLocaleString('en-US')}-entry blacklist`, value: an2.flowsPerSecBigBlacklist, unit: 'flows/s per core' });
+
+  log('alert quality: precision and recall per analyzer on the labelled scenario captures (meerkat-collector import path)');
+  const q = await measureAlertQuality();
+  for (const a of q.analyzers) {
+    if (a.labels === 0 && a.rows === 0) continue;
+    const pct = (x: number | null): string => (x === null ? '-' : `${Math.round(x * 100)} %`);
+    report.add({ name: `alert precision, ${a.analyzer}`, value: (a.precision ?? 0) * 100, unit: '%',
+      note: `recall ${pct(a.recall)} (${a.detected}/${a.labels} labels), ${a.truePositives} true / ${a.falsePositives} false alert rows, ${a.attributed} named their host` });
+  }
 
   log('alert latency: packet to a blacklisted address on the wire -> alert in the store (real agent and collector in namespaces)');
   try {

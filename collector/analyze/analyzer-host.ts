@@ -132,6 +132,7 @@ export function alertProblem(a: unknown): string {
   if (typeof x.evidence !== 'object' || x.evidence === null || Array.isArray(x.evidence)) return 'evidence must be an object';
   if (typeof x.tsUs !== 'number' || !Number.isFinite(x.tsUs)) return 'tsUs must be a finite number (packet time, µs)';
   if (x.peer !== undefined && typeof x.peer !== 'string') return 'peer must be a string';
+  if (x.host !== undefined && typeof x.host !== 'string') return 'host must be a string';
   return '';
 }
 
@@ -210,6 +211,9 @@ export class AnalyzerHost {
   private readonly perfNow: () => number;
   private readonly callState: Int32Array | null;
   private closed = false;
+  /** the record / DNS name being handed to the analyzers (null outside onFlow / onDnsName) */
+  private current: FlowRecord | null = null;
+  private currentDns: DnsNameInfo | null = null;
   /** records seen */
   flows = 0;
   ticks = 0;
@@ -354,8 +358,13 @@ export class AnalyzerHost {
       else if (t >= this.nextTickUs) this.tick(t);
     }
     this.classifier.observe(rec);
-    if (this.callState === null) this.flowTimed(rec);
-    else this.flowWatched(rec, this.callState);
+    this.current = rec;
+    try {
+      if (this.callState === null) this.flowTimed(rec);
+      else this.flowWatched(rec, this.callState);
+    } finally {
+      this.current = null;
+    }
   }
 
   /** In-process: one clock read between two analyzers, each call's time is the difference. */
@@ -432,9 +441,14 @@ export class AnalyzerHost {
   /** Hands a DNS name to the analyzers that want names. */
   onDnsName(name: string, rec: FlowRecord | undefined, info: DnsNameInfo): void {
     if (this.closed) return;
-    for (const s of this.slots) {
-      if (!s.enabled || typeof s.impl.onDnsName !== 'function') continue;
-      this.invoke(s, 'onDnsName', () => s.impl.onDnsName!(name, rec, s.ctx, info));
+    this.currentDns = info;
+    try {
+      for (const s of this.slots) {
+        if (!s.enabled || typeof s.impl.onDnsName !== 'function') continue;
+        this.invoke(s, 'onDnsName', () => s.impl.onDnsName!(name, rec, s.ctx, info));
+      }
+    } finally {
+      this.currentDns = null;
     }
   }
 
@@ -582,6 +596,13 @@ export class AnalyzerHost {
     s.alertsThisTick++;
     s.status.alerts++;
     const out: EmittedAlert = { ...alert, analyzer: s.name };
+    // an alert raised on a flow (a DNS name) is about its local host (the DNS client) unless the analyzer says otherwise
+    if (out.host === undefined) {
+      const rec = this.current;
+      const dns = this.currentDns;
+      if (rec !== null && rec.agent_id === out.agentId) out.host = this.classifier.classify(rec).localAddr;
+      else if (dns !== null && dns.agentId === out.agentId && dns.client !== undefined) out.host = dns.client;
+    }
     if (out.summary.length > MAX_TEXT) out.summary = out.summary.slice(0, MAX_TEXT);
     this.sink(out);
   }

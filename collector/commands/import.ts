@@ -1,5 +1,6 @@
 // `meerkat-collector import FILE... --db DB`: capture files (pcap/pcapng) and Meerkat
-// dump files into the flow database. Exit 0 when every file imported, 1 when a file
+// dump files into the flow database. Exit 0 when every file imported (or was already
+// imported: a file is imported once, see collector/import/import-ledger.ts), 1 when a file
 // could not be read (the others are still imported), 2 for usage errors.
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
@@ -22,16 +23,24 @@ interface ImportFlags {
   analyze?: boolean;
   analyzerWorkers?: boolean;
   config?: string;
+  reimport?: boolean;
 }
 
 const POLICIES: readonly AnonymizePolicy[] = ['internal', 'all', 'none'];
 
+function fileNote(f: ImportSummary['files'][number]): string {
+  if (f.error) return `  (${f.error})`;
+  const b = f.importedBefore;
+  if (b) return `  (imported ${new Date(b.importedUs / 1000).toISOString()} from ${b.path} as agent ${b.agentId}; --reimport to import it again)`;
+  return '';
+}
+
 function summaryText(s: ImportSummary): string {
   const lines = s.files.map((f) =>
-    `${f.status.padEnd(9)} ${f.kind.padEnd(7)} ${String(f.packets).padStart(9)} packets  ${f.path}${f.error ? `  (${f.error})` : ''}`);
+    `${f.status.padEnd(9)} ${f.kind.padEnd(7)} ${String(f.packets).padStart(9)} packets  ${f.path}${fileNote(f)}`);
   lines.push(`imported ${s.packets} packets from ${s.files.length} file(s): ${s.records} flow records` +
     `${s.refusedRecords ? ` (${s.refusedRecords} refused by the store: values out of range)` : ''}, ` +
-    `${s.duplicates} duplicate dump(s), ${s.errors} failed, ${s.ignored} non-IP packets ignored, ` +
+    `${s.duplicates} already imported, ${s.errors} failed, ${s.ignored} non-IP packets ignored, ` +
     `${(s.elapsedMs / 1000).toFixed(2)} s (${Math.round(s.packetsPerSec)} packets/s)`);
   return lines.join('\n');
 }
@@ -51,6 +60,7 @@ export function registerImportCommand(program: Command): void {
     .option('--no-analyze', 'only build flows: do not run the analyzers (on by default: alerts go into the same database)')
     .option('--config <file>', 'collector config file whose "analyzers", "analysis" and "alerts" keys configure the analysis')
     .option('--analyzer-workers', 'run the analyzers in worker threads as `run` does (a stalled analyzer is stopped; more CPU and a slower start)')
+    .option('--reimport', 'import captures whose content this database already holds (their flows and alert counts are then doubled)')
     .option('--json', 'print the summary as JSON')
     .action(async (files: string[], flags: ImportFlags) => {
       const policy = flags.anonymize as AnonymizePolicy;
@@ -75,6 +85,7 @@ export function registerImportCommand(program: Command): void {
         agentId: flags.agent ?? 'import',
         outerTunnelFlows: flags.outerTunnels !== false,
         progress,
+        reimport: flags.reimport === true,
       };
       if (flags.analyze === false) {
         const summary = await importFiles(files, { db: flags.db, ...importOpts });

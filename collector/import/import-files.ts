@@ -4,6 +4,8 @@
 // across the files of an agent and packet time never mixes between agents.
 // Tunnelled packets feed a flow per layer: the inner one, the outer tunnel connection,
 // and the connections of any tunnel between them (as Zeek logs them).
+// Idempotent per file: a capture whose content was imported into the database before is
+// skipped (status 'duplicate', import-ledger.ts), as a dump already stored is.
 import { readFileSync, statSync } from 'node:fs';
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
@@ -18,6 +20,7 @@ import { EngineSet } from './engine-set.js';
 import { FlowBatchWriter } from './flow-batch-writer.js';
 import { createProgress, type ProgressSink } from './import-progress.js';
 import { sniffFileKind, type ImportFileKind } from './sniff-file-kind.js';
+import { fileFingerprint, ImportLedger, type ImportedCapture } from './import-ledger.js';
 
 export interface ImportOptions {
   /** database path (SQLite) or an open store (left open afterwards) */
@@ -41,6 +44,12 @@ export interface ImportOptions {
   onPacket?: (rec: PacketRecord, agentId: string) => void;
   /** wall clock for dumps' received time (µs); tests may pin it */
   nowUs?: () => number;
+  /**
+   * import captures even when their content was imported into this database before (default
+   * false: skipped as duplicates, so flows and alerts are not doubled). The ledger needs a
+   * database path (db as a string, or a SQLite store).
+   */
+  reimport?: boolean;
 }
 
 export interface ImportedFile {
@@ -51,6 +60,8 @@ export interface ImportedFile {
   packets: number;
   /** what went wrong (status 'error'); packets read before the damage are still imported */
   error?: string;
+  /** a capture skipped as a duplicate: its earlier import (when, from where, as which agent) */
+  importedBefore?: { importedUs: number; path: string; agentId: string; anonKeyId: string };
 }
 
 export interface ImportSummary {
@@ -60,7 +71,7 @@ export interface ImportSummary {
   records: number;
   /** flow records the store refused (a value its column cannot take); the others were written */
   refusedRecords: number;
-  /** dump files skipped because (agent, sequence) was already imported */
+  /** files skipped: dumps whose (agent, sequence) and captures whose content was already imported */
   duplicates: number;
   errors: number;
   /** records that were not IP (ARP, ...) */
@@ -97,6 +108,10 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   const dumps = new DumpIngest(store, { ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(onRecord ? { onRecord } : {}), ...(opts.onPacket ? { onPacket: opts.onPacket } : {}) });
   const progress = createProgress(opts.progress ?? 'auto');
   const nowUs = opts.nowUs ?? (() => Date.now() * 1000);
+  const ledgerPath = typeof opts.db === 'string' ? opts.db : store instanceof SqliteFlowStore ? store.path : null;
+  const ledger = ledgerPath !== null && ledgerPath !== ':memory:' ? new ImportLedger(ledgerPath) : null;
+  /** captures imported in this run, recorded in the ledger once their flows are stored */
+  const imported: ImportedCapture[] = [];
   const summary: ImportSummary = {
     files: [], packets: 0, records: 0, refusedRecords: 0, duplicates: 0, errors: 0, ignored: 0, elapsedMs: 0, packetsPerSec: 0,
     anonKeyId: anonymizer?.keyId ?? '',
@@ -117,8 +132,18 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
       try {
         entry.kind = sniffFileKind(path);
         if (entry.kind === 'pcap' || entry.kind === 'pcapng') {
-          importCapture(path, entry, engines.get(opts.agentId ?? 'import'), anonymizer, opts.outerTunnelFlows ?? true,
-            progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import');
+          const fp = fileFingerprint(path);
+          const before = ledger?.find(fp.fingerprint) ?? imported.find((c) => c.fingerprint === fp.fingerprint) ?? null;
+          if (before !== null && opts.reimport !== true) {
+            entry.status = 'duplicate';
+            entry.importedBefore = { importedUs: before.importedUs, path: before.path, agentId: before.agentId, anonKeyId: before.anonKeyId };
+          } else {
+            importCapture(path, entry, engines.get(opts.agentId ?? 'import'), anonymizer, opts.outerTunnelFlows ?? true,
+              progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import');
+            if (entry.packets > 0) {
+              imported.push({ ...fp, path, kind: entry.kind, agentId: opts.agentId ?? 'import', anonKeyId: anonymizer?.keyId ?? '', packets: entry.packets, importedUs: nowUs() });
+            }
+          }
         } else if (entry.kind === 'dump') {
           const bytes = readFileSync(path);
           const r = dumps.ingest(bytes, { receivedUs: nowUs(), rawPath: path });
@@ -141,8 +166,11 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
     }
     summary.ignored = engines.flushAll().nonIp + dumps.flushAll().nonIp;
     writer.flush();
+    // only now are the files' flows stored: an interrupted import records nothing
+    if (ledger !== null && imported.length > 0) ledger.record(imported);
   } finally {
     progress.stop();
+    ledger?.close();
     if (ownStore) store.close();
   }
   summary.records = writer.written + dumps.recordsWritten;
