@@ -96,7 +96,8 @@ function buildFlows(store: SqliteFlowStore, analysis: IsolatedAnalysis, threatTa
   const dnsTap = analysis.onPacket;
   return new FlowService(store, {
     onRecord: analysis.onRecord,
-    onPacket: (rec, agentId) => { dnsTap(rec, agentId); threatTap.tap(rec, agentId); },
+    onPacket: (rec, agentId, hasMeta) => { dnsTap(rec, agentId, hasMeta); threatTap.tap(rec, agentId); },
+    onAppRecord: analysis.onAppRecord,
     // a watchlist hit: store the alert now (a safe point: outside the flow transaction)
     onDumpBuilt: () => { if (threatTap.takeHits() > 0) analysis.flush(); },
     onWatermark: (agentId, tUs) => analysis.advanceAgent(agentId, tUs),

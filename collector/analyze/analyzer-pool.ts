@@ -26,6 +26,7 @@ import { FlowBatchEncoder, stringsOnly, type FlowBatch } from './flow-batch-code
 import type { AnalysisMetrics } from './analysis-metrics.js';
 import type { AnalyzerWorkerData, FromWorker, ToWorker } from './analyzer-worker.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { AppRecord } from '../../shared/flow/app-records.js';
 import type { DnsPayloadEvent } from './flow-batch-codec.js';
 
 export interface AnalyzerPoolOptions {
@@ -272,6 +273,12 @@ export class AnalyzerPool {
     this.scheduleSend();
     return 0;
   }
+
+  /** An application record (the flow engine's onAppRecord): travels with the next batch, in stream order. */
+  readonly onAppRecord = (app: AppRecord): void => {
+    this.encoder.addApp(app);
+    this.scheduleSend();
+  };
 
   /** An agent's packet time moved forward without records (heartbeat watermark). */
   advanceAgent(agentId: string, tUs: number): void {

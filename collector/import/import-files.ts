@@ -10,6 +10,7 @@ import { decodeOuter, decodePacket, DecodedPacket } from '../../shared/decode/in
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowEngine, FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { AppRecord } from '../../shared/flow/app-records.js';
 import type { FlowStore } from '../../shared/store/flow-store.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { DumpIngest } from './dump-ingest.js';
@@ -37,7 +38,9 @@ export interface ImportOptions {
   /** called for every flow record as it is stored */
   onRecord?: (rec: FlowRecord) => void;
   /** called for every packet record before it reaches the flow engine (e.g. the DNS name tap) */
-  onPacket?: (rec: PacketRecord, agentId: string) => void;
+  onPacket?: (rec: PacketRecord, agentId: string, hasMeta?: boolean) => void;
+  /** DNS transactions, TLS handshakes and HTTP requests as they are made */
+  onAppRecord?: (a: AppRecord) => void;
   /** wall clock for dumps' received time (µs); tests may pin it */
   nowUs?: () => number;
 }
@@ -91,7 +94,10 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   const writer = new FlowBatchWriter(store);
   const onRecord = opts.onRecord;
   const engines = new EngineSet(onRecord ? (r) => { writer.add(r); onRecord(r); } : writer.add, opts.timeouts);
-  const dumps = new DumpIngest(store, { ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(onRecord ? { onRecord } : {}), ...(opts.onPacket ? { onPacket: opts.onPacket } : {}) });
+  const dumps = new DumpIngest(store, {
+    ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(onRecord ? { onRecord } : {}), ...(opts.onPacket ? { onPacket: opts.onPacket } : {}),
+    ...(opts.onAppRecord ? { onAppRecord: opts.onAppRecord } : {}),
+  });
   const progress = createProgress(opts.progress ?? 'auto');
   const nowUs = opts.nowUs ?? (() => Date.now() * 1000);
   const summary: ImportSummary = {

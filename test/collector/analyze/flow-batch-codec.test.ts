@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { serialize, deserialize } from 'node:v8';
 import fc from 'fast-check';
-import { CONN_STATES, RECORD_CAUSES, type FlowRecord } from '../../../shared/flow/flow-record.js';
+import { APP_PROTOS, CONN_STATES, RECORD_CAUSES, type FlowRecord } from '../../../shared/flow/flow-record.js';
 import { FlowBatchDecoder, FlowBatchEncoder, stringsOnly, TableMismatchError, type FlowBatch, type StreamEvent } from '../../../collector/analyze/flow-batch-codec.js';
 import { generateFlows } from '../../../bench/analyze-bench.js';
 
@@ -29,6 +29,8 @@ const flowRecord: fc.Arbitrary<FlowRecord> = fc.record({
   rtt_syn_synack_us: maybe, rtt_synack_ack_us: maybe, retransmits_orig: num, retransmits_resp: num, zero_windows_orig: num, zero_windows_resp: num,
   iat_mean_orig_us: maybe, iat_stddev_orig_us: maybe, iat_mean_resp_us: maybe, iat_stddev_resp_us: maybe, pcr: maybe,
   tunnel: fc.constantFrom('', 'gre', 'vxlan'), orig_anon: fc.boolean(), resp_anon: fc.boolean(),
+  app_proto: fc.constantFrom(...APP_PROTOS), server_name: fc.option(text, { nil: null }), server_name_anon: fc.boolean(),
+  alpn: fc.constantFrom('', 'h2,http/1.1'), ja4: text, ja4s: text,
 });
 
 function roundTrip(records: readonly FlowRecord[], capacity: number): FlowRecord[] {
@@ -68,7 +70,7 @@ describe('flow batch codec', () => {
     enc.add(recs[2]!);
     enc.addAdvance('x', 9);
     const seen: string[] = [];
-    new FlowBatchDecoder().replay(posted(enc.take()), (r) => seen.push(r.uid), (e: StreamEvent) => seen.push(e.kind === 'dns' ? `dns:${[...e.payload].join(',')}` : `advance:${e.tUs}`));
+    new FlowBatchDecoder().replay(posted(enc.take()), (r) => seen.push(r.uid), (e: StreamEvent) => seen.push(e.kind === 'dns' ? `dns:${[...e.payload].join(',')}` : e.kind === 'advance' ? `advance:${e.tUs}` : `app:${e.app.kind}`));
     assert.deepEqual(seen, ['advance:1', recs[0]!.uid, recs[1]!.uid, 'dns:1,2,3', recs[2]!.uid, 'advance:9']);
   });
 

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import { StoreError, type DumpInfo } from '../../../shared/store/flow-store.js';
 import { LATEST_SCHEMA_VERSION } from '../../../shared/store/sqlite-migrations.js';
-import type { FlowRecord } from '../../../shared/flow/flow-record.js';
+import { NO_APP_FIELDS, type FlowRecord } from '../../../shared/flow/flow-record.js';
 
 const DAY = 86_400_000_000;
 const NOW = 1_700_000_000_000_000;
@@ -23,7 +23,7 @@ function flow(over: Partial<FlowRecord> = {}): FlowRecord {
     record_cause: 'close', rtt_syn_synack_us: 1200, rtt_synack_ack_us: null, retransmits_orig: 1,
     retransmits_resp: 0, zero_windows_orig: 0, zero_windows_resp: 2, iat_mean_orig_us: 250.5,
     iat_stddev_orig_us: 10.25, iat_mean_resp_us: null, iat_stddev_resp_us: null, pcr: -0.894736842105263,
-    tunnel: '', orig_anon: true, resp_anon: false, ...over,
+    tunnel: '', orig_anon: true, resp_anon: false, ...NO_APP_FIELDS, ...over,
   };
 }
 
