@@ -476,7 +476,7 @@ export class AnalyzerHost {
 
   private dnsNames(r: DnsRecord): void {
     if (!this.slots.some((s) => s.enabled && typeof s.impl.onDnsName === 'function')) return;
-    const info: DnsNameInfo = { agentId: r.agent_id, tsUs: r.ts, role: 'query', client: r.orig_addr, server: r.resp_addr, clientAnon: r.orig_anon };
+    const info: DnsNameInfo = { agentId: r.agent_id, tsUs: r.ts, role: 'query', client: r.orig_addr, server: r.resp_addr, clientAnon: r.orig_anon, uid: r.uid };
     if (r.query !== null && !r.query_anon) this.onDnsName(r.query, undefined, info);
     info.role = 'answer';
     for (const a of r.answers) {

@@ -21,6 +21,8 @@ export interface DnsNameInfo {
   server?: string;
   /** the client address is a pseudonym */
   clientAnon?: boolean;
+  /** the DNS flow's uid (names from the agents' metadata) */
+  uid?: string;
 }
 
 export interface AnalyzerContext {

@@ -10,6 +10,7 @@ import { decodeDump, DumpFlag, type DecodedDump } from '../../shared/dump/index.
 import type { FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { AppRecord } from '../../shared/flow/app-records.js';
+import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowStore, RefusedFlow } from '../../shared/store/flow-store.js';
 import { EngineSet } from './engine-set.js';
@@ -38,6 +39,7 @@ export class DumpIngest {
   private readonly engines: EngineSet;
 
   private readonly onPacket: ((rec: PacketRecord, agentId: string, hasMeta: boolean) => void) | undefined;
+  private readonly onMeta: ((m: AppMeta, rec: PacketRecord, agentId: string) => void) | undefined;
 
   constructor(private readonly store: FlowStore, opts: {
     timeouts?: Partial<FlowTimeouts>;
@@ -46,10 +48,13 @@ export class DumpIngest {
     onPacket?: (rec: PacketRecord, agentId: string, hasMeta: boolean) => void;
     /** DNS transactions, TLS handshakes and HTTP requests (inside the flow transaction, like onRecord) */
     onAppRecord?: (a: AppRecord) => void;
+    /** every metadata record as it is read, with its packet (the watchlist's early check) */
+    onMeta?: (m: AppMeta, rec: PacketRecord, agentId: string) => void;
     /** flow records the store refused (the rest of their batch is stored) */
     onRefusedFlows?: (refused: readonly RefusedFlow[]) => void;
   } = {}) {
     this.onPacket = opts.onPacket;
+    this.onMeta = opts.onMeta;
     this.writer = new FlowBatchWriter(store, undefined, opts.onRefusedFlows);
     const extra = opts.onRecord;
     const app = opts.onAppRecord;
@@ -170,11 +175,13 @@ export class DumpIngest {
       // records are in packet order: one comparison per packet finds the packets that have some
       let m = 0;
       let next = meta[0]!.packet;
+      const onMeta = this.onMeta;
       dump.forEach((rec, i) => {
         const has = i === next;
         if (tap !== undefined) tap(rec, agentId, has);
         engine.add(rec);
         while (i === next) {
+          if (onMeta !== undefined) onMeta(meta[m]!.meta, rec, agentId);
           engine.addMeta(meta[m]!.meta);
           next = ++m < meta.length ? meta[m]!.packet : -1;
         }

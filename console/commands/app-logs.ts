@@ -4,53 +4,13 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
-import { parseTimeOption } from '../../shared/cli/time-option.js';
-import { formatIp, parseIp } from '../../shared/net/ip-address.js';
-import type { AppLogFilter } from '../../shared/store/flow-store.js';
+import { appLogFilterFrom, type AppLogOptions } from '../../shared/store/app-log-filter.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import type { DnsRecord, TlsRecord } from '../../shared/flow/app-records.js';
-import { dnsRcodeName } from '../../shared/appmeta/protocol-names.js';
 
-interface LogFlags {
+interface LogFlags extends AppLogOptions {
   db: string;
   json?: boolean;
-  agent?: string;
-  addr?: string;
-  name?: string;
-  nameSuffix?: string;
-  uid?: string;
-  since?: string;
-  until?: string;
-  limit?: number;
-  rcode?: string;
-  ja4?: string;
-}
-
-/** rcode by number or name (NXDOMAIN, nxdomain, 3). */
-function parseRcode(text: string): number {
-  if (/^\d+$/.test(text)) return Number(text);
-  for (let r = 0; r < 4096; r++) if (dnsRcodeName(r) === text.toUpperCase()) return r;
-  throw new UsageError(`--rcode must be a DNS response code (NOERROR, NXDOMAIN, SERVFAIL, ... or a number), got ${JSON.stringify(text)}`);
-}
-
-/** The log filter from command-line flags (validated). */
-export function appLogFilterFromFlags(flags: Omit<LogFlags, 'db' | 'json'>, nowMs = Date.now()): AppLogFilter {
-  const f: AppLogFilter = {};
-  if (flags.agent !== undefined) f.agentId = flags.agent;
-  if (flags.addr !== undefined) {
-    const a = parseIp(flags.addr);
-    f.addr = formatIp(a.version, a.bytes);
-  }
-  if (flags.name !== undefined && flags.nameSuffix !== undefined) throw new UsageError('give --name or --name-suffix, not both');
-  if (flags.name !== undefined) f.name = flags.name;
-  if (flags.nameSuffix !== undefined) { f.name = flags.nameSuffix; f.nameSuffix = true; }
-  if (flags.uid !== undefined) f.uid = flags.uid;
-  if (flags.since !== undefined) f.since = parseTimeOption('--since', flags.since, nowMs);
-  if (flags.until !== undefined) f.until = parseTimeOption('--until', flags.until, nowMs);
-  if (flags.rcode !== undefined) f.rcode = parseRcode(flags.rcode);
-  if (flags.ja4 !== undefined) f.ja4 = flags.ja4;
-  if (flags.limit !== undefined) f.limit = flags.limit;
-  return f;
 }
 
 function isoUs(us: number): string {
@@ -130,7 +90,7 @@ export function registerAppLogCommands(program: Command): void {
   logCommand(program, 'dns', 'list DNS transactions (query and answer, as Zeek\'s dns.log; newest first) from the collector database')
     .option('--rcode <code>', 'only answers with this response code (NXDOMAIN, SERVFAIL, ... or a number)')
     .action((flags: LogFlags) => {
-      const filter = appLogFilterFromFlags(flags);
+      const filter = appLogFilterFrom(flags);
       const store = openStore(flags.db);
       try {
         printLog(store.iterateDns(filter), flags.json === true, DNS_HEADER, dnsRow);
@@ -141,7 +101,7 @@ export function registerAppLogCommands(program: Command): void {
   logCommand(program, 'tls', 'list TLS handshakes (client and server hello with JA4/JA4S, as Zeek\'s ssl.log; newest first) from the collector database')
     .option('--ja4 <fingerprint>', 'only client hellos with this JA4')
     .action((flags: LogFlags) => {
-      const filter = appLogFilterFromFlags(flags);
+      const filter = appLogFilterFrom(flags);
       const store = openStore(flags.db);
       try {
         printLog(store.iterateTls(filter), flags.json === true, TLS_HEADER, tlsRow);
