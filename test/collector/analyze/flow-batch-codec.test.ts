@@ -58,7 +58,7 @@ describe('flow batch codec', () => {
     assert.deepEqual(roundTrip(recs, 256), recs);
   });
 
-  it('DNS payloads and watermarks come back in their place in the stream', () => {
+  it('DNS payloads, application records and watermarks come back in their place in the stream', () => {
     const recs = generateFlows(5, 1);
     const enc = new FlowBatchEncoder(64);
     enc.addAdvance('x', 1);
@@ -68,10 +68,14 @@ describe('flow batch codec', () => {
     enc.addDns({ payload, agentId: 'x', tsUs: 5, client: 'c', server: 's', clientAnon: true, tcp: false });
     payload[0] = 9; // the producer reuses its buffer: the event kept a copy
     enc.add(recs[2]!);
+    enc.addApp({
+      kind: 'http', record: { ts: 7, uid: 'u', agent_id: 'x', orig_addr: 'a', orig_port: 1, resp_addr: 'b', resp_port: 80, orig_anon: false, resp_anon: false,
+        method: 'GET', version: '1.1', host: 'h.example', host_anon: false, user_agent: null },
+    });
     enc.addAdvance('x', 9);
     const seen: string[] = [];
     new FlowBatchDecoder().replay(posted(enc.take()), (r) => seen.push(r.uid), (e: StreamEvent) => seen.push(e.kind === 'dns' ? `dns:${[...e.payload].join(',')}` : e.kind === 'advance' ? `advance:${e.tUs}` : `app:${e.app.kind}`));
-    assert.deepEqual(seen, ['advance:1', recs[0]!.uid, recs[1]!.uid, 'dns:1,2,3', recs[2]!.uid, 'advance:9']);
+    assert.deepEqual(seen, ['advance:1', recs[0]!.uid, recs[1]!.uid, 'dns:1,2,3', recs[2]!.uid, 'app:http', 'advance:9']);
   });
 
   it('a worker whose records were dropped still gets the new strings (stringsOnly) and decodes what follows', () => {
