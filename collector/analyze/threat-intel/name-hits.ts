@@ -17,6 +17,8 @@ export interface DomainHit {
   /** what carried the name: "DNS query", "TLS server name", "HTTP Host", ... */
   source: string;
   stage: 'dns' | 'tls' | 'http' | 'metadata';
+  /** DNS names: question or answer */
+  role?: 'query' | 'answer' | null;
   uid?: string;
   communityId?: string;
   client: string | null;
@@ -36,6 +38,7 @@ export function domainHitAlert(h: DomainHit): AlertInput {
     summary: `${h.source} ${h.name} is on ${h.feed} as ${h.entry}${h.label ? ` (${h.label})` : ''}`,
     evidence: {
       feed: h.feed, name: h.name, entry: h.entry, label: h.label, source: h.source, stage: h.stage, client: h.client, server: h.server,
+      ...(h.role !== undefined ? { role: h.role } : {}),
       ...(h.feedVersion !== undefined ? { feedVersion: h.feedVersion } : {}),
     },
     tsUs: h.tsUs,

@@ -138,7 +138,7 @@ export class ThreatIntelAnalyzer implements Analyzer<z.output<typeof threatIntel
       if (m === null) continue;
       ctx.emit(domainHitAlert({
         feed: slot.feed.name, severity: slot.severity, entry: m.entry, label: m.label, name, agentId, tsUs: info?.tsUs ?? rec?.start ?? ctx.nowUs(),
-        source: `DNS ${info?.role ?? 'name'}`, stage: 'dns',
+        source: `DNS ${info?.role ?? 'name'}`, stage: 'dns', role: info?.role ?? null,
         ...(uid !== undefined ? { uid } : {}), ...(rec ? { communityId: rec.community_id } : {}),
         client: info?.client ?? null, server: info?.server ?? null, feedVersion: slot.feed.version,
       }));
