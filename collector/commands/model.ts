@@ -165,8 +165,10 @@ function registerTrainDga(train: Command): void {
     .option('--target-recall <r>', 'share of the DGA training names the threshold keeps (0.5..1)', '0.93')
     .option('--json', 'print the report as JSON')
     .action((flags: TrainDgaFlags, cmd: Command) => {
-      // --out is the parent's option too (model train --out): commander may hand it to either
-      const out = flags.out ?? (cmd.parent?.opts() as { out?: string }).out;
+      // --out and --json are the parent's options too (model train --out): commander may hand them to either
+      const parent = (cmd.parent?.opts() ?? {}) as { out?: string; json?: boolean };
+      const out = flags.out ?? parent.out;
+      const json = flags.json ?? parent.json ?? false;
       if (out === undefined) throw new UsageError("required option '--out <file>' not specified");
       const targetRecall = Number(flags.targetRecall ?? '0.93');
       if (!(targetRecall >= 0.5 && targetRecall <= 1)) throw new UsageError(`--target-recall must be between 0.5 and 1, got ${JSON.stringify(flags.targetRecall)}`);
@@ -203,7 +205,7 @@ function registerTrainDga(train: Command): void {
       const e = evaluateDgaModel(m, set.benignTest, set.dgaTest);
       m.json.evaluation = e;
       m.save(out);
-      process.stdout.write((flags.json ? JSON.stringify({ out, threshold: m.threshold, training: m.json.training, evaluation: e }) : dgaReportText(out, m, e)) + '\n');
+      process.stdout.write((json ? JSON.stringify({ out, threshold: m.threshold, training: m.json.training, evaluation: e }) : dgaReportText(out, m, e)) + '\n');
     });
 }
 
