@@ -13,7 +13,7 @@ import { NoiseFilter, type NoiseReasonName } from '../capture/noise-filter.js';
 import { ARPHRD_LOOPBACK, PACKET_OTHERHOST, PACKET_OUTGOING, linuxDeviceType, linuxPacketType } from '../capture/link-meta.js';
 import { HostAddressTable } from './host-addresses.js';
 import { SnapPolicy, type PeerCaptureRule } from './snap-policy.js';
-import type { AppMetaExtractor, AppMetaStats, MetaSink } from './app-meta-extractor.js';
+import type { AppMetaExtractor, AppMetaStats, MetaSink } from '../../shared/appmeta/app-meta-extractor.js';
 import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import { EtherType } from '../../shared/decode/ether-types.js';
 import { LinkType } from '../../shared/decode/link-types.js';

@@ -2,9 +2,14 @@
 // Meerkat dump files (already anonymized by the agent; de-duplicated by agent id and
 // sequence) into the flow store. One flow engine per agent, so flow state carries
 // across the files of an agent and packet time never mixes between agents.
-// Tunnelled packets feed two flows: the inner one and the outer tunnel connection.
+// Tunnelled packets feed two flows: the inner one and the outer tunnel connection. Capture
+// files get the agents' metadata extraction too (DNS, TLS, HTTP, QUIC; under the name
+// policy), so their flows carry server names and the DNS and TLS logs fill as for dumps.
 import { readFileSync, statSync } from 'node:fs';
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
+import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
+import { createAppMetaExtractor, type AppMetaExtractor } from '../../shared/appmeta/app-meta-extractor.js';
+import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
 import { decodeOuter, decodePacket, DecodedPacket } from '../../shared/decode/index.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
@@ -30,6 +35,12 @@ export interface ImportOptions {
   internalPrefixes?: string[];
   /** agent id given to flows from capture files (default 'import') */
   agentId?: string;
+  /** extract application metadata from capture files (default true) */
+  metadata?: boolean;
+  /** name policy for that metadata (default: 'none' when addresses are not anonymized, else 'internal') */
+  names?: NamePolicy;
+  /** internal DNS suffixes for the 'internal' name policy (default: the policy's) */
+  internalSuffixes?: string[];
   /** also report the outer connection of tunnelled packets (default true) */
   outerTunnelFlows?: boolean;
   timeouts?: Partial<FlowTimeouts>;
@@ -85,15 +96,25 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   const ownStore = typeof opts.db === 'string';
   const store: FlowStore = typeof opts.db === 'string' ? new SqliteFlowStore(opts.db) : opts.db;
   const policy = opts.anonymize ?? 'internal';
+  const key = opts.anonKey ?? crypto.getRandomValues(new Uint8Array(32));
   const anonymizer = policy === 'none' ? null : new AddressAnonymizer({
-    key: opts.anonKey ?? crypto.getRandomValues(new Uint8Array(32)),
+    key,
     policy,
     ...(opts.internalPrefixes ? { internalPrefixes: opts.internalPrefixes } : {}),
+  });
+  const extractor = opts.metadata === false ? null : createAppMetaExtractor({
+    key,
+    // DNS answer addresses follow the same address policy as the packets
+    addresses: anonymizer ?? new AddressAnonymizer({ key, policy: 'none' }),
+    names: opts.names ?? (policy === 'none' ? 'none' : 'internal'),
+    ...(opts.internalSuffixes ? { internalSuffixes: opts.internalSuffixes } : {}),
   });
   // captures and dumps go through separate writers and engines (dumps name their own agents)
   const writer = new FlowBatchWriter(store);
   const onRecord = opts.onRecord;
-  const engines = new EngineSet(onRecord ? (r) => { writer.add(r); onRecord(r); } : writer.add, opts.timeouts);
+  const onApp = opts.onAppRecord;
+  const engines = new EngineSet(onRecord ? (r) => { writer.add(r); onRecord(r); } : writer.add, opts.timeouts,
+    onApp ? (a) => { writer.addApp(a); onApp(a); } : writer.addApp);
   const dumps = new DumpIngest(store, {
     ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(onRecord ? { onRecord } : {}), ...(opts.onPacket ? { onPacket: opts.onPacket } : {}),
     ...(opts.onAppRecord ? { onAppRecord: opts.onAppRecord } : {}),
@@ -120,7 +141,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
       try {
         entry.kind = sniffFileKind(path);
         if (entry.kind === 'pcap' || entry.kind === 'pcapng') {
-          importCapture(path, entry, engines.get(opts.agentId ?? 'import'), anonymizer, opts.outerTunnelFlows ?? true,
+          importCapture(path, entry, engines.get(opts.agentId ?? 'import'), anonymizer, extractor, opts.outerTunnelFlows ?? true,
             progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import');
         } else if (entry.kind === 'dump') {
           const bytes = readFileSync(path);
@@ -156,18 +177,30 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
 }
 
 function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, anonymizer: AddressAnonymizer | null,
-  outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
-  onPacket: ((rec: PacketRecord, agentId: string) => void) | undefined, agentId: string): void {
+  extractor: AppMetaExtractor | null, outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
+  onPacket: ((rec: PacketRecord, agentId: string, hasMeta?: boolean) => void) | undefined, agentId: string): void {
   const reader = openCaptureFile(path);
   const inner = new DecodedPacket();
   const outer = new DecodedPacket();
+  // the records the extractor finds in a frame, joined to that frame's flow right after it
+  const found: AppMeta[] = [];
+  const sink = { queueMeta: (m: AppMeta): void => { found.push(m); } };
+  let lastExpire = 0;
   try {
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
       entry.packets++;
       decodePacket(fr.linkType, fr.data, fr.wireLen, fr.tsUs, inner);
       if (anonymizer !== null) anonymizer.anonymizeRecord(inner);
-      if (onPacket !== undefined) onPacket(inner, agentId);
+      if (extractor !== null) {
+        extractor.inspect(inner, sink);
+        if (fr.tsUs - lastExpire > 1_000_000) { extractor.expire(fr.tsUs); lastExpire = fr.tsUs; }
+      }
+      if (onPacket !== undefined) onPacket(inner, agentId, found.length > 0);
       engine.add(inner);
+      if (found.length > 0) {
+        for (const m of found) engine.addMeta(m);
+        found.length = 0;
+      }
       if (outerFlows && (inner.flags & RecordFlag.Inner) !== 0) {
         decodeOuter(fr.linkType, fr.data, fr.wireLen, fr.tsUs, outer);
         if (anonymizer !== null) anonymizer.anonymizeRecord(outer);

@@ -9,7 +9,7 @@ import {
 } from '../../../shared/watchlist/watchlist-codec.js';
 import { WatchlistTrigger } from '../../../agent/watchlist/watchlist-trigger.js';
 import { AgentPipeline } from '../../../agent/pipeline/agent-pipeline.js';
-import { createAppMetaExtractor } from '../../../agent/pipeline/app-meta-extractor.js';
+import { createAppMetaExtractor } from '../../../shared/appmeta/app-meta-extractor.js';
 import { AddressAnonymizer } from '../../../shared/anonymize/address-anonymizer.js';
 import { decodeDump } from '../../../shared/dump/index.js';
 import type { AppMeta, DnsMeta } from '../../../shared/appmeta/meta-record.js';
