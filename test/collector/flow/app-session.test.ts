@@ -1,9 +1,10 @@
 // Metadata records joined to their flows (FlowEngine.addMeta, app-session.ts): the flow
 // records' application fields, and the DNS transactions, TLS handshakes and HTTP requests made.
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Harness } from './packet-script.js';
 import type { AppRecord, DnsRecord, TlsRecord } from '../../../shared/flow/app-records.js';
-import type { DnsMeta, TlsClientMeta, TlsServerMeta } from '../../../shared/appmeta/meta-record.js';
+import type { AppMeta, DnsMeta, TlsClientMeta, TlsServerMeta } from '../../../shared/appmeta/meta-record.js';
 import { MAX_PENDING_DNS } from '../../../collector/flow/app-session.js';
 import { PacketRecord } from '../../../shared/packet/packet-record.js';
 
@@ -151,5 +152,36 @@ describe('flow engine: application metadata joined to flows', () => {
     h.add({ tsUs: T0, src: '10.0.0.5', dst: '10.0.0.9', proto: 17, sport: 1000, dport: 2000, payloadLen: 10 });
     const [r] = h.finish();
     assert.deepEqual([r!.app_proto, r!.server_name, r!.server_name_anon, r!.alpn, r!.ja4, r!.ja4s], ['', null, false, '', '', '']);
+  });
+
+  it('any sequence of packets and metadata records: no exception, every record belongs to an emitted flow, nothing pending is lost', () => {
+    const name = fc.constantFrom('a.example', 'b.example', 'mk--x.mk--y', '');
+    const meta = fc.oneof(
+      fc.record({ id: fc.integer({ min: 0, max: 3 }), response: fc.boolean(), q: name, rcode: fc.integer({ min: 0, max: 5 }) })
+        .map(({ id, response, q, rcode }): AppMeta => ({ ...dnsQuery(id, q, 1), response, rcode: response ? rcode : 0, query: q === '' ? null : { name: q, pseudonym: q.startsWith('mk--') } })),
+      fc.constantFrom<AppMeta>(client, server, { ...client, transport: 'quic', quicVersion: 1 },
+        { kind: 'http', method: 'GET', minorVersion: 0, host: null, userAgent: null }),
+    );
+    const step = fc.record({ port: fc.integer({ min: 1, max: 3 }), fromClient: fc.boolean(), dt: fc.integer({ min: -5, max: 90_000_000 }), metas: fc.array(meta, { maxLength: 3 }) });
+    fc.assert(fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+      const { h, apps } = harness();
+      let ts = T0;
+      let queries = 0;
+      for (const st of steps) {
+        ts += st.dt;
+        h.add(st.fromClient
+          ? { tsUs: ts, src: '10.0.0.5', dst: '10.0.0.1', proto: 17, sport: 50000 + st.port, dport: 53, payloadLen: 40 }
+          : { tsUs: ts, src: '10.0.0.1', dst: '10.0.0.5', proto: 17, sport: 53, dport: 50000 + st.port, payloadLen: 80 });
+        for (const m of st.metas) {
+          h.engine.addMeta(m);
+          if (m.kind === 'dns') queries++;
+        }
+      }
+      const uids = new Set(h.finish().map((r) => r.uid));
+      for (const a of apps) assert.ok(uids.has(a.record.uid));
+      const dnsRecords = apps.filter((a) => a.kind === 'dns').length;
+      // every DNS message is in one record: a query alone or paired, an answer alone or paired (retransmissions fold)
+      assert.ok(dnsRecords <= queries);
+    }), { numRuns: 200 });
   });
 });
