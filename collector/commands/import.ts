@@ -7,6 +7,7 @@ import { UsageError } from '../../shared/cli/run-cli.js';
 import { loadAnonKey } from '../../shared/keys/owner-keys.js';
 import { logger } from '../../shared/log.js';
 import type { AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
+import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { importFiles, type ImportSummary } from '../import/import-files.js';
 import { analyzeImport } from '../analyze/analyze-import.js';
 import { loadConfigFile } from '../../shared/config/load-config.js';
@@ -24,9 +25,13 @@ interface ImportFlags {
   analyzerWorkers?: boolean;
   config?: string;
   reimport?: boolean;
+  metadata?: boolean;
+  names?: string;
+  internalSuffix?: string[];
 }
 
 const POLICIES: readonly AnonymizePolicy[] = ['internal', 'all', 'none'];
+const NAME_POLICIES: readonly NamePolicy[] = ['internal', 'all', 'none'];
 
 function fileNote(f: ImportSummary['files'][number]): string {
   if (f.error) return `  (${f.error})`;
@@ -55,6 +60,9 @@ export function registerImportCommand(program: Command): void {
     .option('--anon-key <file>', "owner's anonymization key file; without it a random key is used for this import only")
     .option('--agent <id>', 'agent id recorded for flows from capture files', 'import')
     .option('--no-outer-tunnels', 'do not report the outer connection of tunnelled packets')
+    .option('--no-metadata', 'do not extract DNS, TLS, HTTP and QUIC metadata from capture files (server names, DNS and TLS logs)')
+    .option('--names <policy>', 'domain names in that metadata: internal, all or none (default: none with --anonymize none, else internal)')
+    .option('--internal-suffix <suffix...>', 'owner-declared internal DNS suffixes for --names internal')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--no-progress', 'never show a progress bar')
     .option('--no-analyze', 'only build flows: do not run the analyzers (on by default: alerts go into the same database)')
@@ -77,6 +85,10 @@ export function registerImportCommand(program: Command): void {
       } else if (policy !== 'none') {
         logger('import').warn('no --anon-key: pseudonyms use a random key and cannot be reversed or compared with other imports');
       }
+      const names = flags.names as NamePolicy | undefined;
+      if (names !== undefined && !NAME_POLICIES.includes(names)) {
+        throw new UsageError(`--names must be one of ${NAME_POLICIES.join(', ')}, got ${JSON.stringify(flags.names)}`);
+      }
       // commander sets progress=false for --no-progress, true for --progress, undefined otherwise
       const progress: 'auto' | boolean = flags.progress === undefined ? 'auto' : flags.progress;
       const importOpts = {
@@ -86,6 +98,9 @@ export function registerImportCommand(program: Command): void {
         outerTunnelFlows: flags.outerTunnels !== false,
         progress,
         reimport: flags.reimport === true,
+        metadata: flags.metadata !== false,
+        ...(names !== undefined ? { names } : {}),
+        ...(flags.internalSuffix !== undefined ? { internalSuffixes: flags.internalSuffix } : {}),
       };
       if (flags.analyze === false) {
         const summary = await importFiles(files, { db: flags.db, ...importOpts });
