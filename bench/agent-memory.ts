@@ -135,7 +135,7 @@ class MemoryRig {
     run([...consoleCli, 'keys', 'init', '--dir', join(this.dir, 'owner')]);
     run([...consoleCli, 'pki', 'init', '--state-dir', colDir, '--ip', ipB]);
     const token = (JSON.parse(run([...consoleCli, 'enroll-token', 'create', '--state-dir', colDir, '--json'])) as { token: string }).token;
-    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: colDir, listen: `${ipB}:8443`, admin: '127.0.0.1:9469' }));
+    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469' }));
     const col = netnsSpawn(nsB, process.execPath, [...nodeScriptArgs('../collector/cli', import.meta.url), 'run', '--config', join(this.dir, 'collector.json')]);
     col.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });
     await waitFor('the collector to listen', () => this.logs.collector.includes('collector listening'), 60_000, () => this.logs.collector);

@@ -88,7 +88,7 @@ export class LatencyRig {
     const feed = join(this.dir, 'blacklist.txt');
     writeFileSync(feed, '# test blacklist\n' + this.listed.join('\n') + '\n');
     writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({
-      stateDir: this.colDir, listen: `${ipB}:8443`, admin: '127.0.0.1:9469', limits: { heartbeatSec: 1 },
+      stateDir: this.colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469', limits: { heartbeatSec: 1 },
       analyzers: [{ builtin: 'threat-intel', config: { feeds: [{ name: 'nrt-list', path: feed, severity: 'high' }] } }],
       ...(o.responses ? { responses: o.responses } : {}),
     }));

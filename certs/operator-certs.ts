@@ -6,7 +6,7 @@
 // (CN = a UUID, no OU) can never pass as operators, nor operator certificates as agents (their
 // CN is never a UUID).
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import type { CertificateAuthority } from './certificate-authority.js';
@@ -18,6 +18,15 @@ import type { RevocationList } from './revocation-list.js';
 import { formatIp, parseIp } from '../shared/net/ip-address.js';
 import { InputError } from '../shared/errors.js';
 import { isOperatorName } from '../shared/commands/operator-keys.js';
+
+/**
+ * The operator directory (the console's --operator-dir, default ~/.meerkat/operator): the API
+ * client certificate, its key and the collector CA written here, beside the operator's signing
+ * key op.key / op.pub (shared/commands/operator-keys.ts).
+ */
+export const OPERATOR_CERT_FILE = 'operator.crt';
+export const OPERATOR_CERT_KEY_FILE = 'operator.key';
+export const OPERATOR_CA_FILE = 'ca.crt';
 
 const OPERATOR_OU = 'operator';
 export const OPERATOR_REVOCATION_PREFIX = 'operator:';
@@ -52,6 +61,20 @@ export function issueOperatorCertificate(ca: CertificateAuthority, name: string,
   const subject = [{ shortName: 'CN', value: name }, { shortName: 'OU', value: OPERATOR_OU }, { shortName: 'O', value: 'Meerkat operator' }];
   const cert = signClientCertificate(ca, forgePublicKey(key), subject, opts.days ?? 365);
   return { name, certPem: forge.pki.certificateToPem(cert), keyPem: privateKeyPem(key), serial: cert.serialNumber, notAfter: cert.validity.notAfter };
+}
+
+/**
+ * Writes an operator's certificate, its key (0600) and the CA certificate into the operator
+ * directory (made 0700 when new) and records the issuance in the PKI directory.
+ */
+export function writeOperatorCertificate(pkiDir: string, ca: CertificateAuthority, name: string, dir: string, opts: { days?: number } = {}): OperatorCredentials {
+  const creds = issueOperatorCertificate(ca, name, opts.days ? { days: opts.days } : {});
+  recordOperatorIssuance(pkiDir, creds);
+  if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dir, 0o700);
+  writeFileAtomic(join(dir, OPERATOR_CERT_KEY_FILE), creds.keyPem, SECRET_MODE);
+  writeFileAtomic(join(dir, OPERATOR_CERT_FILE), creds.certPem, PUBLIC_MODE);
+  writeFileAtomic(join(dir, OPERATOR_CA_FILE), ca.certPem, PUBLIC_MODE);
+  return creds;
 }
 
 /** Log of issued operator certificates beside the agents' (pki/operators.jsonl). */

@@ -10,7 +10,7 @@ import { RevocationListError } from '../certs/errors.js';
 import { KeyFileError } from '../shared/keys/key-file-error.js';
 import type { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import { CollectorServer, type CollectorServerOptions } from './server/collector-server.js';
-import { effectiveLimits, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
+import { apiCertNames, effectiveLimits, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
 import { FlowService, openFlowStore } from './flow-service.js';
 import { startIsolatedAnalysis, type IsolatedAnalysis } from './analyze/analysis-runtime.js';
 import type { AnalysisConfigInput } from './analyze/analysis-config.js';
@@ -20,12 +20,9 @@ import { parseResponsesConfig } from './respond/response-config.js';
 import { loadOrCreateResponseKey, responseKeyDir } from './respond/response-key.js';
 import { ResponseEngine } from './respond/response-engine.js';
 import { ControlService } from './control/control-service.js';
-import { controlConfigFrom } from './control/control-config.js';
 import { startPayloadRetention } from './payload/payload-hooks.js';
 
 export interface CollectorServiceOptions {
-  /** the --control flag: admin API host:port or "off", over config key control.listen */
-  controlListen?: string;
   /** register the process's default metrics (default true; tests running several collectors turn it off) */
   defaultMetrics?: boolean;
 }
@@ -114,24 +111,23 @@ function recoverFlows(flows: FlowService, analysis: IsolatedAnalysis): void {
   }
 }
 
-/** The control side: command queue, results, audit and the operators' admin API. */
-function openControl(cfg: CollectorServerConfig, dbPath: string, listenFlag: string | undefined): Promise<ControlService> {
-  const cc = controlConfigFrom(cfg, listenFlag);
+/** The control side: command queue, results, audit and the operators' API (config keys "api", "apiNames"). */
+function openControl(cfg: CollectorServerConfig, dbPath: string): Promise<ControlService> {
   return ControlService.open({
     dbPath,
     pkiDir: resolvedDirs(cfg).pkiDir,
-    listen: cc.listen === 'off' ? false : splitHostPort(cc.listen),
-    adminNames: { names: cc.names, ips: cc.ips },
+    listen: cfg.api === 'off' ? false : splitHostPort(cfg.api),
+    adminNames: apiCertNames(cfg),
     log: logger('control'),
   });
 }
 
-/** The agent-facing TLS server (enrollment, WebSocket uploads) and the plain admin port. */
+/** The agent-facing TLS server (enrollment, WebSocket uploads) and the plain ops port. */
 function startServer(cfg: CollectorServerConfig, parts: Pick<CollectorServerOptions, 'store' | 'watchlist' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'defaultMetrics' | 'healthChecks'>): Promise<CollectorServer> {
   return CollectorServer.start({
     ...resolvedDirs(cfg),
     listen: splitHostPort(cfg.listen),
-    admin: cfg.admin === 'off' ? false : splitHostPort(cfg.admin),
+    ops: cfg.ops === 'off' ? false : splitHostPort(cfg.ops),
     tlsMinVersion: cfg.tls.minVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
     limits: effectiveLimits(cfg),
     agentCertDays: cfg.agentCertDays,
@@ -162,7 +158,7 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     });
     recoverFlows(flows, analysis);
     flows.startRetention();
-    const control = await openControl(cfg, dbPath, opts.controlListen);
+    const control = await openControl(cfg, dbPath);
     built.push(() => control.close());
     const server = await startServer(cfg, {
       store,
@@ -190,7 +186,7 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
   } catch (e) {
     await built.unwind(log);
     // a missing or broken PKI is an installation problem: usage exit code, same message
-    if (e instanceof KeyFileError || e instanceof RevocationListError) throw new UsageError(`${e.message} (run \`meerkat pki init --dir ${resolvedDirs(cfg).pkiDir}\` first?)`);
+    if (e instanceof KeyFileError || e instanceof RevocationListError) throw new UsageError(`${e.message} (create the deployment with \`meerkat-collector init\` first?)`);
     throw e;
   }
 }

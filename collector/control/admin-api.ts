@@ -1,8 +1,8 @@
-// The operators' admin API: HTTPS with mutual TLS on its own port (default 127.0.0.1:9470).
+// The operators' API (the collector's `api` port): HTTPS with mutual TLS, default 127.0.0.1:9470.
 // Only clients presenting an operator certificate from the collector's CA get in (no anonymous
 // access); every request - refused ones included - is written to the audit log with who, what,
 // when and the answer. The endpoints, with the permission each needs, are the route table in
-// admin-routes.ts (listed in docs/control.md); this module owns TLS, operator authentication,
+// admin-routes.ts (docs/api.md); this module owns TLS, operator authentication,
 // the permission check of each route and the audit row of every request. JSON in and out.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,8 +18,8 @@ import { ADMIN_ROUTES, MAX_WAIT_S, type AuditNames } from './admin-routes.js';
 import { HttpError, RouteTable, type Permission } from './route-table.js';
 import { limitTimeToFirstRequest, serverTimeoutOptions } from '../server/connection-timeouts.js';
 import type { PcapRoute } from './pcap-export.js';
-
-export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
+import type { DataAccess } from './data-access.js';
+import { PORT_HEADER } from '../../shared/protocol/port-names.js';
 
 export interface AdminApiDeps {
   queue: CommandQueue;
@@ -35,6 +35,8 @@ export interface AdminApiDeps {
   revocations(): RevocationList;
   /** packet export (pcap-export.ts), when the collector keeps dumps */
   pcap?: PcapRoute;
+  /** flows and alerts (data-access.ts) */
+  data?: DataAccess;
   /** what each operator may do (default: everything; see ALLOW_EVERY_OPERATOR) */
   authorize?: Authorizer;
   log: Logger;
@@ -74,6 +76,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
+    res.setHeader(PORT_HEADER, 'api');
     const sock = req.socket as TLSSocket;
     const verdict = checkOperator({ authorized: sock.authorized, authorizationError: sock.authorizationError as unknown as string | null, cert: sock.getPeerCertificate() }, deps.revocations());
     const url = new URL(req.url ?? '/', 'https://admin.invalid');

@@ -67,6 +67,9 @@ function fromRow(r: Row): QueuedCommand {
 export interface CommandFilter {
   agentId?: string;
   state?: CommandState;
+  /** submitted at or after / at or before (ms since the epoch) */
+  sinceMs?: number;
+  untilMs?: number;
   limit?: number;
 }
 
@@ -102,9 +105,11 @@ export class CommandQueue {
   /** Newest first. */
   list(f: CommandFilter = {}): QueuedCommand[] {
     const where: string[] = [];
-    const args: string[] = [];
+    const args: Array<string | number> = [];
     if (f.agentId) { where.push('agent_id = ?'); args.push(f.agentId); }
     if (f.state) { where.push('state = ?'); args.push(f.state); }
+    if (f.sinceMs !== undefined) { where.push('created_at >= ?'); args.push(f.sinceMs); }
+    if (f.untilMs !== undefined) { where.push('created_at <= ?'); args.push(f.untilMs); }
     const limit = Math.min(Math.max(1, f.limit ?? 100), 10_000);
     const rows = this.db.prepare(`SELECT * FROM control_commands ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, rowid DESC LIMIT ${limit}`).all(...args) as Row[];
     return rows.map(fromRow);

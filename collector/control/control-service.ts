@@ -17,6 +17,7 @@ import { CommandQueue, type QueuedCommand } from './command-queue.js';
 import { openControlDb, type ControlDatabase } from './control-db.js';
 import { ensureAdminServerCert } from '../../certs/operator-certs.js';
 import { createPcapRoute, type PcapExportLimits } from './pcap-export.js';
+import { openDataAccess, type DataAccess } from './data-access.js';
 
 /** What the control side needs of the agent server (CollectorServer implements it). */
 export interface CommandTransport {
@@ -57,6 +58,7 @@ export class ControlService {
   private readonly log: Logger;
   private readonly now: () => number;
   private revocations: RevocationWatcher | null = null;
+  private data: DataAccess | null = null;
   private ticks = 0;
 
   private constructor(private readonly db: ControlDatabase, private readonly o: ControlServiceOptions) {
@@ -90,6 +92,7 @@ export class ControlService {
     this.revocations = new RevocationWatcher(paths.revocations, ca.certPem, () => undefined, () => undefined, this.log);
     this.revocations.start(1000);
     const rev = this.revocations;
+    this.data = openDataAccess(this.o.dbPath);
     this.api = await startAdminApi({ host: listen.host, port: listen.port, tls: { key: tls.keyPem, cert: tls.certPem, ca: ca.certPem } }, {
       queue: this.queue,
       audit: this.audit,
@@ -103,8 +106,9 @@ export class ControlService {
       log: this.log,
       // the dumps and flows live in the same database as the control tables (<stateDir>/meerkat.db)
       pcap: createPcapRoute({ dbPath: this.o.dbPath, audit: this.audit, log: this.log, ...(this.o.pcapLimits ? { limits: this.o.pcapLimits } : {}) }),
+      data: this.data,
     });
-    this.log.info({ host: listen.host, port: this.api.port, cert: tls.files.cert }, 'admin API listening (HTTPS, operator certificates)');
+    this.log.info({ host: listen.host, port: this.api.port, cert: tls.files.cert }, 'operators\' API listening (HTTPS, operator certificates)');
   }
 
   /** Hooks for the agent server (compose with other hooks of the same name). */
@@ -251,6 +255,7 @@ export class ControlService {
     if (this.timer) clearInterval(this.timer);
     this.revocations?.stop();
     if (this.api) await this.api.close();
+    this.data?.close();
     for (const id of [...this.waiters.keys()]) this.wake(id);
     try {
       this.registry.flush();

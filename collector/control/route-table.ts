@@ -4,9 +4,10 @@
 import { MeerkatError } from '../../shared/errors.js';
 
 /** What an operator may do; each route names the one it needs (roles will map to sets of these). */
-export type Permission = 'identity:read' | 'agents:read' | 'inventory:read' | 'commands:read' | 'commands:submit' | 'audit:read' | 'pcap:export';
+export type Permission = 'identity:read' | 'agents:read' | 'inventory:read' | 'commands:read' | 'commands:submit' | 'audit:read' | 'pcap:export'
+  | 'flows:read' | 'alerts:read' | 'alerts:write';
 
-export const PERMISSIONS: readonly Permission[] = ['identity:read', 'agents:read', 'inventory:read', 'commands:read', 'commands:submit', 'audit:read', 'pcap:export'];
+export const PERMISSIONS: readonly Permission[] = ['identity:read', 'agents:read', 'inventory:read', 'commands:read', 'commands:submit', 'audit:read', 'pcap:export', 'flows:read', 'alerts:read', 'alerts:write'];
 
 export type HttpMethod = 'GET' | 'POST';
 

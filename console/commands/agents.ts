@@ -3,7 +3,7 @@
 // agents' heartbeats (kept by the collector across its restarts).
 import type { Command } from 'commander';
 import type { AgentView } from '../../shared/commands/admin-views.js';
-import { deanonFilter } from '../deanon-text.js';
+import { deanonFilter, deanonOptions } from '../deanon-text.js';
 import { clientFrom, remoteOptions, type RemoteFlags } from './remote-command.js';
 
 export interface AgentListEntry extends AgentView {
@@ -58,12 +58,10 @@ export function agentText(a: AgentListEntry, nowMs = Date.now()): string {
 }
 
 export function registerAgentsCommand(program: Command): void {
-  remoteOptions(program
+  deanonOptions(remoteOptions(program
     .command('agents')
-    .description('list agents: online state, last seen, version, capture, spool and interdiction (from heartbeats)')
-    .option('--deanon', 'show the real address behind each pseudonym (needs the owner key)')
-    .option('--keys <dir>', 'owner key directory (for --deanon)'), { wait: false })
-    .action(async (f: RemoteFlags & { deanon?: boolean; keys?: string }) => {
+    .description('list agents: online state, last seen, version, capture, spool and interdiction (from heartbeats)'), { wait: false }))
+    .action(async (f: RemoteFlags & { deanon?: boolean; ownerKeys?: string }) => {
       const client = clientFrom(f);
       const { agents } = await client.get<{ agents: AgentListEntry[] }>('/v1/agents');
       // payload usage from the collector's store (older collectors have no such endpoint)
@@ -76,7 +74,7 @@ export function registerAgentsCommand(program: Command): void {
         process.stdout.write(JSON.stringify(agents) + '\n');
         return;
       }
-      const deanon = deanonFilter(f.deanon, f.keys);
+      const deanon = deanonFilter(f.deanon, f.ownerKeys);
       if (agents.length === 0) process.stdout.write('no agents yet\n');
       for (const a of agents) process.stdout.write(deanon(agentText(a)));
     });

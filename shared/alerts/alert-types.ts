@@ -71,6 +71,24 @@ export function alertKey(a: { agentId: string; category: string; rule?: string; 
   return `${a.agentId}\u0000${a.category}\u0000${a.rule ?? ''}\u0000${a.peer ?? ''}`;
 }
 
+function iso(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString();
+}
+
+/**
+ * An alert as the API and the console show it (docs/api.md): camelCase, times as ISO 8601
+ * text with the packet times also as integer microseconds.
+ */
+export function alertView(a: StoredAlert): Record<string, unknown> {
+  return {
+    id: a.id, state: a.state, severity: a.severity, category: a.category, rule: a.rule, agentId: a.agentId,
+    peer: a.peer, analyzer: a.analyzer, summary: a.summary, count: a.count,
+    firstSeen: iso(a.firstSeenUs), lastSeen: iso(a.lastSeenUs), firstSeenUs: a.firstSeenUs, lastSeenUs: a.lastSeenUs,
+    flowUid: a.flowUid, communityId: a.communityId, flowUids: a.flowUids, evidence: a.evidence, suggestedResponse: a.suggestedResponse,
+    createdAt: iso(a.createdUs), updatedAt: iso(a.updatedUs), stateChangedAt: a.stateChangedUs === null ? null : iso(a.stateChangedUs),
+  };
+}
+
 /** The JSON shape sent to outputs (JSON lines, webhook, syslog MSG). */
 export function alertPayload(a: StoredAlert, kind: AlertChangeKind): Record<string, unknown> {
   return {

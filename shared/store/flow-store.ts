@@ -47,8 +47,10 @@ export interface AgentRow {
 /** Filter for flow queries; all conditions must hold. Times select records overlapping [since, until]. */
 export interface FlowFilter {
   agentId?: string;
-  /** originator or responder address (text form as records carry it) */
+  /** originator or responder address, or a CIDR prefix either side lies in (text form as records carry it) */
   addr?: string;
+  /** with addr: only a side that is a pseudonym (the "*" notation); default either */
+  addrPseudonym?: boolean;
   /** originator or responder port */
   port?: number;
   /** protocol name as in records (tcp, udp, icmp, ...) */
@@ -62,6 +64,25 @@ export interface FlowFilter {
   /** at most this many records (newest first unless order is 'asc') */
   limit?: number;
   order?: 'asc' | 'desc';
+}
+
+/** One page of flow records, newest first, and the cursor of the next page (null: no more). */
+export interface FlowPage {
+  records: FlowRecord[];
+  next: string | null;
+}
+
+/** Traffic over a time range, grouped: who talked most, on which ports, with which protocols. */
+export interface FlowSummary {
+  records: number;
+  packets: number;
+  /** IP bytes, both directions */
+  bytes: number;
+  /** addresses by bytes sent and received (either side of a record) */
+  talkers: Array<{ addr: string; pseudonym: boolean; records: number; packets: number; bytes: number }>;
+  /** responder ports by bytes */
+  ports: Array<{ proto: string; port: number; records: number; packets: number; bytes: number }>;
+  protocols: Array<{ proto: string; records: number; packets: number; bytes: number }>;
 }
 
 /**
@@ -127,6 +148,13 @@ export interface FlowStore {
   insertFlows(records: readonly FlowRecord[]): InsertFlowsResult;
   queryFlows(filter?: FlowFilter): FlowRecord[];
   iterateFlows(filter?: FlowFilter): IterableIterator<FlowRecord>;
+  /**
+   * At most `limit` records newest first (start, then storage order), after the cursor of the
+   * previous page (opaque text, null for the first). @throws StoreError on a bad cursor
+   */
+  pageFlows(filter: FlowFilter, limit: number, cursor: string | null): FlowPage;
+  /** Totals and the `top` largest talkers, ports and protocols of the records the filter selects. */
+  summarizeFlows(filter: FlowFilter, top: number): FlowSummary;
   countFlows(filter?: FlowFilter): number;
   /** Deletes what the retention policy no longer keeps, by receive / store time (see RetentionPolicy). */
   applyRetention(nowUs: number): RetentionResult;

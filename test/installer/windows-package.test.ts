@@ -116,7 +116,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
     must(process.execPath, [...consoleCli, 'pki', 'init', '--dir', join(col, 'pki'), '--ip', '127.0.0.1']);
     must(process.execPath, [...consoleCli, 'keys', 'init', '--dir', join(dir, 'owner')]);
     must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--dir', join(dir, 'operator'), '--name', 'winnie']);
-    writeFileSync(join(dir, 'collector.json'), JSON.stringify({ stateDir: col, listen: '127.0.0.1:8443', admin: '127.0.0.1:9469', control: { listen: '127.0.0.1:9470' } }));
+    writeFileSync(join(dir, 'collector.json'), JSON.stringify({ stateDir: col, listen: '127.0.0.1:8443', ops: '127.0.0.1:9469', api: '127.0.0.1:9470' }));
     collector = netnsSpawn(pair.nsA, process.execPath, [...collectorCli, 'run', '--config', join(dir, 'collector.json')]);
     let log = '';
     collector.stderr!.setEncoding('utf8').on('data', (s: string) => { log += s; });

@@ -77,7 +77,7 @@ class Rig {
     run([...consoleCli(), 'keys', 'init', '--dir', join(this.dir, 'owner')]);
     run([...consoleCli(), 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
     const token = (JSON.parse(run([...consoleCli(), 'enroll-token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
-    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: this.colDir, listen: `${ipB}:8443`, admin: '127.0.0.1:9469', limits: { heartbeatSec: 1 } }));
+    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: this.colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469', limits: { heartbeatSec: 1 } }));
     this.collector = netnsSpawn(this.pair.nsB, process.execPath, [...collectorCli(), 'run', '--config', join(this.dir, 'collector.json')]);
     this.collector.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });
     await waitFor('the collector to listen', () => this.logs.collector.includes('collector listening'), 30_000);

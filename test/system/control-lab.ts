@@ -100,9 +100,9 @@ export class ControlLab {
     writeFileSync(this.collectorCfg, JSON.stringify({
       stateDir: this.collState,
       listen: `${this.lab.collector.farIp}:8443`,
-      admin: '127.0.0.1:9469',
+      ops: '127.0.0.1:9469',
       limits: { heartbeatSec: 2 },
-      control: { listen: '127.0.0.1:9470' },
+      api: '127.0.0.1:9470',
       logLevel: 'info',
     }));
     writeFileSync(this.agentCfg, JSON.stringify({

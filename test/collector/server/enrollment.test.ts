@@ -15,7 +15,7 @@ describe('transport: enrollment end to end (real CLIs, real collector process)',
   let stateDir: string;
   let collector: ChildProcess | undefined;
   let port: number;
-  let adminPort: number;
+  let opsPort: number;
   let collectorErr = '';
 
   before(async function () {
@@ -26,10 +26,10 @@ describe('transport: enrollment end to end (real CLIs, real collector process)',
     assert.equal(init.status, 0, init.stderr);
     assert.match((JSON.parse(init.stdout) as { caFingerprint: string }).caFingerprint, /^[A-Za-z0-9_-]{43}$/);
     port = await freePort();
-    adminPort = await freePort();
-    collector = spawnFixture('cli', ['meerkat-collector', 'run', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`, '--control', 'off', '--state-dir', stateDir, '--pki-dir', pkiDir]);
+    opsPort = await freePort();
+    collector = spawnFixture('cli', ['meerkat-collector', 'run', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${opsPort}`, '--control', 'off', '--state-dir', stateDir, '--pki-dir', pkiDir]);
     collector.stderr!.on('data', (d: Buffer) => { collectorErr += d.toString(); });
-    await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 20_000, collector, () => collectorErr.slice(-2000));
+    await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 20_000, collector, () => collectorErr.slice(-2000));
   });
 
   after(async function () {
@@ -130,7 +130,7 @@ describe('transport: enrollment end to end (real CLIs, real collector process)',
       assert.notEqual(second.keyPem, first.keyPem, 'renewal uses a fresh key pair');
       assert.equal(readdirSync(identityDir(dir)).filter((f) => f.endsWith('.key')).length, 1, 'old key removed');
 
-      const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
       assert.equal(metricFromText(metrics, 'meerkat_collector_renewals_total', { result: 'ok' }), 1);
       assert.ok(metricFromText(metrics, 'meerkat_collector_packets_stored_total') >= 300);
 

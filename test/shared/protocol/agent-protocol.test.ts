@@ -100,7 +100,7 @@ describe('collector run configuration', () => {
     try {
       const f = join(dir, 'collector.json');
       writeFileSync(f, JSON.stringify({ stateDir: '/srv/mk', listen: '[::]:9443', limits: { window: 3 }, flows: { idleTimeoutSec: 60 } }));
-      const c = collectorConfigFrom({ config: f, admin: 'off', tlsMin: '1.2' });
+      const c = collectorConfigFrom({ config: f, ops: 'off', tlsMin: '1.2' });
       assert.deepEqual(splitHostPort(c.listen), { host: '::', port: 9443 });
       assert.equal(c.admin, 'off');
       assert.equal(c.tls.minVersion, '1.2');
