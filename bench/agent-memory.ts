@@ -132,7 +132,7 @@ class MemoryRig {
     const consoleCli = nodeScriptArgs('../console/cli', import.meta.url);
     const colDir = join(this.dir, 'collector');
     const agentDir = join(this.dir, 'agent');
-    run([...consoleCli, 'keys', 'init', '--dir', join(this.dir, 'owner')]);
+    run([...consoleCli, 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
     run([...consoleCli, 'pki', 'init', '--state-dir', colDir, '--ip', ipB]);
     const token = (JSON.parse(run([...consoleCli, 'enroll-token', 'create', '--state-dir', colDir, '--json'])) as { token: string }).token;
     writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469' }));

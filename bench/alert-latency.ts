@@ -82,7 +82,7 @@ export class LatencyRig {
       if (r.code !== 0) throw new Error(r.stderr);
     }
     const consoleCli = scriptArgs('../console/cli');
-    run([...consoleCli, 'keys', 'init', '--dir', join(this.dir, 'owner')]);
+    run([...consoleCli, 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
     run([...consoleCli, 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
     const token = (JSON.parse(run([...consoleCli, 'enroll-token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
     const feed = join(this.dir, 'blacklist.txt');

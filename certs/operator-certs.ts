@@ -166,7 +166,7 @@ function all(v: string | string[] | undefined): string[] {
 export function checkOperator(p: ClientCertFacts, revoked: RevocationList, nowMs = Date.now()): OperatorVerdict {
   const cert = p.cert;
   const claimed = first(cert?.subject?.CN);
-  if (!cert || !cert.serialNumber) return { ok: false, status: 401, reason: 'no client certificate: the admin API needs an operator certificate (`meerkat pki operator create NAME`)', claimed };
+  if (!cert || !cert.serialNumber) return { ok: false, status: 401, reason: 'no client certificate: the collector\'s API needs an operator certificate (`meerkat-collector pki operator create NAME` on the collector host)', claimed };
   if (!p.authorized) return { ok: false, status: 403, reason: `client certificate not accepted (${String(p.authorizationError ?? 'unverified')})`, claimed };
   if (cert.valid_to && Date.parse(cert.valid_to) < nowMs) return { ok: false, status: 403, reason: 'client certificate has expired', claimed };
   if (!all(cert.subject?.OU).includes(OPERATOR_OU)) return { ok: false, status: 403, reason: 'client certificate has no operator role (OU=operator)', claimed };

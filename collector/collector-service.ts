@@ -21,6 +21,8 @@ import { loadOrCreateResponseKey, responseKeyDir } from './respond/response-key.
 import { ResponseEngine } from './respond/response-engine.js';
 import { ControlService } from './control/control-service.js';
 import { startPayloadRetention } from './payload/payload-hooks.js';
+import { registerServiceMetrics } from './service-metrics.js';
+import { ALERT_STATES } from '../shared/alerts/alert-types.js';
 
 export interface CollectorServiceOptions {
   /** register the process's default metrics (default true; tests running several collectors turn it off) */
@@ -174,6 +176,14 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     });
     built.push(() => server.close());
     analysis.metrics.register(server.metrics.registry);
+    registerServiceMetrics(server.metrics.registry, {
+      flowRecords: () => flows.recordsBuilt,
+      alertHits: () => analysis.pipeline.stats.byCategory,
+      alertRows: () => Object.fromEntries(ALERT_STATES.map((state) => [state, analysis.store.count({ state })])),
+      outputs: () => analysis.status().outputs,
+      commands: () => control.queue.countByState(),
+      analyzers: () => analysis.status().analyzers,
+    });
     control.attach(server);
     // packet payload kept by bytes and by age (docs/pcap.md), apart from flow retention
     const payload = startPayloadRetention(cfg, dbPath, server.metrics.registry, logger('payload'));

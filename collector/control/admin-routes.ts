@@ -127,7 +127,15 @@ function dataOf(deps: AdminApiDeps): NonNullable<AdminApiDeps['data']> {
 
 const whoami: AdminHandler = (ctx) => ({ status: 200, body: { operator: ctx.operator, serial: ctx.serial } });
 
-const listAgents: AdminHandler = (_ctx, deps) => ({ status: 200, body: { agents: deps.registry.list(deps.liveAgents()) } });
+const listAgents: AdminHandler = (_ctx, deps) => {
+  const pending = deps.queue.unansweredByAgent();
+  const rev = deps.revocations();
+  const agents = deps.registry.list(deps.liveAgents(), (agentId) => ({
+    revoked: rev.isAgentRevoked(agentId),
+    pendingCommands: (pending.get(agentId) ?? []).map((c) => ({ id: c.id, kind: c.kind, state: c.state, createdAt: new Date(c.createdAt).toISOString() })),
+  }));
+  return { status: 200, body: { agents } };
+};
 
 const transportAgents: AdminHandler = (_ctx, deps) => ({ status: 200, body: { agents: deps.transportAgents() } });
 

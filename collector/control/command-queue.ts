@@ -115,11 +115,31 @@ export class CommandQueue {
     return rows.map(fromRow);
   }
 
+  /** How many commands are in each state. */
+  countByState(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.db.prepare('SELECT state, COUNT(*) AS n FROM control_commands GROUP BY state').all() as Array<{ state: string; n: number }>) out[r.state] = r.n;
+    return out;
+  }
+
   /** Commands of an agent still to deliver (or to deliver again), oldest first. */
   pendingFor(agentId: string): QueuedCommand[] {
     const rows = this.db.prepare(`SELECT * FROM control_commands WHERE agent_id = ? AND state IN ('queued', 'delivered') AND expires_at > ?
       ORDER BY created_at, rowid`).all(agentId, this.now()) as Row[];
     return rows.map(fromRow);
+  }
+
+  /** Every agent's commands not answered yet (queued or delivered, not expired), oldest first. */
+  unansweredByAgent(): Map<string, QueuedCommand[]> {
+    const out = new Map<string, QueuedCommand[]>();
+    const rows = this.db.prepare(`SELECT * FROM control_commands WHERE state IN ('queued', 'delivered') AND expires_at > ? ORDER BY created_at, rowid`).all(this.now()) as Row[];
+    for (const r of rows) {
+      const c = fromRow(r);
+      const list = out.get(c.agentId) ?? [];
+      list.push(c);
+      out.set(c.agentId, list);
+    }
+    return out;
   }
 
   /** Agents with something to deliver. */

@@ -216,6 +216,7 @@ export class ControlService {
     const level = outcome.status === 'done' ? 'info' : 'warn';
     this.log[level]({ commandId: id, agentId, kind: cmd.kind, outcome: label, reason: outcome.reason }, 'command result');
     if (cmd.kind === 'inventory' && outcome.status === 'done' && outcome.data !== undefined) this.registry.saveInventory(agentId, id, outcome.data);
+    else if (outcome.status === 'done' && outcome.data !== undefined) this.registry.applyResult(agentId, cmd.kind, outcome.data);
     this.wake(id);
   }
 

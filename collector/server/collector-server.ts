@@ -383,14 +383,16 @@ export class CollectorServer {
     agent.connectedSinceMs = Date.now();
     this.sessions.add(session);
     this.metrics.agentsConnected.set(this.sessions.size);
-    ws.on('close', (code: number) => {
+    const since = agent.connectedSinceMs;
+    ws.on('close', (code: number, reason: Buffer) => {
       session.markClosed();
       this.sessions.delete(session);
       if (agent.session === session) agent.session = null;
       this.metrics.agentsConnected.set(this.sessions.size);
-      this.log.debug({ agentId, code }, 'agent disconnected');
+      // no address: on a LAN it is the agent's real internal one (docs/commands.md, "What the collector still learns")
+      this.log.info({ agentId, code, reason: reason.toString('utf8').slice(0, 120) || null, connectedSec: Math.round((Date.now() - since) / 1000), agents: this.sessions.size }, 'agent disconnected');
     });
-    this.log.debug({ agentId }, 'agent connected');
+    this.log.info({ agentId, serial, agents: this.sessions.size }, 'agent connected');
     session.welcome();
     const wl = this.opts.watchlist?.current();
     if (wl) session.send(wl);

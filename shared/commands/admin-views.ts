@@ -11,8 +11,15 @@ export interface AgentView {
   lastSeen: string | null;
   /** agent software version from its heartbeat */
   version: string | null;
-  /** the last heartbeat as the agent sent it (capture, spool, control, interdiction) */
+  /**
+   * the last heartbeat as the agent sent it (capture, spool, control, interdiction), with the
+   * control and interdiction state of commands the agent carried out since then
+   */
   health: Record<string, unknown> | null;
+  /** the collector's revocation list names this agent: it is refused at every connect */
+  revoked: boolean;
+  /** commands sent or waiting to be sent to it that it has not answered yet (not in force) */
+  pendingCommands: Array<{ id: string; kind: string; state: CommandState; createdAt: string }>;
 }
 
 /** One command in POST /v1/commands and GET /v1/commands[/ID]. */

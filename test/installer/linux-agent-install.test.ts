@@ -82,9 +82,9 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
       if (r.code !== 0) throw new Error(`meerkat ${args.join(' ')}: ${r.stderr}`);
     };
     await ok(['pki', 'init', '--dir', L.pki, '--ip', L.lab.collector.farIp]);
-    await ok(['keys', 'init', '--dir', L.owner]);
+    await ok(['keys', 'init', '--owner-keys', L.owner]);
     await ok(['pki', 'operator', 'create', 'alice', '--pki-dir', L.pki, '--out', L.operator]);
-    await ok(['keys', 'operator-init', '--dir', L.operator, '--name', 'alice']);
+    await ok(['keys', 'operator-init', '--operator-dir', L.operator, '--name', 'alice']);
     await L.startCollector('cli');
     // a server beside the collector for the host to talk to
     traffic.push(L.lab.spawn('peer1', process.execPath, ['-e', `require('http').createServer((q,s)=>s.end('x'.repeat(300))).listen(8080,'${L.lab.peer1.farIp}')`]));

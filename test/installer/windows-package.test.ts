@@ -114,8 +114,8 @@ describe('installer: the Windows setup.exe under Wine', function () {
     // the collector on the namespace's loopback
     const col = join(dir, 'collector');
     must(process.execPath, [...consoleCli, 'pki', 'init', '--dir', join(col, 'pki'), '--ip', '127.0.0.1']);
-    must(process.execPath, [...consoleCli, 'keys', 'init', '--dir', join(dir, 'owner')]);
-    must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--dir', join(dir, 'operator'), '--name', 'winnie']);
+    must(process.execPath, [...consoleCli, 'keys', 'init', '--owner-keys', join(dir, 'owner')]);
+    must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--operator-dir', join(dir, 'operator'), '--name', 'winnie']);
     writeFileSync(join(dir, 'collector.json'), JSON.stringify({ stateDir: col, listen: '127.0.0.1:8443', ops: '127.0.0.1:9469', api: '127.0.0.1:9470' }));
     collector = netnsSpawn(pair.nsA, process.execPath, [...collectorCli, 'run', '--config', join(dir, 'collector.json')]);
     let log = '';
@@ -177,7 +177,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
   function replayMatchesLinux(node: string, script: string): void {
     initOwnerKeys(join(dir, 'replay-keys'));
     const pcap = join(referencePcapsDir(), 'zeek', 'ftp_ipv6.pcap');
-    const args = (out: string, p: (s: string) => string): string[] => ['replay', p(pcap), '--out', p(out), '--anonymize', 'all', '--key-file', p(join(dir, 'replay-keys', 'anon.key')), '--agent-id', '00000000-0000-4000-8000-00000000c0de', '--json'];
+    const args = (out: string, p: (s: string) => string): string[] => ['replay', p(pcap), '--out', p(out), '--anonymize', 'all', '--anon-key', p(join(dir, 'replay-keys', 'anon.key')), '--agent-id', '00000000-0000-4000-8000-00000000c0de', '--json'];
     const r = wine([node, script, ...args(join(dir, 'win-dumps'), winPath)]);
     assert.equal(r.code, 0, r.out);
     must(shippedAgentLauncher(), args(join(dir, 'linux-dumps'), (s) => s), { env: { ...process.env, MEERKAT_NODE: process.execPath } });

@@ -143,9 +143,9 @@ export class ControlLab {
       return r;
     };
     must(await this.meerkat(['pki', 'init', '--dir', this.pki, '--ip', this.lab.collector.farIp]), 'pki init');
-    must(await this.meerkat(['keys', 'init', '--dir', this.owner]), 'keys init');
+    must(await this.meerkat(['keys', 'init', '--owner-keys', this.owner]), 'keys init');
     must(await this.meerkat(['pki', 'operator', 'create', 'alice', '--pki-dir', this.pki, '--out', this.operator]), 'pki operator create');
-    must(await this.meerkat(['keys', 'operator-init', '--dir', this.operator, '--name', 'alice']), 'keys operator-init');
+    must(await this.meerkat(['keys', 'operator-init', '--operator-dir', this.operator, '--name', 'alice']), 'keys operator-init');
     const tok = must(await this.meerkat(['enroll-token', 'create', '--dir', this.pki, '--state-dir', this.collState]), 'enroll-token create').stdout.trim();
     await this.startCollector('cli');
     const enroll = must(await this.lab.exec('host', process.execPath, [...CLI.agent, 'enroll', '--collector', `https://${this.lab.collector.farIp}:8443`, '--token', tok, '--state-dir', this.agentState, '--json']), 'agent enroll');

@@ -63,7 +63,7 @@ describe('remote control, end to end (namespaces, real processes)', function () 
   });
 
   it('info: inventory with the sensitive half sealed; opened with the owner key, "sealed" without', async () => {
-    const opened = await L.remoteJson<{ sensitive: { hostname: string; interfaces: { name: string; addresses: string[]; mac: string }[] } | string; plain: { os: { platform: string }; cpu: { cores: number }; memory: { totalBytes: number }; interfaces: { name: string; pseudonyms: string[] }[]; agent: { version: string } } }>(['info', L.agentId.slice(0, 8), '--keys', L.owner]);
+    const opened = await L.remoteJson<{ sensitive: { hostname: string; interfaces: { name: string; addresses: string[]; mac: string }[] } | string; plain: { os: { platform: string }; cpu: { cores: number }; memory: { totalBytes: number }; interfaces: { name: string; pseudonyms: string[] }[]; agent: { version: string } } }>(['info', L.agentId.slice(0, 8), '--owner-keys', L.owner]);
     assert.equal(opened.code, 0, opened.stderr);
     const inv = opened.json;
     assert.equal(inv.plain.os.platform, 'linux');
@@ -77,10 +77,10 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     const pseud = inv.plain.interfaces.flatMap((i) => i.pseudonyms);
     const owner = loadOwnerKeys(L.owner);
     assert.ok(pseud.includes(`${anonymizeText(owner, L.lab.peer1.hostIp)}*`), JSON.stringify(pseud));
-    const sealed = await L.remoteJson<{ sensitive: unknown }>(['info', L.agentId, '--cached', '--keys', join(L.root, 'no-such-keys')]);
+    const sealed = await L.remoteJson<{ sensitive: unknown }>(['info', L.agentId, '--cached', '--owner-keys', join(L.root, 'no-such-keys')]);
     assert.equal(sealed.code, 0, sealed.stderr);
     assert.equal(sealed.json.sensitive, 'sealed');
-    const text = await L.remote(['info', L.agentId, '--cached', '--keys', join(L.root, 'no-such-keys')]);
+    const text = await L.remote(['info', L.agentId, '--cached', '--owner-keys', join(L.root, 'no-such-keys')]);
     assert.match(text.stdout, /host name: sealed/);
   });
 
@@ -373,7 +373,7 @@ describe('remote control, end to end (namespaces, real processes)', function () 
   });
 
   it('the collector\'s database and logs hold no host name, real address, MAC or user name of the agent', async () => {
-    const inv = await L.remoteJson<{ sensitive: unknown }>(['info', L.agentId, '--keys', join(L.root, 'none')]);
+    const inv = await L.remoteJson<{ sensitive: unknown }>(['info', L.agentId, '--owner-keys', join(L.root, 'none')]);
     assert.equal(inv.json.sensitive, 'sealed', 'an inventory is stored (sealed)');
     await L.remote(['agents']);
     const links = (await L.lab.exec('host', 'ip', ['-o', 'link'])).stdout;

@@ -142,14 +142,14 @@ describe('admin API packet export (GET /v1/pcap)', function () {
   });
 
   it('`meerkat pcap` through the API: pseudonyms by default, real addresses with --owner (turned back on the console)', async () => {
-    const base = ['pcap', '--agent', agentId, '--since', '2000-01-01T00:00:00Z', '--until', '2100-01-01T00:00:00Z', '--admin', `https://127.0.0.1:${svc.apiPort}`, '--operator-dir', opDir];
+    const base = ['pcap', '--agent', agentId, '--since', '2000-01-01T00:00:00Z', '--until', '2100-01-01T00:00:00Z', '--api', `https://127.0.0.1:${svc.apiPort}`, '--operator-dir', opDir];
     const pseud = join(dir, 'console.pcapng');
     const r1 = await runCommand(registerPcapCommand, [...base, '-o', pseud, '--json']);
     assert.equal(r1.code, 0, r1.err);
     const s1 = JSON.parse(r1.out) as { packets: number; collector: { packets: number } };
     assert.equal(s1.packets, s1.collector.packets);
     const real = join(dir, 'console-real.pcapng');
-    const r2 = await runCommand(registerPcapCommand, [...base, '-o', real, '--owner', join(dir, 'owner')]);
+    const r2 = await runCommand(registerPcapCommand, [...base, '-o', real, '--deanon', '--owner-keys', join(dir, 'owner')]);
     assert.equal(r2.code, 0, r2.err);
     const addrs = async (f: string) => new Set((await tshark(['-r', f, '-T', 'fields', '-e', 'ip.src'])).split('\n').filter(Boolean));
     const original = await addrs(refPcap('ndpi/netflix.pcap'));

@@ -21,12 +21,12 @@ describe('console: meerkat package agent', function () {
   this.timeout(300_000);
   let dir = '';
   let token = '';
-  const base = (): string[] => ['package', 'agent', '--owner', join(dir, 'owner'), '--operator-key', join(dir, 'op', 'op.pub'), '--collector', 'https://collector.example:8443', '--token', token];
+  const base = (): string[] => ['package', 'agent', '--owner-keys', join(dir, 'owner'), '--operator-key', join(dir, 'op', 'op.pub'), '--collector', 'https://collector.example:8443', '--token', token];
 
   before(function () {
     dir = mkdtempSync(join(tmpdir(), 'meerkat-package-'));
-    must(process.execPath, [...consoleCli, 'keys', 'init', '--dir', join(dir, 'owner')]);
-    must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--dir', join(dir, 'op'), '--name', 'olga']);
+    must(process.execPath, [...consoleCli, 'keys', 'init', '--owner-keys', join(dir, 'owner')]);
+    must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--operator-dir', join(dir, 'op'), '--name', 'olga']);
     must(process.execPath, [...consoleCli, 'pki', 'init', '--dir', join(dir, 'pki'), '--name', 'collector.example']);
     must(process.execPath, [...consoleCli, 'pki', 'init', '--dir', join(dir, 'other-pki'), '--name', 'other.example']);
     token = (JSON.parse(must(process.execPath, [...consoleCli, 'enroll-token', 'create', '--dir', join(dir, 'pki'), '--state-dir', join(dir, 'state'), '--uses', '100', '--json'])) as { token: string }).token;
@@ -67,8 +67,8 @@ describe('console: meerkat package agent', function () {
     bad([...base(), '--ca', join(dir, 'other-pki', 'ca.crt')], /the token was issued by another collector/);
     bad([...base().slice(0, -1), 'mk1.nope'], /enrollment token: .*expected "mk1\./);
     bad([...base().slice(0, 7), 'http://collector.example:8443', '--token', token], /expected https:\/\/host:port/);
-    bad(['package', 'agent', '--owner', join(dir, 'nowhere'), '--operator-key', join(dir, 'op', 'op.pub'), '--collector', 'https://c:1', '--token', token], /owner keys in .*nowhere/);
-    bad(['package', 'agent', '--owner', join(dir, 'owner'), '--collector', 'https://c:1', '--token', token], /--operator-key op\.pub is required/);
-    bad(['package', 'agent', '--owner', join(dir, 'owner'), '--operator-key', join(dir, 'owner', 'anon.key'), '--collector', 'https://c:1', '--token', token], /operator key .*anon\.key/);
+    bad(['package', 'agent', '--owner-keys', join(dir, 'nowhere'), '--operator-key', join(dir, 'op', 'op.pub'), '--collector', 'https://c:1', '--token', token], /owner keys in .*nowhere/);
+    bad(['package', 'agent', '--owner-keys', join(dir, 'owner'), '--collector', 'https://c:1', '--token', token], /--operator-key op\.pub is required/);
+    bad(['package', 'agent', '--owner-keys', join(dir, 'owner'), '--operator-key', join(dir, 'owner', 'anon.key'), '--collector', 'https://c:1', '--token', token], /operator key .*anon\.key/);
   });
 });

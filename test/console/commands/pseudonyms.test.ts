@@ -22,17 +22,17 @@ describe('meerkat deanon / anon (names)', () => {
 
   it('anon then deanon gives the name back, next to addresses', async () => {
     const keys = join(dir, 'keys');
-    const a = await runCommand(registerPseudonymCommands, ['anon', '--keys', keys, '--json', 'www.corp.example.com', '10.1.2.3', '3.2.1.10.in-addr.arpa', '--internal-suffix', 'corp.example.com']);
+    const a = await runCommand(registerPseudonymCommands, ['anon', '--owner-keys', keys, '--json', 'www.corp.example.com', '10.1.2.3', '3.2.1.10.in-addr.arpa', '--internal-suffix', 'corp.example.com']);
     assert.equal(a.code, 0, a.err);
     const rows = a.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
     assert.equal(rows[0]!.name, 'www.corp.example.com');
     assert.match(rows[0]!.pseudonym!, /^mk--[a-z2-7]+\.mk--[a-z2-7]+$/);
     assert.equal(rows[1]!.address, '10.1.2.3');
     assert.equal(rows[2]!.pseudonym, rows[1]!.pseudonym!.split('.').reverse().join('.') + '.in-addr.arpa');
-    const d = await runCommand(registerPseudonymCommands, ['deanon', '--keys', keys, rows[0]!.pseudonym!, rows[1]!.pseudonym!, rows[2]!.pseudonym!]);
+    const d = await runCommand(registerPseudonymCommands, ['deanon', '--owner-keys', keys, rows[0]!.pseudonym!, rows[1]!.pseudonym!, rows[2]!.pseudonym!]);
     assert.equal(d.code, 0, d.err);
     assert.deepEqual(d.out.trim().split('\n').map((l) => l.split(' -> ')[1]), ['www.corp.example.com', '10.1.2.3', '3.2.1.10.in-addr.arpa']);
-    const wrong = await runCommand(registerPseudonymCommands, ['deanon', '--keys', other, rows[0]!.pseudonym!]);
+    const wrong = await runCommand(registerPseudonymCommands, ['deanon', '--owner-keys', other, rows[0]!.pseudonym!]);
     assert.equal(wrong.code, 1);
     assert.match(wrong.err, /not made with this anonymization key/);
   });
