@@ -24,17 +24,12 @@ export interface Setting {
 const ENV = { api: 'MEERKAT_API_URL', operatorDir: 'MEERKAT_OPERATOR_DIR', ownerKeys: 'MEERKAT_OWNER_KEYS' } as const;
 const RENAMED_ENV: Readonly<Record<string, string>> = { MEERKAT_ADMIN_URL: ENV.api };
 
-let cached: { file: string; config: ConsoleConfig } | null = null;
-
 function fileSettings(): { file: string; config: ConsoleConfig } {
-  if (cached === null) {
-    for (const [old, now] of Object.entries(RENAMED_ENV)) {
-      if (process.env[old] !== undefined) throw new UsageError(`${old} is now ${now} (the collector's API, its \`api\` port)`);
-    }
-    const r = readConsoleConfig();
-    cached = { file: r.file, config: r.config };
+  for (const [old, now] of Object.entries(RENAMED_ENV)) {
+    if (process.env[old] !== undefined) throw new UsageError(`${old} is now ${now} (the collector's API, its \`api\` port)`);
   }
-  return cached;
+  const r = readConsoleConfig();
+  return { file: r.file, config: r.config };
 }
 
 function resolve(key: keyof typeof ENV, flag: string | undefined, fallback: string): Setting {

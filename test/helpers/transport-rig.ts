@@ -182,7 +182,7 @@ export class MemSpool implements ShipperSpool {
 }
 
 /**
- * A collector on loopback with the test PKI (state under root/state, any free port, admin port
+ * A collector on loopback with the test PKI (state under root/state, any free port, ops port
  * on loopback unless `ops: false`), plus whatever options a test sets.
  */
 export function startTestCollector(tp: TestPki, root: string, opts: Partial<CollectorServerOptions> = {}): Promise<CollectorServer> {
