@@ -82,9 +82,10 @@ export class LatencyRig {
       if (r.code !== 0) throw new Error(r.stderr);
     }
     const consoleCli = scriptArgs('../console/cli');
+    const collectorCli = scriptArgs('../collector/cli');
     run([...consoleCli, 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
-    run([...consoleCli, 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
-    const token = (JSON.parse(run([...consoleCli, 'enroll-token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
+    run([...collectorCli, 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
+    const token = (JSON.parse(run([...collectorCli, 'token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
     const feed = join(this.dir, 'blacklist.txt');
     writeFileSync(feed, '# test blacklist\n' + this.listed.join('\n') + '\n');
     writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({

@@ -92,9 +92,10 @@ describe('installer: Linux packages', function () {
       must('dpkg-deb', ['-x', file, dir]);
       const lib = join(dir, 'usr/lib/meerkat-collector');
       assert.equal(must(join(lib, 'meerkat-collector'), ['--version']).trim(), version, 'the packaged collector runs on the packaged node');
-      must(join(lib, 'meerkat'), ['pki', 'init', '--dir', join(dir, 'pki'), '--ip', '127.0.0.1']);
-      const token = must(join(lib, 'meerkat'), ['enroll-token', 'create', '--dir', join(dir, 'pki'), '--state-dir', join(dir, 'state'), '--json']);
-      assert.match(token, /"token": *"mk1\./, 'the console makes tokens (its SQLite binding loads from the package)');
+      must(join(lib, 'meerkat-collector'), ['pki', 'init', '--state-dir', join(dir, 'state'), '--ip', '127.0.0.1']);
+      const token = must(join(lib, 'meerkat-collector'), ['token', 'create', '--state-dir', join(dir, 'state'), '--json']);
+      assert.match(token, /"token": *"mk1\./, 'the packaged collector makes tokens (its SQLite binding loads from the package)');
+      assert.match(must(join(lib, 'meerkat'), ['--help']), /Meerkat console/, 'the packaged console runs');
       const unit = readFileSync(join(dir, 'lib/systemd/system/meerkat-collector.service'), 'utf8');
       assert.match(unit, /^User=meerkat-collector$/m);
       assert.match(unit, /^StateDirectory=meerkat-collector$/m);

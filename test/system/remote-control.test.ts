@@ -277,7 +277,7 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     await sleep(3000);
     const expired = await run(['command', doomed.id]);
     assert.equal(expired.state, 'expired');
-    const listed = await L.remoteJson<CommandJson[]>(['commands', '--agent', L.agentId, '--state', 'queued']);
+    const listed = await L.remoteList<CommandJson>(['commands', '--agent', L.agentId, '--state', 'queued']);
     assert.ok(listed.json.some((x) => x.id === queued.id), 'the queued command is listed as queued');
 
     const restartedAt = Date.now();
@@ -322,7 +322,7 @@ describe('remote control, end to end (namespaces, real processes)', function () 
       const done = await run(['command', p.command!.id, '--wait', '30']);
       assert.equal(done.state, 'refused', JSON.stringify(done));
       assert.equal(done.result?.code, code);
-      const audit = await L.remoteJson<{ action: string; outcome: string }[]>(['audit', '--command', p.command!.id]);
+      const audit = await L.remoteList<{ action: string; outcome: string }>(['audit', '--command', p.command!.id]);
       assert.ok(audit.json.some((e) => e.action === 'command.result' && e.outcome === `refused:${code}`), JSON.stringify(audit.json));
     }
     // the honest collector refuses to queue a second copy or an expired command itself
@@ -348,7 +348,7 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     for (const [id, env] of injected) assert.equal(await L.inject(id, env), true);
     let audit: { commandId: string | null; action: string; outcome: string }[] = [];
     for (let i = 0; i < 40; i++) {
-      audit = (await L.remoteJson<typeof audit>(['audit', '--agent', L.agentId, '--limit', '50'])).json;
+      audit = (await L.remoteList<(typeof audit)[number]>(['audit', '--agent', L.agentId, '--limit', '50'])).json;
       if (injected.every(([id]) => audit.some((e) => e.commandId === id))) break;
       await sleep(250);
     }
