@@ -5,8 +5,8 @@
 // collector), the first enrollment token, and - when root runs it for the collector's service
 // account - ownership of what was made in the state directory handed to that account.
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { MeerkatError } from '../../shared/errors.js';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { InputError, MeerkatError } from '../../shared/errors.js';
 import { initPki, pkiPaths, PkiExistsError } from '../../certs/pki-dir.js';
 import { loadCa } from '../../certs/certificate-authority.js';
 import { ensureAdminServerCert } from '../../certs/operator-certs.js';
@@ -113,6 +113,20 @@ function checkPreconditions(r: InitRequest, pkiDir: string): void {
     if (existsSync(ca)) throw new DeploymentExistsError(`a CA (${ca})`);
   }
   checkOperatorTarget({ name: r.operator.name, dir: r.operator.dir, signingKey: true, force: r.force });
+  const rel = relative(resolve(r.stateDir), resolve(r.operator.dir));
+  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+    // the collector's account reads its state directory: it must never hold a key agents obey
+    throw new OperatorDirError(`the operator directory ${r.operator.dir} is inside the collector's state directory ${r.stateDir}: the collector would hold the operator's signing key. Give --operator-dir elsewhere (run init as root, not as the collector's account, so it goes to root's ~/.meerkat/operator)`);
+  }
+}
+
+/** An operator directory the collector could read. */
+export class OperatorDirError extends InputError {
+  readonly code = 'MEERKAT_ERR_OPERATOR_DIR';
+  constructor(message: string) {
+    super(message);
+    this.name = 'OperatorDirError';
+  }
 }
 
 export function initDeployment(r: InitRequest): InitResult {

@@ -96,6 +96,11 @@ describe('installer: Linux packages', function () {
       const token = must(join(lib, 'meerkat-collector'), ['token', 'create', '--state-dir', join(dir, 'state'), '--json']);
       assert.match(token, /"token": *"mk1\./, 'the packaged collector makes tokens (its SQLite binding loads from the package)');
       assert.match(must(join(lib, 'meerkat'), ['--help']), /Meerkat console/, 'the packaged console runs');
+      // what postinst tells the admin to run, with this test's paths
+      const made = JSON.parse(must(join(lib, 'meerkat-collector'), ['init', '--config', join(dir, 'etc', 'collector.json'), '--state-dir', join(dir, 'deployment'),
+        '--ip', '127.0.0.1', '--operator-dir', join(dir, 'operator'), '--no-console-config', '--json'])) as { configFile: string; token: { token: string } };
+      assert.equal(made.configFile, join(dir, 'etc', 'collector.json'));
+      assert.match(made.token.token, /^mk1\./);
       const unit = readFileSync(join(dir, 'lib/systemd/system/meerkat-collector.service'), 'utf8');
       assert.match(unit, /^User=meerkat-collector$/m);
       assert.match(unit, /^StateDirectory=meerkat-collector$/m);
@@ -107,7 +112,7 @@ describe('installer: Linux packages', function () {
         assert.equal(r.status, 0, r.stderr);
       }
       const postinst = must('dpkg-deb', ['-I', file, 'postinst']);
-      assert.match(postinst, /meerkat-collector init --config \$ETC\/collector\.json/, 'the seam to meerkat-collector init');
+      assert.match(postinst, /sudo meerkat-collector init --config \$ETC\/collector\.json --state-dir \$STATE/, 'the seam to meerkat-collector init');
       assert.match(postinst, /^ETC=\/etc\/meerkat-collector$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -131,7 +131,11 @@ describe('meerkat-collector init', function () {
     assert.equal(badName.code, 2);
     const badOperator = await init(h.env, ['--ip', '192.0.2.10', '--operator', '3b1f6a52-9c1e-4d6f-8a2b-0c4d5e6f7a8b', '--non-interactive']);
     assert.equal(badOperator.code, 2);
-    assert.ok(!existsSync(h.config) && !existsSync(h.state));
+    // the collector's account reads its state: the operator's signing key must not go there
+    const inside = await init(h.env, ['--ip', '192.0.2.10', '--operator-dir', join(h.state, 'operator'), '--non-interactive']);
+    assert.equal(inside.code, 2);
+    assert.match(inside.stderr, /is inside the collector's state directory .*\[MEERKAT_ERR_OPERATOR_DIR\]/);
+    assert.ok(!existsSync(h.config) && !existsSync(join(h.state, 'pki')));
   });
 
   it('as root, for a state directory a service account owns, hands what it makes there to that account', async function () {
