@@ -1,4 +1,4 @@
-// What the collector's operators' API (docs/commands.md, "Console API") answers about agents and
+// What the collector's operators' API (docs/api.md) answers about agents and
 // commands, as the collector builds it and the console reads it. Types only.
 import type { CommandOutcome, CommandState } from './command-schema.js';
 

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { agentConfigFile, anonKeyPath, loadAgentConfig } from '../../agent/config.js';
-import { ConfigError } from '../../shared/config/load-config.js';
+import { readFileSync } from 'node:fs';
+import { agentConfigFile, agentConfigSchema, anonKeyPath, loadAgentConfig } from '../../agent/config.js';
+import { ConfigError, knownKeysAt } from '../../shared/config/load-config.js';
+import { repoRoot } from '../../shared/util/repo-paths.js';
 
 describe('agent configuration', () => {
   let dir: string;
@@ -37,6 +39,14 @@ describe('agent configuration', () => {
     assert.match(msg({ capture: { interfaes: 'any' } }), /capture\.interfaes: unknown key \(did you mean "interfaces"\?\)/);
     assert.match(msg({ dump: { maxSecond: 5 } }), /dump\.maxSecond: unknown key \(did you mean "maxSeconds"\?\)/);
     assert.match(msg({ colour: 'red' }), /colour: unknown key; known keys here/);
+  });
+
+  it('docs/configuration.md documents every key', () => {
+    const doc = readFileSync(join(repoRoot(), 'docs', 'configuration.md'), 'utf8');
+    const walk = (at: string[]): string[] => knownKeysAt(agentConfigSchema, at).flatMap((k) => (knownKeysAt(agentConfigSchema, [...at, k]).length ? walk([...at, k]) : [[...at, k].join('.')]));
+    const all = walk([]);
+    assert.ok(all.length > 20, `${all.length} keys`);
+    assert.deepEqual(all.filter((k) => !doc.includes(`\`${k}\``)), []);
   });
 
   it('the file: the flag, else $MEERKAT_AGENT_CONFIG; the anonymization key beside the state', () => {

@@ -5,10 +5,17 @@
 // analyzer, an alert file it cannot write.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../shared/config/load-config.js';
-import { checkTopLevelKeys, collectorConfigFile, collectorHost, COLLECTOR_STATE_DIR } from '../../collector/collector-config.js';
+import { checkTopLevelKeys, collectorConfigFile, collectorHost, COLLECTOR_CONFIG_KEYS, COLLECTOR_STATE_DIR } from '../../collector/collector-config.js';
+import { knownKeysAt } from '../../shared/config/load-config.js';
+import { collectorServerConfigSchema } from '../../collector/server/server-config.js';
+import { storeConfigSchema } from '../../collector/flow-service.js';
+import { analysisSettingsSchema } from '../../collector/analyze/analysis-config.js';
+import { alertsConfigSchema } from '../../collector/alerts/alerts-config.js';
+import { payloadRetentionConfigSchema } from '../../collector/payload/payload-retention.js';
+import { repoRoot } from '../../shared/util/repo-paths.js';
 import { makeTestPki, tmpDir } from '../helpers/transport-rig.js';
 import { CollectorProcess, collectorCliArgs } from '../helpers/processes.js';
 
@@ -20,6 +27,11 @@ function runCollector(args: string[]): Promise<{ code: number | null; stderr: st
     p.on('error', reject);
     p.on('close', (code) => resolve({ code, stderr }));
   });
+}
+
+/** The top-level keys the collector reads. */
+function checkedTopLevel(): Record<string, string> {
+  return COLLECTOR_CONFIG_KEYS;
 }
 
 function messageOf(fn: () => unknown): string {
@@ -44,6 +56,26 @@ describe('collector configuration', () => {
       /admin: renamed; use "ops".*\n  control: renamed; use "api".*"apiNames"/);
     assert.match(messageOf(() => checkTopLevelKeys([], 'c.json')), /must be a JSON object/);
     checkTopLevelKeys({ stateDir: '/x', listen: '0.0.0.0:8443', api: 'off', ops: 'off', analyzers: [], alerts: {}, store: {} }, 'c.json');
+  });
+
+  it('docs/configuration.md documents every key (sections to their last level)', () => {
+    const doc = readFileSync(join(repoRoot(), 'docs', 'configuration.md'), 'utf8');
+    const paths = (schema: unknown, prefix: string[]): string[] => knownKeysAt(schema, []).length === 0 ? [] : walk(schema, [], prefix);
+    function walk(schema: unknown, at: string[], prefix: string[]): string[] {
+      return knownKeysAt(schema, at).flatMap((k) => {
+        const below = knownKeysAt(schema, [...at, k]);
+        return below.length ? walk(schema, [...at, k], prefix) : [[...prefix, ...at, k].join('.')];
+      });
+    }
+    const all = [
+      ...Object.keys(checkedTopLevel()).filter((k) => !['tls', 'limits', 'store', 'analysis', 'alerts', 'payloadRetention'].includes(k)),
+      ...walk(collectorServerConfigSchema, ['tls'], []), ...walk(collectorServerConfigSchema, ['limits'], []),
+      ...paths(storeConfigSchema, ['store']), ...paths(analysisSettingsSchema, ['analysis']), ...paths(alertsConfigSchema, ['alerts']),
+      ...paths(payloadRetentionConfigSchema, ['payloadRetention']),
+    ];
+    assert.ok(all.length > 40, `${all.length} keys`);
+    const missing = all.filter((k) => !doc.includes(`\`${k}\``));
+    assert.deepEqual(missing, []);
   });
 
   it('finds the file and the state directory: flag, environment, file, default', () => {
