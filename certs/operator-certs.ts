@@ -1,6 +1,6 @@
-// Operator identity on the admin API: client certificates issued by the collector's CA with
+// Operator identity on the operators' API: client certificates issued by the collector's CA with
 // subject CN=<operator name>, OU=operator (the role marker), O=Meerkat operator and EKU
-// clientAuth, plus the admin API's own server certificate (localhost, 127.0.0.1, ::1 and any
+// clientAuth, plus the operators' API's own server certificate (localhost, 127.0.0.1, ::1 and any
 // configured names). Operators are revoked through the same signed revocation list as agents,
 // under the id "operator:<name>", so the CRL lists their serials too. Agent certificates
 // (CN = a UUID, no OU) can never pass as operators, nor operator certificates as agents (their
@@ -107,7 +107,7 @@ export interface AdminTlsFiles {
 }
 
 /**
- * The admin API's server certificate (pki/admin.crt + admin.key), issued by the collector CA
+ * The operators' API's server certificate (pki/admin.crt + admin.key), issued by the collector CA
  * for localhost, 127.0.0.1, ::1 and `extraNames`/`extraIps`; re-issued when missing, about to
  * expire (30 days) or lacking a requested name.
  */

@@ -1,7 +1,7 @@
 // The running collector, wired in one place (the twin of agent/agent-service.ts): the flow
 // store, the analyzers and the alert pipeline, automatic responses, the threat watchlist and
 // its per-packet tap, the flow side (ingest, recovery, retention), the control side (command
-// queue, operators' admin API) and the agent-facing server. Each part is built by a named
+// queue, operators' API) and the agent-facing server. Each part is built by a named
 // step; if a step fails, what was built is closed again, and stop() closes it all in reverse.
 // `meerkat-collector run` only turns flags into a config and calls startCollectorService.
 import { logger, type Logger } from '../shared/log.js';

@@ -98,7 +98,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
     };
     try {
       if (!verdict.ok) {
-        deps.log.warn({ reason: verdict.reason, claimed: verdict.claimed, what }, 'admin API request refused');
+        deps.log.warn({ reason: verdict.reason, claimed: verdict.claimed, what }, 'API request refused');
         throw new HttpError(verdict.status, 'unauthorized', verdict.reason);
       }
       const { route, params } = routes.match(method, url.pathname);
@@ -116,7 +116,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
         detail = e.message;
         return send(e.status, { error: e.reason, message: e.message }, e.headers);
       }
-      deps.log.error({ err: e, what }, 'admin API request failed');
+      deps.log.error({ err: e, what }, 'API request failed');
       detail = (e as Error).message;
       return send(500, { error: 'internal', message: 'the collector failed to handle the request (see its log)' });
     }
@@ -127,7 +127,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
     server.listen(o.port, o.host, () => { server.off('error', reject); resolve(); });
   });
   // a TLS client without an acceptable handshake never reaches a request: audit it from the log side
-  server.on('tlsClientError', (err: Error) => deps.log.warn({ err: err.message }, 'admin API TLS handshake failed'));
+  server.on('tlsClientError', (err: Error) => deps.log.warn({ err: err.message }, 'API TLS handshake failed'));
   return {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => {

@@ -1,4 +1,4 @@
-// The audit log: who did what to which agent, when, and how it ended - every admin API request,
+// The audit log: who did what to which agent, when, and how it ended - every operators' API request,
 // every command submitted, delivered, answered or expired, every refusal an agent reported.
 // Append-only table control_audit (rows are never updated or deleted by the collector).
 import type { ControlDatabase } from './control-db.js';

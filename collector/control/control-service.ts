@@ -1,5 +1,5 @@
 // The collector's control side: command queue, delivery, results, audit and the operators'
-// admin API, plugged into the agent server. Delivery: a queued command goes to its agent at
+// operators' API, plugged into the agent server. Delivery: a queued command goes to its agent at
 // once if it is connected, otherwise when it (re)connects; a command delivered on a connection
 // that has since dropped without an answer is sent again on the next one (the agent answers a
 // repeated delivery from its replay record instead of running it twice). Commands that pass
@@ -29,11 +29,11 @@ export interface ControlServiceOptions {
   /** the collector database (<stateDir>/meerkat.db) */
   dbPath: string;
   pkiDir: string;
-  /** admin API address, or false for none */
+  /** operators' API address, or false for none */
   listen: { host: string; port: number } | false;
-  /** extra names / addresses for the admin API certificate */
+  /** extra names / addresses for the operators' API certificate */
   adminNames?: { names?: string[]; ips?: string[] };
-  /** what each operator may do on the admin API (default: everything) */
+  /** what each operator may do on the operators' API (default: everything) */
   authorize?: Authorizer;
   log: Logger;
   /** delivery / expiry sweep period (default 500 ms) */

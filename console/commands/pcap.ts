@@ -1,6 +1,6 @@
 // `meerkat pcap --agent A [--peer ADDR|CIDR] [--port P] [--flow UID|--community-id ID]
 //   --since T --until T -o out.pcapng [--owner DIR]`: the packets the collector kept, as pcapng
-// for Wireshark. Through the admin API by default (the collector streams the selected records as
+// for Wireshark. Through the operators' API by default (the collector streams the selected records as
 // dumps; this console rebuilds the packets, so with --owner the pseudonyms are turned back here,
 // where the owner key is, never on the collector). Locally with --db (a collector database: its
 // dumps table and raw files, and its flows for --flow) or --dumps DIR (dump files).

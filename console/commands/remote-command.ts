@@ -1,4 +1,4 @@
-// What every remote-control console command shares: the admin API connection, the operator's
+// What every remote-control console command shares: the operators' API connection, the operator's
 // signing key, building + signing + submitting one command, `--wait` until it ends, printing
 // its state and result, and agent id prefixes ("3f2a" for the one agent whose id starts so).
 import type { Command } from 'commander';

@@ -2,7 +2,7 @@
 // tests: the collector (`meerkat-collector run`, or the rogue fixture) in "collector", the agent
 // (`meerkat-agent run`, under its own UTS namespace with a unique host name) in "host", traffic
 // servers in "peer1"/"peer2", and the console (`meerkat ...`) run in "collector" against the
-// admin API on that namespace's loopback. Owner keys, PKI, operator certificate and signing key
+// operators' API on that namespace's loopback. Owner keys, PKI, operator certificate and signing key
 // are created with the real CLIs.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync, chmodSync, createWriteStream, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 // The whole remote-control path end to end, with real processes in network namespaces:
-// console (`meerkat`) -> admin API (HTTPS, operator certificate) -> collector -> agent's
+// console (`meerkat`) -> operators' API (HTTPS, operator certificate) -> collector -> agent's
 // WebSocket -> agent (signature, replay, execution) -> live capture / nftables, and back.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';

@@ -1,5 +1,5 @@
-// The admin API's packet export with real parts: a real PKI and operator certificate, the
-// control service's HTTPS admin API, dumps made by the agent's replay pipeline and recorded (with
+// The operators' API's packet export with real parts: a real PKI and operator certificate, the
+// control service's HTTPS operators' API, dumps made by the agent's replay pipeline and recorded (with
 // their flows) in the collector database the API reads. Checked: pcapng streamed to an operator
 // and read by tshark, the summary trailer, the audit rows, bad selections refused, the bound on
 // exports at once, payload usage; and `meerkat pcap` through the API, with the owner key turning
@@ -34,7 +34,7 @@ async function readAll(res: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-describe('admin API packet export (GET /v1/pcap)', function () {
+describe('the API packet export (GET /v1/pcap)', function () {
   this.timeout(120_000);
   let dir: string;
   let svc: ControlService;
@@ -141,7 +141,7 @@ describe('admin API packet export (GET /v1/pcap)', function () {
     assert.equal(u.totalBytes, u.agents.reduce((a, x) => a + x.bytes, 0));
   });
 
-  it('`meerkat pcap` through the API: pseudonyms by default, real addresses with --owner (turned back on the console)', async () => {
+  it('`meerkat pcap` through the API: pseudonyms by default, real addresses with --deanon (turned back on the console)', async () => {
     const base = ['pcap', '--agent', agentId, '--since', '2000-01-01T00:00:00Z', '--until', '2100-01-01T00:00:00Z', '--api', `https://127.0.0.1:${svc.apiPort}`, '--operator-dir', opDir];
     const pseud = join(dir, 'console.pcapng');
     const r1 = await runCommand(registerPcapCommand, [...base, '-o', pseud, '--json']);

@@ -188,7 +188,7 @@ describe('transport: heartbeats and commands', function () {
     sh.start();
     try {
       await waitFor(() => beats.includes(a.agentId), 5000, 'a heartbeat');
-      // what the operators' admin API serves as GET /v1/transport/agents; the plain admin port has no agent details
+      // what the operators' API serves as GET /v1/transport/agents; the plain ops port has no agent details
       assert.equal((await fetch(`http://127.0.0.1:${server.opsPort}/agents`)).status, 404);
       const agents = server.agentSummaries() as Array<{ agentId: string; connected: boolean; health: Record<string, number> }>;
       const me = agents.find((x) => x.agentId === a.agentId)!;
