@@ -5,7 +5,7 @@
 // the enrollment token is spent. The agent never fetches them over the network.
 import { copyFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ANON_KEY_FILE, BOX_PUBLIC_FILE, loadAnonKey, loadBoxPublicKey } from '../shared/keys/owner-keys.js';
+import { BOX_PUBLIC_FILE, loadAnonKey, loadBoxPublicKey } from '../shared/keys/owner-keys.js';
 
 export interface OwnerKeyFiles {
   anonKey?: string;
@@ -32,4 +32,3 @@ export function installOwnerKeys(stateDir: string, anonKeyPath: string, f: Owner
   return written;
 }
 
-export { ANON_KEY_FILE };
