@@ -13,6 +13,7 @@ const AGENTS = 6;
 
 describe('transport: kill -9 the collector repeatedly during uploads', function () {
   it(`after ${KILLS} kills: packets in == packets stored, every dump stored once, byte-identical`, async function () {
+    this.timeout(240_000); // 21 collector starts (a second or more each on a loaded machine) and the final drain
     const root = tmpDir('collkill');
     const tp = makeTestPki(root);
     const stateDir = join(root, 'state');
