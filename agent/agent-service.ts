@@ -230,6 +230,8 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       live.stop();
       retro?.stop();
       await drainShipper(sh, spool);
+      // what the stop spooled and did not ship is on disk before the process ends
+      await spool.flushed();
       reporting.writeStatus();
     },
   };
