@@ -20,7 +20,7 @@ import { createResponseRouter } from './watchlist/response-command-router.js';
 import type { WatchlistPayload } from '../shared/watchlist/watchlist-codec.js';
 import { leanCaptureAdvice, runtimeProfile } from './runtime-profile.js';
 import { hostname } from 'node:os';
-import { createAppMetaExtractor } from './pipeline/app-meta-extractor.js';
+import { createAppMetaExtractor } from '../shared/appmeta/app-meta-extractor.js';
 import { retroCaptureOptions, startRetro } from './retro/retro-start.js';
 
 export const STATUS_FILE = 'status.json';

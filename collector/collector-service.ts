@@ -16,6 +16,7 @@ import { startIsolatedAnalysis, type IsolatedAnalysis } from './analyze/analysis
 import type { AnalysisConfigInput } from './analyze/analysis-config.js';
 import { ThreatWatchlist } from './respond/threat-watchlist.js';
 import { PacketThreatTap } from './respond/packet-threat-tap.js';
+import { MetaThreatTap } from './respond/meta-threat-tap.js';
 import { parseResponsesConfig } from './respond/response-config.js';
 import { loadOrCreateResponseKey, responseKeyDir } from './respond/response-key.js';
 import { ResponseEngine } from './respond/response-engine.js';
@@ -91,14 +92,16 @@ async function buildAnalysis(cfg: CollectorServerConfig, dbPath: string, respons
   return analysis;
 }
 
-/** The flow side with its taps: flow records to the analyzers, packet records to the DNS and threat taps. */
-function buildFlows(store: SqliteFlowStore, analysis: IsolatedAnalysis, threatTap: PacketThreatTap): FlowService {
+/** The flow side with its taps: flow and application records to the analyzers, packet and metadata records to the DNS and threat taps. */
+function buildFlows(store: SqliteFlowStore, analysis: IsolatedAnalysis, threatTap: PacketThreatTap, metaTap: MetaThreatTap): FlowService {
   const dnsTap = analysis.onPacket;
   return new FlowService(store, {
     onRecord: analysis.onRecord,
-    onPacket: (rec, agentId) => { dnsTap(rec, agentId); threatTap.tap(rec, agentId); },
+    onPacket: (rec, agentId, hasMeta) => { dnsTap(rec, agentId, hasMeta); threatTap.tap(rec, agentId); },
+    onAppRecord: analysis.onAppRecord,
+    onMeta: metaTap.tap,
     // a watchlist hit: store the alert now (a safe point: outside the flow transaction)
-    onDumpBuilt: () => { if (threatTap.takeHits() > 0) analysis.flush(); },
+    onDumpBuilt: () => { if (threatTap.takeHits() + metaTap.takeHits() > 0) analysis.flush(); },
     onWatermark: (agentId, tUs) => analysis.advanceAgent(agentId, tUs),
   }, logger('flows'));
 }
@@ -154,7 +157,7 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     // per packet here, so a listed peer alerts when its first packet arrives (collector/respond)
     const watchlist = ThreatWatchlist.fromPlan(analysis.plan, analysis.baseDir, logger('watchlist')).start();
     built.push(() => watchlist.stop());
-    const flows = buildFlows(store, analysis, new PacketThreatTap(watchlist, analysis.pipeline.add));
+    const flows = buildFlows(store, analysis, new PacketThreatTap(watchlist, analysis.pipeline.add), new MetaThreatTap(watchlist, analysis.pipeline.add));
     built.push(() => {
       // the flows still open are written out now: the analyzers take them all (no drops at shutdown)
       analysis.pool.blockWhenBusy = true;

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import type { Logger } from '../shared/log.js';
 import { configSection, validateConfig } from '../shared/config/load-config.js';
 import type { FlowRecord } from '../shared/flow/flow-record.js';
+import type { AppRecord } from '../shared/flow/app-records.js';
+import type { AppMeta } from '../shared/appmeta/meta-record.js';
 import type { PacketRecord } from '../shared/packet/packet-record.js';
 import type { DumpHeader } from '../shared/dump/dump-header.js';
 import type { AgentHealth } from '../shared/protocol/agent-protocol.js';
@@ -47,8 +49,12 @@ const WATERMARK_MARGIN_US = 1_000_000;
 export interface FlowTaps {
   /** every flow record, inside the flow transaction (must not write to the database) */
   onRecord?: (rec: FlowRecord) => void;
-  /** every packet record before the flow engine sees it */
-  onPacket?: (rec: PacketRecord, agentId: string) => void;
+  /** every packet record before the flow engine sees it (hasMeta: metadata records belong to it) */
+  onPacket?: (rec: PacketRecord, agentId: string, hasMeta: boolean) => void;
+  /** DNS transactions, TLS handshakes, HTTP requests, inside the flow transaction (must not write) */
+  onAppRecord?: (a: AppRecord) => void;
+  /** every metadata record with its packet, as the dump is read (must not write) */
+  onMeta?: (m: AppMeta, rec: PacketRecord, agentId: string) => void;
   /** after a dump's flows are committed (a safe point to write alerts) */
   onDumpBuilt?: () => void;
   /** an agent's packet time moved forward without packets (its heartbeat watermark) */
@@ -63,6 +69,8 @@ export class FlowService {
     this.ingest = new DumpIngest(store, {
       ...(taps.onRecord ? { onRecord: taps.onRecord } : {}),
       ...(taps.onPacket ? { onPacket: taps.onPacket } : {}),
+      ...(taps.onAppRecord ? { onAppRecord: taps.onAppRecord } : {}),
+      ...(taps.onMeta ? { onMeta: taps.onMeta } : {}),
       onRefusedFlows: (refused) => log.error({ records: refused.length, first: refused[0] }, 'flow records refused by the store (the rest of their batch is stored)'),
     });
   }

@@ -7,6 +7,7 @@ import { registerKeysCommands } from './commands/keys.js';
 import { registerPseudonymCommands } from './commands/pseudonyms.js';
 import { registerDumpCommands } from './commands/dump.js';
 import { registerFlowsCommand } from './commands/flows.js';
+import { registerAppLogCommands } from './commands/app-logs.js';
 import { register as registerPkiCommands } from './commands/pki.js';
 import { registerAlertsCommand } from './commands/alerts.js';
 import { registerOperatorCommands } from './commands/operator.js';
@@ -26,6 +27,7 @@ registerKeysCommands(program);
 registerPseudonymCommands(program);
 registerDumpCommands(program);
 registerFlowsCommand(program);
+registerAppLogCommands(program);
 registerPkiCommands(program);
 registerAlertsCommand(program);
 // remote control (after pki and keys: adds `pki operator ...` and `keys operator-init` to them)

@@ -125,7 +125,7 @@ export function analyzerPlan(config: AnalysisConfig, source = 'analysis config')
   return plan;
 }
 
-/** What runs, for the start-up log: each enabled analyzer with its feeds (threat-intel) or model (machine-signature). */
+/** What runs, for the start-up log: each enabled analyzer with its feeds (threat-intel) or model (machine-signature, dga). */
 export function describePlan(plan: readonly PlannedAnalyzer[]): { running: Array<Record<string, unknown>>; disabled: string[]; warnings: string[] } {
   const running: Array<Record<string, unknown>> = [];
   const disabled: string[] = [];
@@ -147,6 +147,8 @@ export function describePlan(plan: readonly PlannedAnalyzer[]): { running: Array
       if (feeds.length === 0) warnings.push(`analyzer ${label}: no feed configured, it raises nothing (list IP or domain feeds in its config.feeds; docs/analyzers.md)`);
     } else if (p.builtin === 'machine-signature') {
       running.push({ name: label, builtin: p.builtin, model: c.model ?? null });
+    } else if (p.builtin === 'dga') {
+      running.push({ name: label, builtin: p.builtin, model: c.model ?? 'shipped' });
     } else {
       running.push({ name: label, builtin: p.builtin });
     }

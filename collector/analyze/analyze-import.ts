@@ -9,7 +9,7 @@ import type { AnalyzerStatus } from './analyzer-host.js';
 import type { AnalysisConfigInput } from './analysis-config.js';
 import { createAnalysisRuntime, startIsolatedAnalysis, type FlowAnalysis } from './analysis-runtime.js';
 
-export interface AnalyzeImportOptions extends Omit<ImportOptions, 'db' | 'onRecord' | 'onPacket'> {
+export interface AnalyzeImportOptions extends Omit<ImportOptions, 'db' | 'onRecord' | 'onPacket' | 'onAppRecord'> {
   /** SQLite database (flows and alerts) */
   db: string;
   /** "analyzers" / "analysis" / "alerts" parts of the collector config (default: every built-in) */
@@ -76,7 +76,7 @@ export async function analyzeImport(files: string[], opts: AnalyzeImportOptions)
   const onRecord = rt.onRecord;
   let summary: ImportSummary;
   try {
-    summary = await importFiles(files, { ...importOpts, db, onRecord: (r) => { records++; onRecord(r); }, onPacket: rt.onPacket });
+    summary = await importFiles(files, { ...importOpts, db, onRecord: (r) => { records++; onRecord(r); }, onPacket: rt.onPacket, onAppRecord: rt.onAppRecord });
   } finally {
     await rt.close();
   }

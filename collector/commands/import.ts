@@ -1,11 +1,13 @@
 // `meerkat-collector import FILE... --db DB`: capture files (pcap/pcapng) and Meerkat
-// dump files into the flow database. Exit 0 when every file imported, 1 when a file
+// dump files into the flow database. Exit 0 when every file imported (or was already
+// imported: a file is imported once, see collector/import/import-ledger.ts), 1 when a file
 // could not be read (the others are still imported), 2 for usage errors.
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
 import { loadAnonKey } from '../../shared/keys/owner-keys.js';
 import { logger } from '../../shared/log.js';
 import type { AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
+import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { importFiles, type ImportSummary } from '../import/import-files.js';
 import { analyzeImport } from '../analyze/analyze-import.js';
 import { loadConfigFile } from '../../shared/config/load-config.js';
@@ -22,16 +24,28 @@ interface ImportFlags {
   analyze?: boolean;
   analyzerWorkers?: boolean;
   config?: string;
+  reimport?: boolean;
+  metadata?: boolean;
+  names?: string;
+  internalSuffix?: string[];
 }
 
 const POLICIES: readonly AnonymizePolicy[] = ['internal', 'all', 'none'];
+const NAME_POLICIES: readonly NamePolicy[] = ['internal', 'all', 'none'];
+
+function fileNote(f: ImportSummary['files'][number]): string {
+  if (f.error) return `  (${f.error})`;
+  const b = f.importedBefore;
+  if (b) return `  (imported ${new Date(b.importedUs / 1000).toISOString()} from ${b.path} as agent ${b.agentId}; --reimport to import it again)`;
+  return '';
+}
 
 function summaryText(s: ImportSummary): string {
   const lines = s.files.map((f) =>
-    `${f.status.padEnd(9)} ${f.kind.padEnd(7)} ${String(f.packets).padStart(9)} packets  ${f.path}${f.error ? `  (${f.error})` : ''}`);
+    `${f.status.padEnd(9)} ${f.kind.padEnd(7)} ${String(f.packets).padStart(9)} packets  ${f.path}${fileNote(f)}`);
   lines.push(`imported ${s.packets} packets from ${s.files.length} file(s): ${s.records} flow records` +
     `${s.refusedRecords ? ` (${s.refusedRecords} refused by the store: values out of range)` : ''}, ` +
-    `${s.duplicates} duplicate dump(s), ${s.errors} failed, ${s.ignored} non-IP packets ignored, ` +
+    `${s.duplicates} already imported, ${s.errors} failed, ${s.ignored} non-IP packets ignored, ` +
     `${(s.elapsedMs / 1000).toFixed(2)} s (${Math.round(s.packetsPerSec)} packets/s)`);
   return lines.join('\n');
 }
@@ -46,11 +60,15 @@ export function registerImportCommand(program: Command): void {
     .option('--anon-key <file>', "owner's anonymization key file; without it a random key is used for this import only")
     .option('--agent <id>', 'agent id recorded for flows from capture files', 'import')
     .option('--no-outer-tunnels', 'do not report the outer connection of tunnelled packets')
+    .option('--no-metadata', 'do not extract DNS, TLS, HTTP and QUIC metadata from capture files (server names, DNS and TLS logs)')
+    .option('--names <policy>', 'domain names in that metadata: internal, all or none (default: none with --anonymize none, else internal)')
+    .option('--internal-suffix <suffix...>', 'owner-declared internal DNS suffixes for --names internal')
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--no-progress', 'never show a progress bar')
     .option('--no-analyze', 'only build flows: do not run the analyzers (on by default: alerts go into the same database)')
     .option('--config <file>', 'collector config file whose "analyzers", "analysis" and "alerts" keys configure the analysis')
     .option('--analyzer-workers', 'run the analyzers in worker threads as `run` does (a stalled analyzer is stopped; more CPU and a slower start)')
+    .option('--reimport', 'import captures whose content this database already holds (their flows and alert counts are then doubled)')
     .option('--json', 'print the summary as JSON')
     .action(async (files: string[], flags: ImportFlags) => {
       const policy = flags.anonymize as AnonymizePolicy;
@@ -67,6 +85,10 @@ export function registerImportCommand(program: Command): void {
       } else if (policy !== 'none') {
         logger('import').warn('no --anon-key: pseudonyms use a random key and cannot be reversed or compared with other imports');
       }
+      const names = flags.names as NamePolicy | undefined;
+      if (names !== undefined && !NAME_POLICIES.includes(names)) {
+        throw new UsageError(`--names must be one of ${NAME_POLICIES.join(', ')}, got ${JSON.stringify(flags.names)}`);
+      }
       // commander sets progress=false for --no-progress, true for --progress, undefined otherwise
       const progress: 'auto' | boolean = flags.progress === undefined ? 'auto' : flags.progress;
       const importOpts = {
@@ -75,6 +97,10 @@ export function registerImportCommand(program: Command): void {
         agentId: flags.agent ?? 'import',
         outerTunnelFlows: flags.outerTunnels !== false,
         progress,
+        reimport: flags.reimport === true,
+        metadata: flags.metadata !== false,
+        ...(names !== undefined ? { names } : {}),
+        ...(flags.internalSuffix !== undefined ? { internalSuffixes: flags.internalSuffix } : {}),
       };
       if (flags.analyze === false) {
         const summary = await importFiles(files, { db: flags.db, ...importOpts });

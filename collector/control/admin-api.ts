@@ -18,6 +18,7 @@ import { ADMIN_ROUTES, MAX_WAIT_S, type AuditNames } from './admin-routes.js';
 import { HttpError, RouteTable, type Permission } from './route-table.js';
 import { limitTimeToFirstRequest, serverTimeoutOptions } from '../server/connection-timeouts.js';
 import type { PcapRoute } from './pcap-export.js';
+import type { AppLogRoute } from './app-log-route.js';
 
 export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
 
@@ -35,6 +36,8 @@ export interface AdminApiDeps {
   revocations(): RevocationList;
   /** packet export (pcap-export.ts), when the collector keeps dumps */
   pcap?: PcapRoute;
+  /** the DNS and TLS logs (app-log-route.ts) */
+  appLogs?: AppLogRoute;
   /** what each operator may do (default: everything; see ALLOW_EVERY_OPERATOR) */
   authorize?: Authorizer;
   log: Logger;

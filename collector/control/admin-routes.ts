@@ -180,6 +180,14 @@ const pcapUsage: AdminHandler = async (ctx, deps) => {
   return { status: r.status, body: r.json };
 };
 
+/** The DNS and TLS logs (app-log-route.ts). */
+const appLog = (kind: 'dns' | 'tls'): AdminHandler => (ctx, deps) => {
+  if (!deps.appLogs) throw new HttpError(404, 'not-found', 'the DNS and TLS logs are not served by this collector');
+  const agent = ctx.url.searchParams.get('agent');
+  if (agent !== null) ctx.audit.agentId = agentParam(ctx.url) ?? null;
+  return { status: 200, body: deps.appLogs(kind, ctx.url.searchParams) };
+};
+
 export const ADMIN_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/whoami', permission: 'identity:read', handler: whoami },
   { method: 'GET', path: '/v1/agents', permission: 'agents:read', handler: listAgents },
@@ -191,4 +199,6 @@ export const ADMIN_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/pcap', permission: 'pcap:export', handler: pcapExport },
   { method: 'GET', path: '/v1/pcap/usage', permission: 'agents:read', handler: pcapUsage },
   { method: 'GET', path: '/v1/audit', permission: 'audit:read', handler: listAudit },
+  { method: 'GET', path: '/v1/dns', permission: 'agents:read', handler: appLog('dns') },
+  { method: 'GET', path: '/v1/tls', permission: 'agents:read', handler: appLog('tls') },
 ];

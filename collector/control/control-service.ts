@@ -17,6 +17,7 @@ import { CommandQueue, type QueuedCommand } from './command-queue.js';
 import { openControlDb, type ControlDatabase } from './control-db.js';
 import { ensureAdminServerCert } from '../../certs/operator-certs.js';
 import { createPcapRoute, type PcapExportLimits } from './pcap-export.js';
+import { createAppLogRoute } from './app-log-route.js';
 
 /** What the control side needs of the agent server (CollectorServer implements it). */
 export interface CommandTransport {
@@ -57,6 +58,7 @@ export class ControlService {
   private readonly log: Logger;
   private readonly now: () => number;
   private revocations: RevocationWatcher | null = null;
+  private readonly appLogs: ReturnType<typeof createAppLogRoute>;
   private ticks = 0;
 
   private constructor(private readonly db: ControlDatabase, private readonly o: ControlServiceOptions) {
@@ -65,6 +67,7 @@ export class ControlService {
     this.queue = new CommandQueue(db, this.now);
     this.audit = new AuditLog(db, this.now);
     this.registry = new AgentRegistry(db, this.now);
+    this.appLogs = createAppLogRoute(o.dbPath);
   }
 
   static async open(o: ControlServiceOptions): Promise<ControlService> {
@@ -103,6 +106,7 @@ export class ControlService {
       log: this.log,
       // the dumps and flows live in the same database as the control tables (<stateDir>/meerkat.db)
       pcap: createPcapRoute({ dbPath: this.o.dbPath, audit: this.audit, log: this.log, ...(this.o.pcapLimits ? { limits: this.o.pcapLimits } : {}) }),
+      appLogs: this.appLogs,
     });
     this.log.info({ host: listen.host, port: this.api.port, cert: tls.files.cert }, 'admin API listening (HTTPS, operator certificates)');
   }
@@ -256,6 +260,7 @@ export class ControlService {
       this.registry.flush();
       this.audit.record({ actor: 'collector', action: 'control.stop', outcome: 'ok' });
     } catch { /* closing anyway */ }
+    this.appLogs.close();
     this.db.close();
   }
 }

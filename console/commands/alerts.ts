@@ -1,10 +1,11 @@
 // `meerkat alerts`: list alerts from the flow database and move them through their
 // states (open -> acknowledged -> closed). Exit 0 ok, 1 runtime error (incl. an unknown
-// alert id), 2 usage error. --json prints JSON.
+// alert id), 2 usage error. --json prints each alert as its documented view (alertView:
+// the fields of docs/analyzers.md "The alert as JSON", no internal key).
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
-import { ALERT_STATES, type AlertFilter, type AlertState, type StoredAlert } from '../../shared/alerts/alert-types.js';
+import { ALERT_STATES, alertView, type AlertFilter, type AlertState, type StoredAlert } from '../../shared/alerts/alert-types.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
 
 interface ListFlags {
@@ -20,11 +21,11 @@ function isoUs(us: number): string {
   return new Date(Math.floor(us / 1000)).toISOString().replace('.000Z', 'Z');
 }
 
-const HEADER = ['id', 'state', 'severity', 'category', 'rule', 'agent', 'peer', 'count', 'first seen', 'last seen', 'summary'];
+const HEADER = ['id', 'state', 'severity', 'category', 'rule', 'agent', 'host', 'peer', 'count', 'first seen', 'last seen', 'summary'];
 
 function row(a: StoredAlert): string[] {
   const summary = a.summary.length > 100 ? `${a.summary.slice(0, 97)}...` : a.summary;
-  return [String(a.id), a.state, a.severity, a.category, a.rule || '-', a.agentId, a.peer || '-', String(a.count),
+  return [String(a.id), a.state, a.severity, a.category, a.rule || '-', a.agentId, a.host || '-', a.peer || '-', String(a.count),
     isoUs(a.firstSeenUs), isoUs(a.lastSeenUs), summary];
 }
 
@@ -60,7 +61,7 @@ function setState(idText: string, state: AlertState, flags: { db?: string; json?
   try {
     const a = store.setState(id, state);
     if (a === null) throw new Error(`no alert with id ${id} in ${flags.db}`);
-    process.stdout.write(flags.json ? JSON.stringify(a) + '\n' : `alert ${a.id} is ${a.state}: ${a.summary}\n`);
+    process.stdout.write(flags.json ? JSON.stringify(alertView(a)) + '\n' : `alert ${a.id} is ${a.state}: ${a.summary}\n`);
   } finally {
     store.close();
   }
@@ -87,7 +88,7 @@ export function registerAlertsCommand(program: Command): void {
       try {
         const list = store.list(filter);
         if (flags.json) {
-          if (list.length > 0) process.stdout.write(list.map((a) => JSON.stringify(a)).join('\n') + '\n');
+          if (list.length > 0) process.stdout.write(list.map((a) => JSON.stringify(alertView(a))).join('\n') + '\n');
         } else {
           writeTable(HEADER, list.map(row));
           process.stderr.write(`${list.length} alert(s)\n`);

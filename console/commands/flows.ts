@@ -23,6 +23,8 @@ interface FlowsFlags {
   since?: string;
   until?: string;
   state?: string;
+  name?: string;
+  nameSuffix?: string;
   limit?: number;
 }
 
@@ -43,7 +45,7 @@ function isoUs(us: number): string {
   return new Date(Math.floor(us / 1000)).toISOString();
 }
 
-const HEADER = ['start', 'duration', 'proto', 'originator', 'responder', 'pkts o/r', 'ip bytes o/r', 'state', 'history', 'cause', 'agent'];
+const HEADER = ['start', 'duration', 'proto', 'originator', 'responder', 'pkts o/r', 'ip bytes o/r', 'state', 'history', 'cause', 'agent', 'server name'];
 
 /** "addr:port", with * after a pseudonym and, given the owner key, the real address after it. */
 function endpointCell(addr: string, port: number, anon: boolean, anonKey: Uint8Array | undefined): string {
@@ -65,6 +67,7 @@ function tableRow(r: FlowRecord, anonKey?: Uint8Array): string[] {
     r.history || '-',
     r.record_cause,
     r.agent_id,
+    r.server_name === null ? '-' : `${r.server_name}${r.server_name_anon ? '*' : ''}`,
   ];
 }
 
@@ -94,6 +97,9 @@ function flowFilterFromFlags(flags: Omit<FlowsFlags, 'db' | 'json'>, nowMs = Dat
     }
     f.state = s as ConnState;
   }
+  if (flags.name !== undefined && flags.nameSuffix !== undefined) throw new UsageError('give --name or --name-suffix, not both');
+  if (flags.name !== undefined) f.name = flags.name;
+  if (flags.nameSuffix !== undefined) { f.name = flags.nameSuffix; f.nameSuffix = true; }
   if (flags.limit !== undefined) f.limit = flags.limit;
   return f;
 }
@@ -111,6 +117,8 @@ export function registerFlowsCommand(program: Command): void {
     .option('--since <time>', 'records ending at or after: ISO time, epoch seconds, or a duration ago (2h)')
     .option('--until <time>', 'records starting at or before (same forms as --since)')
     .option('--state <S>', 'Zeek conn_state (S0, SF, REJ, ...)')
+    .option('--name <name>', 'server name (TLS SNI, HTTP Host or DNS question), exactly (case-insensitive; pseudonyms as stored)')
+    .option('--name-suffix <domain>', 'server name equal to DOMAIN or under it (example.com: also www.example.com)')
     .option('--limit <n>', 'at most N records', parseIntOption('--limit', 1))
     .option('--deanon', "show the real address beside each pseudonym (needs the owner's anon.key)")
     .option('--keys <dir>', 'owner key directory for --deanon (default $MEERKAT_OWNER_KEYS or ~/.meerkat/owner-keys)')

@@ -52,5 +52,6 @@ export function recordToJson(r: PacketRecord, opts: RecordJsonOptions = {}): Rec
   if (r.flags & RecordFlag.Inner) o.tunnel = tunnelKindName(r.tunnel) ?? r.tunnel;
   if (r.flags & RecordFlag.Truncated) o.truncated = true;
   if (r.flags & RecordFlag.Malformed) o.malformed = true;
+  if (r.flags & RecordFlag.BadIpHeader) o.bad_ip_header = true;
   return o;
 }

@@ -8,6 +8,7 @@
 // after a durable commit. A networked backend keeps the same semantics by running
 // behind its own worker (it must not acknowledge before its commit either).
 import type { ConnState, FlowRecord } from '../flow/flow-record.js';
+import type { DnsRecord, TlsRecord } from '../flow/app-records.js';
 import { MeerkatError } from '../errors.js';
 
 /** Facts about one received dump file. */
@@ -59,7 +60,30 @@ export interface FlowFilter {
   state?: ConnState;
   uid?: string;
   communityId?: string;
+  /** server name (docs/flows.md "Application fields"): this name, case-insensitive */
+  name?: string;
+  /** with name: also every name under it ("example.com" matches "www.example.com") */
+  nameSuffix?: boolean;
   /** at most this many records (newest first unless order is 'asc') */
+  limit?: number;
+  order?: 'asc' | 'desc';
+}
+
+/** Filter for the DNS and TLS logs; all conditions must hold. Times select records with ts in [since, until]. */
+export interface AppLogFilter {
+  agentId?: string;
+  /** originator or responder address */
+  addr?: string;
+  /** the DNS query or TLS server name (case-insensitive), with nameSuffix the names under it too */
+  name?: string;
+  nameSuffix?: boolean;
+  uid?: string;
+  since?: number;
+  until?: number;
+  /** DNS: response code (number) */
+  rcode?: number;
+  /** TLS: client fingerprint */
+  ja4?: string;
   limit?: number;
   order?: 'asc' | 'desc';
 }
@@ -128,6 +152,10 @@ export interface FlowStore {
   queryFlows(filter?: FlowFilter): FlowRecord[];
   iterateFlows(filter?: FlowFilter): IterableIterator<FlowRecord>;
   countFlows(filter?: FlowFilter): number;
+  /** Stores DNS transactions and TLS handshakes (in the caller's transaction, or one of its own). */
+  insertAppRecords(dns: readonly DnsRecord[], tls: readonly TlsRecord[]): void;
+  iterateDns(filter?: AppLogFilter): IterableIterator<DnsRecord>;
+  iterateTls(filter?: AppLogFilter): IterableIterator<TlsRecord>;
   /** Deletes what the retention policy no longer keeps, by receive / store time (see RetentionPolicy). */
   applyRetention(nowUs: number): RetentionResult;
   /** Runs fn in one transaction (nested calls join the outer one); rolls back if fn throws. */

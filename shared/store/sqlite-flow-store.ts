@@ -11,11 +11,15 @@ import { dirname } from 'node:path';
 import { FLOW_COLUMNS, flowRecordFromRow, flowRowProblem, flowRowValues, type FlowRow } from './flow-columns.js';
 import {
   DEFAULT_RETENTION, StoreError,
-  type AgentRow, type DumpInfo, type FlowFilter, type FlowStore, type InsertFlowsResult, type RetentionPolicy, type RetentionResult,
+  type AgentRow, type AppLogFilter, type DumpInfo, type FlowFilter, type FlowStore, type InsertFlowsResult, type RetentionPolicy, type RetentionResult,
   type StoredDump,
 } from './flow-store.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './sqlite-migrations.js';
 import type { FlowRecord } from '../flow/flow-record.js';
+import type { DnsRecord, TlsRecord } from '../flow/app-records.js';
+import {
+  appLogWhere, DNS_LOG_COLUMNS, dnsFromRow, dnsRowValues, insertSql, nameCondition, TLS_LOG_COLUMNS, tlsFromRow, tlsRowValues,
+} from './app-log-sql.js';
 
 export interface SqliteFlowStoreOptions {
   /** open without writing (no migrations; the schema must already be current) */
@@ -254,6 +258,7 @@ export class SqliteFlowStore implements FlowStore {
     if (f.state !== undefined) { cond.push('conn_state = ?'); params.push(f.state); }
     if (f.uid !== undefined) { cond.push('uid = ?'); params.push(f.uid); }
     if (f.communityId !== undefined) { cond.push('community_id = ?'); params.push(f.communityId); }
+    if (f.name !== undefined) cond.push(nameCondition('server_name_rev', f.name, f.nameSuffix ?? false, params));
     return { sql: cond.length > 0 ? ' WHERE ' + cond.join(' AND ') : '', params };
   }
 
@@ -286,6 +291,40 @@ export class SqliteFlowStore implements FlowStore {
     return (this.stmt(`SELECT COUNT(*) AS n FROM flows${w.sql}`).get(...w.params) as { n: number }).n;
   }
 
+  insertAppRecords(dns: readonly DnsRecord[], tls: readonly TlsRecord[]): void {
+    if (dns.length === 0 && tls.length === 0) return;
+    const now = this.nowUs();
+    this.transaction(() => {
+      if (dns.length > 0) {
+        const ins = this.stmt(insertSql('dns_log', DNS_LOG_COLUMNS));
+        for (const r of dns) ins.run(dnsRowValues(r, now));
+      }
+      if (tls.length > 0) {
+        const ins = this.stmt(insertSql('tls_log', TLS_LOG_COLUMNS));
+        for (const r of tls) ins.run(tlsRowValues(r, now));
+      }
+    });
+  }
+
+  private *iterateLog<T>(table: string, nameColumn: string, f: AppLogFilter, fromRow: (r: Record<string, unknown>) => T): IterableIterator<T> {
+    const w = appLogWhere(f, nameColumn);
+    const dir = f.order === 'asc' ? 'ASC' : 'DESC';
+    let sql = `SELECT * FROM ${table}${w.sql} ORDER BY ts_us ${dir}, id ${dir}`;
+    if (f.limit !== undefined) {
+      if (!Number.isSafeInteger(f.limit) || f.limit < 0) throw new StoreError(`limit must be a non-negative integer, got ${String(f.limit)}`);
+      sql += ` LIMIT ${f.limit}`;
+    }
+    for (const row of this.db.prepare(sql).iterate(...w.params) as IterableIterator<Record<string, unknown>>) yield fromRow(row);
+  }
+
+  iterateDns(filter: AppLogFilter = {}): IterableIterator<DnsRecord> {
+    return this.iterateLog('dns_log', 'query_rev', filter, dnsFromRow);
+  }
+
+  iterateTls(filter: AppLogFilter = {}): IterableIterator<TlsRecord> {
+    return this.iterateLog('tls_log', 'server_name_rev', filter, tlsFromRow);
+  }
+
   applyRetention(nowUs: number): RetentionResult {
     const flowCutoff = nowUs - this.retention.flowsDays * DAY_US;
     // a dump row is never deleted while its raw file is still listed as kept
@@ -293,6 +332,9 @@ export class SqliteFlowStore implements FlowStore {
     return this.transaction(() => {
       // by the time the record was stored: an imported old capture is kept as long as fresh traffic
       const flowsDeleted = this.stmt('DELETE FROM flows WHERE stored_us < ?').run(flowCutoff).changes;
+      // the DNS and TLS logs live as long as the flows they belong to
+      this.stmt('DELETE FROM dns_log WHERE stored_us < ?').run(flowCutoff);
+      this.stmt('DELETE FROM tls_log WHERE stored_us < ?').run(flowCutoff);
       const raw = this.stmt(`SELECT id, raw_path FROM dumps
         WHERE received_us < ? AND raw_path IS NOT NULL AND raw_deleted_us IS NULL`).all(rawCutoff) as
         { id: number; raw_path: string }[];

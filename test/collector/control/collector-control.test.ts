@@ -4,6 +4,8 @@
 // sent and lets the test answer as an agent would.
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
+import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
+import type { DnsRecord, TlsRecord } from '../../../shared/flow/app-records.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +139,32 @@ describe('collector control: queue, admin API, audit', function () {
     } finally {
       await ro.close();
     }
+  });
+
+  it('admin API: GET /v1/dns and /v1/tls give the DNS and TLS logs, filtered; bad queries are 400', async () => {
+    const store = new SqliteFlowStore(join(dir, 'meerkat.db'));
+    const base = { uid: 'Fx.1', agent_id: A1, orig_addr: '10.0.0.5', orig_port: 40000, resp_addr: '10.0.0.1', resp_port: 53, orig_anon: true, resp_anon: false };
+    const dns: DnsRecord = {
+      ...base, ts: 1_700_000_000_000_000, proto: 'udp', trans_id: 9, rtt_us: 800, query: 'www.example.com', query_anon: false, qclass: 1,
+      qclass_name: 'C_INTERNET', qtype: 1, qtype_name: 'A', rcode: 3, rcode_name: 'NXDOMAIN', AA: false, TC: false, RD: true, RA: true, answers: [],
+    };
+    const tls: TlsRecord = {
+      ...base, resp_port: 443, ts: 1_700_000_000_000_100, transport: 'tcp', version: 'TLSv13', client_version: 'TLSv13', cipher: 'TLS_AES_128_GCM_SHA256',
+      server_name: 'www.example.com', server_name_anon: false, alpn: ['h2'], next_protocol: null, ja4: 't13d1516h2_8daaf6152771_b186095e22b6',
+      ja4s: null, quic_version: null,
+    };
+    store.insertAppRecords([dns, { ...dns, ts: dns.ts + 5, query: 'other.org', rcode: 0, rcode_name: 'NOERROR' }], [tls]);
+    store.close();
+    const all = await client.get<{ dns: DnsRecord[] }>('/v1/dns');
+    assert.equal(all.dns.length, 2);
+    assert.deepEqual((await client.get<{ dns: DnsRecord[] }>('/v1/dns?nameSuffix=example.com&rcode=NXDOMAIN')).dns, [dns]);
+    assert.deepEqual((await client.get<{ tls: TlsRecord[] }>(`/v1/tls?agent=${A1}&ja4=${tls.ja4}`)).tls, [tls]);
+    assert.equal((await client.get<{ dns: DnsRecord[] }>('/v1/dns?limit=1')).dns.length, 1);
+    for (const bad of ['/v1/dns?limit=0', '/v1/dns?rcode=WHAT', '/v1/dns?since=yesterday-ish', '/v1/dns?color=red', '/v1/tls?rcode=3', '/v1/dns?addr=nope']) {
+      await assert.rejects(client.get(bad), (e: unknown) => e instanceof AdminApiError && e.status === 400, bad);
+    }
+    const audit = (await client.get<{ entries: { action: string; outcome: string; agentId: string | null }[] }>('/v1/audit')).entries;
+    assert.ok(audit.some((e) => e.action === 'http GET /v1/tls' && e.outcome === '200' && e.agentId === A1));
   });
 
   it('queues for an offline agent, delivers at connect, records the answer; --wait returns when it ends', async () => {

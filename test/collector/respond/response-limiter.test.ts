@@ -28,7 +28,7 @@ log.level = 'silent';
 
 function alert(id: number, peer: string): StoredAlert {
   return {
-    id, key: `k${id}`, agentId: AGENT, category: 'threat-intel', rule: 'ip:list', peer, analyzer: 'threat-intel', severity: 'high', state: 'open', summary: 's',
+    id, key: `k${id}`, agentId: AGENT, host: '', category: 'threat-intel', rule: 'ip:list', peer, analyzer: 'threat-intel', severity: 'high', state: 'open', summary: 's',
     count: 1, firstSeenUs: 1, lastSeenUs: 1, flowUid: null, communityId: null, flowUids: [], evidence: {}, suggestedResponse: null,
     createdUs: 1, updatedUs: 1, stateChangedUs: null,
   };

@@ -76,6 +76,28 @@ describe('meerkat-collector import / meerkat flows', () => {
     assert.equal((await lines('--until', '2000-01-01T00:00:00Z')).length, 0);
   });
 
+  it('flows by server name: exact or the names under a domain; capture imports carry the metadata', async () => {
+    const lines = async (...args: string[]) => {
+      const r = await run(registerFlowsCommand, ['flows', '--db', db, '--json', ...args]);
+      assert.equal(r.code, 0, r.err);
+      return r.out.trim() === '' ? [] : r.out.trim().split('\n').map((l) => JSON.parse(l) as FlowRecord);
+    };
+    const all = await lines();
+    const named = all.filter((x) => x.server_name !== null);
+    assert.ok(named.length > 10, `${named.length} flows with a server name`);
+    const upload = await lines('--name', 'UPLOAD.wikimedia.org');
+    assert.ok(upload.length > 0 && upload.every((x) => x.server_name === 'upload.wikimedia.org'));
+    const under = await lines('--name-suffix', 'wikimedia.org');
+    assert.equal(under.length, named.filter((x) => x.server_name!.endsWith('.wikimedia.org') || x.server_name === 'wikimedia.org').length);
+    assert.ok(under.length > upload.length);
+    assert.ok(under.some((x) => x.app_proto === 'http') && under.some((x) => x.app_proto === 'dns'));
+    assert.equal((await lines('--name-suffix', 'kimedia.org')).length, 0, 'labels, not characters');
+    const t = await run(registerFlowsCommand, ['flows', '--db', db, '--name', 'upload.wikimedia.org', '--limit', '1']);
+    assert.match(t.out.split('\n')[0]!, /server name$/);
+    assert.match(t.out.split('\n')[1]!, /upload\.wikimedia\.org$/);
+    assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--name', 'a.example', '--name-suffix', 'example'])).code, 2);
+  });
+
   it('flows prints a table by default; bad flags exit 2, a missing database exits 2', async () => {
     const t = await run(registerFlowsCommand, ['flows', '--db', db, '--proto', 'tcp', '--limit', '2']);
     assert.equal(t.code, 0);

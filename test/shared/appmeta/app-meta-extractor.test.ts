@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AgentPipeline } from '../../../agent/pipeline/agent-pipeline.js';
-import { createAppMetaExtractor, MAX_STREAMS } from '../../../agent/pipeline/app-meta-extractor.js';
+import { createAppMetaExtractor, MAX_STREAMS } from '../../../shared/appmeta/app-meta-extractor.js';
 import { AddressAnonymizer } from '../../../shared/anonymize/address-anonymizer.js';
 import { decodeDump } from '../../../shared/dump/index.js';
 import { deanonymizeNameText, deanonymizeText } from '../../../shared/anonymize/pseudonym-text.js';
 import type { AppMeta, DumpMeta } from '../../../shared/appmeta/meta-record.js';
 import { ether, ipv4, tcp, udp, ACK, PSH } from '../../helpers/frames.js';
-import { clientHelloMessage, serverHelloMessage, tlsRecords, SPEC_EXAMPLE } from '../../shared/appmeta/hello-builder.js';
-import { V1_CLIENT_INITIAL, V2_CLIENT_INITIAL } from '../../shared/appmeta/fixtures/quic-vectors.js';
+import { clientHelloMessage, serverHelloMessage, tlsRecords, SPEC_EXAMPLE } from './hello-builder.js';
+import { V1_CLIENT_INITIAL, V2_CLIENT_INITIAL } from './fixtures/quic-vectors.js';
 
 const CLIENT = '10.20.30.40';
 const SERVER = '93.184.216.34';

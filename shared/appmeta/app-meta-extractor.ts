@@ -1,6 +1,7 @@
 // Application metadata from the packets the agent sees: DNS (UDP and TCP), TLS
 // ClientHello/ServerHello (JA4/JA4S), HTTP/1.x request heads and QUIC client Initials
-// (docs/capture.md, "Application metadata"). The payload is read in memory, in the capture
+// (docs/capture.md, "Application metadata"). Shared: the agent's pipeline runs it on every
+// kept packet, the collector's import of capture files on every frame it reads. The payload is read in memory, in the capture
 // buffer; only the records (AppMeta, under the name privacy policy) go into the dump, queued
 // for the packet that completed them. Parsing is shared/appmeta's; this module owns the
 // per-stream state.
@@ -12,18 +13,18 @@
 // sequence number, per direction, in a bounded table (MAX_STREAMS streams of at most
 // STREAM_CAP bytes, least recently used evicted, idle ones expired). QUIC key derivations
 // are rate-limited, so a flood of fake Initials costs bounded CPU.
-import { readDnsMessage, DnsType, type DnsMessage } from '../../shared/appmeta/dns.js';
-import { ByteReassembler } from '../../shared/appmeta/byte-reassembler.js';
-import { mayStartTlsRecords, scanTlsHandshake, parseClientHello, parseServerHello, ScanStatus, MAX_HELLO_BYTES, HANDSHAKE_CLIENT_HELLO, type ClientHello } from '../../shared/appmeta/tls-hello.js';
-import { ja4, ja4s, ja4Version } from '../../shared/appmeta/ja4.js';
-import { httpMethodAt, scanHttpRequest, MAX_HTTP_HEAD } from '../../shared/appmeta/http-request.js';
-import { clientInitialKeys, looksLikeClientInitial, readClientInitials, type InitialKeys } from '../../shared/appmeta/quic-initial.js';
-import { MAX_ALPN, MAX_DNS_ANSWERS, type AppMeta, type DnsAnswerMeta, type MetaName } from '../../shared/appmeta/meta-record.js';
-import type { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
-import { NamePseudonymizer, parseReverseName, type NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
-import { formatIp } from '../../shared/net/ip-address.js';
-import { IPPROTO_TCP, IPPROTO_UDP, RecordFlag } from '../../shared/packet/packet-record.js';
-import type { DecodedPacket } from '../../shared/decode/decoded-packet.js';
+import { readDnsMessage, DnsType, type DnsMessage } from './dns.js';
+import { ByteReassembler } from './byte-reassembler.js';
+import { mayStartTlsRecords, scanTlsHandshake, parseClientHello, parseServerHello, ScanStatus, MAX_HELLO_BYTES, HANDSHAKE_CLIENT_HELLO, type ClientHello } from './tls-hello.js';
+import { ja4, ja4s, ja4Version } from './ja4.js';
+import { httpMethodAt, scanHttpRequest, MAX_HTTP_HEAD } from './http-request.js';
+import { clientInitialKeys, looksLikeClientInitial, readClientInitials, type InitialKeys } from './quic-initial.js';
+import { MAX_ALPN, MAX_DNS_ANSWERS, type AppMeta, type DnsAnswerMeta, type MetaName } from './meta-record.js';
+import type { AddressAnonymizer } from '../anonymize/address-anonymizer.js';
+import { NamePseudonymizer, parseReverseName, type NamePolicy } from '../anonymize/name-pseudonymizer.js';
+import { formatIp } from '../net/ip-address.js';
+import { IPPROTO_TCP, IPPROTO_UDP, RecordFlag } from '../packet/packet-record.js';
+import type { DecodedPacket } from '../decode/decoded-packet.js';
 
 /** Where records go: the dump writer (each record belongs to the next packet it is given). */
 export interface MetaSink {
