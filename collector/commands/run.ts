@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import { logger, setLogLevel } from '../../shared/log.js';
 import { validateConfig } from '../../shared/config/load-config.js';
 import { collectorServerConfigSchema, loadCollectorServerConfig, type CollectorServerConfig } from '../server/server-config.js';
-import { DEFAULT_ADMIN_API } from '../control/admin-api.js';
-import { startCollectorService } from '../collector-service.js';
+import { DEFAULT_ADMIN_API } from '../control/control-config.js';
 
 export interface RunFlags {
   config?: string;
@@ -64,6 +63,9 @@ export function register(program: Command): Command {
     .action(async (flags: RunFlags) => {
       const cfg = collectorConfigFrom(flags);
       setLogLevel(cfg.logLevel);
+      // loaded here: the server's modules (TLS, PKI, NATS, the admin API...) are not what `import` or `model` need,
+      // and loading them cost every other sub-command a third of a second of start-up
+      const { startCollectorService } = await import('../collector-service.js');
       const service = await startCollectorService(cfg, { ...(flags.control ? { controlListen: flags.control } : {}) });
       await untilSignal();
       await service.stop();

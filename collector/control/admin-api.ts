@@ -20,7 +20,7 @@ import { limitTimeToFirstRequest, serverTimeoutOptions } from '../server/connect
 import type { PcapRoute } from './pcap-export.js';
 import type { AppLogRoute } from './app-log-route.js';
 
-export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
+export { DEFAULT_ADMIN_API } from './control-config.js';
 
 export interface AdminApiDeps {
   queue: CommandQueue;

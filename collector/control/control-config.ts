@@ -3,7 +3,9 @@
 import { z } from 'zod';
 import { configSection, validateConfig } from '../../shared/config/load-config.js';
 import type { CollectorServerConfig } from '../server/server-config.js';
-import { DEFAULT_ADMIN_API } from './admin-api.js';
+
+/** where the operators' admin API listens unless configured (here, not in admin-api.ts: the CLI names it without loading the API) */
+export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9470');
 
