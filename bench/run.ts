@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BenchReport, cpuSeconds } from './report.js';
 import { makeBenchCapture } from './make-capture.js';
 import { timeArgus } from './argus-reference.js';
+import { timeProcess } from './whole-process.js';
 import { benchDecode } from './decode-bench.js';
 import { benchAnonymize } from './anonymize-bench.js';
 import { benchDumpEncode } from './dump-bench.js';
@@ -68,6 +69,21 @@ async function main(): Promise<void> {
   const dumpBytes = rep.result.dumps.reduce((a, d) => a + d.bytes, 0);
   report.add({ name: 'replay pipeline (metadata extraction on, the default)', value: rep.result.stats.packetsSeen / rep.cpu, unit: 'packets/s per core', reference: argusRef, target: '>= 1,000,000' });
   report.add({ name: 'dump size, header-only', value: dumpBytes / kept, unit: 'bytes/packet', target: '<= 15 (Mongoose ~75)' });
+
+  log('whole processes on the same capture as argus -r: meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay (the shipped launcher and bundle), start-up included');
+  const wholeDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-whole-'));
+  const wholeDb = join(wholeDir, 'flows.db');
+  const imp = timeProcess([process.execPath, join(repoRoot(), 'dist', 'collector', 'cli.js'), 'import', '--db', wholeDb, '--anon-key', ownerKey, '--no-progress', cap.file],
+    { before: () => rmSync(wholeDb, { force: true }) });
+  const argusCpu = argus ? { name: 'argus -r', value: argus.cpuSeconds } : undefined;
+  if (imp) report.add({ name: 'meerkat-collector import, whole process', value: imp.cpuSeconds, unit: 'CPU s', reference: argusCpu, target: '<= argus -r', note: `${(cap.packets / imp.cpuSeconds / 1e6).toFixed(2)} M packets/s per core; ${imp.wallSeconds.toFixed(1)} s wall` });
+  else log('meerkat-collector import: the command failed');
+  const wholeDumps = join(wholeDir, 'dumps');
+  const rp = timeProcess([join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent'), 'replay', '--out', wholeDumps, '--key-file', ownerKey, cap.file],
+    { before: () => { rmSync(wholeDumps, { recursive: true, force: true }); mkdirSync(wholeDumps); } });
+  if (rp) report.add({ name: 'meerkat-agent replay, whole process', value: cap.packets / rp.cpuSeconds, unit: 'packets/s per core', reference: argusRef, target: '>= 1,500,000', note: `${rp.cpuSeconds.toFixed(2)} s CPU, ${rp.wallSeconds.toFixed(1)} s wall` });
+  else log('meerkat-agent replay: the command failed');
+  rmSync(wholeDir, { recursive: true, force: true });
 
   log('application metadata: replay pipeline with extraction off and on (alternating runs), dump bytes it adds');
   const pm = await benchPipelineWithMetadata(cap.file, ownerKey, 3);
