@@ -29,6 +29,8 @@ export interface AgentMemoryOptions {
   seconds?: number;
   /** packets per second sent to the agent (default 20,000) */
   rate?: number;
+  /** UDP payload bytes per datagram (default 32; 1400 is a download's full-size packets) */
+  payloadBytes?: number;
   /**
    * which agent: 'shipped' (default): the bundle through its launcher, as installed;
    * 'modules': `node dist/agent/cli.js`, the compiled modules unbundled and no launcher settings
@@ -211,7 +213,7 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
     // the CPU figure is per second of sending (the sender's own clock, printed on exit), not
     // diluted by the idle seconds around it
     const cpu0 = cpuOf(pid);
-    const sending = netnsExec(rig.pair.nsB, process.execPath, [...nodeScriptArgs('./agent-memory-child', import.meta.url), rig.pair.ipA, String(rate), String(seconds)], { timeoutMs: (seconds + 30) * 1000 });
+    const sending = netnsExec(rig.pair.nsB, process.execPath, [...nodeScriptArgs('./agent-memory-child', import.meta.url), rig.pair.ipA, String(rate), String(seconds), '256', String(opts.payloadBytes ?? 32)], { timeoutMs: (seconds + 30) * 1000 });
     const [sender] = await Promise.all([sending, opts.whileCapturing?.(pid, seconds)]);
     const cpu = cpuOf(pid) - cpu0;
     if (sender.code !== 0) throw new Error(`traffic sender failed: ${sender.stderr}`);
