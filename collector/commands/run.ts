@@ -7,7 +7,6 @@ import { logger, setLogLevel } from '../../shared/log.js';
 import { refuseRenamedOptions } from '../../shared/cli/renamed-options.js';
 import { DEFAULT_API, DEFAULT_LISTEN, DEFAULT_OPS, type CollectorServerConfig } from '../server/server-config.js';
 import { collectorHost } from '../collector-config.js';
-import { startCollectorService } from '../collector-service.js';
 import { hostOptions } from './host-options.js';
 
 export interface RunFlags {
@@ -64,6 +63,9 @@ export function register(program: Command): Command {
   return cmd.action(async (flags: RunFlags) => {
     const cfg = collectorConfigFrom(flags);
     setLogLevel(cfg.logLevel);
+    // loaded here: the server's modules (TLS, PKI, the API...) are not what `import` or `model` need,
+    // and loading them cost every other sub-command a third of a second of start-up
+    const { startCollectorService } = await import('../collector-service.js');
     const service = await startCollectorService(cfg);
     await untilSignal();
     await service.stop();
