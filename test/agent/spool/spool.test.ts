@@ -42,10 +42,17 @@ describe('spool', () => {
     base = mkdtempSync(join(tmpdir(), 'meerkat-spool-'));
     dir = join(base, 'spool');
   });
-  afterEach(() => rmSync(base, { recursive: true, force: true }));
+  // every spool a test opens: their queued disk writes finish before the directory is removed
+  let opened: Spool[] = [];
+  const track = (s: Spool): Spool => { opened.push(s); return s; };
+  afterEach(async () => {
+    await Promise.all(opened.map((s) => s.flushed()));
+    opened = [];
+    rmSync(base, { recursive: true, force: true });
+  });
 
   it('creates an owner-only directory, key and files, and round-trips dumps encrypted', async () => {
-    const s = Spool.open({ dir, maxBytes: 10_000_000 });
+    const s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.equal(mode(dir), 0o700);
     assert.equal(mode(join(dir, KEY_FILE)), 0o600);
     assert.equal(statSync(join(dir, KEY_FILE)).size, 32);
@@ -84,7 +91,7 @@ describe('spool', () => {
   });
 
   it('a dump removed before its write ran never reaches the disk; one removed during the write is deleted after it', async () => {
-    const s = Spool.open({ dir, maxBytes: 10_000_000 });
+    const s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     const a = s.nextSequence();
     s.put(a, dumps[0]!, 5);
     s.remove(a);
@@ -101,7 +108,7 @@ describe('spool', () => {
   });
 
   it('a dump whose write fails is counted as dropped, and the spool goes on', async () => {
-    const s = Spool.open({ dir, maxBytes: 10_000_000 });
+    const s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     const a = s.nextSequence();
     // the temp name is taken: the exclusive create fails
     writeFileSync(join(dir, `.tmp-${spoolFileName(a)}`), 'in the way');
@@ -117,18 +124,18 @@ describe('spool', () => {
   });
 
   it('tightens the permissions of an existing directory', () => {
-    Spool.open({ dir, maxBytes: 1000 });
+    track(Spool.open({ dir, maxBytes: 1000 }));
     chmodSync(dir, 0o755);
-    Spool.open({ dir, maxBytes: 1000 });
+    track(Spool.open({ dir, maxBytes: 1000 }));
     assert.equal(mode(dir), 0o700);
   });
 
   it('never repeats a sequence: persisted before use, across restarts and crashes', async () => {
-    let s = Spool.open({ dir, maxBytes: 10_000_000 });
+    let s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.equal(s.nextSequence(), 1);
     assert.equal(s.nextSequence(), 2); // assigned, then "crash" before put
     await s.flushed();
-    s = Spool.open({ dir, maxBytes: 10_000_000 });
+    s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     const n = s.nextSequence();
     assert.equal(n, 3);
     s.put(n, dumps[0]!, 10);
@@ -138,7 +145,7 @@ describe('spool', () => {
     // state file lost but the spool exists: recovery starts past the files and the µs clock
     rmSync(join(dir, 'spool-state.json'));
     const before = Date.now() * 1000;
-    s = Spool.open({ dir, maxBytes: 10_000_000 });
+    s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     const r = s.nextSequence();
     assert.ok(r >= before && r > 3, `recovered sequence ${r}`);
     assert.deepEqual(s.list(), [3]);
@@ -149,7 +156,7 @@ describe('spool', () => {
   it('bounds itself in bytes by dropping the oldest dumps, counting and persisting the drops', async () => {
     const sizes = dumps.map((d) => d.length + OVERHEAD);
     const max = sizes[0]! + sizes[1]! + sizes[2]! + 10; // room for about three
-    let s = Spool.open({ dir, maxBytes: max });
+    let s = track(Spool.open({ dir, maxBytes: max }));
     const packets = dumps.map((d) => decodeDump(d).packetCount);
     for (let i = 0; i < 6; i++) s.put(s.nextSequence(), dumps[i]!, packets[i]!);
     const st = s.stats();
@@ -170,9 +177,9 @@ describe('spool', () => {
     // counters and files survive a restart; a lower bound applies at open
     await s.flushed();
     assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.mkds')).sort(), kept.map(spoolFileName));
-    s = Spool.open({ dir, maxBytes: max });
+    s = track(Spool.open({ dir, maxBytes: max }));
     assert.deepEqual(s.stats(), { ...st, droppedDumps: st.droppedDumps + 1, droppedPackets: st.droppedPackets + 77, droppedBytes: st.droppedBytes + max + OVERHEAD });
-    s = Spool.open({ dir, maxBytes: sizes[5]! });
+    s = track(Spool.open({ dir, maxBytes: sizes[5]! }));
     assert.deepEqual(s.list(), [6]);
     assert.equal(s.stats().droppedDumps, st.droppedDumps + 1 + kept.length - 1);
     // the drops at open delete their files in queue order
@@ -181,7 +188,7 @@ describe('spool', () => {
   });
 
   it('detects tampering: quarantines the file, counts it, reports a clear error', async () => {
-    let s = Spool.open({ dir, maxBytes: 10_000_000 });
+    let s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     for (let i = 0; i < 3; i++) s.put(s.nextSequence(), dumps[i]!, 5);
     await s.flushed();
     const file = join(dir, spoolFileName(2));
@@ -202,17 +209,17 @@ describe('spool', () => {
     // a truncated file is caught when the spool opens
     truncateSync(join(dir, spoolFileName(1)), 40);
     await s.flushed();
-    s = Spool.open({ dir, maxBytes: 10_000_000 });
+    s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.deepEqual(s.list(), []);
     assert.equal(s.stats().corrupt, 3);
   });
 
   it('fails authentication with another key, and refuses a damaged key file without replacing it', async () => {
-    let s = Spool.open({ dir, maxBytes: 10_000_000 });
+    let s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     s.put(s.nextSequence(), dumps[0]!, 5);
     await s.flushed();
     writeFileSync(join(dir, KEY_FILE), Buffer.alloc(32, 7));
-    s = Spool.open({ dir, maxBytes: 10_000_000 });
+    s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.throws(() => s.read(1), SpoolCorruptError);
     writeFileSync(join(dir, KEY_FILE), Buffer.alloc(31, 7));
     assert.throws(() => Spool.open({ dir, maxBytes: 10_000_000 }), (e: unknown) => e instanceof SpoolError && /31 bytes, expected 32/.test(e.message));
@@ -220,11 +227,11 @@ describe('spool', () => {
   });
 
   it('removes crash debris (temp files) when it opens', async () => {
-    const s = Spool.open({ dir, maxBytes: 10_000_000 });
+    const s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     s.put(s.nextSequence(), dumps[0]!, 5);
     await s.flushed();
     writeFileSync(join(dir, '.tmp-0000000000000002.mkds'), 'partial');
-    const s2 = Spool.open({ dir, maxBytes: 10_000_000 });
+    const s2 = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.ok(!existsSync(join(dir, '.tmp-0000000000000002.mkds')));
     assert.deepEqual(s2.list(), [1]);
     assert.equal(s2.nextSequence(), 2);
