@@ -6,7 +6,7 @@
 // (CN = a UUID, no OU) can never pass as operators, nor operator certificates as agents (their
 // CN is never a UUID).
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import type { CertificateAuthority } from './certificate-authority.js';
@@ -52,6 +52,21 @@ export function issueOperatorCertificate(ca: CertificateAuthority, name: string,
   const subject = [{ shortName: 'CN', value: name }, { shortName: 'OU', value: OPERATOR_OU }, { shortName: 'O', value: 'Meerkat operator' }];
   const cert = signClientCertificate(ca, forgePublicKey(key), subject, opts.days ?? 365);
   return { name, certPem: forge.pki.certificateToPem(cert), keyPem: privateKeyPem(key), serial: cert.serialNumber, notAfter: cert.validity.notAfter };
+}
+
+export const OPERATOR_CERT_FILE = 'operator.crt';
+export const OPERATOR_CERT_KEY_FILE = 'operator.key';
+export const OPERATOR_CA_FILE = 'ca.crt';
+
+/**
+ * Writes an operator's certificate, its key (0600) and the collector CA into the operator
+ * directory (created 0700), the layout the console's admin client reads.
+ */
+export function writeOperatorCredentials(dir: string, c: OperatorCredentials, caCertPem: string): void {
+  if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dir, 0o700);
+  writeFileAtomic(join(dir, OPERATOR_CERT_KEY_FILE), c.keyPem, SECRET_MODE);
+  writeFileAtomic(join(dir, OPERATOR_CERT_FILE), c.certPem, PUBLIC_MODE);
+  writeFileAtomic(join(dir, OPERATOR_CA_FILE), caCertPem, PUBLIC_MODE);
 }
 
 /** Log of issued operator certificates beside the agents' (pki/operators.jsonl). */

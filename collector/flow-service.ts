@@ -32,10 +32,10 @@ function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
   return validateConfig(storeConfigSchema, configSection(cfg, 'store', '{"flowsDays": 30}'), 'config key "store"');
 }
 
-/** Opens the collector database's flow store with the configured retention. */
-export function openFlowStore(cfg: CollectorServerConfig): { store: SqliteFlowStore; dbPath: string } {
+/** Opens a flow store with the configured retention: store.path, else `defaultPath` (an organisation's database), else <stateDir>/meerkat.db. */
+export function openFlowStore(cfg: CollectorServerConfig, defaultPath?: string): { store: SqliteFlowStore; dbPath: string } {
   const sc = storeConfigFrom(cfg);
-  const dbPath = sc.path ?? join(cfg.stateDir, 'meerkat.db');
+  const dbPath = sc.path ?? defaultPath ?? join(cfg.stateDir, 'meerkat.db');
   // a first start: the state directory is ours to create (private: it holds the database and keys)
   mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
   return { store: new SqliteFlowStore(dbPath, { retention: { flowsDays: sc.flowsDays, rawDumpsDays: sc.rawDumpsDays } }), dbPath };

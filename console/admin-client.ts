@@ -10,11 +10,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../shared/cli/run-cli.js';
 import { MeerkatError } from '../shared/errors.js';
+import { DEFAULT_ORG, isOrgId } from '../shared/orgs/org-id.js';
 
 const DEFAULT_ADMIN_URL = 'https://127.0.0.1:9470';
-export const OPERATOR_CERT_FILE = 'operator.crt';
-export const OPERATOR_CERT_KEY_FILE = 'operator.key';
-export const OPERATOR_CA_FILE = 'ca.crt';
+import { OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE } from '../certs/operator-certs.js';
+export { OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE };
 
 export function operatorDir(flag?: string): string {
   return flag ?? process.env.MEERKAT_OPERATOR_DIR ?? join(homedir(), '.meerkat', 'operator');
@@ -22,6 +22,13 @@ export function operatorDir(flag?: string): string {
 
 export function adminUrl(flag?: string): string {
   return flag ?? process.env.MEERKAT_ADMIN_URL ?? DEFAULT_ADMIN_URL;
+}
+
+/** The organisation a command works in: --org, else $MEERKAT_ORG, else the default one. */
+export function orgOf(flag?: string): string {
+  const org = flag ?? process.env.MEERKAT_ORG ?? DEFAULT_ORG;
+  if (!isOrgId(org)) throw new UsageError(`--org expects an organisation id (a-z, 0-9, inner -), got ${JSON.stringify(org)}`);
+  return org;
 }
 
 /** The admin API answered with an error status. */
@@ -44,7 +51,8 @@ function readOrExplain(file: string, what: string, how: string): string {
 export class AdminClient {
   private readonly base: URL;
 
-  constructor(url: string, private readonly tls: { cert: string; key: string; ca: string }) {
+  /** `org`: the organisation scoped() paths are in */
+  constructor(url: string, private readonly tls: { cert: string; key: string; ca: string }, readonly org: string = DEFAULT_ORG) {
     try {
       this.base = new URL(url);
     } catch {
@@ -54,13 +62,18 @@ export class AdminClient {
   }
 
   /** Credentials from the operator directory. @throws UsageError naming the missing file */
-  static fromOperatorDir(dir: string, url: string): AdminClient {
-    const how = `create them with \`meerkat pki operator create NAME --out ${dir}\` on the collector host`;
+  static fromOperatorDir(dir: string, url: string, org: string = DEFAULT_ORG): AdminClient {
+    const how = `create them with \`meerkat-collector user add NAME --org ORG --role ROLE --cert-out ${dir}\` on the collector host`;
     return new AdminClient(url, {
       cert: readOrExplain(join(dir, OPERATOR_CERT_FILE), 'the operator certificate', how),
       key: readOrExplain(join(dir, OPERATOR_CERT_KEY_FILE), 'the operator certificate key', how),
       ca: readOrExplain(join(dir, OPERATOR_CA_FILE), 'the collector CA certificate', how),
-    });
+    }, org);
+  }
+
+  /** The path of an organisation route: /v1/orgs/<org><rest>. */
+  scoped(rest: string): string {
+    return `/v1/orgs/${encodeURIComponent(this.org)}${rest}`;
   }
 
   get<T>(path: string): Promise<T> {

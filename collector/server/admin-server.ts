@@ -36,8 +36,8 @@ export async function startAdminServer(host: string, port: number, metrics: Coll
       return;
     }
     if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      metrics.render().then(
+        (m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.text),
         (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e)),
       );
       return;

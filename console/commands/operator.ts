@@ -6,7 +6,6 @@
 // an operator talk to the collector; the signing key, which the collector never sees, is what
 // agents obey. Whoever holds the CA key can mint certificates, not signatures.
 import type { Command } from 'commander';
-import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
 import { initOperatorKeys } from '../../shared/commands/operator-keys.js';
@@ -15,11 +14,11 @@ import { loadCa } from '../../certs/certificate-authority.js';
 import { loadRevocations, pkiPaths } from '../../certs/pki-dir.js';
 import { RevocationList, saveRevocationList } from '../../certs/revocation-list.js';
 import { buildCrl, type CrlEntry } from '../../certs/crl.js';
-import { PUBLIC_MODE, SECRET_MODE, writeFileAtomic } from '../../certs/pem-files.js';
+import { PUBLIC_MODE, writeFileAtomic } from '../../certs/pem-files.js';
 import {
-  OPERATOR_REVOCATION_PREFIX, OperatorNameError, checkOperatorName, issueOperatorCertificate, listOperators, operatorSerials, recordOperatorIssuance,
+  OPERATOR_REVOCATION_PREFIX, OperatorNameError, checkOperatorName, issueOperatorCertificate, listOperators, operatorSerials, recordOperatorIssuance, writeOperatorCredentials,
 } from '../../certs/operator-certs.js';
-import { OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE, operatorDir } from '../admin-client.js';
+import { operatorDir } from '../admin-client.js';
 import { collectorPkiDir, DEFAULT_STATE_DIR } from '../collector-dirs.js';
 
 function pkiDirOf(o: { pkiDir?: string; stateDir?: string }): string {
@@ -59,14 +58,11 @@ export function registerOperatorCommands(program: Command): void {
       const creds = issueOperatorCertificate(ca, name, o.days ? { days: o.days } : {});
       recordOperatorIssuance(dir, creds);
       const out = operatorDir(o.out);
-      if (mkdirSync(out, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(out, 0o700);
-      writeFileAtomic(join(out, OPERATOR_CERT_KEY_FILE), creds.keyPem, SECRET_MODE);
-      writeFileAtomic(join(out, OPERATOR_CERT_FILE), creds.certPem, PUBLIC_MODE);
-      copyFileSync(paths.caCert, join(out, OPERATOR_CA_FILE));
-      chmodSync(join(out, OPERATOR_CA_FILE), PUBLIC_MODE);
+      writeOperatorCredentials(out, creds, ca.certPem);
       const result = { name, serial: creds.serial, notAfter: creds.notAfter.toISOString(), dir: out };
       process.stdout.write(o.json ? JSON.stringify(result) + '\n'
         : `operator certificate for ${name} (serial ${creds.serial}, valid until ${result.notAfter}) written to ${out}\n`
+          + `the collector admits ${name} once it is a user with a role: meerkat-collector user add ${name} --org ORG --role ROLE\n`
           + `next: meerkat keys operator-init --dir ${out} --name ${name}, and pin ${join(out, 'op.pub')} on the agents\n`);
     });
 

@@ -2,14 +2,16 @@
 // PKI, run on the collector host (they need the CA key and the state dir):
 //   pki init      create CA + server certificate (+ empty revocation list and CRL)
 //   pki revoke    revoke every certificate of an agent id; the running collector picks it up
-//   pki list      certificates issued, with revocation status
+//   pki list      certificates issued (by the root and by each organisation's CA), with revocation status
 //   enroll-token create / list
 import type { Command } from 'commander';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
 import { ONE_SECOND_OR_MORE, parseDuration } from '../../shared/cli/duration.js';
 import { isAgentId } from '../../certs/issue-certificates.js';
-import { initPki, listIssued, loadRevocations, readCaCert, revokeAgent } from '../../certs/pki-dir.js';
+import { initPki, loadRevocations, readCaCert, revokeAgent } from '../../certs/pki-dir.js';
 import { EnrollTokenStore } from '../../certs/enroll-tokens.js';
+import { allIssuanceLogs, hasOrgCa, listAllIssued } from '../../certs/org-ca.js';
+import { DEFAULT_ORG, isOrgId } from '../../shared/orgs/org-id.js';
 import { certFingerprintB64, certFingerprintHex } from '../../certs/fingerprint.js';
 import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { isIP } from 'node:net';
@@ -74,7 +76,8 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON', false)
     .action((agentId: string, o: { dir?: string; stateDir?: string; reason: string; json: boolean }) => {
       if (!isAgentId(agentId)) throw new UsageError(`not an agent id (lower-case UUID): ${JSON.stringify(agentId)}`);
-      const r = asUsage(() => revokeAgent(pkiDirOf(o), agentId, o.reason));
+      // every certificate of the id, whichever CA issued it (the root before organisations, its organisation's since)
+      const r = asUsage(() => revokeAgent(pkiDirOf(o), agentId, o.reason, undefined, allIssuanceLogs(pkiDirOf(o))));
       out(o.json, r, `${r.alreadyRevoked ? 'already revoked; updated' : 'revoked'} agent ${agentId} (${r.serials.length} certificate(s)); CRL number ${r.crlNumber}`);
     });
 
@@ -87,8 +90,8 @@ export function register(program: Command): void {
     .action((o: { dir?: string; stateDir?: string; json: boolean }) => {
       const dir = pkiDirOf(o);
       const rev = asUsage(() => loadRevocations(dir));
-      const rows = listIssued(dir).map((r) => ({ ...r, revoked: rev.isRevoked(r.agentId, r.serial) }));
-      const text = rows.length === 0 ? 'no certificates issued yet' : rows.map((r) => `${r.agentId}  ${r.serial}  ${r.kind.padEnd(6)}  until ${r.notAfter}${r.revoked ? '  REVOKED' : ''}`).join('\n');
+      const rows = listAllIssued(dir).map((r) => ({ ...r, revoked: rev.isRevoked(r.agentId, r.serial) }));
+      const text = rows.length === 0 ? 'no certificates issued yet' : rows.map((r) => `${r.agentId}  ${(r.org ?? '(root)').padEnd(12)}  ${r.serial}  ${r.kind.padEnd(6)}  until ${r.notAfter}${r.revoked ? '  REVOKED' : ''}`).join('\n');
       out(o.json, rows, text);
     });
 
@@ -99,18 +102,21 @@ export function register(program: Command): void {
     .description('create a token agents use once (or N times) to enroll; prints the token')
     .option('--dir <dir>', 'PKI directory (for the CA fingerprint the token carries)')
     .option('--state-dir <dir>', `collector state directory (default ${DEFAULT_STATE_DIR})`)
+    .option('--org <id>', 'the organisation agents enrolling with it join (default: default)', DEFAULT_ORG)
     .option('--uses <n>', 'how many agents may enroll with it', parseIntOption('--uses', 1, 1_000_000), 1)
     .option('--expires <duration>', 'lifetime, e.g. 30m, 24h, 7d', '24h')
     .option('--label <text>', 'a note kept with the token', '')
     .option('--json', 'print the result as JSON', false)
-    .action((o: { dir?: string; stateDir?: string; uses: number; expires: string; label: string; json: boolean }) => {
+    .action((o: { dir?: string; stateDir?: string; org: string; uses: number; expires: string; label: string; json: boolean }) => {
       const expiresInSec = parseDuration(o.expires, '--expires', ONE_SECOND_OR_MORE) / 1000;
       const caPem = asUsage(() => readCaCert(pkiDirOf(o)));
+      // an organisation has a CA of its own (the default one of an old installation: the root)
+      if (!isOrgId(o.org) || (o.org !== DEFAULT_ORG && !hasOrgCa(pkiDirOf(o), o.org))) throw new UsageError(`no organisation ${JSON.stringify(o.org)} on this collector (meerkat-collector org create)`);
       const store = EnrollTokenStore.open(collectorStateDir(o.stateDir));
       try {
-        const t = store.create({ uses: o.uses, expiresInSec, caFingerprint: certFingerprintB64(caPem), label: o.label });
-        out(o.json, { token: t.token, id: t.id, uses: t.uses, expiresAt: t.expiresAt.toISOString(), caFingerprintSha256: certFingerprintHex(caPem) }, t.token);
-        if (!o.json) process.stderr.write(`token ${t.id}: ${t.uses} use(s), expires ${t.expiresAt.toISOString()}\n`);
+        const t = store.create({ org: o.org, uses: o.uses, expiresInSec, caFingerprint: certFingerprintB64(caPem), label: o.label });
+        out(o.json, { token: t.token, id: t.id, org: t.org, uses: t.uses, expiresAt: t.expiresAt.toISOString(), caFingerprintSha256: certFingerprintHex(caPem) }, t.token);
+        if (!o.json) process.stderr.write(`token ${t.id} of organisation ${t.org}: ${t.uses} use(s), expires ${t.expiresAt.toISOString()}\n`);
       } finally {
         store.close();
       }
@@ -125,8 +131,8 @@ export function register(program: Command): void {
       const store = EnrollTokenStore.open(collectorStateDir(o.stateDir));
       try {
         const now = Date.now();
-        const rows = store.list().map((r) => ({ ...r, state: r.expiresAt.getTime() <= now ? 'expired' : r.usesLeft === 0 ? 'used-up' : 'active' }));
-        out(o.json, rows, rows.length === 0 ? 'no tokens' : rows.map((r) => `${r.id}  ${r.usesLeft}/${r.usesTotal} left  expires ${r.expiresAt.toISOString()}  ${r.state}${r.label ? '  ' + r.label : ''}`).join('\n'));
+        const rows = store.list().map((r) => ({ ...r, state: r.revokedAt ? 'revoked' : r.expiresAt.getTime() <= now ? 'expired' : r.usesLeft === 0 ? 'used-up' : 'active' }));
+        out(o.json, rows, rows.length === 0 ? 'no tokens' : rows.map((r) => `${r.id}  ${r.org}  ${r.usesLeft}/${r.usesTotal} left  expires ${r.expiresAt.toISOString()}  ${r.state}${r.label ? '  ' + r.label : ''}`).join('\n'));
       } finally {
         store.close();
       }

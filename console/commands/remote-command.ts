@@ -13,11 +13,12 @@ import {
 } from '../../shared/commands/command-schema.js';
 import { OPERATOR_KEY_FILE, loadOperatorSigningKey } from '../../shared/commands/operator-keys.js';
 import { KeyFileError } from '../../shared/keys/key-file-error.js';
-import { AdminClient, adminUrl, operatorDir } from '../admin-client.js';
+import { AdminClient, adminUrl, operatorDir, orgOf } from '../admin-client.js';
 import type { CommandView } from '../../shared/commands/admin-views.js';
 
 export interface RemoteFlags {
   admin?: string;
+  org?: string;
   operatorDir?: string;
   expires?: string;
   /** true, or a number of seconds */
@@ -28,6 +29,7 @@ export interface RemoteFlags {
 /** Adds the options every remote command takes. */
 export function remoteOptions(c: Command, opts: { wait?: boolean } = { wait: true }): Command {
   c.option('--admin <url>', 'collector admin API (default $MEERKAT_ADMIN_URL or https://127.0.0.1:9470)')
+    .option('--org <id>', 'organisation (default $MEERKAT_ORG or default)')
     .option('--operator-dir <dir>', 'operator certificate and signing key (default $MEERKAT_OPERATOR_DIR or ~/.meerkat/operator)')
     .option('--json', 'print JSON');
   if (opts.wait !== false) {
@@ -38,7 +40,7 @@ export function remoteOptions(c: Command, opts: { wait?: boolean } = { wait: tru
 }
 
 export function clientFrom(f: RemoteFlags): AdminClient {
-  return AdminClient.fromOperatorDir(operatorDir(f.operatorDir), adminUrl(f.admin));
+  return AdminClient.fromOperatorDir(operatorDir(f.operatorDir), adminUrl(f.admin), orgOf(f.org));
 }
 
 /** Full agent id from an id or a unique prefix of one (at least 4 characters). */
@@ -46,7 +48,7 @@ export async function resolveAgentId(client: AdminClient, text: string): Promise
   const t = text.trim().toLowerCase();
   if (AGENT_ID_RE.test(t)) return t;
   if (!/^[0-9a-f-]{4,36}$/.test(t)) throw new UsageError(`not an agent id or id prefix: ${JSON.stringify(text)}`);
-  const { agents } = await client.get<{ agents: { agentId: string }[] }>('/v1/agents');
+  const { agents } = await client.get<{ agents: { agentId: string }[] }>(client.scoped('/agents'));
   const hits = agents.filter((a) => a.agentId.startsWith(t));
   if (hits.length === 1) return hits[0]!.agentId;
   if (hits.length === 0) throw new UsageError(`no agent id starts with ${JSON.stringify(text)}`);
@@ -77,7 +79,7 @@ export async function submitCommand<K extends CommandKind>(f: RemoteFlags, agent
     if (e instanceof CommandSchemaError) throw new UsageError(e.message);
     throw e;
   }
-  const { command } = await client.post<{ command: CommandView }>('/v1/commands', env);
+  const { command } = await client.post<{ command: CommandView }>(client.scoped('/commands'), env);
   if (f.wait === undefined || f.wait === false) return command;
   return waitForCommand(client, command.id, f.wait === true ? undefined : Number(f.wait));
 }
@@ -88,7 +90,7 @@ export async function waitForCommand(client: AdminClient, id: string, seconds?: 
   const end = seconds === undefined ? Infinity : Date.now() + seconds * 1000;
   for (;;) {
     const left = Math.max(1, Math.min(60, Math.ceil((end - Date.now()) / 1000)));
-    const { command } = await client.get<{ command: CommandView }>(`/v1/commands/${encodeURIComponent(id)}?wait=${left}`);
+    const { command } = await client.get<{ command: CommandView }>(client.scoped(`/commands/${encodeURIComponent(id)}?wait=${left}`));
     if (TERMINAL_STATES.has(command.state) || Date.now() >= end) return command;
   }
 }

@@ -286,6 +286,11 @@ export class SqliteFlowStore implements FlowStore {
     return (this.stmt(`SELECT COUNT(*) AS n FROM flows${w.sql}`).get(...w.params) as { n: number }).n;
   }
 
+  /** Bytes of the raw dump files the store still lists as kept (what an organisation's storage quota counts besides the database). */
+  rawBytesKept(): number {
+    return (this.stmt('SELECT COALESCE(SUM(raw_bytes), 0) AS n FROM dumps WHERE raw_path IS NOT NULL AND raw_deleted_us IS NULL').get() as { n: number }).n;
+  }
+
   applyRetention(nowUs: number): RetentionResult {
     const flowCutoff = nowUs - this.retention.flowsDays * DAY_US;
     // a dump row is never deleted while its raw file is still listed as kept
