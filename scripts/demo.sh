@@ -52,9 +52,9 @@ innet ip link set mkd$$b up; innet ip link set lo up
 innet node "$ROOT/scripts/demo-peer.mjs" serve 0.0.0.0 &
 pids+=($!)
 
-step "collector PKI, an operator certificate, a one-time enrollment token"
+step "collector PKI, an operator (a user with a role, and their certificate), a one-time enrollment token"
 $M pki init --state-dir "$DEMO/collector" --ip $COL_IP >/dev/null && echo "CA and server certificate in $DEMO/collector/pki"
-$M pki operator create demo-operator --out "$DEMO/operator" --state-dir "$DEMO/collector" >/dev/null && echo "operator certificate in $DEMO/operator"
+$C user add demo-operator --org default --role admin --cert-out "$DEMO/operator" --state-dir "$DEMO/collector" >/dev/null && echo "user demo-operator (admin of the default organisation), certificate in $DEMO/operator"
 TOKEN=$($M enroll-token create --state-dir "$DEMO/collector" --uses 1 --expires 1h --json | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
 echo "token: ${TOKEN:0:20}..."
 echo "# demo threat feed" > "$DEMO/blacklist.txt"; echo "$BAD_IP" >> "$DEMO/blacklist.txt"
@@ -77,7 +77,7 @@ mkdir -p "$DEMO/agent"
 install -m 600 "$DEMO/owner/anon.key" "$DEMO/agent/anon.key"
 install -m 644 "$DEMO/owner/box.pub" "$DEMO/agent/box.pub"
 inhost $A enroll --collector "https://$COL_IP:18443" --token "$TOKEN" --state-dir "$DEMO/agent" --operator-key "$DEMO/operator/op.pub"
-inhost $A response-key add "$DEMO/collector/response-key/op.pub" --allow capture.peer --state-dir "$DEMO/agent" >/dev/null
+inhost $A response-key add "$DEMO/collector/orgs/default/response-key/op.pub" --allow capture.peer --state-dir "$DEMO/agent" >/dev/null
 echo "collector response key authorised for capture.peer only"
 cat > "$DEMO/agent.json" <<JSON
 { "stateDir": "$DEMO/agent", "capture": { "interfaces": "any" }, "dump": { "maxSeconds": 3 },
@@ -103,7 +103,7 @@ step "hybrid capture: 64 payload bytes per packet from now on (signed command, e
 $OP capture "$AID" --snaplen 64 --wait 20
 hosttraffic $PEER_IP 3
 sleep 4
-LAST=$(find "$DEMO/collector/dumps" -name '*.mkd' | sort | tail -1)
+LAST=$(find "$DEMO/collector/orgs/default/dumps" -name '*.mkd' | sort | tail -1)
 $M dump inspect "$LAST" --header-only | grep -E 'sequence|snap_len|packet_count'
 $M dump inspect "$LAST" --json | grep -m1 payload_hex | cut -c1-220
 $OP capture "$AID" --snaplen 0 --wait 20 >/dev/null
@@ -111,14 +111,14 @@ $OP capture "$AID" --snaplen 0 --wait 20 >/dev/null
 step "an alert for real: the endpoint connects to a blacklisted address ($BAD_IP)"
 hosttraffic $BAD_IP 2
 sleep 4
-innet $M alerts --db "$DEMO/collector/meerkat.db" | head -6
+innet $M alerts --db "$DEMO/collector/orgs/default/meerkat.db" | head -6
 step "the automatic response: full capture of that peer only, for 10 minutes (signed with the collector's response key)"
 $OP commands | head -8
-BEFORE=$(find "$DEMO/collector/dumps" -name '*.mkd' | wc -l)
+BEFORE=$(find "$DEMO/collector/orgs/default/dumps" -name '*.mkd' | wc -l)
 hosttraffic $BAD_IP 2; hosttraffic $PEER_IP 2
 sleep 4
 echo "payload bytes kept per peer in the dumps shipped since the response (* = pseudonym of an internal host):"
-for f in $(find "$DEMO/collector/dumps" -name '*.mkd' | sort | tail -n +$((BEFORE + 1))); do $M dump inspect "$f" --json | tail -n +2; done | node -e '
+for f in $(find "$DEMO/collector/orgs/default/dumps" -name '*.mkd' | sort | tail -n +$((BEFORE + 1))); do $M dump inspect "$f" --json | tail -n +2; done | node -e '
   const lines = require("fs").readFileSync(0, "utf8").trim().split("\n").map(JSON.parse);
   const per = {};
   for (const r of lines) {
@@ -140,7 +140,7 @@ kill -TERM $AGENT; wait $AGENT || true
 kill -TERM $COLLECTOR; wait $COLLECTOR || true
 
 step "flows built by the collector from what the agent shipped"
-$M flows --db "$DEMO/collector/meerkat.db" --limit 10 --deanon --keys "$DEMO/owner"
+$M flows --db "$DEMO/collector/orgs/default/meerkat.db" --limit 10 --deanon --keys "$DEMO/owner"
 
 echo
-echo "database: $DEMO/collector/meerkat.db   raw dumps: $DEMO/collector/dumps   logs: $DEMO/*.log"
+echo "database: $DEMO/collector/orgs/default/meerkat.db   raw dumps: $DEMO/collector/orgs/default/dumps   logs: $DEMO/*.log"

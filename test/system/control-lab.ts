@@ -144,7 +144,8 @@ export class ControlLab {
     };
     must(await this.meerkat(['pki', 'init', '--dir', this.pki, '--ip', this.lab.collector.farIp]), 'pki init');
     must(await this.meerkat(['keys', 'init', '--dir', this.owner]), 'keys init');
-    must(await this.meerkat(['pki', 'operator', 'create', 'alice', '--pki-dir', this.pki, '--out', this.operator]), 'pki operator create');
+    // the operator is a user of the collector with a role in the default organisation, and gets a certificate naming them
+    must(await this.lab.exec('collector', process.execPath, [...CLI.collector, 'user', 'add', 'alice', '--org', 'default', '--role', 'admin', '--cert-out', this.operator, '--state-dir', this.collState, '--pki-dir', this.pki]), 'user add');
     must(await this.meerkat(['keys', 'operator-init', '--dir', this.operator, '--name', 'alice']), 'keys operator-init');
     const tok = must(await this.meerkat(['enroll-token', 'create', '--dir', this.pki, '--state-dir', this.collState]), 'enroll-token create').stdout.trim();
     await this.startCollector('cli');
@@ -259,7 +260,7 @@ export class ControlLab {
 
   /** Dumps the collector has stored for the agent with sequence > after. */
   dumps(after = -1): StoredDump[] {
-    const dir = join(this.collState, 'dumps', this.agentId);
+    const dir = join(this.collState, 'orgs', 'default', 'dumps', this.agentId);
     let files: string[] = [];
     try {
       files = readdirSync(dir).filter((f) => f.endsWith('.mkd'));

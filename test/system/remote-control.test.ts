@@ -381,7 +381,8 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     assert.ok(macs.length >= 3);
     const users = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).filter((f) => Number(f[2]) >= 1000 && Number(f[2]) < 65534).map((f) => f[0]!);
     const secrets = [L.hostname, L.lab.collector.hostIp, L.lab.peer1.hostIp, L.lab.peer2.hostIp, ...macs, ...macs.map((m) => m.replace(/:/g, '')), ...users.filter((u) => u.length >= 4)];
-    const files = readdirSync(L.collState).filter((f) => f.startsWith('meerkat.db')).map((f) => join(L.collState, f));
+    const orgDir = join(L.collState, 'orgs', 'default');
+    const files = [...readdirSync(orgDir).filter((f) => f.startsWith('meerkat.db')).map((f) => join(orgDir, f)), ...readdirSync(L.collState).filter((f) => f.startsWith('collector.db')).map((f) => join(L.collState, f))];
     let scanned = 0;
     for (const f of files) {
       const bytes = readFileSync(f);
