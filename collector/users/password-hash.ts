@@ -33,9 +33,9 @@ export function checkPasswordPolicy(password: string): void {
   if (n > MAX_PASSWORD_LENGTH) throw new PasswordPolicyError(`password too long: at most ${MAX_PASSWORD_LENGTH} characters`);
 }
 
-function derive(password: string, salt: Buffer, o: { ln: number; r: number; p: number }, keyLen = KEY_LEN): Promise<Buffer> {
+function derive(password: string, salt: Buffer, o: { ln: number; r: number; p: number }): Promise<Buffer> {
   const opts: ScryptOptions = { N: 2 ** o.ln, r: o.r, p: o.p, maxmem: MAXMEM };
-  return new Promise((resolve, reject) => scrypt(password.normalize('NFC'), salt, keyLen, opts, (e, key) => (e ? reject(e) : resolve(key))));
+  return new Promise((resolve, reject) => scrypt(password.normalize('NFC'), salt, KEY_LEN, opts, (e, key) => (e ? reject(e) : resolve(key))));
 }
 
 const b64 = (b: Buffer): string => b.toString('base64').replace(/=+$/, '');
@@ -47,7 +47,8 @@ export async function hashPassword(password: string): Promise<string> {
   return `$scrypt$ln=${SCRYPT_LOG_N},r=${SCRYPT_R},p=${SCRYPT_P}$${b64(salt)}$${b64(key)}`;
 }
 
-const HASH_RE = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{16,64})\$([A-Za-z0-9+/]{40,64})$/;
+/** 16-byte salt, 32-byte key, unpadded base64: anything else (a truncated key would still match its prefix) is no hash */
+const HASH_RE = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{22})\$([A-Za-z0-9+/]{43})$/;
 
 interface Parsed { ln: number; r: number; p: number; salt: Buffer; key: Buffer }
 
@@ -67,7 +68,7 @@ const DUMMY = `$scrypt$ln=${SCRYPT_LOG_N},r=${SCRYPT_R},p=${SCRYPT_P}$${b64(rand
 export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
   const p = parse(stored ?? DUMMY) ?? parse(DUMMY)!;
   if (password.length > MAX_PASSWORD_LENGTH * 4) return false;
-  const key = await derive(password, p.salt, p, p.key.length);
+  const key = await derive(password, p.salt, p);
   return timingSafeEqual(key, p.key) && stored !== null && parse(stored) !== null;
 }
 
