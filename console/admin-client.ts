@@ -84,6 +84,14 @@ export class AdminClient {
     return this.call<T>('POST', path, body);
   }
 
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('PUT', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path, undefined);
+  }
+
   /**
    * GET whose answer is a byte stream (a packet export): resolves with the body once the status
    * is 2xx (read it to the end; the HTTP trailers are then on `body.trailers`), rejects with the
