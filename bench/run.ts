@@ -14,7 +14,8 @@ import { benchFlows, benchDumpToStore, benchCaptureToFlows, loadRecords } from '
 import { initOwnerKeys } from '../shared/keys/owner-keys.js';
 import { benchIngest } from './ingest-bench.js';
 import { benchAnalyzers } from './analyze-bench.js';
-import { benchAlertLatency } from './alert-latency.js';
+import { measureAlertQuality } from './alert-quality.js';
+import { benchAlertLatency, benchDomainAlertLatency } from './alert-latency.js';
 import { benchAgentMemory } from './agent-memory.js';
 import { benchLiveCapture } from './live-capture-bench.js';
 import { benchPackageSizes } from './package-sizes.js';
@@ -23,6 +24,8 @@ import { benchIntelligentPcap } from './intelligent-pcap.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
 import { benchMetadataOverhead, benchPipelineWithMetadata, median } from './app-meta-bench.js';
 import { makeBrowsingCapture } from './make-browsing-capture.js';
+import { benchAppEvents } from './app-events-bench.js';
+import { benchDgaEval } from './dga-eval.js';
 import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
 
 const json = process.argv.includes('--json');
@@ -151,6 +154,29 @@ async function main(): Promise<void> {
   report.add({ name: 'analyzers in a worker thread (live collector), long-lived', value: an2.live.worker, unit: 'flows/s per core', reference: { name: 'in-process, same passes', value: an2.live.inProcess }, target: '>= 85 % of in-process' });
   report.add({ name: `analyzers with a ${an2.blacklistEntries.toLocaleString('en-US')}-entry blacklist`, value: an2.flowsPerSecBigBlacklist, unit: 'flows/s per core' });
 
+  log('alert quality: precision and recall per analyzer on the labelled scenario captures (meerkat-collector import path)');
+  const q = await measureAlertQuality();
+  for (const a of q.analyzers) {
+    if (a.labels === 0 && a.rows === 0) continue;
+    const pct = (x: number | null): string => (x === null ? '-' : `${Math.round(x * 100)} %`);
+    report.add({ name: `alert precision, ${a.analyzer}`, value: (a.precision ?? 0) * 100, unit: '%',
+      note: `recall ${pct(a.recall)} (${a.detected}/${a.labels} labels), ${a.truePositives} true / ${a.falsePositives} false alert rows, ${a.attributed} named their host` });
+  }
+
+  log('DNS / TLS / HTTP events: dumps with metadata into flows and logs, then through the built-in analyzers (in-process and in a worker)');
+  const ev = await benchAppEvents();
+  report.add({ name: 'dump -> flows + DNS/TLS logs -> SQLite, browsing capture with metadata', value: ev.ingestPacketsPerSec, unit: 'packets/s per core', reference: { name: 'same capture, no metadata', value: ev.ingestNoMetaPacketsPerSec } });
+  report.add({ name: 'dns/tls/http events through the analyzers, in-process', value: ev.inProcessEventsPerSec, unit: 'events/s per core', note: `${ev.events.dns} DNS, ${ev.events.tls} TLS, ${ev.events.http} HTTP per pass; threat-intel with a 100,000-domain feed, dga` });
+  report.add({ name: 'dns/tls/http events through the analyzers, in a worker (live collector)', value: ev.workerEventsPerSec, unit: 'events/s', note: 'wall clock until the worker has finished them' });
+
+  log('DGA classifier: held-out precision and recall (the shipped model; 5-fold cross-validation over the top-sites list)');
+  const dg = benchDgaEval(5);
+  report.add({ name: 'DGA classifier, shipped model: recall on held-out DGA names', value: dg.shipped.recall, unit: 'share', target: '>= 0.90',
+    note: Object.entries(dg.shipped.families).map(([f, v]) => `${f} ${v.recall.toFixed(3)}`).join(', ') });
+  report.add({ name: 'DGA classifier, shipped model: precision', value: dg.shipped.precision, unit: 'share', target: '>= 0.99', note: `${dg.shipped.falsePositives} of ${dg.shipped.benign} held-out benign names called DGA` });
+  report.add({ name: 'DGA classifier, 5-fold: precision at equal class sizes', value: dg.crossValidated.balancedPrecision, unit: 'share', target: '>= 0.99',
+    note: `${dg.crossValidated.falsePositives} of ${dg.crossValidated.benign} benign names called DGA; recall ${dg.crossValidated.recall.toFixed(3)}` });
+
   log('alert latency: packet to a blacklisted address on the wire -> alert in the store (real agent and collector in namespaces)');
   try {
     const lat = await benchAlertLatency({ samples: 20 });
@@ -158,6 +184,14 @@ async function main(): Promise<void> {
     report.add({ name: 'alert latency p95', value: lat.p95Ms, unit: 'ms', target: '< 5000' });
   } catch (e) {
     log(`alert latency: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
+  }
+  log('alert latency for listed domains: DNS query on the wire -> alert in the store (metadata, watchlist name hit, early dump)');
+  try {
+    const lat = await benchDomainAlertLatency({ samples: 20 });
+    report.add({ name: 'alert latency p50, listed domain looked up', value: lat.p50Ms, unit: 'ms', note: `${lat.samples} samples, ${lat.missed} missed` });
+    report.add({ name: 'alert latency p95, listed domain looked up', value: lat.p95Ms, unit: 'ms', target: '< 5000' });
+  } catch (e) {
+    log(`domain alert latency: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
   }
 
   // --- packages: what an endpoint downloads ---

@@ -13,7 +13,7 @@ import { readCaCert } from '../../certs/pki-dir.js';
 import { loadOrgConfig, effectiveOrgConfig } from '../orgs/org-config.js';
 import { orgPaths } from '../orgs/org-paths.js';
 import { createOrganisation, deleteOrganisation, folderBytes, resumeOrganisation, suspendOrganisation } from '../orgs/provision.js';
-import { loadCollectorServerConfig } from '../server/server-config.js';
+import { hostFrom } from './host-options.js';
 import { cliActor, print, stateOptions, withState, type StateFlags } from './state-options.js';
 
 interface CreateFlags extends StateFlags { name?: string; tokenUses: number; tokenExpires: string; token: boolean; caBits?: number }
@@ -69,7 +69,7 @@ export function registerOrgCommands(program: Command): void {
       await withState(f, (s) => {
         const o = s.orgs.require(checkOrgId(id));
         const paths = orgPaths(s.stateDir, id);
-        const eff = o.state === 'deleted' ? null : effectiveOrgConfig(loadCollectorServerConfig(f.config), id, loadOrgConfig(paths.config), paths.config);
+        const eff = o.state === 'deleted' ? null : effectiveOrgConfig(hostFrom(f).config, id, loadOrgConfig(paths.config), paths.config);
         const tokens = (() => { const t = EnrollTokenStore.open(s.stateDir); try { return t.list(id); } finally { t.close(); } })();
         const now = Date.now();
         const caPem = o.legacyRoot ? readCaCert(s.pkiDir) : hasOrgCa(s.pkiDir, id) ? readOrgCaCert(s.pkiDir, id) : null;

@@ -12,7 +12,7 @@ export const PERMISSIONS: readonly Permission[] = [...ORG_PERMISSIONS, ...COLLEC
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** An HTTP answer with a stable reason (admin API errors are JSON { error: reason, message }). */
+/** An HTTP answer with a stable reason (operators' API errors are JSON { error: reason, message }). */
 export class HttpError extends MeerkatError {
   readonly code = 'MEERKAT_ERR_ADMIN_REQUEST';
   constructor(readonly status: number, readonly reason: string, message: string, readonly headers: Record<string, string> = {}) {
