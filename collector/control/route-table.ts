@@ -64,7 +64,7 @@ export class RouteTable<H> {
       allowed.push(r.method);
     }
     if (allowed.length > 0) throw new HttpError(405, 'method-not-allowed', `${method} is not allowed on ${pathname} (allowed: ${allowed.join(', ')})`, { allow: allowed.join(', ') });
-    const hint = /^\/v1\/(agents|commands|audit|pcap|transport)(\/|$)/.test(pathname) ? ` (routes are scoped to an organisation: /v1/orgs/<org>${pathname.slice(3)})` : '';
+    const hint = /^\/v1\/(agents|commands|audit|pcap|transport|flows|alerts|dns|tls)(\/|$)/.test(pathname) ? ` (routes are scoped to an organisation: /v1/orgs/<org>${pathname.slice(3)})` : '';
     throw new HttpError(404, 'not-found', `no such endpoint ${method} ${pathname}${hint}`);
   }
 }

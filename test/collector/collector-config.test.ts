@@ -140,7 +140,7 @@ describe('collector configuration', () => {
       const stateDir = join(root, 'not', 'there', 'yet');
       const c = await CollectorProcess.start(join(root, 'fresh.json'), { stateDir, pkiDir: tp.dir });
       try {
-        assert.ok(existsSync(join(stateDir, 'meerkat.db')));
+        assert.ok(existsSync(join(stateDir, 'orgs', 'default', 'meerkat.db')));
         assert.equal(statSync(stateDir).mode & 0o777, 0o700);
       } finally {
         assert.equal(await c.stop(), 0, c.stderr.slice(-2000));

@@ -97,7 +97,7 @@ export class OrgLab {
 
   /** `meerkat ...` as a user (their operator directory), against the collector's API. */
   meerkat(user: string, args: string[], timeoutMs = 60_000): Promise<RunResult> {
-    return this.lab.exec('collector', process.execPath, [...ORG_CLI.meerkat, ...args, '--operator-dir', this.opDir(user), '--admin', API], { timeoutMs });
+    return this.lab.exec('collector', process.execPath, [...ORG_CLI.meerkat, ...args, '--operator-dir', this.opDir(user), '--api', API], { timeoutMs });
   }
 
   /** A raw API request as a user (admin-post fixture): GET, or POST with a JSON body. */
@@ -117,22 +117,22 @@ export class OrgLab {
   async setUp(): Promise<void> {
     const C = (args: string[]): Promise<RunResult> => this.must(this.collectorCli(args), `meerkat-collector ${args.slice(0, 3).join(' ')}`);
     const M = (args: string[]): Promise<RunResult> => this.must(this.lab.exec('collector', process.execPath, [...ORG_CLI.meerkat, ...args]), `meerkat ${args.slice(0, 2).join(' ')}`);
-    await M(['pki', 'init', '--state-dir', this.state, '--ip', this.acme.collectorIp, '--ip', this.blue.collectorIp]);
+    await C(['pki', 'init', '--ip', this.acme.collectorIp, '--ip', this.blue.collectorIp]);
     for (const s of [this.acme, this.blue]) {
       const r = JSON.parse((await C(['org', 'create', s.id, '--name', `${s.id} network`, '--token-uses', '3', '--ca-bits', '2048', '--json'])).stdout) as { token: { token: string } };
       s.token = r.token.token;
-      await M(['keys', 'init', '--dir', s.owner]);
+      await M(['keys', 'init', '--owner-keys', s.owner]);
     }
     await C(['user', 'add', 'alice', '--org', 'acme', '--role', 'admin', '--cert-out', this.opDir('alice')]);
     await C(['user', 'add', 'bob', '--org', 'blue', '--role', 'admin', '--cert-out', this.opDir('bob')]);
     await C(['user', 'add', 'vic', '--org', 'blue', '--role', 'viewer', '--cert-out', this.opDir('vic')]);
     await C(['user', 'add', 'carol', '--collector-admin', '--cert-out', this.opDir('carol')]);
-    for (const u of ['alice', 'bob', 'vic']) await M(['keys', 'operator-init', '--dir', this.opDir(u), '--name', u]);
+    for (const u of ['alice', 'bob', 'vic']) await M(['keys', 'operator-init', '--operator-dir', this.opDir(u), '--name', u]);
     const feed = join(this.root, 'feed.txt');
     writeFileSync(feed, `# the test's threat list\n${this.threatIp}\n`);
     const cfg = join(this.root, 'collector.json');
     writeFileSync(cfg, JSON.stringify({
-      stateDir: this.state, listen: '0.0.0.0:8443', admin: '127.0.0.1:9469', control: { listen: '127.0.0.1:9470' }, logLevel: 'info',
+      stateDir: this.state, listen: '0.0.0.0:8443', ops: '127.0.0.1:9469', api: '127.0.0.1:9470', logLevel: 'info',
       limits: { heartbeatSec: 1 },
       analyzers: [{ builtin: 'threat-intel', config: { feeds: [{ name: 'org-test', path: feed, severity: 'high' }] } }],
       responses: [{ category: 'threat-intel', command: { type: 'capture-full', forSec: 600 } }],

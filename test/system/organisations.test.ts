@@ -47,6 +47,11 @@ function assertAbsent(where: string, bytes: Buffer, sec: Secrets): void {
   for (const b of sec.bins) assert.equal(bytes.indexOf(b), -1, `${where} holds ${[...b].join('.')} in binary`);
 }
 
+/** `--json` output of a list: one JSON object a line. */
+function jsonLines<T>(text: string): T[] {
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+}
+
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
@@ -75,9 +80,9 @@ describe('organisations: two network owners on one collector (real processes, na
   it('each operator sees their own organisation\'s agent, and only that', async () => {
     const a = await L.meerkat('alice', ['agents', '--org', 'acme', '--json']);
     assert.equal(a.code, 0, a.stderr);
-    assert.deepEqual((JSON.parse(a.stdout) as { agentId: string }[]).map((x) => x.agentId), [L.acme.agentId]);
+    assert.deepEqual(jsonLines<{ agentId: string }>(a.stdout).map((x) => x.agentId), [L.acme.agentId]);
     const b = await L.meerkat('bob', ['agents', '--org', 'blue', '--json']);
-    assert.deepEqual((JSON.parse(b.stdout) as { agentId: string }[]).map((x) => x.agentId), [L.blue.agentId]);
+    assert.deepEqual(jsonLines<{ agentId: string }>(b.stdout).map((x) => x.agentId), [L.blue.agentId]);
     const who = await L.api('vic', 'GET', '/v1/whoami');
     assert.deepEqual(who.body!.memberships, [{ org: 'blue', role: 'viewer' }]);
   });
@@ -86,7 +91,8 @@ describe('organisations: two network owners on one collector (real processes, na
     const B = L.blue.agentId;
     // the console, as alice
     for (const args of [['agents', '--org', 'blue'], ['commands', '--org', 'blue'], ['audit', '--org', 'blue'], ['info', B, '--org', 'blue', '--cached'],
-      ['pcap', '--agent', B, '--since', '1h', '--until', new Date(Date.now() + 60_000).toISOString(), '-o', join(L.root, 'x.pcapng'), '--org', 'blue'], ['isolate', B, '--org', 'blue']]) {
+      ['pcap', '--agent', B, '--since', '1h', '--until', new Date(Date.now() + 60_000).toISOString(), '-o', join(L.root, 'x.pcapng'), '--org', 'blue'], ['isolate', B, '--org', 'blue'],
+      ['flows', '--org', 'blue'], ['top', '--org', 'blue'], ['alerts', '--org', 'blue']]) {
       const r = await L.meerkat('alice', args);
       assert.equal(r.code, 1, `meerkat ${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /HTTP 403/, args.join(' '));
@@ -103,13 +109,17 @@ describe('organisations: two network owners on one collector (real processes, na
     const env = buildSignedCommand(key, { agentId: B, kind: 'interdiction.isolate', params: {}, lifetimeMs: 600_000 });
     for (const [m, p, body] of [['GET', '/v1/orgs/blue/agents'], ['GET', '/v1/orgs/blue/transport/agents'], ['GET', `/v1/orgs/blue/agents/${B}/inventory`],
       ['GET', `/v1/orgs/blue/pcap?agent=${B}&since=0&until=9007199254740991`], ['GET', '/v1/orgs/blue/audit'], ['GET', '/v1/orgs/blue/members'],
+      ['GET', '/v1/orgs/blue/flows'], ['GET', '/v1/orgs/blue/flows/summary'], ['GET', '/v1/orgs/blue/alerts'], ['GET', '/v1/orgs/blue/dns'], ['GET', '/v1/orgs/blue/tls'],
+      ['POST', '/v1/orgs/blue/alerts/1/state', { state: 'closed' }],
       ['POST', '/v1/orgs/blue/commands', env], ['POST', '/v1/orgs/blue/tokens', { uses: 1 }]] as const) {
       const r = await L.api('alice', m, p, body);
       assert.equal(r.status, 403, `${m} ${p}: ${JSON.stringify(r)}`);
     }
     assert.equal((await L.api('alice', 'POST', '/v1/orgs/acme/commands', env)).status, 404, 'blue\'s agent is unknown in acme');
     // a viewer of blue may look but not act; the collector administrator manages but sees no traffic
-    assert.equal((await L.api('vic', 'GET', '/v1/orgs/blue/agents')).status, 200);
+    for (const p of ['agents', 'flows', 'alerts', 'dns', 'tls']) assert.equal((await L.api('vic', 'GET', `/v1/orgs/blue/${p}`)).status, 200, `a viewer reads ${p}`);
+    const blueAlert = ((await L.api('vic', 'GET', '/v1/orgs/blue/alerts')).body!.alerts as { id: number }[])[0]!;
+    assert.equal((await L.api('vic', 'POST', `/v1/orgs/blue/alerts/${blueAlert.id}/state`, { state: 'acknowledged' })).status, 403, 'a viewer does not handle alerts');
     const vicKey = buildSignedCommand(loadOperatorSigningKey(join(L.opDir('vic'), 'op.key')), { agentId: B, kind: 'inventory', params: {}, lifetimeMs: 600_000 });
     assert.equal((await L.api('vic', 'POST', '/v1/orgs/blue/commands', vicKey)).status, 403);
     assert.equal((await L.api('carol', 'GET', '/v1/orgs/acme/agents')).status, 403);
@@ -119,7 +129,7 @@ describe('organisations: two network owners on one collector (real processes, na
     // audited: blue's own audit shows alice's attempts; the collector audit has every one of them
     const aud = await L.api('bob', 'GET', '/v1/orgs/blue/audit?limit=1000');
     const rows = aud.body!.entries as { actor: string; action: string; outcome: string }[];
-    for (const p of ['/v1/orgs/blue/agents', '/v1/orgs/blue/commands', '/v1/orgs/blue/pcap', '/v1/orgs/blue/audit']) {
+    for (const p of ['/v1/orgs/blue/agents', '/v1/orgs/blue/commands', '/v1/orgs/blue/pcap', '/v1/orgs/blue/audit', '/v1/orgs/blue/flows', '/v1/orgs/blue/alerts']) {
       assert.ok(rows.some((e) => e.actor === 'operator:alice' && e.action.endsWith(p) && e.outcome === '403'), `blue's audit has alice's ${p}`);
     }
     assert.ok(rows.some((e) => e.actor === 'operator:vic' && e.action === 'http POST /v1/orgs/blue/commands' && e.outcome === '403'));
@@ -242,7 +252,7 @@ describe('organisations: two network owners on one collector (real processes, na
       }
       assert.ok(dumps > 0, `${owner.id} has dumps to scan`);
       const user = owner === L.acme ? 'alice' : 'bob';
-      for (const p of ['agents', 'commands', 'audit?limit=10000', 'transport/agents', 'pcap/usage']) {
+      for (const p of ['agents', 'commands', 'audit?limit=10000', 'transport/agents', 'pcap/usage', 'flows?limit=10000', 'flows/summary?since=0', 'alerts', 'dns', 'tls']) {
         const r = await L.api(user, 'GET', `/v1/orgs/${owner.id}/${p}`);
         assert.equal(r.status, 200, p);
         assertAbsent(`${owner.id} API ${p}`, Buffer.from(JSON.stringify(r.body)), sec);
@@ -251,9 +261,15 @@ describe('organisations: two network owners on one collector (real processes, na
       const ex = await L.meerkat(user, ['pcap', '--agent', owner.agentId, '--since', '1h', '--until', new Date(Date.now() + 60_000).toISOString(), '-o', pcap, '--org', owner.id]);
       assert.equal(ex.code, 0, ex.stderr);
       assertAbsent(`${owner.id} export`, readFileSync(pcap), sec);
-      const alerts = await L.lab.exec('collector', process.execPath, [...ORG_CLI.meerkat, 'alerts', '--db', L.orgDb(owner.id), '--json']);
+      // the console through the API, in its organisation: alerts, flows (its own pseudonyms there: the positive control)
+      const alerts = await L.meerkat(user, ['alerts', '--org', owner.id, '--json']);
+      assert.equal(alerts.code, 0, alerts.stderr);
       assertAbsent(`${owner.id} alerts`, Buffer.from(alerts.stdout), sec);
       assert.ok(alerts.stdout.includes(L.threatIp), `${owner.id} has its alert`);
+      const flows = await L.meerkat(user, ['flows', '--org', owner.id, '--since', '1h', '--limit', '10000', '--json']);
+      assert.equal(flows.code, 0, flows.stderr);
+      assertAbsent(`${owner.id} flows`, Buffer.from(flows.stdout), sec);
+      assert.ok(secretsOf(owner).texts.slice(2).some((p) => flows.stdout.includes(p)), `${owner.id}'s flows hold its own hosts' pseudonyms`);
     }
   });
 
@@ -294,7 +310,7 @@ describe('organisations: two network owners on one collector (real processes, na
     await L.traffic(L.blue, L.blue.collectorIp, 10);
     await L.waitFor('blue keeps storing', () => L.count('blue', 'SELECT count(*) AS n FROM dumps') > blueDumps, 30_000);
     const b = await L.meerkat('bob', ['agents', '--org', 'blue', '--json']);
-    assert.equal((JSON.parse(b.stdout) as { online: boolean }[])[0]!.online, true);
+    assert.equal(jsonLines<{ online: boolean }>(b.stdout)[0]!.online, true);
     const col = (await L.api('carol', 'GET', '/v1/collector/audit?org=acme&limit=1000')).body!.entries as { action: string; detail: { reason?: string } }[];
     assert.ok(col.some((e) => e.action === 'org.delete' && e.detail.reason === 'contract ended'));
   });

@@ -43,7 +43,7 @@ describe('route table', () => {
     for (const r of admin.specs) {
       assert.ok(PERMISSIONS.includes(r.permission), `${r.method} ${r.path}: ${r.permission}`);
       assert.match(r.path, /^\/v1\//);
-      if (/agents|commands|audit|pcap/.test(r.path) && !r.path.startsWith('/v1/collector')) assert.match(r.path, /^\/v1\/orgs\/:org\//, `${r.method} ${r.path}`);
+      if (/agents|commands|audit|pcap|flows|alerts|dns|tls/.test(r.path) && !r.path.startsWith('/v1/collector')) assert.match(r.path, /^\/v1\/orgs\/:org\//, `${r.method} ${r.path}`);
     }
   });
 });
