@@ -18,7 +18,8 @@ import { apiCertNames, effectiveLimits, resolvedDirs, splitHostPort, type Collec
 import { startOperatorsApi, type OperatorsApi } from './control/operators-api.js';
 import { openCollectorState, type CollectorState } from './orgs/collector-state.js';
 import { OrgSupervisor } from './orgs/org-supervisor.js';
-import { ShutdownStack } from './orgs/org-runtime.js';
+import { ShutdownStack, checkOrgSections } from './orgs/org-runtime.js';
+import { DEFAULT_ORG } from '../shared/orgs/org-id.js';
 
 export interface CollectorServiceOptions {
   /** register the process's default metrics (default true; tests running several collectors turn it off) */
@@ -61,11 +62,14 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
   const log = logger('collector');
   const built = new ShutdownStack();
   try {
+    // the collector's own sections first: a mistake there stops the start, organisations or not
+    checkOrgSections(cfg);
     const state = openState(cfg, log);
     built.push(() => state.close());
     const orgs = new OrgSupervisor(state, { cfg, orgs: state.orgs, log }, log);
     built.push(() => orgs.stopAll());
-    await orgs.startAll();
+    // the default organisation runs on the collector config itself: if it cannot start, nothing does
+    await orgs.startAll({ mustStart: [DEFAULT_ORG] });
     // config keys "api", "apiNames"
     const api = cfg.api === 'off' ? null : await startOperatorsApi({ state, orgs, listen: splitHostPort(cfg.api), names: apiCertNames(cfg), log: logger('control') });
     if (api) built.push(() => api.close());

@@ -23,7 +23,7 @@ import { DEFAULT_ORG } from '../shared/orgs/org-id.js';
 export const storeConfigSchema = z
   .object({
     backend: z.literal('sqlite').default('sqlite'),
-    /** default <stateDir>/meerkat.db */
+    /** the default organisation's database (default <stateDir>/orgs/default/meerkat.db) */
     path: z.string().min(1).optional(),
     flowsDays: z.number().positive().default(30),
     rawDumpsDays: z.number().positive().default(7),
@@ -32,7 +32,8 @@ export const storeConfigSchema = z
 
 export type StoreConfig = z.output<typeof storeConfigSchema>;
 
-function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
+/** Config key "store", validated (ConfigError naming what is wrong). */
+export function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
   return validateConfig(storeConfigSchema, configSection(cfg, 'store', '{"flowsDays": 30}'), 'config key "store"');
 }
 

@@ -12,9 +12,9 @@ import { Gauge, Registry } from 'prom-client';
 import { logger, type Logger } from '../../shared/log.js';
 import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
 import type { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
-import { FlowService, openFlowStore } from '../flow-service.js';
+import { FlowService, openFlowStore, storeConfigFrom } from '../flow-service.js';
 import { startIsolatedAnalysis, type IsolatedAnalysis } from '../analyze/analysis-runtime.js';
-import type { AnalysisConfigInput } from '../analyze/analysis-config.js';
+import { analyzerPlan, parseAnalysisConfig, type AnalysisConfigInput } from '../analyze/analysis-config.js';
 import { ThreatWatchlist } from '../respond/threat-watchlist.js';
 import { PacketThreatTap } from '../respond/packet-threat-tap.js';
 import { MetaThreatTap } from '../respond/meta-threat-tap.js';
@@ -70,6 +70,18 @@ export class ShutdownStack {
 
 function rawKey(cfg: CollectorServerConfig, key: string): unknown {
   return (cfg as Record<string, unknown>)[key];
+}
+
+/**
+ * The sections every organisation runs from, checked without building anything: "store",
+ * "responses", "analyzers", "analysis", "alerts" (ConfigError naming the key). The collector
+ * checks its own config with this before anything starts, with or without organisations yet.
+ */
+export function checkOrgSections(cfg: CollectorServerConfig, source = 'collector config'): void {
+  storeConfigFrom(cfg);
+  parseResponsesConfig(rawKey(cfg, 'responses'));
+  const analysis = parseAnalysisConfig({ analyzers: rawKey(cfg, 'analyzers'), analysis: rawKey(cfg, 'analysis'), alerts: rawKey(cfg, 'alerts') } as AnalysisConfigInput, source);
+  analyzerPlan(analysis, source);
 }
 
 /** Bytes of a database with its WAL, plus the raw dumps the store still points at. */
