@@ -14,9 +14,8 @@ import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { importFiles, type ImportSummary } from '../import/import-files.js';
 import { analyzeImport } from '../analyze/analyze-import.js';
 import { collectorConfigFile, readCollectorConfigJson } from '../collector-config.js';
-import { orgDbPath } from '../flow-service.js';
-import { DEFAULT_ORG, checkOrgId } from '../../shared/orgs/org-id.js';
-import { hostFrom, hostOptions } from './host-options.js';
+import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
+import { hostFrom, hostOptions, orgDatabase } from './host-options.js';
 
 interface ImportFlags {
   db?: string;
@@ -78,7 +77,7 @@ export function registerImportCommand(program: Command): void {
     .option('--reimport', 'import captures whose content this database already holds (their flows and alert counts are then doubled)')
     .option('--json', 'print the summary as JSON')
     .action(async (files: string[], flags: ImportFlags) => {
-      const db = flags.db ?? orgDbPath(hostFrom(flags).config, checkOrgId(flags.org ?? DEFAULT_ORG));
+      const db = flags.db ?? orgDatabase(flags, flags.org ?? DEFAULT_ORG);
       const policy = flags.anonymize as AnonymizePolicy;
       if (!POLICIES.includes(policy)) {
         throw new UsageError(`--anonymize must be one of ${POLICIES.join(', ')}, got ${JSON.stringify(flags.anonymize)}`);

@@ -15,9 +15,8 @@ import { DgaModel, DgaModelError, type DgaEvaluation } from '../analyze/dga/dga-
 import { DGA_FAMILIES, dgaFamily } from '../analyze/dga/dga-families.js';
 import { evaluateDgaModel, trainDgaModel } from '../analyze/dga/train-dga.js';
 import { englishWords, readNameList, topSitesNames, trainingSet } from '../analyze/dga/dga-training-data.js';
-import { orgDbPath } from '../flow-service.js';
-import { DEFAULT_ORG, checkOrgId } from '../../shared/orgs/org-id.js';
-import { hostFrom, hostOptions } from './host-options.js';
+import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
+import { hostFrom, hostOptions, orgDatabase } from './host-options.js';
 
 interface TrainFlags {
   db?: string;
@@ -56,7 +55,7 @@ function reportText(title: string, r: EvalReport): string {
 
 /** --db, else the --org organisation's database of this host's collector (found as every meerkat-collector command finds it). */
 function dbOf(flags: { db?: string; org?: string; config?: string; stateDir?: string }): string {
-  return flags.db ?? orgDbPath(hostFrom(flags).config, checkOrgId(flags.org ?? DEFAULT_ORG));
+  return flags.db ?? orgDatabase(flags, flags.org ?? DEFAULT_ORG);
 }
 
 function openFlows(db: string): SqliteFlowStore {
