@@ -45,9 +45,10 @@ export function registerOrgCommands(program: Command): void {
           r.token ? `  first enrollment token (${r.token.uses} use(s), until ${r.token.expiresAt.toISOString()}):\n    ${r.token.token}` : '  no enrollment token (meerkat-collector token create)',
           'next, for its owner:',
           `  an operator:  meerkat-collector user add NAME --org ${id} --role admin --cert-out DIR      (here, on the collector host)`,
-          `                meerkat keys operator-init --dir DIR --name NAME                             (on the operator's machine)`,
-          `  each agent:   meerkat-agent enroll --collector https://COLLECTOR:8443 --token TOKEN --operator-key DIR/op.pub`,
-          `  the owner's keys (anon.key, box.key) stay with the owner: meerkat keys init`,
+          `                meerkat keys operator-init --operator-dir DIR --name NAME                    (on the operator's machine)`,
+          `                and in its ~/.meerkat/config.json "org": "${id}" (or --org ${id}, or MEERKAT_ORG=${id})`,
+          `  the owner's keys (anon.key, box.key, box.pub) stay with the owner: meerkat keys init`,
+          `  each agent:   meerkat-agent enroll --collector https://COLLECTOR:8443 --token TOKEN --anon-key anon.key --box-pub box.pub --operator-key DIR/op.pub`,
         ].join('\n'));
       });
     });
