@@ -18,6 +18,15 @@ describe('route table', () => {
     assert.deepEqual(m.params, { org: 'acme', id: 'a b' });
   });
 
+  it('every path is served under /api too (/api/v1/orgs/...), with the same parameters', () => {
+    const m = table.match('GET', '/api/v1/orgs/acme/things/a%20b/parts');
+    assert.deepEqual([m.route.handler, m.params], ['parts', { org: 'acme', id: 'a b' }]);
+    assert.equal(table.match('POST', '/api/v1/orgs/o/things').route.handler, 'create');
+    assert.throws(() => table.match('GET', '/api/v2/orgs/o/things'), (e: unknown) => e instanceof HttpError && e.status === 404);
+    assert.throws(() => table.match('GET', '/api/flows'), (e: unknown) => e instanceof HttpError && e.status === 404);
+    assert.throws(() => table.match('GET', '/api/v1/flows'), (e: unknown) => e instanceof HttpError && e.status === 404 && /\/api\/v1\/orgs\/<org>\/flows/.test(e.message));
+  });
+
   it('unknown path: 404; known path under another method: 405 naming the allowed ones', () => {
     assert.throws(() => table.match('GET', '/v1/nothing'), (e: unknown) => e instanceof HttpError && e.status === 404 && e.reason === 'not-found');
     assert.throws(() => table.match('GET', '/v1/orgs/o/things/x'), (e: unknown) => e instanceof HttpError && e.status === 404);
