@@ -92,7 +92,7 @@ describe('organisations: two network owners on one collector (real processes, na
     // the console, as alice
     for (const args of [['agents', '--org', 'blue'], ['commands', '--org', 'blue'], ['audit', '--org', 'blue'], ['info', B, '--org', 'blue', '--cached'],
       ['pcap', '--agent', B, '--since', '1h', '--until', new Date(Date.now() + 60_000).toISOString(), '-o', join(L.root, 'x.pcapng'), '--org', 'blue'], ['isolate', B, '--org', 'blue'],
-      ['flows', '--org', 'blue'], ['top', '--org', 'blue'], ['alerts', '--org', 'blue']]) {
+      ['flows', '--org', 'blue'], ['top', '--org', 'blue'], ['alerts', '--org', 'blue'], ['dns', '--org', 'blue'], ['tls', '--org', 'blue']]) {
       const r = await L.meerkat('alice', args);
       assert.equal(r.code, 1, `meerkat ${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /HTTP 403/, args.join(' '));
@@ -270,6 +270,11 @@ describe('organisations: two network owners on one collector (real processes, na
       assert.equal(flows.code, 0, flows.stderr);
       assertAbsent(`${owner.id} flows`, Buffer.from(flows.stdout), sec);
       assert.ok(secretsOf(owner).texts.slice(2).some((p) => flows.stdout.includes(p)), `${owner.id}'s flows hold its own hosts' pseudonyms`);
+      for (const log of ['dns', 'tls']) {
+        const r = await L.meerkat(user, [log, '--org', owner.id, '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        assertAbsent(`${owner.id} ${log} log`, Buffer.from(r.stdout), sec);
+      }
     }
   });
 
