@@ -148,7 +148,8 @@ describe('retro capture: alert -> capture.retro -> the packets from before the a
       assert.match(usage.stdout, /retro ring: [\d.]+ (KiB|MiB) on the agent's disk/);
       // and on the collector's /metrics
       const metrics = await netnsExec(rig.pair.nsB, process.execPath, ['-e', `require('http').get('http://127.0.0.1:9469/metrics',r=>{let s='';r.on('data',d=>s+=d);r.on('end',()=>{process.stdout.write(s)})})`], { timeoutMs: 15_000 });
-      const retroGauge = /meerkat_payload_bytes\{kind="retro"\} (\d+)/.exec(metrics.stdout);
+      // (an organisation's metric: it carries org="default" too)
+      const retroGauge = /meerkat_payload_bytes\{(?=[^}]*kind="retro")(?=[^}]*org="default")[^}]*\} (\d+)/.exec(metrics.stdout);
       assert.ok(retroGauge && Number(retroGauge[1]) > 0, metrics.stdout.slice(0, 300));
       // an agent that stops takes its ring with it
       await rig.stopAgent();
