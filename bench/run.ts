@@ -21,6 +21,7 @@ import { benchAgentMemory } from './agent-memory.js';
 import { benchLiveCapture } from './live-capture-bench.js';
 import { benchPackageSizes } from './package-sizes.js';
 import { benchRetroCost } from './retro-cost.js';
+import { benchOrgIsolation } from './org-isolation.js';
 import { benchIntelligentPcap } from './intelligent-pcap.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
 import { benchMetadataOverhead, benchPipelineWithMetadata, median } from './app-meta-bench.js';
@@ -195,6 +196,17 @@ async function main(): Promise<void> {
   report.add({ name: 'DGA classifier, shipped model: precision', value: dg.shipped.precision, unit: 'share', target: '>= 0.99', note: `${dg.shipped.falsePositives} of ${dg.shipped.benign} held-out benign names called DGA` });
   report.add({ name: 'DGA classifier, 5-fold: precision at equal class sizes', value: dg.crossValidated.balancedPrecision, unit: 'share', target: '>= 0.99',
     note: `${dg.crossValidated.falsePositives} of ${dg.crossValidated.benign} benign names called DGA; recall ${dg.crossValidated.recall.toFixed(3)}` });
+
+  log('organisations: one flooding (within its dumps/s quota, then beyond it) - the other\'s ack latency (real collector process)');
+  try {
+    const oi = await benchOrgIsolation({ samples: 100 });
+    const rate = (f: { accepted: number; refused: number; seconds: number }): string => `flood: ${(f.accepted / f.seconds).toFixed(1)} dumps/s accepted, ${(f.refused / f.seconds).toFixed(0)}/s refused (quota ${oi.quota}/s, ${oi.floodAgents} agents)`;
+    report.add({ name: 'ack latency of an organisation, the other idle: p50', value: oi.idle.p50Ms, unit: 'ms', note: `p95 ${oi.idle.p95Ms.toFixed(1)} ms` });
+    report.add({ name: 'ack latency of an organisation, the other flooding within its quota: p50', value: oi.within.p50Ms, unit: 'ms', reference: { name: 'the other idle', value: oi.idle.p50Ms }, note: `p95 ${oi.within.p95Ms.toFixed(1)} ms; ${rate(oi.within.flood)}` });
+    report.add({ name: 'ack latency of an organisation, the other flooding beyond its quota: p50', value: oi.beyond.p50Ms, unit: 'ms', reference: { name: 'the other idle', value: oi.idle.p50Ms }, note: `p95 ${oi.beyond.p95Ms.toFixed(1)} ms; ${rate(oi.beyond.flood)}` });
+  } catch (e) {
+    log(`organisations: not measured (${(e as Error).message.split('\n')[0]})`);
+  }
 
   log('alert latency: packet to a blacklisted address on the wire -> alert in the store (real agent and collector in namespaces)');
   try {

@@ -39,6 +39,7 @@ export const COLLECTOR_CONFIG_KEYS: Readonly<Record<string, string>> = {
   responses: 'automatic responses',
   responseKeyDir: 'response signing key directory',
   payloadRetention: 'packet payload retention',
+  quotas: 'per-organisation quota defaults (dumps/s, bytes stored, agents)',
 };
 
 /** Keys that were renamed: the old name is refused with the new one. */

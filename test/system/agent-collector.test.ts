@@ -70,7 +70,8 @@ class Rig {
 
   get colDir(): string { return join(this.dir, 'collector'); }
   get agentDir(): string { return join(this.dir, 'agent'); }
-  get db(): string { return join(this.colDir, 'meerkat.db'); }
+  /** the default organisation's database (the one organisation of this rig) */
+  get db(): string { return join(this.colDir, 'orgs', 'default', 'meerkat.db'); }
 
   async start(agentConfig: Record<string, unknown>): Promise<void> {
     const { ipB } = this.pair;
