@@ -286,6 +286,12 @@ export class SqliteFlowStore implements FlowStore {
     }
   }
 
+  /** Committed dumps (of one agent, or all). */
+  countDumps(agentId?: string): number {
+    const r = (agentId === undefined ? this.stmt('SELECT COUNT(*) AS n FROM dumps').get() : this.stmt('SELECT COUNT(*) AS n FROM dumps WHERE agent_id = ?').get(agentId)) as { n: number };
+    return r.n;
+  }
+
   countFlows(filter: FlowFilter = {}): number {
     const w = this.where(filter);
     return (this.stmt(`SELECT COUNT(*) AS n FROM flows${w.sql}`).get(...w.params) as { n: number }).n;
