@@ -13,7 +13,7 @@ import {
 } from '../../shared/protocol/agent-protocol.js';
 import type { CollectorMetrics } from './collector-metrics.js';
 import type { CollectorLimits } from './collector-limits.js';
-import { StorageError, type DumpCommitter } from './dump-committer.js';
+import { StorageError, type UploadCommitter } from './dump-committer.js';
 import type { InflightGate, Pausable } from './inflight-gate.js';
 import type { RefusalLog } from './refusal-log.js';
 import { TokenBucket } from './token-bucket.js';
@@ -23,7 +23,7 @@ export type DumpCommittedHook = (agentId: string, header: DumpHeader, bytes: Uin
 
 export interface SessionDeps {
   limits: CollectorLimits;
-  committer: DumpCommitter;
+  committer: UploadCommitter;
   /** cheap header parse + checks; throws DumpFormatError */
   readHeader: (bytes: Uint8Array) => DumpHeader;
   /** full integrity check of the body; throws DumpFormatError */

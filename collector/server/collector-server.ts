@@ -25,7 +25,7 @@ import { SourceLimiter } from './source-limiter.js';
 import { AgentSession, AgentState, type DumpCommittedHook, type SessionDeps } from './agent-session.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
-import { DumpCommitter, type CommitFs, type InTransactionHook, type StorageError } from './dump-committer.js';
+import { DumpCommitter, type CommitFs, type InTransactionHook, type StorageError, type UploadCommitter } from './dump-committer.js';
 import { FlowStoreDumpLedger } from './flow-store-ledger.js';
 import type { FlowStore } from '../../shared/store/flow-store.js';
 import { SqliteDumpLedger, type DumpLedger } from './dump-ledger.js';
@@ -57,6 +57,11 @@ export interface CollectorServerOptions {
   store?: FlowStore;
   /** dump ledger when no store is given; default a SqliteDumpLedger at <stateDir>/dump-ledger.sqlite (owned by the server) */
   ledger?: DumpLedger;
+  /**
+   * What makes an upload durable before its ack, instead of the local dump dir + ledger
+   * (a scale-out front-end publishes to JetStream: collector/scale/jetstream-committer.ts)
+   */
+  committer?: UploadCommitter;
   /** file operations of the committer (tests inject failures) */
   commitFs?: CommitFs;
   /** full integrity check of a dump body; default decodes the dump */
@@ -128,7 +133,7 @@ export class CollectorServer {
     private readonly tokens: EnrollTokenStore,
     private readonly ledger: DumpLedger,
     private readonly ownsLedger: boolean,
-    committer: DumpCommitter,
+    committer: UploadCommitter,
   ) {
     this.log = opts.log ?? logger('collector-server');
     this.metrics = new CollectorMetrics(opts.defaultMetrics ?? true);
@@ -193,7 +198,7 @@ export class CollectorServer {
     const ledger = opts.ledger ?? (opts.store ? new FlowStoreDumpLedger(opts.store, dumpDir) : new SqliteDumpLedger(join(opts.stateDir, 'dump-ledger.sqlite')));
     let server: CollectorServer | undefined;
     try {
-      const committer = await DumpCommitter.open({
+      const committer = opts.committer ?? await DumpCommitter.open({
         dumpDir,
         ledger,
         ...(opts.commitFs ? { fs: opts.commitFs } : {}),

@@ -1,7 +1,8 @@
 // The PostgreSQL layout (docs/scale-out.md): one schema per organisation, org_<id>, holding what
 // the organisation's SQLite database holds in the single process (agents, dumps, flows, DNS and
 // TLS logs, the flow workers' replay points), and the collector-wide schema "meerkat" (partition
-// leases). Created on first use under a transaction-scoped advisory lock, so workers starting
+// leases, each with its fencing epoch and the stream position committed). dumps.stream_seq and
+// replay_points are the flow workers' (collector/scale). Created on first use under a transaction-scoped advisory lock, so workers starting
 // together do not race on CREATE.
 import type pg from 'pg';
 import { FLOW_COLUMNS, type FlowColumn } from '../flow-columns.js';
@@ -37,12 +38,13 @@ function orgDdl(s: string): string {
       agent_id text NOT NULL, sequence bigint NOT NULL, received_us bigint NOT NULL,
       first_ts_us bigint NOT NULL, last_ts_us bigint NOT NULL, packet_count bigint NOT NULL,
       format_version integer, link_type integer, anon_key_id text, snap_len integer, compression text,
-      raw_path text, raw_bytes bigint, extra jsonb, raw_deleted_us bigint,
+      raw_path text, raw_bytes bigint, extra jsonb, raw_deleted_us bigint, stream_seq bigint,
       PRIMARY KEY (agent_id, sequence));
     CREATE TABLE IF NOT EXISTS ${s}.flows (
       id bigserial PRIMARY KEY,
       ${FLOW_COLUMNS.map((c) => `${c} ${columnType(c)}${c === 'uid' || c === 'agent_id' || c === 'start_us' || c === 'end_us' ? ' NOT NULL' : ''}`).join(',\n      ')},
       stored_us bigint NOT NULL);
+    CREATE INDEX IF NOT EXISTS dumps_stream_seq ON ${s}.dumps (stream_seq);
     CREATE INDEX IF NOT EXISTS flows_agent ON ${s}.flows (agent_id, start_us);
     CREATE INDEX IF NOT EXISTS flows_start ON ${s}.flows (start_us);
     CREATE INDEX IF NOT EXISTS flows_uid ON ${s}.flows (uid, record_seq);
@@ -56,7 +58,7 @@ function orgDdl(s: string): string {
 const COLLECTOR_DDL = `
   CREATE SCHEMA IF NOT EXISTS meerkat;
   CREATE TABLE IF NOT EXISTS meerkat.partitions (
-    org text NOT NULL, part integer NOT NULL, epoch bigint NOT NULL DEFAULT 0, owner text, taken_us bigint,
+    org text NOT NULL, part integer NOT NULL, epoch bigint NOT NULL DEFAULT 0, owner text, taken_us bigint, next_seq bigint NOT NULL DEFAULT 1,
     PRIMARY KEY (org, part));
 `;
 
