@@ -129,8 +129,8 @@ function openControl(cfg: CollectorServerConfig, dbPath: string, listenFlag: str
   });
 }
 
-/** The agent-facing TLS server (enrollment, WebSocket uploads) and the plain admin port. */
-function startServer(cfg: CollectorServerConfig, parts: Pick<CollectorServerOptions, 'store' | 'watchlist' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'defaultMetrics' | 'healthChecks'>): Promise<CollectorServer> {
+/** The agent-facing TLS server (enrollment, WebSocket uploads) and the plain admin port (also a scale-out front-end's, collector/scale). */
+export function startServer(cfg: CollectorServerConfig, parts: Pick<CollectorServerOptions, 'store' | 'committer' | 'watchlist' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'defaultMetrics' | 'healthChecks'>): Promise<CollectorServer> {
   return CollectorServer.start({
     ...resolvedDirs(cfg),
     listen: splitHostPort(cfg.listen),

@@ -7,6 +7,10 @@ import { validateConfig } from '../../shared/config/load-config.js';
 import { collectorServerConfigSchema, loadCollectorServerConfig, type CollectorServerConfig } from '../server/server-config.js';
 import { DEFAULT_ADMIN_API } from '../control/admin-api.js';
 import { startCollectorService } from '../collector-service.js';
+import { UsageError } from '../../shared/cli/run-cli.js';
+import { scaleOutConfigFrom, type Role } from '../scale/scale-config.js';
+import { startFrontend } from '../scale/frontend.js';
+import { startWorkerService } from '../scale/worker-service.js';
 
 export interface RunFlags {
   config?: string;
@@ -17,6 +21,9 @@ export interface RunFlags {
   dumpDir?: string;
   tlsMin?: string;
   control?: string;
+  role?: string;
+  natsUrl?: string;
+  pgUrl?: string;
 }
 
 /** Config file first, flags override it. */
@@ -49,6 +56,11 @@ function untilSignal(): Promise<void> {
   });
 }
 
+function roleOf(v: string | undefined): Role {
+  if (v === undefined || v === 'all' || v === 'frontend' || v === 'worker') return v ?? 'all';
+  throw new UsageError(`--role must be all, frontend or worker, got ${JSON.stringify(v)}`);
+}
+
 export function register(program: Command): Command {
   return program
     .command('run')
@@ -61,10 +73,21 @@ export function register(program: Command): Command {
     .option('--pki-dir <dir>', 'PKI directory (default <state-dir>/pki)')
     .option('--dump-dir <dir>', 'where raw dumps are stored (default <state-dir>/dumps)')
     .option('--tls-min <version>', 'lowest TLS version accepted: 1.3 (default) or 1.2')
+    .option('--role <role>', 'all (one process, SQLite; default), frontend or worker (scale-out: docs/scale-out.md)', 'all')
+    .option('--nats-url <url>', 'scale-out: NATS server(s), over config key scaleOut.natsUrl')
+    .option('--pg-url <url>', 'scale-out: PostgreSQL (postgres://user@host:port/db, password from scaleOut.pgPasswordFile), over scaleOut.pgUrl')
     .action(async (flags: RunFlags) => {
+      const role = roleOf(flags.role);
       const cfg = collectorConfigFrom(flags);
       setLogLevel(cfg.logLevel);
-      const service = await startCollectorService(cfg, { ...(flags.control ? { controlListen: flags.control } : {}) });
+      if (role === 'all') {
+        const service = await startCollectorService(cfg, { ...(flags.control ? { controlListen: flags.control } : {}) });
+        await untilSignal();
+        await service.stop();
+        return;
+      }
+      const so = scaleOutConfigFrom(cfg, { ...(flags.natsUrl ? { natsUrl: flags.natsUrl } : {}), ...(flags.pgUrl ? { pgUrl: flags.pgUrl } : {}) });
+      const service = role === 'frontend' ? await startFrontend(cfg, so, { log: logger('frontend') }) : await startWorkerService(cfg, so, logger('worker'));
       await untilSignal();
       await service.stop();
     });

@@ -1,0 +1,73 @@
+// A scale-out front-end (docs/scale-out.md "Front-end"): the collector's agent server (mutual
+// TLS, enrollment, limits, verification) whose uploads go to the JetStream dump stream instead
+// of the local store, with agents' presence and commands shared with the other front-ends over
+// NATS. It keeps no flow state: killing one only makes its agents reconnect and resend.
+import type { NatsConnection } from 'nats';
+import type pg from 'pg';
+import type { Logger } from '../../shared/log.js';
+import { openPgPool } from '../../shared/store/postgres/pg-connect.js';
+import { PgFlowStore } from '../../shared/store/postgres/pg-flow-store.js';
+import type { CollectorServer } from '../server/collector-server.js';
+import type { CollectorServerConfig } from '../server/server-config.js';
+import { startServer } from '../collector-service.js';
+import { ensureDumpStream } from './dump-stream.js';
+import { JetStreamCommitter } from './jetstream-committer.js';
+import { AgentRelay } from './agent-relay.js';
+import { connectNats } from './nats-connect.js';
+import type { ScaleOutConfig } from './scale-config.js';
+
+export interface Frontend {
+  readonly server: CollectorServer;
+  readonly relay: AgentRelay;
+  readonly id: string;
+  stop(): Promise<void>;
+}
+
+export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConfig, opts: { log: Logger; id?: string; defaultMetrics?: boolean }): Promise<Frontend> {
+  const id = opts.id ?? so.workerId;
+  const pool: pg.Pool = openPgPool({ url: so.pgUrl, ...(so.pgPasswordFile ? { passwordFile: so.pgPasswordFile } : {}), ...(so.pgTls ? { tls: so.pgTls } : {}), max: 4 });
+  let nc: NatsConnection | null = null;
+  let server: CollectorServer | null = null;
+  try {
+    nc = await connectNats(so, `meerkat-frontend ${id}`);
+    await ensureDumpStream(await nc.jetstreamManager(), { orgs: so.orgs, partitions: so.partitions, maxAgeDays: so.streamMaxAgeDays });
+    const stores = new Map<string, PgFlowStore>();
+    for (const org of so.orgs) stores.set(org, await PgFlowStore.open(pool, org));
+    // until the organisations work derives it from the verified certificate chain: the first organisation
+    const orgOf = (): string => so.orgs[0]!;
+    const committer = new JetStreamCommitter({
+      js: nc.jetstream(),
+      partitions: so.partitions,
+      orgOf,
+      storeOf: (org) => stores.get(org)!,
+      quota: { perSec: so.orgDumpsPerSec, burst: so.orgDumpsBurst },
+      onRefused: (org, reason) => opts.log.warn({ org, reason }, 'upload refused: organisation over its quota (agent retries)'),
+    });
+    const conn = nc;
+    let relay: AgentRelay | null = null;
+    server = await startServer(cfg, {
+      committer,
+      onCommandResult: (agentId, cid, ok, result, error) => relay?.publishResult(agentId, { id: cid, ok, result, error }),
+      healthChecks: () => ({ reasons: conn.isClosed() ? ['NATS connection closed'] : [], notes: [`front-end ${id}`] }),
+      ...(opts.defaultMetrics !== undefined ? { defaultMetrics: opts.defaultMetrics } : {}),
+    });
+    relay = await AgentRelay.start(nc, nc.jetstream(), server, { frontendId: id, orgOf, log: opts.log });
+    opts.log.info({ id, port: server.port, nats: so.natsUrl, partitions: so.partitions, orgs: so.orgs }, 'front-end ready');
+    const srv = server;
+    const rel = relay;
+    return {
+      server: srv, relay: rel, id,
+      async stop() {
+        await rel.stop();
+        await srv.close();
+        await conn.drain().catch(() => undefined);
+        await pool.end().catch(() => undefined);
+      },
+    };
+  } catch (e) {
+    await server?.close().catch(() => undefined);
+    await nc?.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+}
