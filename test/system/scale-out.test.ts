@@ -1,0 +1,161 @@
+// Scale-out end to end with the real engines (docs/scale-out.md): a NATS JetStream server and a
+// PostgreSQL cluster started here, two front-ends (the collector's real agent server publishing
+// to JetStream), two flow workers as real `meerkat-collector run --role worker` processes, and
+// agents uploading real dumps over mutual TLS to either front-end. One worker is killed with
+// SIGKILL in the middle of the uploads; afterwards every dump is stored exactly once and the flow
+// records equal those of the single-process SQLite path fed the same dumps. A command given to
+// one front-end reaches an agent connected to the other.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
+import { openPgPool } from '../../shared/store/postgres/pg-connect.js';
+import { PgFlowStore } from '../../shared/store/postgres/pg-flow-store.js';
+import { DumpIngest } from '../../collector/import/dump-ingest.js';
+import { startFrontend, type Frontend } from '../../collector/scale/frontend.js';
+import { scaleOutSchema } from '../../collector/scale/scale-config.js';
+import { collectorServerConfigSchema } from '../../collector/server/server-config.js';
+import { logger } from '../../shared/log.js';
+import { RawAgent } from '../helpers/raw-agent.js';
+import { issueAgent, makeDump, makeTestPki, referenceRecords, tmpDir, waitFor, type AgentCreds } from '../helpers/transport-rig.js';
+import { collectorCliArgs, freePort, waitExit, waitHttpOk } from '../helpers/processes.js';
+import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
+import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+
+const PACKETS_PER_DUMP = 60;
+
+class WorkerProcess {
+  stderr = '';
+  constructor(readonly proc: ChildProcess) {
+    proc.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+  }
+
+  static async start(cfgFile: string, cfg: Record<string, unknown>): Promise<WorkerProcess> {
+    const adminPort = await freePort();
+    writeFileSync(cfgFile, JSON.stringify({ ...cfg, admin: `127.0.0.1:${adminPort}` }));
+    const w = new WorkerProcess(spawn(process.execPath, [...collectorCliArgs(), 'run', '--role', 'worker', '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, w.proc, () => w.stderr.slice(-3000));
+    return w;
+  }
+
+  lines(): Array<Record<string, unknown>> {
+    return this.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+/** A flow record without what differs between two builds of the same packets (the engine's random uid prefix). */
+function comparable(r: FlowRecord): string {
+  const { uid: _uid, ...rest } = r;
+  return JSON.stringify(rest, Object.keys(rest).sort());
+}
+
+function multiset(records: readonly FlowRecord[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of records) m.set(comparable(r), (m.get(comparable(r)) ?? 0) + 1);
+  return m;
+}
+
+describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', function () {
+  this.timeout(240_000);
+  let root: string;
+  let pgc: PgCluster | undefined;
+  let nats: NatsServer | undefined;
+  const frontends: Frontend[] = [];
+  const workers: WorkerProcess[] = [];
+
+  before(async () => {
+    root = tmpDir('scaleout');
+    pgc = await startPgCluster();
+    nats = await startNatsServer();
+  });
+
+  after(async () => {
+    for (const f of frontends) await f.stop().catch(() => undefined);
+    for (const w of workers) { w.proc.kill('SIGKILL'); await waitExit(w.proc).catch(() => undefined); }
+    await nats?.stop();
+    pgc?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('stores every dump once and the same flows as one SQLite process, through a worker killed mid-stream; commands cross front-ends', async () => {
+    const tp = makeTestPki(root);
+    const scaleOut = { natsUrl: nats!.url, natsCredsFile: nats!.credsFile, pgUrl: pgc!.url, pgPasswordFile: pgc!.passwordFile, partitions: 4, rebalanceMs: 300 };
+    const base = { pkiDir: tp.dir, logLevel: 'info', scaleOut };
+    workers.push(await WorkerProcess.start(join(root, 'w1.json'), { ...base, stateDir: join(root, 'w1'), scaleOut: { ...scaleOut, workerId: 'w1' } }));
+    workers.push(await WorkerProcess.start(join(root, 'w2.json'), { ...base, stateDir: join(root, 'w2'), scaleOut: { ...scaleOut, workerId: 'w2' } }));
+    for (const id of ['f1', 'f2']) {
+      const cfg = collectorServerConfigSchema.parse({ ...base, stateDir: join(root, id), listen: '127.0.0.1:0', admin: 'off' });
+      frontends.push(await startFrontend(cfg, scaleOutSchema.parse({ ...scaleOut, workerId: id }), { log: logger(`frontend-${id}`), defaultMetrics: false }));
+    }
+    // both workers hold partitions before the uploads start
+    await waitFor(() => workers.every((w) => w.lines().some((l) => l.msg === 'partition taken')), 20_000, 'both workers own partitions');
+
+    const agents: AgentCreds[] = Array.from({ length: 4 }, () => issueAgent(tp));
+    const dumpsPerAgent = Math.floor(referenceRecords().length / PACKETS_PER_DUMP);
+    const dumps = new Map(agents.map((a) => [a.agentId, Array.from({ length: dumpsPerAgent }, (_, s) => makeDump(a.agentId, s, s * PACKETS_PER_DUMP, PACKETS_PER_DUMP))]));
+    const conns = await Promise.all(agents.map((a, i) => RawAgent.connect(frontends[i % 2]!.server.port, a)));
+    for (const c of conns) await c.next('welcome');
+
+    // uploads, round-robin over the agents; the first worker is killed halfway
+    let killedAt = -1;
+    for (let s = 0; s < dumpsPerAgent; s++) {
+      if (s === Math.floor(dumpsPerAgent / 2)) {
+        workers[0]!.proc.kill('SIGKILL');
+        await waitExit(workers[0]!.proc);
+        killedAt = s;
+      }
+      await Promise.all(agents.map(async (a, i) => {
+        conns[i]!.upload(s, dumps.get(a.agentId)![s]!);
+        const ack = await conns[i]!.next('ack', 20_000);
+        assert.equal(ack.seq, s);
+        assert.equal(ack.dup, false);
+      }));
+    }
+    assert.ok(killedAt > 0);
+
+    // a command given to f1 reaches an agent connected to f2 (agents 1 and 3 are on f2)
+    const onF2 = agents[1]!.agentId;
+    await waitFor(async () => (await frontends[0]!.relay.agents()).length === agents.length, 10_000, 'every agent listed by presence');
+    assert.equal(frontends[0]!.server.connectedAgents().includes(onF2), false);
+    assert.equal(await frontends[0]!.relay.sendCommand(onF2, 'cmd-across', { op: 'status' }), true);
+    const cmd = await conns[1]!.next('command', 10_000);
+    assert.equal(cmd.id, 'cmd-across');
+    assert.deepEqual(cmd.command, { op: 'status' });
+    assert.equal(await frontends[0]!.relay.sendCommand('no-such-agent', 'x', {}), false);
+
+    // the surviving worker commits everything, then stops (writing out the open flows)
+    const pool = openPgPool({ url: pgc!.url, passwordFile: pgc!.passwordFile });
+    const store = await PgFlowStore.open(pool, 'default');
+    const total = agents.length * dumpsPerAgent;
+    await waitFor(async () => (await store.countDumps()) === total, 60_000, `all ${total} dumps committed`);
+    workers[1]!.proc.kill('SIGTERM');
+    assert.equal(await waitExit(workers[1]!.proc, 30_000), 0);
+    // the survivor took over the dead worker's partitions and rebuilt their flow state by replay
+    const taken = workers[1]!.lines().filter((l) => l.msg === 'partition taken');
+    assert.ok(taken.some((l) => (l.replayDumps as number) > 0), `a partition was rebuilt by replay: ${JSON.stringify(taken)}`);
+
+    // every dump once
+    for (const a of agents) {
+      assert.equal(await store.countDumps(a.agentId), dumpsPerAgent, `dumps of ${a.agentId}`);
+      for (let s = 0; s < dumpsPerAgent; s++) assert.equal(await store.hasDump(a.agentId, s), true);
+    }
+    const scaled = await store.queryFlows({ order: 'asc' });
+    await store.close();
+    await pool.end();
+
+    // the same dumps through the single-process SQLite path
+    const sqlite = new SqliteFlowStore(join(root, 'single.db'));
+    const ingest = new DumpIngest(sqlite);
+    for (const a of agents) for (let s = 0; s < dumpsPerAgent; s++) ingest.ingest(dumps.get(a.agentId)![s]!, { receivedUs: Date.now() * 1000 });
+    ingest.flushAll();
+    const single = sqlite.queryFlows({ order: 'asc' });
+    sqlite.close();
+
+    assert.ok(single.length > 50, `the reference makes flows (${single.length})`);
+    assert.equal(scaled.length, single.length, 'as many flow records as the single process');
+    assert.deepEqual(multiset(scaled), multiset(single));
+    for (const c of conns) c.ws.close();
+  });
+});
