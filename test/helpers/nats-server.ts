@@ -14,6 +14,7 @@ export interface NatsServer {
   url: string;
   /** "user:password" */
   credsFile: string;
+  pid(): number | undefined;
   kill(): void;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -52,6 +53,7 @@ export async function startNatsServer(): Promise<NatsServer> {
     port,
     url: `nats://127.0.0.1:${port}`,
     credsFile,
+    pid: () => proc?.pid,
     kill() { proc?.kill('SIGKILL'); },
     async restart() { await waitGone(proc); await launch(); },
     async stop() {

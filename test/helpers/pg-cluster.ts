@@ -3,7 +3,7 @@
 // listening on 127.0.0.1 on a free port, password authentication (scram) with the password in
 // a file as the collector reads it. stop() ends the server and removes the directory.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './processes.js';
@@ -22,6 +22,8 @@ export interface PgCluster {
   /** postgres://meerkat@127.0.0.1:<port>/meerkat (no password: see passwordFile) */
   url: string;
   passwordFile: string;
+  /** the postmaster's pid and its children's (benchmarks read their CPU time) */
+  pids(): number[];
   stop(): void;
 }
 
@@ -59,9 +61,26 @@ export async function startPgCluster(opts: { settings?: Record<string, string> }
     port,
     url: `postgres://meerkat@127.0.0.1:${port}/meerkat`,
     passwordFile,
+    pids() {
+      const main = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return [main, ...childrenOf(main)];
+    },
     stop() {
       try { run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']); } catch { /* already down */ }
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Pids whose parent is `ppid` (from /proc). */
+function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(d));
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
 }
