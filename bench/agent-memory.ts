@@ -130,12 +130,13 @@ class MemoryRig {
   async start(o: AgentMemoryOptions): Promise<ChildProcess> {
     const { ipB, nsA, nsB } = this.pair;
     const consoleCli = nodeScriptArgs('../console/cli', import.meta.url);
+    const collectorCli = nodeScriptArgs('../collector/cli', import.meta.url);
     const colDir = join(this.dir, 'collector');
     const agentDir = join(this.dir, 'agent');
-    run([...consoleCli, 'keys', 'init', '--dir', join(this.dir, 'owner')]);
-    run([...consoleCli, 'pki', 'init', '--state-dir', colDir, '--ip', ipB]);
-    const token = (JSON.parse(run([...consoleCli, 'enroll-token', 'create', '--state-dir', colDir, '--json'])) as { token: string }).token;
-    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: colDir, listen: `${ipB}:8443`, admin: '127.0.0.1:9469' }));
+    run([...consoleCli, 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
+    run([...collectorCli, 'pki', 'init', '--state-dir', colDir, '--ip', ipB]);
+    const token = (JSON.parse(run([...collectorCli, 'token', 'create', '--state-dir', colDir, '--json'])) as { token: string }).token;
+    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469' }));
     const col = netnsSpawn(nsB, process.execPath, [...nodeScriptArgs('../collector/cli', import.meta.url), 'run', '--config', join(this.dir, 'collector.json')]);
     col.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });
     await waitFor('the collector to listen', () => this.logs.collector.includes('collector listening'), 60_000, () => this.logs.collector);

@@ -93,14 +93,15 @@ export class LatencyRig {
       if (r.code !== 0) throw new Error(r.stderr);
     }
     const consoleCli = scriptArgs('../console/cli');
-    run([...consoleCli, 'keys', 'init', '--dir', join(this.dir, 'owner')]);
-    run([...consoleCli, 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
-    const token = (JSON.parse(run([...consoleCli, 'enroll-token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
+    const collectorCli = scriptArgs('../collector/cli');
+    run([...consoleCli, 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
+    run([...collectorCli, 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
+    const token = (JSON.parse(run([...collectorCli, 'token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
     const feed = join(this.dir, 'blacklist.txt');
     for (let i = 0; i < (o.domains ?? 0); i++) this.listedNames.push(`n${i}.evil-nrt.example`);
     writeFileSync(feed, '# test blacklist\n' + [...this.listed, ...this.listedNames].join('\n') + '\n');
     writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({
-      stateDir: this.colDir, listen: `${ipB}:8443`, admin: '127.0.0.1:9469', limits: { heartbeatSec: 1 },
+      stateDir: this.colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469', limits: { heartbeatSec: 1 },
       analyzers: [{ builtin: 'threat-intel', config: { feeds: [{ name: 'nrt-list', path: feed, severity: 'high' }] } }],
       ...(o.responses ? { responses: o.responses } : {}),
     }));

@@ -83,7 +83,7 @@ async function runSqlite(root: string, tp: TestPki, agents: readonly AgentCreds[
   const store = new SqliteFlowStore(join(root, 'single', 'meerkat.db'));
   const ingest = new DumpIngest(store);
   const server = await CollectorServer.start({
-    pkiDir: tp.dir, stateDir: join(root, 'single'), listen: { host: '127.0.0.1', port: 0 }, admin: false, defaultMetrics: false, store,
+    pkiDir: tp.dir, stateDir: join(root, 'single'), listen: { host: '127.0.0.1', port: 0 }, ops: false, defaultMetrics: false, store,
     limits: { maxAgents: 10_000 },
     onDumpCommitted: (agentId, _h, bytes) => { ingest.buildFlows(agentId, bytes); },
   });
@@ -101,7 +101,7 @@ async function runSqlite(root: string, tp: TestPki, agents: readonly AgentCreds[
 async function startWorker(root: string, name: string, cfg: Record<string, unknown>): Promise<ChildProcess> {
   const admin = await freePort();
   const file = join(root, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ ...cfg, stateDir: join(root, name), admin: `127.0.0.1:${admin}`, logLevel: 'warn' }));
+  writeFileSync(file, JSON.stringify({ ...cfg, stateDir: join(root, name), ops: `127.0.0.1:${admin}`, logLevel: 'warn' }));
   const p = spawn(process.execPath, [...collectorCliArgs(), 'run', '--role', 'worker', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-3000); });
@@ -116,7 +116,7 @@ async function runScaleOut(root: string, tp: TestPki, pgc: PgCluster, nats: Nats
   const scaleOut = { natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: pgc.url, pgPasswordFile: pgc.passwordFile, partitions: 8, orgs: [org], rebalanceMs: 300 };
   const procs: ChildProcess[] = [];
   for (let i = 0; i < workers; i++) procs.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } }));
-  const fcfg = collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, `${org}-f`), listen: '127.0.0.1:0', admin: 'off', limits: { maxAgents: 10_000 } });
+  const fcfg = collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, `${org}-f`), listen: '127.0.0.1:0', ops: 'off', limits: { maxAgents: 10_000 } });
   const fe = await startFrontend(fcfg, scaleOutSchema.parse({ ...scaleOut, workerId: `${org}-f`, orgDumpsPerSec: 1e6, orgDumpsBurst: 1e6 }), { log: logger('bench-frontend'), defaultMetrics: false });
   const pool = openPgPool({ url: pgc.url, passwordFile: pgc.passwordFile, max: 2 });
   const store = await PgFlowStore.open(pool, org);

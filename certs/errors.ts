@@ -20,12 +20,14 @@ export class RevocationListError extends MeerkatError {
   }
 }
 
+export type EnrollTokenRefusal = 'malformed' | 'unknown' | 'expired' | 'used-up' | 'revoked';
+
 /** An enrollment token string that does not parse, or was refused. */
 export class EnrollTokenError extends MeerkatError {
   readonly code = 'MEERKAT_ERR_ENROLL_TOKEN';
-  /** machine-readable reason: malformed | unknown | expired | used-up */
-  readonly reason: 'malformed' | 'unknown' | 'expired' | 'used-up';
-  constructor(reason: 'malformed' | 'unknown' | 'expired' | 'used-up', detail: string) {
+  /** machine-readable reason: malformed | unknown | expired | used-up | revoked */
+  readonly reason: EnrollTokenRefusal;
+  constructor(reason: EnrollTokenRefusal, detail: string) {
     super(`enrollment token ${reason}: ${detail}`);
     this.name = 'EnrollTokenError';
     this.reason = reason;

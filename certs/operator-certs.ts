@@ -1,12 +1,12 @@
-// Operator identity on the admin API: client certificates issued by the collector's CA with
+// Operator identity on the operators' API: client certificates issued by the collector's CA with
 // subject CN=<operator name>, OU=operator (the role marker), O=Meerkat operator and EKU
-// clientAuth, plus the admin API's own server certificate (localhost, 127.0.0.1, ::1 and any
+// clientAuth, plus the operators' API's own server certificate (localhost, 127.0.0.1, ::1 and any
 // configured names). Operators are revoked through the same signed revocation list as agents,
 // under the id "operator:<name>", so the CRL lists their serials too. Agent certificates
 // (CN = a UUID, no OU) can never pass as operators, nor operator certificates as agents (their
 // CN is never a UUID).
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import type { CertificateAuthority } from './certificate-authority.js';
@@ -18,6 +18,15 @@ import type { RevocationList } from './revocation-list.js';
 import { formatIp, parseIp } from '../shared/net/ip-address.js';
 import { InputError } from '../shared/errors.js';
 import { isOperatorName } from '../shared/commands/operator-keys.js';
+
+/**
+ * The operator directory (the console's --operator-dir, default ~/.meerkat/operator): the API
+ * client certificate, its key and the collector CA written here, beside the operator's signing
+ * key op.key / op.pub (shared/commands/operator-keys.ts).
+ */
+export const OPERATOR_CERT_FILE = 'operator.crt';
+export const OPERATOR_CERT_KEY_FILE = 'operator.key';
+export const OPERATOR_CA_FILE = 'ca.crt';
 
 const OPERATOR_OU = 'operator';
 export const OPERATOR_REVOCATION_PREFIX = 'operator:';
@@ -54,6 +63,20 @@ export function issueOperatorCertificate(ca: CertificateAuthority, name: string,
   return { name, certPem: forge.pki.certificateToPem(cert), keyPem: privateKeyPem(key), serial: cert.serialNumber, notAfter: cert.validity.notAfter };
 }
 
+/**
+ * Writes an operator's certificate, its key (0600) and the CA certificate into the operator
+ * directory (made 0700 when new) and records the issuance in the PKI directory.
+ */
+export function writeOperatorCertificate(pkiDir: string, ca: CertificateAuthority, name: string, dir: string, opts: { days?: number } = {}): OperatorCredentials {
+  const creds = issueOperatorCertificate(ca, name, opts.days ? { days: opts.days } : {});
+  recordOperatorIssuance(pkiDir, creds);
+  if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dir, 0o700);
+  writeFileAtomic(join(dir, OPERATOR_CERT_KEY_FILE), creds.keyPem, SECRET_MODE);
+  writeFileAtomic(join(dir, OPERATOR_CERT_FILE), creds.certPem, PUBLIC_MODE);
+  writeFileAtomic(join(dir, OPERATOR_CA_FILE), ca.certPem, PUBLIC_MODE);
+  return creds;
+}
+
 /** Log of issued operator certificates beside the agents' (pki/operators.jsonl). */
 function operatorLogPath(pkiDir: string): string {
   return join(pkiDir, 'operators.jsonl');
@@ -84,7 +107,7 @@ export interface AdminTlsFiles {
 }
 
 /**
- * The admin API's server certificate (pki/admin.crt + admin.key), issued by the collector CA
+ * The operators' API's server certificate (pki/admin.crt + admin.key), issued by the collector CA
  * for localhost, 127.0.0.1, ::1 and `extraNames`/`extraIps`; re-issued when missing, about to
  * expire (30 days) or lacking a requested name.
  */
@@ -143,7 +166,7 @@ function all(v: string | string[] | undefined): string[] {
 export function checkOperator(p: ClientCertFacts, revoked: RevocationList, nowMs = Date.now()): OperatorVerdict {
   const cert = p.cert;
   const claimed = first(cert?.subject?.CN);
-  if (!cert || !cert.serialNumber) return { ok: false, status: 401, reason: 'no client certificate: the admin API needs an operator certificate (`meerkat pki operator create NAME`)', claimed };
+  if (!cert || !cert.serialNumber) return { ok: false, status: 401, reason: 'no client certificate: the collector\'s API needs an operator certificate (`meerkat-collector pki operator create NAME` on the collector host)', claimed };
   if (!p.authorized) return { ok: false, status: 403, reason: `client certificate not accepted (${String(p.authorizationError ?? 'unverified')})`, claimed };
   if (cert.valid_to && Date.parse(cert.valid_to) < nowMs) return { ok: false, status: 403, reason: 'client certificate has expired', claimed };
   if (!all(cert.subject?.OU).includes(OPERATOR_OU)) return { ok: false, status: 403, reason: 'client certificate has no operator role (OU=operator)', claimed };

@@ -1,7 +1,7 @@
 // The running collector, wired in one place (the twin of agent/agent-service.ts): the flow
 // store, the analyzers and the alert pipeline, automatic responses, the threat watchlist and
 // its per-packet tap, the flow side (ingest, recovery, retention), the control side (command
-// queue, operators' admin API) and the agent-facing server. Each part is built by a named
+// queue, operators' API) and the agent-facing server. Each part is built by a named
 // step; if a step fails, what was built is closed again, and stop() closes it all in reverse.
 // `meerkat-collector run` only turns flags into a config and calls startCollectorService.
 import { logger, type Logger } from '../shared/log.js';
@@ -10,7 +10,7 @@ import { RevocationListError } from '../certs/errors.js';
 import { KeyFileError } from '../shared/keys/key-file-error.js';
 import type { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import { CollectorServer, type CollectorServerOptions } from './server/collector-server.js';
-import { effectiveLimits, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
+import { apiCertNames, effectiveLimits, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
 import { FlowService, openFlowStore } from './flow-service.js';
 import { startIsolatedAnalysis, type IsolatedAnalysis } from './analyze/analysis-runtime.js';
 import type { AnalysisConfigInput } from './analyze/analysis-config.js';
@@ -21,12 +21,11 @@ import { parseResponsesConfig } from './respond/response-config.js';
 import { loadOrCreateResponseKey, responseKeyDir } from './respond/response-key.js';
 import { ResponseEngine } from './respond/response-engine.js';
 import { ControlService } from './control/control-service.js';
-import { controlConfigFrom } from './control/control-config.js';
 import { startPayloadRetention } from './payload/payload-hooks.js';
+import { registerServiceMetrics } from './service-metrics.js';
+import { ALERT_STATES } from '../shared/alerts/alert-types.js';
 
 export interface CollectorServiceOptions {
-  /** the --control flag: admin API host:port or "off", over config key control.listen */
-  controlListen?: string;
   /** register the process's default metrics (default true; tests running several collectors turn it off) */
   defaultMetrics?: boolean;
 }
@@ -117,24 +116,23 @@ function recoverFlows(flows: FlowService, analysis: IsolatedAnalysis): void {
   }
 }
 
-/** The control side: command queue, results, audit and the operators' admin API. */
-function openControl(cfg: CollectorServerConfig, dbPath: string, listenFlag: string | undefined): Promise<ControlService> {
-  const cc = controlConfigFrom(cfg, listenFlag);
+/** The control side: command queue, results, audit and the operators' API (config keys "api", "apiNames"). */
+function openControl(cfg: CollectorServerConfig, dbPath: string): Promise<ControlService> {
   return ControlService.open({
     dbPath,
     pkiDir: resolvedDirs(cfg).pkiDir,
-    listen: cc.listen === 'off' ? false : splitHostPort(cc.listen),
-    adminNames: { names: cc.names, ips: cc.ips },
+    listen: cfg.api === 'off' ? false : splitHostPort(cfg.api),
+    adminNames: apiCertNames(cfg),
     log: logger('control'),
   });
 }
 
-/** The agent-facing TLS server (enrollment, WebSocket uploads) and the plain admin port (also a scale-out front-end's, collector/scale). */
+/** The agent-facing TLS server (enrollment, WebSocket uploads) and the plain ops port (also a scale-out front-end's, collector/scale). */
 export function startServer(cfg: CollectorServerConfig, parts: Pick<CollectorServerOptions, 'store' | 'committer' | 'watchlist' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'defaultMetrics' | 'healthChecks'>): Promise<CollectorServer> {
   return CollectorServer.start({
     ...resolvedDirs(cfg),
     listen: splitHostPort(cfg.listen),
-    admin: cfg.admin === 'off' ? false : splitHostPort(cfg.admin),
+    ops: cfg.ops === 'off' ? false : splitHostPort(cfg.ops),
     tlsMinVersion: cfg.tls.minVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
     limits: effectiveLimits(cfg),
     agentCertDays: cfg.agentCertDays,
@@ -165,7 +163,7 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     });
     recoverFlows(flows, analysis);
     flows.startRetention();
-    const control = await openControl(cfg, dbPath, opts.controlListen);
+    const control = await openControl(cfg, dbPath);
     built.push(() => control.close());
     const server = await startServer(cfg, {
       store,
@@ -181,6 +179,14 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     });
     built.push(() => server.close());
     analysis.metrics.register(server.metrics.registry);
+    registerServiceMetrics(server.metrics.registry, {
+      flowRecords: () => flows.recordsBuilt,
+      alertHits: () => analysis.pipeline.stats.byCategory,
+      alertRows: () => Object.fromEntries(ALERT_STATES.map((state) => [state, analysis.store.count({ state })])),
+      outputs: () => analysis.status().outputs,
+      commands: () => control.queue.countByState(),
+      analyzers: () => analysis.status().analyzers,
+    });
     control.attach(server);
     // packet payload kept by bytes and by age (docs/pcap.md), apart from flow retention
     const payload = startPayloadRetention(cfg, dbPath, server.metrics.registry, logger('payload'));
@@ -193,7 +199,7 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
   } catch (e) {
     await built.unwind(log);
     // a missing or broken PKI is an installation problem: usage exit code, same message
-    if (e instanceof KeyFileError || e instanceof RevocationListError) throw new UsageError(`${e.message} (run \`meerkat pki init --dir ${resolvedDirs(cfg).pkiDir}\` first?)`);
+    if (e instanceof KeyFileError || e instanceof RevocationListError) throw new UsageError(`${e.message} (create the deployment with \`meerkat-collector init\` first?)`);
     throw e;
   }
 }

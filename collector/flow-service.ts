@@ -34,10 +34,15 @@ function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
   return validateConfig(storeConfigSchema, configSection(cfg, 'store', '{"flowsDays": 30}'), 'config key "store"');
 }
 
+/** The collector database: "store.path", else <stateDir>/meerkat.db. */
+export function collectorDbPath(cfg: CollectorServerConfig): string {
+  return storeConfigFrom(cfg).path ?? join(cfg.stateDir, 'meerkat.db');
+}
+
 /** Opens the collector database's flow store with the configured retention. */
 export function openFlowStore(cfg: CollectorServerConfig): { store: SqliteFlowStore; dbPath: string } {
   const sc = storeConfigFrom(cfg);
-  const dbPath = sc.path ?? join(cfg.stateDir, 'meerkat.db');
+  const dbPath = collectorDbPath(cfg);
   // a first start: the state directory is ours to create (private: it holds the database and keys)
   mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
   return { store: new SqliteFlowStore(dbPath, { retention: { flowsDays: sc.flowsDays, rawDumpsDays: sc.rawDumpsDays } }), dbPath };
@@ -64,6 +69,8 @@ export interface FlowTaps {
 export class FlowService {
   private readonly ingest: DumpIngest;
   private timer: NodeJS.Timeout | null = null;
+  /** flow records built since start (/metrics) */
+  recordsBuilt = 0;
 
   constructor(readonly store: SqliteFlowStore, private readonly taps: FlowTaps, private readonly log: Logger) {
     this.ingest = new DumpIngest(store, {
@@ -106,6 +113,7 @@ export class FlowService {
   readonly onDumpCommitted = (agentId: string, header: DumpHeader, bytes: Uint8Array): void => {
     try {
       const records = this.ingest.buildFlows(agentId, bytes);
+      this.recordsBuilt += records;
       this.log.debug({ agentId, sequence: header.sequence, packets: header.packetCount, records }, 'flows built');
       this.taps.onDumpBuilt?.();
     } catch (e) {
@@ -121,6 +129,7 @@ export class FlowService {
     try {
       const watermark = health.packetTimeUs - WATERMARK_MARGIN_US;
       const n = this.ingest.advanceAgent(agentId, watermark);
+      this.recordsBuilt += n;
       if (n > 0) this.log.debug({ agentId, records: n }, 'idle flows written out');
       this.taps.onWatermark?.(agentId, watermark);
     } catch (e) {

@@ -6,8 +6,8 @@
 // header so a pull skips chunks outside its window without decrypting them; the header, the
 // segment id and the chunk's index are authenticated with the ciphertext (no splicing, reordering
 // or moving a chunk to another segment). Pure: bytes in, bytes out.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { MeerkatError } from '../../shared/errors.js';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 export const SEGMENT_MAGIC = 0x47524b4d; // "MKRG" as little-endian u32
 export const SEGMENT_VERSION = 1;
@@ -18,7 +18,7 @@ export const CHUNK_TAG_LEN = 16;
 export const SEGMENT_KEY_LEN = 32;
 
 export class RingSegmentError extends MeerkatError {
-  readonly code = 'MEERKAT_ERR_RETRO_SEGMENT';
+  readonly code = 'MEERKAT_ERR_RING_SEGMENT';
   constructor(message: string) {
     super(message);
     this.name = 'RingSegmentError';

@@ -52,7 +52,7 @@ export class AlertPipeline {
   readonly stats: AlertPipelineStats = {
     received: 0, byCategory: {}, written: 0, newAlerts: 0, notifications: 0, dropped: 0, flushes: 0, flushErrors: 0, lastError: null,
   };
-  /** every change of every flush, for callers that want them (tests, the admin API) */
+  /** every change of every flush, for callers that want them (tests, the operators' API) */
   onChanges: ((changes: readonly AlertChange[]) => void) | null = null;
 
   constructor(private readonly store: SqliteAlertStore | null, private readonly outputs: readonly AlertOutput[] = [],

@@ -33,10 +33,10 @@ export interface AnalyzeImportResult {
   alerts: number;
   /** of which new rows */
   newAlerts: number;
-  /** alerts the analyzers emitted (before aggregation) */
-  alertEvents: number;
-  /** emitted alerts per category */
-  byCategory: Record<string, number>;
+  /** hits: occurrences the analyzers reported (each goes into an alert row; several into one) */
+  hits: number;
+  /** hits per category */
+  hitsByCategory: Record<string, number>;
   /** flow records analyzed */
   records: number;
   analyzers: AnalyzerStatus[];
@@ -84,8 +84,8 @@ export async function analyzeImport(files: string[], opts: AnalyzeImportOptions)
   return {
     alerts: rowIds.size,
     newAlerts,
-    alertEvents: rt.pipeline.stats.received,
-    byCategory: { ...rt.pipeline.stats.byCategory },
+    hits: rt.pipeline.stats.received,
+    hitsByCategory: { ...rt.pipeline.stats.byCategory },
     records,
     analyzers: status.analyzers,
     loadFailures: [...rt.loadFailures()],

@@ -1,6 +1,9 @@
-// `meerkat-collector import FILE... --db DB`: capture files (pcap/pcapng) and Meerkat
-// dump files into the flow database. Exit 0 when every file imported (or was already
-// imported: a file is imported once, see collector/import/import-ledger.ts), 1 when a file
+// `meerkat-collector import FILE... [--db DB]`: capture files (pcap/pcapng) and Meerkat dump
+// files into a flow database: this host's collector database by default (found as every
+// meerkat-collector command finds it), or --db. The analyzers run as the collector's
+// configuration says (its "analyzers", "analysis" and "alerts" keys). Exit 0 when every file
+// imported (or was
+// imported before: a file is imported once, see collector/import/import-ledger.ts), 1 when a file
 // could not be read (the others are still imported), 2 for usage errors.
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
@@ -10,11 +13,13 @@ import type { AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.
 import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { importFiles, type ImportSummary } from '../import/import-files.js';
 import { analyzeImport } from '../analyze/analyze-import.js';
-import { loadConfigFile } from '../../shared/config/load-config.js';
-import { z } from 'zod';
+import { collectorConfigFile, readCollectorConfigJson } from '../collector-config.js';
+import { collectorDbPath } from '../flow-service.js';
+import { hostFrom, hostOptions } from './host-options.js';
 
 interface ImportFlags {
-  db: string;
+  db?: string;
+  stateDir?: string;
   anonymize?: string;
   anonKey?: string;
   agent?: string;
@@ -51,11 +56,11 @@ function summaryText(s: ImportSummary): string {
 }
 
 export function registerImportCommand(program: Command): void {
-  program
+  hostOptions(program
     .command('import')
-    .description('import pcap/pcapng captures and Meerkat dump files into the flow database')
-    .argument('<files...>', 'capture or dump files (recognised by content)')
-    .requiredOption('--db <path>', 'SQLite flow database (created if missing)')
+    .description('import pcap/pcapng captures and Meerkat dump files into a flow database (the collector\'s, or --db)')
+    .argument('<files...>', 'capture or dump files (recognised by content)'))
+    .option('--db <path>', 'SQLite flow database (created if missing; default: this host\'s collector database)')
     .option('--anonymize <policy>', 'addresses of capture files to pseudonymize: internal, all or none (dumps are already anonymized)', 'internal')
     .option('--anon-key <file>', "owner's anonymization key file; without it a random key is used for this import only")
     .option('--agent <id>', 'agent id recorded for flows from capture files', 'import')
@@ -66,11 +71,11 @@ export function registerImportCommand(program: Command): void {
     .option('--progress', 'show a progress bar even when stderr is not a terminal')
     .option('--no-progress', 'never show a progress bar')
     .option('--no-analyze', 'only build flows: do not run the analyzers (on by default: alerts go into the same database)')
-    .option('--config <file>', 'collector config file whose "analyzers", "analysis" and "alerts" keys configure the analysis')
     .option('--analyzer-workers', 'run the analyzers in worker threads as `run` does (a stalled analyzer is stopped; more CPU and a slower start)')
     .option('--reimport', 'import captures whose content this database already holds (their flows and alert counts are then doubled)')
     .option('--json', 'print the summary as JSON')
     .action(async (files: string[], flags: ImportFlags) => {
+      const db = flags.db ?? collectorDbPath(hostFrom(flags).config);
       const policy = flags.anonymize as AnonymizePolicy;
       if (!POLICIES.includes(policy)) {
         throw new UsageError(`--anonymize must be one of ${POLICIES.join(', ')}, got ${JSON.stringify(flags.anonymize)}`);
@@ -103,26 +108,27 @@ export function registerImportCommand(program: Command): void {
         ...(flags.internalSuffix !== undefined ? { internalSuffixes: flags.internalSuffix } : {}),
       };
       if (flags.analyze === false) {
-        const summary = await importFiles(files, { db: flags.db, ...importOpts });
+        const summary = await importFiles(files, { db, ...importOpts });
         process.stdout.write((flags.json ? JSON.stringify(summary) : summaryText(summary)) + '\n');
         if (summary.errors > 0) process.exitCode = 1;
         return;
       }
       // the same analyzers as the live collector, on packet time: alerts as live capture would give them
-      const analysisConfig = flags.config ? loadConfigFile(z.looseObject({}), flags.config) : undefined;
+      const configFile = collectorConfigFile(flags.config);
+      const analysisConfig = configFile ? readCollectorConfigJson(configFile) : undefined;
       const r = await analyzeImport(files, {
-        db: flags.db,
+        db,
         ...importOpts,
-        ...(analysisConfig ? { analyzersConfig: analysisConfig, configSource: flags.config } : {}),
+        ...(analysisConfig && configFile ? { analyzersConfig: analysisConfig, configSource: configFile } : {}),
         analyzers: flags.analyzerWorkers ? 'worker' : 'in-process',
         log: logger('analyze'),
       });
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ ...r.import, alerts: r.alerts, new_alerts: r.newAlerts, alert_events: r.alertEvents, by_category: r.byCategory, analyzers: r.analyzers, load_failures: r.loadFailures }) + '\n');
+        process.stdout.write(JSON.stringify({ ...r.import, db, alerts: r.alerts, newAlerts: r.newAlerts, hits: r.hits, hitsByCategory: r.hitsByCategory, analyzers: r.analyzers, loadFailures: r.loadFailures }) + '\n');
       } else {
         process.stdout.write(summaryText(r.import) + '\n');
-        const cats = Object.entries(r.byCategory).map(([c, n]) => `${c} ${n}`).join(', ');
-        process.stdout.write(`analyzed ${r.records} flow records with ${r.analyzers.length} analyzers: ${r.alerts} alert(s)${cats ? ` (${cats})` : ''}; list them with: meerkat alerts --db ${flags.db}\n`);
+        const cats = Object.entries(r.hitsByCategory).map(([c, n]) => `${c} ${n}`).join(', ');
+        process.stdout.write(`analyzed ${r.records} flow records with ${r.analyzers.length} analyzers: ${r.hits} hit(s)${cats ? ` (${cats})` : ''} in ${r.alerts} alert(s), ${r.newAlerts} of them new; list them with: meerkat alerts --db ${db}\n`);
         for (const f of r.loadFailures) process.stderr.write(`warning: analyzer ${f.name} not loaded: ${f.error}\n`);
       }
       if (r.import.errors > 0) process.exitCode = 1;

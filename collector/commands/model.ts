@@ -15,9 +15,13 @@ import { DgaModel, DgaModelError, type DgaEvaluation } from '../analyze/dga/dga-
 import { DGA_FAMILIES, dgaFamily } from '../analyze/dga/dga-families.js';
 import { evaluateDgaModel, trainDgaModel } from '../analyze/dga/train-dga.js';
 import { englishWords, readNameList, topSitesNames, trainingSet } from '../analyze/dga/dga-training-data.js';
+import { collectorDbPath } from '../flow-service.js';
+import { hostFrom, hostOptions } from './host-options.js';
 
 interface TrainFlags {
   db?: string;
+  config?: string;
+  stateDir?: string;
   out?: string;
   window: string;
   trees?: number;
@@ -29,7 +33,9 @@ interface TrainFlags {
 }
 
 interface EvalFlags {
-  db: string;
+  db?: string;
+  config?: string;
+  stateDir?: string;
   model: string;
   since?: string;
   until?: string;
@@ -45,6 +51,11 @@ function reportText(title: string, r: EvalReport): string {
   return lines.join('\n');
 }
 
+/** --db, else this host's collector database (found as every meerkat-collector command finds it). */
+function dbOf(flags: { db?: string; config?: string; stateDir?: string }): string {
+  return flags.db ?? collectorDbPath(hostFrom(flags).config);
+}
+
 function openFlows(db: string): SqliteFlowStore {
   if (!existsSync(db)) throw new UsageError(`no database at ${db}`);
   return new SqliteFlowStore(db, { readonly: true });
@@ -52,10 +63,10 @@ function openFlows(db: string): SqliteFlowStore {
 
 export function registerModelCommand(program: Command): void {
   const model = program.command('model').description('machine-signature model: train from stored flows, evaluate');
-  model
+  hostOptions(model
     .command('train')
-    .description('train the machine-signature model (random forest over per-agent time windows)')
-    .option('--db <path>', 'SQLite flow database (required)')
+    .description('train the machine-signature model (random forest over per-agent time windows)'))
+    .option('--db <path>', 'SQLite flow database (default: this host\'s collector database)')
     .option('--out <file>', 'model file to write (JSON; required)')
     .option('--window <duration>', 'window length (e.g. 5m, 10m, 30s)', '5m')
     .option('--trees <n>', 'trees in the forest', parseIntOption('--trees', 1, 1000), 60)
@@ -71,7 +82,7 @@ export function registerModelCommand(program: Command): void {
       const holdout = Number(flags.holdout ?? '0.2');
       if (!(holdout > 0 && holdout < 1)) throw new UsageError(`--holdout must be between 0 and 1, got ${JSON.stringify(flags.holdout)}`);
       const windowUs = Math.round(windowSec * 1e6);
-      const store = openFlows(flags.db);
+      const store = openFlows(dbOf(flags));
       let m: SignatureModel;
       let records = 0;
       try {
@@ -98,11 +109,11 @@ export function registerModelCommand(program: Command): void {
         reportText(`held-out accuracy (latest ${Math.round(holdout * 100)} % of each agent's windows)`, j.holdout),
       ].join('\n') + '\n');
     });
-  model
+  hostOptions(model
     .command('eval')
-    .description("accuracy of a model on the stored flows' windows")
-    .requiredOption('--db <path>', 'SQLite flow database')
-    .requiredOption('--model <file>', 'model file from "meerkat model train"')
+    .description("accuracy of a model on the stored flows' windows"))
+    .option('--db <path>', 'SQLite flow database (default: this host\'s collector database)')
+    .requiredOption('--model <file>', 'model file from "meerkat-collector model train"')
     .option('--since <time>', 'windows from (ISO time, epoch seconds, or a duration ago)')
     .option('--until <time>', 'windows until')
     .option('--json', 'print the report as JSON')
@@ -114,7 +125,7 @@ export function registerModelCommand(program: Command): void {
         if (e instanceof ModelFormatError) throw new UsageError(e.message);
         throw e;
       }
-      const store = openFlows(flags.db);
+      const store = openFlows(dbOf(flags));
       let report: EvalReport;
       try {
         const w = windowsFromStore(store, {
@@ -126,7 +137,7 @@ export function registerModelCommand(program: Command): void {
       } finally {
         store.close();
       }
-      if (report.windows === 0) throw new Error(`no windows of the model's agents (${m.classes.join(', ')}) in ${flags.db}`);
+      if (report.windows === 0) throw new Error(`no windows of the model's agents (${m.classes.join(', ')}) in ${dbOf(flags)}`);
       process.stdout.write((flags.json ? JSON.stringify(report) : reportText('accuracy', report)) + '\n');
     });
   registerTrainDga(model.commands.find((c) => c.name() === 'train')!);

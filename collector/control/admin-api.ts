@@ -1,8 +1,8 @@
-// The operators' admin API: HTTPS with mutual TLS on its own port (default 127.0.0.1:9470).
+// The operators' API (the collector's `api` port): HTTPS with mutual TLS, default 127.0.0.1:9470.
 // Only clients presenting an operator certificate from the collector's CA get in (no anonymous
 // access); every request - refused ones included - is written to the audit log with who, what,
 // when and the answer. The endpoints, with the permission each needs, are the route table in
-// admin-routes.ts (listed in docs/control.md); this module owns TLS, operator authentication,
+// admin-routes.ts (docs/api.md); this module owns TLS, operator authentication,
 // the permission check of each route and the audit row of every request. JSON in and out.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -20,7 +20,8 @@ import { limitTimeToFirstRequest, serverTimeoutOptions } from '../server/connect
 import type { PcapRoute } from './pcap-export.js';
 import type { AppLogRoute } from './app-log-route.js';
 
-export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
+import type { DataAccess } from './data-access.js';
+import { PORT_HEADER } from '../../shared/protocol/port-names.js';
 
 export interface AdminApiDeps {
   queue: CommandQueue;
@@ -38,6 +39,8 @@ export interface AdminApiDeps {
   pcap?: PcapRoute;
   /** the DNS and TLS logs (app-log-route.ts) */
   appLogs?: AppLogRoute;
+  /** flows and alerts (data-access.ts) */
+  data?: DataAccess;
   /** what each operator may do (default: everything; see ALLOW_EVERY_OPERATOR) */
   authorize?: Authorizer;
   log: Logger;
@@ -77,6 +80,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
+    res.setHeader(PORT_HEADER, 'api');
     const sock = req.socket as TLSSocket;
     const verdict = checkOperator({ authorized: sock.authorized, authorizationError: sock.authorizationError as unknown as string | null, cert: sock.getPeerCertificate() }, deps.revocations());
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
@@ -98,7 +102,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
     };
     try {
       if (!verdict.ok) {
-        deps.log.warn({ reason: verdict.reason, claimed: verdict.claimed, what }, 'admin API request refused');
+        deps.log.warn({ reason: verdict.reason, claimed: verdict.claimed, what }, 'API request refused');
         throw new HttpError(verdict.status, 'unauthorized', verdict.reason);
       }
       const { route, params } = routes.match(method, url.pathname);
@@ -116,7 +120,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
         detail = e.message;
         return send(e.status, { error: e.reason, message: e.message }, e.headers);
       }
-      deps.log.error({ err: e, what }, 'admin API request failed');
+      deps.log.error({ err: e, what }, 'API request failed');
       detail = (e as Error).message;
       return send(500, { error: 'internal', message: 'the collector failed to handle the request (see its log)' });
     }
@@ -127,7 +131,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
     server.listen(o.port, o.host, () => { server.off('error', reject); resolve(); });
   });
   // a TLS client without an acceptable handshake never reaches a request: audit it from the log side
-  server.on('tlsClientError', (err: Error) => deps.log.warn({ err: err.message }, 'admin API TLS handshake failed'));
+  server.on('tlsClientError', (err: Error) => deps.log.warn({ err: err.message }, 'API TLS handshake failed'));
   return {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => {

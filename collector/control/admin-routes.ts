@@ -1,12 +1,17 @@
-// The operators' admin API endpoints as a route table: method, path, the permission the route
+// The operators' API endpoints as a route table: method, path, the permission the route
 // needs, and its handler. Handlers get the authenticated operator and the API's dependencies,
 // name the agent / command the request was about (for its audit row) and return status + JSON.
-// Adding an endpoint is adding a row here (and a line in docs/control.md).
+// Adding an endpoint is adding a row here (and a section in docs/api.md).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AGENT_ID_RE, COMMAND_STATES, type CommandState } from '../../shared/commands/command-schema.js';
 import type { AdminApiDeps } from './admin-api.js';
 import { SubmitError, type QueuedCommand } from './command-queue.js';
 import { HttpError, type RouteSpec } from './route-table.js';
+import { QueryError, flowQueryFromParams, parseTimeParam, summaryQueryFromParams } from '../../shared/store/flow-query.js';
+import { StoreError } from '../../shared/store/flow-store.js';
+import { alertQueryFromParams, parseAlertState } from '../../shared/alerts/alert-query.js';
+import { AlertStoreError } from '../../shared/alerts/sqlite-alert-store.js';
+import { alertView } from '../../shared/alerts/alert-types.js';
 
 const MAX_BODY = 64 * 1024;
 export const MAX_WAIT_S = 60;
@@ -88,9 +93,49 @@ function agentParam(u: URL): string | undefined {
   return a;
 }
 
+/** since= / until= as ms since the epoch (ISO 8601 text or integer µs, as every API time). */
+function timeRangeMs(u: URL): { sinceMs?: number; untilMs?: number } {
+  const out: { sinceMs?: number; untilMs?: number } = {};
+  for (const name of ['since', 'until'] as const) {
+    const v = u.searchParams.get(name);
+    if (v === null) continue;
+    try {
+      out[name === 'since' ? 'sinceMs' : 'untilMs'] = Math.floor(parseTimeParam(name, v) / 1000);
+    } catch (e) {
+      if (e instanceof QueryError) throw new HttpError(400, 'bad-query', e.message);
+      throw e;
+    }
+  }
+  return out;
+}
+
+/** A query the shared parsers refuse, or a store that refuses a cursor: 400 bad-query. */
+function query<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof QueryError) throw new HttpError(400, 'bad-query', e.message);
+    if ((e instanceof StoreError || e instanceof AlertStoreError) && /cursor/.test(e.message)) throw new HttpError(400, 'bad-query', e.message);
+    throw e;
+  }
+}
+
+function dataOf(deps: AdminApiDeps): NonNullable<AdminApiDeps['data']> {
+  if (!deps.data) throw new HttpError(404, 'not-found', 'this collector serves no flow or alert data');
+  return deps.data;
+}
+
 const whoami: AdminHandler = (ctx) => ({ status: 200, body: { operator: ctx.operator, serial: ctx.serial } });
 
-const listAgents: AdminHandler = (_ctx, deps) => ({ status: 200, body: { agents: deps.registry.list(deps.liveAgents()) } });
+const listAgents: AdminHandler = (_ctx, deps) => {
+  const pending = deps.queue.unansweredByAgent();
+  const rev = deps.revocations();
+  const agents = deps.registry.list(deps.liveAgents(), (agentId) => ({
+    revoked: rev.isAgentRevoked(agentId),
+    pendingCommands: (pending.get(agentId) ?? []).map((c) => ({ id: c.id, kind: c.kind, state: c.state, createdAt: new Date(c.createdAt).toISOString() })),
+  }));
+  return { status: 200, body: { agents } };
+};
 
 const transportAgents: AdminHandler = (_ctx, deps) => ({ status: 200, body: { agents: deps.transportAgents() } });
 
@@ -140,7 +185,7 @@ const listCommands: AdminHandler = (ctx, deps) => {
   if (state !== null && !(COMMAND_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-query', `state must be one of ${COMMAND_STATES.join(', ')}`);
   const a = agentParam(u);
   const limit = intParam(u, 'limit', 1, 10_000);
-  const list = deps.queue.list({ ...(a ? { agentId: a } : {}), ...(state ? { state: state as CommandState } : {}), ...(limit ? { limit } : {}) });
+  const list = deps.queue.list({ ...(a ? { agentId: a } : {}), ...(state ? { state: state as CommandState } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) });
   return { status: 200, body: { commands: list.map(commandView) } };
 };
 
@@ -161,10 +206,58 @@ const listAudit: AdminHandler = (ctx, deps) => {
   const cmd = u.searchParams.get('command');
   const after = intParam(u, 'after', 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(u, 'limit', 1, 10_000);
-  return { status: 200, body: { entries: deps.audit.list({ ...(a ? { agentId: a } : {}), ...(cmd ? { commandId: cmd } : {}), ...(after !== undefined ? { after } : {}), ...(limit ? { limit } : {}) }) } };
+  return { status: 200, body: { entries: deps.audit.list({ ...(a ? { agentId: a } : {}), ...(cmd ? { commandId: cmd } : {}), ...(after !== undefined ? { after } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) }) } };
 };
 
-/** Every endpoint of the admin API. */
+/** Flow records, newest first, one page (docs/api.md, "Flows"). */
+const listFlows: AdminHandler = (ctx, deps) => {
+  const q = query(() => flowQueryFromParams(ctx.url.searchParams));
+  if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
+  const page = query(() => dataOf(deps).flowsPage(q));
+  return { status: 200, body: { flows: page.records, next: page.next } };
+};
+
+/** Top talkers, ports and protocols over a time range (default: the last hour). */
+const flowSummary: AdminHandler = (ctx, deps) => {
+  const q = query(() => summaryQueryFromParams(ctx.url.searchParams, Date.now() * 1000));
+  if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
+  const s = dataOf(deps).flowsSummary(q);
+  const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
+  return { status: 200, body: { since: iso(q.filter.since), until: iso(q.filter.until), sinceUs: q.filter.since, untilUs: q.filter.until, ...s } };
+};
+
+const listAlerts: AdminHandler = (ctx, deps) => {
+  const q = query(() => alertQueryFromParams(ctx.url.searchParams));
+  if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
+  const page = query(() => dataOf(deps).alertsPage(q));
+  return { status: 200, body: { alerts: page.alerts.map(alertView), next: page.next } };
+};
+
+/** Moves an alert to open, acknowledged or closed; audited with who did it. */
+const setAlertState: AdminHandler = async (ctx, deps) => {
+  const idText = ctx.params.id!;
+  if (!/^\d{1,15}$/.test(idText)) throw new HttpError(400, 'bad-alert', 'an alert id is a whole number');
+  let body: { state?: unknown };
+  try {
+    body = JSON.parse(await readBody(ctx.req)) as { state?: unknown };
+  } catch {
+    throw new HttpError(400, 'malformed', 'request body is not JSON (expected {"state": "acknowledged"})');
+  }
+  if (typeof body?.state !== 'string') throw new HttpError(400, 'malformed', 'expected {"state": "open" | "acknowledged" | "closed"}');
+  const state = query(() => parseAlertState(body.state as string));
+  let a;
+  try {
+    a = dataOf(deps).setAlertState(Number(idText), state);
+  } catch (e) {
+    if (e instanceof AlertStoreError) throw new HttpError(409, 'conflict', e.message);
+    throw e;
+  }
+  if (a === null) throw new HttpError(404, 'no-alert', `no alert ${idText}`);
+  ctx.audit.agentId = a.agentId;
+  deps.audit.record({ actor: ctx.actor, action: 'alert.state', agentId: a.agentId, outcome: a.state, detail: { alert: a.id, category: a.category, rule: a.rule } });
+  return { status: 200, body: { alert: alertView(a) } };
+};
+
 /** Packets of the kept dumps as pcapng, streamed (pcap-export.ts; docs/pcap.md). */
 const pcapExport: AdminHandler = async (ctx, deps) => {
   if (!deps.pcap) throw new HttpError(404, 'not-found', 'packet export is not configured on this collector');
@@ -188,6 +281,7 @@ const appLog = (kind: 'dns' | 'tls'): AdminHandler => (ctx, deps) => {
   return { status: 200, body: deps.appLogs(kind, ctx.url.searchParams) };
 };
 
+/** Every endpoint of the API. */
 export const ADMIN_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/whoami', permission: 'identity:read', handler: whoami },
   { method: 'GET', path: '/v1/agents', permission: 'agents:read', handler: listAgents },
@@ -199,6 +293,10 @@ export const ADMIN_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/pcap', permission: 'pcap:export', handler: pcapExport },
   { method: 'GET', path: '/v1/pcap/usage', permission: 'agents:read', handler: pcapUsage },
   { method: 'GET', path: '/v1/audit', permission: 'audit:read', handler: listAudit },
-  { method: 'GET', path: '/v1/dns', permission: 'agents:read', handler: appLog('dns') },
-  { method: 'GET', path: '/v1/tls', permission: 'agents:read', handler: appLog('tls') },
+  { method: 'GET', path: '/v1/dns', permission: 'flows:read', handler: appLog('dns') },
+  { method: 'GET', path: '/v1/tls', permission: 'flows:read', handler: appLog('tls') },
+  { method: 'GET', path: '/v1/flows', permission: 'flows:read', handler: listFlows },
+  { method: 'GET', path: '/v1/flows/summary', permission: 'flows:read', handler: flowSummary },
+  { method: 'GET', path: '/v1/alerts', permission: 'alerts:read', handler: listAlerts },
+  { method: 'POST', path: '/v1/alerts/:id/state', permission: 'alerts:write', handler: setAlertState },
 ];

@@ -1,5 +1,5 @@
 // The collector's control side: command queue, delivery, results, audit and the operators'
-// admin API, plugged into the agent server. Delivery: a queued command goes to its agent at
+// operators' API, plugged into the agent server. Delivery: a queued command goes to its agent at
 // once if it is connected, otherwise when it (re)connects; a command delivered on a connection
 // that has since dropped without an answer is sent again on the next one (the agent answers a
 // repeated delivery from its replay record instead of running it twice). Commands that pass
@@ -18,6 +18,7 @@ import { openControlDb, type ControlDatabase } from './control-db.js';
 import { ensureAdminServerCert } from '../../certs/operator-certs.js';
 import { createPcapRoute, type PcapExportLimits } from './pcap-export.js';
 import { createAppLogRoute } from './app-log-route.js';
+import { openDataAccess, type DataAccess } from './data-access.js';
 
 /** What the control side needs of the agent server (CollectorServer implements it). */
 export interface CommandTransport {
@@ -29,11 +30,11 @@ export interface ControlServiceOptions {
   /** the collector database (<stateDir>/meerkat.db) */
   dbPath: string;
   pkiDir: string;
-  /** admin API address, or false for none */
+  /** operators' API address, or false for none */
   listen: { host: string; port: number } | false;
-  /** extra names / addresses for the admin API certificate */
+  /** extra names / addresses for the operators' API certificate */
   adminNames?: { names?: string[]; ips?: string[] };
-  /** what each operator may do on the admin API (default: everything) */
+  /** what each operator may do on the operators' API (default: everything) */
   authorize?: Authorizer;
   log: Logger;
   /** delivery / expiry sweep period (default 500 ms) */
@@ -59,6 +60,7 @@ export class ControlService {
   private readonly now: () => number;
   private revocations: RevocationWatcher | null = null;
   private readonly appLogs: ReturnType<typeof createAppLogRoute>;
+  private data: DataAccess | null = null;
   private ticks = 0;
 
   private constructor(private readonly db: ControlDatabase, private readonly o: ControlServiceOptions) {
@@ -93,6 +95,7 @@ export class ControlService {
     this.revocations = new RevocationWatcher(paths.revocations, ca.certPem, () => undefined, () => undefined, this.log);
     this.revocations.start(1000);
     const rev = this.revocations;
+    this.data = openDataAccess(this.o.dbPath);
     this.api = await startAdminApi({ host: listen.host, port: listen.port, tls: { key: tls.keyPem, cert: tls.certPem, ca: ca.certPem } }, {
       queue: this.queue,
       audit: this.audit,
@@ -107,8 +110,9 @@ export class ControlService {
       // the dumps and flows live in the same database as the control tables (<stateDir>/meerkat.db)
       pcap: createPcapRoute({ dbPath: this.o.dbPath, audit: this.audit, log: this.log, ...(this.o.pcapLimits ? { limits: this.o.pcapLimits } : {}) }),
       appLogs: this.appLogs,
+      data: this.data,
     });
-    this.log.info({ host: listen.host, port: this.api.port, cert: tls.files.cert }, 'admin API listening (HTTPS, operator certificates)');
+    this.log.info({ host: listen.host, port: this.api.port, cert: tls.files.cert }, 'operators\' API listening (HTTPS, operator certificates)');
   }
 
   /** Hooks for the agent server (compose with other hooks of the same name). */
@@ -216,6 +220,7 @@ export class ControlService {
     const level = outcome.status === 'done' ? 'info' : 'warn';
     this.log[level]({ commandId: id, agentId, kind: cmd.kind, outcome: label, reason: outcome.reason }, 'command result');
     if (cmd.kind === 'inventory' && outcome.status === 'done' && outcome.data !== undefined) this.registry.saveInventory(agentId, id, outcome.data);
+    else if (outcome.status === 'done' && outcome.data !== undefined) this.registry.applyResult(agentId, cmd.kind, outcome.data);
     this.wake(id);
   }
 
@@ -255,6 +260,7 @@ export class ControlService {
     if (this.timer) clearInterval(this.timer);
     this.revocations?.stop();
     if (this.api) await this.api.close();
+    this.data?.close();
     for (const id of [...this.waiters.keys()]) this.wake(id);
     try {
       this.registry.flush();

@@ -4,13 +4,14 @@
 import { MeerkatError } from '../../shared/errors.js';
 
 /** What an operator may do; each route names the one it needs (roles will map to sets of these). */
-export type Permission = 'identity:read' | 'agents:read' | 'inventory:read' | 'commands:read' | 'commands:submit' | 'audit:read' | 'pcap:export';
+export type Permission = 'identity:read' | 'agents:read' | 'inventory:read' | 'commands:read' | 'commands:submit' | 'audit:read' | 'pcap:export'
+  | 'flows:read' | 'alerts:read' | 'alerts:write';
 
-export const PERMISSIONS: readonly Permission[] = ['identity:read', 'agents:read', 'inventory:read', 'commands:read', 'commands:submit', 'audit:read', 'pcap:export'];
+export const PERMISSIONS: readonly Permission[] = ['identity:read', 'agents:read', 'inventory:read', 'commands:read', 'commands:submit', 'audit:read', 'pcap:export', 'flows:read', 'alerts:read', 'alerts:write'];
 
 export type HttpMethod = 'GET' | 'POST';
 
-/** An HTTP answer with a stable reason (admin API errors are JSON { error: reason, message }). */
+/** An HTTP answer with a stable reason (operators' API errors are JSON { error: reason, message }). */
 export class HttpError extends MeerkatError {
   readonly code = 'MEERKAT_ERR_ADMIN_REQUEST';
   constructor(readonly status: number, readonly reason: string, message: string, readonly headers: Record<string, string> = {}) {

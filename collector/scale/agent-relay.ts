@@ -100,7 +100,10 @@ export class AgentRelay {
   /** Every agent connected to any front-end. */
   async agents(): Promise<PresenceEntry[]> {
     const out: PresenceEntry[] = [];
-    for await (const k of await this.kv.keys()) {
+    // the key lister is a consumer of its own: read it to the end before the lookups
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys()) keys.push(k);
+    for (const k of keys) {
       const e = await this.kv.get(k);
       if (e === null || e.operation !== 'PUT') continue;
       const dot = k.indexOf('.');

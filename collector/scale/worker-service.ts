@@ -2,7 +2,7 @@
 // partitions it owns; /metrics: dumps committed and replayed per organisation and partition).
 import { Gauge } from 'prom-client';
 import type { Logger } from '../../shared/log.js';
-import { startAdminServer, type AdminServer } from '../server/admin-server.js';
+import { startOpsServer, type OpsServer } from '../server/ops-server.js';
 import { CollectorMetrics } from '../server/collector-metrics.js';
 import { splitHostPort, type CollectorServerConfig } from '../server/server-config.js';
 import { FlowWorker } from './flow-worker.js';
@@ -10,15 +10,15 @@ import type { ScaleOutConfig } from './scale-config.js';
 
 export interface WorkerService {
   readonly worker: FlowWorker;
-  readonly adminPort: number | null;
+  readonly opsPort: number | null;
   stop(opts?: { flush?: boolean }): Promise<void>;
 }
 
 export async function startWorkerService(cfg: CollectorServerConfig, so: ScaleOutConfig, log: Logger): Promise<WorkerService> {
   const worker = await FlowWorker.start(so, { log });
-  let admin: AdminServer | null = null;
+  let ops: OpsServer | null = null;
   try {
-    if (cfg.admin !== 'off') {
+    if (cfg.ops !== 'off') {
       const metrics = new CollectorMetrics(true);
       const gauge = (name: string, help: string, pick: (p: ReturnType<FlowWorker['status']>['partitions'][number]) => number): void => {
         new Gauge({
@@ -31,24 +31,24 @@ export async function startWorkerService(cfg: CollectorServerConfig, so: ScaleOu
       };
       gauge('meerkat_worker_dumps_committed', 'Dumps committed by this worker since it took the partition', (p) => p.dumps);
       gauge('meerkat_worker_dumps_replayed', 'Dumps replayed to rebuild flow state when the partition was taken', (p) => p.replayed);
-      const a = splitHostPort(cfg.admin);
-      admin = await startAdminServer(a.host, a.port, metrics, {
+      const a = splitHostPort(cfg.ops);
+      ops = await startOpsServer(a.host, a.port, metrics, {
         // a worker without partitions is healthy (more workers than partitions); what it owns is in /metrics
         health: () => ({ status: 'ok', reasons: [], agentsConnected: 0 }),
       });
     }
-    log.info({ workerId: so.workerId, adminPort: admin?.port ?? null }, 'flow worker ready');
+    log.info({ workerId: so.workerId, opsPort: ops?.port ?? null }, 'flow worker ready');
   } catch (e) {
     await worker.stop({ flush: false });
     throw e;
   }
-  const ops = admin;
+  const opsServer = ops;
   return {
     worker,
-    adminPort: ops?.port ?? null,
+    opsPort: opsServer?.port ?? null,
     async stop(opts) {
       await worker.stop(opts);
-      await ops?.close();
+      await opsServer?.close();
     },
   };
 }

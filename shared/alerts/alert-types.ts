@@ -83,8 +83,9 @@ function iso(us: number): string {
 }
 
 /**
- * An alert as the console prints it (`meerkat alerts --json`) and the outputs send it: every
- * field is documented in docs/analyzers.md ("The alert as JSON"); the internal key is not part of it.
+ * An alert as the API, the console (`meerkat alerts --json`) and the outputs show it: camelCase,
+ * times as ISO 8601 text with the packet times also as integer microseconds. Every field is
+ * documented in docs/analyzers.md ("The alert as JSON") and docs/api.md; the internal key is not part of it.
  */
 export interface AlertView {
   id: number;
@@ -107,6 +108,9 @@ export interface AlertView {
   flowUids: string[];
   evidence: Record<string, unknown>;
   suggestedResponse: SuggestedResponse | null;
+  createdAt: string;
+  updatedAt: string;
+  stateChangedAt: string | null;
   createdUs: number;
   updatedUs: number;
   stateChangedUs: number | null;
@@ -117,8 +121,9 @@ export function alertView(a: StoredAlert): AlertView {
     id: a.id, state: a.state, severity: a.severity, category: a.category, rule: a.rule, agentId: a.agentId, host: a.host,
     peer: a.peer, analyzer: a.analyzer, summary: a.summary, count: a.count, firstSeen: iso(a.firstSeenUs), lastSeen: iso(a.lastSeenUs),
     firstSeenUs: a.firstSeenUs, lastSeenUs: a.lastSeenUs, flowUid: a.flowUid, communityId: a.communityId, flowUids: a.flowUids,
-    evidence: a.evidence, suggestedResponse: a.suggestedResponse, createdUs: a.createdUs, updatedUs: a.updatedUs,
-    stateChangedUs: a.stateChangedUs,
+    evidence: a.evidence, suggestedResponse: a.suggestedResponse,
+    createdAt: iso(a.createdUs), updatedAt: iso(a.updatedUs), stateChangedAt: a.stateChangedUs === null ? null : iso(a.stateChangedUs),
+    createdUs: a.createdUs, updatedUs: a.updatedUs, stateChangedUs: a.stateChangedUs,
   };
 }
 

@@ -192,6 +192,28 @@ export class SqliteAlertStore {
     return rows.map(rowToAlert);
   }
 
+  /**
+   * At most `limit` alerts, most recently seen first, after the cursor of the previous page
+   * (null for the first); `next` is null on the last page. @throws AlertStoreError on a bad cursor
+   */
+  page(filter: AlertFilter, limit: number, cursor: string | null): { alerts: StoredAlert[]; next: string | null } {
+    if (!this.hasTables) return { alerts: [], next: null };
+    const w = this.where(filter);
+    const conds = w.sql ? [w.sql.replace(/^ WHERE /, '')] : [];
+    const args = [...w.args];
+    if (cursor !== null) {
+      const m = /^(\d{1,17}):(\d{1,17})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+      if (!m) throw new AlertStoreError(`not an alert page cursor: ${JSON.stringify(cursor.slice(0, 40))}`);
+      conds.push('(last_seen_us < ? OR (last_seen_us = ? AND id < ?))');
+      args.push(Number(m[1]), Number(m[1]), Number(m[2]));
+    }
+    const n = Math.max(1, Math.floor(limit));
+    const rows = this.db.prepare(`SELECT * FROM alerts${conds.length ? ' WHERE ' + conds.join(' AND ') : ''} ORDER BY last_seen_us DESC, id DESC LIMIT ${n + 1}`).all(...args) as AlertRow[];
+    const alerts = rows.slice(0, n).map(rowToAlert);
+    const last = alerts[alerts.length - 1];
+    return { alerts, next: rows.length > n && last ? Buffer.from(`${last.lastSeenUs}:${last.id}`, 'utf8').toString('base64url') : null };
+  }
+
   count(filter: AlertFilter = {}): number {
     if (!this.hasTables) return 0;
     const w = this.where(filter);

@@ -3,12 +3,12 @@
 // of dump files (the collector's dump dir, `meerkat-agent replay --out`, copies). Listing reads
 // no dump body: the database has the time range of each dump, a directory scan reads the first
 // 96 bytes (the header's agent id and time range; the full check happens when the dump is read).
+import { MeerkatError } from '../errors.js';
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bytesToUuid, DUMP_HEADER_LEN } from '../dump/dump-header.js';
-import { MeerkatError } from '../errors.js';
 
 export interface DumpRef {
   agentId: string;
@@ -28,7 +28,7 @@ export interface DumpCatalog {
 }
 
 export class CatalogError extends MeerkatError {
-  readonly code = 'MEERKAT_ERR_PCAP_CATALOG';
+  readonly code = 'MEERKAT_ERR_DUMP_CATALOG';
   constructor(message: string) {
     super(message);
     this.name = 'CatalogError';

@@ -3,10 +3,10 @@
 // side) and/or one flow's tuple (from a stored flow record: its uid or its Community ID). Also
 // the flow-record lookup that turns --flow / --community-id into a tuple and a time window.
 // Pure.
+import { InputError } from '../errors.js';
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../net/ip-address.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, RecordFlag, type PacketRecord } from '../packet/packet-record.js';
 import type { FlowRecord } from '../flow/flow-record.js';
-import { InputError } from '../errors.js';
 
 /** Both endpoints of one flow, as the flow record names them. */
 export interface FlowTuple {
@@ -36,7 +36,7 @@ export interface PacketSelection {
 }
 
 export class SelectionError extends InputError {
-  readonly code = 'MEERKAT_ERR_PCAP_SELECTION';
+  readonly code = 'MEERKAT_ERR_PACKET_SELECTION';
   constructor(message: string) {
     super(message);
     this.name = 'SelectionError';

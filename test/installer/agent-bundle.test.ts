@@ -79,7 +79,7 @@ describe('agent bundle: the agent as it ships', function () {
     initOwnerKeys(join(dir, 'keys'));
     const key = join(dir, 'keys', ANON_KEY_FILE);
     const files = ['zeek/echo-connections.pcap', 'zeek/ftp_ipv6.pcap'].map((f) => join(referencePcapsDir(), f));
-    const args = (out: string): string[] => ['replay', ...files, '--out', out, '--anonymize', 'all', '--key-file', key, '--packets-per-dump', '7000', '--agent-id', '00000000-0000-4000-8000-00000000b00d', '--json'];
+    const args = (out: string): string[] => ['replay', ...files, '--out', out, '--anonymize', 'all', '--anon-key', key, '--packets-per-dump', '7000', '--agent-id', '00000000-0000-4000-8000-00000000b00d', '--json'];
     const shipped = JSON.parse(execFileSync(launcher, args(join(dir, 'b')), { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: process.execPath } })) as { packets: number; dumps: unknown[] };
     execFileSync(process.execPath, [join(repoRoot(), 'dist', 'agent', 'cli.js'), ...args(join(dir, 'm'))], { encoding: 'utf8' });
     assert.ok(shipped.packets > 80_000 && shipped.dumps.length > 10, `${shipped.packets} packets, ${shipped.dumps.length} dumps`);

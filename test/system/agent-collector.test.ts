@@ -74,10 +74,10 @@ class Rig {
 
   async start(agentConfig: Record<string, unknown>): Promise<void> {
     const { ipB } = this.pair;
-    run([...consoleCli(), 'keys', 'init', '--dir', join(this.dir, 'owner')]);
-    run([...consoleCli(), 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
-    const token = (JSON.parse(run([...consoleCli(), 'enroll-token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
-    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: this.colDir, listen: `${ipB}:8443`, admin: '127.0.0.1:9469', limits: { heartbeatSec: 1 } }));
+    run([...consoleCli(), 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
+    run([...collectorCli(), 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
+    const token = (JSON.parse(run([...collectorCli(), 'token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
+    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: this.colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469', limits: { heartbeatSec: 1 } }));
     this.collector = netnsSpawn(this.pair.nsB, process.execPath, [...collectorCli(), 'run', '--config', join(this.dir, 'collector.json')]);
     this.collector.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });
     await waitFor('the collector to listen', () => this.logs.collector.includes('collector listening'), 30_000);

@@ -132,8 +132,8 @@ describe('retro capture: alert -> capture.retro -> the packets from before the a
       const meerkat = nodeScriptArgs('../../console/cli', import.meta.url);
       const op = join(rig.dir, 'operator');
       const must = (r: { status: number | null; stderr: string }, what: string): void => assert.equal(r.status, 0, `${what}: ${r.stderr}`);
-      must(spawnSync(process.execPath, [...meerkat, 'pki', 'operator', 'create', 'alice', '--state-dir', rig.colDir, '--out', op], { encoding: 'utf8' }), 'pki operator create');
-      must(spawnSync(process.execPath, [...meerkat, 'keys', 'operator-init', '--dir', op, '--name', 'alice'], { encoding: 'utf8' }), 'keys operator-init');
+      must(spawnSync(process.execPath, [...nodeScriptArgs('../../collector/cli', import.meta.url), 'pki', 'operator', 'create', 'alice', '--state-dir', rig.colDir, '--out', op], { encoding: 'utf8' }), 'pki operator create');
+      must(spawnSync(process.execPath, [...meerkat, 'keys', 'operator-init', '--operator-dir', op, '--name', 'alice'], { encoding: 'utf8' }), 'keys operator-init');
       must(spawnSync(process.execPath, [...nodeScriptArgs('../../agent/cli', import.meta.url), 'operator-key', 'add', join(op, 'op.pub'), '--state-dir', rig.agentDir], { encoding: 'utf8' }), 'operator-key add');
       await markedRequest(rig, other, 'LATE-RETROMARK');
       const asked = await netnsExec(rig.pair.nsB, process.execPath, [...meerkat, 'retro', rig.agentId.slice(0, 8), '--peer', other, '--since', '1m', '--operator-dir', op, '--wait', '30', '--json'], { timeoutMs: 60_000 });

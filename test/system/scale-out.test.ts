@@ -34,7 +34,7 @@ class WorkerProcess {
 
   static async start(cfgFile: string, cfg: Record<string, unknown>): Promise<WorkerProcess> {
     const adminPort = await freePort();
-    writeFileSync(cfgFile, JSON.stringify({ ...cfg, admin: `127.0.0.1:${adminPort}` }));
+    writeFileSync(cfgFile, JSON.stringify({ ...cfg, ops: `127.0.0.1:${adminPort}` }));
     const w = new WorkerProcess(spawn(process.execPath, [...collectorCliArgs(), 'run', '--role', 'worker', '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
     await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, w.proc, () => w.stderr.slice(-3000));
     return w;
@@ -86,7 +86,7 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
     workers.push(await WorkerProcess.start(join(root, 'w1.json'), { ...base, stateDir: join(root, 'w1'), scaleOut: { ...scaleOut, workerId: 'w1' } }));
     workers.push(await WorkerProcess.start(join(root, 'w2.json'), { ...base, stateDir: join(root, 'w2'), scaleOut: { ...scaleOut, workerId: 'w2' } }));
     for (const id of ['f1', 'f2']) {
-      const cfg = collectorServerConfigSchema.parse({ ...base, stateDir: join(root, id), listen: '127.0.0.1:0', admin: 'off' });
+      const cfg = collectorServerConfigSchema.parse({ ...base, stateDir: join(root, id), listen: '127.0.0.1:0', ops: 'off' });
       frontends.push(await startFrontend(cfg, scaleOutSchema.parse({ ...scaleOut, workerId: id }), { log: logger(`frontend-${id}`), defaultMetrics: false }));
     }
     // both workers hold partitions before the uploads start
@@ -117,7 +117,7 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
 
     // a command given to f1 reaches an agent connected to f2 (agents 1 and 3 are on f2)
     const onF2 = agents[1]!.agentId;
-    await waitFor(async () => (await frontends[0]!.relay.agents()).length === agents.length, 10_000, 'every agent listed by presence');
+    await waitFor(async () => (await frontends[0]!.relay.agents()).length === agents.length, 10_000, 'every agent listed by presence').catch(async (e) => { console.error(JSON.stringify(await frontends[0]!.relay.agents()), frontends.map((f) => f.server.connectedAgents())); throw e; });
     assert.equal(frontends[0]!.server.connectedAgents().includes(onF2), false);
     assert.equal(await frontends[0]!.relay.sendCommand(onF2, 'cmd-across', { op: 'status' }), true);
     const cmd = await conns[1]!.next('command', 10_000);

@@ -14,7 +14,7 @@ import { SignatureModel } from './signature-model.js';
 import { FEATURE_NAMES, WindowAccumulator } from './window-features.js';
 
 export const signatureConfigSchema = z.object({
-  /** model file from `meerkat model train` (without one the analyzer stays idle) */
+  /** model file from `meerkat-collector model train` (without one the analyzer stays idle) */
   model: z.string().min(1).optional(),
   /** own-class probability below which a window does not look like the machine (default 0.25) */
   threshold: z.number().min(0).max(1).default(0.25),
@@ -57,7 +57,7 @@ export class SignatureAnalyzer implements Analyzer<z.output<typeof signatureConf
     this.cfg = config;
     if (config.internalPrefixes) this.scope = new AddressScope(config.internalPrefixes);
     if (config.model === undefined) {
-      ctx.log.info('no model configured: machine-signature is idle (train one with meerkat model train)');
+      ctx.log.info('no model configured: machine-signature is idle (train one with meerkat-collector model train)');
       return;
     }
     const path = isAbsolute(config.model) ? config.model : resolve(ctx.baseDir, config.model);

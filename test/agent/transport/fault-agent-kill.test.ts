@@ -20,7 +20,7 @@ describe('transport: kill -9 the agent shipper while it ships, then restart it',
     tp = makeTestPki(root);
     ledger = new SqliteDumpLedger(join(root, 'state', 'ledger.sqlite'));
     server = await startTestCollector(tp, root, {
-      admin: false,
+      ops: false,
       ledger,
       // slow enough that the shipper is always mid-stream when it is killed
       limits: { agentRateBytesPerSec: 25_000, agentBurstBytes: 10_000 },

@@ -37,8 +37,8 @@ describe('analyzeImport and meerkat alerts', () => {
     });
     assert.equal(r.import.errors, 0);
     assert.ok(r.records >= 1994);
-    assert.ok((r.byCategory.scan ?? 0) >= 1);
-    assert.ok(r.alertEvents > r.alerts, 'occurrences aggregate into fewer rows');
+    assert.ok((r.hitsByCategory.scan ?? 0) >= 1);
+    assert.ok(r.hits > r.alerts, 'occurrences aggregate into fewer rows');
     assert.equal(r.loadFailures.length, 0);
     assert.ok(r.analyzers.every((a) => a.enabled));
     const flows = new SqliteFlowStore(db, { readonly: true });
@@ -48,7 +48,7 @@ describe('analyzeImport and meerkat alerts', () => {
     const scans = store.list({ category: 'scan' });
     assert.equal(scans.length, 1);
     assert.equal(scans[0]!.peer, '64.13.134.52');
-    assert.equal(scans[0]!.count, r.byCategory.scan);
+    assert.equal(scans[0]!.count, r.hitsByCategory.scan);
     assert.equal(store.count(), r.alerts);
     store.close();
     const lines = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
@@ -104,9 +104,9 @@ describe('analyzeImport and meerkat alerts', () => {
       analyzersConfig: { analyzers: [{ module: join(dir, 'missing.js') }, { builtin: 'scan' }, { module: join(repoRoot(), 'test', 'collector', 'analyze', 'fixtures', 'new-service-port.js'), config: { learnSec: 0 } }] },
     });
     assert.equal(r.loadFailures.length, 1);
-    assert.equal(r.byCategory.analyzer, 1);
-    assert.ok((r.byCategory.scan ?? 0) > 0);
-    assert.ok((r.byCategory['new-service-port'] ?? 0) > 0, JSON.stringify(r.byCategory));
+    assert.equal(r.hitsByCategory.analyzer, 1);
+    assert.ok((r.hitsByCategory.scan ?? 0) > 0);
+    assert.ok((r.hitsByCategory['new-service-port'] ?? 0) > 0, JSON.stringify(r.hitsByCategory));
   });
 
   it('the live path: DumpIngest onRecord -> analysis runtime in the same database, flushed on a timer', async () => {

@@ -62,14 +62,14 @@ describe('analyzer hooks for DNS, TLS and HTTP', function () {
     flows.close();
     assert.ok(ja4s.size >= 3, `${ja4s.size} distinct JA4 in the captures`);
     assert.ok(nx.length >= 2, 'wikipedia.pcap has NXDOMAIN answers');
-    assert.equal(inProcess.byCategory['new-tls-client'], ja4s.size, 'one alert per fingerprint first seen');
-    assert.equal(inProcess.byCategory['nxdomain-burst'], 1, 'the host passed maxNxdomain once in its tick');
+    assert.equal(inProcess.hitsByCategory['new-tls-client'], ja4s.size, 'one alert per fingerprint first seen');
+    assert.equal(inProcess.hitsByCategory['nxdomain-burst'], 1, 'the host passed maxNxdomain once in its tick');
     const status = inProcess.analyzers.find((s) => s.name === 'app-events-example')!;
     assert.ok(status.enabled && status.calls > ja4s.size + nx.length, JSON.stringify(status));
     // the same alerts when the example runs in its worker (records and events in stream order)
-    assert.deepEqual(worker.byCategory, inProcess.byCategory);
+    assert.deepEqual(worker.hitsByCategory, inProcess.hitsByCategory);
     assert.deepEqual(rows(join(dir, 'worker.db')), rows(join(dir, 'in.db')));
-    assert.equal(worker.alertEvents, inProcess.alertEvents);
+    assert.equal(worker.hits, inProcess.hits);
   });
 
   it('onDnsName gets the clear names of DNS transactions (question, CNAME targets), never a pseudonym; failures of onDns count', async () => {

@@ -1,6 +1,6 @@
 // The collector's side of remote control, in process with real parts: a real PKI (CA, operator
-// certificates), the control tables in SQLite, the HTTPS admin API with mutual TLS, the console's
-// admin client. The agent server is stood in for by a small transport that records what would be
+// certificates), the control tables in SQLite, the HTTPS operators' API with mutual TLS, the console's
+// API client. The agent server is stood in for by a small transport that records what would be
 // sent and lets the test answer as an agent would.
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
@@ -51,7 +51,7 @@ class Transport implements CommandTransport {
   }
 }
 
-describe('collector control: queue, admin API, audit', function () {
+describe('collector control: queue, the API, audit', function () {
   this.timeout(60_000);
   let dir: string;
   let pki: string;
@@ -87,7 +87,7 @@ describe('collector control: queue, admin API, audit', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('admin API: no anonymous access; only operator certificates of this CA; every request audited', async () => {
+  it('the API: no anonymous access; only operator certificates of this CA; every request audited', async () => {
     const anonymous = await new Promise<number>((resolve, reject) => {
       request(`https://127.0.0.1:${svc.apiPort}/v1/agents`, { ca: caPem }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
     });
@@ -108,7 +108,7 @@ describe('collector control: queue, admin API, audit', function () {
     assert.ok(audit.some((e) => e.actor === 'operator:alice' && e.action === 'http GET /v1/whoami' && e.outcome === '200'));
   });
 
-  it('admin API: GET /v1/transport/agents gives operators the agent server\'s view (the plain admin port no longer does)', async () => {
+  it('the API: GET /v1/transport/agents gives operators the agent server\'s view (the plain ops port does not)', async () => {
     transport.connect(A3);
     const anonymous = await new Promise<number>((resolve, reject) => {
       request(`https://127.0.0.1:${svc.apiPort}/v1/transport/agents`, { ca: caPem }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
@@ -119,7 +119,7 @@ describe('collector control: queue, admin API, audit', function () {
     transport.disconnect(A3);
   });
 
-  it('admin API permissions: a route the operator lacks is 403 forbidden and audited; wrong method 405', async () => {
+  it('API permissions: a route the operator lacks is 403 forbidden and audited; wrong method 405', async () => {
     // an authorizer as operator roles will give one: bob may read but not submit
     const ro = await ControlService.open({
       dbPath: join(dir, 'ro.db'), pkiDir: pki, listen: { host: '127.0.0.1', port: 0 }, log, tickMs: 50,

@@ -1,4 +1,4 @@
-// The admin API's route table: matching, parameters, 404 / 405, declared permissions.
+// The operators' API's route table: matching, parameters, 404 / 405, declared permissions.
 import assert from 'node:assert/strict';
 import { HttpError, PERMISSIONS, RouteTable } from '../../../collector/control/route-table.js';
 import { ADMIN_ROUTES } from '../../../collector/control/admin-routes.js';

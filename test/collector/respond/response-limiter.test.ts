@@ -113,12 +113,12 @@ describe('responses: rate limiter', () => {
       const tp = makeTestPki(root);
       const stateDir = join(root, 'state');
       const port = await freePort();
-      const adminPort = await freePort();
+      const opsPort = await freePort();
       const listed = ['198.51.100.7', '198.51.100.8'];
       writeFileSync(join(root, 'feed.txt'), listed.join('\n') + '\n');
       const cfgFile = join(root, 'collector.json');
       writeFileSync(cfgFile, JSON.stringify({
-        stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${adminPort}`, control: { listen: 'off' }, logLevel: 'info',
+        stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, ops: `127.0.0.1:${opsPort}`, api: 'off', logLevel: 'info',
         analyzers: [{ builtin: 'threat-intel', config: { watch: false, feeds: [{ name: 'listed', path: join(root, 'feed.txt'), severity: 'high' }] } }],
         responses: [{ category: 'threat-intel', minSeverity: 'high', command: { type: 'capture-full', forSec: 600 }, rateLimit: { perAgentPerHour: 1 } }],
       }));
@@ -126,7 +126,7 @@ describe('responses: rate limiter', () => {
         stderr = '';
         collector = spawn(process.execPath, [...nodeScriptArgs('../../../collector/cli', import.meta.url), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
         collector.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-        await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, collector, () => stderr.slice(-3000));
+        await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 30_000, collector, () => stderr.slice(-3000));
       };
       const stop = async (): Promise<void> => {
         collector!.kill('SIGTERM');

@@ -92,7 +92,7 @@ describe('dga analyzer', function () {
       mkdirSync(out);
       await replayFiles([pcap], { outDir: out, anonymize: 'none', names: 'internal', packetsPerDump: 1000, snapLen: 0 });
       const r = await analyzeImport(readdirSync(out).map((f) => join(out, f)), { db: join(dir, 'a.db'), progress: false, log: quietLog });
-      assert.equal(r.byCategory.dga, 2, `${JSON.stringify(r.byCategory)}: at the third and the fourth DGA-like name`);
+      assert.equal(r.hitsByCategory.dga, 2, `${JSON.stringify(r.hitsByCategory)}: at the third and the fourth DGA-like name`);
     } finally {
       cleanup();
     }
