@@ -1,22 +1,17 @@
 // The JetStream layout of the dump stream (docs/scale-out.md): one file-backed stream
-// MEERKAT_DUMPS with subjects meerkat.dumps.<org>.<partition>, a durable pull consumer per
-// (org, partition), the message id that makes a second publish of a dump a duplicate, and the
-// partition of an agent (every dump of an agent lands in the same partition).
-import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, nanos, type JetStreamManager } from 'nats';
+// MEERKAT_DUMPS with subjects meerkat.dumps.<org>.<partition>, the message id that makes a
+// second publish of a dump a duplicate, and the partition of an agent (every dump of an agent
+// lands in the same partition). Workers read a partition with an ordered consumer from the
+// position committed in PostgreSQL, so the stream needs no durable consumers or acks.
+import { DiscardPolicy, RetentionPolicy, StorageType, nanos, type JetStreamManager } from 'nats';
 
 export const DUMP_STREAM = 'MEERKAT_DUMPS';
 export const DUMP_SUBJECTS = 'meerkat.dumps.>';
 /** how long JetStream remembers message ids to drop a second publish of a dump */
 export const DUPLICATE_WINDOW_MS = 120_000;
-/** a message not acked within this is redelivered (a worker's commit of one dump takes far less) */
-export const ACK_WAIT_MS = 30_000;
 
 export function dumpSubject(org: string, partition: number): string {
   return `meerkat.dumps.${org}.${partition}`;
-}
-
-export function consumerName(org: string, partition: number): string {
-  return `part-${org}-${partition}`;
 }
 
 export function dumpMsgId(org: string, agentId: string, sequence: number): string {
@@ -33,8 +28,8 @@ export function partitionOf(agentId: string, partitions: number): number {
   return h % partitions;
 }
 
-/** Creates the stream and the partition consumers of the organisations when missing (idempotent). */
-export async function ensureDumpStream(jsm: JetStreamManager, opts: { orgs: readonly string[]; partitions: number; maxAgeDays: number }): Promise<void> {
+/** Creates the stream when missing (idempotent, safe from many processes at once). */
+export async function ensureDumpStream(jsm: JetStreamManager, opts: { maxAgeDays: number }): Promise<void> {
   try {
     await jsm.streams.info(DUMP_STREAM);
   } catch {
@@ -50,22 +45,5 @@ export async function ensureDumpStream(jsm: JetStreamManager, opts: { orgs: read
       // another process created it meanwhile
       await jsm.streams.info(DUMP_STREAM).catch(() => { throw e; });
     });
-  }
-  for (const org of opts.orgs) {
-    for (let p = 0; p < opts.partitions; p++) {
-      const name = consumerName(org, p);
-      try {
-        await jsm.consumers.info(DUMP_STREAM, name);
-      } catch {
-        await jsm.consumers.add(DUMP_STREAM, {
-          durable_name: name,
-          filter_subject: dumpSubject(org, p),
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
-          ack_wait: nanos(ACK_WAIT_MS),
-          max_ack_pending: 10_000,
-        }).catch(async (e: unknown) => { await jsm.consumers.info(DUMP_STREAM, name).catch(() => { throw e; }); });
-      }
-    }
   }
 }

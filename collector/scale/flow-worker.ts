@@ -93,7 +93,7 @@ export class FlowWorker {
     let nc: NatsConnection | null = null;
     try {
       nc = await connectNats(cfg, `meerkat-worker ${cfg.workerId}`);
-      await ensureDumpStream(await nc.jetstreamManager(), { orgs: cfg.orgs, partitions: cfg.partitions, maxAgeDays: cfg.streamMaxAgeDays });
+      await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: cfg.streamMaxAgeDays });
       const w = new FlowWorker(cfg, nc, nc.jetstream(), pool, null as unknown as PartitionLeases, o);
       for (const org of cfg.orgs) w.stores.set(org, await PgFlowStore.open(pool, org));
       w.leases = await PartitionLeases.open(pgClientConfig(pgOpts), cfg.workerId, (e) => w.onLeasesLost(e));

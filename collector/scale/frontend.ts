@@ -30,7 +30,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
   let server: CollectorServer | null = null;
   try {
     nc = await connectNats(so, `meerkat-frontend ${id}`);
-    await ensureDumpStream(await nc.jetstreamManager(), { orgs: so.orgs, partitions: so.partitions, maxAgeDays: so.streamMaxAgeDays });
+    await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: so.streamMaxAgeDays });
     const stores = new Map<string, PgFlowStore>();
     for (const org of so.orgs) stores.set(org, await PgFlowStore.open(pool, org));
     // until the organisations work derives it from the verified certificate chain: the first organisation
