@@ -1,10 +1,12 @@
 // Scale-out end to end with the real engines (docs/scale-out.md): a NATS JetStream server and a
 // PostgreSQL cluster started here, two front-ends (the collector's real agent server publishing
-// to JetStream), two flow workers as real `meerkat-collector run --role worker` processes, and
-// agents uploading real dumps over mutual TLS to either front-end. One worker is killed with
-// SIGKILL in the middle of the uploads; afterwards every dump is stored exactly once and the flow
-// records equal those of the single-process SQLite path fed the same dumps. A command given to
-// one front-end reaches an agent connected to the other.
+// to JetStream) in this process and a third as a `meerkat-collector run --role frontend`
+// process, two flow workers as `meerkat-collector run --role worker` processes, and agents
+// uploading real dumps over mutual TLS, resending what is nacked or unacked as the shipper does.
+// During the uploads a worker, the front-end process and the NATS server are killed with SIGKILL
+// in turn (NATS is restarted); afterwards every dump is stored exactly once and the flow records
+// equal those of the single-process SQLite path fed the same dumps. A command given to one
+// front-end reaches an agent connected to another.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -26,16 +28,17 @@ import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 const PACKETS_PER_DUMP = 60;
 
-class WorkerProcess {
+/** A `meerkat-collector run --role <role>` child, up once its ops port answers. */
+class RoleProcess {
   stderr = '';
   constructor(readonly proc: ChildProcess) {
     proc.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
   }
 
-  static async start(cfgFile: string, cfg: Record<string, unknown>): Promise<WorkerProcess> {
+  static async start(role: 'worker' | 'frontend', cfgFile: string, cfg: Record<string, unknown>): Promise<RoleProcess> {
     const adminPort = await freePort();
     writeFileSync(cfgFile, JSON.stringify({ ...cfg, ops: `127.0.0.1:${adminPort}` }));
-    const w = new WorkerProcess(spawn(process.execPath, [...collectorCliArgs(), 'run', '--role', 'worker', '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const w = new RoleProcess(spawn(process.execPath, [...collectorCliArgs(), 'run', '--role', role, '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
     await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, w.proc, () => w.stderr.slice(-3000));
     return w;
   }
@@ -63,7 +66,8 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
   let pgc: PgCluster | undefined;
   let nats: NatsServer | undefined;
   const frontends: Frontend[] = [];
-  const workers: WorkerProcess[] = [];
+  const workers: RoleProcess[] = [];
+  let feProc: RoleProcess | undefined;
 
   before(async () => {
     root = tmpDir('scaleout');
@@ -73,18 +77,20 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
 
   after(async () => {
     for (const f of frontends) await f.stop().catch(() => undefined);
-    for (const w of workers) { w.proc.kill('SIGKILL'); await waitExit(w.proc).catch(() => undefined); }
+    for (const w of [...workers, ...(feProc ? [feProc] : [])]) { w.proc.kill('SIGKILL'); await waitExit(w.proc).catch(() => undefined); }
     await nats?.stop();
     pgc?.stop();
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('stores every dump once and the same flows as one SQLite process, through a worker killed mid-stream; commands cross front-ends', async () => {
+  it('stores every dump once and the same flows as one SQLite process, through a worker, a front-end and NATS killed mid-stream; commands cross front-ends', async () => {
     const tp = makeTestPki(root);
     const scaleOut = { natsUrl: nats!.url, natsCredsFile: nats!.credsFile, pgUrl: pgc!.url, pgPasswordFile: pgc!.passwordFile, partitions: 4, rebalanceMs: 300 };
     const base = { pkiDir: tp.dir, logLevel: 'info', scaleOut };
-    workers.push(await WorkerProcess.start(join(root, 'w1.json'), { ...base, stateDir: join(root, 'w1'), scaleOut: { ...scaleOut, workerId: 'w1' } }));
-    workers.push(await WorkerProcess.start(join(root, 'w2.json'), { ...base, stateDir: join(root, 'w2'), scaleOut: { ...scaleOut, workerId: 'w2' } }));
+    workers.push(await RoleProcess.start('worker', join(root, 'w1.json'), { ...base, stateDir: join(root, 'w1'), scaleOut: { ...scaleOut, workerId: 'w1' } }));
+    workers.push(await RoleProcess.start('worker', join(root, 'w2.json'), { ...base, stateDir: join(root, 'w2'), scaleOut: { ...scaleOut, workerId: 'w2' } }));
+    const f3Port = await freePort();
+    feProc = await RoleProcess.start('frontend', join(root, 'f3.json'), { ...base, stateDir: join(root, 'f3'), listen: `127.0.0.1:${f3Port}`, scaleOut: { ...scaleOut, workerId: 'f3' } });
     for (const id of ['f1', 'f2']) {
       const cfg = collectorServerConfigSchema.parse({ ...base, stateDir: join(root, id), listen: '127.0.0.1:0', ops: 'off' });
       frontends.push(await startFrontend(cfg, scaleOutSchema.parse({ ...scaleOut, workerId: id }), { log: logger(`frontend-${id}`), defaultMetrics: false }));
@@ -95,28 +101,58 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
     const agents: AgentCreds[] = Array.from({ length: 4 }, () => issueAgent(tp));
     const dumpsPerAgent = Math.floor(referenceRecords().length / PACKETS_PER_DUMP);
     const dumps = new Map(agents.map((a) => [a.agentId, Array.from({ length: dumpsPerAgent }, (_, s) => makeDump(a.agentId, s, s * PACKETS_PER_DUMP, PACKETS_PER_DUMP))]));
-    const conns = await Promise.all(agents.map((a, i) => RawAgent.connect(frontends[i % 2]!.server.port, a)));
+    // agents 0 and 1 on the in-process front-ends, 2 and 3 on the front-end process
+    const ports = [frontends[0]!.server.port, frontends[1]!.server.port, f3Port, f3Port];
+    const conns: RawAgent[] = await Promise.all(agents.map((a, i) => RawAgent.connect(ports[i]!, a)));
     for (const c of conns) await c.next('welcome');
-
-    // uploads, round-robin over the agents; the first worker is killed halfway
-    let killedAt = -1;
-    for (let s = 0; s < dumpsPerAgent; s++) {
-      if (s === Math.floor(dumpsPerAgent / 2)) {
-        workers[0]!.proc.kill('SIGKILL');
-        await waitExit(workers[0]!.proc);
-        killedAt = s;
+    let resends = 0;
+    // an agent's epoch only grows (the collector refuses epochs up to a failed one on a connection)
+    const epochs = agents.map(() => 0);
+    /** Uploads dump s of agent i until acked: resends after a nack (new epoch) or on a new connection after a lost one. */
+    const ship = async (i: number, s: number): Promise<void> => {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        if (conns[i]!.closed) {
+          // reconnect, to the in-process front-ends when the process is gone
+          ports[i] = frontends[i % 2]!.server.port;
+          try {
+            conns[i] = await RawAgent.connect(ports[i]!, agents[i]!);
+            await conns[i]!.next('welcome');
+          } catch { await new Promise((r) => setTimeout(r, 200)); continue; }
+        }
+        try {
+          conns[i]!.upload(s, dumps.get(agents[i]!.agentId)![s]!, epochs[i]!);
+          for (;;) {
+            const m = await conns[i]!.next(undefined, 20_000);
+            if (m.type === 'ack' && m.seq === s) return;
+            if (m.type === 'nack' && m.seq === s) break;
+          }
+        } catch { /* connection lost: reconnect and resend */ }
+        resends++;
+        epochs[i]!++;
+        await new Promise((r) => setTimeout(r, 200));
       }
-      await Promise.all(agents.map(async (a, i) => {
-        conns[i]!.upload(s, dumps.get(a.agentId)![s]!);
-        const ack = await conns[i]!.next('ack', 20_000);
-        assert.equal(ack.seq, s);
-        assert.equal(ack.dup, false);
-      }));
+      throw new Error(`dump ${s} of agent ${i} never acked`);
+    };
+
+    // uploads, round-robin over the agents; a worker, the front-end process and NATS die in turn
+    const events: Record<number, () => Promise<void>> = {
+      [Math.floor(dumpsPerAgent / 4)]: async () => { workers[0]!.proc.kill('SIGKILL'); await waitExit(workers[0]!.proc); },
+      [Math.floor(dumpsPerAgent / 2)]: async () => { feProc!.proc.kill('SIGKILL'); await waitExit(feProc!.proc); },
+      [Math.floor((3 * dumpsPerAgent) / 4)]: async () => {
+        nats!.kill();
+        // uploads go on meanwhile and are nacked until NATS is back
+        setTimeout(() => { void nats!.restart(); }, 1500);
+      },
+    };
+    for (let s = 0; s < dumpsPerAgent; s++) {
+      await events[s]?.();
+      await Promise.all(agents.map((_, i) => ship(i, s)));
     }
-    assert.ok(killedAt > 0);
+    assert.ok(resends > 0, 'the failures made agents resend');
 
     // a command given to f1 reaches an agent connected to f2 (agents 1 and 3 are on f2)
     const onF2 = agents[1]!.agentId;
+    assert.equal(ports[1], frontends[1]!.server.port);
     await waitFor(async () => (await frontends[0]!.relay.agents()).length === agents.length, 10_000, 'every agent listed by presence').catch(async (e) => { console.error(JSON.stringify(await frontends[0]!.relay.agents()), frontends.map((f) => f.server.connectedAgents())); throw e; });
     assert.equal(frontends[0]!.server.connectedAgents().includes(onF2), false);
     assert.equal(await frontends[0]!.relay.sendCommand(onF2, 'cmd-across', { op: 'status' }), true);
