@@ -3,6 +3,7 @@
 //   1. the single process on SQLite (agent server + flows in one process, the default path),
 //   2. a front-end -> JetStream -> 1 flow worker -> PostgreSQL,
 //   3. the same with 2 flow workers,
+//   4. a backlog already in the stream drained by 1, then 2 workers (worker scaling alone),
 // all in one run on this machine. Throughput is wall clock from the first upload until every
 // dump's flows are committed; CPU per dump is read per role from /proc (worker processes,
 // nats-server, the PostgreSQL server processes; the front-end and the simulated agents share
@@ -19,6 +20,10 @@ import { CollectorServer } from '../collector/server/collector-server.js';
 import { startFrontend } from '../collector/scale/frontend.js';
 import { scaleOutSchema } from '../collector/scale/scale-config.js';
 import { collectorServerConfigSchema } from '../collector/server/server-config.js';
+import { JetStreamCommitter } from '../collector/scale/jetstream-committer.js';
+import { ensureDumpStream } from '../collector/scale/dump-stream.js';
+import { connectNats } from '../collector/scale/nats-connect.js';
+import { readDumpHeader } from '../shared/dump/dump-header.js';
 import { logger, setLogLevel } from '../shared/log.js';
 import { RawAgent } from '../test/helpers/raw-agent.js';
 import { issueAgent, makeDump, makeTestPki, tmpDir, type AgentCreds, type TestPki } from '../test/helpers/transport-rig.js';
@@ -148,6 +153,43 @@ async function runScaleOut(root: string, tp: TestPki, pgc: PgCluster, nats: Nats
   };
 }
 
+/**
+ * Worker scaling without agents or front-end: `total` dumps are published to the stream first,
+ * then `workers` worker processes start and the time until PostgreSQL holds them all is measured
+ * (the workers and PostgreSQL are the only work then).
+ */
+async function runDrain(root: string, tp: TestPki, pgc: PgCluster, nats: NatsServer, workers: number, agents: readonly AgentCreds[],
+  dumps: ReadonlyMap<string, Uint8Array[]>, total: number, packets: number): Promise<ScaleOutRun> {
+  const org = `drain${workers}`;
+  const scaleOut = { natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: pgc.url, pgPasswordFile: pgc.passwordFile, partitions: 8, orgs: [org], rebalanceMs: 300 };
+  const pool = openPgPool({ url: pgc.url, passwordFile: pgc.passwordFile, max: 2 });
+  const store = await PgFlowStore.open(pool, org);
+  const nc = await connectNats(scaleOut, 'bench-publisher');
+  await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: 1 });
+  const committer = new JetStreamCommitter({ js: nc.jetstream(), partitions: 8, orgOf: () => org, storeOf: () => store, quota: { perSec: 1e9, burst: 1e9 } });
+  for (const a of agents) {
+    const list = dumps.get(a.agentId)!;
+    await Promise.all(list.map((d) => committer.commit(a.agentId, readDumpHeader(d), d, Date.now())));
+  }
+  await nc.close();
+  const natsPid = nats.pid();
+  const c0 = { n: cpuMsOf(natsPid ? [natsPid] : []), pg: cpuMsOf(pgc.pids()) };
+  const t0 = performance.now();
+  const procs: ChildProcess[] = [];
+  await Promise.all(Array.from({ length: workers }, async (_, i) => { procs.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } })); }));
+  await waitUntil(async () => (await store.countDumps()) === total, 300_000, 'backlog drained');
+  const seconds = (performance.now() - t0) / 1000;
+  const c1 = { w: cpuMsOf(procs.map((p) => p.pid!)), n: cpuMsOf(natsPid ? [natsPid] : []), pg: cpuMsOf(pgc.pids()) };
+  for (const p of procs) { p.kill('SIGTERM'); await waitExit(p, 30_000).catch(() => p.kill('SIGKILL')); }
+  await store.close();
+  await pool.end();
+  return {
+    name: `backlog drained by ${workers} worker${workers > 1 ? 's' : ''} (JetStream -> PostgreSQL, start-up included)`,
+    dumps: total, packets, seconds, dumpsPerSec: total / seconds, packetsPerSec: packets / seconds,
+    cpuMsPerDump: { 'flow workers (incl. start)': c1.w / total, 'nats-server': (c1.n - c0.n) / total, 'PostgreSQL': (c1.pg - c0.pg) / total },
+  };
+}
+
 export async function benchScaleOut(opts: { agents?: number; dumpsPerAgent?: number; packetsPerDump?: number } = {}): Promise<ScaleOutRun[]> {
   const nAgents = opts.agents ?? 40;
   const perAgent = opts.dumpsPerAgent ?? 8;
@@ -165,6 +207,8 @@ export async function benchScaleOut(opts: { agents?: number; dumpsPerAgent?: num
     runs.push(await runSqlite(root, tp, agents, dumps, total, packets));
     runs.push(await runScaleOut(root, tp, pgc, nats, 1, agents, dumps, total, packets));
     runs.push(await runScaleOut(root, tp, pgc, nats, 2, agents, dumps, total, packets));
+    runs.push(await runDrain(root, tp, pgc, nats, 1, agents, dumps, total, packets));
+    runs.push(await runDrain(root, tp, pgc, nats, 2, agents, dumps, total, packets));
     return runs;
   } finally {
     await nats.stop();

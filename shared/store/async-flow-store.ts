@@ -37,6 +37,12 @@ export interface AsyncFlowStore {
   /** The dump row and everything it produced, in one transaction; idempotent by (agent id, sequence). */
   commitDump(c: DumpCommit): Promise<DumpCommitResult>;
   /**
+   * Several dumps in ONE transaction (group commit: one durable commit for the batch), each
+   * idempotent as in commitDump; results in the order given. A dump appearing twice in the
+   * batch is stored once.
+   */
+  commitDumps(cs: readonly DumpCommit[]): Promise<DumpCommitResult[]>;
+  /**
    * Flow records not tied to a new dump (flows ended by an agent's packet-time watermark or
    * written out at shutdown), in one transaction. Values a column cannot take are refused
    * and reported, never stored, and never fail the others.

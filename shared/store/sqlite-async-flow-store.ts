@@ -23,14 +23,21 @@ export class SqliteAsyncFlowStore implements AsyncFlowStore {
   }
 
   async commitDump(c: DumpCommit): Promise<DumpCommitResult> {
-    return this.store.transaction(() => {
-      this.store.upsertAgent(c.agentId, c.info.receivedUs);
-      if (!this.store.recordDump(c.agentId, c.sequence, c.info)) return { stored: false, flows: { inserted: 0, refused: [] } };
-      const flows = this.store.insertFlows(c.flows);
-      this.store.insertAppRecords(c.dns, c.tls);
-      this.store.markFlowsBuilt(c.agentId, c.sequence);
-      return { stored: true, flows };
-    });
+    return this.store.transaction(() => this.commitOne(c));
+  }
+
+  async commitDumps(cs: readonly DumpCommit[]): Promise<DumpCommitResult[]> {
+    return this.store.transaction(() => cs.map((c) => this.commitOne(c)));
+  }
+
+  /** Inside the caller's transaction. */
+  private commitOne(c: DumpCommit): DumpCommitResult {
+    this.store.upsertAgent(c.agentId, c.info.receivedUs);
+    if (!this.store.recordDump(c.agentId, c.sequence, c.info)) return { stored: false, flows: { inserted: 0, refused: [] } };
+    const flows = this.store.insertFlows(c.flows);
+    this.store.insertAppRecords(c.dns, c.tls);
+    this.store.markFlowsBuilt(c.agentId, c.sequence);
+    return { stored: true, flows };
   }
 
   async writeFlows(flows: readonly FlowRecord[], dns: readonly DnsRecord[], tls: readonly TlsRecord[]): Promise<InsertFlowsResult> {

@@ -20,6 +20,12 @@ export interface CommitHooks {
   after?: (tx: pg.PoolClient, stored: boolean) => Promise<void>;
 }
 
+/** Work a caller adds to a batch's transaction (stored: per dump, whether it was new). */
+export interface BatchCommitHooks {
+  before?: (tx: pg.PoolClient) => Promise<void>;
+  after?: (tx: pg.PoolClient, stored: readonly boolean[]) => Promise<void>;
+}
+
 /** rows per INSERT statement (47 parameters each; PostgreSQL takes at most 65535) */
 const ROWS_PER_INSERT = 1000;
 const FLOW_INSERT_COLUMNS = [...FLOW_COLUMNS, 'stored_us'];
@@ -64,29 +70,74 @@ export class PgFlowStore implements AsyncFlowStore {
     };
   }
 
-  commitDump(c: DumpCommit, hooks: CommitHooks = {}): Promise<DumpCommitResult> {
-    if (!Number.isSafeInteger(c.sequence) || c.sequence < 0) {
-      return Promise.reject(new StoreError(`dump sequence must be a non-negative integer, got ${String(c.sequence)}`));
+  async commitDump(c: DumpCommit, hooks: CommitHooks = {}): Promise<DumpCommitResult> {
+    const [r] = await this.commitDumps([c], { ...(hooks.before ? { before: hooks.before } : {}), ...(hooks.after ? { after: (tx, stored) => hooks.after!(tx, stored[0]!) } : {}) });
+    return r!;
+  }
+
+  commitDumps(cs: readonly DumpCommit[], hooks: BatchCommitHooks = {}): Promise<DumpCommitResult[]> {
+    for (const c of cs) {
+      if (!Number.isSafeInteger(c.sequence) || c.sequence < 0) {
+        return Promise.reject(new StoreError(`dump sequence must be a non-negative integer, got ${String(c.sequence)}`));
+      }
     }
     return this.inTransaction(async (tx) => {
       if (hooks.before) await hooks.before(tx);
-      const i = c.info;
-      const ins = await tx.query(`INSERT INTO ${this.schema}.dumps (agent_id, sequence, received_us, first_ts_us, last_ts_us, packet_count,
-          format_version, link_type, anon_key_id, snap_len, compression, raw_path, raw_bytes, extra)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (agent_id, sequence) DO NOTHING`,
-      [c.agentId, c.sequence, i.receivedUs, i.firstTsUs, i.lastTsUs, i.packetCount, i.formatVersion ?? null, i.linkType ?? null,
-        i.anonKeyId ?? null, i.snapLen ?? null, i.compression ?? null, i.rawPath ?? null, i.rawBytes ?? null,
-        i.extra === undefined ? null : JSON.stringify(i.extra)]);
-      const stored = ins.rowCount === 1;
-      let flows: InsertFlowsResult = { inserted: 0, refused: [] };
-      if (stored) {
-        await this.upsertAgent(tx, c.agentId, i.receivedUs);
-        flows = await this.insertFlows(tx, c.flows);
-        await this.insertAppRecords(tx, c.dns, c.tls);
+      const stored = await this.insertDumpRows(tx, cs);
+      const results: DumpCommitResult[] = cs.map((_, i) => ({ stored: stored[i]!, flows: { inserted: 0, refused: [] } }));
+      const fresh = cs.filter((_, i) => stored[i]);
+      if (fresh.length > 0) {
+        // agents: the latest receive time of each
+        const seen = new Map<string, number>();
+        for (const c of fresh) seen.set(c.agentId, Math.max(seen.get(c.agentId) ?? 0, c.info.receivedUs));
+        await tx.query(`INSERT INTO ${this.schema}.agents (agent_id, first_seen_us, last_seen_us) SELECT a, t, t FROM unnest($1::text[], $2::bigint[]) AS u(a, t)
+          ON CONFLICT (agent_id) DO UPDATE SET last_seen_us = GREATEST(${this.schema}.agents.last_seen_us, EXCLUDED.last_seen_us),
+            first_seen_us = LEAST(${this.schema}.agents.first_seen_us, EXCLUDED.first_seen_us)`, [[...seen.keys()], [...seen.values()]]);
+        const flows = await this.insertFlows(tx, fresh.flatMap((c) => c.flows));
+        await this.insertAppRecords(tx, fresh.flatMap((c) => c.dns), fresh.flatMap((c) => c.tls));
+        // per dump: its share of the inserted and refused records
+        const refusedByUid = new Set(flows.refused.map((r) => `${r.agentId}/${r.uid}`));
+        cs.forEach((c, i) => {
+          if (!stored[i]) return;
+          const refused = flows.refused.filter((r) => r.agentId === c.agentId && c.flows.some((f) => f.uid === r.uid));
+          results[i]!.flows = { inserted: c.flows.filter((f) => !refusedByUid.has(`${f.agent_id}/${f.uid}`)).length, refused };
+        });
       }
       if (hooks.after) await hooks.after(tx, stored);
-      return { stored, flows };
+      return results;
     });
+  }
+
+  /** Inserts the dump rows; per dump, whether its row is new (a key twice in the batch: the first). */
+  private async insertDumpRows(tx: pg.PoolClient, cs: readonly DumpCommit[]): Promise<boolean[]> {
+    const cols = ['agent_id', 'sequence', 'received_us', 'first_ts_us', 'last_ts_us', 'packet_count', 'format_version', 'link_type',
+      'anon_key_id', 'snap_len', 'compression', 'raw_path', 'raw_bytes', 'extra'];
+    // one statement cannot insert a key twice, even with DO NOTHING: the first of each key goes in
+    const keys = cs.map((c) => `${c.agentId}/${c.sequence}`);
+    const firstOf = new Map<string, number>();
+    keys.forEach((k, i) => { if (!firstOf.has(k)) firstOf.set(k, i); });
+    const params: unknown[] = [];
+    const tuples = [...firstOf.values()].map((idx, r) => {
+      const c = cs[idx]!;
+      const i = c.info;
+      params.push(c.agentId, c.sequence, i.receivedUs, i.firstTsUs, i.lastTsUs, i.packetCount, i.formatVersion ?? null, i.linkType ?? null,
+        i.anonKeyId ?? null, i.snapLen ?? null, i.compression ?? null, i.rawPath ?? null, i.rawBytes ?? null,
+        i.extra === undefined ? null : JSON.stringify(i.extra));
+      return `(${cols.map((_, k) => `$${r * cols.length + k + 1}`).join(',')})`;
+    });
+    const ins = await tx.query<{ agent_id: string; sequence: number }>(
+      `INSERT INTO ${this.schema}.dumps (${cols.join(', ')}) VALUES ${tuples.join(',')} ON CONFLICT (agent_id, sequence) DO NOTHING RETURNING agent_id, sequence`, params);
+    const inserted = new Set(ins.rows.map((r) => `${r.agent_id}/${r.sequence}`));
+    return keys.map((k, i) => firstOf.get(k) === i && inserted.has(k));
+  }
+
+  /** Which of these (agent id, sequence) are committed, as "agent/sequence" keys. */
+  async committedAmong(keys: ReadonlyArray<{ agentId: string; sequence: number }>): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const r = await this.pool.query<{ agent_id: string; sequence: number }>(
+      `SELECT d.agent_id, d.sequence FROM ${this.schema}.dumps d JOIN unnest($1::text[], $2::bigint[]) AS u(a, q) ON d.agent_id = u.a AND d.sequence = u.q`,
+      [keys.map((k) => k.agentId), keys.map((k) => k.sequence)]);
+    return new Set(r.rows.map((x) => `${x.agent_id}/${x.sequence}`));
   }
 
   writeFlows(flows: readonly FlowRecord[], dns: readonly DnsRecord[], tls: readonly TlsRecord[], hooks: CommitHooks = {}): Promise<InsertFlowsResult> {

@@ -82,6 +82,21 @@ export function asyncFlowStoreContract(name: string, open: () => Promise<AsyncFl
       assert.equal(await store.countFlows(), 5);
     });
 
+    it('commits several dumps in one transaction, each once (group commit)', async () => {
+      await store.commitDump({ agentId: 'agent-a', sequence: 1, info: info(1), flows: flows.slice(0, 2), dns: [], tls: [] });
+      const rs = await store.commitDumps([
+        { agentId: 'agent-a', sequence: 1, info: info(1), flows: flows.slice(2, 4), dns: [], tls: [] },
+        { agentId: 'agent-a', sequence: 2, info: info(2), flows: flows.slice(4, 7), dns: [], tls: [] },
+        { agentId: 'agent-b', sequence: 2, info: info(2), flows: flows.slice(7, 8), dns: [], tls: [] },
+        { agentId: 'agent-a', sequence: 2, info: info(2), flows: flows.slice(8, 9), dns: [], tls: [] },
+      ]);
+      assert.deepEqual(rs.map((r) => r.stored), [false, true, true, false]);
+      assert.deepEqual(rs.map((r) => r.flows.inserted), [0, 3, 1, 0]);
+      assert.equal(await store.countFlows(), 6);
+      assert.equal(await store.countDumps(), 3);
+      assert.deepEqual((await store.listAgents()).map((a) => a.agentId), ['agent-a', 'agent-b']);
+    });
+
     it('refuses a record a column cannot take, stores the rest of its dump', async () => {
       const bad = { ...flows[0]!, uid: 'bad-one', duration: Number.NaN };
       const r = await store.commitDump({ agentId: 'agent-a', sequence: 2, info: info(2), flows: [bad, flows[1]!, flows[2]!], dns: [], tls: [] });
