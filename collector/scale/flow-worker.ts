@@ -9,7 +9,8 @@
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
 import type pg from 'pg';
 import type { Logger } from '../../shared/log.js';
-import { decodeDump } from '../../shared/dump/index.js';
+import { decodeDump, type DecodedDump } from '../../shared/dump/index.js';
+import type { DumpCommit } from '../../shared/store/async-flow-store.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { AppRecord, DnsRecord, TlsRecord } from '../../shared/flow/app-records.js';
 import { openPgPool, pgClientConfig } from '../../shared/store/postgres/pg-connect.js';
@@ -25,6 +26,11 @@ import { ReplayTracker } from './replay-tracker.js';
 import { connectNats } from './nats-connect.js';
 import type { ScaleOutConfig } from './scale-config.js';
 
+/** dumps per group commit */
+const MAX_BATCH = 64;
+/** messages read ahead of the commits, per partition */
+const MAX_QUEUE = 512;
+
 /** One partition this worker owns. */
 class OwnedPartition {
   readonly out: { flows: FlowRecord[]; dns: DnsRecord[]; tls: TlsRecord[] } = { flows: [], dns: [], tls: [] };
@@ -35,6 +41,9 @@ class OwnedPartition {
   replayFrom = new Map<string, number>();
   iter: ConsumerMessages | null = null;
   loop: Promise<void> = Promise.resolve();
+  /** messages read, waiting for the next group commit */
+  queue: JsMsg[] = [];
+  committing: Promise<void> | null = null;
   stopping = false;
   dumps = 0;
   replayed = 0;
@@ -191,11 +200,15 @@ export class FlowWorker {
     try {
       const c = await this.js.consumers.get(DUMP_STREAM, { filterSubjects: dumpSubject(p.org, p.part), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start });
       if (p.stopping) return;
-      p.iter = await c.consume({ max_messages: 128 });
+      p.iter = await c.consume({ max_messages: 256 });
       for await (const m of p.iter) {
         if (p.stopping) break;
-        await this.onMessage(p, m);
+        p.queue.push(m);
+        // group commit: what arrives while a batch commits goes in the next one
+        p.committing ??= this.drain(p);
+        if (p.queue.length >= MAX_QUEUE) await p.committing;
       }
+      await p.committing;
     } catch (e) {
       if (!p.stopping) {
         this.o.log.error({ org: p.org, part: p.part, err: (e as Error).message }, 'partition failed: dropping it (it is taken again and rebuilt)');
@@ -204,63 +217,104 @@ export class FlowWorker {
     }
   }
 
-  private async onMessage(p: OwnedPartition, m: JsMsg): Promise<void> {
-    const agentId = m.headers?.get(HDR_AGENT) ?? '';
-    const sequence = Number(m.headers?.get(HDR_SEQUENCE));
-    if (!agentId || !Number.isSafeInteger(sequence)) {
-      this.o.log.error({ org: p.org, part: p.part, streamSeq: m.seq }, 'stream message without agent or sequence headers: skipped');
-      return;
-    }
-    if (m.seq < p.resumeFrom) {
-      // committed by an earlier owner: rebuild state only (records it emits were committed then)
-      const from = p.replayFrom.get(agentId);
-      if (from === undefined || m.seq < from || !p.replaySeqs.has(m.seq)) return;
-      const dump = decodeDump(m.data);
+  /** Commits the queue in batches until it is empty; a failure drops the partition (rebuilt by its next owner). */
+  private drain(p: OwnedPartition): Promise<void> {
+    return (async () => {
+      try {
+        while (p.queue.length > 0 && !p.stopping) await this.commitBatch(p, p.queue.splice(0, MAX_BATCH));
+      } catch (e) {
+        if (!p.stopping) {
+          this.o.log.error({ org: p.org, part: p.part, err: (e as Error).message }, 'partition failed: dropping it (it is taken again and rebuilt)');
+          void this.drop(p, 'failure', false);
+        }
+      } finally {
+        p.committing = null;
+      }
+    })();
+  }
+
+  private async commitBatch(p: OwnedPartition, msgs: readonly JsMsg[]): Promise<void> {
+    const store = this.store(p.org);
+    const keyed = msgs.map((m) => ({ m, agentId: m.headers?.get(HDR_AGENT) ?? '', sequence: Number(m.headers?.get(HDR_SEQUENCE)) }));
+    // dumps published twice (a front-end retry past JetStream's duplicate window) are committed once
+    const committed = await store.committedAmong(keyed.filter((k) => k.m.seq >= p.resumeFrom && k.agentId && Number.isSafeInteger(k.sequence)));
+    const commits: DumpCommit[] = [];
+    const streamSeqs: number[] = [];
+    const replayPoints = new Map<string, number | null>();
+    for (const { m, agentId, sequence } of keyed) {
+      if (!agentId || !Number.isSafeInteger(sequence)) {
+        this.o.log.error({ org: p.org, part: p.part, streamSeq: m.seq }, 'stream message without agent or sequence headers: skipped');
+        continue;
+      }
+      if (m.seq < p.resumeFrom) {
+        this.replay(p, m, agentId);
+        continue;
+      }
+      if (committed.has(`${agentId}/${sequence}`) || commits.some((c) => c.agentId === agentId && c.sequence === sequence)) continue;
+      const dump = this.decode(p, m, agentId, sequence);
+      if (dump === null) continue;
       feedDump(p.engines, agentId, dump);
       p.tracker.fed(agentId, m.seq, dump.header.lastTsUs);
-      p.takeOutput();
-      p.replayed++;
-      return;
+      replayPoints.set(agentId, p.tracker.replayPoint(agentId, p.engines.peek(agentId)?.oldestOpenStartUs() ?? null));
+      const out = p.takeOutput();
+      commits.push({ agentId, sequence, info: this.dumpInfo(m, dump), flows: out.flows, dns: out.dns, tls: out.tls });
+      streamSeqs.push(m.seq);
     }
-    const store = this.store(p.org);
-    // a dump published twice (a front-end retry past JetStream's duplicate window) is committed once
-    if (await store.hasDump(agentId, sequence)) return;
-    let dump;
+    const last = msgs[msgs.length - 1]!.seq;
+    if (last < p.resumeFrom) return;
+    const parts = [...replayPoints.keys()];
+    await store.commitDumps(commits, {
+      before: (tx) => fenceAndAdvance(tx, p.org, p.part, p.epoch, last + 1),
+      after: async (tx, stored) => {
+        // stored=false: someone committed one meanwhile - our engines now hold its packets twice
+        const lost = stored.findIndex((x) => !x);
+        if (lost >= 0) throw new Error(`dump ${commits[lost]!.agentId}#${commits[lost]!.sequence} was committed meanwhile by another worker`);
+        if (commits.length === 0) return;
+        await tx.query(`UPDATE ${store.schema}.dumps d SET stream_seq = u.s FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(a, q, s)
+          WHERE d.agent_id = u.a AND d.sequence = u.q`, [commits.map((c) => c.agentId), commits.map((c) => c.sequence), streamSeqs]);
+        await tx.query(`INSERT INTO ${store.schema}.replay_points (agent_id, part, replay_from, last_stream_seq)
+          SELECT a, $3, f, $4 FROM unnest($1::text[], $2::bigint[]) AS u(a, f)
+          ON CONFLICT (agent_id) DO UPDATE SET part = EXCLUDED.part, replay_from = EXCLUDED.replay_from, last_stream_seq = EXCLUDED.last_stream_seq`,
+        [parts, parts.map((a) => replayPoints.get(a) ?? null), p.part, last]);
+      },
+    });
+    p.dumps += commits.length;
+    this.committed += commits.length;
+  }
+
+  /** A message committed by an earlier owner: rebuilds state only (the records it emits were committed then). */
+  private replay(p: OwnedPartition, m: JsMsg, agentId: string): void {
+    const from = p.replayFrom.get(agentId);
+    if (from === undefined || m.seq < from || !p.replaySeqs.has(m.seq)) return;
+    const dump = decodeDump(m.data);
+    feedDump(p.engines, agentId, dump);
+    p.tracker.fed(agentId, m.seq, dump.header.lastTsUs);
+    p.takeOutput();
+    p.replayed++;
+  }
+
+  private decode(p: OwnedPartition, m: JsMsg, agentId: string, sequence: number): DecodedDump | null {
     try {
-      dump = decodeDump(m.data);
+      const dump = decodeDump(m.data);
       if (dump.header.agentId !== agentId || dump.header.sequence !== sequence) throw new Error(`dump header names ${dump.header.agentId}#${dump.header.sequence}`);
+      return dump;
     } catch (e) {
       // the front-end verified it: only a foreign publisher gets here; never loop on it
       this.o.log.error({ org: p.org, agentId, sequence, streamSeq: m.seq, err: (e as Error).message }, 'undecodable stream message: skipped');
-      return;
+      return null;
     }
-    feedDump(p.engines, agentId, dump);
-    p.tracker.fed(agentId, m.seq, dump.header.lastTsUs);
-    const replayFrom = p.tracker.replayPoint(agentId, p.engines.peek(agentId)?.oldestOpenStartUs() ?? null);
-    const out = p.takeOutput();
+  }
+
+  private dumpInfo(m: JsMsg, dump: DecodedDump): DumpInfo {
     const h = dump.header;
     const receivedMs = Number(m.headers?.get(HDR_RECEIVED_MS));
-    const info: DumpInfo = {
+    return {
       receivedUs: (Number.isFinite(receivedMs) ? receivedMs : Date.now()) * 1000,
       firstTsUs: h.firstTsUs, lastTsUs: h.lastTsUs, packetCount: h.packetCount, formatVersion: h.version, linkType: h.linkType,
       anonKeyId: h.anonKeyId, snapLen: h.snapLen, compression: h.compression,
       rawPath: `jetstream:${DUMP_STREAM}/${m.seq}`, rawBytes: m.data.length,
       ...(h.flags ? { extra: { flags: h.flags } } : {}),
     };
-    const r = await store.commitDump({ agentId, sequence, info, flows: out.flows, dns: out.dns, tls: out.tls }, {
-      before: (tx) => fenceAndAdvance(tx, p.org, p.part, p.epoch, m.seq + 1),
-      after: async (tx, stored) => {
-        if (!stored) return;
-        await tx.query(`UPDATE ${store.schema}.dumps SET stream_seq = $3 WHERE agent_id = $1 AND sequence = $2`, [agentId, sequence, m.seq]);
-        await tx.query(`INSERT INTO ${store.schema}.replay_points (agent_id, part, replay_from, last_stream_seq) VALUES ($1, $2, $3, $4)
-          ON CONFLICT (agent_id) DO UPDATE SET part = EXCLUDED.part, replay_from = EXCLUDED.replay_from, last_stream_seq = EXCLUDED.last_stream_seq`,
-        [agentId, p.part, replayFrom, m.seq]);
-      },
-    });
-    // stored=false: someone committed it between the check and here - our engine now holds its packets twice
-    if (!r.stored) throw new Error(`dump ${agentId}#${sequence} was committed meanwhile by another worker`);
-    p.dumps++;
-    this.committed++;
   }
 
   /** Stops a partition's reading; with `release`, after its loop ended. Its state is dropped (rebuilt by the next owner). */
@@ -269,7 +323,7 @@ export class FlowWorker {
     this.owned.delete(p.key);
     p.stopping = true;
     p.iter?.stop();
-    if (wait) await p.loop;
+    if (wait) { await p.loop; await p.committing; }
     this.o.log.info({ org: p.org, part: p.part, why }, 'partition released');
     if (!this.leases.isLost) await this.leases.release(p.org, p.part).catch(() => undefined);
   }
@@ -286,7 +340,7 @@ export class FlowWorker {
     await this.balancing;
     const parts = [...this.owned.values()];
     for (const p of parts) { p.stopping = true; p.iter?.stop(); }
-    for (const p of parts) await p.loop;
+    for (const p of parts) { await p.loop; await p.committing; }
     for (const p of parts) {
       if (opts.flush ?? true) {
         try {

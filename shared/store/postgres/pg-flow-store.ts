@@ -83,7 +83,7 @@ export class PgFlowStore implements AsyncFlowStore {
     }
     return this.inTransaction(async (tx) => {
       if (hooks.before) await hooks.before(tx);
-      const stored = await this.insertDumpRows(tx, cs);
+      const stored = cs.length === 0 ? [] : await this.insertDumpRows(tx, cs);
       const results: DumpCommitResult[] = cs.map((_, i) => ({ stored: stored[i]!, flows: { inserted: 0, refused: [] } }));
       const fresh = cs.filter((_, i) => stored[i]);
       if (fresh.length > 0) {
