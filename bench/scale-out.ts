@@ -3,11 +3,11 @@
 //   1. the single process on SQLite (agent server + flows in one process, the default path),
 //   2. a front-end -> JetStream -> 1 flow worker -> PostgreSQL,
 //   3. the same with 2 flow workers,
-//   4. a backlog already in the stream drained by 1, then 2 workers (worker scaling alone),
+//   4. dumps published straight to the stream (no agents, no TLS) for 1, then 2 workers,
 // all in one run on this machine. Throughput is wall clock from the first upload until every
 // dump's flows are committed; CPU per dump is read per role from /proc (worker processes,
 // nats-server, the PostgreSQL server processes; the front-end and the simulated agents share
-// this process). Standalone: node dist/bench/scale-out.js [--agents=N] [--dumps=N] [--json].
+// this process). Standalone: node dist/bench/scale-out.js [--agents=N] [--dumps=N per agent] [--packets=N per dump] [--json].
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,6 @@ import { startFrontend } from '../collector/scale/frontend.js';
 import { scaleOutSchema } from '../collector/scale/scale-config.js';
 import { collectorServerConfigSchema } from '../collector/server/server-config.js';
 import { JetStreamCommitter } from '../collector/scale/jetstream-committer.js';
-import { ensureDumpStream } from '../collector/scale/dump-stream.js';
 import { connectNats } from '../collector/scale/nats-connect.js';
 import { readDumpHeader } from '../shared/dump/dump-header.js';
 import { logger, setLogLevel } from '../shared/log.js';
@@ -154,9 +153,9 @@ async function runScaleOut(root: string, tp: TestPki, pgc: PgCluster, nats: Nats
 }
 
 /**
- * Worker scaling without agents or front-end: `total` dumps are published to the stream first,
- * then `workers` worker processes start and the time until PostgreSQL holds them all is measured
- * (the workers and PostgreSQL are the only work then).
+ * Worker scaling without agents or front-end: 1 or 2 workers are started and given time to
+ * share the partitions, then the dumps are published straight to the stream as fast as
+ * JetStream takes them, and the time until PostgreSQL holds them all is measured.
  */
 async function runDrain(root: string, tp: TestPki, pgc: PgCluster, nats: NatsServer, workers: number, agents: readonly AgentCreds[],
   dumps: ReadonlyMap<string, Uint8Array[]>, total: number, packets: number): Promise<ScaleOutRun> {
@@ -164,29 +163,29 @@ async function runDrain(root: string, tp: TestPki, pgc: PgCluster, nats: NatsSer
   const scaleOut = { natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: pgc.url, pgPasswordFile: pgc.passwordFile, partitions: 8, orgs: [org], rebalanceMs: 300 };
   const pool = openPgPool({ url: pgc.url, passwordFile: pgc.passwordFile, max: 2 });
   const store = await PgFlowStore.open(pool, org);
-  const nc = await connectNats(scaleOut, 'bench-publisher');
-  await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: 1 });
-  const committer = new JetStreamCommitter({ js: nc.jetstream(), partitions: 8, orgOf: () => org, storeOf: () => store, quota: { perSec: 1e9, burst: 1e9 } });
-  for (const a of agents) {
-    const list = dumps.get(a.agentId)!;
-    await Promise.all(list.map((d) => committer.commit(a.agentId, readDumpHeader(d), d, Date.now())));
-  }
-  await nc.close();
-  const natsPid = nats.pid();
-  const c0 = { n: cpuMsOf(natsPid ? [natsPid] : []), pg: cpuMsOf(pgc.pids()) };
-  const t0 = performance.now();
   const procs: ChildProcess[] = [];
-  await Promise.all(Array.from({ length: workers }, async (_, i) => { procs.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } })); }));
-  await waitUntil(async () => (await store.countDumps()) === total, 300_000, 'backlog drained');
+  for (let i = 0; i < workers; i++) procs.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } }));
+  await new Promise((r) => setTimeout(r, 2000));
+  const nc = await connectNats(scaleOut, 'bench-publisher');
+  const committer = new JetStreamCommitter({ js: nc.jetstream(), partitions: 8, orgOf: () => org, storeOf: () => store, quota: { perSec: 1e9, burst: 1e9 } });
+  const natsPid = nats.pid();
+  const pidsW = procs.map((p) => p.pid!);
+  const c0 = { w: cpuMsOf(pidsW), n: cpuMsOf(natsPid ? [natsPid] : []), pg: cpuMsOf(pgc.pids()) };
+  const t0 = performance.now();
+  await Promise.all(agents.map(async (a) => {
+    for (const d of dumps.get(a.agentId)!) await committer.commit(a.agentId, readDumpHeader(d), d, Date.now());
+  }));
+  await waitUntil(async () => (await store.countDumps()) === total, 300_000, 'all dumps committed');
   const seconds = (performance.now() - t0) / 1000;
-  const c1 = { w: cpuMsOf(procs.map((p) => p.pid!)), n: cpuMsOf(natsPid ? [natsPid] : []), pg: cpuMsOf(pgc.pids()) };
+  const c1 = { w: cpuMsOf(pidsW), n: cpuMsOf(natsPid ? [natsPid] : []), pg: cpuMsOf(pgc.pids()) };
+  await nc.close();
   for (const p of procs) { p.kill('SIGTERM'); await waitExit(p, 30_000).catch(() => p.kill('SIGKILL')); }
   await store.close();
   await pool.end();
   return {
-    name: `backlog drained by ${workers} worker${workers > 1 ? 's' : ''} (JetStream -> PostgreSQL, start-up included)`,
+    name: `published straight to JetStream -> ${workers} worker${workers > 1 ? 's' : ''} -> PostgreSQL`,
     dumps: total, packets, seconds, dumpsPerSec: total / seconds, packetsPerSec: packets / seconds,
-    cpuMsPerDump: { 'flow workers (incl. start)': c1.w / total, 'nats-server': (c1.n - c0.n) / total, 'PostgreSQL': (c1.pg - c0.pg) / total },
+    cpuMsPerDump: { 'flow workers': (c1.w - c0.w) / total, 'nats-server': (c1.n - c0.n) / total, 'PostgreSQL': (c1.pg - c0.pg) / total },
   };
 }
 
@@ -234,7 +233,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   setLogLevel('warn');
   const agents = arg('agents');
   const dumpsPerAgent = arg('dumps');
-  benchScaleOut({ ...(agents ? { agents } : {}), ...(dumpsPerAgent ? { dumpsPerAgent } : {}) }).then((runs) => {
+  const packetsPerDump = arg('packets');
+  benchScaleOut({ ...(agents ? { agents } : {}), ...(dumpsPerAgent ? { dumpsPerAgent } : {}), ...(packetsPerDump ? { packetsPerDump } : {}) }).then((runs) => {
     if (process.argv.includes('--json')) {
       process.stdout.write(JSON.stringify({ runs, coresFor833DumpsPerSec: coresNeeded(runs[1]!, 833) }, null, 2) + '\n');
       return;
