@@ -4,7 +4,16 @@
 // as numbers: every bigint Meerkat stores (µs times, counters) is below 2^53.
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { StoreError } from '../flow-store.js';
+import { InputError } from '../../errors.js';
+
+/** A connection setting that cannot be used (a URL, a credentials file): a configuration error, exit 2. */
+export class ConnectionConfigError extends InputError {
+  readonly code = 'MEERKAT_ERR_CONNECTION_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectionConfigError';
+  }
+}
 
 export interface PgTlsFiles {
   ca: string;
@@ -34,10 +43,10 @@ export function pgClientConfig(opts: PgConnectOptions): pg.ClientConfig {
   try {
     url = new URL(opts.url);
   } catch {
-    throw new StoreError(`PostgreSQL URL ${JSON.stringify(opts.url)} is not a URL (postgres://user@host:port/database)`);
+    throw new ConnectionConfigError(`PostgreSQL URL ${JSON.stringify(opts.url)} is not a URL (postgres://user@host:port/database)`);
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new StoreError(`PostgreSQL URL must start with postgres://, got ${url.protocol}`);
-  if (url.password) throw new StoreError('PostgreSQL URL carries a password: put it in a file and give passwordFile instead');
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConnectionConfigError(`PostgreSQL URL must start with postgres://, got ${url.protocol}`);
+  if (url.password) throw new ConnectionConfigError('PostgreSQL URL carries a password: put it in a file and give passwordFile instead');
   const cfg: pg.ClientConfig = {
     host: decodeURIComponent(url.hostname),
     port: url.port ? Number(url.port) : 5432,
@@ -64,10 +73,10 @@ export function readSecretFile(path: string, what: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new StoreError(`cannot read the ${what} file ${path}: ${(e as Error).message}`);
+    throw new ConnectionConfigError(`cannot read the ${what} file ${path}: ${(e as Error).message}`);
   }
   const s = text.replace(/\r?\n$/, '');
-  if (s.length === 0) throw new StoreError(`the ${what} file ${path} is empty`);
+  if (s.length === 0) throw new ConnectionConfigError(`the ${what} file ${path} is empty`);
   return s;
 }
 
