@@ -1,6 +1,8 @@
 // Connection to NATS for the scale-out roles: credentials from a file ("user:password" or a
-// token), optional TLS (server verified against a CA file, optional client certificate),
-// reconnecting forever (a NATS restart must not end a front-end or a worker).
+// token), optional TLS (server verified against a CA file, optional client certificate). The
+// first connection fails fast with the server's reason (unreachable, certificate, credentials:
+// the role exits and its supervisor restarts it); once connected it reconnects forever (a NATS
+// restart must not end a front-end or a worker).
 import { readFileSync } from 'node:fs';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { readSecretFile } from '../../shared/store/postgres/pg-connect.js';
@@ -12,7 +14,6 @@ export function natsOptions(cfg: Pick<ScaleOutConfig, 'natsUrl' | 'natsCredsFile
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
-    waitOnFirstConnect: true,
   };
   if (cfg.natsCredsFile) {
     const secret = readSecretFile(cfg.natsCredsFile, 'NATS credentials');

@@ -28,7 +28,8 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** tls: the server's certificate chain and key (PEM files): clients must use TLS. */
+export async function startNatsServer(opts: { tls?: { certFile: string; keyFile: string } } = {}): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'meerkat-nats-'));
   const port = await freePort();
   const user = 'meerkat';
@@ -38,7 +39,8 @@ export async function startNatsServer(): Promise<NatsServer> {
   let proc: ChildProcess | null = null;
   let stderr = '';
   const launch = async (): Promise<void> => {
-    proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'js'), '--user', user, '--pass', pass], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const tls = opts.tls ? ['--tls', '--tlscert', opts.tls.certFile, '--tlskey', opts.tls.keyFile] : [];
+    proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'js'), '--user', user, '--pass', pass, ...tls], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
     const end = Date.now() + 15_000;
     while (!(await portOpen(port))) {
@@ -51,7 +53,7 @@ export async function startNatsServer(): Promise<NatsServer> {
   const waitGone = (p: ChildProcess | null): Promise<void> => new Promise((r) => (p === null || p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
   return {
     port,
-    url: `nats://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'tls' : 'nats'}://127.0.0.1:${port}`,
     credsFile,
     pid: () => proc?.pid,
     kill() { proc?.kill('SIGKILL'); },

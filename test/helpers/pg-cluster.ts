@@ -27,7 +27,8 @@ export interface PgCluster {
   stop(): void;
 }
 
-export async function startPgCluster(opts: { settings?: Record<string, string> } = {}): Promise<PgCluster> {
+/** tls: the server's certificate chain and key (PEM files), served with ssl=on. */
+export async function startPgCluster(opts: { settings?: Record<string, string>; tls?: { certFile: string; keyFile: string } } = {}): Promise<PgCluster> {
   const bin = pgBinDir();
   if (bin === null) throw new Error(`PostgreSQL is not installed (no ${PG_ROOT}/<version>/bin/pg_ctl): run scripts/setup.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'meerkat-pg-'));
@@ -47,7 +48,16 @@ export async function startPgCluster(opts: { settings?: Record<string, string> }
   const port = await freePort();
   try {
     run('initdb', ['-D', data, '-U', 'meerkat', '--auth=scram-sha-256', `--pwfile=${pwInit}`, '-E', 'UTF8', '--locale=C.UTF-8']);
-    const settings = { listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: dir, max_connections: '100', ...(opts.settings ?? {}) };
+    const tls: Record<string, string> = {};
+    if (opts.tls) {
+      // the server reads them as its own user, and refuses a key others can read
+      for (const [name, from] of [['server.crt', opts.tls.certFile], ['server.key', opts.tls.keyFile]] as const) {
+        writeFileSync(join(dir, name), readFileSync(from), { mode: 0o600 });
+        if (asRoot) execFileSync('chown', ['postgres:postgres', join(dir, name)]);
+      }
+      Object.assign(tls, { ssl: 'on', ssl_cert_file: join(dir, 'server.crt'), ssl_key_file: join(dir, 'server.key') });
+    }
+    const settings = { listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: dir, max_connections: '100', ...tls, ...(opts.settings ?? {}) };
     const o = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
     run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', o, '-w', '-t', '60', 'start']);
     execFileSync(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'meerkat', 'meerkat'], { env: { ...process.env, PGPASSWORD: password }, stdio: 'pipe' });
