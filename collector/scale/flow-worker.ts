@@ -20,7 +20,7 @@ import { EngineSet } from '../import/engine-set.js';
 import { feedDump } from '../import/dump-ingest.js';
 import type { FlowTimeouts } from '../flow/flow-engine.js';
 import { DUMP_STREAM, dumpSubject, ensureDumpStream } from './dump-stream.js';
-import { HDR_AGENT, HDR_RECEIVED_MS, HDR_SEQUENCE } from './jetstream-committer.js';
+import { HDR_AGENT, HDR_RECEIVED_MS, HDR_SEQUENCE, HDR_WATERMARK } from './jetstream-committer.js';
 import { PartitionLeases, fenceAndAdvance } from './partition-leases.js';
 import { ReplayTracker } from './replay-tracker.js';
 import { connectNats } from './nats-connect.js';
@@ -241,7 +241,23 @@ export class FlowWorker {
     const commits: DumpCommit[] = [];
     const streamSeqs: number[] = [];
     const replayPoints = new Map<string, number | null>();
+    const extra: { flows: FlowRecord[]; dns: DnsRecord[]; tls: TlsRecord[] } = { flows: [], dns: [], tls: [] };
     for (const { m, agentId, sequence } of keyed) {
+      const watermark = Number(m.headers?.get(HDR_WATERMARK) || Number.NaN);
+      if (agentId && Number.isFinite(watermark)) {
+        // an agent's packet time moved on without packets: its idle flows end here, in stream order
+        if (m.seq < p.resumeFrom && (p.replayFrom.get(agentId) === undefined || m.seq < p.replayFrom.get(agentId)!)) continue;
+        const engine = p.engines.peek(agentId);
+        if (engine === undefined || watermark <= engine.packetTime) continue;
+        engine.advance(watermark);
+        const out = p.takeOutput();
+        if (m.seq < p.resumeFrom) continue; // replay: committed before
+        extra.flows.push(...out.flows);
+        extra.dns.push(...out.dns);
+        extra.tls.push(...out.tls);
+        replayPoints.set(agentId, p.tracker.replayPoint(agentId, engine.oldestOpenStartUs()));
+        continue;
+      }
       if (!agentId || !Number.isSafeInteger(sequence)) {
         this.o.log.error({ org: p.org, part: p.part, streamSeq: m.seq }, 'stream message without agent or sequence headers: skipped');
         continue;
@@ -264,15 +280,15 @@ export class FlowWorker {
     if (last < p.resumeFrom) return;
     const parts = [...replayPoints.keys()];
     await store.commitDumps(commits, {
+      extra,
       before: (tx) => fenceAndAdvance(tx, p.org, p.part, p.epoch, last + 1),
       after: async (tx, stored) => {
         // stored=false: someone committed one meanwhile - our engines now hold its packets twice
         const lost = stored.findIndex((x) => !x);
         if (lost >= 0) throw new Error(`dump ${commits[lost]!.agentId}#${commits[lost]!.sequence} was committed meanwhile by another worker`);
-        if (commits.length === 0) return;
-        await tx.query(`UPDATE ${store.schema}.dumps d SET stream_seq = u.s FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(a, q, s)
+        if (commits.length > 0) await tx.query(`UPDATE ${store.schema}.dumps d SET stream_seq = u.s FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(a, q, s)
           WHERE d.agent_id = u.a AND d.sequence = u.q`, [commits.map((c) => c.agentId), commits.map((c) => c.sequence), streamSeqs]);
-        await tx.query(`INSERT INTO ${store.schema}.replay_points (agent_id, part, replay_from, last_stream_seq)
+        if (parts.length > 0) await tx.query(`INSERT INTO ${store.schema}.replay_points (agent_id, part, replay_from, last_stream_seq)
           SELECT a, $3, f, $4 FROM unnest($1::text[], $2::bigint[]) AS u(a, f)
           ON CONFLICT (agent_id) DO UPDATE SET part = EXCLUDED.part, replay_from = EXCLUDED.replay_from, last_stream_seq = EXCLUDED.last_stream_seq`,
         [parts, parts.map((a) => replayPoints.get(a) ?? null), p.part, last]);

@@ -48,6 +48,9 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     server = await startServer(cfg, {
       committer,
       onCommandResult: (agentId, cid, ok, result, error) => relay?.publishResult(agentId, { id: cid, ok, result, error }),
+      onHeartbeat: (agentId, health) => {
+        if (health.spoolFiles === 0 && health.packetTimeUs !== undefined) void committer.publishWatermark(agentId, health.packetTimeUs);
+      },
       healthChecks: () => ({ reasons: conn.isClosed() ? ['NATS connection closed'] : [], notes: [`front-end ${id}`] }),
       ...(opts.defaultMetrics !== undefined ? { defaultMetrics: opts.defaultMetrics } : {}),
     });

@@ -14,6 +14,13 @@ export const HDR_AGENT = 'Meerkat-Agent';
 export const HDR_SEQUENCE = 'Meerkat-Sequence';
 export const HDR_ORG = 'Meerkat-Org';
 export const HDR_RECEIVED_MS = 'Meerkat-Received-Ms';
+/** on a watermark message (no body): the agent's packet time (µs) up to which its flows may expire */
+export const HDR_WATERMARK = 'Meerkat-Watermark';
+
+/** packets may be stamped slightly out of order: the watermark stays this far behind the agent's */
+const WATERMARK_MARGIN_US = 1_000_000;
+/** an agent's watermark goes to the stream at most this often */
+const WATERMARK_EVERY_MS = 30_000;
 
 export interface JetStreamCommitterOptions {
   js: JetStreamClient;
@@ -34,6 +41,7 @@ const RECENT_KEYS = 50_000;
 export class JetStreamCommitter implements UploadCommitter {
   private readonly recent = new Set<string>();
   private readonly buckets = new Map<string, TokenBucket>();
+  private readonly watermarks = new Map<string, { atMs: number; us: number }>();
 
   constructor(private readonly o: JetStreamCommitterOptions) {}
 
@@ -80,6 +88,26 @@ export class JetStreamCommitter implements UploadCommitter {
     }
     this.remember(agentId, header.sequence);
     return duplicate ? 'duplicate' : 'stored';
+  }
+
+  /**
+   * An agent's heartbeat with an empty spool: every packet before its packet time is in a dump
+   * already acked, i.e. already in the stream. The watermark goes into the agent's partition
+   * behind those dumps, so the worker expires the agent's idle flows in the same order as the
+   * single process does (collector/flow-service.ts onHeartbeat). Best effort: a lost watermark
+   * only delays the expiry to the next one.
+   */
+  publishWatermark(agentId: string, packetTimeUs: number, nowMs = Date.now()): Promise<boolean> {
+    const last = this.watermarks.get(agentId);
+    if (last !== undefined && (nowMs - last.atMs < WATERMARK_EVERY_MS || packetTimeUs <= last.us)) return Promise.resolve(false);
+    this.watermarks.set(agentId, { atMs: nowMs, us: packetTimeUs });
+    const org = this.o.orgOf(agentId);
+    const h = headers();
+    h.set(HDR_AGENT, agentId);
+    h.set(HDR_ORG, org);
+    h.set(HDR_WATERMARK, String(packetTimeUs - WATERMARK_MARGIN_US));
+    return this.o.js.publish(dumpSubject(org, partitionOf(agentId, this.o.partitions)), new Uint8Array(0), { headers: h, timeout: this.o.publishTimeoutMs ?? 5000 })
+      .then(() => true, () => { this.watermarks.delete(agentId); return false; });
   }
 
   private remember(agentId: string, sequence: number): void {

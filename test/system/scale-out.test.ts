@@ -6,10 +6,12 @@
 // During the uploads a worker, the front-end process and the NATS server are killed with SIGKILL
 // in turn (NATS is restarted); afterwards every dump is stored exactly once and the flow records
 // equal those of the single-process SQLite path fed the same dumps. A command given to one
-// front-end reaches an agent connected to another.
+// front-end reaches an agent connected to another; the agents' heartbeat watermarks end idle
+// flows through the stream as the single process ends them.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
@@ -18,6 +20,7 @@ import { PgFlowStore } from '../../shared/store/postgres/pg-flow-store.js';
 import { DumpIngest } from '../../collector/import/dump-ingest.js';
 import { startFrontend, type Frontend } from '../../collector/scale/frontend.js';
 import { scaleOutSchema } from '../../collector/scale/scale-config.js';
+import { partitionOf } from '../../collector/scale/dump-stream.js';
 import { collectorServerConfigSchema } from '../../collector/server/server-config.js';
 import { logger } from '../../shared/log.js';
 import { RawAgent } from '../helpers/raw-agent.js';
@@ -98,7 +101,13 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
     // both workers hold partitions before the uploads start
     await waitFor(() => workers.every((w) => w.lines().some((l) => l.msg === 'partition taken')), 20_000, 'both workers own partitions');
 
-    const agents: AgentCreds[] = Array.from({ length: 4 }, () => issueAgent(tp));
+    // one agent per partition: whichever partitions a worker holds, agents upload to them
+    const ids = new Map<number, string>();
+    while (ids.size < scaleOut.partitions) {
+      const id = randomUUID();
+      if (!ids.has(partitionOf(id, scaleOut.partitions))) ids.set(partitionOf(id, scaleOut.partitions), id);
+    }
+    const agents: AgentCreds[] = [...ids.values()].map((agentId) => issueAgent(tp, { agentId }));
     const dumpsPerAgent = Math.floor(referenceRecords().length / PACKETS_PER_DUMP);
     const dumps = new Map(agents.map((a) => [a.agentId, Array.from({ length: dumpsPerAgent }, (_, s) => makeDump(a.agentId, s, s * PACKETS_PER_DUMP, PACKETS_PER_DUMP))]));
     // agents 0 and 1 on the in-process front-ends, 2 and 3 on the front-end process
@@ -166,11 +175,27 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
     const store = await PgFlowStore.open(pool, 'default');
     const total = agents.length * dumpsPerAgent;
     await waitFor(async () => (await store.countDumps()) === total, 60_000, `all ${total} dumps committed`);
+    // the same dumps through the single-process SQLite path, then the agents' watermark (as the
+    // single process applies a heartbeat with an empty spool), then the end of every open flow
+    const watermarkUs = referenceRecords()[referenceRecords().length - 1]!.tsUs + 3_600_000_000;
+    const sqlite = new SqliteFlowStore(join(root, 'single.db'));
+    const ingest = new DumpIngest(sqlite);
+    for (const a of agents) for (let s = 0; s < dumpsPerAgent; s++) ingest.ingest(dumps.get(a.agentId)![s]!, { receivedUs: Date.now() * 1000 });
+    for (const a of agents) ingest.advanceAgent(a.agentId, watermarkUs - 1_000_000);
+    const beforeFlush = sqlite.countFlows();
+    ingest.flushAll();
+    const single = sqlite.queryFlows({ order: 'asc' });
+    sqlite.close();
+
+    // heartbeats with an empty spool: the watermark goes through the stream to the worker, which
+    // writes out the flows it ends (before the stop, which would end them as 'flush')
+    for (const c of conns) c.sendRaw(JSON.stringify({ type: 'heartbeat', ts: Date.now(), health: { spoolFiles: 0, packetTimeUs: watermarkUs } }));
+    await waitFor(async () => (await store.countFlows()) === beforeFlush, 30_000, `the watermark's flows written (${beforeFlush})`);
     workers[1]!.proc.kill('SIGTERM');
     assert.equal(await waitExit(workers[1]!.proc, 30_000), 0);
     // the survivor took over the dead worker's partitions and rebuilt their flow state by replay
     const taken = workers[1]!.lines().filter((l) => l.msg === 'partition taken');
-    assert.ok(taken.some((l) => (l.replayDumps as number) > 0), `a partition was rebuilt by replay: ${JSON.stringify(taken)}`);
+    assert.ok(taken.some((l) => (l.replayDumps as number) > 0), `a partition was rebuilt by replay: ${JSON.stringify(taken)}; the killed worker: ${JSON.stringify(workers[0]!.lines().filter((l) => String(l.msg).includes('partition') || (l.level as number) >= 40))}`);
 
     // every dump once
     for (const a of agents) {
@@ -180,14 +205,6 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
     const scaled = await store.queryFlows({ order: 'asc' });
     await store.close();
     await pool.end();
-
-    // the same dumps through the single-process SQLite path
-    const sqlite = new SqliteFlowStore(join(root, 'single.db'));
-    const ingest = new DumpIngest(sqlite);
-    for (const a of agents) for (let s = 0; s < dumpsPerAgent; s++) ingest.ingest(dumps.get(a.agentId)![s]!, { receivedUs: Date.now() * 1000 });
-    ingest.flushAll();
-    const single = sqlite.queryFlows({ order: 'asc' });
-    sqlite.close();
 
     assert.ok(single.length > 50, `the reference makes flows (${single.length})`);
     assert.equal(scaled.length, single.length, 'as many flow records as the single process');

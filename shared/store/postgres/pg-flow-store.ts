@@ -24,6 +24,8 @@ export interface CommitHooks {
 export interface BatchCommitHooks {
   before?: (tx: pg.PoolClient) => Promise<void>;
   after?: (tx: pg.PoolClient, stored: readonly boolean[]) => Promise<void>;
+  /** records not tied to a dump of the batch (flows ended by an agent's watermark), same transaction */
+  extra?: { flows: readonly FlowRecord[]; dns: readonly DnsRecord[]; tls: readonly TlsRecord[] };
 }
 
 /** rows per INSERT statement (47 parameters each; PostgreSQL takes at most 65535) */
@@ -102,6 +104,10 @@ export class PgFlowStore implements AsyncFlowStore {
           const refused = flows.refused.filter((r) => r.agentId === c.agentId && c.flows.some((f) => f.uid === r.uid));
           results[i]!.flows = { inserted: c.flows.filter((f) => !refusedByUid.has(`${f.agent_id}/${f.uid}`)).length, refused };
         });
+      }
+      if (hooks.extra) {
+        await this.insertFlows(tx, hooks.extra.flows);
+        await this.insertAppRecords(tx, hooks.extra.dns, hooks.extra.tls);
       }
       if (hooks.after) await hooks.after(tx, stored);
       return results;
