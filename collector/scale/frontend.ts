@@ -3,6 +3,7 @@
 // of the local store, with agents' presence and commands shared with the other front-ends over
 // NATS. It keeps no flow state: killing one only makes its agents reconnect and resend.
 import type { NatsConnection } from 'nats';
+import { Counter } from 'prom-client';
 import type pg from 'pg';
 import type { Logger } from '../../shared/log.js';
 import { openPgPool } from '../../shared/store/postgres/pg-connect.js';
@@ -41,10 +42,15 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
       orgOf,
       storeOf: (org) => stores.get(org)!,
       quota: { perSec: so.orgDumpsPerSec, burst: so.orgDumpsBurst },
-      onRefused: (org, reason) => opts.log.warn({ org, reason }, 'upload refused: organisation over its quota (agent retries)'),
+      onRefused: (org, reason) => {
+        counters?.refused.inc({ org, reason });
+        opts.log.warn({ org, reason }, 'upload refused: organisation over its quota (agent retries)');
+      },
+      onPublished: (org, duplicate) => counters?.published.inc({ org, result: duplicate ? 'duplicate' : 'stored' }),
     });
     const conn = nc;
     let relay: AgentRelay | null = null;
+    let counters: { published: Counter<'org' | 'result'>; refused: Counter<'org' | 'reason'> } | null = null;
     server = await startServer(cfg, {
       committer,
       onCommandResult: (agentId, cid, ok, result, error) => relay?.publishResult(agentId, { id: cid, ok, result, error }),
@@ -54,6 +60,11 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
       healthChecks: () => ({ reasons: conn.isClosed() ? ['NATS connection closed'] : [], notes: [`front-end ${id}`] }),
       ...(opts.defaultMetrics !== undefined ? { defaultMetrics: opts.defaultMetrics } : {}),
     });
+    counters = {
+      published: new Counter({ name: 'meerkat_frontend_dumps_published_total', help: 'Dumps acked after JetStream took them (or had them), by organisation', labelNames: ['org', 'result'] as const, registers: [server.metrics.registry] }),
+      refused: new Counter({ name: 'meerkat_frontend_uploads_refused_total', help: 'Uploads refused before the stream (retryable), by organisation and reason', labelNames: ['org', 'reason'] as const, registers: [server.metrics.registry] }),
+    };
+    for (const org of so.orgs) counters.refused.inc({ org, reason: 'quota' }, 0);
     relay = await AgentRelay.start(nc, nc.jetstream(), server, { frontendId: id, orgOf, log: opts.log });
     opts.log.info({ id, port: server.port, nats: so.natsUrl, partitions: so.partitions, orgs: so.orgs }, 'front-end ready');
     const srv = server;

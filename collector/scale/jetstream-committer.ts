@@ -32,6 +32,8 @@ export interface JetStreamCommitterOptions {
   quota: { perSec: number; burst: number };
   /** refused uploads per organisation (metrics) */
   onRefused?: (org: string, reason: 'quota') => void;
+  /** a dump went to the stream (duplicate: JetStream had it already) */
+  onPublished?: (org: string, duplicate: boolean) => void;
   publishTimeoutMs?: number;
 }
 
@@ -87,6 +89,7 @@ export class JetStreamCommitter implements UploadCommitter {
       throw new StorageError('publishing the dump to JetStream', e);
     }
     this.remember(agentId, header.sequence);
+    this.o.onPublished?.(org, duplicate);
     return duplicate ? 'duplicate' : 'stored';
   }
 

@@ -24,7 +24,7 @@ import { partitionOf } from '../../collector/scale/dump-stream.js';
 import { collectorServerConfigSchema } from '../../collector/server/server-config.js';
 import { logger } from '../../shared/log.js';
 import { RawAgent } from '../helpers/raw-agent.js';
-import { issueAgent, makeDump, makeTestPki, referenceRecords, tmpDir, waitFor, type AgentCreds } from '../helpers/transport-rig.js';
+import { issueAgent, makeDump, makeTestPki, metricFromText, referenceRecords, tmpDir, waitFor, type AgentCreds } from '../helpers/transport-rig.js';
 import { collectorCliArgs, freePort, waitExit, waitHttpOk } from '../helpers/processes.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
@@ -158,6 +158,9 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
       await Promise.all(agents.map((_, i) => ship(i, s)));
     }
     assert.ok(resends > 0, 'the failures made agents resend');
+    const metrics = await frontends[0]!.server.metrics.registry.metrics();
+    assert.ok(metricFromText(metrics, 'meerkat_frontend_dumps_published_total', { org: 'default', result: 'stored' }) >= dumpsPerAgent, 'published dumps counted per organisation');
+    assert.equal(metricFromText(metrics, 'meerkat_frontend_uploads_refused_total', { org: 'default', reason: 'quota' }), 0);
 
     // a command given to f1 reaches an agent connected to f2 (agents 1 and 3 are on f2)
     const onF2 = agents[1]!.agentId;
