@@ -60,7 +60,8 @@ class ShutdownStack {
   }
 }
 
-function rawKey(cfg: CollectorServerConfig, key: string): unknown {
+/** A config key another part validates (analyzers, responses, ...). */
+export function rawKey(cfg: CollectorServerConfig, key: string): unknown {
   return (cfg as Record<string, unknown>)[key];
 }
 

@@ -10,7 +10,10 @@ import { openPgPool } from '../../shared/store/postgres/pg-connect.js';
 import { PgFlowStore } from '../../shared/store/postgres/pg-flow-store.js';
 import type { CollectorServer } from '../server/collector-server.js';
 import type { CollectorServerConfig } from '../server/server-config.js';
-import { startServer } from '../collector-service.js';
+import { rawKey, startServer } from '../collector-service.js';
+import { analyzerPlan, parseAnalysisConfig, type AnalysisConfigInput } from '../analyze/analysis-config.js';
+import { ThreatWatchlist } from '../respond/threat-watchlist.js';
+
 import { ensureDumpStream } from './dump-stream.js';
 import { JetStreamCommitter } from './jetstream-committer.js';
 import { AgentRelay } from './agent-relay.js';
@@ -29,6 +32,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
   const pool: pg.Pool = openPgPool({ url: so.pgUrl, ...(so.pgPasswordFile ? { passwordFile: so.pgPasswordFile } : {}), ...(so.pgTls ? { tls: so.pgTls } : {}), max: 4 });
   let nc: NatsConnection | null = null;
   let server: CollectorServer | null = null;
+  let watchlist: ThreatWatchlist | null = null;
   try {
     nc = await connectNats(so, `meerkat-frontend ${id}`);
     await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: so.streamMaxAgeDays });
@@ -48,11 +52,16 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
       },
       onPublished: (org, duplicate) => counters?.published.inc({ org, result: duplicate ? 'duplicate' : 'stored' }),
     });
+    // the threat watchlist is configuration: every front-end builds it from the same feeds (as the
+    // single process does) and pushes it to its agents on connect and on change
+    const plan = analyzerPlan(parseAnalysisConfig({ analyzers: rawKey(cfg, 'analyzers'), analysis: rawKey(cfg, 'analysis') } as AnalysisConfigInput, 'collector config'), 'collector config');
+    watchlist = ThreatWatchlist.fromPlan(plan, process.cwd(), opts.log).start();
     const conn = nc;
     let relay: AgentRelay | null = null;
     let counters: { published: Counter<'org' | 'result'>; refused: Counter<'org' | 'reason'> } | null = null;
     server = await startServer(cfg, {
       committer,
+      watchlist,
       onCommandResult: (agentId, cid, ok, result, error) => relay?.publishResult(agentId, { id: cid, ok, result, error }),
       onHeartbeat: (agentId, health) => {
         if (health.spoolFiles === 0 && health.packetTimeUs !== undefined) void committer.publishWatermark(agentId, health.packetTimeUs);
@@ -69,17 +78,20 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     opts.log.info({ id, port: server.port, nats: so.natsUrl, partitions: so.partitions, orgs: so.orgs }, 'front-end ready');
     const srv = server;
     const rel = relay;
+    const wl = watchlist;
     return {
       server: srv, relay: rel, id,
       async stop() {
         await rel.stop();
         await srv.close();
+        wl.stop();
         await conn.drain().catch(() => undefined);
         await pool.end().catch(() => undefined);
       },
     };
   } catch (e) {
     await server?.close().catch(() => undefined);
+    watchlist?.stop();
     await nc?.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     throw e;

@@ -89,7 +89,10 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
   it('stores every dump once and the same flows as one SQLite process, through a worker, a front-end and NATS killed mid-stream; commands cross front-ends', async () => {
     const tp = makeTestPki(root);
     const scaleOut = { natsUrl: nats!.url, natsCredsFile: nats!.credsFile, pgUrl: pgc!.url, pgPasswordFile: pgc!.passwordFile, partitions: 4, rebalanceMs: 300 };
-    const base = { pkiDir: tp.dir, logLevel: 'info', scaleOut };
+    // a threat feed: every front-end builds the watchlist from it and pushes it to its agents
+    const feed = join(root, 'bad-ips.txt');
+    writeFileSync(feed, '203.0.113.66\n');
+    const base = { pkiDir: tp.dir, logLevel: 'info', scaleOut, analyzers: [{ builtin: 'threat-intel', config: { watch: false, feeds: [{ name: 'bad', path: feed }] } }] };
     workers.push(await RoleProcess.start('worker', join(root, 'w1.json'), { ...base, stateDir: join(root, 'w1'), scaleOut: { ...scaleOut, workerId: 'w1' } }));
     workers.push(await RoleProcess.start('worker', join(root, 'w2.json'), { ...base, stateDir: join(root, 'w2'), scaleOut: { ...scaleOut, workerId: 'w2' } }));
     const f3Port = await freePort();
@@ -114,6 +117,10 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
     const ports = [frontends[0]!.server.port, frontends[1]!.server.port, f3Port, f3Port];
     const conns: RawAgent[] = await Promise.all(agents.map((a, i) => RawAgent.connect(ports[i]!, a)));
     for (const c of conns) await c.next('welcome');
+    // the same watchlist from every front-end, the process too
+    const lists = await Promise.all(conns.map((c) => c.next('watchlist')));
+    assert.ok(lists[0]!.v4.length > 0, 'the listed address is in the watchlist');
+    for (const l of lists) assert.deepEqual([l.version, l.v4], [lists[0]!.version, lists[0]!.v4]);
     let resends = 0;
     // an agent's epoch only grows (the collector refuses epochs up to a failed one on a connection)
     const epochs = agents.map(() => 0);
