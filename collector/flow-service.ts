@@ -30,7 +30,8 @@ export const storeConfigSchema = z
 
 export type StoreConfig = z.output<typeof storeConfigSchema>;
 
-function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
+/** The "store" section (also the scale-out workers' retention). */
+export function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
   return validateConfig(storeConfigSchema, configSection(cfg, 'store', '{"flowsDays": 30}'), 'config key "store"');
 }
 

@@ -71,7 +71,11 @@ class OwnedPartition {
 export interface FlowWorkerOptions {
   log: Logger;
   timeouts?: Partial<FlowTimeouts>;
+  /** flow records kept (days); retention runs at start and every 10 minutes, one worker at a time */
+  flowsDays?: number;
 }
+
+const RETENTION_EVERY_MS = 10 * 60 * 1000;
 
 export interface FlowWorkerStatus {
   workerId: string;
@@ -82,6 +86,7 @@ export class FlowWorker {
   private readonly owned = new Map<string, OwnedPartition>();
   private readonly stores = new Map<string, PgFlowStore>();
   private timer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
   private balancing: Promise<void> = Promise.resolve();
   private stopped = false;
   /** dumps committed by this worker (metrics, bench) */
@@ -104,7 +109,10 @@ export class FlowWorker {
       nc = await connectNats(cfg, `meerkat-worker ${cfg.workerId}`);
       await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: cfg.streamMaxAgeDays });
       const w = new FlowWorker(cfg, nc, nc.jetstream(), pool, null as unknown as PartitionLeases, o);
-      for (const org of cfg.orgs) w.stores.set(org, await PgFlowStore.open(pool, org));
+      for (const org of cfg.orgs) w.stores.set(org, await PgFlowStore.open(pool, org, o.flowsDays !== undefined ? { retention: { flowsDays: o.flowsDays } } : {}));
+      w.applyRetention();
+      w.retentionTimer = setInterval(() => w.applyRetention(), RETENTION_EVERY_MS);
+      w.retentionTimer.unref();
       w.leases = await PartitionLeases.open(pgClientConfig(pgOpts), cfg.workerId, (e) => w.onLeasesLost(e));
       w.timer = setInterval(() => w.scheduleRebalance(), cfg.rebalanceMs);
       w.timer.unref();
@@ -115,6 +123,14 @@ export class FlowWorker {
       await nc?.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       throw e;
+    }
+  }
+
+  private applyRetention(): void {
+    for (const [org, store] of this.stores) {
+      store.applyRetention(Date.now() * 1000).then((r) => {
+        if (r.flowsDeleted || r.dumpRowsDeleted) this.o.log.info({ org, ...r }, 'retention applied');
+      }, (e: unknown) => this.o.log.error({ org, err: (e as Error).message }, 'retention failed'));
     }
   }
 
@@ -353,6 +369,7 @@ export class FlowWorker {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.balancing;
     const parts = [...this.owned.values()];
     for (const p of parts) { p.stopping = true; p.iter?.stop(); }

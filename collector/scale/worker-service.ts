@@ -6,6 +6,7 @@ import { startOpsServer, type OpsServer } from '../server/ops-server.js';
 import { CollectorMetrics } from '../server/collector-metrics.js';
 import { splitHostPort, type CollectorServerConfig } from '../server/server-config.js';
 import { FlowWorker } from './flow-worker.js';
+import { storeConfigFrom } from '../flow-service.js';
 import type { ScaleOutConfig } from './scale-config.js';
 
 export interface WorkerService {
@@ -15,7 +16,7 @@ export interface WorkerService {
 }
 
 export async function startWorkerService(cfg: CollectorServerConfig, so: ScaleOutConfig, log: Logger): Promise<WorkerService> {
-  const worker = await FlowWorker.start(so, { log });
+  const worker = await FlowWorker.start(so, { log, flowsDays: storeConfigFrom(cfg).flowsDays });
   let ops: OpsServer | null = null;
   try {
     if (cfg.ops !== 'off') {

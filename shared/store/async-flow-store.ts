@@ -51,6 +51,11 @@ export interface AsyncFlowStore {
   listAgents(): Promise<AgentRow[]>;
   queryFlows(filter?: FlowFilter): Promise<FlowRecord[]>;
   countFlows(filter?: FlowFilter): Promise<number>;
+  /**
+   * Deletes flow records (and DNS/TLS log rows) stored longer ago than the store's flowsDays and
+   * dump rows received longer ago (the duplicate filter lives as long as the flows it guards).
+   */
+  applyRetention(nowUs: number): Promise<{ flowsDeleted: number; dumpRowsDeleted: number }>;
   /** Number of committed dumps (of one agent, or all). */
   countDumps(agentId?: string): Promise<number>;
   close(): Promise<void>;

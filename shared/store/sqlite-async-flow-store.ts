@@ -60,6 +60,11 @@ export class SqliteAsyncFlowStore implements AsyncFlowStore {
     return this.store.countFlows(filter);
   }
 
+  async applyRetention(nowUs: number): Promise<{ flowsDeleted: number; dumpRowsDeleted: number }> {
+    const r = this.store.applyRetention(nowUs);
+    return { flowsDeleted: r.flowsDeleted, dumpRowsDeleted: r.dumpRowsDeleted };
+  }
+
   async countDumps(agentId?: string): Promise<number> {
     return this.store.countDumps(agentId);
   }

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { FlowRecord } from '../../flow/flow-record.js';
 import type { DnsRecord, TlsRecord } from '../../flow/app-records.js';
 import type { AsyncFlowStore, DumpCommit, DumpCommitResult } from '../async-flow-store.js';
-import { StoreError, type AgentRow, type FlowFilter, type InsertFlowsResult, type StoredDump } from '../flow-store.js';
+import { DEFAULT_RETENTION, StoreError, type AgentRow, type FlowFilter, type InsertFlowsResult, type RetentionPolicy, type StoredDump } from '../flow-store.js';
 import { FLOW_COLUMNS, flowRecordFromRow, flowRowProblem, flowRowValues, type FlowRow } from '../flow-columns.js';
 import { nameCondition } from '../app-log-sql.js';
 import { ensureSchemas } from './pg-schema.js';
@@ -41,12 +41,33 @@ interface DumpRowPg {
 export class PgFlowStore implements AsyncFlowStore {
   readonly backend = 'postgres';
 
-  private constructor(readonly pool: pg.Pool, readonly schema: string, private readonly owns: boolean, private readonly nowUs: () => number) {}
+  private constructor(readonly pool: pg.Pool, readonly schema: string, private readonly owns: boolean, private readonly nowUs: () => number,
+    private readonly retention: RetentionPolicy) {}
 
   /** Opens (creating when new) the organisation's schema. `owns`: close() ends the pool. */
-  static async open(pool: pg.Pool, org: string, opts: { owns?: boolean; nowUs?: () => number } = {}): Promise<PgFlowStore> {
+  static async open(pool: pg.Pool, org: string, opts: { owns?: boolean; nowUs?: () => number; retention?: Partial<RetentionPolicy> } = {}): Promise<PgFlowStore> {
+    const retention = { ...DEFAULT_RETENTION, ...(opts.retention ?? {}) };
+    if (!(retention.flowsDays > 0)) throw new StoreError(`retention flowsDays must be a positive number of days, got ${String(retention.flowsDays)}`);
     const schema = await ensureSchemas(pool, org);
-    return new PgFlowStore(pool, schema, opts.owns ?? false, opts.nowUs ?? (() => Date.now() * 1000));
+    return new PgFlowStore(pool, schema, opts.owns ?? false, opts.nowUs ?? (() => Date.now() * 1000), retention);
+  }
+
+  /**
+   * Retention by store / receive time (as SqliteFlowStore.applyRetention). Raw dumps are the
+   * stream's (its max_age), so there are no files to release. One process at a time per schema
+   * (a transaction-scoped advisory lock; the others skip this round).
+   */
+  applyRetention(nowUs: number): Promise<{ flowsDeleted: number; dumpRowsDeleted: number }> {
+    const cutoff = nowUs - this.retention.flowsDays * 86_400_000_000;
+    return this.inTransaction(async (tx) => {
+      const got = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [`meerkat-retention ${this.schema}`]);
+      if (!got.rows[0]!.ok) return { flowsDeleted: 0, dumpRowsDeleted: 0 };
+      const flows = await tx.query(`DELETE FROM ${this.schema}.flows WHERE stored_us < $1`, [cutoff]);
+      await tx.query(`DELETE FROM ${this.schema}.dns_log WHERE stored_us < $1`, [cutoff]);
+      await tx.query(`DELETE FROM ${this.schema}.tls_log WHERE stored_us < $1`, [cutoff]);
+      const dumps = await tx.query(`DELETE FROM ${this.schema}.dumps WHERE received_us < $1`, [cutoff]);
+      return { flowsDeleted: flows.rowCount ?? 0, dumpRowsDeleted: dumps.rowCount ?? 0 };
+    });
   }
 
   async hasDump(agentId: string, sequence: number): Promise<boolean> {
@@ -207,15 +228,16 @@ export class PgFlowStore implements AsyncFlowStore {
   }
 
   private async insertAppRecords(tx: pg.PoolClient, dns: readonly DnsRecord[], tls: readonly TlsRecord[]): Promise<void> {
+    const stored = this.nowUs();
     for (const [table, recs] of [['dns_log', dns], ['tls_log', tls]] as const) {
       for (let i = 0; i < recs.length; i += ROWS_PER_INSERT) {
         const chunk = recs.slice(i, i + ROWS_PER_INSERT);
         const params: unknown[] = [];
         const tuples = chunk.map((r, j) => {
-          params.push(r.uid, r.agent_id, r.ts, JSON.stringify(r));
-          return `($${j * 4 + 1}, $${j * 4 + 2}, $${j * 4 + 3}, $${j * 4 + 4})`;
+          params.push(r.uid, r.agent_id, r.ts, JSON.stringify(r), stored);
+          return `($${j * 5 + 1}, $${j * 5 + 2}, $${j * 5 + 3}, $${j * 5 + 4}, $${j * 5 + 5})`;
         });
-        await tx.query(`INSERT INTO ${this.schema}.${table} (uid, agent_id, ts_us, record) VALUES ${tuples.join(',')}`, params);
+        await tx.query(`INSERT INTO ${this.schema}.${table} (uid, agent_id, ts_us, record, stored_us) VALUES ${tuples.join(',')}`, params);
       }
     }
   }

@@ -48,8 +48,10 @@ function orgDdl(s: string): string {
     CREATE INDEX IF NOT EXISTS flows_agent ON ${s}.flows (agent_id, start_us);
     CREATE INDEX IF NOT EXISTS flows_start ON ${s}.flows (start_us);
     CREATE INDEX IF NOT EXISTS flows_uid ON ${s}.flows (uid, record_seq);
-    CREATE TABLE IF NOT EXISTS ${s}.dns_log (id bigserial PRIMARY KEY, uid text NOT NULL, agent_id text NOT NULL, ts_us bigint NOT NULL, record jsonb NOT NULL);
-    CREATE TABLE IF NOT EXISTS ${s}.tls_log (id bigserial PRIMARY KEY, uid text NOT NULL, agent_id text NOT NULL, ts_us bigint NOT NULL, record jsonb NOT NULL);
+    CREATE TABLE IF NOT EXISTS ${s}.dns_log (id bigserial PRIMARY KEY, uid text NOT NULL, agent_id text NOT NULL, ts_us bigint NOT NULL, record jsonb NOT NULL, stored_us bigint NOT NULL);
+    CREATE TABLE IF NOT EXISTS ${s}.tls_log (id bigserial PRIMARY KEY, uid text NOT NULL, agent_id text NOT NULL, ts_us bigint NOT NULL, record jsonb NOT NULL, stored_us bigint NOT NULL);
+    CREATE INDEX IF NOT EXISTS flows_stored ON ${s}.flows (stored_us);
+    CREATE INDEX IF NOT EXISTS dumps_received ON ${s}.dumps (received_us);
     CREATE TABLE IF NOT EXISTS ${s}.replay_points (
       agent_id text PRIMARY KEY, part integer NOT NULL, replay_from bigint, last_stream_seq bigint NOT NULL);
   `;

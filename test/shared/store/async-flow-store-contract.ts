@@ -36,13 +36,20 @@ function byUid(a: FlowRecord, b: FlowRecord): number {
   return a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : a.record_seq - b.record_seq;
 }
 
-export function asyncFlowStoreContract(name: string, open: () => Promise<AsyncFlowStore>): void {
+/** What a backend's factory must honour: the clock that stamps stored records, retention days. */
+export interface ContractStoreOptions {
+  nowUs: () => number;
+  flowsDays: number;
+}
+
+export function asyncFlowStoreContract(name: string, open: (o: ContractStoreOptions) => Promise<AsyncFlowStore>): void {
   describe(`AsyncFlowStore contract: ${name}`, function () {
     this.timeout(60_000);
     let store: AsyncFlowStore;
     const flows = referenceFlows('agent-a');
 
-    beforeEach(async () => { store = await open(); });
+    let clock = 1_700_000_000_000_000;
+    beforeEach(async () => { clock = 1_700_000_000_000_000; store = await open({ nowUs: () => clock, flowsDays: 2 }); });
     afterEach(async () => { await store.close(); });
 
     it('commits a dump with its flows in one go and reads the flows back unchanged', async () => {
@@ -124,6 +131,19 @@ export function asyncFlowStoreContract(name: string, open: () => Promise<AsyncFl
       assert.equal(newest.length, 3);
       assert.ok(newest[0]!.start >= newest[1]!.start && newest[1]!.start >= newest[2]!.start, 'newest first');
       await assert.rejects(store.queryFlows({ limit: -1 }), /limit/);
+    });
+
+    it('retention removes flows, log rows and dump rows older than flowsDays, keeps the rest', async () => {
+      const day = 86_400_000_000;
+      await store.commitDump({ agentId: 'agent-a', sequence: 1, info: { ...info(1), receivedUs: clock }, flows: flows.slice(0, 3), dns: [dnsRecord('agent-a', 'u1')], tls: [] });
+      clock += 3 * day;
+      await store.commitDump({ agentId: 'agent-a', sequence: 2, info: { ...info(2), receivedUs: clock }, flows: flows.slice(3, 5), dns: [], tls: [] });
+      const r = await store.applyRetention(clock);
+      assert.deepEqual(r, { flowsDeleted: 3, dumpRowsDeleted: 1 });
+      assert.equal(await store.countFlows(), 2);
+      assert.equal(await store.hasDump('agent-a', 1), false);
+      assert.equal(await store.hasDump('agent-a', 2), true);
+      assert.deepEqual(await store.applyRetention(clock), { flowsDeleted: 0, dumpRowsDeleted: 0 });
     });
 
     it('writes flows not tied to a dump (watermark, shutdown) in one transaction', async () => {

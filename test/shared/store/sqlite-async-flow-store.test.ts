@@ -9,9 +9,9 @@ import { asyncFlowStoreContract } from './async-flow-store-contract.js';
 describe('SqliteAsyncFlowStore', () => {
   const dirs: string[] = [];
   after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
-  asyncFlowStoreContract('sqlite', async () => {
+  asyncFlowStoreContract('sqlite', async (o) => {
     const d = tmpDir('async-sqlite');
     dirs.push(d);
-    return new SqliteAsyncFlowStore(new SqliteFlowStore(join(d, 'meerkat.db')));
+    return new SqliteAsyncFlowStore(new SqliteFlowStore(join(d, 'meerkat.db'), { nowUs: o.nowUs, retention: { flowsDays: o.flowsDays, rawDumpsDays: o.flowsDays } }));
   });
 });

@@ -29,7 +29,7 @@ describe('PgFlowStore', function () {
     cluster?.stop();
   });
 
-  asyncFlowStoreContract('postgres', () => PgFlowStore.open(pool, `contract-${++n}`));
+  asyncFlowStoreContract('postgres', (o) => PgFlowStore.open(pool, `contract-${++n}`, { nowUs: o.nowUs, retention: { flowsDays: o.flowsDays } }));
 
   it('keeps each organisation in its own schema', async () => {
     const a = await PgFlowStore.open(pool, 'org-a');
