@@ -24,7 +24,7 @@ import { HDR_AGENT, HDR_RECEIVED_MS, HDR_SEQUENCE, HDR_WATERMARK } from './jetst
 import { PartitionLeases, fenceAndAdvance } from './partition-leases.js';
 import { ReplayTracker } from './replay-tracker.js';
 import { connectNats } from './nats-connect.js';
-import type { ScaleOutConfig } from './scale-config.js';
+import { pgOptionsOf, type ScaleOutConfig } from './scale-config.js';
 
 /** dumps per group commit */
 const MAX_BATCH = 64;
@@ -84,7 +84,6 @@ export interface FlowWorkerStatus {
 
 export class FlowWorker {
   private readonly owned = new Map<string, OwnedPartition>();
-  private readonly stores = new Map<string, PgFlowStore>();
   private timer: NodeJS.Timeout | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
   private balancing: Promise<void> = Promise.resolve();
@@ -98,28 +97,33 @@ export class FlowWorker {
     private readonly js: JetStreamClient,
     private readonly pool: pg.Pool,
     private leases: PartitionLeases,
+    private readonly stores: ReadonlyMap<string, PgFlowStore>,
     private readonly o: FlowWorkerOptions,
   ) {}
 
   static async start(cfg: ScaleOutConfig, o: FlowWorkerOptions): Promise<FlowWorker> {
-    const pgOpts = { url: cfg.pgUrl, ...(cfg.pgPasswordFile ? { passwordFile: cfg.pgPasswordFile } : {}), ...(cfg.pgTls ? { tls: cfg.pgTls } : {}) };
+    const pgOpts = pgOptionsOf(cfg);
     const pool = openPgPool(pgOpts);
     let nc: NatsConnection | null = null;
+    let leases: PartitionLeases | null = null;
     try {
       nc = await connectNats(cfg, `meerkat-worker ${cfg.workerId}`);
       await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: cfg.streamMaxAgeDays });
-      const w = new FlowWorker(cfg, nc, nc.jetstream(), pool, null as unknown as PartitionLeases, o);
-      for (const org of cfg.orgs) w.stores.set(org, await PgFlowStore.open(pool, org, o.flowsDays !== undefined ? { retention: { flowsDays: o.flowsDays } } : {}));
+      const stores = new Map<string, PgFlowStore>();
+      for (const org of cfg.orgs) stores.set(org, await PgFlowStore.open(pool, org, o.flowsDays !== undefined ? { retention: { flowsDays: o.flowsDays } } : {}));
+      let worker: FlowWorker | null = null;
+      leases = await PartitionLeases.open(pgClientConfig(pgOpts), cfg.workerId, (e) => worker?.onLeasesLost(e));
+      const w = worker = new FlowWorker(cfg, nc, nc.jetstream(), pool, leases, stores, o);
       w.applyRetention();
       w.retentionTimer = setInterval(() => w.applyRetention(), RETENTION_EVERY_MS);
       w.retentionTimer.unref();
-      w.leases = await PartitionLeases.open(pgClientConfig(pgOpts), cfg.workerId, (e) => w.onLeasesLost(e));
       w.timer = setInterval(() => w.scheduleRebalance(), cfg.rebalanceMs);
       w.timer.unref();
       w.scheduleRebalance();
       await w.balancing;
       return w;
     } catch (e) {
+      await leases?.close();
       await nc?.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       throw e;
@@ -162,8 +166,7 @@ export class FlowWorker {
     if (this.stopped) return;
     if (this.leases.isLost) {
       await this.leases.close();
-      const pgOpts = { url: this.cfg.pgUrl, ...(this.cfg.pgPasswordFile ? { passwordFile: this.cfg.pgPasswordFile } : {}), ...(this.cfg.pgTls ? { tls: this.cfg.pgTls } : {}) };
-      this.leases = await PartitionLeases.open(pgClientConfig(pgOpts), this.cfg.workerId, (e) => this.onLeasesLost(e));
+      this.leases = await PartitionLeases.open(pgClientConfig(pgOptionsOf(this.cfg)), this.cfg.workerId, (e) => this.onLeasesLost(e));
     }
     const all: Array<[string, number]> = this.cfg.orgs.flatMap((org) => Array.from({ length: this.cfg.partitions }, (_, p) => [org, p] as [string, number]));
     const share = Math.ceil(all.length / (await this.leases.liveWorkers()));

@@ -18,7 +18,7 @@ import { ensureDumpStream } from './dump-stream.js';
 import { JetStreamCommitter } from './jetstream-committer.js';
 import { AgentRelay } from './agent-relay.js';
 import { connectNats } from './nats-connect.js';
-import type { ScaleOutConfig } from './scale-config.js';
+import { pgOptionsOf, type ScaleOutConfig } from './scale-config.js';
 
 export interface Frontend {
   readonly server: CollectorServer;
@@ -29,7 +29,7 @@ export interface Frontend {
 
 export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConfig, opts: { log: Logger; id?: string; defaultMetrics?: boolean }): Promise<Frontend> {
   const id = opts.id ?? so.workerId;
-  const pool: pg.Pool = openPgPool({ url: so.pgUrl, ...(so.pgPasswordFile ? { passwordFile: so.pgPasswordFile } : {}), ...(so.pgTls ? { tls: so.pgTls } : {}), max: 4 });
+  const pool: pg.Pool = openPgPool(pgOptionsOf(so, 4));
   let nc: NatsConnection | null = null;
   let server: CollectorServer | null = null;
   let watchlist: ThreatWatchlist | null = null;

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { configSection, validateConfig } from '../../shared/config/load-config.js';
 import type { CollectorServerConfig } from '../server/server-config.js';
+import type { PgConnectOptions } from '../../shared/store/postgres/pg-connect.js';
 
 const tlsFiles = z.object({ ca: z.string().min(1), cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict()
   .refine((t) => (t.cert === undefined) === (t.key === undefined), 'give cert and key together (client certificate) or neither');
@@ -33,6 +34,11 @@ export const scaleOutSchema = z.object({
 }).strict();
 
 export type ScaleOutConfig = z.output<typeof scaleOutSchema>;
+
+/** The PostgreSQL connection settings of the section. */
+export function pgOptionsOf(so: ScaleOutConfig, max?: number): PgConnectOptions {
+  return { url: so.pgUrl, ...(so.pgPasswordFile ? { passwordFile: so.pgPasswordFile } : {}), ...(so.pgTls ? { tls: so.pgTls } : {}), ...(max !== undefined ? { max } : {}) };
+}
 
 export type Role = 'frontend' | 'worker' | 'all';
 
