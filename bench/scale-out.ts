@@ -193,6 +193,8 @@ export async function benchScaleOut(opts: { agents?: number; dumpsPerAgent?: num
   const nAgents = opts.agents ?? 40;
   const perAgent = opts.dumpsPerAgent ?? 8;
   const ppd = opts.packetsPerDump ?? 200;
+  // the roles' start-up and refusal lines would bury the figures
+  setLogLevel('warn');
   const root = tmpDir('bench-scaleout');
   const pgc = await startPgCluster();
   const nats = await startNatsServer();
