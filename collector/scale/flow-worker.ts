@@ -103,7 +103,7 @@ export class FlowWorker {
 
   static async start(cfg: ScaleOutConfig, o: FlowWorkerOptions): Promise<FlowWorker> {
     const pgOpts = pgOptionsOf(cfg);
-    const pool = openPgPool(pgOpts);
+    const pool = openPgPool(pgOpts, (e) => o.log.warn({ err: e.message }, 'an idle PostgreSQL connection died (replaced on next use)'));
     let nc: NatsConnection | null = null;
     let leases: PartitionLeases | null = null;
     try {

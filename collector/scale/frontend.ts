@@ -29,7 +29,7 @@ export interface Frontend {
 
 export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConfig, opts: { log: Logger; id?: string; defaultMetrics?: boolean }): Promise<Frontend> {
   const id = opts.id ?? so.workerId;
-  const pool: pg.Pool = openPgPool(pgOptionsOf(so, 4));
+  const pool: pg.Pool = openPgPool(pgOptionsOf(so, 4), (e) => opts.log.warn({ err: e.message }, 'an idle PostgreSQL connection died (replaced on next use)'));
   let nc: NatsConnection | null = null;
   let server: CollectorServer | null = null;
   let watchlist: ThreatWatchlist | null = null;

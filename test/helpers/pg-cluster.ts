@@ -24,6 +24,10 @@ export interface PgCluster {
   passwordFile: string;
   /** the postmaster's pid and its children's (benchmarks read their CPU time) */
   pids(): number[];
+  /** immediate shutdown (as a crash: no checkpoint), data kept */
+  kill(): void;
+  /** start again on the same port and data */
+  restart(): void;
   stop(): void;
 }
 
@@ -46,6 +50,7 @@ export async function startPgCluster(opts: { settings?: Record<string, string>; 
   writeFileSync(pwInit, `${password}\n`);
   if (asRoot) execFileSync('chown', ['postgres:postgres', pwInit]);
   const port = await freePort();
+  let start: () => void = () => undefined;
   try {
     run('initdb', ['-D', data, '-U', 'meerkat', '--auth=scram-sha-256', `--pwfile=${pwInit}`, '-E', 'UTF8', '--locale=C.UTF-8']);
     const tls: Record<string, string> = {};
@@ -59,7 +64,8 @@ export async function startPgCluster(opts: { settings?: Record<string, string>; 
     }
     const settings = { listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: dir, max_connections: '100', ...tls, ...(opts.settings ?? {}) };
     const o = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
-    run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', o, '-w', '-t', '60', 'start']);
+    start = () => run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', o, '-w', '-t', '60', 'start']);
+    start();
     execFileSync(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'meerkat', 'meerkat'], { env: { ...process.env, PGPASSWORD: password }, stdio: 'pipe' });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
@@ -74,6 +80,12 @@ export async function startPgCluster(opts: { settings?: Record<string, string>; 
     pids() {
       const main = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
       return [main, ...childrenOf(main)];
+    },
+    kill() {
+      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    },
+    restart() {
+      start();
     },
     stop() {
       try { run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']); } catch { /* already down */ }

@@ -4,7 +4,7 @@
 // process, two flow workers as `meerkat-collector run --role worker` processes, and agents
 // uploading real dumps over mutual TLS, resending what is nacked or unacked as the shipper does.
 // During the uploads a worker, the front-end process and the NATS server are killed with SIGKILL
-// in turn (NATS is restarted); afterwards every dump is stored exactly once and the flow records
+// in turn (NATS is restarted), then PostgreSQL is stopped as by a crash and restarted; afterwards every dump is stored exactly once and the flow records
 // equal those of the single-process SQLite path fed the same dumps. A command given to one
 // front-end reaches an agent connected to another; the agents' heartbeat watermarks end idle
 // flows through the stream as the single process ends them.
@@ -159,6 +159,12 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
         // uploads go on meanwhile and are nacked until NATS is back
         setTimeout(() => { void nats!.restart(); }, 1500);
       },
+      [Math.floor((7 * dumpsPerAgent) / 8)]: async () => {
+        // PostgreSQL crashes: front-ends nack (their duplicate check fails), the worker loses its
+        // leases and partitions; all comes back when it restarts
+        pgc!.kill();
+        setTimeout(() => pgc!.restart(), 1500);
+      },
     };
     for (let s = 0; s < dumpsPerAgent; s++) {
       await events[s]?.();
@@ -184,7 +190,9 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
     const pool = openPgPool({ url: pgc!.url, passwordFile: pgc!.passwordFile });
     const store = await PgFlowStore.open(pool, 'default');
     const total = agents.length * dumpsPerAgent;
-    await waitFor(async () => (await store.countDumps()) === total, 60_000, `all ${total} dumps committed`);
+    await waitFor(async () => (await store.countDumps()) === total, 60_000, `all ${total} dumps committed`).catch((e: Error) => {
+      throw new Error(`${e.message}; the worker's last lines: ${workers[1]!.stderr.split('\n').filter((l) => !l.includes('"level":30')).slice(-8).join('\n')}`);
+    });
     // the same dumps through the single-process SQLite path, then the agents' watermark (as the
     // single process applies a heartbeat with an empty spool), then the end of every open flow
     const watermarkUs = referenceRecords()[referenceRecords().length - 1]!.tsUs + 3_600_000_000;

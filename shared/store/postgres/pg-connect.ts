@@ -80,6 +80,13 @@ export function readSecretFile(path: string, what: string): string {
   return s;
 }
 
-export function openPgPool(opts: PgConnectOptions): pg.Pool {
-  return new pg.Pool({ ...pgClientConfig(opts), max: opts.max ?? 8 });
+/**
+ * A pool of connections. An idle connection that dies (server restart, network) is only
+ * reported here - the pool drops it and the next query opens a new one; without a listener
+ * pg would turn it into an uncaught error that ends the process.
+ */
+export function openPgPool(opts: PgConnectOptions, onIdleError: (e: Error) => void = () => undefined): pg.Pool {
+  const pool = new pg.Pool({ ...pgClientConfig(opts), max: opts.max ?? 8 });
+  pool.on('error', onIdleError);
+  return pool;
 }

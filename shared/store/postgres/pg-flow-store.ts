@@ -180,6 +180,11 @@ export class PgFlowStore implements AsyncFlowStore {
   /** Runs fn in one transaction on one pooled connection; rolls back if it throws. */
   async inTransaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
     const tx = await this.pool.connect();
+    // a connection dying between two statements is an 'error' event of the checked-out client
+    // (pg reports it to the next query as well): without a listener it would end the process
+    let broken = false;
+    const onError = (): void => { broken = true; };
+    tx.on('error', onError);
     try {
       await tx.query('BEGIN');
       const out = await fn(tx);
@@ -189,7 +194,9 @@ export class PgFlowStore implements AsyncFlowStore {
       await tx.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      tx.release();
+      tx.off('error', onError);
+      // a broken connection is destroyed, not returned to the pool
+      tx.release(broken);
     }
   }
 

@@ -68,6 +68,8 @@ const COLLECTOR_DDL = `
 export async function ensureSchemas(pool: pg.Pool, org: string): Promise<string> {
   const s = orgSchema(org);
   const c = await pool.connect();
+  const onError = (): void => undefined; // reported to the statement under way as well
+  c.on('error', onError);
   try {
     await c.query('BEGIN');
     await c.query(`SELECT pg_advisory_xact_lock(hashtext('meerkat-schema'))`);
@@ -82,6 +84,7 @@ export async function ensureSchemas(pool: pg.Pool, org: string): Promise<string>
     await c.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
+    c.off('error', onError);
     c.release();
   }
 }
