@@ -23,7 +23,7 @@ import { DUMP_STREAM, dumpSubject, ensureDumpStream } from './dump-stream.js';
 import { HDR_AGENT, HDR_RECEIVED_MS, HDR_SEQUENCE, HDR_WATERMARK } from './jetstream-committer.js';
 import { PartitionLeases, fenceAndAdvance } from './partition-leases.js';
 import { ReplayTracker } from './replay-tracker.js';
-import { connectNats } from './nats-connect.js';
+import { connectNats, natsLiveness } from './nats-connect.js';
 import { pgOptionsOf, type ScaleOutConfig } from './scale-config.js';
 
 /** dumps per group commit */
@@ -86,6 +86,7 @@ export class FlowWorker {
   private readonly owned = new Map<string, OwnedPartition>();
   private timer: NodeJS.Timeout | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
+  private readonly liveness: { down(): boolean };
   private balancing: Promise<void> = Promise.resolve();
   private stopped = false;
   /** dumps committed by this worker (metrics, bench) */
@@ -99,7 +100,9 @@ export class FlowWorker {
     private leases: PartitionLeases,
     private readonly stores: ReadonlyMap<string, PgFlowStore>,
     private readonly o: FlowWorkerOptions,
-  ) {}
+  ) {
+    this.liveness = natsLiveness(nc);
+  }
 
   static async start(cfg: ScaleOutConfig, o: FlowWorkerOptions): Promise<FlowWorker> {
     const pgOpts = pgOptionsOf(cfg);
@@ -136,6 +139,14 @@ export class FlowWorker {
         if (r.flowsDeleted || r.dumpRowsDeleted) this.o.log.info({ org, ...r }, 'retention applied');
       }, (e: unknown) => this.o.log.error({ org, err: (e as Error).message }, 'retention failed'));
     }
+  }
+
+  /** Why the worker cannot work now (empty when it can). */
+  problems(): string[] {
+    const out: string[] = [];
+    if (this.leases.isLost) out.push('lease connection to PostgreSQL lost (reconnecting)');
+    if (this.liveness.down()) out.push('NATS disconnected (reconnecting)');
+    return out;
   }
 
   status(): FlowWorkerStatus {

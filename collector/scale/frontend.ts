@@ -17,7 +17,7 @@ import { ThreatWatchlist } from '../respond/threat-watchlist.js';
 import { ensureDumpStream } from './dump-stream.js';
 import { JetStreamCommitter } from './jetstream-committer.js';
 import { AgentRelay } from './agent-relay.js';
-import { connectNats } from './nats-connect.js';
+import { connectNats, natsLiveness } from './nats-connect.js';
 import { pgOptionsOf, type ScaleOutConfig } from './scale-config.js';
 
 export interface Frontend {
@@ -57,6 +57,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     const plan = analyzerPlan(parseAnalysisConfig({ analyzers: rawKey(cfg, 'analyzers'), analysis: rawKey(cfg, 'analysis') } as AnalysisConfigInput, 'collector config'), 'collector config');
     watchlist = ThreatWatchlist.fromPlan(plan, process.cwd(), opts.log).start();
     const conn = nc;
+    const liveness = natsLiveness(nc);
     let relay: AgentRelay | null = null;
     let counters: { published: Counter<'org' | 'result'>; refused: Counter<'org' | 'reason'> } | null = null;
     server = await startServer(cfg, {
@@ -66,7 +67,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
       onHeartbeat: (agentId, health) => {
         if (health.spoolFiles === 0 && health.packetTimeUs !== undefined) void committer.publishWatermark(agentId, health.packetTimeUs);
       },
-      healthChecks: () => ({ reasons: conn.isClosed() ? ['NATS connection closed'] : [], notes: [`front-end ${id}`] }),
+      healthChecks: () => ({ reasons: liveness.down() ? ['NATS disconnected: uploads are nacked until it is back'] : [], notes: [`front-end ${id}`] }),
       ...(opts.defaultMetrics !== undefined ? { defaultMetrics: opts.defaultMetrics } : {}),
     });
     counters = {

@@ -34,3 +34,15 @@ export function natsOptions(cfg: Pick<ScaleOutConfig, 'natsUrl' | 'natsCredsFile
 export function connectNats(cfg: Pick<ScaleOutConfig, 'natsUrl' | 'natsCredsFile' | 'natsTls'>, name: string): Promise<NatsConnection> {
   return connect(natsOptions(cfg, name));
 }
+
+/** Follows the connection's state: `down()` is true from a disconnect until the reconnect (health checks). */
+export function natsLiveness(nc: NatsConnection): { down(): boolean } {
+  let down = false;
+  void (async () => {
+    for await (const st of nc.status()) {
+      if (st.type === 'disconnect') down = true;
+      else if (st.type === 'reconnect') down = false;
+    }
+  })();
+  return { down: () => down || nc.isClosed() };
+}

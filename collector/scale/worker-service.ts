@@ -35,7 +35,10 @@ export async function startWorkerService(cfg: CollectorServerConfig, so: ScaleOu
       const a = splitHostPort(cfg.ops);
       ops = await startOpsServer(a.host, a.port, metrics, {
         // a worker without partitions is healthy (more workers than partitions); what it owns is in /metrics
-        health: () => ({ status: 'ok', reasons: [], agentsConnected: 0 }),
+        health: () => {
+          const reasons = worker.problems();
+          return { status: reasons.length > 0 ? 'degraded' : 'ok', reasons, agentsConnected: 0 };
+        },
       });
     }
     log.info({ workerId: so.workerId, opsPort: ops?.port ?? null }, 'flow worker ready');

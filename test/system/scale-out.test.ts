@@ -156,6 +156,7 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
       [Math.floor(dumpsPerAgent / 2)]: async () => { feProc!.proc.kill('SIGKILL'); await waitExit(feProc!.proc); },
       [Math.floor((3 * dumpsPerAgent) / 4)]: async () => {
         nats!.kill();
+        await waitFor(() => frontends[0]!.server.health().reasons.some((r) => r.includes('NATS disconnected')), 10_000, 'the front-end reports NATS down');
         // uploads go on meanwhile and are nacked until NATS is back
         setTimeout(() => { void nats!.restart(); }, 1500);
       },
@@ -171,6 +172,8 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
       await Promise.all(agents.map((_, i) => ship(i, s)));
     }
     assert.ok(resends > 0, 'the failures made agents resend');
+    // (the storage nacks of the last minute keep it degraded a while, as on the single process)
+    await waitFor(() => !frontends[0]!.server.health().reasons.some((r) => r.includes('NATS')), 10_000, 'the front-end sees NATS back');
     const metrics = await frontends[0]!.server.metrics.registry.metrics();
     assert.ok(metricFromText(metrics, 'meerkat_frontend_dumps_published_total', { org: 'default', result: 'stored' }) >= dumpsPerAgent, 'published dumps counted per organisation');
     assert.equal(metricFromText(metrics, 'meerkat_frontend_uploads_refused_total', { org: 'default', reason: 'quota' }), 0);
