@@ -241,7 +241,7 @@ async function main(): Promise<void> {
     const runs = await benchScaleOut({ agents: 100, dumpsPerAgent: 17, packetsPerDump: 100 });
     for (const r of runs) {
       const cpu = Object.entries(r.cpuMsPerDump).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
-      report.add({ name: `ingest: ${r.name}`, value: r.dumpsPerSec, unit: 'dumps/s', reference: { name: 'single process, SQLite', value: runs[0]!.dumpsPerSec }, note: `${r.packetsPerSec.toFixed(0)} packets/s; CPU ms/dump: ${cpu}` });
+      report.add({ name: `ingest: ${r.name}`, value: r.dumpsPerSec, unit: 'dumps/s', reference: { name: 'single process, SQLite', value: runs[0]!.dumpsPerSec }, note: `${r.packetsPerSec.toFixed(0)} packets/s; CPU ms/dump: ${cpu}${r.dumpsPerCommit !== undefined ? `; ${r.dumpsPerCommit.toFixed(1)} dumps per commit` : ''}` });
     }
     const c = coresNeeded(runs[1]!, 833);
     report.add({ name: 'scale-out: worker cores for 833 dumps/s (100,000 agents, one dump per 2 min)', value: c.workers, unit: 'cores', note: `PostgreSQL ${c.postgres.toFixed(2)} cores, NATS ${c.nats.toFixed(2)} cores (100-packet dumps)` });

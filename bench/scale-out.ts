@@ -39,6 +39,8 @@ export interface ScaleOutRun {
   packetsPerSec: number;
   /** CPU ms per dump by role */
   cpuMsPerDump: Record<string, number>;
+  /** scale-out: mean dumps per commit transaction */
+  dumpsPerCommit?: number;
 }
 
 const TICK_MS = 10; // clock ticks of /proc/<pid>/stat are 1/100 s on Linux
@@ -102,7 +104,31 @@ async function runSqlite(root: string, tp: TestPki, agents: readonly AgentCreds[
   return { name: 'single process, SQLite', dumps: total, packets, seconds, dumpsPerSec: total / seconds, packetsPerSec: packets / seconds, cpuMsPerDump: { 'collector + simulated agents': cpu / total } };
 }
 
-async function startWorker(root: string, name: string, cfg: Record<string, unknown>): Promise<ChildProcess> {
+interface WorkerChild {
+  proc: ChildProcess;
+  opsPort: number;
+}
+
+/** Sums a worker metric over its series (all partitions). */
+async function workerMetric(w: WorkerChild, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${w.opsPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+/** Mean dumps per commit transaction of the workers (read before they stop). */
+async function meanGroup(ws: readonly WorkerChild[]): Promise<number> {
+  let dumps = 0;
+  let commits = 0;
+  for (const w of ws) {
+    dumps += await workerMetric(w, 'meerkat_worker_dumps_committed');
+    commits += await workerMetric(w, 'meerkat_worker_commits');
+  }
+  return commits > 0 ? dumps / commits : 0;
+}
+
+async function startWorker(root: string, name: string, cfg: Record<string, unknown>): Promise<WorkerChild> {
   const admin = await freePort();
   const file = join(root, `${name}.json`);
   writeFileSync(file, JSON.stringify({ ...cfg, stateDir: join(root, name), ops: `127.0.0.1:${admin}`, logLevel: 'warn' }));
@@ -110,7 +136,7 @@ async function startWorker(root: string, name: string, cfg: Record<string, unkno
   let err = '';
   p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-3000); });
   await waitHttpOk(`http://127.0.0.1:${admin}/healthz`, 30_000, p, () => err);
-  return p;
+  return { proc: p, opsPort: admin };
 }
 
 async function runScaleOut(root: string, tp: TestPki, pgc: PgCluster, nats: NatsServer, workers: number, agents: readonly AgentCreds[],
@@ -118,8 +144,9 @@ async function runScaleOut(root: string, tp: TestPki, pgc: PgCluster, nats: Nats
   // a fresh organisation per run: its own partitions, consumers and schema
   const org = `bench${workers}`;
   const scaleOut = { natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: pgc.url, pgPasswordFile: pgc.passwordFile, partitions: 8, orgs: [org], rebalanceMs: 300 };
-  const procs: ChildProcess[] = [];
-  for (let i = 0; i < workers; i++) procs.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } }));
+  const ws: WorkerChild[] = [];
+  for (let i = 0; i < workers; i++) ws.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } }));
+  const procs = ws.map((w) => w.proc);
   const fcfg = collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, `${org}-f`), listen: '127.0.0.1:0', ops: 'off', limits: { maxAgents: 10_000 } });
   const fe = await startFrontend(fcfg, scaleOutSchema.parse({ ...scaleOut, workerId: `${org}-f`, orgDumpsPerSec: 1e6, orgDumpsBurst: 1e6 }), { log: logger('bench-frontend'), defaultMetrics: false });
   const pool = openPgPool({ url: pgc.url, passwordFile: pgc.passwordFile, max: 2 });
@@ -136,13 +163,14 @@ async function runScaleOut(root: string, tp: TestPki, pgc: PgCluster, nats: Nats
   const seconds = (performance.now() - t0) / 1000;
   const p1 = pidsNow();
   const c1 = { w: cpuMsOf(p1.w), n: cpuMsOf(p1.n), pg: cpuMsOf(p1.pg), self: selfCpuMs() };
+  const group = await meanGroup(ws);
   await fe.stop();
   for (const p of procs) { p.kill('SIGTERM'); await waitExit(p, 30_000).catch(() => p.kill('SIGKILL')); }
   await store.close();
   await pool.end();
   return {
     name: `front-end -> JetStream -> ${workers} worker${workers > 1 ? 's' : ''} -> PostgreSQL`,
-    dumps: total, packets, seconds, dumpsPerSec: total / seconds, packetsPerSec: packets / seconds,
+    dumps: total, packets, seconds, dumpsPerSec: total / seconds, packetsPerSec: packets / seconds, dumpsPerCommit: group,
     cpuMsPerDump: {
       'flow workers': (c1.w - c0.w) / total,
       'nats-server': (c1.n - c0.n) / total,
@@ -163,8 +191,9 @@ async function runDrain(root: string, tp: TestPki, pgc: PgCluster, nats: NatsSer
   const scaleOut = { natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: pgc.url, pgPasswordFile: pgc.passwordFile, partitions: 8, orgs: [org], rebalanceMs: 300 };
   const pool = openPgPool({ url: pgc.url, passwordFile: pgc.passwordFile, max: 2 });
   const store = await PgFlowStore.open(pool, org);
-  const procs: ChildProcess[] = [];
-  for (let i = 0; i < workers; i++) procs.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } }));
+  const ws: WorkerChild[] = [];
+  for (let i = 0; i < workers; i++) ws.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } }));
+  const procs = ws.map((w) => w.proc);
   await new Promise((r) => setTimeout(r, 2000));
   const nc = await connectNats(scaleOut, 'bench-publisher');
   const committer = new JetStreamCommitter({ js: nc.jetstream(), partitions: 8, orgOf: () => org, storeOf: () => store, quota: { perSec: 1e9, burst: 1e9 } });
@@ -178,13 +207,14 @@ async function runDrain(root: string, tp: TestPki, pgc: PgCluster, nats: NatsSer
   await waitUntil(async () => (await store.countDumps()) === total, 300_000, 'all dumps committed');
   const seconds = (performance.now() - t0) / 1000;
   const c1 = { w: cpuMsOf(pidsW), n: cpuMsOf(natsPid ? [natsPid] : []), pg: cpuMsOf(pgc.pids()) };
+  const group = await meanGroup(ws);
   await nc.close();
   for (const p of procs) { p.kill('SIGTERM'); await waitExit(p, 30_000).catch(() => p.kill('SIGKILL')); }
   await store.close();
   await pool.end();
   return {
     name: `published straight to JetStream -> ${workers} worker${workers > 1 ? 's' : ''} -> PostgreSQL`,
-    dumps: total, packets, seconds, dumpsPerSec: total / seconds, packetsPerSec: packets / seconds,
+    dumps: total, packets, seconds, dumpsPerSec: total / seconds, packetsPerSec: packets / seconds, dumpsPerCommit: group,
     cpuMsPerDump: { 'flow workers': (c1.w - c0.w) / total, 'nats-server': (c1.n - c0.n) / total, 'PostgreSQL': (c1.pg - c0.pg) / total },
   };
 }
@@ -243,7 +273,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     }
     for (const r of runs) {
       const cpu = Object.entries(r.cpuMsPerDump).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
-      process.stdout.write(`${r.name}: ${r.dumps} dumps (${r.packets} packets) in ${r.seconds.toFixed(2)} s = ${r.dumpsPerSec.toFixed(0)} dumps/s, ${r.packetsPerSec.toFixed(0)} packets/s; CPU ms/dump: ${cpu}\n`);
+      const group = r.dumpsPerCommit !== undefined ? `; ${r.dumpsPerCommit.toFixed(1)} dumps per commit` : '';
+      process.stdout.write(`${r.name}: ${r.dumps} dumps (${r.packets} packets) in ${r.seconds.toFixed(2)} s = ${r.dumpsPerSec.toFixed(0)} dumps/s, ${r.packetsPerSec.toFixed(0)} packets/s; CPU ms/dump: ${cpu}${group}\n`);
     }
     const c = coresNeeded(runs[1]!, 833);
     process.stdout.write(`833 dumps/s (100,000 agents, one dump per 2 min): ${c.workers.toFixed(2)} worker cores, ${c.postgres.toFixed(2)} PostgreSQL cores, ${c.nats.toFixed(2)} NATS cores (from the 1-worker run)\n`);

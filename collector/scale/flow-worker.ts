@@ -46,6 +46,8 @@ class OwnedPartition {
   committing: Promise<void> | null = null;
   stopping = false;
   dumps = 0;
+  /** transactions that committed dumps (dumps / commits = the mean group size) */
+  commits = 0;
   replayed = 0;
 
   constructor(readonly org: string, readonly part: number, readonly epoch: number, readonly resumeFrom: number, timeouts?: Partial<FlowTimeouts>) {
@@ -79,7 +81,7 @@ const RETENTION_EVERY_MS = 10 * 60 * 1000;
 
 export interface FlowWorkerStatus {
   workerId: string;
-  partitions: Array<{ org: string; part: number; epoch: number; dumps: number; replayed: number }>;
+  partitions: Array<{ org: string; part: number; epoch: number; dumps: number; commits: number; replayed: number }>;
 }
 
 export class FlowWorker {
@@ -152,7 +154,7 @@ export class FlowWorker {
   status(): FlowWorkerStatus {
     return {
       workerId: this.cfg.workerId,
-      partitions: [...this.owned.values()].map((p) => ({ org: p.org, part: p.part, epoch: p.epoch, dumps: p.dumps, replayed: p.replayed })),
+      partitions: [...this.owned.values()].map((p) => ({ org: p.org, part: p.part, epoch: p.epoch, dumps: p.dumps, commits: p.commits, replayed: p.replayed })),
     };
   }
 
@@ -325,6 +327,7 @@ export class FlowWorker {
       },
     });
     p.dumps += commits.length;
+    if (commits.length > 0) p.commits++;
     this.committed += commits.length;
   }
 

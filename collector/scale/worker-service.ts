@@ -31,6 +31,7 @@ export async function startWorkerService(cfg: CollectorServerConfig, so: ScaleOu
         });
       };
       gauge('meerkat_worker_dumps_committed', 'Dumps committed by this worker since it took the partition', (p) => p.dumps);
+      gauge('meerkat_worker_commits', 'Transactions that committed dumps (group commits) since the worker took the partition', (p) => p.commits);
       gauge('meerkat_worker_dumps_replayed', 'Dumps replayed to rebuild flow state when the partition was taken', (p) => p.replayed);
       const a = splitHostPort(cfg.ops);
       ops = await startOpsServer(a.host, a.port, metrics, {
