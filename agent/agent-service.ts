@@ -236,6 +236,8 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       retro?.stop();
       await drainShipper(sh, spool);
       stoppedAt = new Date().toISOString();
+      // what the stop spooled and did not ship is on disk before the process ends
+      await spool.flushed();
       reporting.writeStatus();
     },
   };

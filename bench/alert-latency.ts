@@ -81,7 +81,8 @@ export class LatencyRig {
 
   get colDir(): string { return join(this.dir, 'collector'); }
   get agentDir(): string { return join(this.dir, 'agent'); }
-  get db(): string { return join(this.colDir, 'meerkat.db'); }
+  /** the default organisation's database (the one organisation of this rig) */
+  get db(): string { return join(this.colDir, 'orgs', 'default', 'meerkat.db'); }
 
   async start(o: RigOptions): Promise<void> {
     const { ipB, nsA, nsB, ifB } = this.pair;
@@ -115,7 +116,7 @@ export class LatencyRig {
     if (enrolled.code !== 0) throw new Error(enrolled.stderr);
     this.agentId = (JSON.parse(enrolled.stdout) as { agentId: string }).agentId;
     writeFileSync(join(this.agentDir, 'anon.key'), readFileSync(join(this.dir, 'owner', 'anon.key')), { mode: 0o600 });
-    if (o.authorise) pinResponseKey(this.agentDir, join(this.colDir, 'response-key', 'op.pub'), o.authorise);
+    if (o.authorise) pinResponseKey(this.agentDir, join(this.colDir, 'orgs', 'default', 'response-key', 'op.pub'), o.authorise);
     // 10.213.0.0/16 is the test network; declaring only 192.168/16 internal keeps the peers in the clear
     writeFileSync(join(this.dir, 'agent.json'), JSON.stringify({
       stateDir: this.agentDir, capture: { interfaces: 'any' }, anonymize: { policy: 'internal', internalPrefixes: ['192.168.0.0/16'] }, ...o.agentConfig,

@@ -1,16 +1,20 @@
-// Enrollment tokens: "mk1.<secret>.<CA fingerprint>". The collector stores only the SHA-256
-// of the secret, with remaining uses, expiry and revocation, in its state dir (SQLite, so
-// `meerkat-collector token` creating or revoking tokens and the running collector consuming
-// them never race). The fingerprint part lets the agent pin the CA before it trusts the
-// collector it has never met. A token is named by its id: the first 12 hex characters of the
-// stored hash (safe to show and log).
+// Enrollment tokens: "mk1.<secret>.<CA fingerprint>". Each belongs to one organisation: the
+// token, not the agent, decides the organisation an enrolling agent joins. The collector stores
+// only the SHA-256 of the secret, with its organisation, remaining uses, expiry and revocation,
+// in the collector-wide database (<stateDir>/collector.db, table enroll_tokens; SQLite, so a
+// CLI creating tokens and the collector consuming them never race). The fingerprint part lets
+// the agent pin the collector's root CA before it trusts a collector it has never met.
+// Tokens of the layout before organisations (<stateDir>/enroll-tokens.sqlite) are taken over
+// into the `default` organisation the first time the store is opened. A token is named by its
+// id: the first 12 hex characters of the stored hash (safe to show and log).
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnrollTokenError } from './errors.js';
 import { InputError } from '../shared/errors.js';
 import { B64URL_32, TOKEN_PREFIX, parseEnrollToken } from './enroll-token-format.js';
+import { DEFAULT_ORG, checkOrgId } from '../shared/orgs/org-id.js';
 
 export { TOKEN_PREFIX, parseEnrollToken, type ParsedEnrollToken } from './enroll-token-format.js';
 
@@ -19,9 +23,11 @@ function hashSecret(secret: string): string {
 }
 
 export interface CreateEnrollTokenOptions {
+  /** the organisation agents enrolling with it join (default: default) */
+  org?: string;
   uses: number;
   expiresInSec: number;
-  /** base64url SHA-256 of the CA certificate (InitPkiResult.caFingerprint) */
+  /** base64url SHA-256 of the collector root CA certificate (what the agent pins) */
   caFingerprint: string;
   label?: string;
 }
@@ -30,17 +36,18 @@ export interface EnrollTokenCreated {
   token: string;
   /** first 12 hex chars of the stored hash: safe to show and log */
   id: string;
+  org: string;
   uses: number;
   expiresAt: Date;
 }
 
 export interface EnrollTokenRow {
   id: string;
+  org: string;
   usesLeft: number;
   usesTotal: number;
   createdAt: Date;
   expiresAt: Date;
-  /** when it was revoked, null while it is not */
   revokedAt: Date | null;
   label: string;
 }
@@ -66,88 +73,145 @@ export class TokenIdError extends InputError {
 /** Shortest token id prefix accepted (ids are 12 hex characters). */
 export const MIN_TOKEN_ID_PREFIX = 4;
 
-const ENROLL_TOKEN_DB = 'enroll-tokens.sqlite';
+/** The collector-wide database file, beside the organisations' own databases. */
+export const COLLECTOR_DB_FILE = 'collector.db';
+const LEGACY_TOKEN_DB = 'enroll-tokens.sqlite';
+
+interface Row { hash: string; org: string; uses_left: number; uses_total: number; created_at: number; expires_at: number; revoked_at: number | null; label: string }
 
 export class EnrollTokenStore {
-  private readonly db: Database.Database;
+  private constructor(private readonly db: Database.Database) {}
 
-  private constructor(db: Database.Database) {
-    this.db = db;
-  }
-
+  /** Opens the token table in <stateDir>/collector.db (created on first use). */
   static open(stateDir: string): EnrollTokenStore {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const db = new Database(join(stateDir, ENROLL_TOKEN_DB));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    db.exec(`CREATE TABLE IF NOT EXISTS enroll_tokens (
-      hash TEXT PRIMARY KEY,
-      uses_left INTEGER NOT NULL,
-      uses_total INTEGER NOT NULL,
-      created_at INTEGER NOT NULL,
-      expires_at INTEGER NOT NULL,
-      label TEXT NOT NULL DEFAULT ''
-    )`);
-    // revocation came later: a store made before it gets the column
-    const cols = db.prepare('PRAGMA table_info(enroll_tokens)').all() as Array<{ name: string }>;
-    if (!cols.some((c) => c.name === 'revoked_at')) db.exec('ALTER TABLE enroll_tokens ADD COLUMN revoked_at INTEGER');
+    const db = new Database(join(stateDir, COLLECTOR_DB_FILE));
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      db.exec(`CREATE TABLE IF NOT EXISTS enroll_tokens (
+        hash TEXT PRIMARY KEY,
+        org TEXT NOT NULL,
+        uses_left INTEGER NOT NULL,
+        uses_total INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        label TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX IF NOT EXISTS enroll_tokens_org ON enroll_tokens(org)`);
+      importLegacyTokens(db, stateDir);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
     return new EnrollTokenStore(db);
   }
 
   create(opts: CreateEnrollTokenOptions, now = Date.now()): EnrollTokenCreated {
+    const org = checkOrgId(opts.org ?? DEFAULT_ORG);
     if (!Number.isInteger(opts.uses) || opts.uses < 1) throw new RangeError(`token uses must be a positive integer, got ${opts.uses}`);
     if (!(opts.expiresInSec > 0)) throw new RangeError(`token lifetime must be positive, got ${opts.expiresInSec}`);
     if (!B64URL_32.test(opts.caFingerprint)) throw new RangeError('caFingerprint must be a base64url SHA-256 (43 characters)');
     const secret = randomBytes(32).toString('base64url');
     const hash = hashSecret(secret);
     const expiresAt = now + Math.round(opts.expiresInSec * 1000);
-    this.db.prepare('INSERT INTO enroll_tokens (hash, uses_left, uses_total, created_at, expires_at, label) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(hash, opts.uses, opts.uses, now, expiresAt, opts.label ?? '');
-    return { token: `${TOKEN_PREFIX}.${secret}.${opts.caFingerprint}`, id: hash.slice(0, 12), uses: opts.uses, expiresAt: new Date(expiresAt) };
+    this.db.prepare('INSERT INTO enroll_tokens (hash, org, uses_left, uses_total, created_at, expires_at, label) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(hash, org, opts.uses, opts.uses, now, expiresAt, opts.label ?? '');
+    return { token: `${TOKEN_PREFIX}.${secret}.${opts.caFingerprint}`, id: hash.slice(0, 12), org, uses: opts.uses, expiresAt: new Date(expiresAt) };
   }
 
-  /** Takes one use of the token, atomically; throws EnrollTokenError saying why not. Returns the token id. */
-  consume(token: string, now = Date.now()): string {
-    const { secret } = parseEnrollToken(token);
-    const hash = hashSecret(secret);
+  /** The token's id and organisation if it could be used now, without taking a use; EnrollTokenError otherwise. */
+  peek(token: string, now = Date.now()): { id: string; org: string } {
+    const hash = hashSecret(parseEnrollToken(token).secret);
+    const row = this.db.prepare('SELECT * FROM enroll_tokens WHERE hash = ?').get(hash) as Row | undefined;
+    refuseUnusable(row, now);
+    return { id: hash.slice(0, 12), org: row!.org };
+  }
+
+  /** Takes one use of the token, atomically; throws EnrollTokenError saying why not. Returns its id and organisation. */
+  consume(token: string, now = Date.now()): { id: string; org: string } {
+    const hash = hashSecret(parseEnrollToken(token).secret);
     const res = this.db.prepare('UPDATE enroll_tokens SET uses_left = uses_left - 1 WHERE hash = ? AND uses_left > 0 AND expires_at > ? AND revoked_at IS NULL').run(hash, now);
-    if (res.changes === 1) return hash.slice(0, 12);
-    const row = this.db.prepare('SELECT uses_left, expires_at, revoked_at FROM enroll_tokens WHERE hash = ?').get(hash) as { uses_left: number; expires_at: number; revoked_at: number | null } | undefined;
-    if (!row) throw new EnrollTokenError('unknown', 'no such token on this collector');
-    if (row.revoked_at !== null) throw new EnrollTokenError('revoked', `revoked at ${new Date(row.revoked_at).toISOString()}`);
-    if (row.expires_at <= now) throw new EnrollTokenError('expired', `expired at ${new Date(row.expires_at).toISOString()}`);
+    const row = this.db.prepare('SELECT * FROM enroll_tokens WHERE hash = ?').get(hash) as Row | undefined;
+    if (res.changes === 1) return { id: hash.slice(0, 12), org: row!.org };
+    refuseUnusable(row, now);
     throw new EnrollTokenError('used-up', 'no uses left');
   }
 
-  list(): EnrollTokenRow[] {
-    const rows = this.db.prepare('SELECT hash, uses_left, uses_total, created_at, expires_at, revoked_at, label FROM enroll_tokens ORDER BY created_at').all() as Array<{ hash: string; uses_left: number; uses_total: number; created_at: number; expires_at: number; revoked_at: number | null; label: string }>;
+  /** Tokens, oldest first; only the organisation's when `org` is given. */
+  list(org?: string): EnrollTokenRow[] {
+    const rows = (org === undefined
+      ? this.db.prepare('SELECT * FROM enroll_tokens ORDER BY created_at').all()
+      : this.db.prepare('SELECT * FROM enroll_tokens WHERE org = ? ORDER BY created_at').all(org)) as Row[];
     return rows.map((r) => ({
-      id: r.hash.slice(0, 12), usesLeft: r.uses_left, usesTotal: r.uses_total, createdAt: new Date(r.created_at), expiresAt: new Date(r.expires_at),
-      revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at), label: r.label,
+      id: r.hash.slice(0, 12), org: r.org, usesLeft: r.uses_left, usesTotal: r.uses_total, createdAt: new Date(r.created_at),
+      expiresAt: new Date(r.expires_at), revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at), label: r.label,
     }));
   }
 
   /**
    * Revokes the token whose id is `id` or starts with it (at least MIN_TOKEN_ID_PREFIX hex
-   * characters): no agent enrolls with it from now on (agents already enrolled stay). Revoking
-   * a revoked token changes nothing. @throws TokenIdError when the id names none or several.
+   * characters), among the organisation's tokens when `org` is given: no agent enrolls with it
+   * from now on (agents already enrolled stay). Revoking a revoked token changes nothing.
+   * @throws TokenIdError when the id names none or several
    */
-  revoke(id: string, now = Date.now()): { row: EnrollTokenRow; alreadyRevoked: boolean } {
+  revoke(id: string, opts: { org?: string; now?: number } = {}): { row: EnrollTokenRow; alreadyRevoked: boolean } {
     const t = id.trim().toLowerCase();
     if (!/^[0-9a-f]+$/.test(t) || t.length < MIN_TOKEN_ID_PREFIX || t.length > 64) {
       throw new TokenIdError(`not a token id: ${JSON.stringify(id)} (give at least ${MIN_TOKEN_ID_PREFIX} of its 12 hex characters, as \`meerkat-collector token list\` prints them)`);
     }
-    const hits = this.db.prepare('SELECT hash FROM enroll_tokens WHERE substr(hash, 1, ?) = ?').all(Math.min(t.length, 64), t) as Array<{ hash: string }>;
-    if (hits.length === 0) throw new TokenIdError(`no token with id ${JSON.stringify(t)}`);
+    const hits = (opts.org === undefined
+      ? this.db.prepare('SELECT hash FROM enroll_tokens WHERE substr(hash, 1, ?) = ?').all(t.length, t)
+      : this.db.prepare('SELECT hash FROM enroll_tokens WHERE substr(hash, 1, ?) = ? AND org = ?').all(t.length, t, opts.org)) as Array<{ hash: string }>;
+    if (hits.length === 0) throw new TokenIdError(`no token with id ${JSON.stringify(t)}${opts.org === undefined ? '' : ` in organisation ${opts.org}`}`);
     if (hits.length > 1) throw new TokenIdError(`${JSON.stringify(t)} matches ${hits.length} tokens; give more of the id`);
     const hash = hits[0]!.hash;
-    const changed = this.db.prepare('UPDATE enroll_tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL').run(now, hash).changes;
+    const changed = this.db.prepare('UPDATE enroll_tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL').run(opts.now ?? Date.now(), hash).changes;
     const row = this.list().find((r) => r.id === hash.slice(0, 12))!;
     return { row, alreadyRevoked: changed === 0 };
   }
 
+  /** Deletes every token of an organisation (it is being decommissioned); returns how many. */
+  deleteOrg(org: string): number {
+    return this.db.prepare('DELETE FROM enroll_tokens WHERE org = ?').run(org).changes;
+  }
+
   close(): void {
     this.db.close();
+  }
+}
+
+function refuseUnusable(row: Row | undefined, now: number): void {
+  if (!row) throw new EnrollTokenError('unknown', 'no such token on this collector');
+  if (row.revoked_at !== null) throw new EnrollTokenError('revoked', `revoked at ${new Date(row.revoked_at).toISOString()}`);
+  if (row.expires_at <= now) throw new EnrollTokenError('expired', `expired at ${new Date(row.expires_at).toISOString()}`);
+  if (row.uses_left <= 0) throw new EnrollTokenError('used-up', 'no uses left');
+}
+
+/**
+ * Takes over the tokens of the pre-organisation file into the default organisation, then
+ * renames the file (so a second open does nothing). INSERT OR IGNORE: a crash between the copy
+ * and the rename copies nothing twice.
+ */
+function importLegacyTokens(db: Database.Database, stateDir: string): void {
+  const legacy = join(stateDir, LEGACY_TOKEN_DB);
+  if (!existsSync(legacy)) return;
+  // read-write: a WAL-mode file may hold rows only in its -wal, which a read-only handle cannot always see
+  const old = new Database(legacy, { fileMustExist: true });
+  let rows: Array<{ hash: string; uses_left: number; uses_total: number; created_at: number; expires_at: number; revoked_at: number | null; label: string }>;
+  try {
+    // revocation came late in that layout: a file made before it has no revoked_at column
+    const cols = old.prepare('PRAGMA table_info(enroll_tokens)').all() as Array<{ name: string }>;
+    const revoked = cols.some((c) => c.name === 'revoked_at') ? 'revoked_at' : 'NULL AS revoked_at';
+    rows = old.prepare(`SELECT hash, uses_left, uses_total, created_at, expires_at, ${revoked}, label FROM enroll_tokens`).all() as typeof rows;
+  } finally {
+    old.close();
+  }
+  const ins = db.prepare('INSERT OR IGNORE INTO enroll_tokens (hash, org, uses_left, uses_total, created_at, expires_at, revoked_at, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  db.transaction(() => { for (const r of rows) ins.run(r.hash, DEFAULT_ORG, r.uses_left, r.uses_total, r.created_at, r.expires_at, r.revoked_at, r.label); })();
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(legacy + suffix)) renameSync(legacy + suffix, `${legacy}.migrated${suffix}`);
   }
 }

@@ -9,6 +9,7 @@ import { CsrError } from './errors.js';
 import { forgePublicKey } from './rsa-signer.js';
 import { randomSerialHex } from './serial-number.js';
 import { AGENT_ID_RE } from '../shared/commands/command-schema.js';
+import { isOrgId } from '../shared/orgs/org-id.js';
 
 const DAY_MS = 86_400_000;
 /** smallest RSA key an agent CSR may carry */
@@ -96,13 +97,20 @@ export interface AgentCertOptions {
   /** explicit validity window (tests, tooling); overrides days */
   notBefore?: Date;
   notAfter?: Date;
+  /** the agent's organisation, written as subject OU (the collector checks it against the issuing CA's) */
+  org?: string;
 }
 
-/** Issues a client certificate for the agent: CN = agentId, EKU clientAuth only. */
+/** Issues a client certificate for the agent: CN = agentId, OU = its organisation, EKU clientAuth only. */
 export function signAgentCsr(ca: CertificateAuthority, csrPem: string, agentId: string, opts: AgentCertOptions = {}): IssuedCertificate {
   if (!isAgentId(agentId)) throw new RangeError(`agent id must be a lower-case UUID, got ${JSON.stringify(agentId)}`);
+  if (opts.org !== undefined && !isOrgId(opts.org)) throw new RangeError(`organisation id expected, got ${JSON.stringify(opts.org)}`);
   const csr = parseAgentCsr(csrPem);
-  const subject = [{ shortName: 'CN', value: agentId }, { shortName: 'O', value: 'Meerkat agent' }];
+  const subject = [
+    { shortName: 'CN', value: agentId },
+    ...(opts.org !== undefined ? [{ shortName: 'OU', value: opts.org }] : []),
+    { shortName: 'O', value: 'Meerkat agent' },
+  ];
   return issued(signClientCertificate(ca, csr.publicKey as forge.pki.rsa.PublicKey, subject, opts.days ?? 90, opts));
 }
 

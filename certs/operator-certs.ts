@@ -64,16 +64,21 @@ export function issueOperatorCertificate(ca: CertificateAuthority, name: string,
 }
 
 /**
- * Writes an operator's certificate, its key (0600) and the CA certificate into the operator
- * directory (made 0700 when new) and records the issuance in the PKI directory.
+ * Writes an operator's certificate, its key (0600) and the collector CA into the operator
+ * directory (created 0700), the layout the console's admin client reads.
  */
+export function writeOperatorCredentials(dir: string, c: OperatorCredentials, caCertPem: string): void {
+  if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dir, 0o700);
+  writeFileAtomic(join(dir, OPERATOR_CERT_KEY_FILE), c.keyPem, SECRET_MODE);
+  writeFileAtomic(join(dir, OPERATOR_CERT_FILE), c.certPem, PUBLIC_MODE);
+  writeFileAtomic(join(dir, OPERATOR_CA_FILE), caCertPem, PUBLIC_MODE);
+}
+
+/** Issues an operator certificate, records the issuance in the PKI directory and writes it into the operator directory. */
 export function writeOperatorCertificate(pkiDir: string, ca: CertificateAuthority, name: string, dir: string, opts: { days?: number } = {}): OperatorCredentials {
   const creds = issueOperatorCertificate(ca, name, opts.days ? { days: opts.days } : {});
   recordOperatorIssuance(pkiDir, creds);
-  if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dir, 0o700);
-  writeFileAtomic(join(dir, OPERATOR_CERT_KEY_FILE), creds.keyPem, SECRET_MODE);
-  writeFileAtomic(join(dir, OPERATOR_CERT_FILE), creds.certPem, PUBLIC_MODE);
-  writeFileAtomic(join(dir, OPERATOR_CA_FILE), ca.certPem, PUBLIC_MODE);
+  writeOperatorCredentials(dir, creds, ca.certPem);
   return creds;
 }
 

@@ -48,6 +48,8 @@ export interface InitPkiOptions {
   caBits?: number;
   serverBits?: number;
   serverDays?: number;
+  /** root pathlen (default 1: it signs one CA per organisation; 0 is the pre-organisation layout, kept for tests of the migration) */
+  caPathLen?: number;
 }
 
 export interface InitPkiResult {
@@ -71,7 +73,7 @@ export function initPki(dir: string, opts: InitPkiOptions): InitPkiResult {
   const paths = pkiPaths(dir);
   if (!opts.force && (existsSync(paths.caKey) || existsSync(paths.caCert))) throw new PkiExistsError(paths.caCert);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const ca = createCa(opts.caBits === undefined ? {} : { bits: opts.caBits });
+  const ca = createCa({ ...(opts.caBits === undefined ? {} : { bits: opts.caBits }), ...(opts.caPathLen === undefined ? {} : { pathLen: opts.caPathLen }) });
   const serverKey = generateRsaKey(opts.serverBits ?? 3072);
   const server = issueServerCert(ca, serverKey, {
     serverNames: opts.serverNames,
@@ -138,16 +140,58 @@ export interface RevokeResult {
   alreadyRevoked: boolean;
 }
 
-/** Revokes every certificate of an agent id; the collector picks the change up and closes its connections. */
-export function revokeAgent(dir: string, agentId: string, reason = 'revoked by operator', ca?: CertificateAuthority): RevokeResult {
+/**
+ * Revokes every certificate of an agent id (those in `issuanceLogs`, default the root's log;
+ * an organisation's agents are in its CA's log); the collector picks the change up and closes
+ * its connections.
+ */
+export function revokeAgent(dir: string, agentId: string, reason = 'revoked by operator', ca?: CertificateAuthority, issuanceLogs?: readonly string[]): RevokeResult {
   const paths = pkiPaths(dir);
   const authority = ca ?? loadCa(paths.caCert, paths.caKey);
   const list = RevocationList.load(paths.revocations, authority.certPem);
-  const serials = readIssuance(paths.issuanceLog).filter((r) => r.agentId === agentId).map((r) => r.serial);
+  const logs = issuanceLogs ?? [paths.issuanceLog];
+  const serials = logs.flatMap((f) => readIssuance(f)).filter((r) => r.agentId === agentId).map((r) => r.serial);
   const alreadyRevoked = list.isAgentRevoked(agentId);
   const data = list.withRevoked(agentId, serials, reason);
   writeRevocations(paths, authority, data);
   return { agentId, serials, crlNumber: data.crlNumber, alreadyRevoked };
+}
+
+/**
+ * Revokes many ids at once (an organisation: its CA and every agent it issued to), in one new
+ * version of the signed list and the CRL. Ids already revoked get their serial lists extended.
+ */
+export function revokeMany(dir: string, entries: ReadonlyArray<{ id: string; serials: readonly string[] }>, reason: string, ca?: CertificateAuthority): { crlNumber: number } {
+  const paths = pkiPaths(dir);
+  const authority = ca ?? loadCa(paths.caCert, paths.caKey);
+  const before = RevocationList.load(paths.revocations, authority.certPem);
+  let list = before;
+  let data = before.data;
+  for (const e of entries) {
+    data = list.withRevoked(e.id, e.serials, reason);
+    list = new RevocationList(data);
+  }
+  // one version more than before, whatever the number of entries
+  const final = { ...data, crlNumber: before.data.crlNumber + 1 };
+  writeRevocations(paths, authority, final);
+  return { crlNumber: final.crlNumber };
+}
+
+/** Rewrites the server chain file (leaf + CA) after the root was certified again with the same key. */
+export function rewriteServerChain(dir: string, caCertPem: string): void {
+  const paths = pkiPaths(dir);
+  const pem = readPemFile(paths.serverCert, ['CERTIFICATE'], 'the collector server certificate');
+  const leaf = pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length) + '\n';
+  writeFileAtomic(paths.serverCert, leaf + caCertPem, PUBLIC_MODE);
+}
+
+/** Writes a new root certificate (same key) in place of the old one, keeping the old beside it. */
+export function replaceRootCert(dir: string, ca: CertificateAuthority): void {
+  const paths = pkiPaths(dir);
+  const old = readFileSync(paths.caCert, 'utf8');
+  writeFileAtomic(join(dir, 'ca-pathlen0.crt'), old, PUBLIC_MODE);
+  writeFileAtomic(paths.caCert, ca.certPem, PUBLIC_MODE);
+  rewriteServerChain(dir, ca.certPem);
 }
 
 export function listIssued(dir: string): IssuanceRecord[] {

@@ -11,10 +11,12 @@ import { registerImportCommand } from './commands/import.js';
 import { registerModelCommand } from './commands/model.js';
 import { registerPkiCommands } from './commands/pki.js';
 import { register as registerRunCommand } from './commands/run.js';
+import { registerOrgCommands } from './commands/org.js';
 import { registerTokenCommands } from './commands/token.js';
+import { registerUserCommands } from './commands/user.js';
 
 const program = new Command('meerkat-collector')
-  .description('Meerkat collector: receives dumps from agents over mutual TLS, builds flows and alerts; and this host\'s administration: init, token, pki, import, model')
+  .description('Meerkat collector: receives dumps from agents over mutual TLS, builds flows and alerts, stores them per organisation; and this host\'s administration: init, org, user, token, pki, import, model')
   .version(MEERKAT_VERSION);
 registerInitCommand(program);
 registerRunCommand(program);
@@ -22,5 +24,7 @@ registerTokenCommands(program);
 registerPkiCommands(program);
 registerImportCommand(program);
 registerModelCommand(program);
+registerOrgCommands(program);
+registerUserCommands(program);
 
 await runCli(program);

@@ -39,6 +39,7 @@ export const COLLECTOR_CONFIG_KEYS: Readonly<Record<string, string>> = {
   responses: 'automatic responses',
   responseKeyDir: 'response signing key directory',
   payloadRetention: 'packet payload retention',
+  quotas: 'per-organisation quota defaults (dumps/s, bytes stored, agents)',
   scaleOut: 'NATS and PostgreSQL of the front-end and worker roles (docs/scale-out.md)',
 };
 

@@ -1,29 +1,25 @@
-// The running collector, wired in one place (the twin of agent/agent-service.ts): the flow
-// store, the analyzers and the alert pipeline, automatic responses, the threat watchlist and
-// its per-packet tap, the flow side (ingest, recovery, retention), the control side (command
-// queue, operators' API) and the agent-facing server. Each part is built by a named
-// step; if a step fails, what was built is closed again, and stop() closes it all in reverse.
+// The running collector, wired in one place (the twin of agent/agent-service.ts). Named steps,
+// in order (stopped in reverse):
+//   1. the collector state (collector.db: organisations, users, tokens, collector audit), after
+//      an installation made before organisations has been taken into `default`;
+//   2. the organisations (orgs/org-supervisor.ts): one runtime per active organisation - its
+//      store, analyzers, responses, watchlist, flow side, control side, quota (org-runtime.ts);
+//   3. the operators' API (control/operators-api.ts), one for all organisations;
+//   4. the agent-facing server (server/), which asks the organisations which one an agent
+//      belongs to and hands each upload to its organisation's lane; its /metrics and /healthz
+//      also carry every organisation's.
 // `meerkat-collector run` only turns flags into a config and calls startCollectorService.
 import { logger, type Logger } from '../shared/log.js';
 import { UsageError } from '../shared/cli/run-cli.js';
 import { RevocationListError } from '../certs/errors.js';
 import { KeyFileError } from '../shared/keys/key-file-error.js';
-import type { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
-import { CollectorServer, type CollectorServerOptions } from './server/collector-server.js';
+import { CollectorServer } from './server/collector-server.js';
 import { apiCertNames, effectiveLimits, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
-import { FlowService, openFlowStore } from './flow-service.js';
-import { startIsolatedAnalysis, type IsolatedAnalysis } from './analyze/analysis-runtime.js';
-import type { AnalysisConfigInput } from './analyze/analysis-config.js';
-import { ThreatWatchlist } from './respond/threat-watchlist.js';
-import { PacketThreatTap } from './respond/packet-threat-tap.js';
-import { MetaThreatTap } from './respond/meta-threat-tap.js';
-import { parseResponsesConfig } from './respond/response-config.js';
-import { loadOrCreateResponseKey, responseKeyDir } from './respond/response-key.js';
-import { ResponseEngine } from './respond/response-engine.js';
-import { ControlService } from './control/control-service.js';
-import { startPayloadRetention } from './payload/payload-hooks.js';
-import { registerServiceMetrics } from './service-metrics.js';
-import { ALERT_STATES } from '../shared/alerts/alert-types.js';
+import { startOperatorsApi, type OperatorsApi } from './control/operators-api.js';
+import { openCollectorState, type CollectorState } from './orgs/collector-state.js';
+import { OrgSupervisor } from './orgs/org-supervisor.js';
+import { ShutdownStack, checkOrgSections } from './orgs/org-runtime.js';
+import { DEFAULT_ORG } from '../shared/orgs/org-id.js';
 
 export interface CollectorServiceOptions {
   /** register the process's default metrics (default true; tests running several collectors turn it off) */
@@ -32,171 +28,67 @@ export interface CollectorServiceOptions {
 
 export interface CollectorService {
   readonly server: CollectorServer;
-  readonly control: ControlService;
-  readonly flows: FlowService;
-  readonly analysis: IsolatedAnalysis;
-  /** null when the config has no "responses" rules */
-  readonly responses: ResponseEngine | null;
+  readonly state: CollectorState;
+  readonly orgs: OrgSupervisor;
+  /** null when the config turns the API off */
+  readonly api: OperatorsApi | null;
   /** Stops accepting agents, drains uploads under way, ends open flows, writes pending alerts, closes everything. */
   stop(): Promise<void>;
 }
 
-/** Closers of what has been built so far, run in reverse order (on a failed start, or at stop). */
-class ShutdownStack {
-  private readonly closers: Array<() => void | Promise<void>> = [];
-
-  push(close: () => void | Promise<void>): void {
-    this.closers.push(close);
-  }
-
-  async unwind(log: Logger): Promise<void> {
-    while (this.closers.length > 0) {
-      try {
-        await this.closers.pop()!();
-      } catch (e) {
-        log.error({ err: (e as Error).message }, 'closing a part of the collector failed');
-      }
-    }
-  }
-}
-
-/** A config key another part validates (analyzers, responses, ...). */
-export function rawKey(cfg: CollectorServerConfig, key: string): unknown {
+function rawKey(cfg: CollectorServerConfig, key: string): unknown {
   return (cfg as Record<string, unknown>)[key];
 }
 
-/** Config key "responses": a response engine signing with the collector's response key, or null without rules. */
-function buildResponses(cfg: CollectorServerConfig, dbPath: string, log: Logger): ResponseEngine | null {
-  const rules = parseResponsesConfig(rawKey(cfg, 'responses'));
-  if (rules.length === 0) return null;
-  const dir = rawKey(cfg, 'responseKeyDir');
-  const rk = loadOrCreateResponseKey(typeof dir === 'string' ? dir : responseKeyDir(cfg.stateDir));
-  log.info({ keyId: rk.key.keyId, pub: rk.pubFile, created: rk.created, rules: rules.length }, 'automatic responses on: authorise the response key on agents (meerkat-agent response-key add)');
-  return new ResponseEngine({ dbPath, rules, key: rk.key, log: logger('responses') });
-}
-
-/**
- * Config keys "analyzers", "analysis", "alerts": analyzers in worker threads (a stalled one is
- * stopped, ingest goes on) and the alert pipeline here (alerts in the collector database; the
- * response engine and its signing key stay in this thread).
- */
-async function buildAnalysis(cfg: CollectorServerConfig, dbPath: string, responses: ResponseEngine | null): Promise<IsolatedAnalysis> {
-  const analysis = await startIsolatedAnalysis({
-    db: dbPath,
-    config: { analyzers: rawKey(cfg, 'analyzers'), analysis: rawKey(cfg, 'analysis'), alerts: rawKey(cfg, 'alerts') } as AnalysisConfigInput,
-    configSource: 'collector config',
-    flushEveryMs: 1000,
-    log: logger('analyze'),
+function openState(cfg: CollectorServerConfig, log: Logger): CollectorState {
+  const dirs = resolvedDirs(cfg);
+  const store = rawKey(cfg, 'store') as { path?: unknown } | undefined;
+  const keyDir = rawKey(cfg, 'responseKeyDir');
+  const state = openCollectorState({
+    stateDir: dirs.stateDir,
+    pkiDir: dirs.pkiDir,
+    legacy: {
+      ...(typeof store?.path === 'string' ? { storePath: store.path } : {}),
+      ...(cfg.dumpDir ? { dumpDir: cfg.dumpDir } : {}),
+      ...(typeof keyDir === 'string' ? { responseKeyDir: keyDir } : {}),
+    },
+    actor: 'collector',
   });
-  if (responses) analysis.pipeline.onChanges = responses.onChanges;
-  return analysis;
-}
-
-/** The flow side with its taps: flow and application records to the analyzers, packet and metadata records to the DNS and threat taps. */
-function buildFlows(store: SqliteFlowStore, analysis: IsolatedAnalysis, threatTap: PacketThreatTap, metaTap: MetaThreatTap): FlowService {
-  const dnsTap = analysis.onPacket;
-  return new FlowService(store, {
-    onRecord: analysis.onRecord,
-    onPacket: (rec, agentId, hasMeta) => { dnsTap(rec, agentId, hasMeta); threatTap.tap(rec, agentId); },
-    onAppRecord: analysis.onAppRecord,
-    onMeta: metaTap.tap,
-    // a watchlist hit: store the alert now (a safe point: outside the flow transaction)
-    onDumpBuilt: () => { if (threatTap.takeHits() + metaTap.takeHits() > 0) analysis.flush(); },
-    onWatermark: (agentId, tUs) => analysis.advanceAgent(agentId, tUs),
-  }, logger('flows'));
-}
-
-/** Crash recovery rebuilds many dumps at once: let it wait for the analyzers instead of dropping records for them. */
-function recoverFlows(flows: FlowService, analysis: IsolatedAnalysis): void {
-  analysis.pool.blockWhenBusy = true;
-  try {
-    flows.recover();
-  } finally {
-    analysis.pool.sendBatch();
-    analysis.pool.blockWhenBusy = false;
-  }
-}
-
-/** The control side: command queue, results, audit and the operators' API (config keys "api", "apiNames"). */
-function openControl(cfg: CollectorServerConfig, dbPath: string): Promise<ControlService> {
-  return ControlService.open({
-    dbPath,
-    pkiDir: resolvedDirs(cfg).pkiDir,
-    listen: cfg.api === 'off' ? false : splitHostPort(cfg.api),
-    adminNames: apiCertNames(cfg),
-    log: logger('control'),
-  });
-}
-
-/** The agent-facing TLS server (enrollment, WebSocket uploads) and the plain ops port (also a scale-out front-end's, collector/scale). */
-export function startServer(cfg: CollectorServerConfig, parts: Pick<CollectorServerOptions, 'store' | 'committer' | 'watchlist' | 'onDumpCommitted' | 'onHeartbeat' | 'onCommandResult' | 'defaultMetrics' | 'healthChecks'>): Promise<CollectorServer> {
-  return CollectorServer.start({
-    ...resolvedDirs(cfg),
-    listen: splitHostPort(cfg.listen),
-    ops: cfg.ops === 'off' ? false : splitHostPort(cfg.ops),
-    tlsMinVersion: cfg.tls.minVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
-    limits: effectiveLimits(cfg),
-    agentCertDays: cfg.agentCertDays,
-    ...parts,
-  });
+  if (state.migrated) log.warn({ migrated: state.migrated }, 'an installation made before organisations was taken over into the organisation "default"');
+  return state;
 }
 
 export async function startCollectorService(cfg: CollectorServerConfig, opts: CollectorServiceOptions = {}): Promise<CollectorService> {
   const log = logger('collector');
   const built = new ShutdownStack();
   try {
-    const { store, dbPath } = openFlowStore(cfg);
-    built.push(() => store.close());
-    log.info({ db: dbPath }, 'flow store open');
-    const responses = buildResponses(cfg, dbPath, log);
-    if (responses) built.push(() => responses.close());
-    const analysis = await buildAnalysis(cfg, dbPath, responses);
-    built.push(() => analysis.close());
-    // near real time: the threat-intel IP lists go to the agents (early dumps) and are checked
-    // per packet here, so a listed peer alerts when its first packet arrives (collector/respond)
-    const watchlist = ThreatWatchlist.fromPlan(analysis.plan, analysis.baseDir, logger('watchlist')).start();
-    built.push(() => watchlist.stop());
-    const flows = buildFlows(store, analysis, new PacketThreatTap(watchlist, analysis.pipeline.add), new MetaThreatTap(watchlist, analysis.pipeline.add));
-    built.push(() => {
-      // the flows still open are written out now: the analyzers take them all (no drops at shutdown)
-      analysis.pool.blockWhenBusy = true;
-      flows.close();
-    });
-    recoverFlows(flows, analysis);
-    flows.startRetention();
-    const control = await openControl(cfg, dbPath);
-    built.push(() => control.close());
-    const server = await startServer(cfg, {
-      store,
-      watchlist,
-      onDumpCommitted: flows.onDumpCommitted,
-      onHeartbeat: (agentId, health) => {
-        flows.onHeartbeat(agentId, health);
-        control.hooks.onHeartbeat(agentId, health);
-      },
-      onCommandResult: control.hooks.onCommandResult,
-      healthChecks: () => analysis.health(),
+    // the collector's own sections first: a mistake there stops the start, organisations or not
+    checkOrgSections(cfg);
+    const state = openState(cfg, log);
+    built.push(() => state.close());
+    const orgs = new OrgSupervisor(state, { cfg, orgs: state.orgs, log }, log);
+    built.push(() => orgs.stopAll());
+    // the default organisation runs on the collector config itself: if it cannot start, nothing does
+    await orgs.startAll({ mustStart: [DEFAULT_ORG] });
+    // config keys "api", "apiNames"
+    const api = cfg.api === 'off' ? null : await startOperatorsApi({ state, orgs, listen: splitHostPort(cfg.api), names: apiCertNames(cfg), log: logger('control') });
+    if (api) built.push(() => api.close());
+    const server = await CollectorServer.start({
+      ...resolvedDirs(cfg),
+      listen: splitHostPort(cfg.listen),
+      ops: cfg.ops === 'off' ? false : splitHostPort(cfg.ops),
+      tlsMinVersion: cfg.tls.minVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
+      limits: effectiveLimits(cfg),
+      agentCertDays: cfg.agentCertDays,
+      orgs,
+      onRevocations: (list) => orgs.noteRevocations(list),
+      healthChecks: () => orgs.health(),
       ...(opts.defaultMetrics !== undefined ? { defaultMetrics: opts.defaultMetrics } : {}),
     });
     built.push(() => server.close());
-    analysis.metrics.register(server.metrics.registry);
-    registerServiceMetrics(server.metrics.registry, {
-      flowRecords: () => flows.recordsBuilt,
-      alertHits: () => analysis.pipeline.stats.byCategory,
-      alertRows: () => Object.fromEntries(ALERT_STATES.map((state) => [state, analysis.store.count({ state })])),
-      outputs: () => analysis.status().outputs,
-      commands: () => control.queue.countByState(),
-      analyzers: () => analysis.status().analyzers,
-    });
-    control.attach(server);
-    // packet payload kept by bytes and by age (docs/pcap.md), apart from flow retention
-    const payload = startPayloadRetention(cfg, dbPath, server.metrics.registry, logger('payload'));
-    built.push(() => payload.stop());
+    orgs.attach(server);
     let stopped: Promise<void> | null = null;
-    return {
-      server, control, flows, analysis, responses,
-      stop: () => (stopped ??= built.unwind(log)),
-    };
+    return { server, state, orgs, api, stop: () => (stopped ??= built.unwind(log)) };
   } catch (e) {
     await built.unwind(log);
     // a missing or broken PKI is an installation problem: usage exit code, same message

@@ -17,11 +17,13 @@ import type { AgentHealth } from '../shared/protocol/agent-protocol.js';
 import { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import { DumpIngest } from './import/dump-ingest.js';
 import type { CollectorServerConfig } from './server/server-config.js';
+import { orgPaths } from './orgs/org-paths.js';
+import { DEFAULT_ORG } from '../shared/orgs/org-id.js';
 
 export const storeConfigSchema = z
   .object({
     backend: z.literal('sqlite').default('sqlite'),
-    /** default <stateDir>/meerkat.db */
+    /** the default organisation's database (default <stateDir>/orgs/default/meerkat.db) */
     path: z.string().min(1).optional(),
     flowsDays: z.number().positive().default(30),
     rawDumpsDays: z.number().positive().default(7),
@@ -30,20 +32,25 @@ export const storeConfigSchema = z
 
 export type StoreConfig = z.output<typeof storeConfigSchema>;
 
-/** The "store" section (also the scale-out workers' retention). */
+/** Config key "store", validated (ConfigError naming what is wrong); also the scale-out workers' retention. */
 export function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
   return validateConfig(storeConfigSchema, configSection(cfg, 'store', '{"flowsDays": 30}'), 'config key "store"');
 }
 
-/** The collector database: "store.path", else <stateDir>/meerkat.db. */
-export function collectorDbPath(cfg: CollectorServerConfig): string {
-  return storeConfigFrom(cfg).path ?? join(cfg.stateDir, 'meerkat.db');
+/**
+ * An organisation's database: <stateDir>/orgs/<org>/meerkat.db; for the default organisation
+ * "store.path" when the configuration sets it (the database location of an installation made
+ * before organisations, collector/orgs/org-config.ts).
+ */
+export function orgDbPath(cfg: CollectorServerConfig, org: string = DEFAULT_ORG): string {
+  const path = org === DEFAULT_ORG ? storeConfigFrom(cfg).path : undefined;
+  return path ?? orgPaths(cfg.stateDir, org).db;
 }
 
-/** Opens the collector database's flow store with the configured retention. */
-export function openFlowStore(cfg: CollectorServerConfig): { store: SqliteFlowStore; dbPath: string } {
+/** Opens a flow store with the configured retention: store.path, else `defaultPath` (an organisation's database), else the default organisation's. */
+export function openFlowStore(cfg: CollectorServerConfig, defaultPath?: string): { store: SqliteFlowStore; dbPath: string } {
   const sc = storeConfigFrom(cfg);
-  const dbPath = collectorDbPath(cfg);
+  const dbPath = sc.path ?? defaultPath ?? orgPaths(cfg.stateDir, DEFAULT_ORG).db;
   // a first start: the state directory is ours to create (private: it holds the database and keys)
   mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
   return { store: new SqliteFlowStore(dbPath, { retention: { flowsDays: sc.flowsDays, rawDumpsDays: sc.rawDumpsDays } }), dbPath };

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../shared/cli/run-cli.js';
 import { MeerkatError } from '../shared/errors.js';
+import { DEFAULT_ORG } from '../shared/orgs/org-id.js';
 import { OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE } from '../certs/operator-certs.js';
 import { PORT_HEADER } from '../shared/protocol/port-names.js';
 import { WrongPortError, suggestsWrongPort, whatAnswers } from './port-probe.js';
@@ -61,7 +62,8 @@ function readOrExplain(file: string, what: string, how: string): string {
 export class AdminClient {
   private readonly base: URL;
 
-  constructor(url: string, private readonly tls: { cert: string; key: string; ca: string }) {
+  /** `org`: the organisation scoped() paths are in */
+  constructor(url: string, private readonly tls: { cert: string; key: string; ca: string }, readonly org: string = DEFAULT_ORG) {
     try {
       this.base = new URL(url);
     } catch {
@@ -71,13 +73,18 @@ export class AdminClient {
   }
 
   /** Credentials from the operator directory. @throws UsageError naming the missing file */
-  static fromOperatorDir(dir: string, url: string): AdminClient {
-    const how = `\`meerkat-collector init\` creates them for the first operator, \`meerkat-collector pki operator create NAME --out ${dir}\` for others (on the collector host)`;
+  static fromOperatorDir(dir: string, url: string, org: string = DEFAULT_ORG): AdminClient {
+    const how = `\`meerkat-collector init\` creates them for the first operator, \`meerkat-collector user add NAME --org ORG --role ROLE --cert-out ${dir}\` for others (on the collector host)`;
     return new AdminClient(url, {
       cert: readOrExplain(join(dir, OPERATOR_CERT_FILE), 'the operator certificate', how),
       key: readOrExplain(join(dir, OPERATOR_CERT_KEY_FILE), 'the operator certificate key', how),
       ca: readOrExplain(join(dir, OPERATOR_CA_FILE), 'the collector CA certificate', how),
-    });
+    }, org);
+  }
+
+  /** The path of an organisation route: /v1/orgs/<org><rest>. */
+  scoped(rest: string): string {
+    return `/v1/orgs/${encodeURIComponent(this.org)}${rest}`;
   }
 
   get<T>(path: string): Promise<T> {
@@ -86,6 +93,14 @@ export class AdminClient {
 
   post<T>(path: string, body: unknown): Promise<T> {
     return this.call<T>('POST', path, body);
+  }
+
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('PUT', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path, undefined);
   }
 
   /**

@@ -1,6 +1,6 @@
-// Where `meerkat flows`, `top` and `alerts` read: the collector's API by default (GET /v1/flows,
-// /v1/flows/summary, /v1/alerts; docs/api.md), or a database file with --db (a collector's
-// meerkat.db, or one `meerkat-collector import` made). Both answer the same query text with
+// Where `meerkat flows`, `top` and `alerts` read: the collector's API by default (GET
+// /v1/orgs/ORG/flows, .../flows/summary, .../alerts of the --org organisation; docs/api.md),
+// or a database file with --db (an organisation's meerkat.db, or one `meerkat-collector import` made). Both answer the same query text with
 // the same shapes: the local source parses the parameters with the API's own parsers
 // (shared/store/flow-query.ts, shared/alerts/alert-query.ts).
 import { existsSync } from 'node:fs';
@@ -45,14 +45,14 @@ export interface DataSource {
 export function apiSource(client: AdminClient): DataSource {
   return {
     where: 'the collector',
-    flows: (q) => client.get<FlowsAnswer>(`/v1/flows?${q.toString()}`),
-    summary: (q) => client.get<SummaryAnswer>(`/v1/flows/summary?${q.toString()}`),
-    alerts: (q) => client.get<{ alerts: AlertAnswer[]; next: string | null }>(`/v1/alerts?${q.toString()}`),
-    setAlertState: async (id, state) => (await client.post<{ alert: AlertAnswer }>(`/v1/alerts/${id}/state`, { state })).alert,
+    flows: (q) => client.get<FlowsAnswer>(client.scoped(`/flows?${q.toString()}`)),
+    summary: (q) => client.get<SummaryAnswer>(client.scoped(`/flows/summary?${q.toString()}`)),
+    alerts: (q) => client.get<{ alerts: AlertAnswer[]; next: string | null }>(client.scoped(`/alerts?${q.toString()}`)),
+    setAlertState: async (id, state) => (await client.post<{ alert: AlertAnswer }>(client.scoped(`/alerts/${id}/state`), { state })).alert,
     agentId: async (text) => {
       const f = agentIdOrPrefix(text);
       if ('id' in f) return f.id;
-      const { agents } = await client.get<{ agents: { agentId: string }[] }>('/v1/agents');
+      const { agents } = await client.get<{ agents: { agentId: string }[] }>(client.scoped('/agents'));
       return resolveAgentIdPrefix(text, agents.map((a) => a.agentId), 'agents the collector knows');
     },
     close: () => undefined,

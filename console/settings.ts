@@ -4,11 +4,13 @@
 //   the collector's API   --api URL          $MEERKAT_API_URL        "api"          https://127.0.0.1:9470
 //   operator directory    --operator-dir D   $MEERKAT_OPERATOR_DIR   "operatorDir"  ~/.meerkat/operator
 //   owner keys            --owner-keys D     $MEERKAT_OWNER_KEYS     "ownerKeys"    ~/.meerkat/owner-keys
+//   organisation          --org ORG          $MEERKAT_ORG            "org"          default
 // Renamed names are refused with the new one (MEERKAT_ADMIN_URL is now MEERKAT_API_URL).
 import { join } from 'node:path';
 import { UsageError } from '../shared/cli/run-cli.js';
 import { meerkatHome, readConsoleConfig, type ConsoleConfig } from '../shared/config/console-config.js';
 import { PORT_DEFAULTS } from '../shared/protocol/port-names.js';
+import { DEFAULT_ORG, isOrgId } from '../shared/orgs/org-id.js';
 
 export const DEFAULT_API_URL = `https://${PORT_DEFAULTS.api}`;
 
@@ -21,7 +23,7 @@ export interface Setting {
   from?: string;
 }
 
-const ENV = { api: 'MEERKAT_API_URL', operatorDir: 'MEERKAT_OPERATOR_DIR', ownerKeys: 'MEERKAT_OWNER_KEYS' } as const;
+const ENV = { api: 'MEERKAT_API_URL', operatorDir: 'MEERKAT_OPERATOR_DIR', ownerKeys: 'MEERKAT_OWNER_KEYS', org: 'MEERKAT_ORG' } as const;
 const RENAMED_ENV: Readonly<Record<string, string>> = { MEERKAT_ADMIN_URL: ENV.api };
 
 function fileSettings(): { file: string; config: ConsoleConfig } {
@@ -54,6 +56,20 @@ export function ownerKeysSetting(flag?: string): Setting {
   return resolve('ownerKeys', flag, join(meerkatHome(), 'owner-keys'));
 }
 
+export function orgSetting(flag?: string): Setting {
+  const s = resolve('org', flag, DEFAULT_ORG);
+  if (!isOrgId(s.value)) {
+    const where = s.source === 'flag' ? '--org' : s.from ?? s.source;
+    throw new UsageError(`${where}: expected an organisation id (1-32 characters a-z, 0-9 and inner -, starting with a letter), got ${JSON.stringify(s.value)}`);
+  }
+  return s;
+}
+
+/** The organisation an org-scoped command works in. */
+export function orgOf(flag?: string): string {
+  return orgSetting(flag).value;
+}
+
 export function apiUrl(flag?: string): string {
   return apiUrlSetting(flag).value;
 }
@@ -73,6 +89,6 @@ export function settingsFile(): string {
 
 /** The help text of each setting's flag: "(default $ENV, "key" of ~/.meerkat/config.json, or DEFAULT)". */
 export function settingHelp(key: keyof typeof ENV): string {
-  const dflt = key === 'api' ? DEFAULT_API_URL : key === 'operatorDir' ? '~/.meerkat/operator' : '~/.meerkat/owner-keys';
+  const dflt = key === 'api' ? DEFAULT_API_URL : key === 'operatorDir' ? '~/.meerkat/operator' : key === 'org' ? DEFAULT_ORG : '~/.meerkat/owner-keys';
   return `default $${ENV[key]}, "${key}" in ~/.meerkat/config.json, else ${dflt}`;
 }

@@ -54,7 +54,7 @@ innet ip link set mkd$$b up; innet ip link set lo up
 innet node "$ROOT/scripts/demo-peer.mjs" serve 0.0.0.0 &
 pids+=($!)
 
-step "the collector host, one step: PKI, configuration, the first operator (certificate + signing key), a token"
+step "the collector host, one step: PKI, configuration, the default organisation, the first operator (certificate + signing key; admin of the default organisation), a token"
 $C init --ip $COL_IP --listen $COL_IP:18443 --ops 127.0.0.1:19469 --operator demo-operator --operator-dir "$DEMO/operator" --non-interactive \
   | sed -n '1,9p'
 TOKEN=$($C token create --uses 1 --expires 1h)
@@ -82,8 +82,8 @@ cat > "$DEMO/agent.json" <<JSON
   "anonymize": { "policy": "internal", "internalPrefixes": ["10.213.77.0/27"] } }
 JSON
 inhost $A enroll --collector "https://$COL_IP:18443" --token "$TOKEN" --anon-key "$DEMO/owner/anon.key" --box-pub "$DEMO/owner/box.pub" --operator-key "$DEMO/operator/op.pub"
-inhost $A response-key add "$DEMO/collector/response-key/op.pub" --allow capture.peer >/dev/null
-echo "collector response key authorised for capture.peer only"
+inhost $A response-key add "$DEMO/collector/orgs/default/response-key/op.pub" --allow capture.peer >/dev/null
+echo "the default organisation's response key authorised for capture.peer only"
 
 step "agent: live capture (libpcap via cap) in the endpoint namespace, dumps every 3 s, shipped over mutual TLS"
 ip netns exec "$HOSTNS" $A run >"$DEMO/agent.log" 2>&1 &
@@ -104,7 +104,7 @@ step "hybrid capture: 64 payload bytes per packet from now on (signed command, e
 $OP capture "$AID" --snaplen 64 --wait 20
 hosttraffic $PEER_IP 3
 sleep 4
-LAST=$(find "$DEMO/collector/dumps" -name '*.mkd' | sort | tail -1)
+LAST=$(find "$DEMO/collector/orgs/default/dumps" -name '*.mkd' | sort | tail -1)
 $M dump inspect "$LAST" --header-only | grep -E 'sequence|snapLen|packetCount'
 $M dump inspect "$LAST" --json | grep -m1 payloadHex | cut -c1-220
 $OP capture "$AID" --snaplen 0 --wait 20 >/dev/null
@@ -115,11 +115,11 @@ sleep 4
 $OP alerts | head -6
 step "the automatic response: full capture of that peer only, for 10 minutes (signed with the collector's response key)"
 $OP commands | head -8
-BEFORE=$(find "$DEMO/collector/dumps" -name '*.mkd' | wc -l)
+BEFORE=$(find "$DEMO/collector/orgs/default/dumps" -name '*.mkd' | wc -l)
 hosttraffic $BAD_IP 2; hosttraffic $PEER_IP 2
 sleep 4
 echo "payload bytes kept per peer in the dumps shipped since the response (* = pseudonym of an internal host):"
-for f in $(find "$DEMO/collector/dumps" -name '*.mkd' | sort | tail -n +$((BEFORE + 1))); do $M dump inspect "$f" --json | tail -n +2; done | node -e '
+for f in $(find "$DEMO/collector/orgs/default/dumps" -name '*.mkd' | sort | tail -n +$((BEFORE + 1))); do $M dump inspect "$f" --json | tail -n +2; done | node -e '
   const lines = require("fs").readFileSync(0, "utf8").trim().split("\n").map(JSON.parse);
   const per = {};
   for (const r of lines) {
@@ -141,7 +141,7 @@ kill -TERM $AGENT; wait $AGENT || true
 kill -TERM $COLLECTOR; wait $COLLECTOR || true
 
 step "flows built by the collector from what the agent shipped"
-$M flows --db "$DEMO/collector/meerkat.db" --limit 10 --deanon
+$M flows --db "$DEMO/collector/orgs/default/meerkat.db" --limit 10 --deanon
 
 echo
-echo "database: $DEMO/collector/meerkat.db   raw dumps: $DEMO/collector/dumps   logs: $DEMO/*.log"
+echo "database: $DEMO/collector/orgs/default/meerkat.db   raw dumps: $DEMO/collector/orgs/default/dumps   logs: $DEMO/*.log"

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { PUBLIC_MODE, SECRET_MODE, readPemFile, writeFileAtomic } from '../../certs/pem-files.js';
 import { privateKeyPem } from '../../certs/native-keys.js';
+import { verifyChainToRoot } from '../../certs/cert-chain.js';
 
 const IDENTITY_SUBDIR = 'identity';
 
@@ -76,10 +77,11 @@ export function loadAgentIdentity(stateDir: string): AgentIdentity {
   try { key = createPrivateKey(keyPem); } catch (e) { throw new KeyFileError(keyFile, 'expected a parseable private key', e); }
   let cert: X509Certificate;
   try { cert = new X509Certificate(certPem); } catch (e) { throw new KeyFileError(certFile, 'expected a parseable X.509 certificate', e); }
-  let ca: X509Certificate;
-  try { ca = new X509Certificate(caPem); } catch (e) { throw new KeyFileError(caFile, 'expected a parseable X.509 CA certificate', e); }
+  try { new X509Certificate(caPem); } catch (e) { throw new KeyFileError(caFile, 'expected a parseable X.509 CA certificate', e); }
   if (!cert.checkPrivateKey(key)) throw new KeyFileError(keyFile, `expected the private key of ${certFile} (they do not match)`);
-  if (!cert.verify(ca.publicKey)) throw new KeyFileError(certFile, `expected a certificate issued by the CA in ${caFile}`);
+  // the certificate file holds the agent's certificate, then its organisation's CA (none under a pre-organisation root)
+  const chain = verifyChainToRoot(certPem, caPem);
+  if (!chain.ok) throw new KeyFileError(certFile, `expected a certificate issued (through its organisation CA) by the CA in ${caFile}: ${chain.detail}`);
   if (!cert.subject.split('\n').includes(`CN=${m.agentId}`)) throw new KeyFileError(certFile, `expected a certificate for agent ${m.agentId}`);
   return {
     agentId: m.agentId,

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { createAgentCsr, AGENT_KEY_BITS } from '../../certs/agent-csr.js';
 import { parseEnrollToken } from '../../certs/enroll-token-format.js';
 import { fingerprintMatches } from '../../certs/fingerprint.js';
+import { verifyChainToRoot } from '../../certs/cert-chain.js';
 import { saveAgentIdentity, type AgentIdentity } from './agent-identity.js';
 import { collectorEndpoints } from './collector-url.js';
 import { ENROLL_CA_PATH, ENROLL_PATH } from '../../shared/protocol/agent-protocol.js';
@@ -97,7 +98,7 @@ export async function enrollAgent(opts: EnrollOptions): Promise<AgentIdentity> {
   } catch (e) {
     throw new EnrollError('network', `enrollment request to ${ep.base} failed: ${(e as Error).message}`);
   }
-  let body: { agentId?: unknown; certificate?: unknown; caCertificate?: unknown; error?: unknown; message?: unknown };
+  let body: { agentId?: unknown; certificate?: unknown; caCertificate?: unknown; chain?: unknown; error?: unknown; message?: unknown };
   try {
     body = JSON.parse(res.body) as typeof body;
   } catch {
@@ -110,9 +111,12 @@ export async function enrollAgent(opts: EnrollOptions): Promise<AgentIdentity> {
     throw new EnrollError('bad-response', 'enrollment response lacks agentId, certificate or caCertificate');
   }
   if (!fingerprintMatches(body.caCertificate, token.caFingerprint)) throw new EnrollError('pin-mismatch', 'enrollment response carries a different CA certificate than the pinned one');
-  const cert = new X509Certificate(body.certificate);
-  if (!cert.checkPrivateKey(key) || !cert.verify(new X509Certificate(caPem).publicKey)) {
-    throw new EnrollError('bad-response', 'the issued certificate does not match our key or is not signed by the pinned CA');
+  // the organisation's CA that signed the certificate; kept after it, so the TLS client sends the chain
+  const chain = Array.isArray(body.chain) && body.chain.every((c) => typeof c === 'string') ? (body.chain as string[]) : [];
+  const certPem = [body.certificate, ...chain].map((p) => p.trim() + '\n').join('');
+  const verdict = verifyChainToRoot(certPem, caPem);
+  if (!verdict.ok || !verdict.leaf.checkPrivateKey(key)) {
+    throw new EnrollError('bad-response', `the issued certificate does not match our key or does not lead to the pinned CA${verdict.ok ? '' : ` (${verdict.detail})`}`);
   }
-  return saveAgentIdentity(opts.stateDir, { agentId: body.agentId, collectorUrl: ep.base, key, certPem: body.certificate, caPem });
+  return saveAgentIdentity(opts.stateDir, { agentId: body.agentId, collectorUrl: ep.base, key, certPem, caPem });
 }

@@ -2,7 +2,8 @@
 // (or less than renewBeforeMs), make a new key pair and ask the collector, over the
 // already-authenticated connection, to sign it. The new key and certificate are stored
 // as the next identity generation and used from the next connection on.
-import { X509Certificate, generateKeyPair, type KeyObject } from 'node:crypto';
+import { generateKeyPair, type KeyObject } from 'node:crypto';
+import { verifyChainToRoot } from '../../certs/cert-chain.js';
 import { promisify } from 'node:util';
 import { loadAgentIdentity, saveAgentIdentity, type AgentIdentity } from './agent-identity.js';
 
@@ -44,13 +45,14 @@ export class StateDirRenewal implements RenewalHandler {
     return createAgentCsr(this.pendingKey);
   }
 
-  async install(certPem: string, caPem: string): Promise<void> {
+  /** `_sentCa`, the CA the collector sends along, is not trusted: the pinned one stays (a root certified again with the same key, when organisations came, still verifies the new certificate). */
+  async install(certPem: string, _sentCa: string): Promise<void> {
     const key = this.pendingKey;
     if (!key) throw new Error('renewed certificate arrived without a pending key');
-    const cert = new X509Certificate(certPem);
-    if (!cert.checkPrivateKey(key)) throw new Error('renewed certificate does not match the key we generated');
-    if (!cert.verify(new X509Certificate(this.identity.caPem).publicKey)) throw new Error('renewed certificate is not signed by the pinned CA');
-    if (caPem.trim() !== this.identity.caPem.trim()) throw new Error('collector sent a different CA with the renewal; keeping the pinned one');
+    // the certificate, followed by the organisation CA that signed it (none under a pre-organisation root)
+    const verdict = verifyChainToRoot(certPem, this.identity.caPem);
+    if (!verdict.ok) throw new Error(`renewed certificate does not lead to the pinned CA (${verdict.detail})`);
+    if (!verdict.leaf.checkPrivateKey(key)) throw new Error('renewed certificate does not match the key we generated');
     this.identity = saveAgentIdentity(this.stateDir, { agentId: this.identity.agentId, collectorUrl: this.identity.collectorUrl, key, certPem, caPem: this.identity.caPem });
     this.pendingKey = null;
     this.opts.onInstalled?.(this.identity);

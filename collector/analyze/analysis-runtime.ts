@@ -21,7 +21,7 @@ import { analyzerPlan, describePlan, parseAnalysisConfig, type AnalysisConfig, t
 import { loadAnalyzers, type LoadResult } from './load-analyzers.js';
 import { dnsPayloadTap } from './dns-tap.js';
 import { AnalyzerPool } from './analyzer-pool.js';
-import { AnalysisMetrics } from './analysis-metrics.js';
+import type { AnalysisMetrics } from './analysis-metrics.js';
 
 export interface AnalysisRuntimeOptions {
   /** the flow database path (alerts go into the same file) */
@@ -164,6 +164,8 @@ export async function startIsolatedAnalysis(opts: AnalysisRuntimeOptions & { bat
   const { config, plan, baseDir, log, store, outputs, pipeline } = openAlertSide(opts);
   const a = config.analysis;
   let pool: AnalyzerPool | null = null;
+  // prom-client loads with the worker pool only: in-process analysis (import) has no /metrics
+  const { AnalysisMetrics } = await import('./analysis-metrics.js');
   const metrics = new AnalysisMetrics({ status: () => pool?.status() ?? [], queuedFlows: () => pool?.queuedFlows() ?? new Map() });
   try {
     pool = await AnalyzerPool.start({

@@ -2,6 +2,10 @@
 // (collector-config.ts has the convention): --config and --state-dir.
 import type { Command } from 'commander';
 import { COLLECTOR_CONFIG_FILE, CONFIG_ENV, STATE_DIR_ENV, collectorHost, type CollectorHost, type CollectorHostFlags } from '../collector-config.js';
+import { hasOrgCa } from '../../certs/org-ca.js';
+import { DEFAULT_ORG, checkOrgId } from '../../shared/orgs/org-id.js';
+import { orgDbPath } from '../flow-service.js';
+import { UnknownOrgError } from '../setup/enroll-tokens.js';
 
 export function hostOptions(cmd: Command): Command {
   return cmd
@@ -11,4 +15,11 @@ export function hostOptions(cmd: Command): Command {
 
 export function hostFrom(flags: CollectorHostFlags): CollectorHost {
   return collectorHost(flags);
+}
+
+/** The database of an organisation of this host's collector (--org); UnknownOrgError for one it does not have. */
+export function orgDatabase(flags: CollectorHostFlags, org: string = DEFAULT_ORG): string {
+  const h = hostFrom(flags);
+  if (checkOrgId(org) !== DEFAULT_ORG && !hasOrgCa(h.pkiDir, org)) throw new UnknownOrgError(org);
+  return orgDbPath(h.config, org);
 }

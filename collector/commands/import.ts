@@ -1,6 +1,6 @@
 // `meerkat-collector import FILE... [--db DB]`: capture files (pcap/pcapng) and Meerkat dump
-// files into a flow database: this host's collector database by default (found as every
-// meerkat-collector command finds it), or --db. The analyzers run as the collector's
+// files into a flow database: the database of an organisation of this host's collector by
+// default (--org, default `default`; found as every meerkat-collector command finds it), or --db. The analyzers run as the collector's
 // configuration says (its "analyzers", "analysis" and "alerts" keys). Exit 0 when every file
 // imported (or was
 // imported before: a file is imported once, see collector/import/import-ledger.ts), 1 when a file
@@ -14,11 +14,12 @@ import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { importFiles, type ImportSummary } from '../import/import-files.js';
 import { analyzeImport } from '../analyze/analyze-import.js';
 import { collectorConfigFile, readCollectorConfigJson } from '../collector-config.js';
-import { collectorDbPath } from '../flow-service.js';
-import { hostFrom, hostOptions } from './host-options.js';
+import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
+import { hostFrom, hostOptions, orgDatabase } from './host-options.js';
 
 interface ImportFlags {
   db?: string;
+  org?: string;
   stateDir?: string;
   anonymize?: string;
   anonKey?: string;
@@ -60,7 +61,8 @@ export function registerImportCommand(program: Command): void {
     .command('import')
     .description('import pcap/pcapng captures and Meerkat dump files into a flow database (the collector\'s, or --db)')
     .argument('<files...>', 'capture or dump files (recognised by content)'))
-    .option('--db <path>', 'SQLite flow database (created if missing; default: this host\'s collector database)')
+    .option('--db <path>', 'SQLite flow database (created if missing; default: the --org organisation\'s database of this host\'s collector)')
+    .option('--org <id>', 'organisation whose database it goes into', DEFAULT_ORG)
     .option('--anonymize <policy>', 'addresses of capture files to pseudonymize: internal, all or none (dumps are already anonymized)', 'internal')
     .option('--anon-key <file>', "owner's anonymization key file; without it a random key is used for this import only")
     .option('--agent <id>', 'agent id recorded for flows from capture files', 'import')
@@ -75,7 +77,7 @@ export function registerImportCommand(program: Command): void {
     .option('--reimport', 'import captures whose content this database already holds (their flows and alert counts are then doubled)')
     .option('--json', 'print the summary as JSON')
     .action(async (files: string[], flags: ImportFlags) => {
-      const db = flags.db ?? collectorDbPath(hostFrom(flags).config);
+      const db = flags.db ?? orgDatabase(flags, flags.org ?? DEFAULT_ORG);
       const policy = flags.anonymize as AnonymizePolicy;
       if (!POLICIES.includes(policy)) {
         throw new UsageError(`--anonymize must be one of ${POLICIES.join(', ')}, got ${JSON.stringify(flags.anonymize)}`);

@@ -15,11 +15,12 @@ import { DgaModel, DgaModelError, type DgaEvaluation } from '../analyze/dga/dga-
 import { DGA_FAMILIES, dgaFamily } from '../analyze/dga/dga-families.js';
 import { evaluateDgaModel, trainDgaModel } from '../analyze/dga/train-dga.js';
 import { englishWords, readNameList, topSitesNames, trainingSet } from '../analyze/dga/dga-training-data.js';
-import { collectorDbPath } from '../flow-service.js';
-import { hostFrom, hostOptions } from './host-options.js';
+import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
+import { hostFrom, hostOptions, orgDatabase } from './host-options.js';
 
 interface TrainFlags {
   db?: string;
+  org?: string;
   config?: string;
   stateDir?: string;
   out?: string;
@@ -34,6 +35,7 @@ interface TrainFlags {
 
 interface EvalFlags {
   db?: string;
+  org?: string;
   config?: string;
   stateDir?: string;
   model: string;
@@ -51,9 +53,9 @@ function reportText(title: string, r: EvalReport): string {
   return lines.join('\n');
 }
 
-/** --db, else this host's collector database (found as every meerkat-collector command finds it). */
-function dbOf(flags: { db?: string; config?: string; stateDir?: string }): string {
-  return flags.db ?? collectorDbPath(hostFrom(flags).config);
+/** --db, else the --org organisation's database of this host's collector (found as every meerkat-collector command finds it). */
+function dbOf(flags: { db?: string; org?: string; config?: string; stateDir?: string }): string {
+  return flags.db ?? orgDatabase(flags, flags.org ?? DEFAULT_ORG);
 }
 
 function openFlows(db: string): SqliteFlowStore {
@@ -66,7 +68,8 @@ export function registerModelCommand(program: Command): void {
   hostOptions(model
     .command('train')
     .description('train the machine-signature model (random forest over per-agent time windows)'))
-    .option('--db <path>', 'SQLite flow database (default: this host\'s collector database)')
+    .option('--db <path>', 'SQLite flow database (default: the --org organisation\'s database of this host\'s collector)')
+    .option('--org <id>', 'organisation whose database', DEFAULT_ORG)
     .option('--out <file>', 'model file to write (JSON; required)')
     .option('--window <duration>', 'window length (e.g. 5m, 10m, 30s)', '5m')
     .option('--trees <n>', 'trees in the forest', parseIntOption('--trees', 1, 1000), 60)
@@ -112,7 +115,8 @@ export function registerModelCommand(program: Command): void {
   hostOptions(model
     .command('eval')
     .description("accuracy of a model on the stored flows' windows"))
-    .option('--db <path>', 'SQLite flow database (default: this host\'s collector database)')
+    .option('--db <path>', 'SQLite flow database (default: the --org organisation\'s database of this host\'s collector)')
+    .option('--org <id>', 'organisation whose database', DEFAULT_ORG)
     .requiredOption('--model <file>', 'model file from "meerkat-collector model train"')
     .option('--since <time>', 'windows from (ISO time, epoch seconds, or a duration ago)')
     .option('--until <time>', 'windows until')

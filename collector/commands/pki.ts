@@ -2,7 +2,7 @@
 // in the PKI directory of this host's collector (collector-config.ts):
 //   pki init                         CA + agents' server certificate + empty revocation list and CRL
 //                                    (`init` does it as part of a deployment)
-//   pki list                         agent certificates issued, with revocation status
+//   pki list                         agent certificates issued (by the root and by each organisation's CA), with revocation status
 //   pki revoke AGENT                 every certificate of an agent; the running collector drops it
 //   pki operator create NAME         an operator's API certificate into an operator directory
 //   pki operator list | revoke NAME
@@ -15,7 +15,8 @@ import { resolveAgentIdPrefix } from '../../shared/commands/agent-id-prefix.js';
 import { OPERATOR_PUB_FILE } from '../../shared/commands/operator-keys.js';
 import { meerkatHome } from '../../shared/config/console-config.js';
 import { loadCa } from '../../certs/certificate-authority.js';
-import { initPki, listIssued, loadRevocations, pkiPaths, PkiExistsError, revokeAgent } from '../../certs/pki-dir.js';
+import { initPki, loadRevocations, pkiPaths, PkiExistsError, revokeAgent } from '../../certs/pki-dir.js';
+import { allIssuanceLogs, listAllIssued } from '../../certs/org-ca.js';
 import { RevocationList, saveRevocationList } from '../../certs/revocation-list.js';
 import { buildCrl, type CrlEntry } from '../../certs/crl.js';
 import { PUBLIC_MODE, writeFileAtomic } from '../../certs/pem-files.js';
@@ -70,8 +71,9 @@ function registerAgentPki(pki: Command): void {
     .option('--json', 'print the result as JSON')
     .action((agent: string, f: CollectorHostFlags & { reason: string; json?: boolean }) => {
       const dir = pkiDirOf(f);
-      const agentId = resolveAgentIdPrefix(agent, listIssued(dir).map((r) => r.agentId), 'agents this collector enrolled', true);
-      const r = asUsage(() => revokeAgent(dir, agentId, f.reason));
+      const agentId = resolveAgentIdPrefix(agent, listAllIssued(dir).map((r) => r.agentId), 'agents this collector enrolled', true);
+      // every certificate of the id, whichever CA issued it (the root before organisations, its organisation's since)
+      const r = asUsage(() => revokeAgent(dir, agentId, f.reason, undefined, allIssuanceLogs(dir)));
       out(f.json, r, `${r.alreadyRevoked ? 'already revoked; updated' : 'revoked'} agent ${agentId} (${r.serials.length} certificate(s)); CRL number ${r.crlNumber}`);
     });
 
@@ -81,12 +83,12 @@ function registerAgentPki(pki: Command): void {
     .action((f: CollectorHostFlags & { json?: boolean }) => {
       const dir = pkiDirOf(f);
       const rev = asUsage(() => loadRevocations(dir));
-      const rows = listIssued(dir).map((r) => ({ ...r, revoked: rev.isRevoked(r.agentId, r.serial) }));
+      const rows = listAllIssued(dir).map((r) => ({ ...r, revoked: rev.isRevoked(r.agentId, r.serial) }));
       if (f.json) {
         for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
         return;
       }
-      out(false, rows, rows.length === 0 ? 'no certificates issued yet' : rows.map((r) => `${r.agentId}  ${r.serial}  ${r.kind.padEnd(6)}  until ${r.notAfter}${r.revoked ? '  REVOKED' : ''}`).join('\n'));
+      out(false, rows, rows.length === 0 ? 'no certificates issued yet' : rows.map((r) => `${r.agentId}  ${(r.org ?? '(root)').padEnd(12)}  ${r.serial}  ${r.kind.padEnd(6)}  until ${r.notAfter}${r.revoked ? '  REVOKED' : ''}`).join('\n'));
     });
 }
 
@@ -104,6 +106,7 @@ function registerOperatorPki(pki: Command): void {
       const dir = f.out ?? join(meerkatHome(), 'operator');
       const r = asUsage(() => createOperator(pkiDirOf(f), { name, dir, signingKey: f.withSigningKey === true, ...(f.days ? { days: f.days } : {}) }));
       out(f.json, r, `operator certificate for ${name} (serial ${r.serial}, valid until ${r.notAfter}) written to ${dir}\n`
+        + `the API admits ${name} once it is a user with a role: meerkat-collector user add ${name} --org ORG --role ROLE (or user add --cert-out does both)\n`
         + (r.keyId ? `signing key ${r.keyId}: pin ${r.publicKeyFile} on the agents\n`
           : `next, on the operator's machine: meerkat keys operator-init --name ${name} (into the same directory), and pin its ${OPERATOR_PUB_FILE} on the agents\n`));
     });

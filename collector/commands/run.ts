@@ -7,12 +7,9 @@ import { logger, setLogLevel } from '../../shared/log.js';
 import { refuseRenamedOptions } from '../../shared/cli/renamed-options.js';
 import { DEFAULT_API, DEFAULT_LISTEN, DEFAULT_OPS, type CollectorServerConfig } from '../server/server-config.js';
 import { collectorHost } from '../collector-config.js';
-import { startCollectorService } from '../collector-service.js';
 import { hostOptions } from './host-options.js';
 import { UsageError } from '../../shared/cli/run-cli.js';
 import { scaleOutConfigFrom, type Role } from '../scale/scale-config.js';
-import { startFrontend } from '../scale/frontend.js';
-import { startWorkerService } from '../scale/worker-service.js';
 
 export interface RunFlags {
   config?: string;
@@ -81,12 +78,17 @@ export function register(program: Command): Command {
     const cfg = collectorConfigFrom(flags);
     setLogLevel(cfg.logLevel);
     if (role === 'all') {
+      // loaded here: the server's modules (TLS, PKI, the API...) are not what `import` or `model` need,
+      // and loading them cost every other sub-command a third of a second of start-up
+      const { startCollectorService } = await import('../collector-service.js');
       const service = await startCollectorService(cfg);
       await untilSignal();
       await service.stop();
       return;
     }
     const so = scaleOutConfigFrom(cfg, { ...(flags.natsUrl ? { natsUrl: flags.natsUrl } : {}), ...(flags.pgUrl ? { pgUrl: flags.pgUrl } : {}) });
+    const { startFrontend } = await import('../scale/frontend.js');
+    const { startWorkerService } = await import('../scale/worker-service.js');
     const service = role === 'frontend' ? await startFrontend(cfg, so, { log: logger('frontend') }) : await startWorkerService(cfg, so, logger('worker'));
     await untilSignal();
     await service.stop();

@@ -1,9 +1,14 @@
-// The operators' API (the collector's `api` port): HTTPS with mutual TLS, default 127.0.0.1:9470.
-// Only clients presenting an operator certificate from the collector's CA get in (no anonymous
-// access); every request - refused ones included - is written to the audit log with who, what,
-// when and the answer. The endpoints, with the permission each needs, are the route table in
-// admin-routes.ts (docs/api.md); this module owns TLS, operator authentication,
-// the permission check of each route and the audit row of every request. JSON in and out.
+// The operators' API (the collector's `api` port): HTTPS with mutual TLS, default
+// 127.0.0.1:9470, one for the whole collector. A request is authenticated (an operator
+// certificate of the collector's CA whose CN names an enabled user; the web console adds session
+// cookies through the same Authenticator seam), matched against the route table
+// (admin-routes.ts, org-admin-routes.ts; docs/api.md), and authorised: an organisation route
+// (/v1/orgs/:org/...) needs a membership in THAT organisation whose role holds the route's
+// permission, and the organisation must be active; a collector route needs the permission of a
+// collector administrator. Non-members get the same answer whether the organisation exists or
+// not. Every request - refused ones included - is audited: in the organisation's audit when it
+// names an organisation the caller belongs to, in the collector audit otherwise, and in both
+// when a caller reaches for an organisation not theirs. JSON in and out.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,39 +16,70 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../shared/log.js';
 import type { RevocationList } from '../../certs/revocation-list.js';
 import { checkOperator } from '../../certs/operator-certs.js';
+import { allows, isOrgPermission, type Principal } from '../users/roles.js';
 import type { AgentRegistry, LiveAgentInfo } from './agent-registry.js';
 import type { AuditLog } from './audit-log.js';
 import type { CommandQueue, QueuedCommand } from './command-queue.js';
-import { ADMIN_ROUTES, MAX_WAIT_S, type AuditNames } from './admin-routes.js';
-import { HttpError, RouteTable, type Permission } from './route-table.js';
+import { MAX_WAIT_S, type AdminHandler, type AuditNames } from './admin-routes.js';
+import { HttpError, RouteTable, type RouteSpec } from './route-table.js';
 import { limitTimeToFirstRequest, serverTimeoutOptions } from '../server/connection-timeouts.js';
 import type { PcapRoute } from './pcap-export.js';
+import type { OrgRecord } from '../orgs/org-registry.js';
+import type { CollectorAudit } from '../orgs/collector-audit.js';
+import type { UserStore } from '../users/user-store.js';
 import type { AppLogRoute } from './app-log-route.js';
 
 import type { DataAccess } from './data-access.js';
 import { PORT_HEADER } from '../../shared/protocol/port-names.js';
 
-export interface AdminApiDeps {
-  queue: CommandQueue;
-  audit: AuditLog;
-  registry: AgentRegistry;
+/** What the API reaches of one running organisation. */
+export interface OrgControl {
+  readonly org: string;
+  readonly queue: CommandQueue;
+  readonly audit: AuditLog;
+  readonly registry: AgentRegistry;
   liveAgents(): LiveAgentInfo[];
-  /** the agent server's per-agent view (CollectorServer.agentSummaries) */
+  /** the agent server's view of this organisation's agents (CollectorServer.agentSummaries) */
   transportAgents(): unknown[];
   /** a command was queued: deliver it now if its agent is connected */
   submitted(cmd: QueuedCommand): void;
   /** resolves with the command once it has ended, or as it is after timeoutMs */
   waitFor(id: string, timeoutMs: number): Promise<QueuedCommand | null>;
-  revocations(): RevocationList;
-  /** packet export (pcap-export.ts), when the collector keeps dumps */
+  /** whether the agent id was enrolled into this organisation */
+  hasAgent(agentId: string): boolean;
+  /** packet export (pcap-export.ts) of this organisation's dumps */
   pcap?: PcapRoute;
-  /** the DNS and TLS logs (app-log-route.ts) */
+  /** the DNS and TLS logs (app-log-route.ts) of this organisation's database */
   appLogs?: AppLogRoute;
-  /** flows and alerts (data-access.ts) */
+  /** flows and alerts (data-access.ts) of this organisation's database */
   data?: DataAccess;
-  /** what each operator may do (default: everything; see ALLOW_EVERY_OPERATOR) */
-  authorize?: Authorizer;
+  /** quota use and what was refused (org-quotas.ts) */
+  status(): Record<string, unknown>;
+}
+
+/** Everything an API handler may use: the collector-wide state and the organisations. */
+export interface AdminApiDeps {
+  /** the running organisation's control, or null (not running: suspended, starting, stopping) */
+  org(id: string): OrgControl | null;
+  orgRecord(id: string): OrgRecord | null;
+  users: UserStore;
+  collectorAudit: CollectorAudit;
+  revocations(): RevocationList;
+  /** collector administration (organisations, tokens): provisioning functions bound to the state */
+  admin: CollectorAdminOps;
   log: Logger;
+}
+
+/** What collector-admin and organisation-admin routes do, as functions over the collector state. */
+export interface CollectorAdminOps {
+  listOrgs(): OrgRecord[];
+  createOrg(o: { id: string; name?: string; actor: string; firstToken?: { uses: number; expiresInSec: number } }): Record<string, unknown>;
+  suspendOrg(id: string, actor: string, reason: string): OrgRecord;
+  resumeOrg(id: string, actor: string): OrgRecord;
+  deleteOrg(id: string, actor: string, reason: string): Record<string, unknown>;
+  createToken(org: string, t: { uses: number; expiresInSec: number; label?: string }): { token: string; id: string; org: string; uses: number; expiresAt: Date };
+  listTokens(org: string): unknown[];
+  revokeToken(org: string, id: string): boolean;
 }
 
 export interface AdminApiOptions {
@@ -57,14 +93,27 @@ export interface AdminApi {
   close(): Promise<void>;
 }
 
-/** Who may do what: today every authenticated operator may do everything (roles come with the web console). */
-export type Authorizer = (operator: string, permission: Permission) => boolean;
+/** Who a request comes from; null: this authenticator does not apply (the next one is asked). */
+export type AuthResult = { ok: true; principal: Principal; actor: string; serial: string } | { ok: false; status: 401 | 403; reason: string; actor: string };
+export type Authenticator = (req: IncomingMessage) => AuthResult | null;
 
-const ALLOW_EVERY_OPERATOR: Authorizer = () => true;
+/** Mutual TLS: an operator certificate of this CA, not revoked, whose CN is an enabled user. */
+export function certificateAuthenticator(deps: Pick<AdminApiDeps, 'users' | 'revocations'>): Authenticator {
+  return (req) => {
+    const sock = req.socket as TLSSocket;
+    const v = checkOperator({ authorized: sock.authorized, authorizationError: sock.authorizationError as unknown as string | null, cert: sock.getPeerCertificate() }, deps.revocations());
+    if (!v.ok) return { ok: false, status: v.status, reason: v.reason, actor: v.claimed ? `unauthenticated:${v.claimed.slice(0, 64)}` : 'anonymous' };
+    const principal = deps.users.principal(v.name);
+    if (!principal) return { ok: false, status: 403, reason: `the certificate's user ${v.name} is not an enabled user of this collector (meerkat-collector user add ${v.name})`, actor: `unauthenticated:${v.name}` };
+    return { ok: true, principal, actor: `operator:${v.name}`, serial: v.serial };
+  };
+}
 
-export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Promise<AdminApi> {
-  const routes = new RouteTable(ADMIN_ROUTES);
-  const authorize = deps.authorize ?? ALLOW_EVERY_OPERATOR;
+export type AdminRoute = RouteSpec<AdminHandler>;
+
+export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps, routeSpecs: readonly AdminRoute[], authenticators?: readonly Authenticator[]): Promise<AdminApi> {
+  const routes = new RouteTable(routeSpecs);
+  const auth = authenticators ?? [certificateAuthenticator(deps)];
   const server: Server = createServer({
     key: o.tls.key,
     cert: o.tls.cert,
@@ -78,20 +127,33 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
   }, (req, res) => void handle(req, res));
   limitTimeToFirstRequest(server, 10_000);
 
+  function authenticate(req: IncomingMessage): AuthResult {
+    for (const a of auth) {
+      const r = a(req);
+      if (r) return r;
+    }
+    return { ok: false, status: 401, reason: 'no credentials', actor: 'anonymous' };
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     res.setHeader(PORT_HEADER, 'api');
-    const sock = req.socket as TLSSocket;
-    const verdict = checkOperator({ authorized: sock.authorized, authorizationError: sock.authorizationError as unknown as string | null, cert: sock.getPeerCertificate() }, deps.revocations());
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     const method = req.method ?? 'GET';
     const what = `${method} ${url.pathname}`;
-    const actor = verdict.ok ? `operator:${verdict.name}` : verdict.claimed ? `unauthenticated:${verdict.claimed.slice(0, 64)}` : 'anonymous';
+    const who = authenticate(req);
+    const actor = who.actor;
     const names: AuditNames = { agentId: null, commandId: null };
     let detail: unknown;
+    // where this request's audit row goes: the organisation's audit once the caller is shown to belong there
+    let orgAudit: AuditLog | null = null;
+    let orgNamed: string | null = null;
+    let alsoCollector = true;
     const audit = (status: number): void => {
+      const d = { ms: Date.now() - started, ...(detail !== undefined ? { detail } : {}) };
       try {
-        deps.audit.record({ actor, action: `http ${what}`, agentId: names.agentId, commandId: names.commandId, outcome: String(status), detail: { ms: Date.now() - started, ...(detail !== undefined ? { detail } : {}) } });
+        if (orgAudit) orgAudit.record({ actor, action: `http ${what}`, agentId: names.agentId, commandId: names.commandId, outcome: String(status), detail: d });
+        if (!orgAudit || alsoCollector) deps.collectorAudit.record({ actor, action: `http ${what}`, org: orgNamed, outcome: String(status), detail: d });
       } catch (e) {
         deps.log.error({ err: (e as Error).message }, 'audit write failed');
       }
@@ -101,15 +163,39 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps): Pro
       audit(status);
     };
     try {
-      if (!verdict.ok) {
-        deps.log.warn({ reason: verdict.reason, claimed: verdict.claimed, what }, 'API request refused');
-        throw new HttpError(verdict.status, 'unauthorized', verdict.reason);
+      if (!who.ok) {
+        deps.log.warn({ reason: who.reason, actor, what }, 'API request refused');
+        throw new HttpError(who.status, 'unauthorized', who.reason);
       }
+      const p = who.principal;
       const { route, params } = routes.match(method, url.pathname);
-      if (!authorize(verdict.name, route.permission)) {
-        throw new HttpError(403, 'forbidden', `operator ${verdict.name} lacks the permission ${route.permission} for ${route.method} ${route.path}`);
+      let orgControl: OrgControl | null = null;
+      if (params.org !== undefined) orgNamed = params.org.slice(0, 64);
+      if (isOrgPermission(route.permission)) {
+        const org = params.org!;
+        const member = p.roles.has(org);
+        const running = member ? deps.org(org) : null;
+        // the organisation sees who tried; the collector sees every reach across organisations
+        if (running) orgAudit = running.audit;
+        if (!member) {
+          orgAudit = deps.orgRecord(org)?.state === 'active' ? deps.org(org)?.audit ?? null : null;
+          throw new HttpError(403, 'forbidden', `user ${p.user} is not a member of organisation ${JSON.stringify(org.slice(0, 64))}, or there is no such organisation`);
+        }
+        alsoCollector = false;
+        if (!allows(p, route.permission, org)) {
+          throw new HttpError(403, 'forbidden', `user ${p.user} is ${p.roles.get(org)} in organisation ${org}, which lacks the permission ${route.permission} for ${route.method} ${route.path}`);
+        }
+        const rec = deps.orgRecord(org);
+        if (rec?.state === 'suspended') {
+          alsoCollector = true;
+          throw new HttpError(403, 'org-suspended', `organisation ${org} is suspended${rec.stateReason ? ` (${rec.stateReason})` : ''}`);
+        }
+        if (!running) throw new HttpError(503, 'org-unavailable', `organisation ${org} is not running on this collector right now; retry shortly`, { 'retry-after': '5' });
+        orgControl = running;
+      } else if (!allows(p, route.permission)) {
+        throw new HttpError(403, 'forbidden', `user ${p.user} lacks the permission ${route.permission} for ${route.method} ${route.path} (collector administrators only)`);
       }
-      const reply = await route.handler({ req, res, url, params, operator: verdict.name, serial: verdict.serial, actor, audit: names }, deps);
+      const reply = await route.handler({ req, res, url, params, principal: p, operator: p.user, serial: who.serial, actor, audit: names, org: orgControl }, deps);
       if ('streamed' in reply) {
         detail = reply.detail;
         return audit(reply.status);

@@ -1,12 +1,17 @@
-// The operators' API endpoints as a route table: method, path, the permission the route
-// needs, and its handler. Handlers get the authenticated operator and the API's dependencies,
-// name the agent / command the request was about (for its audit row) and return status + JSON.
-// Adding an endpoint is adding a row here (and a section in docs/api.md).
+// The operators' API endpoints of one organisation as a route table: method, path (under
+// /v1/orgs/:org), the permission the route needs, and its handler. The API has checked the
+// caller's role in that organisation before a handler runs; handlers get the organisation's
+// control (ctx.org: its queue, audit, agents, flows and alerts, packet export - all of its own
+// database) and nothing of any other, name the agent / command the request was about (for its
+// audit row) and return status + JSON. Adding an endpoint is adding a row here (and a section in
+// docs/api.md). The collector-level routes (organisations, users, whoami) are in
+// org-admin-routes.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AGENT_ID_RE, COMMAND_STATES, type CommandState } from '../../shared/commands/command-schema.js';
-import type { AdminApiDeps } from './admin-api.js';
+import type { AdminApiDeps, OrgControl } from './admin-api.js';
 import { SubmitError, type QueuedCommand } from './command-queue.js';
 import { HttpError, type RouteSpec } from './route-table.js';
+import type { Principal } from '../users/roles.js';
 import { QueryError, flowQueryFromParams, parseTimeParam, summaryQueryFromParams } from '../../shared/store/flow-query.js';
 import { StoreError } from '../../shared/store/flow-store.js';
 import { alertQueryFromParams, parseAlertState } from '../../shared/alerts/alert-query.js';
@@ -28,12 +33,16 @@ export interface RequestContext {
   readonly res: ServerResponse;
   readonly url: URL;
   readonly params: Readonly<Record<string, string>>;
-  /** the authenticated operator (certificate CN) and certificate serial */
+  /** who is asking, with their memberships */
+  readonly principal: Principal;
+  /** the authenticated user (certificate CN) and certificate serial ('' for other credentials) */
   readonly operator: string;
   readonly serial: string;
   /** audit actor of this request ("operator:NAME") */
   readonly actor: string;
   readonly audit: AuditNames;
+  /** the organisation of an organisation route (checked: the caller's role there allows the route) */
+  readonly org: OrgControl | null;
 }
 
 /** A JSON answer, or one the handler already streamed (only its audit row is left to write). */
@@ -61,7 +70,7 @@ function commandView(c: QueuedCommand): Record<string, unknown> {
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
     const parts: Buffer[] = [];
@@ -79,7 +88,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function intParam(u: URL, name: string, min: number, max: number): number | undefined {
+export function intParam(u: URL, name: string, min: number, max: number): number | undefined {
   const v = u.searchParams.get(name);
   if (v === null) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new HttpError(400, 'bad-query', `${name} must be a whole number ${min}..${max}`);
@@ -91,6 +100,12 @@ function agentParam(u: URL): string | undefined {
   if (a === null) return undefined;
   if (!AGENT_ID_RE.test(a)) throw new HttpError(400, 'bad-query', 'agent must be an agent id (lower-case UUID)');
   return a;
+}
+
+/** The organisation of an organisation route (the API set it after checking the caller's role). */
+export function orgOf(ctx: RequestContext): OrgControl {
+  if (!ctx.org) throw new HttpError(500, 'internal', 'organisation route without its organisation');
+  return ctx.org;
 }
 
 /** since= / until= as ms since the epoch (ISO 8601 text or integer µs, as every API time). */
@@ -120,35 +135,36 @@ function query<T>(fn: () => T): T {
   }
 }
 
-function dataOf(deps: AdminApiDeps): NonNullable<AdminApiDeps['data']> {
-  if (!deps.data) throw new HttpError(404, 'not-found', 'this collector serves no flow or alert data');
-  return deps.data;
+function dataOf(o: OrgControl): NonNullable<OrgControl['data']> {
+  if (!o.data) throw new HttpError(404, 'not-found', 'this collector serves no flow or alert data');
+  return o.data;
 }
 
-const whoami: AdminHandler = (ctx) => ({ status: 200, body: { operator: ctx.operator, serial: ctx.serial } });
-
-const listAgents: AdminHandler = (_ctx, deps) => {
-  const pending = deps.queue.unansweredByAgent();
+const listAgents: AdminHandler = (ctx, deps) => {
+  const o = orgOf(ctx);
+  const pending = o.queue.unansweredByAgent();
   const rev = deps.revocations();
-  const agents = deps.registry.list(deps.liveAgents(), (agentId) => ({
+  const agents = o.registry.list(o.liveAgents(), (agentId) => ({
     revoked: rev.isAgentRevoked(agentId),
     pendingCommands: (pending.get(agentId) ?? []).map((c) => ({ id: c.id, kind: c.kind, state: c.state, createdAt: new Date(c.createdAt).toISOString() })),
   }));
   return { status: 200, body: { agents } };
 };
 
-const transportAgents: AdminHandler = (_ctx, deps) => ({ status: 200, body: { agents: deps.transportAgents() } });
+const transportAgents: AdminHandler = (ctx) => ({ status: 200, body: { agents: orgOf(ctx).transportAgents() } });
 
-const agentInventory: AdminHandler = (ctx, deps) => {
+const agentInventory: AdminHandler = (ctx) => {
+  const o = orgOf(ctx);
   const agentId = ctx.params.id!;
   ctx.audit.agentId = agentId;
   if (!AGENT_ID_RE.test(agentId)) throw new HttpError(400, 'bad-agent', 'not an agent id');
-  const inv = deps.registry.inventory(agentId);
+  const inv = o.registry.inventory(agentId);
   if (!inv) throw new HttpError(404, 'no-inventory', `no inventory of agent ${agentId} yet: run \`meerkat info ${agentId}\``);
   return { status: 200, body: inv };
 };
 
 const submitCommand: AdminHandler = async (ctx, deps) => {
+  const o = orgOf(ctx);
   const text = await readBody(ctx.req);
   let env: unknown;
   try {
@@ -156,85 +172,94 @@ const submitCommand: AdminHandler = async (ctx, deps) => {
   } catch {
     throw new HttpError(400, 'malformed', 'request body is not JSON (expected a signed command envelope)');
   }
+  const maybe = env as { agentId?: unknown; kind?: unknown };
+  // a command for an agent of another organisation (or none) is refused here, not left to expire in this queue
+  if (typeof maybe?.agentId === 'string' && AGENT_ID_RE.test(maybe.agentId) && !o.hasAgent(maybe.agentId)) {
+    o.audit.record({ actor: ctx.actor, action: 'command.submit', agentId: maybe.agentId, outcome: 'refused:unknown-agent', detail: { kind: typeof maybe.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
+    throw new HttpError(404, 'unknown-agent', `no agent ${maybe.agentId} in organisation ${o.org}`);
+  }
   let cmd: QueuedCommand;
   try {
-    cmd = deps.queue.submit(env, ctx.operator);
+    cmd = o.queue.submit(env, ctx.operator);
   } catch (e) {
     if (e instanceof SubmitError) {
-      const maybe = env as { agentId?: unknown; kind?: unknown };
       if (typeof maybe?.agentId === 'string' && AGENT_ID_RE.test(maybe.agentId)) ctx.audit.agentId = maybe.agentId;
-      deps.audit.record({ actor: ctx.actor, action: 'command.submit', agentId: ctx.audit.agentId, outcome: `refused:${e.reason}`, detail: { reason: e.message, kind: typeof maybe?.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
+      o.audit.record({ actor: ctx.actor, action: 'command.submit', agentId: ctx.audit.agentId, outcome: `refused:${e.reason}`, detail: { reason: e.message, kind: typeof maybe?.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
       throw new HttpError(e.status, e.reason, e.message);
     }
     throw e;
   }
   ctx.audit.agentId = cmd.agentId;
   ctx.audit.commandId = cmd.id;
-  deps.audit.record({
+  o.audit.record({
     actor: ctx.actor, action: 'command.submit', agentId: cmd.agentId, commandId: cmd.id, outcome: 'queued',
     detail: { kind: cmd.kind, params: cmd.envelope.params, signer: cmd.envelope.operator, keyId: cmd.envelope.keyId, signed: cmd.envelope.sig !== undefined, expiresAt: new Date(cmd.expiresAt).toISOString() },
   });
-  deps.log.info({ commandId: cmd.id, agentId: cmd.agentId, kind: cmd.kind, operator: ctx.operator }, 'command queued');
-  deps.submitted(cmd);
-  return { status: 201, body: { command: commandView(deps.queue.get(cmd.id) ?? cmd) } };
+  deps.log.info({ org: o.org, commandId: cmd.id, agentId: cmd.agentId, kind: cmd.kind, operator: ctx.operator }, 'command queued');
+  o.submitted(cmd);
+  return { status: 201, body: { command: commandView(o.queue.get(cmd.id) ?? cmd) } };
 };
 
-const listCommands: AdminHandler = (ctx, deps) => {
+const listCommands: AdminHandler = (ctx) => {
+  const o = orgOf(ctx);
   const u = ctx.url;
   const state = u.searchParams.get('state');
   if (state !== null && !(COMMAND_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-query', `state must be one of ${COMMAND_STATES.join(', ')}`);
   const a = agentParam(u);
   const limit = intParam(u, 'limit', 1, 10_000);
-  const list = deps.queue.list({ ...(a ? { agentId: a } : {}), ...(state ? { state: state as CommandState } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) });
+  const list = o.queue.list({ ...(a ? { agentId: a } : {}), ...(state ? { state: state as CommandState } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) });
   return { status: 200, body: { commands: list.map(commandView) } };
 };
 
-const getCommand: AdminHandler = async (ctx, deps) => {
+const getCommand: AdminHandler = async (ctx) => {
+  const o = orgOf(ctx);
   const id = ctx.params.id!;
   ctx.audit.commandId = id;
   const wait = intParam(ctx.url, 'wait', 0, MAX_WAIT_S) ?? 0;
-  let c = deps.queue.get(id);
+  let c = o.queue.get(id);
   if (!c) throw new HttpError(404, 'no-command', `no command ${id}`);
   ctx.audit.agentId = c.agentId;
-  if (wait > 0) c = (await deps.waitFor(id, wait * 1000)) ?? c;
+  if (wait > 0) c = (await o.waitFor(id, wait * 1000)) ?? c;
   return { status: 200, body: { command: commandView(c) } };
 };
 
-const listAudit: AdminHandler = (ctx, deps) => {
+const listAudit: AdminHandler = (ctx) => {
+  const o = orgOf(ctx);
   const u = ctx.url;
   const a = agentParam(u);
   const cmd = u.searchParams.get('command');
   const after = intParam(u, 'after', 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(u, 'limit', 1, 10_000);
-  return { status: 200, body: { entries: deps.audit.list({ ...(a ? { agentId: a } : {}), ...(cmd ? { commandId: cmd } : {}), ...(after !== undefined ? { after } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) }) } };
+  return { status: 200, body: { entries: o.audit.list({ ...(a ? { agentId: a } : {}), ...(cmd ? { commandId: cmd } : {}), ...(after !== undefined ? { after } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) }) } };
 };
 
-/** Flow records, newest first, one page (docs/api.md, "Flows"). */
-const listFlows: AdminHandler = (ctx, deps) => {
+/** Flow records of the organisation, newest first, one page (docs/api.md, "Flows"). */
+const listFlows: AdminHandler = (ctx) => {
   const q = query(() => flowQueryFromParams(ctx.url.searchParams));
   if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
-  const page = query(() => dataOf(deps).flowsPage(q));
+  const page = query(() => dataOf(orgOf(ctx)).flowsPage(q));
   return { status: 200, body: { flows: page.records, next: page.next } };
 };
 
 /** Top talkers, ports and protocols over a time range (default: the last hour). */
-const flowSummary: AdminHandler = (ctx, deps) => {
+const flowSummary: AdminHandler = (ctx) => {
   const q = query(() => summaryQueryFromParams(ctx.url.searchParams, Date.now() * 1000));
   if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
-  const s = dataOf(deps).flowsSummary(q);
+  const s = dataOf(orgOf(ctx)).flowsSummary(q);
   const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
   return { status: 200, body: { since: iso(q.filter.since), until: iso(q.filter.until), sinceUs: q.filter.since, untilUs: q.filter.until, ...s } };
 };
 
-const listAlerts: AdminHandler = (ctx, deps) => {
+const listAlerts: AdminHandler = (ctx) => {
   const q = query(() => alertQueryFromParams(ctx.url.searchParams));
   if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
-  const page = query(() => dataOf(deps).alertsPage(q));
+  const page = query(() => dataOf(orgOf(ctx)).alertsPage(q));
   return { status: 200, body: { alerts: page.alerts.map(alertView), next: page.next } };
 };
 
-/** Moves an alert to open, acknowledged or closed; audited with who did it. */
-const setAlertState: AdminHandler = async (ctx, deps) => {
+/** Moves an alert of the organisation to open, acknowledged or closed; audited in its audit with who did it. */
+const setAlertState: AdminHandler = async (ctx) => {
+  const o = orgOf(ctx);
   const idText = ctx.params.id!;
   if (!/^\d{1,15}$/.test(idText)) throw new HttpError(400, 'bad-alert', 'an alert id is a whole number');
   let body: { state?: unknown };
@@ -247,56 +272,58 @@ const setAlertState: AdminHandler = async (ctx, deps) => {
   const state = query(() => parseAlertState(body.state as string));
   let a;
   try {
-    a = dataOf(deps).setAlertState(Number(idText), state);
+    a = dataOf(o).setAlertState(Number(idText), state);
   } catch (e) {
     if (e instanceof AlertStoreError) throw new HttpError(409, 'conflict', e.message);
     throw e;
   }
   if (a === null) throw new HttpError(404, 'no-alert', `no alert ${idText}`);
   ctx.audit.agentId = a.agentId;
-  deps.audit.record({ actor: ctx.actor, action: 'alert.state', agentId: a.agentId, outcome: a.state, detail: { alert: a.id, category: a.category, rule: a.rule } });
+  o.audit.record({ actor: ctx.actor, action: 'alert.state', agentId: a.agentId, outcome: a.state, detail: { alert: a.id, category: a.category, rule: a.rule } });
   return { status: 200, body: { alert: alertView(a) } };
 };
 
-/** Packets of the kept dumps as pcapng, streamed (pcap-export.ts; docs/pcap.md). */
-const pcapExport: AdminHandler = async (ctx, deps) => {
-  if (!deps.pcap) throw new HttpError(404, 'not-found', 'packet export is not configured on this collector');
-  const r = await deps.pcap({ method: 'GET', route: [], url: ctx.url, res: ctx.res, actor: ctx.actor });
+/** Packets of the organisation's kept dumps as pcapng, streamed (pcap-export.ts; docs/pcap.md). */
+const pcapExport: AdminHandler = async (ctx) => {
+  const o = orgOf(ctx);
+  if (!o.pcap) throw new HttpError(404, 'not-found', 'packet export is not configured on this collector');
+  const r = await o.pcap({ method: 'GET', route: [], url: ctx.url, res: ctx.res, actor: ctx.actor });
   if (r.agentId !== undefined) ctx.audit.agentId = r.agentId;
   return r.json !== undefined ? { status: r.status, body: r.json } : { status: r.status, streamed: true, detail: r.detail };
 };
 
 /** Payload bytes kept per agent. */
-const pcapUsage: AdminHandler = async (ctx, deps) => {
-  if (!deps.pcap) throw new HttpError(404, 'not-found', 'packet export is not configured on this collector');
-  const r = await deps.pcap({ method: 'GET', route: ['usage'], url: ctx.url, res: ctx.res, actor: ctx.actor });
+const pcapUsage: AdminHandler = async (ctx) => {
+  const o = orgOf(ctx);
+  if (!o.pcap) throw new HttpError(404, 'not-found', 'packet export is not configured on this collector');
+  const r = await o.pcap({ method: 'GET', route: ['usage'], url: ctx.url, res: ctx.res, actor: ctx.actor });
   return { status: r.status, body: r.json };
 };
 
-/** The DNS and TLS logs (app-log-route.ts). */
-const appLog = (kind: 'dns' | 'tls'): AdminHandler => (ctx, deps) => {
-  if (!deps.appLogs) throw new HttpError(404, 'not-found', 'the DNS and TLS logs are not served by this collector');
+/** The DNS and TLS logs of the organisation (app-log-route.ts). */
+const appLog = (kind: 'dns' | 'tls'): AdminHandler => (ctx) => {
+  const o = orgOf(ctx);
+  if (!o.appLogs) throw new HttpError(404, 'not-found', 'the DNS and TLS logs are not served by this collector');
   const agent = ctx.url.searchParams.get('agent');
   if (agent !== null) ctx.audit.agentId = agentParam(ctx.url) ?? null;
-  return { status: 200, body: deps.appLogs(kind, ctx.url.searchParams) };
+  return { status: 200, body: o.appLogs(kind, ctx.url.searchParams) };
 };
 
-/** Every endpoint of the API. */
-export const ADMIN_ROUTES: readonly RouteSpec<AdminHandler>[] = [
-  { method: 'GET', path: '/v1/whoami', permission: 'identity:read', handler: whoami },
-  { method: 'GET', path: '/v1/agents', permission: 'agents:read', handler: listAgents },
-  { method: 'GET', path: '/v1/transport/agents', permission: 'agents:read', handler: transportAgents },
-  { method: 'GET', path: '/v1/agents/:id/inventory', permission: 'inventory:read', handler: agentInventory },
-  { method: 'POST', path: '/v1/commands', permission: 'commands:submit', handler: submitCommand },
-  { method: 'GET', path: '/v1/commands', permission: 'commands:read', handler: listCommands },
-  { method: 'GET', path: '/v1/commands/:id', permission: 'commands:read', handler: getCommand },
-  { method: 'GET', path: '/v1/pcap', permission: 'pcap:export', handler: pcapExport },
-  { method: 'GET', path: '/v1/pcap/usage', permission: 'agents:read', handler: pcapUsage },
-  { method: 'GET', path: '/v1/audit', permission: 'audit:read', handler: listAudit },
-  { method: 'GET', path: '/v1/dns', permission: 'flows:read', handler: appLog('dns') },
-  { method: 'GET', path: '/v1/tls', permission: 'flows:read', handler: appLog('tls') },
-  { method: 'GET', path: '/v1/flows', permission: 'flows:read', handler: listFlows },
-  { method: 'GET', path: '/v1/flows/summary', permission: 'flows:read', handler: flowSummary },
-  { method: 'GET', path: '/v1/alerts', permission: 'alerts:read', handler: listAlerts },
-  { method: 'POST', path: '/v1/alerts/:id/state', permission: 'alerts:write', handler: setAlertState },
+/** The organisation-scoped endpoints (the API prefixes nothing: each path names its :org). */
+export const ORG_ROUTES: readonly RouteSpec<AdminHandler>[] = [
+  { method: 'GET', path: '/v1/orgs/:org/agents', permission: 'agents:read', handler: listAgents },
+  { method: 'GET', path: '/v1/orgs/:org/transport/agents', permission: 'agents:read', handler: transportAgents },
+  { method: 'GET', path: '/v1/orgs/:org/agents/:id/inventory', permission: 'inventory:read', handler: agentInventory },
+  { method: 'POST', path: '/v1/orgs/:org/commands', permission: 'commands:submit', handler: submitCommand },
+  { method: 'GET', path: '/v1/orgs/:org/commands', permission: 'commands:read', handler: listCommands },
+  { method: 'GET', path: '/v1/orgs/:org/commands/:id', permission: 'commands:read', handler: getCommand },
+  { method: 'GET', path: '/v1/orgs/:org/pcap', permission: 'pcap:export', handler: pcapExport },
+  { method: 'GET', path: '/v1/orgs/:org/pcap/usage', permission: 'agents:read', handler: pcapUsage },
+  { method: 'GET', path: '/v1/orgs/:org/audit', permission: 'audit:read', handler: listAudit },
+  { method: 'GET', path: '/v1/orgs/:org/dns', permission: 'flows:read', handler: appLog('dns') },
+  { method: 'GET', path: '/v1/orgs/:org/tls', permission: 'flows:read', handler: appLog('tls') },
+  { method: 'GET', path: '/v1/orgs/:org/flows', permission: 'flows:read', handler: listFlows },
+  { method: 'GET', path: '/v1/orgs/:org/flows/summary', permission: 'flows:read', handler: flowSummary },
+  { method: 'GET', path: '/v1/orgs/:org/alerts', permission: 'alerts:read', handler: listAlerts },
+  { method: 'POST', path: '/v1/orgs/:org/alerts/:id/state', permission: 'alerts:write', handler: setAlertState },
 ];

@@ -1,47 +1,32 @@
-// The collector's control side: command queue, delivery, results, audit and the operators'
-// operators' API, plugged into the agent server. Delivery: a queued command goes to its agent at
-// once if it is connected, otherwise when it (re)connects; a command delivered on a connection
-// that has since dropped without an answer is sent again on the next one (the agent answers a
-// repeated delivery from its replay record instead of running it twice). Commands that pass
-// their expiry undelivered end as `expired`. Every step is audited.
+// One organisation's control side: command queue, delivery, results, audit, plugged into the
+// agent server through a transport that reaches only this organisation's agents. Delivery: a
+// queued command goes to its agent at once if it is connected, otherwise when it (re)connects;
+// a command delivered on a connection that has since dropped without an answer is sent again
+// on the next one (the agent answers a repeated delivery from its replay record instead of
+// running it twice). Commands that pass their expiry undelivered end as `expired`. Every step
+// is audited in the organisation's own audit. The operators' API (admin-api.ts) is one for the
+// whole collector and reaches this through OrgControl (collector/orgs/org-runtime.ts).
 import type { Logger } from '../../shared/log.js';
 import { readOutcome, TERMINAL_STATES } from '../../shared/commands/command-schema.js';
-import { loadCa } from '../../certs/certificate-authority.js';
-import { pkiPaths } from '../../certs/pki-dir.js';
-import { RevocationWatcher } from '../server/revocation-watcher.js';
 import type { AgentHealth } from '../../shared/protocol/agent-protocol.js';
-import { startAdminApi, type AdminApi, type Authorizer } from './admin-api.js';
 import { AgentRegistry, type LiveAgentInfo } from './agent-registry.js';
 import { AuditLog } from './audit-log.js';
 import { CommandQueue, type QueuedCommand } from './command-queue.js';
 import { openControlDb, type ControlDatabase } from './control-db.js';
-import { ensureAdminServerCert } from '../../certs/operator-certs.js';
-import { createPcapRoute, type PcapExportLimits } from './pcap-export.js';
-import { createAppLogRoute } from './app-log-route.js';
-import { openDataAccess, type DataAccess } from './data-access.js';
 
-/** What the control side needs of the agent server (CollectorServer implements it). */
+/** What the control side needs of the agent server: its organisation's agents only. */
 export interface CommandTransport {
   sendCommand(agentId: string, id: string, command: unknown): boolean;
   agentSummaries(): { agentId: string; connected: boolean; connectedSince: string | null }[];
 }
 
 export interface ControlServiceOptions {
-  /** the collector database (<stateDir>/meerkat.db) */
+  /** the organisation's database (<stateDir>/orgs/<org>/meerkat.db) */
   dbPath: string;
-  pkiDir: string;
-  /** operators' API address, or false for none */
-  listen: { host: string; port: number } | false;
-  /** extra names / addresses for the operators' API certificate */
-  adminNames?: { names?: string[]; ips?: string[] };
-  /** what each operator may do on the operators' API (default: everything) */
-  authorize?: Authorizer;
   log: Logger;
   /** delivery / expiry sweep period (default 500 ms) */
   tickMs?: number;
   now?: () => number;
-  /** bounds of packet exports (GET /v1/pcap); defaults in pcap-export.ts */
-  pcapLimits?: Partial<PcapExportLimits>;
 }
 
 export class ControlService {
@@ -49,7 +34,6 @@ export class ControlService {
   readonly audit: AuditLog;
   readonly registry: AgentRegistry;
   private transport: CommandTransport | null = null;
-  private api: AdminApi | null = null;
   private timer: NodeJS.Timeout | undefined;
   private readonly waiters = new Map<string, Set<() => void>>();
   /** command id -> the connection (agent's connectedSince) it was last delivered on */
@@ -58,9 +42,6 @@ export class ControlService {
   private readonly connections = new Map<string, string>();
   private readonly log: Logger;
   private readonly now: () => number;
-  private revocations: RevocationWatcher | null = null;
-  private readonly appLogs: ReturnType<typeof createAppLogRoute>;
-  private data: DataAccess | null = null;
   private ticks = 0;
 
   private constructor(private readonly db: ControlDatabase, private readonly o: ControlServiceOptions) {
@@ -69,50 +50,20 @@ export class ControlService {
     this.queue = new CommandQueue(db, this.now);
     this.audit = new AuditLog(db, this.now);
     this.registry = new AgentRegistry(db, this.now);
-    this.appLogs = createAppLogRoute(o.dbPath);
   }
 
-  static async open(o: ControlServiceOptions): Promise<ControlService> {
-    const db = openControlDb(o.dbPath);
-    const svc = new ControlService(db, o);
-    try {
-      if (o.listen) await svc.startApi(o.listen);
-    } catch (e) {
-      await svc.close();
-      throw e;
-    }
-    return svc;
+  static open(o: ControlServiceOptions): ControlService {
+    return new ControlService(openControlDb(o.dbPath), o);
   }
 
-  get apiPort(): number | null {
-    return this.api?.port ?? null;
+  /** What the server's transport knows of this organisation's agents now. */
+  transportAgents(): unknown[] {
+    return this.transport?.agentSummaries() ?? [];
   }
 
-  private async startApi(listen: { host: string; port: number }): Promise<void> {
-    const paths = pkiPaths(this.o.pkiDir);
-    const ca = loadCa(paths.caCert, paths.caKey);
-    const tls = ensureAdminServerCert(this.o.pkiDir, ca, this.o.adminNames ?? {});
-    this.revocations = new RevocationWatcher(paths.revocations, ca.certPem, () => undefined, () => undefined, this.log);
-    this.revocations.start(1000);
-    const rev = this.revocations;
-    this.data = openDataAccess(this.o.dbPath);
-    this.api = await startAdminApi({ host: listen.host, port: listen.port, tls: { key: tls.keyPem, cert: tls.certPem, ca: ca.certPem } }, {
-      queue: this.queue,
-      audit: this.audit,
-      registry: this.registry,
-      liveAgents: () => this.liveAgents(),
-      transportAgents: () => this.transport?.agentSummaries() ?? [],
-      submitted: (cmd) => this.deliverPending(cmd.agentId),
-      waitFor: (id, ms) => this.waitFor(id, ms),
-      revocations: () => rev.list,
-      ...(this.o.authorize ? { authorize: this.o.authorize } : {}),
-      log: this.log,
-      // the dumps and flows live in the same database as the control tables (<stateDir>/meerkat.db)
-      pcap: createPcapRoute({ dbPath: this.o.dbPath, audit: this.audit, log: this.log, ...(this.o.pcapLimits ? { limits: this.o.pcapLimits } : {}) }),
-      appLogs: this.appLogs,
-      data: this.data,
-    });
-    this.log.info({ host: listen.host, port: this.api.port, cert: tls.files.cert }, 'operators\' API listening (HTTPS, operator certificates)');
+  /** A command was queued: deliver it now if its agent is connected. */
+  submitted(cmd: QueuedCommand): void {
+    this.deliverPending(cmd.agentId);
   }
 
   /** Hooks for the agent server (compose with other hooks of the same name). */
@@ -136,13 +87,13 @@ export class ControlService {
   /** Starts delivering through the running agent server. */
   attach(transport: CommandTransport): void {
     this.transport = transport;
-    this.audit.record({ actor: 'collector', action: 'control.start', outcome: 'ok', detail: { adminApiPort: this.apiPort } });
+    this.audit.record({ actor: 'collector', action: 'control.start', outcome: 'ok' });
     this.timer = setInterval(() => this.tick(), this.o.tickMs ?? 500);
     this.timer.unref();
     this.tick();
   }
 
-  private liveAgents(): LiveAgentInfo[] {
+  liveAgents(): LiveAgentInfo[] {
     return (this.transport?.agentSummaries() ?? []).map((a) => ({ agentId: a.agentId, connected: a.connected, connectedSince: a.connectedSince }));
   }
 
@@ -258,15 +209,11 @@ export class ControlService {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.revocations?.stop();
-    if (this.api) await this.api.close();
-    this.data?.close();
     for (const id of [...this.waiters.keys()]) this.wake(id);
     try {
       this.registry.flush();
       this.audit.record({ actor: 'collector', action: 'control.stop', outcome: 'ok' });
     } catch { /* closing anyway */ }
-    this.appLogs.close();
     this.db.close();
   }
 }

@@ -14,7 +14,7 @@ import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { createAppMetaExtractor, type AppMetaExtractor } from '../../shared/appmeta/app-meta-extractor.js';
 import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
-import { decodePacket, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
+import { decodeFrame, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowEngine, FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
@@ -220,7 +220,8 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
   try {
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
       entry.packets++;
-      decodePacket(fr.linkType, fr.data, fr.wireLen, fr.tsUs, inner);
+      // the frame where the reader holds it: no view object per packet (fr.data makes one)
+      decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);
       if (anonymizer !== null) anonymizer.anonymizeRecord(inner);
       if (extractor !== null) {
         extractor.inspect(inner, sink);
@@ -234,7 +235,7 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
       }
       if (outerFlows && (inner.flags & RecordFlag.Inner) !== 0) {
         for (let depth = 0; depth < inner.tunnelDepth && depth < LAYER_OPTIONS.length; depth++) {
-          decodePacket(fr.linkType, fr.data, fr.wireLen, fr.tsUs, outer, LAYER_OPTIONS[depth]);
+          decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, outer, LAYER_OPTIONS[depth]);
           if (anonymizer !== null) anonymizer.anonymizeRecord(outer);
           engine.add(outer);
         }

@@ -8,9 +8,9 @@ import type pg from 'pg';
 import type { Logger } from '../../shared/log.js';
 import { openPgPool } from '../../shared/store/postgres/pg-connect.js';
 import { PgFlowStore } from '../../shared/store/postgres/pg-flow-store.js';
-import type { CollectorServer } from '../server/collector-server.js';
 import type { CollectorServerConfig } from '../server/server-config.js';
-import { rawKey, startServer } from '../collector-service.js';
+import { CollectorServer } from '../server/collector-server.js';
+import { effectiveLimits, resolvedDirs, splitHostPort } from '../server/server-config.js';
 import { analyzerPlan, parseAnalysisConfig, type AnalysisConfigInput } from '../analyze/analysis-config.js';
 import { ThreatWatchlist } from '../respond/threat-watchlist.js';
 
@@ -54,13 +54,20 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     });
     // the threat watchlist is configuration: every front-end builds it from the same feeds (as the
     // single process does) and pushes it to its agents on connect and on change
-    const plan = analyzerPlan(parseAnalysisConfig({ analyzers: rawKey(cfg, 'analyzers'), analysis: rawKey(cfg, 'analysis') } as AnalysisConfigInput, 'collector config'), 'collector config');
+    const raw = cfg as Record<string, unknown>;
+    const plan = analyzerPlan(parseAnalysisConfig({ analyzers: raw.analyzers, analysis: raw.analysis } as AnalysisConfigInput, 'collector config'), 'collector config');
     watchlist = ThreatWatchlist.fromPlan(plan, process.cwd(), opts.log).start();
     const conn = nc;
     const liveness = natsLiveness(nc);
     let relay: AgentRelay | null = null;
     let counters: { published: Counter<'org' | 'result'>; refused: Counter<'org' | 'reason'> } | null = null;
-    server = await startServer(cfg, {
+    server = await CollectorServer.start({
+      ...resolvedDirs(cfg),
+      listen: splitHostPort(cfg.listen),
+      ops: cfg.ops === 'off' ? false : splitHostPort(cfg.ops),
+      tlsMinVersion: cfg.tls.minVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
+      limits: effectiveLimits(cfg),
+      agentCertDays: cfg.agentCertDays,
       committer,
       watchlist,
       onCommandResult: (agentId, cid, ok, result, error) => relay?.publishResult(agentId, { id: cid, ok, result, error }),
@@ -75,7 +82,12 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
       refused: new Counter({ name: 'meerkat_frontend_uploads_refused_total', help: 'Uploads refused before the stream (retryable), by organisation and reason', labelNames: ['org', 'reason'] as const, registers: [server.metrics.registry] }),
     };
     for (const org of so.orgs) counters.refused.inc({ org, reason: 'quota' }, 0);
-    relay = await AgentRelay.start(nc, nc.jetstream(), server, { frontendId: id, orgOf, log: opts.log });
+    const srv0 = server;
+    const local = {
+      connectedAgents: () => srv0.connectedAgents(),
+      sendCommand: (agentId: string, cid: string, command: unknown) => srv0.sendCommand(orgOf(), agentId, cid, command),
+    };
+    relay = await AgentRelay.start(nc, nc.jetstream(), local, { frontendId: id, orgOf, log: opts.log });
     opts.log.info({ id, port: server.port, nats: so.natsUrl, partitions: so.partitions, orgs: so.orgs }, 'front-end ready');
     const srv = server;
     const rel = relay;

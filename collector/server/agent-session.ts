@@ -1,7 +1,8 @@
 // One authenticated agent connection on the collector: parses frames, queues uploads on
 // the agent's own serial lane (so an agent's dumps commit one at a time and in order, and
 // never two at once for the same agent even across a reconnect), applies the per-agent
-// rate and in-flight limits, validates, commits durably, THEN acks.
+// rate and in-flight limits and its organisation's quota, validates, commits durably into its
+// organisation's store (IngestLane), THEN acks.
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../shared/log.js';
 import type { DumpHeader } from '../../shared/dump/dump-header.js';
@@ -13,7 +14,8 @@ import {
 } from '../../shared/protocol/agent-protocol.js';
 import type { CollectorMetrics } from './collector-metrics.js';
 import type { CollectorLimits } from './collector-limits.js';
-import { StorageError, type UploadCommitter } from './dump-committer.js';
+import { StorageError } from './dump-committer.js';
+import type { IngestLane } from './org-lanes.js';
 import type { InflightGate, Pausable } from './inflight-gate.js';
 import type { RefusalLog } from './refusal-log.js';
 import { TokenBucket } from './token-bucket.js';
@@ -21,9 +23,9 @@ import { TokenBucket } from './token-bucket.js';
 /** Called after a dump is durably committed (and acked); the flow engine hangs here. */
 export type DumpCommittedHook = (agentId: string, header: DumpHeader, bytes: Uint8Array) => void | Promise<void>;
 
+/** What every session shares (its organisation's part is its IngestLane). */
 export interface SessionDeps {
   limits: CollectorLimits;
-  committer: UploadCommitter;
   /** cheap header parse + checks; throws DumpFormatError */
   readHeader: (bytes: Uint8Array) => DumpHeader;
   /** full integrity check of the body; throws DumpFormatError */
@@ -33,11 +35,8 @@ export interface SessionDeps {
   log: Logger;
   /** nacks are logged through it: a few per agent and interval, then a summary */
   refusals: RefusalLog;
-  onDumpCommitted?: DumpCommittedHook | undefined;
-  onHeartbeat?: ((agentId: string, health: AgentHealth) => void) | undefined;
-  onCommandResult?: ((agentId: string, id: string, ok: boolean, result: unknown, error: string | undefined) => void) | undefined;
-  /** signs a renewal CSR for this agent id; throws CsrError */
-  renew: (agentId: string, csrPem: string) => { cert: string; ca: string };
+  /** signs a renewal CSR for this agent id of this organisation; throws CsrError */
+  renew: (org: string, agentId: string, csrPem: string) => { cert: string; ca: string };
   /** the collector noted a storage failure (for /healthz) */
   noteStorageFailure: (e: StorageError) => void;
 }
@@ -57,7 +56,7 @@ export class AgentState {
   duplicates = 0;
   nacked = 0;
 
-  constructor(readonly agentId: string, limits: CollectorLimits) {
+  constructor(readonly agentId: string, readonly org: string, limits: CollectorLimits) {
     this.bucket = new TokenBucket(limits.agentRateBytesPerSec, limits.agentBurstBytes, Date.now());
     this.packetBucket = new TokenBucket(limits.agentRatePacketsPerSec, limits.agentBurstPackets, Date.now());
   }
@@ -95,6 +94,7 @@ export class AgentSession implements Pausable {
     readonly remote: string,
     private readonly agent: AgentState,
     private readonly deps: SessionDeps,
+    readonly lane: IngestLane,
   ) {
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('pong', () => { this.lastActivityMs = Date.now(); });
@@ -153,13 +153,17 @@ export class AgentSession implements Pausable {
     else this.onControl(data.toString('utf8'));
   }
 
+  private get org(): string {
+    return this.lane.org;
+  }
+
   private nack(seq: number, epoch: number, code: NackCodeValue, reason: string): void {
     this.agent.nacked++;
-    this.deps.metrics.uploads.inc({ result: 'nacked' });
-    this.deps.metrics.nacks.inc({ code });
+    this.deps.metrics.uploads.inc({ org: this.org, result: 'nacked' });
+    this.deps.metrics.nacks.inc({ org: this.org, code });
     const retry = nackIsRetryable(code);
     // a flood of hostile uploads must not become a flood of log lines (refusal-log.ts)
-    this.deps.refusals.refused(this.agentId, code, { agentId: this.agentId, seq, code, detail: reason },
+    this.deps.refusals.refused(this.agentId, code, { org: this.org, agentId: this.agentId, seq, code, detail: reason },
       retry ? 'upload nacked (agent will retry)' : 'upload rejected');
     this.send({ type: 'nack', seq, epoch, code, reason, retry });
   }
@@ -184,6 +188,7 @@ export class AgentSession implements Pausable {
 
   private async processUpload(seq: number, epoch: number, frame: Buffer, receivedAt: number): Promise<void> {
     const deps = this.deps;
+    const lane = this.lane;
     try {
       // the agent resends whatever was not acked on its next connection
       if (!this.isOpen) return;
@@ -206,10 +211,16 @@ export class AgentSession implements Pausable {
       if (header.sequence !== seq) {
         return this.nack(seq, epoch, NackCode.SequenceMismatch, `frame says sequence ${seq}, dump header says ${header.sequence}`);
       }
-      if (deps.committer.isDuplicate(this.agentId, seq)) return this.acked(seq, epoch, true);
+      if (lane.committer.isDuplicate(this.agentId, seq)) return this.acked(seq, epoch, true);
       // the work of a dump goes by its packets: refuse what is too much at once, pace the rest
       if (header.packetCount > deps.limits.maxDumpPackets) {
         return this.nack(seq, epoch, NackCode.TooManyPackets, `dump declares ${header.packetCount} packets, the collector takes at most ${deps.limits.maxDumpPackets} per dump`);
+      }
+      // the organisation's quota, before the dump costs any work: a retryable refusal (the agent keeps it spooled)
+      const over = lane.admitDump?.() ?? null;
+      if (over) {
+        this.failedEpoch = epoch;
+        return this.nack(seq, epoch, NackCode.Busy, `quota ${over.reason}: ${over.detail}`);
       }
       if (!(await this.waitFor(this.agent.packetBucket, header.packetCount))) return;
       try {
@@ -220,29 +231,30 @@ export class AgentSession implements Pausable {
       }
       let outcome: 'stored' | 'duplicate';
       try {
-        outcome = await deps.committer.commit(this.agentId, header, bytes, receivedAt);
+        outcome = await lane.committer.commit(this.agentId, header, bytes, receivedAt);
       } catch (e) {
         if (!(e instanceof StorageError)) throw e;
         this.failedEpoch = epoch;
         deps.noteStorageFailure(e);
         return this.nack(seq, epoch, NackCode.Storage, e.message);
       }
-      deps.metrics.commitSeconds.observe((Date.now() - receivedAt) / 1000);
+      deps.metrics.commitSeconds.observe({ org: this.org }, (Date.now() - receivedAt) / 1000);
       if (outcome === 'duplicate') return this.acked(seq, epoch, true);
-      deps.metrics.bytesStored.inc(bytes.length);
-      deps.metrics.packetsStored.inc(header.packetCount);
+      deps.metrics.bytesStored.inc({ org: this.org }, bytes.length);
+      deps.metrics.packetsStored.inc({ org: this.org }, header.packetCount);
+      lane.noteStored?.(bytes.length);
       this.acked(seq, epoch, false);
-      if (deps.onDumpCommitted) {
+      if (lane.onDumpCommitted) {
         try {
-          await deps.onDumpCommitted(this.agentId, header, bytes);
+          await lane.onDumpCommitted(this.agentId, header, bytes);
         } catch (e) {
           // the dump is stored; a failing consumer must not turn into a lost or repeated upload
-          deps.log.error({ agentId: this.agentId, seq, err: e }, 'onDumpCommitted hook failed');
+          deps.log.error({ org: this.org, agentId: this.agentId, seq, err: e }, 'onDumpCommitted hook failed');
         }
       }
     } catch (e) {
       this.failedEpoch = epoch;
-      deps.log.error({ agentId: this.agentId, seq, err: e }, 'unexpected error handling upload');
+      deps.log.error({ org: this.org, agentId: this.agentId, seq, err: e }, 'unexpected error handling upload');
       this.nack(seq, epoch, NackCode.Storage, `internal error: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       deps.gate.release(this, gateCost(frame));
@@ -263,10 +275,10 @@ export class AgentSession implements Pausable {
   private acked(seq: number, epoch: number, dup: boolean): void {
     if (dup) {
       this.agent.duplicates++;
-      this.deps.metrics.uploads.inc({ result: 'duplicate' });
+      this.deps.metrics.uploads.inc({ org: this.org, result: 'duplicate' });
     } else {
       this.agent.stored++;
-      this.deps.metrics.uploads.inc({ result: 'stored' });
+      this.deps.metrics.uploads.inc({ org: this.org, result: 'stored' });
     }
     this.send({ type: 'ack', seq, epoch, dup });
   }
@@ -274,7 +286,7 @@ export class AgentSession implements Pausable {
   private onControl(text: string): void {
     const msg = parseAgentMessage(text);
     if (typeof msg === 'string') {
-      this.deps.log.warn({ agentId: this.agentId, reason: msg }, 'bad control message');
+      this.deps.log.warn({ org: this.org, agentId: this.agentId, reason: msg }, 'bad control message');
       this.send({ type: 'error', code: 'bad-message', reason: msg });
       return;
     }
@@ -293,14 +305,14 @@ export class AgentSession implements Pausable {
       case 'heartbeat':
         this.agent.lastHealth = msg.health;
         this.agent.lastHeartbeatMs = Date.now();
-        this.deps.metrics.heartbeats.inc();
-        this.deps.onHeartbeat?.(this.agentId, msg.health);
+        this.deps.metrics.heartbeats.inc({ org: this.org });
+        this.lane.onHeartbeat?.(this.agentId, msg.health);
         return;
       case 'renew':
         this.onRenew(msg.csr);
         return;
       case 'command-result':
-        this.deps.onCommandResult?.(this.agentId, msg.id, msg.ok, msg.result, msg.error);
+        this.lane.onCommandResult?.(this.agentId, msg.id, msg.ok, msg.result, msg.error);
         return;
     }
   }
@@ -308,20 +320,20 @@ export class AgentSession implements Pausable {
   private onRenew(csr: string): void {
     const now = Date.now();
     if (now - this.lastRenewMs < this.deps.limits.renewIntervalSec * 1000) {
-      this.deps.metrics.renewals.inc({ result: 'too-soon' });
+      this.deps.metrics.renewals.inc({ org: this.org, result: 'too-soon' });
       this.send({ type: 'renew-failed', reason: `at most one renewal per ${this.deps.limits.renewIntervalSec} s` });
       return;
     }
     this.lastRenewMs = now;
     try {
-      const out = this.deps.renew(this.agentId, csr);
-      this.deps.metrics.renewals.inc({ result: 'ok' });
-      this.deps.log.info({ agentId: this.agentId }, 'agent certificate renewed');
+      const out = this.deps.renew(this.org, this.agentId, csr);
+      this.deps.metrics.renewals.inc({ org: this.org, result: 'ok' });
+      this.deps.log.info({ org: this.org, agentId: this.agentId }, 'agent certificate renewed');
       this.send({ type: 'renewed', cert: out.cert, ca: out.ca });
     } catch (e) {
-      this.deps.metrics.renewals.inc({ result: 'refused' });
+      this.deps.metrics.renewals.inc({ org: this.org, result: 'refused' });
       const reason = e instanceof Error ? e.message : String(e);
-      this.deps.log.warn({ agentId: this.agentId, reason }, 'renewal refused');
+      this.deps.log.warn({ org: this.org, agentId: this.agentId, reason }, 'renewal refused');
       this.send({ type: 'renew-failed', reason });
     }
   }

@@ -2,18 +2,23 @@
 // carrying HTTPS enrollment and the agents' WebSocket, plus the plain-HTTP ops port (/healthz, /metrics).
 // Client certificates are requested but verified BY HAND (see peer-check.ts) so that every
 // refusal is counted and logged with its reason; revocation is re-checked on every connect
-// and live connections of a newly revoked agent are closed.
+// and live connections of a newly revoked agent are closed. Each agent belongs to the
+// organisation whose CA signed its certificate (org-lanes.ts): its uploads go to that
+// organisation's lane, commands and watchlists come from it, and a certificate that claims
+// another organisation than its signer's is refused.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { logger, type Logger } from '../../shared/log.js';
 import { readDumpHeader } from '../../shared/dump/dump-header.js';
+import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
 import { EnrollTokenStore } from '../../certs/enroll-tokens.js';
 import { signAgentCsr } from '../../certs/issue-certificates.js';
-import { loadPki, recordIssuance, type LoadedPki } from '../../certs/pki-dir.js';
+import { loadPki, type LoadedPki } from '../../certs/pki-dir.js';
 import { privateKeyPem } from '../../certs/rsa-signer.js';
 import type { RevocationList } from '../../certs/revocation-list.js';
 import { AGENT_WS_PATH, CloseCode, ENROLL_CA_PATH, ENROLL_PATH, REFUSAL_HEADER, UPLOAD_HEADER_LEN, type AgentHealth, type CollectorMessage } from '../../shared/protocol/agent-protocol.js';
@@ -24,6 +29,7 @@ import { limitTimeToFirstRequest, serverTimeoutOptions, type ConnectionTimeouts 
 import { RefusalLog, type RefusalLogOptions } from './refusal-log.js';
 import { SourceLimiter } from './source-limiter.js';
 import { AgentSession, AgentState, type DumpCommittedHook, type SessionDeps } from './agent-session.js';
+import { SingleOrgDirectory, type IngestLane, type OrgDirectory, type WatchlistSource } from './org-lanes.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
 import { DumpCommitter, type CommitFs, type InTransactionHook, type StorageError, type UploadCommitter } from './dump-committer.js';
@@ -59,8 +65,9 @@ export interface CollectorServerOptions {
   /** dump ledger when no store is given; default a SqliteDumpLedger at <stateDir>/dump-ledger.sqlite (owned by the server) */
   ledger?: DumpLedger;
   /**
-   * What makes an upload durable before its ack, instead of the local dump dir + ledger
-   * (a scale-out front-end publishes to JetStream: collector/scale/jetstream-committer.ts)
+   * What makes an upload durable before its ack, instead of the local dump dir + ledger (a
+   * scale-out front-end publishes to JetStream: collector/scale/jetstream-committer.ts); only
+   * without `orgs`, for the single lane
    */
   committer?: UploadCommitter;
   /** file operations of the committer (tests inject failures) */
@@ -74,7 +81,15 @@ export interface CollectorServerOptions {
   onHeartbeat?: (agentId: string, health: AgentHealth) => void;
   onCommandResult?: (agentId: string, id: string, ok: boolean, result: unknown, error: string | undefined) => void;
   /** threat-intel watchlist pushed to every agent on connect and on change (collector/respond) */
-  watchlist?: { current(): CollectorMessage | null; subscribe(fn: () => void): () => void };
+  watchlist?: WatchlistSource;
+  /**
+   * The organisations (the collector's composition root): which organisation each agent is in,
+   * its lane, the CA that signs for it. Without it the server is the pre-organisation collector:
+   * one lane built from store/ledger/dumpDir and the hooks above, the root CA signs agents.
+   */
+  orgs?: OrgDirectory;
+  /** the signed revocation list took effect (at start and after each change) */
+  onRevocations?: (list: RevocationList) => void;
   log?: Logger;
   /** how many refusal lines are logged one by one (refusal-log.ts; defaults: 5 per source, 100 per minute) */
   refusalLog?: RefusalLogOptions;
@@ -112,7 +127,8 @@ export class CollectorServer {
   private readonly wss: WebSocketServer;
   private readonly agents = new Map<string, AgentState>();
   private readonly sessions = new Set<AgentSession>();
-  private readonly verdicts = new WeakMap<Socket, PeerVerdict>();
+  private readonly verdicts = new WeakMap<Socket, PeerVerdict & { org?: string }>();
+  private readonly orgs: OrgDirectory;
   private readonly counted = new WeakSet<Socket>();
   private readonly deps: SessionDeps;
   /** refusals of connections, enrollments and uploads, logged a few per source and interval */
@@ -130,12 +146,12 @@ export class CollectorServer {
 
   private constructor(
     private readonly opts: CollectorServerOptions,
-    private readonly pki: LoadedPki,
+    private pki: LoadedPki,
     private readonly tokens: EnrollTokenStore,
-    private readonly ledger: DumpLedger,
-    private readonly ownsLedger: boolean,
-    committer: UploadCommitter,
+    private readonly ledger: DumpLedger | null,
+    orgs: OrgDirectory,
   ) {
+    this.orgs = orgs;
     this.log = opts.log ?? logger('collector-server');
     this.metrics = new CollectorMetrics(opts.defaultMetrics ?? true);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -144,23 +160,19 @@ export class CollectorServer {
     this.revocations = new RevocationWatcher(
       pki.paths.revocations,
       pki.ca.certPem,
-      (list) => { this.metrics.revocationReloads.inc({ result: 'ok' }); this.enforceRevocations(list); },
+      (list) => { this.metrics.revocationReloads.inc({ result: 'ok' }); this.enforceRevocations(list); this.opts.onRevocations?.(list); },
       () => this.metrics.revocationReloads.inc({ result: 'error' }),
       this.log,
     );
     this.deps = {
       limits: this.limits,
-      committer,
       readHeader: readDumpHeader,
       verifyBody: opts.verifyBody ?? verifyDumpBody,
       gate: new InflightGate(this.limits.agentInflightBytes, this.limits.globalInflightBytes),
       metrics: this.metrics,
       log: this.log,
       refusals: this.refusalLog,
-      onDumpCommitted: opts.onDumpCommitted,
-      onHeartbeat: opts.onHeartbeat,
-      onCommandResult: opts.onCommandResult,
-      renew: (agentId, csr) => this.renew(agentId, csr),
+      renew: (org, agentId, csr) => this.renew(org, agentId, csr),
       noteStorageFailure: (e: StorageError) => { this.lastStorageFailure = { atMs: Date.now(), message: e.message }; },
     };
     this.https = createHttpsServer({
@@ -194,25 +206,35 @@ export class CollectorServer {
   static async start(opts: CollectorServerOptions): Promise<CollectorServer> {
     const pki = loadPki(opts.pkiDir);
     const tokens = EnrollTokenStore.open(opts.stateDir);
-    const dumpDir = opts.dumpDir ?? join(opts.stateDir, 'dumps');
-    const ownsLedger = !opts.ledger && !opts.store;
-    const ledger = opts.ledger ?? (opts.store ? new FlowStoreDumpLedger(opts.store, dumpDir) : new SqliteDumpLedger(join(opts.stateDir, 'dump-ledger.sqlite')));
+    let ownLedger: DumpLedger | null = null;
     let server: CollectorServer | undefined;
     try {
-      const committer = opts.committer ?? await DumpCommitter.open({
-        dumpDir,
-        ledger,
-        ...(opts.commitFs ? { fs: opts.commitFs } : {}),
-        ...(opts.onDumpCommitting ? { inTransaction: opts.onDumpCommitting } : {}),
-      });
-      server = new CollectorServer(opts, pki, tokens, ledger, ownsLedger, committer);
+      let orgs = opts.orgs;
+      if (!orgs) {
+        // the pre-organisation server: one lane, owned here
+        let committer: UploadCommitter;
+        if (opts.committer) committer = opts.committer;
+        else {
+          const dumpDir = opts.dumpDir ?? join(opts.stateDir, 'dumps');
+          const ledger = opts.ledger ?? (opts.store ? new FlowStoreDumpLedger(opts.store, dumpDir) : (ownLedger = new SqliteDumpLedger(join(opts.stateDir, 'dump-ledger.sqlite'))));
+          committer = await DumpCommitter.open({
+            dumpDir,
+            ledger,
+            ...(opts.commitFs ? { fs: opts.commitFs } : {}),
+            ...(opts.onDumpCommitting ? { inTransaction: opts.onDumpCommitting } : {}),
+          });
+        }
+        const lane: IngestLane = { org: DEFAULT_ORG, committer, onDumpCommitted: opts.onDumpCommitted, onHeartbeat: opts.onHeartbeat, onCommandResult: opts.onCommandResult, watchlist: opts.watchlist };
+        orgs = new SingleOrgDirectory(pki.ca, new X509Certificate(pki.ca.certPem), opts.pkiDir, lane);
+      }
+      server = new CollectorServer(opts, pki, tokens, ownLedger, orgs);
       await server.listen();
       return server;
     } catch (e) {
       if (server) await server.close().catch(() => undefined);
       else {
         tokens.close();
-        if (ownsLedger) ledger.close();
+        ownLedger?.close();
       }
       throw e;
     }
@@ -225,14 +247,25 @@ export class CollectorServer {
     });
     this.port = (this.https.address() as AddressInfo).port;
     this.revocations.start(this.opts.revocationPollMs ?? 1000);
+    this.opts.onRevocations?.(this.revocations.list);
     this.pingTimer = setInterval(() => this.pingAll(), this.limits.heartbeatSec * 1000);
     this.pingTimer.unref();
-    this.unsubscribeWatchlist = this.opts.watchlist?.subscribe(() => this.pushWatchlist()) ?? null;
+    // the pre-organisation server's one watchlist (organisations push theirs with pushToOrg)
+    if (!this.opts.orgs) this.unsubscribeWatchlist = this.opts.watchlist?.subscribe(() => this.pushToOrg(DEFAULT_ORG, this.opts.watchlist?.current() ?? null)) ?? null;
     if (this.opts.ops !== false) {
       const a = this.opts.ops ?? { host: '127.0.0.1', port: 9469 };
       this.ops = await startOpsServer(a.host, a.port, this.metrics, { health: () => this.health() }, this.connectionTimeouts());
     }
     this.log.info({ port: this.port, opsPort: this.ops?.port ?? null, tlsMin: this.opts.tlsMinVersion ?? 'TLSv1.3' }, 'collector listening');
+  }
+
+  /**
+   * Re-reads the PKI (the root certified again with the same key, when a pre-organisation
+   * collector got its first organisation CA) and makes TLS verify with it from the next handshake.
+   */
+  reloadPki(): void {
+    this.pki = loadPki(this.opts.pkiDir);
+    this.https.setSecureContext({ key: privateKeyPem(this.pki.serverKey), cert: this.pki.serverCertPem, ca: [this.pki.ca.certPem], minVersion: this.opts.tlsMinVersion ?? 'TLSv1.3', maxVersion: 'TLSv1.3' });
   }
 
   get opsPort(): number | null {
@@ -271,15 +304,21 @@ export class CollectorServer {
   }
 
   private onSecureConnection(s: TLSSocket): void {
-    const v = checkPeer({ authorized: s.authorized, authorizationError: s.authorizationError as unknown as string | null, cert: s.getPeerCertificate() }, this.revocations.list);
+    const cert = s.getPeerCertificate();
+    let v: PeerVerdict & { org?: string } = checkPeer({ authorized: s.authorized, authorizationError: s.authorizationError as unknown as string | null, cert }, this.revocations.list);
+    if (v.ok) {
+      // the organisation comes from the CA that verifiably signed the certificate, never from what it says
+      const c = this.orgs.classify(new X509Certificate(cert.raw), v.agentId);
+      v = c.ok ? { ...v, org: c.org } : { ok: false, reason: c.reason, detail: c.detail, claimedCn: v.agentId, serial: v.serial, ...(c.org ? { org: c.org } : {}) };
+    }
     this.verdicts.set(s, v);
     // a bad certificate is refused at once; "no certificate" is fine for enrollment, refused later
     if (!v.ok && v.reason !== RefusalReason.NoClientCert) {
-      this.refuse(s, v.reason, v.detail, { claimedCn: v.claimedCn, serial: v.serial });
+      this.refuse(s, v.reason, v.detail, { claimedCn: v.claimedCn, serial: v.serial, ...(v.org ? { org: v.org } : {}) });
     }
   }
 
-  private verdictOf(socket: Socket): PeerVerdict {
+  private verdictOf(socket: Socket): PeerVerdict & { org?: string } {
     return this.verdicts.get(socket) ?? { ok: false, reason: RefusalReason.NoClientCert, detail: 'no TLS verdict for this socket', claimedCn: '', serial: '' };
   }
 
@@ -291,8 +330,8 @@ export class CollectorServer {
     if (path === ENROLL_CA_PATH && req.method === 'GET') return serveCaCert(res, this.pki.ca);
     if (path === ENROLL_PATH && req.method === 'POST') {
       handleEnroll(req, res, {
-        ca: this.pki.ca,
-        pkiDir: this.opts.pkiDir,
+        rootCertPem: this.pki.ca.certPem,
+        orgs: this.orgs,
         tokens: this.tokens,
         metrics: this.metrics,
         log: this.log,
@@ -338,11 +377,27 @@ export class CollectorServer {
       return this.rejectUpgrade(socket, 403, RefusalReason.Revoked, 'refused: agent or certificate is revoked');
     }
     if (this.shuttingDown) return this.rejectUpgrade(socket, 503, 'shutting-down', 'collector is shutting down');
-    if (this.sessions.size >= this.limits.maxAgents && !this.agents.get(v.agentId)?.session) {
+    // the organisation may have been suspended or deleted since the handshake
+    const now = this.orgs.classify(new X509Certificate((socket as TLSSocket).getPeerCertificate().raw), v.agentId);
+    if (!now.ok) {
+      this.refuse(socket, now.reason, now.detail, { agentId: v.agentId, ...(now.org ? { org: now.org } : {}) });
+      return this.rejectUpgrade(socket, now.reason === RefusalReason.OrgSuspended ? 503 : 403, now.reason, `refused: ${now.detail}`);
+    }
+    const lane = this.orgs.lane(now.org);
+    if (!lane) {
+      this.refuse(socket, RefusalReason.OrgSuspended, `organisation ${now.org} takes no uploads now`, { agentId: v.agentId, org: now.org });
+      return this.rejectUpgrade(socket, 503, RefusalReason.OrgSuspended, `organisation ${now.org} takes no uploads now; the agent keeps its dumps and retries`);
+    }
+    const known = this.agents.get(v.agentId);
+    if (known && known.org !== now.org) {
+      this.refuse(socket, RefusalReason.OrgMismatch, `agent ${v.agentId} is known in organisation ${known.org}`, { agentId: v.agentId, org: now.org });
+      return this.rejectUpgrade(socket, 403, RefusalReason.OrgMismatch, 'refused: the agent id belongs to another organisation');
+    }
+    if (this.sessions.size >= this.limits.maxAgents && !known?.session) {
       this.metrics.refusals.inc({ reason: 'capacity' });
       return this.rejectUpgrade(socket, 503, 'capacity', `collector serves at most ${this.limits.maxAgents} agents`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onUpgraded(ws, socket, v.agentId, v.serial));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onUpgraded(ws, socket, v.agentId, v.serial, lane));
   }
 
   /**
@@ -350,7 +405,7 @@ export class CollectorServer {
    * older one of the same agent) and is welcomed. A bad or missing one is refused with an
    * error and close 4002 before any of that (agent-hello.ts).
    */
-  private onUpgraded(ws: WebSocket, socket: Socket, agentId: string, serial: string): void {
+  private onUpgraded(ws: WebSocket, socket: Socket, agentId: string, serial: string, lane: IngestLane): void {
     this.greeting.add(ws);
     ws.on('error', (e: Error) => this.log.debug({ agentId, err: e.message }, 'agent connection error'));
     awaitHello(ws, agentId, this.limits.handshakeTimeoutSec * 1000, (v) => {
@@ -360,7 +415,7 @@ export class CollectorServer {
           ws.close(CloseCode.ShuttingDown, 'collector shutting down');
           return;
         }
-        this.onAgent(ws, agentId, serial, socket.remoteAddress ?? '?');
+        this.onAgent(ws, agentId, serial, socket.remoteAddress ?? '?', lane);
         return;
       }
       if (v.code === 'closed') return;
@@ -371,50 +426,69 @@ export class CollectorServer {
     });
   }
 
-  private onAgent(ws: WebSocket, agentId: string, serial: string, remote: string): void {
+  private onAgent(ws: WebSocket, agentId: string, serial: string, remote: string, lane: IngestLane): void {
+    const org = lane.org;
     let agent = this.agents.get(agentId);
     if (!agent) {
-      agent = new AgentState(agentId, this.limits);
+      agent = new AgentState(agentId, org, this.limits);
       this.agents.set(agentId, agent);
     }
     const old = agent.session;
     if (old?.isOpen) {
-      this.metrics.closed.inc({ reason: 'replaced' });
-      this.log.info({ agentId }, 'agent reconnected; closing its previous connection');
+      this.metrics.closed.inc({ org, reason: 'replaced' });
+      this.log.info({ org, agentId }, 'agent reconnected; closing its previous connection');
       old.close(CloseCode.Replaced, 'replaced by a newer connection');
     }
-    const session = new AgentSession(ws, agentId, serial, remote, agent, this.deps);
+    const session = new AgentSession(ws, agentId, serial, remote, agent, this.deps, lane);
     agent.session = session;
     agent.connectedSinceMs = Date.now();
     this.sessions.add(session);
-    this.metrics.agentsConnected.set(this.sessions.size);
+    this.countConnected(org);
     const since = agent.connectedSinceMs;
     ws.on('close', (code: number, reason: Buffer) => {
       session.markClosed();
       this.sessions.delete(session);
       if (agent.session === session) agent.session = null;
-      this.metrics.agentsConnected.set(this.sessions.size);
+      this.countConnected(org);
       // no address: on a LAN it is the agent's real internal one (docs/commands.md, "What the collector still learns")
-      this.log.info({ agentId, code, reason: reason.toString('utf8').slice(0, 120) || null, connectedSec: Math.round((Date.now() - since) / 1000), agents: this.sessions.size }, 'agent disconnected');
+      this.log.info({ org, agentId, code, reason: reason.toString('utf8').slice(0, 120) || null, connectedSec: Math.round((Date.now() - since) / 1000), agents: this.sessions.size }, 'agent disconnected');
     });
-    this.log.info({ agentId, serial, agents: this.sessions.size }, 'agent connected');
+    this.log.info({ org, agentId, serial, agents: this.sessions.size }, 'agent connected');
     session.welcome();
-    const wl = this.opts.watchlist?.current();
+    const wl = lane.watchlist?.current();
     if (wl) session.send(wl);
   }
 
-  /** Sends the current watchlist to every connected agent (it changed). */
-  private pushWatchlist(): void {
-    const wl = this.opts.watchlist?.current();
-    if (!wl) return;
-    for (const s of this.sessions) s.send(wl);
+  private countConnected(org: string): void {
+    let n = 0;
+    for (const s of this.sessions) if (s.lane.org === org) n++;
+    this.metrics.agentsConnected.set({ org }, n);
+  }
+
+  /** Sends a message (the organisation's new watchlist) to every connected agent of `org`. */
+  pushToOrg(org: string, msg: CollectorMessage | null): void {
+    if (!msg) return;
+    for (const s of this.sessions) if (s.lane.org === org) s.send(msg);
+  }
+
+  /** Closes every live connection of an organisation (suspended: retryable close; deleted: revoked). */
+  closeOrg(org: string, code: number, reason: string): number {
+    let n = 0;
+    for (const s of this.sessions) {
+      if (s.lane.org !== org || !s.isOpen) continue;
+      this.metrics.closed.inc({ org, reason: code === CloseCode.Revoked ? 'revoked' : 'org-suspended' });
+      s.close(code, reason);
+      n++;
+    }
+    if (n > 0) this.log.warn({ org, connections: n, reason }, 'closed the live connections of an organisation');
+    return n;
   }
 
   private pingAll(): void {
     const deadline = Date.now() - 3 * this.limits.heartbeatSec * 1000;
     for (const s of this.sessions) {
       if (s.lastActivityMs < deadline) {
-        this.metrics.closed.inc({ reason: 'idle' });
+        this.metrics.closed.inc({ org: s.lane.org, reason: 'idle' });
         s.ws.terminate();
       } else if (s.isOpen) {
         s.ws.ping();
@@ -425,8 +499,8 @@ export class CollectorServer {
   private enforceRevocations(list: RevocationList): void {
     for (const s of this.sessions) {
       if (s.isOpen && list.isRevoked(s.agentId, s.serial)) {
-        this.metrics.closed.inc({ reason: 'revoked' });
-        this.log.warn({ agentId: s.agentId, serial: s.serial }, 'closing live connection of a revoked agent');
+        this.metrics.closed.inc({ org: s.lane.org, reason: 'revoked' });
+        this.log.warn({ org: s.lane.org, agentId: s.agentId, serial: s.serial }, 'closing live connection of a revoked agent');
         s.close(CloseCode.Revoked, 'certificate revoked');
       }
     }
@@ -437,35 +511,31 @@ export class CollectorServer {
     return this.revocations.poll(true);
   }
 
-  private renew(agentId: string, csrPem: string): { cert: string; ca: string } {
-    const issued = signAgentCsr(this.pki.ca, csrPem, agentId, { days: this.opts.agentCertDays ?? 90 });
-    recordIssuance(this.opts.pkiDir, {
-      agentId,
-      serial: issued.serial,
-      notBefore: issued.notBefore.toISOString(),
-      notAfter: issued.notAfter.toISOString(),
-      issuedAt: new Date().toISOString(),
-      kind: 'renew',
-    });
-    return { cert: issued.certPem, ca: this.pki.ca.certPem };
+  /** Renewal by the CA of the agent's own organisation (the connection's, never another). */
+  private renew(org: string, agentId: string, csrPem: string): { cert: string; ca: string } {
+    const issuer = this.orgs.issuer(org);
+    const issued = signAgentCsr(issuer.ca, csrPem, agentId, { days: this.opts.agentCertDays ?? 90, ...(issuer.ou ? { org: issuer.ou } : {}) });
+    issuer.record(agentId, issued, 'renew');
+    return { cert: [issued.certPem, ...issuer.chain].map((p) => p.trim() + '\n').join(''), ca: this.pki.ca.certPem };
   }
 
   // ---- commands, status -----------------------------------------------------------------
 
-  /** Sends a command to a connected agent; false when it is not connected (queueing is the caller's job). */
-  sendCommand(agentId: string, id: string, command: unknown): boolean {
+  /** Sends a command to a connected agent of `org`; false when it is not connected there (queueing is the caller's job). */
+  sendCommand(org: string, agentId: string, id: string, command: unknown): boolean {
     const s = this.agents.get(agentId)?.session;
-    if (!s?.isOpen) return false;
+    if (!s?.isOpen || s.lane.org !== org) return false;
     s.send({ type: 'command', id, command });
     return true;
   }
 
-  connectedAgents(): string[] {
-    return [...this.sessions].filter((s) => s.isOpen).map((s) => s.agentId);
+  connectedAgents(org?: string): string[] {
+    return [...this.sessions].filter((s) => s.isOpen && (org === undefined || s.lane.org === org)).map((s) => s.agentId);
   }
 
-  agentSummaries(): AgentSummary[] {
-    return [...this.agents.values()].map((a) => ({
+  /** What the server knows of each agent since it started (of one organisation when `org` is given). */
+  agentSummaries(org?: string): AgentSummary[] {
+    return [...this.agents.values()].filter((a) => org === undefined || a.org === org).map((a) => ({
       agentId: a.agentId,
       connected: !!a.session?.isOpen,
       connectedSince: a.session ? new Date(a.connectedSinceMs).toISOString() : null,
@@ -502,7 +572,7 @@ export class CollectorServer {
     await closed;
     if (this.ops) await this.ops.close();
     this.tokens.close();
-    if (this.ownsLedger) this.ledger.close();
+    this.ledger?.close();
     this.refusalLog.close();
     this.log.info('collector stopped');
   }

@@ -1,18 +1,20 @@
 // HTTPS enrollment on the collector's TLS port (server-auth only; the agent has no
-// certificate yet). GET /v1/enroll/ca returns the CA certificate (the agent checks it
+// certificate yet). GET /v1/enroll/ca returns the root CA certificate (the agent checks it
 // against the fingerprint in its token); POST /v1/enroll {token, csr} consumes one use of
-// the token and returns a certificate for a freshly assigned random agent id.
+// the token and returns a certificate for a freshly assigned random agent id, signed by the
+// CA of the token's organisation (named in its OU), with that CA as `chain`. The token alone
+// decides the organisation: an organisation that is suspended, deleted or at its agents quota
+// enrolls nobody (and the token keeps its use).
 // Refused attempts are charged to the source address; a source that has used up its budget
 // is answered 429 without its request being read (token guessing, floods), and refusals are
 // logged through the rate-limited refusal log.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/log.js';
-import type { CertificateAuthority } from '../../certs/certificate-authority.js';
 import type { EnrollTokenStore } from '../../certs/enroll-tokens.js';
 import { CsrError, EnrollTokenError } from '../../certs/errors.js';
 import { parseAgentCsr, signAgentCsr } from '../../certs/issue-certificates.js';
-import { recordIssuance } from '../../certs/pki-dir.js';
+import type { OrgDirectory } from './org-lanes.js';
 import type { CollectorMetrics } from './collector-metrics.js';
 import type { RefusalLog } from './refusal-log.js';
 import type { SourceLimiter } from './source-limiter.js';
@@ -22,13 +24,17 @@ export const MAX_ENROLL_BODY_BYTES = 64 * 1024;
 export interface EnrollResponse {
   agentId: string;
   certificate: string;
+  /** the root (what the token pins) */
   caCertificate: string;
+  /** the CAs between the certificate and the root: the organisation's CA (empty under a pre-organisation root) */
+  chain: string[];
+  org: string;
   notAfter: string;
 }
 
 export interface EnrollDeps {
-  ca: CertificateAuthority;
-  pkiDir: string;
+  rootCertPem: string;
+  orgs: OrgDirectory;
   tokens: EnrollTokenStore;
   metrics: CollectorMetrics;
   log: Logger;
@@ -62,7 +68,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   });
 }
 
-export function serveCaCert(res: ServerResponse, ca: CertificateAuthority): void {
+export function serveCaCert(res: ServerResponse, ca: { certPem: string }): void {
   res.writeHead(200, { 'content-type': 'application/x-pem-file', 'cache-control': 'no-store' });
   res.end(ca.certPem);
 }
@@ -70,7 +76,7 @@ export function serveCaCert(res: ServerResponse, ca: CertificateAuthority): void
 export async function handleEnroll(req: IncomingMessage, res: ServerResponse, deps: EnrollDeps): Promise<void> {
   const remote = req.socket.remoteAddress ?? '?';
   if (deps.limiter.exhausted(remote, Date.now())) {
-    deps.metrics.enrollments.inc({ result: 'rate-limited' });
+    deps.metrics.enrollments.inc({ org: '', result: 'rate-limited' });
     const retry = deps.limiter.retryAfterSec(remote, Date.now());
     deps.refusals.refused(remote, 'rate-limited', { remote, error: 'rate-limited' }, 'enrollment refused');
     req.resume();
@@ -78,10 +84,10 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
       { 'retry-after': String(retry), connection: 'close' });
     return;
   }
-  const fail = (status: number, error: string, message: string): void => {
-    deps.metrics.enrollments.inc({ result: error });
+  const fail = (status: number, error: string, message: string, org = ''): void => {
+    deps.metrics.enrollments.inc({ org, result: error });
     deps.limiter.take(remote, Date.now());
-    deps.refusals.refused(remote, error, { remote, error, message }, 'enrollment refused');
+    deps.refusals.refused(remote, error, { remote, error, message, ...(org ? { org } : {}) }, 'enrollment refused');
     sendJson(res, status, { error, message });
   };
   const body = await readBody(req, MAX_ENROLL_BODY_BYTES).catch(() => null);
@@ -102,26 +108,31 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
     if (e instanceof CsrError) return fail(400, 'bad-csr', e.message);
     throw e;
   }
-  let tokenId: string;
+  let org: string;
   try {
-    tokenId = deps.tokens.consume(parsed.token);
+    org = deps.tokens.peek(parsed.token).org;
   } catch (e) {
     if (e instanceof EnrollTokenError) return fail(e.reason === 'malformed' ? 400 : 403, `token-${e.reason}`, e.message);
     throw e;
   }
+  // the organisation must take agents now (active, under its agents quota) before a use is taken
+  const target = deps.orgs.enrollTarget(org);
+  if (!target.ok) return fail(target.status, target.error, target.message, org);
+  let tokenId: string;
+  try {
+    tokenId = deps.tokens.consume(parsed.token).id;
+  } catch (e) {
+    if (e instanceof EnrollTokenError) return fail(e.reason === 'malformed' ? 400 : 403, `token-${e.reason}`, e.message, org);
+    throw e;
+  }
+  const { issuer } = target;
   const agentId = randomUUID();
-  const issued = signAgentCsr(deps.ca, parsed.csr, agentId, { days: deps.agentCertDays });
-  recordIssuance(deps.pkiDir, {
-    agentId,
-    serial: issued.serial,
-    notBefore: issued.notBefore.toISOString(),
-    notAfter: issued.notAfter.toISOString(),
-    issuedAt: new Date().toISOString(),
-    kind: 'enroll',
-  });
-  deps.metrics.enrollments.inc({ result: 'ok' });
+  const issued = signAgentCsr(issuer.ca, parsed.csr, agentId, { days: deps.agentCertDays, ...(issuer.ou ? { org: issuer.ou } : {}) });
+  issuer.record(agentId, issued, 'enroll');
+  deps.orgs.enrolled(org, agentId);
+  deps.metrics.enrollments.inc({ org, result: 'ok' });
   // no source address: it would tie the agent id to the host's real (internal) address
-  deps.log.info({ agentId, tokenId, serial: issued.serial }, 'agent enrolled');
-  const out: EnrollResponse = { agentId, certificate: issued.certPem, caCertificate: deps.ca.certPem, notAfter: issued.notAfter.toISOString() };
+  deps.log.info({ org, agentId, tokenId, serial: issued.serial }, 'agent enrolled');
+  const out: EnrollResponse = { agentId, certificate: issued.certPem, caCertificate: deps.rootCertPem, chain: issuer.chain, org, notAfter: issued.notAfter.toISOString() };
   sendJson(res, 200, out);
 }

@@ -39,8 +39,8 @@ export async function startOpsServer(host: string, port: number, metrics: Collec
       return;
     }
     if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      metrics.render().then(
+        (m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.text),
         (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e)),
       );
       return;

@@ -1,7 +1,9 @@
 // Deciding whether a TLS peer may talk to the collector as an agent. The TLS server runs
 // with requestCert + rejectUnauthorized=false so that every refusal can be classified,
 // counted and logged with its real reason (with rejectUnauthorized=true a client from
-// another CA just sees a reset and the server learns nothing). Pure: no I/O.
+// another CA just sees a reset and the server learns nothing). Pure: no I/O. Which
+// organisation a certificate that passes belongs to is decided next, from the CA that signed
+// it (org-lanes.ts OrgDirectory.classify).
 import { isAgentId } from '../../certs/issue-certificates.js';
 import type { RevocationList } from '../../certs/revocation-list.js';
 
@@ -20,6 +22,10 @@ export const RefusalReason = {
   Timeout: 'timeout',
   /** the agent's first message was not a good hello (wrong version, another agent id, no hello) */
   BadHello: 'bad-hello',
+  /** the certificate names another organisation than the CA that signed it, or its agent id was enrolled into another organisation */
+  OrgMismatch: 'org-mismatch',
+  /** the agent's organisation is suspended (retryable: 503; the agent keeps spooling) */
+  OrgSuspended: 'org-suspended',
 } as const;
 export type RefusalReasonValue = (typeof RefusalReason)[keyof typeof RefusalReason];
 export const ALL_REFUSAL_REASONS: readonly RefusalReasonValue[] = Object.values(RefusalReason);

@@ -1,8 +1,9 @@
 // A new deployment, in the order `meerkat-collector init` makes it: every precondition checked
 // first (nothing is written when one fails), then the PKI (CA, agents' server certificate,
-// revocation list), the configuration file, the first operator (API certificate and signing
-// key in one operator directory, and the console settings that point `meerkat` at this
-// collector), the first enrollment token, and - when root runs it for the collector's service
+// revocation list), the configuration file, the default organisation, the first operator (API
+// certificate and signing key in one operator directory, a user who is admin of the default
+// organisation and collector administrator, and the console settings that point `meerkat` at
+// this collector), the first enrollment token, and - when root runs it for the collector's service
 // account - ownership of what was made in the state directory handed to that account.
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -17,6 +18,8 @@ import { splitHostPort } from '../server/server-config.js';
 import { checkOperatorTarget, createOperator, type CreatedOperator } from './operator-setup.js';
 import { issueEnrollToken, type IssuedToken } from './enroll-tokens.js';
 import { agentSteps, type InstructionStep } from './agent-instructions.js';
+import { openCollectorState } from '../orgs/collector-state.js';
+import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
 
 /** `init` where a deployment already is (configuration or CA): nothing was changed. */
 export class DeploymentExistsError extends MeerkatError {
@@ -129,6 +132,23 @@ export class OperatorDirError extends InputError {
   }
 }
 
+/**
+ * The first operator as a user of the collector: admin of the default organisation (the one a
+ * single-owner installation works in) and collector administrator (to make organisations and
+ * users). Opening the state provisions the default organisation (its CA) first.
+ */
+function addFirstUser(stateDir: string, pkiDir: string, name: string): void {
+  const s = openCollectorState({ stateDir, pkiDir, actor: 'init' });
+  try {
+    if (!s.users.get(name)) s.users.addCertificateUser(name, { collectorAdmin: true });
+    else s.users.setCollectorAdmin(name, true);
+    s.users.grant(name, DEFAULT_ORG, 'admin');
+    s.audit.record({ actor: 'init', action: 'user.add', org: DEFAULT_ORG, outcome: 'ok', detail: { user: name, role: 'admin', collectorAdmin: true } });
+  } finally {
+    s.close();
+  }
+}
+
 export function initDeployment(r: InitRequest): InitResult {
   const pkiDir = join(r.stateDir, 'pki');
   checkPreconditions(r, pkiDir);
@@ -149,6 +169,7 @@ export function initDeployment(r: InitRequest): InitResult {
   // the configuration holds no secret; the service account reads it
   writeFileAtomic(r.configFile, JSON.stringify(config, null, 2) + '\n', PUBLIC_MODE);
   const operator = createOperator(pkiDir, { name: r.operator.name, dir: r.operator.dir, signingKey: true, force: r.force });
+  addFirstUser(r.stateDir, pkiDir, r.operator.name);
   const apiUrl = apiUrlOf(r.api, r.names, r.ips);
   let consoleConfig: InitResult['consoleConfig'] = null;
   if (r.consoleConfigFile) {
@@ -160,10 +181,11 @@ export function initDeployment(r: InitRequest): InitResult {
     }
     consoleConfig = { file: r.consoleConfigFile, written: !existing || r.force, values };
   }
-  const token = issueEnrollToken({ stateDir: r.stateDir, pkiDir }, { uses: r.token.uses, expiresInSec: r.token.expiresInSec, label: 'init' });
+  const token = issueEnrollToken({ stateDir: r.stateDir, pkiDir }, { org: DEFAULT_ORG, uses: r.token.uses, expiresInSec: r.token.expiresInSec, label: 'init' });
   if (owner) {
     chownTree(pkiDir, owner);
-    for (const e of readdirSync(r.stateDir)) if (e.startsWith('enroll-tokens.sqlite')) chownTree(join(r.stateDir, e), owner);
+    // the collector-wide database (organisations, users, tokens) and the default organisation's folder
+    for (const e of readdirSync(r.stateDir)) if (e.startsWith('collector.db') || e === 'orgs') chownTree(join(r.stateDir, e), owner);
     chownSync(r.configFile, owner.uid, owner.gid);
     if (madeConfigDir !== undefined) chownSync(dirname(r.configFile), owner.uid, owner.gid);
   }

@@ -76,9 +76,9 @@ export function registerAgentsCommand(program: Command): void {
     .description('list agents: online, offline or revoked, last seen, version, capture, spool, interdiction, commands not answered yet'), { wait: false }))
     .action(async (f: RemoteFlags & { deanon?: boolean; ownerKeys?: string }) => {
       const client = clientFrom(f);
-      const { agents } = await client.get<{ agents: AgentListEntry[] }>('/v1/agents');
+      const { agents } = await client.get<{ agents: AgentListEntry[] }>(client.scoped('/agents'));
       // payload usage from the collector's store (older collectors have no such endpoint)
-      const usage = await client.get<{ agents: ({ agentId: string } & NonNullable<AgentListEntry['payload']>)[] }>('/v1/pcap/usage').catch(() => null);
+      const usage = await client.get<{ agents: ({ agentId: string } & NonNullable<AgentListEntry['payload']>)[] }>(client.scoped('/pcap/usage')).catch(() => null);
       for (const a of agents) {
         const u = usage?.agents.find((x) => x.agentId === a.agentId);
         if (u) a.payload = { dumps: u.dumps, bytes: u.bytes, retroDumps: u.retroDumps, retroBytes: u.retroBytes, oldestUs: u.oldestUs };

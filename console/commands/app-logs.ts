@@ -1,16 +1,30 @@
-// `meerkat dns` and `meerkat tls`: the DNS and TLS logs of the collector database (Zeek's
-// dns.log and ssl.log, made from the agents' metadata; docs/flows.md "DNS and TLS logs"),
-// newest first, as a table or JSON lines (--json). Exit 0 ok, 1 runtime error, 2 usage error.
+// `meerkat dns` and `meerkat tls`: the DNS and TLS logs (Zeek's dns.log and ssl.log, made from
+// the agents' metadata; docs/flows.md "DNS and TLS logs") of an organisation, through the
+// collector's API (GET /v1/orgs/ORG/dns|tls, --org as every command through the API), or of a
+// database file with --db; newest first, as a table or JSON lines (--json). Exit 0 ok, 1
+// runtime error, 2 usage error.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
 import { appLogFilterFrom, type AppLogOptions } from '../../shared/store/app-log-filter.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import type { DnsRecord, TlsRecord } from '../../shared/flow/app-records.js';
+import { apiOptions, clientFrom, type RemoteFlags } from './remote-command.js';
 
-interface LogFlags extends AppLogOptions {
-  db: string;
+interface LogFlags extends AppLogOptions, RemoteFlags {
+  db?: string;
   json?: boolean;
+}
+
+const API_PARAMS = ['agent', 'addr', 'name', 'nameSuffix', 'uid', 'since', 'until', 'rcode', 'ja4', 'limit'] as const;
+
+/** The log through the API: the flags as its query (it parses them as the local source does). */
+async function fromApi<K extends 'dns' | 'tls'>(kind: K, flags: LogFlags): Promise<Array<K extends 'dns' ? DnsRecord : TlsRecord>> {
+  const client = clientFrom(flags);
+  const q = new URLSearchParams();
+  for (const k of API_PARAMS) if (flags[k] !== undefined) q.set(k, String(flags[k]));
+  const body = await client.get<Record<K, Array<K extends 'dns' ? DnsRecord : TlsRecord>>>(client.scoped(`/${kind}?${q.toString()}`));
+  return body[kind];
 }
 
 function isoUs(us: number): string {
@@ -66,10 +80,10 @@ function printLog<T>(records: Iterable<T>, json: boolean, header: string[], row:
 }
 
 function logCommand(program: Command, name: 'dns' | 'tls', description: string): Command {
-  return program
+  return apiOptions(program
     .command(name)
-    .description(description)
-    .requiredOption('--db <path>', 'SQLite database of the collector')
+    .description(description))
+    .option('--db <path>', 'a database file instead of the collector\'s API (an organisation\'s meerkat.db, or one meerkat-collector import made)')
     .option('--json', 'one JSON object per record (JSON lines)')
     .option('--agent <id>', 'only this agent')
     .option('--addr <ip>', 'client or server address (pseudonyms as stored)')
@@ -87,10 +101,11 @@ function openStore(db: string): SqliteFlowStore {
 }
 
 export function registerAppLogCommands(program: Command): void {
-  logCommand(program, 'dns', 'list DNS transactions (query and answer, as Zeek\'s dns.log; newest first) from the collector database')
+  logCommand(program, 'dns', 'list DNS transactions (query and answer, as Zeek\'s dns.log; newest first) of an organisation')
     .option('--rcode <code>', 'only answers with this response code (NXDOMAIN, SERVFAIL, ... or a number)')
-    .action((flags: LogFlags) => {
+    .action(async (flags: LogFlags) => {
       const filter = appLogFilterFrom(flags);
+      if (flags.db === undefined) return printLog(await fromApi('dns', flags), flags.json === true, DNS_HEADER, dnsRow);
       const store = openStore(flags.db);
       try {
         printLog(store.iterateDns(filter), flags.json === true, DNS_HEADER, dnsRow);
@@ -98,10 +113,11 @@ export function registerAppLogCommands(program: Command): void {
         store.close();
       }
     });
-  logCommand(program, 'tls', 'list TLS handshakes (client and server hello with JA4/JA4S, as Zeek\'s ssl.log; newest first) from the collector database')
+  logCommand(program, 'tls', 'list TLS handshakes (client and server hello with JA4/JA4S, as Zeek\'s ssl.log; newest first) of an organisation')
     .option('--ja4 <fingerprint>', 'only client hellos with this JA4')
-    .action((flags: LogFlags) => {
+    .action(async (flags: LogFlags) => {
       const filter = appLogFilterFrom(flags);
+      if (flags.db === undefined) return printLog(await fromApi('tls', flags), flags.json === true, TLS_HEADER, tlsRow);
       const store = openStore(flags.db);
       try {
         printLog(store.iterateTls(filter), flags.json === true, TLS_HEADER, tlsRow);

@@ -43,7 +43,7 @@ export function registerCommandStatusCommands(program: Command): void {
       if (f.state) q.set('state', f.state);
       if (f.limit) q.set('limit', String(f.limit));
       timeParams(f, q);
-      const { commands } = await client.get<{ commands: CommandView[] }>(`/v1/commands?${q.toString()}`);
+      const { commands } = await client.get<{ commands: CommandView[] }>(client.scoped(`/commands?${q.toString()}`));
       if (f.json) {
         for (const c of commands) process.stdout.write(JSON.stringify(c) + '\n');
         return;
@@ -60,7 +60,7 @@ export function registerCommandStatusCommands(program: Command): void {
     .action(async (id: string, f: RemoteFlags) => {
       const client = clientFrom(f);
       const c = f.wait === undefined || f.wait === false
-        ? (await client.get<{ command: CommandView }>(`/v1/commands/${encodeURIComponent(id)}`)).command
+        ? (await client.get<{ command: CommandView }>(client.scoped(`/commands/${encodeURIComponent(id)}`))).command
         : await waitForCommand(client, id, f.wait === true ? undefined : Number(f.wait));
       reportCommand(c, f, bodyFor(c.kind));
     });
@@ -80,7 +80,7 @@ export function registerCommandStatusCommands(program: Command): void {
       if (f.command) q.set('command', f.command);
       if (f.limit) q.set('limit', String(f.limit));
       timeParams(f, q);
-      const { entries } = await client.get<{ entries: { seq: number; at: string; actor: string; action: string; agentId: string | null; commandId: string | null; outcome: string; detail: unknown }[] }>(`/v1/audit?${q.toString()}`);
+      const { entries } = await client.get<{ entries: { seq: number; at: string; actor: string; action: string; agentId: string | null; commandId: string | null; outcome: string; detail: unknown }[] }>(client.scoped(`/audit?${q.toString()}`));
       if (f.json) {
         for (const e of entries) process.stdout.write(JSON.stringify(e) + '\n');
         return;

@@ -86,7 +86,7 @@ export function registerInfoCommand(program: Command): void {
       if (f.cached) {
         const client = clientFrom(f);
         agentId = await resolveAgentId(client, agent);
-        report = (await client.get<{ report: InventoryReport }>(`/v1/agents/${agentId}/inventory`)).report;
+        report = (await client.get<{ report: InventoryReport }>(client.scoped(`/agents/${agentId}/inventory`))).report;
       } else {
         // info always waits for the answer (for at most --wait seconds when given)
         const c = await submitCommand({ ...f, wait: f.wait ?? true }, agent, 'inventory', {});

@@ -170,7 +170,7 @@ export function registerPcapCommand(program: Command): void {
       } else {
         const client = clientFrom(f);
         if (f.agent !== undefined) req.agentId = await resolveAgentId(client, f.agent);
-        const body = await client.stream(`/v1/pcap?${exportRequestToQuery(req)}`);
+        const body = await client.stream(client.scoped(`/pcap?${exportRequestToQuery(req)}`));
         const s = newPcapngSummary();
         const records = recordsFromDumpStream(splitDumpStream(body));
         await writeOut(f.out, exportPcapng(records, req.agentId ?? 'unknown', s, { ...(deanonymize ? { deanonymize } : {}), comment: `Meerkat export through ${f.api ?? 'the collector\'s API'}` }));

@@ -16,11 +16,12 @@ import { OPERATOR_KEY_FILE, loadOperatorSigningKey } from '../../shared/commands
 import { KeyFileError } from '../../shared/keys/key-file-error.js';
 import { refuseRenamedOptions } from '../../shared/cli/renamed-options.js';
 import { AdminClient } from '../admin-client.js';
-import { apiUrl, operatorDir, settingHelp } from '../settings.js';
+import { apiUrl, operatorDir, orgOf, settingHelp } from '../settings.js';
 import type { CommandView } from '../../shared/commands/admin-views.js';
 
 export interface RemoteFlags {
   api?: string;
+  org?: string;
   operatorDir?: string;
   expires?: string;
   /** true, or a number of seconds */
@@ -31,7 +32,8 @@ export interface RemoteFlags {
 /** The options every command talking to the collector's API takes. */
 export function apiOptions(c: Command): Command {
   c.option('--api <url>', `the collector's API, https://host:port (${settingHelp('api')})`)
-    .option('--operator-dir <dir>', `operator certificate and signing key (${settingHelp('operatorDir')})`);
+    .option('--operator-dir <dir>', `operator certificate and signing key (${settingHelp('operatorDir')})`)
+    .option('--org <id>', `the organisation to work in (${settingHelp('org')})`);
   return refuseRenamedOptions(c, { '--admin': '--api (the collector\'s operators\' API, https://host:port)' });
 }
 
@@ -46,14 +48,14 @@ export function remoteOptions(c: Command, opts: { wait?: boolean } = { wait: tru
 }
 
 export function clientFrom(f: RemoteFlags): AdminClient {
-  return AdminClient.fromOperatorDir(operatorDir(f.operatorDir), apiUrl(f.api));
+  return AdminClient.fromOperatorDir(operatorDir(f.operatorDir), apiUrl(f.api), orgOf(f.org));
 }
 
 /** Full agent id from an id or a unique prefix of one (shared/commands/agent-id-prefix.ts). */
 export async function resolveAgentId(client: AdminClient, text: string): Promise<string> {
   const f = agentIdOrPrefix(text);
   if ('id' in f) return f.id;
-  const { agents } = await client.get<{ agents: { agentId: string }[] }>('/v1/agents');
+  const { agents } = await client.get<{ agents: { agentId: string }[] }>(client.scoped('/agents'));
   return resolveAgentIdPrefix(text, agents.map((a) => a.agentId), 'agents the collector knows');
 }
 
@@ -81,7 +83,7 @@ export async function submitCommand<K extends CommandKind>(f: RemoteFlags, agent
     if (e instanceof CommandSchemaError) throw new UsageError(e.message);
     throw e;
   }
-  const { command } = await client.post<{ command: CommandView }>('/v1/commands', env);
+  const { command } = await client.post<{ command: CommandView }>(client.scoped('/commands'), env);
   if (f.wait === undefined || f.wait === false) return command;
   return waitForCommand(client, command.id, f.wait === true ? undefined : Number(f.wait));
 }
@@ -92,7 +94,7 @@ export async function waitForCommand(client: AdminClient, id: string, seconds?: 
   const end = seconds === undefined ? Infinity : Date.now() + seconds * 1000;
   for (;;) {
     const left = Math.max(1, Math.min(60, Math.ceil((end - Date.now()) / 1000)));
-    const { command } = await client.get<{ command: CommandView }>(`/v1/commands/${encodeURIComponent(id)}?wait=${left}`);
+    const { command } = await client.get<{ command: CommandView }>(client.scoped(`/commands/${encodeURIComponent(id)}?wait=${left}`));
     if (TERMINAL_STATES.has(command.state) || Date.now() >= end) return command;
   }
 }

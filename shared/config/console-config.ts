@@ -1,6 +1,7 @@
 // The operator's settings for `meerkat` (the console): one JSON file, ~/.meerkat/config.json
 // ($MEERKAT_CONFIG names another), with the collector's API address, the operator directory
-// (certificate and signing key) and the owner key directory. `meerkat-collector init` writes it
+// (certificate and signing key), the owner key directory and the organisation the commands work
+// in by default. `meerkat-collector init` writes it
 // for the operator it creates; the console reads it (console/settings.ts puts flags and
 // environment over it). A contract of two programs, so it lives here; docs/configuration.md.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { dirname, join } from 'node:path';
 import * as z from 'zod/mini';
 import './schema-messages.js';
 import { ConfigError, validateConfig } from './load-config.js';
+import { ORG_ID_RE } from '../orgs/org-id.js';
 
 export const CONSOLE_CONFIG_ENV = 'MEERKAT_CONFIG';
 
@@ -19,6 +21,8 @@ export const consoleConfigSchema = z.strictObject({
   operatorDir: z.optional(z.string().check(z.minLength(1))),
   /** the network owner's key directory: anon.key, box.key, box.pub */
   ownerKeys: z.optional(z.string().check(z.minLength(1))),
+  /** the organisation the org-scoped commands work in without --org (default: default) */
+  org: z.optional(z.string().check(z.regex(ORG_ID_RE, 'expected an organisation id: 1-32 characters a-z, 0-9 and inner -, starting with a letter'))),
 });
 
 export type ConsoleConfig = z.output<typeof consoleConfigSchema>;
@@ -59,6 +63,7 @@ export function consoleConfigText(values: ConsoleConfig): string {
   if (values.api !== undefined) ordered.api = values.api;
   if (values.operatorDir !== undefined) ordered.operatorDir = values.operatorDir;
   if (values.ownerKeys !== undefined) ordered.ownerKeys = values.ownerKeys;
+  if (values.org !== undefined) ordered.org = values.org;
   return JSON.stringify(ordered, null, 2) + '\n';
 }
 

@@ -229,4 +229,6 @@ export const CloseCode = {
   Revoked: 4003,
   ShuttingDown: 4004,
   IdleTimeout: 4005,
+  /** the agent's organisation was suspended: reconnect later (uploads are refused meanwhile, keep spooling) */
+  OrgSuspended: 4006,
 } as const;

@@ -387,6 +387,11 @@ export class SqliteFlowStore implements FlowStore {
     return (this.stmt(`SELECT COUNT(*) AS n FROM flows${w.sql}`).get(...w.params) as { n: number }).n;
   }
 
+  /** Bytes of the raw dump files the store still lists as kept (what an organisation's storage quota counts besides the database). */
+  rawBytesKept(): number {
+    return (this.stmt('SELECT COALESCE(SUM(raw_bytes), 0) AS n FROM dumps WHERE raw_path IS NOT NULL AND raw_deleted_us IS NULL').get() as { n: number }).n;
+  }
+
   insertAppRecords(dns: readonly DnsRecord[], tls: readonly TlsRecord[]): void {
     if (dns.length === 0 && tls.length === 0) return;
     const now = this.nowUs();

@@ -15,6 +15,7 @@ import { storeConfigSchema } from '../../collector/flow-service.js';
 import { analysisSettingsSchema } from '../../collector/analyze/analysis-config.js';
 import { alertsConfigSchema } from '../../collector/alerts/alerts-config.js';
 import { payloadRetentionConfigSchema } from '../../collector/payload/payload-retention.js';
+import { quotasSchema } from '../../collector/orgs/org-quotas.js';
 import { repoRoot } from '../../shared/util/repo-paths.js';
 import { makeTestPki, tmpDir } from '../helpers/transport-rig.js';
 import { CollectorProcess, collectorCliArgs } from '../helpers/processes.js';
@@ -68,10 +69,10 @@ describe('collector configuration', () => {
       });
     }
     const all = [
-      ...Object.keys(checkedTopLevel()).filter((k) => !['tls', 'limits', 'store', 'analysis', 'alerts', 'payloadRetention'].includes(k)),
+      ...Object.keys(checkedTopLevel()).filter((k) => !['tls', 'limits', 'store', 'analysis', 'alerts', 'payloadRetention', 'quotas'].includes(k)),
       ...walk(collectorServerConfigSchema, ['tls'], []), ...walk(collectorServerConfigSchema, ['limits'], []),
       ...paths(storeConfigSchema, ['store']), ...paths(analysisSettingsSchema, ['analysis']), ...paths(alertsConfigSchema, ['alerts']),
-      ...paths(payloadRetentionConfigSchema, ['payloadRetention']),
+      ...paths(payloadRetentionConfigSchema, ['payloadRetention']), ...paths(quotasSchema, ['quotas']),
     ];
     assert.ok(all.length > 40, `${all.length} keys`);
     const missing = all.filter((k) => !doc.includes(`\`${k}\``));
@@ -140,7 +141,7 @@ describe('collector configuration', () => {
       const stateDir = join(root, 'not', 'there', 'yet');
       const c = await CollectorProcess.start(join(root, 'fresh.json'), { stateDir, pkiDir: tp.dir });
       try {
-        assert.ok(existsSync(join(stateDir, 'meerkat.db')));
+        assert.ok(existsSync(join(stateDir, 'orgs', 'default', 'meerkat.db')));
         assert.equal(statSync(stateDir).mode & 0o777, 0o700);
       } finally {
         assert.equal(await c.stop(), 0, c.stderr.slice(-2000));

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiUrlSetting, operatorDirSetting, ownerKeysSetting } from '../../console/settings.js';
+import { apiUrlSetting, operatorDirSetting, orgSetting, ownerKeysSetting } from '../../console/settings.js';
 import { registerSettingsCommand } from '../../console/commands/settings.js';
 import { runCommand } from '../helpers/cli-run.js';
 
-const VARS = ['MEERKAT_CONFIG', 'MEERKAT_API_URL', 'MEERKAT_OPERATOR_DIR', 'MEERKAT_OWNER_KEYS', 'MEERKAT_ADMIN_URL', 'HOME'] as const;
+const VARS = ['MEERKAT_CONFIG', 'MEERKAT_API_URL', 'MEERKAT_OPERATOR_DIR', 'MEERKAT_OWNER_KEYS', 'MEERKAT_ADMIN_URL', 'MEERKAT_ORG', 'HOME'] as const;
 
 describe('console settings', () => {
   let dir: string;
@@ -41,12 +41,31 @@ describe('console settings', () => {
     assert.deepEqual(apiUrlSetting('https://flag.test:1'), { value: 'https://flag.test:1', source: 'flag' });
   });
 
+  it('the organisation: --org, else MEERKAT_ORG, else "org" of the file, else default; not a slug is a usage error naming where it came from', () => {
+    for (const v of VARS) delete process.env[v];
+    process.env.HOME = join(dir, 'home-org');
+    assert.deepEqual(orgSetting(), { value: 'default', source: 'default' });
+    const file = join(dir, 'org.json');
+    writeFileSync(file, JSON.stringify({ org: 'acme' }));
+    process.env.MEERKAT_CONFIG = file;
+    assert.deepEqual(orgSetting(), { value: 'acme', source: 'config', from: file });
+    process.env.MEERKAT_ORG = 'blue';
+    assert.deepEqual(orgSetting(), { value: 'blue', source: 'environment', from: 'MEERKAT_ORG' });
+    assert.deepEqual(orgSetting('red-team'), { value: 'red-team', source: 'flag' });
+    assert.throws(() => orgSetting('Acme!'), (e: unknown) => e instanceof Error && /--org: expected an organisation id/.test(e.message));
+    process.env.MEERKAT_ORG = '../etc';
+    assert.throws(() => orgSetting(), /MEERKAT_ORG: expected an organisation id/);
+    delete process.env.MEERKAT_ORG;
+    writeFileSync(file, JSON.stringify({ org: 'Not A Slug' }));
+    assert.throws(() => orgSetting(), /org/);
+  });
+
   it('a mistake in the file is named; a renamed variable is refused with its new name; a named file must exist', () => {
     for (const v of VARS) delete process.env[v];
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ operatordir: '/x' }));
     process.env.MEERKAT_CONFIG = file;
-    assert.throws(() => apiUrlSetting(), /operatordir: unknown key \(did you mean "operatorDir"\?\); known keys here: api, operatorDir, ownerKeys/);
+    assert.throws(() => apiUrlSetting(), /operatordir: unknown key \(did you mean "operatorDir"\?\); known keys here: api, operatorDir, ownerKeys, org/);
     process.env.MEERKAT_CONFIG = join(dir, 'missing.json');
     assert.throws(() => apiUrlSetting(), /missing\.json: cannot read the console settings \(ENOENT\)/);
     delete process.env.MEERKAT_CONFIG;
@@ -62,7 +81,7 @@ describe('console settings', () => {
     const r = await runCommand(registerSettingsCommand, ['config', '--json', '--api', 'https://a:1']);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as Record<string, { value: string; source: string }>;
-    assert.deepEqual([j.api!.source, j.operatorDir!.source, j.ownerKeys!.source], ['flag', 'environment', 'default']);
+    assert.deepEqual([j.api!.source, j.operatorDir!.source, j.ownerKeys!.source, j.org!.source], ['flag', 'environment', 'default', 'default']);
     assert.equal(j.operatorDir!.value, '/ops');
   });
 });

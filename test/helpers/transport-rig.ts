@@ -12,6 +12,13 @@ import { parseIp } from '../../shared/net/ip-address.js';
 import { DumpWriter } from '../../shared/dump/dump-writer.js';
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { initPki, loadPki, recordIssuance, type LoadedPki } from '../../certs/pki-dir.js';
+import type { CertificateAuthority } from '../../certs/certificate-authority.js';
+import { loadOrgCa, recordOrgIssuance } from '../../certs/org-ca.js';
+import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
+import { openCollectorState } from '../../collector/orgs/collector-state.js';
+import { openCollectorDb } from '../../collector/orgs/collector-db.js';
+import { OrgRegistry } from '../../collector/orgs/org-registry.js';
+import { orgPaths } from '../../collector/orgs/org-paths.js';
 import { signAgentCsr, type AgentCertOptions } from '../../certs/issue-certificates.js';
 import { createAgentCsr, generateAgentKey } from '../../certs/agent-csr.js';
 import { privateKeyPem } from '../../certs/rsa-signer.js';
@@ -88,12 +95,33 @@ export interface TestPki {
   dir: string;
   pki: LoadedPki;
   caFingerprint: string;
+  /** for a real collector (its state dir given): the default organisation, whose CA signs the agents */
+  org?: { stateDir: string; id: string; ca: CertificateAuthority; registry: OrgRegistry };
 }
 
-export function makeTestPki(root: string, names = ['localhost'], ips = ['127.0.0.1']): TestPki {
+/**
+ * A PKI on disk. With `stateDir`, also the collector state a real collector (`meerkat-collector
+ * run`) will find there: the default organisation with its CA, which then signs issueAgent's
+ * certificates (and records the agents as enrolled into it), as enrollment would. Without, the
+ * root signs them: what a CollectorServer started on its own (one organisation) accepts.
+ */
+export function makeTestPki(root: string, names = ['localhost'], ips = ['127.0.0.1'], o: { stateDir?: string } = {}): TestPki {
   const dir = join(root, 'pki');
   const r = initPki(dir, { serverNames: names, serverIps: ips });
-  return { dir, pki: loadPki(dir), caFingerprint: r.caFingerprint };
+  const tp: TestPki = { dir, pki: loadPki(dir), caFingerprint: r.caFingerprint };
+  if (o.stateDir) {
+    openCollectorState({ stateDir: o.stateDir, pkiDir: dir }).close();
+    tp.org = { stateDir: o.stateDir, id: DEFAULT_ORG, ca: loadOrgCa(dir, DEFAULT_ORG), registry: new OrgRegistry(openCollectorDb(o.stateDir)) };
+  }
+  return tp;
+}
+
+/** The default organisation's database / dumps folder of a real collector's state dir. */
+export function orgDbPath(stateDir: string, org = DEFAULT_ORG): string {
+  return orgPaths(stateDir, org).db;
+}
+export function orgDumpDir(stateDir: string, org = DEFAULT_ORG): string {
+  return orgPaths(stateDir, org).dumps;
 }
 
 export interface AgentCreds extends ShipperCredentials {
@@ -110,9 +138,17 @@ export function sharedAgentKey(): KeyObject {
 export function issueAgent(tp: TestPki, opts: AgentCertOptions & { key?: KeyObject; agentId?: string } = {}): AgentCreds {
   const key = opts.key ?? sharedAgentKey();
   const agentId = opts.agentId ?? randomUUID();
-  const issued = signAgentCsr(tp.pki.ca, createAgentCsr(key), agentId, opts);
-  recordIssuance(tp.dir, { agentId, serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), issuedAt: new Date().toISOString(), kind: 'enroll' });
-  return { agentId, serial: issued.serial, key: privateKeyPem(key), cert: issued.certPem, ca: tp.pki.ca.certPem };
+  const org = tp.org;
+  const issued = signAgentCsr(org?.ca ?? tp.pki.ca, createAgentCsr(key), agentId, { ...opts, ...(org ? { org: org.id } : {}) });
+  const rec = { agentId, serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), issuedAt: new Date().toISOString(), kind: 'enroll' as const };
+  if (org) {
+    recordOrgIssuance(tp.dir, org.id, rec);
+    if (org.registry.orgOfAgent(agentId) === null) org.registry.assignAgent(agentId, org.id);
+  } else {
+    recordIssuance(tp.dir, rec);
+  }
+  // the organisation's CA after the certificate: the chain the agent sends
+  return { agentId, serial: issued.serial, key: privateKeyPem(key), cert: org ? issued.certPem + org.ca.certPem : issued.certPem, ca: tp.pki.ca.certPem };
 }
 
 /**
@@ -198,11 +234,12 @@ export function startTestCollector(tp: TestPki, root: string, opts: Partial<Coll
 
 
 /**
- * The dumps `meerkat-collector run` recorded in its database (<stateDir>/meerkat.db, table
- * dumps), read-only: what the real collector stored, for tests that start it as a process.
+ * The dumps `meerkat-collector run` recorded in the default organisation's database
+ * (<stateDir>/orgs/default/meerkat.db, table dumps), read-only: what the real collector stored,
+ * for tests that start it as a process.
  */
 export function storedDumps(stateDir: string): Array<{ agentId: string; sequence: number; packetCount: number; rawPath: string }> {
-  const db = new Database(join(stateDir, 'meerkat.db'), { readonly: true, fileMustExist: true });
+  const db = new Database(orgDbPath(stateDir), { readonly: true, fileMustExist: true });
   try {
     return db.prepare('SELECT agent_id AS agentId, sequence, packet_count AS packetCount, raw_path AS rawPath FROM dumps ORDER BY agent_id, sequence').all() as
       Array<{ agentId: string; sequence: number; packetCount: number; rawPath: string }>;

@@ -57,13 +57,13 @@ describe('agent bundle: the agent as it ships', function () {
     assert.notEqual(bad.status, 0);
   });
 
-  it('the launcher runs the service in the lean profile and everything else fast, unless told otherwise', () => {
+  it('the launcher runs every sub-command, the service included, in the fast profile unless told otherwise', () => {
     const script = join(bundleDir, 'meerkat-agent.js');
     const lean = '--v8-pool-size=1 --lite-mode --no-expose-wasm';
-    assert.equal(launcherCommandLine(['run', '--config', 'x.json']).line, `${lean} ${script} run --config x.json`);
+    assert.equal(launcherCommandLine(['run', '--config', 'x.json']).line, `--v8-pool-size=1 ${script} run --config x.json`);
     assert.equal(launcherCommandLine(['replay', 'a.pcap']).line, `--v8-pool-size=1 ${script} replay a.pcap`);
     assert.equal(launcherCommandLine(['enroll']).line, `--v8-pool-size=1 ${script} enroll`);
-    assert.equal(launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'fast' }).line, `--v8-pool-size=1 ${script} run`);
+    assert.equal(launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} run`);
     assert.equal(launcherCommandLine(['replay'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} replay`);
     assert.equal(launcherCommandLine(['run'], { MEERKAT_NODE_FLAGS: '--max-old-space-size=64' }).line, `--max-old-space-size=64 ${script} run`);
     const bad = launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'turbo' });

@@ -87,7 +87,8 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
     };
     await okCollector(['pki', 'init', '--ip', L.lab.collector.farIp]);
     await ok(['keys', 'init', '--owner-keys', L.owner]);
-    await okCollector(['pki', 'operator', 'create', 'alice', '--out', L.operator]);
+    // the operator: a user with a role in the default organisation, and a certificate naming them
+    await okCollector(['user', 'add', 'alice', '--org', 'default', '--role', 'admin', '--cert-out', L.operator]);
     await ok(['keys', 'operator-init', '--operator-dir', L.operator, '--name', 'alice']);
     await L.startCollector('cli');
     // a server beside the collector for the host to talk to
@@ -137,7 +138,7 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
   }
 
   function flowsOf(agentId: string): number {
-    const db = new Database(join(L.collState, 'meerkat.db'), { readonly: true });
+    const db = new Database(join(L.collState, 'orgs', 'default', 'meerkat.db'), { readonly: true });
     try {
       return (db.prepare('SELECT COUNT(*) AS n FROM flows WHERE agent_id = ?').get(agentId) as { n: number }).n;
     } finally {
@@ -146,7 +147,7 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
   }
 
   function storedSequences(id: string): Set<number> {
-    const db = new Database(join(L.collState, 'meerkat.db'), { readonly: true });
+    const db = new Database(join(L.collState, 'orgs', 'default', 'meerkat.db'), { readonly: true });
     try {
       return new Set((db.prepare('SELECT sequence FROM dumps WHERE agent_id = ?').all(id) as { sequence: number }[]).map((r) => r.sequence));
     } finally {

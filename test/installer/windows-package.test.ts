@@ -90,7 +90,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
   }
 
   function storedDumps(id: string): number {
-    const db = new Database(join(dir, 'collector', 'meerkat.db'), { readonly: true });
+    const db = new Database(join(dir, 'collector', 'orgs', 'default', 'meerkat.db'), { readonly: true });
     try {
       return (db.prepare('SELECT COUNT(*) AS n FROM dumps WHERE agent_id = ?').get(id) as { n: number }).n;
     } finally {

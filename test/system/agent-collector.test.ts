@@ -70,7 +70,8 @@ class Rig {
 
   get colDir(): string { return join(this.dir, 'collector'); }
   get agentDir(): string { return join(this.dir, 'agent'); }
-  get db(): string { return join(this.colDir, 'meerkat.db'); }
+  /** the default organisation's database (the one organisation of this rig) */
+  get db(): string { return join(this.colDir, 'orgs', 'default', 'meerkat.db'); }
 
   async start(agentConfig: Record<string, unknown>): Promise<void> {
     const { ipB } = this.pair;
@@ -94,14 +95,14 @@ class Rig {
     if (this.shipped) {
       // the launcher exec'd node on the bundle with the service's settings (same pid)
       const cmdline = readFileSync(`/proc/${this.agent.pid}/cmdline`, 'utf8').split('\0');
-      assert.ok(cmdline.some((a) => a.endsWith('agent-bundle/meerkat-agent.js')) && cmdline.includes('--v8-pool-size=1') && cmdline.includes('--lite-mode'), cmdline.join(' '));
-      assert.match(this.logs.agent, /"profile":"lean"/, 'the service says it runs in the lean profile');
+      assert.ok(cmdline.some((a) => a.endsWith('agent-bundle/meerkat-agent.js')) && cmdline.includes('--v8-pool-size=1') && !cmdline.includes('--lite-mode'), cmdline.join(' '));
+      assert.match(this.logs.agent, /"profile":"fast"/, 'the service says it runs in the fast profile');
       // and its status says so, for the operator and for scripts
       const env = { ...process.env, MEERKAT_NODE: process.execPath };
       const text = execFileSync(shippedLauncher, ['status', '--state-dir', this.agentDir], { encoding: 'utf8', env });
-      assert.match(text, /^runtime: lean profile, node v\d+\.\d+\.\d+; memory: RSS \d+\.\d MB, V8 heap/m, text);
+      assert.match(text, /^runtime: fast profile, node v\d+\.\d+\.\d+; memory: RSS \d+\.\d MB, V8 heap/m, text);
       const json = JSON.parse(execFileSync(shippedLauncher, ['status', '--state-dir', this.agentDir, '--json'], { encoding: 'utf8', env })) as { runtime: { profile: string } };
-      assert.equal(json.runtime.profile, 'lean');
+      assert.equal(json.runtime.profile, 'fast');
       assert.ok(readFileSync(`/proc/${this.agent.pid}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=1'));
     }
   }

@@ -161,7 +161,8 @@ export class ControlLab {
     };
     must(await this.collectorCmd(['pki', 'init', '--ip', this.lab.collector.farIp]), 'pki init');
     must(await this.meerkat(['keys', 'init', '--owner-keys', this.owner]), 'keys init');
-    must(await this.collectorCmd(['pki', 'operator', 'create', 'alice', '--out', this.operator]), 'pki operator create');
+    // the operator is a user of the collector with a role in the default organisation, and gets a certificate naming them
+    must(await this.collectorCmd(['user', 'add', 'alice', '--org', 'default', '--role', 'admin', '--cert-out', this.operator]), 'user add');
     must(await this.meerkat(['keys', 'operator-init', '--operator-dir', this.operator, '--name', 'alice']), 'keys operator-init');
     const tok = must(await this.collectorCmd(['token', 'create']), 'token create').stdout.trim();
     await this.startCollector('cli');
@@ -276,7 +277,7 @@ export class ControlLab {
 
   /** Dumps the collector has stored for the agent with sequence > after. */
   dumps(after = -1): StoredDump[] {
-    const dir = join(this.collState, 'dumps', this.agentId);
+    const dir = join(this.collState, 'orgs', 'default', 'dumps', this.agentId);
     let files: string[] = [];
     try {
       files = readdirSync(dir).filter((f) => f.endsWith('.mkd'));

@@ -200,7 +200,7 @@ describe('docs/getting-started.md, run as written', function () {
   it('an idle agent: a time-limited dump closes on time, and its flows follow within seconds', async () => {
     traffic?.kill('SIGKILL');
     await sleep((DUMP_SECONDS + 3) * 1000);
-    const db = new Database(join(env.MEERKAT_STATE_DIR!, 'meerkat.db'), { readonly: true });
+    const db = new Database(join(env.MEERKAT_STATE_DIR!, 'orgs', 'default', 'meerkat.db'), { readonly: true });
     try {
       const flowsBefore = (db.prepare('SELECT COUNT(*) AS n FROM flows').get() as { n: number }).n;
       const t0 = Date.now();

@@ -132,7 +132,7 @@ describe('retro capture: alert -> capture.retro -> the packets from before the a
       const meerkat = nodeScriptArgs('../../console/cli', import.meta.url);
       const op = join(rig.dir, 'operator');
       const must = (r: { status: number | null; stderr: string }, what: string): void => assert.equal(r.status, 0, `${what}: ${r.stderr}`);
-      must(spawnSync(process.execPath, [...nodeScriptArgs('../../collector/cli', import.meta.url), 'pki', 'operator', 'create', 'alice', '--state-dir', rig.colDir, '--out', op], { encoding: 'utf8' }), 'pki operator create');
+      must(spawnSync(process.execPath, [...nodeScriptArgs('../../collector/cli', import.meta.url), 'user', 'add', 'alice', '--org', 'default', '--role', 'responder', '--cert-out', op, '--state-dir', rig.colDir], { encoding: 'utf8' }), 'user add');
       must(spawnSync(process.execPath, [...meerkat, 'keys', 'operator-init', '--operator-dir', op, '--name', 'alice'], { encoding: 'utf8' }), 'keys operator-init');
       must(spawnSync(process.execPath, [...nodeScriptArgs('../../agent/cli', import.meta.url), 'operator-key', 'add', join(op, 'op.pub'), '--state-dir', rig.agentDir], { encoding: 'utf8' }), 'operator-key add');
       await markedRequest(rig, other, 'LATE-RETROMARK');
@@ -148,7 +148,8 @@ describe('retro capture: alert -> capture.retro -> the packets from before the a
       assert.match(usage.stdout, /retro ring: [\d.]+ (KiB|MiB) on the agent's disk/);
       // and on the collector's /metrics
       const metrics = await netnsExec(rig.pair.nsB, process.execPath, ['-e', `require('http').get('http://127.0.0.1:9469/metrics',r=>{let s='';r.on('data',d=>s+=d);r.on('end',()=>{process.stdout.write(s)})})`], { timeoutMs: 15_000 });
-      const retroGauge = /meerkat_payload_bytes\{kind="retro"\} (\d+)/.exec(metrics.stdout);
+      // (an organisation's metric: it carries org="default" too)
+      const retroGauge = /meerkat_payload_bytes\{(?=[^}]*kind="retro")(?=[^}]*org="default")[^}]*\} (\d+)/.exec(metrics.stdout);
       assert.ok(retroGauge && Number(retroGauge[1]) > 0, metrics.stdout.slice(0, 300));
       // an agent that stops takes its ring with it
       await rig.stopAgent();

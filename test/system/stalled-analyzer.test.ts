@@ -15,7 +15,7 @@ import { openCaptureFile } from '../../shared/capture-file/open-capture-file.js'
 import { decodePacket } from '../../shared/decode/decode-packet.js';
 import { DecodedPacket } from '../../shared/decode/decoded-packet.js';
 import { referencePcapsDir, repoRoot } from '../../shared/util/repo-paths.js';
-import { issueAgent, makeDump, makeTestPki, MemSpool, metricFromText, storedDumps, tmpDir, waitFor, type AgentCreds } from '../helpers/transport-rig.js';
+import { issueAgent, makeDump, makeTestPki, MemSpool, metricFromText, orgDbPath, storedDumps, tmpDir, waitFor, type AgentCreds } from '../helpers/transport-rig.js';
 import { freePort, waitExit, waitHttpOk } from '../helpers/processes.js';
 import { nodeScriptArgs } from '../helpers/node-script.js';
 
@@ -87,8 +87,8 @@ describe('system: an analyzer that never returns cannot stall the collector', fu
 
   it('stopped, reported, restarted then disabled; uploads of every agent acked; the scan alert still arrives', async () => {
     root = tmpDir('stall');
-    const tp = makeTestPki(root);
     const stateDir = join(root, 'state');
+    const tp = makeTestPki(root, undefined, undefined, { stateDir });
     const port = await freePort();
     const opsPort = await freePort();
     const cfgFile = join(root, 'collector.json');
@@ -147,7 +147,7 @@ describe('system: an analyzer that never returns cannot stall the collector', fu
     assert.ok(h.notes.some((n) => /analyzer never-returns disabled: stalled 3 times/.test(n)), JSON.stringify(h));
 
     // the other analyzers went on: the scan of the real capture is an alert in the database
-    const db = join(stateDir, 'meerkat.db');
+    const db = orgDbPath(stateDir);
     type Row = { category: string; rule: string; agent_id: string; peer: string };
     const rows = (): Row[] => {
       const d = new Database(db, { readonly: true, fileMustExist: true });

@@ -1,6 +1,7 @@
 // `meerkat-collector init` as a real process: the deployment it makes (PKI, configuration,
-// the first operator's certificate and signing key in one directory, the console settings, a
-// token bound to the CA), what it prints (the exact enroll command), --json, the questions it
+// the default organisation, the first operator's certificate and signing key in one directory
+// and their user - admin of the default organisation -, the console settings, a token of the
+// default organisation bound to the CA), what it prints (the exact enroll command), --json, the questions it
 // asks (answered on stdin, a wrong answer asked again), and the refusals: a deployment that
 // exists is left alone (exit 1), missing names are a usage error (exit 2). As root for a
 // service account's state directory, what it makes there is handed to that account.
@@ -13,6 +14,8 @@ import { parseEnrollToken } from '../../../certs/enroll-token-format.js';
 import { certFingerprintB64 } from '../../../certs/fingerprint.js';
 import { tmpDir } from '../../helpers/transport-rig.js';
 import { collectorCliArgs } from '../../helpers/processes.js';
+import { openCollectorState } from '../../../collector/orgs/collector-state.js';
+import { EnrollTokenStore } from '../../../certs/enroll-tokens.js';
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -72,6 +75,22 @@ describe('meerkat-collector init', function () {
     assert.ok(r.stdout.includes(`meerkat-agent enroll --collector https://collector.test:8443 --token ${token} --anon-key anon.key --box-pub box.pub --operator-key op.pub`), r.stdout);
     assert.ok(r.stdout.includes('meerkat keys init'));
     assert.ok(r.stdout.includes(`meerkat package agent --collector https://collector.test:8443 --token ${token} --operator-key ${join(op, 'op.pub')}`));
+
+    // the default organisation is there, and the first operator is its admin and a collector administrator
+    const state = openCollectorState({ stateDir: h.state, pkiDir: pki });
+    try {
+      assert.deepEqual(state.orgs.list().map((o) => [o.id, o.state]), [['default', 'active']]);
+      const u = state.users.get('alice')!;
+      assert.deepEqual([u.collectorAdmin, u.memberships], [true, [{ org: 'default', role: 'admin' }]]);
+    } finally {
+      state.close();
+    }
+    const toks = EnrollTokenStore.open(h.state);
+    try {
+      assert.deepEqual(toks.list().map((t) => t.org), ['default']);
+    } finally {
+      toks.close();
+    }
 
     // a second init changes nothing
     const ca = readFileSync(join(pki, 'ca.crt'), 'utf8');
@@ -145,7 +164,7 @@ describe('meerkat-collector init', function () {
     chownSync(h.state, 65534, 65534);
     const r = await init(h.env, ['--ip', '192.0.2.10', '--operator', 'root-admin', '--non-interactive']);
     assert.equal(r.code, 0, r.stderr);
-    for (const p of [h.config, join(h.state, 'pki'), join(h.state, 'pki', 'ca.key'), join(h.state, 'enroll-tokens.sqlite')]) {
+    for (const p of [h.config, join(h.state, 'pki'), join(h.state, 'pki', 'ca.key'), join(h.state, 'collector.db'), join(h.state, 'orgs', 'default')]) {
       assert.equal(statSync(p).uid, 65534, p);
     }
     // the operator's signing key is never the collector account's

@@ -1,20 +1,17 @@
 // The operators' API routes for finding things and for the truth about agents, in process with
 // real parts: flows imported from reference captures into a real collector database, alerts in
-// its alert store, a real PKI and the HTTPS API with mutual TLS, the console's client.
-//   GET /v1/flows (filters, CIDR and the "*" notation, cursor paging), GET /v1/flows/summary,
-//   GET /v1/alerts and POST /v1/alerts/ID/state (audited), since/until on commands and audit,
-//   GET /v1/agents (revoked, commands not answered yet, what a command put in force).
+// its alert store (the default organisation's database), a real PKI and the HTTPS API with
+// mutual TLS, the console's client. Paths under /v1/orgs/default:
+//   GET .../flows (filters, CIDR and the "*" notation, cursor paging), GET .../flows/summary,
+//   GET .../alerts and POST .../alerts/ID/state (audited), since/until on commands and audit,
+//   GET .../agents (revoked, commands not answered yet, what a command put in force).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { logger } from '../../../shared/log.js';
-import { initPki, pkiPaths, revokeAgent } from '../../../certs/pki-dir.js';
-import { loadCa } from '../../../certs/certificate-authority.js';
-import { issueOperatorCertificate, recordOperatorIssuance } from '../../../certs/operator-certs.js';
+import { revokeAgent } from '../../../certs/pki-dir.js';
+import { OrgApiRig } from '../../helpers/org-api-rig.js';
 import { buildSignedCommand } from '../../../shared/commands/command-signing.js';
 import { initOperatorKeys, loadOperatorSigningKey } from '../../../shared/commands/operator-keys.js';
-import { ControlService, type CommandTransport } from '../../../collector/control/control-service.js';
+import type { ControlService } from '../../../collector/control/control-service.js';
 import { importFiles } from '../../../collector/import/import-files.js';
 import { SqliteAlertStore } from '../../../shared/alerts/sqlite-alert-store.js';
 import { alertKey, type AggregatedAlert } from '../../../shared/alerts/alert-types.js';
@@ -26,10 +23,6 @@ import { alert } from '../../helpers/alert-gen.js';
 
 const A1 = '3b1f6a52-9c1e-4d6f-8a2b-0c4d5e6f7a8b';
 const A2 = '7c2d8e90-1f3a-4b5c-9d6e-7f8a9b0c1d2e';
-const log = logger('test-admin-routes');
-log.level = 'silent';
-
-const noTransport: CommandTransport = { sendCommand: () => false, agentSummaries: () => [] };
 
 function aggregated(p: Parameters<typeof alert>[0], tsUs: number): AggregatedAlert {
   const a = alert({ ...p, tsUs });
@@ -40,16 +33,18 @@ type Flows = { flows: FlowRecord[]; next: string | null };
 
 describe('API routes: flows, summary, alerts, time ranges, agents as they are', function () {
   this.timeout(60_000);
+  const rig = new OrgApiRig();
   let dir: string;
   let svc: ControlService;
   let client: AdminClient;
   let all: FlowRecord[];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'meerkat-admin-routes-'));
-    const pki = join(dir, 'pki');
-    initPki(pki, { serverNames: ['collector.test'], serverBits: 2048 });
-    const db = join(dir, 'meerkat.db');
+    // the default organisation of a collector state, its database, the operators' API over it
+    await rig.start();
+    dir = rig.dir;
+    const db = rig.org('default').dbPath;
+    for (const a of [A1, A2]) rig.state.orgs.assignAgent(a, 'default');
     const pcaps = referencePcapsDir();
     await importFiles([join(pcaps, 'zeek/wikipedia.pcap'), join(pcaps, 'zeek/ftp_ipv6.pcap')], { db, anonymize: 'none', agentId: A1, progress: false });
     const alerts = new SqliteAlertStore(db);
@@ -59,19 +54,15 @@ describe('API routes: flows, summary, alerts, time ranges, agents as they are', 
       aggregated({ agentId: A2, category: 'beacon', rule: 'periodic', peer: '192.0.2.1' }, 1_700_000_200_000_000),
     ]);
     alerts.close();
-    svc = await ControlService.open({ dbPath: db, pkiDir: pki, listen: { host: '127.0.0.1', port: 0 }, log, tickMs: 50 });
-    svc.attach(noTransport);
-    const c = issueOperatorCertificate(loadCa(pkiPaths(pki).caCert, pkiPaths(pki).caKey), 'alice', { bits: 2048 });
-    recordOperatorIssuance(pki, c);
-    client = new AdminClient(`https://127.0.0.1:${svc.apiPort}`, { cert: c.certPem, key: c.keyPem, ca: readFileSync(pkiPaths(pki).caCert, 'utf8') });
-    all = (await client.get<Flows>('/v1/flows')).flows;
+    svc = rig.org('default').control;
+    client = (await rig.user('alice', { default: 'admin' })).client();
+    all = (await client.get<Flows>(client.scoped('/flows'))).flows;
   });
   after(async () => {
-    await svc?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await rig.close();
   });
 
-  const flows = async (q: string): Promise<Flows> => client.get<Flows>(`/v1/flows?${q}`);
+  const flows = async (q: string): Promise<Flows> => client.get<Flows>(client.scoped(`/flows?${q}`));
   const badQuery = (q: string, param: RegExp) => assert.rejects(flows(q), (e: unknown) => e instanceof AdminApiError && e.status === 400 && e.reason === 'bad-query' && param.test(e.message));
 
   it('GET /v1/flows: newest first, a default page of 100, the records of docs/flows.md', () => {
@@ -122,7 +113,7 @@ describe('API routes: flows, summary, alerts, time ranges, agents as they are', 
 
   it('GET /v1/flows/summary: totals and top talkers, ports and protocols add up to the records', async () => {
     const s = await client.get<{ records: number; bytes: number; packets: number; sinceUs: number; talkers: { addr: string; pseudonym: boolean; bytes: number }[]; ports: { proto: string; port: number; bytes: number }[]; protocols: { proto: string; records: number }[] }>(
-      '/v1/flows/summary?since=0&top=3');
+      client.scoped('/flows/summary?since=0&top=3'));
     assert.equal(s.records, 40);
     assert.equal(s.bytes, all.reduce((a, r) => a + r.orig_ip_bytes + r.resp_ip_bytes, 0));
     assert.equal(s.packets, all.reduce((a, r) => a + r.orig_pkts + r.resp_pkts, 0));
@@ -131,30 +122,30 @@ describe('API routes: flows, summary, alerts, time ranges, agents as they are', 
     const top = s.talkers[0]!;
     assert.equal(top.bytes, all.filter((r) => r.orig_addr === top.addr || r.resp_addr === top.addr).reduce((a, r) => a + r.orig_ip_bytes + r.resp_ip_bytes, 0));
     assert.deepEqual(s.protocols.map((p) => [p.proto, p.records]).sort(), [['tcp', all.filter((r) => r.proto === 'tcp').length], ['udp', all.filter((r) => r.proto === 'udp').length]].sort());
-    const recent = await client.get<{ records: number; sinceUs: number; untilUs: number }>('/v1/flows/summary');
+    const recent = await client.get<{ records: number; sinceUs: number; untilUs: number }>(client.scoped('/flows/summary'));
     assert.equal(recent.records, 0, 'the default range is the last hour; these captures are from 2012');
     assert.ok(Math.abs(recent.untilUs - recent.sinceUs - 3_600_000_000) < 1000);
-    await assert.rejects(client.get('/v1/flows/summary?limit=5'), (e: unknown) => e instanceof AdminApiError && e.status === 400);
+    await assert.rejects(client.get(client.scoped('/flows/summary?limit=5')), (e: unknown) => e instanceof AdminApiError && e.status === 400);
   });
 
   it('GET /v1/alerts and POST /v1/alerts/ID/state: filters, paging, state changes audited with who', async () => {
     type AlertsBody = { alerts: Array<{ id: number; state: string; agentId: string; category: string; lastSeen: string; lastSeenUs: number }>; next: string | null };
-    const listed = await client.get<AlertsBody>('/v1/alerts');
+    const listed = await client.get<AlertsBody>(client.scoped('/alerts'));
     assert.deepEqual(listed.alerts.map((a) => a.category), ['beacon', 'threat-intel', 'scan'], 'most recently seen first');
     assert.equal(listed.alerts[0]!.lastSeen, new Date(1_700_000_200_000).toISOString());
     assert.equal(listed.alerts[0]!.lastSeenUs, 1_700_000_200_000_000);
-    assert.deepEqual((await client.get<AlertsBody>(`/v1/alerts?agent=${A1}`)).alerts.map((a) => a.category), ['threat-intel', 'scan']);
-    const p1 = await client.get<AlertsBody>('/v1/alerts?limit=2');
-    const p2 = await client.get<AlertsBody>(`/v1/alerts?limit=2&cursor=${p1.next!}`);
+    assert.deepEqual((await client.get<AlertsBody>(client.scoped(`/alerts?agent=${A1}`))).alerts.map((a) => a.category), ['threat-intel', 'scan']);
+    const p1 = await client.get<AlertsBody>(client.scoped('/alerts?limit=2'));
+    const p2 = await client.get<AlertsBody>(client.scoped(`/alerts?limit=2&cursor=${p1.next!}`));
     assert.deepEqual([...p1.alerts, ...p2.alerts].map((a) => a.id), listed.alerts.map((a) => a.id));
     assert.equal(p2.next, null);
     const scan = listed.alerts.find((a) => a.category === 'scan')!;
-    const ack = await client.post<{ alert: { id: number; state: string } }>(`/v1/alerts/${scan.id}/state`, { state: 'ack' });
+    const ack = await client.post<{ alert: { id: number; state: string } }>(client.scoped(`/alerts/${scan.id}/state`), { state: 'ack' });
     assert.equal(ack.alert.state, 'acknowledged');
-    assert.deepEqual((await client.get<AlertsBody>('/v1/alerts?state=acknowledged')).alerts.map((a) => a.id), [scan.id]);
-    await assert.rejects(client.post('/v1/alerts/99999/state', { state: 'closed' }), (e: unknown) => e instanceof AdminApiError && e.status === 404);
-    await assert.rejects(client.post(`/v1/alerts/${scan.id}/state`, { state: 'gone' }), (e: unknown) => e instanceof AdminApiError && e.status === 400);
-    const audit = (await client.get<{ entries: { actor: string; action: string; outcome: string; agentId: string | null }[] }>('/v1/audit')).entries;
+    assert.deepEqual((await client.get<AlertsBody>(client.scoped('/alerts?state=acknowledged'))).alerts.map((a) => a.id), [scan.id]);
+    await assert.rejects(client.post(client.scoped('/alerts/99999/state'), { state: 'closed' }), (e: unknown) => e instanceof AdminApiError && e.status === 404);
+    await assert.rejects(client.post(client.scoped(`/alerts/${scan.id}/state`), { state: 'gone' }), (e: unknown) => e instanceof AdminApiError && e.status === 400);
+    const audit = (await client.get<{ entries: { actor: string; action: string; outcome: string; agentId: string | null }[] }>(client.scoped('/audit'))).entries;
     assert.ok(audit.some((e) => e.actor === 'operator:alice' && e.action === 'alert.state' && e.outcome === 'acknowledged' && e.agentId === A1));
   });
 
@@ -162,19 +153,19 @@ describe('API routes: flows, summary, alerts, time ranges, agents as they are', 
     initOperatorKeys(join(dir, 'op'), { name: 'alice' });
     const key = loadOperatorSigningKey(join(dir, 'op', 'op.key'));
     const before = Date.now();
-    await client.post('/v1/commands', buildSignedCommand(key, { agentId: A2, kind: 'capture.snaplen', params: { snapLen: 64 }, lifetimeMs: 3_600_000 }));
-    const inRange = (await client.get<{ commands: unknown[] }>(`/v1/commands?since=${(before - 1000) * 1000}`)).commands;
+    await client.post(client.scoped('/commands'), buildSignedCommand(key, { agentId: A2, kind: 'capture.snaplen', params: { snapLen: 64 }, lifetimeMs: 3_600_000 }));
+    const inRange = (await client.get<{ commands: unknown[] }>(client.scoped(`/commands?since=${(before - 1000) * 1000}`))).commands;
     assert.equal(inRange.length, 1);
-    assert.equal((await client.get<{ commands: unknown[] }>(`/v1/commands?until=${encodeURIComponent(new Date(before - 60_000).toISOString())}`)).commands.length, 0);
-    const entries = (await client.get<{ entries: { at: string }[] }>(`/v1/audit?since=${(before - 1000) * 1000}`)).entries;
+    assert.equal((await client.get<{ commands: unknown[] }>(client.scoped(`/commands?until=${encodeURIComponent(new Date(before - 60_000).toISOString())}`))).commands.length, 0);
+    const entries = (await client.get<{ entries: { at: string }[] }>(client.scoped(`/audit?since=${(before - 1000) * 1000}`))).entries;
     assert.ok(entries.length > 0 && entries.every((e) => Date.parse(e.at) >= before - 1000));
-    assert.equal((await client.get<{ entries: unknown[] }>('/v1/audit?until=2001-01-01T00:00:00Z')).entries.length, 0);
-    await assert.rejects(client.get('/v1/audit?since=soon'), (e: unknown) => e instanceof AdminApiError && e.status === 400);
+    assert.equal((await client.get<{ entries: unknown[] }>(client.scoped('/audit?until=2001-01-01T00:00:00Z'))).entries.length, 0);
+    await assert.rejects(client.get(client.scoped('/audit?since=soon')), (e: unknown) => e instanceof AdminApiError && e.status === 400);
   });
 
   it('GET /v1/agents: a command not answered yet is pending, an answered one is in force at once, a revoked agent says so', async () => {
     svc.hooks.onHeartbeat(A2, { control: { snapLen: 0, capture: 'running', shipping: 'running', peerCapture: [] } } as never);
-    const agentOf = async (id: string) => (await client.get<{ agents: AgentView[] }>('/v1/agents')).agents.find((a) => a.agentId === id)!;
+    const agentOf = async (id: string) => (await client.get<{ agents: AgentView[] }>(client.scoped('/agents'))).agents.find((a) => a.agentId === id)!;
     let a2 = await agentOf(A2);
     assert.deepEqual(a2.pendingCommands.map((c) => [c.kind, c.state]), [['capture.snaplen', 'queued']]);
     assert.equal((a2.health!.control as { snapLen: number }).snapLen, 0, 'the heartbeat: not applied yet');

@@ -5,15 +5,10 @@
 // exports at once, payload usage; and `meerkat pcap` through the API, with the owner key turning
 // pseudonyms back on the console's side only.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { logger } from '../../../shared/log.js';
-import { initPki, pkiPaths } from '../../../certs/pki-dir.js';
-import { loadCa } from '../../../certs/certificate-authority.js';
-import { issueOperatorCertificate, recordOperatorIssuance } from '../../../certs/operator-certs.js';
-import { ControlService } from '../../../collector/control/control-service.js';
+import { OrgApiRig } from '../../helpers/org-api-rig.js';
 import { AdminApiError, AdminClient } from '../../../console/admin-client.js';
 import { OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE } from '../../../certs/operator-certs.js';
 import { registerPcapCommand } from '../../../console/commands/pcap.js';
@@ -25,8 +20,6 @@ import { decodeDump, DumpWriter } from '../../../shared/dump/index.js';
 import { PacketRecord } from '../../../shared/packet/packet-record.js';
 import { countFrames, importDumps, makeDumps, refPcap, tshark, tsharkFrameSums, flowConversations } from '../../shared/pcap-export/export-fixtures.js';
 
-const log = logger('test-pcap-export');
-log.level = 'silent';
 
 async function readAll(res: IncomingMessage): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -36,8 +29,9 @@ async function readAll(res: IncomingMessage): Promise<Buffer> {
 
 describe('the API packet export (GET /v1/pcap)', function () {
   this.timeout(120_000);
+  const rig = new OrgApiRig();
   let dir: string;
-  let svc: ControlService;
+  let apiPort: number;
   let client: AdminClient;
   let opDir: string;
   let agentId: string;
@@ -46,18 +40,16 @@ describe('the API packet export (GET /v1/pcap)', function () {
   let fullAgent: string;
   let bigAgent: string;
   let copies: string[];
-  const db = (): string => join(dir, 'meerkat.db');
+  const db = (): string => rig.org('default').dbPath;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'meerkat-pcap-api-'));
-    const pki = join(dir, 'pki');
-    initPki(pki, { serverNames: ['collector.test'], serverBits: 2048 });
-    svc = await ControlService.open({ dbPath: db(), pkiDir: pki, listen: { host: '127.0.0.1', port: 0 }, log, tickMs: 50, pcapLimits: { concurrent: 1 } });
-    const ca = loadCa(pkiPaths(pki).caCert, pkiPaths(pki).caKey);
-    const c = issueOperatorCertificate(ca, 'alice', { bits: 2048 });
-    recordOperatorIssuance(pki, c);
-    const caPem = readFileSync(pkiPaths(pki).caCert, 'utf8');
-    client = new AdminClient(`https://127.0.0.1:${svc.apiPort}`, { cert: c.certPem, key: c.keyPem, ca: caPem });
+    await rig.start({ pcapLimits: { concurrent: 1 } });
+    dir = rig.dir;
+    apiPort = rig.api.port;
+    const alice = await rig.user('alice', { default: 'responder' });
+    const c = { certPem: alice.certPem, keyPem: alice.keyPem };
+    const caPem = rig.caPem;
+    client = alice.client();
     opDir = join(dir, 'operator');
     mkdirSync(opDir);
     writeFileSync(join(opDir, OPERATOR_CERT_FILE), c.certPem);
@@ -87,12 +79,11 @@ describe('the API packet export (GET /v1/pcap)', function () {
     importDumps(db(), copies);
   });
   after(async () => {
-    await svc?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await rig.close();
   });
 
   it('streams pcapng to an operator, with its summary as trailer, and audits the export', async () => {
-    const res = await client.stream(`/v1/pcap?agent=${agentId}&since=0&until=9007199254740991&format=pcapng`);
+    const res = await client.stream(client.scoped(`/pcap?agent=${agentId}&since=0&until=9007199254740991&format=pcapng`));
     assert.equal(res.headers['content-type'], 'application/x-pcapng');
     const file = join(dir, 'api.pcapng');
     writeFileSync(file, await readAll(res));
@@ -104,35 +95,35 @@ describe('the API packet export (GET /v1/pcap)', function () {
     assert.equal(await countFrames(file, '_ws.malformed'), 0);
     const sums = await tsharkFrameSums(file, 'tcp');
     for (const [k, c] of flowConversations(flows, 'tcp')) assert.deepEqual(sums.get(k), c, k);
-    const audit = (await client.get<{ entries: { actor: string; action: string; outcome: string; agentId: string | null; detail: { summary?: { packets: number } } }[] }>('/v1/audit')).entries;
+    const audit = (await client.get<{ entries: { actor: string; action: string; outcome: string; agentId: string | null; detail: { summary?: { packets: number } } }[] }>(client.scoped('/audit'))).entries;
     const ex = audit.find((e) => e.action === 'pcap.export');
     assert.ok(ex, 'pcap.export audited');
     assert.equal(ex.actor, 'operator:alice');
     assert.equal(ex.agentId, agentId);
     assert.equal(ex.outcome, 'ok');
     assert.equal(ex.detail.summary!.packets, packets);
-    assert.ok(audit.some((e) => e.action === 'http GET /v1/pcap' && e.outcome === '200'));
+    assert.ok(audit.some((e) => e.action === 'http GET /v1/orgs/default/pcap' && e.outcome === '200'));
   });
 
   it('refuses bad selections with the reason, bounds packets and exports at once', async () => {
-    await assert.rejects(client.stream(`/v1/pcap?agent=${agentId}&since=5`), (e: unknown) => e instanceof AdminApiError && e.status === 400 && /since and until/.test(e.message));
-    await assert.rejects(client.stream(`/v1/pcap?agent=${agentId}&since=0&until=1&peer=nonsense`), (e: unknown) => e instanceof AdminApiError && e.status === 400 && /peer/.test(e.message));
-    await assert.rejects(client.stream(`/v1/pcap?flow=Cnosuchflow`), (e: unknown) => e instanceof AdminApiError && e.status === 400 && /no flow record/.test(e.message));
-    const cut = await client.stream(`/v1/pcap?agent=${agentId}&since=0&until=9007199254740991&max-packets=10`);
+    await assert.rejects(client.stream(client.scoped(`/pcap?agent=${agentId}&since=5`)), (e: unknown) => e instanceof AdminApiError && e.status === 400 && /since and until/.test(e.message));
+    await assert.rejects(client.stream(client.scoped(`/pcap?agent=${agentId}&since=0&until=1&peer=nonsense`)), (e: unknown) => e instanceof AdminApiError && e.status === 400 && /peer/.test(e.message));
+    await assert.rejects(client.stream(client.scoped(`/pcap?flow=Cnosuchflow`)), (e: unknown) => e instanceof AdminApiError && e.status === 400 && /no flow record/.test(e.message));
+    const cut = await client.stream(client.scoped(`/pcap?agent=${agentId}&since=0&until=9007199254740991&max-packets=10`));
     await readAll(cut);
     assert.equal((JSON.parse(cut.trailers[EXPORT_TRAILER]!) as { truncated: string }).truncated, 'packets');
     // an export whose reader does not read holds the only slot (back-pressure keeps it running): another waits its turn
-    const hold = await client.stream(`/v1/pcap?agent=${bigAgent}&since=0&until=9007199254740991&format=pcapng`);
+    const hold = await client.stream(client.scoped(`/pcap?agent=${bigAgent}&since=0&until=9007199254740991&format=pcapng`));
     await new Promise((r) => setTimeout(r, 500));
-    await assert.rejects(client.stream(`/v1/pcap?agent=${agentId}&since=0&until=9007199254740991`), (e: unknown) => e instanceof AdminApiError && e.status === 429 && /retry/.test(e.message));
+    await assert.rejects(client.stream(client.scoped(`/pcap?agent=${agentId}&since=0&until=9007199254740991`)), (e: unknown) => e instanceof AdminApiError && e.status === 429 && /retry/.test(e.message));
     const held = await readAll(hold);
     assert.ok(held.length > 30e6, `${held.length} bytes`);
     assert.equal((JSON.parse(hold.trailers[EXPORT_TRAILER]!) as { packets: number }).packets, 40 * 1776);
-    await readAll(await client.stream(`/v1/pcap?agent=${agentId}&since=0&until=1`));
+    await readAll(await client.stream(client.scoped(`/pcap?agent=${agentId}&since=0&until=1`)));
   });
 
   it('reports payload kept per agent', async () => {
-    const u = await client.get<{ agents: { agentId: string; bytes: number; dumps: number; retroBytes: number }[]; totalBytes: number }>('/v1/pcap/usage');
+    const u = await client.get<{ agents: { agentId: string; bytes: number; dumps: number; retroBytes: number }[]; totalBytes: number }>(client.scoped('/pcap/usage'));
     assert.deepEqual(u.agents.map((a) => a.agentId).sort(), [fullAgent, bigAgent].sort(), 'the agents with payload, not the header-only one');
     const big = u.agents.find((a) => a.agentId === bigAgent)!;
     assert.equal(big.dumps, 40);
@@ -142,7 +133,7 @@ describe('the API packet export (GET /v1/pcap)', function () {
   });
 
   it('`meerkat pcap` through the API: pseudonyms by default, real addresses with --deanon (turned back on the console)', async () => {
-    const base = ['pcap', '--agent', agentId, '--since', '2000-01-01T00:00:00Z', '--until', '2100-01-01T00:00:00Z', '--api', `https://127.0.0.1:${svc.apiPort}`, '--operator-dir', opDir];
+    const base = ['pcap', '--agent', agentId, '--since', '2000-01-01T00:00:00Z', '--until', '2100-01-01T00:00:00Z', '--api', `https://127.0.0.1:${apiPort}`, '--operator-dir', opDir];
     const pseud = join(dir, 'console.pcapng');
     const r1 = await runCommand(registerPcapCommand, [...base, '-o', pseud, '--json']);
     assert.equal(r1.code, 0, r1.err);
@@ -158,7 +149,7 @@ describe('the API packet export (GET /v1/pcap)', function () {
     assert.ok(shown.has('192.168.1.7') || [...shown].some((a) => a.startsWith('192.168.')), 'the internal host, real');
     assert.ok(![...(await addrs(pseud))].some((a) => a.startsWith('192.168.')), 'no internal address without the owner key');
     // the collector saw only the pseudonymous request: its audit has no real internal address
-    const audit = JSON.stringify((await client.get<{ entries: unknown[] }>('/v1/audit')).entries);
+    const audit = JSON.stringify((await client.get<{ entries: unknown[] }>(client.scoped('/audit'))).entries);
     assert.ok(!/192\.168\./.test(audit));
     // usage errors exit 2
     assert.equal((await runCommand(registerPcapCommand, ['pcap', '--agent', agentId, '-o', join(dir, 'x.pcapng')])).code, 2);

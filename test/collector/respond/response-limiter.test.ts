@@ -17,7 +17,7 @@ import { ResponseEngine } from '../../../collector/respond/response-engine.js';
 import { parseResponsesConfig, type ResponseRuleInput } from '../../../collector/respond/response-config.js';
 import { loadOrCreateResponseKey } from '../../../collector/respond/response-key.js';
 import { Shipper } from '../../../agent/transport/shipper.js';
-import { issueAgent, makeTestPki, MemSpool, tmpDir, waitFor } from '../../helpers/transport-rig.js';
+import { issueAgent, makeTestPki, MemSpool, orgDbPath, tmpDir, waitFor } from '../../helpers/transport-rig.js';
 import { freePort, waitExit, waitHttpOk } from '../../helpers/processes.js';
 import { nodeScriptArgs } from '../../helpers/node-script.js';
 
@@ -110,8 +110,9 @@ describe('responses: rate limiter', () => {
 
     it('the per-agent limit of the first run holds in the second', async () => {
       root = tmpDir('limits-restart');
-      const tp = makeTestPki(root);
       const stateDir = join(root, 'state');
+      // the collector's default organisation, whose CA signs the agent
+      const tp = makeTestPki(root, ['localhost'], ['127.0.0.1'], { stateDir });
       const port = await freePort();
       const opsPort = await freePort();
       const listed = ['198.51.100.7', '198.51.100.8'];
@@ -157,7 +158,7 @@ describe('responses: rate limiter', () => {
         shipper!.notify();
         await waitFor(() => !spool.dumps.has(seq), 20_000, `dump ${seq} acked`);
       };
-      const db = join(stateDir, 'meerkat.db');
+      const db = orgDbPath(stateDir);
       const audit = (): Array<{ action: string; outcome: string }> => {
         const d = new Database(db, { readonly: true, fileMustExist: true });
         try {

@@ -88,7 +88,7 @@ describe('transport: packet amplification from one agent (real collector process
 
   it('holds the attacker to its packet rate and keeps the other agents\' ack latency bounded', async function () {
     this.timeout(240_000);
-    const tp = makeTestPki(root);
+    const tp = makeTestPki(root, undefined, undefined, { stateDir: join(root, 'state') });
     collector = await CollectorProcess.start(join(root, 'collector.json'), {
       stateDir: join(root, 'state'), pkiDir: tp.dir, logLevel: 'warn',
       limits: { maxDumpPackets: BIG, agentRatePacketsPerSec: RATE, agentBurstPackets: BURST },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Shipper } from '../../../agent/transport/shipper.js';
 import { decodeDump } from '../../../shared/dump/dump-reader.js';
-import { DirSpool, issueAgent, makeDump, makeTestPki, storedDumps, tmpDir, waitFor, type AgentCreds } from '../../helpers/transport-rig.js';
+import { DirSpool, issueAgent, makeDump, makeTestPki, orgDumpDir, storedDumps, tmpDir, waitFor, type AgentCreds } from '../../helpers/transport-rig.js';
 import { freePort, spawnFixture, waitExit, waitHttpOk } from '../../helpers/processes.js';
 
 const KILLS = 20;
@@ -13,9 +13,10 @@ const AGENTS = 6;
 
 describe('transport: kill -9 the collector repeatedly during uploads', function () {
   it(`after ${KILLS} kills: packets in == packets stored, every dump stored once, byte-identical`, async function () {
+    this.timeout(240_000); // 21 collector starts (a second or more each on a loaded machine) and the final drain
     const root = tmpDir('collkill');
-    const tp = makeTestPki(root);
     const stateDir = join(root, 'state');
+    const tp = makeTestPki(root, undefined, undefined, { stateDir });
     const port = await freePort();
     const opsPort = await freePort();
     const cfgFile = join(root, 'collector.json');
@@ -95,7 +96,7 @@ describe('transport: kill -9 the collector repeatedly during uploads', function 
         assert.equal(createHash('sha256').update(bytes).digest('hex'), produced.get(`${r.agentId}/${r.sequence}`)!.sha, r.rawPath);
         assert.equal(decodeDump(bytes).packetCount, r.packetCount);
       }
-      const files = agents.flatMap((a) => existsSync(join(stateDir, 'dumps', a.creds.agentId)) ? readdirSync(join(stateDir, 'dumps', a.creds.agentId)) : []);
+      const files = agents.flatMap((a) => existsSync(join(orgDumpDir(stateDir), a.creds.agentId)) ? readdirSync(join(orgDumpDir(stateDir), a.creds.agentId)) : []);
       assert.equal(files.length, rows.length, 'one file per stored dump, no strays');
       process.stderr.write(`      (${KILLS} kills; ${rows.length} dumps, ${packetsStored} packets in = stored; ${acks} acks incl. ${acks - rows.length} re-acks of resent dumps)\n`);
     } finally {

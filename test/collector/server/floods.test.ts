@@ -50,9 +50,9 @@ describe('transport: floods become a few log lines, not one per refusal (real co
   before(async function () {
     this.timeout(60_000);
     root = tmpDir('flood');
-    tp = makeTestPki(root);
-    fingerprint = tp.caFingerprint;
     stateDir = join(root, 'state');
+    tp = makeTestPki(root, undefined, undefined, { stateDir });
+    fingerprint = tp.caFingerprint;
     collector = await CollectorProcess.start(join(root, 'collector.json'), {
       stateDir, pkiDir: tp.dir, limits: { enrollFailuresPerSec: 1, enrollFailureBurst: BURST },
     });

@@ -18,8 +18,8 @@ function rssOf(pid: number): number {
 describe(`transport: ${AGENTS} simulated agents on one collector`, function () {
   it('every dump of every agent is stored once, memory stays bounded; prints throughput', async function () {
     const root = tmpDir('load');
-    const tp = makeTestPki(root);
     const stateDir = join(root, 'state');
+    const tp = makeTestPki(root, undefined, undefined, { stateDir });
     const port = await freePort();
     const opsPort = await freePort();
     const cfgFile = join(root, 'collector.json');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DumpIngest } from '../../../collector/import/dump-ingest.js';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import { poisonFirstTimestamp } from '../../shared/dump/helpers/poisoned-dump.js';
-import { issueAgent, makeDump, makeTestPki, tmpDir } from '../../helpers/transport-rig.js';
+import { issueAgent, makeDump, makeTestPki, orgDbPath, tmpDir } from '../../helpers/transport-rig.js';
 import { CollectorProcess } from '../../helpers/processes.js';
 import { RawAgent } from '../../helpers/raw-agent.js';
 
@@ -35,8 +35,8 @@ describe('transport: a poisoned dump from one agent costs no other agent a flow 
 
   it('nacks every poisoned dump invalid-value, stores the victim\'s dumps and all of their flows, and stops cleanly', async function () {
     this.timeout(120_000);
-    const tp = makeTestPki(root);
     const stateDir = join(root, 'state');
+    const tp = makeTestPki(root, undefined, undefined, { stateDir });
     collector = await CollectorProcess.start(join(root, 'collector.json'), { stateDir, pkiDir: tp.dir });
     const victim = issueAgent(tp);
     const poisoner = issueAgent(tp);
@@ -73,11 +73,11 @@ describe('transport: a poisoned dump from one agent costs no other agent a flow 
     ingest.flushAll();
     ref.close();
     const want = flowTotals(refDb, victim.agentId);
-    const got = flowTotals(join(stateDir, 'meerkat.db'), victim.agentId);
+    const got = flowTotals(orgDbPath(stateDir), victim.agentId);
     assert.ok(want.records > 0);
     assert.deepEqual(got, want, 'the victim\'s flow records and packets, all of them');
-    assert.deepEqual(flowTotals(join(stateDir, 'meerkat.db'), poisoner.agentId), { records: 0, packets: 0 }, 'nothing of the poison was stored');
-    const store = new SqliteFlowStore(join(stateDir, 'meerkat.db'), { readonly: true });
+    assert.deepEqual(flowTotals(orgDbPath(stateDir), poisoner.agentId), { records: 0, packets: 0 }, 'nothing of the poison was stored');
+    const store = new SqliteFlowStore(orgDbPath(stateDir), { readonly: true });
     try {
       for (let s = 1; s <= 5; s++) assert.equal(store.getDump(poisoner.agentId, s), null, `poisoned dump ${s} not recorded`);
       for (let s = 1; s <= 6; s++) assert.notEqual(store.getDump(victim.agentId, s), null, `victim dump ${s} recorded`);

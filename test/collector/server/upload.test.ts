@@ -197,10 +197,11 @@ describe('transport: heartbeats and commands', function () {
       assert.equal(me.health.spoolDropped, 3);
       assert.ok(me.health.rssBytes! > 1_000_000);
       assert.equal(typeof me.health.cpuPercent, 'number');
-      assert.equal(server.sendCommand(a.agentId, 'c-1', { kind: 'inventory' }), true);
+      assert.equal(server.sendCommand('other-org', a.agentId, 'c-0', { kind: 'inventory' }), false, 'an agent is reached only through its own organisation');
+      assert.equal(server.sendCommand('default', a.agentId, 'c-1', { kind: 'inventory' }), true);
       await waitFor(() => results.length === 1, 5000, 'command result');
       assert.deepEqual(results[0], { agentId: a.agentId, id: 'c-1', ok: true, result: { echo: { kind: 'inventory' }, id: 'c-1' } });
-      assert.equal(server.sendCommand(randomUUID(), 'c-2', {}), false, 'unknown agent: not sent');
+      assert.equal(server.sendCommand('default', randomUUID(), 'c-2', {}), false, 'unknown agent: not sent');
     } finally {
       await sh.stop();
     }

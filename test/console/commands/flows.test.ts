@@ -36,7 +36,7 @@ describe('meerkat-collector import / meerkat flows', () => {
     const bad = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--db', join(dir, 'x.db'), '--anonymize', 'some']);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--anonymize must be one of internal, all, none/);
-    // without --db: this host's collector database, found as every meerkat-collector command finds it
+    // without --db: the default organisation's database of this host's collector, found as every meerkat-collector command finds it
     const prev = process.env.MEERKAT_STATE_DIR;
     process.env.MEERKAT_STATE_DIR = join(dir, 'collector-state');
     try {
@@ -46,7 +46,13 @@ describe('meerkat-collector import / meerkat flows', () => {
       writeFileSync(join(dir, 'collector.json'), '{}');
       const intoState = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--anonymize', 'none', '--no-analyze', '--config', join(dir, 'collector.json')]);
       assert.equal(intoState.code, 0, intoState.err);
-      assert.ok(existsSync(join(dir, 'collector-state', 'meerkat.db')));
+      assert.ok(existsSync(join(dir, 'collector-state', 'orgs', 'default', 'meerkat.db')));
+      const noOrg = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--anonymize', 'none', '--no-analyze', '--config', join(dir, 'collector.json'), '--org', 'acme']);
+      assert.equal(noOrg.code, 2, 'an organisation this collector does not have');
+      assert.match(noOrg.err, /no organisation "acme" on this collector/);
+      assert.ok(!existsSync(join(dir, 'collector-state', 'orgs', 'acme')), 'nothing made for it');
+      const badOrg = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--config', join(dir, 'collector.json'), '--org', 'Not_An_Org']);
+      assert.equal(badOrg.code, 2);
     } finally {
       if (prev === undefined) delete process.env.MEERKAT_STATE_DIR;
       else process.env.MEERKAT_STATE_DIR = prev;
