@@ -29,6 +29,7 @@ import { makeBrowsingCapture } from './make-browsing-capture.js';
 import { benchAppEvents } from './app-events-bench.js';
 import { benchDgaEval } from './dga-eval.js';
 import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
+import { benchScaleOut, coresNeeded } from './scale-out.js';
 
 const json = process.argv.includes('--json');
 const packetsArg = process.argv.find((a) => a.startsWith('--packets='));
@@ -264,6 +265,19 @@ async function main(): Promise<void> {
     if (rc.whole) report.add({ name: 'agent peak RSS, retro ring keeping whole 64 KiB packets (snapLen 65535)', value: rc.whole.peak.rssMb, unit: 'MB', note: `CPU ${rc.whole.cpuPercent.toFixed(0)} %, kernel drops ${rc.whole.kernelDrops}` });
   } catch (e) {
     log(`retro ring cost: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
+  }
+
+  log('scale-out: single SQLite process vs front-end -> JetStream -> 1 and 2 workers -> PostgreSQL (docs/scale-out.md)');
+  try {
+    const runs = await benchScaleOut({ agents: 100, dumpsPerAgent: 17, packetsPerDump: 100 });
+    for (const r of runs) {
+      const cpu = Object.entries(r.cpuMsPerDump).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+      report.add({ name: `ingest: ${r.name}`, value: r.dumpsPerSec, unit: 'dumps/s', reference: { name: 'single process, SQLite', value: runs[0]!.dumpsPerSec }, note: `${r.packetsPerSec.toFixed(0)} packets/s; CPU ms/dump: ${cpu}${r.dumpsPerCommit !== undefined ? `; ${r.dumpsPerCommit.toFixed(1)} dumps per commit` : ''}` });
+    }
+    const c = coresNeeded(runs[1]!, 833);
+    report.add({ name: 'scale-out: worker cores for 833 dumps/s (100,000 agents, one dump per 2 min)', value: c.workers, unit: 'cores', note: `PostgreSQL ${c.postgres.toFixed(2)} cores, NATS ${c.nats.toFixed(2)} cores (100-packet dumps)` });
+  } catch (e) {
+    log(`scale-out: not measured (${(e as Error).message.split('\n')[0]}); needs nats-server and PostgreSQL (scripts/setup.sh)`);
   }
 
   rmSync(dumpDir, { recursive: true, force: true });

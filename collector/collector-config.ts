@@ -40,6 +40,7 @@ export const COLLECTOR_CONFIG_KEYS: Readonly<Record<string, string>> = {
   responseKeyDir: 'response signing key directory',
   payloadRetention: 'packet payload retention',
   quotas: 'per-organisation quota defaults (dumps/s, bytes stored, agents)',
+  scaleOut: 'NATS and PostgreSQL of the front-end and worker roles (docs/scale-out.md)',
 };
 
 /** Keys that were renamed: the old name is refused with the new one. */

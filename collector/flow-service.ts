@@ -32,7 +32,7 @@ export const storeConfigSchema = z
 
 export type StoreConfig = z.output<typeof storeConfigSchema>;
 
-/** Config key "store", validated (ConfigError naming what is wrong). */
+/** Config key "store", validated (ConfigError naming what is wrong); also the scale-out workers' retention. */
 export function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
   return validateConfig(storeConfigSchema, configSection(cfg, 'store', '{"flowsDays": 30}'), 'config key "store"');
 }

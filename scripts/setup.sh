@@ -12,11 +12,12 @@ cd "$(dirname "$0")/.."
 # tshark: reference decoder in tests. argus: reference in benchmarks and flow checks.
 # iproute2/nftables/iptables: namespaces and interdiction tests. tcpreplay/tcpdump: traffic tools. curl: the demo.
 # systemd: systemd-analyze checks the agent's service unit.
+# nats-server + postgresql: the scale-out tests and bench start their own JetStream server and database cluster.
 # Packaging (npm run package, test/installer): lintian, rpm (rpmbuild), nsis (makensis), the
 # mingw-w64 C cross-compiler and gendef (Windows capture binding, service wrapper), patchelf (the
 # .rpm's libpcap name), cpio (reading an .rpm), wine + wine64 (setup.exe tested under Wine; 64-bit
 # only, no i386 architecture needed: the installer is amd64).
-pkgs=(libpcap-dev build-essential patch python3 tshark tcpdump argus-server argus-client iproute2 nftables iptables tcpreplay procps curl systemd
+pkgs=(libpcap-dev build-essential patch python3 tshark tcpdump argus-server argus-client iproute2 nftables iptables tcpreplay procps curl systemd nats-server postgresql
   lintian rpm nsis gcc-mingw-w64-x86-64-posix mingw-w64-tools patchelf cpio wine wine64)
 missing=()
 for p in "${pkgs[@]}"; do

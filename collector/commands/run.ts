@@ -8,6 +8,8 @@ import { refuseRenamedOptions } from '../../shared/cli/renamed-options.js';
 import { DEFAULT_API, DEFAULT_LISTEN, DEFAULT_OPS, type CollectorServerConfig } from '../server/server-config.js';
 import { collectorHost } from '../collector-config.js';
 import { hostOptions } from './host-options.js';
+import { UsageError } from '../../shared/cli/run-cli.js';
+import { scaleOutConfigFrom, type Role } from '../scale/scale-config.js';
 
 export interface RunFlags {
   config?: string;
@@ -18,6 +20,9 @@ export interface RunFlags {
   pkiDir?: string;
   dumpDir?: string;
   tlsMin?: string;
+  role?: string;
+  natsUrl?: string;
+  pgUrl?: string;
 }
 
 /** Config file first, flags override it. */
@@ -49,6 +54,11 @@ function untilSignal(): Promise<void> {
   });
 }
 
+function roleOf(v: string | undefined): Role {
+  if (v === undefined || v === 'all' || v === 'frontend' || v === 'worker') return v ?? 'all';
+  throw new UsageError(`--role must be all, frontend or worker, got ${JSON.stringify(v)}`);
+}
+
 export function register(program: Command): Command {
   const cmd = hostOptions(program
     .command('run')
@@ -58,15 +68,28 @@ export function register(program: Command): Command {
     .option('--ops <host:port|off>', `ops port: plain HTTP /healthz and /metrics (default ${DEFAULT_OPS})`)
     .option('--pki-dir <dir>', 'PKI directory (default <state-dir>/pki)')
     .option('--dump-dir <dir>', 'where raw dumps are stored (default <state-dir>/dumps)')
-    .option('--tls-min <version>', 'lowest TLS version accepted: 1.3 (default) or 1.2');
+    .option('--tls-min <version>', 'lowest TLS version accepted: 1.3 (default) or 1.2')
+    .option('--role <role>', 'all (one process, SQLite; default), frontend or worker (scale-out: docs/scale-out.md)', 'all')
+    .option('--nats-url <url>', 'scale-out: NATS server(s), over config key scaleOut.natsUrl')
+    .option('--pg-url <url>', 'scale-out: PostgreSQL (postgres://user@host:port/db; password from scaleOut.pgPasswordFile), over scaleOut.pgUrl');
   refuseRenamedOptions(cmd, { '--admin': '--ops (the /healthz and /metrics port)', '--control': '--api (the operators\' API port)' });
   return cmd.action(async (flags: RunFlags) => {
+    const role = roleOf(flags.role);
     const cfg = collectorConfigFrom(flags);
     setLogLevel(cfg.logLevel);
-    // loaded here: the server's modules (TLS, PKI, the API...) are not what `import` or `model` need,
-    // and loading them cost every other sub-command a third of a second of start-up
-    const { startCollectorService } = await import('../collector-service.js');
-    const service = await startCollectorService(cfg);
+    if (role === 'all') {
+      // loaded here: the server's modules (TLS, PKI, the API...) are not what `import` or `model` need,
+      // and loading them cost every other sub-command a third of a second of start-up
+      const { startCollectorService } = await import('../collector-service.js');
+      const service = await startCollectorService(cfg);
+      await untilSignal();
+      await service.stop();
+      return;
+    }
+    const so = scaleOutConfigFrom(cfg, { ...(flags.natsUrl ? { natsUrl: flags.natsUrl } : {}), ...(flags.pgUrl ? { pgUrl: flags.pgUrl } : {}) });
+    const { startFrontend } = await import('../scale/frontend.js');
+    const { startWorkerService } = await import('../scale/worker-service.js');
+    const service = role === 'frontend' ? await startFrontend(cfg, so, { log: logger('frontend') }) : await startWorkerService(cfg, so, logger('worker'));
     await untilSignal();
     await service.stop();
   });

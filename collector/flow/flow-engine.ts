@@ -581,6 +581,20 @@ export class FlowEngine {
     this.emit(f, cause);
   }
 
+  /**
+   * Start time (µs) of the oldest flow still open, or null when none is: the packets a rebuilt
+   * engine must see again to continue every open flow begin there (collector/scale replay).
+   */
+  oldestOpenStartUs(): number | null {
+    let oldest: number | null = null;
+    for (const head of this.buckets.values()) {
+      for (let f: Flow | null = head; f !== null; f = f.bucketNext) {
+        if (oldest === null || f.flowStart < oldest) oldest = f.flowStart;
+      }
+    }
+    return oldest;
+  }
+
   /** Ends every flow (end of an import or shutdown). Closing TCP flows report 'close'. */
   flushAll(): void {
     const all: Flow[] = [];

@@ -163,30 +163,7 @@ export class DumpIngest {
   }
 
   private addToEngine(agentId: string, dump: DecodedDump): void {
-    // retro dumps repeat packets earlier dumps already carried (with payload now): not flows again
-    if ((dump.header.flags & DumpFlag.Retro) !== 0) return;
-    const engine = this.engines.get(agentId);
-    const tap = this.onPacket;
-    const meta = dump.meta;
-    if (meta.length === 0) {
-      if (tap === undefined) dump.forEach((rec) => engine.add(rec));
-      else dump.forEach((rec) => { tap(rec, agentId, false); engine.add(rec); });
-    } else {
-      // records are in packet order: one comparison per packet finds the packets that have some
-      let m = 0;
-      let next = meta[0]!.packet;
-      const onMeta = this.onMeta;
-      dump.forEach((rec, i) => {
-        const has = i === next;
-        if (tap !== undefined) tap(rec, agentId, has);
-        engine.add(rec);
-        while (i === next) {
-          if (onMeta !== undefined) onMeta(meta[m]!.meta, rec, agentId);
-          engine.addMeta(meta[m]!.meta);
-          next = ++m < meta.length ? meta[m]!.packet : -1;
-        }
-      });
-    }
+    feedDump(this.engines, agentId, dump, this.onPacket, this.onMeta);
     this.writer.flush();
   }
 
@@ -205,4 +182,35 @@ export class DumpIngest {
   get recordsRefused(): number {
     return this.writer.refused;
   }
+}
+
+/**
+ * Feeds a decoded dump's packets, and the metadata records joined to them, to the agent's flow
+ * engine (the records it completes leave through the engine set's callbacks). Retro dumps repeat
+ * packets earlier dumps already carried (with payload now): they are not flows again.
+ */
+export function feedDump(engines: EngineSet, agentId: string, dump: DecodedDump,
+  tap?: (rec: PacketRecord, agentId: string, hasMeta: boolean) => void,
+  onMeta?: (m: AppMeta, rec: PacketRecord, agentId: string) => void): void {
+  if ((dump.header.flags & DumpFlag.Retro) !== 0) return;
+  const engine = engines.get(agentId);
+  const meta = dump.meta;
+  if (meta.length === 0) {
+    if (tap === undefined) dump.forEach((rec) => engine.add(rec));
+    else dump.forEach((rec) => { tap(rec, agentId, false); engine.add(rec); });
+    return;
+  }
+  // records are in packet order: one comparison per packet finds the packets that have some
+  let m = 0;
+  let next = meta[0]!.packet;
+  dump.forEach((rec, i) => {
+    const has = i === next;
+    if (tap !== undefined) tap(rec, agentId, has);
+    engine.add(rec);
+    while (i === next) {
+      if (onMeta !== undefined) onMeta(meta[m]!.meta, rec, agentId);
+      engine.addMeta(meta[m]!.meta);
+      next = ++m < meta.length ? meta[m]!.packet : -1;
+    }
+  });
 }

@@ -32,7 +32,7 @@ import { AgentSession, AgentState, type DumpCommittedHook, type SessionDeps } fr
 import { SingleOrgDirectory, type IngestLane, type OrgDirectory, type WatchlistSource } from './org-lanes.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
-import { DumpCommitter, type CommitFs, type InTransactionHook, type StorageError } from './dump-committer.js';
+import { DumpCommitter, type CommitFs, type InTransactionHook, type StorageError, type UploadCommitter } from './dump-committer.js';
 import { FlowStoreDumpLedger } from './flow-store-ledger.js';
 import type { FlowStore } from '../../shared/store/flow-store.js';
 import { SqliteDumpLedger, type DumpLedger } from './dump-ledger.js';
@@ -64,6 +64,12 @@ export interface CollectorServerOptions {
   store?: FlowStore;
   /** dump ledger when no store is given; default a SqliteDumpLedger at <stateDir>/dump-ledger.sqlite (owned by the server) */
   ledger?: DumpLedger;
+  /**
+   * What makes an upload durable before its ack, instead of the local dump dir + ledger (a
+   * scale-out front-end publishes to JetStream: collector/scale/jetstream-committer.ts); only
+   * without `orgs`, for the single lane
+   */
+  committer?: UploadCommitter;
   /** file operations of the committer (tests inject failures) */
   commitFs?: CommitFs;
   /** full integrity check of a dump body; default decodes the dump */
@@ -206,14 +212,18 @@ export class CollectorServer {
       let orgs = opts.orgs;
       if (!orgs) {
         // the pre-organisation server: one lane, owned here
-        const dumpDir = opts.dumpDir ?? join(opts.stateDir, 'dumps');
-        const ledger = opts.ledger ?? (opts.store ? new FlowStoreDumpLedger(opts.store, dumpDir) : (ownLedger = new SqliteDumpLedger(join(opts.stateDir, 'dump-ledger.sqlite'))));
-        const committer = await DumpCommitter.open({
-          dumpDir,
-          ledger,
-          ...(opts.commitFs ? { fs: opts.commitFs } : {}),
-          ...(opts.onDumpCommitting ? { inTransaction: opts.onDumpCommitting } : {}),
-        });
+        let committer: UploadCommitter;
+        if (opts.committer) committer = opts.committer;
+        else {
+          const dumpDir = opts.dumpDir ?? join(opts.stateDir, 'dumps');
+          const ledger = opts.ledger ?? (opts.store ? new FlowStoreDumpLedger(opts.store, dumpDir) : (ownLedger = new SqliteDumpLedger(join(opts.stateDir, 'dump-ledger.sqlite'))));
+          committer = await DumpCommitter.open({
+            dumpDir,
+            ledger,
+            ...(opts.commitFs ? { fs: opts.commitFs } : {}),
+            ...(opts.onDumpCommitting ? { inTransaction: opts.onDumpCommitting } : {}),
+          });
+        }
         const lane: IngestLane = { org: DEFAULT_ORG, committer, onDumpCommitted: opts.onDumpCommitted, onHeartbeat: opts.onHeartbeat, onCommandResult: opts.onCommandResult, watchlist: opts.watchlist };
         orgs = new SingleOrgDirectory(pki.ca, new X509Certificate(pki.ca.certPem), opts.pkiDir, lane);
       }

@@ -67,6 +67,17 @@ interface Pending {
  */
 export type InTransactionHook = (agentId: string, header: DumpHeader, bytes: Uint8Array) => void;
 
+/**
+ * What an agent session needs of the step before the ack: the local DumpCommitter here, or a
+ * front-end's publisher to JetStream (collector/scale/jetstream-committer.ts). commit() resolves
+ * only once the dump is durable; failures that the agent should retry are StorageError.
+ */
+export interface UploadCommitter {
+  /** a cheap, synchronous early answer for resends (false when unsure) */
+  isDuplicate(agentId: string, sequence: number): boolean;
+  commit(agentId: string, header: DumpHeader, bytes: Uint8Array, receivedAtMs: number): Promise<CommitOutcome>;
+}
+
 export interface DumpCommitterOptions {
   dumpDir: string;
   ledger: DumpLedger;
@@ -76,7 +87,7 @@ export interface DumpCommitterOptions {
   inTransaction?: InTransactionHook;
 }
 
-export class DumpCommitter {
+export class DumpCommitter implements UploadCommitter {
   private readonly dumpDir: string;
   private readonly tmpDir: string;
   private readonly ledger: DumpLedger;

@@ -13,7 +13,7 @@ import { recordIssuance } from '../../certs/pki-dir.js';
 import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
 import type { AgentHealth, CollectorMessage } from '../../shared/protocol/agent-protocol.js';
 import type { DumpCommittedHook } from './agent-session.js';
-import type { DumpCommitter } from './dump-committer.js';
+import type { UploadCommitter } from './dump-committer.js';
 import { RefusalReason, type RefusalReasonValue } from './peer-check.js';
 
 export interface WatchlistSource {
@@ -24,7 +24,7 @@ export interface WatchlistSource {
 /** One organisation's side of ingest. */
 export interface IngestLane {
   readonly org: string;
-  readonly committer: DumpCommitter;
+  readonly committer: UploadCommitter;
   readonly onDumpCommitted?: DumpCommittedHook | undefined;
   readonly onHeartbeat?: ((agentId: string, health: AgentHealth) => void) | undefined;
   readonly onCommandResult?: ((agentId: string, id: string, ok: boolean, result: unknown, error: string | undefined) => void) | undefined;

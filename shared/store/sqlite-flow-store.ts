@@ -335,6 +335,12 @@ export class SqliteFlowStore implements FlowStore {
     }
   }
 
+  /** Committed dumps (of one agent, or all). */
+  countDumps(agentId?: string): number {
+    const r = (agentId === undefined ? this.stmt('SELECT COUNT(*) AS n FROM dumps').get() : this.stmt('SELECT COUNT(*) AS n FROM dumps WHERE agent_id = ?').get(agentId)) as { n: number };
+    return r.n;
+  }
+
   pageFlows(filter: FlowFilter, limit: number, cursor: string | null): FlowPage {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new StoreError(`limit must be a positive integer, got ${String(limit)}`);
     const w = this.where(filter);

@@ -289,3 +289,24 @@ describe('flow engine: IP fragments', () => {
     assert.equal(h.engine.stats.fragmentsJoined, 2);
   });
 });
+
+describe('FlowEngine.oldestOpenStartUs (the replay point of a scale-out worker)', () => {
+  it('is the first packet time of the oldest flow still open, null when none is', async () => {
+    const { FlowEngine } = await import('../../../collector/flow/flow-engine.js');
+    const { referenceRecords } = await import('../../helpers/transport-rig.js');
+    const recs = referenceRecords();
+    const emitted: FlowRecord[] = [];
+    const e = new FlowEngine({ agentId: 'a', onRecord: (r) => emitted.push(r) });
+    assert.equal(e.oldestOpenStartUs(), null);
+    for (const r of recs.slice(0, 500)) e.add(r);
+    const oldest = e.oldestOpenStartUs();
+    assert.ok(oldest !== null && oldest >= recs[0]!.tsUs && oldest <= recs[499]!.tsUs);
+    // ending every flow: their records' first packet times include the oldest one, none older
+    const before = emitted.length;
+    e.flushAll();
+    const flushed = emitted.slice(before);
+    assert.ok(flushed.length > 0);
+    assert.equal(Math.min(...flushed.map((r) => r.flow_start)), oldest);
+    assert.equal(e.oldestOpenStartUs(), null);
+  });
+});

@@ -1,0 +1,59 @@
+// `meerkat-collector run --role worker`: a flow worker with its ops port (/healthz: the
+// partitions it owns; /metrics: dumps committed and replayed per organisation and partition).
+import { Gauge } from 'prom-client';
+import type { Logger } from '../../shared/log.js';
+import { startOpsServer, type OpsServer } from '../server/ops-server.js';
+import { CollectorMetrics } from '../server/collector-metrics.js';
+import { splitHostPort, type CollectorServerConfig } from '../server/server-config.js';
+import { FlowWorker } from './flow-worker.js';
+import { storeConfigFrom } from '../flow-service.js';
+import type { ScaleOutConfig } from './scale-config.js';
+
+export interface WorkerService {
+  readonly worker: FlowWorker;
+  readonly opsPort: number | null;
+  stop(opts?: { flush?: boolean }): Promise<void>;
+}
+
+export async function startWorkerService(cfg: CollectorServerConfig, so: ScaleOutConfig, log: Logger): Promise<WorkerService> {
+  const worker = await FlowWorker.start(so, { log, flowsDays: storeConfigFrom(cfg).flowsDays });
+  let ops: OpsServer | null = null;
+  try {
+    if (cfg.ops !== 'off') {
+      const metrics = new CollectorMetrics(true);
+      const gauge = (name: string, help: string, pick: (p: ReturnType<FlowWorker['status']>['partitions'][number]) => number): void => {
+        new Gauge({
+          name, help, labelNames: ['org', 'partition'] as const, registers: [metrics.registry],
+          collect() {
+            this.reset();
+            for (const p of worker.status().partitions) this.set({ org: p.org, partition: String(p.part) }, pick(p));
+          },
+        });
+      };
+      gauge('meerkat_worker_dumps_committed', 'Dumps committed by this worker since it took the partition', (p) => p.dumps);
+      gauge('meerkat_worker_commits', 'Transactions that committed dumps (group commits) since the worker took the partition', (p) => p.commits);
+      gauge('meerkat_worker_dumps_replayed', 'Dumps replayed to rebuild flow state when the partition was taken', (p) => p.replayed);
+      const a = splitHostPort(cfg.ops);
+      ops = await startOpsServer(a.host, a.port, metrics, {
+        // a worker without partitions is healthy (more workers than partitions); what it owns is in /metrics
+        health: () => {
+          const reasons = worker.problems();
+          return { status: reasons.length > 0 ? 'degraded' : 'ok', reasons, agentsConnected: 0 };
+        },
+      });
+    }
+    log.info({ workerId: so.workerId, opsPort: ops?.port ?? null }, 'flow worker ready');
+  } catch (e) {
+    await worker.stop({ flush: false });
+    throw e;
+  }
+  const opsServer = ops;
+  return {
+    worker,
+    opsPort: opsServer?.port ?? null,
+    async stop(opts) {
+      await worker.stop(opts);
+      await opsServer?.close();
+    },
+  };
+}
