@@ -1,0 +1,217 @@
+// The organisation's traffic data on the operators' API, for the web console and scripts:
+// flow records (filters, keyset pages, CSV / JSON-lines export), alerts (list, one, state
+// changes) and the overview's aggregates. Read through org-data-reader.ts; an alert's state is
+// changed through the alert store and audited with the user.
+import { ALERT_STATES, type AlertState } from '../../shared/alerts/alert-types.js';
+import { SEVERITIES } from '../../shared/alerts/alert-record.js';
+import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
+import { AGENT_ID_RE } from '../../shared/commands/command-schema.js';
+import { CONN_STATES } from '../../shared/flow/flow-record.js';
+import { MeerkatError } from '../../shared/errors.js';
+import type { AdminHandler, RequestContext } from './admin-routes.js';
+import { intParam, orgOf, readBody } from './admin-routes.js';
+import { OrgDataReader, parseCursor, type FlowQuery, type FlowRow2 } from './org-data-reader.js';
+import { HttpError, type RouteSpec } from './route-table.js';
+
+const MAX_PAGE = 1000;
+const MAX_EXPORT = 1_000_000;
+
+function withReader<T>(ctx: RequestContext, fn: (r: OrgDataReader) => T): T {
+  const r = new OrgDataReader(orgOf(ctx).dbPath);
+  try {
+    return fn(r);
+  } catch (e) {
+    if (e instanceof MeerkatError && !(e instanceof HttpError) && (e as { code: string }).code !== 'MEERKAT_ERR_FLOW_STORE') throw new HttpError(400, 'bad-query', e.message);
+    throw e;
+  } finally {
+    r.close();
+  }
+}
+
+/** µs since the epoch, or an ISO 8601 time. */
+function timeParam(u: URL, name: string): number | undefined {
+  const v = u.searchParams.get(name);
+  if (v === null || v === '') return undefined;
+  if (/^\d{1,17}$/.test(v)) return Number(v);
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new HttpError(400, 'bad-query', `${name}: µs since the epoch or an ISO 8601 time`);
+  return ms * 1000;
+}
+
+function textParam(u: URL, name: string, re: RegExp, what: string): string | undefined {
+  const v = u.searchParams.get(name);
+  if (v === null || v === '') return undefined;
+  if (!re.test(v)) throw new HttpError(400, 'bad-query', `${name}: ${what}`);
+  return v;
+}
+
+function flowQuery(u: URL): FlowQuery {
+  const state = textParam(u, 'state', /^[A-Z0-9]{2,6}$/, `one of ${CONN_STATES.join(', ')}`);
+  if (state !== undefined && !(CONN_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-query', `state: one of ${CONN_STATES.join(', ')}`);
+  const cursor = u.searchParams.get('cursor');
+  const q: FlowQuery = {};
+  const agent = textParam(u, 'agent', /^[A-Za-z0-9._-]{1,64}$/, 'an agent id');
+  if (agent !== undefined) q.agentId = agent;
+  const addr = textParam(u, 'addr', /^[0-9A-Fa-f.:/]{2,50}$/, 'an IPv4/IPv6 address or CIDR prefix');
+  if (addr !== undefined) q.addr = addr;
+  const port = intParam(u, 'port', 0, 65535);
+  if (port !== undefined) q.port = port;
+  const proto = textParam(u, 'proto', /^[a-z0-9-]{1,16}$/, 'a protocol name (tcp, udp, icmp, ...)');
+  if (proto !== undefined) q.proto = proto;
+  if (state !== undefined) q.state = state;
+  const cid = textParam(u, 'communityId', /^1:[A-Za-z0-9+/=]{20,40}$/, 'a Community ID ("1:...")');
+  if (cid !== undefined) q.communityId = cid;
+  const uid = textParam(u, 'uid', /^[A-Za-z0-9_-]{1,40}$/, 'a flow uid');
+  if (uid !== undefined) q.uid = uid;
+  const since = timeParam(u, 'since');
+  if (since !== undefined) q.since = since;
+  const until = timeParam(u, 'until');
+  if (until !== undefined) q.until = until;
+  if (cursor) q.before = parseCursor(cursor);
+  return q;
+}
+
+const listFlows: AdminHandler = (ctx) => {
+  const q = flowQuery(ctx.url);
+  if (q.agentId && AGENT_ID_RE.test(q.agentId)) ctx.audit.agentId = q.agentId;
+  const limit = intParam(ctx.url, 'limit', 1, MAX_PAGE) ?? 100;
+  const t0 = performance.now();
+  const page = withReader(ctx, (r) => r.flows(q, limit));
+  return { status: 200, body: { ...page, ms: Math.round(performance.now() - t0) } };
+};
+
+const CSV_COLUMNS = ['start', 'end', 'duration', 'agent_id', 'proto', 'orig_addr', 'orig_port', 'resp_addr', 'resp_port', 'orig_pkts', 'resp_pkts',
+  'orig_ip_bytes', 'resp_ip_bytes', 'conn_state', 'history', 'record_cause', 'uid', 'community_id', 'orig_anon', 'resp_anon'] as const;
+
+function csvCell(v: unknown): string {
+  const s = typeof v === 'number' || typeof v === 'boolean' ? String(v) : String(v ?? '');
+  // a cell a spreadsheet would run as a formula is quoted with a leading apostrophe
+  const safe = /^[=+\-@\t\r]/.test(s) && typeof v !== 'number' ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+function csvLine(r: FlowRow2): string {
+  const o = r as unknown as Record<string, unknown>;
+  return CSV_COLUMNS.map((c) => csvCell(c === 'start' || c === 'end' ? new Date(Math.floor(r[c] / 1000)).toISOString() : o[c])).join(',') + '\n';
+}
+
+/** Streams the matching records as CSV or JSON lines (newest first, at most MAX_EXPORT or ?max). */
+const exportFlows: AdminHandler = async (ctx) => {
+  const q = flowQuery(ctx.url);
+  const format = ctx.url.searchParams.get('format') ?? 'csv';
+  if (format !== 'csv' && format !== 'json') throw new HttpError(400, 'bad-query', 'format: csv or json');
+  const max = intParam(ctx.url, 'max', 1, MAX_EXPORT) ?? MAX_EXPORT;
+  const reader = new OrgDataReader(orgOf(ctx).dbPath);
+  const res = ctx.res;
+  let n = 0;
+  try {
+    const it = reader.iterateFlows(q, max);
+    res.writeHead(200, {
+      'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+      'content-disposition': `attachment; filename="flows-${orgOf(ctx).org}.${format === 'csv' ? 'csv' : 'jsonl'}"`,
+      'cache-control': 'no-store',
+    });
+    if (format === 'csv') res.write(CSV_COLUMNS.join(',') + '\n');
+    let buf = '';
+    for (const r of it) {
+      buf += format === 'csv' ? csvLine(r) : JSON.stringify(r) + '\n';
+      n++;
+      if (buf.length > 64 * 1024) {
+        const ok = res.write(buf);
+        buf = '';
+        if (!ok) await new Promise<void>((resolve) => res.once('drain', () => resolve()));
+        if (res.destroyed) break;
+      }
+    }
+    res.end(buf);
+  } finally {
+    reader.close();
+  }
+  return { status: 200, streamed: true, detail: { format, rows: n } };
+};
+
+function alertId(ctx: RequestContext): number {
+  const id = ctx.params.id!;
+  if (!/^\d{1,15}$/.test(id)) throw new HttpError(400, 'bad-alert', 'an alert id is a whole number');
+  return Number(id);
+}
+
+const listAlerts: AdminHandler = (ctx) => {
+  const u = ctx.url;
+  const state = textParam(u, 'state', /^[a-z]{1,16}$/, ALERT_STATES.join(', '));
+  if (state !== undefined && !(ALERT_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-query', `state: one of ${ALERT_STATES.join(', ')}`);
+  const severity = textParam(u, 'severity', /^[a-z]{1,16}$/, SEVERITIES.join(', '));
+  if (severity !== undefined && !(SEVERITIES as readonly string[]).includes(severity)) throw new HttpError(400, 'bad-query', `severity: one of ${SEVERITIES.join(', ')}`);
+  const agentId = textParam(u, 'agent', /^[A-Za-z0-9._-]{1,64}$/, 'an agent id');
+  const category = textParam(u, 'category', /^[A-Za-z0-9._:-]{1,64}$/, 'an alert category');
+  const before = u.searchParams.get('cursor');
+  if (before !== null && !/^\d{1,15}$/.test(before)) throw new HttpError(400, 'bad-query', 'cursor: the number the previous page returned as next');
+  const limit = intParam(u, 'limit', 1, MAX_PAGE) ?? 100;
+  const page = withReader(ctx, (r) => r.alerts({
+    ...(state ? { state } : {}), ...(severity ? { severity } : {}), ...(agentId ? { agentId } : {}), ...(category ? { category } : {}),
+    ...(before ? { beforeId: Number(before) } : {}),
+  }, limit));
+  return { status: 200, body: page };
+};
+
+const getAlert: AdminHandler = (ctx) => {
+  const id = alertId(ctx);
+  const a = withReader(ctx, (r) => r.alerts({ beforeId: id + 1 }, 1).alerts[0]);
+  if (!a || a.id !== id) throw new HttpError(404, 'no-alert', `no alert ${id}`);
+  ctx.audit.agentId = a.agentId;
+  return { status: 200, body: { alert: a } };
+};
+
+const setAlertState: AdminHandler = async (ctx) => {
+  const o = orgOf(ctx);
+  const id = alertId(ctx);
+  let body: { state?: unknown };
+  try {
+    body = JSON.parse(await readBody(ctx.req)) as { state?: unknown };
+  } catch {
+    throw new HttpError(400, 'malformed', 'request body: JSON {"state": "acknowledged" | "closed" | "open"}');
+  }
+  const state = body?.state;
+  if (typeof state !== 'string' || !(ALERT_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-input', `state: one of ${ALERT_STATES.join(', ')}`);
+  const store = new SqliteAlertStore(o.dbPath);
+  try {
+    const before = store.get(id);
+    if (!before) throw new HttpError(404, 'no-alert', `no alert ${id}`);
+    ctx.audit.agentId = before.agentId;
+    let after;
+    try {
+      after = store.setState(id, state as AlertState);
+    } catch (e) {
+      throw new HttpError(409, 'alert-conflict', (e as Error).message);
+    }
+    o.audit.record({ actor: ctx.actor, action: 'alert.state', agentId: before.agentId, outcome: 'ok', detail: { alert: id, from: before.state, to: state } });
+    return { status: 200, body: { alert: after } };
+  } finally {
+    store.close();
+  }
+};
+
+const overview: AdminHandler = (ctx) => {
+  const o = orgOf(ctx);
+  const minutes = intParam(ctx.url, 'minutes', 1, 24 * 60) ?? 60;
+  const agents = o.registry.list(o.liveAgents());
+  const data = withReader(ctx, (r) => r.overview(minutes, Date.now() * 1000));
+  return {
+    status: 200,
+    body: {
+      agents: { total: agents.length, online: agents.filter((a) => a.online).length, list: agents },
+      ...data,
+      window: { from: new Date(Math.floor(data.window.fromUs / 1000)).toISOString(), to: new Date(Math.floor(data.window.toUs / 1000)).toISOString() },
+      status: o.status(),
+    },
+  };
+};
+
+export const DATA_ROUTES: readonly RouteSpec<AdminHandler>[] = [
+  { method: 'GET', path: '/v1/orgs/:org/overview', permission: 'org:read', handler: overview },
+  { method: 'GET', path: '/v1/orgs/:org/flows', permission: 'flows:read', handler: listFlows },
+  { method: 'GET', path: '/v1/orgs/:org/flows/export', permission: 'flows:read', handler: exportFlows },
+  { method: 'GET', path: '/v1/orgs/:org/alerts', permission: 'alerts:read', handler: listAlerts },
+  { method: 'GET', path: '/v1/orgs/:org/alerts/:id', permission: 'alerts:read', handler: getAlert },
+  { method: 'POST', path: '/v1/orgs/:org/alerts/:id/state', permission: 'alerts:write', handler: setAlertState },
+];
