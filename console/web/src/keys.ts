@@ -5,6 +5,7 @@
 import { AsyncCryptoPan } from '../../../shared/anonymize/cryptopan-async.js';
 import { webCryptoPan } from '../../../shared/anonymize/webcrypto-aes.js';
 import { decodeKeyFile, KEY_FILE_KINDS } from '../../../shared/keys/key-file-format.js';
+import { formatCidr, parseCidr } from '../../../shared/net/ip-address.js';
 import { parseOperatorKey, type BrowserSigningKey } from '../../../shared/commands/browser-signer.js';
 
 type Listener = () => void;
@@ -62,8 +63,8 @@ export async function pseudonymOf(real: string): Promise<string | null> {
   if (!pan) return null;
   const slash = real.indexOf('/');
   if (slash < 0) return pan.anonymize(real);
-  // prefix-preserving: the network address's pseudonym with the same length
-  return `${await pan.anonymize(real.slice(0, slash))}${real.slice(slash)}`;
+  // prefix-preserving: the network address's pseudonym, cut to the same length
+  return formatCidr(parseCidr(`${await pan.anonymize(real.slice(0, slash))}${real.slice(slash)}`));
 }
 
 export async function loadSigningKey(file: File): Promise<void> {
