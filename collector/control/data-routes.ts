@@ -59,7 +59,7 @@ function flowQuery(u: URL): FlowQuery {
   const proto = textParam(u, 'proto', /^[a-z0-9-]{1,16}$/, 'a protocol name (tcp, udp, icmp, ...)');
   if (proto !== undefined) q.proto = proto;
   if (state !== undefined) q.state = state;
-  const cid = textParam(u, 'communityId', /^1:[A-Za-z0-9+/=]{20,40}$/, 'a Community ID ("1:...")');
+  const cid = textParam(u, 'community', /^1:[A-Za-z0-9+/]{27}=$/, 'a Community ID v1 ("1:" and 28 base64 characters)');
   if (cid !== undefined) q.communityId = cid;
   const uid = textParam(u, 'uid', /^[A-Za-z0-9_-]{1,40}$/, 'a flow uid');
   if (uid !== undefined) q.uid = uid;

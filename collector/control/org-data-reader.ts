@@ -195,9 +195,15 @@ export class OrgDataReader {
     const newest = (db.prepare('SELECT MAX(start_us) AS t FROM flows').get() as { t: number | null }).t;
     if (newest !== null && newest < nowUs - minutes * 60e6) toUs = newest + 60e6;
     const fromUs = toUs - minutes * 60e6;
-    const series = (db.prepare(`SELECT start_us / 60000000 AS m, SUM(orig_pkts + resp_pkts) AS pkts, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows
-      FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY m ORDER BY m`).all(fromUs, toUs) as { m: number; pkts: number; bytes: number; flows: number }[])
-      .map((r) => ({ minute: new Date(r.m * 60_000).toISOString(), packetsPerSec: r.pkts / 60, bytesPerSec: r.bytes / 60, flows: r.flows }));
+    const rows = db.prepare(`SELECT start_us / 60000000 AS m, SUM(orig_pkts + resp_pkts) AS pkts, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows
+      FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY m ORDER BY m`).all(fromUs, toUs) as { m: number; pkts: number; bytes: number; flows: number }[];
+    // every minute of the window, quiet ones as zero (a chart line, not scattered points)
+    const byMinute = new Map(rows.map((r) => [r.m, r]));
+    const series: Overview['series'] = [];
+    for (let m = Math.floor(fromUs / 60e6); m <= Math.floor(toUs / 60e6); m++) {
+      const r = byMinute.get(m);
+      series.push({ minute: new Date(m * 60_000).toISOString(), packetsPerSec: (r?.pkts ?? 0) / 60, bytesPerSec: (r?.bytes ?? 0) / 60, flows: r?.flows ?? 0 });
+    }
     const top = (sql: string): { key: string; bytes: number; flows: number }[] =>
       (db.prepare(sql).all(fromUs, toUs) as { k: string | number; bytes: number; flows: number }[]).map((r) => ({ key: String(r.k), bytes: r.bytes, flows: r.flows }));
     return {

@@ -23,6 +23,8 @@ import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** MEERKAT_CONSOLE_SCREENSHOTS=docs/img: the pages as the tests see them, for docs/console.md */
+const SHOTS = process.env.MEERKAT_CONSOLE_SCREENSHOTS;
 const AGENT = '3b1f6a52-9c1e-4d6f-8a2b-0c4d5e6f7a8b';
 const PASSWORD = 'correct horse battery';
 
@@ -71,8 +73,14 @@ describe('web console in a real browser', function () {
     if (keysDir) rmSync(keysDir, { recursive: true, force: true });
   });
 
+  async function shot(page: Page, name: string): Promise<void> {
+    if (!SHOTS) return;
+    await page.waitForTimeout(500); // charts draw on the next frame
+    await page.screenshot({ path: join(SHOTS, `console-${name}.png`), fullPage: false });
+  }
+
   async function newPage(): Promise<{ ctx: BrowserContext; page: Page; requests: Request[] }> {
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
     const page = await ctx.newPage();
     const requests: Request[] = [];
     page.on('request', (r) => requests.push(r));
@@ -111,11 +119,13 @@ describe('web console in a real browser', function () {
     await logIn(page, 'alice');
     await page.getByTestId('whoami').waitFor();
     assert.match(await page.getByTestId('whoami').innerText(), /alice · responder/);
+    await page.getByTestId('agents-online').waitFor();
+    await shot(page, 'overview');
     const c = (await ctx.cookies()).find((x) => x.name === 'meerkat_session')!;
     assert.equal(c.httpOnly, true);
     assert.equal(c.secure, true);
     assert.equal(c.sameSite, 'Strict');
-    assert.equal(await page.evaluate('document.cookie'), '', 'the page script cannot read the session cookie');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie), '', 'the page script cannot read the session cookie');
     await ctx.close();
   });
 
@@ -127,7 +137,7 @@ describe('web console in a real browser', function () {
       assert.match(await page.getByTestId('login-error').innerText(), /wrong user name or password/);
     }
     await logIn(page, 'target');
-    await page.waitForFunction(`/locked/.test(document.querySelector('[data-testid=login-error]')?.textContent ?? '')`);
+    await page.getByTestId('login-error').filter({ hasText: /locked/ }).waitFor();
     assert.equal(await page.getByTestId('whoami').count(), 0, 'not logged in');
     const audit = rig.state.audit.list({}).filter((e) => e.action === 'console.login' && e.actor === 'unauthenticated:target');
     assert.deepEqual(audit.map((e) => e.outcome), ['refused:bad-credentials', 'refused:bad-credentials', 'refused:bad-credentials', 'refused:user-locked']);
@@ -148,13 +158,14 @@ describe('web console in a real browser', function () {
     // the owner's key, loaded in the page
     await page.getByTestId('owner-key').setInputFiles(join(keysDir, ANON_KEY_FILE));
     await page.getByTestId('owner-key-state').waitFor();
-    await page.waitForFunction(`document.querySelector('[data-testid=flows-table]')?.textContent?.includes('= 192.168.158.139') ?? false`);
+    await table.getByText('= 192.168.158.139').first().waitFor();
     assert.ok((await table.innerText()).includes('= 10.100.50.48'), 'the TLS client too');
+    await shot(page, 'flows-owner');
     // filter by a real address: turned into its pseudonym in the page
     await page.getByLabel('address or CIDR').fill('192.168.158.0/24');
     await page.getByLabel('address is a real (owner) address').check();
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForFunction(`!(document.querySelector('[data-testid=flows-table]')?.textContent ?? '').includes('10.100.50.48')`);
+    await table.getByText('10.100.50.48').first().waitFor({ state: 'detached' });
     assert.ok((await table.innerText()).includes('= 192.168.158.139'));
     const sent = requests.map((r) => `${r.url()} ${r.postData() ?? ''} ${JSON.stringify(r.headers())}`).join('\n');
     assert.ok(!sent.includes(anonKeyB64), 'no request carries the owner key');
@@ -182,7 +193,7 @@ describe('web console in a real browser', function () {
     await logIn(page, 'bob', PASSWORD, '');
     await page.getByTestId('whoami').waitFor();
     await page.goto(`${base}/#/default/flows`);
-    await page.waitForFunction(`location.hash.startsWith('#/acme/')`);
+    await page.waitForURL(/#\/acme\//);
     for (const path of ['/v1/orgs/default/flows', '/v1/orgs/default/alerts', '/v1/orgs/default/overview', '/v1/orgs/default/flows/export?format=csv', '/v1/orgs/nosuch/flows']) {
       const r = await pageFetch(page, 'GET', path, { csrf: 'none' });
       assert.equal(r.status, 403, path);
@@ -221,6 +232,7 @@ describe('web console in a real browser', function () {
     await page.getByTestId('whoami').waitFor();
     await page.getByRole('link', { name: 'Alerts' }).click();
     await page.getByTestId('alerts-table').waitFor();
+    await shot(page, 'alerts');
     await page.getByRole('button', { name: 'Ack' }).first().click();
     await page.getByText('alert 1: acknowledged').waitFor();
     const entries = rig.org('default').audit.list({});
@@ -231,6 +243,7 @@ describe('web console in a real browser', function () {
     await page.getByRole('button', { name: 'Sign and send' }).click();
     await page.getByTestId('command-result').waitFor();
     assert.match(await page.getByTestId('command-result').innerText(), /command \S+ queued/);
+    await shot(page, 'agent-command');
     const cmds = rig.org('default').queue.list({ agentId: AGENT });
     assert.equal(cmds.length, 1);
     assert.equal(cmds[0]!.kind, 'interdiction.isolate');

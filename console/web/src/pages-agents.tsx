@@ -63,7 +63,7 @@ export function AgentDetail({ org, id, canAct }: { org: string; id: string; canA
       <Status l={flows}>
         {(d) => d.flows.length === 0 ? <p class="muted">No flows.</p> : (
           <table><thead><tr><th>start</th><th>proto</th><th>originator</th><th>responder</th><th>state</th></tr></thead>
-            <tbody>{d.flows.map((f) => <tr key={f.id}><td>{isoUs(f.start)}</td><td>{f.proto}</td><td><Addr a={f.orig_addr} anon={f.orig_anon} />:{f.orig_port}</td><td><Addr a={f.resp_addr} anon={f.resp_anon} />:{f.resp_port}</td><td>{f.conn_state}</td></tr>)}</tbody></table>
+            <tbody>{d.flows.map((f) => <tr key={`${f.uid}:${f.record_seq}`}><td>{isoUs(f.start)}</td><td>{f.proto}</td><td><Addr a={f.orig_addr} anon={f.orig_anon} />:{f.orig_port}</td><td><Addr a={f.resp_addr} anon={f.resp_anon} />:{f.resp_port}</td><td>{f.conn_state}</td></tr>)}</tbody></table>
         )}
       </Status>
       <p><a href={`#/${org}/flows?agent=${encodeURIComponent(id)}`}>All flows of this agent</a></p>

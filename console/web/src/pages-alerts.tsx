@@ -54,7 +54,7 @@ export function Alerts({ org, canAct, agent }: { org: string; canAct: boolean; a
                 open === a.id && (
                   <tr key={`${a.id}-d`} class="detail"><td colSpan={canAct ? 9 : 8}>
                     <p>rule {a.rule || '-'} · analyzer {a.analyzer} · peer {a.peer || '-'} · first seen {isoUs(a.firstSeenUs)}</p>
-                    {a.communityId && <p><a href={`#/${org}/flows?communityId=${encodeURIComponent(a.communityId)}`}>related flows</a></p>}
+                    {a.communityId && <p><a href={`#/${org}/flows?community=${encodeURIComponent(a.communityId)}`}>related flows</a></p>}
                     <h4>Evidence</h4><KeyValues obj={a.evidence} />
                     {a.suggestedResponse !== null && <><h4>Suggested response</h4><pre>{JSON.stringify(a.suggestedResponse, null, 2)}</pre></>}
                   </td></tr>

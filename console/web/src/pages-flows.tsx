@@ -12,7 +12,7 @@ import type { Flow } from './types.js';
 
 const FIELDS = [
   ['agent', 'agent id'], ['addr', 'address or CIDR'], ['port', 'port'], ['proto', 'protocol'], ['state', 'state'],
-  ['since', 'since (ISO time)'], ['until', 'until (ISO time)'], ['communityId', 'Community ID'],
+  ['since', 'since (ISO time)'], ['until', 'until (ISO time)'], ['community', 'Community ID'],
 ] as const;
 
 type Filter = Partial<Record<(typeof FIELDS)[number][0], string>>;
@@ -34,7 +34,7 @@ export function Flows({ org, canExport, initial }: { org: string; canExport: boo
     const q = query(applied);
     q.set('limit', '50');
     if (cursor) q.set('cursor', cursor);
-    return get<{ flows: Flow[]; next: string | null; partial: boolean; ms: number }>(orgPath(org, `/flows?${q}`));
+    return get<{ flows: Flow[]; next: string | null; partial?: boolean; ms?: number }>(orgPath(org, `/flows?${q}`));
   }, [org, JSON.stringify(applied), cursor]);
 
   async function apply(e: Event): Promise<void> {
@@ -61,13 +61,13 @@ export function Flows({ org, canExport, initial }: { org: string; canExport: boo
       <Status l={l} empty="No flows match.">
         {(d) => (
           <div>
-            <p class="muted">{d.flows.length} flows on this page{d.partial ? ' (search stopped early: narrow the filter)' : ''} · {d.ms} ms</p>
+            <p class="muted">{d.flows.length} flows on this page{d.partial ? ' (search stopped early: narrow the filter)' : ''}{d.ms !== undefined ? ` · ${d.ms} ms` : ''}</p>
             {d.flows.length === 0 ? <p class="muted" data-testid="no-flows">No flows match.</p> : (
               <table class="flows" data-testid="flows-table">
                 <thead><tr><th>start</th><th>proto</th><th>originator</th><th>responder</th><th class="n">pkts o/r</th><th class="n">bytes o/r</th><th>state</th><th>agent</th><th>Community ID</th>{canExport && <th>pcap</th>}</tr></thead>
                 <tbody>
                   {d.flows.map((f) => (
-                    <tr key={f.id}>
+                    <tr key={`${f.uid}:${f.record_seq}`}>
                       <td>{isoUs(f.start)}</td><td>{f.proto}</td>
                       <td><Addr a={f.orig_addr} anon={f.orig_anon} />:{f.orig_port}</td>
                       <td><Addr a={f.resp_addr} anon={f.resp_anon} />:{f.resp_port}</td>
@@ -75,7 +75,7 @@ export function Flows({ org, canExport, initial }: { org: string; canExport: boo
                       <td class="n">{bytes(f.orig_ip_bytes)}/{bytes(f.resp_ip_bytes)}</td>
                       <td>{f.conn_state}</td>
                       <td><a href={`#/${org}/agents/${f.agent_id}`}>{f.agent_id.slice(0, 8)}</a></td>
-                      <td><button class="link" type="button" title="flows with this Community ID" onClick={() => { const nf = { communityId: f.community_id }; setDraft(nf); setCursors([]); setApplied(nf); }}>{f.community_id.slice(0, 12)}…</button></td>
+                      <td><button class="link" type="button" title="flows with this Community ID" onClick={() => { const nf = { community: f.community_id }; setDraft(nf); setCursors([]); setApplied(nf); }}>{f.community_id.slice(0, 12)}…</button></td>
                       {canExport && <td><a href={orgPath(org, `/pcap?${new URLSearchParams({ flow: f.uid, format: 'pcapng' })}`)} download>pcapng</a></td>}
                     </tr>
                   ))}
