@@ -54,7 +54,8 @@ pids+=($!)
 
 step "collector PKI, an operator (a user with a role, and their certificate), a one-time enrollment token"
 $M pki init --state-dir "$DEMO/collector" --ip $COL_IP >/dev/null && echo "CA and server certificate in $DEMO/collector/pki"
-$C user add demo-operator --org default --role admin --cert-out "$DEMO/operator" --state-dir "$DEMO/collector" >/dev/null && echo "user demo-operator (admin of the default organisation), certificate in $DEMO/operator"
+DEMO_PASSWORD=demo-console-password
+echo "$DEMO_PASSWORD" | $C user add demo-operator --org default --role admin --password-stdin --cert-out "$DEMO/operator" --state-dir "$DEMO/collector" >/dev/null && echo "user demo-operator (admin of the default organisation), certificate in $DEMO/operator, console password $DEMO_PASSWORD"
 TOKEN=$($M enroll-token create --state-dir "$DEMO/collector" --uses 1 --expires 1h --json | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
 echo "token: ${TOKEN:0:20}..."
 echo "# demo threat feed" > "$DEMO/blacklist.txt"; echo "$BAD_IP" >> "$DEMO/blacklist.txt"
@@ -71,6 +72,8 @@ COLLECTOR=$!
 pids+=($COLLECTOR)
 for _ in $(seq 100); do innet curl -sf http://127.0.0.1:19469/healthz >/dev/null 2>&1 && break; sleep 0.2; done
 innet curl -s http://127.0.0.1:19469/healthz; echo
+echo "web console (while the demo runs, inside its namespace): https://127.0.0.1:9470/  user demo-operator  password $DEMO_PASSWORD"
+echo "  e.g. ip netns exec $NETNS chromium --headless --no-sandbox --ignore-certificate-errors --screenshot https://127.0.0.1:9470/"
 
 step "agent enrollment: its key pair is made on the endpoint; the operator key is pinned from a file"
 mkdir -p "$DEMO/agent"
