@@ -77,12 +77,18 @@ function addrCondition(text: string): { sql: string; params: unknown[]; post: ((
   }
   const octets = Math.ceil(c.prefixLen / 8);
   const free = octets * 8 - c.prefixLen;
-  const prefixes: string[] = [];
+  const texts: string[] = [];
   for (let k = 0; k < 1 << free; k++) {
     const parts: number[] = [];
     for (let i = 0; i < octets; i++) parts.push(i === octets - 1 ? c.bytes[i]! + k : c.bytes[i]!);
-    prefixes.push(parts.join('.') + '.');
+    texts.push(parts.join('.'));
   }
+  // /25../31: the addresses themselves (at most 128)
+  if (octets === 4) {
+    const marks = texts.map(() => '?').join(', ');
+    return { sql: `(orig_addr IN (${marks}) OR resp_addr IN (${marks}))`, params: [...texts, ...texts], post: null };
+  }
+  const prefixes = texts.map((t) => `${t}.`);
   const conds: string[] = [];
   const params: unknown[] = [];
   for (const col of ['orig_addr', 'resp_addr']) {
