@@ -67,7 +67,13 @@ function flowQuery(u: URL): FlowQuery {
   if (since !== undefined) q.since = since;
   const until = timeParam(u, 'until');
   if (until !== undefined) q.until = until;
-  if (cursor) q.before = parseCursor(cursor);
+  if (cursor) {
+    try {
+      q.before = parseCursor(cursor);
+    } catch (e) {
+      throw new HttpError(400, 'bad-query', (e as Error).message);
+    }
+  }
   return q;
 }
 

@@ -58,7 +58,7 @@ export class OrgApiRig {
   readonly orgs = new Map<string, RigOrg>();
 
   /** PKI, state (with the default organisation), the API; `orgs` more organisations besides default. */
-  async start(o: { orgs?: string[]; pcapLimits?: Partial<PcapExportLimits>; console?: ConsoleOptions } = {}): Promise<this> {
+  async start(o: { orgs?: string[]; pcapLimits?: Partial<PcapExportLimits>; console?: ConsoleOptions | false } = {}): Promise<this> {
     initPki(this.pki, { serverNames: ['collector.test'], serverBits: 2048 });
     this.caPem = readFileSync(pkiPaths(this.pki).caCert, 'utf8');
     this.state = openCollectorState({ stateDir: this.dir, pkiDir: this.pki });
@@ -68,7 +68,7 @@ export class OrgApiRig {
       state: this.state,
       orgs: { runtime: (id) => (this.state.orgs.get(id)?.state === 'active' ? this.orgs.get(id) ?? null : null), reconcile: async () => undefined },
       listen: { host: '127.0.0.1', port: 0 },
-      ...(o.console ? { console: o.console } : {}),
+      ...(o.console !== undefined ? { console: o.console } : {}),
       log,
     });
     return this;
