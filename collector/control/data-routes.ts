@@ -61,7 +61,7 @@ function flowQuery(u: URL): FlowQuery {
   if (state !== undefined) q.state = state;
   const cid = textParam(u, 'community', /^1:[A-Za-z0-9+/]{27}=$/, 'a Community ID v1 ("1:" and 28 base64 characters)');
   if (cid !== undefined) q.communityId = cid;
-  const uid = textParam(u, 'uid', /^[A-Za-z0-9_-]{1,40}$/, 'a flow uid');
+  const uid = textParam(u, 'uid', /^[A-Za-z0-9_.-]{1,64}$/, 'a flow uid');
   if (uid !== undefined) q.uid = uid;
   const since = timeParam(u, 'since');
   if (since !== undefined) q.since = since;

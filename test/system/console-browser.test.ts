@@ -1,9 +1,9 @@
 // The web console in a real browser (Debian's chromium driven by playwright-core, headless)
 // against the collector's real operators' API (HTTPS, collector.db users with scrypt
-// passwords, the organisations' own databases) holding flows imported from reference captures
-// with an owner key: log in; a wrong password refused, then the name locked; the flows page
-// shows the imported flows; the owner key loaded in the page shows the real address and no
-// request carries the key; a viewer cannot send a command (page and API); a member of one
+// passwords, the organisations' own databases) holding flows ingested from dumps that the agent's
+// replay pipeline made of reference captures with an owner key: log in; a wrong password
+// refused, then the name locked; the flows page shows the flows and a flow's packets download as
+// pcapng; the owner key loaded in the page shows the real addresses and no request carries it; a viewer cannot send a command (page and API); a member of one
 // organisation cannot read another by editing the URL; requests without the CSRF token or
 // without a session are refused; a responder acknowledges an alert and sends a browser-signed
 // command that the collector queues with the signer's key id.
@@ -14,18 +14,18 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { OrgApiRig } from '../helpers/org-api-rig.js';
 import { skipBecause } from '../helpers/skip.js';
-import { importFiles } from '../../collector/import/import-files.js';
+import { importDumps, makeDumps, refPcap } from '../shared/pcap-export/export-fixtures.js';
 import { orgPaths } from '../../collector/orgs/org-paths.js';
 import { initOwnerKeys, loadAnonKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
 import { initOperatorKeys } from '../../shared/commands/operator-keys.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
-import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** MEERKAT_CONSOLE_SCREENSHOTS=docs/img: the pages as the tests see them, for docs/console.md */
 const SHOTS = process.env.MEERKAT_CONSOLE_SCREENSHOTS;
 const AGENT = '3b1f6a52-9c1e-4d6f-8a2b-0c4d5e6f7a8b';
+const AGENT2 = '7c2d8e90-1f3a-4b5c-9d6e-7f8a9b0c1d2e';
 const PASSWORD = 'correct horse battery';
 
 describe('web console in a real browser', function () {
@@ -51,15 +51,20 @@ describe('web console in a real browser', function () {
     await users.add({ name: 'target', password: PASSWORD });
     users.grant('target', 'default', 'viewer');
     rig.state.orgs.assignAgent(AGENT, 'default');
+    rig.state.orgs.assignAgent(AGENT2, 'default');
     keysDir = mkdtempSync(join(tmpdir(), 'meerkat-console-keys-'));
     initOwnerKeys(keysDir);
     initOperatorKeys(keysDir, { name: 'alice' });
     const anonKey = loadAnonKey(join(keysDir, ANON_KEY_FILE));
     anonKeyB64 = Buffer.from(anonKey).toString('base64');
-    const pcaps = referencePcapsDir();
-    const summary = await importFiles([join(pcaps, 'flowtest', 'icmp.pcap'), join(pcaps, 'flowtest', 'tls12.pcap')],
-      { db: orgPaths(rig.dir, 'default').db, anonKey, agentId: AGENT, progress: false });
-    assert.ok(summary.records > 0, 'flows imported');
+    // dumps as an agent makes them (its replay pipeline, internal addresses pseudonymized with the owner key)
+    const dumps: string[] = [];
+    // one agent per capture: each replay numbers its dumps from 1 (the collector keeps one dump per agent and sequence)
+    for (const [pcap, agentId] of [['flowtest/icmp.pcap', AGENT], ['flowtest/tls12.pcap', AGENT2]] as const) {
+      const made = await makeDumps(refPcap(pcap), join(keysDir, 'dumps', pcap.replace(/\W/g, '-')), { keyFile: join(keysDir, ANON_KEY_FILE), snapLen: 65535, agentId });
+      dumps.push(...made.dumps.map((d) => d.path));
+    }
+    assert.ok(importDumps(orgPaths(rig.dir, 'default').db, dumps).length > 0, 'flows ingested from the dumps');
     const alerts = new SqliteAlertStore(orgPaths(rig.dir, 'default').db);
     const ev = { analyzer: 'scan', severity: 'high' as const, category: 'scan', rule: 'port-scan', agentId: AGENT, peer: '174.137.42.77', summary: 'a scan from the test', evidence: { ports: 40 }, tsUs: 1_371_631_556_838_904 };
     alerts.record([{ key: 'k1', latest: ev, count: 1, firstTsUs: ev.tsUs, lastTsUs: ev.tsUs, maxSeverity: 'high', flowUids: [] }]);
@@ -159,8 +164,13 @@ describe('web console in a real browser', function () {
     await page.getByTestId('owner-key').setInputFiles(join(keysDir, ANON_KEY_FILE));
     await page.getByTestId('owner-key-state').waitFor();
     await table.getByText('= 192.168.158.139').first().waitFor();
-    assert.ok((await table.innerText()).includes('= 10.100.50.48'), 'the TLS client too');
+    await table.getByText('= 10.100.50.48').first().waitFor(); // the TLS client too
     await shot(page, 'flows-owner');
+    // the flow's packets as pcapng, through the page's link (the collector's packet export)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'pcapng' }).first().click()]);
+    const file = join(keysDir, 'flow.pcapng');
+    await download.saveAs(file);
+    assert.equal(readFileSync(file).readUInt32LE(0), 0x0a0d0d0a, 'a pcapng section header block');
     // filter by a real address: turned into its pseudonym in the page
     await page.getByLabel('address or CIDR').fill('192.168.158.0/24');
     await page.getByLabel('address is a real (owner) address').check();
