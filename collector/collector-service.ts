@@ -70,7 +70,7 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     built.push(() => orgs.stopAll());
     await orgs.startAll();
     const cc = controlConfigFrom(cfg, opts.controlListen);
-    const api = cc.listen === 'off' ? null : await startOperatorsApi({ state, orgs, listen: splitHostPort(cc.listen), names: { names: cc.names, ips: cc.ips }, log: logger('control') });
+    const api = cc.listen === 'off' ? null : await startOperatorsApi({ state, orgs, listen: splitHostPort(cc.listen), names: { names: cc.names, ips: cc.ips }, console: cc.console ? {} : false, log: logger('control') });
     if (api) built.push(() => api.close());
     const server = await CollectorServer.start({
       ...resolvedDirs(cfg),

@@ -1,5 +1,6 @@
 // Config key "control" of the collector (and the --control flag of `meerkat-collector run`):
-// where the operators' admin API listens and the extra names its certificate carries.
+// where the operators' admin API listens, the extra names its certificate carries, and whether
+// it also serves the web console (docs/console.md).
 import { z } from 'zod';
 import { configSection, validateConfig } from '../../shared/config/load-config.js';
 import type { CollectorServerConfig } from '../server/server-config.js';
@@ -14,6 +15,8 @@ export const controlConfigSchema = z
     /** extra DNS names / IP addresses for the admin API certificate (localhost, 127.0.0.1, ::1 always) */
     names: z.array(z.string().min(1)).default([]),
     ips: z.array(z.string().min(1)).default([]),
+    /** the web console on the same port (pages, password logins); false: operator certificates only */
+    console: z.boolean().default(true),
   })
   .strict();
 

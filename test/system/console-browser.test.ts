@@ -236,14 +236,23 @@ describe('web console in a real browser', function () {
     await ctx.close();
   });
 
-  it('a responder acknowledges an alert and sends a command signed in the page with the operator key', async () => {
+  it('a responder sees a new alert appear live (its summary as text), acknowledges an alert and sends a command signed in the page with the operator key', async () => {
     const { ctx, page, requests } = await newPage();
     await logIn(page, 'alice');
     await page.getByTestId('whoami').waitFor();
     await page.getByRole('link', { name: 'Alerts' }).click();
     await page.getByTestId('alerts-table').waitFor();
+    // an alert stored while the page is open shows up within the page's 2 s refresh
+    const store = new SqliteAlertStore(orgPaths(rig.dir, 'default').db);
+    const ev = { analyzer: 'threat-intel', severity: 'critical' as const, category: 'threat-intel', rule: 'feed', agentId: AGENT, peer: '203.0.113.9', summary: 'talked to a listed address <script>alert(1)</script>', evidence: { feed: 'demo' }, tsUs: Date.now() * 1000 };
+    const stored = Date.now();
+    store.record([{ key: 'k-live', latest: ev, count: 1, firstTsUs: ev.tsUs, lastTsUs: ev.tsUs, maxSeverity: 'critical', flowUids: [] }]);
+    store.close();
+    await page.getByText('talked to a listed address <script>alert(1)</script>').waitFor({ timeout: 5000 });
+    const seenMs = Date.now() - stored;
+    assert.ok(seenMs < 3000, `the new alert appeared after ${seenMs} ms`);
     await shot(page, 'alerts');
-    await page.getByRole('button', { name: 'Ack' }).first().click();
+    await page.getByRole('row').filter({ hasText: 'a scan from the test' }).getByRole('button', { name: 'Ack' }).click();
     await page.getByText('alert 1: acknowledged').waitFor();
     const entries = rig.org('default').audit.list({});
     assert.ok(entries.some((e) => e.action === 'alert.state' && e.actor === 'user:alice'), 'audited with the user');
