@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FrontHandler } from '../control/admin-api.js';
 import type { CollectorAudit } from '../orgs/collector-audit.js';
@@ -20,8 +20,8 @@ import { SessionStore } from './session-store.js';
 import { CSRF_HEADER, SESSION_COOKIE, sameOrigin, sessionOf } from './session-auth.js';
 import { csrfMatches } from './session-store.js';
 
-/** Where the build puts the console bundle (dist/console-web, beside dist/collector). */
-export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../console-web/', import.meta.url));
+/** Where the build puts the console bundle (dist/console-web, beside dist/collector): files read, not a module imported. */
+export const DEFAULT_ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'console-web');
 
 export const PAGE_CSP = [
   "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
