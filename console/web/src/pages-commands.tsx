@@ -62,9 +62,9 @@ export function SendCommand({ org, agentId }: { org: string; agentId?: string })
       }} /></label>
       <form class="filters" onSubmit={(e) => void send(e)}>
         {agentId === undefined && <label>agent<input value={agent} onInput={(e) => setAgent((e.target as HTMLInputElement).value)} /></label>}
-        <label>command<select value={kind} onChange={(e) => { const k = (e.target as HTMLSelectElement).value; setKind(k); setParams(KINDS[k] ?? '{}'); }}>
+        <label>command<select data-testid="command-kind" value={kind} onChange={(e) => { const k = (e.target as HTMLSelectElement).value; setKind(k); setParams(KINDS[k] ?? '{}'); }}>
           {Object.keys(KINDS).map((k) => <option key={k}>{k}</option>)}</select></label>
-        <label class="wide">parameters (JSON)<textarea rows={2} value={params} onInput={(e) => setParams((e.target as HTMLTextAreaElement).value)} /></label>
+        <label class="wide">parameters (JSON)<textarea data-testid="command-params" rows={2} value={params} onInput={(e) => setParams((e.target as HTMLTextAreaElement).value)} /></label>
         <button type="submit" disabled={!key}>Sign and send</button>
       </form>
       {msg && <p class={msg.ok ? 'note' : 'error'} role="status" data-testid="command-result">{msg.text}</p>}
