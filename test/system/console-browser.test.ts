@@ -274,6 +274,29 @@ describe('web console in a real browser', function () {
     await ctx.close();
   });
 
+  it('an organisation admin makes and revokes an enrollment token; the audit page shows who did what', async () => {
+    const { ctx, page } = await newPage();
+    await logIn(page, 'bob', PASSWORD, '#/acme/admin');
+    await page.getByRole('button', { name: 'New one-time token (24 h)' }).click();
+    const token = await page.getByTestId('new-token').innerText();
+    assert.ok(token.length > 20);
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('cell', { name: 'revoked' }).waitFor();
+    await page.getByRole('link', { name: 'Audit' }).click();
+    const audit = page.getByTestId('audit-table');
+    await audit.getByRole('row').filter({ hasText: 'token.create' }).filter({ hasText: 'user:bob' }).waitFor();
+    await audit.getByRole('row').filter({ hasText: 'token.revoke' }).waitFor();
+    await ctx.close();
+    // a viewer of acme has no Organisation page, and its API refuses them
+    const v = await newPage();
+    await logIn(v.page, 'alice', PASSWORD, '#/acme/overview');
+    await v.page.getByTestId('whoami').filter({ hasText: 'viewer' }).waitFor();
+    assert.equal(await v.page.getByRole('link', { name: 'Organisation' }).count(), 0);
+    const r = await pageFetch(v.page, 'POST', '/v1/orgs/acme/tokens', { body: { uses: 1 } });
+    assert.equal(r.status, 403);
+    await v.ctx.close();
+  });
+
   it('logout ends the session on the server', async () => {
     const { ctx, page } = await newPage();
     await logIn(page, 'alice');

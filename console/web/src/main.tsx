@@ -14,6 +14,7 @@ import { Agents, AgentDetail } from './pages-agents.js';
 import { Flows } from './pages-flows.js';
 import { Alerts } from './pages-alerts.js';
 import { Commands } from './pages-commands.js';
+import { Audit, OrgAdmin } from './pages-admin.js';
 
 interface Route { org: string; page: string; id: string; query: URLSearchParams }
 
@@ -87,7 +88,7 @@ function OwnerKey() {
   );
 }
 
-const PAGES = [['overview', 'Overview'], ['agents', 'Agents'], ['flows', 'Flows'], ['alerts', 'Alerts'], ['commands', 'Commands']] as const;
+const PAGES = [['overview', 'Overview'], ['agents', 'Agents'], ['flows', 'Flows'], ['alerts', 'Alerts'], ['commands', 'Commands'], ['audit', 'Audit']] as const;
 
 function Shell({ session, onOut }: { session: Session; onOut: () => void }) {
   const route = useRoute();
@@ -111,7 +112,10 @@ function Shell({ session, onOut }: { session: Session; onOut: () => void }) {
             {mine.map((x) => <option key={x.org} value={x.org}>{x.name} ({x.role}){x.state !== 'active' ? ` – ${x.state}` : ''}</option>)}
           </select>
         </label>
-        <nav>{PAGES.map(([p, label]) => <a key={p} href={`#/${org}/${p}`} aria-current={route.page === p ? 'page' : undefined}>{label}</a>)}</nav>
+        <nav>
+          {PAGES.map(([p, label]) => <a key={p} href={`#/${org}/${p}`} aria-current={route.page === p ? 'page' : undefined}>{label}</a>)}
+          {m.role === 'admin' && <a href={`#/${org}/admin`} aria-current={route.page === 'admin' ? 'page' : undefined}>Organisation</a>}
+        </nav>
         <OwnerKey />
         <span class="user" data-testid="whoami">{session.user} · {m.role}</span>
         <button type="button" onClick={onOut}>Log out</button>
@@ -123,6 +127,8 @@ function Shell({ session, onOut }: { session: Session; onOut: () => void }) {
         {route.page === 'flows' && <Flows key={`${org}?${route.query}`} org={org} canExport={canAct} initial={Object.fromEntries(route.query)} />}
         {route.page === 'alerts' && <Alerts org={org} canAct={canAct} />}
         {route.page === 'commands' && <Commands org={org} canAct={canAct} />}
+        {route.page === 'audit' && <Audit org={org} />}
+        {route.page === 'admin' && m.role === 'admin' && <OrgAdmin org={org} />}
       </main>
     </div>
   );
