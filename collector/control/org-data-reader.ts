@@ -6,7 +6,7 @@
 // theirs, WAL lets both run at once.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { cidrContains, parseCidr, parseIp, type Cidr } from '../../shared/net/ip-address.js';
+import { cidrContains, ipv4ToUint32, parseCidr, parseIp, uint32ToIpv4, type Cidr } from '../../shared/net/ip-address.js';
 import { flowRecordFromRow, type FlowRow } from '../../shared/store/flow-columns.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { rowToAlert, type AlertRow } from '../../shared/alerts/sqlite-alert-store.js';
@@ -50,7 +50,16 @@ export function cursorOf(r: { start: number; id: number }): string {
   return `${r.start}.${r.id}`;
 }
 
-interface Where { sql: string; params: unknown[]; post: ((r: FlowRecord) => boolean) | null }
+interface Where {
+  sql: string;
+  params: unknown[];
+  post: ((r: FlowRecord) => boolean) | null;
+  /** the filter without the cursor, and the cursor alone (for the newest-first window) */
+  filter: { sql: string; params: unknown[] };
+  cursor: { sql: string; params: unknown[] };
+  /** an index narrows it to few rows (agent, one address, uid, Community ID) */
+  selective: boolean;
+}
 
 /**
  * IPv4 prefixes become ranges over the address text ("10.1." <= a < "10.1/": '/' follows '.')
@@ -75,29 +84,42 @@ function addrCondition(text: string): { sql: string; params: unknown[]; post: ((
     const a = `${c.bytes[0]}.${c.bytes[1]}.${c.bytes[2]}.${c.bytes[3]}`;
     return { sql: '(orig_addr = ? OR resp_addr = ?)', params: [a, a], post: null };
   }
-  const octets = Math.ceil(c.prefixLen / 8);
-  const free = octets * 8 - c.prefixLen;
-  const texts: string[] = [];
-  for (let k = 0; k < 1 << free; k++) {
-    const parts: number[] = [];
-    for (let i = 0; i < octets; i++) parts.push(i === octets - 1 ? c.bytes[i]! + k : c.bytes[i]!);
-    texts.push(parts.join('.'));
-  }
+  const net = ipv4ToUint32(c.bytes);
+  const full = Math.floor(c.prefixLen / 8);
   // /25../31: the addresses themselves (at most 128)
-  if (octets === 4) {
+  if (c.prefixLen > 24) {
+    const texts: string[] = [];
+    const b = new Uint8Array(4);
+    for (let k = 0; k < 2 ** (32 - c.prefixLen); k++) {
+      uint32ToIpv4(net + k, b, 0);
+      texts.push(b.join('.'));
+    }
     const marks = texts.map(() => '?').join(', ');
     return { sql: `(orig_addr IN (${marks}) OR resp_addr IN (${marks}))`, params: [...texts, ...texts], post: null };
   }
-  const prefixes = texts.map((t) => `${t}.`);
-  const conds: string[] = [];
-  const params: unknown[] = [];
-  for (const col of ['orig_addr', 'resp_addr']) {
-    for (const p of prefixes) {
-      conds.push(`(${col} >= ? AND ${col} < ?)`);
-      params.push(p, p.slice(0, -1) + '/');
-    }
+  const exact = c.prefixLen % 8 === 0;
+  if (full === 0) {
+    // /1../7: no text range; the prefix check on the IPv4 rows
+    return { sql: `(ip_version = 4 AND (${V4_IN}(orig_addr, ?, ?) OR ${V4_IN}(resp_addr, ?, ?)))`, params: [net, c.prefixLen, net, c.prefixLen], post: null };
   }
-  return { sql: `(${conds.join(' OR ')})`, params, post: null };
+  // the enclosing octet-aligned prefix as a text range the index answers, then (not aligned) the exact check on its rows
+  const lo = `${[...c.bytes.subarray(0, full)].join('.')}.`;
+  const hi = `${lo.slice(0, -1)}/`;
+  const side = (col: string): string => `(${col} >= ? AND ${col} < ?${exact ? '' : ` AND ${V4_IN}(${col}, ?, ?)`})`;
+  const sideParams = exact ? [lo, hi] : [lo, hi, net, c.prefixLen];
+  return { sql: `(${side('orig_addr')} OR ${side('resp_addr')})`, params: [...sideParams, ...sideParams], post: null };
+}
+
+/** SQL function: whether IPv4 text lies in the prefix (network as uint32, length). */
+const V4_IN = 'meerkat_v4_in';
+
+function v4In(addr: unknown, net: unknown, len: unknown): number {
+  if (typeof addr !== 'string' || typeof net !== 'number' || typeof len !== 'number') return 0;
+  const p = addr.split('.');
+  if (p.length !== 4) return 0;
+  const a = ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return ((a & mask) >>> 0) === ((net & mask) >>> 0) ? 1 : 0;
 }
 
 function flowWhere(q: FlowQuery): Where {
@@ -118,9 +140,20 @@ function flowWhere(q: FlowQuery): Where {
   if (q.uid !== undefined) { cond.push('uid = ?'); params.push(q.uid); }
   if (q.since !== undefined) { cond.push('end_us >= ?'); params.push(q.since); }
   if (q.until !== undefined) { cond.push('start_us <= ?'); params.push(q.until); }
-  if (q.before !== undefined) { cond.push('(start_us < ? OR (start_us = ? AND id < ?))'); params.push(q.before.startUs, q.before.startUs, q.before.id); }
-  return { sql: cond.length ? ` WHERE ${cond.join(' AND ')}` : '', params, post };
+  const filter = { sql: cond.length ? ` WHERE ${cond.join(' AND ')}` : '', params: [...params] };
+  // "start_us <= ?" first: the start index answers it as a range
+  const cursor = q.before === undefined ? { sql: '', params: [] } : { sql: ' WHERE start_us <= ? AND (start_us < ? OR id < ?)', params: [q.before.startUs, q.before.startUs, q.before.id] };
+  if (q.before !== undefined) { cond.push('start_us <= ? AND (start_us < ? OR id < ?)'); params.push(...cursor.params); }
+  const selective = q.agentId !== undefined || q.uid !== undefined || q.communityId !== undefined || (q.addr !== undefined && !q.addr.includes('/'));
+  return { sql: cond.length ? ` WHERE ${cond.join(' AND ')}` : '', params, post, filter, cursor, selective };
 }
+
+/**
+ * Rows of the newest-first walk a page looks through first when no index narrows the filter
+ * (a port, a protocol, a prefix): a common match fills the page from the newest rows at once,
+ * where the indexes would gather every match and sort them; a rare one falls through to the indexes.
+ */
+const WINDOW_ROWS = 20_000;
 
 /** Rows a page with a row-side check (IPv6 prefixes) may read before it answers with what it found. */
 const MAX_SCAN = 200_000;
@@ -132,6 +165,7 @@ export class OrgDataReader {
     // a fresh organisation may have no database yet: it has no data either
     this.db = existsSync(dbPath) ? new Database(dbPath, { readonly: true, fileMustExist: true }) : null;
     this.db?.pragma('busy_timeout = 5000');
+    this.db?.function(V4_IN, { deterministic: true }, v4In);
   }
 
   close(): void {
@@ -146,6 +180,15 @@ export class OrgDataReader {
   flows(q: FlowQuery, limit: number): { flows: FlowRow2[]; next: string | null; partial: boolean } {
     if (!this.hasTable('flows')) return { flows: [], next: null, partial: false };
     const w = flowWhere(q);
+    if (!w.post && !w.selective && w.filter.sql !== '') {
+      // the newest WINDOW_ROWS rows after the cursor hold limit+1 matches: they are the page (no older row can come before them)
+      const rows = this.db!.prepare(`SELECT * FROM (SELECT * FROM flows INDEXED BY flows_start${w.cursor.sql} ORDER BY start_us DESC, id DESC LIMIT ${WINDOW_ROWS})${w.filter.sql} ORDER BY start_us DESC, id DESC LIMIT ${limit + 1}`)
+        .all(...w.cursor.params, ...w.filter.params) as (FlowRow & { id: number })[];
+      if (rows.length > limit) {
+        const page = rows.slice(0, limit).map((row) => ({ ...flowRecordFromRow(row), id: row.id }));
+        return { flows: page, next: cursorOf(page[page.length - 1]!), partial: false };
+      }
+    }
     const out: FlowRow2[] = [];
     let scanned = 0;
     let last: FlowRow2 | null = null;
