@@ -213,7 +213,54 @@ const overview: AdminHandler = (ctx) => {
   };
 };
 
+/** How often the event stream looks for changes, and how long one stream lasts (the browser's EventSource reconnects). */
+const EVENTS_EVERY_MS = 1000;
+const EVENTS_FOR_MS = 60_000;
+
+/**
+ * Server-sent events of the organisation: "alerts" when an alert was stored or changed, "agents"
+ * when an agent came online or went offline or sent a heartbeat - the page then fetches what
+ * changed. One stream is one audited request (not one per poll).
+ */
+const events: AdminHandler = async (ctx) => {
+  const o = orgOf(ctx);
+  const res = ctx.res;
+  const reader = new OrgDataReader(o.dbPath);
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.write('retry: 1000\n\n');
+  let alertsSig = '';
+  let agentsSig = '';
+  let sent = 0;
+  const tick = (): void => {
+    try {
+      const a = reader.alertsSignature();
+      const agents = o.registry.list(o.liveAgents());
+      const g = agents.map((x) => `${x.agentId}:${x.online ? 1 : 0}:${x.lastSeen ?? ''}`).join(',');
+      if (alertsSig !== '' && a !== alertsSig) { res.write(`event: alerts\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`); sent++; }
+      if (agentsSig !== '' && g !== agentsSig) {
+        res.write(`event: agents\ndata: ${JSON.stringify({ online: agents.filter((x) => x.online).length, total: agents.length })}\n\n`);
+        sent++;
+      }
+      alertsSig = a;
+      agentsSig = g;
+    } catch {
+      res.end();
+    }
+  };
+  tick();
+  await new Promise<void>((resolve) => {
+    const t = setInterval(tick, EVENTS_EVERY_MS);
+    const stop = setTimeout(() => res.end(), EVENTS_FOR_MS);
+    const done = (): void => { clearInterval(t); clearTimeout(stop); resolve(); };
+    res.once('close', done);
+    res.once('finish', done);
+  });
+  reader.close();
+  return { status: 200, streamed: true, detail: { events: sent } };
+};
+
 export const DATA_ROUTES: readonly RouteSpec<AdminHandler>[] = [
+  { method: 'GET', path: '/v1/orgs/:org/events', permission: 'org:read', handler: events },
   { method: 'GET', path: '/v1/orgs/:org/overview', permission: 'org:read', handler: overview },
   { method: 'GET', path: '/v1/orgs/:org/flows', permission: 'flows:read', handler: listFlows },
   { method: 'GET', path: '/v1/orgs/:org/flows/export', permission: 'flows:read', handler: exportFlows },

@@ -266,6 +266,13 @@ export class OrgDataReader {
     };
   }
 
+  /** Changes whenever an alert is stored or changed (newest id and latest update). */
+  alertsSignature(): string {
+    if (!this.hasTable('alerts')) return 'none';
+    const r = this.db!.prepare('SELECT MAX(id) AS id, MAX(updated_us) AS u, COUNT(*) AS n FROM alerts').get() as { id: number | null; u: number | null; n: number };
+    return `${r.id ?? 0}:${r.u ?? 0}:${r.n}`;
+  }
+
   private alertsBySeverity(): Record<string, number> {
     if (!this.hasTable('alerts')) return {};
     const rows = this.db!.prepare("SELECT severity, COUNT(*) AS n FROM alerts WHERE state != 'closed' GROUP BY severity").all() as { severity: string; n: number }[];

@@ -242,7 +242,7 @@ describe('web console in a real browser', function () {
     await page.getByTestId('whoami').waitFor();
     await page.getByRole('link', { name: 'Alerts' }).click();
     await page.getByTestId('alerts-table').waitFor();
-    // an alert stored while the page is open shows up within the page's 2 s refresh
+    // an alert stored while the page is open shows up within about a second (server-sent event, then a fetch)
     const store = new SqliteAlertStore(orgPaths(rig.dir, 'default').db);
     const ev = { analyzer: 'threat-intel', severity: 'critical' as const, category: 'threat-intel', rule: 'feed', agentId: AGENT, peer: '203.0.113.9', summary: 'talked to a listed address <script>alert(1)</script>', evidence: { feed: 'demo' }, tsUs: Date.now() * 1000 };
     const stored = Date.now();
@@ -251,6 +251,7 @@ describe('web console in a real browser', function () {
     await page.getByText('talked to a listed address <script>alert(1)</script>').waitFor({ timeout: 5000 });
     const seenMs = Date.now() - stored;
     assert.ok(seenMs < 3000, `the new alert appeared after ${seenMs} ms`);
+    assert.ok(requests.some((r) => r.url().endsWith('/v1/orgs/default/events')), 'pushed through the event stream (the list itself refreshes only every 15 s)');
     await shot(page, 'alerts');
     await page.getByRole('row').filter({ hasText: 'a scan from the test' }).getByRole('button', { name: 'Ack' }).click();
     await page.getByText('alert 1: acknowledged').waitFor();

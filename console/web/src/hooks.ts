@@ -31,3 +31,28 @@ export function useKeys(): number {
   useEffect(() => subscribeKeys(() => setN((x) => x + 1)), []);
   return n;
 }
+
+// One EventSource per organisation shared by every component that listens (GET /v1/orgs/ORG/events).
+const sources = new Map<string, { es: EventSource; users: number }>();
+
+/** Calls `onEvent` when the server says `kind` ("alerts", "agents") changed in `org`. */
+export function useServerEvent(org: string, kind: 'alerts' | 'agents', onEvent: () => void): void {
+  useEffect(() => {
+    let s = sources.get(org);
+    if (!s) {
+      s = { es: new EventSource(`/v1/orgs/${encodeURIComponent(org)}/events`), users: 0 };
+      sources.set(org, s);
+    }
+    s.users++;
+    const h = (): void => onEvent();
+    s.es.addEventListener(kind, h);
+    const mine = s;
+    return () => {
+      mine.es.removeEventListener(kind, h);
+      if (--mine.users === 0) {
+        mine.es.close();
+        sources.delete(org);
+      }
+    };
+  }, [org, kind, onEvent]);
+}

@@ -1,7 +1,7 @@
 // Agents: the list (online state, version, capture and spool numbers) and one agent's page
 // (its last heartbeat: capture, spool, interdiction; recent flows, alerts, command history).
 import { get, orgPath } from './api.js';
-import { useFetch } from './hooks.js';
+import { useFetch, useServerEvent } from './hooks.js';
 import { ago, bytes, isoUs, num } from './format.js';
 import { Addr, KeyValues, Status } from './widgets.js';
 import { Alerts } from './pages-alerts.js';
@@ -9,7 +9,8 @@ import { CommandList, SendCommand } from './pages-commands.js';
 import type { AgentView, Flow } from './types.js';
 
 export function Agents({ org }: { org: string }) {
-  const l = useFetch(() => get<{ agents: AgentView[] }>(orgPath(org, '/agents')), [org], 5000);
+  const l = useFetch(() => get<{ agents: AgentView[] }>(orgPath(org, '/agents')), [org], 15000);
+  useServerEvent(org, 'agents', l.reload);
   return (
     <Status l={l}>
       {(d) => d.agents.length === 0 ? <p class="muted">No agents in this organisation yet.</p> : (
@@ -36,7 +37,8 @@ export function Agents({ org }: { org: string }) {
 }
 
 export function AgentDetail({ org, id, canAct }: { org: string; id: string; canAct: boolean }) {
-  const agents = useFetch(() => get<{ agents: AgentView[] }>(orgPath(org, '/agents')), [org], 5000);
+  const agents = useFetch(() => get<{ agents: AgentView[] }>(orgPath(org, '/agents')), [org], 15000);
+  useServerEvent(org, 'agents', agents.reload);
   const flows = useFetch(() => get<{ flows: Flow[] }>(orgPath(org, `/flows?agent=${encodeURIComponent(id)}&limit=20`)), [org, id], 10000);
   return (
     <div class="agent">

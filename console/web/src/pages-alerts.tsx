@@ -1,8 +1,8 @@
-// Alerts: the live list (refreshed every 2 s), filters, detail with evidence and related flows,
+// Alerts: the live list (the server's event stream says when to fetch it again), filters, detail with evidence and related flows,
 // acknowledge / close for responders.
 import { useState } from 'preact/hooks';
 import { call, get, orgPath } from './api.js';
-import { useFetch } from './hooks.js';
+import { useFetch, useServerEvent } from './hooks.js';
 import { isoUs } from './format.js';
 import { KeyValues, Sev, Status } from './widgets.js';
 import type { Alert } from './types.js';
@@ -16,7 +16,9 @@ export function Alerts({ org, canAct, agent }: { org: string; canAct: boolean; a
   if (state) q.set('state', state);
   if (severity) q.set('severity', severity);
   if (agent) q.set('agent', agent);
-  const l = useFetch(() => get<{ alerts: Alert[]; next: string | null }>(orgPath(org, `/alerts?${q}`)), [org, q.toString()], 2000);
+  // pushed by the server within a second of a change; the slow refresh only backs the stream up
+  const l = useFetch(() => get<{ alerts: Alert[]; next: string | null }>(orgPath(org, `/alerts?${q}`)), [org, q.toString()], 15000);
+  useServerEvent(org, 'alerts', l.reload);
 
   async function move(id: number, to: string): Promise<void> {
     try {

@@ -1,7 +1,7 @@
 // Overview: agents online, traffic over time (live), open alerts by severity, top talkers,
 // ports and protocols, capture health per agent.
 import { get, orgPath } from './api.js';
-import { useFetch } from './hooks.js';
+import { useFetch, useServerEvent } from './hooks.js';
 import { LineChart } from './chart.js';
 import { bytes, num } from './format.js';
 import { Sev, Status } from './widgets.js';
@@ -30,7 +30,9 @@ function TopTable({ title, rows, keyName }: { title: string; rows: Top[]; keyNam
 }
 
 export function Overview({ org }: { org: string }) {
-  const l = useFetch(() => get<OverviewData>(orgPath(org, '/overview?minutes=60')), [org], 5000);
+  const l = useFetch(() => get<OverviewData>(orgPath(org, '/overview?minutes=60')), [org], 10000);
+  useServerEvent(org, 'alerts', l.reload);
+  useServerEvent(org, 'agents', l.reload);
   return (
     <Status l={l}>
       {(d) => {
