@@ -3,8 +3,8 @@
 // chromium run inside the collector's namespace. A user logs in with the password set by
 // `meerkat-collector user passwd`, sees the agent online with its heartbeat, isolates it with a
 // command signed in the page with the operator's op.key (the agent verifies it against its
-// pinned key and the host really loses its peers), sees the interdiction state change, and
-// releases it the same way.
+// pinned key and the host really loses its peers), sees the interdiction state change,
+// releases it the same way, and asks for the machine inventory (its sensitive half stays sealed).
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,6 +82,13 @@ describe('web console, end to end (real collector and agent in namespaces, chrom
     await send(page, 'interdiction.release', '{}');
     await history.getByRole('row').filter({ hasText: 'interdiction.release' }).filter({ hasText: 'done' }).waitFor({ timeout: 30_000 });
     assert.deepEqual(await reach(), { tcp: true, udp: true }, 'reachable again');
+    // the machine inventory: its plain half in the page, the sensitive half still sealed
+    await send(page, 'inventory', '{}');
+    await history.getByRole('row').filter({ hasText: 'inventory' }).filter({ hasText: 'done' }).waitFor({ timeout: 30_000 });
+    await page.reload();
+    const inv = page.getByTestId('inventory');
+    await inv.getByText(/sealed to the owner's box key/).waitFor();
+    assert.ok(!(await inv.innerText()).includes(L.hostname), 'the host name is not in the clear');
     const cmds = await L.remoteJson<{ kind: string; state: string; submittedBy: string; signer: { operator: string } }[]>(['commands', '--agent', L.agentId]);
     const isolate = cmds.json.find((c) => c.kind === 'interdiction.isolate');
     assert.equal(isolate?.submittedBy, 'alice');

@@ -40,6 +40,7 @@ export function AgentDetail({ org, id, canAct }: { org: string; id: string; canA
   const agents = useFetch(() => get<{ agents: AgentView[] }>(orgPath(org, '/agents')), [org], 15000);
   useServerEvent(org, 'agents', agents.reload);
   const flows = useFetch(() => get<{ flows: Flow[] }>(orgPath(org, `/flows?agent=${encodeURIComponent(id)}&limit=20`)), [org, id], 10000);
+  const inventory = useFetch(() => get<{ at: string; report: Record<string, unknown> }>(orgPath(org, `/agents/${encodeURIComponent(id)}/inventory`)), [org, id]);
   return (
     <div class="agent">
       <Status l={agents}>
@@ -60,6 +61,15 @@ export function AgentDetail({ org, id, canAct }: { org: string; id: string; canA
           );
         }}
       </Status>
+      <section class="card" data-testid="inventory"><h3>Inventory</h3>
+        {inventory.error ? <p class="muted">No inventory yet: send the <code>inventory</code> command.</p> : inventory.data && (() => {
+          const { sealed, ...plain } = inventory.data.report;
+          return (<>
+            <p class="muted">reported {inventory.data.at}{sealed ? ' · host name, users, real addresses and MACs are sealed to the owner\'s box key (open them with `meerkat info` and box.key)' : ''}</p>
+            <KeyValues obj={plain} />
+          </>);
+        })()}
+      </section>
       {canAct && <SendCommand org={org} agentId={id} />}
       <h3>Recent flows</h3>
       <Status l={flows}>
