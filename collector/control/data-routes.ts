@@ -125,7 +125,8 @@ const exportFlows: AdminHandler = async (ctx) => {
       if (buf.length > 64 * 1024) {
         const ok = res.write(buf);
         buf = '';
-        if (!ok) await new Promise<void>((resolve) => res.once('drain', () => resolve()));
+        // a reader gone away never drains: its close ends the wait too
+        if (!ok) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
         if (res.destroyed) break;
       }
     }
