@@ -126,7 +126,13 @@ const exportFlows: AdminHandler = async (ctx) => {
         const ok = res.write(buf);
         buf = '';
         // a reader gone away never drains: its close ends the wait too
-        if (!ok) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+        if (!ok) {
+          await new Promise<void>((resolve) => {
+            const done = (): void => { res.off('drain', done); res.off('close', done); resolve(); };
+            res.on('drain', done);
+            res.on('close', done);
+          });
+        }
         if (res.destroyed) break;
       }
     }
