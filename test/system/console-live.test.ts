@@ -78,6 +78,8 @@ describe('web console, end to end (real collector and agent in namespaces, chrom
     assert.deepEqual(await reach(), { tcp: false, udp: false }, 'the host is cut off from its peers');
     // the next heartbeat carries the interdiction state to the page
     await page.locator('.card').filter({ hasText: 'Interdiction' }).getByText('isolate').first().waitFor({ timeout: 20_000 });
+    if (process.env.MEERKAT_CONSOLE_SCREENSHOTS) await page.locator('header').scrollIntoViewIfNeeded();
+    if (process.env.MEERKAT_CONSOLE_SCREENSHOTS) await page.screenshot({ path: join(process.env.MEERKAT_CONSOLE_SCREENSHOTS, 'console-agent-isolated.png') });
 
     await send(page, 'interdiction.release', '{}');
     await history.getByRole('row').filter({ hasText: 'interdiction.release' }).filter({ hasText: 'done' }).waitFor({ timeout: 30_000 });

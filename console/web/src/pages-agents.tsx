@@ -46,7 +46,7 @@ export function AgentDetail({ org, id, canAct }: { org: string; id: string; canA
       <Status l={agents}>
         {(d) => {
           const a = d.agents.find((x) => x.agentId === id);
-          if (!a) return <p class="error">No agent {id} in this organisation.</p>;
+          if (!a) return <p class="muted">No heartbeat from agent {id} yet (it has not connected since it was enrolled, or is not of this organisation).</p>;
           const h = { ...(a.health ?? {}) };
           const inter = h.interdiction;
           delete h.interdiction;
