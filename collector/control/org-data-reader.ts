@@ -253,12 +253,13 @@ export class OrgDataReader {
       const r = byMinute.get(m);
       series.push({ minute: new Date(m * 60_000).toISOString(), packetsPerSec: (r?.pkts ?? 0) / 60, bytesPerSec: (r?.bytes ?? 0) / 60, flows: r?.flows ?? 0 });
     }
-    const top = (sql: string): { key: string; bytes: number; flows: number }[] =>
-      (db.prepare(sql).all(fromUs, toUs) as { k: string | number; bytes: number; flows: number }[]).map((r) => ({ key: String(r.k), bytes: r.bytes, flows: r.flows }));
+    const top = (sql: string): Top[] =>
+      (db.prepare(sql).all(fromUs, toUs) as { k: string | number; bytes: number; flows: number; anon?: number }[])
+        .map((r) => ({ key: String(r.k), bytes: r.bytes, flows: r.flows, ...(r.anon !== undefined ? { anon: r.anon === 1 } : {}) }));
     return {
       window: { fromUs, toUs },
       series,
-      topTalkers: top(`SELECT orig_addr AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY orig_addr ORDER BY bytes DESC LIMIT 10`),
+      topTalkers: top(`SELECT orig_addr AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows, MAX(orig_anon) AS anon FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY orig_addr ORDER BY bytes DESC LIMIT 10`),
       topPorts: top(`SELECT proto || '/' || resp_port AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows FROM flows WHERE start_us >= ? AND start_us <= ? AND proto IN ('tcp', 'udp', 'sctp') GROUP BY proto, resp_port ORDER BY flows DESC LIMIT 10`),
       protocols: top(`SELECT proto AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY proto ORDER BY bytes DESC`),
       alertsBySeverity: this.alertsBySeverity(),
@@ -280,12 +281,15 @@ export class OrgDataReader {
   }
 }
 
+/** One row of a top list; `anon`: the talker's address is a pseudonym (the owner's page shows the real one). */
+export interface Top { key: string; bytes: number; flows: number; anon?: boolean }
+
 export interface Overview {
   window: { fromUs: number; toUs: number };
   series: { minute: string; packetsPerSec: number; bytesPerSec: number; flows: number }[];
-  topTalkers: { key: string; bytes: number; flows: number }[];
-  topPorts: { key: string; bytes: number; flows: number }[];
-  protocols: { key: string; bytes: number; flows: number }[];
+  topTalkers: Top[];
+  topPorts: Top[];
+  protocols: Top[];
   alertsBySeverity: Record<string, number>;
   flowsInWindow: number;
 }

@@ -4,10 +4,10 @@ import { get, orgPath } from './api.js';
 import { useFetch, useServerEvent } from './hooks.js';
 import { LineChart } from './chart.js';
 import { bytes, num } from './format.js';
-import { Sev, Status } from './widgets.js';
+import { Addr, Sev, Status } from './widgets.js';
 import type { AgentView } from './types.js';
 
-interface Top { key: string; bytes: number; flows: number }
+interface Top { key: string; bytes: number; flows: number; anon?: boolean }
 interface OverviewData {
   agents: { total: number; online: number; list: AgentView[] };
   series: { minute: string; packetsPerSec: number; bytesPerSec: number; flows: number }[];
@@ -23,7 +23,7 @@ function TopTable({ title, rows, keyName }: { title: string; rows: Top[]; keyNam
       <h3>{title}</h3>
       {rows.length === 0 ? <p class="muted">No traffic in this window.</p> : (
         <table><thead><tr><th>{keyName}</th><th class="n">bytes</th><th class="n">flows</th></tr></thead>
-          <tbody>{rows.map((r) => <tr key={r.key}><td>{r.key}</td><td class="n">{bytes(r.bytes)}</td><td class="n">{num(r.flows)}</td></tr>)}</tbody></table>
+          <tbody>{rows.map((r) => <tr key={r.key}><td>{r.anon === undefined ? r.key : <Addr a={r.key} anon={r.anon} />}</td><td class="n">{bytes(r.bytes)}</td><td class="n">{num(r.flows)}</td></tr>)}</tbody></table>
       )}
     </section>
   );
