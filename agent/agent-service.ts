@@ -20,7 +20,7 @@ import { createResponseRouter } from './watchlist/response-command-router.js';
 import type { WatchlistPayload } from '../shared/watchlist/watchlist-codec.js';
 import { leanCaptureAdvice, runtimeProfile } from './runtime-profile.js';
 import { hostname } from 'node:os';
-import { createAppMetaExtractor } from './pipeline/app-meta-extractor.js';
+import { createAppMetaExtractor } from '../shared/appmeta/app-meta-extractor.js';
 import { retroCaptureOptions, startRetro } from './retro/retro-start.js';
 
 export const STATUS_FILE = 'status.json';
@@ -43,9 +43,8 @@ function memoryFigures(): { rssBytes: number; heapTotalBytes: number; heapUsedBy
   return { rssBytes: m.rss, heapTotalBytes: m.heapTotal, heapUsedBytes: m.heapUsed, externalBytes: m.external };
 }
 
-export function anonKeyPath(cfg: AgentConfig): string {
-  return cfg.anonymize.keyFile ?? join(cfg.stateDir, 'anon.key');
-}
+export { anonKeyPath } from './config.js';
+import { anonKeyPath } from './config.js';
 
 /** Identity, anonymization key and anonymizer: what every dump is made with. */
 function loadIdentityAndAnonymizer(cfg: AgentConfig): { identity: ReturnType<typeof loadAgentIdentity>; key: Uint8Array; anonymizer: AddressAnonymizer } {
@@ -199,10 +198,16 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
 
   const profile = runtimeProfile();
   log.info({ profile, node: process.version, execArgv: process.execArgv }, profile === 'lean' ? 'runtime profile lean (V8 lite mode: interpreter only, smallest memory)' : 'runtime profile fast (optimizing JIT)');
+  const startedAt = new Date().toISOString();
+  let stoppedAt: string | null = null;
   const status = (): Record<string, unknown> => ({
     agentId: identity.agentId,
     collector: collectorUrl,
     updated: new Date().toISOString(),
+    // `meerkat-agent status` tells a running agent from a stopped one by these
+    pid: process.pid,
+    startedAt,
+    stoppedAt,
     capture: live.stats(),
     spool: spool.stats(),
     shipper: sh.stats(),
@@ -230,6 +235,9 @@ export async function startAgentService(cfg: AgentConfig, log: Logger): Promise<
       live.stop();
       retro?.stop();
       await drainShipper(sh, spool);
+      stoppedAt = new Date().toISOString();
+      // what the stop spooled and did not ship is on disk before the process ends
+      await spool.flushed();
       reporting.writeStatus();
     },
   };

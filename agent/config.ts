@@ -1,5 +1,9 @@
-// The agent's configuration: schema, defaults and loading. One JSON file
-// (default /etc/meerkat/agent.json); every key is optional.
+// The agent's configuration: schema, defaults and loading. One JSON file: --config FILE, else
+// $MEERKAT_AGENT_CONFIG, else /etc/meerkat/agent.json (%ProgramData%\Meerkat\agent.json on
+// Windows) when it exists; every key is optional, an unknown key is an error naming it
+// (docs/configuration.md).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { loadConfigFile } from '../shared/config/load-config.js';
 import '../shared/config/schema-messages.js';
@@ -11,6 +15,11 @@ const defaultInterfaces = process.platform === 'linux' ? 'any' : 'all';
 const defaultStateDir = process.platform === 'win32'
   ? `${process.env.ProgramData ?? 'C:\\ProgramData'}\\Meerkat\\agent`
   : '/var/lib/meerkat-agent';
+/** where the packages put the configuration */
+export const AGENT_CONFIG_FILE = process.platform === 'win32'
+  ? `${process.env.ProgramData ?? 'C:\\ProgramData'}\\Meerkat\\agent.json`
+  : '/etc/meerkat/agent.json';
+export const AGENT_CONFIG_ENV = 'MEERKAT_AGENT_CONFIG';
 
 const agentConfigSchema = z.strictObject({
   /** where the agent keeps its identity, keys and spool (owned by the service account) */
@@ -92,6 +101,22 @@ const agentConfigSchema = z.strictObject({
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 
-export function loadAgentConfig(file: string | undefined): AgentConfig {
-  return loadConfigFile(agentConfigSchema, file);
+/** The configuration file every sub-command reads: the flag, the environment, or the default when it exists (null: defaults). */
+export function agentConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (flag) return flag;
+  if (env[AGENT_CONFIG_ENV]) return env[AGENT_CONFIG_ENV];
+  return existsSync(AGENT_CONFIG_FILE) ? AGENT_CONFIG_FILE : null;
 }
+
+/** The configuration, found as agentConfigFile says. @throws ConfigError naming the file and key */
+export function loadAgentConfig(flag: string | undefined): AgentConfig {
+  return loadConfigFile(agentConfigSchema, agentConfigFile(flag) ?? undefined);
+}
+
+/** The owner's anonymization key: anonymize.keyFile, else <stateDir>/anon.key. */
+export function anonKeyPath(cfg: Pick<AgentConfig, 'stateDir' | 'anonymize'>): string {
+  return cfg.anonymize.keyFile ?? join(cfg.stateDir, 'anon.key');
+}
+
+/** The schema (docs/configuration.md lists its keys; a test holds the two together). */
+export { agentConfigSchema };

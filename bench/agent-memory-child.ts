@@ -1,20 +1,21 @@
-// Traffic for the agent memory benchmark, run in the peer namespace: small UDP datagrams to
-// HOST at a steady RATE per second for SECONDS, spread over PORTS destination ports (so the
+// Traffic for the agent memory benchmark, run in the peer namespace: UDP datagrams of BYTES
+// payload (default 32) to HOST at a steady RATE per second for SECONDS, spread over PORTS destination ports (so the
 // agent sees many flows, as on a real host, not one). Paced per millisecond against the wall
 // clock so a slow tick is caught up. Prints {"sent":N,"seconds":S} when done.
 import { createSocket } from 'node:dgram';
 
-const [host, rateArg, secondsArg, portsArg] = process.argv.slice(2);
+const [host, rateArg, secondsArg, portsArg, bytesArg] = process.argv.slice(2);
 const rate = Number(rateArg);
 const seconds = Number(secondsArg);
 const ports = Math.max(1, Number(portsArg ?? 256));
+const bytes = Math.min(1472, Math.max(1, Number(bytesArg ?? 32)));
 if (!host || !(rate > 0) || !(seconds > 0)) {
-  process.stderr.write('usage: agent-memory-child HOST RATE SECONDS [PORTS]\n');
+  process.stderr.write('usage: agent-memory-child HOST RATE SECONDS [PORTS [BYTES]]\n');
   process.exit(2);
 }
 
 const sock = createSocket('udp4');
-const payload = Buffer.alloc(32, 0x5a);
+const payload = Buffer.alloc(bytes, 0x5a);
 const start = Date.now();
 const end = start + seconds * 1000;
 let sent = 0;

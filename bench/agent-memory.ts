@@ -29,6 +29,8 @@ export interface AgentMemoryOptions {
   seconds?: number;
   /** packets per second sent to the agent (default 20,000) */
   rate?: number;
+  /** UDP payload bytes per datagram (default 32; 1400 is a download's full-size packets) */
+  payloadBytes?: number;
   /**
    * which agent: 'shipped' (default): the bundle through its launcher, as installed;
    * 'modules': `node dist/agent/cli.js`, the compiled modules unbundled and no launcher settings
@@ -41,6 +43,13 @@ export interface AgentMemoryOptions {
   /** merged into the agent's config file */
   agentConfig?: Record<string, unknown>;
   log?: (s: string) => void;
+  /**
+   * Called with the agent's pid when the traffic starts (e.g. to attach a profiler for the
+   * traffic's seconds); the traffic is sent meanwhile and awaited with it.
+   */
+  whileCapturing?: (pid: number, seconds: number) => Promise<void>;
+  /** stop the agent with SIGTERM and wait for it to exit before the rig is removed (a profiler then writes its file) */
+  stopGracefully?: boolean;
 }
 
 export interface AgentMemoryResult {
@@ -130,12 +139,13 @@ class MemoryRig {
   async start(o: AgentMemoryOptions): Promise<ChildProcess> {
     const { ipB, nsA, nsB } = this.pair;
     const consoleCli = nodeScriptArgs('../console/cli', import.meta.url);
+    const collectorCli = nodeScriptArgs('../collector/cli', import.meta.url);
     const colDir = join(this.dir, 'collector');
     const agentDir = join(this.dir, 'agent');
-    run([...consoleCli, 'keys', 'init', '--dir', join(this.dir, 'owner')]);
-    run([...consoleCli, 'pki', 'init', '--state-dir', colDir, '--ip', ipB]);
-    const token = (JSON.parse(run([...consoleCli, 'enroll-token', 'create', '--state-dir', colDir, '--json'])) as { token: string }).token;
-    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: colDir, listen: `${ipB}:8443`, admin: '127.0.0.1:9469' }));
+    run([...consoleCli, 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
+    run([...collectorCli, 'pki', 'init', '--state-dir', colDir, '--ip', ipB]);
+    const token = (JSON.parse(run([...collectorCli, 'token', 'create', '--state-dir', colDir, '--json'])) as { token: string }).token;
+    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469' }));
     const col = netnsSpawn(nsB, process.execPath, [...nodeScriptArgs('../collector/cli', import.meta.url), 'run', '--config', join(this.dir, 'collector.json')]);
     col.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });
     await waitFor('the collector to listen', () => this.logs.collector.includes('collector listening'), 60_000, () => this.logs.collector);
@@ -200,15 +210,17 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
         sampleHeap();
       } catch { /* exited */ }
     }, 50);
-    const cpu0 = cpuOf(pid);
-    const t0 = Date.now();
     opts.log?.(`  sending ${rate} packets/s for ${seconds} s`);
-    const sender = await netnsExec(rig.pair.nsB, process.execPath, [...nodeScriptArgs('./agent-memory-child', import.meta.url), rig.pair.ipA, String(rate), String(seconds)], { timeoutMs: (seconds + 30) * 1000 });
+    // the CPU figure is per second of sending (the sender's own clock, printed on exit), not
+    // diluted by the idle seconds around it
+    const cpu0 = cpuOf(pid);
+    const sending = netnsExec(rig.pair.nsB, process.execPath, [...nodeScriptArgs('./agent-memory-child', import.meta.url), rig.pair.ipA, String(rate), String(seconds), '256', String(opts.payloadBytes ?? 32)], { timeoutMs: (seconds + 30) * 1000 });
+    const [sender] = await Promise.all([sending, opts.whileCapturing?.(pid, seconds)]);
+    const cpu = cpuOf(pid) - cpu0;
     if (sender.code !== 0) throw new Error(`traffic sender failed: ${sender.stderr}`);
+    const sent = JSON.parse(sender.stdout) as { sent: number; seconds: number };
     await sleep(2500); // the ring drains, the status file catches up
     clearInterval(sampler);
-    const cpu = cpuOf(pid) - cpu0;
-    const wall = (Date.now() - t0) / 1000;
     const mappings = residentByMapping(pid, nodeBinary);
     const st = rig.status();
     sampleHeap();
@@ -222,14 +234,20 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
       heapTotalMb,
       heapUsedMb,
       mappings,
-      packetsSent: (JSON.parse(sender.stdout) as { sent: number }).sent,
+      packetsSent: sent.sent,
       packetsSeen,
       packetsPerSec: packetsSeen / seconds,
       kernelDrops: st.capture.kernelDrops,
-      cpuPercent: (cpu / wall) * 100,
+      cpuPercent: (cpu / sent.seconds) * 100,
       retro: st.retro ?? null,
     };
   } finally {
+    if (opts.stopGracefully && rig.agent && rig.agent.exitCode === null) {
+      const agent = rig.agent;
+      const exited = new Promise<void>((r) => agent.once('exit', () => r()));
+      agent.kill('SIGTERM');
+      await Promise.race([exited, sleep(15_000)]);
+    }
     rig.close();
   }
 }

@@ -21,7 +21,7 @@ import { BUILTIN_NAMES, createBuiltin } from '../collector/analyze/builtin-analy
 import { seededRandom } from '../collector/analyze/signature/random-forest.js';
 import { trainSignatureModel } from '../collector/analyze/signature/signature-model.js';
 import { WindowSet } from '../collector/analyze/signature/window-features.js';
-import type { FlowRecord } from '../shared/flow/flow-record.js';
+import { NO_APP_FIELDS, type FlowRecord } from '../shared/flow/flow-record.js';
 
 const T0 = Date.UTC(2024, 0, 8) * 1000;
 
@@ -54,7 +54,7 @@ export function generateFlows(count: number, agents = 20, seed = 1): FlowRecord[
       rtt_syn_synack_us: probe ? null : 20_000, rtt_synack_ack_us: probe ? null : 100,
       retransmits_orig: 0, retransmits_resp: 0, zero_windows_orig: 0, zero_windows_resp: 0,
       iat_mean_orig_us: 1000, iat_stddev_orig_us: 100, iat_mean_resp_us: 1000, iat_stddev_resp_us: 100,
-      pcr: probe ? null : -0.8, tunnel: '', orig_anon: true, resp_anon: lateral || dns,
+      pcr: probe ? null : -0.8, tunnel: '', orig_anon: true, resp_anon: lateral || dns, ...NO_APP_FIELDS,
     });
   }
   return out;

@@ -90,8 +90,8 @@ class ArraySpool implements ShipperSpool {
   remove(seq: number): void { this.m.delete(seq); }
 }
 
-async function scrape(adminPort: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+async function scrape(opsPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(name + ' '));
   return line ? Number(line.split(' ')[1]) : NaN;
 }
@@ -130,9 +130,9 @@ export async function benchIngest(opts: IngestBenchOptions = {}): Promise<Ingest
     const packets = readDumpHeader(base).packetCount;
 
     const port = await freePort();
-    const adminPort = await freePort();
-    child = spawnCollector({ pkiDir: join(root, 'pki'), stateDir: join(root, 'state'), port, adminPort });
-    await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, child);
+    const opsPort = await freePort();
+    child = spawnCollector({ pkiDir: join(root, 'pki'), stateDir: join(root, 'state'), port, opsPort });
+    await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 30_000, child);
 
     const spools: ArraySpool[] = [];
     let remaining = agents * dumpsPerAgent;
@@ -148,8 +148,8 @@ export async function benchIngest(opts: IngestBenchOptions = {}): Promise<Ingest
       sh.start();
     }
     // connections first, so the measurement is ingest (handshakes are not the steady state)
-    await waitUntil(async () => (await scrape(adminPort, 'meerkat_collector_agents_connected')) === agents, 60_000, 'all agents connected');
-    const cpu0 = await scrape(adminPort, 'process_cpu_seconds_total');
+    await waitUntil(async () => (await scrape(opsPort, 'meerkat_collector_agents_connected')) === agents, 60_000, 'all agents connected');
+    const cpu0 = await scrape(opsPort, 'process_cpu_seconds_total');
     const t0 = process.hrtime.bigint();
     shippers.forEach((sh, i) => {
       spools[i]!.armed = true;
@@ -157,7 +157,7 @@ export async function benchIngest(opts: IngestBenchOptions = {}): Promise<Ingest
     });
     await waitUntil(() => remaining <= 0, 600_000, 'all dumps acked');
     const wallSec = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu1 = await scrape(adminPort, 'process_cpu_seconds_total');
+    const cpu1 = await scrape(opsPort, 'process_cpu_seconds_total');
     const dumps = agents * dumpsPerAgent;
     const cpuMsPerDump = ((cpu1 - cpu0) * 1000) / dumps;
     return {
@@ -178,12 +178,12 @@ export async function benchIngest(opts: IngestBenchOptions = {}): Promise<Ingest
 
 async function childMain(cfgText: string): Promise<void> {
   const { CollectorServer } = await import('../collector/server/collector-server.js');
-  const cfg = JSON.parse(cfgText) as { pkiDir: string; stateDir: string; port: number; adminPort: number };
+  const cfg = JSON.parse(cfgText) as { pkiDir: string; stateDir: string; port: number; opsPort: number };
   const server = await CollectorServer.start({
     pkiDir: cfg.pkiDir,
     stateDir: cfg.stateDir,
     listen: { host: '127.0.0.1', port: cfg.port },
-    admin: { host: '127.0.0.1', port: cfg.adminPort },
+    ops: { host: '127.0.0.1', port: cfg.opsPort },
     // no agent rate limit in the benchmark: we measure the collector, not the policy
     limits: { agentRateBytesPerSec: 1e12, agentBurstBytes: 1e12 },
   });

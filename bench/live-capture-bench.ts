@@ -19,7 +19,7 @@ export interface LiveCaptureBenchResult {
   /** tcpdump on the same flood: captured and dropped */
   tcpdumpCaptured: number;
   tcpdumpDrops: number;
-  /** the same pipeline in the agent service's lean runtime profile (V8 lite mode), on the same flood */
+  /** the same pipeline in the agent's opt-in lean runtime profile (V8 lite mode), on the same flood */
   lean: { offeredPps: number; seen: number; drops: number };
 }
 

@@ -1,4 +1,4 @@
-// What the retro ring costs the agent: the shipped agent (bundle, launcher, lean profile) enrolled
+// What the retro ring costs the agent: the shipped agent (bundle, launcher, default profile) enrolled
 // to a real collector, capturing 20,000 UDP packets/s in a network namespace (agent-memory.ts),
 // with the ring off and on - alternated, so both see the same machine load - and reported as
 // CPU (percent of a core), peak RSS, and the ring's disk bytes written per packet. Also one run

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BenchReport, cpuSeconds } from './report.js';
 import { makeBenchCapture } from './make-capture.js';
 import { timeArgus } from './argus-reference.js';
+import { timeProcess } from './whole-process.js';
 import { benchDecode } from './decode-bench.js';
 import { benchAnonymize } from './anonymize-bench.js';
 import { benchDumpEncode } from './dump-bench.js';
@@ -14,16 +15,20 @@ import { benchFlows, benchDumpToStore, benchCaptureToFlows, loadRecords } from '
 import { initOwnerKeys } from '../shared/keys/owner-keys.js';
 import { benchIngest } from './ingest-bench.js';
 import { benchAnalyzers } from './analyze-bench.js';
-import { benchAlertLatency } from './alert-latency.js';
+import { measureAlertQuality } from './alert-quality.js';
+import { benchAlertLatency, benchDomainAlertLatency } from './alert-latency.js';
 import { benchAgentMemory } from './agent-memory.js';
 import { benchLiveCapture } from './live-capture-bench.js';
 import { benchPackageSizes } from './package-sizes.js';
 import { benchRetroCost } from './retro-cost.js';
 import { benchConsole } from './console-bench.js';
+import { benchOrgIsolation } from './org-isolation.js';
 import { benchIntelligentPcap } from './intelligent-pcap.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
 import { benchMetadataOverhead, benchPipelineWithMetadata, median } from './app-meta-bench.js';
 import { makeBrowsingCapture } from './make-browsing-capture.js';
+import { benchAppEvents } from './app-events-bench.js';
+import { benchDgaEval } from './dga-eval.js';
 import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
 
 const json = process.argv.includes('--json');
@@ -67,6 +72,21 @@ async function main(): Promise<void> {
   report.add({ name: 'replay pipeline (metadata extraction on, the default)', value: rep.result.stats.packetsSeen / rep.cpu, unit: 'packets/s per core', reference: argusRef, target: '>= 1,000,000' });
   report.add({ name: 'dump size, header-only', value: dumpBytes / kept, unit: 'bytes/packet', target: '<= 15 (Mongoose ~75)' });
 
+  log('whole processes on the same capture as argus -r: meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay (the shipped launcher and bundle), start-up included');
+  const wholeDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-whole-'));
+  const wholeDb = join(wholeDir, 'flows.db');
+  const imp = timeProcess([process.execPath, join(repoRoot(), 'dist', 'collector', 'cli.js'), 'import', '--db', wholeDb, '--anon-key', ownerKey, '--no-progress', cap.file],
+    { before: () => rmSync(wholeDb, { force: true }) });
+  const argusCpu = argus ? { name: 'argus -r', value: argus.cpuSeconds } : undefined;
+  if (imp) report.add({ name: 'meerkat-collector import, whole process', value: imp.cpuSeconds, unit: 'CPU s', reference: argusCpu, target: '<= argus -r', note: `${(cap.packets / imp.cpuSeconds / 1e6).toFixed(2)} M packets/s per core; ${imp.wallSeconds.toFixed(1)} s wall` });
+  else log('meerkat-collector import: the command failed');
+  const wholeDumps = join(wholeDir, 'dumps');
+  const rp = timeProcess([join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent'), 'replay', '--out', wholeDumps, '--key-file', ownerKey, cap.file],
+    { before: () => { rmSync(wholeDumps, { recursive: true, force: true }); mkdirSync(wholeDumps); } });
+  if (rp) report.add({ name: 'meerkat-agent replay, whole process', value: cap.packets / rp.cpuSeconds, unit: 'packets/s per core', reference: argusRef, target: '>= 1,500,000', note: `${rp.cpuSeconds.toFixed(2)} s CPU, ${rp.wallSeconds.toFixed(1)} s wall` });
+  else log('meerkat-agent replay: the command failed');
+  rmSync(wholeDir, { recursive: true, force: true });
+
   log('application metadata: replay pipeline with extraction off and on (alternating runs), dump bytes it adds');
   const pm = await benchPipelineWithMetadata(cap.file, ownerKey, 3);
   report.add({ name: 'replay pipeline, metadata extraction on (median of 3)', value: median(pm.on), unit: 'packets/s per core', reference: { name: 'extraction off', value: median(pm.off) }, target: '>= 1,000,000' });
@@ -81,27 +101,30 @@ async function main(): Promise<void> {
   report.add({ name: 'build one 20,000-packet dump', value: dump.msPerDump, unit: 'ms CPU', target: '<= 20' });
   report.add({ name: 'decode + validate one 20,000-packet dump', value: dump.decodeMsPerDump, unit: 'ms CPU' });
 
-  log('agent memory: meerkat-agent run (as shipped: bundle + launcher, default lean profile) enrolled to meerkat-collector run, capturing in a namespace while the peer sends 20k packets/s');
+  log('agent memory and CPU: meerkat-agent run (as shipped: bundle + launcher, default fast profile) enrolled to meerkat-collector run, capturing in a namespace while the peer sends 20k packets/s');
   try {
     const mem = await benchAgentMemory({ seconds: 10, rate: 20_000 });
-    log('agent memory, reference: the same agent in the fast profile (MEERKAT_AGENT_PROFILE=fast: optimizing JIT), same traffic');
-    const fast = await benchAgentMemory({ seconds: 10, rate: 20_000, env: { MEERKAT_AGENT_PROFILE: 'fast' } });
+    log('agent memory, reference: the same agent in the lean profile (MEERKAT_AGENT_PROFILE=lean: V8 interpreter only), same traffic');
+    const lean = await benchAgentMemory({ seconds: 10, rate: 20_000, env: { MEERKAT_AGENT_PROFILE: 'lean' } });
     const mb = (k: string): number => mem.mappings[k] ?? 0;
     report.add({
       name: 'agent RSS while capturing (peak)',
       value: mem.peak.rssMb,
       unit: 'MB',
-      reference: { name: 'fast profile', value: fast.peak.rssMb },
-      target: '< 60',
-      note: `lean profile (the service default); ${mem.packetsSeen} of ${mem.packetsSent} packets captured, ${mem.cpuPercent.toFixed(0)} % CPU (fast: ${fast.cpuPercent.toFixed(0)} %)`,
+      reference: { name: 'lean profile', value: lean.peak.rssMb },
+      target: '<= 60',
+      note: `fast profile (the service default); ${mem.packetsSeen} of ${mem.packetsSent} packets captured, ${mem.cpuPercent.toFixed(1)} % CPU (lean: ${lean.cpuPercent.toFixed(0)} %)`,
     });
-    report.add({ name: '  of which private (V8 heap, malloc, stacks)', value: mem.peak.anonMb, unit: 'MB', reference: { name: 'fast profile', value: fast.peak.anonMb } });
+    report.add({ name: '  of which private (V8 heap, malloc, stacks)', value: mem.peak.anonMb, unit: 'MB', reference: { name: 'lean profile', value: lean.peak.anonMb } });
     report.add({ name: '    of which V8 heap committed (peak)', value: mem.heapTotalMb, unit: 'MB', note: `${mem.heapUsedMb.toFixed(1)} MB used` });
     report.add({ name: '  of which file-backed', value: mem.peak.fileMb, unit: 'MB' });
-    report.add({ name: '    node binary', value: mb('node binary'), unit: 'MB' });
+    report.add({ name: '    node binary', value: mb('node binary'), unit: 'MB', reference: { name: 'lean profile', value: lean.mappings['node binary'] ?? 0 } });
     report.add({ name: '    capture ring (packet socket)', value: mb('capture ring (packet socket)'), unit: 'MB' });
     report.add({ name: '    shared libraries and addons', value: mb('shared libraries') + mb('native addons (.node)'), unit: 'MB' });
-    report.add({ name: 'agent CPU while capturing 20,000 packets/s', value: mem.cpuPercent, unit: '% of a core', reference: { name: 'fast profile', value: fast.cpuPercent } });
+    report.add({ name: 'agent CPU while capturing 20,000 packets/s', value: mem.cpuPercent, unit: '% of a core', reference: { name: 'lean profile', value: lean.cpuPercent }, target: '<= 10' });
+    log('agent CPU with full-size packets: the same agent and rate, 1400-byte datagrams (a download; the 1,952-byte capture snap length keeps them whole)');
+    const big = await benchAgentMemory({ seconds: 10, rate: 20_000, payloadBytes: 1400 });
+    report.add({ name: 'agent CPU while capturing 20,000 packets/s of 1400-byte datagrams', value: big.cpuPercent, unit: '% of a core', reference: { name: '32-byte datagrams', value: mem.cpuPercent }, target: '<= 10', note: `peak RSS ${big.peak.rssMb.toFixed(1)} MB; ${big.packetsSeen} of ${big.packetsSent} packets captured` });
     report.add({ name: 'agent RSS idle (connected, no traffic)', value: mem.idle.rssMb, unit: 'MB' });
     report.add({ name: 'agent RSS high-water mark (start-up included)', value: mem.highWaterMb, unit: 'MB' });
   } catch (e) {
@@ -115,9 +138,9 @@ async function main(): Promise<void> {
     report.add({ name: 'live capture: offered rate (tcpreplay, this VM\'s ceiling)', value: lc.offeredPps, unit: 'packets/s', note: `${lc.offered} frames` });
     report.add({ name: 'live capture: agent pipeline kernel drops', value: pct(lc.agentDrops, lc.offered), unit: '%', note: `${lc.agentSeen} frames seen` });
     report.add({ name: 'live capture: tcpdump -w /dev/null kernel drops (reference)', value: pct(lc.tcpdumpDrops, lc.offered), unit: '%', note: `${lc.tcpdumpCaptured} frames captured` });
-    // what the service's default (lean) profile keeps up with: the share it captured of the offered rate
+    // what the opt-in lean profile keeps up with: the share it captured of the offered rate
     const leanKept = lc.lean.offeredPps * Math.min(1, lc.lean.seen / lc.offered);
-    report.add({ name: 'live capture, lean runtime (the service default): packets/s kept up with', value: leanKept, unit: 'packets/s', note: `${pct(lc.lean.drops, lc.offered).toFixed(0)} % kernel drops at ${Math.round(lc.lean.offeredPps)} packets/s offered; MEERKAT_AGENT_PROFILE=fast keeps the JIT` });
+    report.add({ name: 'live capture, lean runtime (MEERKAT_AGENT_PROFILE=lean): packets/s kept up with', value: leanKept, unit: 'packets/s', note: `${pct(lc.lean.drops, lc.offered).toFixed(0)} % kernel drops at ${Math.round(lc.lean.offeredPps)} packets/s offered; the default fast profile keeps the JIT` });
   } catch (e) {
     log(`live capture: not measured (${(e as Error).message.split('\n')[0]}); needs root, network namespaces and tcpreplay`);
   }
@@ -152,6 +175,40 @@ async function main(): Promise<void> {
   report.add({ name: 'analyzers in a worker thread (live collector), long-lived', value: an2.live.worker, unit: 'flows/s per core', reference: { name: 'in-process, same passes', value: an2.live.inProcess }, target: '>= 85 % of in-process' });
   report.add({ name: `analyzers with a ${an2.blacklistEntries.toLocaleString('en-US')}-entry blacklist`, value: an2.flowsPerSecBigBlacklist, unit: 'flows/s per core' });
 
+  log('alert quality: precision and recall per analyzer on the labelled scenario captures (meerkat-collector import path)');
+  const q = await measureAlertQuality();
+  for (const a of q.analyzers) {
+    if (a.labels === 0 && a.rows === 0) continue;
+    const pct = (x: number | null): string => (x === null ? '-' : `${Math.round(x * 100)} %`);
+    report.add({ name: `alert precision, ${a.analyzer}`, value: (a.precision ?? 0) * 100, unit: '%',
+      note: `recall ${pct(a.recall)} (${a.detected}/${a.labels} labels), ${a.truePositives} true / ${a.falsePositives} false alert rows, ${a.attributed} named their host` });
+  }
+
+  log('DNS / TLS / HTTP events: dumps with metadata into flows and logs, then through the built-in analyzers (in-process and in a worker)');
+  const ev = await benchAppEvents();
+  report.add({ name: 'dump -> flows + DNS/TLS logs -> SQLite, browsing capture with metadata', value: ev.ingestPacketsPerSec, unit: 'packets/s per core', reference: { name: 'same capture, no metadata', value: ev.ingestNoMetaPacketsPerSec } });
+  report.add({ name: 'dns/tls/http events through the analyzers, in-process', value: ev.inProcessEventsPerSec, unit: 'events/s per core', note: `${ev.events.dns} DNS, ${ev.events.tls} TLS, ${ev.events.http} HTTP per pass; threat-intel with a 100,000-domain feed, dga` });
+  report.add({ name: 'dns/tls/http events through the analyzers, in a worker (live collector)', value: ev.workerEventsPerSec, unit: 'events/s', note: 'wall clock until the worker has finished them' });
+
+  log('DGA classifier: held-out precision and recall (the shipped model; 5-fold cross-validation over the top-sites list)');
+  const dg = benchDgaEval(5);
+  report.add({ name: 'DGA classifier, shipped model: recall on held-out DGA names', value: dg.shipped.recall, unit: 'share', target: '>= 0.90',
+    note: Object.entries(dg.shipped.families).map(([f, v]) => `${f} ${v.recall.toFixed(3)}`).join(', ') });
+  report.add({ name: 'DGA classifier, shipped model: precision', value: dg.shipped.precision, unit: 'share', target: '>= 0.99', note: `${dg.shipped.falsePositives} of ${dg.shipped.benign} held-out benign names called DGA` });
+  report.add({ name: 'DGA classifier, 5-fold: precision at equal class sizes', value: dg.crossValidated.balancedPrecision, unit: 'share', target: '>= 0.99',
+    note: `${dg.crossValidated.falsePositives} of ${dg.crossValidated.benign} benign names called DGA; recall ${dg.crossValidated.recall.toFixed(3)}` });
+
+  log('organisations: one flooding (within its dumps/s quota, then beyond it) - the other\'s ack latency (real collector process)');
+  try {
+    const oi = await benchOrgIsolation({ samples: 100 });
+    const rate = (f: { accepted: number; refused: number; seconds: number }): string => `flood: ${(f.accepted / f.seconds).toFixed(1)} dumps/s accepted, ${(f.refused / f.seconds).toFixed(0)}/s refused (quota ${oi.quota}/s, ${oi.floodAgents} agents)`;
+    report.add({ name: 'ack latency of an organisation, the other idle: p50', value: oi.idle.p50Ms, unit: 'ms', note: `p95 ${oi.idle.p95Ms.toFixed(1)} ms` });
+    report.add({ name: 'ack latency of an organisation, the other flooding within its quota: p50', value: oi.within.p50Ms, unit: 'ms', reference: { name: 'the other idle', value: oi.idle.p50Ms }, note: `p95 ${oi.within.p95Ms.toFixed(1)} ms; ${rate(oi.within.flood)}` });
+    report.add({ name: 'ack latency of an organisation, the other flooding beyond its quota: p50', value: oi.beyond.p50Ms, unit: 'ms', reference: { name: 'the other idle', value: oi.idle.p50Ms }, note: `p95 ${oi.beyond.p95Ms.toFixed(1)} ms; ${rate(oi.beyond.flood)}` });
+  } catch (e) {
+    log(`organisations: not measured (${(e as Error).message.split('\n')[0]})`);
+  }
+
   log('alert latency: packet to a blacklisted address on the wire -> alert in the store (real agent and collector in namespaces)');
   try {
     const lat = await benchAlertLatency({ samples: 20 });
@@ -159,6 +216,14 @@ async function main(): Promise<void> {
     report.add({ name: 'alert latency p95', value: lat.p95Ms, unit: 'ms', target: '< 5000' });
   } catch (e) {
     log(`alert latency: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
+  }
+  log('alert latency for listed domains: DNS query on the wire -> alert in the store (metadata, watchlist name hit, early dump)');
+  try {
+    const lat = await benchDomainAlertLatency({ samples: 20 });
+    report.add({ name: 'alert latency p50, listed domain looked up', value: lat.p50Ms, unit: 'ms', note: `${lat.samples} samples, ${lat.missed} missed` });
+    report.add({ name: 'alert latency p95, listed domain looked up', value: lat.p95Ms, unit: 'ms', target: '< 5000' });
+  } catch (e) {
+    log(`domain alert latency: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
   }
 
   // --- packages: what an endpoint downloads ---

@@ -5,12 +5,14 @@
 // CLI creating tokens and the collector consuming them never race). The fingerprint part lets
 // the agent pin the collector's root CA before it trusts a collector it has never met.
 // Tokens of the layout before organisations (<stateDir>/enroll-tokens.sqlite) are taken over
-// into the `default` organisation the first time the store is opened.
+// into the `default` organisation the first time the store is opened. A token is named by its
+// id: the first 12 hex characters of the stored hash (safe to show and log).
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnrollTokenError } from './errors.js';
+import { InputError } from '../shared/errors.js';
 import { B64URL_32, TOKEN_PREFIX, parseEnrollToken } from './enroll-token-format.js';
 import { DEFAULT_ORG, checkOrgId } from '../shared/orgs/org-id.js';
 
@@ -49,6 +51,27 @@ export interface EnrollTokenRow {
   revokedAt: Date | null;
   label: string;
 }
+
+export type EnrollTokenState = 'active' | 'expired' | 'used-up' | 'revoked';
+
+/** What a token can still do at `now`. */
+export function tokenState(r: EnrollTokenRow, now = Date.now()): EnrollTokenState {
+  if (r.revokedAt !== null) return 'revoked';
+  if (r.expiresAt.getTime() <= now) return 'expired';
+  return r.usesLeft === 0 ? 'used-up' : 'active';
+}
+
+/** A token id that names no token, or more than one (a prefix). */
+export class TokenIdError extends InputError {
+  readonly code = 'MEERKAT_ERR_TOKEN_ID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenIdError';
+  }
+}
+
+/** Shortest token id prefix accepted (ids are 12 hex characters). */
+export const MIN_TOKEN_ID_PREFIX = 4;
 
 /** The collector-wide database file, beside the organisations' own databases. */
 export const COLLECTOR_DB_FILE = 'collector.db';
@@ -128,10 +151,26 @@ export class EnrollTokenStore {
     }));
   }
 
-  /** Revokes the organisation's token with this id (12 hex characters); false when it has none such. */
-  revoke(org: string, id: string, now = Date.now()): boolean {
-    if (!/^[0-9a-f]{12}$/.test(id)) return false;
-    return this.db.prepare('UPDATE enroll_tokens SET revoked_at = ? WHERE org = ? AND substr(hash, 1, 12) = ? AND revoked_at IS NULL').run(now, org, id).changes > 0;
+  /**
+   * Revokes the token whose id is `id` or starts with it (at least MIN_TOKEN_ID_PREFIX hex
+   * characters), among the organisation's tokens when `org` is given: no agent enrolls with it
+   * from now on (agents already enrolled stay). Revoking a revoked token changes nothing.
+   * @throws TokenIdError when the id names none or several
+   */
+  revoke(id: string, opts: { org?: string; now?: number } = {}): { row: EnrollTokenRow; alreadyRevoked: boolean } {
+    const t = id.trim().toLowerCase();
+    if (!/^[0-9a-f]+$/.test(t) || t.length < MIN_TOKEN_ID_PREFIX || t.length > 64) {
+      throw new TokenIdError(`not a token id: ${JSON.stringify(id)} (give at least ${MIN_TOKEN_ID_PREFIX} of its 12 hex characters, as \`meerkat-collector token list\` prints them)`);
+    }
+    const hits = (opts.org === undefined
+      ? this.db.prepare('SELECT hash FROM enroll_tokens WHERE substr(hash, 1, ?) = ?').all(t.length, t)
+      : this.db.prepare('SELECT hash FROM enroll_tokens WHERE substr(hash, 1, ?) = ? AND org = ?').all(t.length, t, opts.org)) as Array<{ hash: string }>;
+    if (hits.length === 0) throw new TokenIdError(`no token with id ${JSON.stringify(t)}${opts.org === undefined ? '' : ` in organisation ${opts.org}`}`);
+    if (hits.length > 1) throw new TokenIdError(`${JSON.stringify(t)} matches ${hits.length} tokens; give more of the id`);
+    const hash = hits[0]!.hash;
+    const changed = this.db.prepare('UPDATE enroll_tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL').run(opts.now ?? Date.now(), hash).changes;
+    const row = this.list().find((r) => r.id === hash.slice(0, 12))!;
+    return { row, alreadyRevoked: changed === 0 };
   }
 
   /** Deletes every token of an organisation (it is being decommissioned); returns how many. */
@@ -161,14 +200,17 @@ function importLegacyTokens(db: Database.Database, stateDir: string): void {
   if (!existsSync(legacy)) return;
   // read-write: a WAL-mode file may hold rows only in its -wal, which a read-only handle cannot always see
   const old = new Database(legacy, { fileMustExist: true });
-  let rows: Array<{ hash: string; uses_left: number; uses_total: number; created_at: number; expires_at: number; label: string }>;
+  let rows: Array<{ hash: string; uses_left: number; uses_total: number; created_at: number; expires_at: number; revoked_at: number | null; label: string }>;
   try {
-    rows = old.prepare('SELECT hash, uses_left, uses_total, created_at, expires_at, label FROM enroll_tokens').all() as typeof rows;
+    // revocation came late in that layout: a file made before it has no revoked_at column
+    const cols = old.prepare('PRAGMA table_info(enroll_tokens)').all() as Array<{ name: string }>;
+    const revoked = cols.some((c) => c.name === 'revoked_at') ? 'revoked_at' : 'NULL AS revoked_at';
+    rows = old.prepare(`SELECT hash, uses_left, uses_total, created_at, expires_at, ${revoked}, label FROM enroll_tokens`).all() as typeof rows;
   } finally {
     old.close();
   }
-  const ins = db.prepare('INSERT OR IGNORE INTO enroll_tokens (hash, org, uses_left, uses_total, created_at, expires_at, label) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  db.transaction(() => { for (const r of rows) ins.run(r.hash, DEFAULT_ORG, r.uses_left, r.uses_total, r.created_at, r.expires_at, r.label); })();
+  const ins = db.prepare('INSERT OR IGNORE INTO enroll_tokens (hash, org, uses_left, uses_total, created_at, expires_at, revoked_at, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  db.transaction(() => { for (const r of rows) ins.run(r.hash, DEFAULT_ORG, r.uses_left, r.uses_total, r.created_at, r.expires_at, r.revoked_at, r.label); })();
   for (const suffix of ['', '-wal', '-shm']) {
     if (existsSync(legacy + suffix)) renameSync(legacy + suffix, `${legacy}.migrated${suffix}`);
   }

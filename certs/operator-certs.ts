@@ -1,6 +1,6 @@
-// Operator identity on the admin API: client certificates issued by the collector's CA with
+// Operator identity on the operators' API: client certificates issued by the collector's CA with
 // subject CN=<operator name>, OU=operator (the role marker), O=Meerkat operator and EKU
-// clientAuth, plus the admin API's own server certificate (localhost, 127.0.0.1, ::1 and any
+// clientAuth, plus the operators' API's own server certificate (localhost, 127.0.0.1, ::1 and any
 // configured names). Operators are revoked through the same signed revocation list as agents,
 // under the id "operator:<name>", so the CRL lists their serials too. Agent certificates
 // (CN = a UUID, no OU) can never pass as operators, nor operator certificates as agents (their
@@ -18,6 +18,15 @@ import type { RevocationList } from './revocation-list.js';
 import { formatIp, parseIp } from '../shared/net/ip-address.js';
 import { InputError } from '../shared/errors.js';
 import { isOperatorName } from '../shared/commands/operator-keys.js';
+
+/**
+ * The operator directory (the console's --operator-dir, default ~/.meerkat/operator): the API
+ * client certificate, its key and the collector CA written here, beside the operator's signing
+ * key op.key / op.pub (shared/commands/operator-keys.ts).
+ */
+export const OPERATOR_CERT_FILE = 'operator.crt';
+export const OPERATOR_CERT_KEY_FILE = 'operator.key';
+export const OPERATOR_CA_FILE = 'ca.crt';
 
 const OPERATOR_OU = 'operator';
 export const OPERATOR_REVOCATION_PREFIX = 'operator:';
@@ -54,10 +63,6 @@ export function issueOperatorCertificate(ca: CertificateAuthority, name: string,
   return { name, certPem: forge.pki.certificateToPem(cert), keyPem: privateKeyPem(key), serial: cert.serialNumber, notAfter: cert.validity.notAfter };
 }
 
-export const OPERATOR_CERT_FILE = 'operator.crt';
-export const OPERATOR_CERT_KEY_FILE = 'operator.key';
-export const OPERATOR_CA_FILE = 'ca.crt';
-
 /**
  * Writes an operator's certificate, its key (0600) and the collector CA into the operator
  * directory (created 0700), the layout the console's admin client reads.
@@ -67,6 +72,14 @@ export function writeOperatorCredentials(dir: string, c: OperatorCredentials, ca
   writeFileAtomic(join(dir, OPERATOR_CERT_KEY_FILE), c.keyPem, SECRET_MODE);
   writeFileAtomic(join(dir, OPERATOR_CERT_FILE), c.certPem, PUBLIC_MODE);
   writeFileAtomic(join(dir, OPERATOR_CA_FILE), caCertPem, PUBLIC_MODE);
+}
+
+/** Issues an operator certificate, records the issuance in the PKI directory and writes it into the operator directory. */
+export function writeOperatorCertificate(pkiDir: string, ca: CertificateAuthority, name: string, dir: string, opts: { days?: number } = {}): OperatorCredentials {
+  const creds = issueOperatorCertificate(ca, name, opts.days ? { days: opts.days } : {});
+  recordOperatorIssuance(pkiDir, creds);
+  writeOperatorCredentials(dir, creds, ca.certPem);
+  return creds;
 }
 
 /** Log of issued operator certificates beside the agents' (pki/operators.jsonl). */
@@ -99,7 +112,7 @@ export interface AdminTlsFiles {
 }
 
 /**
- * The admin API's server certificate (pki/admin.crt + admin.key), issued by the collector CA
+ * The operators' API's server certificate (pki/admin.crt + admin.key), issued by the collector CA
  * for localhost, 127.0.0.1, ::1 and `extraNames`/`extraIps`; re-issued when missing, about to
  * expire (30 days) or lacking a requested name.
  */
@@ -158,7 +171,7 @@ function all(v: string | string[] | undefined): string[] {
 export function checkOperator(p: ClientCertFacts, revoked: RevocationList, nowMs = Date.now()): OperatorVerdict {
   const cert = p.cert;
   const claimed = first(cert?.subject?.CN);
-  if (!cert || !cert.serialNumber) return { ok: false, status: 401, reason: 'no client certificate: the admin API needs an operator certificate (`meerkat pki operator create NAME`)', claimed };
+  if (!cert || !cert.serialNumber) return { ok: false, status: 401, reason: 'no client certificate: the collector\'s API needs an operator certificate (`meerkat-collector pki operator create NAME` on the collector host)', claimed };
   if (!p.authorized) return { ok: false, status: 403, reason: `client certificate not accepted (${String(p.authorizationError ?? 'unverified')})`, claimed };
   if (cert.valid_to && Date.parse(cert.valid_to) < nowMs) return { ok: false, status: 403, reason: 'client certificate has expired', claimed };
   if (!all(cert.subject?.OU).includes(OPERATOR_OU)) return { ok: false, status: 403, reason: 'client certificate has no operator role (OU=operator)', claimed };

@@ -59,7 +59,7 @@ export class RevocationList {
 
   /** Reads and verifies the signed list; a missing or tampered file is an error (fail closed). */
   static load(file: string, caCertPem: string): RevocationList {
-    if (!existsSync(file)) throw new KeyFileError(file, 'expected the signed revocation list (file does not exist; `meerkat pki init` creates it)');
+    if (!existsSync(file)) throw new KeyFileError(file, 'expected the signed revocation list (file does not exist; `meerkat-collector init` creates it)');
     let parsed: SignedFile;
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8')) as SignedFile;

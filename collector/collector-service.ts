@@ -14,16 +14,14 @@ import { UsageError } from '../shared/cli/run-cli.js';
 import { RevocationListError } from '../certs/errors.js';
 import { KeyFileError } from '../shared/keys/key-file-error.js';
 import { CollectorServer } from './server/collector-server.js';
-import { effectiveLimits, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
-import { controlConfigFrom } from './control/control-config.js';
+import { apiCertNames, effectiveLimits, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
 import { startOperatorsApi, type OperatorsApi } from './control/operators-api.js';
 import { openCollectorState, type CollectorState } from './orgs/collector-state.js';
 import { OrgSupervisor } from './orgs/org-supervisor.js';
-import { ShutdownStack } from './orgs/org-runtime.js';
+import { ShutdownStack, checkOrgSections } from './orgs/org-runtime.js';
+import { DEFAULT_ORG } from '../shared/orgs/org-id.js';
 
 export interface CollectorServiceOptions {
-  /** the --control flag: operators' API host:port or "off", over config key control.listen */
-  controlListen?: string;
   /** register the process's default metrics (default true; tests running several collectors turn it off) */
   defaultMetrics?: boolean;
 }
@@ -64,18 +62,21 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
   const log = logger('collector');
   const built = new ShutdownStack();
   try {
+    // the collector's own sections first: a mistake there stops the start, organisations or not
+    checkOrgSections(cfg);
     const state = openState(cfg, log);
     built.push(() => state.close());
     const orgs = new OrgSupervisor(state, { cfg, orgs: state.orgs, log }, log);
     built.push(() => orgs.stopAll());
-    await orgs.startAll();
-    const cc = controlConfigFrom(cfg, opts.controlListen);
-    const api = cc.listen === 'off' ? null : await startOperatorsApi({ state, orgs, listen: splitHostPort(cc.listen), names: { names: cc.names, ips: cc.ips }, console: cc.console ? {} : false, log: logger('control') });
+    // the default organisation runs on the collector config itself: if it cannot start, nothing does
+    await orgs.startAll({ mustStart: [DEFAULT_ORG] });
+    // config keys "api", "apiNames", "console"
+    const api = cfg.api === 'off' ? null : await startOperatorsApi({ state, orgs, listen: splitHostPort(cfg.api), names: apiCertNames(cfg), console: cfg.console ? {} : false, log: logger('control') });
     if (api) built.push(() => api.close());
     const server = await CollectorServer.start({
       ...resolvedDirs(cfg),
       listen: splitHostPort(cfg.listen),
-      admin: cfg.admin === 'off' ? false : splitHostPort(cfg.admin),
+      ops: cfg.ops === 'off' ? false : splitHostPort(cfg.ops),
       tlsMinVersion: cfg.tls.minVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
       limits: effectiveLimits(cfg),
       agentCertDays: cfg.agentCertDays,
@@ -91,7 +92,7 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
   } catch (e) {
     await built.unwind(log);
     // a missing or broken PKI is an installation problem: usage exit code, same message
-    if (e instanceof KeyFileError || e instanceof RevocationListError) throw new UsageError(`${e.message} (run \`meerkat pki init --dir ${resolvedDirs(cfg).pkiDir}\` first?)`);
+    if (e instanceof KeyFileError || e instanceof RevocationListError) throw new UsageError(`${e.message} (create the deployment with \`meerkat-collector init\` first?)`);
     throw e;
   }
 }

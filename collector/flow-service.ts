@@ -9,17 +9,21 @@ import { z } from 'zod';
 import type { Logger } from '../shared/log.js';
 import { configSection, validateConfig } from '../shared/config/load-config.js';
 import type { FlowRecord } from '../shared/flow/flow-record.js';
+import type { AppRecord } from '../shared/flow/app-records.js';
+import type { AppMeta } from '../shared/appmeta/meta-record.js';
 import type { PacketRecord } from '../shared/packet/packet-record.js';
 import type { DumpHeader } from '../shared/dump/dump-header.js';
 import type { AgentHealth } from '../shared/protocol/agent-protocol.js';
 import { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import { DumpIngest } from './import/dump-ingest.js';
 import type { CollectorServerConfig } from './server/server-config.js';
+import { orgPaths } from './orgs/org-paths.js';
+import { DEFAULT_ORG } from '../shared/orgs/org-id.js';
 
 export const storeConfigSchema = z
   .object({
     backend: z.literal('sqlite').default('sqlite'),
-    /** default <stateDir>/meerkat.db */
+    /** the default organisation's database (default <stateDir>/orgs/default/meerkat.db) */
     path: z.string().min(1).optional(),
     flowsDays: z.number().positive().default(30),
     rawDumpsDays: z.number().positive().default(7),
@@ -28,14 +32,25 @@ export const storeConfigSchema = z
 
 export type StoreConfig = z.output<typeof storeConfigSchema>;
 
-function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
+/** Config key "store", validated (ConfigError naming what is wrong). */
+export function storeConfigFrom(cfg: CollectorServerConfig): StoreConfig {
   return validateConfig(storeConfigSchema, configSection(cfg, 'store', '{"flowsDays": 30}'), 'config key "store"');
 }
 
-/** Opens a flow store with the configured retention: store.path, else `defaultPath` (an organisation's database), else <stateDir>/meerkat.db. */
+/**
+ * An organisation's database: <stateDir>/orgs/<org>/meerkat.db; for the default organisation
+ * "store.path" when the configuration sets it (the database location of an installation made
+ * before organisations, collector/orgs/org-config.ts).
+ */
+export function orgDbPath(cfg: CollectorServerConfig, org: string = DEFAULT_ORG): string {
+  const path = org === DEFAULT_ORG ? storeConfigFrom(cfg).path : undefined;
+  return path ?? orgPaths(cfg.stateDir, org).db;
+}
+
+/** Opens a flow store with the configured retention: store.path, else `defaultPath` (an organisation's database), else the default organisation's. */
 export function openFlowStore(cfg: CollectorServerConfig, defaultPath?: string): { store: SqliteFlowStore; dbPath: string } {
   const sc = storeConfigFrom(cfg);
-  const dbPath = sc.path ?? defaultPath ?? join(cfg.stateDir, 'meerkat.db');
+  const dbPath = sc.path ?? defaultPath ?? orgPaths(cfg.stateDir, DEFAULT_ORG).db;
   // a first start: the state directory is ours to create (private: it holds the database and keys)
   mkdirSync(dirname(dbPath), { recursive: true, mode: 0o700 });
   return { store: new SqliteFlowStore(dbPath, { retention: { flowsDays: sc.flowsDays, rawDumpsDays: sc.rawDumpsDays } }), dbPath };
@@ -47,8 +62,12 @@ const WATERMARK_MARGIN_US = 1_000_000;
 export interface FlowTaps {
   /** every flow record, inside the flow transaction (must not write to the database) */
   onRecord?: (rec: FlowRecord) => void;
-  /** every packet record before the flow engine sees it */
-  onPacket?: (rec: PacketRecord, agentId: string) => void;
+  /** every packet record before the flow engine sees it (hasMeta: metadata records belong to it) */
+  onPacket?: (rec: PacketRecord, agentId: string, hasMeta: boolean) => void;
+  /** DNS transactions, TLS handshakes, HTTP requests, inside the flow transaction (must not write) */
+  onAppRecord?: (a: AppRecord) => void;
+  /** every metadata record with its packet, as the dump is read (must not write) */
+  onMeta?: (m: AppMeta, rec: PacketRecord, agentId: string) => void;
   /** after a dump's flows are committed (a safe point to write alerts) */
   onDumpBuilt?: () => void;
   /** an agent's packet time moved forward without packets (its heartbeat watermark) */
@@ -58,11 +77,15 @@ export interface FlowTaps {
 export class FlowService {
   private readonly ingest: DumpIngest;
   private timer: NodeJS.Timeout | null = null;
+  /** flow records built since start (/metrics) */
+  recordsBuilt = 0;
 
   constructor(readonly store: SqliteFlowStore, private readonly taps: FlowTaps, private readonly log: Logger) {
     this.ingest = new DumpIngest(store, {
       ...(taps.onRecord ? { onRecord: taps.onRecord } : {}),
       ...(taps.onPacket ? { onPacket: taps.onPacket } : {}),
+      ...(taps.onAppRecord ? { onAppRecord: taps.onAppRecord } : {}),
+      ...(taps.onMeta ? { onMeta: taps.onMeta } : {}),
       onRefusedFlows: (refused) => log.error({ records: refused.length, first: refused[0] }, 'flow records refused by the store (the rest of their batch is stored)'),
     });
   }
@@ -98,6 +121,7 @@ export class FlowService {
   readonly onDumpCommitted = (agentId: string, header: DumpHeader, bytes: Uint8Array): void => {
     try {
       const records = this.ingest.buildFlows(agentId, bytes);
+      this.recordsBuilt += records;
       this.log.debug({ agentId, sequence: header.sequence, packets: header.packetCount, records }, 'flows built');
       this.taps.onDumpBuilt?.();
     } catch (e) {
@@ -113,6 +137,7 @@ export class FlowService {
     try {
       const watermark = health.packetTimeUs - WATERMARK_MARGIN_US;
       const n = this.ingest.advanceAgent(agentId, watermark);
+      this.recordsBuilt += n;
       if (n > 0) this.log.debug({ agentId, records: n }, 'idle flows written out');
       this.taps.onWatermark?.(agentId, watermark);
     } catch (e) {

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// meerkat: the manager console and the owner's tools.
+// meerkat: the operator's console and the network owner's tools. Settings (the collector's
+// API, the operator directory, the owner keys) come from flags, the environment or
+// ~/.meerkat/config.json (console/settings.ts). The collector host's own administration (init,
+// tokens, PKI) is `meerkat-collector`.
 import { Command } from 'commander';
 import { runCli } from '../shared/cli/run-cli.js';
 import { MEERKAT_VERSION } from '../shared/version.js';
@@ -7,9 +10,8 @@ import { registerKeysCommands } from './commands/keys.js';
 import { registerPseudonymCommands } from './commands/pseudonyms.js';
 import { registerDumpCommands } from './commands/dump.js';
 import { registerFlowsCommand } from './commands/flows.js';
-import { register as registerPkiCommands } from './commands/pki.js';
+import { registerAppLogCommands } from './commands/app-logs.js';
 import { registerAlertsCommand } from './commands/alerts.js';
-import { registerOperatorCommands } from './commands/operator.js';
 import { registerAgentsCommand } from './commands/agents.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerCaptureCommands } from './commands/capture.js';
@@ -18,25 +20,27 @@ import { registerCommandStatusCommands } from './commands/command-status.js';
 import { registerPackageCommands } from './commands/package.js';
 import { registerPcapCommand } from './commands/pcap.js';
 import { registerRetroCommand } from './commands/retro.js';
+import { registerSettingsCommand } from './commands/settings.js';
+import { registerMovedCommands } from './commands/moved.js';
 
 const program = new Command('meerkat')
-  .description('Meerkat manager console: owner keys, pseudonyms, dump files, flows, PKI, agents and remote commands')
+  .description('Meerkat console: agents, flows, alerts and remote commands through the collector\'s API; the owner\'s keys, pseudonyms and packages')
   .version(MEERKAT_VERSION);
-registerKeysCommands(program);
-registerPseudonymCommands(program);
-registerDumpCommands(program);
-registerFlowsCommand(program);
-registerPkiCommands(program);
-registerAlertsCommand(program);
-// remote control (after pki and keys: adds `pki operator ...` and `keys operator-init` to them)
-registerOperatorCommands(program);
 registerAgentsCommand(program);
+registerFlowsCommand(program);
+registerAlertsCommand(program);
+registerAppLogCommands(program);
 registerInfoCommand(program);
 registerCaptureCommands(program);
 registerInterdictionCommands(program);
 registerCommandStatusCommands(program);
-registerPackageCommands(program);
 registerPcapCommand(program);
 registerRetroCommand(program);
+registerKeysCommands(program);
+registerPseudonymCommands(program);
+registerPackageCommands(program);
+registerDumpCommands(program);
+registerSettingsCommand(program);
+registerMovedCommands(program);
 
 await runCli(program);

@@ -34,14 +34,16 @@ cleanup() {
 trap cleanup EXIT
 rm -rf "$DEMO"; mkdir -p "$DEMO"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-export MEERKAT_OPERATOR_DIR="$DEMO/operator" MEERKAT_OWNER_KEYS="$DEMO/owner" MEERKAT_LOG_LEVEL=warn
-OP="innet env MEERKAT_OPERATOR_DIR=$DEMO/operator MEERKAT_OWNER_KEYS=$DEMO/owner $M"
-agent_id() { innet $M agents --json 2>/dev/null | node -pe 'const a = JSON.parse(require("fs").readFileSync(0, "utf8") || "[]"); (Array.isArray(a) ? a : a.agents)[0]?.agentId ?? ""' 2>/dev/null || true; }
+# the one convention (docs/configuration.md): the collector's commands find its configuration and
+# state from these, the console its settings (API, operator directory) and the owner's keys
+export MEERKAT_COLLECTOR_CONFIG="$DEMO/collector.json" MEERKAT_STATE_DIR="$DEMO/collector" \
+  MEERKAT_CONFIG="$DEMO/console.json" MEERKAT_OWNER_KEYS="$DEMO/owner" MEERKAT_AGENT_CONFIG="$DEMO/agent.json" MEERKAT_LOG_LEVEL=warn
+OP="innet $M"
+agent_id() { innet $M agents --json 2>/dev/null | head -1 | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8") || "{}").agentId ?? ""' 2>/dev/null || true; }
 hosttraffic() { inhost node "$ROOT/scripts/demo-peer.mjs" client "$1" "$2"; }
 
-step "keys: the network owner's (anonymization + NaCl box) and the operator's (Ed25519 command signing)"
-$M keys init --dir "$DEMO/owner"
-$M keys operator-init --dir "$DEMO/operator" --name demo-operator >/dev/null && echo "operator signing key in $DEMO/operator"
+step "the network owner's keys (anonymization + NaCl box): they never reach the collector"
+$M keys init
 
 step "two private network namespaces: the endpoint ($AGENT_IP) and a network with the collector ($COL_IP) and peers"
 ip netns add "$HOSTNS"; ip netns add "$NETNS"
@@ -52,22 +54,25 @@ innet ip link set mkd$$b up; innet ip link set lo up
 innet node "$ROOT/scripts/demo-peer.mjs" serve 0.0.0.0 &
 pids+=($!)
 
-step "collector PKI, an operator (a user with a role, and their certificate), a one-time enrollment token"
-$M pki init --state-dir "$DEMO/collector" --ip $COL_IP >/dev/null && echo "CA and server certificate in $DEMO/collector/pki"
+step "the collector host, one step: PKI, configuration, the default organisation, the first operator (certificate + signing key; admin of the default organisation), a token"
+$C init --ip $COL_IP --listen $COL_IP:18443 --ops 127.0.0.1:19469 --operator demo-operator --operator-dir "$DEMO/operator" --non-interactive \
+  | sed -n '1,9p'
 DEMO_PASSWORD=demo-console-password
-echo "$DEMO_PASSWORD" | $C user add demo-operator --org default --role admin --password-stdin --cert-out "$DEMO/operator" --state-dir "$DEMO/collector" >/dev/null && echo "user demo-operator (admin of the default organisation), certificate in $DEMO/operator, console password $DEMO_PASSWORD"
-TOKEN=$($M enroll-token create --state-dir "$DEMO/collector" --uses 1 --expires 1h --json | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
-echo "token: ${TOKEN:0:20}..."
+echo "$DEMO_PASSWORD" | $C user passwd demo-operator --password-stdin >/dev/null && echo "web console password of demo-operator: $DEMO_PASSWORD"
+TOKEN=$($C token create --uses 1 --expires 1h)
+echo "a one-use token for the endpoint: ${TOKEN:0:20}..."
+# the demo's analysis: a threat feed with the "malicious" peer, an automatic response to its alerts
 echo "# demo threat feed" > "$DEMO/blacklist.txt"; echo "$BAD_IP" >> "$DEMO/blacklist.txt"
-cat > "$DEMO/collector.json" <<JSON
-{ "stateDir": "$DEMO/collector", "listen": "$COL_IP:18443", "admin": "127.0.0.1:19469",
-  "limits": { "heartbeatSec": 2 },
-  "analyzers": [ { "builtin": "threat-intel", "config": { "feeds": [ { "name": "demo-feed", "path": "$DEMO/blacklist.txt", "severity": "high" } ] } } ],
-  "responses": [ { "category": "threat-intel", "command": { "type": "capture-full", "forSec": 600 } } ] }
-JSON
+node -e '
+  const fs = require("fs"); const [file, feed] = process.argv.slice(1);
+  const c = JSON.parse(fs.readFileSync(file, "utf8"));
+  Object.assign(c, { limits: { heartbeatSec: 2 },
+    analyzers: [{ builtin: "threat-intel", config: { feeds: [{ name: "demo-feed", path: feed, severity: "high" }] } }],
+    responses: [{ category: "threat-intel", command: { type: "capture-full", forSec: 600 } }] });
+  fs.writeFileSync(file, JSON.stringify(c, null, 2));' "$MEERKAT_COLLECTOR_CONFIG" "$DEMO/blacklist.txt"
 
-step "collector: mutual TLS on $COL_IP:18443, SQLite store, admin API for operators on 127.0.0.1:9470"
-ip netns exec "$NETNS" $C run --config "$DEMO/collector.json" >"$DEMO/collector.log" 2>&1 &
+step "collector: mutual TLS on $COL_IP:18443, SQLite store, the operators' API on 127.0.0.1:9470, health and metrics on 127.0.0.1:19469"
+ip netns exec "$NETNS" $C run >"$DEMO/collector.log" 2>&1 &
 COLLECTOR=$!
 pids+=($COLLECTOR)
 for _ in $(seq 100); do innet curl -sf http://127.0.0.1:19469/healthz >/dev/null 2>&1 && break; sleep 0.2; done
@@ -75,20 +80,17 @@ innet curl -s http://127.0.0.1:19469/healthz; echo
 echo "web console (while the demo runs, inside its namespace): https://127.0.0.1:9470/  user demo-operator  password $DEMO_PASSWORD"
 echo "  e.g. ip netns exec $NETNS chromium --headless --no-sandbox --ignore-certificate-errors --screenshot https://127.0.0.1:9470/"
 
-step "agent enrollment: its key pair is made on the endpoint; the operator key is pinned from a file"
-mkdir -p "$DEMO/agent"
-install -m 600 "$DEMO/owner/anon.key" "$DEMO/agent/anon.key"
-install -m 644 "$DEMO/owner/box.pub" "$DEMO/agent/box.pub"
-inhost $A enroll --collector "https://$COL_IP:18443" --token "$TOKEN" --state-dir "$DEMO/agent" --operator-key "$DEMO/operator/op.pub"
-inhost $A response-key add "$DEMO/collector/orgs/default/response-key/op.pub" --allow capture.peer --state-dir "$DEMO/agent" >/dev/null
-echo "collector response key authorised for capture.peer only"
+step "agent enrollment: its key pair is made on the endpoint; the owner's keys installed, the operator key pinned, from files"
 cat > "$DEMO/agent.json" <<JSON
 { "stateDir": "$DEMO/agent", "capture": { "interfaces": "any" }, "dump": { "maxSeconds": 3 },
   "anonymize": { "policy": "internal", "internalPrefixes": ["10.213.77.0/27"] } }
 JSON
+inhost $A enroll --collector "https://$COL_IP:18443" --token "$TOKEN" --anon-key "$DEMO/owner/anon.key" --box-pub "$DEMO/owner/box.pub" --operator-key "$DEMO/operator/op.pub"
+inhost $A response-key add "$DEMO/collector/orgs/default/response-key/op.pub" --allow capture.peer >/dev/null
+echo "the default organisation's response key authorised for capture.peer only"
 
 step "agent: live capture (libpcap via cap) in the endpoint namespace, dumps every 3 s, shipped over mutual TLS"
-ip netns exec "$HOSTNS" $A run --config "$DEMO/agent.json" >"$DEMO/agent.log" 2>&1 &
+ip netns exec "$HOSTNS" $A run >"$DEMO/agent.log" 2>&1 &
 AGENT=$!
 pids+=($AGENT)
 for _ in $(seq 100); do [ -n "$(agent_id)" ] && break; sleep 0.3; done
@@ -98,23 +100,23 @@ sleep 4
 $OP agents
 
 step "inventory: sealed on the endpoint to the owner's key; the collector holds only ciphertext"
-$OP info "$AID" --keys /nonexistent 2>/dev/null | head -12 || true
+$OP info "$AID" --owner-keys /nonexistent 2>/dev/null | head -12 || true
 echo "-- opened with the owner's key:"
-$OP info "$AID" --keys "$DEMO/owner" | head -16
+$OP info "$AID" | head -16
 
 step "hybrid capture: 64 payload bytes per packet from now on (signed command, effective at once)"
 $OP capture "$AID" --snaplen 64 --wait 20
 hosttraffic $PEER_IP 3
 sleep 4
 LAST=$(find "$DEMO/collector/orgs/default/dumps" -name '*.mkd' | sort | tail -1)
-$M dump inspect "$LAST" --header-only | grep -E 'sequence|snap_len|packet_count'
-$M dump inspect "$LAST" --json | grep -m1 payload_hex | cut -c1-220
+$M dump inspect "$LAST" --header-only | grep -E 'sequence|snapLen|packetCount'
+$M dump inspect "$LAST" --json | grep -m1 payloadHex | cut -c1-220
 $OP capture "$AID" --snaplen 0 --wait 20 >/dev/null
 
 step "an alert for real: the endpoint connects to a blacklisted address ($BAD_IP)"
 hosttraffic $BAD_IP 2
 sleep 4
-innet $M alerts --db "$DEMO/collector/orgs/default/meerkat.db" | head -6
+$OP alerts | head -6
 step "the automatic response: full capture of that peer only, for 10 minutes (signed with the collector's response key)"
 $OP commands | head -8
 BEFORE=$(find "$DEMO/collector/orgs/default/dumps" -name '*.mkd' | wc -l)
@@ -126,8 +128,8 @@ for f in $(find "$DEMO/collector/orgs/default/dumps" -name '*.mkd' | sort | tail
   const per = {};
   for (const r of lines) {
     const out = r.dir === "out";
-    const peer = (out ? r.dst : r.src) + ((out ? r.dst_anon : r.src_anon) ? "*" : "");
-    per[peer] = (per[peer] ?? 0) + (r.payload_hex ? r.payload_hex.length / 2 : 0);
+    const peer = (out ? r.dst : r.src) + ((out ? r.dstPseudonym : r.srcPseudonym) ? "*" : "");
+    per[peer] = (per[peer] ?? 0) + (r.payloadHex ? r.payloadHex.length / 2 : 0);
   }
   for (const [p, n] of Object.entries(per)) console.log(`  ${p.padEnd(18)} ${n} bytes`);'
 
@@ -143,7 +145,7 @@ kill -TERM $AGENT; wait $AGENT || true
 kill -TERM $COLLECTOR; wait $COLLECTOR || true
 
 step "flows built by the collector from what the agent shipped"
-$M flows --db "$DEMO/collector/orgs/default/meerkat.db" --limit 10 --deanon --keys "$DEMO/owner"
+$M flows --db "$DEMO/collector/orgs/default/meerkat.db" --limit 10 --deanon
 
 echo
 echo "database: $DEMO/collector/orgs/default/meerkat.db   raw dumps: $DEMO/collector/orgs/default/dumps   logs: $DEMO/*.log"

@@ -33,10 +33,12 @@ export interface CapStats {
 /**
  * One libpcap handle of the patched binding (patches/README.md). `open` returns the link
  * type name ("ETHERNET", "LINKTYPE_LINUX_SLL", ...). With `batch`, 'packets' events carry
- * (bytes used, record count) of the buffer; 'error' reports a failed handle.
+ * (bytes used, record count) of the buffer; 'error' reports a failed handle. `holdMs` and
+ * `holdPackets` (Linux): after a drain of fewer than holdPackets packets the handle waits
+ * holdMs before it drains again, instead of waking at the next packet (0: never waits).
  */
 export interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer, snapLen: number, promiscuous: boolean, batch: boolean): string;
+  open(device: string, filter: string, bufSize: number, buffer: Buffer, snapLen: number, promiscuous: boolean, batch: boolean, holdMs?: number, holdPackets?: number): string;
   close(): boolean;
   stats(): CapStats;
   /** delivers what the ring holds now, synchronously */
@@ -48,7 +50,7 @@ export interface CapHandle {
 }
 
 /** the revision of patches/cap-0.2.1.patch this code speaks to */
-const CAP_PATCH_REVISION = 'meerkat-cap-patch-3';
+const CAP_PATCH_REVISION = 'meerkat-cap-patch-4';
 
 interface CapModule {
   meerkatPatch?: string;

@@ -39,6 +39,12 @@ export interface CaptureSessionOptions {
   bufferBytes: number;
   /** promiscuous mode (per-interface sessions on a shared segment; never on "any") */
   promiscuous?: boolean;
+  /**
+   * Linux: after a drain of fewer than `holdPackets` packets, wait this long before draining
+   * again instead of waking for the next packet (the ring holds them meanwhile). Default 0.
+   */
+  holdMs?: number;
+  holdPackets?: number;
   sink: FrameSink;
   /** called when the sink throws (the session keeps running) */
   onSinkError?: (err: unknown) => void;
@@ -122,7 +128,8 @@ export class CaptureSession {
     const handle = newCapHandle();
     let name: string;
     try {
-      name = handle.open(this.device, this.filter, this.bufferBytes, this.buffer, this.snapLen, this.opts.promiscuous ?? false, true);
+      name = handle.open(this.device, this.filter, this.bufferBytes, this.buffer, this.snapLen, this.opts.promiscuous ?? false, true,
+        this.opts.holdMs ?? 0, this.opts.holdPackets ?? 0);
     } catch (e) {
       throw new CaptureOpenError(this.device, (e as Error).message);
     }

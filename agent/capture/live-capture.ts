@@ -50,6 +50,8 @@ export interface LiveCaptureOptions {
   collectors?: readonly CollectorAddress[];
   /** capture loopback traffic too (default false) */
   includeLoopback?: boolean;
+  /** ms a session waits after a small drain before draining again (default HOLD_MS; 0: wake for every packet) */
+  holdMs?: number;
   /** interface / collector address rescan period (default 10 s) */
   rescanSeconds?: number;
   onFrame: FrameSink;
@@ -78,6 +80,15 @@ const MIN_RING_SLOTS = 128;
 const SLOT_OVERHEAD = 96;
 /** how long a replaced session keeps delivering the packets stamped before the cut, µs */
 const HANDOVER_DRAIN_US = 1_000_000;
+/**
+ * Wakeups: after a drain that found fewer than a quarter of the ring's slots, the session waits
+ * this long before draining again. Each wakeup costs the kernel, libuv and a native-to-JS call
+ * (at 20,000 packets/s that was most of the agent's CPU, docs/agent-memory.md); 10 ms is at most
+ * 100 wakeups a second, and a quarter of the ring stays free for the rate to double meanwhile.
+ * A drain that finds more switches back to waking at once (high rates).
+ */
+const HOLD_MS = 10;
+const HOLD_RING_SHARE = 4;
 
 /**
  * The capture snap length for a payload length: the header room plus the payload, rounded up to
@@ -388,11 +399,14 @@ export class LiveCapture {
       const filter = this.filterFor(iface);
       const current = this.sessions.get(name);
       if (current && current.filter === filter && current.snapLen === this.snapLen) continue;
+      const bufferBytes = ringBytesFor(this.snapLen, this.opts.bufferBytes ?? DEFAULT_BUFFER_BYTES);
       const s = new CaptureSession({
         device: name,
         filter,
         snapLen: this.snapLen,
-        bufferBytes: ringBytesFor(this.snapLen, this.opts.bufferBytes ?? DEFAULT_BUFFER_BYTES),
+        bufferBytes,
+        holdMs: this.opts.holdMs ?? HOLD_MS,
+        holdPackets: Math.max(1, Math.floor(bufferBytes / (this.snapLen + SLOT_OVERHEAD) / HOLD_RING_SHARE)),
         sink: this.opts.onFrame,
         onSinkError: (e) => this.onSinkError(name, e),
         onFailure: (e) => this.onFailure(s, e),

@@ -19,7 +19,7 @@ import { DEFAULT_INTERNAL_PREFIXES } from '../../shared/anonymize/address-anonym
 import { IPPROTO_ICMPV6, IPPROTO_UDP } from '../../shared/packet/packet-record.js';
 import { PrefixSet } from './prefix-set.js';
 import { linuxPacketType, PACKET_BROADCAST, PACKET_MULTICAST } from './link-meta.js';
-import { EtherType } from '../../shared/decode/ether-types.js';
+import { ETHERTYPE_ARP, ETHERTYPE_RARP } from '../../shared/decode/protocol-numbers.js';
 
 /** Why a packet was excluded; 0 = kept. Indexes NOISE_REASONS. */
 export const enum NoiseReason {
@@ -158,7 +158,7 @@ export class NoiseFilter {
     const v = p.ipVersion;
     if (v !== 4 && v !== 6) {
       const et = p.etherType;
-      if (et === EtherType.Arp || et === EtherType.Rarp) return NoiseReason.Arp;
+      if (et === ETHERTYPE_ARP || et === ETHERTYPE_RARP) return NoiseReason.Arp;
       if (l2 & L2Flag.Broadcast) return NoiseReason.L2Broadcast;
       if (l2 & L2Flag.Multicast) return NoiseReason.L2Multicast;
       return NoiseReason.NonIp;

@@ -1,13 +1,13 @@
 // `meerkat-agent run`: the endpoint service in the foreground (systemd / Windows
 // service run it this way). Needs an enrolled state dir and the owner's anon key.
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
 import { logger, setLogLevel } from '../../shared/log.js';
 import { hasAgentIdentity } from '../transport/agent-identity.js';
-import { loadAgentConfig, type AgentConfig } from '../config.js';
-import { startAgentService, STATUS_FILE } from '../agent-service.js';
+import { anonKeyPath, loadAgentConfig, type AgentConfig } from '../config.js';
+import { startAgentService } from '../agent-service.js';
+import { registerStatusCommand } from './status.js';
 import { registerOperatorKeyCommands } from '../control/operator-key-command.js';
 import { registerResponseKeyCommands } from '../watchlist/response-key-command.js';
 import { capYoungGeneration } from '../service-heap.js';
@@ -44,10 +44,11 @@ export function registerRunCommand(program: Command): void {
   registerOperatorKeyCommands(program);
   // response keys: collector-held keys an operator authorised for a few command kinds
   registerResponseKeyCommands(program);
+  registerStatusCommand(program);
   program
     .command('run')
     .description('capture this host\'s traffic, pack it into encrypted spooled dumps and ship them to the collector')
-    .option('--config <file>', 'agent config file (JSON; default /etc/meerkat/agent.json if present)')
+    .option('--config <file>', 'agent config file (JSON; default $MEERKAT_AGENT_CONFIG, else /etc/meerkat/agent.json if present)')
     .option('--state-dir <dir>', 'state directory (identity, spool, status)')
     .option('--interface <name...>', 'capture these interfaces (default: any/all, tunnels included)')
     .option('--bpf <filter>', 'extra BPF filter')
@@ -56,12 +57,17 @@ export function registerRunCommand(program: Command): void {
     .option('--dump-seconds <n>', 'seconds per dump at most', parseIntOption('--dump-seconds', L.dumpSeconds.min, L.dumpSeconds.max))
     .option('--anon-key <file>', "the owner's anonymization key (default <state-dir>/anon.key)")
     .action(async (f: RunFlags) => {
-      const cfgFile = f.config ?? (exists('/etc/meerkat/agent.json') ? '/etc/meerkat/agent.json' : undefined);
-      const cfg = withFlags(loadAgentConfig(cfgFile), f);
+      const cfg = withFlags(loadAgentConfig(f.config), f);
       setLogLevel(cfg.logLevel);
       const log = logger('agent');
       if (!hasAgentIdentity(cfg.stateDir)) {
-        throw new UsageError(`${cfg.stateDir} holds no agent identity: enroll first (meerkat-agent enroll --collector URL --token T --state-dir ${cfg.stateDir})`);
+        throw new UsageError(`${cfg.stateDir} holds no agent identity: enroll first (meerkat-agent enroll --collector URL --token T --anon-key anon.key --box-pub box.pub --operator-key op.pub; \`meerkat-collector init\` printed the command)`);
+      }
+      const keyFile = anonKeyPath(cfg);
+      if (cfg.anonymize.policy !== 'none' && !existsSync(keyFile)) {
+        throw new UsageError(`no anonymization key at ${keyFile}: the agent never ships real internal addresses, so it does not run without the network owner's anon.key. `
+          + 'The owner makes it (`meerkat keys init`) and hands anon.key and box.pub to each endpoint; install them with '
+          + '`meerkat-agent enroll --force ... --anon-key anon.key --box-pub box.pub`, or copy anon.key there (mode 0600), or set anonymize.keyFile');
       }
       const svc = await startAgentService(cfg, log);
       // loaded and warmed up: from here the young generation may grow, up to its cap
@@ -80,38 +86,4 @@ export function registerRunCommand(program: Command): void {
       await svc.stop();
       log.info('stopped');
     });
-
-  program
-    .command('status')
-    .description('print the running agent\'s status (capture counters, spool, shipping) from its state dir')
-    .option('--config <file>', 'agent config file')
-    .option('--state-dir <dir>', 'state directory')
-    .option('--json', 'print JSON')
-    .action((f: { config?: string; stateDir?: string; json?: boolean }) => {
-      const cfg = loadAgentConfig(f.config);
-      const file = join(f.stateDir ?? cfg.stateDir, STATUS_FILE);
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        throw new Error(`no status at ${file}: is the agent running with this state dir?`);
-      }
-      if (f.json) { process.stdout.write(JSON.stringify(JSON.parse(text)) + '\n'); return; }
-      const s = JSON.parse(text) as {
-        agentId: string; collector: string; updated: string; capture: Record<string, unknown>; spool: Record<string, unknown>; shipper: Record<string, unknown>;
-        runtime?: { profile?: string; node?: string }; memory?: { rssBytes?: number; heapTotalBytes?: number; heapUsedBytes?: number };
-      };
-      process.stdout.write(`agent ${s.agentId} -> ${s.collector} (status at ${s.updated})\n`);
-      const c = s.capture;
-      process.stdout.write(`capture: ${String(c.packetsSeen)} seen, ${String(c.packetsKept)} kept, ${String(c.excludedTotal)} excluded, ${String(c.malformed)} malformed, kernel drops ${String(c.kernelDrops ?? 'unknown')}, ${String(c.dumps)} dumps\n`);
-      process.stdout.write(`spool: ${JSON.stringify(s.spool)}\nshipping: ${JSON.stringify(s.shipper)}\n`);
-      if (s.runtime || s.memory) {
-        const mb = (b: number | undefined): string => (b === undefined ? '?' : `${(b / 1048576).toFixed(1)} MB`);
-        process.stdout.write(`runtime: ${s.runtime?.profile ?? 'unknown'} profile, node ${s.runtime?.node ?? '?'}; memory: RSS ${mb(s.memory?.rssBytes)}, V8 heap ${mb(s.memory?.heapUsedBytes)} used of ${mb(s.memory?.heapTotalBytes)}\n`);
-      }
-    });
-}
-
-function exists(p: string): boolean {
-  try { readFileSync(p); return true; } catch { return false; }
 }

@@ -29,7 +29,7 @@ export function registerOperatorKeyCommands(program: Command): void {
         if (e instanceof KeyFileError) throw new UsageError(e.message);
         throw e;
       }
-      if (f.json) process.stdout.write(JSON.stringify(pinned) + '\n');
+      if (f.json) for (const p of pinned) process.stdout.write(JSON.stringify(p) + '\n');
       else for (const p of pinned) process.stdout.write(`pinned operator key ${p.keyId} (${p.name}) -> ${p.file}\n`);
     });
 

@@ -13,8 +13,9 @@ import { NoiseFilter, type NoiseReasonName } from '../capture/noise-filter.js';
 import { ARPHRD_LOOPBACK, PACKET_OTHERHOST, PACKET_OUTGOING, linuxDeviceType, linuxPacketType } from '../capture/link-meta.js';
 import { HostAddressTable } from './host-addresses.js';
 import { SnapPolicy, type PeerCaptureRule } from './snap-policy.js';
-import type { AppMetaExtractor, AppMetaStats } from './app-meta-extractor.js';
-import { EtherType } from '../../shared/decode/ether-types.js';
+import type { AppMetaExtractor, AppMetaStats, MetaSink } from '../../shared/appmeta/app-meta-extractor.js';
+import type { AppMeta } from '../../shared/appmeta/meta-record.js';
+import { ETHERTYPE_ARP, ETHERTYPE_RARP } from '../../shared/decode/protocol-numbers.js';
 import { LinkType } from '../../shared/decode/link-types.js';
 
 const DEFAULT_PACKETS_PER_DUMP = 20_000;
@@ -117,9 +118,14 @@ export interface RetroTap {
   tick(nowUs: number): void;
 }
 
-/** Per-packet watch (agent/watchlist): matches() after anonymization; hit() after the packet is in the open dump. */
+/**
+ * Per-packet watch (agent/watchlist): matches() after anonymization, matchesMeta() for each
+ * metadata record extracted from the packet (names as shipped, under the name policy);
+ * hit() after the packet is in the open dump.
+ */
 export interface PacketWatch {
   matches(d: DecodedPacket): boolean;
+  matchesMeta?(m: AppMeta): boolean;
   hit(): void;
 }
 
@@ -141,6 +147,9 @@ export class AgentPipeline {
   private readonly kernelCounters: AgentPipelineOptions['kernelCounters'];
   /** null when extraction is off: one null check per packet */
   private readonly meta: AppMetaExtractor | null;
+  /** where metadata records go: the dump writer, or through the watch's matchesMeta to it */
+  private metaSink: MetaSink;
+  private metaHit = false;
   private readonly metaCaptureBytes: number;
   private seen = 0;
   private kept = 0;
@@ -183,6 +192,7 @@ export class AgentPipeline {
     this.wireLenFromIp = opts.wireLenFromIp ?? false;
     this.kernelCounters = opts.kernelCounters;
     this.meta = opts.metadata ?? null;
+    this.metaSink = this.writer;
     this.metaCaptureBytes = this.meta === null ? 0 : opts.metadataCaptureBytes ?? DEFAULT_METADATA_CAPTURE_BYTES;
   }
 
@@ -226,10 +236,11 @@ export class AgentPipeline {
       if (retro !== null) retro.add(linkType, d.frame, d.frameOff, d.capLen, d.tsUs, d.wireLen, d.direction);
       this.snap.apply(d);
       // reads the payload in the capture buffer; what it finds is queued for this packet
-      if (this.meta !== null) this.meta.inspect(d, this.writer);
+      if (this.meta !== null) this.meta.inspect(d, this.metaSink);
     }
     const watch = this.watch;
-    const hit = watch !== null && watch.matches(d);
+    const hit = watch !== null && (this.metaHit || watch.matches(d));
+    this.metaHit = false;
     this.rotator.add(d);
     this.kept++;
     if (hit && watch !== null) watch.hit();
@@ -240,9 +251,17 @@ export class AgentPipeline {
     this.retro = t;
   }
 
-  /** Installs (or with null removes) the watchlist check (near-real-time shipping of listed peers). */
+  /** Installs (or with null removes) the watchlist check (near-real-time shipping of listed peers, names, fingerprints). */
   setPacketWatch(w: PacketWatch | null): void {
     this.watch = w;
+    const writer = this.writer;
+    const matchesMeta = w?.matchesMeta?.bind(w);
+    this.metaSink = matchesMeta === undefined ? writer : {
+      queueMeta: (m: AppMeta): void => {
+        if (matchesMeta(m)) this.metaHit = true;
+        writer.queueMeta(m);
+      },
+    };
   }
 
   /**
@@ -251,7 +270,7 @@ export class AgentPipeline {
    * only through the noise sampling window, and must not carry real internal addresses.
    */
   private anonymizeArp(d: DecodedPacket): void {
-    if (d.etherType !== EtherType.Arp && d.etherType !== EtherType.Rarp) return;
+    if (d.etherType !== ETHERTYPE_ARP && d.etherType !== ETHERTYPE_RARP) return;
     if ((d.flags & RecordFlag.SrcAnon) === 0 && this.anonymizer.anonymize(4, d.src)) d.flags |= RecordFlag.SrcAnon;
     if ((d.flags & RecordFlag.DstAnon) === 0 && this.anonymizer.anonymize(4, d.dst)) d.flags |= RecordFlag.DstAnon;
   }

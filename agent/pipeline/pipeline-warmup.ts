@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { AgentPipeline } from './agent-pipeline.js';
-import { EtherType } from '../../shared/decode/ether-types.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../shared/decode/protocol-numbers.js';
 import { LinkType } from '../../shared/decode/link-types.js';
 
 function put16(b: Uint8Array, o: number, v: number): void {
@@ -56,7 +56,7 @@ function ipPacket(i: number, v6: boolean, tcp: boolean): Uint8Array {
 function frameFor(linkType: number, ip: Uint8Array, v6: boolean, outgoing: boolean): Uint8Array {
   const hdr = linkType === LinkType.LinuxSll ? 16 : 14;
   const f = new Uint8Array(hdr + ip.length);
-  const et = v6 ? EtherType.Ipv6 : EtherType.Ipv4;
+  const et = v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
   if (linkType === LinkType.LinuxSll) {
     put16(f, 0, outgoing ? 4 : 0);
     put16(f, 2, 1);

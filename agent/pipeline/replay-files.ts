@@ -9,7 +9,7 @@ import { openCaptureFile, type CaptureFileReader } from '../../shared/capture-fi
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
 import { loadAnonKey } from '../../shared/keys/owner-keys.js';
 import { AgentPipeline, type CaptureStats } from './agent-pipeline.js';
-import { createAppMetaExtractor } from './app-meta-extractor.js';
+import { createAppMetaExtractor } from '../../shared/appmeta/app-meta-extractor.js';
 import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { MeerkatError } from '../../shared/errors.js';
 

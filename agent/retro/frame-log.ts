@@ -7,13 +7,15 @@
 //   raw       = u32 count | f64 tsUs[count] | u32 wireLen[count] | u32 len[count] | u32 (linkType << 8 | direction)[count] | frames
 // The index columns are the writer's typed arrays copied whole (no loop per frame), in the host's
 // byte order: the ring never leaves the host that wrote it.
+import { MeerkatError } from '../../shared/errors.js';
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 
 /** index bytes per frame */
 export const FRAME_INDEX_ENTRY = 20;
 const MAX_RAW = 64 * 1024 * 1024;
 
-export class FrameLogError extends Error {
+export class FrameLogError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_FRAME_LOG';
   constructor(message: string) {
     super(message);
     this.name = 'FrameLogError';

@@ -6,6 +6,7 @@
 // header so a pull skips chunks outside its window without decrypting them; the header, the
 // segment id and the chunk's index are authenticated with the ciphertext (no splicing, reordering
 // or moving a chunk to another segment). Pure: bytes in, bytes out.
+import { MeerkatError } from '../../shared/errors.js';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 export const SEGMENT_MAGIC = 0x47524b4d; // "MKRG" as little-endian u32
@@ -16,7 +17,8 @@ export const CHUNK_HEADER_LEN = 36;
 export const CHUNK_TAG_LEN = 16;
 export const SEGMENT_KEY_LEN = 32;
 
-export class RingSegmentError extends Error {
+export class RingSegmentError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_RING_SEGMENT';
   constructor(message: string) {
     super(message);
     this.name = 'RingSegmentError';

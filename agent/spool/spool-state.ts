@@ -2,6 +2,7 @@
 // drop/corruption counters. Stored as JSON, written atomically.
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic, TEMP_PREFIX } from './atomic-file.js';
+import { writeFileAtomicAsync } from './write-queue.js';
 import { join } from 'node:path';
 
 export interface SpoolState {
@@ -50,4 +51,9 @@ export function loadState(dir: string): SpoolState | undefined {
 
 export function saveState(dir: string, s: SpoolState): void {
   writeFileAtomic(join(dir, STATE_FILE), join(dir, `${TEMP_PREFIX}state-${process.pid}`), Buffer.from(JSON.stringify(s) + '\n'));
+}
+
+/** saveState off the event loop (the spool's write queue runs one at a time, so the temp name is free). */
+export function saveStateAsync(dir: string, s: SpoolState): Promise<void> {
+  return writeFileAtomicAsync(join(dir, STATE_FILE), join(dir, `${TEMP_PREFIX}state-${process.pid}`), Buffer.from(JSON.stringify(s) + '\n'));
 }

@@ -2,15 +2,20 @@
 // shipper has them acknowledged. Owns the dump sequence numbers (persisted
 // before use so they never repeat), bounds itself in bytes by dropping the
 // oldest dumps (counted, persisted, reported), and quarantines files that fail
-// authentication. Synchronous: one agent process owns the directory.
+// authentication. One agent process owns the directory.
+// The index is synchronous; the disk work of put, nextSequence, remove and the drop
+// counters goes through one ordered write queue off the event loop (write-queue.ts), so a
+// capture callback never waits for fsync. Order keeps the guarantees: a sequence's state is
+// on disk before its dump file, and read() hands a dump out only once its file is durable.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, openSync, readSync, closeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { logger } from '../../shared/log.js';
 import { TEMP_PREFIX, fsyncDir, writeFileAtomic } from './atomic-file.js';
+import { WriteQueue, unlinkIfPresent, writeFileAtomicAsync } from './write-queue.js';
 import { SpoolCorruptError, SpoolError } from './spool-errors.js';
 import { SPOOL_HEADER_LEN, SPOOL_KEY_LEN, SPOOL_OVERHEAD, openSpoolFile, readSpoolFileHeader, sealSpoolFile } from './spool-file-crypto.js';
-import { freshState, loadState, saveState, type SpoolState } from './spool-state.js';
+import { freshState, loadState, saveState, saveStateAsync, type SpoolState } from './spool-state.js';
 
 export interface SpoolOptions {
   /** state dir of the service account (created 0700) */
@@ -41,6 +46,8 @@ const FILE_RE = /^(\d{16})\.mkds$/;
 interface Entry {
   size: number;
   packets: number;
+  /** settles when the file is on disk (null: it is) */
+  writing: Promise<void> | null;
 }
 
 const log = logger('spool');
@@ -52,6 +59,7 @@ export function spoolFileName(sequence: number): string {
 export class Spool {
   private readonly entries = new Map<number, Entry>();
   private bytes = 0;
+  private readonly queue = new WriteQueue((err, what) => log.error({ err: (err as Error).message ?? String(err), what }, 'spool write failed'));
 
   private constructor(
     private readonly dir: string,
@@ -84,7 +92,7 @@ export class Spool {
         const h = readSpoolFileHeader(head.bytes, name);
         if (h.sequence !== seq) throw new SpoolCorruptError(`spool file ${name}: holds sequence ${h.sequence}`);
         if (head.size !== SPOOL_OVERHEAD + h.length) throw new SpoolCorruptError(`spool file ${name}: size ${head.size} does not match its header`);
-        found.set(seq, { size: head.size, packets: h.packetCount });
+        found.set(seq, { size: head.size, packets: h.packetCount, writing: null });
       } catch (e) {
         if (!(e instanceof SpoolCorruptError)) throw e;
         log.warn({ file: name, err: e.message }, 'spool file is corrupt');
@@ -122,8 +130,19 @@ export class Spool {
     const seq = this.state.nextSequence;
     if (seq >= Number.MAX_SAFE_INTEGER) throw new SpoolError('dump sequence numbers exhausted');
     this.state.nextSequence = seq + 1;
-    saveState(this.dir, this.state);
+    this.persistState();
     return seq;
+  }
+
+  /** Resolves once every queued disk write has run (stop, tests). */
+  flushed(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Queues a write of the state as it is now. */
+  private persistState(): void {
+    const snapshot = { ...this.state };
+    void this.queue.enqueue('state', () => saveStateAsync(this.dir, snapshot));
   }
 
   /** Store a dump (encrypted, atomically). Drops the oldest dumps if needed to stay within maxBytes. */
@@ -138,15 +157,28 @@ export class Spool {
     if (size > this.maxBytes) {
       // would not fit even in an empty spool: keep what is queued and drop this one
       this.countDrop(1, packetCount, size);
-      saveState(this.dir, this.state);
+      this.persistState();
       log.warn({ sequence, size, maxBytes: this.maxBytes }, 'dump larger than the spool bound: dropped');
       return;
     }
     this.enforceBound(size);
     const name = spoolFileName(sequence);
     const sealed = sealSpoolFile(this.key, sequence, packetCount, dump);
-    writeFileAtomic(join(this.dir, name), join(this.dir, `${TEMP_PREFIX}${name}`), sealed);
-    this.entries.set(sequence, { size, packets: packetCount });
+    const entry: Entry = { size, packets: packetCount, writing: null };
+    entry.writing = this.queue.enqueue(`dump ${sequence}`, async () => {
+      // removed (dropped for the bound) before its turn: nothing to write
+      if (this.entries.get(sequence) !== entry) return;
+      await writeFileAtomicAsync(join(this.dir, name), join(this.dir, `${TEMP_PREFIX}${name}`), sealed);
+      entry.writing = null;
+      // removed while it was being written: the file goes too
+      if (this.entries.get(sequence) !== entry) await unlinkIfPresent(join(this.dir, name));
+    }, () => {
+      // not stored (disk full, ...): the dump is lost, and counted as a drop
+      if (this.entries.get(sequence) === entry) this.forget(sequence);
+      this.countDrop(1, packetCount, size);
+      this.persistState();
+    });
+    this.entries.set(sequence, entry);
     this.bytes += size;
   }
 
@@ -155,10 +187,15 @@ export class Spool {
     return [...this.entries.keys()].sort((a, b) => a - b);
   }
 
-  /** The decrypted dump. A file that fails authentication is quarantined, counted, and reported as SpoolCorruptError. */
-  read(sequence: number): Uint8Array {
+  /**
+   * The decrypted dump: at once when its file is on disk, else once it is (a dump is never
+   * handed out before it is durable). A file that fails authentication is quarantined,
+   * counted, and reported as SpoolCorruptError.
+   */
+  read(sequence: number): Uint8Array | Promise<Uint8Array> {
     const e = this.entries.get(sequence);
     if (e === undefined) throw new SpoolError(`no dump with sequence ${sequence} in the spool`);
+    if (e.writing !== null) return e.writing.then(() => this.read(sequence));
     const name = spoolFileName(sequence);
     let bytes: Uint8Array;
     try {
@@ -174,20 +211,21 @@ export class Spool {
       log.error({ file: name, err: err.message }, 'spool file failed authentication; quarantined');
       this.forget(sequence);
       this.quarantine(name);
-      saveState(this.dir, this.state);
+      this.persistState();
       throw new SpoolCorruptError(`${err.message}; moved to ${QUARANTINE_DIR}/`);
     }
   }
 
-  /** Delete a dump (after the collector acknowledged it). No-op when absent. */
+  /**
+   * Delete a dump (after the collector acknowledged it, or to keep the bound). No-op when
+   * absent. It leaves the index at once; the file is deleted in queue order.
+   */
   remove(sequence: number): void {
-    if (!this.entries.has(sequence)) return;
-    try {
-      unlinkSync(join(this.dir, spoolFileName(sequence)));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const e = this.entries.get(sequence);
+    if (e === undefined) return;
     this.forget(sequence);
+    // a dump still waiting for its write is skipped by it (or deleted right after it)
+    if (e.writing === null) void this.queue.enqueue(`remove ${sequence}`, () => unlinkIfPresent(join(this.dir, spoolFileName(sequence))));
   }
 
   stats(): SpoolStats {
@@ -221,7 +259,7 @@ export class Spool {
       this.countDrop(1, e.packets, e.size);
     }
     if (victims.length === 0) return;
-    saveState(this.dir, this.state);
+    this.persistState();
     for (const seq of victims) this.remove(seq);
     log.warn({ dropped: victims.length, first: victims[0], last: victims[victims.length - 1] }, 'spool full: oldest dumps dropped');
   }

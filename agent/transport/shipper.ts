@@ -69,6 +69,10 @@ export interface ShipperStats {
   lastRefusal: string | null;
 }
 
+/** After the spool drains, a heartbeat every SETTLE_EVERY_MS for SETTLE_FOR_MS (the flow close delay and the collector's margin). */
+const SETTLE_EVERY_MS = 2000;
+const SETTLE_FOR_MS = 8000;
+
 interface Conn {
   ws: WebSocket;
   welcomed: boolean;
@@ -89,6 +93,8 @@ interface Conn {
   timer: NodeJS.Timeout | null;
   lastHeartbeatMs: number;
   lastPollMs: number;
+  /** until when heartbeats come every SETTLE_EVERY_MS (after the spool drained: packet time moves on) */
+  settleUntilMs: number;
   /** the collector's address as connected (for the capture's self-exclusion) */
   remote: { address: string; port: number } | null;
 }
@@ -183,7 +189,7 @@ export class Shipper extends EventEmitter {
       });
       const c: Conn = {
         ws, welcomed: false, window: this.opts.window ?? 4, maxDumpBytes: Infinity, heartbeatMs: this.opts.heartbeatMs ?? 30_000, pingMs: 30_000,
-        inflight: new Map(), sentUpTo: -1, epoch: 0, blockedUntil: 0, lastRxMs: Date.now(), renewTried: false, timer: null, lastHeartbeatMs: 0, lastPollMs: 0,
+        inflight: new Map(), sentUpTo: -1, epoch: 0, blockedUntil: 0, lastRxMs: Date.now(), renewTried: false, timer: null, lastHeartbeatMs: 0, lastPollMs: 0, settleUntilMs: 0,
         remote: null,
       };
       ws.on('upgrade', (res: IncomingMessage) => {
@@ -251,15 +257,18 @@ export class Shipper extends EventEmitter {
       }
       break; // the oldest is first (Map keeps insertion order)
     }
-    if (c.welcomed && now - c.lastHeartbeatMs >= c.heartbeatMs) {
-      c.lastHeartbeatMs = now;
-      this.sendJson(c, { type: 'heartbeat', ts: now, health: this.opts.health?.() ?? {} });
-    }
+    if (c.welcomed && now - c.lastHeartbeatMs >= c.heartbeatMs) this.heartbeat(c, now);
+    else if (c.welcomed && now < c.settleUntilMs && c.inflight.size === 0 && now - c.lastHeartbeatMs >= SETTLE_EVERY_MS) this.heartbeat(c, now);
     // idle poll: dumps may have arrived without notify()
     if (c.welcomed && now - c.lastPollMs >= (this.opts.idlePollMs ?? 2000)) {
       c.lastPollMs = now;
       this.pump();
     }
+  }
+
+  private heartbeat(c: Conn, now: number): void {
+    c.lastHeartbeatMs = now;
+    this.sendJson(c, { type: 'heartbeat', ts: now, health: this.opts.health?.() ?? {} });
   }
 
   private onMessage(c: Conn, text: string): void {
@@ -297,6 +306,14 @@ export class Shipper extends EventEmitter {
         void this.removeFromSpool(msg.seq).then(() => {
           this.pump();
           this.emitSafely('ack', msg.seq, msg.dup);
+          // everything shipped: heartbeats now and for a few seconds tell the collector how far
+          // packet time got, so flows that ended (Zeek's 5 s close delay) are written within
+          // seconds of their dump rather than at the next periodic heartbeat
+          const now = Date.now();
+          if (c.welcomed && c.inflight.size === 0) {
+            c.settleUntilMs = now + SETTLE_FOR_MS;
+            if (now - c.lastHeartbeatMs >= 1000) this.heartbeat(c, now);
+          }
         });
         return;
       case 'nack':

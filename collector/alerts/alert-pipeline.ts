@@ -1,5 +1,5 @@
 // Between the analyzers and the store/outputs: alerts are aggregated in memory by key
-// (agent + category + rule + peer) and written in batches, so a scan of ten thousand
+// (agent + host + category + rule + peer) and written in batches, so a scan of ten thousand
 // probes becomes one row with a count, not ten thousand rows and inserts.
 //
 // add() never writes: the flow importer may call it inside another connection's write
@@ -52,7 +52,7 @@ export class AlertPipeline {
   readonly stats: AlertPipelineStats = {
     received: 0, byCategory: {}, written: 0, newAlerts: 0, notifications: 0, dropped: 0, flushes: 0, flushErrors: 0, lastError: null,
   };
-  /** every change of every flush, for callers that want them (tests, the admin API) */
+  /** every change of every flush, for callers that want them (tests, the operators' API) */
   onChanges: ((changes: readonly AlertChange[]) => void) | null = null;
 
   constructor(private readonly store: SqliteAlertStore | null, private readonly outputs: readonly AlertOutput[] = [],
@@ -161,7 +161,7 @@ export class AlertPipeline {
 function memoryAlert(b: AggregatedAlert): StoredAlert {
   const a = b.latest;
   return {
-    id: 0, key: b.key, agentId: a.agentId, category: a.category, rule: a.rule ?? '', peer: a.peer ?? '', analyzer: a.analyzer,
+    id: 0, key: b.key, agentId: a.agentId, host: a.host ?? '', category: a.category, rule: a.rule ?? '', peer: a.peer ?? '', analyzer: a.analyzer,
     severity: b.maxSeverity, state: 'open', summary: a.summary, count: b.count, firstSeenUs: b.firstTsUs, lastSeenUs: b.lastTsUs,
     flowUid: a.flowUid ?? null, communityId: a.communityId ?? null, flowUids: b.flowUids, evidence: a.evidence,
     suggestedResponse: a.suggestedResponse ?? null, createdUs: 0, updatedUs: 0, stateChangedUs: null,

@@ -1,5 +1,5 @@
 // The analysis part of the collector's configuration file (other subsystems own other
-// top-level keys of the same file, so unknown keys are left alone):
+// top-level keys of the same file; collector-config.ts refuses keys nobody owns):
 //   "analyzers": [ { "builtin": "threat-intel", "config": { "feeds": [...] } },   configures a built-in
 //                  { "builtin": "scan", "enabled": false },                       turns one off
 //                  { "builtin": "scan", "name": "scan-lan", "config": {...} },    a second instance
@@ -11,6 +11,7 @@
 // ("defaultAnalyzers": false starts from none). analyzerPlan() resolves the list that runs.
 import { z } from 'zod';
 import { ConfigError, formatZodIssues } from '../../shared/config/load-config.js';
+import { didYouMean } from '../../shared/config/did-you-mean.js';
 import { alertsConfigSchema } from '../alerts/alerts-config.js';
 import { BUILTIN_NAMES, createBuiltin, isBuiltinName, type BuiltinAnalyzerName } from './builtin-analyzers.js';
 import { AnalyzerConfigError, checkAnalyzerConfig } from './analyzer-config-check.js';
@@ -73,7 +74,7 @@ export type PlannedAnalyzer =
 /** Validates the analysis config (ConfigError naming the key on a problem). */
 export function parseAnalysisConfig(config: AnalysisConfigInput | undefined, source = 'analysis config'): AnalysisConfig {
   const r = analysisConfigSchema.safeParse(config ?? {});
-  if (!r.success) throw new ConfigError(formatZodIssues(source, r.error.issues));
+  if (!r.success) throw new ConfigError(formatZodIssues(source, r.error.issues, analysisConfigSchema));
   return r.data;
 }
 
@@ -98,7 +99,7 @@ export function analyzerPlan(config: AnalysisConfig, source = 'analysis config')
       return;
     }
     if (!isBuiltinName(builtin)) {
-      problems.push(`${at}: no built-in analyzer "${builtin}"; the built-ins are ${BUILTIN_NAMES.join(', ')} (a user analyzer is {"module": "<path>"})`);
+      problems.push(`${at}: no built-in analyzer "${builtin}"${didYouMean(builtin, BUILTIN_NAMES)}; the built-ins are ${BUILTIN_NAMES.join(', ')} (a user analyzer is {"module": "<path>"})`);
       return;
     }
     const name = e.name ?? builtin;
@@ -125,7 +126,7 @@ export function analyzerPlan(config: AnalysisConfig, source = 'analysis config')
   return plan;
 }
 
-/** What runs, for the start-up log: each enabled analyzer with its feeds (threat-intel) or model (machine-signature). */
+/** What runs, for the start-up log: each enabled analyzer with its feeds (threat-intel) or model (machine-signature, dga). */
 export function describePlan(plan: readonly PlannedAnalyzer[]): { running: Array<Record<string, unknown>>; disabled: string[]; warnings: string[] } {
   const running: Array<Record<string, unknown>> = [];
   const disabled: string[] = [];
@@ -147,6 +148,8 @@ export function describePlan(plan: readonly PlannedAnalyzer[]): { running: Array
       if (feeds.length === 0) warnings.push(`analyzer ${label}: no feed configured, it raises nothing (list IP or domain feeds in its config.feeds; docs/analyzers.md)`);
     } else if (p.builtin === 'machine-signature') {
       running.push({ name: label, builtin: p.builtin, model: c.model ?? null });
+    } else if (p.builtin === 'dga') {
+      running.push({ name: label, builtin: p.builtin, model: c.model ?? 'shipped' });
     } else {
       running.push({ name: label, builtin: p.builtin });
     }

@@ -11,6 +11,7 @@ import { ConfigError } from '../../shared/config/load-config.js';
 import { logger, type Logger } from '../../shared/log.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
+import type { AppRecord } from '../../shared/flow/app-records.js';
 import { AlertPipeline } from '../alerts/alert-pipeline.js';
 import { createOutputs } from '../alerts/outputs/create-outputs.js';
 import type { AlertOutput, OutputStats } from '../alerts/outputs/alert-output.js';
@@ -20,7 +21,7 @@ import { analyzerPlan, describePlan, parseAnalysisConfig, type AnalysisConfig, t
 import { loadAnalyzers, type LoadResult } from './load-analyzers.js';
 import { dnsPayloadTap } from './dns-tap.js';
 import { AnalyzerPool } from './analyzer-pool.js';
-import { AnalysisMetrics } from './analysis-metrics.js';
+import type { AnalysisMetrics } from './analysis-metrics.js';
 
 export interface AnalysisRuntimeOptions {
   /** the flow database path (alerts go into the same file) */
@@ -52,7 +53,9 @@ export interface FlowAnalysis {
   /** the importer's / DumpIngest's onRecord (never writes: it runs inside the flow transaction) */
   readonly onRecord: (rec: FlowRecord) => void;
   /** every packet record before the flow engine (DNS names of captured payload) */
-  readonly onPacket: (rec: PacketRecord, agentId: string) => void;
+  readonly onPacket: (rec: PacketRecord, agentId: string, hasMeta?: boolean) => void;
+  /** DNS transactions, TLS handshakes and HTTP requests (DumpIngest's onAppRecord) */
+  readonly onAppRecord: (app: AppRecord) => void;
   /** an agent's packet time moved forward without records (its windows may close) */
   advanceAgent(agentId: string, tUs: number): void;
   /** writes pending alerts (call from a safe point: not inside another write transaction) */
@@ -130,6 +133,7 @@ export async function createAnalysisRuntime(opts: AnalysisRuntimeOptions): Promi
     host, pipeline, store, outputs, load, config, plan, baseDir,
     onRecord: (rec) => host.onFlow(rec),
     onPacket: dnsPayloadTap(host),
+    onAppRecord: (app) => host.onApp(app),
     advanceAgent: (agentId, tUs) => host.advanceAgent(agentId, tUs),
     flush: () => { pipeline.flush(); },
     close: async () => {
@@ -160,6 +164,8 @@ export async function startIsolatedAnalysis(opts: AnalysisRuntimeOptions & { bat
   const { config, plan, baseDir, log, store, outputs, pipeline } = openAlertSide(opts);
   const a = config.analysis;
   let pool: AnalyzerPool | null = null;
+  // prom-client loads with the worker pool only: in-process analysis (import) has no /metrics
+  const { AnalysisMetrics } = await import('./analysis-metrics.js');
   const metrics = new AnalysisMetrics({ status: () => pool?.status() ?? [], queuedFlows: () => pool?.queuedFlows() ?? new Map() });
   try {
     pool = await AnalyzerPool.start({
@@ -186,6 +192,7 @@ export async function startIsolatedAnalysis(opts: AnalysisRuntimeOptions & { bat
     pool: p, metrics, pipeline, store, outputs, config, plan, baseDir,
     onRecord: p.onRecord,
     onPacket: dnsPayloadTap(p),
+    onAppRecord: p.onAppRecord,
     advanceAgent: (agentId, tUs) => p.advanceAgent(agentId, tUs),
     flush: () => { pipeline.flush(); },
     close: async () => {

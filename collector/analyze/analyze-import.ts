@@ -9,7 +9,7 @@ import type { AnalyzerStatus } from './analyzer-host.js';
 import type { AnalysisConfigInput } from './analysis-config.js';
 import { createAnalysisRuntime, startIsolatedAnalysis, type FlowAnalysis } from './analysis-runtime.js';
 
-export interface AnalyzeImportOptions extends Omit<ImportOptions, 'db' | 'onRecord' | 'onPacket'> {
+export interface AnalyzeImportOptions extends Omit<ImportOptions, 'db' | 'onRecord' | 'onPacket' | 'onAppRecord'> {
   /** SQLite database (flows and alerts) */
   db: string;
   /** "analyzers" / "analysis" / "alerts" parts of the collector config (default: every built-in) */
@@ -33,10 +33,10 @@ export interface AnalyzeImportResult {
   alerts: number;
   /** of which new rows */
   newAlerts: number;
-  /** alerts the analyzers emitted (before aggregation) */
-  alertEvents: number;
-  /** emitted alerts per category */
-  byCategory: Record<string, number>;
+  /** hits: occurrences the analyzers reported (each goes into an alert row; several into one) */
+  hits: number;
+  /** hits per category */
+  hitsByCategory: Record<string, number>;
   /** flow records analyzed */
   records: number;
   analyzers: AnalyzerStatus[];
@@ -76,7 +76,7 @@ export async function analyzeImport(files: string[], opts: AnalyzeImportOptions)
   const onRecord = rt.onRecord;
   let summary: ImportSummary;
   try {
-    summary = await importFiles(files, { ...importOpts, db, onRecord: (r) => { records++; onRecord(r); }, onPacket: rt.onPacket });
+    summary = await importFiles(files, { ...importOpts, db, onRecord: (r) => { records++; onRecord(r); }, onPacket: rt.onPacket, onAppRecord: rt.onAppRecord });
   } finally {
     await rt.close();
   }
@@ -84,8 +84,8 @@ export async function analyzeImport(files: string[], opts: AnalyzeImportOptions)
   return {
     alerts: rowIds.size,
     newAlerts,
-    alertEvents: rt.pipeline.stats.received,
-    byCategory: { ...rt.pipeline.stats.byCategory },
+    hits: rt.pipeline.stats.received,
+    hitsByCategory: { ...rt.pipeline.stats.byCategory },
     records,
     analyzers: status.analyzers,
     loadFailures: [...rt.loadFailures()],

@@ -18,6 +18,7 @@
 import { logger, type Logger } from '../../shared/log.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { type Analyzer, type AnalyzerContext, type DnsNameInfo } from './analyzer.js';
+import type { AppRecord, DnsRecord } from '../../shared/flow/app-records.js';
 import { SEVERITIES, type AlertInput, type EmittedAlert, type Severity } from '../../shared/alerts/alert-record.js';
 import { analyzeDnsPayload } from '../../shared/appmeta/dns.js';
 import { FlowClassifier, type FlowSides } from './flow-sides.js';
@@ -27,7 +28,7 @@ import { checkAnalyzerConfig } from './analyzer-config-check.js';
 export interface AnalyzerBudget {
   /** ms one onFlow call may take (default 100) */
   flowMs: number;
-  /** ms one onDnsName call may take (default 100) */
+  /** ms one onDnsName, onDns, onTls or onHttp call may take (default 100) */
   dnsMs: number;
   /** ms one onTick call may take (default 5000) */
   tickMs: number;
@@ -52,7 +53,7 @@ export const DEFAULT_BUDGET: Readonly<AnalyzerBudget> = Object.freeze({
 
 /** The soft budget (a slow call: a failure) of a hook, ms. */
 export function hookBudgetMs(b: AnalyzerBudget, hook: HookName): number {
-  return hook === 'onFlow' ? b.flowMs : hook === 'onDnsName' ? b.dnsMs : hook === 'onTick' ? b.tickMs : b.setupMs;
+  return hook === 'onFlow' ? b.flowMs : hook === 'onTick' ? b.tickMs : hook === 'setup' ? b.setupMs : b.dnsMs;
 }
 
 /** The hard limit of a hook in a worker, ms: stallMs, or the hook's own budget when that is larger. */
@@ -106,9 +107,9 @@ export interface AnalyzerHostOptions {
 export const CALL_STATE = { seq: 0, slot: 1, hook: 2, batchesDone: 3, length: 4 } as const;
 
 /** Hook codes in CALL_STATE.hook. */
-export const HOOK_CODES = { onFlow: 1, onDnsName: 2, onTick: 3, setup: 4 } as const;
+export const HOOK_CODES = { onFlow: 1, onDnsName: 2, onTick: 3, setup: 4, onDns: 5, onTls: 6, onHttp: 7 } as const;
 export type HookName = keyof typeof HOOK_CODES;
-export const HOOK_NAMES: readonly HookName[] = ['onFlow', 'onDnsName', 'onTick', 'setup'];
+export const HOOK_NAMES: readonly HookName[] = ['onFlow', 'onDnsName', 'onTick', 'setup', 'onDns', 'onTls', 'onHttp'];
 
 /** Agent id used for alerts about the analysis itself (not about an agent's traffic). */
 export const COLLECTOR_AGENT_ID = 'collector';
@@ -132,6 +133,7 @@ export function alertProblem(a: unknown): string {
   if (typeof x.evidence !== 'object' || x.evidence === null || Array.isArray(x.evidence)) return 'evidence must be an object';
   if (typeof x.tsUs !== 'number' || !Number.isFinite(x.tsUs)) return 'tsUs must be a finite number (packet time, µs)';
   if (x.peer !== undefined && typeof x.peer !== 'string') return 'peer must be a string';
+  if (x.host !== undefined && typeof x.host !== 'string') return 'host must be a string';
   return '';
 }
 
@@ -210,8 +212,13 @@ export class AnalyzerHost {
   private readonly perfNow: () => number;
   private readonly callState: Int32Array | null;
   private closed = false;
+  /** the record / DNS name being handed to the analyzers (null outside onFlow / onDnsName) */
+  private current: FlowRecord | null = null;
+  private currentDns: DnsNameInfo | null = null;
   /** records seen */
   flows = 0;
+  /** application records seen (DNS transactions, TLS handshakes, HTTP requests) */
+  appRecords = 0;
   ticks = 0;
 
   constructor(opts: AnalyzerHostOptions) {
@@ -354,8 +361,13 @@ export class AnalyzerHost {
       else if (t >= this.nextTickUs) this.tick(t);
     }
     this.classifier.observe(rec);
-    if (this.callState === null) this.flowTimed(rec);
-    else this.flowWatched(rec, this.callState);
+    this.current = rec;
+    try {
+      if (this.callState === null) this.flowTimed(rec);
+      else this.flowWatched(rec, this.callState);
+    } finally {
+      this.current = null;
+    }
   }
 
   /** In-process: one clock read between two analyzers, each call's time is the difference. */
@@ -432,9 +444,57 @@ export class AnalyzerHost {
   /** Hands a DNS name to the analyzers that want names. */
   onDnsName(name: string, rec: FlowRecord | undefined, info: DnsNameInfo): void {
     if (this.closed) return;
-    for (const s of this.slots) {
-      if (!s.enabled || typeof s.impl.onDnsName !== 'function') continue;
-      this.invoke(s, 'onDnsName', () => s.impl.onDnsName!(name, rec, s.ctx, info));
+    this.currentDns = info;
+    try {
+      for (const s of this.slots) {
+        if (!s.enabled || typeof s.impl.onDnsName !== 'function') continue;
+        this.invoke(s, 'onDnsName', () => s.impl.onDnsName!(name, rec, s.ctx, info));
+      }
+    } finally {
+      this.currentDns = null;
+    }
+  }
+
+  /**
+   * An application record (the flow engine's onAppRecord): to onDns / onTls / onHttp, and a DNS
+   * transaction's clear names to onDnsName (question, then the names its answers point to).
+   */
+  onApp(a: AppRecord): void {
+    if (this.closed) return;
+    this.appRecords++;
+    switch (a.kind) {
+      case 'dns': {
+        const r = a.record;
+        for (const s of this.slots) {
+          if (s.enabled && typeof s.impl.onDns === 'function') this.invoke(s, 'onDns', () => s.impl.onDns!(r, s.ctx));
+        }
+        this.dnsNames(r);
+        return;
+      }
+      case 'tls': {
+        const r = a.record;
+        for (const s of this.slots) {
+          if (s.enabled && typeof s.impl.onTls === 'function') this.invoke(s, 'onTls', () => s.impl.onTls!(r, s.ctx));
+        }
+        return;
+      }
+      case 'http': {
+        const r = a.record;
+        for (const s of this.slots) {
+          if (s.enabled && typeof s.impl.onHttp === 'function') this.invoke(s, 'onHttp', () => s.impl.onHttp!(r, s.ctx));
+        }
+        return;
+      }
+    }
+  }
+
+  private dnsNames(r: DnsRecord): void {
+    if (!this.slots.some((s) => s.enabled && typeof s.impl.onDnsName === 'function')) return;
+    const info: DnsNameInfo = { agentId: r.agent_id, tsUs: r.ts, role: 'query', client: r.orig_addr, server: r.resp_addr, clientAnon: r.orig_anon, uid: r.uid };
+    if (r.query !== null && !r.query_anon) this.onDnsName(r.query, undefined, info);
+    info.role = 'answer';
+    for (const a of r.answers) {
+      if (!a.anon && a.data !== '' && a.type !== 'A' && a.type !== 'AAAA') this.onDnsName(a.data, undefined, info);
     }
   }
 
@@ -500,7 +560,7 @@ export class AnalyzerHost {
   }
 
   /** One call of a rarer hook (DNS names, ticks): timed in-process, published in a worker. */
-  private invoke(s: Slot, hook: 'onDnsName' | 'onTick', call: () => unknown): void {
+  private invoke(s: Slot, hook: 'onDnsName' | 'onTick' | 'onDns' | 'onTls' | 'onHttp', call: () => unknown): void {
     const watched = this.callState !== null;
     const t0 = watched ? 0 : this.perfNow();
     if (watched) this.publish(s, HOOK_CODES[hook]);
@@ -582,6 +642,13 @@ export class AnalyzerHost {
     s.alertsThisTick++;
     s.status.alerts++;
     const out: EmittedAlert = { ...alert, analyzer: s.name };
+    // an alert raised on a flow (a DNS name) is about its local host (the DNS client) unless the analyzer says otherwise
+    if (out.host === undefined) {
+      const rec = this.current;
+      const dns = this.currentDns;
+      if (rec !== null && rec.agent_id === out.agentId) out.host = this.classifier.classify(rec).localAddr;
+      else if (dns !== null && dns.agentId === out.agentId && dns.client !== undefined) out.host = dns.client;
+    }
     if (out.summary.length > MAX_TEXT) out.summary = out.summary.slice(0, MAX_TEXT);
     this.sink(out);
   }

@@ -26,6 +26,7 @@ import { FlowBatchEncoder, stringsOnly, type FlowBatch } from './flow-batch-code
 import type { AnalysisMetrics } from './analysis-metrics.js';
 import type { AnalyzerWorkerData, FromWorker, ToWorker } from './analyzer-worker.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { AppRecord } from '../../shared/flow/app-records.js';
 import type { DnsPayloadEvent } from './flow-batch-codec.js';
 
 export interface AnalyzerPoolOptions {
@@ -273,6 +274,12 @@ export class AnalyzerPool {
     return 0;
   }
 
+  /** An application record (the flow engine's onAppRecord): travels with the next batch, in stream order. */
+  readonly onAppRecord = (app: AppRecord): void => {
+    this.encoder.addApp(app);
+    this.scheduleSend();
+  };
+
   /** An agent's packet time moved forward without records (heartbeat watermark). */
   advanceAgent(agentId: string, tUs: number): void {
     this.encoder.addAdvance(agentId, tUs);
@@ -303,11 +310,13 @@ export class AnalyzerPool {
       return;
     }
     this.refreshDone(h);
-    if (h.queuedFlows > 0 && h.queuedFlows + batch.count > this.maxQueued) {
-      if (this.blockWhenBusy) this.waitForRoom(h, batch.count);
+    // application records weigh in the queue like flow records (a flood of DNS must not queue without bound)
+    const weight = batch.count + batch.events.length;
+    if (h.queuedFlows > 0 && h.queuedFlows + weight > this.maxQueued) {
+      if (this.blockWhenBusy) this.waitForRoom(h, weight);
       // waiting may have restarted or stopped the worker
       if ((h.state as WorkerHandle['state']) === 'stopped' || h.worker === null) return;
-      if (h.queuedFlows > 0 && h.queuedFlows + batch.count > this.maxQueued) {
+      if (h.queuedFlows > 0 && h.queuedFlows + weight > this.maxQueued) {
         this.o.metrics?.flowsNotAnalyzed.inc({ worker: h.group.name, reason: 'queue-full' }, batch.count);
         const now = Date.now();
         if (now - h.droppedAt > RECENT_DROP_MS) {
@@ -323,8 +332,8 @@ export class AnalyzerPool {
       }
     }
     h.worker!.postMessage({ type: 'batch', batch } satisfies ToWorker);
-    h.pending.push(batch.count);
-    h.queuedFlows += batch.count;
+    h.pending.push(weight);
+    h.queuedFlows += weight;
   }
 
   private refreshDone(h: WorkerHandle): void {

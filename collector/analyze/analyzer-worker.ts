@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       case 'batch': {
         decoder.replay(m.batch, (r) => host.onFlow(r), (e) => {
           if (e.kind === 'advance') host.advanceAgent(e.agentId, e.tUs);
+          else if (e.kind === 'app') host.onApp(e.app);
           else host.onDnsPayload(e.payload, { agentId: e.agentId, tsUs: e.tsUs, client: e.client, server: e.server, clientAnon: e.clientAnon, tcp: e.tcp });
         });
         Atomics.add(cs, CALL_STATE.batchesDone, 1);

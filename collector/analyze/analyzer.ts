@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/log.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { FlowSides } from './flow-sides.js';
 import type { AlertInput } from '../../shared/alerts/alert-record.js';
+import type { DnsRecord, HttpRecord, TlsRecord } from '../../shared/flow/app-records.js';
 
 /** Where a DNS name came from (the 4th argument of onDnsName). */
 export interface DnsNameInfo {
@@ -20,6 +21,8 @@ export interface DnsNameInfo {
   server?: string;
   /** the client address is a pseudonym */
   clientAnon?: boolean;
+  /** the DNS flow's uid (names from the agents' metadata) */
+  uid?: string;
 }
 
 export interface AnalyzerContext {
@@ -70,8 +73,22 @@ export interface Analyzer<Config = unknown> {
   setup?(config: Config, ctx: AnalyzerContext): void | Promise<void>;
   /** every flow record (start/status/close/timeout/flush; counters cover the record only) */
   onFlow?(rec: FlowRecord, ctx: AnalyzerContext): void;
-  /** a DNS name seen in captured payload; rec is the flow when known */
+  /**
+   * a DNS name seen: a question or answer of a DNS transaction (agent metadata), or of a DNS
+   * message in captured payload; rec is the flow when known. Pseudonymized names are not handed
+   * on here (they are keyed tokens, not names: onDns has them with their mark).
+   */
   onDnsName?(name: string, rec: FlowRecord | undefined, ctx: AnalyzerContext, info?: DnsNameInfo): void;
+  /**
+   * a DNS transaction from the agents' metadata (query and answer, as `meerkat dns` shows it):
+   * when its answer arrives, or unanswered when its flow ends. Names and addresses carry their
+   * pseudonym marks (query_anon, answers[].anon): never match a pseudonym against public data.
+   */
+  onDns?(rec: DnsRecord, ctx: AnalyzerContext): void;
+  /** a TLS handshake (client and server hello, as `meerkat tls` shows it; QUIC: the client hello) */
+  onTls?(rec: TlsRecord, ctx: AnalyzerContext): void;
+  /** an HTTP/1.x request head */
+  onHttp?(rec: HttpRecord, ctx: AnalyzerContext): void;
   /** packet time advanced past a tick boundary (default every 60 s of packet time) */
   onTick?(nowUs: number, ctx: AnalyzerContext): void;
   /** release timers, watchers, files */

@@ -4,6 +4,14 @@
 // re-scored every `evaluateEverySec` of packet time over the last `windowHours`, and at
 // the end of a stream. State is bounded: pairs, and connections kept per pair.
 //
+// Connections count when they exchanged payload: a string of refused or unanswered attempts
+// (a client retrying a dead server, a port scan) is not a beacon, and a TCP flow picked up
+// in the middle (an idle long connection's next exchange, conn_state OTH) is not a new one.
+//
+// Severity follows the highest score the pair reached (rounded as the summary prints it),
+// and the summary shows that peak beside the latest score, so the row's severity (the
+// store keeps the highest) and its summary agree.
+//
 // Most destinations are contacted once; a pair seen once is only a slot number in its
 // map (its time, bytes and service in shared typed columns) and becomes a Pair object
 // on its second connection, so browsing to thousands of servers allocates next to nothing.
@@ -12,6 +20,7 @@ import { protoName, type FlowRecord } from '../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
 import { PrefixSet } from './address-scope.js';
 import { scoreBeacon, type BeaconScore } from './beacon-scoring.js';
+import { isProbe } from './scan-analyzer.js';
 import { parsePortSpec, PortIndex } from './port-rules.js';
 
 export const beaconConfigSchema = z.object({
@@ -42,6 +51,8 @@ class Pair {
   readonly bytes: number[] = [];
   lastEvalN = -1;
   lastUs = 0;
+  /** highest score reported so far (rounded to 2 decimals, as printed) */
+  peak = 0;
   /** ip_proto << 16 | port of the first few services used */
   readonly ports: number[] = [];
   uid = '';
@@ -117,7 +128,7 @@ export class BeaconAnalyzer implements Analyzer<z.output<typeof beaconConfigSche
   }
 
   onFlow(rec: FlowRecord, ctx: AnalyzerContext): void {
-    if (rec.record_seq !== 0) return;
+    if (rec.record_seq !== 0 || rec.conn_state === 'OTH' || isProbe(rec)) return;
     const s = ctx.sides(rec);
     if (s.direction !== 'outbound' || !s.localIsOrig) return;
     if (this.ignorePorts.has(rec.ip_proto, rec.resp_port)) return;
@@ -201,18 +212,22 @@ export class BeaconAnalyzer implements Analyzer<z.output<typeof beaconConfigSche
 
   private alert(agentId: string, local: string, remote: string, pair: Pair, sc: BeaconScore, ctx: AnalyzerContext): void {
     const r2 = (x: number): number => Math.round(x * 1000) / 1000;
+    // judged on the score as printed (0.949 prints 0.95 and is high), and on the best the pair reached
+    const shown = Math.round(sc.score * 100) / 100;
+    if (shown > pair.peak) pair.peak = shown;
     ctx.emit({
-      severity: sc.score >= this.cfg.highThreshold ? 'high' : 'medium',
+      severity: pair.peak >= this.cfg.highThreshold ? 'high' : 'medium',
       category: 'beacon',
       rule: 'interval',
       agentId,
+      host: local,
       flowUid: pair.uid,
       communityId: pair.communityId,
       peer: remote,
       summary: `${local} connects to ${remote} every ~${sc.intervalSec.toFixed(1)} s (${sc.connections} connections, ` +
-        `score ${sc.score.toFixed(2)}, ${pair.portNames().join(' ')})`,
+        `score ${shown.toFixed(2)}${pair.peak > shown ? `, peak ${pair.peak.toFixed(2)}` : ''}, ${pair.portNames().join(' ')})`,
       evidence: {
-        local, remote, ports: pair.portNames(), score: r2(sc.score), tsScore: r2(sc.tsScore), dsScore: r2(sc.dsScore),
+        local, remote, ports: pair.portNames(), score: r2(sc.score), peakScore: pair.peak, tsScore: r2(sc.tsScore), dsScore: r2(sc.dsScore),
         tsSkewScore: r2(sc.tsSkewScore), tsMadmScore: r2(sc.tsMadmScore), tsConnCountScore: r2(sc.tsConnCountScore),
         dsSkewScore: r2(sc.dsSkewScore), dsMadmScore: r2(sc.dsMadmScore), dsSmallnessScore: r2(sc.dsSmallnessScore),
         intervalSec: r2(sc.intervalSec), intervalMadmSec: r2(sc.intervalMadmSec), connections: sc.connections,

@@ -9,6 +9,7 @@ import { SensitivePortsAnalyzer } from './sensitive-ports-analyzer.js';
 import { SignatureAnalyzer } from './signature/signature-analyzer.js';
 import { ThreatIntelAnalyzer } from './threat-intel/threat-intel-analyzer.js';
 import { VolumeAnalyzer } from './volume-analyzer.js';
+import { DgaAnalyzer } from './dga/dga-analyzer.js';
 
 export const BUILTIN_ANALYZERS = {
   'threat-intel': () => new ThreatIntelAnalyzer(),
@@ -18,6 +19,7 @@ export const BUILTIN_ANALYZERS = {
   beacon: () => new BeaconAnalyzer(),
   volume: () => new VolumeAnalyzer(),
   'machine-signature': () => new SignatureAnalyzer(),
+  dga: () => new DgaAnalyzer(),
 } satisfies Record<string, () => Analyzer>;
 
 export type BuiltinAnalyzerName = keyof typeof BUILTIN_ANALYZERS;

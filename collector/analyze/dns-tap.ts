@@ -13,9 +13,11 @@ export interface DnsPayloadSink {
   onDnsPayload(payload: Uint8Array, info: { agentId: string; tsUs: number; client: string; server: string; clientAnon: boolean; tcp: boolean }): number;
 }
 
-export function dnsPayloadTap(host: DnsPayloadSink): (rec: PacketRecord, agentId: string) => number {
-  return (rec, agentId) => {
-    if (rec.payload.length === 0 || (rec.proto !== IPPROTO_UDP && rec.proto !== IPPROTO_TCP)) return 0;
+export function dnsPayloadTap(host: DnsPayloadSink): (rec: PacketRecord, agentId: string, hasMeta?: boolean) => number {
+  // hasMeta: the agent extracted metadata from this packet; its DNS names reach the analyzers
+  // through the DNS transaction (onDns, onDnsName) and must not be handed on twice
+  return (rec, agentId, hasMeta) => {
+    if (hasMeta === true || rec.payload.length === 0 || (rec.proto !== IPPROTO_UDP && rec.proto !== IPPROTO_TCP)) return 0;
     const toServer = rec.dport === 53;
     if (!toServer && rec.sport !== 53) return 0;
     const src = formatIp(rec.ipVersion, rec.src);

@@ -8,13 +8,16 @@
 //     when its records are dropped: stringsOnly), so all tables agree; the table starts over
 //     (a new epoch) when it grows past TABLE_LIMIT or a worker was started afresh;
 //   - uids and community ids, unique per record, travel as a plain list.
-// DNS payloads and packet-time watermarks travel beside the records with the index of the
-// record they came before, so the worker replays the stream in its original order. Pure.
-import type { ConnState, FlowRecord, RecordCause } from '../../shared/flow/flow-record.js';
+// DNS payloads, application records (DNS transactions, TLS handshakes, HTTP requests: few
+// next to flows, cloned as objects) and packet-time watermarks travel beside the records with
+// the index of the record they came before, so the worker replays the stream in its original
+// order. Pure.
+import type { AppProto, ConnState, FlowRecord, RecordCause } from '../../shared/flow/flow-record.js';
+import type { AppRecord } from '../../shared/flow/app-records.js';
 import { MeerkatError } from '../../shared/errors.js';
 
-/** Numbers per record: 27 numeric fields, a flag word (pseudonym flags) and 8 table indexes. */
-const WIDTH = 36;
+/** Numbers per record: 27 numeric fields, a flag word (pseudonym flags) and 13 table indexes (-1: null). */
+const WIDTH = 41;
 const NULL = NaN;
 /** strings held in the table before it starts over */
 const TABLE_LIMIT = 200_000;
@@ -40,7 +43,14 @@ export interface AdvanceEvent {
   tUs: number;
 }
 
-export type StreamEvent = DnsPayloadEvent | AdvanceEvent;
+/** A DNS transaction, TLS handshake or HTTP request the flow engine made (shared/flow/app-records.ts). */
+export interface AppRecordEvent {
+  kind: 'app';
+  at: number;
+  app: AppRecord;
+}
+
+export type StreamEvent = DnsPayloadEvent | AdvanceEvent | AppRecordEvent;
 
 /** One batch as posted to a worker. */
 export interface FlowBatch {
@@ -66,10 +76,10 @@ export class FlowBatchEncoder {
   private uniques: string[] = [];
   private events: StreamEvent[] = [];
   private resetPending = false;
-  // per table field (agent, protocol, state, history, cause, tunnel, addresses): the last value
+  // per table field (agent, protocol, state, history, cause, tunnel, addresses, app fields): the last value
   // and its index; consecutive records mostly repeat it (a compare instead of a map lookup)
-  private readonly lastValue: string[] = ['', '', '', '', '', '', '', ''];
-  private readonly lastIndex: number[] = [-1, -1, -1, -1, -1, -1, -1, -1];
+  private readonly lastValue: string[] = new Array<string>(13).fill('');
+  private readonly lastIndex: number[] = new Array<number>(13).fill(-1);
 
   constructor(readonly capacity: number) {
     this.numbers = FlowBatchEncoder.allocate(capacity);
@@ -163,7 +173,7 @@ export class FlowBatchEncoder {
     n[o++] = r.iat_mean_resp_us ?? NULL;
     n[o++] = r.iat_stddev_resp_us ?? NULL;
     n[o++] = r.pcr ?? NULL;
-    n[o++] = (r.orig_anon ? 1 : 0) | (r.resp_anon ? 2 : 0);
+    n[o++] = (r.orig_anon ? 1 : 0) | (r.resp_anon ? 2 : 0) | (r.server_name_anon ? 4 : 0);
     n[o++] = this.repeated(0, r.agent_id);
     n[o++] = this.repeated(1, r.proto);
     n[o++] = this.repeated(6, r.orig_addr);
@@ -171,13 +181,23 @@ export class FlowBatchEncoder {
     n[o++] = this.repeated(2, r.conn_state);
     n[o++] = this.repeated(3, r.history);
     n[o++] = this.repeated(4, r.record_cause);
-    n[o] = this.repeated(5, r.tunnel);
+    n[o++] = this.repeated(5, r.tunnel);
+    n[o++] = this.repeated(8, r.app_proto);
+    n[o++] = r.server_name === null ? -1 : this.repeated(9, r.server_name);
+    n[o++] = this.repeated(10, r.alpn);
+    n[o++] = this.repeated(11, r.ja4);
+    n[o] = this.repeated(12, r.ja4s);
     this.uniques.push(r.uid, r.community_id);
   }
 
   /** An event that comes after the records added so far. The payload is copied (the caller's buffer is reused). */
   addDns(e: Omit<DnsPayloadEvent, 'kind' | 'at'>): void {
     this.events.push({ kind: 'dns', at: this.count, ...e, payload: e.payload.slice() });
+  }
+
+  /** An application record after the flow records added so far. */
+  addApp(app: AppRecord): void {
+    this.events.push({ kind: 'app', at: this.count, app });
   }
 
   addAdvance(agentId: string, tUs: number): void {
@@ -288,6 +308,12 @@ export class FlowBatchDecoder {
       tunnel: t[n[o + 35]!]!,
       orig_anon: (anon & 1) !== 0,
       resp_anon: (anon & 2) !== 0,
+      app_proto: t[n[o + 36]!]! as AppProto,
+      server_name: n[o + 37]! < 0 ? null : t[n[o + 37]!]!,
+      server_name_anon: (anon & 4) !== 0,
+      alpn: t[n[o + 38]!]!,
+      ja4: t[n[o + 39]!]!,
+      ja4s: t[n[o + 40]!]!,
     };
   }
 

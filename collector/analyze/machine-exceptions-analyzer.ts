@@ -27,6 +27,11 @@ const profileSchema = z.object({
     from: hhmm,
     to: hhmm,
   }).strict()).optional(),
+  /**
+   * services a machine uses by itself at any hour, not counted as activity for `hours`
+   * (default time sync and DHCP: udp/123, udp/67, udp/68)
+   */
+  backgroundPorts: z.array(z.string().min(1)).default(['udp/123', 'udp/67', 'udp/68']),
   /** local time of the machine = UTC + this offset (default 0) */
   utcOffsetMinutes: z.number().int().min(-14 * 60).max(14 * 60).default(0),
   /** directions the peer/port allow lists apply to (default all but transit) */
@@ -66,6 +71,7 @@ interface Profile {
   forbidPorts: PortIndex<true> | null;
   /** per weekday (0 = Sunday): [fromMin, toMin) pairs in local minutes */
   hours: Array<Array<[number, number]>> | null;
+  background: PortIndex<true>;
   offsetUs: number;
   directions: Set<FlowDirection>;
   severity: Severity;
@@ -105,6 +111,7 @@ function compile(p: z.output<typeof profileSchema>): Profile {
     allowPorts: ports(p.allowPorts),
     forbidPorts: ports(p.forbidPorts),
     hours,
+    background: ports(p.backgroundPorts)!,
     offsetUs: p.utcOffsetMinutes * 60_000_000,
     directions: new Set(p.directions),
     severity: p.severity,
@@ -147,7 +154,7 @@ export class MachineExceptionsAnalyzer implements Analyzer<z.output<typeof machi
     const port = `${rec.proto}/${rec.resp_port}`;
     if (scoped && p.forbidPorts?.has(rec.ip_proto, rec.resp_port)) this.alert(rec, s, p, 'port-forbidden', `${port} is forbidden`, ctx);
     else if (scoped && p.allowPorts !== null && !p.allowPorts.has(rec.ip_proto, rec.resp_port)) this.alert(rec, s, p, 'port-not-allowed', `${port} is not an allowed port`, ctx);
-    if (p.hours !== null && !withinHours(p.hours, rec.flow_start, p.offsetUs)) {
+    if (p.hours !== null && !withinHours(p.hours, rec.flow_start, p.offsetUs) && !p.background.has(rec.ip_proto, rec.resp_port)) {
       this.alert(rec, s, p, 'outside-hours', `activity at ${new Date((rec.flow_start + p.offsetUs) / 1000).toISOString().slice(0, 16).replace('T', ' ')} local time, outside the machine's hours`, ctx);
     }
   }
@@ -158,6 +165,7 @@ export class MachineExceptionsAnalyzer implements Analyzer<z.output<typeof machi
       category: 'exception',
       rule,
       agentId: rec.agent_id,
+      host: s.localAddr,
       flowUid: rec.uid,
       communityId: rec.community_id,
       peer: s.remoteAddr,

@@ -3,7 +3,8 @@
 // outside, ...). Direction comes from FlowSides (outbound / inbound / lateral /
 // transit); the service port is the responder's. Each flow is judged on its first
 // record; `answered` rules fire only when the responder replied (an open service, not
-// a blocked attempt).
+// a blocked attempt). An alert says whether the responder answered, refused (RST) or
+// said nothing.
 import { z } from 'zod';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext } from './analyzer.js';
@@ -58,8 +59,14 @@ interface CompiledRule {
   description: string;
 }
 
-function answered(rec: FlowRecord): boolean {
-  return rec.resp_pkts > 0 && rec.conn_state !== 'REJ' && rec.conn_state !== 'RSTOS0';
+/** How the responder reacted: a service answered, refused the connection (RST), or said nothing. */
+export type Reply = 'answered' | 'refused' | 'unanswered';
+
+export function replyOf(rec: FlowRecord): Reply {
+  // REJ: the SYN was answered by RST; RSTRH: only the responder's RST was seen
+  if (rec.conn_state === 'REJ' || rec.conn_state === 'RSTRH') return 'refused';
+  if (rec.resp_pkts === 0 || rec.conn_state === 'RSTOS0') return 'unanswered';
+  return 'answered';
 }
 
 export class SensitivePortsAnalyzer implements Analyzer<z.output<typeof sensitivePortsConfigSchema>> {
@@ -90,24 +97,26 @@ export class SensitivePortsAnalyzer implements Analyzer<z.output<typeof sensitiv
     const rules = this.index.get(rec.ip_proto, rec.resp_port);
     if (rules.length === 0) return;
     const s = ctx.sides(rec);
+    const reply = replyOf(rec);
+    const ans = reply === 'answered';
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
       if (!rule.directions.has('any') && !rule.directions.has(s.direction)) continue;
-      const ans = answered(rec);
       if (rule.answered && !ans) continue;
       ctx.emit({
         severity: rule.severity,
         category: 'sensitive-port',
         rule: rule.name,
         agentId: rec.agent_id,
+        host: s.localAddr,
         flowUid: rec.uid,
         communityId: rec.community_id,
         peer: s.remoteAddr,
         summary: `${s.direction} ${rec.proto}/${rec.resp_port}${rule.description ? ` (${rule.description})` : ''}: ` +
-          `${rec.orig_addr}:${rec.orig_port} -> ${rec.resp_addr}:${rec.resp_port}${ans ? '' : ', unanswered'}`,
+          `${rec.orig_addr}:${rec.orig_port} -> ${rec.resp_addr}:${rec.resp_port}${ans ? '' : `, ${reply}`}`,
         evidence: {
           rule: rule.name, direction: s.direction, proto: rec.proto, port: rec.resp_port, orig: rec.orig_addr,
-          resp: rec.resp_addr, connState: rec.conn_state, answered: ans, origBytes: rec.orig_ip_bytes, respBytes: rec.resp_ip_bytes,
+          resp: rec.resp_addr, connState: rec.conn_state, answered: ans, reply, origBytes: rec.orig_ip_bytes, respBytes: rec.resp_ip_bytes,
         },
         tsUs: rec.start,
       });

@@ -13,7 +13,7 @@ import { readCaCert } from '../../certs/pki-dir.js';
 import { loadOrgConfig, effectiveOrgConfig } from '../orgs/org-config.js';
 import { orgPaths } from '../orgs/org-paths.js';
 import { createOrganisation, deleteOrganisation, folderBytes, resumeOrganisation, suspendOrganisation } from '../orgs/provision.js';
-import { loadCollectorServerConfig } from '../server/server-config.js';
+import { hostFrom } from './host-options.js';
 import { cliActor, print, stateOptions, withState, type StateFlags } from './state-options.js';
 
 interface CreateFlags extends StateFlags { name?: string; tokenUses: number; tokenExpires: string; token: boolean; caBits?: number }
@@ -45,9 +45,10 @@ export function registerOrgCommands(program: Command): void {
           r.token ? `  first enrollment token (${r.token.uses} use(s), until ${r.token.expiresAt.toISOString()}):\n    ${r.token.token}` : '  no enrollment token (meerkat-collector token create)',
           'next, for its owner:',
           `  an operator:  meerkat-collector user add NAME --org ${id} --role admin --cert-out DIR      (here, on the collector host)`,
-          `                meerkat keys operator-init --dir DIR --name NAME                             (on the operator's machine)`,
-          `  each agent:   meerkat-agent enroll --collector https://COLLECTOR:8443 --token TOKEN --operator-key DIR/op.pub`,
-          `  the owner's keys (anon.key, box.key) stay with the owner: meerkat keys init`,
+          `                meerkat keys operator-init --operator-dir DIR --name NAME                    (on the operator's machine)`,
+          `                and in its ~/.meerkat/config.json "org": "${id}" (or --org ${id}, or MEERKAT_ORG=${id})`,
+          `  the owner's keys (anon.key, box.key, box.pub) stay with the owner: meerkat keys init`,
+          `  each agent:   meerkat-agent enroll --collector https://COLLECTOR:8443 --token TOKEN --anon-key anon.key --box-pub box.pub --operator-key DIR/op.pub`,
         ].join('\n'));
       });
     });
@@ -69,7 +70,7 @@ export function registerOrgCommands(program: Command): void {
       await withState(f, (s) => {
         const o = s.orgs.require(checkOrgId(id));
         const paths = orgPaths(s.stateDir, id);
-        const eff = o.state === 'deleted' ? null : effectiveOrgConfig(loadCollectorServerConfig(f.config), id, loadOrgConfig(paths.config), paths.config);
+        const eff = o.state === 'deleted' ? null : effectiveOrgConfig(hostFrom(f).config, id, loadOrgConfig(paths.config), paths.config);
         const tokens = (() => { const t = EnrollTokenStore.open(s.stateDir); try { return t.list(id); } finally { t.close(); } })();
         const now = Date.now();
         const caPem = o.legacyRoot ? readCaCert(s.pkiDir) : hasOrgCa(s.pkiDir, id) ? readOrgCaCert(s.pkiDir, id) : null;

@@ -1,35 +1,35 @@
-// `meerkat-collector run`: the config file and/or flags make the collector's config, which
+// `meerkat-collector run`: the configuration file (found as every meerkat-collector command
+// finds it, collector-config.ts) with flags over it makes the collector's config, which
 // collector/collector-service.ts turns into a running collector; it runs until SIGTERM or
 // SIGINT, then drains uploads under way and exits 0.
 import type { Command } from 'commander';
 import { logger, setLogLevel } from '../../shared/log.js';
-import { validateConfig } from '../../shared/config/load-config.js';
-import { collectorServerConfigSchema, loadCollectorServerConfig, type CollectorServerConfig } from '../server/server-config.js';
-import { DEFAULT_ADMIN_API } from '../control/admin-api.js';
-import { startCollectorService } from '../collector-service.js';
+import { refuseRenamedOptions } from '../../shared/cli/renamed-options.js';
+import { DEFAULT_API, DEFAULT_LISTEN, DEFAULT_OPS, type CollectorServerConfig } from '../server/server-config.js';
+import { collectorHost } from '../collector-config.js';
+import { hostOptions } from './host-options.js';
 
 export interface RunFlags {
   config?: string;
-  listen?: string;
-  admin?: string;
   stateDir?: string;
+  listen?: string;
+  api?: string;
+  ops?: string;
   pkiDir?: string;
   dumpDir?: string;
   tlsMin?: string;
-  control?: string;
 }
 
 /** Config file first, flags override it. */
 export function collectorConfigFrom(flags: RunFlags): CollectorServerConfig {
-  const base = loadCollectorServerConfig(flags.config);
-  const merged: Record<string, unknown> = { ...base };
-  if (flags.listen) merged.listen = flags.listen;
-  if (flags.admin) merged.admin = flags.admin;
-  if (flags.stateDir) merged.stateDir = flags.stateDir;
-  if (flags.pkiDir) merged.pkiDir = flags.pkiDir;
-  if (flags.dumpDir) merged.dumpDir = flags.dumpDir;
-  if (flags.tlsMin) merged.tls = { minVersion: flags.tlsMin };
-  return validateConfig(collectorServerConfigSchema, merged, flags.config ? `${flags.config} + flags` : 'flags');
+  const o: Record<string, unknown> = {};
+  if (flags.listen) o.listen = flags.listen;
+  if (flags.api) o.api = flags.api;
+  if (flags.ops) o.ops = flags.ops;
+  if (flags.pkiDir) o.pkiDir = flags.pkiDir;
+  if (flags.dumpDir) o.dumpDir = flags.dumpDir;
+  if (flags.tlsMin) o.tls = { minVersion: flags.tlsMin };
+  return collectorHost({ ...(flags.config ? { config: flags.config } : {}), ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) }, o).config;
 }
 
 /** Resolves on the first SIGTERM or SIGINT (named in the log). */
@@ -50,22 +50,24 @@ function untilSignal(): Promise<void> {
 }
 
 export function register(program: Command): Command {
-  return program
+  const cmd = hostOptions(program
     .command('run')
-    .description('run the collector: mutual-TLS agent server with enrollment, flows, analyzers, the admin port and the operators\' admin API')
-    .option('--config <file>', 'collector config file (JSON)')
-    .option('--listen <host:port>', 'agent TLS port (default 0.0.0.0:8443)')
-    .option('--admin <host:port|off>', 'admin HTTP port for /healthz and /metrics (default 127.0.0.1:9469)')
-    .option('--control <host:port|off>', `operators' admin API, HTTPS with operator certificates (default ${DEFAULT_ADMIN_API})`)
-    .option('--state-dir <dir>', 'state directory (default /var/lib/meerkat-collector)')
+    .description('run the collector: the agents\' port (enrollment, dumps), flows, analyzers, the operators\' API and the ops port'))
+    .option('--listen <host:port>', `agents' port (TLS; default ${DEFAULT_LISTEN})`)
+    .option('--api <host:port|off>', `operators' API (HTTPS with operator certificates; default ${DEFAULT_API})`)
+    .option('--ops <host:port|off>', `ops port: plain HTTP /healthz and /metrics (default ${DEFAULT_OPS})`)
     .option('--pki-dir <dir>', 'PKI directory (default <state-dir>/pki)')
     .option('--dump-dir <dir>', 'where raw dumps are stored (default <state-dir>/dumps)')
-    .option('--tls-min <version>', 'lowest TLS version accepted: 1.3 (default) or 1.2')
-    .action(async (flags: RunFlags) => {
-      const cfg = collectorConfigFrom(flags);
-      setLogLevel(cfg.logLevel);
-      const service = await startCollectorService(cfg, { ...(flags.control ? { controlListen: flags.control } : {}) });
-      await untilSignal();
-      await service.stop();
-    });
+    .option('--tls-min <version>', 'lowest TLS version accepted: 1.3 (default) or 1.2');
+  refuseRenamedOptions(cmd, { '--admin': '--ops (the /healthz and /metrics port)', '--control': '--api (the operators\' API port)' });
+  return cmd.action(async (flags: RunFlags) => {
+    const cfg = collectorConfigFrom(flags);
+    setLogLevel(cfg.logLevel);
+    // loaded here: the server's modules (TLS, PKI, the API...) are not what `import` or `model` need,
+    // and loading them cost every other sub-command a third of a second of start-up
+    const { startCollectorService } = await import('../collector-service.js');
+    const service = await startCollectorService(cfg);
+    await untilSignal();
+    await service.stop();
+  });
 }

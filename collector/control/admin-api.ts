@@ -1,14 +1,14 @@
-// The operators' API: HTTPS with mutual TLS on its own port (default 127.0.0.1:9470), one for
-// the whole collector. A request is authenticated (an operator certificate of the collector's
-// CA whose CN names an enabled user; the web console adds session cookies through the same
-// Authenticator seam), matched against the route table (admin-routes.ts, org-admin-routes.ts),
-// and authorised: an organisation route (/v1/orgs/:org/...) needs a membership in THAT
-// organisation whose role holds the route's permission, and the organisation must be active;
-// a collector route needs the permission of a collector administrator. Non-members get the same
-// answer whether the organisation exists or not. Every request - refused ones included - is
-// audited: in the organisation's audit when it names an organisation the caller belongs to, in
-// the collector audit otherwise, and in both when a caller reaches for an organisation not
-// theirs. JSON in and out.
+// The operators' API (the collector's `api` port): HTTPS with mutual TLS, default
+// 127.0.0.1:9470, one for the whole collector. A request is authenticated (an operator
+// certificate of the collector's CA whose CN names an enabled user; the web console adds session
+// cookies through the same Authenticator seam), matched against the route table
+// (admin-routes.ts, org-admin-routes.ts; docs/api.md), and authorised: an organisation route
+// (/v1/orgs/:org/...) needs a membership in THAT organisation whose role holds the route's
+// permission, and the organisation must be active; a collector route needs the permission of a
+// collector administrator. Non-members get the same answer whether the organisation exists or
+// not. Every request - refused ones included - is audited: in the organisation's audit when it
+// names an organisation the caller belongs to, in the collector audit otherwise, and in both
+// when a caller reaches for an organisation not theirs. JSON in and out.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,8 +27,10 @@ import type { PcapRoute } from './pcap-export.js';
 import type { OrgRecord } from '../orgs/org-registry.js';
 import type { CollectorAudit } from '../orgs/collector-audit.js';
 import type { UserStore } from '../users/user-store.js';
+import type { AppLogRoute } from './app-log-route.js';
 
-export const DEFAULT_ADMIN_API = '127.0.0.1:9470';
+import type { DataAccess } from './data-access.js';
+import { PORT_HEADER } from '../../shared/protocol/port-names.js';
 
 /** What the API reaches of one running organisation. */
 export interface OrgControl {
@@ -49,6 +51,10 @@ export interface OrgControl {
   hasAgent(agentId: string): boolean;
   /** packet export (pcap-export.ts) of this organisation's dumps */
   pcap?: PcapRoute;
+  /** the DNS and TLS logs (app-log-route.ts) of this organisation's database */
+  appLogs?: AppLogRoute;
+  /** flows and alerts (data-access.ts) of this organisation's database */
+  data?: DataAccess;
   /** quota use and what was refused (org-quotas.ts) */
   status(): Record<string, unknown>;
 }
@@ -146,6 +152,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps, rout
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
+    res.setHeader(PORT_HEADER, 'api');
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     for (const [k, v] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(k, v);
     if (front) {
@@ -182,7 +189,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps, rout
     };
     try {
       if (!who.ok) {
-        deps.log.warn({ reason: who.reason, actor, what }, 'admin API request refused');
+        deps.log.warn({ reason: who.reason, actor, what }, 'API request refused');
         throw new HttpError(who.status, 'unauthorized', who.reason);
       }
       const p = who.principal;
@@ -224,7 +231,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps, rout
         detail = e.message;
         return send(e.status, { error: e.reason, message: e.message }, e.headers);
       }
-      deps.log.error({ err: e, what }, 'admin API request failed');
+      deps.log.error({ err: e, what }, 'API request failed');
       detail = (e as Error).message;
       return send(500, { error: 'internal', message: 'the collector failed to handle the request (see its log)' });
     }
@@ -235,7 +242,7 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps, rout
     server.listen(o.port, o.host, () => { server.off('error', reject); resolve(); });
   });
   // a TLS client without an acceptable handshake never reaches a request: audit it from the log side
-  server.on('tlsClientError', (err: Error) => deps.log.warn({ err: err.message }, 'admin API TLS handshake failed'));
+  server.on('tlsClientError', (err: Error) => deps.log.warn({ err: err.message }, 'API TLS handshake failed'));
   return {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => {

@@ -1,16 +1,22 @@
 // The operators' API endpoints of one organisation as a route table: method, path (under
 // /v1/orgs/:org), the permission the route needs, and its handler. The API has checked the
 // caller's role in that organisation before a handler runs; handlers get the organisation's
-// control (ctx.org: its queue, audit, agents, packet export) and nothing of any other, name the
-// agent / command the request was about (for its audit row) and return status + JSON. Adding an
-// endpoint is adding a row here (and a line in docs/commands.md). The collector-level routes
-// (organisations, users, whoami) are in org-admin-routes.ts.
+// control (ctx.org: its queue, audit, agents, flows and alerts, packet export - all of its own
+// database) and nothing of any other, name the agent / command the request was about (for its
+// audit row) and return status + JSON. Adding an endpoint is adding a row here (and a section in
+// docs/api.md). The collector-level routes (organisations, users, whoami) are in
+// org-admin-routes.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AGENT_ID_RE, COMMAND_STATES, type CommandState } from '../../shared/commands/command-schema.js';
 import type { AdminApiDeps, OrgControl } from './admin-api.js';
 import { SubmitError, type QueuedCommand } from './command-queue.js';
 import { HttpError, type RouteSpec } from './route-table.js';
 import type { Principal } from '../users/roles.js';
+import { QueryError, flowQueryFromParams, parseTimeParam, summaryQueryFromParams } from '../../shared/store/flow-query.js';
+import { StoreError } from '../../shared/store/flow-store.js';
+import { alertQueryFromParams, parseAlertState } from '../../shared/alerts/alert-query.js';
+import { AlertStoreError } from '../../shared/alerts/sqlite-alert-store.js';
+import { alertView } from '../../shared/alerts/alert-types.js';
 
 const MAX_BODY = 64 * 1024;
 export const MAX_WAIT_S = 60;
@@ -102,9 +108,47 @@ export function orgOf(ctx: RequestContext): OrgControl {
   return ctx.org;
 }
 
-const listAgents: AdminHandler = (ctx) => {
+/** since= / until= as ms since the epoch (ISO 8601 text or integer µs, as every API time). */
+function timeRangeMs(u: URL): { sinceMs?: number; untilMs?: number } {
+  const out: { sinceMs?: number; untilMs?: number } = {};
+  for (const name of ['since', 'until'] as const) {
+    const v = u.searchParams.get(name);
+    if (v === null) continue;
+    try {
+      out[name === 'since' ? 'sinceMs' : 'untilMs'] = Math.floor(parseTimeParam(name, v) / 1000);
+    } catch (e) {
+      if (e instanceof QueryError) throw new HttpError(400, 'bad-query', e.message);
+      throw e;
+    }
+  }
+  return out;
+}
+
+/** A query the shared parsers refuse, or a store that refuses a cursor: 400 bad-query. */
+function query<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof QueryError) throw new HttpError(400, 'bad-query', e.message);
+    if ((e instanceof StoreError || e instanceof AlertStoreError) && /cursor/.test(e.message)) throw new HttpError(400, 'bad-query', e.message);
+    throw e;
+  }
+}
+
+function dataOf(o: OrgControl): NonNullable<OrgControl['data']> {
+  if (!o.data) throw new HttpError(404, 'not-found', 'this collector serves no flow or alert data');
+  return o.data;
+}
+
+const listAgents: AdminHandler = (ctx, deps) => {
   const o = orgOf(ctx);
-  return { status: 200, body: { agents: o.registry.list(o.liveAgents()) } };
+  const pending = o.queue.unansweredByAgent();
+  const rev = deps.revocations();
+  const agents = o.registry.list(o.liveAgents(), (agentId) => ({
+    revoked: rev.isAgentRevoked(agentId),
+    pendingCommands: (pending.get(agentId) ?? []).map((c) => ({ id: c.id, kind: c.kind, state: c.state, createdAt: new Date(c.createdAt).toISOString() })),
+  }));
+  return { status: 200, body: { agents } };
 };
 
 const transportAgents: AdminHandler = (ctx) => ({ status: 200, body: { agents: orgOf(ctx).transportAgents() } });
@@ -163,7 +207,7 @@ const listCommands: AdminHandler = (ctx) => {
   if (state !== null && !(COMMAND_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-query', `state must be one of ${COMMAND_STATES.join(', ')}`);
   const a = agentParam(u);
   const limit = intParam(u, 'limit', 1, 10_000);
-  const list = o.queue.list({ ...(a ? { agentId: a } : {}), ...(state ? { state: state as CommandState } : {}), ...(limit ? { limit } : {}) });
+  const list = o.queue.list({ ...(a ? { agentId: a } : {}), ...(state ? { state: state as CommandState } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) });
   return { status: 200, body: { commands: list.map(commandView) } };
 };
 
@@ -186,7 +230,57 @@ const listAudit: AdminHandler = (ctx) => {
   const cmd = u.searchParams.get('command');
   const after = intParam(u, 'after', 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(u, 'limit', 1, 10_000);
-  return { status: 200, body: { entries: o.audit.list({ ...(a ? { agentId: a } : {}), ...(cmd ? { commandId: cmd } : {}), ...(after !== undefined ? { after } : {}), ...(limit ? { limit } : {}) }) } };
+  return { status: 200, body: { entries: o.audit.list({ ...(a ? { agentId: a } : {}), ...(cmd ? { commandId: cmd } : {}), ...(after !== undefined ? { after } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) }) } };
+};
+
+/** Flow records of the organisation, newest first, one page (docs/api.md, "Flows"). */
+const listFlows: AdminHandler = (ctx) => {
+  const q = query(() => flowQueryFromParams(ctx.url.searchParams));
+  if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
+  const page = query(() => dataOf(orgOf(ctx)).flowsPage(q));
+  return { status: 200, body: { flows: page.records, next: page.next } };
+};
+
+/** Top talkers, ports and protocols over a time range (default: the last hour). */
+const flowSummary: AdminHandler = (ctx) => {
+  const q = query(() => summaryQueryFromParams(ctx.url.searchParams, Date.now() * 1000));
+  if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
+  const s = dataOf(orgOf(ctx)).flowsSummary(q);
+  const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
+  return { status: 200, body: { since: iso(q.filter.since), until: iso(q.filter.until), sinceUs: q.filter.since, untilUs: q.filter.until, ...s } };
+};
+
+const listAlerts: AdminHandler = (ctx) => {
+  const q = query(() => alertQueryFromParams(ctx.url.searchParams));
+  if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
+  const page = query(() => dataOf(orgOf(ctx)).alertsPage(q));
+  return { status: 200, body: { alerts: page.alerts.map(alertView), next: page.next } };
+};
+
+/** Moves an alert of the organisation to open, acknowledged or closed; audited in its audit with who did it. */
+const setAlertState: AdminHandler = async (ctx) => {
+  const o = orgOf(ctx);
+  const idText = ctx.params.id!;
+  if (!/^\d{1,15}$/.test(idText)) throw new HttpError(400, 'bad-alert', 'an alert id is a whole number');
+  let body: { state?: unknown };
+  try {
+    body = JSON.parse(await readBody(ctx.req)) as { state?: unknown };
+  } catch {
+    throw new HttpError(400, 'malformed', 'request body is not JSON (expected {"state": "acknowledged"})');
+  }
+  if (typeof body?.state !== 'string') throw new HttpError(400, 'malformed', 'expected {"state": "open" | "acknowledged" | "closed"}');
+  const state = query(() => parseAlertState(body.state as string));
+  let a;
+  try {
+    a = dataOf(o).setAlertState(Number(idText), state);
+  } catch (e) {
+    if (e instanceof AlertStoreError) throw new HttpError(409, 'conflict', e.message);
+    throw e;
+  }
+  if (a === null) throw new HttpError(404, 'no-alert', `no alert ${idText}`);
+  ctx.audit.agentId = a.agentId;
+  o.audit.record({ actor: ctx.actor, action: 'alert.state', agentId: a.agentId, outcome: a.state, detail: { alert: a.id, category: a.category, rule: a.rule } });
+  return { status: 200, body: { alert: alertView(a) } };
 };
 
 /** Packets of the organisation's kept dumps as pcapng, streamed (pcap-export.ts; docs/pcap.md). */
@@ -206,6 +300,15 @@ const pcapUsage: AdminHandler = async (ctx) => {
   return { status: r.status, body: r.json };
 };
 
+/** The DNS and TLS logs of the organisation (app-log-route.ts). */
+const appLog = (kind: 'dns' | 'tls'): AdminHandler => (ctx) => {
+  const o = orgOf(ctx);
+  if (!o.appLogs) throw new HttpError(404, 'not-found', 'the DNS and TLS logs are not served by this collector');
+  const agent = ctx.url.searchParams.get('agent');
+  if (agent !== null) ctx.audit.agentId = agentParam(ctx.url) ?? null;
+  return { status: 200, body: o.appLogs(kind, ctx.url.searchParams) };
+};
+
 /** The organisation-scoped endpoints (the API prefixes nothing: each path names its :org). */
 export const ORG_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/orgs/:org/agents', permission: 'agents:read', handler: listAgents },
@@ -217,4 +320,10 @@ export const ORG_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/orgs/:org/pcap', permission: 'pcap:export', handler: pcapExport },
   { method: 'GET', path: '/v1/orgs/:org/pcap/usage', permission: 'agents:read', handler: pcapUsage },
   { method: 'GET', path: '/v1/orgs/:org/audit', permission: 'audit:read', handler: listAudit },
+  { method: 'GET', path: '/v1/orgs/:org/dns', permission: 'flows:read', handler: appLog('dns') },
+  { method: 'GET', path: '/v1/orgs/:org/tls', permission: 'flows:read', handler: appLog('tls') },
+  { method: 'GET', path: '/v1/orgs/:org/flows', permission: 'flows:read', handler: listFlows },
+  { method: 'GET', path: '/v1/orgs/:org/flows/summary', permission: 'flows:read', handler: flowSummary },
+  { method: 'GET', path: '/v1/orgs/:org/alerts', permission: 'alerts:read', handler: listAlerts },
+  { method: 'POST', path: '/v1/orgs/:org/alerts/:id/state', permission: 'alerts:write', handler: setAlertState },
 ];

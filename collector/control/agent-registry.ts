@@ -52,7 +52,25 @@ export class AgentRegistry {
       ON CONFLICT(agent_id) DO UPDATE SET last_seen = excluded.last_seen`).run(agentId, now, now);
   }
 
-  list(live: readonly LiveAgentInfo[]): AgentView[] {
+  /**
+   * A command the agent carried out changes what is in force before its next heartbeat says
+   * so: its result (the capture state, or what interdiction is active) replaces that part of
+   * the stored health, so `meerkat agents` shows what is applied now.
+   */
+  applyResult(agentId: string, kind: string, data: unknown): void {
+    if (typeof data !== 'object' || data === null) return;
+    const part = (kind.startsWith('capture.') && kind !== 'capture.retro') || kind.startsWith('component.') ? 'control'
+      : kind.startsWith('interdiction.') ? 'interdiction' : null;
+    if (part === null) return;
+    this.flush();
+    const r = this.db.prepare('SELECT health FROM control_agents WHERE agent_id = ?').get(agentId) as { health: string | null } | undefined;
+    const health = (r?.health ? JSON.parse(r.health) as Record<string, unknown> | null : null) ?? {};
+    const { expired: _expired, ...rest } = data as Record<string, unknown>;
+    health[part] = part === 'interdiction' ? rest : data;
+    this.db.prepare('UPDATE control_agents SET health = ? WHERE agent_id = ?').run(JSON.stringify(health), agentId);
+  }
+
+  list(live: readonly LiveAgentInfo[], extra: (agentId: string) => Pick<AgentView, 'revoked' | 'pendingCommands'> = () => ({ revoked: false, pendingCommands: [] })): AgentView[] {
     this.flush();
     const rows = this.db.prepare('SELECT * FROM control_agents').all() as AgentRow[];
     const byId = new Map(rows.map((r) => [r.agent_id, r]));
@@ -71,6 +89,7 @@ export class AgentRegistry {
         lastSeen: l?.connected ? new Date(this.now()).toISOString() : r ? new Date(r.last_seen).toISOString() : null,
         version,
         health,
+        ...extra(id),
       };
     });
   }

@@ -1,4 +1,4 @@
-// The audit log: who did what to which agent, when, and how it ended - every admin API request,
+// The audit log: who did what to which agent, when, and how it ended - every operators' API request,
 // every command submitted, delivered, answered or expired, every refusal an agent reported.
 // Append-only table control_audit (rows are never updated or deleted by the collector).
 import type { ControlDatabase } from './control-db.js';
@@ -29,6 +29,9 @@ export interface AuditFilter {
   commandId?: string;
   /** entries with seq greater than this */
   after?: number;
+  /** entries at or after / at or before (ms since the epoch) */
+  sinceMs?: number;
+  untilMs?: number;
   limit?: number;
 }
 
@@ -54,6 +57,8 @@ export class AuditLog {
     if (f.agentId) { where.push('agent_id = ?'); args.push(f.agentId); }
     if (f.commandId) { where.push('command_id = ?'); args.push(f.commandId); }
     if (f.after !== undefined) { where.push('seq > ?'); args.push(f.after); }
+    if (f.sinceMs !== undefined) { where.push('at >= ?'); args.push(f.sinceMs); }
+    if (f.untilMs !== undefined) { where.push('at <= ?'); args.push(f.untilMs); }
     const limit = Math.min(Math.max(1, f.limit ?? 200), 10_000);
     const sql = `SELECT * FROM control_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ${limit}`;
     const rows = this.db.prepare(sql).all(...args) as Row[];

@@ -67,6 +67,9 @@ function fromRow(r: Row): QueuedCommand {
 export interface CommandFilter {
   agentId?: string;
   state?: CommandState;
+  /** submitted at or after / at or before (ms since the epoch) */
+  sinceMs?: number;
+  untilMs?: number;
   limit?: number;
 }
 
@@ -102,12 +105,21 @@ export class CommandQueue {
   /** Newest first. */
   list(f: CommandFilter = {}): QueuedCommand[] {
     const where: string[] = [];
-    const args: string[] = [];
+    const args: Array<string | number> = [];
     if (f.agentId) { where.push('agent_id = ?'); args.push(f.agentId); }
     if (f.state) { where.push('state = ?'); args.push(f.state); }
+    if (f.sinceMs !== undefined) { where.push('created_at >= ?'); args.push(f.sinceMs); }
+    if (f.untilMs !== undefined) { where.push('created_at <= ?'); args.push(f.untilMs); }
     const limit = Math.min(Math.max(1, f.limit ?? 100), 10_000);
     const rows = this.db.prepare(`SELECT * FROM control_commands ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, rowid DESC LIMIT ${limit}`).all(...args) as Row[];
     return rows.map(fromRow);
+  }
+
+  /** How many commands are in each state. */
+  countByState(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.db.prepare('SELECT state, COUNT(*) AS n FROM control_commands GROUP BY state').all() as Array<{ state: string; n: number }>) out[r.state] = r.n;
+    return out;
   }
 
   /** Commands of an agent still to deliver (or to deliver again), oldest first. */
@@ -115,6 +127,19 @@ export class CommandQueue {
     const rows = this.db.prepare(`SELECT * FROM control_commands WHERE agent_id = ? AND state IN ('queued', 'delivered') AND expires_at > ?
       ORDER BY created_at, rowid`).all(agentId, this.now()) as Row[];
     return rows.map(fromRow);
+  }
+
+  /** Every agent's commands not answered yet (queued or delivered, not expired), oldest first. */
+  unansweredByAgent(): Map<string, QueuedCommand[]> {
+    const out = new Map<string, QueuedCommand[]>();
+    const rows = this.db.prepare(`SELECT * FROM control_commands WHERE state IN ('queued', 'delivered') AND expires_at > ? ORDER BY created_at, rowid`).all(this.now()) as Row[];
+    for (const r of rows) {
+      const c = fromRow(r);
+      const list = out.get(c.agentId) ?? [];
+      list.push(c);
+      out.set(c.agentId, list);
+    }
+    return out;
   }
 
   /** Agents with something to deliver. */

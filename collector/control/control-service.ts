@@ -5,7 +5,7 @@
 // on the next one (the agent answers a repeated delivery from its replay record instead of
 // running it twice). Commands that pass their expiry undelivered end as `expired`. Every step
 // is audited in the organisation's own audit. The operators' API (admin-api.ts) is one for the
-// whole collector and reaches this through OrgControl (org-control.ts).
+// whole collector and reaches this through OrgControl (collector/orgs/org-runtime.ts).
 import type { Logger } from '../../shared/log.js';
 import { readOutcome, TERMINAL_STATES } from '../../shared/commands/command-schema.js';
 import type { AgentHealth } from '../../shared/protocol/agent-protocol.js';
@@ -171,6 +171,7 @@ export class ControlService {
     const level = outcome.status === 'done' ? 'info' : 'warn';
     this.log[level]({ commandId: id, agentId, kind: cmd.kind, outcome: label, reason: outcome.reason }, 'command result');
     if (cmd.kind === 'inventory' && outcome.status === 'done' && outcome.data !== undefined) this.registry.saveInventory(agentId, id, outcome.data);
+    else if (outcome.status === 'done' && outcome.data !== undefined) this.registry.applyResult(agentId, cmd.kind, outcome.data);
     this.wake(id);
   }
 

@@ -1,19 +1,14 @@
-// The organisation's traffic data on the operators' API, for the web console and scripts:
-// flow records (filters, keyset pages, CSV / JSON-lines export), alerts (list, one, state
-// changes) and the overview's aggregates. Read through org-data-reader.ts; an alert's state is
-// changed through the alert store and audited with the user.
-import { ALERT_STATES, type AlertState } from '../../shared/alerts/alert-types.js';
-import { SEVERITIES } from '../../shared/alerts/alert-record.js';
-import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
-import { AGENT_ID_RE } from '../../shared/commands/command-schema.js';
+// What the web console reads of an organisation besides the API's flow and alert pages
+// (admin-routes.ts: GET flows, flows/summary, alerts, POST alerts/:id/state): the overview's
+// aggregates, the flows of a filter as a CSV / JSON-lines export, one alert with its evidence,
+// and the server-sent events that tell an open page what changed. Read through org-data-reader.ts.
 import { CONN_STATES } from '../../shared/flow/flow-record.js';
 import { MeerkatError } from '../../shared/errors.js';
 import type { AdminHandler, RequestContext } from './admin-routes.js';
-import { intParam, orgOf, readBody } from './admin-routes.js';
+import { intParam, orgOf } from './admin-routes.js';
 import { OrgDataReader, parseCursor, type FlowQuery, type FlowRow2 } from './org-data-reader.js';
 import { HttpError, type RouteSpec } from './route-table.js';
 
-const MAX_PAGE = 1000;
 const MAX_EXPORT = 1_000_000;
 
 function withReader<T>(ctx: RequestContext, fn: (r: OrgDataReader) => T): T {
@@ -76,15 +71,6 @@ function flowQuery(u: URL): FlowQuery {
   }
   return q;
 }
-
-const listFlows: AdminHandler = (ctx) => {
-  const q = flowQuery(ctx.url);
-  if (q.agentId && AGENT_ID_RE.test(q.agentId)) ctx.audit.agentId = q.agentId;
-  const limit = intParam(ctx.url, 'limit', 1, MAX_PAGE) ?? 100;
-  const t0 = performance.now();
-  const page = withReader(ctx, (r) => r.flows(q, limit));
-  return { status: 200, body: { ...page, ms: Math.round(performance.now() - t0) } };
-};
 
 const CSV_COLUMNS = ['start', 'end', 'duration', 'agent_id', 'proto', 'orig_addr', 'orig_port', 'resp_addr', 'resp_port', 'orig_pkts', 'resp_pkts',
   'orig_ip_bytes', 'resp_ip_bytes', 'conn_state', 'history', 'record_cause', 'uid', 'community_id', 'orig_anon', 'resp_anon'] as const;
@@ -149,59 +135,12 @@ function alertId(ctx: RequestContext): number {
   return Number(id);
 }
 
-const listAlerts: AdminHandler = (ctx) => {
-  const u = ctx.url;
-  const state = textParam(u, 'state', /^[a-z]{1,16}$/, ALERT_STATES.join(', '));
-  if (state !== undefined && !(ALERT_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-query', `state: one of ${ALERT_STATES.join(', ')}`);
-  const severity = textParam(u, 'severity', /^[a-z]{1,16}$/, SEVERITIES.join(', '));
-  if (severity !== undefined && !(SEVERITIES as readonly string[]).includes(severity)) throw new HttpError(400, 'bad-query', `severity: one of ${SEVERITIES.join(', ')}`);
-  const agentId = textParam(u, 'agent', /^[A-Za-z0-9._-]{1,64}$/, 'an agent id');
-  const category = textParam(u, 'category', /^[A-Za-z0-9._:-]{1,64}$/, 'an alert category');
-  const before = u.searchParams.get('cursor');
-  if (before !== null && !/^\d{1,15}$/.test(before)) throw new HttpError(400, 'bad-query', 'cursor: the number the previous page returned as next');
-  const limit = intParam(u, 'limit', 1, MAX_PAGE) ?? 100;
-  const page = withReader(ctx, (r) => r.alerts({
-    ...(state ? { state } : {}), ...(severity ? { severity } : {}), ...(agentId ? { agentId } : {}), ...(category ? { category } : {}),
-    ...(before ? { beforeId: Number(before) } : {}),
-  }, limit));
-  return { status: 200, body: page };
-};
-
 const getAlert: AdminHandler = (ctx) => {
   const id = alertId(ctx);
   const a = withReader(ctx, (r) => r.alerts({ beforeId: id + 1 }, 1).alerts[0]);
   if (!a || a.id !== id) throw new HttpError(404, 'no-alert', `no alert ${id}`);
   ctx.audit.agentId = a.agentId;
   return { status: 200, body: { alert: a } };
-};
-
-const setAlertState: AdminHandler = async (ctx) => {
-  const o = orgOf(ctx);
-  const id = alertId(ctx);
-  let body: { state?: unknown };
-  try {
-    body = JSON.parse(await readBody(ctx.req)) as { state?: unknown };
-  } catch {
-    throw new HttpError(400, 'malformed', 'request body: JSON {"state": "acknowledged" | "closed" | "open"}');
-  }
-  const state = body?.state;
-  if (typeof state !== 'string' || !(ALERT_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-input', `state: one of ${ALERT_STATES.join(', ')}`);
-  const store = new SqliteAlertStore(o.dbPath);
-  try {
-    const before = store.get(id);
-    if (!before) throw new HttpError(404, 'no-alert', `no alert ${id}`);
-    ctx.audit.agentId = before.agentId;
-    let after;
-    try {
-      after = store.setState(id, state as AlertState);
-    } catch (e) {
-      throw new HttpError(409, 'alert-conflict', (e as Error).message);
-    }
-    o.audit.record({ actor: ctx.actor, action: 'alert.state', agentId: before.agentId, outcome: 'ok', detail: { alert: id, from: before.state, to: state } });
-    return { status: 200, body: { alert: after } };
-  } finally {
-    store.close();
-  }
 };
 
 const overview: AdminHandler = (ctx) => {
@@ -269,9 +208,6 @@ const events: AdminHandler = async (ctx) => {
 export const DATA_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/orgs/:org/events', permission: 'org:read', handler: events },
   { method: 'GET', path: '/v1/orgs/:org/overview', permission: 'org:read', handler: overview },
-  { method: 'GET', path: '/v1/orgs/:org/flows', permission: 'flows:read', handler: listFlows },
   { method: 'GET', path: '/v1/orgs/:org/flows/export', permission: 'flows:read', handler: exportFlows },
-  { method: 'GET', path: '/v1/orgs/:org/alerts', permission: 'alerts:read', handler: listAlerts },
   { method: 'GET', path: '/v1/orgs/:org/alerts/:id', permission: 'alerts:read', handler: getAlert },
-  { method: 'POST', path: '/v1/orgs/:org/alerts/:id/state', permission: 'alerts:write', handler: setAlertState },
 ];

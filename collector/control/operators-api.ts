@@ -4,7 +4,7 @@
 // dependencies bound to the collector state and its running organisations.
 import type { Logger } from '../../shared/log.js';
 import { loadCa } from '../../certs/certificate-authority.js';
-import { EnrollTokenStore } from '../../certs/enroll-tokens.js';
+import { EnrollTokenStore, TokenIdError } from '../../certs/enroll-tokens.js';
 import { ensureAdminServerCert } from '../../certs/operator-certs.js';
 import { pkiPaths } from '../../certs/pki-dir.js';
 import { RevocationWatcher } from '../server/revocation-watcher.js';
@@ -99,7 +99,14 @@ export async function startOperatorsApi(o: OperatorsApiOptions): Promise<Operato
       },
       createToken: (org, t) => createToken(state, org, t),
       listTokens: (org) => tokens((s) => s.list(org).map((t) => ({ ...t, createdAt: t.createdAt.toISOString(), expiresAt: t.expiresAt.toISOString(), revokedAt: t.revokedAt?.toISOString() ?? null }))),
-      revokeToken: (org, id) => tokens((s) => s.revoke(org, id)),
+      revokeToken: (org, id) => tokens((s) => {
+        try {
+          return !s.revoke(id, { org }).alreadyRevoked;
+        } catch (e) {
+          if (e instanceof TokenIdError) return false;
+          throw e;
+        }
+      }),
     },
   };
   let api: AdminApi;

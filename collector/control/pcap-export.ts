@@ -1,9 +1,9 @@
-// The admin API's packet export (GET /v1/pcap?agent=&since=&until=&peer=&port=&flow=&community=
+// The operators' API's packet export (GET /v1/pcap?agent=&since=&until=&peer=&port=&flow=&community=
 // &format=pcapng|dump): the packets of the dumps this collector kept, selected and streamed as
 // pcapng (Wireshark) or as a dump stream (what `meerkat pcap` reads, so the owner can turn
 // pseudonyms back on their own machine). Bounded: packets, output bytes, dumps per selection,
 // exports at once. Audited: every export's selection and outcome (`pcap.export`), beside the
-// request row the admin API writes. GET /v1/pcap/usage: payload kept per agent (retention).
+// request row the operators' API writes. GET /v1/pcap/usage: payload kept per agent (retention).
 // Pseudonyms only: the collector never holds the owner key.
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/log.js';
@@ -38,7 +38,7 @@ export interface PcapRouteRequest {
   actor: string;
 }
 
-/** What the admin API does with the answer: send JSON, or only audit (the body was streamed). */
+/** What the operators' API does with the answer: send JSON, or only audit (the body was streamed). */
 export interface PcapRouteResult {
   status: number;
   json?: unknown;

@@ -12,7 +12,7 @@ export const PERMISSIONS: readonly Permission[] = [...ORG_PERMISSIONS, ...COLLEC
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** An HTTP answer with a stable reason (admin API errors are JSON { error: reason, message }). */
+/** An HTTP answer with a stable reason (operators' API errors are JSON { error: reason, message }). */
 export class HttpError extends MeerkatError {
   readonly code = 'MEERKAT_ERR_ADMIN_REQUEST';
   constructor(readonly status: number, readonly reason: string, message: string, readonly headers: Record<string, string> = {}) {
@@ -53,9 +53,14 @@ export class RouteTable<H> {
     return this.routes;
   }
 
-  /** The route for a request, or an HttpError: 404 for an unknown path, 405 for a known path under another method. */
+  /**
+   * The route for a request, or an HttpError: 404 for an unknown path, 405 for a known path
+   * under another method. Every path is also served under the prefix /api (/api/v1/orgs/...,
+   * the name of the API beside a web console's pages on the same port).
+   */
   match(method: string, pathname: string): RouteMatch<H> {
-    const parts = pathname.split('/').filter(Boolean);
+    const all = pathname.split('/').filter(Boolean);
+    const parts = all[0] === API_PREFIX && all[1] === 'v1' ? all.slice(1) : all;
     const allowed: string[] = [];
     for (const r of this.routes) {
       const params = matchSegments(r.segments, parts);
@@ -64,10 +69,13 @@ export class RouteTable<H> {
       allowed.push(r.method);
     }
     if (allowed.length > 0) throw new HttpError(405, 'method-not-allowed', `${method} is not allowed on ${pathname} (allowed: ${allowed.join(', ')})`, { allow: allowed.join(', ') });
-    const hint = /^\/v1\/(agents|commands|audit|pcap|transport)(\/|$)/.test(pathname) ? ` (routes are scoped to an organisation: /v1/orgs/<org>${pathname.slice(3)})` : '';
+    const m = /^(\/api)?\/v1(\/(agents|commands|audit|pcap|transport|flows|alerts|dns|tls)(\/.*)?)$/.exec(pathname);
+    const hint = m ? ` (routes are scoped to an organisation: ${m[1] ?? ''}/v1/orgs/<org>${m[2]})` : '';
     throw new HttpError(404, 'not-found', `no such endpoint ${method} ${pathname}${hint}`);
   }
 }
+
+const API_PREFIX = 'api';
 
 function matchSegments(pattern: readonly string[], parts: readonly string[]): Record<string, string> | null {
   if (pattern.length !== parts.length) return null;

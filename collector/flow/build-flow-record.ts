@@ -6,6 +6,7 @@ import { communityId } from './community-id.js';
 import { tcpConnState, udpConnState } from './conn-state.js';
 import type { Flow } from './flow.js';
 import { protoName, tunnelName, type ConnState, type FlowRecord, type RecordCause } from '../../shared/flow/flow-record.js';
+import type { AppRecordBase } from '../../shared/flow/app-records.js';
 
 function connState(flow: Flow): ConnState {
   if (flow.proto === IPPROTO_TCP && flow.tcp !== null) return tcpConnState(flow.tcp);
@@ -15,6 +16,22 @@ function connState(flow: Flow): ConnState {
 
 function nullIfNegative(v: number): number | null {
   return v >= 0 ? v : null;
+}
+
+/** The flow's identity as application records carry it (their ts is set by the caller). */
+export function appRecordBase(flow: Flow): AppRecordBase {
+  const aIsOrig = flow.origIsA;
+  return {
+    ts: 0,
+    uid: flow.uid,
+    agent_id: flow.agentId,
+    orig_addr: formatIp(flow.ipVersion, flow.addressBytes(!aIsOrig, new Uint8Array(16))),
+    orig_port: aIsOrig ? flow.portA : flow.portB,
+    resp_addr: formatIp(flow.ipVersion, flow.addressBytes(aIsOrig, new Uint8Array(16))),
+    resp_port: aIsOrig ? flow.portB : flow.portA,
+    orig_anon: aIsOrig ? flow.anonA : flow.anonB,
+    resp_anon: aIsOrig ? flow.anonB : flow.anonA,
+  };
 }
 
 export function buildFlowRecord(flow: Flow, cause: RecordCause): FlowRecord {
@@ -39,6 +56,7 @@ export function buildFlowRecord(flow: Flow, cause: RecordCause): FlowRecord {
   const payTotal = o.payloadBytes + r.payloadBytes;
   const start = flow.intervalStart >= 0 ? flow.intervalStart : flow.lastTs;
   const end = flow.intervalEnd >= 0 ? flow.intervalEnd : flow.lastTs;
+  const app = flow.app;
 
   const rec: FlowRecord = {
     uid: flow.uid,
@@ -80,6 +98,12 @@ export function buildFlowRecord(flow: Flow, cause: RecordCause): FlowRecord {
     tunnel: tunnelName(flow.tunnel),
     orig_anon: aIsOrig ? flow.anonA : flow.anonB,
     resp_anon: aIsOrig ? flow.anonB : flow.anonA,
+    app_proto: app !== null ? app.proto : '',
+    server_name: app !== null ? app.serverName : null,
+    server_name_anon: app !== null && app.serverNameAnon,
+    alpn: app !== null ? app.alpn : '',
+    ja4: app !== null ? app.ja4 : '',
+    ja4s: app !== null ? app.ja4s : '',
   };
 
   o.reportedPkts = o.pkts;

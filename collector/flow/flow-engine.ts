@@ -8,7 +8,10 @@
 import {
   FragFlag, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, RecordFlag, TCP_ACK, TCP_SYN, type PacketRecord,
 } from '../../shared/packet/packet-record.js';
-import { buildFlowRecord } from './build-flow-record.js';
+import { appRecordBase, buildFlowRecord } from './build-flow-record.js';
+import { AppSession } from './app-session.js';
+import type { AppMeta } from '../../shared/appmeta/meta-record.js';
+import type { AppRecord } from '../../shared/flow/app-records.js';
 import { ExpiryList, TimerNode } from './expiry-list.js';
 import type { FlowRecord, RecordCause } from '../../shared/flow/flow-record.js';
 import { Flow } from './flow.js';
@@ -55,6 +58,8 @@ const DEFAULT_TIMEOUTS: Readonly<FlowTimeouts> = Object.freeze({
 
 export interface FlowEngineOptions {
   onRecord: (rec: FlowRecord) => void;
+  /** application records (DNS transactions, TLS handshakes, HTTP requests) made from addMeta() */
+  onAppRecord?: (rec: AppRecord) => void;
   /** agent of records added without one */
   agentId?: string;
   timeouts?: Partial<FlowTimeouts>;
@@ -79,6 +84,8 @@ export interface FlowEngineStats {
   nonIp: number;
   /** records whose headers were cut off or contradicted themselves (counted in port-less flows) */
   damaged: number;
+  /** records whose IP header itself was unusable (RecordFlag.BadIpHeader): no flow is built from them */
+  badIpHeader: number;
   /** non-first fragments counted into their datagram's flow */
   fragmentsJoined: number;
   flowsCreated: number;
@@ -120,11 +127,15 @@ function isIpv4Broadcast(ipVersion: number, a: Uint8Array): boolean {
 
 export class FlowEngine {
   readonly stats: FlowEngineStats = {
-    packets: 0, nonIp: 0, damaged: 0, fragmentsJoined: 0, flowsCreated: 0, recordsEmitted: 0, evicted: 0,
+    packets: 0, nonIp: 0, damaged: 0, badIpHeader: 0, fragmentsJoined: 0, flowsCreated: 0, recordsEmitted: 0, evicted: 0,
   };
   private readonly maxFlows: number;
   private readonly timeouts: FlowTimeouts;
   private readonly onRecord: (rec: FlowRecord) => void;
+  private readonly onAppRecord: (rec: AppRecord) => void;
+  /** the flow of the last packet added (addMeta joins to it), and that packet's time */
+  private lastFlow: Flow | null = null;
+  private lastTs = 0;
   private readonly defaultAgent: string;
   private readonly autoAdvance: boolean;
   private readonly uidPrefix: string;
@@ -161,6 +172,7 @@ export class FlowEngine {
 
   constructor(opts: FlowEngineOptions) {
     this.onRecord = opts.onRecord;
+    this.onAppRecord = opts.onAppRecord ?? (() => undefined);
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...(opts.timeouts ?? {}) };
     for (const [k, v] of Object.entries(this.timeouts)) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
@@ -210,9 +222,16 @@ export class FlowEngine {
     const ipVersion = rec.ipVersion;
     if (ipVersion !== 4 && ipVersion !== 6) {
       this.stats.nonIp++;
+      this.lastFlow = null;
       return;
     }
+    this.lastTs = rec.tsUs;
     const flags = rec.flags;
+    if ((flags & RecordFlag.BadIpHeader) !== 0) {
+      // its addresses and protocol may be anything: a flow keyed by them would be bogus
+      this.stats.badIpHeader++;
+      return;
+    }
     // A cut-off or self-contradicting header is not trusted beyond the addresses: such
     // packets are counted in a port-less flow of their addresses (Zeek drops them; an
     // attacker's malformed packets should stay visible).
@@ -231,12 +250,24 @@ export class FlowEngine {
     this.countInFlow(flow, rec, agentIdx, portless);
   }
 
+  /**
+   * Joins an application metadata record to the flow of the packet last given to add() (the
+   * packet it was extracted from). Its fields go into the flow's records; the DNS, TLS and HTTP
+   * records it completes go to onAppRecord. A record after a non-IP packet is dropped.
+   */
+  addMeta(m: AppMeta): void {
+    const f = this.lastFlow;
+    if (f === null || !f.alive) return;
+    (f.app ??= new AppSession()).join(m, this.lastTs, () => appRecordBase(f), this.onAppRecord);
+  }
+
   /** A later fragment of a datagram whose first fragment was seen: counted in that flow. */
   private joinFragment(agentIdx: number, rec: PacketRecord): boolean {
     const entry = this.frags.lookup(agentIdx, rec);
     if (entry === null) return false;
     // counted as a packet of its datagram's flow; its payload was declared by the first fragment
     this.stats.fragmentsJoined++;
+    this.lastFlow = entry.flow;
     this.countPacket(entry.flow, entry.fromA === entry.flow.origIsA, rec, 0);
     this.touchTimers(entry.flow, 0);
     return true;
@@ -345,6 +376,7 @@ export class FlowEngine {
       flow.history.check(HistBit.Data, isOrig, 'D', 'd');
     }
     this.countPacket(flow, isOrig, rec, portless ? 0 : rec.payloadLen);
+    this.lastFlow = flow;
     if ((rec.flags & RecordFlag.Fragment) !== 0 && !portless && (rec.fragFlags & FragFlag.MoreFragments) !== 0) {
       this.frags.remember(agentIdx, rec, flow, this.kFromA);
     }
@@ -545,6 +577,7 @@ export class FlowEngine {
     }
     f.bucketNext = null;
     this.flowCount--;
+    if (f.app !== null) f.app.end(() => appRecordBase(f), this.onAppRecord);
     this.emit(f, cause);
   }
 

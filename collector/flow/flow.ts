@@ -2,11 +2,12 @@
 // addresses as four int32 words each), which endpoint is the originator, cumulative
 // per-direction counters with a snapshot taken at the last emitted record (records
 // carry the difference), inter-arrival statistics, TCP state, and its timer nodes.
-// Allocated once per flow.
+// Allocated once per flow (its application state only when metadata joins it).
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
 import { ConnHistory } from './conn-history.js';
 import { TimerNode } from './expiry-list.js';
 import type { TcpConnection } from './tcp-connection.js';
+import type { AppSession } from './app-session.js';
 
 /** Per-direction cumulative counters and timing. */
 class DirStats {
@@ -93,6 +94,8 @@ export class Flow {
   uid = '';
   recordSeq = 0;
   communityId = '';
+  /** application state from metadata records (null for the flows that have none) */
+  app: AppSession | null = null;
 
   readonly idleNode: TimerNode<Flow> = new TimerNode<Flow>(this);
   readonly activeNode: TimerNode<Flow> = new TimerNode<Flow>(this);

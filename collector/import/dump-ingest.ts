@@ -1,10 +1,16 @@
 // Dump files into flows: the collector's live path (call ingest() from the server's
 // onDumpCommitted hook) and the importer's. A dump is recorded and the flow records
 // it completed are inserted in one store transaction; a dump already recorded for
-// (agent, sequence) is skipped, so re-delivery has no effect.
+// (agent, sequence) is skipped, so re-delivery has no effect. The dump's metadata records
+// (version 2) are joined to the flow of their packet as it is added (FlowEngine.addMeta):
+// their fields go into the flow records, the DNS transactions and TLS handshakes they
+// complete into the DNS and TLS logs of the same transaction, and every application record
+// to onAppRecord (the analyzers).
 import { decodeDump, DumpFlag, type DecodedDump } from '../../shared/dump/index.js';
 import type { FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { AppRecord } from '../../shared/flow/app-records.js';
+import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowStore, RefusedFlow } from '../../shared/store/flow-store.js';
 import { EngineSet } from './engine-set.js';
@@ -32,20 +38,28 @@ export class DumpIngest {
   private readonly writer: FlowBatchWriter;
   private readonly engines: EngineSet;
 
-  private readonly onPacket: ((rec: PacketRecord, agentId: string) => void) | undefined;
+  private readonly onPacket: ((rec: PacketRecord, agentId: string, hasMeta: boolean) => void) | undefined;
+  private readonly onMeta: ((m: AppMeta, rec: PacketRecord, agentId: string) => void) | undefined;
 
   constructor(private readonly store: FlowStore, opts: {
     timeouts?: Partial<FlowTimeouts>;
     onRecord?: (r: FlowRecord) => void;
-    /** every packet record before the flow engine sees it (e.g. the DNS name tap) */
-    onPacket?: (rec: PacketRecord, agentId: string) => void;
+    /** every packet record before the flow engine sees it (e.g. the DNS name tap); hasMeta: metadata records belong to it */
+    onPacket?: (rec: PacketRecord, agentId: string, hasMeta: boolean) => void;
+    /** DNS transactions, TLS handshakes and HTTP requests (inside the flow transaction, like onRecord) */
+    onAppRecord?: (a: AppRecord) => void;
+    /** every metadata record as it is read, with its packet (the watchlist's early check) */
+    onMeta?: (m: AppMeta, rec: PacketRecord, agentId: string) => void;
     /** flow records the store refused (the rest of their batch is stored) */
     onRefusedFlows?: (refused: readonly RefusedFlow[]) => void;
   } = {}) {
     this.onPacket = opts.onPacket;
+    this.onMeta = opts.onMeta;
     this.writer = new FlowBatchWriter(store, undefined, opts.onRefusedFlows);
     const extra = opts.onRecord;
-    this.engines = new EngineSet(extra ? (r) => { this.writer.add(r); extra(r); } : this.writer.add, opts.timeouts);
+    const app = opts.onAppRecord;
+    this.engines = new EngineSet(extra ? (r) => { this.writer.add(r); extra(r); } : this.writer.add, opts.timeouts,
+      app ? (a) => { this.writer.addApp(a); app(a); } : this.writer.addApp);
   }
 
   /**
@@ -153,8 +167,26 @@ export class DumpIngest {
     if ((dump.header.flags & DumpFlag.Retro) !== 0) return;
     const engine = this.engines.get(agentId);
     const tap = this.onPacket;
-    if (tap === undefined) dump.forEach((rec) => engine.add(rec));
-    else dump.forEach((rec) => { tap(rec, agentId); engine.add(rec); });
+    const meta = dump.meta;
+    if (meta.length === 0) {
+      if (tap === undefined) dump.forEach((rec) => engine.add(rec));
+      else dump.forEach((rec) => { tap(rec, agentId, false); engine.add(rec); });
+    } else {
+      // records are in packet order: one comparison per packet finds the packets that have some
+      let m = 0;
+      let next = meta[0]!.packet;
+      const onMeta = this.onMeta;
+      dump.forEach((rec, i) => {
+        const has = i === next;
+        if (tap !== undefined) tap(rec, agentId, has);
+        engine.add(rec);
+        while (i === next) {
+          if (onMeta !== undefined) onMeta(meta[m]!.meta, rec, agentId);
+          engine.addMeta(meta[m]!.meta);
+          next = ++m < meta.length ? meta[m]!.packet : -1;
+        }
+      });
+    }
     this.writer.flush();
   }
 

@@ -2,16 +2,23 @@
 // agent's packet time never expires another agent's flows.
 import { FlowEngine, type FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { AppRecord } from '../../shared/flow/app-records.js';
 
 export class EngineSet {
   private readonly engines = new Map<string, FlowEngine>();
 
-  constructor(private readonly onRecord: (r: FlowRecord) => void, private readonly timeouts?: Partial<FlowTimeouts>) {}
+  constructor(
+    private readonly onRecord: (r: FlowRecord) => void,
+    private readonly timeouts?: Partial<FlowTimeouts>,
+    private readonly onAppRecord?: (r: AppRecord) => void,
+  ) {}
 
   get(agentId: string): FlowEngine {
     let e = this.engines.get(agentId);
     if (e === undefined) {
-      e = new FlowEngine({ agentId, onRecord: this.onRecord, ...(this.timeouts ? { timeouts: this.timeouts } : {}) });
+      e = new FlowEngine({
+        agentId, onRecord: this.onRecord, ...(this.timeouts ? { timeouts: this.timeouts } : {}), ...(this.onAppRecord ? { onAppRecord: this.onAppRecord } : {}),
+      });
       this.engines.set(agentId, e);
     }
     return e;

@@ -2,14 +2,23 @@
 // Meerkat dump files (already anonymized by the agent; de-duplicated by agent id and
 // sequence) into the flow store. One flow engine per agent, so flow state carries
 // across the files of an agent and packet time never mixes between agents.
-// Tunnelled packets feed two flows: the inner one and the outer tunnel connection.
+// Tunnelled packets feed a flow per layer: the inner one, the outer tunnel connection,
+// and the connections of any tunnel between them (as Zeek logs them).
+// Idempotent per file: a capture whose content was imported into the database before is
+// skipped (status 'duplicate', import-ledger.ts), as a dump already stored is.
+// Capture files get the agents' metadata extraction too (DNS, TLS, HTTP, QUIC; under the name
+// policy), so their flows carry server names and the DNS and TLS logs fill as for dumps.
 import { readFileSync, statSync } from 'node:fs';
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
+import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
+import { createAppMetaExtractor, type AppMetaExtractor } from '../../shared/appmeta/app-meta-extractor.js';
+import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
-import { decodeOuter, decodePacket, DecodedPacket } from '../../shared/decode/index.js';
+import { decodeFrame, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowEngine, FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
+import type { AppRecord } from '../../shared/flow/app-records.js';
 import type { FlowStore } from '../../shared/store/flow-store.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { DumpIngest } from './dump-ingest.js';
@@ -17,6 +26,7 @@ import { EngineSet } from './engine-set.js';
 import { FlowBatchWriter } from './flow-batch-writer.js';
 import { createProgress, type ProgressSink } from './import-progress.js';
 import { sniffFileKind, type ImportFileKind } from './sniff-file-kind.js';
+import { fileFingerprint, ImportLedger, type ImportedCapture } from './import-ledger.js';
 
 export interface ImportOptions {
   /** database path (SQLite) or an open store (left open afterwards) */
@@ -29,6 +39,12 @@ export interface ImportOptions {
   internalPrefixes?: string[];
   /** agent id given to flows from capture files (default 'import') */
   agentId?: string;
+  /** extract application metadata from capture files (default true) */
+  metadata?: boolean;
+  /** name policy for that metadata (default: 'none' when addresses are not anonymized, else 'internal') */
+  names?: NamePolicy;
+  /** internal DNS suffixes for the 'internal' name policy (default: the policy's) */
+  internalSuffixes?: string[];
   /** also report the outer connection of tunnelled packets (default true) */
   outerTunnelFlows?: boolean;
   timeouts?: Partial<FlowTimeouts>;
@@ -37,9 +53,17 @@ export interface ImportOptions {
   /** called for every flow record as it is stored */
   onRecord?: (rec: FlowRecord) => void;
   /** called for every packet record before it reaches the flow engine (e.g. the DNS name tap) */
-  onPacket?: (rec: PacketRecord, agentId: string) => void;
+  onPacket?: (rec: PacketRecord, agentId: string, hasMeta?: boolean) => void;
+  /** DNS transactions, TLS handshakes and HTTP requests as they are made */
+  onAppRecord?: (a: AppRecord) => void;
   /** wall clock for dumps' received time (µs); tests may pin it */
   nowUs?: () => number;
+  /**
+   * import captures even when their content was imported into this database before (default
+   * false: skipped as duplicates, so flows and alerts are not doubled). The ledger needs a
+   * database path (db as a string, or a SQLite store).
+   */
+  reimport?: boolean;
 }
 
 export interface ImportedFile {
@@ -50,6 +74,8 @@ export interface ImportedFile {
   packets: number;
   /** what went wrong (status 'error'); packets read before the damage are still imported */
   error?: string;
+  /** a capture skipped as a duplicate: its earlier import (when, from where, as which agent) */
+  importedBefore?: { importedUs: number; path: string; agentId: string; anonKeyId: string };
 }
 
 export interface ImportSummary {
@@ -59,7 +85,7 @@ export interface ImportSummary {
   records: number;
   /** flow records the store refused (a value its column cannot take); the others were written */
   refusedRecords: number;
-  /** dump files skipped because (agent, sequence) was already imported */
+  /** files skipped: dumps whose (agent, sequence) and captures whose content was already imported */
   duplicates: number;
   errors: number;
   /** records that were not IP (ARP, ...) */
@@ -71,6 +97,8 @@ export interface ImportSummary {
 }
 
 const PROGRESS_EVERY = 4096;
+/** decode options that stop at each tunnel layer, outermost first */
+const LAYER_OPTIONS: readonly DecodeOptions[] = [{ maxTunnelDepth: 0 }, { maxTunnelDepth: 1 }, { maxTunnelDepth: 2 }];
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -82,18 +110,35 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   const ownStore = typeof opts.db === 'string';
   const store: FlowStore = typeof opts.db === 'string' ? new SqliteFlowStore(opts.db) : opts.db;
   const policy = opts.anonymize ?? 'internal';
+  const key = opts.anonKey ?? crypto.getRandomValues(new Uint8Array(32));
   const anonymizer = policy === 'none' ? null : new AddressAnonymizer({
-    key: opts.anonKey ?? crypto.getRandomValues(new Uint8Array(32)),
+    key,
     policy,
     ...(opts.internalPrefixes ? { internalPrefixes: opts.internalPrefixes } : {}),
+  });
+  const extractor = opts.metadata === false ? null : createAppMetaExtractor({
+    key,
+    // DNS answer addresses follow the same address policy as the packets
+    addresses: anonymizer ?? new AddressAnonymizer({ key, policy: 'none' }),
+    names: opts.names ?? (policy === 'none' ? 'none' : 'internal'),
+    ...(opts.internalSuffixes ? { internalSuffixes: opts.internalSuffixes } : {}),
   });
   // captures and dumps go through separate writers and engines (dumps name their own agents)
   const writer = new FlowBatchWriter(store);
   const onRecord = opts.onRecord;
-  const engines = new EngineSet(onRecord ? (r) => { writer.add(r); onRecord(r); } : writer.add, opts.timeouts);
-  const dumps = new DumpIngest(store, { ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(onRecord ? { onRecord } : {}), ...(opts.onPacket ? { onPacket: opts.onPacket } : {}) });
+  const onApp = opts.onAppRecord;
+  const engines = new EngineSet(onRecord ? (r) => { writer.add(r); onRecord(r); } : writer.add, opts.timeouts,
+    onApp ? (a) => { writer.addApp(a); onApp(a); } : writer.addApp);
+  const dumps = new DumpIngest(store, {
+    ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(onRecord ? { onRecord } : {}), ...(opts.onPacket ? { onPacket: opts.onPacket } : {}),
+    ...(opts.onAppRecord ? { onAppRecord: opts.onAppRecord } : {}),
+  });
   const progress = createProgress(opts.progress ?? 'auto');
   const nowUs = opts.nowUs ?? (() => Date.now() * 1000);
+  const ledgerPath = typeof opts.db === 'string' ? opts.db : store instanceof SqliteFlowStore ? store.path : null;
+  const ledger = ledgerPath !== null && ledgerPath !== ':memory:' ? new ImportLedger(ledgerPath) : null;
+  /** captures imported in this run, recorded in the ledger once their flows are stored */
+  const imported: ImportedCapture[] = [];
   const summary: ImportSummary = {
     files: [], packets: 0, records: 0, refusedRecords: 0, duplicates: 0, errors: 0, ignored: 0, elapsedMs: 0, packetsPerSec: 0,
     anonKeyId: anonymizer?.keyId ?? '',
@@ -114,8 +159,18 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
       try {
         entry.kind = sniffFileKind(path);
         if (entry.kind === 'pcap' || entry.kind === 'pcapng') {
-          importCapture(path, entry, engines.get(opts.agentId ?? 'import'), anonymizer, opts.outerTunnelFlows ?? true,
-            progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import');
+          const fp = fileFingerprint(path);
+          const before = ledger?.find(fp.fingerprint) ?? imported.find((c) => c.fingerprint === fp.fingerprint) ?? null;
+          if (before !== null && opts.reimport !== true) {
+            entry.status = 'duplicate';
+            entry.importedBefore = { importedUs: before.importedUs, path: before.path, agentId: before.agentId, anonKeyId: before.anonKeyId };
+          } else {
+            importCapture(path, entry, engines.get(opts.agentId ?? 'import'), anonymizer, extractor, opts.outerTunnelFlows ?? true,
+              progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import');
+            if (entry.packets > 0) {
+              imported.push({ ...fp, path, kind: entry.kind, agentId: opts.agentId ?? 'import', anonKeyId: anonymizer?.keyId ?? '', packets: entry.packets, importedUs: nowUs() });
+            }
+          }
         } else if (entry.kind === 'dump') {
           const bytes = readFileSync(path);
           const r = dumps.ingest(bytes, { receivedUs: nowUs(), rawPath: path });
@@ -138,8 +193,11 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
     }
     summary.ignored = engines.flushAll().nonIp + dumps.flushAll().nonIp;
     writer.flush();
+    // only now are the files' flows stored: an interrupted import records nothing
+    if (ledger !== null && imported.length > 0) ledger.record(imported);
   } finally {
     progress.stop();
+    ledger?.close();
     if (ownStore) store.close();
   }
   summary.records = writer.written + dumps.recordsWritten;
@@ -150,22 +208,37 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
 }
 
 function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, anonymizer: AddressAnonymizer | null,
-  outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
-  onPacket: ((rec: PacketRecord, agentId: string) => void) | undefined, agentId: string): void {
+  extractor: AppMetaExtractor | null, outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
+  onPacket: ((rec: PacketRecord, agentId: string, hasMeta?: boolean) => void) | undefined, agentId: string): void {
   const reader = openCaptureFile(path);
   const inner = new DecodedPacket();
   const outer = new DecodedPacket();
+  // the records the extractor finds in a frame, joined to that frame's flow right after it
+  const found: AppMeta[] = [];
+  const sink = { queueMeta: (m: AppMeta): void => { found.push(m); } };
+  let lastExpire = 0;
   try {
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
       entry.packets++;
-      decodePacket(fr.linkType, fr.data, fr.wireLen, fr.tsUs, inner);
+      // the frame where the reader holds it: no view object per packet (fr.data makes one)
+      decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);
       if (anonymizer !== null) anonymizer.anonymizeRecord(inner);
-      if (onPacket !== undefined) onPacket(inner, agentId);
+      if (extractor !== null) {
+        extractor.inspect(inner, sink);
+        if (fr.tsUs - lastExpire > 1_000_000) { extractor.expire(fr.tsUs); lastExpire = fr.tsUs; }
+      }
+      if (onPacket !== undefined) onPacket(inner, agentId, found.length > 0);
       engine.add(inner);
+      if (found.length > 0) {
+        for (const m of found) engine.addMeta(m);
+        found.length = 0;
+      }
       if (outerFlows && (inner.flags & RecordFlag.Inner) !== 0) {
-        decodeOuter(fr.linkType, fr.data, fr.wireLen, fr.tsUs, outer);
-        if (anonymizer !== null) anonymizer.anonymizeRecord(outer);
-        engine.add(outer);
+        for (let depth = 0; depth < inner.tunnelDepth && depth < LAYER_OPTIONS.length; depth++) {
+          decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, outer, LAYER_OPTIONS[depth]);
+          if (anonymizer !== null) anonymizer.anonymizeRecord(outer);
+          engine.add(outer);
+        }
       }
       if ((entry.packets & (PROGRESS_EVERY - 1)) === 0) progress.update(doneBefore + reader.bytesRead, summary.packets + entry.packets);
     }

@@ -1,7 +1,11 @@
 // Progress of a long import on stderr (cli-progress), by bytes of input consumed.
 // Shown only when stderr is a terminal, or when forced (option, or MEERKAT_PROGRESS=1
 // as for the other commands; MEERKAT_PROGRESS=0 disables 'auto'); otherwise a no-op.
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
+
+// loaded when a bar is shown: an import without one (a script, a pipe) does not pay for its 30 modules
+const load = (): typeof CliProgress => createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
 
 export interface ProgressSink {
   start(totalBytes: number): void;
@@ -17,6 +21,7 @@ export function createProgress(mode: 'auto' | boolean, stream: NodeJS.WriteStrea
   const env = process.env.MEERKAT_PROGRESS;
   const show = mode === 'auto' ? env === '1' || (stream.isTTY === true && env !== '0') : mode;
   if (!show) return NO_PROGRESS;
+  const cliProgress = load();
   const bar = new cliProgress.SingleBar({
     stream,
     noTTYOutput: true,

@@ -1,8 +1,9 @@
 // One organisation, running: everything that used to be "the collector" minus the ports -
 // its flow store (its own database), automatic responses with its own response key, its
 // analyzers (worker threads) and alert pipeline, its threat watchlist, the flow side
-// (ingest, recovery, retention), its control side (command queue, audit, agents), packet
-// export, payload retention, its quota, and its ingest lane for the agent server. Built by
+// (ingest, recovery, retention), its control side (command queue, audit, agents), what the
+// operators' API reads of its database (flows, alerts, DNS/TLS logs, packet export), payload
+// retention, its quota, and its ingest lane for the agent server. Built by
 // named steps from the collector config with the organisation's org.json over it; if a step
 // fails, what was built is closed again; stop() closes it all in reverse. Its metrics are in a
 // registry of its own with the default label org=<id>; its log lines carry org.
@@ -11,16 +12,21 @@ import { Gauge, Registry } from 'prom-client';
 import { logger, type Logger } from '../../shared/log.js';
 import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
 import type { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
-import { FlowService, openFlowStore } from '../flow-service.js';
+import { FlowService, openFlowStore, storeConfigFrom } from '../flow-service.js';
 import { startIsolatedAnalysis, type IsolatedAnalysis } from '../analyze/analysis-runtime.js';
-import type { AnalysisConfigInput } from '../analyze/analysis-config.js';
+import { analyzerPlan, parseAnalysisConfig, type AnalysisConfigInput } from '../analyze/analysis-config.js';
 import { ThreatWatchlist } from '../respond/threat-watchlist.js';
 import { PacketThreatTap } from '../respond/packet-threat-tap.js';
+import { MetaThreatTap } from '../respond/meta-threat-tap.js';
 import { parseResponsesConfig } from '../respond/response-config.js';
 import { loadOrCreateResponseKey } from '../respond/response-key.js';
 import { ResponseEngine } from '../respond/response-engine.js';
 import { ControlService } from '../control/control-service.js';
 import { createPcapRoute } from '../control/pcap-export.js';
+import { createAppLogRoute } from '../control/app-log-route.js';
+import { openDataAccess } from '../control/data-access.js';
+import { registerServiceMetrics } from '../service-metrics.js';
+import { ALERT_STATES } from '../../shared/alerts/alert-types.js';
 import type { OrgControl } from '../control/admin-api.js';
 import { startPayloadRetention, type RunningPayloadRetention } from '../payload/payload-hooks.js';
 import { DumpCommitter } from '../server/dump-committer.js';
@@ -66,6 +72,18 @@ function rawKey(cfg: CollectorServerConfig, key: string): unknown {
   return (cfg as Record<string, unknown>)[key];
 }
 
+/**
+ * The sections every organisation runs from, checked without building anything: "store",
+ * "responses", "analyzers", "analysis", "alerts" (ConfigError naming the key). The collector
+ * checks its own config with this before anything starts, with or without organisations yet.
+ */
+export function checkOrgSections(cfg: CollectorServerConfig, source = 'collector config'): void {
+  storeConfigFrom(cfg);
+  parseResponsesConfig(rawKey(cfg, 'responses'));
+  const analysis = parseAnalysisConfig({ analyzers: rawKey(cfg, 'analyzers'), analysis: rawKey(cfg, 'analysis'), alerts: rawKey(cfg, 'alerts') } as AnalysisConfigInput, source);
+  analyzerPlan(analysis, source);
+}
+
 /** Bytes of a database with its WAL, plus the raw dumps the store still points at. */
 function measureStored(store: SqliteFlowStore, dbPath: string): number {
   let n = 0;
@@ -81,6 +99,8 @@ export class OrgRuntime implements OrgControl {
   readonly queue: OrgControl['queue'];
   readonly audit: OrgControl['audit'];
   readonly pcap: OrgControl['pcap'];
+  readonly appLogs: OrgControl['appLogs'];
+  readonly data: NonNullable<OrgControl['data']>;
   /** its metrics (default label org); the collector's /metrics merges them */
   readonly metrics: Registry;
   private server: CollectorServer | null = null;
@@ -108,9 +128,24 @@ export class OrgRuntime implements OrgControl {
     this.queue = control.queue;
     this.audit = control.audit;
     this.pcap = createPcapRoute({ dbPath, audit: control.audit, log });
+    const appLogs = createAppLogRoute(dbPath);
+    this.appLogs = appLogs;
+    built.push(() => appLogs.close());
+    // the API's own connections to the organisation's database (a long query never holds up ingest)
+    this.data = openDataAccess(dbPath);
+    const data = this.data;
+    built.push(() => data.close());
     this.metrics = new Registry();
     this.metrics.setDefaultLabels({ org });
     analysis.metrics.register(this.metrics);
+    registerServiceMetrics(this.metrics, {
+      flowRecords: () => flows.recordsBuilt,
+      alertHits: () => analysis.pipeline.stats.byCategory,
+      alertRows: () => Object.fromEntries(ALERT_STATES.map((state) => [state, analysis.store.count({ state })])),
+      outputs: () => analysis.status().outputs,
+      commands: () => control.queue.countByState(),
+      analyzers: () => analysis.status().analyzers,
+    });
     this.registerQuotaMetrics();
     this.lane = {
       org,
@@ -160,7 +195,7 @@ export class OrgRuntime implements OrgControl {
       const watchlist = ThreatWatchlist.fromPlan(analysis.plan, analysis.baseDir, log.child({ part: 'watchlist' })).start();
       built.push(() => watchlist.stop());
       // 5. the flow side
-      const flows = buildFlows(store, analysis, new PacketThreatTap(watchlist, analysis.pipeline.add), log.child({ part: 'flows' }));
+      const flows = buildFlows(store, analysis, new PacketThreatTap(watchlist, analysis.pipeline.add), new MetaThreatTap(watchlist, analysis.pipeline.add), log.child({ part: 'flows' }));
       built.push(() => {
         analysis.pool.blockWhenBusy = true;
         flows.close();
@@ -308,14 +343,16 @@ function buildResponses(cfg: CollectorServerConfig, org: string, keyDir: string,
   return new ResponseEngine({ dbPath, rules, key: rk.key, log: log.child({ part: 'responses' }) });
 }
 
-/** The flow side with its taps: flow records to the analyzers, packet records to the DNS and threat taps. */
-function buildFlows(store: SqliteFlowStore, analysis: IsolatedAnalysis, threatTap: PacketThreatTap, log: Logger): FlowService {
+/** The flow side with its taps: flow and application records to the analyzers, packet and metadata records to the DNS and threat taps. */
+function buildFlows(store: SqliteFlowStore, analysis: IsolatedAnalysis, threatTap: PacketThreatTap, metaTap: MetaThreatTap, log: Logger): FlowService {
   const dnsTap = analysis.onPacket;
   return new FlowService(store, {
     onRecord: analysis.onRecord,
-    onPacket: (rec, agentId) => { dnsTap(rec, agentId); threatTap.tap(rec, agentId); },
+    onPacket: (rec, agentId, hasMeta) => { dnsTap(rec, agentId, hasMeta); threatTap.tap(rec, agentId); },
+    onAppRecord: analysis.onAppRecord,
+    onMeta: metaTap.tap,
     // a watchlist hit: store the alert now (a safe point: outside the flow transaction)
-    onDumpBuilt: () => { if (threatTap.takeHits() > 0) analysis.flush(); },
+    onDumpBuilt: () => { if (threatTap.takeHits() + metaTap.takeHits() > 0) analysis.flush(); },
     onWatermark: (agentId, tUs) => analysis.advanceAgent(agentId, tUs),
   }, log);
 }

@@ -36,6 +36,7 @@ export class OrgSupervisor implements OrgDirectory {
   private server: CollectorServer | null = null;
   private timer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | null = null;
+  private mustStart: ReadonlySet<string> = new Set();
   private stopping = false;
   /** certificate serial -> last audit time of a refused cross-organisation attempt */
   private readonly audited = new Map<string, number>();
@@ -44,8 +45,18 @@ export class OrgSupervisor implements OrgDirectory {
   constructor(private readonly state: CollectorState, private readonly ctx: OrgRuntimeContext, private readonly log: Logger) {}
 
   /** Starts every active organisation (one after the other: each starts worker threads). */
-  async startAll(): Promise<void> {
-    await this.reconcile();
+  /**
+   * Starts every active organisation. An organisation in `mustStart` that cannot start fails
+   * the call (the collector's own config is broken: `run` stops, as it did before
+   * organisations); any other stays stopped, logged and audited.
+   */
+  async startAll(o: { mustStart?: readonly string[] } = {}): Promise<void> {
+    this.mustStart = new Set(o.mustStart ?? []);
+    try {
+      await this.reconcile();
+    } finally {
+      this.mustStart = new Set();
+    }
   }
 
   /** Plugs the running organisations into the server and starts following changes. */
@@ -94,6 +105,7 @@ export class OrgSupervisor implements OrgDirectory {
       this.runtimes.set(org, rt);
       if (this.server) rt.attach(this.server);
     } catch (e) {
+      if (this.mustStart.has(org)) throw e;
       // one organisation's broken settings must not take the others down: it stays stopped, and says why
       this.log.error({ org, err: (e as Error).message }, 'organisation could not start');
       this.state.audit.record({ actor: 'collector', action: 'org.start', org, outcome: 'error', detail: { error: (e as Error).message } });

@@ -1,7 +1,7 @@
 // How much packet payload the collector keeps, per agent: the raw dumps whose header says they
 // carry payload (flag HasPayload, recorded in dumps.extra_json at commit), split into retro
 // dumps (the agents' rings, on request) and targeted / hybrid capture. What `meerkat agents`
-// and the admin API (GET /v1/pcap/usage) show beside payload retention's limits.
+// and the operators' API (GET /v1/pcap/usage) show beside payload retention's limits.
 import Database from 'better-sqlite3';
 import { DumpFlag } from '../../shared/dump/dump-header.js';
 

@@ -1,8 +1,8 @@
 // The collector's per-packet threat-intel check (DumpIngest's onPacket tap): a packet whose
 // clear (not pseudonymized) address is on a watchlist feed raises the threat-intel alert at
 // once, instead of when the flow's first record is emitted (at close or timeout). Same
-// aggregation key as the flow-level alert of the threat-intel analyzer (agent + 'threat-intel'
-// + 'ip:<feed>' + peer), so both land in one alert row. One packet-level occurrence per key per
+// aggregation key as the flow-level alert of the threat-intel analyzer (agent + host (the
+// packet's other, unlisted end) + 'threat-intel' + 'ip:<feed>' + peer), so both land in one alert row. One packet-level occurrence per key per
 // repeatSec of packet time, so a long transfer does not inflate the count.
 import { formatIp } from '../../shared/net/ip-address.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
@@ -58,6 +58,8 @@ export class PacketThreatTap {
       category: 'threat-intel',
       rule: `ip:${f.name}`,
       agentId,
+      // the other end of the packet: the flow-level alert's local host, so both keep one row
+      host: listedIsDst ? src : dst,
       peer,
       summary: `${proto} ${src}:${rec.sport} -> ${dst}:${rec.dport}: ${peer} is on ${f.name} (seen on a packet; the flow follows)`,
       evidence: { feed: f.name, stage: 'packet', proto, src, srcPort: rec.sport, dst, dstPort: rec.dport, direction: rec.direction },

@@ -1,6 +1,7 @@
-// The collector's threat-intel IP watchlist, built from the same feeds as the threat-intel
+// The collector's threat-intel watchlist, built from the same feeds as the threat-intel
 // analyzer (every enabled "threat-intel" of the analyzer plan, config.feeds): one prefix matcher
-// per feed for the per-packet check (packet-threat-tap.ts) and the compact message pushed to
+// per feed for the per-packet check (packet-threat-tap.ts), its domains and JA4/JA4S
+// fingerprints for the per-record metadata check (meta-threat-tap.ts), and the compact message pushed to
 // every agent (agent/watchlist/watchlist-codec.ts) on connect and whenever a feed file changes
 // (checked every pollMs by mtime/size/inode). A feed that fails to reload keeps its old list.
 import { readFileSync } from 'node:fs';
@@ -24,6 +25,10 @@ export interface WatchFeed {
   durationSec: number;
   matcher: PrefixMatcher;
   entries: PrefixEntry[];
+  /** listed domain -> label */
+  domains: Map<string, string>;
+  /** listed JA4 / JA4S -> label */
+  ja4: Map<string, string>;
   stamp: string;
 }
 
@@ -33,9 +38,11 @@ export interface WatchlistSource {
   subscribe(fn: () => void): () => void;
 }
 
-function loadEntries(path: string, spec: FeedSpec): PrefixEntry[] {
+function loadEntries(path: string, spec: FeedSpec): { prefixes: PrefixEntry[]; domains: Map<string, string>; ja4: Map<string, string> } {
   const out: PrefixEntry[] = [];
-  parseFeed(readFileSync(path, 'utf8'), { ...spec, kind: spec.kind === 'domain' ? 'domain' : spec.kind }, {
+  const domains = new Map<string, string>();
+  const ja4 = new Map<string, string>();
+  parseFeed(readFileSync(path, 'utf8'), spec, {
     cidr: (version, words, prefixLen) => {
       const bytes = new Uint8Array(16);
       const n = version === 4 ? 1 : 4;
@@ -45,9 +52,10 @@ function loadEntries(path: string, spec: FeedSpec): PrefixEntry[] {
       }
       out.push({ version, bytes, prefixLen });
     },
-    domain: () => undefined,
+    domain: (name, label) => { if (!domains.has(name)) domains.set(name, label); },
+    ja4: (fp, label) => { if (!ja4.has(fp)) ja4.set(fp, label); },
   });
-  return out;
+  return { prefixes: out, domains, ja4 };
 }
 
 export class ThreatWatchlist implements WatchlistSource {
@@ -56,9 +64,9 @@ export class ThreatWatchlist implements WatchlistSource {
   private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(feeds: Omit<WatchFeed, 'matcher' | 'entries' | 'stamp'>[], private readonly log?: Logger, private readonly maxBytes = MAX_WATCHLIST_BYTES) {
+  constructor(feeds: Omit<WatchFeed, 'matcher' | 'entries' | 'domains' | 'ja4' | 'stamp'>[], private readonly log?: Logger, private readonly maxBytes = MAX_WATCHLIST_BYTES) {
     for (const f of feeds) {
-      const wf: WatchFeed = { ...f, matcher: new PrefixMatcher(4), entries: [], stamp: '' };
+      const wf: WatchFeed = { ...f, matcher: new PrefixMatcher(4), entries: [], domains: new Map(), ja4: new Map(), stamp: '' };
       this.feeds.push(wf);
       this.reload(wf);
     }
@@ -67,13 +75,12 @@ export class ThreatWatchlist implements WatchlistSource {
 
   /** The feeds of every enabled threat-intel analyzer of a plan (paths resolved as the analyzer resolves them). */
   static fromPlan(plan: readonly PlannedAnalyzer[], baseDir: string, log?: Logger): ThreatWatchlist {
-    const feeds: Omit<WatchFeed, 'matcher' | 'entries' | 'stamp'>[] = [];
+    const feeds: Omit<WatchFeed, 'matcher' | 'entries' | 'domains' | 'ja4' | 'stamp'>[] = [];
     for (const e of plan) {
       if (e.kind !== 'builtin' || e.builtin !== 'threat-intel' || !e.enabled) continue;
       const r = threatIntelConfigSchema.safeParse(e.config ?? {});
       if (!r.success) continue; // the analyzer reports its own config problem
       for (const f of r.data.feeds) {
-        if (f.kind === 'domain') continue;
         feeds.push({
           name: f.name ?? basename(f.path),
           path: isAbsolute(f.path) ? f.path : resolve(baseDir, f.path),
@@ -95,9 +102,11 @@ export class ThreatWatchlist implements WatchlistSource {
     if (stamp === f.stamp) return false;
     f.stamp = stamp;
     try {
-      const entries = loadEntries(f.path, f.spec);
-      f.entries = entries;
-      f.matcher = PrefixMatcher.from(entries);
+      const loaded = loadEntries(f.path, f.spec);
+      f.entries = loaded.prefixes;
+      f.domains = loaded.domains;
+      f.ja4 = loaded.ja4;
+      f.matcher = PrefixMatcher.from(loaded.prefixes);
       return true;
     } catch (e) {
       this.log?.warn({ feed: f.name, err: (e as Error).message }, 'watchlist: feed unreadable; keeping its previous entries');
@@ -107,13 +116,19 @@ export class ThreatWatchlist implements WatchlistSource {
 
   private rebuild(): void {
     const all: PrefixEntry[] = [];
-    for (const f of this.feeds) for (const e of f.entries) all.push(e);
-    const p = all.length > 0 ? encodeWatchlist(all, this.maxBytes) : null;
-    if (p?.truncated) this.log?.warn({ entries: all.length, maxBytes: this.maxBytes }, 'watchlist too large for one message: agents get part of it (the rest alerts at the normal dump cadence)');
+    const domains: string[] = [];
+    const ja4: string[] = [];
+    for (const f of this.feeds) {
+      for (const e of f.entries) all.push(e);
+      for (const d of f.domains.keys()) domains.push(d);
+      for (const j of f.ja4.keys()) ja4.push(j);
+    }
+    const p = all.length + domains.length + ja4.length > 0 ? encodeWatchlist(all, this.maxBytes, { domains, ja4 }) : null;
+    if (p?.truncated) this.log?.warn({ entries: all.length + domains.length + ja4.length, maxBytes: this.maxBytes }, 'watchlist too large for one message: agents get part of it (the rest alerts at the normal dump cadence)');
     const changed = (p?.version ?? null) !== (this.payload?.version ?? null);
     this.payload = p;
     if (changed) {
-      this.log?.info({ version: p?.version ?? null, entries: all.length }, 'watchlist changed');
+      this.log?.info({ version: p?.version ?? null, prefixes: all.length, domains: domains.length, ja4: ja4.length }, 'watchlist changed');
       for (const fn of this.listeners) fn();
     }
   }

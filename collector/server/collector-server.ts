@@ -1,5 +1,5 @@
 // The collector's agent-facing server: one TLS port (TLS 1.3; 1.2 only when configured)
-// carrying HTTPS enrollment and the agents' WebSocket, plus the plain-HTTP admin port.
+// carrying HTTPS enrollment and the agents' WebSocket, plus the plain-HTTP ops port (/healthz, /metrics).
 // Client certificates are requested but verified BY HAND (see peer-check.ts) so that every
 // refusal is counted and logged with its reason; revocation is re-checked on every connect
 // and live connections of a newly revoked agent are closed. Each agent belongs to the
@@ -22,7 +22,8 @@ import { loadPki, type LoadedPki } from '../../certs/pki-dir.js';
 import { privateKeyPem } from '../../certs/rsa-signer.js';
 import type { RevocationList } from '../../certs/revocation-list.js';
 import { AGENT_WS_PATH, CloseCode, ENROLL_CA_PATH, ENROLL_PATH, REFUSAL_HEADER, UPLOAD_HEADER_LEN, type AgentHealth, type CollectorMessage } from '../../shared/protocol/agent-protocol.js';
-import { startAdminServer, type AdminServer } from './admin-server.js';
+import { startOpsServer, type OpsServer } from './ops-server.js';
+import { PORT_HEADER } from '../../shared/protocol/port-names.js';
 import { awaitHello } from './agent-hello.js';
 import { limitTimeToFirstRequest, serverTimeoutOptions, type ConnectionTimeouts } from './connection-timeouts.js';
 import { RefusalLog, type RefusalLogOptions } from './refusal-log.js';
@@ -48,8 +49,8 @@ export interface CollectorServerOptions {
   /** raw dump files; default <stateDir>/dumps */
   dumpDir?: string;
   listen: { host: string; port: number };
-  /** plain-HTTP admin port (/healthz, /metrics); false to disable */
-  admin?: { host: string; port: number } | false;
+  /** the ops port: plain HTTP /healthz and /metrics; false to disable */
+  ops?: { host: string; port: number } | false;
   /** 'TLSv1.3' (default) or 'TLSv1.2' to also allow 1.2 */
   tlsMinVersion?: 'TLSv1.3' | 'TLSv1.2';
   limits?: Partial<CollectorLimits>;
@@ -129,7 +130,7 @@ export class CollectorServer {
   private readonly enrollLimiter: SourceLimiter;
   /** upgraded connections still waiting for their hello */
   private readonly greeting = new Set<WebSocket>();
-  private admin: AdminServer | null = null;
+  private ops: OpsServer | null = null;
   private pingTimer: NodeJS.Timeout | undefined;
   private shuttingDown = false;
   private lastStorageFailure: { atMs: number; message: string } | null = null;
@@ -241,11 +242,11 @@ export class CollectorServer {
     this.pingTimer.unref();
     // the pre-organisation server's one watchlist (organisations push theirs with pushToOrg)
     if (!this.opts.orgs) this.unsubscribeWatchlist = this.opts.watchlist?.subscribe(() => this.pushToOrg(DEFAULT_ORG, this.opts.watchlist?.current() ?? null)) ?? null;
-    if (this.opts.admin !== false) {
-      const a = this.opts.admin ?? { host: '127.0.0.1', port: 9469 };
-      this.admin = await startAdminServer(a.host, a.port, this.metrics, { health: () => this.health() }, this.connectionTimeouts());
+    if (this.opts.ops !== false) {
+      const a = this.opts.ops ?? { host: '127.0.0.1', port: 9469 };
+      this.ops = await startOpsServer(a.host, a.port, this.metrics, { health: () => this.health() }, this.connectionTimeouts());
     }
-    this.log.info({ port: this.port, adminPort: this.admin?.port ?? null, tlsMin: this.opts.tlsMinVersion ?? 'TLSv1.3' }, 'collector listening');
+    this.log.info({ port: this.port, opsPort: this.ops?.port ?? null, tlsMin: this.opts.tlsMinVersion ?? 'TLSv1.3' }, 'collector listening');
   }
 
   /**
@@ -257,8 +258,8 @@ export class CollectorServer {
     this.https.setSecureContext({ key: privateKeyPem(this.pki.serverKey), cert: this.pki.serverCertPem, ca: [this.pki.ca.certPem], minVersion: this.opts.tlsMinVersion ?? 'TLSv1.3', maxVersion: 'TLSv1.3' });
   }
 
-  get adminPort(): number | null {
-    return this.admin?.port ?? null;
+  get opsPort(): number | null {
+    return this.ops?.port ?? null;
   }
 
   get caFingerprint(): string {
@@ -315,6 +316,7 @@ export class CollectorServer {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    res.setHeader(PORT_HEADER, 'listen');
     if (path === ENROLL_CA_PATH && req.method === 'GET') return serveCaCert(res, this.pki.ca);
     if (path === ENROLL_PATH && req.method === 'POST') {
       handleEnroll(req, res, {
@@ -347,7 +349,7 @@ export class CollectorServer {
     const body = `${detail}\n`;
     socket.end(
       `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\n` +
-        `${REFUSAL_HEADER}: ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `${REFUSAL_HEADER}: ${reason}\r\n${PORT_HEADER}: listen\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
 
@@ -432,14 +434,16 @@ export class CollectorServer {
     agent.connectedSinceMs = Date.now();
     this.sessions.add(session);
     this.countConnected(org);
-    ws.on('close', (code: number) => {
+    const since = agent.connectedSinceMs;
+    ws.on('close', (code: number, reason: Buffer) => {
       session.markClosed();
       this.sessions.delete(session);
       if (agent.session === session) agent.session = null;
       this.countConnected(org);
-      this.log.debug({ org, agentId, code }, 'agent disconnected');
+      // no address: on a LAN it is the agent's real internal one (docs/commands.md, "What the collector still learns")
+      this.log.info({ org, agentId, code, reason: reason.toString('utf8').slice(0, 120) || null, connectedSec: Math.round((Date.now() - since) / 1000), agents: this.sessions.size }, 'agent disconnected');
     });
-    this.log.debug({ org, agentId }, 'agent connected');
+    this.log.info({ org, agentId, serial, agents: this.sessions.size }, 'agent connected');
     session.welcome();
     const wl = lane.watchlist?.current();
     if (wl) session.send(wl);
@@ -556,7 +560,7 @@ export class CollectorServer {
     await Promise.race([Promise.all(tails), new Promise((r) => setTimeout(r, 10_000).unref())]);
     this.https.closeAllConnections();
     await closed;
-    if (this.admin) await this.admin.close();
+    if (this.ops) await this.ops.close();
     this.tokens.close();
     this.ledger?.close();
     this.refusalLog.close();

@@ -1,5 +1,5 @@
-// Time limits on the collector's listening sockets (agent TLS port, plain admin port, operators'
-// admin API), so a client that opens a connection and then stalls cannot hold it:
+// Time limits on the collector's listening sockets (agent TLS port, plain ops port, operators'
+// operators' API), so a client that opens a connection and then stalls cannot hold it:
 //   * the TLS handshake must finish within handshakeMs (Node's handshakeTimeout);
 //   * the first request must start within firstRequestMs of the connection (or of the finished
 //     handshake) - Node itself applies headersTimeout only once a request has begun, so a

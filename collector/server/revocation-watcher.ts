@@ -1,4 +1,4 @@
-// Picks up revocations made by `meerkat pki revoke` (another process writing the signed
+// Picks up revocations made by `meerkat-collector pki revoke` (another process writing the signed
 // list in the PKI dir) by polling the file's identity; a list that fails to verify is
 // logged and the previous one stays in force (never fail open).
 import { stat } from 'node:fs/promises';

@@ -1,15 +1,22 @@
-// The transport part of the collector's configuration file: listen addresses, PKI and
-// state directories, TLS version floor and per-agent limits. Other subsystems own other
-// top-level keys of the same file, so unknown keys are left alone here.
+// The transport part of the collector's configuration file: the three ports (listen: agents,
+// api: operators, ops: health and metrics), PKI and state directories, TLS version floor and
+// per-agent limits. Other subsystems own other top-level keys of the same file, so they pass
+// through here; collector-config.ts refuses keys nobody owns.
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { loadConfigFile } from '../../shared/config/load-config.js';
-import { COLLECTOR_STATE_DIR } from '../../shared/config/state-dirs.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
 import { DEFAULT_MAX_PACKETS } from '../../shared/dump/dump-reader.js';
+import { PORT_DEFAULTS } from '../../shared/protocol/port-names.js';
 
-export const DEFAULT_LISTEN = '0.0.0.0:8443';
-export const DEFAULT_ADMIN = '127.0.0.1:9469';
+/** Where the collector keeps its state by default (database, dumps, PKI, enrollment tokens). */
+export const COLLECTOR_STATE_DIR = '/var/lib/meerkat-collector';
+/** the agents' port: enrollment and the WebSocket of dumps, heartbeats and commands */
+export const DEFAULT_LISTEN = PORT_DEFAULTS.listen;
+/** the operators' API: HTTPS with operator certificates */
+export const DEFAULT_API = PORT_DEFAULTS.api;
+/** health and metrics: plain HTTP, loopback */
+export const DEFAULT_OPS = PORT_DEFAULTS.ops;
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:8443 or [::]:8443');
 
@@ -38,8 +45,14 @@ export const collectorServerConfigSchema = z.object({
   /** default <stateDir>/dumps */
   dumpDir: z.string().min(1).optional(),
   listen: hostPort.default(DEFAULT_LISTEN),
-  /** "off" disables the admin port */
-  admin: z.union([hostPort, z.literal('off')], { error: `expected "host:port" (e.g. "${DEFAULT_ADMIN}") or "off"` }).default(DEFAULT_ADMIN),
+  /** operators' API; "off" disables it */
+  api: z.union([hostPort, z.literal('off')], { error: `expected "host:port" (e.g. "${DEFAULT_API}") or "off"` }).default(DEFAULT_API),
+  /** extra DNS names and IP addresses of the API's certificate (localhost, 127.0.0.1 and ::1 always) */
+  apiNames: z.array(z.string().min(1)).default([]),
+  /** the web console on the API port (pages, password logins, docs/console.md); false: operator certificates only */
+  console: z.boolean({ error: 'expected true or false' }).default(true),
+  /** /healthz and /metrics; "off" disables the port */
+  ops: z.union([hostPort, z.literal('off')], { error: `expected "host:port" (e.g. "${DEFAULT_OPS}") or "off"` }).default(DEFAULT_OPS),
   tls: z.object({ minVersion: z.enum(['1.3', '1.2']).default('1.3') }).strict().default({ minVersion: '1.3' }),
   limits: limits.default({}),
   agentCertDays: z.number().int().min(1).max(3650).default(90),
@@ -48,8 +61,9 @@ export const collectorServerConfigSchema = z.object({
 
 export type CollectorServerConfig = z.output<typeof collectorServerConfigSchema>;
 
-export function loadCollectorServerConfig(file: string | undefined): CollectorServerConfig {
-  return loadConfigFile(collectorServerConfigSchema, file);
+/** "apiNames" split into DNS names and IP addresses (for the API certificate). */
+export function apiCertNames(c: CollectorServerConfig): { names: string[]; ips: string[] } {
+  return { names: c.apiNames.filter((n) => isIP(n) === 0), ips: c.apiNames.filter((n) => isIP(n) !== 0) };
 }
 
 export function splitHostPort(s: string): { host: string; port: number } {

@@ -12,12 +12,12 @@ import { formatDuration, parseDuration } from '../../shared/cli/duration.js';
 import type { CommandParams } from '../../shared/commands/command-schema.js';
 import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 import type { CaptureControlState } from '../../shared/commands/agent-reports.js';
-import { deanonFilter } from '../deanon-text.js';
+import { deanonFilter, deanonOptions } from '../deanon-text.js';
 import { remoteOptions, reportCommand, submitCommand, type RemoteFlags } from './remote-command.js';
 
 const L = COMMAND_LIMITS;
 
-interface DeanonFlags { deanon?: boolean; keys?: string }
+interface DeanonFlags { deanon?: boolean; ownerKeys?: string }
 
 export function captureStateText(data: unknown): string {
   const s = data as CaptureControlState;
@@ -64,12 +64,8 @@ function component(text: string): 'capture' | 'shipping' {
 }
 
 function printer(f: RemoteFlags & DeanonFlags): (data: unknown) => string {
-  const deanon = deanonFilter(f.deanon, f.keys);
+  const deanon = deanonFilter(f.deanon, f.ownerKeys);
   return (data) => deanon(captureStateText(data));
-}
-
-function deanonOptions(c: Command): Command {
-  return c.option('--deanon', 'show the real address behind each pseudonym (needs the owner key)').option('--keys <dir>', 'owner key directory (for --deanon)');
 }
 
 export function registerCaptureCommands(program: Command): void {

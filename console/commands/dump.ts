@@ -8,21 +8,21 @@ import { parseIntOption } from '../../shared/cli/run-cli.js';
 function headerJson(h: DumpHeader): Record<string, unknown> {
   return {
     version: h.version,
-    agent_id: h.agentId,
+    agentId: h.agentId,
     sequence: h.sequence,
-    first_ts_us: h.firstTsUs,
-    last_ts_us: h.lastTsUs,
     first: new Date(h.firstTsUs / 1000).toISOString(),
     last: new Date(h.lastTsUs / 1000).toISOString(),
-    packet_count: h.packetCount,
-    tuple_count: h.tupleCount,
-    link_type: h.linkType,
-    anon_key_id: h.anonKeyId,
-    snap_len: h.snapLen,
+    firstUs: h.firstTsUs,
+    lastUs: h.lastTsUs,
+    packetCount: h.packetCount,
+    tupleCount: h.tupleCount,
+    linkType: h.linkType,
+    anonKeyId: h.anonKeyId,
+    snapLen: h.snapLen,
     compression: h.compression,
     flags: h.flags,
-    compressed_size: h.compressedSize,
-    uncompressed_size: h.uncompressedSize,
+    compressedSize: h.compressedSize,
+    uncompressedSize: h.uncompressedSize,
   };
 }
 
@@ -33,10 +33,9 @@ export function registerDumpCommands(program: Command): void {
     .description("print a dump's header and one JSON object per packet record; damaged files are rejected with the reason")
     .argument('<file>', 'dump file (.mkd)')
     .option('--json', 'print the header as a JSON line too (all output is then JSON lines)')
-    .option('--epoch', 'timestamps as epoch microseconds instead of ISO text')
     .option('--header-only', 'print only the header')
     .option('--limit <n>', 'print at most N records', parseIntOption('--limit', 0))
-    .action((file: string, opts: { json?: boolean; epoch?: boolean; headerOnly?: boolean; limit?: number }) => {
+    .action((file: string, opts: { json?: boolean; headerOnly?: boolean; limit?: number }) => {
       const bytes = readFileSync(file);
       const d = decodeDump(bytes);
       const h = headerJson(d.header);
@@ -51,7 +50,7 @@ export function registerDumpCommands(program: Command): void {
       const out: string[] = [];
       d.forEach((rec, i) => {
         if (i >= limit) return;
-        out.push(JSON.stringify(recordToJson(rec, { epochUs: opts.epoch === true })));
+        out.push(JSON.stringify(recordToJson(rec)));
         if (out.length >= 1000) { process.stdout.write(out.join('\n') + '\n'); out.length = 0; }
       });
       if (out.length) process.stdout.write(out.join('\n') + '\n');

@@ -7,11 +7,11 @@ import { UsageError } from '../../shared/cli/run-cli.js';
 import { loadOwnerKeys, type OwnerKeys } from '../../shared/keys/owner-keys.js';
 import { openSealed, SealedBoxError } from '../../shared/commands/sealed-box.js';
 import type { InventoryPlain, InventoryReport, InventorySensitive } from '../../shared/commands/agent-reports.js';
-import { ownerKeysDir } from '../owner-dir.js';
-import { deanonymizeStarred } from '../deanon-text.js';
+import { ownerKeysDir } from '../settings.js';
+import { deanonymizeStarred, ownerKeysOption } from '../deanon-text.js';
 import { clientFrom, remoteOptions, resolveAgentId, stateLine, submitCommand, type RemoteFlags } from './remote-command.js';
 
-interface Flags extends RemoteFlags { keys?: string; cached?: boolean }
+interface Flags extends RemoteFlags { ownerKeys?: string; cached?: boolean }
 
 export interface OpenedInventory {
   agentId: string;
@@ -75,12 +75,11 @@ function ownerKeysOrNull(dir: string | undefined): OwnerKeys | null {
 }
 
 export function registerInfoCommand(program: Command): void {
-  remoteOptions(program
+  ownerKeysOption(remoteOptions(program
     .command('info')
     .description('machine inventory of an agent; host name, users, addresses and MACs are opened with the owner key, "sealed" without')
     .argument('<agent>', 'agent id (or a unique prefix)')
-    .option('--keys <dir>', 'owner key directory (default $MEERKAT_OWNER_KEYS or ~/.meerkat/owner-keys)')
-    .option('--cached', 'show the last inventory the collector holds, do not ask the agent'))
+    .option('--cached', 'show the last inventory the collector holds, do not ask the agent')), 'to open the sealed half')
     .action(async (agent: string, f: Flags) => {
       let report: InventoryReport;
       let agentId: string;
@@ -101,7 +100,7 @@ export function registerInfoCommand(program: Command): void {
         }
         report = c.result?.data as InventoryReport;
       }
-      const owner = ownerKeysOrNull(f.keys);
+      const owner = ownerKeysOrNull(f.ownerKeys);
       const opened = openInventory(agentId, report, owner);
       process.stdout.write(f.json ? JSON.stringify(opened) + '\n' : inventoryText(opened, owner?.anonKey ?? null));
     });

@@ -15,7 +15,7 @@ import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 import { parsePeerRef, type PeerRef } from '../../shared/commands/peer-ref.js';
 import { parseLoss, parseRate } from '../../shared/interdiction/interdiction-input.js';
 import type { DisplayedInterdiction } from '../../shared/commands/agent-reports.js';
-import { deanonFilter } from '../deanon-text.js';
+import { deanonFilter, deanonOptions } from '../deanon-text.js';
 import { remoteOptions, reportCommand, submitCommand, type RemoteFlags } from './remote-command.js';
 
 export interface InterdictionFlags {
@@ -28,7 +28,7 @@ export interface InterdictionFlags {
 
 interface Flags extends RemoteFlags, InterdictionFlags {
   deanon?: boolean;
-  keys?: string;
+  ownerKeys?: string;
 }
 
 export function interdictionText(data: unknown): string {
@@ -80,11 +80,9 @@ export function degradeParams(f: InterdictionFlags): CommandParams<'interdiction
 }
 
 export function registerInterdictionCommands(program: Command): void {
-  const common = (c: Command): Command => remoteOptions(c)
-    .option('--deanon', 'show the real address behind each pseudonym in the answer (needs the owner key)')
-    .option('--keys <dir>', 'owner key directory (for --deanon)');
+  const common = (c: Command): Command => deanonOptions(remoteOptions(c));
   const print = (f: Flags) => {
-    const deanon = deanonFilter(f.deanon, f.keys);
+    const deanon = deanonFilter(f.deanon, f.ownerKeys);
     return (data: unknown) => deanon(interdictionText(data));
   };
 

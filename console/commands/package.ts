@@ -8,12 +8,13 @@ import type { Command, Option as OptionType } from 'commander';
 import { Option } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
 import { MEERKAT_VERSION } from '../../shared/version.js';
-import { ownerKeysDir } from '../owner-dir.js';
+import { ownerKeysDir, settingHelp } from '../settings.js';
+import { refuseRenamedOptions } from '../../shared/cli/renamed-options.js';
 
 const AGENT_KINDS = ['agent-deb', 'agent-rpm', 'agent-exe'] as const;
 
 interface Flags {
-  owner?: string;
+  ownerKeys?: string;
   operatorKey?: string[];
   collector?: string;
   token?: string;
@@ -28,21 +29,22 @@ interface Flags {
 export function registerPackageCommands(program: Command): void {
   const pkg = program.command('package').description("build an organisation's packages (run by the network owner)");
   const only: OptionType = new Option('--only <kind...>', 'build only these').choices([...AGENT_KINDS]);
-  pkg.command('agent')
+  const agentCmd = pkg.command('agent')
     .description("agent packages (.deb, .rpm, setup.exe) carrying the owner's anon.key and box.pub, the operator keys, the collector address and an enrollment token")
-    .option('--owner <dir>', 'owner key directory (default $MEERKAT_OWNER_KEYS or ~/.meerkat/owner-keys)')
+    .option('--owner-keys <dir>', `owner key directory (${settingHelp('ownerKeys')})`)
     .option('--operator-key <file...>', "operators' public keys (op.pub) the agents pin: only commands they sign change a host")
     .option('--collector <url>', 'collector address, https://host:port')
-    .option('--token <token>', 'enrollment token (meerkat enroll-token create; give it enough uses for every endpoint)')
+    .option('--token <token>', 'enrollment token (meerkat-collector token create --uses N on the collector host: one use per endpoint)')
     .option('--ca <file>', "the collector's CA certificate: checked against the token, shipped for reference")
     .option('--config <file>', 'agent configuration to install (agent.json: internal prefixes, capture settings)')
     .option('--out <dir>', 'output folder', 'meerkat-agent-packages')
     .addOption(only)
     .option('--fast', 'fast compression (bigger files; for trials)', false)
-    .option('--json', 'print what was built as JSON', false)
-    .action(async (f: Flags) => {
+    .option('--json', 'print what was built as JSON', false);
+  refuseRenamedOptions(agentCmd, { '--owner': '--owner-keys' });
+  agentCmd.action(async (f: Flags) => {
       if (!f.collector) throw new UsageError('--collector https://host:port is required');
-      if (!f.token) throw new UsageError('--token is required (meerkat enroll-token create --uses N on the collector host)');
+      if (!f.token) throw new UsageError('--token is required (meerkat-collector token create --uses N on the collector host)');
       if (!f.operatorKey?.length) throw new UsageError('--operator-key op.pub is required: agents obey only commands signed by a pinned key');
       // the builders are loaded only here: the console's other commands never carry them
       const { loadOwnerPayload } = await import('../../installer/build/owner-payload.js');
@@ -51,7 +53,7 @@ export function registerPackageCommands(program: Command): void {
       let owner;
       try {
         owner = loadOwnerPayload({
-          ownerDir: ownerKeysDir(f.owner),
+          ownerDir: ownerKeysDir(f.ownerKeys),
           operatorKeys: f.operatorKey,
           collector: f.collector,
           token: f.token,

@@ -1,6 +1,6 @@
 // `meerkat pcap --agent A [--peer ADDR|CIDR] [--port P] [--flow UID|--community-id ID]
 //   --since T --until T -o out.pcapng [--owner DIR]`: the packets the collector kept, as pcapng
-// for Wireshark. Through the admin API by default (the collector streams the selected records as
+// for Wireshark. Through the operators' API by default (the collector streams the selected records as
 // dumps; this console rebuilds the packets, so with --owner the pseudonyms are turned back here,
 // where the owner key is, never on the collector). Locally with --db (a collector database: its
 // dumps table and raw files, and its flows for --flow) or --dumps DIR (dump files).
@@ -21,7 +21,10 @@ import { RecordDeanonymizer } from '../../shared/pcap-export/record-deanonymizer
 import { SelectionError } from '../../shared/pcap-export/packet-selection.js';
 import { runExport } from '../../shared/pcap-export/run-export.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
-import { AGENT_ID_RE } from '../../shared/commands/command-schema.js';
+import { resolveAgentIdPrefix } from '../../shared/commands/agent-id-prefix.js';
+import { refuseRenamedOptions } from '../../shared/cli/renamed-options.js';
+import { ownerKeysOption } from '../deanon-text.js';
+import { ownerKeysDir } from '../settings.js';
 import { clientFrom, remoteOptions, resolveAgentId, type RemoteFlags } from './remote-command.js';
 
 interface PcapFlags extends RemoteFlags {
@@ -33,7 +36,8 @@ interface PcapFlags extends RemoteFlags {
   since?: string;
   until?: string;
   out: string;
-  owner?: string;
+  deanon?: boolean;
+  ownerKeys?: string;
   db?: string;
   dumps?: string;
   maxPackets?: number;
@@ -60,11 +64,7 @@ export function exportRequestFromFlags(f: PcapFlags, nowMs = Date.now()): Export
 }
 
 function uniquePrefix(ids: readonly string[], text: string): string {
-  const t = text.trim().toLowerCase();
-  if (AGENT_ID_RE.test(t)) return t;
-  const hits = ids.filter((a) => a.startsWith(t));
-  if (hits.length === 1) return hits[0]!;
-  throw new UsageError(hits.length === 0 ? `no agent id starts with ${JSON.stringify(text)} in these dumps` : `${JSON.stringify(text)} matches ${hits.length} agents; give more of the id`);
+  return resolveAgentIdPrefix(text, ids, 'agents of these dumps');
 }
 
 function localFlowLookup(db: string | undefined): FlowLookup {
@@ -120,7 +120,7 @@ function wrapSelection<T>(fn: () => T): T {
 }
 
 export function registerPcapCommand(program: Command): void {
-  remoteOptions(program
+  const cmd = remoteOptions(program
     .command('pcap')
     .description('write the packets the collector kept (headers, payload where it was captured, retro capture) as pcapng for Wireshark')
     .option('--agent <id>', 'agent id (or a unique prefix)')
@@ -131,15 +131,17 @@ export function registerPcapCommand(program: Command): void {
     .option('--since <time>', 'from: ISO time, epoch seconds, or a duration ago (2h)')
     .option('--until <time>', 'until (same forms as --since)')
     .requiredOption('-o, --out <file>', 'pcapng file to write ("-" for stdout, e.g. | wireshark -k -i -)')
-    .option('--owner <dir>', "owner key directory: real addresses instead of pseudonyms (needs anon.key; stays on this machine)")
-    .option('--db <file>', 'read a collector database directly (its dumps and flows) instead of the admin API')
-    .option('--dumps <dir>', 'read dump files in a directory directly instead of the admin API')
-    .option('--max-packets <n>', 'stop after N packets', parseIntOption('--max-packets', 1)), { wait: false })
-    .action(async (f: PcapFlags) => {
+    .option('--deanon', "real addresses instead of pseudonyms in the packets (needs the owner's anon.key; stays on this machine)")
+    .option('--db <file>', 'read a collector database directly (its dumps and flows) instead of the collector\'s API')
+    .option('--dumps <dir>', 'read dump files in a directory directly instead of the collector\'s API')
+    .option('--max-packets <n>', 'stop after N packets', parseIntOption('--max-packets', 1)), { wait: false });
+  ownerKeysOption(cmd, 'for --deanon');
+  refuseRenamedOptions(cmd, { '--owner': '--deanon (with --owner-keys DIR for the key directory)' });
+  cmd.action(async (f: PcapFlags) => {
       if (f.json && f.out === '-') throw new UsageError('--json prints the summary on stdout: write the pcapng to a file (-o FILE)');
       if (f.db !== undefined && f.dumps !== undefined) throw new UsageError('give --db or --dumps, not both');
       const req = exportRequestFromFlags(f);
-      const deanonymize = f.owner !== undefined ? new RecordDeanonymizer(loadAnonKey(join(f.owner, ANON_KEY_FILE))) : undefined;
+      const deanonymize = f.deanon ? new RecordDeanonymizer(loadAnonKey(join(ownerKeysDir(f.ownerKeys), ANON_KEY_FILE))) : undefined;
       if (f.db !== undefined && !existsSync(f.db)) throw new UsageError(`no collector database at ${f.db}`);
       let summary: Record<string, unknown>;
       if (f.db !== undefined || f.dumps !== undefined) {
@@ -171,7 +173,7 @@ export function registerPcapCommand(program: Command): void {
         const body = await client.stream(client.scoped(`/pcap?${exportRequestToQuery(req)}`));
         const s = newPcapngSummary();
         const records = recordsFromDumpStream(splitDumpStream(body));
-        await writeOut(f.out, exportPcapng(records, req.agentId ?? 'unknown', s, { ...(deanonymize ? { deanonymize } : {}), comment: `Meerkat export through ${f.admin ?? 'the admin API'}` }));
+        await writeOut(f.out, exportPcapng(records, req.agentId ?? 'unknown', s, { ...(deanonymize ? { deanonymize } : {}), comment: `Meerkat export through ${f.api ?? 'the collector\'s API'}` }));
         const trailer = body.trailers[EXPORT_TRAILER];
         if (trailer === undefined) throw new Error('the collector ended the export without its summary (cut short by an error on the collector: see its log and `meerkat audit`)');
         const remote = JSON.parse(trailer) as Record<string, unknown>;

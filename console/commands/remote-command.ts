@@ -1,4 +1,4 @@
-// What every remote-control console command shares: the admin API connection, the operator's
+// What every remote-control console command shares: the operators' API connection, the operator's
 // signing key, building + signing + submitting one command, `--wait` until it ends, printing
 // its state and result, and agent id prefixes ("3f2a" for the one agent whose id starts so).
 import type { Command } from 'commander';
@@ -8,16 +8,19 @@ import { parseDuration } from '../../shared/cli/duration.js';
 import { COMMAND_LIMITS } from '../../shared/commands/command-limits.js';
 import { buildSignedCommand } from '../../shared/commands/command-signing.js';
 import {
-  AGENT_ID_RE, CommandSchemaError, DEFAULT_COMMAND_LIFETIME_MS, TERMINAL_STATES,
+  CommandSchemaError, DEFAULT_COMMAND_LIFETIME_MS, TERMINAL_STATES,
   type CommandKind, type CommandParams,
 } from '../../shared/commands/command-schema.js';
+import { agentIdOrPrefix, resolveAgentIdPrefix } from '../../shared/commands/agent-id-prefix.js';
 import { OPERATOR_KEY_FILE, loadOperatorSigningKey } from '../../shared/commands/operator-keys.js';
 import { KeyFileError } from '../../shared/keys/key-file-error.js';
-import { AdminClient, adminUrl, operatorDir, orgOf } from '../admin-client.js';
+import { refuseRenamedOptions } from '../../shared/cli/renamed-options.js';
+import { AdminClient } from '../admin-client.js';
+import { apiUrl, operatorDir, orgOf, settingHelp } from '../settings.js';
 import type { CommandView } from '../../shared/commands/admin-views.js';
 
 export interface RemoteFlags {
-  admin?: string;
+  api?: string;
   org?: string;
   operatorDir?: string;
   expires?: string;
@@ -26,12 +29,17 @@ export interface RemoteFlags {
   json?: boolean;
 }
 
+/** The options every command talking to the collector's API takes. */
+export function apiOptions(c: Command): Command {
+  c.option('--api <url>', `the collector's API, https://host:port (${settingHelp('api')})`)
+    .option('--operator-dir <dir>', `operator certificate and signing key (${settingHelp('operatorDir')})`)
+    .option('--org <id>', `the organisation to work in (${settingHelp('org')})`);
+  return refuseRenamedOptions(c, { '--admin': '--api (the collector\'s operators\' API, https://host:port)' });
+}
+
 /** Adds the options every remote command takes. */
 export function remoteOptions(c: Command, opts: { wait?: boolean } = { wait: true }): Command {
-  c.option('--admin <url>', 'collector admin API (default $MEERKAT_ADMIN_URL or https://127.0.0.1:9470)')
-    .option('--org <id>', 'organisation (default $MEERKAT_ORG or default)')
-    .option('--operator-dir <dir>', 'operator certificate and signing key (default $MEERKAT_OPERATOR_DIR or ~/.meerkat/operator)')
-    .option('--json', 'print JSON');
+  apiOptions(c).option('--json', 'print JSON');
   if (opts.wait !== false) {
     c.option('--expires <duration>', 'how long the command may wait for an offline agent (default 24h, at most 30d)')
       .option('--wait [seconds]', 'wait until the agent has answered (default: until the command expires)');
@@ -40,19 +48,15 @@ export function remoteOptions(c: Command, opts: { wait?: boolean } = { wait: tru
 }
 
 export function clientFrom(f: RemoteFlags): AdminClient {
-  return AdminClient.fromOperatorDir(operatorDir(f.operatorDir), adminUrl(f.admin), orgOf(f.org));
+  return AdminClient.fromOperatorDir(operatorDir(f.operatorDir), apiUrl(f.api), orgOf(f.org));
 }
 
-/** Full agent id from an id or a unique prefix of one (at least 4 characters). */
+/** Full agent id from an id or a unique prefix of one (shared/commands/agent-id-prefix.ts). */
 export async function resolveAgentId(client: AdminClient, text: string): Promise<string> {
-  const t = text.trim().toLowerCase();
-  if (AGENT_ID_RE.test(t)) return t;
-  if (!/^[0-9a-f-]{4,36}$/.test(t)) throw new UsageError(`not an agent id or id prefix: ${JSON.stringify(text)}`);
+  const f = agentIdOrPrefix(text);
+  if ('id' in f) return f.id;
   const { agents } = await client.get<{ agents: { agentId: string }[] }>(client.scoped('/agents'));
-  const hits = agents.filter((a) => a.agentId.startsWith(t));
-  if (hits.length === 1) return hits[0]!.agentId;
-  if (hits.length === 0) throw new UsageError(`no agent id starts with ${JSON.stringify(text)}`);
-  throw new UsageError(`${JSON.stringify(text)} matches ${hits.length} agents; give more of the id`);
+  return resolveAgentIdPrefix(text, agents.map((a) => a.agentId), 'agents the collector knows');
 }
 
 function lifetimeMs(f: RemoteFlags): number {
@@ -68,7 +72,7 @@ export async function submitCommand<K extends CommandKind>(f: RemoteFlags, agent
   try {
     key = loadOperatorSigningKey(join(dir, OPERATOR_KEY_FILE));
   } catch (e) {
-    if (e instanceof KeyFileError) throw new UsageError(`${e.message} (create one with \`meerkat keys operator-init --dir ${dir}\` and pin its op.pub on the agents)`);
+    if (e instanceof KeyFileError) throw new UsageError(`${e.message} (create one with \`meerkat keys operator-init --operator-dir ${dir}\` and pin its op.pub on the agents)`);
     throw e;
   }
   const agentId = await resolveAgentId(client, agentText);

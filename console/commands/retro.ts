@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
 import { parseTimeOption } from '../../shared/cli/time-option.js';
 import { PeerRefError, parseRecordAddress } from '../../shared/commands/peer-ref.js';
-import { deanonFilter } from '../deanon-text.js';
+import { deanonFilter, deanonOptions } from '../deanon-text.js';
 import { remoteOptions, reportCommand, submitCommand, type RemoteFlags } from './remote-command.js';
 
 interface RetroFlags extends RemoteFlags {
@@ -17,7 +17,7 @@ interface RetroFlags extends RemoteFlags {
   since: string;
   until?: string;
   deanon?: boolean;
-  keys?: string;
+  ownerKeys?: string;
 }
 
 interface PullReport {
@@ -39,7 +39,7 @@ export function retroReportText(data: unknown): string {
 }
 
 export function registerRetroCommand(program: Command): void {
-  remoteOptions(program
+  const cmd = remoteOptions(program
     .command('retro')
     .description("ship the packets an agent's retro ring holds for a window (payload from before an alert)")
     .argument('<agent>', 'agent id (or a unique prefix)')
@@ -47,9 +47,8 @@ export function registerRetroCommand(program: Command): void {
     .option('--all', 'every peer (the whole window, bounded by the agent)')
     .option('--port <n>', 'only this port (either side)', parseIntOption('--port', 1, 65535))
     .requiredOption('--since <time>', 'from: ISO time, epoch seconds, or a duration ago (5m)')
-    .option('--until <time>', 'until (default now)')
-    .option('--deanon', 'show the real address behind each pseudonym (needs the owner key)')
-    .option('--keys <dir>', 'owner key directory (for --deanon)'))
+    .option('--until <time>', 'until (default now)'))
+  deanonOptions(cmd)
     .action(async (agent: string, f: RetroFlags) => {
       if (!f.peer && !f.all) throw new UsageError('name the peer (--peer ADDRESS) or take every peer (--all)');
       if (f.peer && f.all) throw new UsageError('--peer and --all exclude each other');
@@ -65,7 +64,7 @@ export function registerRetroCommand(program: Command): void {
       const untilMs = f.until ? Math.floor(parseTimeOption('--until', f.until, now) / 1000) : now;
       if (!(untilMs > sinceMs)) throw new UsageError('--until must be after --since');
       const c = await submitCommand(f, agent, 'capture.retro', { ...(peer ? { peer } : {}), ...(f.port ? { port: f.port } : {}), sinceMs, untilMs });
-      const deanon = deanonFilter(f.deanon, f.keys);
+      const deanon = deanonFilter(f.deanon, f.ownerKeys);
       reportCommand(c, f, (d) => deanon(retroReportText(d)));
     });
 }

@@ -68,7 +68,7 @@ export function loadOwnerPayload(f: OwnerPayloadFiles): OwnerPayload {
     loadAnonKey(anonFile);
     loadBoxPublicKey(boxFile);
   } catch (e) {
-    fail(`owner keys in ${f.ownerDir}: ${(e as Error).message} (create them with: meerkat keys init --dir ${f.ownerDir})`);
+    fail(`owner keys in ${f.ownerDir}: ${(e as Error).message} (create them with: meerkat keys init --owner-keys ${f.ownerDir})`);
   }
   if (f.operatorKeys.length === 0) fail('no operator key: pass --operator-key op.pub (the agent obeys only commands signed by a pinned key)');
   const operatorKeys = f.operatorKeys.map((file) => {

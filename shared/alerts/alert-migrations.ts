@@ -44,6 +44,15 @@ export const ALERT_MIGRATIONS: readonly AlertMigration[] = [
       CREATE INDEX alerts_state ON alerts (state, last_seen_us);
     `,
   },
+  {
+    version: 2,
+    name: 'alerts.host: the internal host an alert is about; the key becomes a JSON array with it',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN host TEXT NOT NULL DEFAULT '';
+      UPDATE alerts SET dedup_key = json_array(agent_id, host, category, rule, peer);
+      CREATE INDEX alerts_host ON alerts (host, last_seen_us);
+    `,
+  },
 ];
 
 export const LATEST_ALERT_SCHEMA = ALERT_MIGRATIONS[ALERT_MIGRATIONS.length - 1]!.version;

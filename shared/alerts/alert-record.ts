@@ -23,7 +23,7 @@ export interface SuggestedResponse {
   reason?: string;
 }
 
-/** What an analyzer emits. Alerts with the same agent + category + rule + peer aggregate into one row. */
+/** What an analyzer emits. Alerts with the same agent + host + category + rule + peer aggregate into one row. */
 export interface AlertInput {
   severity: Severity;
   /** e.g. 'threat-intel', 'scan', 'beacon' (a user analyzer picks its own) */
@@ -31,6 +31,12 @@ export interface AlertInput {
   /** the rule or sub-kind within the category (part of the aggregation key), e.g. 'port-scan' */
   rule?: string;
   agentId: string;
+  /**
+   * The internal host the alert is about, by its address as stored (a pseudonym for an internal
+   * address): the capturing host for an agent, one of many hosts in an imported capture. The
+   * analyzer host fills it in from the flow being analyzed when an analyzer emits none.
+   */
+  host?: string;
   flowUid?: string;
   communityId?: string;
   /** the other endpoint (address as stored: real address or pseudonym) */

@@ -29,7 +29,7 @@ export interface SqliteAlertStoreOptions {
 }
 
 export interface AlertRow {
-  id: number; dedup_key: string; agent_id: string; category: string; rule: string; peer: string; analyzer: string;
+  id: number; dedup_key: string; agent_id: string; host: string; category: string; rule: string; peer: string; analyzer: string;
   severity: string; severity_rank: number; state: string; summary: string; count: number; first_seen_us: number;
   last_seen_us: number; flow_uid: string | null; community_id: string | null; flow_uids_json: string;
   evidence_json: string; response_json: string | null; created_us: number; updated_us: number;
@@ -53,7 +53,7 @@ function evidenceJson(e: Record<string, unknown>): string {
 
 export function rowToAlert(r: AlertRow): StoredAlert {
   return {
-    id: r.id, key: r.dedup_key, agentId: r.agent_id, category: r.category, rule: r.rule, peer: r.peer,
+    id: r.id, key: r.dedup_key, agentId: r.agent_id, host: r.host, category: r.category, rule: r.rule, peer: r.peer,
     analyzer: r.analyzer, severity: r.severity as Severity, state: r.state as AlertState, summary: r.summary,
     count: r.count, firstSeenUs: r.first_seen_us, lastSeenUs: r.last_seen_us, flowUid: r.flow_uid,
     communityId: r.community_id, flowUids: JSON.parse(r.flow_uids_json) as string[],
@@ -129,10 +129,10 @@ export class SqliteAlertStore {
     const update = this.db.prepare(`UPDATE alerts SET count = ?, first_seen_us = ?, last_seen_us = ?, severity = ?,
       severity_rank = ?, summary = ?, flow_uid = ?, community_id = ?, flow_uids_json = ?, evidence_json = ?, response_json = ?,
       analyzer = ?, updated_us = ? WHERE id = ?`);
-    const insert = this.db.prepare(`INSERT INTO alerts (dedup_key, agent_id, category, rule, peer, analyzer, severity,
+    const insert = this.db.prepare(`INSERT INTO alerts (dedup_key, agent_id, host, category, rule, peer, analyzer, severity,
       severity_rank, state, summary, count, first_seen_us, last_seen_us, flow_uid, community_id, flow_uids_json,
       evidence_json, response_json, created_us, updated_us, state_changed_us)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`);
     const byId = this.db.prepare('SELECT * FROM alerts WHERE id = ?');
     const changes: AlertChange[] = [];
     const now = this.nowUs();
@@ -142,7 +142,7 @@ export class SqliteAlertStore {
         const row = find.get(agg.key) as AlertRow | undefined;
         const response = a.suggestedResponse ? JSON.stringify(a.suggestedResponse) : null;
         if (row === undefined) {
-          const r = insert.run(agg.key, a.agentId, a.category, a.rule ?? '', a.peer ?? '', a.analyzer, agg.maxSeverity,
+          const r = insert.run(agg.key, a.agentId, a.host ?? '', a.category, a.rule ?? '', a.peer ?? '', a.analyzer, agg.maxSeverity,
             severityRank(agg.maxSeverity), a.summary, agg.count, agg.firstTsUs, agg.lastTsUs, a.flowUid ?? null,
             a.communityId ?? null, JSON.stringify(agg.flowUids.slice(0, MAX_FLOW_UIDS)), evidenceJson(a.evidence), response, now, now);
           changes.push({ kind: 'new', alert: rowToAlert(byId.get(r.lastInsertRowid) as AlertRow) });
@@ -175,7 +175,9 @@ export class SqliteAlertStore {
     const conds: string[] = [];
     const args: unknown[] = [];
     if (f.state !== undefined) { conds.push('state = ?'); args.push(f.state); }
+    if (f.severity !== undefined) { conds.push('severity = ?'); args.push(f.severity); }
     if (f.agentId !== undefined) { conds.push('agent_id = ?'); args.push(f.agentId); }
+    if (f.host !== undefined) { conds.push('host = ?'); args.push(f.host); }
     if (f.category !== undefined) { conds.push('category = ?'); args.push(f.category); }
     if (f.since !== undefined) { conds.push('last_seen_us >= ?'); args.push(f.since); }
     if (f.until !== undefined) { conds.push('first_seen_us <= ?'); args.push(f.until); }
@@ -189,6 +191,28 @@ export class SqliteAlertStore {
     const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
     const rows = this.db.prepare(`SELECT * FROM alerts${w.sql} ORDER BY last_seen_us DESC, id DESC${limit}`).all(...w.args) as AlertRow[];
     return rows.map(rowToAlert);
+  }
+
+  /**
+   * At most `limit` alerts, most recently seen first, after the cursor of the previous page
+   * (null for the first); `next` is null on the last page. @throws AlertStoreError on a bad cursor
+   */
+  page(filter: AlertFilter, limit: number, cursor: string | null): { alerts: StoredAlert[]; next: string | null } {
+    if (!this.hasTables) return { alerts: [], next: null };
+    const w = this.where(filter);
+    const conds = w.sql ? [w.sql.replace(/^ WHERE /, '')] : [];
+    const args = [...w.args];
+    if (cursor !== null) {
+      const m = /^(\d{1,17}):(\d{1,17})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+      if (!m) throw new AlertStoreError(`not an alert page cursor: ${JSON.stringify(cursor.slice(0, 40))}`);
+      conds.push('(last_seen_us < ? OR (last_seen_us = ? AND id < ?))');
+      args.push(Number(m[1]), Number(m[1]), Number(m[2]));
+    }
+    const n = Math.max(1, Math.floor(limit));
+    const rows = this.db.prepare(`SELECT * FROM alerts${conds.length ? ' WHERE ' + conds.join(' AND ') : ''} ORDER BY last_seen_us DESC, id DESC LIMIT ${n + 1}`).all(...args) as AlertRow[];
+    const alerts = rows.slice(0, n).map(rowToAlert);
+    const last = alerts[alerts.length - 1];
+    return { alerts, next: rows.length > n && last ? Buffer.from(`${last.lastSeenUs}:${last.id}`, 'utf8').toString('base64url') : null };
   }
 
   count(filter: AlertFilter = {}): number {

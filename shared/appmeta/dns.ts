@@ -1,6 +1,6 @@
 // A small DNS message parser: question names, answer owner names and the names/addresses
 // answers point to (CNAME, NS, PTR, MX, SRV, DNAME, A, AAAA). Two users: the agent's
-// metadata extraction (agent/pipeline/app-meta-extractor.ts, every DNS packet it sees) and
+// metadata extraction (shared/appmeta/app-meta-extractor.ts, every DNS packet it sees) and
 // the collector analyzers' DNS-name hook (payload captured by hybrid capture). It sees
 // hostile bytes: every read is bounds-checked, name compression pointers may only point
 // backwards and at most MAX_POINTERS times, names are limited to 255 bytes, and record

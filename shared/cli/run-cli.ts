@@ -45,8 +45,9 @@ export async function runCli(program: Command, argv: string[] = process.argv): P
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // help and version are normal exits
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      // help asked for (--help, `help`) and version are normal exits; help shown because no
+      // sub-command was given (`meerkat`, `meerkat keys`) is a usage error
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0)) {
         process.exitCode = EXIT_OK;
         return;
       }

@@ -1,4 +1,4 @@
-// What the collector's operators' API (docs/commands.md, "Console API") answers about agents and
+// What the collector's operators' API (docs/api.md) answers about agents and
 // commands, as the collector builds it and the console reads it. Types only.
 import type { CommandOutcome, CommandState } from './command-schema.js';
 
@@ -11,8 +11,15 @@ export interface AgentView {
   lastSeen: string | null;
   /** agent software version from its heartbeat */
   version: string | null;
-  /** the last heartbeat as the agent sent it (capture, spool, control, interdiction) */
+  /**
+   * the last heartbeat as the agent sent it (capture, spool, control, interdiction), with the
+   * control and interdiction state of commands the agent carried out since then
+   */
   health: Record<string, unknown> | null;
+  /** the collector's revocation list names this agent: it is refused at every connect */
+  revoked: boolean;
+  /** commands sent or waiting to be sent to it that it has not answered yet (not in force) */
+  pendingCommands: Array<{ id: string; kind: string; state: CommandState; createdAt: string }>;
 }
 
 /** One command in POST /v1/commands and GET /v1/commands[/ID]. */

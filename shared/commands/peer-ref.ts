@@ -1,8 +1,11 @@
-// How a command names a peer address. The operator sees internal addresses only as pseudonyms
-// (the flows table marks them with "*"), external ones in the clear; firewall rules need REAL
-// addresses. A PeerRef says which of the two the operator gave, so the agent (which holds the
-// anonymization key) knows whether to de-anonymize. Text form: "ADDR" or "ADDR/LEN" for a real
-// address, "ADDR*" / "ADDR/LEN*" for a pseudonym, exactly as `meerkat flows` prints it. Pure.
+// The pseudonym notation, the same everywhere (tables, commands, filters, the agents' reports):
+// an address the data carries as a pseudonym is written with a "*" right after it -
+// "10.77.3.9*", "10.77.0.0/16*", "[fd12::3]*:443" and "10.77.3.9*:443" as endpoints - and a
+// clear address without one. Commands that name a peer take the same text: the operator sees
+// internal addresses only as pseudonyms, external ones in the clear, and firewall rules need
+// REAL addresses, so a PeerRef says which of the two was given and the agent (which holds the
+// anonymization key) de-anonymizes the pseudonyms. Brackets around an IPv6 address are
+// accepted as printed. Pure.
 import { AddressParseError, formatCidr, parseCidr, parseIp } from '../net/ip-address.js';
 import { InputError } from '../errors.js';
 
@@ -52,11 +55,27 @@ export function canonicalAddressOrCidr(text: string, option: string, expected = 
   return c.prefixLen === max ? cidr.slice(0, cidr.lastIndexOf('/')) : cidr;
 }
 
+/** "[fd12::3]" -> "fd12::3" (as endpoints print an IPv6 address). */
+function unbracket(t: string): string {
+  return /^\[[^\]]*\](\/\d+)?$/.test(t) ? t.replace(/^\[([^\]]*)\]/, '$1') : t;
+}
+
 /** "10.77.3.9*" -> {address: "10.77.3.9", pseudonym: true}. @throws PeerRefError */
 export function parsePeerRef(text: string, option = '--peer'): PeerRef {
   const t = String(text).trim();
   const pseudonym = t.endsWith('*');
-  return { address: canonicalAddressOrCidr(pseudonym ? t.slice(0, -1) : t, option, PEER_REF), pseudonym };
+  return { address: canonicalAddressOrCidr(unbracket(pseudonym ? t.slice(0, -1) : t), option, PEER_REF), pseudonym };
+}
+
+/** An address or CIDR in the notation: "10.77.3.9*" for a pseudonym, "198.51.100.7" for a clear one. */
+export function addressText(address: string, pseudonym: boolean): string {
+  return pseudonym ? `${address}*` : address;
+}
+
+/** An endpoint in the notation: "10.77.3.9*:443", "[fd12::3]*:443", "198.51.100.7:53". */
+export function endpointText(address: string, port: number, pseudonym: boolean): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return `${host}${pseudonym ? '*' : ''}:${port}`;
 }
 
 /**
@@ -65,5 +84,5 @@ export function parsePeerRef(text: string, option = '--peer'): PeerRef {
  */
 export function parseRecordAddress(text: string, option = '--peer'): string {
   const t = String(text).trim();
-  return canonicalAddressOrCidr(t.endsWith('*') ? t.slice(0, -1) : t, option, PEER_REF);
+  return canonicalAddressOrCidr(unbracket(t.endsWith('*') ? t.slice(0, -1) : t), option, PEER_REF);
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { safeParse } from 'zod/mini';
 import type { $ZodType, output } from 'zod/v4/core';
 import { InputError } from '../errors.js';
+import { didYouMean } from './did-you-mean.js';
 
 export class ConfigError extends InputError {
   readonly code = 'MEERKAT_ERR_CONFIG';
@@ -13,8 +14,72 @@ export class ConfigError extends InputError {
   }
 }
 
-export function formatZodIssues(source: string, issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
-  const lines = issues.map((i) => `  ${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
+interface ZodIssueLike {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  code?: string;
+  keys?: readonly string[];
+}
+
+/** The zod definition under a schema (classic and mini share it). */
+interface DefLike {
+  type?: string;
+  shape?: Record<string, SchemaLike>;
+  innerType?: SchemaLike;
+  in?: SchemaLike;
+  element?: SchemaLike;
+  valueType?: SchemaLike;
+  options?: SchemaLike[];
+}
+interface SchemaLike { _zod?: { def?: DefLike } }
+
+/** The schemas `path` can lead to under `schema` (several through a union). */
+function schemasAt(schema: SchemaLike, path: ReadonlyArray<PropertyKey>): SchemaLike[] {
+  let cur: SchemaLike[] = [schema];
+  const unwrap = (s: SchemaLike): SchemaLike[] => {
+    const d = s._zod?.def;
+    if (!d) return [];
+    if (d.innerType && d.type !== 'object') return unwrap(d.innerType);
+    if (d.type === 'pipe' && d.in) return unwrap(d.in);
+    if (d.type === 'union' && d.options) return d.options.flatMap(unwrap);
+    return [s];
+  };
+  for (const step of path) {
+    const next: SchemaLike[] = [];
+    for (const s of cur.flatMap(unwrap)) {
+      const d = s._zod!.def!;
+      if (d.type === 'object' && typeof step === 'string' && d.shape?.[step]) next.push(d.shape[step]);
+      else if (d.type === 'array' && typeof step === 'number' && d.element) next.push(d.element);
+      else if (d.type === 'record' && d.valueType) next.push(d.valueType);
+    }
+    cur = next;
+  }
+  return cur.flatMap(unwrap);
+}
+
+/** The keys an object schema at `path` knows (empty when it cannot tell). */
+export function knownKeysAt(schema: unknown, path: ReadonlyArray<PropertyKey>): string[] {
+  const keys = new Set<string>();
+  for (const s of schemasAt(schema as SchemaLike, path)) {
+    const d = s._zod?.def;
+    if (d?.type === 'object' && d.shape) for (const k of Object.keys(d.shape)) keys.add(k);
+  }
+  return [...keys];
+}
+
+/**
+ * One line per problem, naming the key path. An unknown key is named with the closest known
+ * key ("did you mean") and the keys allowed there, when `schema` is given.
+ */
+export function formatZodIssues(source: string, issues: ReadonlyArray<ZodIssueLike>, schema?: unknown): string {
+  const at = (path: ReadonlyArray<PropertyKey>): string => (path.length ? path.map(String).join('.') : '(root)');
+  const lines = issues.flatMap((i) => {
+    if (i.code === 'unrecognized_keys' && i.keys) {
+      const known = schema === undefined ? [] : knownKeysAt(schema, i.path);
+      return i.keys.map((k) => `  ${at([...i.path, k])}: unknown key${didYouMean(k, known)}${known.length ? `; known keys here: ${known.join(', ')}` : ''}`);
+    }
+    return [`  ${at(i.path)}: ${i.message}`];
+  });
   return `${source}: invalid configuration\n${lines.join('\n')}`;
 }
 
@@ -42,7 +107,7 @@ export function configSection(cfg: unknown, key: string, example: string): Recor
 
 export function validateConfig<S extends $ZodType>(schema: S, value: unknown, source: string): output<S> {
   const r = safeParse(schema, value);
-  if (!r.success) throw new ConfigError(formatZodIssues(source, r.error.issues));
+  if (!r.success) throw new ConfigError(formatZodIssues(source, r.error.issues as ReadonlyArray<ZodIssueLike>, schema));
   return r.data;
 }
 

@@ -2,7 +2,7 @@
 // Never throws: hostile input ends in Truncated/Malformed flags and an `issue`.
 import { RecordFlag } from '../packet/packet-record.js';
 import type { DecodedPacket } from './decoded-packet.js';
-import { DecodeState } from './decode-state.js';
+import { DecodeState, MAX_TUNNEL_DEPTH } from './decode-state.js';
 import { linkTypeTable } from './dispatch.js';
 import './register-protocols.js';
 
@@ -13,6 +13,13 @@ export interface DecodeOptions {
    * packet, as a flow engine needs for the tunnel connection itself.
    */
   innerTunnels?: boolean;
+  /**
+   * Decode at most this many tunnels deep (0..3, default 3): 0 is the outermost packet
+   * (like innerTunnels: false), 1 the packet inside the first tunnel, and so on. With
+   * DecodedPacket.tunnelDepth from a full decode, a caller can visit every layer of a
+   * nested tunnel (Zeek logs a connection for each).
+   */
+  maxTunnelDepth?: number;
   /**
    * Hand out the captured payload as a view in `payload`. Default true. False leaves
    * `payload` empty (payloadOff and payloadLen are still set): for callers that pick the
@@ -43,8 +50,8 @@ export function decodeFrame(
   out.capLen = capLen;
   out.wireLen = wireLen;
   const st = state;
-  if (opts === undefined) st.begin(offset, capLen, wireLen, true, true);
-  else st.begin(offset, capLen, wireLen, opts.innerTunnels !== false, opts.payloadView !== false);
+  if (opts === undefined) st.begin(offset, capLen, wireLen, MAX_TUNNEL_DEPTH, true);
+  else st.begin(offset, capLen, wireLen, tunnelDepthOf(opts), opts.payloadView !== false);
   const d = linkTypeTable.get(linkType);
   if (d === undefined) return out;
   try {
@@ -65,6 +72,12 @@ export function decodeFrame(
  */
 export function decodePacket(linkType: number, frame: Uint8Array, wireLen: number, tsUs: number, out: DecodedPacket, opts?: DecodeOptions): DecodedPacket {
   return decodeFrame(linkType, frame, 0, frame.length, wireLen, tsUs, out, opts);
+}
+
+function tunnelDepthOf(opts: DecodeOptions): number {
+  if (opts.innerTunnels === false) return 0;
+  const d = opts.maxTunnelDepth;
+  return d === undefined || !(d < MAX_TUNNEL_DEPTH) ? MAX_TUNNEL_DEPTH : d > 0 ? Math.floor(d) : 0;
 }
 
 const OUTER_ONLY: DecodeOptions = { innerTunnels: false };

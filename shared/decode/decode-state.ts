@@ -22,8 +22,10 @@ export class DecodeState {
    * each IP layer narrows it for the layers inside.
    */
   declEnd = 0;
-  /** decode the packet inside tunnels (GRE, VXLAN, ...) */
+  /** decode the packet inside tunnels (GRE, VXLAN, ...): maxTunnelDepth > 0 */
   innerTunnels = true;
+  /** how many tunnels deep to decode (DecodeOptions.maxTunnelDepth) */
+  maxTunnelDepth = MAX_TUNNEL_DEPTH;
   /** hand out the payload as a view (DecodeOptions.payloadView) */
   payloadView = true;
   tunnelDepth = 0;
@@ -31,11 +33,12 @@ export class DecodeState {
   layers = 0;
 
   /** A frame of capLen captured bytes starting at index `start` of its buffer. */
-  begin(start: number, capLen: number, wireLen: number, innerTunnels: boolean, payloadView: boolean): void {
+  begin(start: number, capLen: number, wireLen: number, maxTunnelDepth: number, payloadView: boolean): void {
     this.frameEnd = start + capLen;
     this.capShort = capLen < wireLen;
     this.declEnd = start + (wireLen > capLen ? wireLen : capLen);
-    this.innerTunnels = innerTunnels;
+    this.maxTunnelDepth = maxTunnelDepth;
+    this.innerTunnels = maxTunnelDepth > 0;
     this.payloadView = payloadView;
     this.tunnelDepth = 0;
     this.layers = 0;

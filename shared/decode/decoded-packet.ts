@@ -42,6 +42,8 @@ export class DecodedPacket extends PacketRecord {
   mplsDepth = 0;
   /** ARP opcode when etherType is ARP (1 request, 2 reply), else 0 */
   arpOp = 0;
+  /** tunnels decoded around the packet the record describes (0 = not inside a tunnel) */
+  tunnelDepth = 0;
   /** why the packet is marked Truncated/Malformed ('' when clean); static strings, no allocation */
   issue: DecodeIssue = '';
 
@@ -60,6 +62,7 @@ export class DecodedPacket extends PacketRecord {
     this.vlanDepth = 0;
     this.mplsDepth = 0;
     this.arpOp = 0;
+    this.tunnelDepth = 0;
     this.issue = '';
   }
 }

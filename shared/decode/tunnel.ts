@@ -4,6 +4,7 @@
 import { EMPTY_BYTES, FragFlag, RecordFlag, type TunnelKind } from '../packet/packet-record.js';
 import { DecodedPacket } from './decoded-packet.js';
 import { MAX_TUNNEL_DEPTH, UNKNOWN_END, type DecodeState } from './decode-state.js';
+import type { LayerDecoder } from './dispatch-table.js';
 import { decodeEtherType } from './dispatch.js';
 
 const saved: DecodedPacket[] = [];
@@ -15,32 +16,60 @@ for (let i = 0; i < MAX_TUNNEL_DEPTH; i++) saved.push(new DecodedPacket());
  * inner packet, flagged Inner with `tunnel = kind` (the innermost tunnel when
  * nested). MAC offsets and l2Flags stay those of the outer frame; `vlan` is the
  * innermost tag seen anywhere in it.
- * If the inside yields no IP header the record is restored to the outer packet.
+ * If the inside yields no usable IP header (not IP at all, or a BadIpHeader) the record
+ * is restored to the outer packet: the tunnel packet itself is sound and forms a flow.
  */
 export function enterTunnel(kind: TunnelKind, etherType: number, f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
-  if (!st.innerTunnels || st.tunnelDepth >= MAX_TUNNEL_DEPTH || off >= end) return;
-  const save = saved[st.tunnelDepth]!;
-  copyDecodeFields(out, save);
+  const save = beginTunnel(off, end, out, st);
+  if (save === null) return;
   const declEnd = st.declEnd;
   const capShort = st.capShort;
-  // Inside the first fragment of a fragmented outer packet the inner packet is cut
-  // short by fragmentation: treat that like capture truncation.
-  if ((out.fragFlags & FragFlag.MoreFragments) !== 0) {
-    st.capShort = true;
-    st.declEnd = UNKNOWN_END;
-  }
+  if ((save.fragFlags & FragFlag.MoreFragments) !== 0) cutByFragmentation(st);
+  decodeEtherType(etherType, f, off, end, out, st);
+  endTunnel(kind, save, declEnd, capShort, out, st);
+}
+
+/** enterTunnel for a payload that is not named by an EtherType (an 802.11 frame, a GRE header...). */
+export function enterTunnelWith(kind: TunnelKind, decode: LayerDecoder, f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
+  const save = beginTunnel(off, end, out, st);
+  if (save === null) return;
+  const declEnd = st.declEnd;
+  const capShort = st.capShort;
+  if ((save.fragFlags & FragFlag.MoreFragments) !== 0) cutByFragmentation(st);
+  decode(f, off, end, out, st);
+  endTunnel(kind, save, declEnd, capShort, out, st);
+}
+
+/** Saves the outer record and clears its network fields; null when no (deeper) tunnel is decoded. */
+function beginTunnel(off: number, end: number, out: DecodedPacket, st: DecodeState): DecodedPacket | null {
+  if (st.tunnelDepth >= st.maxTunnelDepth || off >= end) return null;
+  const save = saved[st.tunnelDepth]!;
+  copyDecodeFields(out, save);
   clearNetworkFields(out);
   st.tunnelDepth++;
-  decodeEtherType(etherType, f, off, end, out, st);
+  return save;
+}
+
+/**
+ * Inside the first fragment of a fragmented outer packet the inner packet is cut short by
+ * fragmentation: treat that like capture truncation.
+ */
+function cutByFragmentation(st: DecodeState): void {
+  st.capShort = true;
+  st.declEnd = UNKNOWN_END;
+}
+
+function endTunnel(kind: TunnelKind, save: DecodedPacket, declEnd: number, capShort: boolean, out: DecodedPacket, st: DecodeState): void {
   st.tunnelDepth--;
   st.declEnd = declEnd;
   st.capShort = capShort;
-  if (out.ipVersion === 0) {
+  if (out.ipVersion === 0 || (out.flags & RecordFlag.BadIpHeader) !== 0) {
     copyDecodeFields(save, out);
     return;
   }
   if ((out.flags & RecordFlag.Inner) === 0) out.tunnel = kind;
   out.flags |= RecordFlag.Inner;
+  if (st.tunnelDepth >= out.tunnelDepth) out.tunnelDepth = st.tunnelDepth + 1;
 }
 
 function clearNetworkFields(o: DecodedPacket): void {
@@ -109,5 +138,6 @@ function copyDecodeFields(a: DecodedPacket, b: DecodedPacket): void {
   b.vlanDepth = a.vlanDepth;
   b.mplsDepth = a.mplsDepth;
   b.arpOp = a.arpOp;
+  b.tunnelDepth = a.tunnelDepth;
   b.issue = a.issue;
 }

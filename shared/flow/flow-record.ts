@@ -88,12 +88,34 @@ export interface FlowRecord {
   iat_stddev_resp_us: number | null;
   /** producer/consumer ratio (orig - resp) / (orig + resp) over payload bytes; null without payload */
   pcr: number | null;
-  /** tunnel the packets were inside ('' for the tunnel connection itself and untunnelled traffic): gre, vxlan, geneve, 6in4, teredo, gtp, ipip */
+  /** tunnel the packets were inside ('' for the tunnel connection itself and untunnelled traffic): gre, vxlan, vxlan-gpe, geneve, 6in4, teredo, gtp, ipip, ayiya, mpls, etherip */
   tunnel: string;
   /** the originator / responder address is a pseudonym */
   orig_anon: boolean;
   resp_anon: boolean;
+  // Application fields, joined from the agent's metadata records (docs/flows.md "Application
+  // fields"); a record carries what the flow showed up to its end, so later records of a uid repeat them.
+  /** 'tls', 'quic', 'http', 'dns' ('' when no metadata record belonged to the flow) */
+  app_proto: AppProto;
+  /** TLS server name (SNI, TCP or QUIC), else HTTP Host, else the first DNS question; null when none */
+  server_name: string | null;
+  /** server_name is a pseudonym (docs/privacy.md "Domain names"): keep the pair together */
+  server_name_anon: boolean;
+  /** ALPN protocols the client offered, comma-separated ('' none) */
+  alpn: string;
+  /** JA4 of the client hello, JA4S of the server hello ('' when not seen) */
+  ja4: string;
+  ja4s: string;
 }
+
+export type AppProto = '' | 'dns' | 'tls' | 'quic' | 'http';
+
+export const APP_PROTOS: readonly AppProto[] = ['', 'dns', 'tls', 'quic', 'http'];
+
+/** The application fields of a flow without metadata. */
+export const NO_APP_FIELDS: Readonly<Pick<FlowRecord, 'app_proto' | 'server_name' | 'server_name_anon' | 'alpn' | 'ja4' | 'ja4s'>> = Object.freeze({
+  app_proto: '', server_name: null, server_name_anon: false, alpn: '', ja4: '', ja4s: '',
+});
 
 /** Name of an IP protocol as flow records carry it: Zeek's, where ICMPv6 is "icmp" too. */
 export function protoName(ipProto: number): string {

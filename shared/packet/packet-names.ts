@@ -29,6 +29,10 @@ const TUNNELS: Readonly<Record<number, string>> = {
   [TunnelKind.Teredo]: 'teredo',
   [TunnelKind.Gtp]: 'gtp',
   [TunnelKind.IpInIp]: 'ipip',
+  [TunnelKind.Ayiya]: 'ayiya',
+  [TunnelKind.Mpls]: 'mpls',
+  [TunnelKind.VxlanGpe]: 'vxlan-gpe',
+  [TunnelKind.EtherIp]: 'etherip',
 };
 
 /** The protocol's name ("tcp", "icmp6"), or undefined for a number not in the table. */

@@ -26,6 +26,15 @@ export const enum RecordFlag {
   DstAnon = 1 << 4,
   /** addresses/ports are those of a packet inside a tunnel (see `tunnel`) */
   Inner = 1 << 5,
+  /**
+   * the IP header itself is unusable: cut short inside its fixed part, a version that is not
+   * the one the link layer announced, a header length below the minimum, or a total length
+   * below the header length. ipVersion is the announced version; each address is kept only if
+   * the header held it whole (else zeros); nothing beyond the header was decoded. Set with
+   * Malformed, or with Truncated when the capture cut the header. Flows are not built from
+   * such records: their addresses and protocol are not trustworthy.
+   */
+  BadIpHeader = 1 << 6,
 }
 
 /** Bits of PacketRecord.fragFlags. */
@@ -53,6 +62,12 @@ export const enum TunnelKind {
   Teredo = 5,
   Gtp = 6,
   IpInIp = 7,
+  Ayiya = 8,
+  /** MPLS in IP (protocol 137) or in UDP (port 6635) */
+  Mpls = 9,
+  VxlanGpe = 10,
+  /** Ethernet in IP: EtherIP (protocol 97) or protocol 143 */
+  EtherIp = 11,
 }
 
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);

@@ -3,6 +3,7 @@
 // of dump files (the collector's dump dir, `meerkat-agent replay --out`, copies). Listing reads
 // no dump body: the database has the time range of each dump, a directory scan reads the first
 // 96 bytes (the header's agent id and time range; the full check happens when the dump is read).
+import { MeerkatError } from '../errors.js';
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -26,7 +27,8 @@ export interface DumpCatalog {
   close(): void;
 }
 
-export class CatalogError extends Error {
+export class CatalogError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_DUMP_CATALOG';
   constructor(message: string) {
     super(message);
     this.name = 'CatalogError';

@@ -1,5 +1,5 @@
 // Selected records as a stream of dump files, one after the other (each dump says its own
-// length in its header): how the admin API hands an export to the console, which may then turn
+// length in its header): how the operators' API hands an export to the console, which may then turn
 // pseudonyms back with the owner key before writing pcapng - the collector never has that key.
 // Retro records go into dumps flagged Retro, the others into normal dumps; a change of kind or
 // anonymization key, or DUMP_PACKETS records, ends a dump. The reader splits the stream again,

@@ -1,4 +1,4 @@
-// An export request as the console and the admin API exchange it (query string of
+// An export request as the console and the operators' API exchange it (query string of
 // GET /v1/pcap), and its resolution into a PacketSelection: a flow uid or Community ID is looked
 // up in the flow records (their tuples, and their time span unless since/until narrow it).
 // Pure apart from the lookup the caller passes in.

@@ -3,6 +3,7 @@
 // side) and/or one flow's tuple (from a stored flow record: its uid or its Community ID). Also
 // the flow-record lookup that turns --flow / --community-id into a tuple and a time window.
 // Pure.
+import { InputError } from '../errors.js';
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../net/ip-address.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, RecordFlag, type PacketRecord } from '../packet/packet-record.js';
 import type { FlowRecord } from '../flow/flow-record.js';
@@ -34,7 +35,8 @@ export interface PacketSelection {
   flows?: FlowTuple[];
 }
 
-export class SelectionError extends Error {
+export class SelectionError extends InputError {
+  readonly code = 'MEERKAT_ERR_PACKET_SELECTION';
   constructor(message: string) {
     super(message);
     this.name = 'SelectionError';

@@ -1,5 +1,5 @@
 // One export, start to end: the selected records of a catalog's dumps, written as pcapng or as a
-// dump stream, within limits. What the admin API streams to an operator and what the console
+// dump stream, within limits. What the operators' API streams to an operator and what the console
 // writes to a file in its local mode (--db / --dumps) are this same code.
 import { exportDumpStream, newDumpStreamSummary, type DumpStreamSummary } from './dump-stream.js';
 import type { DumpCatalog } from './dump-catalog.js';

@@ -193,6 +193,9 @@ const collectorMessageSchema = z.discriminatedUnion('type', [
     version: str(64),
     v4: str(256 * 1024),
     v6: str(256 * 1024),
+    /** entry hashes of listed domains and JA4/JA4S fingerprints (watchlist-codec.ts) */
+    names: opt(str(256 * 1024)),
+    ja4: opt(str(256 * 1024)),
     truncated: opt(z.boolean()),
   }),
   z.object({ type: z.literal('error'), code: z.string(), reason: z.string() }),

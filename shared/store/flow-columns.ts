@@ -1,8 +1,12 @@
 // Mapping between FlowRecord fields and flow table columns (same names except
 // start/end, which are reserved-ish words in SQL and carry a _us suffix there).
-import type { ConnState, FlowRecord, RecordCause } from '../flow/flow-record.js';
+import type { AppProto, ConnState, FlowRecord, RecordCause } from '../flow/flow-record.js';
 
-/** Column names in insert order; the record field of each is the same name unless mapped below. */
+/**
+ * Column names in insert order; the record field of each is the same name unless mapped below.
+ * server_name_rev is not a field: the name lower-cased with its labels reversed
+ * ("com.example.www"), so a suffix search is an index range (nameSearchKey).
+ */
 export const FLOW_COLUMNS = [
   'uid', 'record_seq', 'community_id', 'agent_id', 'proto', 'ip_proto', 'ip_version',
   'orig_addr', 'orig_port', 'resp_addr', 'resp_port', 'vlan', 'flow_start', 'start_us', 'end_us', 'duration',
@@ -11,6 +15,7 @@ export const FLOW_COLUMNS = [
   'retransmits_orig', 'retransmits_resp', 'zero_windows_orig', 'zero_windows_resp',
   'iat_mean_orig_us', 'iat_stddev_orig_us', 'iat_mean_resp_us', 'iat_stddev_resp_us', 'pcr', 'tunnel',
   'orig_anon', 'resp_anon',
+  'app_proto', 'server_name', 'server_name_rev', 'server_name_anon', 'alpn', 'ja4', 'ja4s',
 ] as const;
 
 export type FlowColumn = (typeof FLOW_COLUMNS)[number];
@@ -56,17 +61,34 @@ export function flowRowValues(r: FlowRecord, out: unknown[]): unknown[] {
   out[36] = r.tunnel;
   out[37] = r.orig_anon ? 1 : 0;
   out[38] = r.resp_anon ? 1 : 0;
+  out[39] = r.app_proto;
+  out[40] = r.server_name;
+  out[41] = r.server_name === null ? null : nameSearchKey(r.server_name);
+  out[42] = r.server_name_anon ? 1 : 0;
+  out[43] = r.alpn;
+  out[44] = r.ja4;
+  out[45] = r.ja4s;
   return out;
+}
+
+/** A name as server_name_rev holds it: lower case, labels in reverse order, no trailing dot. */
+export function nameSearchKey(name: string): string {
+  let n = name.toLowerCase();
+  if (n.endsWith('.')) n = n.slice(0, -1);
+  return n.split('.').reverse().join('.');
 }
 
 const TEXT_COLUMNS: ReadonlySet<FlowColumn> = new Set<FlowColumn>([
   'uid', 'community_id', 'agent_id', 'proto', 'orig_addr', 'resp_addr', 'conn_state', 'history', 'record_cause', 'tunnel',
+  'app_proto', 'alpn', 'ja4', 'ja4s',
 ]);
+/** text or null */
+const NULLABLE_TEXT_COLUMNS: ReadonlySet<FlowColumn> = new Set<FlowColumn>(['server_name', 'server_name_rev']);
 const NULLABLE_COLUMNS: ReadonlySet<FlowColumn> = new Set<FlowColumn>([
   'rtt_syn_synack_us', 'rtt_synack_ack_us', 'iat_mean_orig_us', 'iat_stddev_orig_us', 'iat_mean_resp_us', 'iat_stddev_resp_us', 'pcr',
 ]);
-/** Per column in FLOW_COLUMNS order: 0 text, 1 finite number, 2 finite number or null. */
-const COLUMN_KINDS: readonly number[] = FLOW_COLUMNS.map((c) => (TEXT_COLUMNS.has(c) ? 0 : NULLABLE_COLUMNS.has(c) ? 2 : 1));
+/** Per column in FLOW_COLUMNS order: 0 text, 1 finite number, 2 finite number or null, 3 text or null. */
+const COLUMN_KINDS: readonly number[] = FLOW_COLUMNS.map((c) => (TEXT_COLUMNS.has(c) ? 0 : NULLABLE_TEXT_COLUMNS.has(c) ? 3 : NULLABLE_COLUMNS.has(c) ? 2 : 1));
 
 /**
  * Why a row (flowRowValues) cannot be stored as it is, or null: a text column that is not a
@@ -77,8 +99,8 @@ export function flowRowProblem(values: readonly unknown[]): string | null {
   for (let i = 0; i < COLUMN_KINDS.length; i++) {
     const v = values[i];
     const kind = COLUMN_KINDS[i]!;
-    if (kind === 0) {
-      if (typeof v !== 'string') return `${FLOW_COLUMNS[i]} is ${v === null ? 'null' : typeof v}, expected text`;
+    if (kind === 0 || kind === 3) {
+      if (typeof v !== 'string' && !(kind === 3 && v === null)) return `${FLOW_COLUMNS[i]} is ${v === null ? 'null' : typeof v}, expected text`;
     } else if (!(typeof v === 'number' && Number.isFinite(v)) && !(kind === 2 && v === null)) {
       return `${FLOW_COLUMNS[i]} is ${typeof v === 'number' ? String(v) : v === null ? 'null' : typeof v}, expected a finite number`;
     }
@@ -138,5 +160,11 @@ export function flowRecordFromRow(row: FlowRow): FlowRecord {
     tunnel: row.tunnel as string,
     orig_anon: num(row.orig_anon) !== 0,
     resp_anon: num(row.resp_anon) !== 0,
+    app_proto: (row.app_proto ?? '') as AppProto,
+    server_name: (row.server_name ?? null) as string | null,
+    server_name_anon: num(row.server_name_anon ?? 0) !== 0,
+    alpn: (row.alpn ?? '') as string,
+    ja4: (row.ja4 ?? '') as string,
+    ja4s: (row.ja4s ?? '') as string,
   };
 }

@@ -8,6 +8,7 @@
 // after a durable commit. A networked backend keeps the same semantics by running
 // behind its own worker (it must not acknowledge before its commit either).
 import type { ConnState, FlowRecord } from '../flow/flow-record.js';
+import type { DnsRecord, TlsRecord } from '../flow/app-records.js';
 import { MeerkatError } from '../errors.js';
 
 /** Facts about one received dump file. */
@@ -47,8 +48,10 @@ export interface AgentRow {
 /** Filter for flow queries; all conditions must hold. Times select records overlapping [since, until]. */
 export interface FlowFilter {
   agentId?: string;
-  /** originator or responder address (text form as records carry it) */
+  /** originator or responder address, or a CIDR prefix either side lies in (text form as records carry it) */
   addr?: string;
+  /** with addr: only a side that is a pseudonym (the "*" notation); default either */
+  addrPseudonym?: boolean;
   /** originator or responder port */
   port?: number;
   /** protocol name as in records (tcp, udp, icmp, ...) */
@@ -59,9 +62,51 @@ export interface FlowFilter {
   state?: ConnState;
   uid?: string;
   communityId?: string;
+  /** server name (docs/flows.md "Application fields"): this name, case-insensitive */
+  name?: string;
+  /** with name: also every name under it ("example.com" matches "www.example.com") */
+  nameSuffix?: boolean;
   /** at most this many records (newest first unless order is 'asc') */
   limit?: number;
   order?: 'asc' | 'desc';
+}
+
+/** Filter for the DNS and TLS logs; all conditions must hold. Times select records with ts in [since, until]. */
+export interface AppLogFilter {
+  agentId?: string;
+  /** originator or responder address */
+  addr?: string;
+  /** the DNS query or TLS server name (case-insensitive), with nameSuffix the names under it too */
+  name?: string;
+  nameSuffix?: boolean;
+  uid?: string;
+  since?: number;
+  until?: number;
+  /** DNS: response code (number) */
+  rcode?: number;
+  /** TLS: client fingerprint */
+  ja4?: string;
+  limit?: number;
+  order?: 'asc' | 'desc';
+}
+
+/** One page of flow records, newest first, and the cursor of the next page (null: no more). */
+export interface FlowPage {
+  records: FlowRecord[];
+  next: string | null;
+}
+
+/** Traffic over a time range, grouped: who talked most, on which ports, with which protocols. */
+export interface FlowSummary {
+  records: number;
+  packets: number;
+  /** IP bytes, both directions */
+  bytes: number;
+  /** addresses by bytes sent and received (either side of a record) */
+  talkers: Array<{ addr: string; pseudonym: boolean; records: number; packets: number; bytes: number }>;
+  /** responder ports by bytes */
+  ports: Array<{ proto: string; port: number; records: number; packets: number; bytes: number }>;
+  protocols: Array<{ proto: string; records: number; packets: number; bytes: number }>;
 }
 
 /**
@@ -127,7 +172,18 @@ export interface FlowStore {
   insertFlows(records: readonly FlowRecord[]): InsertFlowsResult;
   queryFlows(filter?: FlowFilter): FlowRecord[];
   iterateFlows(filter?: FlowFilter): IterableIterator<FlowRecord>;
+  /**
+   * At most `limit` records newest first (start, then storage order), after the cursor of the
+   * previous page (opaque text, null for the first). @throws StoreError on a bad cursor
+   */
+  pageFlows(filter: FlowFilter, limit: number, cursor: string | null): FlowPage;
+  /** Totals and the `top` largest talkers, ports and protocols of the records the filter selects. */
+  summarizeFlows(filter: FlowFilter, top: number): FlowSummary;
   countFlows(filter?: FlowFilter): number;
+  /** Stores DNS transactions and TLS handshakes (in the caller's transaction, or one of its own). */
+  insertAppRecords(dns: readonly DnsRecord[], tls: readonly TlsRecord[]): void;
+  iterateDns(filter?: AppLogFilter): IterableIterator<DnsRecord>;
+  iterateTls(filter?: AppLogFilter): IterableIterator<TlsRecord>;
   /** Deletes what the retention policy no longer keeps, by receive / store time (see RetentionPolicy). */
   applyRetention(nowUs: number): RetentionResult;
   /** Runs fn in one transaction (nested calls join the outer one); rolls back if fn throws. */

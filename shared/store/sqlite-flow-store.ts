@@ -11,11 +11,16 @@ import { dirname } from 'node:path';
 import { FLOW_COLUMNS, flowRecordFromRow, flowRowProblem, flowRowValues, type FlowRow } from './flow-columns.js';
 import {
   DEFAULT_RETENTION, StoreError,
-  type AgentRow, type DumpInfo, type FlowFilter, type FlowStore, type InsertFlowsResult, type RetentionPolicy, type RetentionResult,
+  type AgentRow, type AppLogFilter, type DumpInfo, type FlowFilter, type FlowPage, type FlowStore, type FlowSummary, type InsertFlowsResult, type RetentionPolicy, type RetentionResult,
   type StoredDump,
 } from './flow-store.js';
+import { cidrContains, formatCidr, parseCidr, parseIp, type Cidr } from '../net/ip-address.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './sqlite-migrations.js';
 import type { FlowRecord } from '../flow/flow-record.js';
+import type { DnsRecord, TlsRecord } from '../flow/app-records.js';
+import {
+  appLogWhere, DNS_LOG_COLUMNS, dnsFromRow, dnsRowValues, insertSql, nameCondition, TLS_LOG_COLUMNS, tlsFromRow, tlsRowValues,
+} from './app-log-sql.js';
 
 export interface SqliteFlowStoreOptions {
   /** open without writing (no migrations; the schema must already be current) */
@@ -65,6 +70,40 @@ function openDatabase(path: string, readonly: boolean): Db {
   }
 }
 
+/**
+ * SQL function meerkat_in_cidr(address_text, cidr_text): 1 when the address lies in the prefix.
+ * Prefixes are parsed once per query text; an address that does not parse is outside.
+ */
+function registerCidrFunction(db: Db): void {
+  const cache = new Map<string, Cidr>();
+  db.function('meerkat_in_cidr', { deterministic: true }, (addr: unknown, cidr: unknown) => {
+    if (typeof addr !== 'string' || typeof cidr !== 'string') return 0;
+    let c = cache.get(cidr);
+    if (c === undefined) {
+      c = parseCidr(cidr);
+      if (cache.size > 64) cache.clear();
+      cache.set(cidr, c);
+    }
+    try {
+      const a = parseIp(addr);
+      return cidrContains(c, a.version, a.bytes) ? 1 : 0;
+    } catch {
+      return 0;
+    }
+  });
+}
+
+/** A page cursor: the last record's start time and row id, as opaque text. */
+function encodeCursor(startUs: number, id: number): string {
+  return Buffer.from(`${startUs}:${id}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(text: string): { startUs: number; id: number } {
+  const m = /^(\d{1,17}):(\d{1,17})$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
+  if (!m || !/^[A-Za-z0-9_-]+$/.test(text)) throw new StoreError(`not a flow page cursor: ${JSON.stringify(text.slice(0, 40))}`);
+  return { startUs: Number(m[1]), id: Number(m[2]) };
+}
+
 /** An error that belongs to one row's values (a constraint, a type SQLite cannot bind), not to the database. */
 function isRowError(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
@@ -89,6 +128,7 @@ export class SqliteFlowStore implements FlowStore {
       if (typeof v !== 'number' || !(v > 0)) throw new StoreError(`retention ${k} must be a positive number of days, got ${String(v)}`);
     }
     this.db = openDatabase(path, opts.readonly ?? false);
+    registerCidrFunction(this.db);
     try {
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
       if (!opts.readonly) {
@@ -246,7 +286,20 @@ export class SqliteFlowStore implements FlowStore {
     const cond: string[] = [];
     const params: unknown[] = [];
     if (f.agentId !== undefined) { cond.push('agent_id = ?'); params.push(f.agentId); }
-    if (f.addr !== undefined) { cond.push('(orig_addr = ? OR resp_addr = ?)'); params.push(f.addr, f.addr); }
+    if (f.addr !== undefined) {
+      let c: Cidr;
+      try {
+        c = parseCidr(f.addr);
+      } catch {
+        throw new StoreError(`not an address or CIDR prefix: ${JSON.stringify(f.addr)}`);
+      }
+      const full = c.prefixLen === (c.version === 4 ? 32 : 128);
+      // a whole address compares as text (indexed); a prefix goes through meerkat_in_cidr
+      const side = (col: string, anon: string): string => (full ? `${col} = ?` : `meerkat_in_cidr(${col}, ?) = 1`) + (f.addrPseudonym ? ` AND ${anon} = 1` : '');
+      const v = full ? formatCidr(c).replace(/\/\d+$/, '') : formatCidr(c);
+      cond.push(`((${side('orig_addr', 'orig_anon')}) OR (${side('resp_addr', 'resp_anon')}))`);
+      params.push(v, v);
+    }
     if (f.port !== undefined) { cond.push('(orig_port = ? OR resp_port = ?)'); params.push(f.port, f.port); }
     if (f.proto !== undefined) { cond.push('proto = ?'); params.push(f.proto); }
     if (f.since !== undefined) { cond.push('end_us >= ?'); params.push(f.since); }
@@ -254,6 +307,7 @@ export class SqliteFlowStore implements FlowStore {
     if (f.state !== undefined) { cond.push('conn_state = ?'); params.push(f.state); }
     if (f.uid !== undefined) { cond.push('uid = ?'); params.push(f.uid); }
     if (f.communityId !== undefined) { cond.push('community_id = ?'); params.push(f.communityId); }
+    if (f.name !== undefined) cond.push(nameCondition('server_name_rev', f.name, f.nameSuffix ?? false, params));
     return { sql: cond.length > 0 ? ' WHERE ' + cond.join(' AND ') : '', params };
   }
 
@@ -281,6 +335,47 @@ export class SqliteFlowStore implements FlowStore {
     }
   }
 
+  pageFlows(filter: FlowFilter, limit: number, cursor: string | null): FlowPage {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new StoreError(`limit must be a positive integer, got ${String(limit)}`);
+    const w = this.where(filter);
+    const cond = w.sql ? [w.sql.replace(/^ WHERE /, '')] : [];
+    const params = [...w.params];
+    if (cursor !== null) {
+      const c = decodeCursor(cursor);
+      cond.push('(start_us < ? OR (start_us = ? AND id < ?))');
+      params.push(c.startUs, c.startUs, c.id);
+    }
+    const sql = `SELECT * FROM flows${cond.length ? ' WHERE ' + cond.join(' AND ') : ''} ORDER BY start_us DESC, id DESC LIMIT ${limit + 1}`;
+    const rows = this.stmt(sql).all(...params) as Array<FlowRow & { id: number; start_us: number }>;
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page[page.length - 1];
+    return { records: page.map(flowRecordFromRow), next: more && last ? encodeCursor(last.start_us, last.id) : null };
+  }
+
+  summarizeFlows(filter: FlowFilter, top: number): FlowSummary {
+    if (!Number.isSafeInteger(top) || top < 1) throw new StoreError(`top must be a positive integer, got ${String(top)}`);
+    const w = this.where(filter);
+    const sel = `SELECT * FROM flows${w.sql}`;
+    const totals = this.stmt(`SELECT COUNT(*) AS records, COALESCE(SUM(orig_pkts + resp_pkts), 0) AS packets,
+      COALESCE(SUM(orig_ip_bytes + resp_ip_bytes), 0) AS bytes FROM (${sel})`).get(...w.params) as { records: number; packets: number; bytes: number };
+    const talkers = this.stmt(`SELECT addr, anon, COUNT(*) AS records, SUM(pkts) AS packets, SUM(bytes) AS bytes FROM (
+        SELECT orig_addr AS addr, orig_anon AS anon, orig_pkts + resp_pkts AS pkts, orig_ip_bytes + resp_ip_bytes AS bytes FROM (${sel})
+        UNION ALL
+        SELECT resp_addr, resp_anon, orig_pkts + resp_pkts, orig_ip_bytes + resp_ip_bytes FROM (${sel}))
+      GROUP BY addr, anon ORDER BY bytes DESC, records DESC LIMIT ${top}`).all(...w.params, ...w.params) as Array<{ addr: string; anon: number; records: number; packets: number; bytes: number }>;
+    const ports = this.stmt(`SELECT proto, resp_port AS port, COUNT(*) AS records, SUM(orig_pkts + resp_pkts) AS packets, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes
+      FROM (${sel}) GROUP BY proto, resp_port ORDER BY bytes DESC, records DESC LIMIT ${top}`).all(...w.params) as FlowSummary['ports'];
+    const protocols = this.stmt(`SELECT proto, COUNT(*) AS records, SUM(orig_pkts + resp_pkts) AS packets, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes
+      FROM (${sel}) GROUP BY proto ORDER BY bytes DESC, records DESC LIMIT ${top}`).all(...w.params) as FlowSummary['protocols'];
+    return {
+      ...totals,
+      talkers: talkers.map((t) => ({ addr: t.addr, pseudonym: t.anon === 1, records: t.records, packets: t.packets, bytes: t.bytes })),
+      ports,
+      protocols,
+    };
+  }
+
   countFlows(filter: FlowFilter = {}): number {
     const w = this.where(filter);
     return (this.stmt(`SELECT COUNT(*) AS n FROM flows${w.sql}`).get(...w.params) as { n: number }).n;
@@ -291,6 +386,40 @@ export class SqliteFlowStore implements FlowStore {
     return (this.stmt('SELECT COALESCE(SUM(raw_bytes), 0) AS n FROM dumps WHERE raw_path IS NOT NULL AND raw_deleted_us IS NULL').get() as { n: number }).n;
   }
 
+  insertAppRecords(dns: readonly DnsRecord[], tls: readonly TlsRecord[]): void {
+    if (dns.length === 0 && tls.length === 0) return;
+    const now = this.nowUs();
+    this.transaction(() => {
+      if (dns.length > 0) {
+        const ins = this.stmt(insertSql('dns_log', DNS_LOG_COLUMNS));
+        for (const r of dns) ins.run(dnsRowValues(r, now));
+      }
+      if (tls.length > 0) {
+        const ins = this.stmt(insertSql('tls_log', TLS_LOG_COLUMNS));
+        for (const r of tls) ins.run(tlsRowValues(r, now));
+      }
+    });
+  }
+
+  private *iterateLog<T>(table: string, nameColumn: string, f: AppLogFilter, fromRow: (r: Record<string, unknown>) => T): IterableIterator<T> {
+    const w = appLogWhere(f, nameColumn);
+    const dir = f.order === 'asc' ? 'ASC' : 'DESC';
+    let sql = `SELECT * FROM ${table}${w.sql} ORDER BY ts_us ${dir}, id ${dir}`;
+    if (f.limit !== undefined) {
+      if (!Number.isSafeInteger(f.limit) || f.limit < 0) throw new StoreError(`limit must be a non-negative integer, got ${String(f.limit)}`);
+      sql += ` LIMIT ${f.limit}`;
+    }
+    for (const row of this.db.prepare(sql).iterate(...w.params) as IterableIterator<Record<string, unknown>>) yield fromRow(row);
+  }
+
+  iterateDns(filter: AppLogFilter = {}): IterableIterator<DnsRecord> {
+    return this.iterateLog('dns_log', 'query_rev', filter, dnsFromRow);
+  }
+
+  iterateTls(filter: AppLogFilter = {}): IterableIterator<TlsRecord> {
+    return this.iterateLog('tls_log', 'server_name_rev', filter, tlsFromRow);
+  }
+
   applyRetention(nowUs: number): RetentionResult {
     const flowCutoff = nowUs - this.retention.flowsDays * DAY_US;
     // a dump row is never deleted while its raw file is still listed as kept
@@ -298,6 +427,9 @@ export class SqliteFlowStore implements FlowStore {
     return this.transaction(() => {
       // by the time the record was stored: an imported old capture is kept as long as fresh traffic
       const flowsDeleted = this.stmt('DELETE FROM flows WHERE stored_us < ?').run(flowCutoff).changes;
+      // the DNS and TLS logs live as long as the flows they belong to
+      this.stmt('DELETE FROM dns_log WHERE stored_us < ?').run(flowCutoff);
+      this.stmt('DELETE FROM tls_log WHERE stored_us < ?').run(flowCutoff);
       const raw = this.stmt(`SELECT id, raw_path FROM dumps
         WHERE received_us < ? AND raw_path IS NOT NULL AND raw_deleted_us IS NULL`).all(rawCutoff) as
         { id: number; raw_path: string }[];

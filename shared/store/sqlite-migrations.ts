@@ -110,6 +110,82 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX flows_stored ON flows (stored_us);
     `,
   },
+  {
+    version: 4,
+    name: 'application metadata: flows.app_proto, server_name, alpn, ja4, ja4s; dns_log and tls_log',
+    sql: `
+      ALTER TABLE flows ADD COLUMN app_proto TEXT NOT NULL DEFAULT '';
+      ALTER TABLE flows ADD COLUMN server_name TEXT;
+      ALTER TABLE flows ADD COLUMN server_name_rev TEXT;
+      ALTER TABLE flows ADD COLUMN server_name_anon INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE flows ADD COLUMN alpn TEXT NOT NULL DEFAULT '';
+      ALTER TABLE flows ADD COLUMN ja4 TEXT NOT NULL DEFAULT '';
+      ALTER TABLE flows ADD COLUMN ja4s TEXT NOT NULL DEFAULT '';
+      CREATE INDEX flows_server_name ON flows (server_name_rev, start_us);
+
+      CREATE TABLE dns_log (
+        id           INTEGER PRIMARY KEY,
+        uid          TEXT NOT NULL,
+        agent_id     TEXT NOT NULL,
+        ts_us        INTEGER NOT NULL,
+        orig_addr    TEXT NOT NULL,
+        orig_port    INTEGER NOT NULL,
+        resp_addr    TEXT NOT NULL,
+        resp_port    INTEGER NOT NULL,
+        orig_anon    INTEGER NOT NULL,
+        resp_anon    INTEGER NOT NULL,
+        proto        TEXT NOT NULL,
+        trans_id     INTEGER NOT NULL,
+        rtt_us       INTEGER,
+        query        TEXT,
+        query_rev    TEXT,
+        query_anon   INTEGER NOT NULL,
+        qclass       INTEGER NOT NULL,
+        qtype        INTEGER NOT NULL,
+        rcode        INTEGER,
+        flags        INTEGER NOT NULL,
+        answers_json TEXT NOT NULL,
+        stored_us    INTEGER NOT NULL
+      );
+      CREATE INDEX dns_log_ts     ON dns_log (ts_us);
+      CREATE INDEX dns_log_agent  ON dns_log (agent_id, ts_us);
+      CREATE INDEX dns_log_query  ON dns_log (query_rev, ts_us);
+      CREATE INDEX dns_log_uid    ON dns_log (uid);
+      CREATE INDEX dns_log_stored ON dns_log (stored_us);
+
+      CREATE TABLE tls_log (
+        id               INTEGER PRIMARY KEY,
+        uid              TEXT NOT NULL,
+        agent_id         TEXT NOT NULL,
+        ts_us            INTEGER NOT NULL,
+        orig_addr        TEXT NOT NULL,
+        orig_port        INTEGER NOT NULL,
+        resp_addr        TEXT NOT NULL,
+        resp_port        INTEGER NOT NULL,
+        orig_anon        INTEGER NOT NULL,
+        resp_anon        INTEGER NOT NULL,
+        transport        TEXT NOT NULL,
+        version          TEXT,
+        client_version   TEXT,
+        cipher           TEXT,
+        server_name      TEXT,
+        server_name_rev  TEXT,
+        server_name_anon INTEGER NOT NULL,
+        alpn             TEXT NOT NULL,
+        next_protocol    TEXT,
+        ja4              TEXT,
+        ja4s             TEXT,
+        quic_version     INTEGER,
+        stored_us        INTEGER NOT NULL
+      );
+      CREATE INDEX tls_log_ts     ON tls_log (ts_us);
+      CREATE INDEX tls_log_agent  ON tls_log (agent_id, ts_us);
+      CREATE INDEX tls_log_name   ON tls_log (server_name_rev, ts_us);
+      CREATE INDEX tls_log_ja4    ON tls_log (ja4);
+      CREATE INDEX tls_log_uid    ON tls_log (uid);
+      CREATE INDEX tls_log_stored ON tls_log (stored_us);
+    `,
+  },
 ];
 
 /** Highest version this build knows. */

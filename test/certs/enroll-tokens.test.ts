@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { EnrollTokenStore, parseEnrollToken } from '../../certs/enroll-tokens.js';
+import { EnrollTokenStore, TokenIdError, parseEnrollToken } from '../../certs/enroll-tokens.js';
 import { EnrollTokenError } from '../../certs/errors.js';
 import { renewalDue } from '../../agent/transport/identity-renewal.js';
 
@@ -74,9 +74,9 @@ describe('pki: enrollment tokens', () => {
       assert.equal(store.list().find((r) => r.id === a.id)?.usesLeft, 3, 'peek takes no use');
       assert.deepEqual(store.consume(b.token), { id: b.id, org: 'blue' });
       assert.deepEqual(store.list('acme').map((r) => r.id), [a.id]);
-      assert.equal(store.revoke('blue', a.id), false, 'an organisation cannot revoke another\'s token');
+      assert.throws(() => store.revoke(a.id, { org: 'blue' }), (e: unknown) => e instanceof TokenIdError && /in organisation blue/.test(e.message), 'an organisation cannot revoke another\'s token');
       assert.equal(reasonOf(() => store.consume(a.token)), 'accepted');
-      assert.equal(store.revoke('acme', a.id), true);
+      assert.equal(store.revoke(a.id, { org: 'acme' }).alreadyRevoked, false);
       assert.equal(reasonOf(() => store.consume(a.token)), 'revoked');
       assert.equal(reasonOf(() => store.peek(a.token)), 'revoked');
       assert.equal(store.list('acme')[0]?.usesLeft, 2, 'a refused use is not taken');

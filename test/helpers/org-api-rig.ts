@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logger } from '../../shared/log.js';
 import { initPki, pkiPaths } from '../../certs/pki-dir.js';
+import { createAppLogRoute } from '../../collector/control/app-log-route.js';
+import { openDataAccess } from '../../collector/control/data-access.js';
 import { loadCa } from '../../certs/certificate-authority.js';
 import { issueOperatorCertificate, recordOperatorIssuance } from '../../certs/operator-certs.js';
 import { ControlService, type CommandTransport } from '../../collector/control/control-service.js';
@@ -88,6 +90,8 @@ export class OrgApiRig {
       waitFor: (id, ms) => control.waitFor(id, ms),
       hasAgent: (a) => this.state.orgs.orgOfAgent(a) === org,
       pcap: createPcapRoute({ dbPath, audit: control.audit, log, ...(pcapLimits ? { limits: pcapLimits } : {}) }),
+      appLogs: createAppLogRoute(dbPath),
+      data: openDataAccess(dbPath),
       status: () => ({}),
     };
   }
@@ -114,7 +118,11 @@ export class OrgApiRig {
 
   async close(): Promise<void> {
     await this.api?.close();
-    for (const o of this.orgs.values()) await o.control.close();
+    for (const o of this.orgs.values()) {
+      o.data?.close();
+      (o.appLogs as { close?: () => void } | undefined)?.close?.();
+      await o.control.close();
+    }
     this.state?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -112,23 +112,23 @@ export function collectorCliArgs(): string[] {
 
 /**
  * `meerkat-collector run --config <file>` as a child process, up once /healthz answers. The
- * config gets free loopback ports (agent TLS, admin) and the control API off unless the
- * caller sets them; stderr (the JSON log) is kept whole for the test to read.
+ * config gets free loopback ports (listen: agents, ops: health and metrics) and the operators'
+ * API off unless the caller sets them; stderr (the JSON log) is kept whole for the test to read.
  */
 export class CollectorProcess {
   stderr = '';
-  private constructor(readonly proc: ChildProcess, readonly port: number, readonly adminPort: number) {
+  private constructor(readonly proc: ChildProcess, readonly port: number, readonly opsPort: number) {
     proc.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
   }
 
   static async start(cfgFile: string, cfg: Record<string, unknown>, env: Record<string, string> = {}): Promise<CollectorProcess> {
     const port = await freePort();
-    const adminPort = await freePort();
-    const full = { listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${adminPort}`, control: { listen: 'off' }, logLevel: 'info', ...cfg };
+    const opsPort = await freePort();
+    const full = { listen: `127.0.0.1:${port}`, ops: `127.0.0.1:${opsPort}`, api: 'off', logLevel: 'info', ...cfg };
     writeFileSync(cfgFile, JSON.stringify(full));
     const proc = spawn(process.execPath, [...collectorCliArgs(), 'run', '--config', cfgFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const c = new CollectorProcess(proc, Number(String(full.listen).split(':').pop()), Number(String(full.admin).split(':').pop()));
-    await waitHttpOk(`http://127.0.0.1:${c.adminPort}/healthz`, 30_000, proc, () => c.stderr.slice(-3000));
+    const c = new CollectorProcess(proc, Number(String(full.listen).split(':').pop()), Number(String(full.ops).split(':').pop()));
+    await waitHttpOk(`http://127.0.0.1:${c.opsPort}/healthz`, 30_000, proc, () => c.stderr.slice(-3000));
     return c;
   }
 

@@ -27,13 +27,14 @@ export class RawAgent {
   /**
    * Connects and says hello as the agent the credentials name (as the shipper does; `hello`
    * names another agent id, or false sends none); resolves with the agent, or rejects with
-   * the collector's refusal reason.
+   * the collector's refusal reason. `extra.host`: the collector's address (default localhost).
    */
   static connect(port: number, creds: Partial<ShipperCredentials> & { agentId?: string }, extra: Record<string, unknown> = {},
     hello: string | false | undefined = creds.agentId): Promise<RawAgent> {
     return new Promise((resolve, reject) => {
       const { agentId: _id, ...tls } = creds;
-      const ws = new WebSocket(`wss://localhost:${port}${AGENT_WS_PATH}`, { ...tls, perMessageDeflate: false, ...extra });
+      const { host = 'localhost', ...wsExtra } = extra as { host?: string };
+      const ws = new WebSocket(`wss://${host.includes(':') ? `[${host}]` : host}:${port}${AGENT_WS_PATH}`, { ...tls, perMessageDeflate: false, ...wsExtra });
       const agent = new RawAgent(ws);
       ws.once('open', () => {
         if (hello) ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, agentId: hello, software: 'raw-agent' }));

@@ -218,15 +218,15 @@ export class MemSpool implements ShipperSpool {
 }
 
 /**
- * A collector on loopback with the test PKI (state under root/state, any free port, admin port
- * on loopback unless `admin: false`), plus whatever options a test sets.
+ * A collector on loopback with the test PKI (state under root/state, any free port, ops port
+ * on loopback unless `ops: false`), plus whatever options a test sets.
  */
 export function startTestCollector(tp: TestPki, root: string, opts: Partial<CollectorServerOptions> = {}): Promise<CollectorServer> {
   return CollectorServer.start({
     pkiDir: tp.dir,
     stateDir: join(root, 'state'),
     listen: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
+    ops: { host: '127.0.0.1', port: 0 },
     defaultMetrics: false,
     ...opts,
   });

@@ -57,13 +57,13 @@ describe('agent bundle: the agent as it ships', function () {
     assert.notEqual(bad.status, 0);
   });
 
-  it('the launcher runs the service in the lean profile and everything else fast, unless told otherwise', () => {
+  it('the launcher runs every sub-command, the service included, in the fast profile unless told otherwise', () => {
     const script = join(bundleDir, 'meerkat-agent.js');
     const lean = '--v8-pool-size=1 --lite-mode --no-expose-wasm';
-    assert.equal(launcherCommandLine(['run', '--config', 'x.json']).line, `${lean} ${script} run --config x.json`);
+    assert.equal(launcherCommandLine(['run', '--config', 'x.json']).line, `--v8-pool-size=1 ${script} run --config x.json`);
     assert.equal(launcherCommandLine(['replay', 'a.pcap']).line, `--v8-pool-size=1 ${script} replay a.pcap`);
     assert.equal(launcherCommandLine(['enroll']).line, `--v8-pool-size=1 ${script} enroll`);
-    assert.equal(launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'fast' }).line, `--v8-pool-size=1 ${script} run`);
+    assert.equal(launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} run`);
     assert.equal(launcherCommandLine(['replay'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} replay`);
     assert.equal(launcherCommandLine(['run'], { MEERKAT_NODE_FLAGS: '--max-old-space-size=64' }).line, `--max-old-space-size=64 ${script} run`);
     const bad = launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'turbo' });
@@ -79,7 +79,7 @@ describe('agent bundle: the agent as it ships', function () {
     initOwnerKeys(join(dir, 'keys'));
     const key = join(dir, 'keys', ANON_KEY_FILE);
     const files = ['zeek/echo-connections.pcap', 'zeek/ftp_ipv6.pcap'].map((f) => join(referencePcapsDir(), f));
-    const args = (out: string): string[] => ['replay', ...files, '--out', out, '--anonymize', 'all', '--key-file', key, '--packets-per-dump', '7000', '--agent-id', '00000000-0000-4000-8000-00000000b00d', '--json'];
+    const args = (out: string): string[] => ['replay', ...files, '--out', out, '--anonymize', 'all', '--anon-key', key, '--packets-per-dump', '7000', '--agent-id', '00000000-0000-4000-8000-00000000b00d', '--json'];
     const shipped = JSON.parse(execFileSync(launcher, args(join(dir, 'b')), { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: process.execPath } })) as { packets: number; dumps: unknown[] };
     execFileSync(process.execPath, [join(repoRoot(), 'dist', 'agent', 'cli.js'), ...args(join(dir, 'm'))], { encoding: 'utf8' });
     assert.ok(shipped.packets > 80_000 && shipped.dumps.length > 10, `${shipped.packets} packets, ${shipped.dumps.length} dumps`);

@@ -81,10 +81,15 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
       const r = await L.meerkat(args);
       if (r.code !== 0) throw new Error(`meerkat ${args.join(' ')}: ${r.stderr}`);
     };
-    await ok(['pki', 'init', '--dir', L.pki, '--ip', L.lab.collector.farIp]);
-    await ok(['keys', 'init', '--dir', L.owner]);
-    await ok(['pki', 'operator', 'create', 'alice', '--pki-dir', L.pki, '--out', L.operator]);
-    await ok(['keys', 'operator-init', '--dir', L.operator, '--name', 'alice']);
+    const okCollector = async (args: string[]): Promise<void> => {
+      const r = await L.collectorCmd(args);
+      if (r.code !== 0) throw new Error(`meerkat-collector ${args.join(' ')}: ${r.stderr}`);
+    };
+    await okCollector(['pki', 'init', '--ip', L.lab.collector.farIp]);
+    await ok(['keys', 'init', '--owner-keys', L.owner]);
+    // the operator: a user with a role in the default organisation, and a certificate naming them
+    await okCollector(['user', 'add', 'alice', '--org', 'default', '--role', 'admin', '--cert-out', L.operator]);
+    await ok(['keys', 'operator-init', '--operator-dir', L.operator, '--name', 'alice']);
     await L.startCollector('cli');
     // a server beside the collector for the host to talk to
     traffic.push(L.lab.spawn('peer1', process.execPath, ['-e', `require('http').createServer((q,s)=>s.end('x'.repeat(300))).listen(8080,'${L.lab.peer1.farIp}')`]));
@@ -133,7 +138,7 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
   }
 
   function flowsOf(agentId: string): number {
-    const db = new Database(join(L.collState, 'meerkat.db'), { readonly: true });
+    const db = new Database(join(L.collState, 'orgs', 'default', 'meerkat.db'), { readonly: true });
     try {
       return (db.prepare('SELECT COUNT(*) AS n FROM flows WHERE agent_id = ?').get(agentId) as { n: number }).n;
     } finally {
@@ -142,7 +147,7 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
   }
 
   function storedSequences(id: string): Set<number> {
-    const db = new Database(join(L.collState, 'meerkat.db'), { readonly: true });
+    const db = new Database(join(L.collState, 'orgs', 'default', 'meerkat.db'), { readonly: true });
     try {
       return new Set((db.prepare('SELECT sequence FROM dumps WHERE agent_id = ?').all(id) as { sequence: number }[]).map((r) => r.sequence));
     } finally {
@@ -153,7 +158,7 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
   let agentId = '';
 
   it('apt install with MEERKAT_COLLECTOR/MEERKAT_TOKEN: account, state 0700, owner keys 0600, enrolled, operator key pinned', async () => {
-    const token = (JSON.parse((await L.meerkat(['enroll-token', 'create', '--dir', L.pki, '--state-dir', L.collState, '--json'])).stdout) as { token: string }).token;
+    const token = (JSON.parse((await L.collectorCmd(['token', 'create', '--json'])).stdout) as { token: string }).token;
     const deb = (await builtPackage('agent-deb')).file;
     const out = await aptInHost(['install', deb], {
       MEERKAT_COLLECTOR: `https://${L.lab.collector.farIp}:8443`,
@@ -247,7 +252,7 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
   });
 
   it("an organisation's package (meerkat package agent) enrolls with nothing given at install; its keys land 0600 in the state; purge cleans up", async () => {
-    const token = (JSON.parse((await L.meerkat(['enroll-token', 'create', '--dir', L.pki, '--state-dir', L.collState, '--json'])).stdout) as { token: string }).token;
+    const token = (JSON.parse((await L.collectorCmd(['token', 'create', '--json'])).stdout) as { token: string }).token;
     const owner = loadOwnerPayload({ ownerDir: L.owner, operatorKeys: [join(L.operator, 'op.pub')], collector: `https://${L.lab.collector.farIp}:8443`, token, caFile: join(L.pki, 'ca.crt') });
     const deb = (await builtPackage('agent-deb', checkoutVersion(), owner)).file;
     const out = await aptInHost(['install', deb]);

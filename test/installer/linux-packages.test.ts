@@ -92,9 +92,15 @@ describe('installer: Linux packages', function () {
       must('dpkg-deb', ['-x', file, dir]);
       const lib = join(dir, 'usr/lib/meerkat-collector');
       assert.equal(must(join(lib, 'meerkat-collector'), ['--version']).trim(), version, 'the packaged collector runs on the packaged node');
-      must(join(lib, 'meerkat'), ['pki', 'init', '--dir', join(dir, 'pki'), '--ip', '127.0.0.1']);
-      const token = must(join(lib, 'meerkat'), ['enroll-token', 'create', '--dir', join(dir, 'pki'), '--state-dir', join(dir, 'state'), '--json']);
-      assert.match(token, /"token": *"mk1\./, 'the console makes tokens (its SQLite binding loads from the package)');
+      must(join(lib, 'meerkat-collector'), ['pki', 'init', '--state-dir', join(dir, 'state'), '--ip', '127.0.0.1']);
+      const token = must(join(lib, 'meerkat-collector'), ['token', 'create', '--state-dir', join(dir, 'state'), '--json']);
+      assert.match(token, /"token": *"mk1\./, 'the packaged collector makes tokens (its SQLite binding loads from the package)');
+      assert.match(must(join(lib, 'meerkat'), ['--help']), /Meerkat console/, 'the packaged console runs');
+      // what postinst tells the admin to run, with this test's paths
+      const made = JSON.parse(must(join(lib, 'meerkat-collector'), ['init', '--config', join(dir, 'etc', 'collector.json'), '--state-dir', join(dir, 'deployment'),
+        '--ip', '127.0.0.1', '--operator-dir', join(dir, 'operator'), '--no-console-config', '--json'])) as { configFile: string; token: { token: string } };
+      assert.equal(made.configFile, join(dir, 'etc', 'collector.json'));
+      assert.match(made.token.token, /^mk1\./);
       const unit = readFileSync(join(dir, 'lib/systemd/system/meerkat-collector.service'), 'utf8');
       assert.match(unit, /^User=meerkat-collector$/m);
       assert.match(unit, /^StateDirectory=meerkat-collector$/m);
@@ -106,7 +112,7 @@ describe('installer: Linux packages', function () {
         assert.equal(r.status, 0, r.stderr);
       }
       const postinst = must('dpkg-deb', ['-I', file, 'postinst']);
-      assert.match(postinst, /meerkat-collector init --config \$ETC\/collector\.json/, 'the seam to meerkat-collector init');
+      assert.match(postinst, /sudo meerkat-collector init --config \$ETC\/collector\.json --state-dir \$STATE/, 'the seam to meerkat-collector init');
       assert.match(postinst, /^ETC=\/etc\/meerkat-collector$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });

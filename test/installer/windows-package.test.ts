@@ -90,7 +90,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
   }
 
   function storedDumps(id: string): number {
-    const db = new Database(join(dir, 'collector', 'meerkat.db'), { readonly: true });
+    const db = new Database(join(dir, 'collector', 'orgs', 'default', 'meerkat.db'), { readonly: true });
     try {
       return (db.prepare('SELECT COUNT(*) AS n FROM dumps WHERE agent_id = ?').get(id) as { n: number }).n;
     } finally {
@@ -113,10 +113,10 @@ describe('installer: the Windows setup.exe under Wine', function () {
     keeper = spawn('ip', ['netns', 'exec', pair.nsA, 'env', `WINEPREFIX=${prefix}`, 'WINEDEBUG=-all', 'wine', 'cmd.exe'], { stdio: ['pipe', 'ignore', 'ignore'] });
     // the collector on the namespace's loopback
     const col = join(dir, 'collector');
-    must(process.execPath, [...consoleCli, 'pki', 'init', '--dir', join(col, 'pki'), '--ip', '127.0.0.1']);
-    must(process.execPath, [...consoleCli, 'keys', 'init', '--dir', join(dir, 'owner')]);
-    must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--dir', join(dir, 'operator'), '--name', 'winnie']);
-    writeFileSync(join(dir, 'collector.json'), JSON.stringify({ stateDir: col, listen: '127.0.0.1:8443', admin: '127.0.0.1:9469', control: { listen: '127.0.0.1:9470' } }));
+    must(process.execPath, [...collectorCli, 'pki', 'init', '--state-dir', col, '--ip', '127.0.0.1']);
+    must(process.execPath, [...consoleCli, 'keys', 'init', '--owner-keys', join(dir, 'owner')]);
+    must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--operator-dir', join(dir, 'operator'), '--name', 'winnie']);
+    writeFileSync(join(dir, 'collector.json'), JSON.stringify({ stateDir: col, listen: '127.0.0.1:8443', ops: '127.0.0.1:9469', api: '127.0.0.1:9470' }));
     collector = netnsSpawn(pair.nsA, process.execPath, [...collectorCli, 'run', '--config', join(dir, 'collector.json')]);
     let log = '';
     collector.stderr!.setEncoding('utf8').on('data', (s: string) => { log += s; });
@@ -133,7 +133,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
   });
 
   it('setup.exe /S /COLLECTOR= /TOKEN= /ANONKEY= /BOXPUB= /OPERATORKEY=: files, keys, enrolled, service registered, Npcap missing said', async () => {
-    const token = (JSON.parse(must(process.execPath, [...consoleCli, 'enroll-token', 'create', '--dir', join(dir, 'collector', 'pki'), '--state-dir', join(dir, 'collector'), '--json'])) as { token: string }).token;
+    const token = (JSON.parse(must(process.execPath, [...collectorCli, 'token', 'create', '--state-dir', join(dir, 'collector'), '--json'])) as { token: string }).token;
     const setup = (await builtPackage('agent-exe')).file;
     assert.ok(setup.endsWith(`meerkat-agent-${version}-setup.exe`));
     const r = wine([setup, '/S', '/COLLECTOR=https://127.0.0.1:8443', `/TOKEN=${token}`,
@@ -177,7 +177,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
   function replayMatchesLinux(node: string, script: string): void {
     initOwnerKeys(join(dir, 'replay-keys'));
     const pcap = join(referencePcapsDir(), 'zeek', 'ftp_ipv6.pcap');
-    const args = (out: string, p: (s: string) => string): string[] => ['replay', p(pcap), '--out', p(out), '--anonymize', 'all', '--key-file', p(join(dir, 'replay-keys', 'anon.key')), '--agent-id', '00000000-0000-4000-8000-00000000c0de', '--json'];
+    const args = (out: string, p: (s: string) => string): string[] => ['replay', p(pcap), '--out', p(out), '--anonymize', 'all', '--anon-key', p(join(dir, 'replay-keys', 'anon.key')), '--agent-id', '00000000-0000-4000-8000-00000000c0de', '--json'];
     const r = wine([node, script, ...args(join(dir, 'win-dumps'), winPath)]);
     assert.equal(r.code, 0, r.out);
     must(shippedAgentLauncher(), args(join(dir, 'linux-dumps'), (s) => s), { env: { ...process.env, MEERKAT_NODE: process.execPath } });
@@ -248,7 +248,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
   });
 
   it("an organisation's setup.exe (meerkat package agent) enrolls with no option at all; the owner's files go to the state", async () => {
-    const token = (JSON.parse(must(process.execPath, [...consoleCli, 'enroll-token', 'create', '--dir', join(dir, 'collector', 'pki'), '--state-dir', join(dir, 'collector'), '--json'])) as { token: string }).token;
+    const token = (JSON.parse(must(process.execPath, [...collectorCli, 'token', 'create', '--state-dir', join(dir, 'collector'), '--json'])) as { token: string }).token;
     const owner = loadOwnerPayload({ ownerDir: join(dir, 'owner'), operatorKeys: [join(dir, 'operator', 'op.pub')], collector: 'https://127.0.0.1:8443', token, caFile: join(dir, 'collector', 'pki', 'ca.crt') });
     const setup = (await builtPackage('agent-exe', version, owner)).file;
     assert.ok(!existsSync(inPrefix(DATA)), 'a host without the agent');

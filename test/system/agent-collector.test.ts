@@ -75,10 +75,10 @@ class Rig {
 
   async start(agentConfig: Record<string, unknown>): Promise<void> {
     const { ipB } = this.pair;
-    run([...consoleCli(), 'keys', 'init', '--dir', join(this.dir, 'owner')]);
-    run([...consoleCli(), 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
-    const token = (JSON.parse(run([...consoleCli(), 'enroll-token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
-    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: this.colDir, listen: `${ipB}:8443`, admin: '127.0.0.1:9469', limits: { heartbeatSec: 1 } }));
+    run([...consoleCli(), 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
+    run([...collectorCli(), 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
+    const token = (JSON.parse(run([...collectorCli(), 'token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
+    writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: this.colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469', limits: { heartbeatSec: 1 } }));
     this.collector = netnsSpawn(this.pair.nsB, process.execPath, [...collectorCli(), 'run', '--config', join(this.dir, 'collector.json')]);
     this.collector.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });
     await waitFor('the collector to listen', () => this.logs.collector.includes('collector listening'), 30_000);
@@ -95,14 +95,14 @@ class Rig {
     if (this.shipped) {
       // the launcher exec'd node on the bundle with the service's settings (same pid)
       const cmdline = readFileSync(`/proc/${this.agent.pid}/cmdline`, 'utf8').split('\0');
-      assert.ok(cmdline.some((a) => a.endsWith('agent-bundle/meerkat-agent.js')) && cmdline.includes('--v8-pool-size=1') && cmdline.includes('--lite-mode'), cmdline.join(' '));
-      assert.match(this.logs.agent, /"profile":"lean"/, 'the service says it runs in the lean profile');
+      assert.ok(cmdline.some((a) => a.endsWith('agent-bundle/meerkat-agent.js')) && cmdline.includes('--v8-pool-size=1') && !cmdline.includes('--lite-mode'), cmdline.join(' '));
+      assert.match(this.logs.agent, /"profile":"fast"/, 'the service says it runs in the fast profile');
       // and its status says so, for the operator and for scripts
       const env = { ...process.env, MEERKAT_NODE: process.execPath };
       const text = execFileSync(shippedLauncher, ['status', '--state-dir', this.agentDir], { encoding: 'utf8', env });
-      assert.match(text, /^runtime: lean profile, node v\d+\.\d+\.\d+; memory: RSS \d+\.\d MB, V8 heap/m, text);
+      assert.match(text, /^runtime: fast profile, node v\d+\.\d+\.\d+; memory: RSS \d+\.\d MB, V8 heap/m, text);
       const json = JSON.parse(execFileSync(shippedLauncher, ['status', '--state-dir', this.agentDir, '--json'], { encoding: 'utf8', env })) as { runtime: { profile: string } };
-      assert.equal(json.runtime.profile, 'lean');
+      assert.equal(json.runtime.profile, 'fast');
       assert.ok(readFileSync(`/proc/${this.agent.pid}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=1'));
     }
   }

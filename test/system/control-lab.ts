@@ -2,7 +2,7 @@
 // tests: the collector (`meerkat-collector run`, or the rogue fixture) in "collector", the agent
 // (`meerkat-agent run`, under its own UTS namespace with a unique host name) in "host", traffic
 // servers in "peer1"/"peer2", and the console (`meerkat ...`) run in "collector" against the
-// admin API on that namespace's loopback. Owner keys, PKI, operator certificate and signing key
+// operators' API on that namespace's loopback. Owner keys, PKI, operator certificate and signing key
 // are created with the real CLIs.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync, chmodSync, createWriteStream, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,9 +100,9 @@ export class ControlLab {
     writeFileSync(this.collectorCfg, JSON.stringify({
       stateDir: this.collState,
       listen: `${this.lab.collector.farIp}:8443`,
-      admin: '127.0.0.1:9469',
+      ops: '127.0.0.1:9469',
       limits: { heartbeatSec: 2 },
-      control: { listen: '127.0.0.1:9470' },
+      api: '127.0.0.1:9470',
       logLevel: 'info',
     }));
     writeFileSync(this.agentCfg, JSON.stringify({
@@ -118,6 +118,11 @@ export class ControlLab {
   /** `meerkat ...` in the collector namespace, with this lab's operator and owner directories. */
   meerkat(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
     return this.lab.exec('collector', process.execPath, [...CLI.meerkat, ...args], opts);
+  }
+
+  /** `meerkat-collector ...` in the collector namespace, for this lab's collector (its state directory). */
+  collectorCmd(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.lab.exec('collector', process.execPath, [...CLI.collector, ...args, '--state-dir', this.collState], opts);
   }
 
   /** `meerkat ...` for a remote command, adding --operator-dir. */
@@ -136,18 +141,30 @@ export class ControlLab {
     return { code: r.code, json, stderr: r.stderr };
   }
 
+  /** A listing's JSON lines (`meerkat agents|commands|audit --json`), one object each. */
+  async remoteList<T>(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; json: T[]; stderr: string }> {
+    const r = await this.remote([...args, '--json'], timeoutMs);
+    let json: T[];
+    try {
+      json = r.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+    } catch {
+      throw new Error(`meerkat ${args.join(' ')}: not JSON lines (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+    }
+    return { code: r.code, json, stderr: r.stderr };
+  }
+
   /** PKI, owner keys, operator credentials, enrollment of the agent, pinned operator key. */
   async setUp(): Promise<void> {
     const must = (r: RunResult, what: string): RunResult => {
       if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
       return r;
     };
-    must(await this.meerkat(['pki', 'init', '--dir', this.pki, '--ip', this.lab.collector.farIp]), 'pki init');
-    must(await this.meerkat(['keys', 'init', '--dir', this.owner]), 'keys init');
+    must(await this.collectorCmd(['pki', 'init', '--ip', this.lab.collector.farIp]), 'pki init');
+    must(await this.meerkat(['keys', 'init', '--owner-keys', this.owner]), 'keys init');
     // the operator is a user of the collector with a role in the default organisation, and gets a certificate naming them
-    must(await this.lab.exec('collector', process.execPath, [...CLI.collector, 'user', 'add', 'alice', '--org', 'default', '--role', 'admin', '--cert-out', this.operator, '--state-dir', this.collState, '--pki-dir', this.pki]), 'user add');
-    must(await this.meerkat(['keys', 'operator-init', '--dir', this.operator, '--name', 'alice']), 'keys operator-init');
-    const tok = must(await this.meerkat(['enroll-token', 'create', '--dir', this.pki, '--state-dir', this.collState]), 'enroll-token create').stdout.trim();
+    must(await this.collectorCmd(['user', 'add', 'alice', '--org', 'default', '--role', 'admin', '--cert-out', this.operator]), 'user add');
+    must(await this.meerkat(['keys', 'operator-init', '--operator-dir', this.operator, '--name', 'alice']), 'keys operator-init');
+    const tok = must(await this.collectorCmd(['token', 'create']), 'token create').stdout.trim();
     await this.startCollector('cli');
     const enroll = must(await this.lab.exec('host', process.execPath, [...CLI.agent, 'enroll', '--collector', `https://${this.lab.collector.farIp}:8443`, '--token', tok, '--state-dir', this.agentState, '--json']), 'agent enroll');
     this.agentId = (JSON.parse(enroll.stdout) as { agentId: string }).agentId;
@@ -182,13 +199,13 @@ export class ControlLab {
     this.collectorKind = kind;
     if (kind === 'rogue') await waitLine(p, (l) => l === 'ready', 30_000, 'rogue collector');
     else p.stdout!.resume();
-    // the admin API answers once both ports are up
+    // the operators' API answers once both ports are up
     const end = Date.now() + 30_000;
     for (;;) {
       const r = await this.remote(['agents', '--json']);
       if (r.code === 0) return;
       if (p.exitCode !== null) throw new Error(`collector exited ${p.exitCode}: ${readFileSync(this.collectorLog, 'utf8').slice(-2000)}`);
-      if (Date.now() > end) throw new Error(`collector admin API not up: ${r.stderr}`);
+      if (Date.now() > end) throw new Error(`collector API not up: ${r.stderr}`);
       await sleep(250);
     }
   }
@@ -241,7 +258,7 @@ export class ControlLab {
   }
 
   async agentEntry(): Promise<AgentEntry | undefined> {
-    const r = await this.remoteJson<AgentEntry[]>(['agents']);
+    const r = await this.remoteList<AgentEntry>(['agents']);
     return r.json.find((a) => a.agentId === this.agentId);
   }
 

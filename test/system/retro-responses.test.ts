@@ -133,7 +133,7 @@ describe('retro capture: alert -> capture.retro -> the packets from before the a
       const op = join(rig.dir, 'operator');
       const must = (r: { status: number | null; stderr: string }, what: string): void => assert.equal(r.status, 0, `${what}: ${r.stderr}`);
       must(spawnSync(process.execPath, [...nodeScriptArgs('../../collector/cli', import.meta.url), 'user', 'add', 'alice', '--org', 'default', '--role', 'responder', '--cert-out', op, '--state-dir', rig.colDir], { encoding: 'utf8' }), 'user add');
-      must(spawnSync(process.execPath, [...meerkat, 'keys', 'operator-init', '--dir', op, '--name', 'alice'], { encoding: 'utf8' }), 'keys operator-init');
+      must(spawnSync(process.execPath, [...meerkat, 'keys', 'operator-init', '--operator-dir', op, '--name', 'alice'], { encoding: 'utf8' }), 'keys operator-init');
       must(spawnSync(process.execPath, [...nodeScriptArgs('../../agent/cli', import.meta.url), 'operator-key', 'add', join(op, 'op.pub'), '--state-dir', rig.agentDir], { encoding: 'utf8' }), 'operator-key add');
       await markedRequest(rig, other, 'LATE-RETROMARK');
       const asked = await netnsExec(rig.pair.nsB, process.execPath, [...meerkat, 'retro', rig.agentId.slice(0, 8), '--peer', other, '--since', '1m', '--operator-dir', op, '--wait', '30', '--json'], { timeoutMs: 60_000 });
@@ -148,7 +148,8 @@ describe('retro capture: alert -> capture.retro -> the packets from before the a
       assert.match(usage.stdout, /retro ring: [\d.]+ (KiB|MiB) on the agent's disk/);
       // and on the collector's /metrics
       const metrics = await netnsExec(rig.pair.nsB, process.execPath, ['-e', `require('http').get('http://127.0.0.1:9469/metrics',r=>{let s='';r.on('data',d=>s+=d);r.on('end',()=>{process.stdout.write(s)})})`], { timeoutMs: 15_000 });
-      const retroGauge = /meerkat_payload_bytes\{kind="retro"\} (\d+)/.exec(metrics.stdout);
+      // (an organisation's metric: it carries org="default" too)
+      const retroGauge = /meerkat_payload_bytes\{(?=[^}]*kind="retro")(?=[^}]*org="default")[^}]*\} (\d+)/.exec(metrics.stdout);
       assert.ok(retroGauge && Number(retroGauge[1]) > 0, metrics.stdout.slice(0, 300));
       // an agent that stops takes its ring with it
       await rig.stopAgent();

@@ -90,17 +90,17 @@ describe('system: an analyzer that never returns cannot stall the collector', fu
     const stateDir = join(root, 'state');
     const tp = makeTestPki(root, undefined, undefined, { stateDir });
     const port = await freePort();
-    const adminPort = await freePort();
+    const opsPort = await freePort();
     const cfgFile = join(root, 'collector.json');
     writeFileSync(cfgFile, JSON.stringify({
-      stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${adminPort}`,
-      control: { listen: 'off' }, logLevel: 'info',
+      stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, ops: `127.0.0.1:${opsPort}`,
+      api: 'off', logLevel: 'info',
       analyzers: [{ module: join(repoRoot(), 'test', 'collector', 'analyze', 'fixtures', 'never-returns.js') }],
       analysis: { budget: { stallMs: STALL_MS, maxStalls: MAX_STALLS } },
     }));
     collector = spawn(process.execPath, [...nodeScriptArgs('../../collector/cli', import.meta.url), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     collector.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, collector, () => stderr.slice(-3000));
+    await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 30_000, collector, () => stderr.slice(-3000));
     assert.match(stderr, /"msg":"analyzers: threat-intel, sensitive-ports, machine-exceptions, scan, beacon, volume, machine-signature, [^"]*never-returns\.js"/);
 
     const scanner = startAgent(issueAgent(tp), port);
@@ -135,11 +135,11 @@ describe('system: an analyzer that never returns cannot stall the collector', fu
     const during = agents.flatMap((a) => a.acks).filter((x) => x.at >= firstStall && x.at <= lastStall).length;
     assert.ok(during > 0, 'acks while the analyzer stalled');
 
-    const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
     assert.equal(metricFromText(metrics, 'meerkat_collector_analyzer_stalls_total', { analyzer: 'never-returns' }), MAX_STALLS);
     assert.equal(metricFromText(metrics, 'meerkat_collector_analyzer_enabled', { analyzer: 'never-returns' }), 0);
     assert.equal(metricFromText(metrics, 'meerkat_collector_analyzer_enabled', { analyzer: 'scan' }), 1);
-    const health = await fetch(`http://127.0.0.1:${adminPort}/healthz`);
+    const health = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
     const h = (await health.json()) as { status: string; reasons: string[]; notes: string[] };
     assert.equal(health.status, 503);
     assert.equal(h.status, 'degraded');

@@ -2,6 +2,16 @@
 // changed alerts without blocking the analysis, deliver in the background, report
 // what was delivered, retried and dropped, and drain before shutdown.
 import type { AlertChangeKind, StoredAlert } from '../../../shared/alerts/alert-types.js';
+import { InputError } from '../../../shared/errors.js';
+
+/** An output the configuration names that cannot be used at all (a file that cannot be written): the collector does not start. */
+export class OutputOpenError extends InputError {
+  readonly code = 'MEERKAT_ERR_ALERT_OUTPUT';
+  constructor(name: string, why: string) {
+    super(`alert output ${name}: ${why}; fix the path or its permissions in "alerts.outputs" of the configuration`);
+    this.name = 'OutputOpenError';
+  }
+}
 
 export interface OutputItem {
   alert: StoredAlert;

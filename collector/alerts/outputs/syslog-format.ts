@@ -67,7 +67,7 @@ export function formatSyslog(a: StoredAlert, kind: AlertChangeKind, opts: Syslog
     headerField(a.category, 32),
   ].join(' ');
   const params: Array<[string, string]> = [
-    ['id', String(a.id)], ['kind', kind], ['agent', a.agentId], ['severity', a.severity], ['category', a.category],
+    ['id', String(a.id)], ['kind', kind], ['agent', a.agentId], ['host', a.host], ['severity', a.severity], ['category', a.category],
     ['rule', a.rule], ['peer', a.peer], ['analyzer', a.analyzer], ['count', String(a.count)], ['state', a.state],
   ];
   if (a.communityId) params.push(['communityId', a.communityId]);

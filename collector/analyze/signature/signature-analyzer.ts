@@ -14,7 +14,7 @@ import { SignatureModel } from './signature-model.js';
 import { FEATURE_NAMES, WindowAccumulator } from './window-features.js';
 
 export const signatureConfigSchema = z.object({
-  /** model file from `meerkat model train` (without one the analyzer stays idle) */
+  /** model file from `meerkat-collector model train` (without one the analyzer stays idle) */
   model: z.string().min(1).optional(),
   /** own-class probability below which a window does not look like the machine (default 0.25) */
   threshold: z.number().min(0).max(1).default(0.25),
@@ -29,6 +29,8 @@ export const signatureConfigSchema = z.object({
 
 interface AgentState {
   classIndex: number;
+  /** how often each local address took part in the agent's recent flows (the alert names the most frequent) */
+  hosts: Map<string, number>;
   windows: Map<number, WindowAccumulator>;
   /** windows below this index are closed */
   closedBefore: number;
@@ -55,7 +57,7 @@ export class SignatureAnalyzer implements Analyzer<z.output<typeof signatureConf
     this.cfg = config;
     if (config.internalPrefixes) this.scope = new AddressScope(config.internalPrefixes);
     if (config.model === undefined) {
-      ctx.log.info('no model configured: machine-signature is idle (train one with meerkat model train)');
+      ctx.log.info('no model configured: machine-signature is idle (train one with meerkat-collector model train)');
       return;
     }
     const path = isAbsolute(config.model) ? config.model : resolve(ctx.baseDir, config.model);
@@ -68,16 +70,17 @@ export class SignatureAnalyzer implements Analyzer<z.output<typeof signatureConf
     let a = this.agents.get(agentId);
     if (a === undefined) {
       const k = this.model!.indexOf(agentId);
-      a = k < 0 ? null : { classIndex: k, windows: new Map(), closedBefore: -Infinity, streak: 0, recent: [] };
+      a = k < 0 ? null : { classIndex: k, hosts: new Map(), windows: new Map(), closedBefore: -Infinity, streak: 0, recent: [] };
       this.agents.set(agentId, a);
     }
     return a;
   }
 
-  onFlow(rec: FlowRecord): void {
+  onFlow(rec: FlowRecord, ctx: AnalyzerContext): void {
     if (this.model === null) return;
     const a = this.agent(rec.agent_id);
     if (a === null) return;
+    if (rec.record_seq === 0) countHost(a.hosts, ctx.sides(rec).localAddr);
     const idx = Math.floor(rec.start / this.model.json.windowUs);
     if (idx < a.closedBefore) { this.late++; return; }
     let w = a.windows.get(idx);
@@ -128,6 +131,7 @@ export class SignatureAnalyzer implements Analyzer<z.output<typeof signatureConf
       category: 'signature',
       rule: 'mismatch',
       agentId,
+      host: topHost(a.hosts),
       summary: `${agentId} no longer looks like itself: ${this.cfg.consecutive} windows in a row with own-class probability ` +
         `< ${this.cfg.threshold} (last ${pSelf.toFixed(2)}, looks most like ${model.classes[best]})`,
       evidence: {
@@ -139,4 +143,30 @@ export class SignatureAnalyzer implements Analyzer<z.output<typeof signatureConf
       tsUs: windowStartUs,
     });
   }
+}
+
+const MAX_HOSTS = 8;
+
+/** Counts a local address among a few (the least counted one makes room; counts halve now and then). */
+function countHost(hosts: Map<string, number>, addr: string): void {
+  const n = hosts.get(addr);
+  if (n !== undefined) {
+    hosts.set(addr, n + 1);
+    if (n + 1 >= 1 << 20) for (const [k, v] of hosts) hosts.set(k, v >> 1);
+    return;
+  }
+  if (hosts.size >= MAX_HOSTS) {
+    let low = '';
+    let lowN = Infinity;
+    for (const [k, v] of hosts) if (v < lowN) { low = k; lowN = v; }
+    hosts.delete(low);
+  }
+  hosts.set(addr, 1);
+}
+
+function topHost(hosts: Map<string, number>): string {
+  let best = '';
+  let bestN = -1;
+  for (const [k, v] of hosts) if (v > bestN) { best = k; bestN = v; }
+  return best;
 }

@@ -69,7 +69,7 @@ export class SignatureModel {
     if (typeof j !== 'object' || j === null || j.format !== MODEL_FORMAT) throw new ModelFormatError(source, `"format": "${MODEL_FORMAT}"`);
     if (j.version !== 1) throw new ModelFormatError(source, 'version 1');
     if (!Array.isArray(j.features) || j.features.length !== FEATURE_COUNT || j.features.some((f, i) => f !== FEATURE_NAMES[i])) {
-      throw new ModelFormatError(source, `the ${FEATURE_COUNT} features of this build (retrain with meerkat model train)`);
+      throw new ModelFormatError(source, `the ${FEATURE_COUNT} features of this build (retrain with meerkat-collector model train)`);
     }
     if (!Array.isArray(j.classes) || j.classes.length < 2 || !Array.isArray(j.trees) || j.trees.length === 0) {
       throw new ModelFormatError(source, 'at least 2 classes and 1 tree');

@@ -1,4 +1,4 @@
-// Windows of every agent read back from the flow store, for `meerkat model train/eval`.
+// Windows of every agent read back from the flow store, for `meerkat-collector model train/eval`.
 import type { FlowStore } from '../../../shared/store/flow-store.js';
 import { AddressScope } from '../address-scope.js';
 import { WindowSet, type WindowAccumulator } from './window-features.js';

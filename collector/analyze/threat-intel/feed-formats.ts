@@ -10,10 +10,14 @@
 //                    the header may sit in a comment line ("# id,dateadded,url,...")
 //   feodo-csv        abuse.ch Feodo Tracker ipblocklist.csv (dst_ip, label malware)
 //   urlhaus-csv      abuse.ch URLhaus csv (host of the url column, label threat)
+//   misp-csv         MISP attribute CSV export (value column, label category; ip-dst, domain,
+//                    hostname, url and ja4 attributes: whatever parses)
+// Entries are IPs/CIDRs, domains (a listed domain also covers the names under it) and TLS
+// fingerprints (JA4 "t13d1516h2_8daaf6152771_b186095e22b6", JA4S "t130200_1301_a56c5b993250").
 // Lines that are none of these are counted as invalid, never thrown on.
 import { parseAddressWords } from '../address-words.js';
 
-export const FEED_FORMATS = ['plain', 'spamhaus-drop', 'spamhaus-drop-json', 'hosts', 'csv', 'feodo-csv', 'urlhaus-csv'] as const;
+export const FEED_FORMATS = ['plain', 'spamhaus-drop', 'spamhaus-drop-json', 'hosts', 'csv', 'feodo-csv', 'urlhaus-csv', 'misp-csv'] as const;
 export type FeedFormat = (typeof FEED_FORMATS)[number];
 
 export interface FeedSpec {
@@ -24,20 +28,23 @@ export interface FeedSpec {
   labelColumn?: string | number;
   /** csv field delimiter (default ',') */
   delimiter?: string;
-  /** only take IPs, only domains, or both (default auto: whatever parses) */
-  kind?: 'auto' | 'ip' | 'domain';
+  /** only take IPs, only domains, only JA4/JA4S fingerprints, or all (default auto: whatever parses) */
+  kind?: 'auto' | 'ip' | 'domain' | 'ja4';
 }
 
 export interface FeedSink {
   /** words: address words masked or not (the trie masks), version 4/6 */
   cidr(version: 4 | 6, words: Uint32Array, prefixLen: number, label: string): void;
   domain(name: string, label: string): void;
+  /** a JA4 or JA4S fingerprint (lower case) */
+  ja4?(fingerprint: string, label: string): void;
 }
 
 export interface FeedParseStats {
   lines: number;
   ips: number;
   domains: number;
+  ja4: number;
   invalid: number;
   /** first few invalid lines (line number: text) for the log */
   invalidSamples: string[];
@@ -75,7 +82,27 @@ export function normalizeDomain(text: string): string {
   return DOMAIN_RE.test(d) ? d : '';
 }
 
+// JA4: t|q|d, version, d|i, cipher count, extension count, ALPN code, two 12-hex hashes;
+// JA4S: t|q|d, version, extension count, ALPN code, the cipher (4 hex), one 12-hex hash
+const JA4_RE = /^[tqd][0-9a-z]{2}[di]\d{4}[0-9a-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/;
+const JA4S_RE = /^[tqd][0-9a-z]{2}\d{2}[0-9a-z]{2}_[0-9a-f]{4}_[0-9a-f]{12}$/;
+
+/** A JA4 or JA4S fingerprint in lower case, or '' when the text is neither. */
+export function normalizeJa4(text: string): string {
+  const t = text.trim().toLowerCase();
+  return JA4_RE.test(t) || JA4S_RE.test(t) ? t : '';
+}
+
 function addEntry(text: string, label: string, kind: FeedSpec['kind'], sink: FeedSink, st: FeedParseStats): boolean {
+  if (kind === 'auto' || kind === 'ja4' || kind === undefined) {
+    const fp = normalizeJa4(text);
+    if (fp !== '') {
+      sink.ja4?.(fp, label);
+      st.ja4++;
+      return true;
+    }
+    if (kind === 'ja4') return false;
+  }
   if (kind !== 'domain' && addCidrText(text, label, sink)) {
     st.ips++;
     return true;
@@ -207,7 +234,7 @@ function columnIndex(col: string | number | undefined, header: string[] | null, 
   return header.findIndex((h) => h.toLowerCase() === col.toLowerCase());
 }
 
-function parseCsv(text: string, spec: FeedSpec, sink: FeedSink, st: FeedParseStats, urls: boolean): void {
+function parseCsv(text: string, spec: FeedSpec, sink: FeedSink, st: FeedParseStats, urls: boolean, maybeUrls = false): void {
   const delim = spec.delimiter ?? ',';
   const wantHeader = typeof spec.column === 'string' || typeof spec.labelColumn === 'string';
   let header: string[] | null = null;
@@ -233,7 +260,7 @@ function parseCsv(text: string, spec: FeedSpec, sink: FeedSink, st: FeedParseSta
     const fields = splitCsvLine(line, delim);
     if (col < 0 || col >= fields.length) { invalid(st, n, line); return; }
     let entry = fields[col]!;
-    if (urls) entry = urlHost(entry);
+    if (urls || (maybeUrls && entry.includes('://'))) entry = urlHost(entry);
     const label = labelCol >= 0 && labelCol < fields.length ? fields[labelCol]! : '';
     if (!addEntry(entry, label, spec.kind, sink, st)) invalid(st, n, line);
   });
@@ -245,7 +272,7 @@ function parseCsv(text: string, spec: FeedSpec, sink: FeedSink, st: FeedParseSta
 
 /** Parses a whole feed file's text into the sink. */
 export function parseFeed(text: string, spec: FeedSpec, sink: FeedSink): FeedParseStats {
-  const st: FeedParseStats = { lines: 0, ips: 0, domains: 0, invalid: 0, invalidSamples: [] };
+  const st: FeedParseStats = { lines: 0, ips: 0, domains: 0, ja4: 0, invalid: 0, invalidSamples: [] };
   switch (spec.format) {
     case 'plain':
     case 'spamhaus-drop':
@@ -265,6 +292,10 @@ export function parseFeed(text: string, spec: FeedSpec, sink: FeedSink): FeedPar
       break;
     case 'urlhaus-csv':
       parseCsv(text, { column: 'url', labelColumn: 'threat', ...spec, format: 'csv' }, sink, st, true);
+      break;
+    case 'misp-csv':
+      // value may be a URL (attribute type url): its host is the entry
+      parseCsv(text, { column: 'value', labelColumn: 'category', ...spec, format: 'csv' }, sink, st, false, true);
       break;
   }
   return st;

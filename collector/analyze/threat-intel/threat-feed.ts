@@ -1,5 +1,5 @@
-// One threat-intelligence feed file: loaded into prefix tries (IPv4, IPv6) and a domain
-// table, and reloaded when the file changes, without a restart. Change detection is
+// One threat-intelligence feed file: loaded into prefix tries (IPv4, IPv6), a domain table
+// and a JA4/JA4S table, and reloaded when the file changes, without a restart. Change detection is
 // twofold: fs.watch on the file's folder (editors and feed updaters replace files by
 // rename, which a watch on the file itself would lose) schedules a reload shortly after
 // the event, and check() compares mtime/size/inode (called on packet-time ticks) for
@@ -18,10 +18,12 @@ export class FeedData {
   readonly v6 = new PrefixTrie(128, 64);
   /** domain -> label id */
   readonly domains = new Map<string, number>();
+  /** JA4 / JA4S fingerprint -> label id */
+  readonly ja4 = new Map<string, number>();
   /** interned labels; id 0 is "no label" */
   readonly labels: string[] = [''];
   private readonly labelIds = new Map<string, number>([['', 0]]);
-  stats: FeedParseStats = { lines: 0, ips: 0, domains: 0, invalid: 0, invalidSamples: [] };
+  stats: FeedParseStats = { lines: 0, ips: 0, domains: 0, ja4: 0, invalid: 0, invalidSamples: [] };
 
   labelId(label: string): number {
     let id = this.labelIds.get(label);
@@ -42,6 +44,9 @@ export class FeedData {
       domain: (name, label) => {
         if (!d.domains.has(name)) d.domains.set(name, d.labelId(label));
       },
+      ja4: (fp, label) => {
+        if (!d.ja4.has(fp)) d.ja4.set(fp, d.labelId(label));
+      },
     });
     // the lookup index is part of loading, not of the first flow's lookup
     d.v4.prepare();
@@ -50,7 +55,7 @@ export class FeedData {
   }
 
   get size(): number {
-    return this.v4.size + this.v6.size + this.domains.size;
+    return this.v4.size + this.v6.size + this.domains.size + this.ja4.size;
   }
 }
 
@@ -151,7 +156,7 @@ export class ThreatFeed {
     this.version++;
     this.lastError = null;
     const st = data.stats;
-    this.opts.log?.info({ feed: this.name, version: this.version, ips: st.ips, domains: st.domains, invalid: st.invalid,
+    this.opts.log?.info({ feed: this.name, version: this.version, ips: st.ips, domains: st.domains, ja4: st.ja4, invalid: st.invalid,
       ...(st.invalid > 0 ? { invalidSamples: st.invalidSamples } : {}) }, first ? 'feed loaded' : 'feed reloaded');
     return true;
   }
@@ -174,16 +179,14 @@ export class ThreatFeed {
 
   /** The listed domain covering name (itself or a parent), or null. */
   matchDomain(name: string): FeedMatch | null {
-    const d = this.data.domains;
-    if (d.size === 0) return null;
-    let n = name.endsWith('.') ? name.slice(0, -1).toLowerCase() : name.toLowerCase();
-    for (;;) {
-      const id = d.get(n);
-      if (id !== undefined) return { entry: n, label: this.data.labels[id] ?? '' };
-      const dot = n.indexOf('.');
-      if (dot < 0) return null;
-      n = n.slice(dot + 1);
-    }
+    const m = matchDomainIn(this.data.domains, name);
+    return m === null ? null : { entry: m.entry, label: this.data.labels[m.id] ?? '' };
+  }
+
+  /** The listed JA4 / JA4S fingerprint, or null. */
+  matchJa4(fp: string): FeedMatch | null {
+    const id = this.data.ja4.get(fp);
+    return id === undefined ? null : { entry: fp, label: this.data.labels[id] ?? '' };
   }
 
   close(): void {
@@ -191,6 +194,19 @@ export class ThreatFeed {
     this.watcher = null;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+  }
+}
+
+/** The entry of a domain table covering name (itself or a parent, case-insensitive), or null. */
+export function matchDomainIn<V>(d: ReadonlyMap<string, V>, name: string): { entry: string; id: V } | null {
+  if (d.size === 0) return null;
+  let n = name.endsWith('.') ? name.slice(0, -1).toLowerCase() : name.toLowerCase();
+  for (;;) {
+    const id = d.get(n);
+    if (id !== undefined) return { entry: n, id };
+    const dot = n.indexOf('.');
+    if (dot < 0) return null;
+    n = n.slice(dot + 1);
   }
 }
 

@@ -1,14 +1,20 @@
 // Built-in analyzer "threat-intel": flows whose external endpoint is on an IP/CIDR
-// blacklist, and DNS names (when payload was captured) on a domain list. Feeds are files
+// blacklist; domain names on a domain list (exact or a parent listed): DNS questions and
+// answer targets, TLS server names and HTTP Hosts from the agents' metadata, and DNS names of
+// captured payload; TLS client / server fingerprints on a JA4 / JA4S list. Feeds are files
 // in common formats (feed-formats.ts), looked up in prefix tries (cost independent of
 // the list size) and reloaded on change without a restart (threat-feed.ts).
 //
-// Pseudonymized addresses are never looked up: a pseudonym is a keyed rewrite of an
-// internal address and can equal a real public address that happens to be listed.
+// Pseudonymized addresses and names are never looked up: a pseudonym is a keyed rewrite of an
+// internal address (or name) and can equal a real public address that happens to be listed.
+// Internal names are pseudonymized on the agent, so domain entries match clear, external names
+// only (docs/privacy.md "Domain names"); a listed domain under an internal suffix never matches.
 import { basename, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { FlowRecord } from '../../../shared/flow/flow-record.js';
 import type { Analyzer, AnalyzerContext, DnsNameInfo } from '../analyzer.js';
+import type { HttpRecord, TlsRecord } from '../../../shared/flow/app-records.js';
+import { domainHitAlert, ja4HitAlert } from './name-hits.js';
 import type { Severity, SuggestedResponse } from '../../../shared/alerts/alert-record.js';
 import { parseAddressWords } from '../address-words.js';
 import { FEED_FORMATS } from './feed-formats.js';
@@ -25,7 +31,7 @@ export const threatIntelConfigSchema = z.object({
     column: column.optional(),
     labelColumn: column.optional(),
     delimiter: z.string().min(1).optional(),
-    kind: z.enum(['auto', 'ip', 'domain']).default('auto'),
+    kind: z.enum(['auto', 'ip', 'domain', 'ja4']).default('auto'),
     severity: severity.default('high'),
     /** what to suggest on a hit (default capture-peer: keep full packets of the peer for forensics) */
     response: z.enum(['capture-peer', 'block-peer', 'none']).default('capture-peer'),
@@ -126,23 +132,54 @@ export class ThreatIntelAnalyzer implements Analyzer<z.output<typeof threatIntel
   onDnsName(name: string, rec: FlowRecord | undefined, ctx: AnalyzerContext, info?: DnsNameInfo): void {
     const agentId = info?.agentId ?? rec?.agent_id;
     if (agentId === undefined) return;
+    const uid = info?.uid ?? rec?.uid;
     for (const slot of this.feeds) {
       const m = slot.feed.matchDomain(name);
       if (m === null) continue;
-      ctx.emit({
-        severity: slot.severity,
-        category: 'threat-intel',
-        rule: `domain:${slot.feed.name}`,
-        agentId,
-        ...(rec ? { flowUid: rec.uid, communityId: rec.community_id } : {}),
-        peer: m.entry,
-        summary: `DNS ${info?.role ?? 'name'} ${name} is on ${slot.feed.name} as ${m.entry}${m.label ? ` (${m.label})` : ''}`,
-        evidence: {
-          feed: slot.feed.name, name, entry: m.entry, label: m.label, role: info?.role ?? null,
-          client: info?.client ?? null, server: info?.server ?? null, feedVersion: slot.feed.version,
-        },
-        tsUs: info?.tsUs ?? rec?.start ?? ctx.nowUs(),
-      });
+      ctx.emit(domainHitAlert({
+        feed: slot.feed.name, severity: slot.severity, entry: m.entry, label: m.label, name, agentId, tsUs: info?.tsUs ?? rec?.start ?? ctx.nowUs(),
+        source: `DNS ${info?.role ?? 'name'}`, stage: 'dns', role: info?.role ?? null,
+        ...(uid !== undefined ? { uid } : {}), ...(rec ? { communityId: rec.community_id } : {}),
+        client: info?.client ?? null, server: info?.server ?? null, feedVersion: slot.feed.version,
+      }));
+    }
+  }
+
+  /** TLS server name (clear ones) on a domain list; JA4 / JA4S on a fingerprint list. */
+  onTls(r: TlsRecord, ctx: AnalyzerContext): void {
+    for (const slot of this.feeds) {
+      if (r.server_name !== null && !r.server_name_anon) {
+        const m = slot.feed.matchDomain(r.server_name);
+        if (m !== null) {
+          ctx.emit(domainHitAlert({
+            feed: slot.feed.name, severity: slot.severity, entry: m.entry, label: m.label, name: r.server_name, agentId: r.agent_id, tsUs: r.ts,
+            source: r.transport === 'quic' ? 'QUIC server name' : 'TLS server name', stage: 'tls', uid: r.uid,
+            client: r.orig_addr, server: r.resp_addr, feedVersion: slot.feed.version,
+          }));
+        }
+      }
+      for (const [fp, side] of [[r.ja4, 'client'], [r.ja4s, 'server']] as const) {
+        if (fp === null) continue;
+        const m = slot.feed.matchJa4(fp);
+        if (m === null) continue;
+        ctx.emit(ja4HitAlert({
+          feed: slot.feed.name, severity: slot.severity, fingerprint: fp, side, label: m.label, agentId: r.agent_id, tsUs: r.ts, uid: r.uid,
+          client: r.orig_addr, server: r.resp_addr, serverName: r.server_name_anon ? null : r.server_name, feedVersion: slot.feed.version,
+        }));
+      }
+    }
+  }
+
+  /** HTTP Host (clear ones) on a domain list. */
+  onHttp(r: HttpRecord, ctx: AnalyzerContext): void {
+    if (r.host === null || r.host_anon) return;
+    for (const slot of this.feeds) {
+      const m = slot.feed.matchDomain(r.host);
+      if (m === null) continue;
+      ctx.emit(domainHitAlert({
+        feed: slot.feed.name, severity: slot.severity, entry: m.entry, label: m.label, name: r.host, agentId: r.agent_id, tsUs: r.ts,
+        source: 'HTTP Host', stage: 'http', uid: r.uid, client: r.orig_addr, server: r.resp_addr, feedVersion: slot.feed.version,
+      }));
     }
   }
 

@@ -37,7 +37,7 @@
 #include <pcap/pcap.h>
 #include <node_api.h>
 
-#define MEERKAT_PATCH_REVISION "meerkat-cap-patch-3"
+#define MEERKAT_PATCH_REVISION "meerkat-cap-patch-4"
 #define RECORD_HEADER 16
 
 typedef struct {

@@ -1,9 +1,11 @@
-// ARP: the opcode, and for IPv4-over-Ethernet ARP the sender/target protocol
-// addresses in src/dst (ipVersion stays 0: it is not an IP packet).
+// ARP and RARP: the opcode, and for IPv4 ARP the sender/target protocol addresses
+// in src/dst (ipVersion stays 0: it is not an IP packet).
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markShort, type DecodeState } from '../decode-state.js';
+import { ETHERTYPE_IPV4 } from '../protocol-numbers.js';
 import { copyAddress, u16 } from '../read-bytes.js';
-import { EtherType } from '../ether-types.js';
+
+const ARPHRD_ATM = 19;
 
 export function decodeArp(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < 8) {
@@ -11,10 +13,12 @@ export function decodeArp(f: Uint8Array, off: number, end: number, out: DecodedP
     return;
   }
   out.arpOp = u16(f, off + 6);
+  // ATMARP (RFC 2225) lays out its lengths and addresses differently
+  if (u16(f, off) === ARPHRD_ATM) return;
   const ptype = u16(f, off + 2);
   const hlen = f[off + 4]!;
   const plen = f[off + 5]!;
-  if (ptype !== EtherType.Ipv4 || plen !== 4) return;
+  if (ptype !== ETHERTYPE_IPV4 || plen !== 4) return;
   const need = 8 + 2 * hlen + 8;
   if (end - off < need) {
     markShort(out, st, off + need, 'arp: addresses cut short');

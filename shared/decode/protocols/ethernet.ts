@@ -6,6 +6,9 @@ import { decodeEtherType } from '../dispatch.js';
 import { u16 } from '../read-bytes.js';
 
 const ETHER_HEADER = 14;
+/** type field values from here on are EtherTypes; up to 1500 they are 802.3 lengths */
+const MIN_ETHERTYPE = 0x0600;
+const MAX_8023_LENGTH = 1500;
 
 export function decodeEthernet(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < ETHER_HEADER) {
@@ -14,8 +17,8 @@ export function decodeEthernet(f: Uint8Array, off: number, end: number, out: Dec
   }
   if (out.dstMacOff < 0) setMacFacts(f, off, off + 6, out);
   const type = u16(f, off + 12);
-  if (type >= 0x0600) decodeEtherType(type, f, off + ETHER_HEADER, end, out, st);
-  else if (type <= 1500) {
+  if (type >= MIN_ETHERTYPE) decodeEtherType(type, f, off + ETHER_HEADER, end, out, st);
+  else if (type <= MAX_8023_LENGTH) {
     // 802.3: the field is the LLC frame length; anything past it is padding
     const llcEnd = off + ETHER_HEADER + type;
     decodeLlc(f, off + ETHER_HEADER, llcEnd < end ? llcEnd : end, out, st);

@@ -6,8 +6,6 @@ import type { DecodeState } from '../decode-state.js';
 import { u16 } from '../read-bytes.js';
 import { enterTunnel } from '../tunnel.js';
 
-export const GENEVE_PORT = 6081;
-
 export function decodeGeneve(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < 8 || f[off]! >> 6 !== 0) return; // version 0 only
   const hl = 8 + ((f[off]! & 0x3f) << 2);

@@ -4,10 +4,9 @@
 import { TunnelKind } from '../../packet/packet-record.js';
 import type { DecodedPacket } from '../decoded-packet.js';
 import type { DecodeState } from '../decode-state.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../protocol-numbers.js';
 import { enterTunnel } from '../tunnel.js';
-import { EtherType } from '../ether-types.js';
 
-export const GTP_U_PORT = 2152;
 const G_PDU = 0xff;
 
 export function decodeGtpU(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
@@ -29,6 +28,6 @@ export function decodeGtpU(f: Uint8Array, off: number, end: number, out: Decoded
   }
   if (o >= end) return;
   const v = f[o]! >> 4;
-  if (v === 4) enterTunnel(TunnelKind.Gtp, EtherType.Ipv4, f, o, end, out, st);
-  else if (v === 6) enterTunnel(TunnelKind.Gtp, EtherType.Ipv6, f, o, end, out, st);
+  if (v === 4) enterTunnel(TunnelKind.Gtp, ETHERTYPE_IPV4, f, o, end, out, st);
+  else if (v === 6) enterTunnel(TunnelKind.Gtp, ETHERTYPE_IPV6, f, o, end, out, st);
 }

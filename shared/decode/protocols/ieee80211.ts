@@ -1,11 +1,14 @@
 // IEEE 802.11 data frames (link type 105) and the radiotap header in front of
 // them (127). Only unprotected data frames carry decodable packets: LLC/SNAP then
-// an EtherType. Management, control and encrypted frames end the decode.
+// an EtherType (of an A-MSDU aggregate, the first subframe's). Management, control
+// and encrypted frames end the decode.
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markMalformed, markShort, type DecodeState } from '../decode-state.js';
+import { u16 } from '../read-bytes.js';
 import { decodeLlc, setMacFacts } from './ethernet.js';
 
 const RADIOTAP_F_FCS = 0x10;
+const MSDU_SUBFRAME_HEADER = 14;
 
 export function decodeRadiotap(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < 8) {
@@ -67,6 +70,22 @@ export function decodeIeee80211(f: Uint8Array, off: number, end: number, out: De
     if (toDs === 0) setMacFacts(f, a1, fromDs === 0 ? a2 : a3, out);
     else setMacFacts(f, a3, fromDs === 0 ? a2 : a4, out);
   }
-  if (qosOff >= 0 && (f[qosOff]! & 0x80) !== 0) return; // A-MSDU aggregate: not decoded
+  if (qosOff >= 0 && (f[qosOff]! & 0x80) !== 0) {
+    decodeFirstMsduSubframe(f, off + hdr, end, out, st);
+    return;
+  }
   decodeLlc(f, off + hdr, end, out, st);
+}
+
+/**
+ * A-MSDU: several packets in one frame, each behind a subframe header (DA, SA, length).
+ * A record holds one packet: the first subframe's.
+ */
+function decodeFirstMsduSubframe(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
+  if (end - off < MSDU_SUBFRAME_HEADER) {
+    markShort(out, st, off + MSDU_SUBFRAME_HEADER, '802.11: A-MSDU subframe header cut short');
+    return;
+  }
+  const subEnd = off + MSDU_SUBFRAME_HEADER + u16(f, off + 12);
+  decodeLlc(f, off + MSDU_SUBFRAME_HEADER, subEnd < end ? subEnd : end, out, st);
 }

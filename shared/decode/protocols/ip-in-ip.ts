@@ -4,15 +4,15 @@ import { TunnelKind } from '../../packet/packet-record.js';
 import type { DecodedPacket } from '../decoded-packet.js';
 import type { DecodeState } from '../decode-state.js';
 import { setPayload } from '../dispatch.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../protocol-numbers.js';
 import { enterTunnel } from '../tunnel.js';
-import { EtherType } from '../ether-types.js';
 
 export function decodeIpInIp(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   setPayload(f, off, end, out, st);
-  enterTunnel(TunnelKind.IpInIp, EtherType.Ipv4, f, off, end, out, st);
+  enterTunnel(TunnelKind.IpInIp, ETHERTYPE_IPV4, f, off, end, out, st);
 }
 
 export function decodeSixInFour(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   setPayload(f, off, end, out, st);
-  enterTunnel(TunnelKind.SixInFour, EtherType.Ipv6, f, off, end, out, st);
+  enterTunnel(TunnelKind.SixInFour, ETHERTYPE_IPV6, f, off, end, out, st);
 }

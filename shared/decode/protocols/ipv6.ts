@@ -1,29 +1,46 @@
 // IPv6: fixed header, then the extension header chain (hop-by-hop, routing,
-// destination options, fragment, AH, mobility, HIP, shim6) up to the transport
-// protocol, which becomes the record's `proto`. A payload length of 0 with a
-// next header other than "none" is a jumbogram / BIG TCP packet: the frame is the packet.
+// destination options, fragment, AH, HIP, shim6) up to the transport protocol,
+// which becomes the record's `proto`. The mobility header (135) ends the chain: it
+// is the packet's content (RFC 6275 requires its next header to be 59). A version-4
+// header under an IPv6 label is decoded as IPv4. A payload length of 0 in a frame
+// with more than 64 KiB after the header is a jumbogram / BIG TCP packet: the frame
+// is the packet.
 import { FragFlag, RecordFlag } from '../../packet/packet-record.js';
 import type { DecodedPacket } from '../decoded-packet.js';
 import { UNKNOWN_END, markMalformed, markShort, type DecodeState } from '../decode-state.js';
-import { decodeIpProtocol, setPayload } from '../dispatch.js';
+import { decodeEtherType, decodeIpProtocol, setPayload } from '../dispatch.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../protocol-numbers.js';
 import { copyAddress, u16, u32 } from '../read-bytes.js';
-import { EtherType } from '../ether-types.js';
 
 const NO_NEXT_HEADER = 59;
 const MAX_EXTENSION_HEADERS = 16;
+const MAX_PAYLOAD_LENGTH = 0xffff;
 
 export function decodeIpv6(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   const avail = end - off;
+  out.ipVersion = 6;
+  out.etherType = ETHERTYPE_IPV6;
   if (avail >= 1 && f[off]! >> 4 !== 6) {
+    if (f[off]! >> 4 === 4) {
+      // an IPv4 packet behind an IPv6 label: decoded by its version, as Zeek does
+      decodeEtherType(ETHERTYPE_IPV4, f, off, end, out, st);
+      return;
+    }
+    // not an IPv6 header at all: keep the record (flagged), but no field of it is IPv6
     markMalformed(out, 'ipv6: version is not 6');
+    out.flags |= RecordFlag.BadIpHeader;
     return;
   }
   if (avail < 40) {
+    // the fields that lie whole in what is there; each address only when complete
+    if (avail >= 6) out.ipLen = 40 + u16(f, off + 4);
+    if (avail >= 7) out.proto = f[off + 6]!;
+    if (avail >= 8) out.ttl = f[off + 7]!;
+    if (avail >= 24) copyAddress(f, off + 8, out.src, 16);
     markShort(out, st, off + 40, 'ipv6: header cut short');
+    out.flags |= RecordFlag.BadIpHeader;
     return;
   }
-  out.ipVersion = 6;
-  out.etherType = EtherType.Ipv6;
   out.l3Off = off;
   const plen = u16(f, off + 4);
   let next = f[off + 6]!;
@@ -32,8 +49,11 @@ export function decodeIpv6(f: Uint8Array, off: number, end: number, out: Decoded
   copyAddress(f, off + 24, out.dst, 16);
 
   let declEnd: number;
-  if (plen === 0 && next !== NO_NEXT_HEADER) {
-    declEnd = st.declEnd === UNKNOWN_END ? st.frameEnd : st.declEnd;
+  const frameDeclEnd = st.declEnd === UNKNOWN_END ? st.frameEnd : st.declEnd;
+  if (plen === 0 && next !== NO_NEXT_HEADER && frameDeclEnd - (off + 40) > MAX_PAYLOAD_LENGTH) {
+    // a jumbogram / BIG TCP packet: too long for the field, so the frame is the packet
+    // (a short frame with length 0 is an empty packet followed by link-layer padding)
+    declEnd = frameDeclEnd;
   } else {
     declEnd = off + 40 + plen;
     if (declEnd > st.declEnd || (declEnd > st.frameEnd && !st.capShort)) markMalformed(out, 'ipv6: payload length exceeds the frame');
@@ -49,7 +69,6 @@ export function decodeIpv6(f: Uint8Array, off: number, end: number, out: Decoded
       case 0: // hop-by-hop options
       case 43: // routing
       case 60: // destination options
-      case 135: // mobility
       case 139: // HIP
       case 140: // shim6
         if (segEnd - o < 2) {

@@ -12,13 +12,15 @@ const PACKET_MULTICAST = 2;
 const ARPHRD_NETLINK = 824;
 /** SLL protocol value meaning "802.2 LLC frame follows" */
 const LINUX_SLL_P_802_2 = 0x0004;
+/** protocol values below this are Linux packet types (ETH_P_802_2, ...), not EtherTypes */
+const MIN_ETHERTYPE = 0x0600;
 
 function decodeCooked(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState, pktType: number, hatype: number, addrLen: number, addrOff: number, proto: number): void {
   if (pktType === PACKET_BROADCAST) out.l2Flags |= L2Flag.Broadcast | L2Flag.Multicast;
   else if (pktType === PACKET_MULTICAST) out.l2Flags |= L2Flag.Multicast;
   if (addrLen === 6) out.srcMacOff = addrOff;
   if (hatype === ARPHRD_NETLINK) return; // netlink messages, not network packets
-  if (proto >= 0x0600) decodeEtherType(proto, f, off, end, out, st);
+  if (proto >= MIN_ETHERTYPE) decodeEtherType(proto, f, off, end, out, st);
   else if (proto === LINUX_SLL_P_802_2) decodeLlc(f, off, end, out, st);
 }
 

@@ -4,7 +4,7 @@
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markMalformed, markShort, type DecodeState } from '../decode-state.js';
 import { decodeEtherType } from '../dispatch.js';
-import { EtherType } from '../ether-types.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../protocol-numbers.js';
 
 const NFULA_PAYLOAD = 9;
 const AF_INET = 2;
@@ -30,7 +30,7 @@ export function decodeNflog(f: Uint8Array, off: number, end: number, out: Decode
       const pEnd = o + len;
       if (pEnd > end && !st.capShort) markMalformed(out, 'nflog: payload TLV runs past the frame');
       const e = pEnd < end ? pEnd : end;
-      const et = family === AF_INET ? EtherType.Ipv4 : family === AF_INET6 ? EtherType.Ipv6 : 0;
+      const et = family === AF_INET ? ETHERTYPE_IPV4 : family === AF_INET6 ? ETHERTYPE_IPV6 : 0;
       if (et !== 0) decodeEtherType(et, f, o + 4, e, out, st);
       return;
     }

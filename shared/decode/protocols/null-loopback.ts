@@ -4,18 +4,18 @@
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markShort, type DecodeState } from '../decode-state.js';
 import { decodeEtherType } from '../dispatch.js';
-import { EtherType } from '../ether-types.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../protocol-numbers.js';
 
 /** Address family number -> EtherType of the payload; 0 when unknown. */
-function loopbackFamilyToEtherType(af: number): number {
+export function loopbackFamilyToEtherType(af: number): number {
   switch (af) {
-    case 2: return EtherType.Ipv4; // AF_INET everywhere
+    case 2: return ETHERTYPE_IPV4; // AF_INET everywhere
     case 10: // AF_INET6: Linux
     case 23: // Windows (Npcap loopback)
     case 24: // NetBSD, OpenBSD, BSD/OS
     case 28: // FreeBSD, DragonFly
     case 30: // Darwin
-      return EtherType.Ipv6;
+      return ETHERTYPE_IPV6;
     default: return 0;
   }
 }

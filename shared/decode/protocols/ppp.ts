@@ -1,19 +1,29 @@
 // PPP framing: raw PPP (link type 9), PPP in HDLC-like framing (50), PPP with a
-// direction byte (204), Cisco HDLC (104), and PPPoE sessions (EtherType 0x8864,
-// or link type 51 without Ethernet). PPP protocol numbers map onto EtherTypes.
+// direction byte (204), and the PPP frame inside PPPoE sessions and PPTP (GRE).
+// PPP protocol numbers map onto EtherTypes.
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markShort, type DecodeState } from '../decode-state.js';
 import { decodeEtherType } from '../dispatch.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST } from '../protocol-numbers.js';
 import { u16 } from '../read-bytes.js';
-import { EtherType } from '../ether-types.js';
+import { decodeCiscoHdlc } from './cisco-hdlc.js';
+
+const PPP_IPV4 = 0x0021;
+const PPP_IPV6 = 0x0057;
+const PPP_MPLS = 0x0281;
+const PPP_MPLS_MULTICAST = 0x0283;
+const HDLC_ADDRESS_ALL = 0xff;
+const HDLC_CONTROL_UI = 0x03;
+const CHDLC_UNICAST = 0x0f;
+const CHDLC_BROADCAST = 0x8f;
 
 /** The EtherType carrying the same protocol as PPP protocol p, or 0. */
-function pppToEtherType(p: number): number {
+export function pppToEtherType(p: number): number {
   switch (p) {
-    case 0x0021: return EtherType.Ipv4;
-    case 0x0057: return EtherType.Ipv6;
-    case 0x0281: return EtherType.MplsUnicast;
-    case 0x0283: return EtherType.MplsMulticast;
+    case PPP_IPV4: return ETHERTYPE_IPV4;
+    case PPP_IPV6: return ETHERTYPE_IPV6;
+    case PPP_MPLS: return ETHERTYPE_MPLS;
+    case PPP_MPLS_MULTICAST: return ETHERTYPE_MPLS_MULTICAST;
     default: return 0;
   }
 }
@@ -21,7 +31,7 @@ function pppToEtherType(p: number): number {
 /** A PPP frame: optional FF 03 address/control, then a 1- or 2-byte protocol. */
 export function decodePpp(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   let o = off;
-  if (end - o >= 2 && f[o] === 0xff && f[o + 1] === 0x03) o += 2;
+  if (end - o >= 2 && f[o] === HDLC_ADDRESS_ALL && f[o + 1] === HDLC_CONTROL_UI) o += 2;
   if (o >= end) {
     markShort(out, st, o + 1, 'ppp: header cut short');
     return;
@@ -44,7 +54,7 @@ export function decodePpp(f: Uint8Array, off: number, end: number, out: DecodedP
 
 /** Link type 50: PPP in HDLC-like framing, or Cisco HDLC (address 0x0F/0x8F) on the same link. */
 export function decodePppSerial(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
-  if (end - off >= 1 && (f[off] === 0x0f || f[off] === 0x8f)) decodeCiscoHdlc(f, off, end, out, st);
+  if (end - off >= 1 && (f[off] === CHDLC_UNICAST || f[off] === CHDLC_BROADCAST)) decodeCiscoHdlc(f, off, end, out, st);
   else decodePpp(f, off, end, out, st);
 }
 
@@ -55,23 +65,4 @@ export function decodePppWithDirection(f: Uint8Array, off: number, end: number, 
     return;
   }
   decodePpp(f, off + 1, end, out, st);
-}
-
-/** Cisco HDLC (link type 104): address, control, EtherType. */
-export function decodeCiscoHdlc(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
-  if (end - off < 4) {
-    markShort(out, st, off + 4, 'chdlc: header cut short');
-    return;
-  }
-  decodeEtherType(u16(f, off + 2), f, off + 4, end, out, st);
-}
-
-/** PPPoE session stage: 6-byte PPPoE header (its length bounds the PPP frame), then PPP. */
-export function decodePppoeSession(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
-  if (end - off < 8) {
-    markShort(out, st, off + 8, 'pppoe: header cut short');
-    return;
-  }
-  const pppEnd = off + 6 + u16(f, off + 4);
-  decodePpp(f, off + 6, pppEnd < end ? pppEnd : end, out, st);
 }

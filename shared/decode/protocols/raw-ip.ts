@@ -4,7 +4,7 @@
 import type { DecodedPacket } from '../decoded-packet.js';
 import { markMalformed, markShort, type DecodeState } from '../decode-state.js';
 import { decodeEtherType } from '../dispatch.js';
-import { EtherType } from '../ether-types.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../protocol-numbers.js';
 
 export function decodeRawIp(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end <= off) {
@@ -12,15 +12,15 @@ export function decodeRawIp(f: Uint8Array, off: number, end: number, out: Decode
     return;
   }
   const v = f[off]! >> 4;
-  if (v === 4) decodeEtherType(EtherType.Ipv4, f, off, end, out, st);
-  else if (v === 6) decodeEtherType(EtherType.Ipv6, f, off, end, out, st);
+  if (v === 4) decodeEtherType(ETHERTYPE_IPV4, f, off, end, out, st);
+  else if (v === 6) decodeEtherType(ETHERTYPE_IPV6, f, off, end, out, st);
   else markMalformed(out, 'raw: IP version is neither 4 nor 6');
 }
 
 export function decodeRawIpv4(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
-  decodeEtherType(EtherType.Ipv4, f, off, end, out, st);
+  decodeEtherType(ETHERTYPE_IPV4, f, off, end, out, st);
 }
 
 export function decodeRawIpv6(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
-  decodeEtherType(EtherType.Ipv6, f, off, end, out, st);
+  decodeEtherType(ETHERTYPE_IPV6, f, off, end, out, st);
 }

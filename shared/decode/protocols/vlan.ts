@@ -3,10 +3,6 @@ import type { DecodedPacket } from '../decoded-packet.js';
 import { markShort, type DecodeState } from '../decode-state.js';
 import { decodeEtherType } from '../dispatch.js';
 import { u16 } from '../read-bytes.js';
-import { EtherType } from '../ether-types.js';
-
-/** EtherTypes that announce a VLAN tag: 802.1Q, 802.1ad, and the pre-standard Q-in-Q values. */
-export const VLAN_ETHERTYPES: readonly number[] = [EtherType.Vlan, EtherType.VlanQinQ, 0x9100, 0x9200, 0x9300];
 
 export function decodeVlan(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < 4) {

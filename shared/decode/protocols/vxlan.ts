@@ -2,12 +2,10 @@
 import { TunnelKind } from '../../packet/packet-record.js';
 import type { DecodedPacket } from '../decoded-packet.js';
 import type { DecodeState } from '../decode-state.js';
+import { ETHERTYPE_TEB } from '../protocol-numbers.js';
 import { enterTunnel } from '../tunnel.js';
-import { EtherType } from '../ether-types.js';
-
-export const VXLAN_PORT = 4789;
 
 export function decodeVxlan(f: Uint8Array, off: number, end: number, out: DecodedPacket, st: DecodeState): void {
   if (end - off < 8 || (f[off]! & 0x08) === 0) return;
-  enterTunnel(TunnelKind.Vxlan, EtherType.TransparentEthernet, f, off + 8, end, out, st);
+  enterTunnel(TunnelKind.Vxlan, ETHERTYPE_TEB, f, off + 8, end, out, st);
 }

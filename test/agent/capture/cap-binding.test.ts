@@ -121,4 +121,56 @@ const payload = Buffer.alloc(300, 7);
     assert.equal(out.st.received, 100);
     assert.equal(out.st.dropped, 0);
   });
+
+  it('two handles open at once give every packet the same kernel timestamp (the session swap cuts by it)', () => {
+    // revision 4 sets SO_TIMESTAMP, so the kernel stamps each packet once before any packet
+    // socket sees it; without it each socket read the clock itself as it was handed the packet
+    // and the two stamps of one packet differed in the microseconds (docs/capture.md)
+    const r = runChild(`
+const { Cap } = require(${JSON.stringify(capPath)});
+const dgram = require('node:dgram');
+const N = 3000;
+function open() {
+  const ab = new ArrayBuffer(1 << 20);
+  const buf = Buffer.from(ab);
+  const words = new Uint32Array(ab);
+  const h = new Cap();
+  h.open('lo', 'udp port 47998', 4 << 20, buf, 128, false, true);
+  const ts = new Map();
+  h.on('packets', (used, count) => {
+    let off = 0;
+    for (let i = 0; i < count; i++) {
+      const w = off >>> 2;
+      // Ethernet 14 + IPv4 20 + UDP 8: the datagram's index
+      ts.set(buf.readUInt32BE(off + 16 + 42), words[w] * 1e6 + words[w + 1]);
+      off += (16 + words[w + 2] + 3) & ~3;
+    }
+  });
+  return { h, ts };
+}
+const a = open();
+const b = open();
+const s = dgram.createSocket('udp4');
+let sent = 0;
+(function send() {
+  if (sent === N) {
+    setTimeout(() => {
+      a.h.flush(); b.h.flush(); a.h.close(); b.h.close(); s.close();
+      let differ = 0;
+      for (const [k, t] of a.ts) if (b.ts.get(k) !== t) differ++;
+      console.log(JSON.stringify({ a: a.ts.size, b: b.ts.size, differ }));
+    }, 300);
+    return;
+  }
+  const p = Buffer.alloc(32);
+  p.writeUInt32BE(sent++, 0);
+  s.send(p, 47998, '127.0.0.1', send);
+})();
+`);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { a: number; b: number; differ: number };
+    assert.equal(out.a, 3000, 'the first handle saw every datagram');
+    assert.equal(out.b, 3000, 'the second handle saw every datagram');
+    assert.equal(out.differ, 0, 'packets whose two stamps differ');
+  });
 });

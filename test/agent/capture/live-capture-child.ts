@@ -13,7 +13,7 @@ import { AddressAnonymizer, type AnonymizePolicy } from '../../../shared/anonymi
 import { startLivePipeline } from '../../../agent/pipeline/live-pipeline.js';
 import { logger } from '../../../shared/log.js';
 import type { InterfaceSpec, CollectorAddress } from '../../../agent/capture/live-capture.js';
-import { createAppMetaExtractor } from '../../../agent/pipeline/app-meta-extractor.js';
+import { createAppMetaExtractor } from '../../../shared/appmeta/app-meta-extractor.js';
 import type { NamePolicy } from '../../../shared/anonymize/name-pseudonymizer.js';
 
 export interface LiveChildConfig {

@@ -12,6 +12,8 @@ import { formatIp, parseIp } from '../../../shared/net/ip-address.js';
 import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
 import { openCaptureFile } from '../../../shared/capture-file/index.js';
 import { skipBecause } from '../../helpers/skip.js';
+import { writePcap } from '../../shared/capture-file/capture-writers.js';
+import { BAD_IP } from '../../shared/decode/encap-cases.js';
 
 const ref = (rel: string): string => join(referencePcapsDir(), rel);
 
@@ -108,6 +110,24 @@ describe('agent/pipeline/replay-files', function () {
       assert.equal(x.direction, Direction.Unknown, 'replay without host addresses: direction unknown');
     }
     assert.ok(internal > 0);
+  });
+
+  it('a packet whose IP header is malformed reaches the dump as a record flagged BadIpHeader, its internal address anonymized', async () => {
+    const file = join(dir, 'bad-ip.pcap');
+    const frames = BAD_IP.map((b, i) => ({ linkType: 1, data: b.frame, wireLen: b.frame.length, tsUs: 1_700_000_000_000_000 + i, interfaceId: 0 }));
+    writeFileSync(file, writePcap(frames, { littleEndian: true, nanosecond: false, linkType: 1 }));
+    const s = await replayFiles([file], { outDir: join(dir, 'out'), anonymize: 'internal', keyFile, packetsPerDump: 100, snapLen: 0, hostAddresses: [] });
+    const recs = readDumps(s.dumps.map((d) => d.path));
+    assert.equal(recs.length, BAD_IP.length, 'none disappears');
+    for (const r of recs) {
+      assert.equal(r.flags & (RecordFlag.BadIpHeader | RecordFlag.Malformed), RecordFlag.BadIpHeader | RecordFlag.Malformed);
+      assert.notEqual(r.ipVersion, 0);
+    }
+    // the IHL-3 header kept its addresses; the internal source is a pseudonym now
+    const ihl3 = recs[0]!;
+    assert.notEqual(formatIp(4, ihl3.src), '10.1.2.3');
+    assert.ok((ihl3.flags & RecordFlag.SrcAnon) !== 0);
+    assert.equal(formatIp(4, ihl3.dst), '192.0.2.9', 'an external address stays');
   });
 
   it('direction from the given host addresses, payload per snapLen (checked against tshark)', async function () {

@@ -42,10 +42,17 @@ describe('spool', () => {
     base = mkdtempSync(join(tmpdir(), 'meerkat-spool-'));
     dir = join(base, 'spool');
   });
-  afterEach(() => rmSync(base, { recursive: true, force: true }));
+  // every spool a test opens: their queued disk writes finish before the directory is removed
+  let opened: Spool[] = [];
+  const track = (s: Spool): Spool => { opened.push(s); return s; };
+  afterEach(async () => {
+    await Promise.all(opened.map((s) => s.flushed()));
+    opened = [];
+    rmSync(base, { recursive: true, force: true });
+  });
 
-  it('creates an owner-only directory, key and files, and round-trips dumps encrypted', () => {
-    const s = Spool.open({ dir, maxBytes: 10_000_000 });
+  it('creates an owner-only directory, key and files, and round-trips dumps encrypted', async () => {
+    const s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.equal(mode(dir), 0o700);
     assert.equal(mode(join(dir, KEY_FILE)), 0o600);
     assert.equal(statSync(join(dir, KEY_FILE)).size, 32);
@@ -56,6 +63,10 @@ describe('spool', () => {
     });
     assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(s.list(), seqs);
+    // put() returns before the disk work: a read waits for the file, which is then on disk
+    assert.deepEqual(Buffer.from(await s.read(1)), Buffer.from(dumps[0]!));
+    assert.ok(existsSync(join(dir, spoolFileName(1))));
+    await s.flushed();
     for (const [i, seq] of seqs.entries()) {
       const file = join(dir, spoolFileName(seq));
       assert.equal(mode(file), 0o600);
@@ -64,7 +75,7 @@ describe('spool', () => {
       // encrypted at rest: neither the dump magic nor its body is visible
       assert.equal(onDisk.indexOf(Buffer.from('MKDP')), -1);
       assert.equal(onDisk.indexOf(Buffer.from(dumps[i]!.subarray(96, 160))), -1);
-      assert.deepEqual(Buffer.from(s.read(seq)), Buffer.from(dumps[i]!));
+      assert.deepEqual(Buffer.from(await s.read(seq)), Buffer.from(dumps[i]!));
     }
     for (const f of readdirSync(dir)) assert.equal(mode(join(dir, f)) & 0o077, 0, `${f} is owner-only`);
     assert.ok(!readdirSync(dir).some((f) => f.startsWith('.tmp-')), 'no temp files left');
@@ -75,27 +86,66 @@ describe('spool', () => {
     s.remove(3); // idempotent
     assert.deepEqual(s.list(), [1, 2, 4, 5, 6]);
     assert.throws(() => s.read(3), (e: unknown) => e instanceof SpoolError && /no dump with sequence 3/.test(e.message));
+    await s.flushed();
+    assert.ok(!existsSync(join(dir, spoolFileName(3))), 'removed from disk too');
+  });
+
+  it('a dump removed before its write ran never reaches the disk; one removed during the write is deleted after it', async () => {
+    const s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
+    const a = s.nextSequence();
+    s.put(a, dumps[0]!, 5);
+    s.remove(a);
+    const b = s.nextSequence();
+    s.put(b, dumps[1]!, 5);
+    const reading = s.read(b);
+    assert.ok(reading instanceof Promise, 'not on disk yet');
+    await reading;
+    s.remove(b);
+    await s.flushed();
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.mkds')), []);
+    assert.deepEqual(s.list(), []);
+    assert.equal(s.stats().bytes, 0);
+  });
+
+  it('a dump whose write fails is counted as dropped, and the spool goes on', async () => {
+    const s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
+    const a = s.nextSequence();
+    // the temp name is taken: the exclusive create fails
+    writeFileSync(join(dir, `.tmp-${spoolFileName(a)}`), 'in the way');
+    s.put(a, dumps[0]!, 7);
+    await assert.rejects(async () => s.read(a), (e: unknown) => e instanceof SpoolError && /no dump with sequence/.test(e.message));
+    const b = s.nextSequence();
+    s.put(b, dumps[1]!, 5);
+    await s.flushed();
+    assert.deepEqual(s.list(), [b]);
+    assert.equal(s.stats().droppedDumps, 1);
+    assert.equal(s.stats().droppedPackets, 7);
+    assert.deepEqual(Buffer.from(await s.read(b)), Buffer.from(dumps[1]!));
   });
 
   it('tightens the permissions of an existing directory', () => {
-    Spool.open({ dir, maxBytes: 1000 });
+    track(Spool.open({ dir, maxBytes: 1000 }));
     chmodSync(dir, 0o755);
-    Spool.open({ dir, maxBytes: 1000 });
+    track(Spool.open({ dir, maxBytes: 1000 }));
     assert.equal(mode(dir), 0o700);
   });
 
-  it('never repeats a sequence: persisted before use, across restarts and crashes', () => {
-    let s = Spool.open({ dir, maxBytes: 10_000_000 });
+  it('never repeats a sequence: persisted before use, across restarts and crashes', async () => {
+    let s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.equal(s.nextSequence(), 1);
     assert.equal(s.nextSequence(), 2); // assigned, then "crash" before put
-    s = Spool.open({ dir, maxBytes: 10_000_000 });
+    await s.flushed();
+    s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     const n = s.nextSequence();
     assert.equal(n, 3);
     s.put(n, dumps[0]!, 10);
+    // the dump's file is written after its sequence's state: once it is readable, both are on disk
+    await s.read(n);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'spool-state.json'), 'utf8')).nextSequence, 4);
     // state file lost but the spool exists: recovery starts past the files and the µs clock
     rmSync(join(dir, 'spool-state.json'));
     const before = Date.now() * 1000;
-    s = Spool.open({ dir, maxBytes: 10_000_000 });
+    s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     const r = s.nextSequence();
     assert.ok(r >= before && r > 3, `recovered sequence ${r}`);
     assert.deepEqual(s.list(), [3]);
@@ -103,10 +153,10 @@ describe('spool', () => {
     assert.throws(() => s.put(3, dumps[1]!, 1), /already in the spool/);
   });
 
-  it('bounds itself in bytes by dropping the oldest dumps, counting and persisting the drops', () => {
+  it('bounds itself in bytes by dropping the oldest dumps, counting and persisting the drops', async () => {
     const sizes = dumps.map((d) => d.length + OVERHEAD);
     const max = sizes[0]! + sizes[1]! + sizes[2]! + 10; // room for about three
-    let s = Spool.open({ dir, maxBytes: max });
+    let s = track(Spool.open({ dir, maxBytes: max }));
     const packets = dumps.map((d) => decodeDump(d).packetCount);
     for (let i = 0; i < 6; i++) s.put(s.nextSequence(), dumps[i]!, packets[i]!);
     const st = s.stats();
@@ -125,16 +175,22 @@ describe('spool', () => {
     assert.deepEqual(s.list(), kept);
     assert.equal(s.stats().droppedPackets, st.droppedPackets + 77);
     // counters and files survive a restart; a lower bound applies at open
-    s = Spool.open({ dir, maxBytes: max });
+    await s.flushed();
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.mkds')).sort(), kept.map(spoolFileName));
+    s = track(Spool.open({ dir, maxBytes: max }));
     assert.deepEqual(s.stats(), { ...st, droppedDumps: st.droppedDumps + 1, droppedPackets: st.droppedPackets + 77, droppedBytes: st.droppedBytes + max + OVERHEAD });
-    s = Spool.open({ dir, maxBytes: sizes[5]! });
+    s = track(Spool.open({ dir, maxBytes: sizes[5]! }));
     assert.deepEqual(s.list(), [6]);
     assert.equal(s.stats().droppedDumps, st.droppedDumps + 1 + kept.length - 1);
+    // the drops at open delete their files in queue order
+    await s.flushed();
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.mkds')), [spoolFileName(6)]);
   });
 
-  it('detects tampering: quarantines the file, counts it, reports a clear error', () => {
-    let s = Spool.open({ dir, maxBytes: 10_000_000 });
+  it('detects tampering: quarantines the file, counts it, reports a clear error', async () => {
+    let s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     for (let i = 0; i < 3; i++) s.put(s.nextSequence(), dumps[i]!, 5);
+    await s.flushed();
     const file = join(dir, spoolFileName(2));
     const b = readFileSync(file);
     b[b.length >> 1]! ^= 0x01;
@@ -152,27 +208,30 @@ describe('spool', () => {
     assert.throws(() => s.read(3), SpoolCorruptError);
     // a truncated file is caught when the spool opens
     truncateSync(join(dir, spoolFileName(1)), 40);
-    s = Spool.open({ dir, maxBytes: 10_000_000 });
+    await s.flushed();
+    s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.deepEqual(s.list(), []);
     assert.equal(s.stats().corrupt, 3);
   });
 
-  it('fails authentication with another key, and refuses a damaged key file without replacing it', () => {
-    let s = Spool.open({ dir, maxBytes: 10_000_000 });
+  it('fails authentication with another key, and refuses a damaged key file without replacing it', async () => {
+    let s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     s.put(s.nextSequence(), dumps[0]!, 5);
+    await s.flushed();
     writeFileSync(join(dir, KEY_FILE), Buffer.alloc(32, 7));
-    s = Spool.open({ dir, maxBytes: 10_000_000 });
+    s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.throws(() => s.read(1), SpoolCorruptError);
     writeFileSync(join(dir, KEY_FILE), Buffer.alloc(31, 7));
     assert.throws(() => Spool.open({ dir, maxBytes: 10_000_000 }), (e: unknown) => e instanceof SpoolError && /31 bytes, expected 32/.test(e.message));
     assert.equal(statSync(join(dir, KEY_FILE)).size, 31);
   });
 
-  it('removes crash debris (temp files) when it opens', () => {
-    const s = Spool.open({ dir, maxBytes: 10_000_000 });
+  it('removes crash debris (temp files) when it opens', async () => {
+    const s = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     s.put(s.nextSequence(), dumps[0]!, 5);
+    await s.flushed();
     writeFileSync(join(dir, '.tmp-0000000000000002.mkds'), 'partial');
-    const s2 = Spool.open({ dir, maxBytes: 10_000_000 });
+    const s2 = track(Spool.open({ dir, maxBytes: 10_000_000 }));
     assert.ok(!existsSync(join(dir, '.tmp-0000000000000002.mkds')));
     assert.deepEqual(s2.list(), [1]);
     assert.equal(s2.nextSequence(), 2);

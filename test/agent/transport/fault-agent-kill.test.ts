@@ -20,7 +20,7 @@ describe('transport: kill -9 the agent shipper while it ships, then restart it',
     tp = makeTestPki(root);
     ledger = new SqliteDumpLedger(join(root, 'state', 'ledger.sqlite'));
     server = await startTestCollector(tp, root, {
-      admin: false,
+      ops: false,
       ledger,
       // slow enough that the shipper is always mid-stream when it is killed
       limits: { agentRateBytesPerSec: 25_000, agentBurstBytes: 10_000 },
@@ -48,6 +48,8 @@ describe('transport: kill -9 the agent shipper while it ships, then restart it',
       packetsIn += n;
       seqs.push(seq);
     }
+    // put() queues the disk writes: all on disk before another process opens the spool
+    await writer.flushed();
     const spool = { list: (): string[] => readdirSync(spoolDir).filter((f) => f.endsWith('.mkds')) };
     const cfgFile = join(root, 'shipper.json');
     writeFileSync(cfgFile, JSON.stringify({ url: `https://localhost:${server.port}`, ...a, spoolDir, window: 6 }));

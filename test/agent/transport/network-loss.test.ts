@@ -52,7 +52,7 @@ describe('transport: the agent survives a network loss', function () {
     const root = tmpDir('netloss');
     const tp = makeTestPki(root);
     const ledger = new SqliteDumpLedger(join(root, 'state', 'ledger.sqlite'));
-    const server = await CollectorServer.start({ pkiDir: tp.dir, stateDir: join(root, 'state'), listen: { host: '127.0.0.1', port: 0 }, admin: false, ledger, defaultMetrics: false, limits: { heartbeatSec: 0.5 } });
+    const server = await CollectorServer.start({ pkiDir: tp.dir, stateDir: join(root, 'state'), listen: { host: '127.0.0.1', port: 0 }, ops: false, ledger, defaultMetrics: false, limits: { heartbeatSec: 0.5 } });
     const link = new FlakyLink(server.port);
     await link.listen();
     const a = issueAgent(tp);

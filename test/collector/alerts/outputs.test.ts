@@ -52,7 +52,7 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 
 function stored(p: Partial<StoredAlert> = {}): StoredAlert {
   return {
-    id: 7, key: 'k', agentId: 'agent-a', category: 'scan', rule: 'port-scan', peer: '198.51.100.7', analyzer: 'scan',
+    id: 7, key: 'k', agentId: 'agent-a', host: '10.1.2.3', category: 'scan', rule: 'port-scan', peer: '198.51.100.7', analyzer: 'scan',
     severity: 'high', state: 'open', summary: 'outbound port scan: 10.1.2.3 probed 20 ports of 198.51.100.7', count: 3,
     firstSeenUs: T0, lastSeenUs: T0 + 123_456, flowUid: 'CFabc', communityId: '1:xyz=', flowUids: ['CFabc'], evidence: {},
     suggestedResponse: null, createdUs: 0, updatedUs: 0, stateChangedUs: null, ...p,
@@ -67,7 +67,7 @@ describe('alert outputs', () => {
     assert.equal(Number(m[1]), 20 * 8 + 3, 'local4.err for a high alert');
     assert.equal(m[2], '2024-01-08T09:00:00.123456Z', 'the latest occurrence, packet time, µs');
     assert.deepEqual([m[3], m[4], m[5], m[6]], ['collector-1', 'meerkat', '99', 'scan']);
-    assert.ok(m[7]!.startsWith('[meerkat@32473 id="7" kind="new" agent="agent-a" severity="high"'));
+    assert.ok(m[7]!.startsWith('[meerkat@32473 id="7" kind="new" agent="agent-a" host="10.1.2.3" severity="high"'));
     assert.ok(m[7]!.includes(`peer="${sdValue('a"b]c\\d')}"`) && sdValue('a"b]c\\d') === 'a\\"b\\]c\\\\d');
     assert.equal(m[8], 'héllo');
     const f = octetFrame(msg);

@@ -48,7 +48,7 @@ describe('analysis config: the analyzer plan', () => {
 
   it('mistakes are config errors naming the entry: unknown name (valid ones listed), twice, bad built-in config', () => {
     assert.throws(() => plan({ analyzers: [{ builtin: 'scn' }] }), (e: unknown) => e instanceof Error && e.name === 'ConfigError' &&
-      e.message.includes(`collector.json: analyzers.0: no built-in analyzer "scn"; the built-ins are ${BUILTIN_NAMES.join(', ')}`));
+      e.message.includes(`collector.json: analyzers.0: no built-in analyzer "scn" (did you mean "scan"?); the built-ins are ${BUILTIN_NAMES.join(', ')}`));
     assert.throws(() => plan({ analyzers: [{ module: 'builtin:nope' }] }), /analyzers\.0: no built-in analyzer "nope"/);
     assert.throws(() => plan({ analyzers: [{ builtin: 'scan' }, { builtin: 'scan', config: { windowSec: 5 } }] }), /analyzers\.1: "scan" is configured twice/);
     assert.throws(() => plan({ analyzers: [{ builtin: 'scan', config: { windowSec: 'x', typo: 1 } }] }), (e: unknown) => e instanceof Error && e.name === 'ConfigError' &&

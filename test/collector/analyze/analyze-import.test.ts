@@ -1,9 +1,11 @@
 // Retrospective analysis end to end: analyzeImport over a real capture stores its alerts
 // in the flow database (and a JSON lines output), repeated imports give the same alerts
-// (packet time only), `meerkat alerts` lists/acks/closes them with the documented exit
-// codes, and strict mode turns a broken analyzer config into a ConfigError.
+// (packet time only), importing a file again adds nothing, `meerkat alerts` lists/acks/closes
+// them with the documented exit codes and prints the documented fields, and strict mode turns
+// a broken analyzer config into a ConfigError.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { analyzeImport } from '../../../collector/analyze/analyze-import.js';
 import { createAnalysisRuntime } from '../../../collector/analyze/analysis-runtime.js';
@@ -35,8 +37,8 @@ describe('analyzeImport and meerkat alerts', () => {
     });
     assert.equal(r.import.errors, 0);
     assert.ok(r.records >= 1994);
-    assert.ok((r.byCategory.scan ?? 0) >= 1);
-    assert.ok(r.alertEvents > r.alerts, 'occurrences aggregate into fewer rows');
+    assert.ok((r.hitsByCategory.scan ?? 0) >= 1);
+    assert.ok(r.hits > r.alerts, 'occurrences aggregate into fewer rows');
     assert.equal(r.loadFailures.length, 0);
     assert.ok(r.analyzers.every((a) => a.enabled));
     const flows = new SqliteFlowStore(db, { readonly: true });
@@ -46,7 +48,7 @@ describe('analyzeImport and meerkat alerts', () => {
     const scans = store.list({ category: 'scan' });
     assert.equal(scans.length, 1);
     assert.equal(scans[0]!.peer, '64.13.134.52');
-    assert.equal(scans[0]!.count, r.byCategory.scan);
+    assert.equal(scans[0]!.count, r.hitsByCategory.scan);
     assert.equal(store.count(), r.alerts);
     store.close();
     const lines = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
@@ -70,6 +72,27 @@ describe('analyzeImport and meerkat alerts', () => {
     assert.deepEqual(await rows('d3.db', 'worker'), one);
   });
 
+  it('importing the same capture again does not double alert counts (the file is skipped)', async () => {
+    const db = join(dir, 'twice.db');
+    const first = await analyzeImport([SYNSCAN], { db, anonKey: KEY, progress: false, log: quietLog });
+    const rows = (): string[] => {
+      const s = new SqliteAlertStore(db, { readonly: true });
+      try { return s.list().map((a) => `${a.category}/${a.rule} ${a.host} ${a.peer} x${a.count}`).sort(); } finally { s.close(); }
+    };
+    const before = rows();
+    assert.ok(before.length >= 1 && first.alerts >= 1);
+    const second = await analyzeImport([SYNSCAN], { db, anonKey: KEY, progress: false, log: quietLog });
+    assert.equal(second.import.files[0]!.status, 'duplicate');
+    assert.equal(second.records, 0);
+    assert.equal(second.alerts, 0);
+    assert.deepEqual(rows(), before);
+    // the CLI says so and exits 0
+    const cli = spawnSync(process.execPath, [join(repoRoot(), 'dist/collector/cli.js'), 'import', SYNSCAN, '--db', db, '--no-progress'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /^duplicate .*synscan\.pcap {2}\(imported \d{4}-.* as agent import; --reimport to import it again\)/m);
+    assert.deepEqual(rows(), before);
+  });
+
   it('strict mode: an analyzer that cannot be loaded is a ConfigError before anything is imported', async () => {
     await assert.rejects(analyzeImport([SYNSCAN], {
       db: join(dir, 's.db'), progress: false, log: quietLog, strict: true,
@@ -81,9 +104,9 @@ describe('analyzeImport and meerkat alerts', () => {
       analyzersConfig: { analyzers: [{ module: join(dir, 'missing.js') }, { builtin: 'scan' }, { module: join(repoRoot(), 'test', 'collector', 'analyze', 'fixtures', 'new-service-port.js'), config: { learnSec: 0 } }] },
     });
     assert.equal(r.loadFailures.length, 1);
-    assert.equal(r.byCategory.analyzer, 1);
-    assert.ok((r.byCategory.scan ?? 0) > 0);
-    assert.ok((r.byCategory['new-service-port'] ?? 0) > 0, JSON.stringify(r.byCategory));
+    assert.equal(r.hitsByCategory.analyzer, 1);
+    assert.ok((r.hitsByCategory.scan ?? 0) > 0);
+    assert.ok((r.hitsByCategory['new-service-port'] ?? 0) > 0, JSON.stringify(r.hitsByCategory));
   });
 
   it('the live path: DumpIngest onRecord -> analysis runtime in the same database, flushed on a timer', async () => {
@@ -119,6 +142,15 @@ describe('analyzeImport and meerkat alerts', () => {
     assert.equal(list.code, 0, list.err);
     const all = list.out.trim().split('\n').map((l) => JSON.parse(l) as { id: number; category: string; state: string });
     assert.ok(all.length >= 2);
+    // every field printed is documented (docs/analyzers.md "The alert as JSON"), none is internal
+    assert.ok(!list.out.includes('\\u0000') && !list.out.includes('\u0000'), 'no NUL, escaped or raw');
+    const doc = readFileSync(join(repoRoot(), 'docs', 'analyzers.md'), 'utf8');
+    const fieldTable = doc.slice(doc.indexOf('### The alert as JSON'), doc.indexOf('Evidence of the built-ins'));
+    const documented = new Set([...fieldTable.matchAll(/^\| (`[^|]+`) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`(\w+)`/g)].map((x) => x[1]!)));
+    assert.ok(documented.size >= 20, [...documented].join(' '));
+    for (const a of all) assert.deepEqual(Object.keys(a).filter((k) => !documented.has(k)), [], 'undocumented fields');
+    assert.deepEqual([...documented].filter((k) => !(k in all[0]!)), [], 'documented fields missing');
+    assert.ok(all.every((a) => typeof (a as { host?: unknown }).host === 'string'));
     const scan = all.find((a) => a.category === 'scan')!;
     const table = await runCommand(registerAlertsCommand, ['alerts', '--db', db, '--category', 'scan']);
     assert.equal(table.code, 0);

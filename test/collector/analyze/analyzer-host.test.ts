@@ -138,6 +138,29 @@ describe('analyzer host', () => {
     assert.equal(host.ticks, 1, 'crossing a tick boundary ticks');
   });
 
+  it('an alert without a host gets the local side of the flow (or the DNS client) it was raised on, else none', async () => {
+    const emitting: Analyzer = {
+      name: 'emitting',
+      onFlow(rec: FlowRecord, ctx: AnalyzerContext) {
+        ctx.emit({ severity: 'low', category: 'x', agentId: rec.agent_id, summary: 'flow', evidence: {}, tsUs: rec.start });
+        ctx.emit({ severity: 'low', category: 'x', rule: 'own', agentId: rec.agent_id, host: 'given', summary: 'own host', evidence: {}, tsUs: rec.start });
+      },
+      onDnsName(_name, _rec, ctx, info) {
+        ctx.emit({ severity: 'low', category: 'x', rule: 'dns', agentId: info!.agentId, summary: 'dns', evidence: {}, tsUs: info!.tsUs });
+      },
+      onTick(now: number, ctx: AnalyzerContext) {
+        ctx.emit({ severity: 'low', category: 'x', rule: 'tick', agentId: 'a', summary: 'tick', evidence: {}, tsUs: now });
+      },
+    };
+    const got: EmittedAlert[] = [];
+    const host = new AnalyzerHost({ sink: (a) => got.push(a), log: quietLog });
+    await host.add(emitting);
+    host.onFlow(flow({ agent_id: 'a', orig_addr: '198.51.100.9', orig_anon: false, resp_addr: '10.0.0.5' }));
+    host.onDnsName('example.org', undefined, { agentId: 'a', tsUs: T0, role: 'query', client: '10.0.0.7', server: '10.0.0.53' });
+    host.finish();
+    assert.deepEqual(got.map((a) => `${a.summary}: ${String(a.host)}`), ['flow: 10.0.0.5', 'own host: given', 'dns: 10.0.0.7', 'tick: undefined']);
+  });
+
   describe('user analyzers from the config', () => {
     const example = join(repoRoot(), 'test', 'collector', 'analyze', 'fixtures', 'new-service-port.js');
 

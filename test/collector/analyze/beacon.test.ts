@@ -1,11 +1,12 @@
 // Beaconing: the RITA-style score on regular, jittered, gappy and random series, and the
-// analyzer on generated flows (a C2 beacon hidden among browsing, NTP ignored).
+// analyzer on generated flows (a C2 beacon hidden among browsing, NTP ignored; refused
+// retries and mid-stream pickups not counted; severity agreeing with the printed score).
 import assert from 'node:assert/strict';
 import { BeaconAnalyzer } from '../../../collector/analyze/beacon-analyzer.js';
 import { scoreBeacon } from '../../../collector/analyze/beacon-scoring.js';
 import { bowleySkewSorted, mad, quantileSorted } from '../../../collector/analyze/robust-stats.js';
 import type { FlowRecord } from '../../../shared/flow/flow-record.js';
-import { exponential, flow, seededRandom, T0 } from './flow-gen.js';
+import { exponential, flow, probe, seededRandom, T0 } from './flow-gen.js';
 import { makeHost, runRecords } from './harness.js';
 
 function series(n: number, next: (i: number) => number): number[] {
@@ -106,5 +107,46 @@ describe('beacon analyzer', () => {
     assert.deepEqual(one.alerts, two.alerts);
     // evaluated hourly in packet time: a 12-hour stream gives several evaluations with alerts
     assert.ok(one.alerts.length >= 5 && one.alerts.length <= 13, `${one.alerts.length} alerts`);
+  });
+
+  it('severity agrees with the score printed: high from 0.95 as printed, and the peak is shown when the latest is lower', async () => {
+    const rand = seededRandom(11);
+    const recs: FlowRecord[] = [];
+    // a very regular beacon for 6 hours, then sloppy (±45 % jitter) for 6 more: the score falls below 0.95
+    for (let t = T0; t < T0 + 12 * 3600e6; t += 300e6 * (t < T0 + 6 * 3600e6 ? 0.99 + 0.02 * rand() : 0.55 + 0.9 * rand())) {
+      recs.push(flow({ start: t, resp_addr: '203.0.113.77', resp_port: 443, orig_ip_bytes: 400, resp_ip_bytes: 300 }));
+    }
+    const { alerts } = await runRecords([[new BeaconAnalyzer(), {}]], recs, { tickIntervalUs: 60e6 });
+    assert.ok(alerts.length >= 3);
+    let sawPeak = false;
+    for (const a of alerts) {
+      assert.equal(a.host, '10.1.2.3');
+      const shown = Number(/score (\d\.\d\d)/.exec(a.summary)![1]);
+      const peak = /peak (\d\.\d\d)/.exec(a.summary);
+      const best = peak ? Number(peak[1]) : shown;
+      if (peak) { sawPeak = true; assert.ok(best > shown); }
+      assert.equal(a.severity, best >= 0.95 ? 'high' : 'medium', a.summary);
+      assert.equal(a.evidence.peakScore, best);
+    }
+    assert.ok(sawPeak, alerts.map((a) => a.summary).join('\n'));
+    // the last evaluation scored below 0.95 and is still high: the summary says why (the peak)
+    const last = alerts.at(-1)!;
+    assert.match(last.summary, /score 0\.9[0-4], peak 0\.9[5-9]/);
+    assert.equal(last.severity, 'high');
+  });
+
+  it('refused or unanswered attempts and mid-stream pickups of one long connection are not beacons', async () => {
+    const recs: FlowRecord[] = [];
+    for (let i = 0; i < 60; i++) {
+      const t = T0 + i * 60e6;
+      // a client retrying a dead server every minute
+      recs.push(probe({ start: t, resp_addr: '203.0.113.5', resp_port: 443 }));
+      // an idle push connection's exchanges, each picked up after the flow timed out
+      recs.push(flow({ start: t + 1e6, resp_addr: '203.0.113.6', resp_port: 5223, conn_state: 'OTH', history: 'DdA', orig_ip_bytes: 100, resp_ip_bytes: 100 }));
+    }
+    const a = new BeaconAnalyzer();
+    const { alerts } = await runRecords([[a, {}]], recs, { tickIntervalUs: 60e6 });
+    assert.deepEqual(alerts, []);
+    assert.deepEqual(a.lastScores, [], 'not even scored');
   });
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { serialize, deserialize } from 'node:v8';
 import fc from 'fast-check';
-import { CONN_STATES, RECORD_CAUSES, type FlowRecord } from '../../../shared/flow/flow-record.js';
+import { APP_PROTOS, CONN_STATES, RECORD_CAUSES, type FlowRecord } from '../../../shared/flow/flow-record.js';
 import { FlowBatchDecoder, FlowBatchEncoder, stringsOnly, TableMismatchError, type FlowBatch, type StreamEvent } from '../../../collector/analyze/flow-batch-codec.js';
 import { generateFlows } from '../../../bench/analyze-bench.js';
 
@@ -29,6 +29,8 @@ const flowRecord: fc.Arbitrary<FlowRecord> = fc.record({
   rtt_syn_synack_us: maybe, rtt_synack_ack_us: maybe, retransmits_orig: num, retransmits_resp: num, zero_windows_orig: num, zero_windows_resp: num,
   iat_mean_orig_us: maybe, iat_stddev_orig_us: maybe, iat_mean_resp_us: maybe, iat_stddev_resp_us: maybe, pcr: maybe,
   tunnel: fc.constantFrom('', 'gre', 'vxlan'), orig_anon: fc.boolean(), resp_anon: fc.boolean(),
+  app_proto: fc.constantFrom(...APP_PROTOS), server_name: fc.option(text, { nil: null }), server_name_anon: fc.boolean(),
+  alpn: fc.constantFrom('', 'h2,http/1.1'), ja4: text, ja4s: text,
 });
 
 function roundTrip(records: readonly FlowRecord[], capacity: number): FlowRecord[] {
@@ -56,7 +58,7 @@ describe('flow batch codec', () => {
     assert.deepEqual(roundTrip(recs, 256), recs);
   });
 
-  it('DNS payloads and watermarks come back in their place in the stream', () => {
+  it('DNS payloads, application records and watermarks come back in their place in the stream', () => {
     const recs = generateFlows(5, 1);
     const enc = new FlowBatchEncoder(64);
     enc.addAdvance('x', 1);
@@ -66,10 +68,14 @@ describe('flow batch codec', () => {
     enc.addDns({ payload, agentId: 'x', tsUs: 5, client: 'c', server: 's', clientAnon: true, tcp: false });
     payload[0] = 9; // the producer reuses its buffer: the event kept a copy
     enc.add(recs[2]!);
+    enc.addApp({
+      kind: 'http', record: { ts: 7, uid: 'u', agent_id: 'x', orig_addr: 'a', orig_port: 1, resp_addr: 'b', resp_port: 80, orig_anon: false, resp_anon: false,
+        method: 'GET', version: '1.1', host: 'h.example', host_anon: false, user_agent: null },
+    });
     enc.addAdvance('x', 9);
     const seen: string[] = [];
-    new FlowBatchDecoder().replay(posted(enc.take()), (r) => seen.push(r.uid), (e: StreamEvent) => seen.push(e.kind === 'dns' ? `dns:${[...e.payload].join(',')}` : `advance:${e.tUs}`));
-    assert.deepEqual(seen, ['advance:1', recs[0]!.uid, recs[1]!.uid, 'dns:1,2,3', recs[2]!.uid, 'advance:9']);
+    new FlowBatchDecoder().replay(posted(enc.take()), (r) => seen.push(r.uid), (e: StreamEvent) => seen.push(e.kind === 'dns' ? `dns:${[...e.payload].join(',')}` : e.kind === 'advance' ? `advance:${e.tUs}` : `app:${e.app.kind}`));
+    assert.deepEqual(seen, ['advance:1', recs[0]!.uid, recs[1]!.uid, 'dns:1,2,3', recs[2]!.uid, 'app:http', 'advance:9']);
   });
 
   it('a worker whose records were dropped still gets the new strings (stringsOnly) and decodes what follows', () => {

@@ -1,7 +1,7 @@
 // Generated flow records for analyzer tests: a complete FlowRecord with sensible
 // defaults (a finished TCP connection from an internal pseudonymized host to a public
 // web server), overridden per test; and a seeded PRNG so generated traffic is repeatable.
-import type { FlowRecord } from '../../../shared/flow/flow-record.js';
+import { NO_APP_FIELDS, type FlowRecord } from '../../../shared/flow/flow-record.js';
 import { seededRandom } from '../../../collector/analyze/signature/random-forest.js';
 
 let counter = 0;
@@ -53,6 +53,7 @@ export function flow(p: Partial<FlowRecord> = {}): FlowRecord {
     tunnel: '',
     orig_anon: true,
     resp_anon: false,
+    ...NO_APP_FIELDS,
     ...p,
   };
   rec.proto = proto;

@@ -29,6 +29,20 @@ describe('sensitive ports', () => {
       ['smb-outbound/high/outbound', 'rdp-inbound/high/inbound', 'telnet/medium/lateral', 'ssh-inbound/low/inbound']);
     assert.equal(alerts[0]!.peer, EXT);
     assert.equal(alerts[1]!.peer, EXT, 'the peer is the remote side');
+    assert.deepEqual(alerts.map((a) => a.host), ['10.1.2.3', '10.0.0.5', '10.0.0.7', '10.0.0.5'], 'the host is the local side');
+  });
+
+  it('says whether a Telnet attempt was answered, refused (RST) or unanswered', async () => {
+    const recs = [
+      flow({ resp_addr: EXT, resp_port: 23 }),
+      flow({ resp_addr: EXT, resp_port: 23, resp_pkts: 1, orig_pkts: 1, orig_payload_bytes: 0, resp_payload_bytes: 0, conn_state: 'REJ', history: 'Sr' }),
+      flow({ resp_addr: EXT, resp_port: 23, resp_pkts: 0, orig_pkts: 2, orig_payload_bytes: 0, resp_payload_bytes: 0, conn_state: 'S0', history: 'S' }),
+    ];
+    const { alerts } = await runRecords([[new SensitivePortsAnalyzer(), {}]], recs);
+    assert.deepEqual(alerts.map((a) => a.evidence.reply), ['answered', 'refused', 'unanswered']);
+    assert.doesNotMatch(alerts[0]!.summary, /refused|unanswered/);
+    assert.match(alerts[1]!.summary, /, refused$/);
+    assert.match(alerts[2]!.summary, /, unanswered$/);
   });
 
   it('custom rules replace or add to the defaults; bad port specs are a setup error', async () => {
@@ -106,6 +120,20 @@ describe('per-machine exceptions', () => {
     assert.ok(withinHours(hours, monday + 29 * 3600e6, 0));
     assert.ok(!withinHours(hours, monday + 31 * 3600e6, 0));
     assert.ok(withinHours(hours, monday + 21 * 3600e6, 3600e6), 'UTC 21:00 is 22:00 at +1');
+  });
+
+  it('hours: time sync and DHCP at night are not activity (backgroundPorts); anything else is', async () => {
+    const night = T0 + 14 * 3600e6; // Monday 23:00 UTC
+    const recs = [
+      flow({ agent_id: 'kiosk', start: night, proto: 'udp', ip_proto: 17, resp_addr: '162.159.200.1', resp_port: 123 }),
+      flow({ agent_id: 'kiosk', start: night + 1e6, proto: 'udp', ip_proto: 17, resp_addr: '10.0.0.1', resp_anon: true, resp_port: 67 }),
+      flow({ agent_id: 'kiosk', start: night + 2e6, resp_port: 443 }),
+    ];
+    const profile = { hours: [{ days: ['mon'], from: '07:00', to: '19:00' }] };
+    const quiet = await runRecords([[new MachineExceptionsAnalyzer(), { agents: { kiosk: profile } }]], recs);
+    assert.deepEqual(quiet.alerts.map((a) => `${a.rule} ${a.host} ${a.peer}`), ['outside-hours 10.1.2.3 93.184.216.34']);
+    const strict = await runRecords([[new MachineExceptionsAnalyzer(), { agents: { kiosk: { ...profile, backgroundPorts: [] } } }]], recs);
+    assert.equal(strict.alerts.length, 3);
   });
 
   it('a real capture checked against a profile: allowed traffic is quiet, a tightened profile fires', async () => {

@@ -1,10 +1,12 @@
 // The collector's side of remote control, in process with real parts: a real PKI (CA, operator
-// certificates), the control tables in SQLite, the HTTPS admin API with mutual TLS, the console's
-// admin client. The agent server is stood in for by a small transport that records what would be
+// certificates), the control tables in SQLite, the HTTPS operators' API with mutual TLS, the console's
+// API client. The agent server is stood in for by a small transport that records what would be
 // sent and lets the test answer as an agent would.
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
+import type { DnsRecord, TlsRecord } from '../../../shared/flow/app-records.js';
 import { join } from 'node:path';
 import { pkiPaths } from '../../../certs/pki-dir.js';
 import { loadCa, createCa } from '../../../certs/certificate-authority.js';
@@ -27,7 +29,7 @@ const A2 = '7c2d8e90-1f3a-4b5c-9d6e-7f8a9b0c1d2e';
 const A3 = 'a4b5c6d7-e8f9-4a0b-8c1d-2e3f4a5b6c7d';
 const HOUR = 3_600_000;
 
-describe('collector control: queue, admin API, audit', function () {
+describe('collector control: queue, the API, audit', function () {
   this.timeout(60_000);
   const rig = new OrgApiRig();
   let svc: ControlService;
@@ -61,7 +63,7 @@ describe('collector control: queue, admin API, audit', function () {
     await rig.close();
   });
 
-  it('admin API: no anonymous access; only operator certificates of this CA naming a user; every request audited', async () => {
+  it('the API: no anonymous access; only operator certificates of this CA naming a user; every request audited', async () => {
     const anonymous = await new Promise<number>((resolve, reject) => {
       request(`https://127.0.0.1:${apiPort}/v1/orgs/default/agents`, { ca: caPem }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
     });
@@ -90,7 +92,7 @@ describe('collector control: queue, admin API, audit', function () {
     assert.ok(audit.some((e) => e.actor === 'operator:alice' && e.action === 'http GET /v1/orgs/default/agents' && e.outcome === '200'), 'organisation requests are in the organisation\'s audit');
   });
 
-  it('admin API: GET /v1/orgs/ORG/transport/agents gives operators the agent server\'s view (the plain admin port no longer does)', async () => {
+  it('the API: GET /v1/orgs/ORG/transport/agents gives operators the agent server\'s view (the plain ops port does not)', async () => {
     transport.connect(A3);
     const anonymous = await new Promise<number>((resolve, reject) => {
       request(`https://127.0.0.1:${apiPort}/v1/orgs/default/transport/agents`, { ca: caPem }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
@@ -111,6 +113,32 @@ describe('collector control: queue, admin API, audit', function () {
     await assert.rejects(bob.get('/v1/agents'), (e: unknown) => e instanceof AdminApiError && e.status === 404 && /\/v1\/orgs\/<org>\/agents/.test(e.message));
     const audit = (await bob.get<{ entries: { actor: string; action: string; outcome: string }[] }>(bob.scoped('/audit'))).entries;
     assert.ok(audit.some((e) => e.actor === 'operator:bob' && e.action === 'http POST /v1/orgs/default/commands' && e.outcome === '403'));
+  });
+
+  it('the API: GET /v1/orgs/ORG/dns and .../tls give the organisation\'s DNS and TLS logs, filtered; bad queries are 400', async () => {
+    const store = new SqliteFlowStore(rig.org('default').dbPath);
+    const base = { uid: 'Fx.1', agent_id: A1, orig_addr: '10.0.0.5', orig_port: 40000, resp_addr: '10.0.0.1', resp_port: 53, orig_anon: true, resp_anon: false };
+    const dns: DnsRecord = {
+      ...base, ts: 1_700_000_000_000_000, proto: 'udp', trans_id: 9, rtt_us: 800, query: 'www.example.com', query_anon: false, qclass: 1,
+      qclass_name: 'C_INTERNET', qtype: 1, qtype_name: 'A', rcode: 3, rcode_name: 'NXDOMAIN', AA: false, TC: false, RD: true, RA: true, answers: [],
+    };
+    const tls: TlsRecord = {
+      ...base, resp_port: 443, ts: 1_700_000_000_000_100, transport: 'tcp', version: 'TLSv13', client_version: 'TLSv13', cipher: 'TLS_AES_128_GCM_SHA256',
+      server_name: 'www.example.com', server_name_anon: false, alpn: ['h2'], next_protocol: null, ja4: 't13d1516h2_8daaf6152771_b186095e22b6',
+      ja4s: null, quic_version: null,
+    };
+    store.insertAppRecords([dns, { ...dns, ts: dns.ts + 5, query: 'other.org', rcode: 0, rcode_name: 'NOERROR' }], [tls]);
+    store.close();
+    const all = await client.get<{ dns: DnsRecord[] }>(client.scoped('/dns'));
+    assert.equal(all.dns.length, 2);
+    assert.deepEqual((await client.get<{ dns: DnsRecord[] }>(client.scoped('/dns?nameSuffix=example.com&rcode=NXDOMAIN'))).dns, [dns]);
+    assert.deepEqual((await client.get<{ tls: TlsRecord[] }>(client.scoped(`/tls?agent=${A1}&ja4=${tls.ja4}`))).tls, [tls]);
+    assert.equal((await client.get<{ dns: DnsRecord[] }>(client.scoped('/dns?limit=1'))).dns.length, 1);
+    for (const bad of ['/dns?limit=0', '/dns?rcode=WHAT', '/dns?since=yesterday-ish', '/dns?color=red', '/tls?rcode=3', '/dns?addr=nope']) {
+      await assert.rejects(client.get(client.scoped(bad)), (e: unknown) => e instanceof AdminApiError && e.status === 400, bad);
+    }
+    const audit = (await client.get<{ entries: { action: string; outcome: string; agentId: string | null }[] }>(client.scoped('/audit'))).entries;
+    assert.ok(audit.some((e) => e.action === 'http GET /v1/orgs/default/tls' && e.outcome === '200' && e.agentId === A1));
   });
 
   it('queues for an offline agent, delivers at connect, records the answer; --wait returns when it ends', async () => {

@@ -1,6 +1,7 @@
-// The organisation data routes on the real operators' API with operator certificates (the CLI's
-// credential): flows with filters and keyset pages, CSV / JSON-lines export, alerts and their
-// state by role, the overview; bad queries answered 400, another organisation 403.
+// The organisation data routes the console uses, on the real operators' API with operator
+// certificates (the CLI's credential): flows with filters and pages, CSV / JSON-lines export,
+// alerts (severity filter, one alert) and their state by role, the overview; bad queries
+// answered 400, another organisation 403.
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { OrgApiRig } from '../../helpers/org-api-rig.js';
@@ -24,6 +25,8 @@ describe('organisation data routes (flows, alerts, overview)', function () {
     const store = new SqliteFlowStore(rig.org('default').dbPath);
     store.insertFlows(Array.from({ length: 250 }, (_, i) => flow({ start: T0 + i * 1000, orig_addr: `10.9.${i % 4}.${i}`, resp_addr: '198.51.100.7', agent_id: 'agent-a' })));
     store.close();
+    // acme's flow store exists (as the collector's organisation runtime makes it) and is empty
+    new SqliteFlowStore(rig.org('acme').dbPath).close();
     const alerts = new SqliteAlertStore(rig.org('default').dbPath);
     const ev = { analyzer: 'scan', severity: 'medium' as const, category: 'scan', rule: 'r', agentId: 'agent-a', peer: '198.51.100.7', summary: 'x =cmd|', evidence: {}, tsUs: T0 };
     alerts.record([{ key: 'k', latest: ev, count: 1, firstTsUs: T0, lastTsUs: T0, maxSeverity: 'medium', flowUids: [] }]);
@@ -58,8 +61,11 @@ describe('organisation data routes (flows, alerts, overview)', function () {
 
   it('alerts: viewers read, responders change the state (audited), other organisations refused', async () => {
     const viewer = (await rig.user('vera', { default: 'viewer' })).client();
-    const list: { alerts: { id: number; state: string }[] } = await viewer.get(viewer.scoped('/alerts?state=open'));
+    const list: { alerts: { id: number; state: string }[] } = await viewer.get(viewer.scoped('/alerts?state=open&severity=medium'));
     assert.equal(list.alerts.length, 1);
+    assert.equal((await viewer.get<{ alerts: unknown[] }>(viewer.scoped('/alerts?severity=high'))).alerts.length, 0);
+    const one: { alert: { id: number; evidence: unknown } } = await viewer.get(viewer.scoped(`/alerts/${list.alerts[0]!.id}`));
+    assert.equal(one.alert.id, list.alerts[0]!.id);
     await assert.rejects(viewer.post(viewer.scoped(`/alerts/${list.alerts[0]!.id}/state`), { state: 'closed' }), (e: AdminApiError) => e.status === 403);
     const resp = (await rig.user('rita', { default: 'responder' })).client();
     const r: { alert: { state: string } } = await resp.post(resp.scoped(`/alerts/${list.alerts[0]!.id}/state`), { state: 'acknowledged' });

@@ -1,5 +1,5 @@
-// The admin API's packet export with real parts: a real PKI and operator certificate, the
-// control service's HTTPS admin API, dumps made by the agent's replay pipeline and recorded (with
+// The operators' API's packet export with real parts: a real PKI and operator certificate, the
+// control service's HTTPS operators' API, dumps made by the agent's replay pipeline and recorded (with
 // their flows) in the collector database the API reads. Checked: pcapng streamed to an operator
 // and read by tshark, the summary trailer, the audit rows, bad selections refused, the bound on
 // exports at once, payload usage; and `meerkat pcap` through the API, with the owner key turning
@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { OrgApiRig } from '../../helpers/org-api-rig.js';
-import { AdminApiError, AdminClient, OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE } from '../../../console/admin-client.js';
+import { AdminApiError, AdminClient } from '../../../console/admin-client.js';
+import { OPERATOR_CA_FILE, OPERATOR_CERT_FILE, OPERATOR_CERT_KEY_FILE } from '../../../certs/operator-certs.js';
 import { registerPcapCommand } from '../../../console/commands/pcap.js';
 import { initOwnerKeys } from '../../../shared/keys/owner-keys.js';
 import { EXPORT_TRAILER } from '../../../shared/pcap-export/export-request.js';
@@ -26,7 +27,7 @@ async function readAll(res: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-describe('admin API packet export (GET /v1/pcap)', function () {
+describe('the API packet export (GET /v1/pcap)', function () {
   this.timeout(120_000);
   const rig = new OrgApiRig();
   let dir: string;
@@ -131,15 +132,15 @@ describe('admin API packet export (GET /v1/pcap)', function () {
     assert.equal(u.totalBytes, u.agents.reduce((a, x) => a + x.bytes, 0));
   });
 
-  it('`meerkat pcap` through the API: pseudonyms by default, real addresses with --owner (turned back on the console)', async () => {
-    const base = ['pcap', '--agent', agentId, '--since', '2000-01-01T00:00:00Z', '--until', '2100-01-01T00:00:00Z', '--admin', `https://127.0.0.1:${apiPort}`, '--operator-dir', opDir];
+  it('`meerkat pcap` through the API: pseudonyms by default, real addresses with --deanon (turned back on the console)', async () => {
+    const base = ['pcap', '--agent', agentId, '--since', '2000-01-01T00:00:00Z', '--until', '2100-01-01T00:00:00Z', '--api', `https://127.0.0.1:${apiPort}`, '--operator-dir', opDir];
     const pseud = join(dir, 'console.pcapng');
     const r1 = await runCommand(registerPcapCommand, [...base, '-o', pseud, '--json']);
     assert.equal(r1.code, 0, r1.err);
     const s1 = JSON.parse(r1.out) as { packets: number; collector: { packets: number } };
     assert.equal(s1.packets, s1.collector.packets);
     const real = join(dir, 'console-real.pcapng');
-    const r2 = await runCommand(registerPcapCommand, [...base, '-o', real, '--owner', join(dir, 'owner')]);
+    const r2 = await runCommand(registerPcapCommand, [...base, '-o', real, '--deanon', '--owner-keys', join(dir, 'owner')]);
     assert.equal(r2.code, 0, r2.err);
     const addrs = async (f: string) => new Set((await tshark(['-r', f, '-T', 'fields', '-e', 'ip.src'])).split('\n').filter(Boolean));
     const original = await addrs(refPcap('ndpi/netflix.pcap'));

@@ -1,4 +1,4 @@
-// The admin API's route table: matching, parameters, 404 / 405, declared permissions.
+// The operators' API's route table: matching, parameters, 404 / 405, declared permissions.
 import assert from 'node:assert/strict';
 import { HttpError, PERMISSIONS, RouteTable } from '../../../collector/control/route-table.js';
 import { ADMIN_ROUTES } from '../../../collector/control/operators-api.js';
@@ -16,6 +16,15 @@ describe('route table', () => {
     const m = table.match('GET', '/v1/orgs/acme/things/a%20b/parts');
     assert.equal(m.route.handler, 'parts');
     assert.deepEqual(m.params, { org: 'acme', id: 'a b' });
+  });
+
+  it('every path is served under /api too (/api/v1/orgs/...), with the same parameters', () => {
+    const m = table.match('GET', '/api/v1/orgs/acme/things/a%20b/parts');
+    assert.deepEqual([m.route.handler, m.params], ['parts', { org: 'acme', id: 'a b' }]);
+    assert.equal(table.match('POST', '/api/v1/orgs/o/things').route.handler, 'create');
+    assert.throws(() => table.match('GET', '/api/v2/orgs/o/things'), (e: unknown) => e instanceof HttpError && e.status === 404);
+    assert.throws(() => table.match('GET', '/api/flows'), (e: unknown) => e instanceof HttpError && e.status === 404);
+    assert.throws(() => table.match('GET', '/api/v1/flows'), (e: unknown) => e instanceof HttpError && e.status === 404 && /\/api\/v1\/orgs\/<org>\/flows/.test(e.message));
   });
 
   it('unknown path: 404; known path under another method: 405 naming the allowed ones', () => {
@@ -43,7 +52,7 @@ describe('route table', () => {
     for (const r of admin.specs) {
       assert.ok(PERMISSIONS.includes(r.permission), `${r.method} ${r.path}: ${r.permission}`);
       assert.match(r.path, /^\/v1\//);
-      if (/agents|commands|audit|pcap/.test(r.path) && !r.path.startsWith('/v1/collector')) assert.match(r.path, /^\/v1\/orgs\/:org\//, `${r.method} ${r.path}`);
+      if (/agents|commands|audit|pcap|flows|alerts|dns|tls/.test(r.path) && !r.path.startsWith('/v1/collector')) assert.match(r.path, /^\/v1\/orgs\/:org\//, `${r.method} ${r.path}`);
     }
   });
 });

@@ -90,6 +90,18 @@ describe('flow engine: keys and directions', () => {
     assert.equal(h.engine.stats.damaged, 1);
     assert.equal(h.engine.stats.nonIp, 1);
   });
+
+  it('builds no flow from a record whose IP header itself was unusable (BadIpHeader), and counts it', () => {
+    const h = new Harness();
+    h.add({ tsUs: T0, src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1, dport: 2, flags: RecordFlag.Malformed | RecordFlag.BadIpHeader });
+    h.add({ tsUs: T0 + 1, src: '0.0.0.0', dst: '0.0.0.0', proto: 0, flags: RecordFlag.Truncated | RecordFlag.BadIpHeader });
+    h.add({ tsUs: T0 + 2, src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1, dport: 2, flags: RecordFlag.Malformed });
+    const recs = h.finish();
+    assert.equal(recs.length, 1, 'only the merely damaged record makes a (port-less) flow');
+    assert.deepEqual([recs[0]!.orig_port, recs[0]!.resp_port, recs[0]!.orig_pkts], [0, 0, 1]);
+    assert.equal(h.engine.stats.badIpHeader, 2);
+    assert.equal(h.engine.stats.damaged, 1);
+  });
 });
 
 function makeNonIp(): PacketRecord {

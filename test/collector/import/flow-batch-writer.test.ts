@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FlowBatchWriter } from '../../../collector/import/flow-batch-writer.js';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import type { RefusedFlow } from '../../../shared/store/flow-store.js';
-import type { FlowRecord } from '../../../shared/flow/flow-record.js';
+import { NO_APP_FIELDS, type FlowRecord } from '../../../shared/flow/flow-record.js';
 
 const NOW = 1_700_000_000_000_000;
 
@@ -20,7 +20,7 @@ function flow(uid: string, agent: string, over: Partial<FlowRecord> = {}): FlowR
     orig_payload_bytes: 32, resp_payload_bytes: 52, conn_state: 'SF', history: 'Dd', record_cause: 'flush',
     rtt_syn_synack_us: null, rtt_synack_ack_us: null, retransmits_orig: 0, retransmits_resp: 0, zero_windows_orig: 0,
     zero_windows_resp: 0, iat_mean_orig_us: null, iat_stddev_orig_us: null, iat_mean_resp_us: null, iat_stddev_resp_us: null,
-    pcr: null, tunnel: '', orig_anon: false, resp_anon: false, ...over,
+    pcr: null, tunnel: '', orig_anon: false, resp_anon: false, ...NO_APP_FIELDS, ...over,
   };
 }
 

@@ -1,6 +1,6 @@
 // The importer end to end on reference captures and real dump files: decode ->
-// anonymize -> flow engine -> SQLite; dump de-duplication; flow state across dumps;
-// tunnels; damaged and unknown files.
+// anonymize -> flow engine -> SQLite; dump and capture de-duplication; flow state across
+// dumps; tunnels; damaged and unknown files.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -127,6 +127,32 @@ describe('importFiles', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('imports a capture once per database: again (under another name, in the same run or later) it is a duplicate', async () => {
+    const file = join(pcaps, 'zeek/ssh_ssh.pcap');
+    const first = await importFiles([file], { db, progress: false, agentId: 'lab', nowUs: () => 1_700_000_000_000_000 });
+    assert.equal(first.files[0]!.status, 'ok');
+    const flows = (): number => { const s = new SqliteFlowStore(db, { readonly: true }); try { return s.countFlows(); } finally { s.close(); } };
+    const n = flows();
+    assert.ok(n > 0);
+    const copy = join(dir, 'renamed.pcap');
+    writeFileSync(copy, readFileSync(file));
+    const second = await importFiles([copy, file], { db, progress: false, agentId: 'other' });
+    assert.deepEqual(second.files.map((f) => f.status), ['duplicate', 'duplicate']);
+    assert.deepEqual(second.files[0]!.importedBefore, { importedUs: 1_700_000_000_000_000, path: file, agentId: 'lab', anonKeyId: first.anonKeyId });
+    assert.equal(second.duplicates, 2);
+    assert.equal(second.errors, 0);
+    assert.equal(second.records, 0);
+    assert.equal(flows(), n, 'no flow doubled');
+    // the same file twice in one run: the second is a duplicate of the first
+    const db2 = join(dir, 'two.db');
+    const both = await importFiles([file, copy], { db: db2, progress: false });
+    assert.deepEqual(both.files.map((f) => f.status), ['ok', 'duplicate']);
+    // reimport: on purpose
+    const forced = await importFiles([file], { db, progress: false, reimport: true });
+    assert.equal(forced.files[0]!.status, 'ok');
+    assert.equal(flows(), 2 * n);
   });
 
   it('reports unreadable and unknown files and imports the rest', async () => {

@@ -74,7 +74,7 @@ describe('organisations: an installation from before organisations migrates into
   async function start(): Promise<void> {
     apiPort = await freePort();
     collector = await CollectorProcess.start(join(root, 'collector.json'), {
-      stateDir: state, control: { listen: `127.0.0.1:${apiPort}` }, logLevel: 'warn',
+      stateDir: state, api: `127.0.0.1:${apiPort}`, logLevel: 'warn',
       analyzers: [{ builtin: 'threat-intel', config: { feeds: [{ name: 'legacy-feed', path: join(root, 'feed.txt'), severity: 'high' }] } }],
       responses: [{ category: 'threat-intel', command: { type: 'capture-full', forSec: 600 } }],
     });

@@ -16,7 +16,7 @@ const AGENT = '11111111-2222-4333-8444-555555555555';
 
 function alert(id: number, peer: string, severity: StoredAlert['severity'] = 'high', category = 'threat-intel'): StoredAlert {
   return {
-    id, key: `k${id}`, agentId: AGENT, category, rule: 'ip:list', peer, analyzer: 'threat-intel', severity, state: 'open', summary: 's',
+    id, key: `k${id}`, agentId: AGENT, host: '', category, rule: 'ip:list', peer, analyzer: 'threat-intel', severity, state: 'open', summary: 's',
     count: 1, firstSeenUs: 1, lastSeenUs: 1, flowUid: null, communityId: null, flowUids: [], evidence: {}, suggestedResponse: null,
     createdUs: 1, updatedUs: 1, stateChangedUs: null,
   };

@@ -17,7 +17,7 @@ import { ResponseEngine } from '../../../collector/respond/response-engine.js';
 import { parseResponsesConfig, type ResponseRuleInput } from '../../../collector/respond/response-config.js';
 import { loadOrCreateResponseKey } from '../../../collector/respond/response-key.js';
 import { Shipper } from '../../../agent/transport/shipper.js';
-import { issueAgent, makeTestPki, MemSpool, tmpDir, waitFor } from '../../helpers/transport-rig.js';
+import { issueAgent, makeTestPki, MemSpool, orgDbPath, tmpDir, waitFor } from '../../helpers/transport-rig.js';
 import { freePort, waitExit, waitHttpOk } from '../../helpers/processes.js';
 import { nodeScriptArgs } from '../../helpers/node-script.js';
 
@@ -28,7 +28,7 @@ log.level = 'silent';
 
 function alert(id: number, peer: string): StoredAlert {
   return {
-    id, key: `k${id}`, agentId: AGENT, category: 'threat-intel', rule: 'ip:list', peer, analyzer: 'threat-intel', severity: 'high', state: 'open', summary: 's',
+    id, key: `k${id}`, agentId: AGENT, host: '', category: 'threat-intel', rule: 'ip:list', peer, analyzer: 'threat-intel', severity: 'high', state: 'open', summary: 's',
     count: 1, firstSeenUs: 1, lastSeenUs: 1, flowUid: null, communityId: null, flowUids: [], evidence: {}, suggestedResponse: null,
     createdUs: 1, updatedUs: 1, stateChangedUs: null,
   };
@@ -110,15 +110,16 @@ describe('responses: rate limiter', () => {
 
     it('the per-agent limit of the first run holds in the second', async () => {
       root = tmpDir('limits-restart');
-      const tp = makeTestPki(root);
       const stateDir = join(root, 'state');
+      // the collector's default organisation, whose CA signs the agent
+      const tp = makeTestPki(root, ['localhost'], ['127.0.0.1'], { stateDir });
       const port = await freePort();
-      const adminPort = await freePort();
+      const opsPort = await freePort();
       const listed = ['198.51.100.7', '198.51.100.8'];
       writeFileSync(join(root, 'feed.txt'), listed.join('\n') + '\n');
       const cfgFile = join(root, 'collector.json');
       writeFileSync(cfgFile, JSON.stringify({
-        stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${adminPort}`, control: { listen: 'off' }, logLevel: 'info',
+        stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, ops: `127.0.0.1:${opsPort}`, api: 'off', logLevel: 'info',
         analyzers: [{ builtin: 'threat-intel', config: { watch: false, feeds: [{ name: 'listed', path: join(root, 'feed.txt'), severity: 'high' }] } }],
         responses: [{ category: 'threat-intel', minSeverity: 'high', command: { type: 'capture-full', forSec: 600 }, rateLimit: { perAgentPerHour: 1 } }],
       }));
@@ -126,7 +127,7 @@ describe('responses: rate limiter', () => {
         stderr = '';
         collector = spawn(process.execPath, [...nodeScriptArgs('../../../collector/cli', import.meta.url), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
         collector.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-        await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, collector, () => stderr.slice(-3000));
+        await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 30_000, collector, () => stderr.slice(-3000));
       };
       const stop = async (): Promise<void> => {
         collector!.kill('SIGTERM');
@@ -157,7 +158,7 @@ describe('responses: rate limiter', () => {
         shipper!.notify();
         await waitFor(() => !spool.dumps.has(seq), 20_000, `dump ${seq} acked`);
       };
-      const db = join(stateDir, 'meerkat.db');
+      const db = orgDbPath(stateDir);
       const audit = (): Array<{ action: string; outcome: string }> => {
         const d = new Database(db, { readonly: true, fileMustExist: true });
         try {

@@ -25,7 +25,7 @@ describe('agent hello: refused before welcome, replaces nothing', function () {
   });
 
   async function counted(reason: string): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${server.opsPort}/metrics`)).text();
     return metricFromText(text, 'meerkat_collector_refusals_total', { reason });
   }
 

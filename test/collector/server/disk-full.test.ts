@@ -33,7 +33,7 @@ describe('transport: storage failures on the collector', function () {
     let sh: Shipper | undefined;
     const ledger = new SqliteDumpLedger(join(root, 'state', 'ledger.sqlite'));
     try {
-      server = await CollectorServer.start({ pkiDir: tp.dir, stateDir: join(root, 'state'), dumpDir: join(mnt, 'dumps'), listen: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, ledger, defaultMetrics: false });
+      server = await CollectorServer.start({ pkiDir: tp.dir, stateDir: join(root, 'state'), dumpDir: join(mnt, 'dumps'), listen: { host: '127.0.0.1', port: 0 }, ops: { host: '127.0.0.1', port: 0 }, ledger, defaultMetrics: false });
       const a = issueAgent(tp);
       const spool = new DirSpool(join(root, 'spool'));
       const total = 40;
@@ -60,7 +60,7 @@ describe('transport: storage failures on the collector', function () {
       const stuck = spool.list().length;
       assert.ok(stuck > 0 && stuck < total, `some stored, some waiting (${stuck} waiting)`);
       assert.ok(acked.size === total - stuck, 'acked exactly what left the spool');
-      const health = await fetch(`http://127.0.0.1:${server.adminPort}/healthz`);
+      const health = await fetch(`http://127.0.0.1:${server.opsPort}/healthz`);
       assert.equal(health.status, 503);
       assert.match(await health.text(), /ENOSPC|no space/i);
       assert.ok(nacks.some((n) => n.code === NackCode.Storage && n.retry));
@@ -93,7 +93,7 @@ describe('transport: storage failures on the collector', function () {
       },
     };
     const ledger = new SqliteDumpLedger(join(root, 'state2', 'ledger.sqlite'));
-    const server = await CollectorServer.start({ pkiDir: tp.dir, stateDir: join(root, 'state2'), listen: { host: '127.0.0.1', port: 0 }, admin: false, ledger, commitFs: fs, defaultMetrics: false });
+    const server = await CollectorServer.start({ pkiDir: tp.dir, stateDir: join(root, 'state2'), listen: { host: '127.0.0.1', port: 0 }, ops: false, ledger, commitFs: fs, defaultMetrics: false });
     try {
       const a = issueAgent(tp);
       const agent = await RawAgent.connect(server.port, a);

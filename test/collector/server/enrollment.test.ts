@@ -15,21 +15,23 @@ describe('transport: enrollment end to end (real CLIs, real collector process)',
   let stateDir: string;
   let collector: ChildProcess | undefined;
   let port: number;
-  let adminPort: number;
+  let opsPort: number;
   let collectorErr = '';
 
   before(async function () {
     root = tmpDir('enroll');
-    pkiDir = join(root, 'pki');
     stateDir = join(root, 'collector-state');
-    const init = await runCliProcess('meerkat', ['pki', 'init', '--dir', pkiDir, '--name', 'localhost', '--ip', '127.0.0.1', '--json']);
+    pkiDir = join(stateDir, 'pki');
+    const init = await runCliProcess('meerkat-collector', ['pki', 'init', '--state-dir', stateDir, '--name', 'localhost', '--ip', '127.0.0.1', '--json']);
     assert.equal(init.status, 0, init.stderr);
-    assert.match((JSON.parse(init.stdout) as { caFingerprint: string }).caFingerprint, /^[A-Za-z0-9_-]{43}$/);
+    const made = JSON.parse(init.stdout) as { caFingerprintSha256: string; pkiDir: string };
+    assert.match(made.caFingerprintSha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    assert.equal(made.pkiDir, pkiDir, 'the PKI lives in the state directory');
     port = await freePort();
-    adminPort = await freePort();
-    collector = spawnFixture('cli', ['meerkat-collector', 'run', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`, '--control', 'off', '--state-dir', stateDir, '--pki-dir', pkiDir]);
+    opsPort = await freePort();
+    collector = spawnFixture('cli', ['meerkat-collector', 'run', '--listen', `127.0.0.1:${port}`, '--ops', `127.0.0.1:${opsPort}`, '--api', 'off', '--state-dir', stateDir]);
     collector.stderr!.on('data', (d: Buffer) => { collectorErr += d.toString(); });
-    await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 20_000, collector, () => collectorErr.slice(-2000));
+    await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 20_000, collector, () => collectorErr.slice(-2000));
   });
 
   after(async function () {
@@ -42,15 +44,19 @@ describe('transport: enrollment end to end (real CLIs, real collector process)',
   });
 
   async function createToken(uses: number): Promise<string> {
-    const r = await runCliProcess('meerkat', ['enroll-token', 'create', '--dir', pkiDir, '--state-dir', stateDir, '--uses', String(uses), '--expires', '1h', '--json']);
+    const r = await runCliProcess('meerkat-collector', ['token', 'create', '--state-dir', stateDir, '--uses', String(uses), '--expires', '1h', '--json']);
     assert.equal(r.status, 0, r.stderr);
     return (JSON.parse(r.stdout) as { token: string }).token;
   }
 
-  async function tokenUsesLeft(): Promise<number[]> {
-    const r = await runCliProcess('meerkat', ['enroll-token', 'list', '--state-dir', stateDir, '--json']);
+  async function tokenList(): Promise<Array<{ id: string; usesLeft: number; state: string }>> {
+    const r = await runCliProcess('meerkat-collector', ['token', 'list', '--state-dir', stateDir, '--json']);
     assert.equal(r.status, 0, r.stderr);
-    return (JSON.parse(r.stdout) as Array<{ usesLeft: number }>).map((t) => t.usesLeft);
+    return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; usesLeft: number; state: string });
+  }
+
+  async function tokenUsesLeft(): Promise<number[]> {
+    return (await tokenList()).map((t) => t.usesLeft);
   }
 
   it('enrolls two agents with a 2-use token, refuses the third, keys stay private', async () => {
@@ -130,19 +136,19 @@ describe('transport: enrollment end to end (real CLIs, real collector process)',
       assert.notEqual(second.keyPem, first.keyPem, 'renewal uses a fresh key pair');
       assert.equal(readdirSync(identityDir(dir)).filter((f) => f.endsWith('.key')).length, 1, 'old key removed');
 
-      const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
       assert.equal(metricFromText(metrics, 'meerkat_collector_renewals_total', { result: 'ok' }), 1);
       assert.ok(metricFromText(metrics, 'meerkat_collector_packets_stored_total') >= 300);
 
       const disconnected = new Promise<number>((res) => sh.once('disconnected', (code: number) => res(code)));
       const refused = new Promise<string>((res) => sh.once('refused', (reason: string) => res(reason)));
-      const rev = await runCliProcess('meerkat', ['pki', 'revoke', first.agentId, '--dir', pkiDir, '--json']);
+      const rev = await runCliProcess('meerkat-collector', ['pki', 'revoke', first.agentId.slice(0, 8), '--state-dir', stateDir, '--json']);
       assert.equal(rev.status, 0, rev.stderr);
       assert.equal((JSON.parse(rev.stdout) as { serials: string[] }).serials.length, 2, 'enrolled and renewed certificates both revoked');
       assert.equal(await disconnected, 4003);
       assert.equal(await refused, 'revoked');
-      const list = await runCliProcess('meerkat', ['pki', 'list', '--dir', pkiDir, '--json']);
-      const rows = JSON.parse(list.stdout) as Array<{ agentId: string; revoked: boolean }>;
+      const list = await runCliProcess('meerkat-collector', ['pki', 'list', '--state-dir', stateDir, '--json']);
+      const rows = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { agentId: string; revoked: boolean });
       assert.ok(rows.filter((x) => x.agentId === first.agentId).every((x) => x.revoked));
       assert.ok(rows.some((x) => !x.revoked));
     } finally {
@@ -150,23 +156,58 @@ describe('transport: enrollment end to end (real CLIs, real collector process)',
     }
   });
 
-  it('CLI contract: --help exits 0, bad usage exits 2', async () => {
-    const help = await runCliProcess('meerkat', ['pki', 'init', '--help']);
+  it('a revoked token enrolls nobody (refused as token-revoked); its uses stay as they were', async () => {
+    const token = await createToken(5);
+    const before = await tokenList();
+    const id = before[before.length - 1]!.id;
+    const r = await runCliProcess('meerkat-collector', ['token', 'revoke', id.slice(0, 6), '--state-dir', stateDir, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { alreadyRevoked: boolean; token: { id: string; state: string } };
+    assert.deepEqual([out.token.id, out.token.state, out.alreadyRevoked], [id, 'revoked', false]);
+    const again = await runCliProcess('meerkat-collector', ['token', 'revoke', id, '--state-dir', stateDir, '--json']);
+    assert.equal((JSON.parse(again.stdout) as { alreadyRevoked: boolean }).alreadyRevoked, true);
+    const enroll = await runCliProcess('meerkat-agent', ['enroll', '--collector', `https://127.0.0.1:${port}`, '--token', token, '--state-dir', join(root, 'agent-revoked-token')]);
+    assert.equal(enroll.status, 1, enroll.stderr);
+    assert.match(enroll.stderr, /token-revoked/);
+    const after = (await tokenList()).find((t) => t.id === id)!;
+    assert.deepEqual([after.state, after.usesLeft], ['revoked', 5]);
+    const unknown = await runCliProcess('meerkat-collector', ['token', 'revoke', 'ffff', '--state-dir', stateDir]);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /no token with id "ffff"/);
+    const short = await runCliProcess('meerkat-collector', ['token', 'revoke', 'ab', '--state-dir', stateDir]);
+    assert.equal(short.status, 2);
+    assert.match(short.stderr, /at least 4/);
+  });
+
+  it('CLI contract: --help exits 0, bad usage exits 2, old names are refused with the new ones', async () => {
+    const help = await runCliProcess('meerkat-collector', ['pki', 'init', '--help']);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /--name <dns>/);
-    const noName = await runCliProcess('meerkat', ['pki', 'init', '--dir', join(root, 'x')]);
+    const noName = await runCliProcess('meerkat-collector', ['pki', 'init', '--state-dir', join(root, 'x')]);
     assert.equal(noName.status, 2);
-    const badId = await runCliProcess('meerkat', ['pki', 'revoke', 'my-laptop', '--dir', pkiDir]);
+    const badId = await runCliProcess('meerkat-collector', ['pki', 'revoke', 'my-laptop', '--state-dir', stateDir]);
     assert.equal(badId.status, 2);
-    const noPki = await runCliProcess('meerkat', ['enroll-token', 'create', '--dir', join(root, 'nowhere'), '--state-dir', join(root, 'nowhere')]);
+    assert.match(badId.stderr, /not an agent id or id prefix/);
+    const shortId = await runCliProcess('meerkat-collector', ['pki', 'revoke', 'ab', '--state-dir', stateDir]);
+    assert.equal(shortId.status, 2);
+    assert.match(shortId.stderr, /at least 4 characters/);
+    const noPki = await runCliProcess('meerkat-collector', ['token', 'create', '--state-dir', join(root, 'nowhere')]);
     assert.equal(noPki.status, 2);
-    assert.match(noPki.stderr, /ca\.crt.*does not exist/);
-    const badExpiry = await runCliProcess('meerkat', ['enroll-token', 'create', '--dir', pkiDir, '--state-dir', stateDir, '--expires', 'soon']);
+    assert.match(noPki.stderr, /ca\.crt.*does not exist.*meerkat-collector init/);
+    const badExpiry = await runCliProcess('meerkat-collector', ['token', 'create', '--state-dir', stateDir, '--expires', 'soon']);
     assert.equal(badExpiry.status, 2);
     const runHelp = await runCliProcess('meerkat-collector', ['run', '--help']);
     assert.equal(runHelp.status, 0);
-    const runNoPki = await runCliProcess('meerkat-collector', ['run', '--listen', '127.0.0.1:0', '--admin', 'off', '--state-dir', join(root, 'empty')]);
+    assert.match(runHelp.stdout, /--api <host:port\|off>/);
+    assert.match(runHelp.stdout, /--ops <host:port\|off>/);
+    assert.doesNotMatch(runHelp.stdout, /--admin|--control/);
+    const runNoPki = await runCliProcess('meerkat-collector', ['run', '--listen', '127.0.0.1:0', '--ops', 'off', '--state-dir', join(root, 'empty')]);
     assert.equal(runNoPki.status, 2);
-    assert.match(runNoPki.stderr, /pki init/);
+    assert.match(runNoPki.stderr, /meerkat-collector init/);
+    for (const [old, now] of [['--admin', '--ops'], ['--control', '--api']] as const) {
+      const r = await runCliProcess('meerkat-collector', ['run', old, 'off', '--state-dir', join(root, 'empty')]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`${old} is now ${now}`));
+    }
   });
 });

@@ -46,7 +46,7 @@ describe('transport: one agent flooding cannot starve the others', function () {
       p.upload(s, d);
       assert.equal((await p.next('ack')).seq, s);
       latencies.push(Date.now() - t);
-      const m = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+      const m = await (await fetch(`http://127.0.0.1:${server.opsPort}/metrics`)).text();
       maxInflight = Math.max(maxInflight, metricFromText(m, 'meerkat_collector_inflight_bytes'));
       await new Promise((r) => setTimeout(r, 50));
     }

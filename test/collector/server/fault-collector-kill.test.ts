@@ -13,18 +13,19 @@ const AGENTS = 6;
 
 describe('transport: kill -9 the collector repeatedly during uploads', function () {
   it(`after ${KILLS} kills: packets in == packets stored, every dump stored once, byte-identical`, async function () {
+    this.timeout(240_000); // 21 collector starts (a second or more each on a loaded machine) and the final drain
     const root = tmpDir('collkill');
     const stateDir = join(root, 'state');
     const tp = makeTestPki(root, undefined, undefined, { stateDir });
     const port = await freePort();
-    const adminPort = await freePort();
+    const opsPort = await freePort();
     const cfgFile = join(root, 'collector.json');
     writeFileSync(cfgFile, JSON.stringify({
       stateDir,
       pkiDir: tp.dir,
       listen: `127.0.0.1:${port}`,
-      admin: `127.0.0.1:${adminPort}`,
-      control: { listen: 'off' },
+      ops: `127.0.0.1:${opsPort}`,
+      api: 'off',
       logLevel: 'warn',
       // per-agent rate limit keeps uploads flowing through every kill
       limits: { agentRateBytesPerSec: 30_000, agentBurstBytes: 12_000 },
@@ -62,7 +63,7 @@ describe('transport: kill -9 the collector repeatedly during uploads', function 
       stderr = '';
       const p = spawnFixture('cli', ['meerkat-collector', 'run', '--config', cfgFile]);
       p.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-      await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 20_000, p, () => stderr);
+      await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 20_000, p, () => stderr);
       return p;
     };
     try {

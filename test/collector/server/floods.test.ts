@@ -89,7 +89,7 @@ describe('transport: floods become a few log lines, not one per refusal (real co
     assert.equal(other.status, 200, JSON.stringify(other.body));
     assert.match(String(other.body.agentId), /^[0-9a-f-]{36}$/);
 
-    const metrics = await (await fetch(`http://127.0.0.1:${collector.adminPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${collector.opsPort}/metrics`)).text();
     assert.equal(metricFromText(metrics, 'meerkat_collector_enrollments_total', { result: 'rate-limited' }), limited + 1);
     const lines = collector.logLines().filter((l) => l.msg === 'enrollment refused');
     assert.ok(lines.length <= 5, `${lines.length} enrollment refusal lines for ${FLOOD + 1} refusals`);
@@ -112,7 +112,7 @@ describe('transport: floods become a few log lines, not one per refusal (real co
         s.on('close', () => resolve());
       })));
     }
-    const text = await (await fetch(`http://127.0.0.1:${collector.adminPort}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${collector.opsPort}/metrics`)).text();
     assert.equal(metricFromText(text, 'meerkat_collector_nacks_total', { code: 'malformed' }), FLOOD, 'every refusal is counted');
     assert.ok(metricFromText(text, 'meerkat_collector_refusals_total', { reason: 'plain-http' }) >= FLOOD);
     assert.equal(await collector.stop(), 0, collector.stderr.slice(-2000));

@@ -1,7 +1,7 @@
 // Connections that stall are closed, on every port of the real collector program: the agent
 // TLS port (TCP and nothing, half a ClientHello, a finished handshake and no request), the
-// plain admin port, and the operators' admin API. The agent port and the admin port follow
-// limits.handshakeTimeoutSec (2 s here); the admin API closes after 10 s. Close times printed.
+// plain ops port, and the operators' API. The agent port and the ops port follow
+// limits.handshakeTimeoutSec (2 s here); the operators' API closes after 10 s. Close times printed.
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -47,16 +47,16 @@ describe('transport: stalled connections are closed on every port (real collecto
     const tp = makeTestPki(root);
     const apiPort = await freePort();
     collector = await CollectorProcess.start(join(root, 'collector.json'), {
-      stateDir: join(root, 'state'), pkiDir: tp.dir, control: { listen: `127.0.0.1:${apiPort}` }, limits: { handshakeTimeoutSec: 2 },
+      stateDir: join(root, 'state'), pkiDir: tp.dir, api: `127.0.0.1:${apiPort}`, limits: { handshakeTimeoutSec: 2 },
     });
     const ca = tp.pki.ca.certPem;
     const cases: Array<[string, Promise<number>, number]> = [
       ['agent port: TCP, nothing sent', timeToClose(collector.port, 'silent'), 2000],
       ['agent port: half a ClientHello', timeToClose(collector.port, 'half-hello'), 2000],
       ['agent port: TLS done, no request', timeToClose(collector.port, 'tls-no-request', ca), 2000],
-      ['admin port: TCP, nothing sent', timeToClose(collector.adminPort, 'silent'), 2000],
-      ['admin API: TCP, nothing sent', timeToClose(apiPort, 'silent'), 10_000],
-      ['admin API: half a ClientHello', timeToClose(apiPort, 'half-hello'), 10_000],
+      ['ops port: TCP, nothing sent', timeToClose(collector.opsPort, 'silent'), 2000],
+      ['API: TCP, nothing sent', timeToClose(apiPort, 'silent'), 10_000],
+      ['API: half a ClientHello', timeToClose(apiPort, 'half-hello'), 10_000],
     ];
     const results = await Promise.all(cases.map(async ([what, p, limit]) => [what, await p, limit] as const));
     for (const [what, ms, limit] of results) {
@@ -64,10 +64,10 @@ describe('transport: stalled connections are closed on every port (real collecto
       // not before the limit (that would cut off slow honest clients), and soon after it
       assert.ok(ms >= limit - 100 && ms < limit + 3000, `${what}: closed after ${ms.toFixed(0)} ms, limit ${limit} ms`);
     }
-    const metrics = await (await fetch(`http://127.0.0.1:${collector.adminPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${collector.opsPort}/metrics`)).text();
     assert.ok(metricFromText(metrics, 'meerkat_collector_refusals_total', { reason: 'timeout' }) >= 3, 'agent-port timeouts are counted');
     // an honest client is still served after all that
-    assert.equal((await fetch(`http://127.0.0.1:${collector.adminPort}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${collector.opsPort}/healthz`)).status, 200);
     const lines = collector.logLines().filter((l) => l.msg === 'connection refused' && l.reason === 'timeout');
     assert.ok(lines.length >= 3 && lines.every((l) => l.remote === '127.0.0.1'), 'timeouts logged with the source address');
     assert.equal(await collector.stop(), 0, collector.stderr.slice(-2000));

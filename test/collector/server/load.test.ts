@@ -21,9 +21,9 @@ describe(`transport: ${AGENTS} simulated agents on one collector`, function () {
     const stateDir = join(root, 'state');
     const tp = makeTestPki(root, undefined, undefined, { stateDir });
     const port = await freePort();
-    const adminPort = await freePort();
+    const opsPort = await freePort();
     const cfgFile = join(root, 'collector.json');
-    writeFileSync(cfgFile, JSON.stringify({ stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${adminPort}`, control: { listen: 'off' }, logLevel: 'warn' }));
+    writeFileSync(cfgFile, JSON.stringify({ stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, ops: `127.0.0.1:${opsPort}`, api: 'off', logLevel: 'warn' }));
     let collector: ChildProcess | undefined;
     const shippers: Shipper[] = [];
     try {
@@ -47,7 +47,7 @@ describe(`transport: ${AGENTS} simulated agents on one collector`, function () {
       collector = spawnFixture('cli', ['meerkat-collector', 'run', '--config', cfgFile]);
       let stderr = '';
       collector.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-      await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 20_000, collector, () => stderr);
+      await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 20_000, collector, () => stderr);
       const rssIdle = rssOf(collector.pid!);
       let rssPeak = rssIdle;
       const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssOf(collector!.pid!)); }, 100);
@@ -63,7 +63,7 @@ describe(`transport: ${AGENTS} simulated agents on one collector`, function () {
       await waitFor(() => remaining <= 0, 150_000, `all uploads acked (${remaining} left)`);
       const wallMs = Date.now() - t;
       clearInterval(sampler);
-      const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
       const connected = metricFromText(metrics, 'meerkat_collector_agents_connected');
       const cpuSec = metricFromText(metrics, 'process_cpu_seconds_total');
       await Promise.all(shippers.map((s) => s.stop()));

@@ -47,7 +47,7 @@ describe('transport: refused connections are counted with their reason', functio
   });
 
   async function refusals(reason: string): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${server.opsPort}/metrics`)).text();
     return metricFromText(text, 'meerkat_collector_refusals_total', { reason });
   }
 
@@ -96,7 +96,7 @@ describe('transport: refused connections are counted with their reason', functio
     await waitFor(async () => (await refusals('tls-version')) === before + 1, 3000, 'tls-version counted');
 
     const root12 = join(root, 'v12');
-    const s12 = await CollectorServer.start({ pkiDir: tp.dir, stateDir: root12, listen: { host: '127.0.0.1', port: 0 }, admin: false, tlsMinVersion: 'TLSv1.2', defaultMetrics: false });
+    const s12 = await CollectorServer.start({ pkiDir: tp.dir, stateDir: root12, listen: { host: '127.0.0.1', port: 0 }, ops: false, tlsMinVersion: 'TLSv1.2', defaultMetrics: false });
     try {
       const agent = await RawAgent.connect(s12.port, a, { maxVersion: 'TLSv1.2' });
       assert.equal((agent.ws as unknown as { _socket: { getProtocol(): string } })._socket.getProtocol(), 'TLSv1.2');
@@ -114,14 +114,14 @@ describe('transport: refused connections are counted with their reason', functio
     await live.next('welcome');
     const other = await RawAgent.connect(server.port, bystander);
     await other.next('welcome');
-    const text0 = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+    const text0 = await (await fetch(`http://127.0.0.1:${server.opsPort}/metrics`)).text();
     const closed0 = metricFromText(text0, 'meerkat_collector_connections_closed_total', { reason: 'revoked' });
     const revoked0 = await refusals('revoked');
 
     revokeAgent(tp.dir, victim.agentId, 'test'); // another "process" (the CLI) writes the list
     const closed = await live.waitClosed(5000);
     assert.equal(closed.code, 4003);
-    const text1 = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+    const text1 = await (await fetch(`http://127.0.0.1:${server.opsPort}/metrics`)).text();
     assert.equal(metricFromText(text1, 'meerkat_collector_connections_closed_total', { reason: 'revoked' }), closed0 + 1);
 
     assert.equal(await refusalOf(RawAgent.connect(server.port, victim)), 'revoked');
@@ -155,11 +155,11 @@ describe('transport: refused connections are counted with their reason', functio
   });
 
   it('a good agent is accepted and nothing is counted for it', async () => {
-    const text0 = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+    const text0 = await (await fetch(`http://127.0.0.1:${server.opsPort}/metrics`)).text();
     const total0 = metricFromText(text0, 'meerkat_collector_refusals_total');
     const a = issueAgent(tp);
     assert.equal(await refusalOf(RawAgent.connect(server.port, a)), 'accepted');
-    const text1 = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+    const text1 = await (await fetch(`http://127.0.0.1:${server.opsPort}/metrics`)).text();
     assert.equal(metricFromText(text1, 'meerkat_collector_refusals_total'), total0);
   });
 });

@@ -14,7 +14,7 @@ describe('transport: dumps recorded in the FlowStore, with work inside the commi
     const inTx: string[] = [];
     const after: string[] = [];
     const server = await startTestCollector(tp, root, {
-      admin: false,
+      ops: false,
       store,
       onDumpCommitting: (agentId, header) => {
         // a stand-in flow engine that cannot handle dump 13

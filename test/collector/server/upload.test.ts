@@ -36,7 +36,7 @@ describe('transport: uploads, acks and nacks', function () {
   });
 
   async function metrics(): Promise<string> {
-    return (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+    return (await fetch(`http://127.0.0.1:${server.opsPort}/metrics`)).text();
   }
 
   it('acks only after the dump file and its row are on disk; the hook sees it once', async () => {
@@ -188,8 +188,8 @@ describe('transport: heartbeats and commands', function () {
     sh.start();
     try {
       await waitFor(() => beats.includes(a.agentId), 5000, 'a heartbeat');
-      // what the operators' admin API serves as GET /v1/transport/agents; the plain admin port has no agent details
-      assert.equal((await fetch(`http://127.0.0.1:${server.adminPort}/agents`)).status, 404);
+      // what the operators' API serves as GET /v1/transport/agents; the plain ops port has no agent details
+      assert.equal((await fetch(`http://127.0.0.1:${server.opsPort}/agents`)).status, 404);
       const agents = server.agentSummaries() as Array<{ agentId: string; connected: boolean; health: Record<string, number> }>;
       const me = agents.find((x) => x.agentId === a.agentId)!;
       assert.equal(me.connected, true);

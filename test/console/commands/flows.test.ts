@@ -1,11 +1,16 @@
-// The two commands through commander and the project's runCli: `meerkat-collector
-// import` and `meerkat flows` - output, filters and exit codes (0 ok, 1 runtime, 2 usage).
+// The commands through commander and the project's runCli: `meerkat-collector import`,
+// `meerkat flows` and `meerkat top` on a database file (--db; the API side is
+// test/collector/control/admin-routes.test.ts) - output formats (table, JSON lines, CSV, Zeek
+// conn.log), filters (CIDR, the "*" notation, a real address anonymized here with the owner's
+// key), paging, and exit codes (0 ok, 1 runtime, 2 usage).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerImportCommand } from '../../../collector/commands/import.js';
 import { registerFlowsCommand } from '../../../console/commands/flows.js';
+import { initOwnerKeys, loadAnonKey } from '../../../shared/keys/owner-keys.js';
+import { anonymizeText } from '../../../shared/anonymize/pseudonym-text.js';
 import { parseTimeOption } from '../../../shared/cli/time-option.js';
 import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
 import type { FlowRecord } from '../../../shared/flow/flow-record.js';
@@ -31,8 +36,27 @@ describe('meerkat-collector import / meerkat flows', () => {
     const bad = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--db', join(dir, 'x.db'), '--anonymize', 'some']);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--anonymize must be one of internal, all, none/);
-    const noDb = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap')]);
-    assert.equal(noDb.code, 2);
+    // without --db: the default organisation's database of this host's collector, found as every meerkat-collector command finds it
+    const prev = process.env.MEERKAT_STATE_DIR;
+    process.env.MEERKAT_STATE_DIR = join(dir, 'collector-state');
+    try {
+      const noDb = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--anonymize', 'none', '--no-analyze', '--config', join(dir, 'no-config.json')]);
+      assert.equal(noDb.code, 2, 'a configuration named by flag must exist');
+      assert.match(noDb.err, /no-config\.json: cannot read the collector configuration \(ENOENT\)/);
+      writeFileSync(join(dir, 'collector.json'), '{}');
+      const intoState = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--anonymize', 'none', '--no-analyze', '--config', join(dir, 'collector.json')]);
+      assert.equal(intoState.code, 0, intoState.err);
+      assert.ok(existsSync(join(dir, 'collector-state', 'orgs', 'default', 'meerkat.db')));
+      const noOrg = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--anonymize', 'none', '--no-analyze', '--config', join(dir, 'collector.json'), '--org', 'acme']);
+      assert.equal(noOrg.code, 2, 'an organisation this collector does not have');
+      assert.match(noOrg.err, /no organisation "acme" on this collector/);
+      assert.ok(!existsSync(join(dir, 'collector-state', 'orgs', 'acme')), 'nothing made for it');
+      const badOrg = await run(registerImportCommand, ['import', join(pcaps, 'zeek/http_get.pcap'), '--config', join(dir, 'collector.json'), '--org', 'Not_An_Org']);
+      assert.equal(badOrg.code, 2);
+    } finally {
+      if (prev === undefined) delete process.env.MEERKAT_STATE_DIR;
+      else process.env.MEERKAT_STATE_DIR = prev;
+    }
     const junk = join(dir, 'junk');
     writeFileSync(junk, 'junk');
     const partial = await run(registerImportCommand, ['import', junk, join(pcaps, 'zeek/http_get.pcap'), '--db', join(dir, 'y.db'),
@@ -76,6 +100,28 @@ describe('meerkat-collector import / meerkat flows', () => {
     assert.equal((await lines('--until', '2000-01-01T00:00:00Z')).length, 0);
   });
 
+  it('flows by server name: exact or the names under a domain; capture imports carry the metadata', async () => {
+    const lines = async (...args: string[]) => {
+      const r = await run(registerFlowsCommand, ['flows', '--db', db, '--json', ...args]);
+      assert.equal(r.code, 0, r.err);
+      return r.out.trim() === '' ? [] : r.out.trim().split('\n').map((l) => JSON.parse(l) as FlowRecord);
+    };
+    const all = await lines();
+    const named = all.filter((x) => x.server_name !== null);
+    assert.ok(named.length > 10, `${named.length} flows with a server name`);
+    const upload = await lines('--name', 'UPLOAD.wikimedia.org');
+    assert.ok(upload.length > 0 && upload.every((x) => x.server_name === 'upload.wikimedia.org'));
+    const under = await lines('--name-suffix', 'wikimedia.org');
+    assert.equal(under.length, named.filter((x) => x.server_name!.endsWith('.wikimedia.org') || x.server_name === 'wikimedia.org').length);
+    assert.ok(under.length > upload.length);
+    assert.ok(under.some((x) => x.app_proto === 'http') && under.some((x) => x.app_proto === 'dns'));
+    assert.equal((await lines('--name-suffix', 'kimedia.org')).length, 0, 'labels, not characters');
+    const t = await run(registerFlowsCommand, ['flows', '--db', db, '--name', 'upload.wikimedia.org', '--limit', '1']);
+    assert.match(t.out.split('\n')[0]!, /server name$/);
+    assert.match(t.out.split('\n')[1]!, /upload\.wikimedia\.org$/);
+    assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--name', 'a.example', '--name-suffix', 'example'])).code, 2);
+  });
+
   it('flows prints a table by default; bad flags exit 2, a missing database exits 2', async () => {
     const t = await run(registerFlowsCommand, ['flows', '--db', db, '--proto', 'tcp', '--limit', '2']);
     assert.equal(t.code, 0);
@@ -88,6 +134,97 @@ describe('meerkat-collector import / meerkat flows', () => {
     assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--since', 'yesterday-ish'])).code, 2);
     assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--addr', '300.1.1.1'])).code, 2);
     assert.equal((await run(registerFlowsCommand, ['flows', '--db', join(dir, 'none.db')])).code, 2);
+  });
+
+  it('flows pages: --limit, the cursor printed for the next page, --all', async () => {
+    const json = async (...args: string[]) => {
+      const r = await run(registerFlowsCommand, ['flows', '--db', db, '--json', ...args]);
+      assert.equal(r.code, 0, r.err);
+      return { recs: r.out.trim() === '' ? [] : r.out.trim().split('\n').map((l) => JSON.parse(l) as FlowRecord), err: r.err };
+    };
+    const every = (await json()).recs;
+    const first = await json('--limit', '15');
+    assert.equal(first.recs.length, 15);
+    const cursor = /--cursor (\S+)/.exec(first.err)?.[1];
+    assert.ok(cursor, first.err);
+    const second = await json('--limit', '15', '--cursor', cursor);
+    assert.deepEqual([...first.recs, ...second.recs].map((r) => r.uid + r.record_seq), every.slice(0, 30).map((r) => r.uid + r.record_seq));
+    const whole = await json('--limit', '15', '--all');
+    assert.equal(whole.recs.length, every.length);
+    assert.doesNotMatch(whole.err, /--cursor/);
+  });
+
+  it('flows --format csv and zeek: every record, Zeek conn.log fields and header', async () => {
+    const csv = await run(registerFlowsCommand, ['flows', '--db', db, '--format', 'csv']);
+    assert.equal(csv.code, 0, csv.err);
+    const lines = csv.out.trim().split('\n');
+    const header = lines[0]!.split(',');
+    assert.ok(header.includes('orig_addr') && header.includes('community_id') && header.includes('conn_state'));
+    assert.equal(lines.length, 1 + 40);
+    const zeek = await run(registerFlowsCommand, ['flows', '--db', db, '--format', 'zeek', '--proto', 'udp']);
+    assert.equal(zeek.code, 0, zeek.err);
+    const zl = zeek.out.trim().split('\n');
+    assert.equal(zl[0], '#separator \\x09');
+    const fields = zl.find((l) => l.startsWith('#fields'))!.split('\t').slice(1);
+    assert.deepEqual(fields.slice(0, 7), ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto']);
+    const data = zl.filter((l) => !l.startsWith('#'));
+    assert.equal(data.length, 24);
+    for (const d of data) {
+      const cols = d.split('\t');
+      assert.equal(cols.length, fields.length);
+      assert.equal(cols[fields.indexOf('proto')], 'udp');
+      assert.match(cols[0]!, /^\d{10}\.\d{6}$/);
+    }
+    assert.match(zl[zl.length - 1]!, /^#close\t\d{4}-/);
+    assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--format', 'xml'])).code, 2);
+    assert.equal((await run(registerFlowsCommand, ['flows', '--db', db, '--format', 'csv', '--json'])).code, 2);
+  });
+
+  it('flows --addr takes CIDR prefixes; a * means a pseudonym; --real searches by a real address anonymized here', async () => {
+    const count = async (d: string, ...args: string[]) => {
+      const r = await run(registerFlowsCommand, ['flows', '--db', d, '--json', ...args]);
+      assert.equal(r.code, 0, r.err);
+      return r.out.trim() === '' ? 0 : r.out.trim().split('\n').length;
+    };
+    const exact = await count(db, '--addr', '141.142.220.118');
+    assert.ok(exact > 0);
+    assert.ok(await count(db, '--addr', '141.142.0.0/16') >= exact);
+    assert.equal(await count(db, '--addr', '141.142.220.118*'), 0, 'not a pseudonym in this database');
+    // the same captures with every address pseudonymized under an owner key
+    const keys = join(dir, 'owner');
+    initOwnerKeys(keys);
+    const anonDb = join(dir, 'anon.db');
+    const imp = await run(registerImportCommand, ['import', join(pcaps, 'zeek/wikipedia.pcap'), join(pcaps, 'zeek/ftp_ipv6.pcap'),
+      '--db', anonDb, '--anonymize', 'all', '--anon-key', join(keys, 'anon.key'), '--no-progress', '--no-analyze', '--agent', 'lab-1']);
+    assert.equal(imp.code, 0, imp.err);
+    const pseudonym = anonymizeText({ anonKey: loadAnonKey(join(keys, 'anon.key')) }, '141.142.220.118');
+    assert.equal(await count(anonDb, '--addr', `${pseudonym}*`), exact);
+    assert.equal(await count(anonDb, '--real', '141.142.220.118', '--owner-keys', keys), exact);
+    assert.equal(await count(anonDb, '--real', '141.142.0.0/16', '--owner-keys', keys), await count(db, '--addr', '141.142.0.0/16'));
+    const table = await run(registerFlowsCommand, ['flows', '--db', anonDb, '--real', '141.142.220.118', '--owner-keys', keys, '--deanon', '--limit', '1']);
+    assert.match(table.out, new RegExp(`${pseudonym.replace(/\./g, '\\.')}\\*:\\d+ \\(= 141\\.142\\.220\\.118\\)`), 'ADDR*:PORT (= real)');
+    const both = await run(registerFlowsCommand, ['flows', '--db', anonDb, '--real', '10.0.0.1', '--addr', '10.0.0.1']);
+    assert.equal(both.code, 2);
+    const noKey = await run(registerFlowsCommand, ['flows', '--db', anonDb, '--real', '10.0.0.1', '--owner-keys', join(dir, 'no-keys')]);
+    assert.equal(noKey.code, 1);
+    assert.match(noKey.err, /anon\.key/);
+    const old = await run(registerFlowsCommand, ['flows', '--db', anonDb, '--deanon', '--keys', keys]);
+    assert.equal(old.code, 2);
+    assert.match(old.err, /--keys is now --owner-keys/);
+  });
+
+  it('top: totals and the largest talkers, ports and protocols over a range', async () => {
+    const j = await run(registerFlowsCommand, ['top', '--db', db, '--since', '2000-01-01T00:00:00Z', '--top', '2', '--json']);
+    assert.equal(j.code, 0, j.err);
+    const s = JSON.parse(j.out) as { records: number; talkers: unknown[]; ports: { proto: string; port: number }[]; protocols: { proto: string }[] };
+    assert.equal(s.records, 40);
+    assert.equal(s.talkers.length, 2);
+    assert.deepEqual(s.ports[0], { ...s.ports[0], proto: 'tcp', port: 80 });
+    const t = await run(registerFlowsCommand, ['top', '--db', db, '--since', '2000-01-01T00:00:00Z']);
+    assert.match(t.out, /top talkers/);
+    assert.match(t.out, /tcp\/80/);
+    const none = await run(registerFlowsCommand, ['top', '--db', db]);
+    assert.match(none.out, /: 0 record\(s\)/, 'the last hour by default');
   });
 
   it('parses time options: ISO, epoch seconds, durations ago', () => {

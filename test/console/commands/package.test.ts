@@ -11,6 +11,7 @@ import { nodeScriptArgs } from '../../helpers/node-script.js';
 import { must, packagingToolsMissing } from '../../installer/built-packages.js';
 
 const consoleCli = nodeScriptArgs('../../../console/cli', import.meta.url);
+const collectorCli = nodeScriptArgs('../../../collector/cli', import.meta.url);
 
 function meerkat(args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [...consoleCli, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
@@ -21,15 +22,15 @@ describe('console: meerkat package agent', function () {
   this.timeout(300_000);
   let dir = '';
   let token = '';
-  const base = (): string[] => ['package', 'agent', '--owner', join(dir, 'owner'), '--operator-key', join(dir, 'op', 'op.pub'), '--collector', 'https://collector.example:8443', '--token', token];
+  const base = (): string[] => ['package', 'agent', '--owner-keys', join(dir, 'owner'), '--operator-key', join(dir, 'op', 'op.pub'), '--collector', 'https://collector.example:8443', '--token', token];
 
   before(function () {
     dir = mkdtempSync(join(tmpdir(), 'meerkat-package-'));
-    must(process.execPath, [...consoleCli, 'keys', 'init', '--dir', join(dir, 'owner')]);
-    must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--dir', join(dir, 'op'), '--name', 'olga']);
-    must(process.execPath, [...consoleCli, 'pki', 'init', '--dir', join(dir, 'pki'), '--name', 'collector.example']);
-    must(process.execPath, [...consoleCli, 'pki', 'init', '--dir', join(dir, 'other-pki'), '--name', 'other.example']);
-    token = (JSON.parse(must(process.execPath, [...consoleCli, 'enroll-token', 'create', '--dir', join(dir, 'pki'), '--state-dir', join(dir, 'state'), '--uses', '100', '--json'])) as { token: string }).token;
+    must(process.execPath, [...consoleCli, 'keys', 'init', '--owner-keys', join(dir, 'owner')]);
+    must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--operator-dir', join(dir, 'op'), '--name', 'olga']);
+    must(process.execPath, [...collectorCli, 'pki', 'init', '--state-dir', join(dir, 'state'), '--name', 'collector.example']);
+    must(process.execPath, [...collectorCli, 'pki', 'init', '--state-dir', join(dir, 'other'), '--name', 'other.example']);
+    token = (JSON.parse(must(process.execPath, [...collectorCli, 'token', 'create', '--state-dir', join(dir, 'state'), '--uses', '100', '--json'])) as { token: string }).token;
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -38,7 +39,7 @@ describe('console: meerkat package agent', function () {
     if (missing.length) skipBecause(this, `packaging tools missing: ${missing.join(', ')}`);
     writeFileSync(join(dir, 'agent.json'), JSON.stringify({ stateDir: '/elsewhere', anonymize: { internalPrefixes: ['10.20.0.0/16'], keyFile: '/tmp/x' }, dump: { maxSeconds: 60 } }));
     const out = join(dir, 'out');
-    const r = meerkat([...base(), '--ca', join(dir, 'pki', 'ca.crt'), '--config', join(dir, 'agent.json'), '--out', out, '--only', 'agent-deb', '--fast', '--json']);
+    const r = meerkat([...base(), '--ca', join(dir, 'state', 'pki', 'ca.crt'), '--config', join(dir, 'agent.json'), '--out', out, '--only', 'agent-deb', '--fast', '--json']);
     assert.equal(r.code, 0, r.err);
     const res = JSON.parse(r.out) as { collector: string; operatorKeys: string[]; packages: { kind: string; file: string }[] };
     assert.equal(res.collector, 'https://collector.example:8443');
@@ -64,11 +65,11 @@ describe('console: meerkat package agent', function () {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
       assert.match(r.err, re);
     };
-    bad([...base(), '--ca', join(dir, 'other-pki', 'ca.crt')], /the token was issued by another collector/);
+    bad([...base(), '--ca', join(dir, 'other', 'pki', 'ca.crt')], /the token was issued by another collector/);
     bad([...base().slice(0, -1), 'mk1.nope'], /enrollment token: .*expected "mk1\./);
     bad([...base().slice(0, 7), 'http://collector.example:8443', '--token', token], /expected https:\/\/host:port/);
-    bad(['package', 'agent', '--owner', join(dir, 'nowhere'), '--operator-key', join(dir, 'op', 'op.pub'), '--collector', 'https://c:1', '--token', token], /owner keys in .*nowhere/);
-    bad(['package', 'agent', '--owner', join(dir, 'owner'), '--collector', 'https://c:1', '--token', token], /--operator-key op\.pub is required/);
-    bad(['package', 'agent', '--owner', join(dir, 'owner'), '--operator-key', join(dir, 'owner', 'anon.key'), '--collector', 'https://c:1', '--token', token], /operator key .*anon\.key/);
+    bad(['package', 'agent', '--owner-keys', join(dir, 'nowhere'), '--operator-key', join(dir, 'op', 'op.pub'), '--collector', 'https://c:1', '--token', token], /owner keys in .*nowhere/);
+    bad(['package', 'agent', '--owner-keys', join(dir, 'owner'), '--collector', 'https://c:1', '--token', token], /--operator-key op\.pub is required/);
+    bad(['package', 'agent', '--owner-keys', join(dir, 'owner'), '--operator-key', join(dir, 'owner', 'anon.key'), '--collector', 'https://c:1', '--token', token], /operator key .*anon\.key/);
   });
 });

@@ -219,10 +219,19 @@ describe('decodePacket: tricky cases', () => {
         decode(lt, v6udp());
         assertV6udp(`link type ${lt}`);
       }
+      // link type 101 names no version: a first nibble of neither 4 nor 6 is not an IP packet
       decode(LinkType.Raw, concat([0x50], bytes(30)));
       assert.equal(out.flags, RecordFlag.Malformed);
+      assert.equal(out.ipVersion, 0);
+      // link types 228/229 do, but the header's own version wins (as in Zeek)
       decode(LinkType.Ipv6, v4tcp());
-      assert.equal(out.flags, RecordFlag.Malformed);
+      assertV4tcp('IPv4 under link type 229');
+      decode(LinkType.Ipv4, v6udp());
+      assertV6udp('IPv6 under link type 228');
+      // neither 4 nor 6 under link type 229: a malformed IPv6 packet
+      decode(LinkType.Ipv6, concat([0x50], bytes(50)));
+      assert.equal(out.flags, RecordFlag.Malformed | RecordFlag.BadIpHeader);
+      assert.equal(out.ipVersion, 6);
       assert.match(out.issue, /version is not 6/);
     });
 
@@ -430,8 +439,62 @@ describe('decodePacket: tricky cases', () => {
       assert.equal(out.flags, 0, 'a snapped packet with whole headers is not flagged');
       assert.equal(out.ipLen, 85);
       decode(LinkType.Raw, ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6, totalLength: 12 }, tcp({ sport: 1, dport: 2 })));
-      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.equal(out.flags, RecordFlag.Malformed | RecordFlag.BadIpHeader);
       assert.match(out.issue, /total length < header length/);
+    });
+
+    it('a malformed IP header still makes a record: BadIpHeader with the announced version and the whole addresses', () => {
+      const v4 = ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6, ttl: 7, id: 0x4242 }, tcp({ sport: 1, dport: 2 }));
+      const bad = (mutate: (ip: Uint8Array) => Uint8Array, wire?: number): DecodedPacket => {
+        const ip = mutate(v4.slice());
+        const frame = ethernet(0x0800, ip);
+        return decode(LinkType.Ethernet, frame, wire ?? frame.length);
+      };
+      const checkV4 = (what: string, flags: number, srcWant: string, dstWant: string): void => {
+        assert.equal(out.ipVersion, 4, what);
+        assert.equal(out.flags, flags, `${what}: ${out.issue}`);
+        assert.equal(src(), srcWant, what);
+        assert.equal(dst(), dstWant, what);
+        assert.equal(out.sport, 0, `${what}: no transport decoded`);
+        assert.equal(out.l4Off, -1, what);
+      };
+      const BAD = RecordFlag.Malformed | RecordFlag.BadIpHeader;
+      bad((ip) => { ip[0] = 0x45 & 0xf0 | 3; return ip; });
+      checkV4('IHL 3', BAD, '10.1.2.3', '192.0.2.9');
+      assert.match(out.issue, /header length < 20/);
+      assert.equal(out.ttl, 7);
+      assert.equal(out.ipId, 0x4242);
+      assert.equal(out.proto, 6);
+      bad((ip) => { ip[0] = 0x75; return ip; });
+      checkV4('version 7 under EtherType IPv4', BAD, '0.0.0.0', '0.0.0.0');
+      assert.match(out.issue, /version is not 4/);
+      bad((ip) => ip.subarray(0, 18));
+      checkV4('18 of 20 header bytes, not snapped', BAD, '10.1.2.3', '0.0.0.0');
+      assert.match(out.issue, /header cut short/);
+      bad((ip) => ip.subarray(0, 18), 200);
+      checkV4('18 of 20 header bytes, snapped', RecordFlag.Truncated | RecordFlag.BadIpHeader, '10.1.2.3', '0.0.0.0');
+      bad((ip) => ip.subarray(0, 0));
+      checkV4('EtherType IPv4 and nothing after it', BAD, '0.0.0.0', '0.0.0.0');
+      // IPv6: a cut fixed header keeps the source when it is whole
+      const v6 = ethernet(0x86dd, v6udp());
+      decode(LinkType.Ethernet, v6.subarray(0, 14 + 39));
+      assert.equal(out.ipVersion, 6);
+      assert.equal(out.flags, BAD);
+      assert.equal(src(), '2001:db8::1');
+      assert.equal(dst(), '::');
+      assert.equal(out.proto, 17);
+      decode(LinkType.Ethernet, ethernet(0x86dd, concat([0x75], bytes(50))));
+      assert.equal(out.ipVersion, 6);
+      assert.equal(out.flags, BAD);
+      assert.match(out.issue, /version is not 6/);
+      // inside a tunnel the sound outer packet stays the record
+      const vx = ethernet(0x0800, ipv4({ src: '198.51.100.1', dst: '198.51.100.2', proto: 17 },
+        udp(40000, 4789, concat([0x08, 0, 0, 0, 0, 0, 1, 0], ethernet(0x0800, concat([0x46], bytes(10)))))));
+      decode(LinkType.Ethernet, vx);
+      assert.equal(out.ipVersion, 4);
+      assert.equal(src(), '198.51.100.1');
+      assert.equal(out.dport, 4789);
+      assert.equal(out.flags, 0);
     });
 
     it('the payload is a view of the frame, limited to the captured bytes', () => {
@@ -566,6 +629,144 @@ describe('decodePacket: tricky cases', () => {
       decode(LinkType.Raw, p);
       assert.equal(out.tunnel, TunnelKind.IpInIp);
       assert.equal(out.proto, 4);
+    });
+  });
+
+  describe('encapsulations added for imported captures (edges tshark cannot check)', () => {
+    const outerV4 = (proto: number, payload: Uint8Array): Uint8Array => ethernet(0x0800, ipv4({ src: '198.51.100.1', dst: '198.51.100.2', proto }, payload));
+    const label = (l: number, bottom: boolean): number[] => be32(((l << 12) | (bottom ? 0x100 : 0) | 64) >>> 0);
+
+    it('link types tshark does not read (205, 206, 219) decode like the link types they extend', () => {
+      const chdlc = concat([0x0f, 0x00], be16(0x0800), v4tcp());
+      decode(LinkType.CiscoHdlcWithDirection, concat([1], chdlc));
+      assertV4tcp('C_HDLC_WITH_DIR');
+      const fr = concat([0x18, 0x41, 0x03, 0xcc], v4tcp());
+      decode(LinkType.FrameRelayWithDirection, concat([0], fr));
+      assertV4tcp('FRELAY_WITH_DIR');
+      decode(LinkType.Mpls, concat(label(16, false), label(17, true), v6udp()));
+      assertV6udp('MPLS link type');
+      assert.equal(out.mplsDepth, 2);
+    });
+
+    it('Frame Relay: 3- and 4-byte Q.922 addresses; an address without its last byte is flagged', () => {
+      decode(LinkType.FrameRelay, concat([0x18, 0x40, 0x01, 0x03, 0xcc], v4tcp()));
+      assertV4tcp('3-byte address');
+      decode(LinkType.FrameRelay, concat([0x18, 0x40, 0x00, 0x01, 0x03, 0x8e], v6udp()));
+      assertV6udp('4-byte address');
+      decode(LinkType.FrameRelay, concat([0x18, 0x40, 0x00, 0x00, 0x00, 0x01], v4tcp()));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /longer than 4/);
+      decode(LinkType.FrameRelay, Uint8Array.of(0x18, 0x40), 100);
+      assert.equal(out.flags, RecordFlag.Truncated);
+      decode(LinkType.FrameRelay, concat([0x19, 0x03, 0xcc], v4tcp()));
+      assert.equal(out.flags, RecordFlag.Malformed, 'a 1-byte address');
+      // NLPIDs that carry no IP (Q.933 signalling) end the decode quietly
+      decode(LinkType.FrameRelay, concat([0x00, 0x01, 0x03, 0x08], bytes(10)));
+      assert.equal(out.ipVersion, 0);
+      assert.equal(out.flags, 0);
+    });
+
+    it('FabricPath and PBB take the host frame\'s MAC addresses; inside a tunnel the outer frame\'s stay', () => {
+      decode(LinkType.Ethernet, ethernet(0x8903, concat([0, 0x3f], ethernet(0x0800, v4tcp(), 'ff:ff:ff:ff:ff:ff', '02:00:00:00:00:77')), '02:0a:00:00:00:01'));
+      assertV4tcp('fabricpath');
+      assert.equal(out.dstMacOff, 16);
+      assert.equal(out.srcMacOff, 22);
+      assert.equal(out.l2Flags, L2Flag.Multicast | L2Flag.Broadcast, 'the host frame is a broadcast; the outer switch address is not');
+      decode(LinkType.Ethernet, ethernet(0x88e7, concat(be32(0x00abcdef), ethernet(0x86dd, v6udp(), '02:00:00:00:00:c1'))));
+      assertV6udp('pbb');
+      assert.equal(out.dstMacOff, 18);
+      const pbbInVxlan = ethernet(0x88e7, concat(be32(1), ethernet(0x0800, v4tcp())));
+      decode(LinkType.Ethernet, outerV4(17, udp(40000, 4789, concat([0x08, 0, 0, 0, 0, 0, 1, 0], pbbInVxlan))));
+      assertV4tcp('pbb in vxlan');
+      assert.equal(out.dstMacOff, 0, 'MACs of the captured frame');
+      // PBB inside PBB inside ...: bounded
+      let frame = ethernet(0x0800, v4tcp());
+      for (let i = 0; i < 60; i++) frame = ethernet(0x88e7, concat(be32(i), frame));
+      decode(LinkType.Ethernet, frame);
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /too many nested headers/);
+    });
+
+    it('MPLS: a first nibble of 4 that is not an IPv4 packet is an Ethernet pseudowire; a damaged IPv4 packet is still IPv4', () => {
+      // destination MAC 45:00:... (a first nibble of 4), no control word
+      decode(LinkType.Ethernet, ethernet(0x8847, concat(label(40, true), ethernet(0x0800, v4tcp(), '45:00:11:22:33:44', '02:00:00:00:00:55'))));
+      assertV4tcp('pseudowire starting with 4');
+      const ip = v4tcp();
+      ip[3] = 0xff; // total length beyond the frame, nothing Ethernet-like behind it
+      decode(LinkType.Ethernet, ethernet(0x8847, concat(label(41, true), ip)));
+      assert.equal(out.ipVersion, 4);
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /total length exceeds/);
+      // a snapped capture: the total length beyond the captured bytes is fine
+      const snapped = ethernet(0x8847, concat(label(42, true), ipv4({ src: '10.1.2.3', dst: '192.0.2.9', proto: 6 }, tcp({ sport: 40000, dport: 443 }, bytes(500)))));
+      decode(LinkType.Ethernet, snapped.subarray(0, 80), snapped.length);
+      assert.equal(out.ipVersion, 4);
+      assert.equal(out.sport, 40000);
+      assert.equal(out.flags, 0);
+    });
+
+    it('NSH, VXLAN-GPE, AYIYA, MACsec: what they carry, and when they carry nothing decodable', () => {
+      decode(LinkType.Ethernet, ethernet(0x894f, concat([0x0f, 0xc1, 0x02, 0x01], be32(0x100ff), v4tcp())));
+      assert.equal(out.flags, RecordFlag.Malformed, 'NSH length 1 word < base header');
+      decode(LinkType.Ethernet, ethernet(0x894f, concat([0x4f, 0xc2, 0x02, 0x01], be32(0x100ff), v4tcp())));
+      assert.equal(out.ipVersion, 0, 'NSH version 1 is not defined');
+      decode(LinkType.Ethernet, outerV4(17, udp(40000, 4790, concat([0x0c, 0, 0, 0x7f], [0, 0, 1, 0], v4tcp()))));
+      assert.equal(out.tunnel, TunnelKind.None, 'VXLAN-GPE with an unknown next protocol stays outer');
+      assert.equal(out.dport, 4790);
+      decode(LinkType.Ethernet, outerV4(17, udp(5072, 5072, concat([0x41, 0x52, 0x22, 41], be32(0), bytes(16, 1), bytes(20, 2), v6udp()))));
+      assert.equal(out.tunnel, TunnelKind.None, 'AYIYA opcode 2 (echo) carries no packet');
+      decode(LinkType.Ethernet, ethernet(0x88e5, concat([0x2c, 0], be32(1), bytes(8, 1), bytes(40, 0x99))));
+      assert.equal(out.ipVersion, 0, 'encrypted MACsec');
+      assert.equal(out.etherType, 0x88e5);
+      decode(LinkType.Ethernet, ethernet(0x88e5, concat([0x00, 0], be32(1), be16(0x0800), v4tcp(), bytes(16, 0x77))));
+      assertV4tcp('MACsec without SCI, integrity only');
+    });
+
+    it('GRE: WCCP with and without the redirect header, ERSPAN III carrying IP, GRE in UDP keeps the UDP payload on the outer record', () => {
+      decode(LinkType.Ethernet, outerV4(47, concat(be16(0), be16(0x883e), be32(0x00000001), v4tcp())));
+      assertV4tcp('WCCPv2');
+      decode(LinkType.Ethernet, outerV4(47, concat(be16(0), be16(0x883e), v4tcp())));
+      assertV4tcp('WCCPv1');
+      const ft2 = [...be32(0x20000005), ...be32(0), ...be32(2 << 10)];
+      decode(LinkType.Ethernet, outerV4(47, concat(be16(0x1000), be16(0x22eb), be32(1), ft2, v6udp())));
+      assertV6udp('ERSPAN III frame type IP');
+      const inUdp = outerV4(17, udp(50000, 4754, concat(be16(0), be16(0x0800), v4tcp())));
+      decodeOuter(LinkType.Ethernet, inUdp, inUdp.length, 0, out);
+      assert.equal(out.dport, 4754);
+      assert.equal(out.payloadOff, 14 + 20 + 8, 'the UDP payload starts after the UDP header');
+    });
+
+    it('capture headers: PPI of a non-802.11 link, PKTAP records other than packets, bad lengths', () => {
+      decode(LinkType.Ppi, concat([0, 0, 8, 0, 1, 0, 0, 0], ethernet(0x0800, v4tcp())));
+      assertV4tcp('PPI carrying Ethernet');
+      decode(LinkType.Ppi, concat([0, 0, 4, 0, 1, 0, 0, 0], ethernet(0x0800, v4tcp())));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      const pktapHeader = (type: number): Uint8Array => { const h = new Uint8Array(108); h.set([108, 0, 0, 0, type, 0, 0, 0, 1, 0, 0, 0]); return h; };
+      decode(LinkType.Pktap, concat(pktapHeader(1), ethernet(0x0800, v4tcp())));
+      assertV4tcp('PKTAP packet');
+      decode(LinkType.Pktap, concat(pktapHeader(2), ethernet(0x0800, v4tcp())));
+      assert.equal(out.ipVersion, 0, 'PKTAP record that is not a packet');
+      decode(LinkType.Pflog, concat([10, 2], bytes(62), v4tcp()));
+      assert.equal(out.flags, RecordFlag.Malformed, 'pflog header length below the smallest header');
+      decode(LinkType.Ieee80211Prism, concat([0x44, 0, 0, 0, 4, 0, 0, 0], bytes(20)));
+      assert.equal(out.flags, RecordFlag.Malformed, 'prism header length 4');
+    });
+
+    it('a UDP length of 0 is the length of a datagram over 64 KiB (BIG TCP / GSO); in a small datagram it is Malformed', () => {
+      const inner = ethernet(0x0800, v4tcp());
+      const vx = concat(be16(40000), be16(4789), be16(0), be16(0), [0x08, 0, 0, 0, 0, 0, 1, 0], inner, bytes(70000));
+      const big = ethernet(0x0800, ipv4({ src: '198.51.100.1', dst: '198.51.100.2', proto: 17, totalLength: 0 }, vx));
+      decode(LinkType.Ethernet, big);
+      assertV4tcp('VXLAN in a BIG TCP datagram');
+      decode(LinkType.Ethernet, outerV4(17, concat(be16(40000), be16(53), be16(0), be16(0), bytes(20))));
+      assert.equal(out.flags, RecordFlag.Malformed);
+      assert.match(out.issue, /udp: length < 8/);
+    });
+
+    it('an IPv6 mobility header ends the extension chain: it is the packet\'s protocol', () => {
+      decode(LinkType.Raw, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next: 135 }, Uint8Array.from([59, 1, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])));
+      assert.equal(out.proto, 135);
+      assert.equal(out.flags, 0);
     });
   });
 

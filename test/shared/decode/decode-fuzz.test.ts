@@ -1,6 +1,7 @@
-// Property tests (fast-check): random bytes for every link type and mutated real
-// frames (bit flips, byte overwrites, truncation at every length) never make the
-// decoder throw, and every field of the record stays within its range.
+// Property tests (fast-check): random bytes for every link type, and mutated real
+// and built frames (every encapsulation of the corpus: bit flips, byte overwrites,
+// random tails, truncation at every length) never make the decoder throw, and every
+// field of the record stays within its range.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -8,6 +9,7 @@ import { DecodedPacket, L2Flag, LinkType, decodeFrame, decodeOuter, decodePacket
 import { RecordFlag, TunnelKind } from '../../../shared/packet/packet-record.js';
 import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
 import { loadFrames, type TestFrame } from '../capture-file/capture-writers.js';
+import { buildEncapsulationCorpus } from './encap-cases.js';
 import { referenceCaptures } from './tshark-reference.js';
 
 const LINK_TYPES = [...Object.values(LinkType), 2, 3, 1000];
@@ -49,7 +51,7 @@ function checkRecord(o: DecodedPacket, linkType: number, frame: Uint8Array, wire
   inRange('mplsDepth', o.mplsDepth, 0, 64);
   inRange('l2Flags', o.l2Flags, 0, 3);
   if ((o.l2Flags & L2Flag.Broadcast) !== 0 && (o.l2Flags & L2Flag.Multicast) === 0) throw new Error('broadcast without multicast');
-  inRange('flags', o.flags, 0, 63);
+  inRange('flags', o.flags, 0, 127);
   for (const [name, off, need] of [['l3Off', o.l3Off, 1], ['l4Off', o.l4Off, 0], ['payloadOff', o.payloadOff, 0], ['srcMacOff', o.srcMacOff, 6], ['dstMacOff', o.dstMacOff, 6]] as const) {
     if (off !== -1) inRange(name, off, 0, cap - need);
   }
@@ -70,6 +72,11 @@ function checkRecord(o: DecodedPacket, linkType: number, frame: Uint8Array, wire
   if (inner !== (o.tunnel !== TunnelKind.None)) throw new Error(`Inner flag ${inner} vs tunnel ${o.tunnel}`);
   if (inner && (outerOnly || o.ipVersion === 0)) throw new Error('Inner without an inner IP packet, or with innerTunnels off');
   if (o.ipVersion === 4) for (let i = 4; i < 16; i++) if (o.src[i] !== 0 || o.dst[i] !== 0) throw new Error('IPv4 address bytes 4..15 not zero');
+  if ((o.flags & RecordFlag.BadIpHeader) !== 0) {
+    if (!bad) throw new Error('BadIpHeader without Truncated or Malformed');
+    if (o.ipVersion === 0 || inner) throw new Error('BadIpHeader on a non-IP or inner record');
+    if (o.l4Off !== -1 || o.sport !== 0 || o.dport !== 0 || o.payloadLen !== 0) throw new Error('BadIpHeader record with transport facts');
+  }
 }
 
 function decodeBoth(linkType: number, frame: Uint8Array, wireLen: number, out: DecodedPacket): void {
@@ -99,7 +106,10 @@ function checkAtOffset(a: DecodedPacket, b: DecodedPacket, at: number, payloadVi
   if (Buffer.compare(want, b.payload) !== 0) throw new Error(`payload differs (${b.payload.length} bytes, expected ${want.length})`);
 }
 
-/** A few real frames of each kind the decoder distinguishes, from every reference capture. */
+/**
+ * A few real frames of each kind the decoder distinguishes, from every reference capture,
+ * and every frame of the built encapsulation corpus (the encapsulations real captures lack).
+ */
 function sampleFrames(): TestFrame[] {
   const out = new DecodedPacket();
   const picked: TestFrame[] = [];
@@ -113,6 +123,7 @@ function sampleFrames(): TestFrame[] {
       picked.push(f);
     }
   }
+  for (const b of buildEncapsulationCorpus()) picked.push({ linkType: b.linkType, data: b.data, wireLen: b.data.length, tsUs: 0, interfaceId: 0 });
   return picked;
 }
 
@@ -137,7 +148,7 @@ describe('decoder fuzzing', function () {
       fc.property(fc.constantFrom(...LINK_TYPES), fc.uint8Array({ maxLength: 160 }), fc.nat(2000), fc.boolean(), (lt, data, extra, snapped) => {
         decodeBoth(lt, data, snapped ? data.length + extra : data.length, out);
       }),
-      { numRuns: 4000 },
+      { numRuns: 8000 },
     );
   });
 
@@ -146,13 +157,13 @@ describe('decoder fuzzing', function () {
     fc.assert(
       fc.property(fc.nat(), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 120 }), fc.boolean(), (pick, at, tail, snapped) => {
         const f = samples[pick % samples.length]!;
-        const keep = at % (Math.min(f.data.length, 120) + 1);
+        const keep = at % (Math.min(f.data.length, 256) + 1);
         const data = new Uint8Array(keep + tail.length);
         data.set(f.data.subarray(0, keep));
         data.set(tail, keep);
         decodeBoth(f.linkType, data, snapped ? Math.max(f.wireLen, data.length + 1) : data.length, out);
       }),
-      { numRuns: 4000 },
+      { numRuns: 8000 },
     );
   });
 
@@ -164,13 +175,13 @@ describe('decoder fuzzing', function () {
         if (data.length === 0) return;
         for (const [pos, bit, overwrite, value] of edits) {
           // mostly in the headers, where the decoder looks
-          const p = pos % Math.min(data.length, 96);
+          const p = pos % Math.min(data.length, 256);
           if (overwrite) data[p] = value;
           else data[p]! ^= 1 << bit;
         }
         decodeBoth(f.linkType, data, f.wireLen, out);
       }),
-      { numRuns: 4000 },
+      { numRuns: 8000 },
     );
   });
 
@@ -190,14 +201,14 @@ describe('decoder fuzzing', function () {
         decodeFrame(f.linkType, buf, at, cap, f.wireLen, 123, out, { payloadView: view });
         checkAtOffset(alone, out, at, view);
       }),
-      { numRuns: 4000 },
+      { numRuns: 8000 },
     );
   });
 
   it('truncation at every length of every sample frame (snapped and not)', () => {
     let cases = 0;
     for (const f of samples) {
-      const n = Math.min(f.data.length, 200);
+      const n = Math.min(f.data.length, 320);
       for (let cut = 0; cut <= n; cut++) {
         const data = f.data.subarray(0, cut);
         decodeBoth(f.linkType, data, f.wireLen, out);

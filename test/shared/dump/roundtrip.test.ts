@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DumpWriter, decodeDump, readDumpHeader, DumpFlag, DUMP_VERSION } from '../../../shared/dump/index.js';
 import { dumpTime, isDumpTime } from '../../../shared/dump/dump-header.js';
-import { PacketRecord } from '../../../shared/packet/packet-record.js';
+import { DecodedPacket, decodePacket } from '../../../shared/decode/index.js';
+import { PacketRecord, RecordFlag, TunnelKind } from '../../../shared/packet/packet-record.js';
+import { buildEncapsulationCorpus } from '../decode/encap-cases.js';
 import { recordsArb, snapshot } from './helpers/record-arbitrary.js';
 import { recordsFromPcap } from './helpers/pcap-records.js';
 import { recordsFromDecoder } from './helpers/decoder-records.js';
@@ -76,6 +78,14 @@ describe('dump round trip', () => {
       }
     }
     assert.ok(files >= 30 && packets > 10000, `${files} captures, ${packets} packets`);
+  });
+
+  it('is exact for every encapsulation the decoder knows, malformed IP headers (BadIpHeader) and every tunnel kind included', () => {
+    const out = new DecodedPacket();
+    const recs = buildEncapsulationCorpus().map((b) => new PacketRecord().copyFrom(decodePacket(b.linkType, b.data, b.data.length, 1_700_000_000_000_000, out)));
+    assert.ok(recs.filter((r) => (r.flags & RecordFlag.BadIpHeader) !== 0).length >= 5, 'BadIpHeader records');
+    for (const k of [TunnelKind.Ayiya, TunnelKind.Mpls, TunnelKind.VxlanGpe, TunnelKind.EtherIp]) assert.ok(recs.some((r) => r.tunnel === k), `tunnel kind ${k}`);
+    roundTrip(recs);
   });
 
   it('writes a header that describes the dump', () => {

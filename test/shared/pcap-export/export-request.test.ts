@@ -1,4 +1,4 @@
-// Export requests: the query string the console sends is the one the admin API parses; bad
+// Export requests: the query string the console sends is the one the operators' API parses; bad
 // parameters are refused naming the parameter; a flow uid or Community ID resolves to the flow's
 // tuples, agent and time span (narrowed by since/until).
 import assert from 'node:assert/strict';

@@ -99,14 +99,14 @@ describe('collector run configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meerkat-cfg-'));
     try {
       const f = join(dir, 'collector.json');
-      writeFileSync(f, JSON.stringify({ stateDir: '/srv/mk', listen: '[::]:9443', limits: { window: 3 }, flows: { idleTimeoutSec: 60 } }));
-      const c = collectorConfigFrom({ config: f, admin: 'off', tlsMin: '1.2' });
+      writeFileSync(f, JSON.stringify({ stateDir: '/srv/mk', listen: '[::]:9443', limits: { window: 3 }, responses: { rules: [] } }));
+      const c = collectorConfigFrom({ config: f, ops: 'off', tlsMin: '1.2' });
       assert.deepEqual(splitHostPort(c.listen), { host: '::', port: 9443 });
-      assert.equal(c.admin, 'off');
+      assert.equal(c.ops, 'off');
       assert.equal(c.tls.minVersion, '1.2');
       assert.equal(c.limits.window, 3);
       assert.deepEqual(resolvedDirs(c), { stateDir: '/srv/mk', pkiDir: '/srv/mk/pki', dumpDir: '/srv/mk/dumps' });
-      assert.deepEqual((c as Record<string, unknown>).flows, { idleTimeoutSec: 60 });
+      assert.deepEqual((c as Record<string, unknown>).responses, { rules: [] });
       writeFileSync(f, JSON.stringify({ limits: { windw: 3 } }));
       assert.throws(() => collectorConfigFrom({ config: f }), (e: Error) => e.name === 'ConfigError' && /limits/.test(e.message));
       assert.throws(() => collectorConfigFrom({ listen: 'nowhere' }), /host:port/);

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
-import { makeTestPki, tmpDir } from '../../helpers/transport-rig.js';
+import { makeTestPki, orgDbPath, tmpDir } from '../../helpers/transport-rig.js';
 import { CollectorProcess, collectorCliArgs } from '../../helpers/processes.js';
 
 function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
@@ -39,10 +39,11 @@ describe('retention by receive time (real collector processes)', function () {
 
   it('keeps an old capture imported today through a restart of the collector', async function () {
     this.timeout(90_000);
-    const tp = makeTestPki(root);
     const stateDir = join(root, 'state');
     mkdirSync(stateDir);
-    const db = join(stateDir, 'meerkat.db');
+    // a collector's state with its default organisation; the import goes into that organisation's database
+    const tp = makeTestPki(root, ['localhost'], ['127.0.0.1'], { stateDir });
+    const db = orgDbPath(stateDir);
     const imp = await run(['import', join(referencePcapsDir(), 'zeek', 'ssh_ssh.pcap'), '--db', db]);
     assert.equal(imp.code, 0, imp.err);
     const before = flowFacts(db);
@@ -53,7 +54,7 @@ describe('retention by receive time (real collector processes)', function () {
     const collector = await CollectorProcess.start(join(root, 'collector.json'), { stateDir, pkiDir: tp.dir });
     try {
       // the flow side is up: its first retention pass ran while it started (collector/flow-service.ts)
-      assert.ok(collector.logLines().some((l) => l.msg === 'flow store open'), collector.stderr);
+      assert.ok(collector.logLines().some((l) => l.msg === 'organisation running' && l.db === db), collector.stderr);
     } finally {
       assert.equal(await collector.stop(), 0, collector.stderr.slice(-2000));
     }

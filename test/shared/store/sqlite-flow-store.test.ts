@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import { StoreError, type DumpInfo } from '../../../shared/store/flow-store.js';
 import { LATEST_SCHEMA_VERSION } from '../../../shared/store/sqlite-migrations.js';
-import type { FlowRecord } from '../../../shared/flow/flow-record.js';
+import { NO_APP_FIELDS, type FlowRecord } from '../../../shared/flow/flow-record.js';
+import type { DnsRecord, TlsRecord } from '../../../shared/flow/app-records.js';
 
 const DAY = 86_400_000_000;
 const NOW = 1_700_000_000_000_000;
@@ -23,7 +24,7 @@ function flow(over: Partial<FlowRecord> = {}): FlowRecord {
     record_cause: 'close', rtt_syn_synack_us: 1200, rtt_synack_ack_us: null, retransmits_orig: 1,
     retransmits_resp: 0, zero_windows_orig: 0, zero_windows_resp: 2, iat_mean_orig_us: 250.5,
     iat_stddev_orig_us: 10.25, iat_mean_resp_us: null, iat_stddev_resp_us: null, pcr: -0.894736842105263,
-    tunnel: '', orig_anon: true, resp_anon: false, ...over,
+    tunnel: '', orig_anon: true, resp_anon: false, ...NO_APP_FIELDS, ...over,
   };
 }
 
@@ -206,5 +207,73 @@ describe('SqliteFlowStore', () => {
     } finally {
       ro.close();
     }
+  });
+
+  it('application fields round-trip; flows are found by server name, exactly or with the names under it (an index range)', () => {
+    const a = flow({ uid: 'Fa.1', app_proto: 'tls', server_name: 'www.Example.com', alpn: 'h2,http/1.1', ja4: 't13d1516h2_8daaf6152771_b186095e22b6', ja4s: 't130200_1301_a56c5b993250' });
+    const b = flow({ uid: 'Fb.1', app_proto: 'dns', server_name: 'example.com' });
+    const c = flow({ uid: 'Fc.1', app_proto: 'http', server_name: 'notexample.com' });
+    const d = flow({ uid: 'Fd.1', app_proto: 'dns', server_name: 'mk--x.mk--y', server_name_anon: true });
+    store.insertFlows([a, b, c, d, flow({ uid: 'Fe.1' })]);
+    assert.deepEqual(store.queryFlows({ uid: 'Fa.1' })[0], a);
+    assert.deepEqual(store.queryFlows({ uid: 'Fd.1' })[0], d);
+    const uids = (f: Parameters<SqliteFlowStore['queryFlows']>[0]): string[] => store.queryFlows(f).map((r) => r.uid).sort();
+    assert.deepEqual(uids({ name: 'example.com' }), ['Fb.1']);
+    assert.deepEqual(uids({ name: 'WWW.EXAMPLE.COM.' }), ['Fa.1']);
+    assert.deepEqual(uids({ name: 'example.com', nameSuffix: true }), ['Fa.1', 'Fb.1'], 'notexample.com is not under example.com');
+    assert.deepEqual(uids({ name: '*.example.com', nameSuffix: true }), ['Fa.1', 'Fb.1']);
+    assert.deepEqual(uids({ name: 'com', nameSuffix: true }), ['Fa.1', 'Fb.1', 'Fc.1']);
+    assert.deepEqual(uids({ name: 'mk--x.mk--y' }), ['Fd.1']);
+    assert.equal(store.countFlows({ name: 'example.com', nameSuffix: true, proto: 'tcp' }), 2);
+    const db = new Database(path, { readonly: true });
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM flows WHERE (server_name_rev = ? OR (server_name_rev > ? AND server_name_rev < ?))`)
+      .all('com.example', 'com.example.', 'com.example/') as { detail: string }[];
+    db.close();
+    assert.ok(plan.some((p) => p.detail.includes('flows_server_name')), JSON.stringify(plan));
+  });
+
+  it('stores and filters the DNS and TLS logs; retention removes them with the flows', () => {
+    const base = { uid: 'Fa.1', agent_id: 'agent-a', orig_addr: '10.0.0.5', orig_port: 40000, resp_addr: '10.0.0.1', resp_port: 53, orig_anon: true, resp_anon: false };
+    const dns: DnsRecord = {
+      ...base, ts: NOW - 10, proto: 'udp', trans_id: 7, rtt_us: 1200, query: 'a.example.com', query_anon: false, qclass: 1, qclass_name: 'C_INTERNET',
+      qtype: 1, qtype_name: 'A', rcode: 3, rcode_name: 'NXDOMAIN', AA: false, TC: false, RD: true, RA: true,
+      answers: [{ type: 'CNAME', data: 'b.example.net', ttl: 60, anon: false }, { type: 'A', data: '192.0.2.1', ttl: 5, anon: false }],
+    };
+    const dns2: DnsRecord = { ...dns, ts: NOW - 5, query: 'other.org', rcode: null, rcode_name: null, rtt_us: null, answers: [], RA: false };
+    const tls: TlsRecord = {
+      ...base, resp_port: 443, ts: NOW - 3, transport: 'tcp', version: 'TLSv13', client_version: 'TLSv13', cipher: 'TLS_AES_128_GCM_SHA256',
+      server_name: 'www.example.com', server_name_anon: false, alpn: ['h2', 'http/1.1'], next_protocol: null, ja4: 't13d1516h2_8daaf6152771_b186095e22b6',
+      ja4s: 't130200_1301_a56c5b993250', quic_version: null,
+    };
+    store.close();
+    store = new SqliteFlowStore(path, { nowUs: () => NOW });
+    store.insertAppRecords([dns, dns2], [tls, { ...tls, ts: NOW - 2, alpn: [], server_name: null, ja4: null, ja4s: null, version: null, cipher: null, transport: 'quic', quic_version: 1 }]);
+    assert.deepEqual([...store.iterateDns()], [dns2, dns]);
+    assert.deepEqual([...store.iterateDns({ rcode: 3 })], [dns]);
+    assert.deepEqual([...store.iterateDns({ name: 'example.com', nameSuffix: true })], [dns]);
+    assert.deepEqual([...store.iterateDns({ name: 'example.com' })], []);
+    assert.deepEqual([...store.iterateDns({ since: NOW - 6, order: 'asc' })], [dns2]);
+    assert.deepEqual([...store.iterateTls({ ja4: tls.ja4! })], [tls]);
+    assert.equal([...store.iterateTls({ limit: 1 })][0]!.transport, 'quic');
+    assert.deepEqual([...store.iterateTls({ addr: '10.0.0.1', name: 'www.example.com' })], [tls]);
+    store.close();
+    store = new SqliteFlowStore(path, { nowUs: () => NOW + 40 * DAY });
+    store.applyRetention(NOW + 40 * DAY);
+    assert.equal([...store.iterateDns()].length, 0);
+    assert.equal([...store.iterateTls()].length, 0);
+  });
+
+  it('migrates a version-3 database: old flows read back with empty application fields', () => {
+    store.insertFlows([flow({ uid: 'Fold.1' })]);
+    store.close();
+    const db = new Database(path);
+    db.exec(`DROP TABLE dns_log; DROP TABLE tls_log; DROP INDEX flows_server_name;
+      ALTER TABLE flows DROP COLUMN app_proto; ALTER TABLE flows DROP COLUMN server_name; ALTER TABLE flows DROP COLUMN server_name_rev;
+      ALTER TABLE flows DROP COLUMN server_name_anon; ALTER TABLE flows DROP COLUMN alpn; ALTER TABLE flows DROP COLUMN ja4; ALTER TABLE flows DROP COLUMN ja4s;
+      DELETE FROM schema_migrations WHERE version = 4;`);
+    db.close();
+    store = new SqliteFlowStore(path);
+    assert.equal(store.schemaVersion(), LATEST_SCHEMA_VERSION);
+    assert.deepEqual(store.queryFlows({ uid: 'Fold.1' })[0], flow({ uid: 'Fold.1' }));
   });
 });
