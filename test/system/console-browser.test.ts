@@ -19,6 +19,7 @@ import { orgPaths } from '../../collector/orgs/org-paths.js';
 import { initOwnerKeys, loadAnonKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
 import { initOperatorKeys } from '../../shared/commands/operator-keys.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
+import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -65,6 +66,8 @@ describe('web console in a real browser', function () {
       dumps.push(...made.dumps.map((d) => d.path));
     }
     assert.ok(importDumps(orgPaths(rig.dir, 'default').db, dumps).length > 0, 'flows ingested from the dumps');
+    // acme's flow store exists (as the organisation's runtime makes it) and is empty
+    new SqliteFlowStore(orgPaths(rig.dir, 'acme').db).close();
     const alerts = new SqliteAlertStore(orgPaths(rig.dir, 'default').db);
     const ev = { analyzer: 'scan', severity: 'high' as const, category: 'scan', rule: 'port-scan', agentId: AGENT, peer: '174.137.42.77', summary: 'a scan from the test', evidence: { ports: 40 }, tsUs: 1_371_631_556_838_904 };
     alerts.record([{ key: 'k1', latest: ev, count: 1, firstTsUs: ev.tsUs, lastTsUs: ev.tsUs, maxSeverity: 'high', flowUids: [] }]);
