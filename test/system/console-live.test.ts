@@ -91,8 +91,11 @@ describe('web console, end to end (real collector and agent in namespaces, chrom
     const inv = page.getByTestId('inventory');
     await inv.getByText(/sealed to the owner's box key/).waitFor();
     assert.ok(!(await inv.innerText()).includes(L.hostname), 'the host name is not in the clear');
-    const cmds = await L.remoteJson<{ kind: string; state: string; submittedBy: string; signer: { operator: string } }[]>(['commands', '--agent', L.agentId]);
-    const isolate = cmds.json.find((c) => c.kind === 'interdiction.isolate');
+    // the CLI sees the same commands (one JSON object per line)
+    const out = await L.remote(['commands', '--agent', L.agentId, '--json']);
+    assert.equal(out.code, 0, out.stderr);
+    const cmds = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; state: string; submittedBy: string; signer: { operator: string } });
+    const isolate = cmds.find((c) => c.kind === 'interdiction.isolate');
     assert.equal(isolate?.submittedBy, 'alice');
     assert.equal(isolate?.signer.operator, 'alice');
     await ctx.close();
