@@ -1,13 +1,17 @@
 // The console's calls to the collector: same-origin fetch with the session cookie (set
 // HttpOnly by the server, never visible here) and the session's CSRF token on every request
 // that changes something. A 401 means the session ended: the app goes back to the login.
+import { MeerkatError } from '../../../shared/errors.js';
 
 export interface Membership { org: string; role: 'viewer' | 'responder' | 'admin'; name: string; state: string }
 export interface Session { user: string; collectorAdmin: boolean; csrf: string; expiresAt: string; memberships: Membership[] }
 
-export class ApiError extends Error {
+/** The collector answered a call of the page with an error status (its `reason` and message shown as they are). */
+export class ApiError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_CONSOLE_API';
   constructor(readonly status: number, readonly reason: string, message: string) {
     super(message);
+    this.name = 'ApiError';
   }
 }
 
