@@ -1,8 +1,8 @@
 // The web console's budgets (issue 15) measured, not asserted: with 1,000,000 flows and 10,000
-// alerts in an organisation's database, the flows page (first page, filtered pages, a deep page
-// through the keyset cursor), the alerts page and the overview's aggregates as the API answers
-// them (org-data-reader.ts, a fresh read-only connection per request as the API opens one), and
-// the compressed size of the page bundle. Standalone: node dist/bench/console-bench.js [--flows=N].
+// alerts in an organisation's database, the flows page as the API answers it (data-access.ts:
+// first page, filtered pages, a deep page through the cursor), the export, the alerts page and
+// the overview's aggregates (org-data-reader.ts, a fresh read-only connection per request as the
+// console's routes open one), and the compressed size of the page bundle. Standalone: node dist/bench/console-bench.js [--flows=N].
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import { SqliteAlertStore } from '../shared/alerts/sqlite-alert-store.js';
 import type { FlowRecord } from '../shared/flow/flow-record.js';
-import { OrgDataReader, parseCursor, type FlowQuery } from '../collector/control/org-data-reader.js';
+import { OrgDataReader } from '../collector/control/org-data-reader.js';
+import { openDataAccess } from '../collector/control/data-access.js';
+import { flowQueryFromParams } from '../shared/store/flow-query.js';
 import { repoRoot } from '../shared/util/repo-paths.js';
 
 export interface ConsoleBench {
@@ -74,26 +76,36 @@ export function benchConsole(o: { flows?: number; alerts?: number; runs?: number
       }
       return { name, p50: percentile(ms, 50), p95: percentile(ms, 95), rows };
     };
-    const page = (q: FlowQuery) => (r: OrgDataReader): number => r.flows(q, 50).flows.length;
+    // the flows page as the API answers it (GET /v1/orgs/ORG/flows: admin-routes.ts through data-access.ts)
+    const flowsPage = (name: string, params: string): ConsoleBench['queries'][number] => {
+      const ms: number[] = [];
+      let rows = 0;
+      for (let k = 0; k < runs; k++) {
+        const s = performance.now();
+        const d = openDataAccess(db);
+        try { rows = d.flowsPage(flowQueryFromParams(new URLSearchParams(`${params}&limit=50`))).records.length; } finally { d.close(); }
+        ms.push(performance.now() - s);
+      }
+      return { name, p50: percentile(ms, 50), p95: percentile(ms, 95), rows };
+    };
     // the cursor 100 pages deep, found once
-    let deep: FlowQuery['before'];
+    let deep = '';
     {
-      const r = new OrgDataReader(db);
-      let before: FlowQuery['before'];
-      for (let k = 0; k < 100; k++) before = parseCursor(r.flows(before ? { before } : {}, 50).next!);
-      deep = before;
-      r.close();
+      const d = openDataAccess(db);
+      for (let k = 0; k < 100; k++) deep = d.flowsPage(flowQueryFromParams(new URLSearchParams(`limit=50${deep ? `&cursor=${deep}` : ''}`))).next!;
+      d.close();
     }
     const queries = [
-      time('flows: first page, no filter', page({})),
-      time('flows: one address', page({ addr: '10.1.2.3' })),
-      time('flows: a /16 prefix', page({ addr: '10.2.0.0/16' })),
-      time('flows: a /20 prefix', page({ addr: '10.3.16.0/20' })),
-      time('flows: port 3389 (1 in 6)', page({ port: 3389 })),
-      time('flows: port 4444 (none)', page({ port: 4444 })),
-      time('flows: one agent', page({ agentId: agents[7]! })),
-      time('flows: agent + port + last hour', page({ agentId: agents[3]!, port: 80, since: nowUs - 3600e6 })),
-      time('flows: page 101 (keyset cursor)', page({ ...(deep ? { before: deep } : {}) })),
+      flowsPage('flows: first page, no filter', ''),
+      flowsPage('flows: one address', 'addr=10.1.2.3'),
+      flowsPage('flows: a /16 prefix', 'addr=10.2.0.0/16'),
+      flowsPage('flows: a /20 prefix', 'addr=10.3.16.0/20'),
+      flowsPage('flows: port 3389 (1 in 6)', 'port=3389'),
+      flowsPage('flows: port 4444 (none)', 'port=4444'),
+      flowsPage('flows: one agent', `agent=${agents[7]!}`),
+      flowsPage('flows: agent + port + last hour', `agent=${agents[3]!}&port=80&since=${nowUs - 3600e6}`),
+      flowsPage('flows: page 101 (keyset cursor)', `cursor=${deep}`),
+      time('export: 1,000 flows of port 443 (CSV rows)', (r) => [...r.iterateFlows({ port: 443 }, 1000)].length),
       time('alerts: first page', (r) => r.alerts({}, 100).alerts.length),
       time('alerts: open, high', (r) => r.alerts({ state: 'open', severity: 'high' }, 100).alerts.length),
       time('overview: last hour', (r) => r.overview(60, nowUs).flowsInWindow),

@@ -1,7 +1,6 @@
-// Read queries of one organisation's database for the console and the API: flow records with
-// keyset paging (a page after the last row seen is one index range scan however deep the
-// reader pages: no OFFSET), the same query as a stream for export, alerts with keyset paging,
-// and the overview's aggregates (traffic per minute, top talkers, ports, protocols, alerts by
+// Read queries of one organisation's database for the web console's own routes: the flows of a
+// filter as a stream for export (newest first; address prefixes answered by the address
+// indexes), one alert, and the overview's aggregates (traffic per minute, top talkers, ports, protocols, alerts by
 // severity). A read-only connection per request: the writers (flow service, analyzers) keep
 // theirs, WAL lets both run at once.
 import Database from 'better-sqlite3';
@@ -31,6 +30,7 @@ export interface FlowQuery {
 
 export type FlowRow2 = FlowRecord & { id: number };
 
+/** An export's `cursor` that is not a START_US.ID position. */
 export class CursorError extends InputError {
   readonly code = 'MEERKAT_ERR_CONSOLE_CURSOR';
   constructor(message: string) {
@@ -39,26 +39,17 @@ export class CursorError extends InputError {
   }
 }
 
-/** "startUs.id" <-> the cursor of a page. */
+/** "startUs.id": export the rows older than this one (a CSV row's start and id). */
 export function parseCursor(s: string): { startUs: number; id: number } {
   const m = /^(\d{1,17})\.(\d{1,15})$/.exec(s);
   if (!m) throw new CursorError(`cursor ${JSON.stringify(s.slice(0, 40))}: expected START_US.ID as the previous page returned`);
   return { startUs: Number(m[1]), id: Number(m[2]) };
 }
 
-export function cursorOf(r: { start: number; id: number }): string {
-  return `${r.start}.${r.id}`;
-}
-
 interface Where {
   sql: string;
   params: unknown[];
   post: ((r: FlowRecord) => boolean) | null;
-  /** the filter without the cursor, and the cursor alone (for the newest-first window) */
-  filter: { sql: string; params: unknown[] };
-  cursor: { sql: string; params: unknown[] };
-  /** an index narrows it to few rows (agent, one address, uid, Community ID) */
-  selective: boolean;
 }
 
 /**
@@ -140,23 +131,12 @@ function flowWhere(q: FlowQuery): Where {
   if (q.uid !== undefined) { cond.push('uid = ?'); params.push(q.uid); }
   if (q.since !== undefined) { cond.push('end_us >= ?'); params.push(q.since); }
   if (q.until !== undefined) { cond.push('start_us <= ?'); params.push(q.until); }
-  const filter = { sql: cond.length ? ` WHERE ${cond.join(' AND ')}` : '', params: [...params] };
   // "start_us <= ?" first: the start index answers it as a range
-  const cursor = q.before === undefined ? { sql: '', params: [] } : { sql: ' WHERE start_us <= ? AND (start_us < ? OR id < ?)', params: [q.before.startUs, q.before.startUs, q.before.id] };
-  if (q.before !== undefined) { cond.push('start_us <= ? AND (start_us < ? OR id < ?)'); params.push(...cursor.params); }
-  const selective = q.agentId !== undefined || q.uid !== undefined || q.communityId !== undefined || (q.addr !== undefined && !q.addr.includes('/'));
-  return { sql: cond.length ? ` WHERE ${cond.join(' AND ')}` : '', params, post, filter, cursor, selective };
+  if (q.before !== undefined) { cond.push('start_us <= ? AND (start_us < ? OR id < ?)'); params.push(q.before.startUs, q.before.startUs, q.before.id); }
+  return { sql: cond.length ? ` WHERE ${cond.join(' AND ')}` : '', params, post };
 }
 
-/**
- * Rows of the newest-first walk a page looks through first when no index narrows the filter
- * (a port, a protocol, a prefix): a common match fills the page from the newest rows at once,
- * where the indexes would gather every match and sort them; a rare one falls through to the indexes.
- */
-const WINDOW_ROWS = 20_000;
 
-/** Rows a page with a row-side check (IPv6 prefixes) may read before it answers with what it found. */
-const MAX_SCAN = 200_000;
 
 export class OrgDataReader {
   private readonly db: Database.Database | null;
@@ -174,37 +154,6 @@ export class OrgDataReader {
 
   private hasTable(name: string): boolean {
     return this.db !== null && this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
-  }
-
-  /** One page of flow records, newest first; `next` is the cursor of the page after it (null: none). */
-  flows(q: FlowQuery, limit: number): { flows: FlowRow2[]; next: string | null; partial: boolean } {
-    if (!this.hasTable('flows')) return { flows: [], next: null, partial: false };
-    const w = flowWhere(q);
-    if (!w.post && !w.selective && w.filter.sql !== '') {
-      // the newest WINDOW_ROWS rows after the cursor hold limit+1 matches: they are the page (no older row can come before them)
-      const rows = this.db!.prepare(`SELECT * FROM (SELECT * FROM flows INDEXED BY flows_start${w.cursor.sql} ORDER BY start_us DESC, id DESC LIMIT ${WINDOW_ROWS})${w.filter.sql} ORDER BY start_us DESC, id DESC LIMIT ${limit + 1}`)
-        .all(...w.cursor.params, ...w.filter.params) as (FlowRow & { id: number })[];
-      if (rows.length > limit) {
-        const page = rows.slice(0, limit).map((row) => ({ ...flowRecordFromRow(row), id: row.id }));
-        return { flows: page, next: cursorOf(page[page.length - 1]!), partial: false };
-      }
-    }
-    const out: FlowRow2[] = [];
-    let scanned = 0;
-    let last: FlowRow2 | null = null;
-    const stmt = this.db!.prepare(`SELECT * FROM flows${w.sql} ORDER BY start_us DESC, id DESC${w.post ? '' : ` LIMIT ${limit + 1}`}`);
-    for (const row of stmt.iterate(...w.params) as IterableIterator<FlowRow & { id: number }>) {
-      const r = { ...flowRecordFromRow(row), id: row.id };
-      scanned++;
-      last = r;
-      if (w.post && !w.post(r)) {
-        if (scanned >= MAX_SCAN) return { flows: out, next: cursorOf(last), partial: true };
-        continue;
-      }
-      if (out.length === limit) return { flows: out, next: cursorOf(out[out.length - 1]!), partial: false };
-      out.push(r);
-    }
-    return { flows: out, next: null, partial: false };
   }
 
   /** Every matching record, newest first, for export (at most `max`). */
