@@ -61,6 +61,7 @@ export function benchConsole(o: { flows?: number; alerts?: number; runs?: number
     const nowUs = Date.now() * 1000;
     const t0 = performance.now();
     if (!reuse) buildDb(db, nFlows, nAlerts, nowUs, agents);
+    else { new SqliteFlowStore(db).close(); new SqliteAlertStore(db).close(); } // a kept database made by an older build: migrated once
     const buildSeconds = (performance.now() - t0) / 1000;
     log(`console bench: ${nFlows} flows and ${nAlerts} alerts written in ${buildSeconds.toFixed(1)} s`);
 
