@@ -21,6 +21,7 @@ import { benchAgentMemory } from './agent-memory.js';
 import { benchLiveCapture } from './live-capture-bench.js';
 import { benchPackageSizes } from './package-sizes.js';
 import { benchRetroCost } from './retro-cost.js';
+import { benchConsole } from './console-bench.js';
 import { benchOrgIsolation } from './org-isolation.js';
 import { benchIntelligentPcap } from './intelligent-pcap.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
@@ -255,6 +256,13 @@ async function main(): Promise<void> {
       note: r.episodes.map((e) => `${e.name} ${e.whole}/${e.packets} (retro ${e.viaRetro}, alert after ${e.alertAfterSec ?? '-'} s)`).join('; '),
     });
   }
+
+  log('web console: the flows, alerts and overview queries with 1,000,000 flows and 10,000 alerts; the page bundle');
+  const cb = benchConsole({ log });
+  for (const q of cb.queries) {
+    report.add({ name: `console ${q.name}`, value: q.p95, unit: 'ms (p95)', target: q.name.startsWith('flows') ? '< 200' : q.name.startsWith('overview') ? '< 1000 (first page)' : '< 200', note: `p50 ${q.p50.toFixed(1)} ms, ${q.rows} rows` });
+  }
+  if (cb.bundleGzipBytes !== null) report.add({ name: 'console page bundle (gzip)', value: cb.bundleGzipBytes / 1024, unit: 'KB', target: '< 300' });
 
   log('retro ring cost: the shipped agent at 20,000 packets/s with the ring off and on (alternating), and with whole 64 KiB packets');
   try {

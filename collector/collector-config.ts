@@ -27,6 +27,7 @@ export const COLLECTOR_CONFIG_KEYS: Readonly<Record<string, string>> = {
   listen: 'agents\' port',
   api: 'operators\' API port',
   apiNames: 'extra names of the API certificate',
+  console: 'the web console on the API port (true, the default, or false)',
   ops: 'health and metrics port',
   tls: 'TLS settings of the agents\' port',
   limits: 'per-agent and global limits',

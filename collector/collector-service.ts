@@ -70,8 +70,8 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     built.push(() => orgs.stopAll());
     // the default organisation runs on the collector config itself: if it cannot start, nothing does
     await orgs.startAll({ mustStart: [DEFAULT_ORG] });
-    // config keys "api", "apiNames"
-    const api = cfg.api === 'off' ? null : await startOperatorsApi({ state, orgs, listen: splitHostPort(cfg.api), names: apiCertNames(cfg), log: logger('control') });
+    // config keys "api", "apiNames", "console"
+    const api = cfg.api === 'off' ? null : await startOperatorsApi({ state, orgs, listen: splitHostPort(cfg.api), names: apiCertNames(cfg), console: cfg.console ? {} : false, log: logger('control') });
     if (api) built.push(() => api.close());
     const server = await CollectorServer.start({
       ...resolvedDirs(cfg),

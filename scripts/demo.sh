@@ -57,6 +57,8 @@ pids+=($!)
 step "the collector host, one step: PKI, configuration, the default organisation, the first operator (certificate + signing key; admin of the default organisation), a token"
 $C init --ip $COL_IP --listen $COL_IP:18443 --ops 127.0.0.1:19469 --operator demo-operator --operator-dir "$DEMO/operator" --non-interactive \
   | sed -n '1,9p'
+DEMO_PASSWORD=demo-console-password
+echo "$DEMO_PASSWORD" | $C user passwd demo-operator --password-stdin >/dev/null && echo "web console password of demo-operator: $DEMO_PASSWORD"
 TOKEN=$($C token create --uses 1 --expires 1h)
 echo "a one-use token for the endpoint: ${TOKEN:0:20}..."
 # the demo's analysis: a threat feed with the "malicious" peer, an automatic response to its alerts
@@ -75,6 +77,8 @@ COLLECTOR=$!
 pids+=($COLLECTOR)
 for _ in $(seq 100); do innet curl -sf http://127.0.0.1:19469/healthz >/dev/null 2>&1 && break; sleep 0.2; done
 innet curl -s http://127.0.0.1:19469/healthz; echo
+echo "web console (while the demo runs, inside its namespace): https://127.0.0.1:9470/  user demo-operator  password $DEMO_PASSWORD"
+echo "  e.g. ip netns exec $NETNS chromium --headless --no-sandbox --ignore-certificate-errors --screenshot https://127.0.0.1:9470/"
 
 step "agent enrollment: its key pair is made on the endpoint; the owner's keys installed, the operator key pinned, from files"
 cat > "$DEMO/agent.json" <<JSON

@@ -35,6 +35,8 @@ import { PORT_HEADER } from '../../shared/protocol/port-names.js';
 /** What the API reaches of one running organisation. */
 export interface OrgControl {
   readonly org: string;
+  /** its database (flows, alerts): the console's read queries open it read-only */
+  readonly dbPath: string;
   readonly queue: CommandQueue;
   readonly audit: AuditLog;
   readonly registry: AgentRegistry;
@@ -111,7 +113,20 @@ export function certificateAuthenticator(deps: Pick<AdminApiDeps, 'users' | 'rev
 
 export type AdminRoute = RouteSpec<AdminHandler>;
 
-export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps, routeSpecs: readonly AdminRoute[], authenticators?: readonly Authenticator[]): Promise<AdminApi> {
+/** What the API answers besides its routes (the web console: its pages and login); true: answered. */
+export type FrontHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+
+/** Headers on every answer: JSON is never sniffed as something else, framed, or cached. */
+export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000',
+  'cross-origin-resource-policy': 'same-origin',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+});
+
+export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps, routeSpecs: readonly AdminRoute[], authenticators?: readonly Authenticator[], front?: FrontHandler): Promise<AdminApi> {
   const routes = new RouteTable(routeSpecs);
   const auth = authenticators ?? [certificateAuthenticator(deps)];
   const server: Server = createServer({
@@ -139,6 +154,16 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps, rout
     const started = Date.now();
     res.setHeader(PORT_HEADER, 'api');
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
+    for (const [k, v] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(k, v);
+    if (front) {
+      try {
+        if (await front(req, res, url)) return;
+      } catch (e) {
+        deps.log.error({ err: e, path: url.pathname }, 'console request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal', message: 'the collector failed to handle the request (see its log)' }));
+        return;
+      }
+    }
     const method = req.method ?? 'GET';
     const what = `${method} ${url.pathname}`;
     const who = authenticate(req);

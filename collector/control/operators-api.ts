@@ -13,9 +13,22 @@ import { createOrganisation, createToken, deleteOrganisation, resumeOrganisation
 import { certificateAuthenticator, startAdminApi, type AdminApi, type AdminApiDeps, type Authenticator, type OrgControl } from './admin-api.js';
 import { ORG_ROUTES } from './admin-routes.js';
 import { ORG_ADMIN_ROUTES } from './org-admin-routes.js';
+import { DATA_ROUTES } from './data-routes.js';
+import { SessionStore, type SessionPolicy } from '../web/session-store.js';
+import { LoginThrottle, type ThrottlePolicy } from '../web/login-throttle.js';
+import { sessionAuthenticator } from '../web/session-auth.js';
+import { consoleFront } from '../web/console-front.js';
 
 /** Every route of the API. */
-export const ADMIN_ROUTES = [...ORG_ADMIN_ROUTES, ...ORG_ROUTES];
+export const ADMIN_ROUTES = [...ORG_ADMIN_ROUTES, ...ORG_ROUTES, ...DATA_ROUTES];
+
+/** The web console on the API port: its pages, password logins and session cookies. */
+export interface ConsoleOptions {
+  /** the built bundle (default: dist/console-web) */
+  assetsDir?: string;
+  sessions?: Partial<SessionPolicy>;
+  throttle?: Partial<ThrottlePolicy>;
+}
 
 /** The running organisations (OrgSupervisor in the collector). */
 export interface RunningOrgs {
@@ -30,8 +43,10 @@ export interface OperatorsApiOptions {
   listen: { host: string; port: number };
   /** extra names / addresses for the API certificate */
   names?: { names?: string[]; ips?: string[] };
-  /** authenticators before the certificate one (browser sessions) */
+  /** authenticators before the certificate one */
   authenticators?: (deps: AdminApiDeps) => Authenticator[];
+  /** the web console (pages, logins, sessions); false: certificates only */
+  console?: ConsoleOptions | false;
   log: Logger;
 }
 
@@ -95,18 +110,25 @@ export async function startOperatorsApi(o: OperatorsApiOptions): Promise<Operato
     },
   };
   let api: AdminApi;
+  const web = o.console === false ? null : o.console ?? {};
+  const sessions = web ? new SessionStore(state.db, { ...SessionStore.defaultPolicy, ...(web.sessions ?? {}) }) : null;
   try {
     api = await startAdminApi(
       { host: o.listen.host, port: o.listen.port, tls: { key: tls.keyPem, cert: tls.certPem, ca: ca.certPem } },
       deps,
       ADMIN_ROUTES,
-      [...(o.authenticators?.(deps) ?? []), certificateAuthenticator(deps)],
+      [...(o.authenticators?.(deps) ?? []), ...(sessions ? [sessionAuthenticator(sessions, state.users)] : []), certificateAuthenticator(deps)],
+      web && sessions ? consoleFront({
+        users: state.users, orgs: state.orgs, sessions, audit: state.audit, log,
+        throttle: new LoginThrottle({ ...LoginThrottle.defaultPolicy, ...(web.throttle ?? {}) }),
+        ...(web.assetsDir ? { assetsDir: web.assetsDir } : {}),
+      }) : undefined,
     );
   } catch (e) {
     revocations.stop();
     throw e;
   }
-  log.info({ host: o.listen.host, port: api.port, cert: tls.files.cert }, 'operators\' API listening (HTTPS, operator certificates)');
+  log.info({ host: o.listen.host, port: api.port, cert: tls.files.cert, console: web !== null }, `operators' API listening (HTTPS, operator certificates${web ? '; web console at https://HOST:PORT/' : ''})`);
   return {
     port: api.port,
     deps,

@@ -13,7 +13,7 @@ import { MeerkatError } from '../../shared/errors.js';
 
 export type CollectorDatabase = Database.Database;
 
-export const COLLECTOR_SCHEMA_VERSION = 1;
+export const COLLECTOR_SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -64,6 +64,18 @@ const MIGRATIONS: Record<number, string> = {
       value TEXT NOT NULL
     );
     INSERT INTO collector_meta (key, value) VALUES ('orgs_version', '0');
+  `,
+  // web console sessions (collector/web/session-store.ts): only a hash of the cookie is kept
+  2: `
+    CREATE TABLE sessions (
+      id_hash    TEXT PRIMARY KEY,            -- hex SHA-256 of the cookie value
+      user       TEXT NOT NULL,
+      created_at INTEGER NOT NULL,            -- ms; void when older than the user's credentials_changed_at
+      last_seen  INTEGER NOT NULL,            -- ms; idle expiry counts from here
+      expires_at INTEGER NOT NULL,            -- ms; absolute expiry
+      client     TEXT NOT NULL DEFAULT ''     -- address and user agent at login (shown to the user)
+    );
+    CREATE INDEX sessions_user ON sessions(user);
   `,
 };
 

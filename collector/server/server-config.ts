@@ -49,6 +49,8 @@ export const collectorServerConfigSchema = z.object({
   api: z.union([hostPort, z.literal('off')], { error: `expected "host:port" (e.g. "${DEFAULT_API}") or "off"` }).default(DEFAULT_API),
   /** extra DNS names and IP addresses of the API's certificate (localhost, 127.0.0.1 and ::1 always) */
   apiNames: z.array(z.string().min(1)).default([]),
+  /** the web console on the API port (pages, password logins, docs/console.md); false: operator certificates only */
+  console: z.boolean({ error: 'expected true or false' }).default(true),
   /** /healthz and /metrics; "off" disables the port */
   ops: z.union([hostPort, z.literal('off')], { error: `expected "host:port" (e.g. "${DEFAULT_OPS}") or "off"` }).default(DEFAULT_OPS),
   tls: z.object({ minVersion: z.enum(['1.3', '1.2']).default('1.3') }).strict().default({ minVersion: '1.3' }),

@@ -1,5 +1,5 @@
 // meerkat-collector_<version>_amd64.deb: the collector and the console CLI (compiled modules,
-// not bundled: a server's memory is not the constraint an endpoint's is), their production
+// not bundled: a server's memory is not the constraint an endpoint's is), the web console's page bundle, their production
 // npm dependencies (better-sqlite3 reduced to its built addon; cap, nan and the install-time
 // prebuild-install tree left out), the Node runtime, a systemd unit and the maintainer scripts
 // of installer/linux/collector/.
@@ -84,6 +84,9 @@ export async function buildCollectorDeb(o: CollectorPackageOptions): Promise<str
     put(root, `${LIB}/app/package.json`, JSON.stringify({ name: 'meerkat', version: o.version, type: 'module', private: true }, null, 2) + '\n');
     for (const name of collectorRuntimePackages()) copyPackage(root, name);
     tidyApp(join(root, LIB, 'app'));
+    // the web console's page bundle (scripts/build-console.mjs), served by the collector from app/console-web; after tidyApp, which drops .html
+    if (!existsSync(join(dist, 'console-web', 'index.html'))) throw new PackageBuildError('dist/console-web is missing: run npm run build first');
+    cpSync(join(dist, 'console-web'), join(root, LIB, 'app', 'console-web'), { recursive: true });
     copyInto(root, `${LIB}/node`, runtimeBinary('linux-x64'), 0o755);
     for (const program of ['meerkat-collector', 'meerkat']) {
       copyInto(root, `${LIB}/${program}`, join(repo, 'installer', 'linux', 'collector', 'meerkat-collector'), 0o755);

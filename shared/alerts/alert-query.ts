@@ -1,12 +1,13 @@
 // The query of `GET /v1/alerts` (docs/api.md), parsed the same way by the collector's API and
 // by `meerkat alerts --db`. Pure.
-//   state=open|acknowledged|closed  agent=UUID  category=NAME  since=T  until=T (packet time of
+//   state=open|acknowledged|closed  severity=low|medium|high|critical  agent=UUID  category=NAME  since=T  until=T (packet time of
 //   the occurrences)  limit=N (1..10000, default 100)  cursor=...
 import { AGENT_ID_RE } from '../commands/command-schema.js';
 import { DEFAULT_FLOW_LIMIT, MAX_FLOW_LIMIT, QueryError, parseTimeParam } from '../store/flow-query.js';
 import { ALERT_STATES, type AlertFilter, type AlertState } from './alert-types.js';
+import { SEVERITIES, type Severity } from './alert-record.js';
 
-const PARAMS = ['state', 'agent', 'category', 'since', 'until', 'limit', 'cursor'] as const;
+const PARAMS = ['state', 'severity', 'agent', 'category', 'since', 'until', 'limit', 'cursor'] as const;
 
 export interface AlertQuery {
   filter: AlertFilter;
@@ -27,6 +28,11 @@ export function alertQueryFromParams(p: URLSearchParams): AlertQuery {
   const f: AlertFilter = {};
   const state = p.get('state');
   if (state !== null) f.state = parseAlertState(state);
+  const severity = p.get('severity');
+  if (severity !== null) {
+    if (!(SEVERITIES as readonly string[]).includes(severity)) throw new QueryError('severity', `expected one of ${SEVERITIES.join(', ')}`);
+    f.severity = severity as Severity;
+  }
   const agent = p.get('agent');
   if (agent !== null) {
     if (!AGENT_ID_RE.test(agent)) throw new QueryError('agent', 'expected an agent id (a lower-case UUID)');

@@ -61,6 +61,8 @@ export interface AlertChange {
 
 export interface AlertFilter {
   state?: AlertState;
+  /** exactly this severity (the web console's filter) */
+  severity?: Severity;
   agentId?: string;
   host?: string;
   category?: string;

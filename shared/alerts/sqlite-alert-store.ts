@@ -28,7 +28,7 @@ export interface SqliteAlertStoreOptions {
   nowUs?: () => number;
 }
 
-interface AlertRow {
+export interface AlertRow {
   id: number; dedup_key: string; agent_id: string; host: string; category: string; rule: string; peer: string; analyzer: string;
   severity: string; severity_rank: number; state: string; summary: string; count: number; first_seen_us: number;
   last_seen_us: number; flow_uid: string | null; community_id: string | null; flow_uids_json: string;
@@ -51,7 +51,7 @@ function evidenceJson(e: Record<string, unknown>): string {
   return text;
 }
 
-function rowToAlert(r: AlertRow): StoredAlert {
+export function rowToAlert(r: AlertRow): StoredAlert {
   return {
     id: r.id, key: r.dedup_key, agentId: r.agent_id, host: r.host, category: r.category, rule: r.rule, peer: r.peer,
     analyzer: r.analyzer, severity: r.severity as Severity, state: r.state as AlertState, summary: r.summary,
@@ -175,6 +175,7 @@ export class SqliteAlertStore {
     const conds: string[] = [];
     const args: unknown[] = [];
     if (f.state !== undefined) { conds.push('state = ?'); args.push(f.state); }
+    if (f.severity !== undefined) { conds.push('severity = ?'); args.push(f.severity); }
     if (f.agentId !== undefined) { conds.push('agent_id = ?'); args.push(f.agentId); }
     if (f.host !== undefined) { conds.push('host = ?'); args.push(f.host); }
     if (f.category !== undefined) { conds.push('category = ?'); args.push(f.category); }

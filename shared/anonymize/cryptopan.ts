@@ -19,6 +19,7 @@
 // (bit i's block needs the recovered bits before it) and is for the owner's console only.
 import { createCipheriv, type Cipher } from 'node:crypto';
 import { MeerkatError } from '../errors.js';
+import { V6_PAD_TWEAK } from './cryptopan-async.js';
 
 const CRYPTOPAN_KEY_BYTES = 32;
 
@@ -40,7 +41,6 @@ export interface CryptoPanOptions {
   v6Pad?: 'derived' | 'shared';
 }
 
-const V6_PAD_TWEAK = new TextEncoder().encode('Meerkat IPv6 pad'); // 16 bytes
 
 /** Writes the blocks for bit positions [from, to) of a 16-byte address into `blocks`. */
 function fillPrefixBlocks(blocks: Uint8Array, pad: Uint8Array, addr: Uint8Array, addrOff: number, from: number, to: number): void {

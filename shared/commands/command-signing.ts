@@ -2,7 +2,7 @@
 // signs; the agent verifies against the operator keys it pinned. The collector does neither: it
 // cannot produce a valid signature and is not trusted to judge one. Pure apart from randomness.
 import { randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
+import { signedText } from './signed-text.js';
 import {
   CLOCK_SKEW_MS, COMMAND_VERSION, RefusalCode, parseEnvelope, parseParams,
   type CommandEnvelope, type CommandKind, type CommandParams, type RefusalCodeValue, type UnsignedEnvelope,
@@ -10,13 +10,9 @@ import {
 import { CommandSchemaError } from './command-schema.js';
 import type { OperatorSigningKey } from './operator-keys.js';
 
-/** Domain separation: these bytes can never be mistaken for another Meerkat signature. */
-const SIGNING_CONTEXT = 'meerkat command v1\n';
-
-/** The exact bytes that are signed: context line + canonical JSON of the envelope without `sig`. */
+/** The exact bytes that are signed: context line + canonical JSON of the envelope without `sig` (signed-text.ts). */
 export function signedBytes(env: UnsignedEnvelope | CommandEnvelope): Buffer {
-  const { sig: _sig, ...rest } = env as CommandEnvelope;
-  return Buffer.from(SIGNING_CONTEXT + canonicalJson(rest), 'utf8');
+  return Buffer.from(signedText(env), 'utf8');
 }
 
 function newNonce(): string {

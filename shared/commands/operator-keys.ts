@@ -16,10 +16,8 @@ import { readKeyFile, writeKeyFile } from '../keys/key-file-io.js';
 export const OPERATOR_KEY_FILE = 'op.key';
 export const OPERATOR_PUB_FILE = 'op.pub';
 
-const OPERATOR_KEY_KINDS = {
-  signSecret: { type: 'meerkat-operator-sign-key', description: 'operator signing key (Ed25519)', fields: { seed: 32, publicKey: 32 }, secret: true },
-  signPublic: { type: 'meerkat-operator-sign-pub', description: 'operator public signing key (Ed25519)', fields: { publicKey: 32 }, secret: false },
-} as const satisfies Record<string, KeyFileKind>;
+export { OPERATOR_KEY_KINDS } from '../keys/key-file-format.js';
+import { OPERATOR_KEY_KINDS } from '../keys/key-file-format.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 

@@ -24,10 +24,30 @@ export const KEY_FILE_KINDS = {
   anonKey: { type: 'meerkat-anon-key', description: 'anonymization key', fields: { key: 32 }, secret: true },
   boxSecret: { type: 'meerkat-box-secret-key', description: 'owner box secret key', fields: { secretKey: 32, publicKey: 32 }, secret: true },
   boxPublic: { type: 'meerkat-box-public-key', description: 'owner box public key', fields: { publicKey: 32 }, secret: false },
-  // signSecret / signPublic (operator Ed25519) go here.
+} as const satisfies Record<string, KeyFileKind>;
+
+/** The operator's Ed25519 signing key files (shared/commands/operator-keys.ts reads and writes them; the web console reads op.key in the browser). */
+export const OPERATOR_KEY_KINDS = {
+  signSecret: { type: 'meerkat-operator-sign-key', description: 'operator signing key (Ed25519)', fields: { seed: 32, publicKey: 32 }, secret: true },
+  signPublic: { type: 'meerkat-operator-sign-pub', description: 'operator public signing key (Ed25519)', fields: { publicKey: 32 }, secret: false },
 } as const satisfies Record<string, KeyFileKind>;
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+// atob/btoa rather than Buffer: the web console parses owner key files in the browser
+function toBase64(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += String.fromCharCode(x);
+  return btoa(s);
+}
+
+function fromBase64(t: string): Uint8Array | null {
+  try {
+    return Uint8Array.from(atob(t), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
 
 /** Serialises a key file; `extra` holds plain informational fields (keyId, created). */
 export function encodeKeyFile(kind: KeyFileKind, material: Record<string, Uint8Array>, extra: Record<string, string> = {}): string {
@@ -35,7 +55,7 @@ export function encodeKeyFile(kind: KeyFileKind, material: Record<string, Uint8A
   for (const [name, len] of Object.entries(kind.fields)) {
     const v = material[name];
     if (!v || v.length !== len) throw new RangeError(`${kind.type}: field ${name} must be ${len} bytes`);
-    obj[name] = Buffer.from(v).toString('base64');
+    obj[name] = toBase64(v);
   }
   return JSON.stringify(obj, null, 2) + '\n';
 }
@@ -65,9 +85,10 @@ export function decodeKeyFile(file: string, text: string, kind: KeyFileKind): Re
   for (const [name, len] of Object.entries(kind.fields)) {
     const v = o[name];
     if (typeof v !== 'string' || !B64.test(v)) throw new KeyFileError(file, `${kind.description}: field "${name}" must be base64 text`);
-    const bytes = Buffer.from(v, 'base64');
+    const bytes = fromBase64(v);
+    if (bytes === null) throw new KeyFileError(file, `${kind.description}: field "${name}" must be base64 text`);
     if (bytes.length !== len) throw new KeyFileError(file, `${kind.description}: field "${name}" must hold ${len} bytes, it holds ${bytes.length}`);
-    out[name] = Uint8Array.from(bytes);
+    out[name] = bytes;
   }
   return out;
 }

@@ -26,7 +26,8 @@ export interface ExportRequest {
 }
 
 const AGENT_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const UID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+// engine uids are "F" + 8 base64url characters + "." + a counter (collector/flow/flow-engine.ts)
+const UID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const COMMUNITY_RE = /^1:[A-Za-z0-9+/]{27}=$/;
 
 export function exportRequestToQuery(r: ExportRequest): string {

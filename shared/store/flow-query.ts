@@ -2,7 +2,7 @@
 // text, parsed and checked the same way by the collector's API and by `meerkat flows --db`
 // (the console reading a database itself), so both find the same records. Pure.
 //   agent=UUID  addr=ADDR|CIDR[*]  port=N  proto=NAME  state=S0|SF|...  since=T  until=T
-//   community=1:...  uid=...  limit=N (1..10000, default 100)  cursor=...  top=N (summary)
+//   community=1:...  uid=...  name=DNS-NAME | nameSuffix=DOMAIN  limit=N (1..10000, default 100)  cursor=...  top=N (summary)
 // Times are ISO 8601 text or integer microseconds since the epoch. An address ending in "*"
 // (as tables print pseudonyms) matches only sides that are pseudonyms.
 import { InputError } from '../errors.js';
@@ -100,7 +100,7 @@ function filterOf(p: URLSearchParams): FlowFilter {
   }
   const uid = p.get('uid');
   if (uid !== null) {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(uid)) throw new QueryError('uid', 'expected a flow uid');
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(uid)) throw new QueryError('uid', 'expected a flow uid');
     f.uid = uid;
   }
   const name = p.get('name');

@@ -20,6 +20,7 @@ import { orgPaths } from '../../collector/orgs/org-paths.js';
 import { createOrganisation } from '../../collector/orgs/provision.js';
 import { AdminClient } from '../../console/admin-client.js';
 import type { Role } from '../../collector/users/roles.js';
+import type { ConsoleOptions } from '../../collector/control/operators-api.js';
 
 const log = logger('test-org-api');
 log.level = 'silent';
@@ -59,7 +60,7 @@ export class OrgApiRig {
   readonly orgs = new Map<string, RigOrg>();
 
   /** PKI, state (with the default organisation), the API; `orgs` more organisations besides default. */
-  async start(o: { orgs?: string[]; pcapLimits?: Partial<PcapExportLimits> } = {}): Promise<this> {
+  async start(o: { orgs?: string[]; pcapLimits?: Partial<PcapExportLimits>; console?: ConsoleOptions | false } = {}): Promise<this> {
     initPki(this.pki, { serverNames: ['collector.test'], serverBits: 2048 });
     this.caPem = readFileSync(pkiPaths(this.pki).caCert, 'utf8');
     this.state = openCollectorState({ stateDir: this.dir, pkiDir: this.pki });
@@ -69,6 +70,7 @@ export class OrgApiRig {
       state: this.state,
       orgs: { runtime: (id) => (this.state.orgs.get(id)?.state === 'active' ? this.orgs.get(id) ?? null : null), reconcile: async () => undefined },
       listen: { host: '127.0.0.1', port: 0 },
+      ...(o.console !== undefined ? { console: o.console } : {}),
       log,
     });
     return this;

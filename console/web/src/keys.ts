@@ -1,0 +1,82 @@
+// Keys the people at the keyboard load into the page - the owner's anonymization key (real
+// addresses next to pseudonyms) and the operator's signing key (commands signed here) - read
+// from files they pick, kept in this page's memory only (the AES key inside WebCrypto, not
+// extractable), never sent anywhere and gone on reload or "forget".
+import { AsyncCryptoPan } from '../../../shared/anonymize/cryptopan-async.js';
+import { webCryptoPan } from '../../../shared/anonymize/webcrypto-aes.js';
+import { decodeKeyFile, KEY_FILE_KINDS } from '../../../shared/keys/key-file-format.js';
+import { formatCidr, parseCidr } from '../../../shared/net/ip-address.js';
+import { parseOperatorKey, type BrowserSigningKey } from '../../../shared/commands/browser-signer.js';
+
+type Listener = () => void;
+const listeners = new Set<Listener>();
+
+let pan: AsyncCryptoPan | null = null;
+let ownerKeyId = '';
+let signer: BrowserSigningKey | null = null;
+const realOf = new Map<string, Promise<string>>();
+
+function changed(): void {
+  for (const l of listeners) l();
+}
+
+export function subscribeKeys(l: Listener): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+export async function loadOwnerKey(file: File): Promise<void> {
+  const text = await file.text();
+  const f = decodeKeyFile(file.name, text, KEY_FILE_KINDS.anonKey);
+  const id = (JSON.parse(text) as { keyId?: unknown }).keyId;
+  pan = await webCryptoPan(f.key!);
+  f.key!.fill(0);
+  ownerKeyId = typeof id === 'string' ? id.slice(0, 16) : '';
+  realOf.clear();
+  changed();
+}
+
+export function forgetOwnerKey(): void {
+  pan = null;
+  ownerKeyId = '';
+  realOf.clear();
+  changed();
+}
+
+export function ownerKeyLoaded(): string | null {
+  return pan ? ownerKeyId || 'loaded' : null;
+}
+
+/** The real address behind a pseudonym (cached per page), or null without the owner key. */
+export function realAddress(pseudonym: string): Promise<string> | null {
+  if (!pan) return null;
+  let p = realOf.get(pseudonym);
+  if (!p) {
+    p = pan.deanonymize(pseudonym).catch(() => '?');
+    realOf.set(pseudonym, p);
+  }
+  return p;
+}
+
+/** The pseudonym of a real address or prefix (filters typed by the owner), or null without the key. */
+export async function pseudonymOf(real: string): Promise<string | null> {
+  if (!pan) return null;
+  const slash = real.indexOf('/');
+  if (slash < 0) return pan.anonymize(real);
+  // prefix-preserving: the network address's pseudonym, cut to the same length
+  return formatCidr(parseCidr(`${await pan.anonymize(real.slice(0, slash))}${real.slice(slash)}`));
+}
+
+export async function loadSigningKey(file: File): Promise<void> {
+  signer = await parseOperatorKey(file.name, await file.text());
+  changed();
+}
+
+export function forgetSigningKey(): void {
+  signer = null;
+  changed();
+}
+
+export function signingKey(): BrowserSigningKey | null {
+  return signer;
+}
