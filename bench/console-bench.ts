@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import { SqliteAlertStore } from '../shared/alerts/sqlite-alert-store.js';
-import type { FlowRecord } from '../shared/flow/flow-record.js';
+import { NO_APP_FIELDS, type FlowRecord } from '../shared/flow/flow-record.js';
 import { OrgDataReader } from '../collector/control/org-data-reader.js';
 import { openDataAccess } from '../collector/control/data-access.js';
 import { flowQueryFromParams } from '../shared/store/flow-query.js';
@@ -38,8 +38,8 @@ function makeFlow(i: number, nowUs: number, agents: string[]): FlowRecord {
     orig_payload_bytes: 300, resp_payload_bytes: 2700, conn_state: 'SF', history: 'ShADadFf', record_cause: 'close',
     rtt_syn_synack_us: 1000, rtt_synack_ack_us: 100, retransmits_orig: 0, retransmits_resp: 0, zero_windows_orig: 0, zero_windows_resp: 0,
     iat_mean_orig_us: null, iat_stddev_orig_us: null, iat_mean_resp_us: null, iat_stddev_resp_us: null, pcr: null, tunnel: '',
-    orig_anon: true, resp_anon: false,
-  } as FlowRecord;
+    orig_anon: true, resp_anon: false, ...NO_APP_FIELDS,
+  };
 }
 
 function percentile(xs: number[], p: number): number {
