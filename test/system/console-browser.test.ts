@@ -3,7 +3,8 @@
 // passwords, the organisations' own databases) holding flows ingested from dumps that the agent's
 // replay pipeline made of reference captures with an owner key: log in; a wrong password
 // refused, then the name locked; the flows page shows the flows and a flow's packets download as
-// pcapng; the owner key loaded in the page shows the real addresses and no request carries it; a viewer cannot send a command (page and API); a member of one
+// pcapng; the owner key loaded in the page shows the real addresses and no request carries it;
+// the owner's box.key loaded in the page opens an agent's sealed inventory, and no request carries it; a viewer cannot send a command (page and API); a member of one
 // organisation cannot read another by editing the URL; requests without the CSRF token or
 // without a session are refused; a responder acknowledges an alert and sends a browser-signed
 // command that the collector queues with the signer's key id.
@@ -16,7 +17,8 @@ import { OrgApiRig } from '../helpers/org-api-rig.js';
 import { skipBecause } from '../helpers/skip.js';
 import { importDumps, makeDumps, refPcap } from '../shared/pcap-export/export-fixtures.js';
 import { orgPaths } from '../../collector/orgs/org-paths.js';
-import { initOwnerKeys, loadAnonKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
+import { initOwnerKeys, loadAnonKey, loadBoxPublicKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
+import { buildInventoryReport, collectInventory } from '../../agent/control/inventory.js';
 import { initOperatorKeys } from '../../shared/commands/operator-keys.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
@@ -184,6 +186,32 @@ describe('web console in a real browser', function () {
     assert.ok(!sent.includes(anonKeyB64), 'no request carries the owner key');
     assert.ok(!sent.includes('meerkat-anon-key'), 'no request carries the key file');
     assert.ok(requests.some((r) => r.url().includes('/flows?') && r.url().includes(encodeURIComponent(`${pseudo.split('.').slice(0, 3).join('.')}.0/24`))), 'the filter went out as the pseudonym prefix');
+    await ctx.close();
+  });
+
+  it('the owner opens an agent\'s sealed inventory in the page with box.key, which no request carries', async () => {
+    // the inventory as the agent collects and seals it to the owner's box.pub, stored as the collector stores it
+    const inv = collectInventory({ version: 'test', display: (a) => `${a}*` });
+    rig.org('default').registry.saveInventory(AGENT, 'inventory-1', buildInventoryReport(inv, loadBoxPublicKey(join(keysDir, 'box.pub'))));
+    const { ctx, page, requests } = await newPage();
+    await logIn(page, 'alice', PASSWORD, `#/default/agents/${AGENT}`);
+    const card = page.getByTestId('inventory');
+    await card.getByText('load box.key above').waitFor();
+    assert.ok(!(await card.innerText()).includes(inv.sensitive.hostname), 'no host name without the box key');
+    await page.getByTestId('box-key').setInputFiles(join(keysDir, 'box.key'));
+    await page.getByTestId('box-key-state').waitFor();
+    assert.equal(await page.getByTestId('inventory-hostname').innerText(), inv.sensitive.hostname);
+    for (const i of inv.sensitive.interfaces) assert.ok((await page.getByTestId('inventory-sealed').innerText()).includes(i.mac), `the MAC of ${i.name}`);
+    // the wrong file for a box key is refused with its reason
+    await page.getByRole('button', { name: 'Forget' }).last().click();
+    await page.getByTestId('box-key').setInputFiles(join(keysDir, ANON_KEY_FILE));
+    await page.getByText('is not a Meerkat owner box secret key').waitFor();
+    const boxFile = JSON.parse(readFileSync(join(keysDir, 'box.key'), 'utf8')) as { secretKey: string };
+    const sent = requests.map((r) => `${r.url()} ${r.postData() ?? ''} ${JSON.stringify(r.headers())}`).join('\n');
+    assert.ok(requests.some((r) => r.url().includes(`/agents/${AGENT}/inventory`)), 'the sealed inventory came from the API');
+    assert.ok(!sent.includes(boxFile.secretKey), 'no request carries the box secret key');
+    assert.ok(!sent.includes('meerkat-box-secret-key'), 'no request carries the key file');
+    assert.ok(!sent.includes(inv.sensitive.hostname), 'the opened host name is not sent back');
     await ctx.close();
   });
 
