@@ -4,7 +4,8 @@
 // replay pipeline made of reference captures with an owner key: log in; a wrong password
 // refused, then the name locked; the flows page shows the flows and a flow's packets download as
 // pcapng; the owner key loaded in the page shows the real addresses and no request carries it;
-// the owner's box.key loaded in the page opens an agent's sealed inventory, and no request carries it; a viewer cannot send a command (page and API); a member of one
+// the owner's box.key loaded in the page opens an agent's sealed inventory, and no request carries it;
+// name pseudonyms turned back into names with the owner key; a viewer cannot send a command (page and API); a member of one
 // organisation cannot read another by editing the URL; requests without the CSRF token or
 // without a session are refused; a responder acknowledges an alert and sends a browser-signed
 // command that the collector queues with the signer's key id.
@@ -23,6 +24,8 @@ import { initOperatorKeys } from '../../shared/commands/operator-keys.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
+import { nameKeys } from '../../shared/anonymize/name-token.js';
+import { sealName, DEFAULT_INTERNAL_SUFFIXES } from '../../shared/anonymize/name-pseudonymizer.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** MEERKAT_CONSOLE_SCREENSHOTS=docs/img: the pages as the tests see them, for docs/console.md */
@@ -327,6 +330,27 @@ describe('web console in a real browser', function () {
     const r = await pageFetch(v.page, 'POST', '/v1/orgs/acme/tokens', { body: { uses: 1 } });
     assert.equal(r.status, 403);
     await v.ctx.close();
+  });
+
+  it('the owner key turns name pseudonyms back into names in the page', async () => {
+    // a flow whose server name the agent's name policy sealed (an internal name), newest of all
+    const anonKey = loadAnonKey(join(keysDir, ANON_KEY_FILE));
+    const sealed = sealName(nameKeys(anonKey), 'fileserver.corp', DEFAULT_INTERNAL_SUFFIXES);
+    const store = new SqliteFlowStore(orgPaths(rig.dir, 'default').db);
+    const [latest] = store.pageFlows({}, 1, null).records;
+    store.insertFlows([{ ...latest!, uid: 'Cnamed.1', start: latest!.start + 1_000_000, flow_start: latest!.start + 1_000_000, end: latest!.end + 1_000_000, server_name: sealed, server_name_anon: true }]);
+    store.close();
+    const { ctx, page, requests } = await newPage();
+    await logIn(page, 'alice', PASSWORD, '#/default/flows');
+    const table = page.getByTestId('flows-table');
+    await table.getByText(sealed).waitFor();
+    assert.ok(!(await table.innerText()).includes('fileserver.corp'), 'no real name without the owner key');
+    await page.getByTestId('owner-key').setInputFiles(join(keysDir, ANON_KEY_FILE));
+    await table.getByText('= fileserver.corp').waitFor();
+    const sent = requests.map((r) => `${r.url()} ${r.postData() ?? ''}`).join('\n');
+    assert.ok(!sent.includes('fileserver'), 'the real name is not sent');
+    assert.ok(!sent.includes(anonKeyB64), 'no request carries the owner key');
+    await ctx.close();
   });
 
   it('logout ends the session on the server', async () => {

@@ -10,6 +10,7 @@ import { formatCidr, parseCidr } from '../../../shared/net/ip-address.js';
 import { parseOperatorKey, type BrowserSigningKey } from '../../../shared/commands/browser-signer.js';
 import { boxKeyIdWeb, boxKeysFromText, openSealedWeb, type OwnerBoxKeys } from '../../../shared/commands/sealed-box-open.js';
 import type { InventorySensitive } from '../../../shared/commands/agent-reports.js';
+import { openNameWeb, webNameKeys, type WebNameKeys } from '../../../shared/anonymize/name-token-web.js';
 
 type Listener = () => void;
 const listeners = new Set<Listener>();
@@ -20,7 +21,9 @@ let signer: BrowserSigningKey | null = null;
 // raw bytes: nacl.box.open needs them (WebCrypto has no X25519 box); overwritten on forget
 let box: OwnerBoxKeys | null = null;
 let boxKeyId = '';
+let names: WebNameKeys | null = null;
 const realOf = new Map<string, Promise<string>>();
+const nameOf = new Map<string, Promise<string | null>>();
 
 function changed(): void {
   for (const l of listeners) l();
@@ -36,16 +39,20 @@ export async function loadOwnerKey(file: File): Promise<void> {
   const f = decodeKeyFile(file.name, text, KEY_FILE_KINDS.anonKey);
   const id = (JSON.parse(text) as { keyId?: unknown }).keyId;
   pan = await webCryptoPan(f.key!);
+  names = await webNameKeys(f.key!);
   f.key!.fill(0);
   ownerKeyId = typeof id === 'string' ? id.slice(0, 16) : '';
   realOf.clear();
+  nameOf.clear();
   changed();
 }
 
 export function forgetOwnerKey(): void {
   pan = null;
+  names = null;
   ownerKeyId = '';
   realOf.clear();
+  nameOf.clear();
   changed();
 }
 
@@ -60,6 +67,17 @@ export function realAddress(pseudonym: string): Promise<string> | null {
   if (!p) {
     p = pan.deanonymize(pseudonym).catch(() => '?');
     realOf.set(pseudonym, p);
+  }
+  return p;
+}
+
+/** The real name behind a name pseudonym ("mk--…" tokens; cached per page), null when it does not open, or null without the owner key. */
+export function realName(pseudonym: string): Promise<string | null> | null {
+  if (!names) return null;
+  let p = nameOf.get(pseudonym);
+  if (!p) {
+    p = openNameWeb(names, pseudonym).catch(() => null);
+    nameOf.set(pseudonym, p);
   }
   return p;
 }
