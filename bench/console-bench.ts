@@ -2,19 +2,19 @@
 // alerts in an organisation's database, the flows page as the API answers it (data-access.ts:
 // first page, filtered pages, a deep page through the cursor), the export, the alerts page and
 // the overview's aggregates (org-data-reader.ts, a fresh read-only connection per request as the
-// console's routes open one), and the compressed size of the page bundle. Standalone: node dist/bench/console-bench.js [--flows=N].
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// console's routes open one), the compressed size of the page bundle, and (console-page-bench.ts)
+// the page in a real browser on that database. Standalone: node dist/bench/console-bench.js [--flows=N] [--keep-db=FILE].
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { SqliteFlowStore } from '../shared/store/sqlite-flow-store.js';
 import { SqliteAlertStore } from '../shared/alerts/sqlite-alert-store.js';
-import type { FlowRecord } from '../shared/flow/flow-record.js';
+import { NO_APP_FIELDS, type FlowRecord } from '../shared/flow/flow-record.js';
 import { OrgDataReader } from '../collector/control/org-data-reader.js';
 import { openDataAccess } from '../collector/control/data-access.js';
 import { flowQueryFromParams } from '../shared/store/flow-query.js';
-import { repoRoot } from '../shared/util/repo-paths.js';
+import { benchConsolePage, consoleBundleGzip, type ConsolePageBench } from './console-page-bench.js';
 
 export interface ConsoleBench {
   flows: number;
@@ -22,7 +22,12 @@ export interface ConsoleBench {
   buildSeconds: number;
   /** ms, p50 and p95 over the runs of each query */
   queries: { name: string; p50: number; p95: number; rows: number }[];
+  /** gzip bytes of the page's JavaScript and CSS together (null: not built) */
   bundleGzipBytes: number | null;
+  /** gzip bytes of the page's JavaScript alone */
+  jsGzipBytes: number | null;
+  /** the page in a real browser (null: chromium missing, or not asked for) */
+  page: ConsolePageBench | null;
 }
 
 function makeFlow(i: number, nowUs: number, agents: string[]): FlowRecord {
@@ -38,8 +43,8 @@ function makeFlow(i: number, nowUs: number, agents: string[]): FlowRecord {
     orig_payload_bytes: 300, resp_payload_bytes: 2700, conn_state: 'SF', history: 'ShADadFf', record_cause: 'close',
     rtt_syn_synack_us: 1000, rtt_synack_ack_us: 100, retransmits_orig: 0, retransmits_resp: 0, zero_windows_orig: 0, zero_windows_resp: 0,
     iat_mean_orig_us: null, iat_stddev_orig_us: null, iat_mean_resp_us: null, iat_stddev_resp_us: null, pcr: null, tunnel: '',
-    orig_anon: true, resp_anon: false,
-  } as FlowRecord;
+    orig_anon: true, resp_anon: false, ...NO_APP_FIELDS,
+  };
 }
 
 function percentile(xs: number[], p: number): number {
@@ -47,7 +52,7 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-export function benchConsole(o: { flows?: number; alerts?: number; runs?: number; log?: (s: string) => void; keepDb?: string } = {}): ConsoleBench {
+export async function benchConsole(o: { flows?: number; alerts?: number; runs?: number; log?: (s: string) => void; keepDb?: string; browserRuns?: number } = {}): Promise<ConsoleBench> {
   const nFlows = o.flows ?? 1_000_000;
   const nAlerts = o.alerts ?? 10_000;
   const runs = o.runs ?? 30;
@@ -111,10 +116,11 @@ export function benchConsole(o: { flows?: number; alerts?: number; runs?: number
       time('alerts: open, high', (r) => r.alerts({ state: 'open', severity: 'high' }, 100).alerts.length),
       time('overview: last hour', (r) => r.overview(60, nowUs).flowsInWindow),
     ];
-    const bundle = join(repoRoot(), 'dist', 'console-web', 'assets', 'app.js');
-    const css = join(repoRoot(), 'dist', 'console-web', 'assets', 'app.css');
-    const bundleGzipBytes = existsSync(bundle) ? gzipSync(readFileSync(bundle)).length + (existsSync(css) ? gzipSync(readFileSync(css)).length : 0) : null;
-    return { flows: nFlows, alerts: nAlerts, buildSeconds, queries, bundleGzipBytes };
+    const bundle = consoleBundleGzip();
+    const browserRuns = o.browserRuns ?? 10;
+    if (browserRuns > 0) log(`console page: ${browserRuns} logins in chromium, the overview over these ${nFlows} flows`);
+    const page = browserRuns > 0 ? await benchConsolePage({ dbPath: db, runs: browserRuns, log }) : null;
+    return { flows: nFlows, alerts: nAlerts, buildSeconds, queries, bundleGzipBytes: bundle?.jsAndCss ?? null, jsGzipBytes: bundle?.js ?? null, page };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -142,7 +148,12 @@ function buildDb(db: string, nFlows: number, nAlerts: number, nowUs: number, age
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const arg = process.argv.find((a) => a.startsWith('--flows='));
   const keep = process.argv.find((a) => a.startsWith('--keep-db='));
-  const r = benchConsole({ ...(arg ? { flows: Number(arg.slice(8)) } : {}), ...(keep ? { keepDb: keep.slice(10) } : {}), log: (s) => process.stderr.write(s + '\n') });
+  const r = await benchConsole({ ...(arg ? { flows: Number(arg.slice(8)) } : {}), ...(keep ? { keepDb: keep.slice(10) } : {}), log: (s) => process.stderr.write(s + '\n') });
   for (const q of r.queries) process.stdout.write(`${q.name.padEnd(40)} p50 ${q.p50.toFixed(1).padStart(7)} ms  p95 ${q.p95.toFixed(1).padStart(7)} ms  (${q.rows} rows)\n`);
-  process.stdout.write(`page bundle (app.js + app.css, gzip): ${r.bundleGzipBytes ?? 'not built'} bytes\n`);
+  process.stdout.write(`page bundle, gzip: JavaScript ${r.jsGzipBytes ?? 'not built'} bytes, with CSS ${r.bundleGzipBytes ?? 'not built'} bytes\n`);
+  if (r.page) {
+    for (const [name, t] of [['login form usable', r.page.loginForm], ['log in -> overview drawn', r.page.overview], ['login request (scrypt)', r.page.loginRequest], ['first page (less typing)', r.page.firstPage], ['returning, session open', r.page.returning]] as const) {
+      process.stdout.write(`browser: ${name.padEnd(31)} p50 ${t.p50.toFixed(0).padStart(5)} ms  p95 ${t.p95.toFixed(0).padStart(5)} ms  max ${t.max.toFixed(0)} ms (${r.page.runs} runs)\n`);
+    }
+  }
 }

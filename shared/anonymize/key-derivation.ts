@@ -2,6 +2,7 @@
 // bijection itself: the public key id, the MAC pseudonym key and the name pseudonym keys. Each derivation is
 // domain-separated so no derived value can be mistaken for (or reveal) another.
 import { createHash, createHmac } from 'node:crypto';
+import { NAME_ENC_DOMAIN, NAME_MAC_DOMAIN } from './name-token-format.js';
 
 const KEY_ID_DOMAIN = 'meerkat anonymization key id v1\0';
 const MAC_KEY_DOMAIN = 'meerkat mac pseudonym key v1';
@@ -20,8 +21,6 @@ export function deriveMacKey(anonKey: Uint8Array): Uint8Array {
   return Uint8Array.from(createHmac('sha256', anonKey).update(MAC_KEY_DOMAIN).digest());
 }
 
-const NAME_MAC_DOMAIN = 'meerkat name pseudonym mac key v1';
-const NAME_ENC_DOMAIN = 'meerkat name pseudonym enc key v1';
 
 /** Keys for name pseudonyms (name-token.ts): an HMAC key and an AES-128 key, both from the anonymization key. */
 export function deriveNameKeys(anonKey: Uint8Array): { mac: Uint8Array; enc: Uint8Array } {

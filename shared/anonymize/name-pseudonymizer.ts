@@ -24,6 +24,7 @@ import { isIP } from 'node:net';
 import { formatIp, parseIp } from '../net/ip-address.js';
 import type { AddressAnonymizer } from './address-anonymizer.js';
 import { nameKeys, openNamePart, sealNamePart, NAME_TOKEN_PREFIX, type NameKeys } from './name-token.js';
+import { nameTokens } from './name-token-format.js';
 import { InputError } from '../errors.js';
 
 export type NamePolicy = 'internal' | 'all' | 'none';
@@ -108,12 +109,12 @@ export function sealName(keys: NameKeys, name: string, suffixes: readonly string
 
 /** The name behind "<head token>.<tail token>" or "<tail token>", or null. */
 export function openName(keys: NameKeys, text: string): string | null {
-  const parts = text.split('.');
-  if (parts.length > 2 || !parts.every((p) => p.startsWith(NAME_TOKEN_PREFIX))) return null;
-  const tail = openNamePart(keys, 't', '', parts[parts.length - 1]!);
+  const t = nameTokens(text);
+  if (t === null) return null;
+  const tail = openNamePart(keys, 't', '', t.tail);
   if (tail === null) return null;
-  if (parts.length === 1) return tail;
-  const head = openNamePart(keys, 'h', tail, parts[0]!);
+  if (t.head === null) return tail;
+  const head = openNamePart(keys, 'h', tail, t.head);
   return head === null ? null : `${head}.${tail}`;
 }
 

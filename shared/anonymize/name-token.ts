@@ -8,12 +8,14 @@
 // under two domains gives two tokens). Keys: key-derivation.ts deriveNameKeys.
 // The "mk--" prefix is a reserved-LDH label form (RFC 5890: "--" in positions 3-4, only
 // "xn--" is in use), so a token cannot be mistaken for a label of a real public name.
+// The web console opens tokens with WebCrypto (name-token-web.ts).
 import { createCipheriv, createHmac } from 'node:crypto';
 import { deriveNameKeys } from './key-derivation.js';
+import { base32, unbase32, NAME_TOKEN_PREFIX, NAME_TOKEN_SIV_BYTES } from './name-token-format.js';
 
-export const NAME_TOKEN_PREFIX = 'mk--';
-const SIV_BYTES = 8;
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+export { base32, unbase32, NAME_TOKEN_PREFIX } from './name-token-format.js';
+
+const SIV_BYTES = NAME_TOKEN_SIV_BYTES;
 
 export interface NameKeys {
   mac: Uint8Array;
@@ -22,45 +24,6 @@ export interface NameKeys {
 
 export function nameKeys(anonKey: Uint8Array): NameKeys {
   return deriveNameKeys(anonKey);
-}
-
-/** RFC 4648 base32, lower case, no padding. */
-export function base32(b: Uint8Array): string {
-  let s = '';
-  let acc = 0;
-  let bits = 0;
-  for (let i = 0; i < b.length; i++) {
-    acc = (acc << 8) | b[i]!;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      s += ALPHABET[(acc >>> bits) & 31];
-    }
-    acc &= (1 << bits) - 1;
-  }
-  if (bits > 0) s += ALPHABET[(acc << (5 - bits)) & 31];
-  return s;
-}
-
-/** Inverse of base32; null for text that is not canonical base32. */
-export function unbase32(s: string): Uint8Array | null {
-  const out = new Uint8Array(Math.floor((s.length * 5) / 8));
-  let acc = 0;
-  let bits = 0;
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const v = ALPHABET.indexOf(s[i]!);
-    if (v < 0) return null;
-    acc = (acc << 5) | v;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (acc >>> bits) & 0xff;
-    }
-    acc &= (1 << bits) - 1;
-  }
-  if (bits >= 5 || acc !== 0) return null; // leftover bits must be zero padding
-  return out;
 }
 
 function siv(keys: NameKeys, role: string, context: string, part: Buffer): Buffer {

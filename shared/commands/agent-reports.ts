@@ -2,7 +2,7 @@
 // console shows it: the machine inventory (plain half + sealed half), the capture settings in
 // force, and the interdiction policy as the collector may see it (pseudonyms, never real
 // addresses). Types only: the agent builds these, the console reads them.
-import type { SealedBox } from './sealed-box.js';
+import type { SealedBox } from './sealed-box-open.js';
 
 /** Whether the host is cut off (isolate) or not; blocks and degradation are listed apart. */
 export type InterdictionMode = 'none' | 'isolate';

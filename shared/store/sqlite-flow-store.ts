@@ -32,6 +32,8 @@ export interface SqliteFlowStoreOptions {
   busyTimeoutMs?: number;
   /** the clock that stamps stored flow records (µs since the epoch; tests pin it) */
   nowUs?: () => number;
+  /** the newest-first page windows (tests shrink them to reach every path with few rows) */
+  pageWindow?: PageWindow;
 }
 
 const DAY_US = 86_400_000_000;
@@ -104,6 +106,47 @@ function decodeCursor(text: string): { startUs: number; id: number } {
   return { startUs: Number(m[1]), id: Number(m[2]) };
 }
 
+type PageRow = FlowRow & { id: number; start_us: number };
+
+/** An IPv4 prefix of /8 or longer: the address indexes answer it (ipv4TextCondition). */
+const IPV4_INDEXED_PREFIX = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\/([89]|[12]\d|3[01])$/;
+
+/** How pageFlows walks newest first when no index narrows a filter (see pageRows). */
+export interface PageWindow {
+  /** rows of the first window (a common match fills a page in it) */
+  rows: number;
+  /** each further window is this many times the last, up to `max` rows */
+  growth: number;
+  max: number;
+  /** fewer matches than this (counted through the indexes) are gathered and sorted at once */
+  fewMatches: number;
+}
+
+export const DEFAULT_PAGE_WINDOW: PageWindow = { rows: 20_000, growth: 8, max: 160_000, fewMatches: 20_000 };
+
+/**
+ * An IPv4 prefix of /8 or longer as conditions over canonical address text the address indexes
+ * answer: the whole octets as one range ("10.2." <= a < "10.2/": '/' follows '.'); a part octet
+ * of up to 4 free bits as one range per value, or in the last octet the addresses themselves
+ * (exact); more free bits as the whole octets' range, to be checked row by row (not exact).
+ */
+function ipv4TextCondition(c: Cidr): { sql: (col: string) => string; params: string[]; exact: boolean } | null {
+  const octets = Math.floor(c.prefixLen / 8);
+  if (octets === 0) return null;
+  const head = [...c.bytes.subarray(0, octets)].join('.');
+  const free = 8 - (c.prefixLen % 8);
+  const ranges = (texts: string[], exact: boolean): ReturnType<typeof ipv4TextCondition> => ({
+    sql: (col) => `(${texts.map(() => `(${col} >= ? AND ${col} < ?)`).join(' OR ')})`,
+    params: texts.flatMap((t) => [`${t}.`, `${t}/`]),
+    exact,
+  });
+  if (free === 8) return ranges([head], true);
+  if (free > 4) return ranges([head], false);
+  const texts = Array.from({ length: 1 << free }, (_, k) => `${head}.${c.bytes[octets]! + k}`);
+  if (octets < 3) return ranges(texts, true);
+  return { sql: (col) => `${col} IN (${texts.map(() => '?').join(', ')})`, params: texts, exact: true };
+}
+
 /** An error that belongs to one row's values (a constraint, a type SQLite cannot bind), not to the database. */
 function isRowError(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
@@ -118,12 +161,18 @@ export class SqliteFlowStore implements FlowStore {
   private readonly statements = new Map<string, Stmt>();
   private readonly rowBuf: unknown[] = new Array(FLOW_COLUMNS.length + 1);
   private readonly nowUs: () => number;
+  private readonly pageWindow: PageWindow;
   private insertFlow!: Stmt;
   private closed = false;
 
   constructor(readonly path: string, opts: SqliteFlowStoreOptions = {}) {
     this.retention = { ...DEFAULT_RETENTION, ...(opts.retention ?? {}) };
     this.nowUs = opts.nowUs ?? (() => Date.now() * 1000);
+    this.pageWindow = opts.pageWindow ?? DEFAULT_PAGE_WINDOW;
+    const pw = this.pageWindow;
+    if (![pw.rows, pw.max, pw.fewMatches].every((n) => Number.isSafeInteger(n) && n > 0) || !Number.isSafeInteger(pw.growth) || pw.growth < 2) {
+      throw new StoreError(`pageWindow needs positive whole rows, max and fewMatches and a growth of 2 or more, got ${JSON.stringify(pw)}`);
+    }
     for (const [k, v] of Object.entries(this.retention)) {
       if (typeof v !== 'number' || !(v > 0)) throw new StoreError(`retention ${k} must be a positive number of days, got ${String(v)}`);
     }
@@ -294,11 +343,26 @@ export class SqliteFlowStore implements FlowStore {
         throw new StoreError(`not an address or CIDR prefix: ${JSON.stringify(f.addr)}`);
       }
       const full = c.prefixLen === (c.version === 4 ? 32 : 128);
-      // a whole address compares as text (indexed); a prefix goes through meerkat_in_cidr
-      const side = (col: string, anon: string): string => (full ? `${col} = ?` : `meerkat_in_cidr(${col}, ?) = 1`) + (f.addrPseudonym ? ` AND ${anon} = 1` : '');
       const v = full ? formatCidr(c).replace(/\/\d+$/, '') : formatCidr(c);
+      // a whole address compares as text (indexed); an IPv4 prefix of /8 or longer as text ranges
+      // the address indexes answer (stored addresses are canonical text, as the whole-address
+      // comparison already relies on); any other prefix goes through meerkat_in_cidr
+      const text = c.version === 4 && !full ? ipv4TextCondition(c) : null;
+      const anon = (col: string): string => (f.addrPseudonym ? ` AND ${col} = 1` : '');
+      let side: (col: string, anonCol: string) => string;
+      let sideParams: unknown[];
+      if (full) {
+        side = (col, anonCol) => `${col} = ?${anon(anonCol)}`;
+        sideParams = [v];
+      } else if (text !== null) {
+        side = (col, anonCol) => `${text.sql(col)}${text.exact ? '' : ` AND meerkat_in_cidr(${col}, ?) = 1`}${anon(anonCol)}`;
+        sideParams = [...text.params, ...(text.exact ? [] : [v])];
+      } else {
+        side = (col, anonCol) => `meerkat_in_cidr(${col}, ?) = 1${anon(anonCol)}`;
+        sideParams = [v];
+      }
       cond.push(`((${side('orig_addr', 'orig_anon')}) OR (${side('resp_addr', 'resp_anon')}))`);
-      params.push(v, v);
+      params.push(...sideParams, ...sideParams);
     }
     if (f.port !== undefined) { cond.push('(orig_port = ? OR resp_port = ?)'); params.push(f.port, f.port); }
     if (f.proto !== undefined) { cond.push('proto = ?'); params.push(f.proto); }
@@ -344,19 +408,68 @@ export class SqliteFlowStore implements FlowStore {
   pageFlows(filter: FlowFilter, limit: number, cursor: string | null): FlowPage {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new StoreError(`limit must be a positive integer, got ${String(limit)}`);
     const w = this.where(filter);
-    const cond = w.sql ? [w.sql.replace(/^ WHERE /, '')] : [];
-    const params = [...w.params];
-    if (cursor !== null) {
-      const c = decodeCursor(cursor);
-      cond.push('(start_us < ? OR (start_us = ? AND id < ?))');
-      params.push(c.startUs, c.startUs, c.id);
-    }
-    const sql = `SELECT * FROM flows${cond.length ? ' WHERE ' + cond.join(' AND ') : ''} ORDER BY start_us DESC, id DESC LIMIT ${limit + 1}`;
-    const rows = this.stmt(sql).all(...params) as Array<FlowRow & { id: number; start_us: number }>;
+    const c = cursor === null ? null : decodeCursor(cursor);
+    // "start_us <= ?" first: the start index answers it as a range
+    const after = c === null ? { sql: '', params: [] as unknown[] } : { sql: 'start_us <= ? AND (start_us < ? OR id < ?)', params: [c.startUs, c.startUs, c.id] };
+    const rows = this.pageRows(w, after, filter, limit + 1);
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
     return { records: page.map(flowRecordFromRow), next: more && last ? encodeCursor(last.start_us, last.id) : null };
+  }
+
+  /**
+   * The first `want` rows after the cursor, newest first. A filter an index answers but does not
+   * narrow to few rows (a port, a prefix, a server name) would make SQLite gather every match and
+   * sort it, or walk the start index through every older row when matches are rare. So: the
+   * newest pageWindow.rows rows are walked first (a common match fills a page there); then the
+   * matches are counted through the indexes up to pageWindow.fewMatches: fewer are gathered
+   * through those indexes and sorted, more are looked for in windows growing by
+   * pageWindow.growth up to pageWindow.max rows before the plain query answers. A window that
+   * yields `want` matches, or that reaches the oldest row, is the answer exactly (a prefix of the
+   * same order). An agent, a whole address, a uid or a Community ID narrows through its index;
+   * a filter no index answers (a protocol, a state) is the start index walked, as SQLite does.
+   */
+  private pageRows(w: { sql: string; params: unknown[] }, after: { sql: string; params: unknown[] }, f: FlowFilter, want: number): PageRow[] {
+    const filterSql = w.sql.replace(/^ WHERE /, '');
+    const cond = [filterSql, after.sql].filter((s) => s !== '').join(' AND ');
+    const params = [...w.params, ...after.params];
+    const plain = (order: string): PageRow[] => this.stmt(`SELECT * FROM flows${cond ? ` WHERE ${cond}` : ''} ORDER BY ${order} LIMIT ${want}`).all(...params) as PageRow[];
+    const selective = f.agentId !== undefined || f.uid !== undefined || f.communityId !== undefined ||
+      (f.addr !== undefined && !f.addr.includes('/'));
+    const indexed = f.port !== undefined || f.name !== undefined || (f.addr !== undefined && IPV4_INDEXED_PREFIX.test(f.addr.trim()));
+    if (!selective && indexed) {
+      const pw = this.pageWindow;
+      const first = this.windowRows(filterSql, w.params, after, pw.rows, want);
+      if (first !== null) return first;
+      const matches = (this.stmt(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM flows WHERE ${cond} LIMIT ${pw.fewMatches})`).get(...params) as { n: number }).n;
+      // "+": the sort must not come from the start index, so SQLite gathers through the filter's
+      if (matches < pw.fewMatches) return plain('+start_us DESC, +id DESC');
+      for (let rows = pw.rows * pw.growth; rows <= pw.max; rows *= pw.growth) {
+        const found = this.windowRows(filterSql, w.params, after, rows, want);
+        if (found !== null) return found;
+      }
+    }
+    return plain('start_us DESC, id DESC');
+  }
+
+  /**
+   * The matches among the `rows` newest rows after the cursor, at most `want`, walked in the start
+   * index's order; null when the window holds fewer than `want` and older rows remain.
+   */
+  private windowRows(filterSql: string, filterParams: unknown[], after: { sql: string; params: unknown[] }, rows: number, want: number): PageRow[] | null {
+    // the window's oldest row, read from the index alone
+    const edge = this.stmt(`SELECT start_us, id FROM flows INDEXED BY flows_start${after.sql ? ` WHERE ${after.sql}` : ''} ORDER BY start_us DESC, id DESC LIMIT 1 OFFSET ${rows - 1}`)
+      .get(...after.params) as { start_us: number; id: number } | undefined;
+    const cond = [after.sql, filterSql];
+    const params = [...after.params, ...filterParams];
+    if (edge !== undefined) {
+      cond.push('start_us >= ? AND (start_us > ? OR id >= ?)');
+      params.push(edge.start_us, edge.start_us, edge.id);
+    }
+    const found = this.stmt(`SELECT * FROM flows INDEXED BY flows_start WHERE ${cond.filter((s) => s !== '').join(' AND ')} ORDER BY start_us DESC, id DESC LIMIT ${want}`)
+      .all(...params) as PageRow[];
+    return found.length >= want || edge === undefined ? found : null;
   }
 
   summarizeFlows(filter: FlowFilter, top: number): FlowSummary {

@@ -3,7 +3,9 @@
 // passwords, the organisations' own databases) holding flows ingested from dumps that the agent's
 // replay pipeline made of reference captures with an owner key: log in; a wrong password
 // refused, then the name locked; the flows page shows the flows and a flow's packets download as
-// pcapng; the owner key loaded in the page shows the real addresses and no request carries it; a viewer cannot send a command (page and API); a member of one
+// pcapng; the owner key loaded in the page shows the real addresses and no request carries it;
+// the owner's box.key loaded in the page opens an agent's sealed inventory, and no request carries it;
+// name pseudonyms turned back into names with the owner key; a viewer cannot send a command (page and API); a member of one
 // organisation cannot read another by editing the URL; requests without the CSRF token or
 // without a session are refused; a responder acknowledges an alert and sends a browser-signed
 // command that the collector queues with the signer's key id.
@@ -16,11 +18,14 @@ import { OrgApiRig } from '../helpers/org-api-rig.js';
 import { skipBecause } from '../helpers/skip.js';
 import { importDumps, makeDumps, refPcap } from '../shared/pcap-export/export-fixtures.js';
 import { orgPaths } from '../../collector/orgs/org-paths.js';
-import { initOwnerKeys, loadAnonKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
+import { initOwnerKeys, loadAnonKey, loadBoxPublicKey, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
+import { buildInventoryReport, collectInventory } from '../../agent/control/inventory.js';
 import { initOperatorKeys } from '../../shared/commands/operator-keys.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
+import { nameKeys } from '../../shared/anonymize/name-token.js';
+import { sealName, DEFAULT_INTERNAL_SUFFIXES } from '../../shared/anonymize/name-pseudonymizer.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** MEERKAT_CONSOLE_SCREENSHOTS=docs/img: the pages as the tests see them, for docs/console.md */
@@ -187,6 +192,32 @@ describe('web console in a real browser', function () {
     await ctx.close();
   });
 
+  it('the owner opens an agent\'s sealed inventory in the page with box.key, which no request carries', async () => {
+    // the inventory as the agent collects and seals it to the owner's box.pub, stored as the collector stores it
+    const inv = collectInventory({ version: 'test', display: (a) => `${a}*` });
+    rig.org('default').registry.saveInventory(AGENT, 'inventory-1', buildInventoryReport(inv, loadBoxPublicKey(join(keysDir, 'box.pub'))));
+    const { ctx, page, requests } = await newPage();
+    await logIn(page, 'alice', PASSWORD, `#/default/agents/${AGENT}`);
+    const card = page.getByTestId('inventory');
+    await card.getByText('load box.key above').waitFor();
+    assert.ok(!(await card.innerText()).includes(inv.sensitive.hostname), 'no host name without the box key');
+    await page.getByTestId('box-key').setInputFiles(join(keysDir, 'box.key'));
+    await page.getByTestId('box-key-state').waitFor();
+    assert.equal(await page.getByTestId('inventory-hostname').innerText(), inv.sensitive.hostname);
+    for (const i of inv.sensitive.interfaces) assert.ok((await page.getByTestId('inventory-sealed').innerText()).includes(i.mac), `the MAC of ${i.name}`);
+    // the wrong file for a box key is refused with its reason
+    await page.getByRole('button', { name: 'Forget' }).last().click();
+    await page.getByTestId('box-key').setInputFiles(join(keysDir, ANON_KEY_FILE));
+    await page.getByText('is not a Meerkat owner box secret key').waitFor();
+    const boxFile = JSON.parse(readFileSync(join(keysDir, 'box.key'), 'utf8')) as { secretKey: string };
+    const sent = requests.map((r) => `${r.url()} ${r.postData() ?? ''} ${JSON.stringify(r.headers())}`).join('\n');
+    assert.ok(requests.some((r) => r.url().includes(`/agents/${AGENT}/inventory`)), 'the sealed inventory came from the API');
+    assert.ok(!sent.includes(boxFile.secretKey), 'no request carries the box secret key');
+    assert.ok(!sent.includes('meerkat-box-secret-key'), 'no request carries the key file');
+    assert.ok(!sent.includes(inv.sensitive.hostname), 'the opened host name is not sent back');
+    await ctx.close();
+  });
+
   it('a viewer sees no command form and the API refuses the command', async () => {
     const { ctx, page } = await newPage();
     await logIn(page, 'victor');
@@ -299,6 +330,27 @@ describe('web console in a real browser', function () {
     const r = await pageFetch(v.page, 'POST', '/v1/orgs/acme/tokens', { body: { uses: 1 } });
     assert.equal(r.status, 403);
     await v.ctx.close();
+  });
+
+  it('the owner key turns name pseudonyms back into names in the page', async () => {
+    // a flow whose server name the agent's name policy sealed (an internal name), newest of all
+    const anonKey = loadAnonKey(join(keysDir, ANON_KEY_FILE));
+    const sealed = sealName(nameKeys(anonKey), 'fileserver.corp', DEFAULT_INTERNAL_SUFFIXES);
+    const store = new SqliteFlowStore(orgPaths(rig.dir, 'default').db);
+    const [latest] = store.pageFlows({}, 1, null).records;
+    store.insertFlows([{ ...latest!, uid: 'Cnamed.1', start: latest!.start + 1_000_000, flow_start: latest!.start + 1_000_000, end: latest!.end + 1_000_000, server_name: sealed, server_name_anon: true }]);
+    store.close();
+    const { ctx, page, requests } = await newPage();
+    await logIn(page, 'alice', PASSWORD, '#/default/flows');
+    const table = page.getByTestId('flows-table');
+    await table.getByText(sealed).waitFor();
+    assert.ok(!(await table.innerText()).includes('fileserver.corp'), 'no real name without the owner key');
+    await page.getByTestId('owner-key').setInputFiles(join(keysDir, ANON_KEY_FILE));
+    await table.getByText('= fileserver.corp').waitFor();
+    const sent = requests.map((r) => `${r.url()} ${r.postData() ?? ''}`).join('\n');
+    assert.ok(!sent.includes('fileserver'), 'the real name is not sent');
+    assert.ok(!sent.includes(anonKeyB64), 'no request carries the owner key');
+    await ctx.close();
   });
 
   it('logout ends the session on the server', async () => {

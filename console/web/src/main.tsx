@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { ApiError, currentSession, login, logout, setSessionHooks, type Session } from './api.js';
-import { forgetOwnerKey, loadOwnerKey, ownerKeyLoaded } from './keys.js';
+import { boxKeyLoaded, forgetBoxKey, forgetOwnerKey, loadBoxKey, loadOwnerKey, ownerKeyLoaded } from './keys.js';
 import { useKeys } from './hooks.js';
 import { Overview } from './pages-overview.js';
 import { Agents, AgentDetail } from './pages-agents.js';
@@ -66,24 +66,35 @@ function Login({ onIn }: { onIn: (s: Session) => void }) {
   );
 }
 
-function OwnerKey() {
-  useKeys();
+/** One owner key file loaded into the page (never sent): its state, or a file picker. */
+function KeyInput({ label, title, testId, loaded, load, forget }: { label: string; title: string; testId: string; loaded: string | null; load: (f: File) => Promise<void>; forget: () => void }) {
   const [error, setError] = useState<string | null>(null);
-  const id = ownerKeyLoaded();
   return (
-    <div class="ownerkey">
-      {id ? (
-        <span data-testid="owner-key-state">owner key {id} loaded (this page only) <button type="button" onClick={() => forgetOwnerKey()}>Forget</button></span>
+    <span>
+      {loaded ? (
+        <span data-testid={`${testId}-state`}>{label.toLowerCase()} {loaded} loaded (this page only) <button type="button" onClick={forget}>Forget</button></span>
       ) : (
-        <label title="The owner's anon.key: real addresses are computed in this page; the key is never sent">Owner key
-          <input type="file" data-testid="owner-key" onChange={(e) => {
+        <label title={title}>{label}
+          <input type="file" data-testid={testId} onChange={(e) => {
             const f = (e.target as HTMLInputElement).files?.[0];
-            if (f) loadOwnerKey(f).then(() => setError(null), (err: unknown) => setError((err as Error).message));
+            if (f) load(f).then(() => setError(null), (err: unknown) => setError((err as Error).message));
             (e.target as HTMLInputElement).value = '';
           }} />
         </label>
       )}
       {error && <span class="error" role="alert">{error}</span>}
+    </span>
+  );
+}
+
+function OwnerKey() {
+  useKeys();
+  return (
+    <div class="ownerkey">
+      <KeyInput label="Owner key" title="The owner's anon.key: real addresses are computed in this page; the key is never sent" testId="owner-key"
+        loaded={ownerKeyLoaded()} load={loadOwnerKey} forget={forgetOwnerKey} />
+      <KeyInput label="Box key" title="The owner's box.key: agents' sealed inventory (host name, users, real addresses, MACs) is opened in this page; the key is never sent" testId="box-key"
+        loaded={boxKeyLoaded()} load={loadBoxKey} forget={forgetBoxKey} />
     </div>
   );
 }
@@ -136,7 +147,7 @@ function Shell({ session, onOut }: { session: Session; onOut: () => void }) {
 
 function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
-  const out = (): void => { forgetOwnerKey(); setSession(null); };
+  const out = (): void => { forgetOwnerKey(); forgetBoxKey(); setSession(null); };
   useEffect(() => {
     currentSession().then(setSession, () => setSession(null));
   }, []);

@@ -1,7 +1,10 @@
 // Agents: the list (online state, version, capture and spool numbers) and one agent's page
 // (its last heartbeat: capture, spool, interdiction; recent flows, alerts, command history).
 import { get, orgPath } from './api.js';
-import { useFetch, useServerEvent } from './hooks.js';
+import { useEffect, useState } from 'preact/hooks';
+import { useFetch, useKeys, useServerEvent } from './hooks.js';
+import { boxKeyLoaded, openSealedInventory } from './keys.js';
+import type { InventorySensitive } from '../../../shared/commands/agent-reports.js';
 import { ago, bytes, isoUs, num } from './format.js';
 import { Addr, KeyValues, Status } from './widgets.js';
 import { Alerts } from './pages-alerts.js';
@@ -36,6 +39,32 @@ export function Agents({ org }: { org: string }) {
   );
 }
 
+/** The sealed half of an inventory, opened in this page when the owner's box key is loaded. */
+function SealedHalf({ sealed }: { sealed: unknown }) {
+  const keys = useKeys();
+  const [opened, setOpened] = useState<{ value: InventorySensitive | null; error: string | null }>({ value: null, error: null });
+  useEffect(() => {
+    let live = true;
+    setOpened({ value: null, error: null });
+    openSealedInventory(sealed).then((value) => { if (live) setOpened({ value, error: null }); }, (e: unknown) => { if (live) setOpened({ value: null, error: (e as Error).message }); });
+    return () => { live = false; };
+  }, [sealed, keys]);
+  if (!boxKeyLoaded()) return <p class="muted">Host name, users, real addresses and MACs are sealed to the owner's box key: load box.key above to open them in this page (or `meerkat info` with box.key).</p>;
+  if (opened.error) return <p class="error" role="alert" data-testid="inventory-sealed-error">{opened.error}</p>;
+  const v = opened.value;
+  if (!v) return <p class="muted">opening…</p>;
+  return (
+    <div data-testid="inventory-sealed">
+      <p>host name <strong data-testid="inventory-hostname">{v.hostname}</strong> (opened in this page with the box key)</p>
+      <KeyValues obj={{ users: v.users.accounts.join(', ') || '-', sessions: v.users.sessions.map((x) => `${x.user} ${x.line}${x.host ? ` from ${x.host}` : ''}`).join('; ') || '-' }} />
+      <table><thead><tr><th>interface</th><th>MAC</th><th>addresses</th></tr></thead>
+        <tbody>{v.interfaces.map((i) => <tr key={i.name}><td>{i.name}</td><td>{i.mac}</td><td>{i.addresses.join(', ')}</td></tr>)}</tbody></table>
+      <table><thead><tr><th>mount</th><th>device</th><th>type</th></tr></thead>
+        <tbody>{v.disks.map((d) => <tr key={d.mount}><td>{d.mount}</td><td>{d.device}</td><td>{d.fsType}</td></tr>)}</tbody></table>
+    </div>
+  );
+}
+
 export function AgentDetail({ org, id, canAct }: { org: string; id: string; canAct: boolean }) {
   const agents = useFetch(() => get<{ agents: AgentView[] }>(orgPath(org, '/agents')), [org], 15000);
   useServerEvent(org, 'agents', agents.reload);
@@ -65,8 +94,9 @@ export function AgentDetail({ org, id, canAct }: { org: string; id: string; canA
         {inventory.error ? <p class="muted">No inventory yet: send the <code>inventory</code> command.</p> : inventory.data && (() => {
           const { sealed, ...plain } = inventory.data.report;
           return (<>
-            <p class="muted">reported {inventory.data.at}{sealed ? ' · host name, users, real addresses and MACs are sealed to the owner\'s box key (open them with `meerkat info` and box.key)' : ''}</p>
+            <p class="muted">reported {inventory.data.at}</p>
             <KeyValues obj={plain} />
+            {sealed ? <SealedHalf sealed={sealed} /> : null}
           </>);
         })()}
       </section>

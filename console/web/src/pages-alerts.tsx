@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { call, get, orgPath } from './api.js';
 import { useFetch, useServerEvent } from './hooks.js';
 import { isoUs } from './format.js';
-import { KeyValues, Sev, Status } from './widgets.js';
+import { KeyValues, Sev, Status, TextWithNames } from './widgets.js';
 import type { Alert } from './types.js';
 
 export function Alerts({ org, canAct, agent }: { org: string; canAct: boolean; agent?: string }) {
@@ -46,7 +46,7 @@ export function Alerts({ org, canAct, agent }: { org: string; canAct: boolean; a
               {d.alerts.map((a) => [
                 <tr key={a.id}>
                   <td><button type="button" class="link" aria-expanded={open === a.id} onClick={() => setOpen(open === a.id ? null : a.id)}>{a.id}</button></td>
-                  <td><Sev s={a.severity} /></td><td>{a.state}</td><td>{a.category}</td><td>{a.summary}</td>
+                  <td><Sev s={a.severity} /></td><td>{a.state}</td><td>{a.category}</td><td><TextWithNames text={a.summary} /></td>
                   <td><a href={`#/${org}/agents/${a.agentId}`}>{a.agentId.slice(0, 8)}</a></td><td class="n">{a.count}</td><td>{isoUs(a.lastSeenUs)}</td>
                   {canAct && <td>
                     {a.state === 'open' && <button type="button" onClick={() => void move(a.id, 'acknowledged')}>Ack</button>}
@@ -55,7 +55,7 @@ export function Alerts({ org, canAct, agent }: { org: string; canAct: boolean; a
                 </tr>,
                 open === a.id && (
                   <tr key={`${a.id}-d`} class="detail"><td colSpan={canAct ? 9 : 8}>
-                    <p>rule {a.rule || '-'} · analyzer {a.analyzer} · peer {a.peer || '-'} · first seen {isoUs(a.firstSeenUs)}</p>
+                    <p>rule {a.rule || '-'} · analyzer {a.analyzer} · peer {a.peer ? <TextWithNames text={a.peer} /> : '-'} · first seen {isoUs(a.firstSeenUs)}</p>
                     {a.communityId && <p><a href={`#/${org}/flows?community=${encodeURIComponent(a.communityId)}`}>related flows</a></p>}
                     <h4>Evidence</h4><KeyValues obj={a.evidence} />
                     {a.suggestedResponse !== null && <><h4>Suggested response</h4><pre>{JSON.stringify(a.suggestedResponse, null, 2)}</pre></>}

@@ -7,7 +7,7 @@ import { get, orgPath } from './api.js';
 import { useFetch, useKeys } from './hooks.js';
 import { ownerKeyLoaded, pseudonymOf } from './keys.js';
 import { bytes, isoUs, num } from './format.js';
-import { Addr, Status } from './widgets.js';
+import { Addr, Name, Status } from './widgets.js';
 import type { Flow } from './types.js';
 
 const FIELDS = [
@@ -64,7 +64,7 @@ export function Flows({ org, canExport, initial }: { org: string; canExport: boo
             <p class="muted">{d.flows.length} flows on this page{d.partial ? ' (search stopped early: narrow the filter)' : ''}{d.ms !== undefined ? ` · ${d.ms} ms` : ''}</p>
             {d.flows.length === 0 ? <p class="muted" data-testid="no-flows">No flows match.</p> : (
               <table class="flows" data-testid="flows-table">
-                <thead><tr><th>start</th><th>proto</th><th>originator</th><th>responder</th><th class="n">pkts o/r</th><th class="n">bytes o/r</th><th>state</th><th>agent</th><th>Community ID</th>{canExport && <th>pcap</th>}</tr></thead>
+                <thead><tr><th>start</th><th>proto</th><th>originator</th><th>responder</th><th class="n">pkts o/r</th><th class="n">bytes o/r</th><th>state</th><th>server name</th><th>agent</th><th>Community ID</th>{canExport && <th>pcap</th>}</tr></thead>
                 <tbody>
                   {d.flows.map((f) => (
                     <tr key={`${f.uid}:${f.record_seq}`}>
@@ -74,6 +74,7 @@ export function Flows({ org, canExport, initial }: { org: string; canExport: boo
                       <td class="n">{num(f.orig_pkts)}/{num(f.resp_pkts)}</td>
                       <td class="n">{bytes(f.orig_ip_bytes)}/{bytes(f.resp_ip_bytes)}</td>
                       <td>{f.conn_state}</td>
+                      <td>{f.server_name ? (f.server_name_anon ? <Name n={f.server_name} /> : f.server_name) : ''}</td>
                       <td><a href={`#/${org}/agents/${f.agent_id}`}>{f.agent_id.slice(0, 8)}</a></td>
                       <td><button class="link" type="button" title="flows with this Community ID" onClick={() => { const nf = { community: f.community_id }; setDraft(nf); setCursors([]); setApplied(nf); }}>{f.community_id.slice(0, 12)}…</button></td>
                       {canExport && <td><a href={orgPath(org, `/pcap?${new URLSearchParams({ flow: f.uid, format: 'pcapng' })}`)} download>pcapng</a></td>}

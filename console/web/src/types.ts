@@ -8,6 +8,7 @@ export interface Flow {
   id?: number; uid: string; record_seq: number; community_id: string; agent_id: string; proto: string; orig_addr: string; orig_port: number;
   resp_addr: string; resp_port: number; start: number; end: number; duration: number; orig_pkts: number; resp_pkts: number;
   orig_ip_bytes: number; resp_ip_bytes: number; conn_state: string; history: string; orig_anon: boolean; resp_anon: boolean;
+  server_name?: string | null; server_name_anon?: boolean;
 }
 
 export interface Alert {

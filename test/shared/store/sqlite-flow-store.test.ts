@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { cidrContains, parseCidr, parseIp } from '../../../shared/net/ip-address.js';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import { StoreError, type DumpInfo } from '../../../shared/store/flow-store.js';
 import { LATEST_SCHEMA_VERSION } from '../../../shared/store/sqlite-migrations.js';
@@ -275,5 +277,82 @@ describe('SqliteFlowStore', () => {
     store = new SqliteFlowStore(path);
     assert.equal(store.schemaVersion(), LATEST_SCHEMA_VERSION);
     assert.deepEqual(store.queryFlows({ uid: 'Fold.1' })[0], flow({ uid: 'Fold.1' }));
+  });
+});
+
+describe('SqliteFlowStore pageFlows (newest-first windows)', () => {
+  let dir: string;
+  let store: SqliteFlowStore;
+  let all: FlowRecord[];
+  const PORTS = [22, 53, 80, 443, 3389, 8443];
+  const ADDRS = ['10.0.0.1', '10.0.1.7', '10.1.200.3', '10.2.3.4', '10.20.0.9', '172.16.5.5', '192.0.2.10', '198.51.100.77', '2001:db8::1', '2001:db8:1::5'];
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'meerkat-store-page-'));
+    // windows shrunk to a few rows so that 600 flows reach every path: the first window, the
+    // count of few matches, the growing windows and the plain query
+    store = new SqliteFlowStore(join(dir, 'f.db'), { pageWindow: { rows: 8, growth: 3, max: 300, fewMatches: 12 } });
+    // deterministic variety: ties on start times, rare and common ports and addresses, old and new
+    const rnd = fc.sample(fc.tuple(fc.nat(5), fc.nat(ADDRS.length - 1), fc.nat(ADDRS.length - 1), fc.nat(40), fc.boolean(), fc.constantFrom('SF', 'S0', 'REJ')), { numRuns: 600, seed: 15 });
+    all = rnd.map(([p, a, b, dt, udp, state], i) => {
+      const v6 = ADDRS[a]!.includes(':') || ADDRS[b]!.includes(':');
+      const orig = v6 ? (ADDRS[a]!.includes(':') ? ADDRS[a]! : '2001:db8::9') : ADDRS[a]!;
+      const resp = v6 ? (ADDRS[b]!.includes(':') ? ADDRS[b]! : '2001:db8::a') : ADDRS[b]!;
+      // the rare port 3389 only among the oldest rows, so a page of it needs the later paths
+      const port = PORTS[p]! === 3389 && i < 500 ? 443 : PORTS[p]!;
+      const start = NOW - Math.floor(i / 3) * 1000 - (dt % 3);
+      return flow({ uid: `Fp${i}.1`, orig_addr: orig, resp_addr: resp, ip_version: v6 ? 6 : 4, resp_port: port, proto: udp ? 'udp' : 'tcp',
+        conn_state: state as FlowRecord['conn_state'], start, flow_start: start, end: start + dt * 100, orig_anon: a % 2 === 0 });
+    });
+    // inserted in shuffled order: row ids do not follow start times
+    const order = fc.sample(fc.shuffledSubarray(all.map((_, i) => i), { minLength: all.length }), { numRuns: 1, seed: 7 })[0]!;
+    store.insertFlows(order.map((i) => all[i]!));
+  });
+  after(() => { store.close(); rmSync(dir, { recursive: true, force: true }); });
+
+  const filterArb = fc.record({
+    port: fc.option(fc.constantFrom(...PORTS, 4444), { nil: undefined }),
+    proto: fc.option(fc.constantFrom('tcp', 'udp'), { nil: undefined }),
+    addr: fc.option(fc.constantFrom(...ADDRS, '10.0.0.0/8', '10.0.0.0/9', '10.0.0.0/16', '10.0.0.0/23', '10.1.0.0/16', '10.1.192.0/20', '10.16.0.0/12', '10.2.3.0/24', '10.2.3.0/26', '10.2.3.0/28', '10.2.3.4/30',
+      '0.0.0.0/0', '8.0.0.0/5', '172.16.0.0/12', '192.0.2.0/24', '2001:db8::/32', '2001:db8::/48', '::/0'), { nil: undefined }),
+    addrPseudonym: fc.option(fc.boolean(), { nil: undefined }),
+    state: fc.option(fc.constantFrom('SF', 'S0', 'REJ'), { nil: undefined }),
+    since: fc.option(fc.integer({ min: NOW - 210_000, max: NOW }), { nil: undefined }),
+    until: fc.option(fc.integer({ min: NOW - 210_000, max: NOW }), { nil: undefined }),
+  }, { requiredKeys: [] });
+
+  it('pages through exactly the records of the plain query, in its order', () => {
+    fc.assert(fc.property(filterArb, fc.integer({ min: 1, max: 40 }), (raw, limit) => {
+      const f = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as Parameters<SqliteFlowStore['queryFlows']>[0] & object;
+      if (f.addrPseudonym !== undefined && f.addr === undefined) delete f.addrPseudonym;
+      const plain = store.queryFlows(f).map((r) => r.uid);
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      for (let k = 0; k < 700; k++) {
+        const page = store.pageFlows(f, limit, cursor);
+        paged.push(...page.records.map((r) => r.uid));
+        assert.ok(page.records.length === limit || page.next === null, 'only the last page is short');
+        if (page.next === null) break;
+        cursor = page.next;
+      }
+      assert.deepEqual(paged, plain);
+    }), { numRuns: 250, seed: 4242 });
+  });
+
+  it('selects by prefix exactly the records whose address lies in it', () => {
+    for (const p of ['10.0.0.0/8', '10.0.0.0/9', '10.0.0.0/16', '10.0.0.0/23', '10.1.192.0/20', '10.16.0.0/12', '10.2.3.4/30', '0.0.0.0/0', '8.0.0.0/5', '2001:db8::/48']) {
+      const c = parseCidr(p);
+      const inside = (a: string): boolean => { const ip = parseIp(a); return cidrContains(c, ip.version, ip.bytes); };
+      const want = all.filter((r) => inside(r.orig_addr) || inside(r.resp_addr)).length;
+      assert.ok(p === '2001:db8::/48' || want > 0 || p === '8.0.0.0/5', `the sample reaches ${p}`);
+      assert.equal(store.countFlows({ addr: p }), want, p);
+    }
+  });
+
+  it('keeps the cursor format of docs/api.md and refuses a bad one', () => {
+    const page = store.pageFlows({ port: 443 }, 5, null);
+    const last = page.records[4]!;
+    assert.equal(Buffer.from(page.next!, 'base64url').toString('utf8').split(':')[0], String(last.start));
+    assert.throws(() => store.pageFlows({ port: 443 }, 5, 'not a cursor!'), StoreError);
   });
 });
