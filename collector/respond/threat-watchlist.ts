@@ -3,7 +3,8 @@
 // per feed for the per-packet check (packet-threat-tap.ts), its domains and JA4/JA4S
 // fingerprints for the per-record metadata check (meta-threat-tap.ts), and the compact message pushed to
 // every agent (agent/watchlist/watchlist-codec.ts) on connect and whenever a feed file changes
-// (checked every pollMs by mtime/size/inode). A feed that fails to reload keeps its old list.
+// (checked every pollMs by mtime/size/inode). A feed that fails to reload keeps its old list;
+// status() says per feed what is loaded, since when, and the last reload error (API/console).
 import { readFileSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { Logger } from '../../shared/log.js';
@@ -30,7 +31,32 @@ export interface WatchFeed {
   /** listed JA4 / JA4S -> label */
   ja4: Map<string, string>;
   stamp: string;
+  /** µs since the epoch of the last successful load (0: never loaded) */
+  loadedUs: number;
+  /** the last reload's error, cleared by a successful load */
+  lastError: { message: string; atUs: number } | null;
 }
+
+/** One feed as the API shows it (no host path: the file's base name only). */
+export interface FeedStatus {
+  name: string;
+  file: string;
+  format: FeedSpec['format'];
+  kind: NonNullable<FeedSpec['kind']>;
+  severity: Severity;
+  response: WatchFeed['response'];
+  counts: { prefixes: number; domains: number; ja4: number };
+  stamp: string;
+  loadedAt: string | null;
+  loadedUs: number | null;
+  lastError: { message: string; at: string } | null;
+}
+
+/** The file's configuration as the constructor takes it (the loaded state is the watchlist's). */
+export type WatchFeedConfig = Omit<WatchFeed, 'matcher' | 'entries' | 'domains' | 'ja4' | 'stamp' | 'loadedUs' | 'lastError'>;
+
+const nowUs = (): number => Date.now() * 1000;
+const isoOfUs = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
 
 /** What the agent server needs to push the watchlist (CollectorServerOptions.watchlist). */
 export interface WatchlistSource {
@@ -64,9 +90,9 @@ export class ThreatWatchlist implements WatchlistSource {
   private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(feeds: Omit<WatchFeed, 'matcher' | 'entries' | 'domains' | 'ja4' | 'stamp'>[], private readonly log?: Logger, private readonly maxBytes = MAX_WATCHLIST_BYTES) {
+  constructor(feeds: WatchFeedConfig[], private readonly log?: Logger, private readonly maxBytes = MAX_WATCHLIST_BYTES, private readonly clockUs: () => number = nowUs) {
     for (const f of feeds) {
-      const wf: WatchFeed = { ...f, matcher: new PrefixMatcher(4), entries: [], domains: new Map(), ja4: new Map(), stamp: '' };
+      const wf: WatchFeed = { ...f, matcher: new PrefixMatcher(4), entries: [], domains: new Map(), ja4: new Map(), stamp: '', loadedUs: 0, lastError: null };
       this.feeds.push(wf);
       this.reload(wf);
     }
@@ -75,7 +101,7 @@ export class ThreatWatchlist implements WatchlistSource {
 
   /** The feeds of every enabled threat-intel analyzer of a plan (paths resolved as the analyzer resolves them). */
   static fromPlan(plan: readonly PlannedAnalyzer[], baseDir: string, log?: Logger): ThreatWatchlist {
-    const feeds: Omit<WatchFeed, 'matcher' | 'entries' | 'domains' | 'ja4' | 'stamp'>[] = [];
+    const feeds: WatchFeedConfig[] = [];
     for (const e of plan) {
       if (e.kind !== 'builtin' || e.builtin !== 'threat-intel' || !e.enabled) continue;
       const r = threatIntelConfigSchema.safeParse(e.config ?? {});
@@ -107,8 +133,11 @@ export class ThreatWatchlist implements WatchlistSource {
       f.domains = loaded.domains;
       f.ja4 = loaded.ja4;
       f.matcher = PrefixMatcher.from(loaded.prefixes);
+      f.loadedUs = this.clockUs();
+      f.lastError = null;
       return true;
     } catch (e) {
+      f.lastError = { message: (e as Error).message, atUs: this.clockUs() };
       this.log?.warn({ feed: f.name, err: (e as Error).message }, 'watchlist: feed unreadable; keeping its previous entries');
       return false;
     }
@@ -151,6 +180,23 @@ export class ThreatWatchlist implements WatchlistSource {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** Each feed's file, counts, last load and last error (pure: reads nothing from disk). */
+  status(): FeedStatus[] {
+    return this.feeds.map((f) => ({
+      name: f.name,
+      file: basename(f.path),
+      format: f.spec.format,
+      kind: f.spec.kind ?? 'auto',
+      severity: f.severity,
+      response: f.response,
+      counts: { prefixes: f.entries.length, domains: f.domains.size, ja4: f.ja4.size },
+      stamp: f.stamp,
+      loadedAt: f.loadedUs > 0 ? isoOfUs(f.loadedUs) : null,
+      loadedUs: f.loadedUs > 0 ? f.loadedUs : null,
+      lastError: f.lastError ? { message: f.lastError.message, at: isoOfUs(f.lastError.atUs) } : null,
+    }));
   }
 
   current(): CollectorMessage | null {
