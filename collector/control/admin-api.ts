@@ -30,6 +30,7 @@ import type { UserStore } from '../users/user-store.js';
 import type { AppLogRoute } from './app-log-route.js';
 
 import type { DataAccess } from './data-access.js';
+import type { FeedStatus } from '../respond/threat-watchlist.js';
 import { PORT_HEADER } from '../../shared/protocol/port-names.js';
 
 /** What the API reaches of one running organisation. */
@@ -57,6 +58,8 @@ export interface OrgControl {
   data?: DataAccess;
   /** quota use and what was refused (org-quotas.ts) */
   status(): Record<string, unknown>;
+  /** its threat-intel feeds and their load state (threat-watchlist.ts); absent: none */
+  feeds?(): FeedStatus[];
 }
 
 /** Everything an API handler may use: the collector-wide state and the organisations. */

@@ -309,6 +309,9 @@ const appLog = (kind: 'dns' | 'tls'): AdminHandler => (ctx) => {
   return { status: 200, body: o.appLogs(kind, ctx.url.searchParams) };
 };
 
+/** The organisation's threat-intel feeds and their load state; none configured: an empty list. */
+const listFeeds: AdminHandler = (ctx) => ({ status: 200, body: { feeds: orgOf(ctx).feeds?.() ?? [] } });
+
 /** The organisation-scoped endpoints (the API prefixes nothing: each path names its :org). */
 export const ORG_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/orgs/:org/agents', permission: 'agents:read', handler: listAgents },
@@ -326,4 +329,5 @@ export const ORG_ROUTES: readonly RouteSpec<AdminHandler>[] = [
   { method: 'GET', path: '/v1/orgs/:org/flows/summary', permission: 'flows:read', handler: flowSummary },
   { method: 'GET', path: '/v1/orgs/:org/alerts', permission: 'alerts:read', handler: listAlerts },
   { method: 'POST', path: '/v1/orgs/:org/alerts/:id/state', permission: 'alerts:write', handler: setAlertState },
+  { method: 'GET', path: '/v1/orgs/:org/feeds', permission: 'alerts:read', handler: listFeeds },
 ];

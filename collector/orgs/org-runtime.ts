@@ -285,6 +285,10 @@ export class OrgRuntime implements OrgControl {
 
   // ---- OrgControl (the operators' API) -----------------------------------------------
 
+  feeds(): ReturnType<NonNullable<OrgControl['feeds']>> {
+    return this.watchlist.status();
+  }
+
   liveAgents(): ReturnType<OrgControl['liveAgents']> {
     return this.control.liveAgents();
   }

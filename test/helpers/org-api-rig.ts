@@ -21,6 +21,7 @@ import { createOrganisation } from '../../collector/orgs/provision.js';
 import { AdminClient } from '../../console/admin-client.js';
 import type { Role } from '../../collector/users/roles.js';
 import type { ConsoleOptions } from '../../collector/control/operators-api.js';
+import type { ThreatWatchlist } from '../../collector/respond/threat-watchlist.js';
 
 const log = logger('test-org-api');
 log.level = 'silent';
@@ -60,12 +61,13 @@ export class OrgApiRig {
   readonly orgs = new Map<string, RigOrg>();
 
   /** PKI, state (with the default organisation), the API; `orgs` more organisations besides default. */
-  async start(o: { orgs?: string[]; pcapLimits?: Partial<PcapExportLimits>; console?: ConsoleOptions | false } = {}): Promise<this> {
+  /** `watchlists`: an organisation's threat watchlist (its feeds route); others have none. */
+  async start(o: { orgs?: string[]; pcapLimits?: Partial<PcapExportLimits>; console?: ConsoleOptions | false; watchlists?: Record<string, ThreatWatchlist> } = {}): Promise<this> {
     initPki(this.pki, { serverNames: ['collector.test'], serverBits: 2048 });
     this.caPem = readFileSync(pkiPaths(this.pki).caCert, 'utf8');
     this.state = openCollectorState({ stateDir: this.dir, pkiDir: this.pki });
     for (const id of o.orgs ?? []) createOrganisation(this.state, { id, actor: 'test', caBits: 2048 });
-    for (const rec of this.state.orgs.list()) this.orgs.set(rec.id, this.runOrg(rec.id, o.pcapLimits));
+    for (const rec of this.state.orgs.list()) this.orgs.set(rec.id, this.runOrg(rec.id, o.pcapLimits, o.watchlists?.[rec.id]));
     this.api = await startOperatorsApi({
       state: this.state,
       orgs: { runtime: (id) => (this.state.orgs.get(id)?.state === 'active' ? this.orgs.get(id) ?? null : null), reconcile: async () => undefined },
@@ -76,7 +78,7 @@ export class OrgApiRig {
     return this;
   }
 
-  private runOrg(org: string, pcapLimits?: Partial<PcapExportLimits>): RigOrg {
+  private runOrg(org: string, pcapLimits?: Partial<PcapExportLimits>, watchlist?: ThreatWatchlist): RigOrg {
     const dbPath = orgPaths(this.dir, org).db;
     const control = ControlService.open({ dbPath, log, tickMs: 50 });
     const transport = new FakeTransport();
@@ -93,6 +95,7 @@ export class OrgApiRig {
       appLogs: createAppLogRoute(dbPath),
       data: openDataAccess(dbPath),
       status: () => ({}),
+      ...(watchlist ? { feeds: () => watchlist.status() } : {}),
     };
   }
 

@@ -4,9 +4,13 @@
 // mutual TLS, the console's client. Paths under /v1/orgs/default:
 //   GET .../flows (filters, CIDR and the "*" notation, cursor paging), GET .../flows/summary,
 //   GET .../alerts and POST .../alerts/ID/state (audited), since/until on commands and audit,
-//   GET .../agents (revoked, commands not answered yet, what a command put in force).
+//   GET .../agents (revoked, commands not answered yet, what a command put in force),
+//   GET .../feeds (the organisation's threat-intel feeds; none: an empty list; other orgs: 403).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ThreatWatchlist, type FeedStatus } from '../../../collector/respond/threat-watchlist.js';
 import { revokeAgent } from '../../../certs/pki-dir.js';
 import { OrgApiRig } from '../../helpers/org-api-rig.js';
 import { buildSignedCommand } from '../../../shared/commands/command-signing.js';
@@ -179,5 +183,44 @@ describe('API routes: flows, summary, alerts, time ranges, agents as they are', 
     revokeAgent(join(dir, 'pki'), A2, 'test');
     for (let i = 0; i < 60 && !(await agentOf(A2)).revoked; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal((await agentOf(A2)).revoked, true);
+  });
+});
+
+describe('API route: GET /v1/orgs/ORG/feeds', function () {
+  this.timeout(60_000);
+  const rig = new OrgApiRig();
+  const feedDir = mkdtempSync(join(tmpdir(), 'meerkat-feeds-'));
+  const feedPath = join(feedDir, 'drop.txt');
+
+  before(async () => {
+    writeFileSync(feedPath, '198.51.100.0/24\n203.0.113.7\nevil.example\nt13d1516h2_8daaf6152771_b186095e22b6\n');
+    const watchlist = new ThreatWatchlist([{ name: 'drop', path: feedPath, spec: { format: 'plain' }, severity: 'high', response: 'block-peer', durationSec: 600 }]);
+    await rig.start({ orgs: ['other'], watchlists: { default: watchlist } });
+  });
+  after(async () => {
+    await rig.close();
+    rmSync(feedDir, { recursive: true, force: true });
+  });
+
+  it('lists the feeds with counts, load time and no host path, to every role of the organisation', async () => {
+    const viewer = (await rig.user('vera', { default: 'viewer' })).client();
+    const d = await viewer.get<{ feeds: FeedStatus[] }>(viewer.scoped('/feeds'));
+    assert.equal(d.feeds.length, 1);
+    const f = d.feeds[0]!;
+    assert.deepEqual({ name: f.name, file: f.file, format: f.format, kind: f.kind, severity: f.severity, response: f.response, counts: f.counts, lastError: f.lastError },
+      { name: 'drop', file: 'drop.txt', format: 'plain', kind: 'auto', severity: 'high', response: 'block-peer', counts: { prefixes: 2, domains: 1, ja4: 1 }, lastError: null });
+    assert.ok(Math.abs(Date.parse(f.loadedAt!) - Date.now()) < 60_000, 'loaded just now');
+    assert.equal(Math.floor(f.loadedUs! / 1000), Date.parse(f.loadedAt!));
+    assert.ok(!JSON.stringify(d).includes(feedDir), 'no host path');
+  });
+
+  it('answers an empty list for an organisation without threat-intel', async () => {
+    const c = (await rig.user('olga', { other: 'viewer' })).client('other');
+    assert.deepEqual(await c.get(c.scoped('/feeds')), { feeds: [] });
+  });
+
+  it('refuses a user of another organisation (403)', async () => {
+    const c = (await rig.user('mallory', { other: 'admin' })).client('default');
+    await assert.rejects(c.get(c.scoped('/feeds')), (e: unknown) => e instanceof AdminApiError && e.status === 403);
   });
 });
