@@ -137,7 +137,8 @@ export class ThreatWatchlist implements WatchlistSource {
       f.lastError = null;
       return true;
     } catch (e) {
-      f.lastError = { message: (e as Error).message, atUs: this.clockUs() };
+      // node's messages name the full path: the status shows the file's base name only
+      f.lastError = { message: (e as Error).message.split(f.path).join(basename(f.path)), atUs: this.clockUs() };
       this.log?.warn({ feed: f.name, err: (e as Error).message }, 'watchlist: feed unreadable; keeping its previous entries');
       return false;
     }

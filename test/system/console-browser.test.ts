@@ -8,13 +8,15 @@
 // name pseudonyms turned back into names with the owner key; a viewer cannot send a command (page and API); a member of one
 // organisation cannot read another by editing the URL; requests without the CSRF token or
 // without a session are refused; a responder acknowledges an alert and sends a browser-signed
-// command that the collector queues with the signer's key id.
+// command that the collector queues with the signer's key id; the Feeds page lists the
+// organisation's threat-intel feeds with their counts and a failed feed's error (as text).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { OrgApiRig } from '../helpers/org-api-rig.js';
+import { ThreatWatchlist } from '../../collector/respond/threat-watchlist.js';
 import { skipBecause } from '../helpers/skip.js';
 import { importDumps, makeDumps, refPcap } from '../shared/pcap-export/export-fixtures.js';
 import { orgPaths } from '../../collector/orgs/org-paths.js';
@@ -41,10 +43,18 @@ describe('web console in a real browser', function () {
   let base: string;
   let keysDir: string;
   let anonKeyB64: string;
+  let feedDir: string;
 
   before(async function () {
     if (!existsSync(CHROMIUM)) skipBecause(this, `${CHROMIUM} is missing (scripts/setup.sh installs Debian's chromium)`);
-    rig = await new OrgApiRig().start({ orgs: ['acme'], console: { throttle: { maxUserFailures: 3 } } });
+    // the default organisation's threat intel: a feed file, and a feed whose file is missing (acme has none)
+    feedDir = mkdtempSync(join(tmpdir(), 'meerkat-console-feeds-'));
+    writeFileSync(join(feedDir, 'drop.txt'), '198.51.100.0/24\n203.0.113.7\n192.0.2.0/25\nevil.example\nt13d1516h2_8daaf6152771_b186095e22b6\n');
+    const watchlist = new ThreatWatchlist([
+      { name: 'drop', path: join(feedDir, 'drop.txt'), spec: { format: 'plain' }, severity: 'high', response: 'capture-peer', durationSec: 300 },
+      { name: '<b>gone</b>', path: join(feedDir, 'gone.csv'), spec: { format: 'csv', column: 1 }, severity: 'low', response: 'none', durationSec: 0 },
+    ]);
+    rig = await new OrgApiRig().start({ orgs: ['acme'], console: { throttle: { maxUserFailures: 3 } }, watchlists: { default: watchlist } });
     base = `https://127.0.0.1:${rig.api.port}`;
     const users = rig.state.users;
     await users.add({ name: 'alice', password: PASSWORD });
@@ -84,6 +94,7 @@ describe('web console in a real browser', function () {
     await browser?.close();
     await rig?.close();
     if (keysDir) rmSync(keysDir, { recursive: true, force: true });
+    if (feedDir) rmSync(feedDir, { recursive: true, force: true });
   });
 
   async function shot(page: Page, name: string): Promise<void> {
@@ -330,6 +341,39 @@ describe('web console in a real browser', function () {
     const r = await pageFetch(v.page, 'POST', '/v1/orgs/acme/tokens', { body: { uses: 1 } });
     assert.equal(r.status, 403);
     await v.ctx.close();
+  });
+
+  it('the Feeds page lists the threat-intel feeds with their counts and a failed feed\'s error; none configured says so', async () => {
+    const { ctx, page } = await newPage();
+    await logIn(page, 'victor');
+    await page.getByTestId('whoami').waitFor();
+    // reached from the keyboard: the nav link focused, Enter
+    await page.getByRole('link', { name: 'Feeds' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/#\/default\/feeds$/);
+    const rows = page.getByTestId('feed-row');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 2);
+    const drop = rows.filter({ hasText: 'drop.txt' });
+    assert.equal(await drop.getByTestId('feed-prefixes').innerText(), '3');
+    assert.equal(await drop.getByTestId('feed-domains').innerText(), '1');
+    assert.equal(await drop.getByTestId('feed-ja4').innerText(), '1');
+    assert.equal(await drop.getByTestId('feed-ok').innerText(), 'ok');
+    assert.equal(await drop.getByTestId('feed-error').count(), 0);
+    // the missing feed: its error shown in its row, its name as text (not markup)
+    const gone = rows.filter({ hasText: 'gone.csv' });
+    assert.match(await gone.getByTestId('feed-error').innerText(), /reload failed .*ENOENT.*\(nothing loaded\)/);
+    assert.equal(await gone.getByRole('rowheader').innerText(), '<b>gone</b>');
+    assert.equal(await page.locator('[data-testid="feeds-table"] b').count(), 0, 'no markup from a feed name');
+    assert.ok(!(await page.getByTestId('feeds-table').innerText()).includes(feedDir), 'no host path on the page');
+    await shot(page, 'feeds');
+    await ctx.close();
+    // acme has no threat intel
+    const b = await newPage();
+    await logIn(b.page, 'bob', PASSWORD, '#/acme/feeds');
+    await b.page.getByTestId('feeds-empty').waitFor();
+    assert.match(await b.page.getByTestId('feeds-empty').innerText(), /No threat-intel feeds configured/);
+    await b.ctx.close();
   });
 
   it('the owner key turns name pseudonyms back into names in the page', async () => {

@@ -1,5 +1,5 @@
 // The web console: login, then one organisation at a time (switchable) with its pages -
-// overview, agents, flows, alerts, commands. Routes live in the URL hash
+// overview, agents, flows, alerts, commands, audit, threat-intel feeds. Routes live in the URL hash
 // (#/<org>/<page>[/<id>][?filters]) so a page can be bookmarked and reloaded. Every check that
 // matters is the server's; the page only hides what the user's role cannot do.
 import { render } from 'preact';
@@ -15,6 +15,7 @@ import { Flows } from './pages-flows.js';
 import { Alerts } from './pages-alerts.js';
 import { Commands } from './pages-commands.js';
 import { Audit, OrgAdmin } from './pages-admin.js';
+import { Feeds } from './pages-feeds.js';
 
 interface Route { org: string; page: string; id: string; query: URLSearchParams }
 
@@ -99,7 +100,7 @@ function OwnerKey() {
   );
 }
 
-const PAGES = [['overview', 'Overview'], ['agents', 'Agents'], ['flows', 'Flows'], ['alerts', 'Alerts'], ['commands', 'Commands'], ['audit', 'Audit']] as const;
+const PAGES = [['overview', 'Overview'], ['agents', 'Agents'], ['flows', 'Flows'], ['alerts', 'Alerts'], ['commands', 'Commands'], ['audit', 'Audit'], ['feeds', 'Feeds']] as const;
 
 function Shell({ session, onOut }: { session: Session; onOut: () => void }) {
   const route = useRoute();
@@ -139,6 +140,7 @@ function Shell({ session, onOut }: { session: Session; onOut: () => void }) {
         {route.page === 'alerts' && <Alerts org={org} canAct={canAct} />}
         {route.page === 'commands' && <Commands org={org} canAct={canAct} />}
         {route.page === 'audit' && <Audit org={org} />}
+        {route.page === 'feeds' && <Feeds org={org} />}
         {route.page === 'admin' && m.role === 'admin' && <OrgAdmin org={org} />}
       </main>
     </div>
