@@ -1,7 +1,6 @@
 // The agent <-> collector wire protocol (version 1), shared by both ends: the binary
 // upload frame header and the JSON control messages. docs/protocol.md is the prose spec.
 // Kept free of I/O so the collector and the agent (and tests) use the same codec.
-// (Lives here for now; it would sit better in shared/protocol/, see the report.)
 import * as z from 'zod/mini';
 import '../config/schema-messages.js';
 import { MeerkatError } from '../errors.js';
