@@ -199,13 +199,18 @@ async function main(): Promise<void> {
   report.add({ name: 'DGA classifier, 5-fold: precision at equal class sizes', value: dg.crossValidated.balancedPrecision, unit: 'share', target: '>= 0.99',
     note: `${dg.crossValidated.falsePositives} of ${dg.crossValidated.benign} benign names called DGA; recall ${dg.crossValidated.recall.toFixed(3)}` });
 
-  log('organisations: one flooding (within its dumps/s quota, then beyond it) - the other\'s ack latency (real collector process)');
+  log('organisations: one flooding (within its dumps/s quota, then beyond it) - the other\'s ack and alert latency (real collector process)');
   try {
     const oi = await benchOrgIsolation({ samples: 100 });
     const rate = (f: { accepted: number; refused: number; seconds: number }): string => `flood: ${(f.accepted / f.seconds).toFixed(1)} dumps/s accepted, ${(f.refused / f.seconds).toFixed(0)}/s refused (quota ${oi.quota}/s, ${oi.floodAgents} agents)`;
     report.add({ name: 'ack latency of an organisation, the other idle: p50', value: oi.idle.p50Ms, unit: 'ms', note: `p95 ${oi.idle.p95Ms.toFixed(1)} ms` });
     report.add({ name: 'ack latency of an organisation, the other flooding within its quota: p50', value: oi.within.p50Ms, unit: 'ms', reference: { name: 'the other idle', value: oi.idle.p50Ms }, note: `p95 ${oi.within.p95Ms.toFixed(1)} ms; ${rate(oi.within.flood)}` });
     report.add({ name: 'ack latency of an organisation, the other flooding beyond its quota: p50', value: oi.beyond.p50Ms, unit: 'ms', reference: { name: 'the other idle', value: oi.idle.p50Ms }, note: `p95 ${oi.beyond.p95Ms.toFixed(1)} ms; ${rate(oi.beyond.flood)}` });
+    const al = oi.alerts;
+    const alertNote = (x: { p95Ms: number; maxMs: number; samples: number }): string => `p95 ${x.p95Ms.toFixed(0)} ms, max ${x.maxMs.toFixed(0)} ms over ${x.samples} new alerts (upload -> alert row)`;
+    report.add({ name: 'alert latency of an organisation, the other idle: p50', value: al.idle.p50Ms, unit: 'ms', note: alertNote(al.idle) });
+    report.add({ name: 'alert latency of an organisation, the other flooding within its quota: p50', value: al.within.p50Ms, unit: 'ms', reference: { name: 'the other idle', value: al.idle.p50Ms }, note: alertNote(al.within) });
+    report.add({ name: 'alert latency of an organisation, the other flooding beyond its quota: p50', value: al.beyond.p50Ms, unit: 'ms', reference: { name: 'the other idle', value: al.idle.p50Ms }, note: alertNote(al.beyond) });
   } catch (e) {
     log(`organisations: not measured (${(e as Error).message.split('\n')[0]})`);
   }
