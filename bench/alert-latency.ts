@@ -207,23 +207,28 @@ export async function benchAlertLatency(opts: AlertLatencyOptions = {}): Promise
   if (!netnsAvailable()) throw new Error('alert latency bench needs root and iproute2 (network namespaces)');
   const n = opts.samples ?? 10;
   const rig = new LatencyRig();
-  const lat: number[] = [];
-  let missed = 0;
   try {
     await rig.start({ listed: n });
     await sleep(1000);
-    for (const addr of rig.listed) {
-      const sentMs = await rig.request(addr);
-      const timeout = opts.timeoutMs ?? 30_000;
-      let created: number | null = null;
-      const until = Date.now() + timeout;
-      while (Date.now() < until && (created = rig.alertCreatedUs(addr)) === null) await sleep(50);
-      if (created === null) { missed++; lat.push(timeout); } else lat.push(created / 1000 - sentMs);
-      opts.log?.(`  ${addr}: ${created === null ? 'no alert' : `${(created / 1000 - sentMs).toFixed(0)} ms`}`);
-      await sleep(opts.spacingMs ?? 1500);
-    }
+    return await measureAlerts(rig, rig.listed, (addr) => rig.request(addr), opts);
   } finally {
     rig.close();
+  }
+}
+
+/** Sends to each target in turn and times send -> alert row (a miss counts as the timeout). */
+async function measureAlerts(rig: LatencyRig, targets: readonly string[], send: (t: string) => Promise<number>, opts: AlertLatencyOptions): Promise<{ p50Ms: number; p95Ms: number; samples: number; maxMs: number; missed: number }> {
+  const lat: number[] = [];
+  let missed = 0;
+  for (const t of targets) {
+    const sentMs = await send(t);
+    const timeout = opts.timeoutMs ?? 30_000;
+    let created: number | null = null;
+    const until = Date.now() + timeout;
+    while (Date.now() < until && (created = rig.alertCreatedUs(t)) === null) await sleep(50);
+    if (created === null) { missed++; lat.push(timeout); } else lat.push(created / 1000 - sentMs);
+    opts.log?.(`  ${t}: ${created === null ? 'no alert' : `${(created / 1000 - sentMs).toFixed(0)} ms`}`);
+    await sleep(opts.spacingMs ?? 1500);
   }
   const sorted = [...lat].sort((a, b) => a - b);
   return { p50Ms: percentile(sorted, 0.5), p95Ms: percentile(sorted, 0.95), maxMs: sorted[sorted.length - 1] ?? NaN, samples: lat.length, missed };
@@ -234,26 +239,13 @@ export async function benchDomainAlertLatency(opts: AlertLatencyOptions = {}): P
   if (!netnsAvailable()) throw new Error('alert latency bench needs root and iproute2 (network namespaces)');
   const n = opts.samples ?? 10;
   const rig = new LatencyRig();
-  const lat: number[] = [];
-  let missed = 0;
   try {
     await rig.start({ listed: 0, domains: n });
     await sleep(1000);
-    for (const name of rig.listedNames) {
-      const sentMs = await rig.lookup(name);
-      const timeout = opts.timeoutMs ?? 30_000;
-      let created: number | null = null;
-      const until = Date.now() + timeout;
-      while (Date.now() < until && (created = rig.alertCreatedUs(name)) === null) await sleep(50);
-      if (created === null) { missed++; lat.push(timeout); } else lat.push(created / 1000 - sentMs);
-      opts.log?.(`  ${name}: ${created === null ? 'no alert' : `${(created / 1000 - sentMs).toFixed(0)} ms`}`);
-      await sleep(opts.spacingMs ?? 1500);
-    }
+    return await measureAlerts(rig, rig.listedNames, (name) => rig.lookup(name), opts);
   } finally {
     rig.close();
   }
-  const sorted = [...lat].sort((a, b) => a - b);
-  return { p50Ms: percentile(sorted, 0.5), p95Ms: percentile(sorted, 0.95), maxMs: sorted[sorted.length - 1] ?? NaN, samples: lat.length, missed };
 }
 
 // `npx tsx bench/alert-latency.ts [samples] [domains]`
