@@ -14,7 +14,7 @@ import { UsageError } from '../shared/cli/run-cli.js';
 import { RevocationListError } from '../certs/errors.js';
 import { KeyFileError } from '../shared/keys/key-file-error.js';
 import { CollectorServer } from './server/collector-server.js';
-import { apiCertNames, effectiveLimits, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
+import { agentPortOptions, apiCertNames, resolvedDirs, splitHostPort, type CollectorServerConfig } from './server/server-config.js';
 import { startOperatorsApi, type OperatorsApi } from './control/operators-api.js';
 import { openCollectorState, type CollectorState } from './orgs/collector-state.js';
 import { OrgSupervisor } from './orgs/org-supervisor.js';
@@ -74,12 +74,7 @@ export async function startCollectorService(cfg: CollectorServerConfig, opts: Co
     const api = cfg.api === 'off' ? null : await startOperatorsApi({ state, orgs, listen: splitHostPort(cfg.api), names: apiCertNames(cfg), console: cfg.console ? {} : false, log: logger('control') });
     if (api) built.push(() => api.close());
     const server = await CollectorServer.start({
-      ...resolvedDirs(cfg),
-      listen: splitHostPort(cfg.listen),
-      ops: cfg.ops === 'off' ? false : splitHostPort(cfg.ops),
-      tlsMinVersion: cfg.tls.minVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
-      limits: effectiveLimits(cfg),
-      agentCertDays: cfg.agentCertDays,
+      ...agentPortOptions(cfg),
       orgs,
       onRevocations: (list) => orgs.noteRevocations(list),
       healthChecks: () => orgs.health(),

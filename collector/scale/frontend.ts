@@ -10,7 +10,7 @@ import { openPgPool } from '../../shared/store/postgres/pg-connect.js';
 import { PgFlowStore } from '../../shared/store/postgres/pg-flow-store.js';
 import type { CollectorServerConfig } from '../server/server-config.js';
 import { CollectorServer } from '../server/collector-server.js';
-import { effectiveLimits, resolvedDirs, splitHostPort } from '../server/server-config.js';
+import { agentPortOptions } from '../server/server-config.js';
 import { analyzerPlan, parseAnalysisConfig, type AnalysisConfigInput } from '../analyze/analysis-config.js';
 import { ThreatWatchlist } from '../respond/threat-watchlist.js';
 
@@ -62,12 +62,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     let relay: AgentRelay | null = null;
     let counters: { published: Counter<'org' | 'result'>; refused: Counter<'org' | 'reason'> } | null = null;
     server = await CollectorServer.start({
-      ...resolvedDirs(cfg),
-      listen: splitHostPort(cfg.listen),
-      ops: cfg.ops === 'off' ? false : splitHostPort(cfg.ops),
-      tlsMinVersion: cfg.tls.minVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
-      limits: effectiveLimits(cfg),
-      agentCertDays: cfg.agentCertDays,
+      ...agentPortOptions(cfg),
       committer,
       watchlist,
       onCommandResult: (agentId, cid, ok, result, error) => relay?.publishResult(agentId, { id: cid, ok, result, error }),

@@ -79,3 +79,15 @@ export function resolvedDirs(c: CollectorServerConfig): { stateDir: string; pkiD
 export function effectiveLimits(c: CollectorServerConfig): CollectorLimits {
   return { ...DEFAULT_LIMITS, ...c.limits } as CollectorLimits;
 }
+
+/** What every role that runs the agents' port takes from the configuration (`run`, a front-end). */
+export function agentPortOptions(c: CollectorServerConfig) {
+  return {
+    ...resolvedDirs(c),
+    listen: splitHostPort(c.listen),
+    ops: c.ops === 'off' ? (false as const) : splitHostPort(c.ops),
+    tlsMinVersion: c.tls.minVersion === '1.2' ? ('TLSv1.2' as const) : ('TLSv1.3' as const),
+    limits: effectiveLimits(c),
+    agentCertDays: c.agentCertDays,
+  };
+}
