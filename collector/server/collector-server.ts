@@ -29,7 +29,7 @@ import { limitTimeToFirstRequest, serverTimeoutOptions, type ConnectionTimeouts 
 import { RefusalLog, type RefusalLogOptions } from './refusal-log.js';
 import { SourceLimiter } from './source-limiter.js';
 import { AgentSession, AgentState, type DumpCommittedHook, type SessionDeps } from './agent-session.js';
-import { SingleOrgDirectory, type IngestLane, type OrgDirectory, type WatchlistSource } from './org-lanes.js';
+import { SingleOrgDirectory, type IngestLane, type OrgClassification, type OrgDirectory, type WatchlistSource } from './org-lanes.js';
 import { CollectorMetrics } from './collector-metrics.js';
 import { DEFAULT_LIMITS, type CollectorLimits } from './collector-limits.js';
 import { DumpCommitter, type CommitFs, type InTransactionHook, type StorageError, type UploadCommitter } from './dump-committer.js';
@@ -37,7 +37,7 @@ import { FlowStoreDumpLedger } from './flow-store-ledger.js';
 import type { FlowStore } from '../../shared/store/flow-store.js';
 import { SqliteDumpLedger, type DumpLedger } from './dump-ledger.js';
 import { verifyDumpBody } from './dump-verifier.js';
-import { handleEnroll, serveCaCert } from './enroll-handler.js';
+import { handleEnroll, serveCaCert, sqliteTokenSource, type EnrollTokenSource } from './enroll-handler.js';
 import { InflightGate } from './inflight-gate.js';
 import { RefusalReason, checkPeer, classifyTlsClientError, type PeerVerdict } from './peer-check.js';
 import { RevocationWatcher } from './revocation-watcher.js';
@@ -46,6 +46,8 @@ export interface CollectorServerOptions {
   pkiDir: string;
   /** enrollment tokens, the default dump ledger */
   stateDir: string;
+  /** where enrollment tokens are checked and used (default: <stateDir>/collector.db); owned by the server */
+  tokens?: EnrollTokenSource;
   /** raw dump files; default <stateDir>/dumps */
   dumpDir?: string;
   listen: { host: string; port: number };
@@ -108,6 +110,16 @@ function remoteOf(socket: Socket): string {
   return socket.remoteAddress ?? (socket as unknown as { _parent?: Socket })._parent?.remoteAddress ?? '?';
 }
 
+/** A verified peer with its organisation's verdict folded in. */
+function withOrg(v: PeerVerdict & { ok: true }, c: OrgClassification): PeerVerdict & { org?: string } {
+  return c.ok ? { ...v, org: c.org } : { ok: false, reason: c.reason, detail: c.detail, claimedCn: v.agentId, serial: v.serial, ...(c.org ? { org: c.org } : {}) };
+}
+
+/** Status of an upgrade refused for an organisation reason: retryable ones are 503. */
+function orgRefusalStatus(reason: string): number {
+  return reason === RefusalReason.OrgSuspended || reason === RefusalReason.OrgUnavailable ? 503 : 403;
+}
+
 export interface AgentSummary {
   agentId: string;
   connected: boolean;
@@ -128,6 +140,8 @@ export class CollectorServer {
   private readonly agents = new Map<string, AgentState>();
   private readonly sessions = new Set<AgentSession>();
   private readonly verdicts = new WeakMap<Socket, PeerVerdict & { org?: string }>();
+  /** sockets whose organisation is being looked up (an asynchronous directory) */
+  private readonly pendingVerdicts = new WeakMap<Socket, Promise<void>>();
   private readonly orgs: OrgDirectory;
   private readonly counted = new WeakSet<Socket>();
   private readonly deps: SessionDeps;
@@ -147,7 +161,7 @@ export class CollectorServer {
   private constructor(
     private readonly opts: CollectorServerOptions,
     private pki: LoadedPki,
-    private readonly tokens: EnrollTokenStore,
+    private readonly tokens: EnrollTokenSource,
     private readonly ledger: DumpLedger | null,
     orgs: OrgDirectory,
   ) {
@@ -205,7 +219,7 @@ export class CollectorServer {
 
   static async start(opts: CollectorServerOptions): Promise<CollectorServer> {
     const pki = loadPki(opts.pkiDir);
-    const tokens = EnrollTokenStore.open(opts.stateDir);
+    const tokens = opts.tokens ?? sqliteTokenSource(EnrollTokenStore.open(opts.stateDir));
     let ownLedger: DumpLedger | null = null;
     let server: CollectorServer | undefined;
     try {
@@ -233,7 +247,7 @@ export class CollectorServer {
     } catch (e) {
       if (server) await server.close().catch(() => undefined);
       else {
-        tokens.close();
+        await Promise.resolve(tokens.close()).catch(() => undefined);
         ownLedger?.close();
       }
       throw e;
@@ -305,12 +319,30 @@ export class CollectorServer {
 
   private onSecureConnection(s: TLSSocket): void {
     const cert = s.getPeerCertificate();
-    let v: PeerVerdict & { org?: string } = checkPeer({ authorized: s.authorized, authorizationError: s.authorizationError as unknown as string | null, cert }, this.revocations.list);
-    if (v.ok) {
-      // the organisation comes from the CA that verifiably signed the certificate, never from what it says
-      const c = this.orgs.classify(new X509Certificate(cert.raw), v.agentId);
-      v = c.ok ? { ...v, org: c.org } : { ok: false, reason: c.reason, detail: c.detail, claimedCn: v.agentId, serial: v.serial, ...(c.org ? { org: c.org } : {}) };
+    const v: PeerVerdict = checkPeer({ authorized: s.authorized, authorizationError: s.authorizationError as unknown as string | null, cert }, this.revocations.list);
+    if (!v.ok) return this.setVerdict(s, v);
+    // the organisation comes from the CA that verifiably signed the certificate, never from what it says
+    const c = this.classifyOrg(new X509Certificate(cert.raw), v.agentId);
+    if (!(c instanceof Promise)) return this.setVerdict(s, withOrg(v, c));
+    // a directory over a shared database may have to look the agent up: requests on this socket wait for it
+    this.pendingVerdicts.set(s, c.then((r) => this.setVerdict(s, withOrg(v, r))).finally(() => this.pendingVerdicts.delete(s)));
+  }
+
+  /** The directory's answer; a failed lookup is a retryable refusal, never an accepted agent. */
+  private classifyOrg(leaf: X509Certificate, agentId: string): OrgClassification | Promise<OrgClassification> {
+    const unavailable = (e: unknown): OrgClassification => {
+      this.log.warn({ agentId, err: (e as Error).message }, 'looking up the organisation of an agent failed; refused for now (it retries)');
+      return { ok: false, reason: RefusalReason.OrgUnavailable, detail: 'the collector cannot look up the agent\'s organisation right now; retry later' };
+    };
+    try {
+      const c = this.orgs.classify(leaf, agentId);
+      return c instanceof Promise ? c.catch(unavailable) : c;
+    } catch (e) {
+      return unavailable(e);
     }
+  }
+
+  private setVerdict(s: Socket, v: PeerVerdict & { org?: string }): void {
     this.verdicts.set(s, v);
     // a bad certificate is refused at once; "no certificate" is fine for enrollment, refused later
     if (!v.ok && v.reason !== RefusalReason.NoClientCert) {
@@ -325,6 +357,8 @@ export class CollectorServer {
   // ---- HTTPS: enrollment -------------------------------------------------------------
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const pending = this.pendingVerdicts.get(req.socket);
+    if (pending) return void pending.then(() => this.onRequest(req, res));
     const path = (req.url ?? '/').split('?')[0];
     res.setHeader(PORT_HEADER, 'listen');
     if (path === ENROLL_CA_PATH && req.method === 'GET') return serveCaCert(res, this.pki.ca);
@@ -364,12 +398,14 @@ export class CollectorServer {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const pending = this.pendingVerdicts.get(socket);
+    if (pending) return void pending.then(() => this.onUpgrade(req, socket, head));
     const path = (req.url ?? '/').split('?')[0];
     if (path !== AGENT_WS_PATH) return this.rejectUpgrade(socket, 404, 'not-found', `agents connect on ${AGENT_WS_PATH}`);
     const v = this.verdictOf(socket);
     if (!v.ok) {
       this.refuse(socket, v.reason, v.detail, { claimedCn: v.claimedCn, serial: v.serial });
-      return this.rejectUpgrade(socket, 403, v.reason, `refused: ${v.detail}`);
+      return this.rejectUpgrade(socket, v.reason === RefusalReason.OrgUnavailable ? 503 : 403, v.reason, `refused: ${v.detail}`);
     }
     // revocation may have changed since the handshake (long keep-alive before the upgrade)
     if (this.revocations.list.isRevoked(v.agentId, v.serial)) {
@@ -378,10 +414,16 @@ export class CollectorServer {
     }
     if (this.shuttingDown) return this.rejectUpgrade(socket, 503, 'shutting-down', 'collector is shutting down');
     // the organisation may have been suspended or deleted since the handshake
-    const now = this.orgs.classify(new X509Certificate((socket as TLSSocket).getPeerCertificate().raw), v.agentId);
+    const now = this.classifyOrg(new X509Certificate((socket as TLSSocket).getPeerCertificate().raw), v.agentId);
+    if (now instanceof Promise) return void now.then((c) => this.upgradeInOrg(req, socket, head, v, c));
+    this.upgradeInOrg(req, socket, head, v, now);
+  }
+
+  private upgradeInOrg(req: IncomingMessage, socket: Socket, head: Buffer, v: PeerVerdict & { ok: true }, now: OrgClassification): void {
+    if (socket.destroyed) return;
     if (!now.ok) {
       this.refuse(socket, now.reason, now.detail, { agentId: v.agentId, ...(now.org ? { org: now.org } : {}) });
-      return this.rejectUpgrade(socket, now.reason === RefusalReason.OrgSuspended ? 503 : 403, now.reason, `refused: ${now.detail}`);
+      return this.rejectUpgrade(socket, orgRefusalStatus(now.reason), now.reason, `refused: ${now.detail}`);
     }
     const lane = this.orgs.lane(now.org);
     if (!lane) {
@@ -571,7 +613,7 @@ export class CollectorServer {
     this.https.closeAllConnections();
     await closed;
     if (this.ops) await this.ops.close();
-    this.tokens.close();
+    await Promise.resolve(this.tokens.close()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'closing the token source failed'));
     this.ledger?.close();
     this.refusalLog.close();
     this.log.info('collector stopped');

@@ -13,8 +13,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/log.js';
 import type { EnrollTokenStore } from '../../certs/enroll-tokens.js';
 import { CsrError, EnrollTokenError } from '../../certs/errors.js';
+import { MeerkatError } from '../../shared/errors.js';
 import { parseAgentCsr, signAgentCsr } from '../../certs/issue-certificates.js';
-import type { OrgDirectory } from './org-lanes.js';
+import type { MaybePromise, OrgDirectory } from './org-lanes.js';
 import type { CollectorMetrics } from './collector-metrics.js';
 import type { RefusalLog } from './refusal-log.js';
 import type { SourceLimiter } from './source-limiter.js';
@@ -32,10 +33,41 @@ export interface EnrollResponse {
   notAfter: string;
 }
 
+/**
+ * Where enrollment tokens are checked and used: the collector-wide SQLite table of one host
+ * (certs/enroll-tokens.ts), or PostgreSQL shared by scale-out front-ends
+ * (collector/scale/org-records.ts). Both throw EnrollTokenError saying why a token is refused.
+ */
+export interface EnrollTokenSource {
+  /** the token's id and organisation if it could be used now, without taking a use */
+  peek(token: string): MaybePromise<{ id: string; org: string }>;
+  /**
+   * Takes one use of the token, atomically, for the agent id about to be issued; a source that
+   * also records the agent's organisation does it in the same step. @throws EnrollTokenError,
+   * EnrollRefusedError
+   */
+  consume(token: string, agentId: string): MaybePromise<{ id: string; org: string }>;
+  close(): MaybePromise<void>;
+}
+
+/** The SQLite token table of one collector host as a token source. */
+export function sqliteTokenSource(store: EnrollTokenStore): EnrollTokenSource {
+  return { peek: (t) => store.peek(t), consume: (t) => store.consume(t), close: () => store.close() };
+}
+
+/** An enrollment the organisation refused when its token was used (suspended meanwhile, at its agents quota). */
+export class EnrollRefusedError extends MeerkatError {
+  readonly code = 'MEERKAT_ERR_ENROLL_REFUSED';
+  constructor(readonly status: number, readonly error: string, message: string) {
+    super(message);
+    this.name = 'EnrollRefusedError';
+  }
+}
+
 export interface EnrollDeps {
   rootCertPem: string;
   orgs: OrgDirectory;
-  tokens: EnrollTokenStore;
+  tokens: EnrollTokenSource;
   metrics: CollectorMetrics;
   log: Logger;
   agentCertDays: number;
@@ -110,26 +142,27 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
   }
   let org: string;
   try {
-    org = deps.tokens.peek(parsed.token).org;
+    org = (await deps.tokens.peek(parsed.token)).org;
   } catch (e) {
     if (e instanceof EnrollTokenError) return fail(e.reason === 'malformed' ? 400 : 403, `token-${e.reason}`, e.message);
     throw e;
   }
   // the organisation must take agents now (active, under its agents quota) before a use is taken
-  const target = deps.orgs.enrollTarget(org);
+  const target = await deps.orgs.enrollTarget(org);
   if (!target.ok) return fail(target.status, target.error, target.message, org);
+  const agentId = randomUUID();
   let tokenId: string;
   try {
-    tokenId = deps.tokens.consume(parsed.token).id;
+    tokenId = (await deps.tokens.consume(parsed.token, agentId)).id;
   } catch (e) {
     if (e instanceof EnrollTokenError) return fail(e.reason === 'malformed' ? 400 : 403, `token-${e.reason}`, e.message, org);
+    if (e instanceof EnrollRefusedError) return fail(e.status, e.error, e.message, org);
     throw e;
   }
   const { issuer } = target;
-  const agentId = randomUUID();
   const issued = signAgentCsr(issuer.ca, parsed.csr, agentId, { days: deps.agentCertDays, ...(issuer.ou ? { org: issuer.ou } : {}) });
   issuer.record(agentId, issued, 'enroll');
-  deps.orgs.enrolled(org, agentId);
+  await deps.orgs.enrolled(org, agentId);
   deps.metrics.enrollments.inc({ org, result: 'ok' });
   // no source address: it would tie the agent id to the host's real (internal) address
   deps.log.info({ org, agentId, tokenId, serial: issued.serial }, 'agent enrolled');

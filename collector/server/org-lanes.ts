@@ -56,15 +56,18 @@ export type EnrollTarget =
   | { ok: true; issuer: OrgIssuer }
   | { ok: false; status: number; error: string; message: string };
 
+/** A directory over a shared database (a scale-out front-end) answers some questions asynchronously. */
+export type MaybePromise<T> = T | Promise<T>;
+
 export interface OrgDirectory {
   /** The organisation of a certificate the TLS layer verified, or why it may not connect. */
-  classify(leaf: X509Certificate, agentId: string): OrgClassification;
+  classify(leaf: X509Certificate, agentId: string): MaybePromise<OrgClassification>;
   /** The organisation's lane, or null while it takes no uploads (suspended, not started). */
   lane(org: string): IngestLane | null;
   /** Whether the organisation a token belongs to may enroll one more agent now, and its CA. */
-  enrollTarget(org: string): EnrollTarget;
-  /** An agent was enrolled into `org`. */
-  enrolled(org: string, agentId: string): void;
+  enrollTarget(org: string): MaybePromise<EnrollTarget>;
+  /** An agent was enrolled into `org` (a directory whose token source records it with the token use does nothing here). */
+  enrolled(org: string, agentId: string): MaybePromise<void>;
   /** The CA that renews an agent of `org`. */
   issuer(org: string): OrgIssuer;
 }

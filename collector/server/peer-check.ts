@@ -26,6 +26,8 @@ export const RefusalReason = {
   OrgMismatch: 'org-mismatch',
   /** the agent's organisation is suspended (retryable: 503; the agent keeps spooling) */
   OrgSuspended: 'org-suspended',
+  /** the agent's organisation could not be looked up now (a front-end's shared database unreachable; retryable: 503) */
+  OrgUnavailable: 'org-unavailable',
 } as const;
 export type RefusalReasonValue = (typeof RefusalReason)[keyof typeof RefusalReason];
 export const ALL_REFUSAL_REASONS: readonly RefusalReasonValue[] = Object.values(RefusalReason);
