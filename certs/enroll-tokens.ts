@@ -22,6 +22,32 @@ function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
+/** The stored hash of a token's secret (what a token store keys its row by). @throws EnrollTokenError when malformed */
+export function enrollTokenHash(token: string): string {
+  return hashSecret(parseEnrollToken(token).secret);
+}
+
+/** A new token (validated options), and the hash a store keeps of it; the store writes the row. */
+export function mintEnrollToken(opts: CreateEnrollTokenOptions, now = Date.now()): EnrollTokenCreated & { hash: string; label: string } {
+  const org = checkOrgId(opts.org ?? DEFAULT_ORG);
+  if (!Number.isInteger(opts.uses) || opts.uses < 1) throw new RangeError(`token uses must be a positive integer, got ${opts.uses}`);
+  if (!(opts.expiresInSec > 0)) throw new RangeError(`token lifetime must be positive, got ${opts.expiresInSec}`);
+  if (!B64URL_32.test(opts.caFingerprint)) throw new RangeError('caFingerprint must be a base64url SHA-256 (43 characters)');
+  const secret = randomBytes(32).toString('base64url');
+  const hash = hashSecret(secret);
+  const expiresAt = now + Math.round(opts.expiresInSec * 1000);
+  return { token: `${TOKEN_PREFIX}.${secret}.${opts.caFingerprint}`, id: hash.slice(0, 12), hash, org, uses: opts.uses, expiresAt: new Date(expiresAt), label: opts.label ?? '' };
+}
+
+/** A token id as an operator gives it (a prefix of at least MIN_TOKEN_ID_PREFIX hex characters), normalised. @throws TokenIdError */
+export function checkTokenIdPrefix(id: string): string {
+  const t = id.trim().toLowerCase();
+  if (!/^[0-9a-f]+$/.test(t) || t.length < MIN_TOKEN_ID_PREFIX || t.length > 64) {
+    throw new TokenIdError(`not a token id: ${JSON.stringify(id)} (give at least ${MIN_TOKEN_ID_PREFIX} of its 12 hex characters, as \`meerkat-collector token list\` prints them)`);
+  }
+  return t;
+}
+
 export interface CreateEnrollTokenOptions {
   /** the organisation agents enrolling with it join (default: default) */
   org?: string;
@@ -77,7 +103,17 @@ export const MIN_TOKEN_ID_PREFIX = 4;
 export const COLLECTOR_DB_FILE = 'collector.db';
 const LEGACY_TOKEN_DB = 'enroll-tokens.sqlite';
 
-interface Row { hash: string; org: string; uses_left: number; uses_total: number; created_at: number; expires_at: number; revoked_at: number | null; label: string }
+/** A stored token as both stores keep it (times in ms since the epoch). */
+export interface EnrollTokenDbRow { hash: string; org: string; uses_left: number; uses_total: number; created_at: number; expires_at: number; revoked_at: number | null; label: string }
+type Row = EnrollTokenDbRow;
+
+/** What `list` shows of a stored token. */
+export function tokenRowOf(r: EnrollTokenDbRow): EnrollTokenRow {
+  return {
+    id: r.hash.slice(0, 12), org: r.org, usesLeft: r.uses_left, usesTotal: r.uses_total, createdAt: new Date(r.created_at),
+    expiresAt: new Date(r.expires_at), revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at), label: r.label,
+  };
+}
 
 export class EnrollTokenStore {
   private constructor(private readonly db: Database.Database) {}
@@ -110,21 +146,15 @@ export class EnrollTokenStore {
   }
 
   create(opts: CreateEnrollTokenOptions, now = Date.now()): EnrollTokenCreated {
-    const org = checkOrgId(opts.org ?? DEFAULT_ORG);
-    if (!Number.isInteger(opts.uses) || opts.uses < 1) throw new RangeError(`token uses must be a positive integer, got ${opts.uses}`);
-    if (!(opts.expiresInSec > 0)) throw new RangeError(`token lifetime must be positive, got ${opts.expiresInSec}`);
-    if (!B64URL_32.test(opts.caFingerprint)) throw new RangeError('caFingerprint must be a base64url SHA-256 (43 characters)');
-    const secret = randomBytes(32).toString('base64url');
-    const hash = hashSecret(secret);
-    const expiresAt = now + Math.round(opts.expiresInSec * 1000);
+    const { hash, label, ...t } = mintEnrollToken(opts, now);
     this.db.prepare('INSERT INTO enroll_tokens (hash, org, uses_left, uses_total, created_at, expires_at, label) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(hash, org, opts.uses, opts.uses, now, expiresAt, opts.label ?? '');
-    return { token: `${TOKEN_PREFIX}.${secret}.${opts.caFingerprint}`, id: hash.slice(0, 12), org, uses: opts.uses, expiresAt: new Date(expiresAt) };
+      .run(hash, t.org, t.uses, t.uses, now, t.expiresAt.getTime(), label);
+    return t;
   }
 
   /** The token's id and organisation if it could be used now, without taking a use; EnrollTokenError otherwise. */
   peek(token: string, now = Date.now()): { id: string; org: string } {
-    const hash = hashSecret(parseEnrollToken(token).secret);
+    const hash = enrollTokenHash(token);
     const row = this.db.prepare('SELECT * FROM enroll_tokens WHERE hash = ?').get(hash) as Row | undefined;
     refuseUnusable(row, now);
     return { id: hash.slice(0, 12), org: row!.org };
@@ -132,7 +162,7 @@ export class EnrollTokenStore {
 
   /** Takes one use of the token, atomically; throws EnrollTokenError saying why not. Returns its id and organisation. */
   consume(token: string, now = Date.now()): { id: string; org: string } {
-    const hash = hashSecret(parseEnrollToken(token).secret);
+    const hash = enrollTokenHash(token);
     const res = this.db.prepare('UPDATE enroll_tokens SET uses_left = uses_left - 1 WHERE hash = ? AND uses_left > 0 AND expires_at > ? AND revoked_at IS NULL').run(hash, now);
     const row = this.db.prepare('SELECT * FROM enroll_tokens WHERE hash = ?').get(hash) as Row | undefined;
     if (res.changes === 1) return { id: hash.slice(0, 12), org: row!.org };
@@ -145,10 +175,7 @@ export class EnrollTokenStore {
     const rows = (org === undefined
       ? this.db.prepare('SELECT * FROM enroll_tokens ORDER BY created_at').all()
       : this.db.prepare('SELECT * FROM enroll_tokens WHERE org = ? ORDER BY created_at').all(org)) as Row[];
-    return rows.map((r) => ({
-      id: r.hash.slice(0, 12), org: r.org, usesLeft: r.uses_left, usesTotal: r.uses_total, createdAt: new Date(r.created_at),
-      expiresAt: new Date(r.expires_at), revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at), label: r.label,
-    }));
+    return rows.map(tokenRowOf);
   }
 
   /**
@@ -158,10 +185,7 @@ export class EnrollTokenStore {
    * @throws TokenIdError when the id names none or several
    */
   revoke(id: string, opts: { org?: string; now?: number } = {}): { row: EnrollTokenRow; alreadyRevoked: boolean } {
-    const t = id.trim().toLowerCase();
-    if (!/^[0-9a-f]+$/.test(t) || t.length < MIN_TOKEN_ID_PREFIX || t.length > 64) {
-      throw new TokenIdError(`not a token id: ${JSON.stringify(id)} (give at least ${MIN_TOKEN_ID_PREFIX} of its 12 hex characters, as \`meerkat-collector token list\` prints them)`);
-    }
+    const t = checkTokenIdPrefix(id);
     const hits = (opts.org === undefined
       ? this.db.prepare('SELECT hash FROM enroll_tokens WHERE substr(hash, 1, ?) = ?').all(t.length, t)
       : this.db.prepare('SELECT hash FROM enroll_tokens WHERE substr(hash, 1, ?) = ? AND org = ?').all(t.length, t, opts.org)) as Array<{ hash: string }>;
@@ -183,7 +207,8 @@ export class EnrollTokenStore {
   }
 }
 
-function refuseUnusable(row: Row | undefined, now: number): void {
+/** Throws EnrollTokenError saying why a stored token (or none) cannot be used at `now`. */
+export function refuseUnusable(row: EnrollTokenDbRow | undefined, now: number): void {
   if (!row) throw new EnrollTokenError('unknown', 'no such token on this collector');
   if (row.revoked_at !== null) throw new EnrollTokenError('revoked', `revoked at ${new Date(row.revoked_at).toISOString()}`);
   if (row.expires_at <= now) throw new EnrollTokenError('expired', `expired at ${new Date(row.expires_at).toISOString()}`);
