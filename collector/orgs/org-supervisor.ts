@@ -11,13 +11,12 @@
 import { X509Certificate } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { Logger } from '../../shared/log.js';
-import { loadCa, type CertificateAuthority } from '../../certs/certificate-authority.js';
-import { hasOrgCa, loadOrgCa, orgOfAgentCert, readOrgCaCert, recordOrgIssuance, type AgentIssuer } from '../../certs/org-ca.js';
-import { pkiPaths, readCaCert, recordIssuance } from '../../certs/pki-dir.js';
+import { hasOrgCa, orgOfAgentCert, readOrgCaCert, type AgentIssuer } from '../../certs/org-ca.js';
+import { pkiPaths, readCaCert } from '../../certs/pki-dir.js';
 import { CloseCode } from '../../shared/protocol/agent-protocol.js';
 import type { CollectorServer } from '../server/collector-server.js';
 import type { RevocationList } from '../../certs/revocation-list.js';
-import type { EnrollTarget, IngestLane, OrgClassification, OrgDirectory, OrgIssuer } from '../server/org-lanes.js';
+import { pkiIssuer, type EnrollTarget, type IngestLane, type OrgClassification, type OrgDirectory, type OrgIssuer } from '../server/org-lanes.js';
 import { RefusalReason } from '../server/peer-check.js';
 import type { CollectorState } from './collector-state.js';
 import type { OrgRecord } from './org-registry.js';
@@ -211,22 +210,7 @@ export class OrgSupervisor implements OrgDirectory {
   issuer(org: string): OrgIssuer {
     const had = this.signers.get(org);
     if (had) return had;
-    const rec = this.record(org);
-    const pkiDir = this.state.pkiDir;
-    let out: OrgIssuer;
-    if (rec?.legacyRoot) {
-      const p = pkiPaths(pkiDir);
-      out = {
-        org, ca: loadCa(p.caCert, p.caKey), chain: [], ou: undefined,
-        record: (agentId, issued, kind) => recordIssuance(pkiDir, { agentId, serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), issuedAt: new Date().toISOString(), kind }),
-      };
-    } else {
-      const ca: CertificateAuthority = loadOrgCa(pkiDir, org);
-      out = {
-        org, ca, chain: [ca.certPem], ou: org,
-        record: (agentId, issued, kind) => recordOrgIssuance(pkiDir, org, { agentId, serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), issuedAt: new Date().toISOString(), kind }),
-      };
-    }
+    const out = pkiIssuer(this.state.pkiDir, org, this.record(org)?.legacyRoot === true);
     this.signers.set(org, out);
     return out;
   }

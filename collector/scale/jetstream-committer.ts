@@ -30,6 +30,8 @@ export interface JetStreamCommitterOptions {
   /** the organisation's store, for the dedupe read */
   storeOf: (org: string) => AsyncFlowStore;
   quota: { perSec: number; burst: number };
+  /** the organisation's own quota when it has one (organisation records, docs/scale-out.md "Organisations"); default `quota` */
+  quotaOf?: (org: string) => { perSec: number; burst: number };
   /** refused uploads per organisation (metrics) */
   onRefused?: (org: string, reason: 'quota') => void;
   /** a dump went to the stream (duplicate: JetStream had it already) */
@@ -42,7 +44,7 @@ const RECENT_KEYS = 50_000;
 
 export class JetStreamCommitter implements UploadCommitter {
   private readonly recent = new Set<string>();
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly buckets = new Map<string, { perSec: number; burst: number; bucket: TokenBucket }>();
   private readonly watermarks = new Map<string, { atMs: number; us: number }>();
 
   constructor(private readonly o: JetStreamCommitterOptions) {}
@@ -63,14 +65,16 @@ export class JetStreamCommitter implements UploadCommitter {
       this.remember(agentId, header.sequence);
       return 'duplicate';
     }
-    let bucket = this.buckets.get(org);
-    if (bucket === undefined) {
-      bucket = new TokenBucket(this.o.quota.perSec, this.o.quota.burst, receivedAtMs);
-      this.buckets.set(org, bucket);
+    const quota = this.o.quotaOf?.(org) ?? this.o.quota;
+    let b = this.buckets.get(org);
+    // a changed quota starts a new bucket
+    if (b === undefined || b.perSec !== quota.perSec || b.burst !== quota.burst) {
+      b = { ...quota, bucket: new TokenBucket(quota.perSec, quota.burst, receivedAtMs) };
+      this.buckets.set(org, b);
     }
-    if (bucket.take(1, Date.now()) > 0) {
+    if (b.bucket.take(1, Date.now()) > 0) {
       this.o.onRefused?.(org, 'quota');
-      throw new StorageError('the organisation quota', new Error(`organisation ${org} is over its ${this.o.quota.perSec} dumps/s on this front-end; retry later`));
+      throw new StorageError('the organisation quota', new Error(`organisation ${org} is over its ${quota.perSec} dumps/s on this front-end; retry later`));
     }
     const h = headers();
     h.set(HDR_AGENT, agentId);

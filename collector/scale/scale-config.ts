@@ -21,8 +21,13 @@ export const scaleOutSchema = z.object({
   pgPasswordFile: z.string().min(1).optional(),
   pgTls: tlsFiles.optional(),
   partitions: z.number().int().min(1).max(1024).default(16),
-  /** organisations served (until the organisations registry lands: ["default"]) */
+  /**
+   * organisations whose partitions the workers lease; a front-end writes those PostgreSQL does
+   * not hold yet from its PKI directory, and serves every organisation PostgreSQL holds
+   */
   orgs: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).min(1).default(['default']),
+  /** how often a front-end re-reads the organisations from PostgreSQL (ms) */
+  orgRefreshMs: z.number().int().min(100).max(60_000).default(1000),
   /** per organisation: dumps/s accepted by the front-ends together is this × front-ends (token bucket per front-end) */
   orgDumpsPerSec: z.number().positive().default(1000),
   orgDumpsBurst: z.number().positive().default(2000),

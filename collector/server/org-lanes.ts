@@ -8,8 +8,11 @@
 import type { X509Certificate } from 'node:crypto';
 import type { CertificateAuthority } from '../../certs/certificate-authority.js';
 import type { IssuedCertificate } from '../../certs/issue-certificates.js';
+import type { IssuanceRecord } from '../../certs/issuance-log.js';
 import { signedBy, subjectValues } from '../../certs/cert-chain.js';
-import { recordIssuance } from '../../certs/pki-dir.js';
+import { loadCa } from '../../certs/certificate-authority.js';
+import { loadOrgCa, recordOrgIssuance } from '../../certs/org-ca.js';
+import { pkiPaths, recordIssuance } from '../../certs/pki-dir.js';
 import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
 import type { AgentHealth, CollectorMessage } from '../../shared/protocol/agent-protocol.js';
 import type { DumpCommittedHook } from './agent-session.js';
@@ -46,6 +49,22 @@ export interface OrgIssuer {
   ou: string | undefined;
   /** records an issued certificate in the issuing CA's log */
   record(agentId: string, issued: IssuedCertificate, kind: 'enroll' | 'renew'): void;
+}
+
+/**
+ * The issuer of an organisation from a PKI directory: the root itself for a pre-organisation
+ * (legacy-root) organisation, else the organisation's CA under <pki>/orgs/<org>/; issued
+ * certificates are logged beside the CA. @throws KeyFileError when its key is not there
+ */
+export function pkiIssuer(pkiDir: string, org: string, legacyRoot: boolean): OrgIssuer {
+  const logged = (append: (rec: IssuanceRecord) => void): OrgIssuer['record'] => (agentId, issued, kind) =>
+    append({ agentId, serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), issuedAt: new Date().toISOString(), kind });
+  if (legacyRoot) {
+    const p = pkiPaths(pkiDir);
+    return { org, ca: loadCa(p.caCert, p.caKey), chain: [], ou: undefined, record: logged((r) => recordIssuance(pkiDir, r)) };
+  }
+  const ca = loadOrgCa(pkiDir, org);
+  return { org, ca, chain: [ca.certPem], ou: org, record: logged((r) => recordOrgIssuance(pkiDir, org, r)) };
 }
 
 export type OrgClassification =
