@@ -106,7 +106,8 @@ export class FrontendOrgDirectory implements OrgDirectory {
       const was = before.get(r.id);
       if (was && was.state !== r.state) this.o.log.warn({ org: r.id, state: r.state, reason: r.stateReason }, `organisation ${r.state}`);
       if (r.state !== 'active') {
-        this.lanes.delete(r.id);
+        // a suspended organisation keeps its lane (lane() answers null meanwhile), so resuming it is immediate
+        if (r.state === 'deleted') this.lanes.delete(r.id);
         // cut its agents off: nothing more arrives (suspended: they retry later, spooling meanwhile)
         if (was?.state === 'active') {
           this.server?.closeOrg(r.id, r.state === 'deleted' ? CloseCode.Revoked : CloseCode.OrgSuspended, r.state === 'deleted' ? 'organisation deleted' : 'organisation suspended');
@@ -145,9 +146,9 @@ export class FrontendOrgDirectory implements OrgDirectory {
     return this.agentOrgs.get(agentId);
   }
 
-  /** The organisations that take uploads now. */
+  /** The organisations that take uploads now (active, their lane ready). */
   activeOrgs(): string[] {
-    return [...this.records.values()].filter((r) => r.state === 'active').map((r) => r.id);
+    return [...this.records.values()].filter((r) => r.state === 'active' && this.lanes.has(r.id)).map((r) => r.id);
   }
 
   record(org: string): PgOrgRecord | undefined {

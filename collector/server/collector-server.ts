@@ -405,7 +405,8 @@ export class CollectorServer {
     const v = this.verdictOf(socket);
     if (!v.ok) {
       this.refuse(socket, v.reason, v.detail, { claimedCn: v.claimedCn, serial: v.serial });
-      return this.rejectUpgrade(socket, v.reason === RefusalReason.OrgUnavailable ? 503 : 403, v.reason, `refused: ${v.detail}`);
+      // a suspended or unreachable organisation is retryable (503), as after the handshake below
+      return this.rejectUpgrade(socket, orgRefusalStatus(v.reason), v.reason, `refused: ${v.detail}`);
     }
     // revocation may have changed since the handshake (long keep-alive before the upgrade)
     if (this.revocations.list.isRevoked(v.agentId, v.serial)) {
