@@ -1,7 +1,10 @@
 // `meerkat-collector org create|list|show|suspend|resume|delete`: provisioning and
 // decommissioning network owners on this collector (collector/orgs/provision.ts), run on the
 // collector host. create prints what the owner needs to start; delete asks for --yes.
-// Exit 0 ok, 1 failure (an organisation that exists, is unknown or deleted), 2 usage.
+// Exit 0 ok, 1 failure (an organisation that exists, is unknown or deleted), 2 usage. With a
+// `scaleOut` section in the configuration each step is also written to its PostgreSQL (the
+// organisation's row, state and CA certificate; the first token is made there), which the
+// scale-out front-ends follow; `org publish` writes one made before (collector/scale/org-sync.ts).
 import type { Command } from 'commander';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
 import { ONE_SECOND_OR_MORE, parseDuration } from '../../shared/cli/duration.js';
@@ -14,6 +17,13 @@ import { loadOrgConfig, effectiveOrgConfig } from '../orgs/org-config.js';
 import { orgPaths } from '../orgs/org-paths.js';
 import { createOrganisation, deleteOrganisation, folderBytes, resumeOrganisation, suspendOrganisation } from '../orgs/provision.js';
 import { hostFrom } from './host-options.js';
+import { issuePgToken, publishOrganisation, withScaleOutRecords } from '../scale/org-sync.js';
+import type { CollectorState } from '../orgs/collector-state.js';
+
+/** Writes the organisation's new state to the scale-out PostgreSQL when the configuration has one; what was written, or null. */
+function publishIfScaleOut(f: StateFlags, s: CollectorState, id: string): Promise<{ agents: number } | null> {
+  return withScaleOutRecords(hostFrom(f).config, (r) => publishOrganisation(r, s, id));
+}
 import { cliActor, print, stateOptions, withState, type StateFlags } from './state-options.js';
 
 interface CreateFlags extends StateFlags { name?: string; tokenUses: number; tokenExpires: string; token: boolean; caBits?: number }
@@ -32,10 +42,23 @@ export function registerOrgCommands(program: Command): void {
     .action(async (id: string, f: CreateFlags) => {
       checkOrgId(id);
       const expiresInSec = parseDuration(f.tokenExpires, '--token-expires', ONE_SECOND_OR_MORE) / 1000;
-      await withState(f, (s) => {
-        const r = createOrganisation(s, { id, ...(f.name ? { name: f.name } : {}), actor: cliActor(), ...(f.token ? { firstToken: { uses: f.tokenUses, expiresInSec } } : {}), ...(f.caBits ? { caBits: f.caBits } : {}) });
+      const cfg = hostFrom(f).config;
+      const scaleOut = (cfg as Record<string, unknown>).scaleOut !== undefined;
+      await withState(f, async (s) => {
+        // scale-out: the first token is made in PostgreSQL, where the front-ends look for it
+        const firstToken = f.token ? { uses: f.tokenUses, expiresInSec } : null;
+        const r = createOrganisation(s, { id, ...(f.name ? { name: f.name } : {}), actor: cliActor(), ...(firstToken && !scaleOut ? { firstToken } : {}), ...(f.caBits ? { caBits: f.caBits } : {}) });
+        if (scaleOut) {
+          await withScaleOutRecords(cfg, async (rec) => {
+            await publishOrganisation(rec, s, id);
+            if (firstToken) {
+              const t = await issuePgToken(rec, s, { org: id, ...firstToken });
+              r.token = { token: t.token, id: t.id, org: t.org, uses: t.uses, expiresAt: new Date(t.expiresAt) };
+            }
+          });
+        }
         const data = {
-          id: r.org.id, name: r.org.name, state: r.org.state, caFingerprint: r.caFingerprintHex, rootFingerprint: r.rootFingerprintHex, rootRecertified: r.rootRecertified,
+          id: r.org.id, name: r.org.name, state: r.org.state, caFingerprint: r.caFingerprintHex, rootFingerprint: r.rootFingerprintHex, rootRecertified: r.rootRecertified, scaleOut,
           token: r.token ? { token: r.token.token, id: r.token.id, uses: r.token.uses, expiresAt: r.token.expiresAt.toISOString() } : null,
         };
         print(f, data, [
@@ -96,8 +119,9 @@ export function registerOrgCommands(program: Command): void {
     .argument('<id>', 'organisation id')
     .option('--reason <text>', 'why (audited, shown to its operators)', ''))
     .action(async (id: string, f: StateFlags & { reason: string }) => {
-      await withState(f, (s) => {
+      await withState(f, async (s) => {
         const o = suspendOrganisation(s, checkOrgId(id), { actor: cliActor(), reason: f.reason });
+        await publishIfScaleOut(f, s, id);
         print(f, { id: o.id, state: o.state }, `organisation ${id} suspended; a running collector disconnects its agents within a second`);
       });
     });
@@ -106,8 +130,9 @@ export function registerOrgCommands(program: Command): void {
     .description('take a suspended organisation back into service')
     .argument('<id>', 'organisation id'))
     .action(async (id: string, f: StateFlags) => {
-      await withState(f, (s) => {
+      await withState(f, async (s) => {
         const o = resumeOrganisation(s, checkOrgId(id), { actor: cliActor() });
+        await publishIfScaleOut(f, s, id);
         print(f, { id: o.id, state: o.state }, `organisation ${id} active again`);
       });
     });
@@ -120,9 +145,22 @@ export function registerOrgCommands(program: Command): void {
     .action(async (id: string, f: StateFlags & { yes?: boolean; reason: string }) => {
       checkOrgId(id);
       if (!f.yes) throw new UsageError(`deleting ${id} removes its data for good and refuses its agents from now on; run again with --yes`);
-      await withState(f, (s) => {
+      await withState(f, async (s) => {
         const r = deleteOrganisation(s, id, { actor: cliActor(), reason: f.reason });
+        await publishIfScaleOut(f, s, id);
         print(f, r, `organisation ${id} deleted: ${r.agentsRevoked} agent(s) and ${r.certificatesRevoked} certificate(s) revoked (CRL ${r.crlNumber}), ${r.tokensDeleted} token(s) and ${r.membershipsRemoved} membership(s) removed, ${r.bytesRemoved} bytes of data removed`);
+      });
+    });
+
+  stateOptions(org.command('publish')
+    .description('write an organisation of this host to the scale-out PostgreSQL of the configuration (its state, CA certificate and agents): for one made before the scaleOut section')
+    .argument('<id>', 'organisation id'))
+    .action(async (id: string, f: StateFlags) => {
+      checkOrgId(id);
+      await withState(f, async (s) => {
+        const r = await publishIfScaleOut(f, s, id);
+        if (r === null) throw new UsageError('the configuration has no scaleOut section: there is no PostgreSQL to publish to (docs/scale-out.md)');
+        print(f, { id, agents: r.agents }, `organisation ${id} written to PostgreSQL (${r.agents} agent(s) new there)`);
       });
     });
 }

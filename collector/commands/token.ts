@@ -2,7 +2,9 @@
 // (collector/setup/enroll-tokens.ts). `create` prints only the token on stdout (for
 // TOKEN=$(meerkat-collector token create)), what it is on stderr; --instructions adds the
 // commands that enroll an agent with it. A token belongs to one organisation (--org, default
-// `default`): the agents enrolling with it join that organisation.
+// `default`): the agents enrolling with it join that organisation. With a `scaleOut` section in
+// the configuration the tokens are those in PostgreSQL, which every front-end uses
+// (collector/scale/org-sync.ts).
 import type { Command } from 'commander';
 import { UsageError, parseIntOption } from '../../shared/cli/run-cli.js';
 import { ONE_SECOND_OR_MORE, parseDuration } from '../../shared/cli/duration.js';
@@ -13,10 +15,12 @@ import { collectorUrlOf } from '../setup/init-deployment.js';
 import { hostFrom, hostOptions } from './host-options.js';
 import type { CollectorHostFlags } from '../collector-config.js';
 import { DEFAULT_ORG, checkOrgId } from '../../shared/orgs/org-id.js';
+import { issuePgToken, listPgTokens, revokePgToken, withScaleOutRecords } from '../scale/org-sync.js';
+import type { CollectorServerConfig } from '../server/server-config.js';
 
-function dirsOf(f: CollectorHostFlags): TokenDirs & { listen: string } {
+function dirsOf(f: CollectorHostFlags): TokenDirs & { listen: string; config: CollectorServerConfig } {
   const h = hostFrom(f);
-  return { stateDir: h.stateDir, pkiDir: h.pkiDir, listen: h.config.listen };
+  return { stateDir: h.stateDir, pkiDir: h.pkiDir, listen: h.config.listen, config: h.config };
 }
 
 function jsonOut(v: unknown): void {
@@ -24,7 +28,7 @@ function jsonOut(v: unknown): void {
 }
 
 export function registerTokenCommands(program: Command): void {
-  const tok = program.command('token').description('enrollment tokens: create, list, revoke');
+  const tok = program.command('token').description('enrollment tokens: create, list, revoke (with a scaleOut section in the configuration: those in its PostgreSQL, which the front-ends use)');
 
   hostOptions(tok.command('create')
     .description('create a token agents enroll with (once, or --uses N times); prints the token'))
@@ -34,12 +38,13 @@ export function registerTokenCommands(program: Command): void {
     .option('--label <text>', 'a note kept with the token', '')
     .option('--instructions <url>', 'also print the commands that enroll an agent with it, for agents reaching the collector at this https://host:port')
     .option('--json', 'print the result as JSON')
-    .action((f: CollectorHostFlags & { org: string; uses: number; expires: string; label: string; instructions?: string; json?: boolean }) => {
+    .action(async (f: CollectorHostFlags & { org: string; uses: number; expires: string; label: string; instructions?: string; json?: boolean }) => {
       const expiresInSec = parseDuration(f.expires, '--expires', ONE_SECOND_OR_MORE) / 1000;
       const dirs = dirsOf(f);
+      const req = { org: checkOrgId(f.org), uses: f.uses, expiresInSec, label: f.label };
       let t;
       try {
-        t = issueEnrollToken(dirs, { org: checkOrgId(f.org), uses: f.uses, expiresInSec, label: f.label });
+        t = await withScaleOutRecords(dirs.config, (r) => issuePgToken(r, dirs, req)) ?? issueEnrollToken(dirs, req);
       } catch (e) {
         if (e instanceof KeyFileError) throw new UsageError(`${e.message} (create the deployment with \`meerkat-collector init\` first?)`);
         throw e;
@@ -57,8 +62,10 @@ export function registerTokenCommands(program: Command): void {
     .description('list tokens: id, state (active, expired, used-up, revoked), uses left (the secrets are not stored)'))
     .option('--org <id>', 'only this organisation\'s tokens')
     .option('--json', 'one JSON object per token (JSON lines)')
-    .action((f: CollectorHostFlags & { org?: string; json?: boolean }) => {
-      const rows = listEnrollTokens(dirsOf(f), f.org === undefined ? undefined : checkOrgId(f.org));
+    .action(async (f: CollectorHostFlags & { org?: string; json?: boolean }) => {
+      const dirs = dirsOf(f);
+      const org = f.org === undefined ? undefined : checkOrgId(f.org);
+      const rows = await withScaleOutRecords(dirs.config, (r) => listPgTokens(r, org)) ?? listEnrollTokens(dirs, org);
       if (f.json) {
         for (const r of rows) jsonOut(r);
         return;
@@ -72,8 +79,10 @@ export function registerTokenCommands(program: Command): void {
     .argument('<id>', 'token id as `token list` prints it (or a unique prefix of at least 4 characters)'))
     .option('--org <id>', 'look for the id among this organisation\'s tokens only')
     .option('--json', 'print the result as JSON')
-    .action((id: string, f: CollectorHostFlags & { org?: string; json?: boolean }) => {
-      const r = revokeEnrollToken(dirsOf(f), id, f.org === undefined ? undefined : checkOrgId(f.org));
+    .action(async (id: string, f: CollectorHostFlags & { org?: string; json?: boolean }) => {
+      const dirs = dirsOf(f);
+      const org = f.org === undefined ? undefined : checkOrgId(f.org);
+      const r = await withScaleOutRecords(dirs.config, (rec) => revokePgToken(rec, id, org)) ?? revokeEnrollToken(dirs, id, org);
       if (f.json) return jsonOut(r);
       process.stdout.write(`${r.alreadyRevoked ? 'already revoked' : 'revoked'}: token ${r.token.id} (${r.token.usesLeft}/${r.token.usesTotal} uses were left)\n`);
     });

@@ -45,7 +45,8 @@ export interface TokenView {
   label: string;
 }
 
-function view(r: EnrollTokenRow, now: number): TokenView {
+/** A token row as the commands and the API show it. */
+export function tokenView(r: EnrollTokenRow, now: number): TokenView {
   return {
     id: r.id, org: r.org, state: tokenState(r, now), usesLeft: r.usesLeft, usesTotal: r.usesTotal, createdAt: r.createdAt.toISOString(),
     expiresAt: r.expiresAt.toISOString(), revokedAt: r.revokedAt?.toISOString() ?? null, label: r.label,
@@ -84,13 +85,13 @@ export function issueEnrollToken(dirs: TokenDirs, req: TokenRequest): IssuedToke
 
 /** Tokens, oldest first; only the organisation's when `org` is given. */
 export function listEnrollTokens(dirs: TokenDirs, org?: string, now = Date.now()): TokenView[] {
-  return withStore(dirs, (s) => s.list(org).map((r) => view(r, now)));
+  return withStore(dirs, (s) => s.list(org).map((r) => tokenView(r, now)));
 }
 
 /** @throws TokenIdError when the id names no token or several */
 export function revokeEnrollToken(dirs: TokenDirs, id: string, org?: string, now = Date.now()): { token: TokenView; alreadyRevoked: boolean } {
   return withStore(dirs, (s) => {
     const r = s.revoke(id, { ...(org === undefined ? {} : { org }), now });
-    return { token: view(r.row, now), alreadyRevoked: r.alreadyRevoked };
+    return { token: tokenView(r.row, now), alreadyRevoked: r.alreadyRevoked };
   });
 }
