@@ -36,12 +36,17 @@ export class AgentRelay {
     private readonly orgOf: (agentId: string) => string,
     private readonly log: Logger,
     private readonly ttlMs: number,
+    private readonly knowsOrg: ((agentId: string) => boolean) | undefined,
   ) {}
 
-  static async start(nc: NatsConnection, js: JetStreamClient, local: LocalAgents, opts: { frontendId: string; orgOf: (agentId: string) => string; log: Logger; syncMs?: number; ttlMs?: number }): Promise<AgentRelay> {
+  /**
+   * `orgOf`: an agent's organisation; `knowsOrg`, when given: whether orgOf knows it (else a
+   * command to an agent connected elsewhere finds its organisation in the presence bucket).
+   */
+  static async start(nc: NatsConnection, js: JetStreamClient, local: LocalAgents, opts: { frontendId: string; orgOf: (agentId: string) => string; knowsOrg?: (agentId: string) => boolean; log: Logger; syncMs?: number; ttlMs?: number }): Promise<AgentRelay> {
     const ttlMs = opts.ttlMs ?? 30_000;
     const kv = await js.views.kv(PRESENCE_BUCKET, { ttl: ttlMs, history: 1 });
-    const r = new AgentRelay(nc, kv, local, opts.frontendId, opts.orgOf, opts.log, ttlMs);
+    const r = new AgentRelay(nc, kv, local, opts.frontendId, opts.orgOf, opts.log, ttlMs, opts.knowsOrg);
     r.timer = setInterval(() => { void r.sync(); }, opts.syncMs ?? 250);
     r.timer.unref();
     await r.sync();
@@ -80,11 +85,23 @@ export class AgentRelay {
     }
   }
 
+  /**
+   * The presence key of an agent connected to any front-end: its organisation is known here
+   * for agents this front-end has seen, else the presence bucket names it.
+   */
+  private async remoteKey(agentId: string): Promise<string> {
+    if (this.knowsOrg?.(agentId) !== false) return this.key(agentId);
+    const keys = await this.kv.keys(`*.${agentId}`);
+    let found: string | null = null;
+    for await (const k of keys) found ??= k;
+    return found ?? this.key(agentId);
+  }
+
   /** Sends a command to the agent on whichever front-end holds it; false when none does. */
   async sendCommand(agentId: string, id: string, command: unknown): Promise<boolean> {
     if (this.local.sendCommand(agentId, id, command)) return true;
     try {
-      const m = await this.nc.request(`meerkat.cmd.${this.key(agentId)}`, enc.encode(JSON.stringify({ id, command })), { timeout: 3000 });
+      const m = await this.nc.request(`meerkat.cmd.${await this.remoteKey(agentId)}`, enc.encode(JSON.stringify({ id, command })), { timeout: 3000 });
       return (JSON.parse(dec.decode(m.data)) as { delivered: boolean }).delivered;
     } catch {
       // no responders (not connected anywhere) or timeout

@@ -118,7 +118,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
       connectedAgents: () => srv0.connectedAgents(),
       sendCommand: (agentId: string, cid: string, command: unknown) => srv0.sendCommand(orgOf(agentId), agentId, cid, command),
     };
-    relay = await AgentRelay.start(nc, nc.jetstream(), local, { frontendId: id, orgOf, log: opts.log });
+    relay = await AgentRelay.start(nc, nc.jetstream(), local, { frontendId: id, orgOf, knowsOrg: (agentId) => dir.knownOrgOf(agentId) !== undefined, log: opts.log });
     opts.log.info({ id, port: server.port, nats: so.natsUrl, partitions: so.partitions, orgs: dir.activeOrgs() }, 'front-end ready');
     const srv = server;
     const rel = relay;

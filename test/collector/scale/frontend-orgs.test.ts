@@ -148,7 +148,7 @@ describe('scale-out front-ends: organisations from PostgreSQL (NATS, PostgreSQL,
     assert.equal((await enrollOn(fb!, tb.token, 'agent-b3')).agentId.length, 36);
   });
 
-  it('a certificate of one organisation is refused when its agent id was enrolled into the other', async () => {
+  it('a certificate of one organisation is refused when its agent id was enrolled into the other; a front-end that never saw an agent relays a command to it', async () => {
     // agent-b's certificate is fine; an agent of org-a presenting it under org-a's name cannot be made without org-b's key,
     // so the check left is the directory's: an id recorded in org-a signed by org-b's CA
     await pool!.query("UPDATE meerkat.agent_orgs SET org = 'org-a' WHERE agent_id = $1", [agentB.agentId]);
@@ -159,6 +159,13 @@ describe('scale-out front-ends: organisations from PostgreSQL (NATS, PostgreSQL,
       { log: logger('frontend-fc'), defaultMetrics: false });
     try {
       await assert.rejects(connect(fresh.server.port, agentB), (e: Error & { refusal?: string; status?: number }) => e.refusal === 'org-mismatch' && e.status === 403);
+      await pool!.query("UPDATE meerkat.agent_orgs SET org = 'org-b' WHERE agent_id = $1", [agentB.agentId]);
+      // agent-b (org-b, not the first organisation) is connected to fb: the new front-end finds it through the presence bucket
+      const b = open[2]!;
+      let delivered = false;
+      await waitFor(async () => (delivered = await fresh.relay.sendCommand(agentB.agentId, 'cmd-1', { action: 'status' })), 10_000, 'the command delivered through fb');
+      assert.equal(delivered, true);
+      assert.equal((await b.next('command')).id, 'cmd-1');
     } finally {
       await pool!.query("UPDATE meerkat.agent_orgs SET org = 'org-b' WHERE agent_id = $1", [agentB.agentId]);
       await fresh.stop();
