@@ -14,6 +14,7 @@ import {
   type CreateEnrollTokenOptions, type EnrollTokenCreated, type EnrollTokenDbRow, type EnrollTokenRow,
 } from '../../certs/enroll-tokens.js';
 import { checkOrgId } from '../../shared/orgs/org-id.js';
+import { pgTransaction } from '../../shared/store/postgres/pg-transaction.js';
 import { EnrollRefusedError, type EnrollTokenSource } from '../server/enroll-handler.js';
 import { quotasSchema, type Quotas } from '../orgs/org-quotas.js';
 import { OrgStateError, type OrgState } from '../orgs/org-registry.js';
@@ -55,31 +56,12 @@ function fromRow(r: OrgRow): PgOrgRecord {
   return { id: r.id, name: r.name, state: r.state, stateReason: r.state_reason, legacyRoot: r.legacy_root, caCerts: r.ca_certs, quotas: q.success ? q.data : {}, updatedMs: r.updated_ms };
 }
 
-/** Runs fn in a transaction on one pooled connection (rolled back when it throws). */
-async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  const onError = (): void => undefined; // reported to the statement under way as well
-  c.on('error', onError);
-  try {
-    await c.query('BEGIN');
-    const out = await fn(c);
-    await c.query('COMMIT');
-    return out;
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    c.off('error', onError);
-    c.release();
-  }
-}
-
 export class PgOrgRecords {
   private constructor(private readonly pool: pg.Pool, private readonly now: () => number) {}
 
   /** Creates the tables when missing (safe from many processes at once) and returns the records. The pool stays the caller's. */
   static async open(pool: pg.Pool, o: { now?: () => number } = {}): Promise<PgOrgRecords> {
-    await inTransaction(pool, async (c) => {
+    await pgTransaction(pool, async (c) => {
       // the same lock as the flow store's schema creation (shared/store/postgres/pg-schema.ts)
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('meerkat-schema'))`);
       await c.query(DDL);
@@ -195,7 +177,7 @@ export class PgOrgRecords {
    */
   async consumeToken(token: string, agentId: string): Promise<{ id: string; org: string }> {
     const hash = enrollTokenHash(token);
-    return inTransaction(this.pool, async (c) => {
+    return pgTransaction(this.pool, async (c) => {
       const t = await c.query<EnrollTokenDbRow>('SELECT * FROM meerkat.enroll_tokens WHERE hash = $1 FOR UPDATE', [hash]);
       refuseUnusable(t.rows[0], this.now());
       const org = t.rows[0]!.org;

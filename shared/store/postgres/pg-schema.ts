@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { FLOW_COLUMNS, type FlowColumn } from '../flow-columns.js';
 import { StoreError } from '../flow-store.js';
+import { pgTransaction } from './pg-transaction.js';
 
 export const PG_SCHEMA_VERSION = 1;
 
@@ -67,24 +68,13 @@ const COLLECTOR_DDL = `
 /** Creates the collector-wide schema and the organisation's (idempotent, safe from many processes at once). */
 export async function ensureSchemas(pool: pg.Pool, org: string): Promise<string> {
   const s = orgSchema(org);
-  const c = await pool.connect();
-  const onError = (): void => undefined; // reported to the statement under way as well
-  c.on('error', onError);
-  try {
-    await c.query('BEGIN');
+  await pgTransaction(pool, async (c) => {
     await c.query(`SELECT pg_advisory_xact_lock(hashtext('meerkat-schema'))`);
     await c.query(COLLECTOR_DDL);
     await c.query(orgDdl(s));
     const v = await c.query<{ version: number }>(`SELECT version FROM ${s}.schema_version`);
     if (v.rows.length === 0) await c.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [PG_SCHEMA_VERSION]);
     else if (v.rows[0]!.version > PG_SCHEMA_VERSION) throw new StoreError(`schema ${s} has version ${v.rows[0]!.version}, newer than this build (${PG_SCHEMA_VERSION})`);
-    await c.query('COMMIT');
-    return s;
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    c.off('error', onError);
-    c.release();
-  }
+  });
+  return s;
 }
