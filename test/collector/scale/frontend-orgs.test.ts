@@ -171,4 +171,20 @@ describe('scale-out front-ends: organisations from PostgreSQL (NATS, PostgreSQL,
       await fresh.stop();
     }
   });
+
+  it('while PostgreSQL is down an agent the front-end has not seen yet is refused as retryable (503 org-unavailable), one it knows connects; afterwards both do', async () => {
+    // agent-b3 enrolled through fb (which remembers it); fa has never seen it
+    const b3 = loadAgentIdentity(join(root, 'agent-b3'));
+    pgc!.kill();
+    try {
+      await assert.rejects(connect(fa!.server.port, b3), (e: Error & { refusal?: string; status?: number }) => e.refusal === 'org-unavailable' && e.status === 503);
+      const known = await connect(fb!.server.port, b3);
+      await known.next('welcome');
+      known.close();
+    } finally {
+      pgc!.restart();
+    }
+    const later = await connect(fa!.server.port, b3);
+    await later.next('welcome');
+  });
 });
