@@ -76,7 +76,7 @@ export interface OrgControl {
   readonly registry: OrgAgentDirectory;
   liveAgents(): MaybePromise<LiveAgentInfo[]>;
   /** the agent server's view of this organisation's agents (CollectorServer.agentSummaries) */
-  transportAgents(): unknown[];
+  transportAgents(): MaybePromise<unknown[]>;
   /** a command was queued: deliver it now if its agent is connected */
   submitted(cmd: QueuedCommand): void;
   /** resolves with the command once it has ended, or as it is after timeoutMs */

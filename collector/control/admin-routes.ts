@@ -160,7 +160,7 @@ const listAgents: AdminHandler = async (ctx, deps) => {
   return { status: 200, body: { agents } };
 };
 
-const transportAgents: AdminHandler = (ctx) => ({ status: 200, body: { agents: orgOf(ctx).transportAgents() } });
+const transportAgents: AdminHandler = async (ctx) => ({ status: 200, body: { agents: await orgOf(ctx).transportAgents() } });
 
 const agentInventory: AdminHandler = async (ctx) => {
   const o = orgOf(ctx);

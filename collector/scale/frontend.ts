@@ -18,11 +18,14 @@ import { ensureDumpStream } from './dump-stream.js';
 import { JetStreamCommitter } from './jetstream-committer.js';
 import { AgentRelay } from './agent-relay.js';
 import { connectNats, natsLiveness } from './nats-connect.js';
+import { startFrontendApi, type FrontendApi } from './frontend-api.js';
 import { pgOptionsOf, type ScaleOutConfig } from './scale-config.js';
 
 export interface Frontend {
   readonly server: CollectorServer;
   readonly relay: AgentRelay;
+  /** the organisations' control (commands, audit) and the operators' API */
+  readonly control: FrontendApi;
   readonly id: string;
   stop(): Promise<void>;
 }
@@ -33,6 +36,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
   let nc: NatsConnection | null = null;
   let server: CollectorServer | null = null;
   let watchlist: ThreatWatchlist | null = null;
+  let relay: AgentRelay | null = null;
   try {
     nc = await connectNats(so, `meerkat-frontend ${id}`);
     await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: so.streamMaxAgeDays });
@@ -59,14 +63,18 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     watchlist = ThreatWatchlist.fromPlan(plan, process.cwd(), opts.log).start();
     const conn = nc;
     const liveness = natsLiveness(nc);
-    let relay: AgentRelay | null = null;
+    let control: FrontendApi | null = null;
     let counters: { published: Counter<'org' | 'result'>; refused: Counter<'org' | 'reason'> } | null = null;
     server = await CollectorServer.start({
       ...agentPortOptions(cfg),
       committer,
       watchlist,
-      onCommandResult: (agentId, cid, ok, result, error) => relay?.publishResult(agentId, { id: cid, ok, result, error }),
+      // recorded in PostgreSQL first, then announced: a request waiting on another front-end reads the new state
+      onCommandResult: (agentId, cid, ok, result, error) => void (control?.recordResult(orgOf(), agentId, cid, ok, result, error) ?? Promise.resolve())
+        .catch((e: Error) => opts.log.error({ err: e.message, agentId, id: cid }, 'recording a command result failed'))
+        .then(() => relay?.publishResult(agentId, { id: cid, ok, result, error })),
       onHeartbeat: (agentId, health) => {
+        control?.heartbeat(orgOf(), agentId, health);
         if (health.spoolFiles === 0 && health.packetTimeUs !== undefined) void committer.publishWatermark(agentId, health.packetTimeUs);
       },
       healthChecks: () => ({ reasons: liveness.down() ? ['NATS disconnected: uploads are nacked until it is back'] : [], notes: [`front-end ${id}`] }),
@@ -83,13 +91,17 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
       sendCommand: (agentId: string, cid: string, command: unknown) => srv0.sendCommand(orgOf(), agentId, cid, command),
     };
     relay = await AgentRelay.start(nc, nc.jetstream(), local, { frontendId: id, orgOf, log: opts.log });
+    const wl0 = watchlist;
+    control = await startFrontendApi(cfg, { pool, nc, relay, server, stores, feeds: () => wl0.status(), log: opts.log });
     opts.log.info({ id, port: server.port, nats: so.natsUrl, partitions: so.partitions, orgs: so.orgs }, 'front-end ready');
     const srv = server;
     const rel = relay;
     const wl = watchlist;
+    const ctl = control;
     return {
-      server: srv, relay: rel, id,
+      server: srv, relay: rel, control: ctl, id,
       async stop() {
+        await ctl.stop();
         await rel.stop();
         await srv.close();
         wl.stop();
@@ -98,6 +110,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
       },
     };
   } catch (e) {
+    await relay?.stop().catch(() => undefined);
     await server?.close().catch(() => undefined);
     watchlist?.stop();
     await nc?.close().catch(() => undefined);

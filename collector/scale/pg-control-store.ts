@@ -130,10 +130,20 @@ export class PgControlStore implements OrgCommandQueue {
     return out;
   }
 
-  /** Counts one more delivery; the state moves from queued to delivered. */
-  async markDelivered(id: string): Promise<void> {
-    await this.pool.query(`UPDATE ${this.s}.control_commands SET state = CASE WHEN state = 'queued' THEN 'delivered' ELSE state END,
-      delivered_at = $1, deliveries = deliveries + 1 WHERE id = $2`, [this.now(), id]);
+  /**
+   * Takes a queued command for delivery (queued -> delivered, one more delivery): true for the one
+   * front-end that took it, false when another did or it is no longer queued.
+   */
+  async claim(id: string): Promise<boolean> {
+    const r = await this.pool.query(`UPDATE ${this.s}.control_commands SET state = 'delivered', delivered_at = $1, deliveries = deliveries + 1
+      WHERE id = $2 AND state = 'queued' AND expires_at > $1`, [this.now(), id]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  /** Gives back a claimed command that could not be delivered (its agent is connected nowhere). */
+  async unclaim(id: string): Promise<void> {
+    await this.pool.query(`UPDATE ${this.s}.control_commands SET state = 'queued', deliveries = deliveries - 1,
+      delivered_at = CASE WHEN deliveries > 1 THEN delivered_at END WHERE id = $1 AND state = 'delivered'`, [id]);
   }
 
   /**
