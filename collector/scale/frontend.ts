@@ -89,6 +89,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     const local = {
       connectedAgents: () => srv0.connectedAgents(),
       sendCommand: (agentId: string, cid: string, command: unknown) => srv0.sendCommand(orgOf(), agentId, cid, command),
+      connectionOf: (agentId: string) => srv0.agentSummaries(orgOf()).find((a) => a.agentId === agentId && a.connected)?.connectedSince ?? null,
     };
     relay = await AgentRelay.start(nc, nc.jetstream(), local, { frontendId: id, orgOf, log: opts.log });
     const wl0 = watchlist;

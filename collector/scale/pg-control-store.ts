@@ -26,7 +26,8 @@ function ddl(s: string): string {
     CREATE TABLE IF NOT EXISTS ${s}.control_commands (
       id text PRIMARY KEY, agent_id text NOT NULL, kind text NOT NULL, nonce text NOT NULL UNIQUE, envelope text NOT NULL,
       submitted_by text NOT NULL, state text NOT NULL, created_at bigint NOT NULL, expires_at bigint NOT NULL,
-      delivered_at bigint, deliveries integer NOT NULL DEFAULT 0, finished_at bigint, result text, error text);
+      delivered_at bigint, deliveries integer NOT NULL DEFAULT 0, finished_at bigint, result text, error text,
+      delivered_to text);
     CREATE INDEX IF NOT EXISTS control_commands_open ON ${s}.control_commands (state, agent_id, created_at);
     CREATE INDEX IF NOT EXISTS control_commands_created ON ${s}.control_commands (created_at);
     CREATE TABLE IF NOT EXISTS ${s}.control_audit (
@@ -38,6 +39,9 @@ function ddl(s: string): string {
       agent_id text PRIMARY KEY, at bigint NOT NULL, command_id text NOT NULL, report text NOT NULL);
   `;
 }
+
+/** A claimed delivery not completed within this long (its front-end died meanwhile) may be claimed again. */
+export const STALE_CLAIM_MS = 10_000;
 
 interface AuditRow { seq: number; at: number; actor: string; action: string; agent_id: string | null; command_id: string | null; outcome: string; detail: string | null }
 interface AgentRow { agent_id: string; first_seen: number; last_seen: number; health: string | null }
@@ -135,15 +139,33 @@ export class PgControlStore implements OrgCommandQueue {
    * front-end that took it, false when another did or it is no longer queued.
    */
   async claim(id: string): Promise<boolean> {
-    const r = await this.pool.query(`UPDATE ${this.s}.control_commands SET state = 'delivered', delivered_at = $1, deliveries = deliveries + 1
+    const r = await this.pool.query(`UPDATE ${this.s}.control_commands SET state = 'delivered', delivered_at = $1, deliveries = deliveries + 1, delivered_to = NULL
       WHERE id = $2 AND state = 'queued' AND expires_at > $1`, [this.now(), id]);
     return (r.rowCount ?? 0) > 0;
   }
 
+  /**
+   * Takes a delivered, unanswered command for delivery again on the agent's connection
+   * `connection`: true when it was last delivered on another one (which dropped without an
+   * answer), or its delivery was claimed over `STALE_CLAIM_MS` ago and never completed.
+   */
+  async claimRedelivery(id: string, connection: string): Promise<boolean> {
+    const now = this.now();
+    const r = await this.pool.query(`UPDATE ${this.s}.control_commands SET delivered_at = $1, deliveries = deliveries + 1, delivered_to = NULL
+      WHERE id = $2 AND state = 'delivered' AND expires_at > $1
+        AND ((delivered_to IS NOT NULL AND delivered_to <> $3) OR (delivered_to IS NULL AND delivered_at < $4))`, [now, id, connection, now - STALE_CLAIM_MS]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  /** The connection a claimed command went out on ("<front-end id>/<connected since>"). */
+  async deliveredOn(id: string, connection: string): Promise<void> {
+    await this.pool.query(`UPDATE ${this.s}.control_commands SET delivered_to = $1 WHERE id = $2 AND state = 'delivered'`, [connection, id]);
+  }
+
   /** Gives back a claimed command that could not be delivered (its agent is connected nowhere). */
-  async unclaim(id: string): Promise<void> {
-    await this.pool.query(`UPDATE ${this.s}.control_commands SET state = 'queued', deliveries = deliveries - 1,
-      delivered_at = CASE WHEN deliveries > 1 THEN delivered_at END WHERE id = $1 AND state = 'delivered'`, [id]);
+  async unclaim(id: string, wasDelivered: boolean): Promise<void> {
+    await this.pool.query(`UPDATE ${this.s}.control_commands SET state = CASE WHEN $2 THEN 'delivered' ELSE 'queued' END, deliveries = deliveries - 1,
+      delivered_at = CASE WHEN deliveries > 1 THEN delivered_at END WHERE id = $1 AND state = 'delivered'`, [id, wasDelivered]);
   }
 
   /**

@@ -91,13 +91,19 @@ export class ScaleOrgControl implements OrgControl {
     void this.deliver(cmd).catch((e: Error) => this.d.log.error({ err: e.message, commandId: cmd.id }, 'command delivery failed (retried by the tick)'));
   }
 
-  /** Delivers a queued command to its agent wherever it is connected; false when it is connected nowhere (it stays queued). */
-  private async deliver(cmd: QueuedCommand): Promise<boolean> {
-    if (!(await this.d.store.claim(cmd.id))) return false;
-    if (!(await this.d.relay.sendCommand(cmd.agentId, cmd.id, cmd.envelope))) {
-      await this.d.store.unclaim(cmd.id);
+  /**
+   * Delivers a command to its agent wherever it is connected: a queued one, or (`again`: the
+   * agent's connection here) a delivered one that went out on a connection since dropped. Claimed
+   * in PostgreSQL first so one front-end sends it; given back when the agent is connected nowhere.
+   */
+  private async deliver(cmd: QueuedCommand, again?: string): Promise<boolean> {
+    if (!(again === undefined ? await this.d.store.claim(cmd.id) : await this.d.store.claimRedelivery(cmd.id, again))) return false;
+    const on = await this.d.relay.deliver(cmd.agentId, cmd.id, cmd.envelope);
+    if (on === null) {
+      await this.d.store.unclaim(cmd.id, again !== undefined);
       return false;
     }
+    await this.d.store.deliveredOn(cmd.id, on);
     await this.d.store.record({ actor: 'collector', action: cmd.deliveries > 0 ? 'command.redeliver' : 'command.deliver', agentId: cmd.agentId, commandId: cmd.id, outcome: 'delivered', detail: { kind: cmd.kind, delivery: cmd.deliveries + 1 } });
     this.d.log.info({ commandId: cmd.id, agentId: cmd.agentId, kind: cmd.kind }, 'command delivered');
     this.wake(cmd.id);
@@ -140,9 +146,9 @@ export class ScaleOrgControl implements OrgControl {
         await this.d.store.record({ actor: 'collector', action: 'command.expire', agentId: c.agentId, commandId: c.id, outcome: c.state === 'expired' ? 'expired' : `failed:${c.error ?? ''}`, detail: { kind: c.kind } });
         this.wake(c.id);
       }
-      const here = this.d.local().map((a) => a.agentId);
-      if (here.length > 0) {
-        for (const c of await this.d.store.unanswered(here)) if (c.state === 'queued') await this.deliver(c);
+      const here = new Map(this.d.local().map((a) => [a.agentId, this.d.relay.connectionKey(a.connectedSince)]));
+      if (here.size > 0) {
+        for (const c of await this.d.store.unanswered([...here.keys()])) await this.deliver(c, c.state === 'queued' ? undefined : here.get(c.agentId));
       }
       if (++this.ticks % 5 === 0) await this.d.store.flushHeartbeats();
     } catch (e) {

@@ -123,11 +123,27 @@ describe('scale-out: the operators\' API on the front-ends (system)', function (
     assert.match(res.stdout, /"state":\s*"done"/);
     const cmds = lines<{ id: string; state: string; agentId: string }>(await run([...MEERKAT, 'commands', '--json', ...api]), 'meerkat commands');
     assert.deepEqual(cmds.map((c) => [c.id, c.state, c.agentId]), [[cmd.id, 'done', onB]]);
+    assert.equal(a.server.connectedAgents().includes(onB), false, 'the agent is on B, not A');
     const audit = await a.control.controls.get('default')!.audit.list({ commandId: cmd.id });
     const steps = audit.filter((e) => e.action.startsWith('command.'));
     assert.deepEqual(steps.map((e) => e.action), ['command.submit', 'command.deliver', 'command.result']);
     assert.equal(steps[2]!.actor, `agent:${onB}`);
     assert.ok(audit.some((e) => e.action === 'http POST /v1/orgs/default/commands' && e.actor === 'operator:alice'), 'the request itself audited with who sent it');
+
+    // delivered, then the agent drops without an answer and comes back on A: it gets the command again there
+    const sent = await run([...MEERKAT, 'dump-size', onB, '6000', '--json', ...api]);
+    const queued = JSON.parse(sent.stdout) as { id: string };
+    const first = await conns[1]!.next('command', 30_000);
+    assert.equal(first.id, queued.id);
+    conns[1]!.ws.terminate();
+    await waitFor(() => !b.server.connectedAgents().includes(onB), 10_000, 'B sees the agent gone');
+    conns[1] = await RawAgent.connect(a.server.port, agents[1]!);
+    const again = await conns[1].next('command', 30_000);
+    assert.equal(again.id, queued.id, 'delivered again on the new connection');
+    conns[1].sendRaw(JSON.stringify({ type: 'command-result', id: again.id, ok: true, result: { status: 'done', kind: 'capture.dump-size', data: { packetsPerDump: 6000 } } }));
+    const ended = await run([...MEERKAT, 'command', queued.id, '--wait', '20', '--json', ...api]);
+    assert.equal(ended.code, 0, ended.stderr);
+    assert.deepEqual(((o: { state: string; deliveries: number }) => [o.state, o.deliveries])(JSON.parse(ended.stdout) as { state: string; deliveries: number }), ['done', 2]);
 
     // the flows the worker wrote, through A, equal what PostgreSQL holds
     const pool = openPgPool({ url: pgc!.url, passwordFile: pgc!.passwordFile, max: 2 });
