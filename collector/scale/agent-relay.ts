@@ -1,4 +1,4 @@
-// Agents across front-ends (docs/scale-out.md "Commands, watchlist and presence"): each
+// Agents across front-ends (docs/scale-out.md "Agents across front-ends"): each
 // front-end lists the agents connected to it in the JetStream KV bucket meerkat-presence and
 // answers NATS requests on meerkat.cmd.<org>.<agent id> for them, so a command given to any
 // front-end reaches the agent wherever it is connected, and every front-end lists every agent.
