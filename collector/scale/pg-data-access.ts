@@ -1,8 +1,9 @@
 // What the operators' API reads of an organisation's data on a scale-out front-end
 // (docs/scale-out.md "Operators' API on the front-ends"): flow pages and the DNS and TLS logs from
 // the organisation's PostgreSQL schema, as the flow workers wrote them. What the front-end cannot
-// serve yet answers 501 naming that page: the flow summary, DNS/TLS filters on what only the
-// stored record holds (address, name, rcode, ja4), and alerts until an alert store is plugged in
+// serve yet answers 501 naming that page: the flow summary, flow filters by an address prefix or
+// the pseudonym notation, DNS/TLS filters on what only the stored record holds (address, name,
+// rcode, ja4), and alerts until an alert store is plugged in
 // (ScaleAlertAccess: the alert store in PostgreSQL implements it).
 import type pg from 'pg';
 import type { PgFlowStore } from '../../shared/store/postgres/pg-flow-store.js';
@@ -30,7 +31,11 @@ export function notInScaleOut(what: string): HttpError {
 export function pgDataAccess(store: PgFlowStore, alerts: ScaleAlertAccess | null): OrgDataAccess {
   const noAlerts = (): never => { throw notInScaleOut('alerts (the flow workers do not store alerts yet)'); };
   return {
-    flowsPage: (q) => store.pageFlows(q.filter, q.limit, q.cursor),
+    flowsPage: (q) => {
+      // PgFlowStore matches a whole address on either side; a prefix or the pseudonym notation would silently match nothing or too much
+      if (q.filter.addr?.includes('/') || q.filter.addrPseudonym) throw notInScaleOut('filtering flows by an address prefix or the * notation');
+      return store.pageFlows(q.filter, q.limit, q.cursor);
+    },
     flowsSummary: () => { throw notInScaleOut('the flow summary'); },
     alertsPage: (q) => (alerts ? alerts.alertsPage(q) : noAlerts()),
     setAlertState: (id, state) => (alerts ? alerts.setAlertState(id, state) : noAlerts()),
