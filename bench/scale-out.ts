@@ -147,7 +147,7 @@ async function runScaleOut(root: string, tp: TestPki, pgc: PgCluster, nats: Nats
   const ws: WorkerChild[] = [];
   for (let i = 0; i < workers; i++) ws.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } }));
   const procs = ws.map((w) => w.proc);
-  const fcfg = collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, `${org}-f`), listen: '127.0.0.1:0', ops: 'off', limits: { maxAgents: 10_000 } });
+  const fcfg = collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, `${org}-f`), listen: '127.0.0.1:0', ops: 'off', api: 'off', limits: { maxAgents: 10_000 } });
   const fe = await startFrontend(fcfg, scaleOutSchema.parse({ ...scaleOut, workerId: `${org}-f`, orgDumpsPerSec: 1e6, orgDumpsBurst: 1e6 }), { log: logger('bench-frontend'), defaultMetrics: false });
   const pool = openPgPool({ url: pgc.url, passwordFile: pgc.passwordFile, max: 2 });
   const store = await PgFlowStore.open(pool, org);

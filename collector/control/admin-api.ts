@@ -17,9 +17,10 @@ import type { Logger } from '../../shared/log.js';
 import type { RevocationList } from '../../certs/revocation-list.js';
 import { checkOperator } from '../../certs/operator-certs.js';
 import { allows, isOrgPermission, type Principal } from '../users/roles.js';
-import type { AgentRegistry, LiveAgentInfo } from './agent-registry.js';
-import type { AuditLog } from './audit-log.js';
-import type { CommandQueue, QueuedCommand } from './command-queue.js';
+import type { LiveAgentInfo, StoredInventory } from './agent-registry.js';
+import type { AuditEntry, AuditFilter, AuditInput } from './audit-log.js';
+import type { CommandFilter, QueuedCommand } from './command-queue.js';
+import type { AgentView } from '../../shared/commands/admin-views.js';
 import { MAX_WAIT_S, type AdminHandler, type AuditNames } from './admin-routes.js';
 import { HttpError, RouteTable, type RouteSpec } from './route-table.js';
 import { limitTimeToFirstRequest, serverTimeoutOptions } from '../server/connection-timeouts.js';
@@ -28,34 +29,66 @@ import type { OrgRecord } from '../orgs/org-registry.js';
 import type { CollectorAudit } from '../orgs/collector-audit.js';
 import type { UserStore } from '../users/user-store.js';
 import type { AppLogRoute } from './app-log-route.js';
-
 import type { DataAccess } from './data-access.js';
 import type { FeedStatus } from '../respond/threat-watchlist.js';
 import { PORT_HEADER } from '../../shared/protocol/port-names.js';
 
+/** A value, or a promise of it: the single process answers from SQLite at once, scale-out from PostgreSQL later. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** The organisation's command queue as the API uses it (CommandQueue; scale-out: PgControlStore). */
+export interface OrgCommandQueue {
+  /** @throws SubmitError */
+  submit(raw: unknown, submittedBy: string): MaybePromise<QueuedCommand>;
+  get(id: string): MaybePromise<QueuedCommand | null>;
+  list(f?: CommandFilter): MaybePromise<QueuedCommand[]>;
+  unansweredByAgent(): MaybePromise<Map<string, QueuedCommand[]>>;
+}
+
+/** The organisation's audit as the API uses it (AuditLog; scale-out: PgControlStore, written in order in the background). */
+export interface OrgAudit {
+  record(e: AuditInput): MaybePromise<unknown>;
+  list(f?: AuditFilter): MaybePromise<AuditEntry[]>;
+}
+
+/** What the API lists of the organisation's agents (AgentRegistry; scale-out: presence and PostgreSQL). */
+export interface OrgAgentDirectory {
+  list(live: readonly LiveAgentInfo[], extra?: (agentId: string) => Pick<AgentView, 'revoked' | 'pendingCommands'>): MaybePromise<AgentView[]>;
+  inventory(agentId: string): MaybePromise<StoredInventory | null>;
+}
+
+/** Flows and alerts as the API reads them: DataAccess (SQLite, synchronous) or its asynchronous twin (scale-out). */
+export type OrgDataAccess = { [K in Exclude<keyof DataAccess, 'close'>]: (...a: Parameters<DataAccess[K]>) => MaybePromise<ReturnType<DataAccess[K]>> };
+
+/** The DNS and TLS logs as the API reads them (AppLogRoute, or its asynchronous twin). */
+export type OrgAppLogs = (...a: Parameters<AppLogRoute>) => MaybePromise<ReturnType<AppLogRoute>>;
+
 /** What the API reaches of one running organisation. */
 export interface OrgControl {
   readonly org: string;
-  /** its database (flows, alerts): the console's read queries open it read-only */
-  readonly dbPath: string;
-  readonly queue: CommandQueue;
-  readonly audit: AuditLog;
-  readonly registry: AgentRegistry;
-  liveAgents(): LiveAgentInfo[];
+  /**
+   * its SQLite database (flows, alerts): the console's read queries open it read-only; null where
+   * there is none (a scale-out front-end: those routes answer 501, docs/scale-out.md)
+   */
+  readonly dbPath: string | null;
+  readonly queue: OrgCommandQueue;
+  readonly audit: OrgAudit;
+  readonly registry: OrgAgentDirectory;
+  liveAgents(): MaybePromise<LiveAgentInfo[]>;
   /** the agent server's view of this organisation's agents (CollectorServer.agentSummaries) */
-  transportAgents(): unknown[];
+  transportAgents(): MaybePromise<unknown[]>;
   /** a command was queued: deliver it now if its agent is connected */
   submitted(cmd: QueuedCommand): void;
   /** resolves with the command once it has ended, or as it is after timeoutMs */
   waitFor(id: string, timeoutMs: number): Promise<QueuedCommand | null>;
   /** whether the agent id was enrolled into this organisation */
-  hasAgent(agentId: string): boolean;
+  hasAgent(agentId: string): MaybePromise<boolean>;
   /** packet export (pcap-export.ts) of this organisation's dumps */
   pcap?: PcapRoute;
   /** the DNS and TLS logs (app-log-route.ts) of this organisation's database */
-  appLogs?: AppLogRoute;
+  appLogs?: OrgAppLogs;
   /** flows and alerts (data-access.ts) of this organisation's database */
-  data?: DataAccess;
+  data?: OrgDataAccess;
   /** quota use and what was refused (org-quotas.ts) */
   status(): Record<string, unknown>;
   /** its threat-intel feeds and their load state (threat-watchlist.ts); absent: none */
@@ -174,13 +207,15 @@ export async function startAdminApi(o: AdminApiOptions, deps: AdminApiDeps, rout
     const names: AuditNames = { agentId: null, commandId: null };
     let detail: unknown;
     // where this request's audit row goes: the organisation's audit once the caller is shown to belong there
-    let orgAudit: AuditLog | null = null;
+    let orgAudit: OrgAudit | null = null;
     let orgNamed: string | null = null;
     let alsoCollector = true;
     const audit = (status: number): void => {
       const d = { ms: Date.now() - started, ...(detail !== undefined ? { detail } : {}) };
       try {
-        if (orgAudit) orgAudit.record({ actor, action: `http ${what}`, agentId: names.agentId, commandId: names.commandId, outcome: String(status), detail: d });
+        // an audit written in the background (scale-out) reports its failure as a synchronous one would
+        if (orgAudit) void Promise.resolve(orgAudit.record({ actor, action: `http ${what}`, agentId: names.agentId, commandId: names.commandId, outcome: String(status), detail: d }))
+          .catch((e: unknown) => deps.log.error({ err: (e as Error).message }, 'audit write failed'));
         if (!orgAudit || alsoCollector) deps.collectorAudit.record({ actor, action: `http ${what}`, org: orgNamed, outcome: String(status), detail: d });
       } catch (e) {
         deps.log.error({ err: (e as Error).message }, 'audit write failed');

@@ -135,30 +135,39 @@ function query<T>(fn: () => T): T {
   }
 }
 
+/** query() for a store that may answer later (PostgreSQL). */
+async function queryAsync<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await query(fn);
+  } catch (e) {
+    return query(() => { throw e; });
+  }
+}
+
 function dataOf(o: OrgControl): NonNullable<OrgControl['data']> {
   if (!o.data) throw new HttpError(404, 'not-found', 'this collector serves no flow or alert data');
   return o.data;
 }
 
-const listAgents: AdminHandler = (ctx, deps) => {
+const listAgents: AdminHandler = async (ctx, deps) => {
   const o = orgOf(ctx);
-  const pending = o.queue.unansweredByAgent();
+  const pending = await o.queue.unansweredByAgent();
   const rev = deps.revocations();
-  const agents = o.registry.list(o.liveAgents(), (agentId) => ({
+  const agents = await o.registry.list(await o.liveAgents(), (agentId) => ({
     revoked: rev.isAgentRevoked(agentId),
     pendingCommands: (pending.get(agentId) ?? []).map((c) => ({ id: c.id, kind: c.kind, state: c.state, createdAt: new Date(c.createdAt).toISOString() })),
   }));
   return { status: 200, body: { agents } };
 };
 
-const transportAgents: AdminHandler = (ctx) => ({ status: 200, body: { agents: orgOf(ctx).transportAgents() } });
+const transportAgents: AdminHandler = async (ctx) => ({ status: 200, body: { agents: await orgOf(ctx).transportAgents() } });
 
-const agentInventory: AdminHandler = (ctx) => {
+const agentInventory: AdminHandler = async (ctx) => {
   const o = orgOf(ctx);
   const agentId = ctx.params.id!;
   ctx.audit.agentId = agentId;
   if (!AGENT_ID_RE.test(agentId)) throw new HttpError(400, 'bad-agent', 'not an agent id');
-  const inv = o.registry.inventory(agentId);
+  const inv = await o.registry.inventory(agentId);
   if (!inv) throw new HttpError(404, 'no-inventory', `no inventory of agent ${agentId} yet: run \`meerkat info ${agentId}\``);
   return { status: 200, body: inv };
 };
@@ -174,40 +183,40 @@ const submitCommand: AdminHandler = async (ctx, deps) => {
   }
   const maybe = env as { agentId?: unknown; kind?: unknown };
   // a command for an agent of another organisation (or none) is refused here, not left to expire in this queue
-  if (typeof maybe?.agentId === 'string' && AGENT_ID_RE.test(maybe.agentId) && !o.hasAgent(maybe.agentId)) {
-    o.audit.record({ actor: ctx.actor, action: 'command.submit', agentId: maybe.agentId, outcome: 'refused:unknown-agent', detail: { kind: typeof maybe.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
+  if (typeof maybe?.agentId === 'string' && AGENT_ID_RE.test(maybe.agentId) && !(await o.hasAgent(maybe.agentId))) {
+    await o.audit.record({ actor: ctx.actor, action: 'command.submit', agentId: maybe.agentId, outcome: 'refused:unknown-agent', detail: { kind: typeof maybe.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
     throw new HttpError(404, 'unknown-agent', `no agent ${maybe.agentId} in organisation ${o.org}`);
   }
   let cmd: QueuedCommand;
   try {
-    cmd = o.queue.submit(env, ctx.operator);
+    cmd = await o.queue.submit(env, ctx.operator);
   } catch (e) {
     if (e instanceof SubmitError) {
       if (typeof maybe?.agentId === 'string' && AGENT_ID_RE.test(maybe.agentId)) ctx.audit.agentId = maybe.agentId;
-      o.audit.record({ actor: ctx.actor, action: 'command.submit', agentId: ctx.audit.agentId, outcome: `refused:${e.reason}`, detail: { reason: e.message, kind: typeof maybe?.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
+      await o.audit.record({ actor: ctx.actor, action: 'command.submit', agentId: ctx.audit.agentId, outcome: `refused:${e.reason}`, detail: { reason: e.message, kind: typeof maybe?.kind === 'string' ? maybe.kind.slice(0, 64) : null } });
       throw new HttpError(e.status, e.reason, e.message);
     }
     throw e;
   }
   ctx.audit.agentId = cmd.agentId;
   ctx.audit.commandId = cmd.id;
-  o.audit.record({
+  await o.audit.record({
     actor: ctx.actor, action: 'command.submit', agentId: cmd.agentId, commandId: cmd.id, outcome: 'queued',
     detail: { kind: cmd.kind, params: cmd.envelope.params, signer: cmd.envelope.operator, keyId: cmd.envelope.keyId, signed: cmd.envelope.sig !== undefined, expiresAt: new Date(cmd.expiresAt).toISOString() },
   });
   deps.log.info({ org: o.org, commandId: cmd.id, agentId: cmd.agentId, kind: cmd.kind, operator: ctx.operator }, 'command queued');
   o.submitted(cmd);
-  return { status: 201, body: { command: commandView(o.queue.get(cmd.id) ?? cmd) } };
+  return { status: 201, body: { command: commandView((await o.queue.get(cmd.id)) ?? cmd) } };
 };
 
-const listCommands: AdminHandler = (ctx) => {
+const listCommands: AdminHandler = async (ctx) => {
   const o = orgOf(ctx);
   const u = ctx.url;
   const state = u.searchParams.get('state');
   if (state !== null && !(COMMAND_STATES as readonly string[]).includes(state)) throw new HttpError(400, 'bad-query', `state must be one of ${COMMAND_STATES.join(', ')}`);
   const a = agentParam(u);
   const limit = intParam(u, 'limit', 1, 10_000);
-  const list = o.queue.list({ ...(a ? { agentId: a } : {}), ...(state ? { state: state as CommandState } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) });
+  const list = await o.queue.list({ ...(a ? { agentId: a } : {}), ...(state ? { state: state as CommandState } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) });
   return { status: 200, body: { commands: list.map(commandView) } };
 };
 
@@ -216,44 +225,44 @@ const getCommand: AdminHandler = async (ctx) => {
   const id = ctx.params.id!;
   ctx.audit.commandId = id;
   const wait = intParam(ctx.url, 'wait', 0, MAX_WAIT_S) ?? 0;
-  let c = o.queue.get(id);
+  let c = await o.queue.get(id);
   if (!c) throw new HttpError(404, 'no-command', `no command ${id}`);
   ctx.audit.agentId = c.agentId;
   if (wait > 0) c = (await o.waitFor(id, wait * 1000)) ?? c;
   return { status: 200, body: { command: commandView(c) } };
 };
 
-const listAudit: AdminHandler = (ctx) => {
+const listAudit: AdminHandler = async (ctx) => {
   const o = orgOf(ctx);
   const u = ctx.url;
   const a = agentParam(u);
   const cmd = u.searchParams.get('command');
   const after = intParam(u, 'after', 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(u, 'limit', 1, 10_000);
-  return { status: 200, body: { entries: o.audit.list({ ...(a ? { agentId: a } : {}), ...(cmd ? { commandId: cmd } : {}), ...(after !== undefined ? { after } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) }) } };
+  return { status: 200, body: { entries: await o.audit.list({ ...(a ? { agentId: a } : {}), ...(cmd ? { commandId: cmd } : {}), ...(after !== undefined ? { after } : {}), ...(limit ? { limit } : {}), ...timeRangeMs(u) }) } };
 };
 
 /** Flow records of the organisation, newest first, one page (docs/api.md, "Flows"). */
-const listFlows: AdminHandler = (ctx) => {
+const listFlows: AdminHandler = async (ctx) => {
   const q = query(() => flowQueryFromParams(ctx.url.searchParams));
   if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
-  const page = query(() => dataOf(orgOf(ctx)).flowsPage(q));
+  const page = await queryAsync(() => dataOf(orgOf(ctx)).flowsPage(q));
   return { status: 200, body: { flows: page.records, next: page.next } };
 };
 
 /** Top talkers, ports and protocols over a time range (default: the last hour). */
-const flowSummary: AdminHandler = (ctx) => {
+const flowSummary: AdminHandler = async (ctx) => {
   const q = query(() => summaryQueryFromParams(ctx.url.searchParams, Date.now() * 1000));
   if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
-  const s = dataOf(orgOf(ctx)).flowsSummary(q);
+  const s = await dataOf(orgOf(ctx)).flowsSummary(q);
   const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
   return { status: 200, body: { since: iso(q.filter.since), until: iso(q.filter.until), sinceUs: q.filter.since, untilUs: q.filter.until, ...s } };
 };
 
-const listAlerts: AdminHandler = (ctx) => {
+const listAlerts: AdminHandler = async (ctx) => {
   const q = query(() => alertQueryFromParams(ctx.url.searchParams));
   if (q.filter.agentId) ctx.audit.agentId = q.filter.agentId;
-  const page = query(() => dataOf(orgOf(ctx)).alertsPage(q));
+  const page = await queryAsync(() => dataOf(orgOf(ctx)).alertsPage(q));
   return { status: 200, body: { alerts: page.alerts.map(alertView), next: page.next } };
 };
 
@@ -272,14 +281,14 @@ const setAlertState: AdminHandler = async (ctx) => {
   const state = query(() => parseAlertState(body.state as string));
   let a;
   try {
-    a = dataOf(o).setAlertState(Number(idText), state);
+    a = await dataOf(o).setAlertState(Number(idText), state);
   } catch (e) {
     if (e instanceof AlertStoreError) throw new HttpError(409, 'conflict', e.message);
     throw e;
   }
   if (a === null) throw new HttpError(404, 'no-alert', `no alert ${idText}`);
   ctx.audit.agentId = a.agentId;
-  o.audit.record({ actor: ctx.actor, action: 'alert.state', agentId: a.agentId, outcome: a.state, detail: { alert: a.id, category: a.category, rule: a.rule } });
+  await o.audit.record({ actor: ctx.actor, action: 'alert.state', agentId: a.agentId, outcome: a.state, detail: { alert: a.id, category: a.category, rule: a.rule } });
   return { status: 200, body: { alert: alertView(a) } };
 };
 
@@ -301,12 +310,12 @@ const pcapUsage: AdminHandler = async (ctx) => {
 };
 
 /** The DNS and TLS logs of the organisation (app-log-route.ts). */
-const appLog = (kind: 'dns' | 'tls'): AdminHandler => (ctx) => {
+const appLog = (kind: 'dns' | 'tls'): AdminHandler => async (ctx) => {
   const o = orgOf(ctx);
   if (!o.appLogs) throw new HttpError(404, 'not-found', 'the DNS and TLS logs are not served by this collector');
   const agent = ctx.url.searchParams.get('agent');
   if (agent !== null) ctx.audit.agentId = agentParam(ctx.url) ?? null;
-  return { status: 200, body: o.appLogs(kind, ctx.url.searchParams) };
+  return { status: 200, body: await o.appLogs(kind, ctx.url.searchParams) };
 };
 
 /** The organisation's threat-intel feeds and their load state; none configured: an empty list. */

@@ -37,15 +37,48 @@ export class SubmitError extends MeerkatError {
 }
 
 /** A delivered command with no answer this long after its expiry is given up on. */
-const NO_ANSWER_GRACE_MS = CLOCK_SKEW_MS + 60_000;
-const NO_ANSWER = 'no-answer';
+export const NO_ANSWER_GRACE_MS = CLOCK_SKEW_MS + 60_000;
+export const NO_ANSWER = 'no-answer';
+export const EXPIRED_UNTAKEN = 'expired before the agent took it';
 
-interface Row {
+/**
+ * Checks a submitted envelope: size, structure, not expired at `now` (the signature is the agent's
+ * business). @throws SubmitError
+ */
+export function checkSubmission(raw: unknown, now: number): CommandEnvelope {
+  const text = JSON.stringify(raw) ?? '';
+  if (Buffer.byteLength(text) > MAX_ENVELOPE_BYTES) throw new SubmitError('too-large', 413, `command envelope of ${Buffer.byteLength(text)} bytes exceeds ${MAX_ENVELOPE_BYTES}`);
+  let env: CommandEnvelope;
+  try {
+    env = parseEnvelope(raw);
+  } catch (e) {
+    if (e instanceof CommandSchemaError) throw new SubmitError('malformed', 400, e.message);
+    throw e;
+  }
+  if (env.expiresAt <= now) throw new SubmitError('expired', 400, `the command expired at ${new Date(env.expiresAt).toISOString()}; sign a new one`);
+  return env;
+}
+
+export function duplicateSubmission(id: string): SubmitError {
+  return new SubmitError('duplicate', 409, `this signed command was already submitted as ${id}; an agent runs a signed command once`);
+}
+
+/** Whether an answer may still end the command (a no-answer failure may still be answered). */
+export function acceptsAnswer(c: Pick<QueuedCommand, 'state' | 'error'>): boolean {
+  return !TERMINAL_STATES.has(c.state) || (c.state === 'failed' && c.error === NO_ANSWER);
+}
+
+/** The state and error an agent's answer gives the command. */
+export function answeredState(outcome: CommandOutcome): { state: CommandState; error: string | null } {
+  return { state: outcome.status, error: outcome.status === 'done' ? null : `${outcome.code ?? outcome.status}: ${outcome.reason ?? ''}`.slice(0, 4000) };
+}
+
+export interface CommandRow {
   id: string; agent_id: string; kind: string; nonce: string; envelope: string; submitted_by: string; state: CommandState;
   created_at: number; expires_at: number; delivered_at: number | null; deliveries: number; finished_at: number | null; result: string | null; error: string | null;
 }
 
-function fromRow(r: Row): QueuedCommand {
+export function commandFromRow(r: CommandRow): QueuedCommand {
   return {
     id: r.id,
     agentId: r.agent_id,
@@ -78,19 +111,10 @@ export class CommandQueue {
 
   /** Queues a signed envelope for its agent. @throws SubmitError */
   submit(raw: unknown, submittedBy: string): QueuedCommand {
-    const text = JSON.stringify(raw) ?? '';
-    if (Buffer.byteLength(text) > MAX_ENVELOPE_BYTES) throw new SubmitError('too-large', 413, `command envelope of ${Buffer.byteLength(text)} bytes exceeds ${MAX_ENVELOPE_BYTES}`);
-    let env: CommandEnvelope;
-    try {
-      env = parseEnvelope(raw);
-    } catch (e) {
-      if (e instanceof CommandSchemaError) throw new SubmitError('malformed', 400, e.message);
-      throw e;
-    }
     const now = this.now();
-    if (env.expiresAt <= now) throw new SubmitError('expired', 400, `the command expired at ${new Date(env.expiresAt).toISOString()}; sign a new one`);
+    const env = checkSubmission(raw, now);
     const dup = this.db.prepare('SELECT id FROM control_commands WHERE nonce = ?').get(env.nonce) as { id: string } | undefined;
-    if (dup) throw new SubmitError('duplicate', 409, `this signed command was already submitted as ${dup.id}; an agent runs a signed command once`);
+    if (dup) throw duplicateSubmission(dup.id);
     const id = randomUUID();
     this.db.prepare(`INSERT INTO control_commands (id, agent_id, kind, nonce, envelope, submitted_by, state, created_at, expires_at)
       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`).run(id, env.agentId, env.kind, env.nonce, JSON.stringify(env), submittedBy, now, env.expiresAt);
@@ -98,8 +122,8 @@ export class CommandQueue {
   }
 
   get(id: string): QueuedCommand | null {
-    const r = this.db.prepare('SELECT * FROM control_commands WHERE id = ?').get(id) as Row | undefined;
-    return r ? fromRow(r) : null;
+    const r = this.db.prepare('SELECT * FROM control_commands WHERE id = ?').get(id) as CommandRow | undefined;
+    return r ? commandFromRow(r) : null;
   }
 
   /** Newest first. */
@@ -111,8 +135,8 @@ export class CommandQueue {
     if (f.sinceMs !== undefined) { where.push('created_at >= ?'); args.push(f.sinceMs); }
     if (f.untilMs !== undefined) { where.push('created_at <= ?'); args.push(f.untilMs); }
     const limit = Math.min(Math.max(1, f.limit ?? 100), 10_000);
-    const rows = this.db.prepare(`SELECT * FROM control_commands ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, rowid DESC LIMIT ${limit}`).all(...args) as Row[];
-    return rows.map(fromRow);
+    const rows = this.db.prepare(`SELECT * FROM control_commands ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, rowid DESC LIMIT ${limit}`).all(...args) as CommandRow[];
+    return rows.map(commandFromRow);
   }
 
   /** How many commands are in each state. */
@@ -125,16 +149,16 @@ export class CommandQueue {
   /** Commands of an agent still to deliver (or to deliver again), oldest first. */
   pendingFor(agentId: string): QueuedCommand[] {
     const rows = this.db.prepare(`SELECT * FROM control_commands WHERE agent_id = ? AND state IN ('queued', 'delivered') AND expires_at > ?
-      ORDER BY created_at, rowid`).all(agentId, this.now()) as Row[];
-    return rows.map(fromRow);
+      ORDER BY created_at, rowid`).all(agentId, this.now()) as CommandRow[];
+    return rows.map(commandFromRow);
   }
 
   /** Every agent's commands not answered yet (queued or delivered, not expired), oldest first. */
   unansweredByAgent(): Map<string, QueuedCommand[]> {
     const out = new Map<string, QueuedCommand[]>();
-    const rows = this.db.prepare(`SELECT * FROM control_commands WHERE state IN ('queued', 'delivered') AND expires_at > ? ORDER BY created_at, rowid`).all(this.now()) as Row[];
+    const rows = this.db.prepare(`SELECT * FROM control_commands WHERE state IN ('queued', 'delivered') AND expires_at > ? ORDER BY created_at, rowid`).all(this.now()) as CommandRow[];
     for (const r of rows) {
-      const c = fromRow(r);
+      const c = commandFromRow(r);
       const list = out.get(c.agentId) ?? [];
       list.push(c);
       out.set(c.agentId, list);
@@ -159,10 +183,8 @@ export class CommandQueue {
   complete(id: string, outcome: CommandOutcome): QueuedCommand | null {
     const cur = this.get(id);
     if (!cur) return null;
-    const open = !TERMINAL_STATES.has(cur.state) || (cur.state === 'failed' && cur.error === NO_ANSWER);
-    if (!open) return null;
-    const state: CommandState = outcome.status;
-    const error = outcome.status === 'done' ? null : `${outcome.code ?? outcome.status}: ${outcome.reason ?? ''}`.slice(0, 4000);
+    if (!acceptsAnswer(cur)) return null;
+    const { state, error } = answeredState(outcome);
     this.db.prepare('UPDATE control_commands SET state = ?, finished_at = ?, result = ?, error = ? WHERE id = ?')
       .run(state, this.now(), JSON.stringify(outcome), error, id);
     return this.get(id);
@@ -176,16 +198,16 @@ export class CommandQueue {
     const now = this.now();
     const ended: QueuedCommand[] = [];
     const tx = this.db.transaction(() => {
-      const q = this.db.prepare(`SELECT * FROM control_commands WHERE state = 'queued' AND expires_at <= ?`).all(now) as Row[];
-      const d = this.db.prepare(`SELECT * FROM control_commands WHERE state = 'delivered' AND expires_at <= ?`).all(now - NO_ANSWER_GRACE_MS) as Row[];
+      const q = this.db.prepare(`SELECT * FROM control_commands WHERE state = 'queued' AND expires_at <= ?`).all(now) as CommandRow[];
+      const d = this.db.prepare(`SELECT * FROM control_commands WHERE state = 'delivered' AND expires_at <= ?`).all(now - NO_ANSWER_GRACE_MS) as CommandRow[];
       const upd = this.db.prepare('UPDATE control_commands SET state = ?, finished_at = ?, error = ? WHERE id = ?');
       for (const r of q) {
-        upd.run('expired', now, 'expired before the agent took it', r.id);
-        ended.push({ ...fromRow(r), state: 'expired', finishedAt: now, error: 'expired before the agent took it' });
+        upd.run('expired', now, EXPIRED_UNTAKEN, r.id);
+        ended.push({ ...commandFromRow(r), state: 'expired', finishedAt: now, error: EXPIRED_UNTAKEN });
       }
       for (const r of d) {
         upd.run('failed', now, NO_ANSWER, r.id);
-        ended.push({ ...fromRow(r), state: 'failed', finishedAt: now, error: NO_ANSWER });
+        ended.push({ ...commandFromRow(r), state: 'failed', finishedAt: now, error: NO_ANSWER });
       }
     });
     tx();

@@ -11,8 +11,15 @@ import { HttpError, type RouteSpec } from './route-table.js';
 
 const MAX_EXPORT = 1_000_000;
 
+/** The organisation's SQLite database; a scale-out front-end has none: 501 naming the page that says so. */
+function dbPathOf(ctx: RequestContext): string {
+  const p = orgOf(ctx).dbPath;
+  if (p === null) throw new HttpError(501, 'not-implemented', `${ctx.url.pathname.replace(/^\/v1\/orgs\/[^/]+/, '')} is not served by a scale-out front-end yet (docs/scale-out.md, "Not built yet")`);
+  return p;
+}
+
 function withReader<T>(ctx: RequestContext, fn: (r: OrgDataReader) => T): T {
-  const r = new OrgDataReader(orgOf(ctx).dbPath);
+  const r = new OrgDataReader(dbPathOf(ctx));
   try {
     return fn(r);
   } catch (e) {
@@ -93,7 +100,7 @@ const exportFlows: AdminHandler = async (ctx) => {
   const format = ctx.url.searchParams.get('format') ?? 'csv';
   if (format !== 'csv' && format !== 'json') throw new HttpError(400, 'bad-query', 'format: csv or json');
   const max = intParam(ctx.url, 'max', 1, MAX_EXPORT) ?? MAX_EXPORT;
-  const reader = new OrgDataReader(orgOf(ctx).dbPath);
+  const reader = new OrgDataReader(dbPathOf(ctx));
   const res = ctx.res;
   let n = 0;
   try {
@@ -143,11 +150,11 @@ const getAlert: AdminHandler = (ctx) => {
   return { status: 200, body: { alert: a } };
 };
 
-const overview: AdminHandler = (ctx) => {
+const overview: AdminHandler = async (ctx) => {
   const o = orgOf(ctx);
   const minutes = intParam(ctx.url, 'minutes', 1, 24 * 60) ?? 60;
-  const agents = o.registry.list(o.liveAgents());
   const data = withReader(ctx, (r) => r.overview(minutes, Date.now() * 1000));
+  const agents = await o.registry.list(await o.liveAgents());
   return {
     status: 200,
     body: {
@@ -171,16 +178,16 @@ const EVENTS_FOR_MS = 60_000;
 const events: AdminHandler = async (ctx) => {
   const o = orgOf(ctx);
   const res = ctx.res;
-  const reader = new OrgDataReader(o.dbPath);
+  const reader = new OrgDataReader(dbPathOf(ctx));
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write('retry: 1000\n\n');
   let alertsSig = '';
   let agentsSig = '';
   let sent = 0;
-  const tick = (): void => {
+  const tick = async (): Promise<void> => {
     try {
       const a = reader.alertsSignature();
-      const agents = o.registry.list(o.liveAgents());
+      const agents = await o.registry.list(await o.liveAgents());
       const g = agents.map((x) => `${x.agentId}:${x.online ? 1 : 0}:${x.lastSeen ?? ''}`).join(',');
       if (alertsSig !== '' && a !== alertsSig) { res.write(`event: alerts\ndata: ${JSON.stringify({ at: Date.now() })}\n\n`); sent++; }
       if (agentsSig !== '' && g !== agentsSig) {
@@ -193,9 +200,9 @@ const events: AdminHandler = async (ctx) => {
       res.end();
     }
   };
-  tick();
+  void tick();
   await new Promise<void>((resolve) => {
-    const t = setInterval(tick, EVENTS_EVERY_MS);
+    const t = setInterval(() => void tick(), EVENTS_EVERY_MS);
     const stop = setTimeout(() => res.end(), EVENTS_FOR_MS);
     const done = (): void => { clearInterval(t); clearTimeout(stop); resolve(); };
     res.once('close', done);

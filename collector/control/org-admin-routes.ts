@@ -119,11 +119,11 @@ const putMember: AdminHandler = async (ctx, deps) => {
   } catch (e) {
     return answerOf(e);
   }
-  o.audit.record({ actor: ctx.actor, action: 'member.grant', outcome: 'ok', detail: { user, role: b.role } });
+  await o.audit.record({ actor: ctx.actor, action: 'member.grant', outcome: 'ok', detail: { user, role: b.role } });
   return { status: 200, body: { members: deps.users.membersOf(o.org) } };
 };
 
-const deleteMember: AdminHandler = (ctx, deps) => {
+const deleteMember: AdminHandler = async (ctx, deps) => {
   const o = orgOf(ctx);
   const user = ctx.params.user!;
   let removed: boolean;
@@ -133,7 +133,7 @@ const deleteMember: AdminHandler = (ctx, deps) => {
     return answerOf(e);
   }
   if (!removed) throw new HttpError(404, 'not-a-member', `${user} is not a member of ${o.org}`);
-  o.audit.record({ actor: ctx.actor, action: 'member.revoke', outcome: 'ok', detail: { user } });
+  await o.audit.record({ actor: ctx.actor, action: 'member.revoke', outcome: 'ok', detail: { user } });
   return { status: 200, body: { members: deps.users.membersOf(o.org) } };
 };
 
@@ -152,15 +152,15 @@ const createToken: AdminHandler = async (ctx, deps) => {
   } catch (e) {
     return answerOf(e);
   }
-  o.audit.record({ actor: ctx.actor, action: 'token.create', outcome: 'ok', detail: { id: t.id, uses: t.uses, expiresAt: t.expiresAt.toISOString() } });
+  await o.audit.record({ actor: ctx.actor, action: 'token.create', outcome: 'ok', detail: { id: t.id, uses: t.uses, expiresAt: t.expiresAt.toISOString() } });
   return { status: 201, body: { token: t.token, id: t.id, org: t.org, uses: t.uses, expiresAt: t.expiresAt.toISOString() } };
 };
 
-const revokeToken: AdminHandler = (ctx, deps) => {
+const revokeToken: AdminHandler = async (ctx, deps) => {
   const o = orgOf(ctx);
   const id = ctx.params.id!;
   if (!deps.admin.revokeToken(o.org, id)) throw new HttpError(404, 'no-token', `no active token ${id.slice(0, 16)} in ${o.org}`);
-  o.audit.record({ actor: ctx.actor, action: 'token.revoke', outcome: 'ok', detail: { id } });
+  await o.audit.record({ actor: ctx.actor, action: 'token.revoke', outcome: 'ok', detail: { id } });
   return { status: 200, body: { id, revoked: true } };
 };
 

@@ -95,12 +95,12 @@ function measureStored(store: SqliteFlowStore, dbPath: string): number {
 
 export class OrgRuntime implements OrgControl {
   readonly lane: IngestLane;
-  readonly registry: OrgControl['registry'];
-  readonly queue: OrgControl['queue'];
-  readonly audit: OrgControl['audit'];
+  readonly registry: ControlService['registry'];
+  readonly queue: ControlService['queue'];
+  readonly audit: ControlService['audit'];
   readonly pcap: OrgControl['pcap'];
-  readonly appLogs: OrgControl['appLogs'];
-  readonly data: NonNullable<OrgControl['data']>;
+  readonly appLogs: ReturnType<typeof createAppLogRoute>;
+  readonly data: ReturnType<typeof openDataAccess>;
   /** its metrics (default label org); the collector's /metrics merges them */
   readonly metrics: Registry;
   private server: CollectorServer | null = null;

@@ -1,4 +1,4 @@
-// Agents across front-ends (docs/scale-out.md "Commands, watchlist and presence"): each
+// Agents across front-ends (docs/scale-out.md "Agents across front-ends"): each
 // front-end lists the agents connected to it in the JetStream KV bucket meerkat-presence and
 // answers NATS requests on meerkat.cmd.<org>.<agent id> for them, so a command given to any
 // front-end reaches the agent wherever it is connected, and every front-end lists every agent.
@@ -10,6 +10,8 @@ import type { Logger } from '../../shared/log.js';
 export interface LocalAgents {
   connectedAgents(): string[];
   sendCommand(agentId: string, id: string, command: unknown): boolean;
+  /** the agent's current connection here (its connected-since time), null when not connected */
+  connectionOf?(agentId: string): string | null;
 }
 
 export const PRESENCE_BUCKET = 'meerkat-presence';
@@ -70,7 +72,7 @@ export class AgentRelay {
           if (err) return;
           const req = JSON.parse(dec.decode(m.data)) as { id: string; command: unknown };
           const delivered = this.local.sendCommand(agentId, req.id, req.command);
-          m.respond(enc.encode(JSON.stringify({ delivered, frontend: this.frontendId })));
+          m.respond(enc.encode(JSON.stringify({ delivered, frontend: this.frontendId, connection: delivered ? this.connection(agentId) : null })));
         } }));
         if (fresh || refresh) await this.kv.put(this.key(agentId), enc.encode(this.frontendId));
       }
@@ -97,16 +99,34 @@ export class AgentRelay {
     return found ?? this.key(agentId);
   }
 
-  /** Sends a command to the agent on whichever front-end holds it; false when none does. */
-  async sendCommand(agentId: string, id: string, command: unknown): Promise<boolean> {
-    if (this.local.sendCommand(agentId, id, command)) return true;
+  /** A connection's name across front-ends: "<front-end id>/<connected since>". */
+  connectionKey(connectedSince: string | null): string {
+    return `${this.frontendId}/${connectedSince ?? ''}`;
+  }
+
+  private connection(agentId: string): string {
+    return this.connectionKey(this.local.connectionOf?.(agentId) ?? null);
+  }
+
+  /**
+   * Sends a command to the agent on whichever front-end holds it; resolves with the connection it
+   * went out on ("<front-end id>/<connected since>"), or null when no front-end holds the agent.
+   */
+  async deliver(agentId: string, id: string, command: unknown): Promise<string | null> {
+    if (this.local.sendCommand(agentId, id, command)) return this.connection(agentId);
     try {
       const m = await this.nc.request(`meerkat.cmd.${await this.remoteKey(agentId)}`, enc.encode(JSON.stringify({ id, command })), { timeout: 3000 });
-      return (JSON.parse(dec.decode(m.data)) as { delivered: boolean }).delivered;
+      const r = JSON.parse(dec.decode(m.data)) as { delivered: boolean; frontend: string; connection?: string | null };
+      return r.delivered ? r.connection ?? `${r.frontend}/` : null;
     } catch {
       // no responders (not connected anywhere) or timeout
-      return false;
+      return null;
     }
+  }
+
+  /** Sends a command to the agent on whichever front-end holds it; false when none does. */
+  async sendCommand(agentId: string, id: string, command: unknown): Promise<boolean> {
+    return (await this.deliver(agentId, id, command)) !== null;
   }
 
   /** Publishes an agent's command result for every front-end and the API. */

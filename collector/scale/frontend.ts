@@ -21,6 +21,7 @@ import { ensureDumpStream } from './dump-stream.js';
 import { JetStreamCommitter } from './jetstream-committer.js';
 import { AgentRelay } from './agent-relay.js';
 import { connectNats, natsLiveness } from './nats-connect.js';
+import { startFrontendApi, type FrontendApi } from './frontend-api.js';
 import { pgOptionsOf, type ScaleOutConfig } from './scale-config.js';
 import { PgOrgRecords } from './org-records.js';
 import { FrontendOrgDirectory, publishConfiguredOrgs } from './frontend-orgs.js';
@@ -29,6 +30,8 @@ import type { IngestLane } from '../server/org-lanes.js';
 export interface Frontend {
   readonly server: CollectorServer;
   readonly relay: AgentRelay;
+  /** the organisations' control (commands, audit) and the operators' API */
+  readonly control: FrontendApi;
   /** the organisations as this front-end follows them from PostgreSQL */
   readonly orgs: FrontendOrgDirectory;
   /** the organisation records (tokens, states, quotas) in PostgreSQL, over this front-end's pool */
@@ -44,6 +47,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
   let server: CollectorServer | null = null;
   let watchlist: ThreatWatchlist | null = null;
   let directory: FrontendOrgDirectory | null = null;
+  let relay: AgentRelay | null = null;
   try {
     nc = await connectNats(so, `meerkat-frontend ${id}`);
     await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: so.streamMaxAgeDays });
@@ -56,7 +60,9 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     const plan = analyzerPlan(parseAnalysisConfig({ analyzers: raw.analyzers, analysis: raw.analysis } as AnalysisConfigInput, 'collector config'), 'collector config');
     const wl = ThreatWatchlist.fromPlan(plan, process.cwd(), opts.log).start();
     watchlist = wl;
-    let relay: AgentRelay | null = null;
+    let control: FrontendApi | null = null;
+    /** each organisation's flow store (the lanes' dedupe reads, the API's flows), filled as lanes are built */
+    const stores = new Map<string, PgFlowStore>();
     let counters: { published: Counter<'org' | 'result'>; refused: Counter<'org' | 'reason'> } | null = null;
     /** an organisation's dumps/s on this front-end: its own quota in PostgreSQL, else scaleOut's */
     const quotaOf = (org: string): { perSec: number; burst: number } => {
@@ -66,6 +72,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     };
     const makeLane = async (org: string): Promise<IngestLane> => {
       const store = await PgFlowStore.open(pool, org);
+      stores.set(org, store);
       const committer = new JetStreamCommitter({
         js,
         partitions: so.partitions,
@@ -83,8 +90,12 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
         org,
         committer,
         watchlist: wl,
-        onCommandResult: (agentId, cid, ok, result, error) => relay?.publishResult(agentId, { id: cid, ok, result, error }),
+        // recorded in PostgreSQL first, then announced: a request waiting on another front-end reads the new state
+        onCommandResult: (agentId, cid, ok, result, error) => void (control?.recordResult(org, agentId, cid, ok, result, error) ?? Promise.resolve())
+          .catch((e: Error) => opts.log.error({ err: e.message, org, agentId, id: cid }, 'recording a command result failed'))
+          .then(() => relay?.publishResult(agentId, { id: cid, ok, result, error })),
         onHeartbeat: (agentId, health) => {
+          control?.heartbeat(org, agentId, health);
           if (health.spoolFiles === 0 && health.packetTimeUs !== undefined) void committer.publishWatermark(agentId, health.packetTimeUs);
         },
       };
@@ -117,14 +128,19 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
     const local = {
       connectedAgents: () => srv0.connectedAgents(),
       sendCommand: (agentId: string, cid: string, command: unknown) => srv0.sendCommand(orgOf(agentId), agentId, cid, command),
+      connectionOf: (agentId: string) => srv0.agentSummaries(orgOf(agentId)).find((a) => a.agentId === agentId && a.connected)?.connectedSince ?? null,
     };
     relay = await AgentRelay.start(nc, nc.jetstream(), local, { frontendId: id, orgOf, knowsOrg: (agentId) => dir.knownOrgOf(agentId) !== undefined, log: opts.log });
+    // the organisations active at start (their lanes, so their stores, are built by now)
+    control = await startFrontendApi(cfg, { pool, nc, relay, server, stores, feeds: () => wl.status(), log: opts.log });
     opts.log.info({ id, port: server.port, nats: so.natsUrl, partitions: so.partitions, orgs: dir.activeOrgs() }, 'front-end ready');
     const srv = server;
     const rel = relay;
+    const ctl = control;
     return {
-      server: srv, relay: rel, orgs: dir, records, id,
+      server: srv, relay: rel, control: ctl, orgs: dir, records, id,
       async stop() {
+        await ctl.stop();
         await rel.stop();
         unsubscribe();
         dir.stop();
@@ -135,6 +151,7 @@ export async function startFrontend(cfg: CollectorServerConfig, so: ScaleOutConf
       },
     };
   } catch (e) {
+    await relay?.stop().catch(() => undefined);
     await server?.close().catch(() => undefined);
     directory?.stop();
     watchlist?.stop();

@@ -16,6 +16,7 @@ import {
 } from './flow-store.js';
 import { cidrContains, formatCidr, parseCidr, parseIp, type Cidr } from '../net/ip-address.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './sqlite-migrations.js';
+import { decodeCursor, encodeCursor } from './flow-cursor.js';
 import type { FlowRecord } from '../flow/flow-record.js';
 import type { DnsRecord, TlsRecord } from '../flow/app-records.js';
 import {
@@ -93,17 +94,6 @@ function registerCidrFunction(db: Db): void {
       return 0;
     }
   });
-}
-
-/** A page cursor: the last record's start time and row id, as opaque text. */
-function encodeCursor(startUs: number, id: number): string {
-  return Buffer.from(`${startUs}:${id}`, 'utf8').toString('base64url');
-}
-
-function decodeCursor(text: string): { startUs: number; id: number } {
-  const m = /^(\d{1,17}):(\d{1,17})$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
-  if (!m || !/^[A-Za-z0-9_-]+$/.test(text)) throw new StoreError(`not a flow page cursor: ${JSON.stringify(text.slice(0, 40))}`);
-  return { startUs: Number(m[1]), id: Number(m[2]) };
 }
 
 type PageRow = FlowRow & { id: number; start_us: number };

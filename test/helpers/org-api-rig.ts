@@ -50,6 +50,11 @@ export interface RigOrg extends OrgControl {
   control: ControlService;
   transport: FakeTransport;
   dbPath: string;
+  /** the single process's synchronous SQLite parts */
+  queue: ControlService['queue'];
+  audit: ControlService['audit'];
+  registry: ControlService['registry'];
+  data?: ReturnType<typeof openDataAccess>;
 }
 
 export class OrgApiRig {

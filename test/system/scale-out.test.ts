@@ -92,7 +92,8 @@ describe('scale-out: front-ends, flow workers, JetStream, PostgreSQL (system)', 
     // a threat feed: every front-end builds the watchlist from it and pushes it to its agents
     const feed = join(root, 'bad-ips.txt');
     writeFileSync(feed, '203.0.113.66\n');
-    const base = { pkiDir: tp.dir, logLevel: 'info', scaleOut, analyzers: [{ builtin: 'threat-intel', config: { watch: false, feeds: [{ name: 'bad', path: feed }] } }] };
+    // the operators' API of the front-ends is tested in scale-out-api.test.ts (here three front-ends would share its default port)
+    const base = { pkiDir: tp.dir, logLevel: 'info', api: 'off', scaleOut, analyzers: [{ builtin: 'threat-intel', config: { watch: false, feeds: [{ name: 'bad', path: feed }] } }] };
     workers.push(await RoleProcess.start('worker', join(root, 'w1.json'), { ...base, stateDir: join(root, 'w1'), scaleOut: { ...scaleOut, workerId: 'w1' } }));
     workers.push(await RoleProcess.start('worker', join(root, 'w2.json'), { ...base, stateDir: join(root, 'w2'), scaleOut: { ...scaleOut, workerId: 'w2' } }));
     const f3Port = await freePort();

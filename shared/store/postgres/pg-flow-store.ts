@@ -7,7 +7,8 @@ import type pg from 'pg';
 import type { FlowRecord } from '../../flow/flow-record.js';
 import type { DnsRecord, TlsRecord } from '../../flow/app-records.js';
 import type { AsyncFlowStore, DumpCommit, DumpCommitResult } from '../async-flow-store.js';
-import { DEFAULT_RETENTION, StoreError, type AgentRow, type FlowFilter, type InsertFlowsResult, type RetentionPolicy, type StoredDump } from '../flow-store.js';
+import { DEFAULT_RETENTION, StoreError, type AgentRow, type FlowFilter, type FlowPage, type InsertFlowsResult, type RetentionPolicy, type StoredDump } from '../flow-store.js';
+import { decodeCursor, encodeCursor } from '../flow-cursor.js';
 import { FLOW_COLUMNS, flowRecordFromRow, flowRowProblem, flowRowValues, type FlowRow } from '../flow-columns.js';
 import { nameCondition } from '../app-log-sql.js';
 import { ensureSchemas } from './pg-schema.js';
@@ -270,6 +271,24 @@ export class PgFlowStore implements AsyncFlowStore {
     }
     const r = await this.pool.query<FlowRow>(sql, w.params);
     return r.rows.map(flowRecordFromRow);
+  }
+
+  /** One page of records, newest first, and the cursor of the next (the SQLite store's format and order). */
+  async pageFlows(filter: FlowFilter, limit: number, cursor: string | null): Promise<FlowPage> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new StoreError(`limit must be a positive integer, got ${String(limit)}`);
+    const w = this.where(filter);
+    const c = cursor === null ? null : decodeCursor(cursor);
+    let sql = w.sql;
+    if (c !== null) {
+      w.params.push(c.startUs, c.id);
+      const n = w.params.length;
+      sql += `${sql ? ' AND' : ' WHERE'} (start_us < $${n - 1} OR (start_us = $${n - 1} AND id < $${n}))`;
+    }
+    const r = await this.pool.query<FlowRow & { id: number; start_us: number }>(`SELECT * FROM ${this.schema}.flows${sql} ORDER BY start_us DESC, id DESC LIMIT ${limit + 1}`, w.params);
+    const more = r.rows.length > limit;
+    const page = more ? r.rows.slice(0, limit) : r.rows;
+    const last = page[page.length - 1];
+    return { records: page.map(flowRecordFromRow), next: more && last ? encodeCursor(last.start_us, last.id) : null };
   }
 
   async countFlows(filter: FlowFilter = {}): Promise<number> {

@@ -42,6 +42,29 @@ describe('PgFlowStore', function () {
     assert.equal(await b.hasDump('agent-1', 1), false);
   });
 
+  it('pages flows newest first with the SQLite store\'s cursor: every record once, in queryFlows order, none after the last page', async () => {
+    const st = await PgFlowStore.open(pool, 'paging');
+    const flows = [...referenceFlows('agent-1'), ...referenceFlows('agent-2')];
+    await st.commitDump({ agentId: 'agent-1', sequence: 1, info: { receivedUs: 1, firstTsUs: 1, lastTsUs: 2, packetCount: 3 }, flows, dns: [], tls: [] });
+    for (const filter of [{}, { agentId: 'agent-2' }]) {
+      const all = await st.queryFlows(filter);
+      assert.ok(all.length > 7, 'several pages');
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; ; pages++) {
+        assert.ok(pages < 100);
+        const page: Awaited<ReturnType<PgFlowStore['pageFlows']>> = await st.pageFlows(filter, 7, cursor);
+        assert.ok(page.records.length <= 7);
+        seen.push(...page.records.map((r) => `${r.agent_id}/${r.uid}/${r.record_seq}`));
+        if (page.next === null) break;
+        cursor = page.next;
+      }
+      assert.deepEqual(seen, all.map((r) => `${r.agent_id}/${r.uid}/${r.record_seq}`));
+    }
+    await assert.rejects(st.pageFlows({}, 5, 'bm90IGEgY3Vyc29y'), StoreError);
+    await assert.rejects(st.pageFlows({}, 0, null), StoreError);
+  });
+
   it('refuses organisation ids that are not slugs, passwords in the URL, missing password files', () => {
     assert.throws(() => orgSchema('Org;drop'), StoreError);
     assert.throws(() => pgClientConfig({ url: 'postgres://u:secret@127.0.0.1/db' }), (e: Error) => e instanceof ConnectionConfigError && /password/.test(e.message));
