@@ -17,7 +17,9 @@ import { scaleOutSchema } from '../../collector/scale/scale-config.js';
 import { collectorServerConfigSchema } from '../../collector/server/server-config.js';
 import { logger } from '../../shared/log.js';
 import { RawAgent } from '../helpers/raw-agent.js';
-import { issueAgent, makeDump, makeTestPki, tmpDir, waitFor } from '../helpers/transport-rig.js';
+import { makeDump, makeTestPki, tmpDir, waitFor } from '../helpers/transport-rig.js';
+import { enrollAgent } from '../../agent/transport/enroll-client.js';
+import { loadAgentIdentity } from '../../agent/transport/agent-identity.js';
 import { freePort } from '../helpers/processes.js';
 import { nodeScriptArgs } from '../helpers/node-script.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
@@ -93,7 +95,15 @@ describe('scale-out: the operators\' API on the front-ends (system)', function (
     assert.equal(b.control.api, null, 'B runs with its API port off');
 
     // one agent on each front-end, uploading the same real dumps
-    const agents = [issueAgent(tp), issueAgent(tp)];
+    // agents enroll as real ones do, with a token of the organisation in PostgreSQL (one on each front-end), so
+    // every front-end knows their organisation (docs/scale-out.md "Organisations")
+    const token = await a.records.createToken({ org: 'default', uses: 2, expiresInSec: 300, caFingerprint: tp.caFingerprint });
+    const agents = await Promise.all([a, b].map(async (fe, i) => {
+      const dir = join(root, `agent-${i}`);
+      await enrollAgent({ collectorUrl: `https://localhost:${fe.server.port}`, token: token.token, stateDir: dir, keyBits: 2048 });
+      const id = loadAgentIdentity(dir);
+      return { agentId: id.agentId, key: id.keyPem, cert: id.certPem, ca: id.caPem };
+    }));
     const dumps = 6;
     conns.push(await RawAgent.connect(a.server.port, agents[0]!), await RawAgent.connect(b.server.port, agents[1]!));
     for (const c of conns) await c.next('welcome');

@@ -66,7 +66,7 @@ describe('scale-out front-ends: organisations from PostgreSQL (NATS, PostgreSQL,
     createOrgCa(tp.dir, 'org-b', tp.pki.ca, { bits: 2048 });
     const scaleOut = { natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: pgc.url, pgPasswordFile: pgc.passwordFile, partitions: 2, orgs: ['org-a', 'org-b'], orgRefreshMs: 200, rebalanceMs: 300 };
     const start = (id: string): Promise<Frontend> => startFrontend(
-      collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, id), listen: '127.0.0.1:0', ops: 'off', logLevel: 'warn' }),
+      collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, id), listen: '127.0.0.1:0', ops: 'off', api: 'off', logLevel: 'warn' }),
       scaleOutSchema.parse({ ...scaleOut, workerId: id }), { log: logger(`frontend-${id}`), defaultMetrics: false });
     fa = await start('fa');
     fb = await start('fb');
@@ -154,7 +154,7 @@ describe('scale-out front-ends: organisations from PostgreSQL (NATS, PostgreSQL,
     await pool!.query("UPDATE meerkat.agent_orgs SET org = 'org-a' WHERE agent_id = $1", [agentB.agentId]);
     // a front-end remembers the organisation of agents it accepted; a fresh one looks it up
     const fresh = await startFrontend(
-      collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, 'fc'), listen: '127.0.0.1:0', ops: 'off', logLevel: 'warn' }),
+      collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, 'fc'), listen: '127.0.0.1:0', ops: 'off', api: 'off', logLevel: 'warn' }),
       scaleOutSchema.parse({ natsUrl: nats!.url, natsCredsFile: nats!.credsFile, pgUrl: pgc!.url, pgPasswordFile: pgc!.passwordFile, partitions: 2, orgs: ['org-a', 'org-b'], workerId: 'fc' }),
       { log: logger('frontend-fc'), defaultMetrics: false });
     try {
