@@ -6,6 +6,8 @@
 // agents by replaying, output discarded, the committed dumps from each agent's replay point.
 // Any failure of a partition (commit refused, PostgreSQL or NATS gone) drops it whole; it is
 // taken again (by this worker or another) and rebuilt the same way: one recovery path.
+// The organisations served are those of `scaleOut.orgs` and those PostgreSQL holds (not
+// deleted), re-read at every re-balance: one created later is served without a restart.
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
 import type pg from 'pg';
 import type { Logger } from '../../shared/log.js';
@@ -25,6 +27,7 @@ import { PartitionLeases, fenceAndAdvance } from './partition-leases.js';
 import { ReplayTracker } from './replay-tracker.js';
 import { connectNats, natsLiveness } from './nats-connect.js';
 import { pgOptionsOf, type ScaleOutConfig } from './scale-config.js';
+import { PgOrgRecords } from './org-records.js';
 
 /** dumps per group commit */
 const MAX_BATCH = 64;
@@ -84,6 +87,10 @@ export interface FlowWorkerStatus {
   partitions: Array<{ org: string; part: number; epoch: number; dumps: number; commits: number; replayed: number }>;
 }
 
+function storeOptions(o: FlowWorkerOptions): { retention?: { flowsDays: number } } {
+  return o.flowsDays !== undefined ? { retention: { flowsDays: o.flowsDays } } : {};
+}
+
 export class FlowWorker {
   private readonly owned = new Map<string, OwnedPartition>();
   private timer: NodeJS.Timeout | null = null;
@@ -100,7 +107,8 @@ export class FlowWorker {
     private readonly js: JetStreamClient,
     private readonly pool: pg.Pool,
     private leases: PartitionLeases,
-    private readonly stores: ReadonlyMap<string, PgFlowStore>,
+    private readonly stores: Map<string, PgFlowStore>,
+    private readonly records: PgOrgRecords,
     private readonly o: FlowWorkerOptions,
   ) {
     this.liveness = natsLiveness(nc);
@@ -115,10 +123,11 @@ export class FlowWorker {
       nc = await connectNats(cfg, `meerkat-worker ${cfg.workerId}`);
       await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: cfg.streamMaxAgeDays });
       const stores = new Map<string, PgFlowStore>();
-      for (const org of cfg.orgs) stores.set(org, await PgFlowStore.open(pool, org, o.flowsDays !== undefined ? { retention: { flowsDays: o.flowsDays } } : {}));
+      for (const org of cfg.orgs) stores.set(org, await PgFlowStore.open(pool, org, storeOptions(o)));
+      const records = await PgOrgRecords.open(pool);
       let worker: FlowWorker | null = null;
       leases = await PartitionLeases.open(pgClientConfig(pgOpts), cfg.workerId, (e) => worker?.onLeasesLost(e));
-      const w = worker = new FlowWorker(cfg, nc, nc.jetstream(), pool, leases, stores, o);
+      const w = worker = new FlowWorker(cfg, nc, nc.jetstream(), pool, leases, stores, records, o);
       w.applyRetention();
       w.retentionTimer = setInterval(() => w.applyRetention(), RETENTION_EVERY_MS);
       w.retentionTimer.unref();
@@ -181,7 +190,8 @@ export class FlowWorker {
       await this.leases.close();
       this.leases = await PartitionLeases.open(pgClientConfig(pgOptionsOf(this.cfg)), this.cfg.workerId, (e) => this.onLeasesLost(e));
     }
-    const all: Array<[string, number]> = this.cfg.orgs.flatMap((org) => Array.from({ length: this.cfg.partitions }, (_, p) => [org, p] as [string, number]));
+    const orgs = await this.servedOrgs();
+    const all: Array<[string, number]> = orgs.flatMap((org) => Array.from({ length: this.cfg.partitions }, (_, p) => [org, p] as [string, number]));
     const share = Math.ceil(all.length / (await this.leases.liveWorkers()));
     if (this.owned.size > share) {
       for (const p of [...this.owned.values()].slice(share)) await this.drop(p, 'handing over (fair share)', true);
@@ -193,6 +203,32 @@ export class FlowWorker {
       const [org, part] = all[(offset + i) % all.length]!;
       if (!this.owned.has(`${org}/${part}`)) await this.take(org, part);
     }
+  }
+
+  /**
+   * The organisations of scaleOut.orgs and those PostgreSQL holds (not deleted: a suspended
+   * organisation's dumps already in the stream are still stored), each with its store open.
+   * When PostgreSQL cannot be read, the ones served so far.
+   */
+  private async servedOrgs(): Promise<string[]> {
+    let listed: string[] = [];
+    const deleted = new Set<string>();
+    try {
+      for (const r of await this.records.list({ includeDeleted: true })) {
+        if (r.state === 'deleted') deleted.add(r.id);
+        else listed.push(r.id);
+      }
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'reading the organisations from PostgreSQL failed; serving those known');
+      listed = [];
+    }
+    const orgs = [...new Set([...this.cfg.orgs, ...this.stores.keys(), ...listed])].filter((o) => !deleted.has(o)).sort();
+    for (const org of orgs) {
+      if (this.stores.has(org)) continue;
+      this.stores.set(org, await PgFlowStore.open(this.pool, org, storeOptions(this.o)));
+      this.o.log.info({ org }, 'organisation served from now on');
+    }
+    return orgs;
   }
 
   private async take(org: string, part: number): Promise<void> {

@@ -1,6 +1,7 @@
 // Organisations across scale-out front-ends with the real engines (a NATS JetStream server and a
 // PostgreSQL cluster started here): two front-ends in this process over the same PostgreSQL,
-// one flow worker, two organisations with their own CAs. Agents enroll over HTTPS with a token
+// one flow worker (configured with one of the organisations: it serves the other once
+// PostgreSQL holds it), two organisations with their own CAs. Agents enroll over HTTPS with a token
 // made through the other front-end and ship over mutual TLS; each organisation's dumps land in
 // its own schema and nowhere else; one single-use token used on both front-ends at the same
 // moment enrolls one agent; a suspended organisation's agents are cut off and refused (the other
@@ -68,9 +69,10 @@ describe('scale-out front-ends: organisations from PostgreSQL (NATS, PostgreSQL,
     const start = (id: string): Promise<Frontend> => startFrontend(
       collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, id), listen: '127.0.0.1:0', ops: 'off', api: 'off', logLevel: 'warn' }),
       scaleOutSchema.parse({ ...scaleOut, workerId: id }), { log: logger(`frontend-${id}`), defaultMetrics: false });
+    // the worker starts first and lists only org-a: it serves org-b once the front-ends have written it to PostgreSQL
+    worker = await FlowWorker.start(scaleOutSchema.parse({ ...scaleOut, orgs: ['org-a'], workerId: 'w' }), { log: logger('worker') });
     fa = await start('fa');
     fb = await start('fb');
-    worker = await FlowWorker.start(scaleOutSchema.parse({ ...scaleOut, workerId: 'w' }), { log: logger('worker') });
   });
 
   after(async () => {
