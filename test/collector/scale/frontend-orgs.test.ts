@@ -85,6 +85,7 @@ describe('scale-out front-ends: organisations from PostgreSQL (NATS, PostgreSQL,
     rmSync(root, { recursive: true, force: true });
   });
 
+  const b3Id = (): string => loadAgentIdentity(join(root, 'agent-b3')).agentId;
   let agentA: AgentIdentity;
   let agentB: AgentIdentity;
 
@@ -188,5 +189,26 @@ describe('scale-out front-ends: organisations from PostgreSQL (NATS, PostgreSQL,
     }
     const later = await connect(fa!.server.port, b3);
     await later.next('welcome');
+  });
+
+  it('an organisation\'s own dumps/s quota in PostgreSQL applies on the front-ends, to that organisation', async () => {
+    await fb!.records.setQuotas('org-a', { dumpsPerSec: 0.001, dumpsBurst: 1 });
+    await waitFor(() => fa!.orgs.record('org-a')?.quotas.dumpsPerSec === 0.001, 5000, 'fa follows the quota');
+    const a = open[0]!;
+    a.upload(3, makeDump(agentA.agentId, 3, 150, 50));
+    assert.equal((await a.next('ack')).seq, 3, 'the burst of one');
+    a.upload(4, makeDump(agentA.agentId, 4, 200, 50));
+    const n = await a.next('nack');
+    assert.equal(n.seq, 4);
+    assert.match(n.reason, /quota|dumps\/s/);
+    assert.equal(n.retry, true, 'retryable: the agent keeps the dump');
+    // org-b's agent on the same front-end is not held back by org-a's quota
+    const b3 = await connect(fa!.server.port, loadAgentIdentity(join(root, 'agent-b3')));
+    await b3.next('welcome');
+    for (let s = 0; s < 3; s++) {
+      b3.upload(s, makeDump(b3Id(), s, s * 50, 50));
+      assert.equal((await b3.next('ack')).seq, s);
+    }
+    await fb!.records.setQuotas('org-a', {});
   });
 });
