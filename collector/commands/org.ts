@@ -22,7 +22,8 @@ import type { CollectorState } from '../orgs/collector-state.js';
 
 /** Writes the organisation's new state to the scale-out PostgreSQL when the configuration has one; what was written, or null. */
 function publishIfScaleOut(f: StateFlags, s: CollectorState, id: string): Promise<{ agents: number } | null> {
-  return withScaleOutRecords(hostFrom(f).config, (r) => publishOrganisation(r, s, id));
+  const cfg = hostFrom(f).config;
+  return withScaleOutRecords(cfg, (r) => publishOrganisation(r, s, id, cfg));
 }
 import { cliActor, print, stateOptions, withState, type StateFlags } from './state-options.js';
 
@@ -50,7 +51,7 @@ export function registerOrgCommands(program: Command): void {
         const r = createOrganisation(s, { id, ...(f.name ? { name: f.name } : {}), actor: cliActor(), ...(firstToken && !scaleOut ? { firstToken } : {}), ...(f.caBits ? { caBits: f.caBits } : {}) });
         if (scaleOut) {
           await withScaleOutRecords(cfg, async (rec) => {
-            await publishOrganisation(rec, s, id);
+            await publishOrganisation(rec, s, id, cfg);
             if (firstToken) {
               const t = await issuePgToken(rec, s, { org: id, ...firstToken });
               r.token = { token: t.token, id: t.id, org: t.org, uses: t.uses, expiresAt: new Date(t.expiresAt) };
@@ -153,7 +154,7 @@ export function registerOrgCommands(program: Command): void {
     });
 
   stateOptions(org.command('publish')
-    .description('write an organisation of this host to the scale-out PostgreSQL of the configuration (its state, CA certificate and agents): for one made before the scaleOut section')
+    .description('write an organisation of this host to the scale-out PostgreSQL of the configuration (its state, CA certificate, quotas and agents): for one made before the scaleOut section, or after changing its quotas')
     .argument('<id>', 'organisation id'))
     .action(async (id: string, f: StateFlags) => {
       checkOrgId(id);

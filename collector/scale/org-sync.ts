@@ -13,6 +13,8 @@ import { checkOrgId } from '../../shared/orgs/org-id.js';
 import { openPgPool } from '../../shared/store/postgres/pg-connect.js';
 import type { CollectorServerConfig } from '../server/server-config.js';
 import type { CollectorState } from '../orgs/collector-state.js';
+import { effectiveOrgConfig, loadOrgConfig } from '../orgs/org-config.js';
+import { orgPaths } from '../orgs/org-paths.js';
 import { tokenView, type IssuedToken, type TokenDirs, type TokenRequest, type TokenView } from '../setup/enroll-tokens.js';
 import { PgOrgRecords } from './org-records.js';
 import { pgOptionsOf, scaleOutConfigFrom } from './scale-config.js';
@@ -48,13 +50,18 @@ export async function withScaleOutRecords<T>(cfg: CollectorServerConfig, fn: (r:
 
 /**
  * Writes an organisation of this host's collector.db to PostgreSQL: its state, its CA
- * certificate (never its key), and the agents enrolled into it here. Returns how many agents
- * were new to PostgreSQL.
+ * certificate (never its key), its quotas (the collector config's `quotas` with its org.json's
+ * over them, as the single process applies them) and the agents enrolled into it here. Returns
+ * how many agents were new to PostgreSQL.
  */
-export async function publishOrganisation(records: PgOrgRecords, s: CollectorState, id: string): Promise<{ agents: number }> {
+export async function publishOrganisation(records: PgOrgRecords, s: CollectorState, id: string, cfg: CollectorServerConfig): Promise<{ agents: number }> {
   const o = s.orgs.require(checkOrgId(id));
   const caCerts = !o.legacyRoot && hasOrgCa(s.pkiDir, id) ? [readOrgCaCert(s.pkiDir, id)] : [];
   await records.put({ id, name: o.name, state: o.state, stateReason: o.stateReason, legacyRoot: o.legacyRoot, caCerts });
+  if (o.state !== 'deleted') {
+    const paths = orgPaths(s.stateDir, id);
+    await records.setQuotas(id, effectiveOrgConfig(cfg, id, loadOrgConfig(paths.config), paths.config).quotas);
+  }
   const agents = o.state === 'deleted' ? 0 : await records.importAgents(s.orgs.agentsOf(id), id);
   if (o.state === 'deleted') await records.deleteOrgTokens(id);
   return { agents };

@@ -2,7 +2,8 @@
 // started here): `org create` publishes the organisation (its CA certificate, never its key)
 // and makes its first token in PostgreSQL, where the front-ends look; `token create|list|revoke`
 // work on PostgreSQL's tokens; suspend and resume reach PostgreSQL; `org publish` writes an
-// organisation made before, with its agents; without the section `org publish` is a usage error.
+// organisation made before, with its agents and its quotas; without the section `org publish`
+// is a usage error.
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { readOrgCaCert } from '../../../certs/org-ca.js';
 import { registerOrgCommands } from '../../../collector/commands/org.js';
 import { registerTokenCommands } from '../../../collector/commands/token.js';
 import { PgOrgRecords } from '../../../collector/scale/org-records.js';
+import { orgPaths } from '../../../collector/orgs/org-paths.js';
 import { openPgPool } from '../../../shared/store/postgres/pg-connect.js';
 import { runCommand } from '../../helpers/cli-run.js';
 import { issueAgent, makeTestPki, tmpDir, type TestPki } from '../../helpers/transport-rig.js';
@@ -83,7 +85,7 @@ describe('org and token commands with a scaleOut section (PostgreSQL)', function
     assert.equal((await records.get('acme'))?.state, 'active');
   });
 
-  it('org publish writes an organisation made before, with the agents enrolled into it here', async () => {
+  it('org publish writes an organisation made before, with the agents enrolled into it here, and its quotas', async () => {
     const a = issueAgent(tp);
     assert.equal(await records.get('default'), null);
     const r = await runCommand(registerOrgCommands, ['org', 'publish', 'default', '--config', cfg, '--json']);
@@ -91,6 +93,10 @@ describe('org and token commands with a scaleOut section (PostgreSQL)', function
     assert.deepEqual(JSON.parse(r.out), { id: 'default', agents: 1 });
     assert.deepEqual(await records.orgOfAgent(a.agentId), { org: 'default', revoked: false });
     assert.equal((await records.get('default'))?.caCerts.length, 1);
+    // the quotas of its org.json (over the collector config's) go with it
+    writeFileSync(orgPaths(state, 'acme').config, JSON.stringify({ quotas: { dumpsPerSec: 7, agents: 3 } }));
+    assert.equal((await runCommand(registerOrgCommands, ['org', 'publish', 'acme', '--config', cfg])).code, 0);
+    assert.deepEqual((await records.get('acme'))?.quotas, { dumpsPerSec: 7, agents: 3 });
     const plain = join(root, 'plain.json');
     writeFileSync(plain, JSON.stringify({ stateDir: state, pkiDir: tp.dir }));
     const u = await runCommand(registerOrgCommands, ['org', 'publish', 'default', '--config', plain]);
