@@ -5,9 +5,11 @@
 // after the dumps, flows, replay points and alerts were written), the partition is dropped,
 // taken again and rebuilt by replay, as after a worker's crash. Both must end with the same alert
 // rows, each written and notified once. Then the worker hands its partitions over (no flush) to a
-// second worker, which replays the open flows' dumps: no alert row may change.
+// second worker, which replays the open flows' dumps: no alert row may change. Last, dumps with
+// the agents' DNS/TLS/HTTP metadata (a real capture replayed by the agent's pipeline) give the
+// worker the alert rows the single process's analysis (SQLite) gives for the same dumps.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import type pg from 'pg';
@@ -23,6 +25,15 @@ import { PgAlertStore } from '../../../shared/alerts/pg-alert-store.js';
 import type { StoredAlert } from '../../../shared/alerts/alert-types.js';
 import { openPgPool } from '../../../shared/store/postgres/pg-connect.js';
 import { PgFlowStore } from '../../../shared/store/postgres/pg-flow-store.js';
+import { createAnalysisRuntime } from '../../../collector/analyze/analysis-runtime.js';
+import { DumpIngest } from '../../../collector/import/dump-ingest.js';
+import { ThreatWatchlist } from '../../../collector/respond/threat-watchlist.js';
+import { PacketThreatTap } from '../../../collector/respond/packet-threat-tap.js';
+import { MetaThreatTap } from '../../../collector/respond/meta-threat-tap.js';
+import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
+import { SqliteAlertStore } from '../../../shared/alerts/sqlite-alert-store.js';
+import { replayFiles } from '../../../agent/pipeline/replay-files.js';
+import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
 import { startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';
 import { makeDump, referenceRecords, tmpDir } from '../../helpers/transport-rig.js';
@@ -151,5 +162,55 @@ describe('flow worker analysis (NATS JetStream, PostgreSQL)', function () {
     // a graceful stop writes the open flows out and evaluates the last windows, in both alike
     await w2.stop();
     assert.deepEqual((await alerts.crash.list()).map(comparable), (await alerts.ref.list()).map(comparable));
+  });
+
+  it('on dumps with the agents\' metadata: the worker\'s alert rows are the single process\'s (listed names through the metadata tap and the DNS hooks, every built-in running)', async () => {
+    const dumps = join(dir, 'meta-dumps');
+    mkdirSync(dumps);
+    const agent = '00000000-0000-4000-8000-0000000000b2';
+    await replayFiles([join(referencePcapsDir(), 'zeek', 'wikipedia.pcap')], { outDir: dumps, anonymize: 'none', names: 'none', packetsPerDump: 40, snapLen: 0, agentId: agent });
+    const files = readdirSync(dumps).sort().map((f) => readFileSync(join(dumps, f)));
+    assert.ok(files.length >= 3 && files.some((b) => readDumpHeader(b).packetCount > 0));
+    const feed = join(dir, 'names.txt');
+    writeFileSync(feed, 'wikimedia.org ; test list\nwikipedia.org\n');
+    // every built-in (the defaults) plus the feed: what the single process runs by default
+    const analysis: WorkerAnalysisConfig = {
+      config: { analyzers: [{ builtin: 'threat-intel', config: { watch: false, feeds: [{ name: 'names', path: feed }] } }] },
+      configSource: 'test config',
+      baseDir: dir,
+    };
+    // the single process's path (collector/orgs/org-runtime.ts buildFlows): SQLite, in-thread analyzers, the same taps
+    const db = join(dir, 'single.db');
+    const rt = await createAnalysisRuntime({ db, config: analysis.config, configSource: 'test config', baseDir: dir });
+    const wl = ThreatWatchlist.fromPlan(rt.plan, rt.baseDir);
+    const packetTap = new PacketThreatTap(wl, rt.pipeline.add);
+    const metaTap = new MetaThreatTap(wl, rt.pipeline.add);
+    const flows = new SqliteFlowStore(db);
+    const ingest = new DumpIngest(flows, {
+      onRecord: rt.onRecord, onAppRecord: rt.onAppRecord, onMeta: metaTap.tap,
+      onPacket: (rec, agentId, hasMeta) => { rt.onPacket(rec, agentId, hasMeta); packetTap.tap(rec, agentId); },
+    });
+    for (const b of files) { ingest.ingest(b, { receivedUs: Date.now() * 1000 }); rt.flush(); }
+    ingest.flushAll();
+    await rt.close();
+    flows.close();
+    const single = new SqliteAlertStore(db, { readonly: true });
+    const expected = single.list();
+    single.close();
+    assert.ok(expected.some((a) => a.rule === 'domain:names' && a.peer === 'wikimedia.org'), 'the listed name raised its alert');
+
+    const store = await PgFlowStore.open(pool, 'meta');
+    const c = new JetStreamCommitter({ js: nc.jetstream(), partitions: 1, orgOf: () => 'meta', storeOf: () => store, quota: { perSec: 1000, burst: 1000 } });
+    for (const b of files) assert.equal(await c.commit(agent, readDumpHeader(b), b, Date.now()), 'stored');
+    const w = await FlowWorker.start(scaleOutSchema.parse({
+      natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: cluster.url, pgPasswordFile: cluster.passwordFile,
+      partitions: 1, orgs: ['meta'], workerId: 'w-meta', rebalanceMs: 200, streamMaxAgeDays: 1,
+    }), { log: logger('worker-analysis-test'), analysis });
+    workers.push(w);
+    await until('every dump committed', async () => (await store.countDumps()) === files.length);
+    await w.stop();
+    const got = await (await PgAlertStore.open(pool, 'meta')).list();
+    const order = (a: Record<string, unknown>, b: Record<string, unknown>): number => String(a.key).localeCompare(String(b.key));
+    assert.deepEqual(got.map(comparable).sort(order), expected.map(comparable).sort(order));
   });
 });
