@@ -152,7 +152,7 @@ export class FlowWorker {
       await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: cfg.streamMaxAgeDays });
       const stores = new Map<string, PgFlowStore>();
       for (const org of cfg.orgs) stores.set(org, await PgFlowStore.open(pool, org, o.flowsDays !== undefined ? { retention: { flowsDays: o.flowsDays } } : {}));
-      if (o.analysis) for (const org of cfg.orgs) analyses.set(org, await OrgAnalysis.open(pool, org, o.analysis, o.log));
+      if (o.analysis) for (const org of cfg.orgs) analyses.set(org, await OrgAnalysis.open(pool, nc, org, o.analysis, o.log));
       let worker: FlowWorker | null = null;
       leases = await PartitionLeases.open(pgClientConfig(pgOpts), cfg.workerId, (e) => worker?.onLeasesLost(e));
       const w = worker = new FlowWorker(cfg, nc, nc.jetstream(), pool, leases, stores, analyses, o);

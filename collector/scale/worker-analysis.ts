@@ -5,12 +5,14 @@
 // analyzers and taps the single process wires to its flow side (flow and DNS/TLS/HTTP records,
 // DNS names in captured payload, per-packet and per-metadata threat-intel checks). Alerts are
 // aggregated in memory and taken by the worker for the transaction that commits the dumps they
-// came from; once it committed, the changes go to the outputs.
+// came from; once it committed, the changes go to the outputs and to the automatic responses
+// (worker-responses.ts) when the "responses" key has rules.
 //
 // The analyzers run in the worker's thread (AnalyzerHost, as `meerkat-collector analyze` does),
 // not in analyzer worker threads: an alert must be emitted before its batch commits, and the
 // host's time budgets disable an analyzer that is too slow.
 import type pg from 'pg';
+import type { NatsConnection } from 'nats';
 import type { Logger } from '../../shared/log.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { AppRecord } from '../../shared/flow/app-records.js';
@@ -28,6 +30,9 @@ import { dnsPayloadTap } from '../analyze/dns-tap.js';
 import { ThreatWatchlist } from '../respond/threat-watchlist.js';
 import { PacketThreatTap } from '../respond/packet-threat-tap.js';
 import { MetaThreatTap } from '../respond/meta-threat-tap.js';
+import type { ResponseRule } from '../respond/response-config.js';
+import { loadOrCreateResponseKey } from '../respond/response-key.js';
+import { WorkerResponder } from './worker-responses.js';
 
 /** What the workers analyze with: the collector config's analysis keys. */
 export interface WorkerAnalysisConfig {
@@ -37,6 +42,8 @@ export interface WorkerAnalysisConfig {
   configSource: string;
   /** the folder relative paths in analyzer configs (feeds, user modules) resolve against */
   baseDir: string;
+  /** the "responses" rules (none: no automatic responses) and where each organisation's response key is */
+  responses?: { rules: readonly ResponseRule[]; keyDir: (org: string) => string; retryMs?: number };
 }
 
 /** One organisation's analysis in a worker: plan, watchlist, outputs, alert store. */
@@ -49,11 +56,12 @@ export class OrgAnalysis {
     private readonly baseDir: string,
     readonly watchlist: ThreatWatchlist,
     readonly outputs: readonly AlertOutput[],
+    readonly responder: WorkerResponder | null,
     private readonly log: Logger,
   ) {}
 
   /** Checks the config (ConfigError naming the key), opens the alert table and the outputs, starts the watchlist. */
-  static async open(pool: pg.Pool, org: string, c: WorkerAnalysisConfig, log: Logger): Promise<OrgAnalysis> {
+  static async open(pool: pg.Pool, nc: NatsConnection, org: string, c: WorkerAnalysisConfig, log: Logger): Promise<OrgAnalysis> {
     const config = parseAnalysisConfig(c.config, c.configSource);
     const plan = analyzerPlan(config, c.configSource);
     const d = describePlan(plan);
@@ -62,7 +70,20 @@ export class OrgAnalysis {
     const store = await PgAlertStore.open(pool, org);
     const watchlist = ThreatWatchlist.fromPlan(plan, c.baseDir, log.child({ org, part: 'watchlist' })).start();
     const outputs = createOutputs(config.alerts?.outputs ?? []);
-    return new OrgAnalysis(org, store, config, plan, c.baseDir, watchlist, outputs, log);
+    let responder: WorkerResponder | null = null;
+    const r = c.responses;
+    if (r !== undefined && r.rules.length > 0) {
+      // every worker must sign with the same key, the one the agents authorised: copy the directory to each worker host
+      const rk = loadOrCreateResponseKey(r.keyDir(org));
+      (rk.created ? log.warn.bind(log) : log.info.bind(log))({ org, keyId: rk.key.keyId, pub: rk.pubFile, created: rk.created, rules: r.rules.length },
+        rk.created ? 'automatic responses: a NEW response key was created; every worker needs this same key (copy its directory) and the agents must authorise it'
+          : 'automatic responses on');
+      responder = await WorkerResponder.open({
+        org, schema: store.schema, pool, nc, rules: r.rules, key: rk.key, log: log.child({ org, role: 'responses' }),
+        ...(r.retryMs !== undefined ? { retryMs: r.retryMs } : {}),
+      });
+    }
+    return new OrgAnalysis(org, store, config, plan, c.baseDir, watchlist, outputs, responder, log);
   }
 
   /** A partition's analyzers: a host of its own (its state is the partition's, dropped with it). */
@@ -74,6 +95,7 @@ export class OrgAnalysis {
       maxPending: this.config.alerts?.maxPending ?? 50_000,
       autoFlush: false,
     });
+    if (this.responder !== null) pipeline.onChanges = this.responder.onChanges;
     const host = new AnalyzerHost({
       sink: pipeline.add,
       tickIntervalUs: a.tickIntervalSec * 1e6,
@@ -93,9 +115,10 @@ export class OrgAnalysis {
     return new PartitionAnalysis(host, pipeline, new PacketThreatTap(this.watchlist, pipeline.add), new MetaThreatTap(this.watchlist, pipeline.add));
   }
 
-  /** Waits for the outputs to deliver (bounded), closes them and stops the watchlist. */
+  /** Stops the watchlist and the responses, waits for the outputs to deliver (bounded) and closes them. */
   async close(timeoutMs = 10_000): Promise<void> {
     this.watchlist.stop();
+    await this.responder?.close();
     await Promise.all(this.outputs.map((o) => o.drain(timeoutMs)));
     await Promise.all(this.outputs.map((o) => o.close()));
   }

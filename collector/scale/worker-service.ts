@@ -1,6 +1,8 @@
 // `meerkat-collector run --role worker`: a flow worker with its ops port (/healthz: the
 // partitions it owns; /metrics: dumps committed and replayed, alert rows written, per
-// organisation and partition), analyzing with the collector config's analysis keys.
+// organisation and partition), analyzing with the collector config's analysis keys and
+// responding with its "responses" rules (each organisation's response key where the single
+// process keeps it: <stateDir>/orgs/<id>/response-key, or responseKeyDir for the default one).
 import { Gauge } from 'prom-client';
 import type { Logger } from '../../shared/log.js';
 import { startOpsServer, type OpsServer } from '../server/ops-server.js';
@@ -10,6 +12,10 @@ import { FlowWorker } from './flow-worker.js';
 import { storeConfigFrom } from '../flow-service.js';
 import type { ScaleOutConfig } from './scale-config.js';
 import type { AnalysisConfigInput } from '../analyze/analysis-config.js';
+import type { WorkerAnalysisConfig } from './worker-analysis.js';
+import { parseResponsesConfig } from '../respond/response-config.js';
+import { orgPaths } from '../orgs/org-paths.js';
+import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
 
 export interface WorkerService {
   readonly worker: FlowWorker;
@@ -23,12 +29,22 @@ function analysisKeys(cfg: CollectorServerConfig): AnalysisConfigInput {
   return { analyzers: raw.analyzers, analysis: raw.analysis, alerts: raw.alerts } as AnalysisConfigInput;
 }
 
+/** The "responses" rules and each organisation's response key directory, where the single process keeps it. */
+function responsesOf(cfg: CollectorServerConfig): NonNullable<WorkerAnalysisConfig['responses']> {
+  const raw = cfg as Record<string, unknown>;
+  const legacy = raw.responseKeyDir;
+  return {
+    rules: parseResponsesConfig(raw.responses),
+    keyDir: (org) => (org === DEFAULT_ORG && typeof legacy === 'string' ? legacy : orgPaths(cfg.stateDir, org).responseKey),
+  };
+}
+
 export async function startWorkerService(cfg: CollectorServerConfig, so: ScaleOutConfig, log: Logger): Promise<WorkerService> {
   const worker = await FlowWorker.start(so, {
     log,
     flowsDays: storeConfigFrom(cfg).flowsDays,
     // relative paths in analyzer configs resolve as in the single process (its working directory)
-    ...(so.workerAnalysis ? { analysis: { config: analysisKeys(cfg), configSource: 'collector config', baseDir: process.cwd() } } : {}),
+    ...(so.workerAnalysis ? { analysis: { config: analysisKeys(cfg), configSource: 'collector config', baseDir: process.cwd(), responses: responsesOf(cfg) } } : {}),
   });
   let ops: OpsServer | null = null;
   try {
