@@ -20,10 +20,11 @@ import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
 import type { AggregatedAlert, AlertChange } from '../../shared/alerts/alert-types.js';
 import { PgAlertStore } from '../../shared/alerts/pg-alert-store.js';
-import { AlertPipeline } from '../alerts/alert-pipeline.js';
+import type { AlertPipeline } from '../alerts/alert-pipeline.js';
 import { createOutputs } from '../alerts/outputs/create-outputs.js';
 import type { AlertOutput } from '../alerts/outputs/alert-output.js';
-import { AnalyzerHost } from '../analyze/analyzer-host.js';
+import type { AnalyzerHost } from '../analyze/analyzer-host.js';
+import { alertPipelineFor, analyzerHostFor } from '../analyze/analysis-runtime.js';
 import { analyzerPlan, describePlan, parseAnalysisConfig, type AnalysisConfig, type AnalysisConfigInput, type PlannedAnalyzer } from '../analyze/analysis-config.js';
 import { loadAnalyzers } from '../analyze/load-analyzers.js';
 import { dnsPayloadTap } from '../analyze/dns-tap.js';
@@ -88,23 +89,10 @@ export class OrgAnalysis {
 
   /** A partition's analyzers: a host of its own (its state is the partition's, dropped with it). */
   async forPartition(part: number): Promise<PartitionAnalysis> {
-    const a = this.config.analysis;
     const log = this.log.child({ org: this.org, part, role: 'analyze' });
-    const pipeline = new AlertPipeline(null, this.outputs, {
-      notify: this.config.alerts?.notify ?? 'new-and-escalated',
-      maxPending: this.config.alerts?.maxPending ?? 50_000,
-      autoFlush: false,
-    });
+    const pipeline = alertPipelineFor(this.config, null, this.outputs, { autoFlush: false });
     if (this.responder !== null) pipeline.onChanges = this.responder.onChanges;
-    const host = new AnalyzerHost({
-      sink: pipeline.add,
-      tickIntervalUs: a.tickIntervalSec * 1e6,
-      budget: a.budget,
-      ...(a.internalPrefixes ? { internalPrefixes: a.internalPrefixes } : {}),
-      hosts: { pinned: a.hostAddresses },
-      baseDir: this.baseDir,
-      log,
-    });
+    const host = analyzerHostFor(this.config, pipeline.add, this.baseDir, log);
     try {
       const load = await loadAnalyzers(host, this.plan);
       for (const f of load.failed) log.error({ analyzer: f.name, err: f.error }, 'analyzer not loaded');

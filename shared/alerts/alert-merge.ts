@@ -117,3 +117,12 @@ export function alertWhere(f: AlertFilter, param: (v: unknown) => string): strin
   if (f.until !== undefined) conds.push(`first_seen_us <= ${param(f.until)}`);
   return conds;
 }
+
+/** The mutable part of a stored row, for mergedRowValues. */
+export function rowValues(row: AlertRow): AlertRowValues {
+  return {
+    count: row.count, firstSeenUs: row.first_seen_us, lastSeenUs: row.last_seen_us, severity: row.severity as Severity,
+    severityRank: row.severity_rank, summary: row.summary, flowUid: row.flow_uid, communityId: row.community_id,
+    flowUidsJson: row.flow_uids_json, evidenceJson: row.evidence_json, responseJson: row.response_json, analyzer: row.analyzer,
+  };
+}

@@ -7,9 +7,8 @@
 import type pg from 'pg';
 import type { AggregatedAlert, AlertChange, AlertFilter, AlertState, StoredAlert } from './alert-types.js';
 import { AlertStoreError } from './alert-store-error.js';
-import { alertWhere, decodeAlertCursor, encodeAlertCursor, mergedRowValues, newRowValues, rowToAlert, type AlertRow } from './alert-merge.js';
+import { alertWhere, decodeAlertCursor, encodeAlertCursor, mergedRowValues, newRowValues, rowToAlert, rowValues, type AlertRow } from './alert-merge.js';
 import type { AlertPage, AlertReader, AsyncAlertStore } from './async-alert-store.js';
-import type { Severity } from './alert-record.js';
 import { ensureSchemas } from '../store/postgres/pg-schema.js';
 import { inPgTransaction } from '../store/postgres/pg-transaction.js';
 
@@ -86,11 +85,7 @@ export class PgAlertStore implements AsyncAlertStore {
         changes.push({ kind: 'new', alert: rowToAlert(ins.rows[0]!) });
         continue;
       }
-      const { values: v, escalated } = mergedRowValues({
-        count: row.count, firstSeenUs: row.first_seen_us, lastSeenUs: row.last_seen_us, severity: row.severity as Severity,
-        severityRank: row.severity_rank, summary: row.summary, flowUid: row.flow_uid, communityId: row.community_id,
-        flowUidsJson: row.flow_uids_json, evidenceJson: row.evidence_json, responseJson: row.response_json, analyzer: row.analyzer,
-      }, agg);
+      const { values: v, escalated } = mergedRowValues(rowValues(row), agg);
       const up = await tx.query<AlertRow>(`UPDATE ${this.schema}.alerts SET count = $1, first_seen_us = $2, last_seen_us = $3, severity = $4,
         severity_rank = $5, summary = $6, flow_uid = $7, community_id = $8, flow_uids_json = $9, evidence_json = $10, response_json = $11,
         analyzer = $12, updated_us = $13 WHERE id = $14 RETURNING *`, [v.count, v.firstSeenUs, v.lastSeenUs, v.severity, v.severityRank, v.summary,

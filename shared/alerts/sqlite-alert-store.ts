@@ -4,13 +4,12 @@
 // with the same key gets its count, last seen, severity (the highest) and latest
 // evidence updated; otherwise a new row is inserted.
 import Database from 'better-sqlite3';
-import type { Severity } from './alert-record.js';
 import { ALERT_MIGRATIONS, LATEST_ALERT_SCHEMA } from './alert-migrations.js';
 import {
   type AggregatedAlert, type AlertChange, type AlertFilter, type AlertState, type StoredAlert,
 } from './alert-types.js';
 import { AlertStoreError } from './alert-store-error.js';
-import { alertWhere, decodeAlertCursor, encodeAlertCursor, mergedRowValues, newRowValues, rowToAlert, type AlertRow } from './alert-merge.js';
+import { alertWhere, decodeAlertCursor, encodeAlertCursor, mergedRowValues, newRowValues, rowToAlert, rowValues, type AlertRow } from './alert-merge.js';
 
 export { AlertStoreError, rowToAlert, type AlertRow };
 
@@ -108,11 +107,7 @@ export class SqliteAlertStore {
           changes.push({ kind: 'new', alert: rowToAlert(byId.get(r.lastInsertRowid) as AlertRow) });
           continue;
         }
-        const { values: v, escalated } = mergedRowValues({
-          count: row.count, firstSeenUs: row.first_seen_us, lastSeenUs: row.last_seen_us, severity: row.severity as Severity,
-          severityRank: row.severity_rank, summary: row.summary, flowUid: row.flow_uid, communityId: row.community_id,
-          flowUidsJson: row.flow_uids_json, evidenceJson: row.evidence_json, responseJson: row.response_json, analyzer: row.analyzer,
-        }, agg);
+        const { values: v, escalated } = mergedRowValues(rowValues(row), agg);
         update.run(v.count, v.firstSeenUs, v.lastSeenUs, v.severity, v.severityRank, v.summary, v.flowUid, v.communityId, v.flowUidsJson,
           v.evidenceJson, v.responseJson, v.analyzer, now, row.id);
         changes.push({ kind: escalated ? 'escalated' : 'repeat', alert: rowToAlert(byId.get(row.id) as AlertRow) });

@@ -11,19 +11,13 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NatsConnection } from 'nats';
-import type pg from 'pg';
 import { FlowWorker } from '../../../collector/scale/flow-worker.js';
 import { JetStreamCommitter } from '../../../collector/scale/jetstream-committer.js';
-import { ensureDumpStream } from '../../../collector/scale/dump-stream.js';
-import { connectNats } from '../../../collector/scale/nats-connect.js';
-import { scaleOutSchema } from '../../../collector/scale/scale-config.js';
 import type { WorkerAnalysisConfig } from '../../../collector/scale/worker-analysis.js';
 import { readDumpHeader } from '../../../shared/dump/dump-header.js';
 import { logger } from '../../../shared/log.js';
 import { PgAlertStore } from '../../../shared/alerts/pg-alert-store.js';
 import type { StoredAlert } from '../../../shared/alerts/alert-types.js';
-import { openPgPool } from '../../../shared/store/postgres/pg-connect.js';
 import { PgFlowStore } from '../../../shared/store/postgres/pg-flow-store.js';
 import { createAnalysisRuntime } from '../../../collector/analyze/analysis-runtime.js';
 import { DumpIngest } from '../../../collector/import/dump-ingest.js';
@@ -34,23 +28,14 @@ import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import { SqliteAlertStore } from '../../../shared/alerts/sqlite-alert-store.js';
 import { replayFiles } from '../../../agent/pipeline/replay-files.js';
 import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
-import { startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';
-import { makeDump, referenceRecords, tmpDir } from '../../helpers/transport-rig.js';
+import { startScaleRig, until, type ScaleRig } from '../../helpers/scale-rig.js';
+import { referenceRecords, tmpDir } from '../../helpers/transport-rig.js';
 
 const AGENT = '00000000-0000-4000-8000-0000000000a1';
 const DUMPS = 17;
 const PER_DUMP = 100;
 /** on packets 7..185 (dumps 1-2) and 189..519 (dumps 2-6) of the reference capture */
 const LISTED = ['54.69.204.241', '52.89.39.139'];
-
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** What must be equal between two runs (ids, wall-clock times and engine-chosen flow uids aside). */
 function comparable(a: StoredAlert): Record<string, unknown> {
@@ -62,31 +47,22 @@ function comparable(a: StoredAlert): Record<string, unknown> {
 
 describe('flow worker analysis (NATS JetStream, PostgreSQL)', function () {
   this.timeout(120_000);
-  let cluster: PgCluster;
-  let nats: NatsServer;
-  let nc: NatsConnection;
-  let pool: pg.Pool;
+  let rig: ScaleRig;
   let dir: string;
   const workers: FlowWorker[] = [];
 
   before(async () => {
     dir = tmpDir('worker-analysis');
-    cluster = await startPgCluster();
-    nats = await startNatsServer();
-    pool = openPgPool({ url: cluster.url, passwordFile: cluster.passwordFile });
-    nc = await connectNats({ natsUrl: nats.url, natsCredsFile: nats.credsFile }, 'test');
-    await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: 1 });
+    rig = await startScaleRig();
   });
   after(async () => {
     for (const w of workers) await w.stop({ flush: false }).catch(() => undefined);
-    await nc?.close();
-    await pool?.end();
-    await nats?.stop();
-    cluster?.stop();
+    await rig?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes each alert once with the dumps that raised it: a failed commit and its replay, then a hand-over, change nothing', async () => {
+    const { pool, nc } = rig;
     assert.ok(referenceRecords().length >= DUMPS * PER_DUMP, 'the reference capture has the packets');
     const feed = join(dir, 'bad-ips.txt');
     writeFileSync(feed, LISTED.join('\n') + '\n');
@@ -109,17 +85,8 @@ describe('flow worker analysis (NATS JetStream, PostgreSQL)', function () {
       END $$;
       CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON org_crash.dumps DEFERRABLE INITIALLY DEFERRED
         FOR EACH ROW EXECUTE FUNCTION org_crash.fail_at_commit();`);
-    for (const org of ['ref', 'crash'] as const) {
-      const c = new JetStreamCommitter({ js: nc.jetstream(), partitions: 1, orgOf: () => org, storeOf: () => stores[org], quota: { perSec: 1000, burst: 1000 } });
-      for (let s = 1; s <= DUMPS; s++) {
-        const bytes = makeDump(AGENT, s, (s - 1) * PER_DUMP, PER_DUMP);
-        assert.equal(await c.commit(AGENT, readDumpHeader(bytes), bytes, Date.now()), 'stored');
-      }
-    }
-    const so = (id: string): ReturnType<typeof scaleOutSchema.parse> => scaleOutSchema.parse({
-      natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: cluster.url, pgPasswordFile: cluster.passwordFile,
-      partitions: 1, orgs: ['ref', 'crash'], workerId: id, rebalanceMs: 200, streamMaxAgeDays: 1,
-    });
+    for (const org of ['ref', 'crash'] as const) await rig.publish(org, stores[org], AGENT, 1, DUMPS, PER_DUMP);
+    const so = (id: string): ReturnType<ScaleRig['workerConfig']> => rig.workerConfig(['ref', 'crash'], id);
     const log = logger('worker-analysis-test');
     const w1 = await FlowWorker.start(so('w1'), { log, analysis });
     workers.push(w1);
@@ -199,13 +166,11 @@ describe('flow worker analysis (NATS JetStream, PostgreSQL)', function () {
     single.close();
     assert.ok(expected.some((a) => a.rule === 'domain:names' && a.peer === 'wikimedia.org'), 'the listed name raised its alert');
 
+    const { pool, nc } = rig;
     const store = await PgFlowStore.open(pool, 'meta');
     const c = new JetStreamCommitter({ js: nc.jetstream(), partitions: 1, orgOf: () => 'meta', storeOf: () => store, quota: { perSec: 1000, burst: 1000 } });
     for (const b of files) assert.equal(await c.commit(agent, readDumpHeader(b), b, Date.now()), 'stored');
-    const w = await FlowWorker.start(scaleOutSchema.parse({
-      natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: cluster.url, pgPasswordFile: cluster.passwordFile,
-      partitions: 1, orgs: ['meta'], workerId: 'w-meta', rebalanceMs: 200, streamMaxAgeDays: 1,
-    }), { log: logger('worker-analysis-test'), analysis });
+    const w = await FlowWorker.start(rig.workerConfig(['meta'], 'w-meta'), { log: logger('worker-analysis-test'), analysis });
     workers.push(w);
     await until('every dump committed', async () => (await store.countDumps()) === files.length);
     await w.stop();

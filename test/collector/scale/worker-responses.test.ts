@@ -10,62 +10,35 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NatsConnection } from 'nats';
-import type pg from 'pg';
 import { AgentRelay } from '../../../collector/scale/agent-relay.js';
 import { FlowWorker } from '../../../collector/scale/flow-worker.js';
-import { JetStreamCommitter } from '../../../collector/scale/jetstream-committer.js';
-import { ensureDumpStream } from '../../../collector/scale/dump-stream.js';
-import { connectNats } from '../../../collector/scale/nats-connect.js';
-import { scaleOutSchema } from '../../../collector/scale/scale-config.js';
 import { parseResponsesConfig } from '../../../collector/respond/response-config.js';
 import { verifyCommand } from '../../../shared/commands/command-signing.js';
 import { loadOperatorPublicKey, OPERATOR_PUB_FILE } from '../../../shared/commands/operator-keys.js';
-import { readDumpHeader } from '../../../shared/dump/dump-header.js';
 import { logger } from '../../../shared/log.js';
-import { openPgPool } from '../../../shared/store/postgres/pg-connect.js';
 import { PgFlowStore } from '../../../shared/store/postgres/pg-flow-store.js';
-import { startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';
-import { makeDump, tmpDir } from '../../helpers/transport-rig.js';
+import { startScaleRig, until, type ScaleRig } from '../../helpers/scale-rig.js';
+import { tmpDir } from '../../helpers/transport-rig.js';
 
 const AGENT = '00000000-0000-4000-8000-0000000000c3';
 /** on packets 7..185 and 189..519 (dumps 1-6); the third on 678..1199 (dumps 7-12) */
 const LISTED = ['54.69.204.241', '52.89.39.139', '23.246.11.141'];
 
-async function until(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('flow worker automatic responses (NATS JetStream, PostgreSQL)', function () {
   this.timeout(120_000);
-  let cluster: PgCluster;
-  let nats: NatsServer;
-  let nc: NatsConnection;
-  let pool: pg.Pool;
+  let rig: ScaleRig;
   let dir: string;
   const workers: FlowWorker[] = [];
   let relay: AgentRelay | null = null;
 
   before(async () => {
     dir = tmpDir('worker-responses');
-    cluster = await startPgCluster();
-    nats = await startNatsServer();
-    pool = openPgPool({ url: cluster.url, passwordFile: cluster.passwordFile });
-    nc = await connectNats({ natsUrl: nats.url, natsCredsFile: nats.credsFile }, 'test');
-    await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: 1 });
+    rig = await startScaleRig();
   });
   after(async () => {
     await relay?.stop();
     for (const w of workers) await w.stop({ flush: false }).catch(() => undefined);
-    await nc?.close();
-    await pool?.end();
-    await nats?.stop();
-    cluster?.stop();
+    await rig?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -73,19 +46,11 @@ describe('flow worker automatic responses (NATS JetStream, PostgreSQL)', functio
     const feed = join(dir, 'bad-ips.txt');
     writeFileSync(feed, LISTED.join('\n') + '\n');
     const keyDir = join(dir, 'response-key');
+    const { pool, nc } = rig;
     const store = await PgFlowStore.open(pool, 'resp');
-    const c = new JetStreamCommitter({ js: nc.jetstream(), partitions: 1, orgOf: () => 'resp', storeOf: () => store, quota: { perSec: 1000, burst: 1000 } });
-    const publish = async (from: number, to: number): Promise<void> => {
-      for (let s = from; s <= to; s++) {
-        const bytes = makeDump(AGENT, s, (s - 1) * 100, 100);
-        assert.equal(await c.commit(AGENT, readDumpHeader(bytes), bytes, Date.now()), 'stored');
-      }
-    };
+    const publish = (from: number, to: number): Promise<void> => rig.publish('resp', store, AGENT, from, to);
     await publish(1, 6);
-    const start = async (id: string): Promise<FlowWorker> => FlowWorker.start(scaleOutSchema.parse({
-      natsUrl: nats.url, natsCredsFile: nats.credsFile, pgUrl: cluster.url, pgPasswordFile: cluster.passwordFile,
-      partitions: 1, orgs: ['resp'], workerId: id, rebalanceMs: 200, streamMaxAgeDays: 1,
-    }), {
+    const start = async (id: string): Promise<FlowWorker> => FlowWorker.start(rig.workerConfig(['resp'], id), {
       log: logger('worker-responses-test'),
       analysis: {
         config: { analysis: { defaultAnalyzers: false }, analyzers: [{ builtin: 'threat-intel', config: { watch: false, feeds: [{ name: 'bad', path: feed }] } }] },

@@ -4,28 +4,21 @@
 // nothing, the read interface for the operators' API.
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { openPgPool } from '../../../shared/store/postgres/pg-connect.js';
 import { inPgTransaction } from '../../../shared/store/postgres/pg-transaction.js';
 import { PgAlertStore, openPgAlertReader } from '../../../shared/alerts/pg-alert-store.js';
 import { AlertPipeline } from '../../../collector/alerts/alert-pipeline.js';
-import { startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
+import { startPgWithPool } from '../../helpers/pg-cluster.js';
 import { alert } from '../../helpers/alert-gen.js';
 import { asyncAlertStoreContract } from './async-alert-store-contract.js';
 
 describe('PgAlertStore', function () {
   this.timeout(120_000);
-  let cluster: PgCluster;
+  let db: Awaited<ReturnType<typeof startPgWithPool>>;
   let pool: pg.Pool;
   let n = 0;
 
-  before(async () => {
-    cluster = await startPgCluster();
-    pool = openPgPool({ url: cluster.url, passwordFile: cluster.passwordFile });
-  });
-  after(async () => {
-    await pool?.end();
-    cluster?.stop();
-  });
+  before(async () => { db = await startPgWithPool(); pool = db.pool; });
+  after(async () => { await db?.stop(); });
 
   asyncAlertStoreContract('postgres', (o) => PgAlertStore.open(pool, `alerts-${++n}`, { nowUs: o.nowUs }));
 
