@@ -74,7 +74,7 @@ class OwnedPartition {
     });
   }
 
-  /** Runs fn with the analyzers seeing what it feeds (new messages, the final flush). */
+  /** Runs fn with the analyzers seeing what it feeds (messages new or replayed, the final flush). */
   analyzed(fn: () => void): void {
     this.analyzing = this.analysis !== null;
     try {
