@@ -31,6 +31,7 @@ import { ReplayTracker } from './replay-tracker.js';
 import { connectNats, natsLiveness } from './nats-connect.js';
 import { pgOptionsOf, type ScaleOutConfig } from './scale-config.js';
 import { OrgAnalysis, type PartitionAnalysis, type WorkerAnalysisConfig } from './worker-analysis.js';
+import type { WorkerResponderStats } from './worker-responses.js';
 import type { AggregatedAlert, AlertChange } from '../../shared/alerts/alert-types.js';
 
 /** dumps per group commit */
@@ -194,6 +195,11 @@ export class FlowWorker {
       workerId: this.cfg.workerId,
       partitions: [...this.owned.values()].map((p) => ({ org: p.org, part: p.part, epoch: p.epoch, dumps: p.dumps, commits: p.commits, replayed: p.replayed, alerts: p.alerts })),
     };
+  }
+
+  /** The automatic responses' counts per organisation (organisations with rules only). */
+  responseStats(): Array<{ org: string } & WorkerResponderStats> {
+    return [...this.analyses.values()].flatMap((a) => (a.responder ? [{ org: a.org, ...a.responder.stats }] : []));
   }
 
   /** Resolves once the next re-balance ran (tests, start-up). */

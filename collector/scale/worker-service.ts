@@ -62,6 +62,14 @@ export async function startWorkerService(cfg: CollectorServerConfig, so: ScaleOu
       gauge('meerkat_worker_dumps_committed', 'Dumps committed by this worker since it took the partition', (p) => p.dumps);
       gauge('meerkat_worker_commits', 'Transactions that committed dumps (group commits) since the worker took the partition', (p) => p.commits);
       gauge('meerkat_worker_dumps_replayed', 'Dumps replayed to rebuild flow state when the partition was taken', (p) => p.replayed);
+      new Gauge({
+        name: 'meerkat_worker_responses', help: 'Automatic responses of this worker since start, by outcome (issued, limited, skipped, delivered, undelivered, errors)',
+        labelNames: ['org', 'outcome'] as const, registers: [metrics.registry],
+        collect() {
+          this.reset();
+          for (const { org, ...counts } of worker.responseStats()) for (const [outcome, n] of Object.entries(counts)) this.set({ org, outcome }, n);
+        },
+      });
       gauge('meerkat_worker_alert_changes', 'Alert rows written (new or updated) with the partition\'s commits since the worker took it', (p) => p.alerts);
       const a = splitHostPort(cfg.ops);
       ops = await startOpsServer(a.host, a.port, metrics, {
