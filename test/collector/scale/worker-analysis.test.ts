@@ -9,7 +9,7 @@
 // the agents' DNS/TLS/HTTP metadata (a real capture replayed by the agent's pipeline) give the
 // worker the alert rows the single process's analysis (SQLite) gives for the same dumps.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlowWorker } from '../../../collector/scale/flow-worker.js';
 import { JetStreamCommitter } from '../../../collector/scale/jetstream-committer.js';
@@ -105,7 +105,8 @@ describe('flow worker analysis (NATS JetStream, PostgreSQL)', function () {
     const crashRows = await alerts.crash.list();
     assert.deepEqual(crashRows.map(comparable), ref.map(comparable));
     // notified once each: the rolled-back batch's "new" alerts were never sent
-    await until('the alert file written', async () => readFileSync(out, 'utf8').trim().split('\n').length >= 2 * ref.length);
+    // the outputs write after the commit, asynchronously: the file may not exist yet
+    await until('the alert file written', async () => existsSync(out) && readFileSync(out, 'utf8').trim().split('\n').length >= 2 * ref.length);
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; peer: string; category: string; rule: string });
     assert.equal(lines.length, 2 * ref.length, 'one "new" line per alert row and organisation');
     assert.ok(lines.every((l) => l.kind === 'new'));
@@ -117,12 +118,12 @@ describe('flow worker analysis (NATS JetStream, PostgreSQL)', function () {
     workers.push(w2);
     await until('w2 owns both partitions and replayed', async () => w2.status().partitions.length === 2 && w2.status().partitions.every((p) => p.replayed > 0));
     // a batch past the replay (the agent's watermark in the stream) commits with nothing new to alert
+    const positions = async (): Promise<number[]> => (await pool.query<{ next_seq: number }>('SELECT next_seq FROM meerkat.partitions ORDER BY org')).rows.map((r) => r.next_seq);
+    const p0 = await positions();
     for (const org of ['ref', 'crash'] as const) {
       const c = new JetStreamCommitter({ js: nc.jetstream(), partitions: 1, orgOf: () => org, storeOf: () => stores[org], quota: { perSec: 1000, burst: 1000 } });
       assert.equal(await c.publishWatermark(AGENT, referenceRecords()[DUMPS * PER_DUMP - 1]!.tsUs - 5_000_000), true);
     }
-    const positions = async (): Promise<number[]> => (await pool.query<{ next_seq: number }>('SELECT next_seq FROM meerkat.partitions ORDER BY org')).rows.map((r) => r.next_seq);
-    const p0 = await positions();
     await until('the watermarks committed', async () => (await positions()).every((n, i) => n > p0[i]!));
     assert.deepEqual(await alerts.ref.list(), before.ref, 'replay and hand-over changed no alert row');
     assert.deepEqual(await alerts.crash.list(), before.crash);

@@ -81,6 +81,7 @@ describe('flow worker automatic responses (NATS JetStream, PostgreSQL)', functio
       sendCommand: (agentId, id, command) => { sent.push({ agentId, id, command }); return true; },
     }, { frontendId: 'fe-test', orgOf: () => 'resp', log: logger('relay-test') });
     await until('the command delivered', async () => (await issues()).every((r) => r.delivered_ms !== null));
+    await until('both decisions counted', () => w1.responseStats().every((r) => r.issued + r.limited === 2));
     assert.deepEqual(w1.responseStats(), [{ org: 'resp', issued: 1, limited: 1, skipped: 0, delivered: 1, undelivered: 0, errors: 0 }]);
     const rows = await issues();
     assert.deepEqual(rows.map((r) => r.delivered_by), ['fe-test']);
