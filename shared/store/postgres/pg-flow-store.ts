@@ -12,6 +12,7 @@ import { decodeCursor, encodeCursor } from '../flow-cursor.js';
 import { FLOW_COLUMNS, flowRecordFromRow, flowRowProblem, flowRowValues, type FlowRow } from '../flow-columns.js';
 import { nameCondition } from '../app-log-sql.js';
 import { ensureSchemas } from './pg-schema.js';
+import { inPgTransaction } from './pg-transaction.js';
 
 /** Work a caller adds to a dump's transaction. */
 export interface CommitHooks {
@@ -179,26 +180,8 @@ export class PgFlowStore implements AsyncFlowStore {
   }
 
   /** Runs fn in one transaction on one pooled connection; rolls back if it throws. */
-  async inTransaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-    const tx = await this.pool.connect();
-    // a connection dying between two statements is an 'error' event of the checked-out client
-    // (pg reports it to the next query as well): without a listener it would end the process
-    let broken = false;
-    const onError = (): void => { broken = true; };
-    tx.on('error', onError);
-    try {
-      await tx.query('BEGIN');
-      const out = await fn(tx);
-      await tx.query('COMMIT');
-      return out;
-    } catch (e) {
-      await tx.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      tx.off('error', onError);
-      // a broken connection is destroyed, not returned to the pool
-      tx.release(broken);
-    }
+  inTransaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inPgTransaction(this.pool, fn);
   }
 
   private async upsertAgent(tx: pg.PoolClient, agentId: string, seenUs: number): Promise<void> {
