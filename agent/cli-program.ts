@@ -4,15 +4,19 @@ import { Command } from 'commander';
 import { runCli } from '../shared/cli/run-cli.js';
 import { MEERKAT_VERSION } from '../shared/version.js';
 import { registerReplayCommand } from './commands/replay.js';
-import { registerRunCommand } from './commands/run.js';
-import { register as registerEnrollCommand } from './commands/enroll.js';
 
 export async function runAgentCli(argv: string[] = process.argv): Promise<void> {
   const program = new Command('meerkat-agent')
     .description('Meerkat endpoint agent: captures this host\'s packets, anonymizes them, packs dump files and ships them to the collector')
     .version(MEERKAT_VERSION);
-  registerRunCommand(program);
-  registerEnrollCommand(program);
+  // `replay` is a batch job whose CPU per packet is a target (docs/benchmarks.md): it does not
+  // load the service's modules (the shipper's TLS and WebSocket, pino, the config schemas),
+  // about a third of its start-up; every other invocation (`--help` included) sees all commands
+  if (argv[2] !== 'replay') {
+    const [{ registerRunCommand }, { register: registerEnrollCommand }] = await Promise.all([import('./commands/run.js'), import('./commands/enroll.js')]);
+    registerRunCommand(program);
+    registerEnrollCommand(program);
+  }
   registerReplayCommand(program);
   await runCli(program, argv);
 }

@@ -79,6 +79,8 @@ export interface AgentPipelineOptions {
   /** pcap LINKTYPE_* recorded in dump headers (default Ethernet) */
   dumpLinkType?: number;
   compression?: DumpWriterOptions['compression'];
+  /** compressor level (default the writer's: brotli quality 2) */
+  compressionLevel?: number;
   /** the host's own addresses (direction; also handed to the anonymizer) */
   hostAddresses?: readonly string[];
   /** subnet-directed broadcast addresses of the host's networks (noise) */
@@ -174,6 +176,7 @@ export class AgentPipeline {
       snapLen,
       linkType: opts.dumpLinkType ?? LinkType.Ethernet,
       compression: opts.compression,
+      level: opts.compressionLevel,
     });
     const onDump = opts.onDump;
     this.rotator = new DumpRotator({

@@ -49,6 +49,8 @@ export interface ReplayOptions {
   internalPrefixes?: readonly string[];
   /** also rotate dumps spanning this many seconds of packet time (default: by packet count only) */
   dumpSeconds?: number;
+  /** brotli quality of the dumps, 0..11 (default REPLAY_BROTLI_QUALITY) */
+  brotliQuality?: number;
   /** extract application metadata (DNS, TLS, HTTP, QUIC) into the dumps (default true) */
   metadata?: boolean;
   /** the name privacy policy for metadata (default 'internal') */
@@ -92,6 +94,13 @@ export interface ReplaySummary {
   framesPerSecond: number;
 }
 
+/**
+ * Brotli quality of replay's dumps: 1, where the live agent ships at 2. Replay is a batch job
+ * whose CPU per packet is a target (docs/benchmarks.md); quality 1 halves the compression CPU
+ * for 2-6 % more bytes (docs/dump-format.md section 5), and its files stay with the owner.
+ */
+export const REPLAY_BROTLI_QUALITY = 1;
+
 /** A century: replay rotates by packet count unless asked otherwise (captures can span years). */
 const NO_TIME_ROTATION_S = 100 * 365 * 86400;
 
@@ -133,6 +142,7 @@ export async function replayFiles(files: string[], opts: ReplayOptions): Promise
     snapLen: opts.snapLen,
     packetsPerDump: opts.packetsPerDump,
     dumpSeconds: opts.dumpSeconds ?? NO_TIME_ROTATION_S,
+    compressionLevel: opts.brotliQuality ?? REPLAY_BROTLI_QUALITY,
     hostAddresses: opts.hostAddresses,
     metadata: opts.metadata === false
       ? undefined

@@ -96,6 +96,17 @@ export class AlertPipeline {
     return this.pending.size;
   }
 
+  /**
+   * Takes the pending aggregates without writing them: for a caller that stores them itself, in
+   * a transaction of its own (the scale-out flow worker writes them with the dumps they came
+   * from), and then hands the store's changes to deliver().
+   */
+  takeBatch(): AggregatedAlert[] {
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    return batch;
+  }
+
   /** Writes the pending alerts and notifies the outputs; returns the changes. */
   flush(): AlertChange[] {
     if (this.pending.size === 0) return [];
@@ -114,6 +125,12 @@ export class AlertPipeline {
       changes = batch.map((b) => ({ kind: 'new' as const, alert: memoryAlert(b) }));
     }
     this.pending = new Map();
+    this.deliver(changes);
+    return changes;
+  }
+
+  /** Counts a stored batch's changes and sends the ones `notify` selects to the outputs. */
+  deliver(changes: readonly AlertChange[]): void {
     this.stats.flushes++;
     this.stats.written += changes.length;
     const items: OutputItem[] = [];
@@ -128,7 +145,6 @@ export class AlertPipeline {
       for (const o of this.outputs) o.send(items);
     }
     this.onChanges?.(changes);
-    return changes;
   }
 
   /** Flushes every intervalMs of wall clock (live collector); delivery latency only, never alert content. */

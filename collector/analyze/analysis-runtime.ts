@@ -12,11 +12,11 @@ import { logger, type Logger } from '../../shared/log.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
 import type { AppRecord } from '../../shared/flow/app-records.js';
-import { AlertPipeline } from '../alerts/alert-pipeline.js';
+import { AlertPipeline, type AlertPipelineOptions } from '../alerts/alert-pipeline.js';
 import { createOutputs } from '../alerts/outputs/create-outputs.js';
 import type { AlertOutput, OutputStats } from '../alerts/outputs/alert-output.js';
 import { SqliteAlertStore } from '../../shared/alerts/sqlite-alert-store.js';
-import { AnalyzerHost, type AnalyzerStatus } from './analyzer-host.js';
+import { AnalyzerHost, type AnalyzerHostOptions, type AnalyzerStatus } from './analyzer-host.js';
 import { analyzerPlan, describePlan, parseAnalysisConfig, type AnalysisConfig, type AnalysisConfigInput, type PlannedAnalyzer } from './analysis-config.js';
 import { loadAnalyzers, type LoadResult } from './load-analyzers.js';
 import { dnsPayloadTap } from './dns-tap.js';
@@ -91,11 +91,31 @@ function openAlertSide(opts: AnalysisRuntimeOptions): { config: AnalysisConfig; 
   const baseDir = opts.baseDir ?? (opts.configSource ? dirname(opts.configSource) : process.cwd());
   const store = new SqliteAlertStore(opts.db, { synchronous: opts.synchronous ?? 'full' });
   const outputs = createOutputs(config.alerts?.outputs ?? []);
-  const pipeline = new AlertPipeline(store, outputs, {
+  const pipeline = alertPipelineFor(config, store, outputs);
+  return { config, plan, baseDir, log, store, outputs, pipeline };
+}
+
+/** The alert pipeline with the "alerts" settings (notify, maxPending). */
+export function alertPipelineFor(config: AnalysisConfig, store: SqliteAlertStore | null, outputs: readonly AlertOutput[], opts: AlertPipelineOptions = {}): AlertPipeline {
+  return new AlertPipeline(store, outputs, {
     notify: config.alerts?.notify ?? 'new-and-escalated',
     maxPending: config.alerts?.maxPending ?? 50_000,
+    ...opts,
   });
-  return { config, plan, baseDir, log, store, outputs, pipeline };
+}
+
+/** An in-thread analyzer host with the "analysis" settings (tick, budgets, internal prefixes, host addresses). */
+export function analyzerHostFor(config: AnalysisConfig, sink: AnalyzerHostOptions['sink'], baseDir: string, log: Logger): AnalyzerHost {
+  const a = config.analysis;
+  return new AnalyzerHost({
+    sink,
+    tickIntervalUs: a.tickIntervalSec * 1e6,
+    budget: a.budget,
+    ...(a.internalPrefixes ? { internalPrefixes: a.internalPrefixes } : {}),
+    hosts: { pinned: a.hostAddresses },
+    baseDir,
+    log,
+  });
 }
 
 function strictCheck(opts: AnalysisRuntimeOptions, failed: ReadonlyArray<{ name: string; error: string }>): void {
@@ -107,16 +127,7 @@ function strictCheck(opts: AnalysisRuntimeOptions, failed: ReadonlyArray<{ name:
 /** Analyzers in this thread. */
 export async function createAnalysisRuntime(opts: AnalysisRuntimeOptions): Promise<AnalysisRuntime> {
   const { config, plan, baseDir, log, store, outputs, pipeline } = openAlertSide(opts);
-  const a = config.analysis;
-  const host = new AnalyzerHost({
-    sink: pipeline.add,
-    tickIntervalUs: a.tickIntervalSec * 1e6,
-    budget: a.budget,
-    ...(a.internalPrefixes ? { internalPrefixes: a.internalPrefixes } : {}),
-    hosts: { pinned: a.hostAddresses },
-    baseDir,
-    log,
-  });
+  const host = analyzerHostFor(config, pipeline.add, baseDir, log);
   let load: LoadResult;
   try {
     load = await loadAnalyzers(host, plan);

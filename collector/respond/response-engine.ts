@@ -6,15 +6,14 @@
 // The rate limits live in the same database (response-limiter.ts), so a restart keeps them.
 // The agent executes a response only if an operator authorised this key for that command kind.
 import type { Logger } from '../../shared/log.js';
-import { buildSignedCommand } from '../../shared/commands/command-signing.js';
 import type { OperatorSigningKey } from '../../shared/commands/operator-keys.js';
-import { severityRank } from '../../shared/alerts/alert-record.js';
 import type { AlertChange, StoredAlert } from '../../shared/alerts/alert-types.js';
 import { AuditLog } from '../control/audit-log.js';
 import { CommandQueue } from '../control/command-queue.js';
 import { openControlDb, type ControlDatabase } from '../control/control-db.js';
 import type { ResponseRule } from './response-config.js';
 import { PersistedIssues, restoreLimiter, ruleKey, type ResponseLimiter } from './response-limiter.js';
+import { planResponse, ruleMatches } from './response-plan.js';
 
 const RESPONDER_ACTOR = 'collector:responses';
 
@@ -62,7 +61,7 @@ export class ResponseEngine {
       if (c.kind === 'repeat') continue;
       for (let i = 0; i < this.o.rules.length; i++) {
         const r = this.o.rules[i]!;
-        if (!matches(r, c.alert)) continue;
+        if (!ruleMatches(r, c.alert)) continue;
         // an escalation may newly meet minSeverity; a command already in force is not repeated (limiter)
         try {
           this.respond(i, r, c.alert);
@@ -77,41 +76,20 @@ export class ResponseEngine {
 
   private respond(index: number, r: ResponseRule, a: StoredAlert): void {
     const now = this.now();
-    const cmd = r.command;
-    const lifetimeMs = r.expiresSec * 1000;
-    const kind = cmd.type === 'capture-full' ? 'capture.peer' : cmd.type === 'capture-retro' ? 'capture.retro' : 'interdiction.isolate';
-    const base = { alertId: a.id, category: a.category, rule: a.rule, severity: a.severity, peer: a.peer || null, response: cmd.type };
-    if ((cmd.type === 'capture-full' || (cmd.type === 'capture-retro' && cmd.scope === 'peer')) && !a.peer) {
-      this.stats.skipped++;
-      this.safeAudit({ action: 'response.skip', agentId: a.agentId, outcome: 'no-peer', detail: base });
-      return;
-    }
-    const hostWide = cmd.type === 'isolate' || (cmd.type === 'capture-retro' && cmd.scope === 'host');
-    const activeKey = `${a.agentId}|${kind}|${hostWide ? '' : a.peer}`;
     const rk = this.ruleKeys[index]!;
-    const verdict = this.limiter.check(rk, a.agentId, activeKey, r.rateLimit, now);
-    if (verdict !== 'ok') {
-      this.stats.limited++;
-      this.safeAudit({ action: 'response.suppress', agentId: a.agentId, outcome: verdict, detail: base });
-      this.o.log.info({ alertId: a.id, agentId: a.agentId, verdict }, 'automatic response suppressed');
+    const plan = planResponse(r, rk, a, this.limiter, this.o.key, now);
+    if (plan.verdict === 'skip') {
+      this.stats.skipped++;
+      this.safeAudit({ action: 'response.skip', agentId: a.agentId, outcome: 'no-peer', detail: plan.base });
       return;
     }
-    let env;
-    let inForceUntil: number;
-    if (cmd.type === 'capture-retro') {
-      // from before the alert's first packet - a beacon alert's from before its first beacon - until the agent pulls
-      const sinceMs = Math.max(0, Math.floor(retroStartUs(a) / 1000) - cmd.beforeSec * 1000);
-      const params = { ...(cmd.scope === 'peer' ? { peer: a.peer } : {}), sinceMs, untilMs: Math.max(now + lifetimeMs, sinceMs + 1) };
-      env = buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'capture.retro', params, lifetimeMs, nowMs: now });
-      // the same peer's window is not pulled again while it overlaps this one
-      inForceUntil = now + Math.max(cmd.beforeSec * 1000, 60_000);
-    } else {
-      const forMs = (cmd.forSec ?? 0) * 1000;
-      env = cmd.type === 'capture-full'
-        ? buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'capture.peer', params: { peer: a.peer, snapLen: cmd.snapLen, forMs }, lifetimeMs, nowMs: now })
-        : buildSignedCommand(this.o.key, { agentId: a.agentId, kind: 'interdiction.isolate', params: cmd.forSec ? { forMs } : {}, lifetimeMs, nowMs: now });
-      inForceUntil = forMs > 0 ? now + forMs : now + lifetimeMs;
+    if (plan.verdict === 'suppress') {
+      this.stats.limited++;
+      this.safeAudit({ action: 'response.suppress', agentId: a.agentId, outcome: plan.limit, detail: plan.base });
+      this.o.log.info({ alertId: a.id, agentId: a.agentId, verdict: plan.limit }, 'automatic response suppressed');
+      return;
     }
+    const { env, kind, activeKey, inForceUntilMs: inForceUntil } = plan;
     // the command and the limiter's record of it commit together
     const q = this.db.transaction(() => {
       const queued = this.queue.submit(env, `${RESPONDER_ACTOR}:rule${index}`);
@@ -120,7 +98,7 @@ export class ResponseEngine {
     })();
     this.limiter.record(rk, a.agentId, activeKey, inForceUntil, now);
     this.stats.issued++;
-    this.safeAudit({ action: 'response.issue', agentId: a.agentId, commandId: q.id, outcome: 'queued', detail: { ...base, kind, keyId: this.o.key.keyId, params: env.params } });
+    this.safeAudit({ action: 'response.issue', agentId: a.agentId, commandId: q.id, outcome: 'queued', detail: { ...plan.base, kind, keyId: this.o.key.keyId, params: env.params } });
     this.o.log.info({ alertId: a.id, agentId: a.agentId, commandId: q.id, kind, peer: a.peer }, 'automatic response issued');
   }
 
@@ -135,20 +113,4 @@ export class ResponseEngine {
   close(): void {
     this.db.close();
   }
-}
-
-function matches(r: ResponseRule, a: StoredAlert): boolean {
-  if (a.category !== r.category) return false;
-  if (r.rule !== undefined && a.rule !== r.rule) return false;
-  if (r.minScore !== undefined) {
-    const score = a.evidence.score;
-    if (typeof score !== 'number' || !(score >= r.minScore)) return false;
-  }
-  return severityRank(a.severity) >= severityRank(r.minSeverity);
-}
-
-/** Packet time (µs) the alert's story starts: its first occurrence, or the first beacon of a beacon series. */
-function retroStartUs(a: StoredAlert): number {
-  const first = a.evidence.firstUs;
-  return typeof first === 'number' && Number.isFinite(first) && first > 0 && first < a.firstSeenUs ? first : a.firstSeenUs;
 }

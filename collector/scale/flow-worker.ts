@@ -8,6 +8,11 @@
 // taken again (by this worker or another) and rebuilt the same way: one recovery path.
 // The organisations served are those of `scaleOut.orgs` and those PostgreSQL holds (not
 // deleted), re-read at every re-balance: one created later is served without a restart.
+// With analysis on (worker-analysis.ts), each partition's analyzers see the records and packets
+// of every message fed, and the alerts raised while feeding the messages a batch commits are
+// written in the same transaction as those dumps; what they raise while replaying is dropped (it
+// was committed by the earlier owner). So a crash and replay cannot count an alert twice, and
+// the analyzers' state is rebuilt over the replay window.
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
 import type pg from 'pg';
 import type { Logger } from '../../shared/log.js';
@@ -28,6 +33,9 @@ import { ReplayTracker } from './replay-tracker.js';
 import { connectNats, natsLiveness } from './nats-connect.js';
 import { pgOptionsOf, type ScaleOutConfig } from './scale-config.js';
 import { PgOrgRecords } from './org-records.js';
+import { OrgAnalysis, type PartitionAnalysis, type WorkerAnalysisConfig } from './worker-analysis.js';
+import type { WorkerResponderStats } from './worker-responses.js';
+import type { AggregatedAlert, AlertChange } from '../../shared/alerts/alert-types.js';
 
 /** dumps per group commit */
 const MAX_BATCH = 64;
@@ -52,12 +60,37 @@ class OwnedPartition {
   /** transactions that committed dumps (dumps / commits = the mean group size) */
   commits = 0;
   replayed = 0;
+  /** alert rows written (new or updated) since the partition was taken */
+  alerts = 0;
+  /** the partition's analyzers (null: analysis off) */
+  analysis: PartitionAnalysis | null = null;
+  /** true while feeding messages (new or replayed): only then do records reach the analyzers */
+  analyzing = false;
 
   constructor(readonly org: string, readonly part: number, readonly epoch: number, readonly resumeFrom: number, timeouts?: Partial<FlowTimeouts>) {
-    this.engines = new EngineSet((r) => this.out.flows.push(r), timeouts, (a: AppRecord) => {
+    this.engines = new EngineSet((r) => {
+      this.out.flows.push(r);
+      if (this.analyzing) this.analysis?.onRecord(r);
+    }, timeouts, (a: AppRecord) => {
       if (a.kind === 'dns') this.out.dns.push(a.record);
       else if (a.kind === 'tls') this.out.tls.push(a.record);
+      if (this.analyzing) this.analysis?.onApp(a);
     });
+  }
+
+  /** Runs fn with the analyzers seeing what it feeds (messages new or replayed, the final flush). */
+  analyzed(fn: () => void): void {
+    this.analyzing = this.analysis !== null;
+    try {
+      fn();
+    } finally {
+      this.analyzing = false;
+    }
+  }
+
+  /** The alerts raised since the last commit (empty when analysis is off). */
+  takeAlerts(): AggregatedAlert[] {
+    return this.analysis?.takeBatch() ?? [];
   }
 
   get key(): string {
@@ -78,13 +111,15 @@ export interface FlowWorkerOptions {
   timeouts?: Partial<FlowTimeouts>;
   /** flow records kept (days); retention runs at start and every 10 minutes, one worker at a time */
   flowsDays?: number;
+  /** run the organisations' analyzers and write alerts to PostgreSQL (absent: no analysis) */
+  analysis?: WorkerAnalysisConfig;
 }
 
 const RETENTION_EVERY_MS = 10 * 60 * 1000;
 
 export interface FlowWorkerStatus {
   workerId: string;
-  partitions: Array<{ org: string; part: number; epoch: number; dumps: number; commits: number; replayed: number }>;
+  partitions: Array<{ org: string; part: number; epoch: number; dumps: number; commits: number; replayed: number; alerts: number }>;
 }
 
 function storeOptions(o: FlowWorkerOptions): { retention?: { flowsDays: number } } {
@@ -108,6 +143,7 @@ export class FlowWorker {
     private readonly pool: pg.Pool,
     private leases: PartitionLeases,
     private readonly stores: Map<string, PgFlowStore>,
+    private readonly analyses: Map<string, OrgAnalysis>,
     private readonly records: PgOrgRecords,
     private readonly o: FlowWorkerOptions,
   ) {
@@ -119,15 +155,17 @@ export class FlowWorker {
     const pool = openPgPool(pgOpts, (e) => o.log.warn({ err: e.message }, 'an idle PostgreSQL connection died (replaced on next use)'));
     let nc: NatsConnection | null = null;
     let leases: PartitionLeases | null = null;
+    const analyses = new Map<string, OrgAnalysis>();
     try {
       nc = await connectNats(cfg, `meerkat-worker ${cfg.workerId}`);
       await ensureDumpStream(await nc.jetstreamManager(), { maxAgeDays: cfg.streamMaxAgeDays });
       const stores = new Map<string, PgFlowStore>();
       for (const org of cfg.orgs) stores.set(org, await PgFlowStore.open(pool, org, storeOptions(o)));
+      if (o.analysis) for (const org of cfg.orgs) analyses.set(org, await OrgAnalysis.open(pool, nc, org, o.analysis, o.log));
       const records = await PgOrgRecords.open(pool);
       let worker: FlowWorker | null = null;
       leases = await PartitionLeases.open(pgClientConfig(pgOpts), cfg.workerId, (e) => worker?.onLeasesLost(e));
-      const w = worker = new FlowWorker(cfg, nc, nc.jetstream(), pool, leases, stores, records, o);
+      const w = worker = new FlowWorker(cfg, nc, nc.jetstream(), pool, leases, stores, analyses, records, o);
       w.applyRetention();
       w.retentionTimer = setInterval(() => w.applyRetention(), RETENTION_EVERY_MS);
       w.retentionTimer.unref();
@@ -138,6 +176,7 @@ export class FlowWorker {
       return w;
     } catch (e) {
       await leases?.close();
+      for (const a of analyses.values()) await a.close(1000).catch(() => undefined);
       await nc?.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       throw e;
@@ -163,8 +202,13 @@ export class FlowWorker {
   status(): FlowWorkerStatus {
     return {
       workerId: this.cfg.workerId,
-      partitions: [...this.owned.values()].map((p) => ({ org: p.org, part: p.part, epoch: p.epoch, dumps: p.dumps, commits: p.commits, replayed: p.replayed })),
+      partitions: [...this.owned.values()].map((p) => ({ org: p.org, part: p.part, epoch: p.epoch, dumps: p.dumps, commits: p.commits, replayed: p.replayed, alerts: p.alerts })),
     };
+  }
+
+  /** The automatic responses' counts per organisation (organisations with rules only). */
+  responseStats(): Array<{ org: string } & WorkerResponderStats> {
+    return [...this.analyses.values()].flatMap((a) => (a.responder ? [{ org: a.org, ...a.responder.stats }] : []));
   }
 
   /** Resolves once the next re-balance ran (tests, start-up). */
@@ -226,6 +270,7 @@ export class FlowWorker {
     for (const org of orgs) {
       if (this.stores.has(org)) continue;
       this.stores.set(org, await PgFlowStore.open(this.pool, org, storeOptions(this.o)));
+      if (this.o.analysis) this.analyses.set(org, await OrgAnalysis.open(this.pool, this.nc, org, this.o.analysis, this.o.log));
       this.o.log.info({ org }, 'organisation served from now on');
     }
     return orgs;
@@ -249,7 +294,10 @@ export class FlowWorker {
         p.replaySeqs = new Set(seqs.rows.map((r) => r.stream_seq));
         start = Math.min(start, min);
       }
+      // analyzer state starts empty with each owner and is rebuilt over the replay window (docs/scale-out.md)
+      p.analysis = (await this.analyses.get(org)?.forPartition(part)) ?? null;
     } catch (e) {
+      p.analysis?.close();
       await this.leases.release(org, part).catch(() => undefined);
       throw e;
     }
@@ -317,9 +365,15 @@ export class FlowWorker {
         if (m.seq < p.resumeFrom && (p.replayFrom.get(agentId) === undefined || m.seq < p.replayFrom.get(agentId)!)) continue;
         const engine = p.engines.peek(agentId);
         if (engine === undefined || watermark <= engine.packetTime) continue;
-        engine.advance(watermark);
+        p.analyzed(() => {
+          engine.advance(watermark);
+          p.analysis?.advanceAgent(agentId, watermark);
+        });
         const out = p.takeOutput();
-        if (m.seq < p.resumeFrom) continue; // replay: committed before
+        if (m.seq < p.resumeFrom) {
+          p.takeAlerts(); // replay: its records and alerts were committed before
+          continue;
+        }
         extra.flows.push(...out.flows);
         extra.dns.push(...out.dns);
         extra.tls.push(...out.tls);
@@ -337,7 +391,9 @@ export class FlowWorker {
       if (committed.has(`${agentId}/${sequence}`) || commits.some((c) => c.agentId === agentId && c.sequence === sequence)) continue;
       const dump = this.decode(p, m, agentId, sequence);
       if (dump === null) continue;
-      feedDump(p.engines, agentId, dump);
+      const a = p.analysis;
+      if (a === null) feedDump(p.engines, agentId, dump);
+      else p.analyzed(() => feedDump(p.engines, agentId, dump, a.onPacket, a.onMeta));
       p.tracker.fed(agentId, m.seq, dump.header.lastTsUs);
       replayPoints.set(agentId, p.tracker.replayPoint(agentId, p.engines.peek(agentId)?.oldestOpenStartUs() ?? null));
       const out = p.takeOutput();
@@ -347,6 +403,8 @@ export class FlowWorker {
     const last = msgs[msgs.length - 1]!.seq;
     if (last < p.resumeFrom) return;
     const parts = [...replayPoints.keys()];
+    const alerts = p.takeAlerts();
+    let changes: AlertChange[] = [];
     await store.commitDumps(commits, {
       extra,
       before: (tx) => fenceAndAdvance(tx, p.org, p.part, p.epoch, last + 1),
@@ -360,11 +418,25 @@ export class FlowWorker {
           SELECT a, $3, f, $4 FROM unnest($1::text[], $2::bigint[]) AS u(a, f)
           ON CONFLICT (agent_id) DO UPDATE SET part = EXCLUDED.part, replay_from = EXCLUDED.replay_from, last_stream_seq = EXCLUDED.last_stream_seq`,
         [parts, parts.map((a) => replayPoints.get(a) ?? null), p.part, last]);
+        // the alerts these dumps raised: committed with them or not at all
+        changes = await this.recordAlerts(p, tx, alerts);
       },
     });
+    this.delivered(p, changes);
     p.dumps += commits.length;
     if (commits.length > 0) p.commits++;
     this.committed += commits.length;
+  }
+
+  private async recordAlerts(p: OwnedPartition, tx: pg.PoolClient, alerts: readonly AggregatedAlert[]): Promise<AlertChange[]> {
+    const a = this.analyses.get(p.org);
+    return a === undefined || alerts.length === 0 ? [] : a.store.recordIn(tx, alerts);
+  }
+
+  /** After a commit: the alert changes it stored go to the outputs. */
+  private delivered(p: OwnedPartition, changes: readonly AlertChange[]): void {
+    p.alerts += changes.length;
+    p.analysis?.deliver(changes);
   }
 
   /** A message committed by an earlier owner: rebuilds state only (the records it emits were committed then). */
@@ -372,9 +444,13 @@ export class FlowWorker {
     const from = p.replayFrom.get(agentId);
     if (from === undefined || m.seq < from || !p.replaySeqs.has(m.seq)) return;
     const dump = decodeDump(m.data);
-    feedDump(p.engines, agentId, dump);
+    // the analyzers see it too (their state is rebuilt over the replay window); what they raise was committed then
+    const a = p.analysis;
+    if (a === null) feedDump(p.engines, agentId, dump);
+    else p.analyzed(() => feedDump(p.engines, agentId, dump, a.onPacket, a.onMeta));
     p.tracker.fed(agentId, m.seq, dump.header.lastTsUs);
     p.takeOutput();
+    p.takeAlerts();
     p.replayed++;
   }
 
@@ -409,6 +485,8 @@ export class FlowWorker {
     p.stopping = true;
     p.iter?.stop();
     if (wait) { await p.loop; await p.committing; }
+    // its analyzers go with it (after a commit under way ended: it may still deliver)
+    void Promise.all([p.loop, p.committing]).finally(() => p.analysis?.close());
     this.o.log.info({ org: p.org, part: p.part, why }, 'partition released');
     if (!this.leases.isLost) await this.leases.release(p.org, p.part).catch(() => undefined);
   }
@@ -430,20 +508,31 @@ export class FlowWorker {
     for (const p of parts) {
       if (opts.flush ?? true) {
         try {
-          p.engines.flushAll();
+          p.analyzed(() => {
+            p.engines.flushAll();
+            p.analysis?.finish();
+          });
           const out = p.takeOutput();
+          const alerts = p.takeAlerts();
+          let changes: AlertChange[] = [];
           const store = this.store(p.org);
           await store.writeFlows(out.flows, out.dns, out.tls, {
             before: (tx) => fenceAndAdvance(tx, p.org, p.part, p.epoch, 0),
-            after: async (tx) => { await tx.query(`UPDATE ${store.schema}.replay_points SET replay_from = NULL WHERE part = $1`, [p.part]); },
+            after: async (tx) => {
+              await tx.query(`UPDATE ${store.schema}.replay_points SET replay_from = NULL WHERE part = $1`, [p.part]);
+              changes = await this.recordAlerts(p, tx, alerts);
+            },
           });
+          this.delivered(p, changes);
         } catch (e) {
           this.o.log.error({ org: p.org, part: p.part, err: (e as Error).message }, 'writing out open flows failed: the next owner rebuilds them');
         }
       }
+      p.analysis?.close();
       this.owned.delete(p.key);
       await this.leases.release(p.org, p.part).catch(() => undefined);
     }
+    for (const a of this.analyses.values()) await a.close().catch((e: unknown) => this.o.log.error({ org: a.org, err: (e as Error).message }, 'closing alert outputs failed'));
     await this.leases.close();
     await this.nc.drain().catch(() => undefined);
     await this.pool.end().catch(() => undefined);

@@ -17,7 +17,7 @@ import { openCollectorState, type CollectorState } from '../orgs/collector-state
 import type { FeedStatus } from '../respond/threat-watchlist.js';
 import type { AgentRelay } from './agent-relay.js';
 import { PgControlStore } from './pg-control-store.js';
-import { pgAppLogs, pgDataAccess, type ScaleAlertAccess } from './pg-data-access.js';
+import { pgAlertAccess, pgAppLogs, pgDataAccess, type ScaleAlertAccess } from './pg-data-access.js';
 import { ScaleOrgControl } from './scale-org-control.js';
 
 export interface FrontendApiDeps {
@@ -27,8 +27,8 @@ export interface FrontendApiDeps {
   server: CollectorServer;
   stores: ReadonlyMap<string, PgFlowStore>;
   feeds(): FeedStatus[];
-  /** the alert store of an organisation, once alerts are in PostgreSQL; absent: alert routes answer 501 */
-  alerts?: (org: string) => ScaleAlertAccess | null;
+  /** the alert store of an organisation (default: the alerts table the workers write, pgAlertAccess) */
+  alerts?: (org: string) => ScaleAlertAccess;
   log: Logger;
 }
 
@@ -54,7 +54,7 @@ export async function startFrontendApi(cfg: CollectorServerConfig, deps: Fronten
       const store = await PgControlStore.open(deps.pool, org, deps.log.child({ org, part: 'control' }));
       controls.set(org, new ScaleOrgControl({
         org, store, relay: deps.relay, nc: deps.nc,
-        data: pgDataAccess(flows, deps.alerts?.(org) ?? null),
+        data: pgDataAccess(flows, deps.alerts?.(org) ?? pgAlertAccess(deps.pool, org)),
         appLogs: pgAppLogs(deps.pool, org),
         local: () => deps.server.agentSummaries(org).filter((a) => a.connected).map((a) => ({ agentId: a.agentId, connectedSince: a.connectedSince })),
         feeds: deps.feeds,

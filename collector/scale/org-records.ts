@@ -14,7 +14,7 @@ import {
   type CreateEnrollTokenOptions, type EnrollTokenCreated, type EnrollTokenDbRow, type EnrollTokenRow,
 } from '../../certs/enroll-tokens.js';
 import { checkOrgId } from '../../shared/orgs/org-id.js';
-import { pgTransaction } from '../../shared/store/postgres/pg-transaction.js';
+import { inPgTransaction } from '../../shared/store/postgres/pg-transaction.js';
 import { EnrollRefusedError, type EnrollTokenSource } from '../server/enroll-handler.js';
 import { quotasSchema, type Quotas } from '../orgs/org-quotas.js';
 import { OrgStateError, type OrgState } from '../orgs/org-registry.js';
@@ -61,7 +61,7 @@ export class PgOrgRecords {
 
   /** Creates the tables when missing (safe from many processes at once) and returns the records. The pool stays the caller's. */
   static async open(pool: pg.Pool, o: { now?: () => number } = {}): Promise<PgOrgRecords> {
-    await pgTransaction(pool, async (c) => {
+    await inPgTransaction(pool, async (c) => {
       // the same lock as the flow store's schema creation (shared/store/postgres/pg-schema.ts)
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('meerkat-schema'))`);
       await c.query(DDL);
@@ -177,7 +177,7 @@ export class PgOrgRecords {
    */
   async consumeToken(token: string, agentId: string): Promise<{ id: string; org: string }> {
     const hash = enrollTokenHash(token);
-    return pgTransaction(this.pool, async (c) => {
+    return inPgTransaction(this.pool, async (c) => {
       const t = await c.query<EnrollTokenDbRow>('SELECT * FROM meerkat.enroll_tokens WHERE hash = $1 FOR UPDATE', [hash]);
       refuseUnusable(t.rows[0], this.now());
       const org = t.rows[0]!.org;

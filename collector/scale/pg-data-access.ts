@@ -2,9 +2,8 @@
 // (docs/scale-out.md "Operators' API on the front-ends"): flow pages and the DNS and TLS logs from
 // the organisation's PostgreSQL schema, as the flow workers wrote them. What the front-end cannot
 // serve yet answers 501 naming that page: the flow summary, flow filters by an address prefix or
-// the pseudonym notation, DNS/TLS filters on what only the stored record holds (address, name,
-// rcode, ja4), and alerts until an alert store is plugged in
-// (ScaleAlertAccess: the alert store in PostgreSQL implements it).
+// the pseudonym notation, and DNS/TLS filters on what only the stored record holds (address, name,
+// rcode, ja4). Alerts come from the organisation's alerts table the workers write (PgAlertStore).
 import type pg from 'pg';
 import type { PgFlowStore } from '../../shared/store/postgres/pg-flow-store.js';
 import { orgSchema } from '../../shared/store/postgres/pg-schema.js';
@@ -15,12 +14,29 @@ import type { AlertQuery } from '../../shared/alerts/alert-query.js';
 import type { AlertState, StoredAlert } from '../../shared/alerts/alert-types.js';
 import { appLogQuery } from '../control/app-log-route.js';
 import { HttpError } from '../control/route-table.js';
+import { PgAlertStore } from '../../shared/alerts/pg-alert-store.js';
 
 /** Alerts of one organisation as the API reads and changes them; the PostgreSQL alert store implements this. */
 export interface ScaleAlertAccess {
   alertsPage(q: AlertQuery): MaybePromise<{ alerts: StoredAlert[]; next: string | null }>;
   /** null when there is no such alert */
   setAlertState(id: number, state: AlertState): MaybePromise<StoredAlert | null>;
+}
+
+/** The alerts the flow workers store in the organisation's schema, opened on first use (retried after a failed open). */
+export function pgAlertAccess(pool: pg.Pool, org: string): ScaleAlertAccess {
+  let opening: Promise<PgAlertStore> | null = null;
+  const store = (): Promise<PgAlertStore> => {
+    opening ??= PgAlertStore.open(pool, org).catch((e: unknown) => {
+      opening = null;
+      throw e;
+    });
+    return opening;
+  };
+  return {
+    alertsPage: async (q) => (await store()).page(q.filter, q.limit, q.cursor),
+    setAlertState: async (id, state) => (await store()).setState(id, state),
+  };
 }
 
 /** A 501 answer: what a scale-out front-end does not serve yet, with the page that says so. */

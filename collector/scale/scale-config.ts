@@ -36,6 +36,8 @@ export const scaleOutSchema = z.object({
   workerId: z.string().min(1).default(`${hostname()}-${process.pid}`),
   /** how often a worker re-balances its partitions (ms) */
   rebalanceMs: z.number().int().min(100).default(2000),
+  /** workers run the organisations' analyzers (config keys analyzers, analysis, alerts) and write alerts to PostgreSQL */
+  workerAnalysis: z.boolean().default(true),
 }).strict();
 
 export type ScaleOutConfig = z.output<typeof scaleOutSchema>;

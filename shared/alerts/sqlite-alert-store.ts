@@ -4,20 +4,14 @@
 // with the same key gets its count, last seen, severity (the highest) and latest
 // evidence updated; otherwise a new row is inserted.
 import Database from 'better-sqlite3';
-import { severityRank, type Severity, type SuggestedResponse } from './alert-record.js';
 import { ALERT_MIGRATIONS, LATEST_ALERT_SCHEMA } from './alert-migrations.js';
 import {
   type AggregatedAlert, type AlertChange, type AlertFilter, type AlertState, type StoredAlert,
 } from './alert-types.js';
-import { MeerkatError } from '../errors.js';
+import { AlertStoreError } from './alert-store-error.js';
+import { alertWhere, decodeAlertCursor, encodeAlertCursor, mergedRowValues, newRowValues, rowToAlert, rowValues, type AlertRow } from './alert-merge.js';
 
-export class AlertStoreError extends MeerkatError {
-  readonly code = 'MEERKAT_ERR_ALERT_STORE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'AlertStoreError';
-  }
-}
+export { AlertStoreError, rowToAlert, type AlertRow };
 
 export interface SqliteAlertStoreOptions {
   readonly?: boolean;
@@ -26,41 +20,6 @@ export interface SqliteAlertStoreOptions {
   busyTimeoutMs?: number;
   /** wall clock for created/updated times (µs); tests may pin it */
   nowUs?: () => number;
-}
-
-export interface AlertRow {
-  id: number; dedup_key: string; agent_id: string; host: string; category: string; rule: string; peer: string; analyzer: string;
-  severity: string; severity_rank: number; state: string; summary: string; count: number; first_seen_us: number;
-  last_seen_us: number; flow_uid: string | null; community_id: string | null; flow_uids_json: string;
-  evidence_json: string; response_json: string | null; created_us: number; updated_us: number;
-  state_changed_us: number | null;
-}
-
-/** Evidence larger than this is replaced by a note (a user analyzer must not bloat the database). */
-const MAX_EVIDENCE_JSON = 16_384;
-const MAX_FLOW_UIDS = 10;
-
-function evidenceJson(e: Record<string, unknown>): string {
-  let text: string;
-  try {
-    text = JSON.stringify(e);
-  } catch (err) {
-    return JSON.stringify({ unserializable: String(err) });
-  }
-  if (text.length > MAX_EVIDENCE_JSON) return JSON.stringify({ truncated: true, bytes: text.length });
-  return text;
-}
-
-export function rowToAlert(r: AlertRow): StoredAlert {
-  return {
-    id: r.id, key: r.dedup_key, agentId: r.agent_id, host: r.host, category: r.category, rule: r.rule, peer: r.peer,
-    analyzer: r.analyzer, severity: r.severity as Severity, state: r.state as AlertState, summary: r.summary,
-    count: r.count, firstSeenUs: r.first_seen_us, lastSeenUs: r.last_seen_us, flowUid: r.flow_uid,
-    communityId: r.community_id, flowUids: JSON.parse(r.flow_uids_json) as string[],
-    evidence: JSON.parse(r.evidence_json) as Record<string, unknown>,
-    suggestedResponse: r.response_json === null ? null : JSON.parse(r.response_json) as SuggestedResponse,
-    createdUs: r.created_us, updatedUs: r.updated_us, stateChangedUs: r.state_changed_us,
-  };
 }
 
 export class SqliteAlertStore {
@@ -140,25 +99,17 @@ export class SqliteAlertStore {
       for (const agg of batch) {
         const a = agg.latest;
         const row = find.get(agg.key) as AlertRow | undefined;
-        const response = a.suggestedResponse ? JSON.stringify(a.suggestedResponse) : null;
         if (row === undefined) {
-          const r = insert.run(agg.key, a.agentId, a.host ?? '', a.category, a.rule ?? '', a.peer ?? '', a.analyzer, agg.maxSeverity,
-            severityRank(agg.maxSeverity), a.summary, agg.count, agg.firstTsUs, agg.lastTsUs, a.flowUid ?? null,
-            a.communityId ?? null, JSON.stringify(agg.flowUids.slice(0, MAX_FLOW_UIDS)), evidenceJson(a.evidence), response, now, now);
+          const v = newRowValues(agg);
+          const r = insert.run(agg.key, a.agentId, a.host ?? '', a.category, a.rule ?? '', a.peer ?? '', v.analyzer, v.severity,
+            v.severityRank, v.summary, v.count, v.firstSeenUs, v.lastSeenUs, v.flowUid, v.communityId, v.flowUidsJson, v.evidenceJson,
+            v.responseJson, now, now);
           changes.push({ kind: 'new', alert: rowToAlert(byId.get(r.lastInsertRowid) as AlertRow) });
           continue;
         }
-        const newer = agg.lastTsUs >= row.last_seen_us;
-        const rank = severityRank(agg.maxSeverity);
-        const escalated = rank > row.severity_rank;
-        const uids = JSON.parse(row.flow_uids_json) as string[];
-        for (const u of agg.flowUids) if (uids.length < MAX_FLOW_UIDS && !uids.includes(u)) uids.push(u);
-        update.run(
-          row.count + agg.count, Math.min(row.first_seen_us, agg.firstTsUs), Math.max(row.last_seen_us, agg.lastTsUs),
-          escalated ? agg.maxSeverity : row.severity, Math.max(rank, row.severity_rank),
-          newer ? a.summary : row.summary, newer ? a.flowUid ?? null : row.flow_uid, newer ? a.communityId ?? null : row.community_id,
-          JSON.stringify(uids), newer ? evidenceJson(a.evidence) : row.evidence_json, newer ? response ?? row.response_json : row.response_json,
-          newer ? a.analyzer : row.analyzer, now, row.id);
+        const { values: v, escalated } = mergedRowValues(rowValues(row), agg);
+        update.run(v.count, v.firstSeenUs, v.lastSeenUs, v.severity, v.severityRank, v.summary, v.flowUid, v.communityId, v.flowUidsJson,
+          v.evidenceJson, v.responseJson, v.analyzer, now, row.id);
         changes.push({ kind: escalated ? 'escalated' : 'repeat', alert: rowToAlert(byId.get(row.id) as AlertRow) });
       }
     })();
@@ -172,15 +123,8 @@ export class SqliteAlertStore {
   }
 
   private where(f: AlertFilter): { sql: string; args: unknown[] } {
-    const conds: string[] = [];
     const args: unknown[] = [];
-    if (f.state !== undefined) { conds.push('state = ?'); args.push(f.state); }
-    if (f.severity !== undefined) { conds.push('severity = ?'); args.push(f.severity); }
-    if (f.agentId !== undefined) { conds.push('agent_id = ?'); args.push(f.agentId); }
-    if (f.host !== undefined) { conds.push('host = ?'); args.push(f.host); }
-    if (f.category !== undefined) { conds.push('category = ?'); args.push(f.category); }
-    if (f.since !== undefined) { conds.push('last_seen_us >= ?'); args.push(f.since); }
-    if (f.until !== undefined) { conds.push('first_seen_us <= ?'); args.push(f.until); }
+    const conds = alertWhere(f, (v) => { args.push(v); return '?'; });
     return { sql: conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : '', args };
   }
 
@@ -203,16 +147,15 @@ export class SqliteAlertStore {
     const conds = w.sql ? [w.sql.replace(/^ WHERE /, '')] : [];
     const args = [...w.args];
     if (cursor !== null) {
-      const m = /^(\d{1,17}):(\d{1,17})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-      if (!m) throw new AlertStoreError(`not an alert page cursor: ${JSON.stringify(cursor.slice(0, 40))}`);
+      const c = decodeAlertCursor(cursor);
       conds.push('(last_seen_us < ? OR (last_seen_us = ? AND id < ?))');
-      args.push(Number(m[1]), Number(m[1]), Number(m[2]));
+      args.push(c.lastSeenUs, c.lastSeenUs, c.id);
     }
     const n = Math.max(1, Math.floor(limit));
     const rows = this.db.prepare(`SELECT * FROM alerts${conds.length ? ' WHERE ' + conds.join(' AND ') : ''} ORDER BY last_seen_us DESC, id DESC LIMIT ${n + 1}`).all(...args) as AlertRow[];
     const alerts = rows.slice(0, n).map(rowToAlert);
     const last = alerts[alerts.length - 1];
-    return { alerts, next: rows.length > n && last ? Buffer.from(`${last.lastSeenUs}:${last.id}`, 'utf8').toString('base64url') : null };
+    return { alerts, next: rows.length > n && last ? encodeAlertCursor(last.lastSeenUs, last.id) : null };
   }
 
   count(filter: AlertFilter = {}): number {

@@ -77,6 +77,7 @@ export class DumpWriter {
   private readonly blockCols: BlockColumns = {
     shape: this.cShape, tupleIdx: this.cTupleIdx, ts: this.cTs, payloadLen: this.cPayloadLen,
     ipOverhead: this.cIpOverhead, wireOverhead: this.cWireOverhead, ipId: this.cIpId, ttl: this.cTtl,
+    fragFlags: this.cFragFlags, fragOffset: this.cFragOffset,
     tcpFlags: this.cTcpFlags, tcpSeq: this.cTcpSeq, tcpAck: this.cTcpAck, tcpWindow: this.cTcpWindow,
     tcpOptFlags: this.cTcpOptFlags, tcpTsVal: this.cTcpTsVal, tcpTsEcr: this.cTcpTsEcr,
   };
@@ -208,8 +209,9 @@ export class DumpWriter {
     b.ttl[i] = rec.ttl & 0xff;
     if (pktFlags !== 0) this.cFlags.u32(pktFlags);
     if ((shape & Shape.Frag) !== 0) {
-      this.cFragFlags.u32(rec.fragFlags >>> 0);
-      this.cFragOffset.u32(rec.fragOffset >>> 0);
+      const j = b.nFrag++;
+      b.fragFlags[j] = rec.fragFlags >>> 0;
+      b.fragOffset[j] = rec.fragOffset >>> 0;
     }
     if (tcpAny !== 0) {
       const k = b.nTcp++;

@@ -5,7 +5,8 @@
 // packet, most not inlined by V8 in a function the size of DumpWriter.add); a loop over one
 // column of a block does the same work in a few instructions per value. The bytes written are
 // exactly those of appending value by value (columns are independent streams).
-// Rare columns (flags, fragments, MSS, window scale, payload) are still appended directly.
+// The fragment columns are blocked too: every IPv4 packet with Don't Fragment set has them.
+// Rare columns (flags, MSS, window scale, payload) are still appended directly.
 import { ByteColumn, zigzag32 } from './byte-column.js';
 import { TS_ESCAPE } from './dump-layout.js';
 
@@ -24,6 +25,8 @@ export interface BlockColumns {
   wireOverhead: ByteColumn;
   ipId: ByteColumn;
   ttl: ByteColumn;
+  fragFlags: ByteColumn;
+  fragOffset: ByteColumn;
   tcpFlags: ByteColumn;
   tcpSeq: ByteColumn;
   tcpAck: ByteColumn;
@@ -46,6 +49,10 @@ export class PacketBlock {
   /** residuals, already zigzag-mapped */
   readonly ipId = new Uint32Array(BLOCK_PACKETS);
   readonly ttl = new Uint8Array(BLOCK_PACKETS);
+  /** packets with the fragment group (shape Frag), and their values */
+  nFrag = 0;
+  readonly fragFlags = new Uint32Array(BLOCK_PACKETS);
+  readonly fragOffset = new Uint32Array(BLOCK_PACKETS);
   /** TCP packets in the block, and their values (residuals zigzag-mapped) */
   nTcp = 0;
   readonly tcpFlags = new Uint32Array(BLOCK_PACKETS);
@@ -61,6 +68,7 @@ export class PacketBlock {
 
   clear(): void {
     this.n = 0;
+    this.nFrag = 0;
     this.nTcp = 0;
     this.nTs = 0;
   }
@@ -79,6 +87,8 @@ export class PacketBlock {
     c.wireOverhead.sintDiffRun(this.wireLen, this.ipLen, n);
     c.ipId.u32Run(this.ipId, n);
     c.ttl.byteRun(this.ttl, n);
+    c.fragFlags.u32Run(this.fragFlags, this.nFrag);
+    c.fragOffset.u32Run(this.fragOffset, this.nFrag);
     const nt = this.nTcp;
     c.tcpFlags.u32Run(this.tcpFlags, nt);
     c.tcpSeq.u32Run(this.tcpSeq, nt);

@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type pg from 'pg';
+import { openPgPool } from '../../shared/store/postgres/pg-connect.js';
 import { freePort } from './processes.js';
 
 const PG_ROOT = '/usr/lib/postgresql';
@@ -92,6 +94,13 @@ export async function startPgCluster(opts: { settings?: Record<string, string>; 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A cluster with a pool of connections to it (as the collector opens one); stop() ends both. */
+export async function startPgWithPool(): Promise<{ cluster: PgCluster; pool: pg.Pool; stop(): Promise<void> }> {
+  const cluster = await startPgCluster();
+  const pool = openPgPool({ url: cluster.url, passwordFile: cluster.passwordFile });
+  return { cluster, pool, async stop() { await pool.end(); cluster.stop(); } };
 }
 
 /** Pids whose parent is `ppid` (from /proc). */

@@ -21,12 +21,16 @@ interface Metafile {
 }
 
 /**
- * Output chunks a running agent loads before any lazy import(): static imports from the entry
- * and from the CLI program (which agent/cli.ts imports right away, after a heap setting).
+ * Output chunks a running agent loads before any lazy import(): static imports from the entry,
+ * from the CLI program (which agent/cli.ts imports right away, after a heap setting) and from
+ * the run and enroll commands (which the program imports for every sub-command but replay).
  */
 function loadedAtStart(meta: Metafile, entry: string): string[] {
-  const program = Object.keys(meta.outputs).find((o) => Object.keys(meta.outputs[o]!.inputs).some((i) => i.endsWith('dist/agent/cli-program.js')));
+  const chunkOf = (file: string): string | undefined => Object.keys(meta.outputs).find((o) => Object.keys(meta.outputs[o]!.inputs).some((i) => i.endsWith(file)));
+  const program = chunkOf('dist/agent/cli-program.js');
   assert.ok(program, 'the CLI program chunk');
+  const commands = [chunkOf('dist/agent/commands/run.js'), chunkOf('dist/agent/commands/enroll.js')];
+  assert.ok(commands[0] && commands[1], 'the run and enroll command chunks');
   const seen = new Set<string>();
   const visit = (f: string): void => {
     if (seen.has(f)) return;
@@ -35,6 +39,7 @@ function loadedAtStart(meta: Metafile, entry: string): string[] {
   };
   visit(entry);
   visit(program);
+  for (const c of commands) visit(c!);
   return [...seen];
 }
 

@@ -12,7 +12,7 @@ import { decodeCursor, encodeCursor } from '../flow-cursor.js';
 import { FLOW_COLUMNS, flowRecordFromRow, flowRowProblem, flowRowValues, type FlowRow } from '../flow-columns.js';
 import { nameCondition } from '../app-log-sql.js';
 import { ensureSchemas } from './pg-schema.js';
-import { pgTransaction } from './pg-transaction.js';
+import { inPgTransaction } from './pg-transaction.js';
 
 /** Work a caller adds to a dump's transaction. */
 export interface CommitHooks {
@@ -181,7 +181,7 @@ export class PgFlowStore implements AsyncFlowStore {
 
   /** Runs fn in one transaction on one pooled connection; rolls back if it throws. */
   inTransaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-    return pgTransaction(this.pool, fn);
+    return inPgTransaction(this.pool, fn);
   }
 
   private async upsertAgent(tx: pg.PoolClient, agentId: string, seenUs: number): Promise<void> {

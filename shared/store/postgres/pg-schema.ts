@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { FLOW_COLUMNS, type FlowColumn } from '../flow-columns.js';
 import { StoreError } from '../flow-store.js';
-import { pgTransaction } from './pg-transaction.js';
+import { inPgTransaction } from './pg-transaction.js';
 
 export const PG_SCHEMA_VERSION = 1;
 
@@ -68,7 +68,7 @@ const COLLECTOR_DDL = `
 /** Creates the collector-wide schema and the organisation's (idempotent, safe from many processes at once). */
 export async function ensureSchemas(pool: pg.Pool, org: string): Promise<string> {
   const s = orgSchema(org);
-  await pgTransaction(pool, async (c) => {
+  await inPgTransaction(pool, async (c) => {
     await c.query(`SELECT pg_advisory_xact_lock(hashtext('meerkat-schema'))`);
     await c.query(COLLECTOR_DDL);
     await c.query(orgDdl(s));

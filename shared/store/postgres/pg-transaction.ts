@@ -1,10 +1,9 @@
-// One transaction on one pooled PostgreSQL connection: BEGIN, the caller's statements, COMMIT,
-// or ROLLBACK when they throw. A connection that dies meanwhile is destroyed rather than given
-// back to the pool.
+// One transaction on one pooled PostgreSQL connection: BEGIN, the caller's statements, COMMIT;
+// ROLLBACK if any throws. Shared by the flow store and the alert store.
 import type pg from 'pg';
 
 /** Runs fn in one transaction on one pooled connection; rolls back if it throws. */
-export async function pgTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inPgTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const tx = await pool.connect();
   // a connection dying between two statements is an 'error' event of the checked-out client
   // (pg reports it to the next query as well): without a listener it would end the process

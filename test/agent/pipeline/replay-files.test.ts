@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { replayFiles, ReplayError, type ReplayProgress } from '../../../agent/pipeline/replay-files.js';
-import { decodeDump } from '../../../shared/dump/index.js';
+import { replayFiles, ReplayError, REPLAY_BROTLI_QUALITY, type ReplayProgress } from '../../../agent/pipeline/replay-files.js';
+import { decodeDump, readDumpHeader } from '../../../shared/dump/index.js';
 import { ANON_KEY_FILE, initOwnerKeys, loadAnonKey } from '../../../shared/keys/owner-keys.js';
 import { AddressAnonymizer } from '../../../shared/anonymize/address-anonymizer.js';
 import { Direction, RecordFlag, PacketRecord } from '../../../shared/packet/packet-record.js';
@@ -110,6 +110,24 @@ describe('agent/pipeline/replay-files', function () {
       assert.equal(x.direction, Direction.Unknown, 'replay without host addresses: direction unknown');
     }
     assert.ok(internal > 0);
+  });
+
+  it('writes brotli quality 1 dumps unless told otherwise; the quality changes the bytes, not the records', async () => {
+    const file = ref('zeek/ftp_cwd-navigation.pcap');
+    const opts = { anonymize: 'internal' as const, keyFile, packetsPerDump: 20_000, snapLen: 0, agentId: '00000000-0000-4000-8000-0000000000a1' };
+    const fast = await replayFiles([file], { ...opts, outDir: join(dir, 'q1') });
+    const q2 = await replayFiles([file], { ...opts, outDir: join(dir, 'q2'), brotliQuality: 2 });
+    assert.equal(REPLAY_BROTLI_QUALITY, 1);
+    for (const [s, level] of [[fast, 1], [q2, 2]] as const) {
+      for (const d of s.dumps) {
+        const bytes = readFileSync(d.path);
+        assert.equal(readDumpHeader(bytes).compression, 'brotli');
+        assert.equal(bytes[77], level, 'header byte 77: compressionLevel (docs/dump-format.md)');
+      }
+    }
+    const a = readDumps(fast.dumps.map((d) => d.path));
+    assert.ok(a.length > 8000);
+    assert.deepEqual(a, readDumps(q2.dumps.map((d) => d.path)));
   });
 
   it('a packet whose IP header is malformed reaches the dump as a record flagged BadIpHeader, its internal address anonymized', async () => {

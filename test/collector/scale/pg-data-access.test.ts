@@ -3,7 +3,7 @@
 // docs/scale-out.md for what it does not serve yet, 400 for what is wrong in the query.
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { pgAppLogs, pgDataAccess } from '../../../collector/scale/pg-data-access.js';
+import { pgAlertAccess, pgAppLogs, pgDataAccess } from '../../../collector/scale/pg-data-access.js';
 import { HttpError } from '../../../collector/control/route-table.js';
 import type { DnsRecord, TlsRecord } from '../../../shared/flow/app-records.js';
 import { openPgPool } from '../../../shared/store/postgres/pg-connect.js';
@@ -11,6 +11,9 @@ import { PgFlowStore } from '../../../shared/store/postgres/pg-flow-store.js';
 import { flowQueryFromParams } from '../../../shared/store/flow-query.js';
 import { alertQueryFromParams } from '../../../shared/alerts/alert-query.js';
 import { startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
+import { PgAlertStore } from '../../../shared/alerts/pg-alert-store.js';
+import { AlertPipeline } from '../../../collector/alerts/alert-pipeline.js';
+import { alert } from '../../helpers/alert-gen.js';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
@@ -61,6 +64,25 @@ describe('scale-out data access (PostgreSQL)', function () {
     assert.deepEqual(await uids('tls', ''), ['ut']);
     const full = (await logs('dns', new URLSearchParams('uid=u2'))) as { dns: DnsRecord[] };
     assert.deepEqual(full.dns, [dns(A, 'u2', 20 * S)], 'the record as the worker stored it');
+  });
+
+  it('alerts: what the workers stored, filtered and paged; acknowledging one changes its row', async () => {
+    const writer = await PgAlertStore.open(pool, 'alerted');
+    const p = new AlertPipeline(null, [], { autoFlush: false });
+    p.add(alert({ agentId: A, severity: 'high' }));
+    p.add(alert({ agentId: B, peer: '198.51.100.9' }));
+    await writer.record(p.takeBatch());
+    const data = pgDataAccess(store, pgAlertAccess(pool, 'alerted'));
+    const all = await data.alertsPage(alertQueryFromParams(new URLSearchParams()));
+    assert.equal(all.alerts.length, 2);
+    const high = await data.alertsPage(alertQueryFromParams(new URLSearchParams('severity=high')));
+    assert.deepEqual(high.alerts.map((a) => a.agentId), [A]);
+    const ack = await data.setAlertState(high.alerts[0]!.id, 'acknowledged');
+    assert.equal(ack?.state, 'acknowledged');
+    assert.equal((await writer.get(high.alerts[0]!.id))?.state, 'acknowledged', 'the row the workers keep changed');
+    assert.equal(await data.setAlertState(987_654, 'closed'), null, 'no such alert');
+    const empty = pgDataAccess(store, pgAlertAccess(pool, 'no-alerts-yet'));
+    assert.deepEqual((await empty.alertsPage(alertQueryFromParams(new URLSearchParams()))).alerts, [], 'an organisation whose workers stored none');
   });
 
   it('answers 501 for what it does not serve and 400 for a wrong query', async () => {

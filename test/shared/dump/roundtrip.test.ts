@@ -15,8 +15,8 @@ import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
 const AGENT = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
 const KEY = '00ff10ee20dd30cc';
 
-function roundTrip(records: PacketRecord[], compression: 'none' | 'deflate-raw' | 'brotli' = 'brotli'): void {
-  const w = new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 64, linkType: 113, compression });
+function roundTrip(records: PacketRecord[], compression: 'none' | 'deflate-raw' | 'brotli' = 'brotli', level?: number): void {
+  const w = new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 64, linkType: 113, compression, level });
   // the caller reuses ONE record: the writer must copy what it needs at add()
   const reused = new PacketRecord();
   for (const r of records) {
@@ -49,6 +49,19 @@ describe('dump round trip', () => {
   it('is exact with every compression kind', () => {
     for (const c of ['none', 'deflate-raw', 'brotli'] as const) {
       fc.assert(fc.property(recordsArb(40), (recs) => roundTrip(recs, c)), { numRuns: 40 });
+    }
+  });
+
+  it('is exact at brotli qualities 0 to 2 for a body past the 64 KiB window of qualities 0 and 1', () => {
+    const recs = recordsFromPcap('zeek/ftp_cwd-navigation.pcap');
+    for (const level of [0, 1, 2]) {
+      const w = new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 0, compression: 'brotli', level });
+      for (const r of recs) w.add(r);
+      const bytes = w.finish(1);
+      const h = readDumpHeader(bytes);
+      assert.ok(h.uncompressedSize > 65536, `${h.uncompressedSize} bytes of body`);
+      assert.equal(bytes[77], level, 'header byte 77: compressionLevel (docs/dump-format.md)');
+      roundTrip(recs, 'brotli', level);
     }
   });
 
