@@ -5,7 +5,7 @@
 // front-end reads and writes the same rows, so a command submitted on one is seen, delivered and
 // answered through any other. State changes are single statements whose WHERE clause carries the
 // transition (queued -> delivered, open -> answered, open -> expired), so two front-ends never end
-// one command twice. Audit rows are written in the order they were recorded, in the background:
+// one command twice. Audit rows are listed by the time of what they record, written in the background:
 // record() never throws (a failed write is logged) so a request's answer never waits on its audit.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -64,7 +64,7 @@ export class PgControlStore implements OrgCommandQueue {
   private auditTail: Promise<unknown> = Promise.resolve();
   private readonly heartbeats = new Map<string, { at: number; health: string }>();
 
-  private constructor(private readonly pool: pg.Pool, private readonly s: string, private readonly log: Logger, private readonly now: () => number) {}
+  private constructor(private readonly pool: pg.Pool, private readonly s: string, private readonly log: Logger, readonly now: () => number) {}
 
   /** Creates the control tables in the organisation's schema (idempotent; the schema exists: PgFlowStore.open made it). */
   static async open(pool: pg.Pool, org: string, log: Logger, now: () => number = Date.now): Promise<PgControlStore> {
@@ -196,9 +196,13 @@ export class PgControlStore implements OrgCommandQueue {
 
   // ---- audit ----------------------------------------------------------------------------
 
-  /** Queues the row behind the ones recorded before; resolves when it is written (never rejects: a failure is logged). */
-  record(e: AuditInput): Promise<void> {
-    const row = [this.now(), e.actor.slice(0, 200), e.action.slice(0, 200), e.agentId ?? null, e.commandId ?? null, e.outcome.slice(0, 500), e.detail === undefined ? null : JSON.stringify(e.detail)];
+  /**
+   * Queues the row behind the ones recorded before; resolves when it is written (never rejects: a
+   * failure is logged). `atMs`: when it happened, if earlier than now (a delivery is recorded once
+   * the relay answered, but the agent may have answered on another front-end meanwhile).
+   */
+  record(e: AuditInput, atMs?: number): Promise<void> {
+    const row = [atMs ?? this.now(), e.actor.slice(0, 200), e.action.slice(0, 200), e.agentId ?? null, e.commandId ?? null, e.outcome.slice(0, 500), e.detail === undefined ? null : JSON.stringify(e.detail)];
     const write = this.auditTail.then(() => this.pool.query(`INSERT INTO ${this.s}.control_audit (at, actor, action, agent_id, command_id, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`, row))
       .then(() => undefined, (err: Error) => this.log.error({ err: err.message, action: e.action }, 'audit write failed'));
     this.auditTail = write;
@@ -215,7 +219,7 @@ export class PgControlStore implements OrgCommandQueue {
     if (f.sinceMs !== undefined) p.add((x) => `at >= ${x}`, f.sinceMs);
     if (f.untilMs !== undefined) p.add((x) => `at <= ${x}`, f.untilMs);
     const limit = Math.min(Math.max(1, f.limit ?? 200), 10_000);
-    const r = await this.pool.query<AuditRow>(`SELECT * FROM ${this.s}.control_audit${p.sql} ORDER BY seq DESC LIMIT ${limit}`, p.values);
+    const r = await this.pool.query<AuditRow>(`SELECT * FROM ${this.s}.control_audit${p.sql} ORDER BY at DESC, seq DESC LIMIT ${limit}`, p.values);
     return r.rows.reverse().map((a) => ({
       seq: a.seq, at: new Date(a.at).toISOString(), actor: a.actor, action: a.action, agentId: a.agent_id, commandId: a.command_id,
       outcome: a.outcome, detail: a.detail === null ? null : (JSON.parse(a.detail) as unknown),

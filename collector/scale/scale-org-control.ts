@@ -98,13 +98,14 @@ export class ScaleOrgControl implements OrgControl {
    */
   private async deliver(cmd: QueuedCommand, again?: string): Promise<boolean> {
     if (!(again === undefined ? await this.d.store.claim(cmd.id) : await this.d.store.claimRedelivery(cmd.id, again))) return false;
+    const sentAt = this.d.store.now();
     const on = await this.d.relay.deliver(cmd.agentId, cmd.id, cmd.envelope);
     if (on === null) {
       await this.d.store.unclaim(cmd.id, again !== undefined);
       return false;
     }
     await this.d.store.deliveredOn(cmd.id, on);
-    await this.d.store.record({ actor: 'collector', action: cmd.deliveries > 0 ? 'command.redeliver' : 'command.deliver', agentId: cmd.agentId, commandId: cmd.id, outcome: 'delivered', detail: { kind: cmd.kind, delivery: cmd.deliveries + 1 } });
+    await this.d.store.record({ actor: 'collector', action: cmd.deliveries > 0 ? 'command.redeliver' : 'command.deliver', agentId: cmd.agentId, commandId: cmd.id, outcome: 'delivered', detail: { kind: cmd.kind, delivery: cmd.deliveries + 1 } }, sentAt);
     this.d.log.info({ commandId: cmd.id, agentId: cmd.agentId, kind: cmd.kind }, 'command delivered');
     this.wake(cmd.id);
     return true;
