@@ -64,6 +64,11 @@ export interface ImportOptions {
    * database path (db as a string, or a SQLite store).
    */
   reimport?: boolean;
+  /**
+   * into a new SQLite database given by path: build its secondary indexes once at the end
+   * instead of row by row (default true; the database's content and schema are the same)
+   */
+  deferIndexes?: boolean;
 }
 
 export interface ImportedFile {
@@ -144,6 +149,9 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
     anonKeyId: anonymizer?.keyId ?? '',
   };
 
+  // a database new to this import gets its indexes built once at the end, not row by row
+  // (an interrupted import leaves them to the next open: shared/store/sqlite-deferred-indexes.ts)
+  const deferred = ownStore && store instanceof SqliteFlowStore && opts.deferIndexes !== false ? store.deferIndexes() : 0;
   try {
     let total = 0;
     const sizes = files.map((f) => {
@@ -198,7 +206,11 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   } finally {
     progress.stop();
     ledger?.close();
-    if (ownStore) store.close();
+    try {
+      if (deferred > 0) (store as SqliteFlowStore).restoreIndexes();
+    } finally {
+      if (ownStore) store.close();
+    }
   }
   summary.records = writer.written + dumps.recordsWritten;
   summary.refusedRecords = writer.refused + dumps.recordsRefused;
