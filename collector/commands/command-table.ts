@@ -6,11 +6,17 @@ export interface CollectorCommand {
   /** the name the module registers on the program */
   name: string;
   load: () => Promise<(program: Command) => unknown>;
+  /**
+   * a service that runs for days (`run`): its schemas are parsed again and again, so it keeps
+   * zod's compiled fast path; a one-shot command parses each a few times at most, and compiling
+   * (a new Function per object schema) costs it more than it saves
+   */
+  longRunning?: boolean;
 }
 
 export const COLLECTOR_COMMANDS: readonly CollectorCommand[] = [
   { name: 'init', load: async () => (await import('./init.js')).registerInitCommand },
-  { name: 'run', load: async () => (await import('./run.js')).register },
+  { name: 'run', load: async () => (await import('./run.js')).register, longRunning: true },
   { name: 'token', load: async () => (await import('./token.js')).registerTokenCommands },
   { name: 'pki', load: async () => (await import('./pki.js')).registerPkiCommands },
   { name: 'import', load: async () => (await import('./import.js')).registerImportCommand },
