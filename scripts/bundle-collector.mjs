@@ -10,18 +10,15 @@
 // (docs/benchmarks.md has the figures).
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ESM_BUNDLE_OPTIONS } from './esm-bundle-options.mjs';
 
 const out = 'dist/collector-bundle';
 rmSync(out, { recursive: true, force: true }); // chunk names carry content hashes: no stale ones
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const result = await build({
   entryPoints: { 'meerkat-collector': 'dist/collector/cli.js', 'analyzer-worker': 'dist/collector/analyze/analyzer-worker.js' },
+  ...ESM_BUNDLE_OPTIONS,
   outdir: out,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   // readable stack traces from a server's log without esbuild's keepNames (a call per function
   // and class at start-up): identifiers are not renamed; a map ships beside
   minifyWhitespace: true,
@@ -33,10 +30,6 @@ const result = await build({
     // the web console's page bundle, from this folder: dist/console-web in a checkout, app/console-web in the package
     MEERKAT_BUNDLED_CONSOLE_ASSETS: JSON.stringify('../console-web'),
   },
-  // CommonJS dependencies (commander, pino, ws, zod's CommonJS parts) call require(): give the ESM bundle one
-  banner: { js: "import{createRequire as __meerkatRequire}from'node:module';const require=__meerkatRequire(import.meta.url);" },
-  metafile: true,
-  logLevel: 'warning',
 });
 writeFileSync(`${out}/meta.json`, JSON.stringify(result.metafile));
 chmodSync(`${out}/meerkat-collector.js`, 0o755);
