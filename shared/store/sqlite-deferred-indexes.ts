@@ -1,6 +1,7 @@
 // Secondary indexes set aside while a bulk import fills an empty SQLite database, and built
-// again at its end: inserting rows into a table with eleven indexes costs about twice as much
-// as inserting them into the bare table and sorting the indexes once afterwards.
+// again at its end: inserting rows into the flows table with its nine indexes costs about
+// twice as much as into the bare table, and building the indexes once afterwards costs less
+// than the difference (docs/benchmarks.md).
 //
 // Crash safety: the index definitions are saved in deferred_indexes and the indexes dropped in
 // one transaction, and they are built again and the table dropped in another. An import
