@@ -10,7 +10,17 @@
 // (docs/benchmarks.md has the figures).
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ESM_BUNDLE_OPTIONS } from './esm-bundle-options.mjs';
+
+// zod's locales other than English: never selected (scripts/bundle-stubs/zod-locales.mjs)
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(a.importer) ? { path: resolve('scripts/bundle-stubs/zod-locales.mjs') } : undefined);
+  },
+};
 
 const out = 'dist/collector-bundle';
 rmSync(out, { recursive: true, force: true }); // chunk names carry content hashes: no stale ones
@@ -25,6 +35,7 @@ const result = await build({
   minifySyntax: true,
   sourcemap: 'linked',
   external: ['better-sqlite3', 'pg-native'],
+  plugins: [zodEnglishOnly],
   define: {
     MEERKAT_BUNDLED_VERSION: JSON.stringify(version),
     // the web console's page bundle, from this folder: dist/console-web in a checkout, app/console-web in the package
