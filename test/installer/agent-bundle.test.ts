@@ -12,30 +12,19 @@ import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
 import { repoRoot, referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { launcherCommandLine, shippedAgentLauncher } from '../helpers/node-script.js';
 import { skipBecause } from '../helpers/skip.js';
+import { chunkOf, staticallyLoaded, type Metafile } from '../helpers/bundle-meta.js';
 
 const bundleDir = join(repoRoot(), 'dist', 'agent-bundle');
 const launcher = shippedAgentLauncher();
-
-interface Metafile {
-  outputs: Record<string, { bytes: number; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
-}
 
 /**
  * Output chunks a running agent loads before any lazy import(): static imports from the entry
  * and from the CLI program (which agent/cli.ts imports right away, after a heap setting).
  */
 function loadedAtStart(meta: Metafile, entry: string): string[] {
-  const program = Object.keys(meta.outputs).find((o) => Object.keys(meta.outputs[o]!.inputs).some((i) => i.endsWith('dist/agent/cli-program.js')));
+  const program = chunkOf(meta, 'dist/agent/cli-program.js');
   assert.ok(program, 'the CLI program chunk');
-  const seen = new Set<string>();
-  const visit = (f: string): void => {
-    if (seen.has(f)) return;
-    seen.add(f);
-    for (const i of meta.outputs[f]?.imports ?? []) if (!i.external && i.kind === 'import-statement') visit(i.path);
-  };
-  visit(entry);
-  visit(program);
-  return [...seen];
+  return staticallyLoaded(meta, entry, program);
 }
 
 describe('agent bundle: the agent as it ships', function () {

@@ -14,27 +14,17 @@ import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
 import { repoRoot, referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { collectorCliArgs } from '../helpers/processes.js';
 import { skipBecause } from '../helpers/skip.js';
+import { chunkOf, staticallyLoaded, type Metafile } from '../helpers/bundle-meta.js';
+import { importedRows } from '../helpers/flow-db-rows.js';
 
 const bundleDir = join(repoRoot(), 'dist', 'collector-bundle');
 const bundle = join(bundleDir, 'meerkat-collector.js');
 
-interface Metafile {
-  outputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
-}
-
-/** The rows an import wrote, without what differs between two runs (stored_us, the uids' random engine prefix). */
+/** The rows and alerts an import wrote (importedRows: what differs between two runs left out). */
 function contents(db: string): Record<string, unknown[]> {
   const d = new Database(db, { readonly: true });
   try {
-    const out: Record<string, unknown[]> = {};
-    for (const t of ['flows', 'dns_log', 'tls_log']) {
-      out[t] = d.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all().map((r) => {
-        const row = r as { uid: string };
-        return { ...row, stored_us: 0, uid: row.uid.slice(row.uid.indexOf('.') + 1) };
-      });
-    }
-    out.alerts = d.prepare('SELECT analyzer, category, rule, severity, summary, count, first_seen_us, last_seen_us FROM alerts ORDER BY id').all();
-    return out;
+    return { ...importedRows(db), alerts: d.prepare('SELECT analyzer, category, rule, severity, summary, count, first_seen_us, last_seen_us FROM alerts ORDER BY id').all() };
   } finally {
     d.close();
   }
@@ -72,17 +62,10 @@ describe('collector bundle: meerkat-collector as it ships', function () {
   it('what `import` loads leaves out the server, the PKI (node-forge), NATS and PostgreSQL, all still in the bundle by import()', () => {
     const meta = JSON.parse(readFileSync(join(bundleDir, 'meta.json'), 'utf8')) as Metafile;
     const entry = Object.keys(meta.outputs).find((o) => o.endsWith('/meerkat-collector.js'))!;
-    const command = Object.keys(meta.outputs).find((o) => Object.keys(meta.outputs[o]!.inputs).includes('dist/collector/commands/import.js'));
+    const command = chunkOf(meta, 'dist/collector/commands/import.js');
     assert.ok(command, 'the import command chunk');
-    const seen = new Set<string>();
-    const visit = (f: string): void => {
-      if (seen.has(f)) return;
-      seen.add(f);
-      for (const i of meta.outputs[f]?.imports ?? []) if (!i.external && i.kind === 'import-statement') visit(i.path);
-    };
-    visit(entry);
-    visit(command);
-    const inputs = [...seen].flatMap((o) => Object.keys(meta.outputs[o]!.inputs));
+    const seen = staticallyLoaded(meta, entry, command);
+    const inputs = seen.flatMap((o) => Object.keys(meta.outputs[o]!.inputs));
     assert.ok(inputs.some((i) => i.includes('dist/collector/flow/flow-engine.js')), 'the flow engine is there');
     for (const lazy of ['node_modules/node-forge/', 'node_modules/nats/', 'node_modules/pg/', 'node_modules/ws/', 'dist/collector/server/collector-server.js', 'dist/collector/collector-service.js', 'dist/collector/control/', 'node_modules/zod/v4/locales/de.js']) {
       assert.ok(!inputs.some((i) => i.includes(lazy)), `${lazy} is loaded by import`);

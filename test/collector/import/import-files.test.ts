@@ -12,6 +12,7 @@ import { createProgress } from '../../../collector/import/import-progress.js';
 import { DumpFormatError, decodeDump } from '../../../shared/dump/index.js';
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { importedRows } from '../../helpers/flow-db-rows.js';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import { openCaptureFile } from '../../../shared/capture-file/index.js';
 import { decodePacket, DecodedPacket } from '../../../shared/decode/index.js';
@@ -82,15 +83,7 @@ describe('importFiles', () => {
       const d = new Database(path, { readonly: true });
       try {
         const schema = d.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all();
-        const rows: Record<string, unknown[]> = {};
-        // what differs between two runs: stored_us (the wall clock at the write) and the uids' random engine prefix
-        for (const t of ['flows', 'dns_log', 'tls_log']) {
-          rows[t] = d.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all().map((r) => {
-            const row = r as { uid: string };
-            return { ...row, stored_us: 0, uid: row.uid.slice(row.uid.indexOf('.') + 1) };
-          });
-        }
-        return { schema, rows };
+        return { schema, rows: importedRows(path) };
       } finally {
         d.close();
       }
