@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   log('whole processes on the same capture as argus -r: meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay (the shipped launcher and bundle), start-up included');
   const wholeDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-whole-'));
   const wholeDb = join(wholeDir, 'flows.db');
-  const imp = timeProcess([process.execPath, join(repoRoot(), 'dist', 'collector', 'cli.js'), 'import', '--db', wholeDb, '--anon-key', ownerKey, '--no-progress', cap.file],
+  const imp = timeProcess([process.execPath, join(repoRoot(), 'dist', 'collector-bundle', 'meerkat-collector.js'), 'import', '--db', wholeDb, '--anon-key', ownerKey, '--no-progress', cap.file],
     { before: () => rmSync(wholeDb, { force: true }) });
   const argusCpu = argus ? { name: 'argus -r', value: argus.cpuSeconds } : undefined;
   if (imp) report.add({ name: 'meerkat-collector import, whole process', value: imp.cpuSeconds, unit: 'CPU s', reference: argusCpu, target: '<= argus -r', note: `${(cap.packets / imp.cpuSeconds / 1e6).toFixed(2)} M packets/s per core; ${imp.wallSeconds.toFixed(1)} s wall` });

@@ -13,24 +13,11 @@ import { certFingerprintB64, certFingerprintHex } from './fingerprint.js';
 import { appendIssuance, readIssuance, type IssuanceRecord } from './issuance-log.js';
 import { PUBLIC_MODE, SECRET_MODE, readPemFile, writeFileAtomic } from './pem-files.js';
 import { privateKeyPem } from './rsa-signer.js';
-import { checkOrgId, isOrgId } from '../shared/orgs/org-id.js';
+import { isOrgId } from '../shared/orgs/org-id.js';
+import { orgCaPaths, type OrgCaPaths } from './org-ca-paths.js';
 import { MeerkatError } from '../shared/errors.js';
 
-export interface OrgCaPaths {
-  dir: string;
-  caCert: string;
-  caKey: string;
-  issuanceLog: string;
-}
-
-export function orgCaPaths(pkiDir: string, org: string): OrgCaPaths {
-  const dir = join(pkiDir, 'orgs', checkOrgId(org));
-  return { dir, caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), issuanceLog: join(dir, 'issued.jsonl') };
-}
-
-export function hasOrgCa(pkiDir: string, org: string): boolean {
-  return existsSync(orgCaPaths(pkiDir, org).caCert);
-}
+export { hasOrgCa, orgCaPaths, type OrgCaPaths } from './org-ca-paths.js';
 
 export class OrgCaExistsError extends MeerkatError {
   readonly code = 'MEERKAT_ERR_ORG_CA_EXISTS';

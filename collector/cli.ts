@@ -3,28 +3,21 @@
 // sub-command finds the configuration and the state directory the same way
 // (collector/collector-config.ts: --config, $MEERKAT_COLLECTOR_CONFIG, /etc/meerkat-collector/collector.json;
 // --state-dir, $MEERKAT_STATE_DIR, "stateDir").
+// Only the sub-command named on the command line is loaded (its modules are most of a short
+// command's start-up: an import need not load the PKI's node-forge); without one (--help,
+// --version, a mistyped name) all are, so help and "unknown command" list them all.
 import { Command } from 'commander';
+import { config as zodConfig } from 'zod/mini';
 import { runCli } from '../shared/cli/run-cli.js';
 import { MEERKAT_VERSION } from '../shared/version.js';
-import { registerInitCommand } from './commands/init.js';
-import { registerImportCommand } from './commands/import.js';
-import { registerModelCommand } from './commands/model.js';
-import { registerPkiCommands } from './commands/pki.js';
-import { register as registerRunCommand } from './commands/run.js';
-import { registerOrgCommands } from './commands/org.js';
-import { registerTokenCommands } from './commands/token.js';
-import { registerUserCommands } from './commands/user.js';
+import { COLLECTOR_COMMANDS } from './commands/command-table.js';
 
 const program = new Command('meerkat-collector')
   .description('Meerkat collector: receives dumps from agents over mutual TLS, builds flows and alerts, stores them per organisation; and this host\'s administration: init, org, user, token, pki, import, model')
   .version(MEERKAT_VERSION);
-registerInitCommand(program);
-registerRunCommand(program);
-registerTokenCommands(program);
-registerPkiCommands(program);
-registerImportCommand(program);
-registerModelCommand(program);
-registerOrgCommands(program);
-registerUserCommands(program);
+const named = COLLECTOR_COMMANDS.find((c) => c.name === process.argv[2]);
+// set before the command's modules build their schemas (zod reads it then)
+if (named?.longRunning !== true) zodConfig({ jitless: true });
+for (const c of named ? [named] : COLLECTOR_COMMANDS) (await c.load())(program);
 
 await runCli(program);

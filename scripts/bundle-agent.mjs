@@ -9,6 +9,7 @@
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { ESM_BUNDLE_OPTIONS } from './esm-bundle-options.mjs';
 
 const out = 'dist/agent-bundle';
 
@@ -27,12 +28,8 @@ rmSync(out, { recursive: true, force: true }); // chunk names carry content hash
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const result = await build({
   entryPoints: { 'meerkat-agent': 'dist/agent/cli.js' },
+  ...ESM_BUNDLE_OPTIONS,
   outdir: out,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   minify: true,
   // readable stack traces from the field: keep names, ship a map
   keepNames: true,
@@ -40,11 +37,6 @@ const result = await build({
   external: ['cap', 'better-sqlite3'],
   plugins: [pinoWithoutWorkers],
   define: { MEERKAT_BUNDLED_VERSION: JSON.stringify(version) },
-  // CommonJS dependencies (ws, pino, commander) call require(): give the ESM bundle one
-  banner: { js: "import{createRequire as __meerkatRequire}from'node:module';const require=__meerkatRequire(import.meta.url);" },
-  // what each chunk holds and imports: the tests check what a running agent loads at start
-  metafile: true,
-  logLevel: 'warning',
 });
 writeFileSync(`${out}/meta.json`, JSON.stringify(result.metafile));
 chmodSync(`${out}/meerkat-agent.js`, 0o755);

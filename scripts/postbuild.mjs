@@ -10,7 +10,7 @@ for (const f of ['dist/agent/cli.js', 'dist/collector/cli.js', 'dist/console/cli
 function prune(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (p === join('dist', 'agent-bundle') || p === join('dist', 'console-web')) continue; // bundles, not one .js per .ts
+    if (p === join('dist', 'agent-bundle') || p === join('dist', 'collector-bundle') || p === join('dist', 'console-web')) continue; // bundles, not one .js per .ts
     if (e.isDirectory()) {
       prune(p);
       continue;
@@ -23,6 +23,9 @@ if (existsSync('dist')) prune('dist');
 
 // the agent as it ships (a bundle and its launcher), from the files just compiled
 await import('./bundle-agent.mjs');
+
+// meerkat-collector as it ships (a bundle and its analyzer worker), from the same files
+await import('./bundle-collector.mjs');
 
 // the web console's page bundle (collector/web/console-front.ts serves it)
 await import('./build-console.mjs');

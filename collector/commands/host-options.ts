@@ -2,10 +2,9 @@
 // (collector-config.ts has the convention): --config and --state-dir.
 import type { Command } from 'commander';
 import { COLLECTOR_CONFIG_FILE, CONFIG_ENV, STATE_DIR_ENV, collectorHost, type CollectorHost, type CollectorHostFlags } from '../collector-config.js';
-import { hasOrgCa } from '../../certs/org-ca.js';
+import { hasOrgCa, UnknownOrgError } from '../../certs/org-ca-paths.js';
 import { DEFAULT_ORG, checkOrgId } from '../../shared/orgs/org-id.js';
 import { orgDbPath } from '../flow-service.js';
-import { UnknownOrgError } from '../setup/enroll-tokens.js';
 
 export function hostOptions(cmd: Command): Command {
   return cmd

@@ -15,10 +15,21 @@ export class TimerNode<T> {
   constructor(readonly owner: T) {}
 }
 
+/**
+ * Set when a list's head changes (a node becomes the head of an empty list, or the head is
+ * removed or moved to the tail): the owner of several lists may then skip looking at their
+ * heads while it knows none is due (FlowEngine.expireDue).
+ */
+export interface HeadWatch {
+  moved: boolean;
+}
+
 export class ExpiryList<T> {
   head: TimerNode<T> | null = null;
   tail: TimerNode<T> | null = null;
   size = 0;
+
+  constructor(private readonly watch: HeadWatch = { moved: false }) {}
 
   /**
    * Appends (or moves) the node to the tail; set node.deadline first. (The deadline is
@@ -33,7 +44,10 @@ export class ExpiryList<T> {
     node.prev = this.tail;
     node.next = null;
     if (this.tail !== null) this.tail.next = node;
-    else this.head = node;
+    else {
+      this.head = node;
+      this.watch.moved = true;
+    }
     this.tail = node;
     this.size++;
   }
@@ -41,7 +55,10 @@ export class ExpiryList<T> {
   remove(node: TimerNode<T>): void {
     if (node.list !== this) return;
     if (node.prev !== null) node.prev.next = node.next;
-    else this.head = node.next;
+    else {
+      this.head = node.next;
+      this.watch.moved = true;
+    }
     if (node.next !== null) node.next.prev = node.prev;
     else this.tail = node.prev;
     node.prev = node.next = null;

@@ -12,7 +12,7 @@ import { appRecordBase, buildFlowRecord } from './build-flow-record.js';
 import { AppSession } from './app-session.js';
 import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import type { AppRecord } from '../../shared/flow/app-records.js';
-import { ExpiryList, TimerNode } from './expiry-list.js';
+import { ExpiryList, TimerNode, type HeadWatch } from './expiry-list.js';
 import type { FlowRecord, RecordCause } from '../../shared/flow/flow-record.js';
 import { Flow } from './flow.js';
 import { FragmentIndex } from './fragment-index.js';
@@ -121,6 +121,12 @@ function cmpWord(x: number, y: number): number {
   return (x >>> 0) - (y >>> 0);
 }
 
+/** The list's head deadline when it is before `min`, else `min`. */
+function headBefore(list: ExpiryList<Flow>, min: number): number {
+  const h = list.head;
+  return h !== null && h.deadline < min ? h.deadline : min;
+}
+
 function isIpv4Broadcast(ipVersion: number, a: Uint8Array): boolean {
   return ipVersion === 4 && a[0] === 255 && a[1] === 255 && a[2] === 255 && a[3] === 255;
 }
@@ -150,14 +156,21 @@ export class FlowEngine {
   private readonly frags: FragmentIndex;
   private now = -Infinity;
 
-  private readonly tcpIdle = new ExpiryList<Flow>();
-  private readonly tcpHandshakeIdle = new ExpiryList<Flow>();
-  private readonly udpIdle = new ExpiryList<Flow>();
-  private readonly icmpIdle = new ExpiryList<Flow>();
-  private readonly otherIdle = new ExpiryList<Flow>();
-  private readonly closing = new ExpiryList<Flow>();
-  private readonly attempts = new ExpiryList<Flow>();
-  private readonly active = new ExpiryList<Flow>();
+  /**
+   * No timer list's head is due before nextDue unless a head moved since it was computed
+   * (deadlines of nodes that stay put only grow: a flow's last packet time never goes back), so
+   * a packet that advances time below it needs no look at the eight lists.
+   */
+  private readonly heads: HeadWatch = { moved: true };
+  private nextDue = -Infinity;
+  private readonly tcpIdle = new ExpiryList<Flow>(this.heads);
+  private readonly tcpHandshakeIdle = new ExpiryList<Flow>(this.heads);
+  private readonly udpIdle = new ExpiryList<Flow>(this.heads);
+  private readonly icmpIdle = new ExpiryList<Flow>(this.heads);
+  private readonly otherIdle = new ExpiryList<Flow>(this.heads);
+  private readonly closing = new ExpiryList<Flow>(this.heads);
+  private readonly attempts = new ExpiryList<Flow>(this.heads);
+  private readonly active = new ExpiryList<Flow>(this.heads);
 
   // scratch key of the packet being processed (no per-packet allocation)
   private kA0 = 0; private kA1 = 0; private kA2 = 0; private kA3 = 0;
@@ -512,6 +525,7 @@ export class FlowEngine {
 
   private expireDue(): void {
     const now = this.now;
+    if (now < this.nextDue && !this.heads.moved && this.frags.size === 0) return;
     let n: TimerNode<Flow> | null;
     while ((n = this.attempts.due(now)) !== null) {
       this.attempts.remove(n);
@@ -533,6 +547,21 @@ export class FlowEngine {
       this.active.push(n); // moves it to the tail
     }
     if (this.frags.size > 0) this.frags.expire(now);
+    this.heads.moved = false;
+    this.nextDue = this.earliestHead();
+  }
+
+  /** The earliest deadline at the head of a timer list (Infinity when all are empty). */
+  private earliestHead(): number {
+    let min = Infinity;
+    min = headBefore(this.attempts, min);
+    min = headBefore(this.closing, min);
+    min = headBefore(this.tcpHandshakeIdle, min);
+    min = headBefore(this.tcpIdle, min);
+    min = headBefore(this.udpIdle, min);
+    min = headBefore(this.icmpIdle, min);
+    min = headBefore(this.otherIdle, min);
+    return headBefore(this.active, min);
   }
 
   /** Ends the flow nearest to its idle deadline (handshake-only TCP and UDP first). */

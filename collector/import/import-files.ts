@@ -52,7 +52,11 @@ export interface ImportOptions {
   progress?: 'auto' | boolean;
   /** called for every flow record as it is stored */
   onRecord?: (rec: FlowRecord) => void;
-  /** called for every packet record before it reaches the flow engine (e.g. the DNS name tap) */
+  /**
+   * called for every packet record before it reaches the flow engine (e.g. the DNS name tap).
+   * From capture files, `rec.payload` holds the payload bytes of packets to or from port 53
+   * (DNS) only; every record has payloadLen and payloadOff.
+   */
   onPacket?: (rec: PacketRecord, agentId: string, hasMeta?: boolean) => void;
   /** DNS transactions, TLS handshakes and HTTP requests as they are made */
   onAppRecord?: (a: AppRecord) => void;
@@ -64,6 +68,11 @@ export interface ImportOptions {
    * database path (db as a string, or a SQLite store).
    */
   reimport?: boolean;
+  /**
+   * into a new SQLite database given by path: build its secondary indexes once at the end
+   * instead of row by row (default true; the database's content and schema are the same)
+   */
+  deferIndexes?: boolean;
 }
 
 export interface ImportedFile {
@@ -97,8 +106,17 @@ export interface ImportSummary {
 }
 
 const PROGRESS_EVERY = 4096;
+/**
+ * Frames are decoded without a payload view (an object per packet nobody here reads: the flow
+ * engine counts payloadLen, the metadata extractor reads the frame at payloadOff), except
+ * DNS packets when an onPacket tap wants their bytes (ImportOptions.onPacket).
+ */
+const NO_VIEW: DecodeOptions = { payloadView: false };
 /** decode options that stop at each tunnel layer, outermost first */
-const LAYER_OPTIONS: readonly DecodeOptions[] = [{ maxTunnelDepth: 0 }, { maxTunnelDepth: 1 }, { maxTunnelDepth: 2 }];
+const LAYER_OPTIONS: readonly DecodeOptions[] = [
+  { maxTunnelDepth: 0, payloadView: false }, { maxTunnelDepth: 1, payloadView: false }, { maxTunnelDepth: 2, payloadView: false },
+];
+const DNS_PORT = 53;
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -144,6 +162,9 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
     anonKeyId: anonymizer?.keyId ?? '',
   };
 
+  // a database new to this import gets its indexes built once at the end, not row by row
+  // (an interrupted import leaves them to the next open: shared/store/sqlite-deferred-indexes.ts)
+  const deferred = ownStore && store instanceof SqliteFlowStore && opts.deferIndexes !== false ? store.deferIndexes() : 0;
   try {
     let total = 0;
     const sizes = files.map((f) => {
@@ -198,7 +219,11 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   } finally {
     progress.stop();
     ledger?.close();
-    if (ownStore) store.close();
+    try {
+      if (deferred > 0) (store as SqliteFlowStore).restoreIndexes();
+    } finally {
+      if (ownStore) store.close();
+    }
   }
   summary.records = writer.written + dumps.recordsWritten;
   summary.refusedRecords = writer.refused + dumps.recordsRefused;
@@ -221,7 +246,11 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
       entry.packets++;
       // the frame where the reader holds it: no view object per packet (fr.data makes one)
-      decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);
+      decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner, NO_VIEW);
+      if (onPacket !== undefined && (inner.sport === DNS_PORT || inner.dport === DNS_PORT) && inner.payloadLen > 0) {
+        // the tap reads DNS messages from the payload: this (rare) packet again, with its view
+        decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);
+      }
       if (anonymizer !== null) anonymizer.anonymizeRecord(inner);
       if (extractor !== null) {
         extractor.inspect(inner, sink);

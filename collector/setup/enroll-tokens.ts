@@ -6,8 +6,7 @@
 import { EnrollTokenStore, tokenState, type EnrollTokenRow, type EnrollTokenState } from '../../certs/enroll-tokens.js';
 import { certFingerprintB64, certFingerprintHex } from '../../certs/fingerprint.js';
 import { readCaCert } from '../../certs/pki-dir.js';
-import { hasOrgCa } from '../../certs/org-ca.js';
-import { InputError } from '../../shared/errors.js';
+import { hasOrgCa, UnknownOrgError } from '../../certs/org-ca-paths.js';
 import { DEFAULT_ORG, checkOrgId } from '../../shared/orgs/org-id.js';
 
 export interface TokenDirs {
@@ -63,13 +62,7 @@ function withStore<T>(dirs: TokenDirs, fn: (s: EnrollTokenStore) => T): T {
 }
 
 /** An organisation this collector does not have. */
-export class UnknownOrgError extends InputError {
-  readonly code = 'MEERKAT_ERR_UNKNOWN_ORG';
-  constructor(org: string) {
-    super(`no organisation ${JSON.stringify(org)} on this collector (meerkat-collector org list; org create makes one)`);
-    this.name = 'UnknownOrgError';
-  }
-}
+export { UnknownOrgError } from '../../certs/org-ca-paths.js';
 
 /** A new token of an organisation. @throws KeyFileError when there is no CA yet, UnknownOrgError */
 export function issueEnrollToken(dirs: TokenDirs, req: TokenRequest): IssuedToken {

@@ -20,8 +20,16 @@ import { SessionStore } from './session-store.js';
 import { CSRF_HEADER, SESSION_COOKIE, sameOrigin, sessionOf } from './session-auth.js';
 import { csrfMatches } from './session-store.js';
 
-/** Where the build puts the console bundle (dist/console-web, beside dist/collector): files read, not a module imported. */
-export const DEFAULT_ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'console-web');
+/** set by the collector bundle (scripts/bundle-collector.mjs): the console bundle's place relative to the bundle's folder */
+declare const MEERKAT_BUNDLED_CONSOLE_ASSETS: string | undefined;
+
+/**
+ * Where the build puts the console bundle (dist/console-web, beside dist/collector and
+ * dist/collector-bundle): files read, not a module imported.
+ */
+export const DEFAULT_ASSETS_DIR = typeof MEERKAT_BUNDLED_CONSOLE_ASSETS === 'string'
+  ? join(dirname(fileURLToPath(import.meta.url)), MEERKAT_BUNDLED_CONSOLE_ASSETS)
+  : join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'console-web');
 
 export const PAGE_CSP = [
   "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",

@@ -1,9 +1,10 @@
-// meerkat-collector_<version>_amd64.deb: the collector and the console CLI (compiled modules,
-// not bundled: a server's memory is not the constraint an endpoint's is), the web console's page bundle, their production
+// meerkat-collector_<version>_amd64.deb: the collector as its esbuild bundle
+// (scripts/bundle-collector.mjs: start-up is most of a short command's CPU), the console CLI
+// (compiled modules), the web console's page bundle, their production
 // npm dependencies (better-sqlite3 reduced to its built addon; cap, nan and the install-time
 // prebuild-install tree left out), the Node runtime, a systemd unit and the maintainer scripts
 // of installer/linux/collector/.
-import { chmodSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { repoRoot } from '../../shared/util/repo-paths.js';
@@ -71,18 +72,20 @@ export interface CollectorPackageOptions {
 export async function buildCollectorDeb(o: CollectorPackageOptions): Promise<string> {
   const repo = repoRoot();
   const dist = join(repo, 'dist');
-  if (!existsSync(join(dist, 'collector', 'cli.js'))) throw new PackageBuildError('dist/collector/cli.js is missing: run npm run build first');
+  if (!existsSync(join(dist, 'collector-bundle', 'meerkat-collector.js'))) throw new PackageBuildError('dist/collector-bundle is missing: run npm run build first');
   const root = join(o.workDir, 'collector-root');
   rmSync(root, { recursive: true, force: true });
   try {
     dir(root, LIB);
-    // the compiled programs and every module they import, found by following the imports
-    for (const file of await programModules(['dist/collector/cli.js', 'dist/console/cli.js'])) {
+    // the console CLI and every module it imports, found by following the imports
+    for (const file of await programModules(['dist/console/cli.js'])) {
       copyInto(root, `${LIB}/app/${file.slice('dist/'.length)}`, join(repo, file));
     }
     // repoRoot() finds the app by this file, and the version in it
     put(root, `${LIB}/app/package.json`, JSON.stringify({ name: 'meerkat', version: o.version, type: 'module', private: true }, null, 2) + '\n');
     for (const name of collectorRuntimePackages()) copyPackage(root, name);
+    // the collector's bundle, its chunks, the analyzer worker entry and their source maps (not meta.json: a build record)
+    for (const name of collectorBundleFiles()) copyInto(root, `${LIB}/app/collector-bundle/${name}`, join(dist, 'collector-bundle', name));
     tidyApp(join(root, LIB, 'app'));
     // the web console's page bundle (scripts/build-console.mjs), served by the collector from app/console-web; after tidyApp, which drops .html
     if (!existsSync(join(dist, 'console-web', 'index.html'))) throw new PackageBuildError('dist/console-web is missing: run npm run build first');
@@ -129,6 +132,11 @@ export async function buildCollectorDeb(o: CollectorPackageOptions): Promise<str
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The files of dist/collector-bundle a package carries. */
+export function collectorBundleFiles(): string[] {
+  return readdirSync(join(repoRoot(), 'dist', 'collector-bundle')).filter((n) => n.endsWith('.js') || n.endsWith('.js.map')).sort();
 }
 
 /**

@@ -17,6 +17,7 @@ import {
 import { cidrContains, formatCidr, parseCidr, parseIp, type Cidr } from '../net/ip-address.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './sqlite-migrations.js';
 import { decodeCursor, encodeCursor } from './flow-cursor.js';
+import { deferIndexes, restoreDeferredIndexes } from './sqlite-deferred-indexes.js';
 import type { FlowRecord } from '../flow/flow-record.js';
 import type { DnsRecord, TlsRecord } from '../flow/app-records.js';
 import {
@@ -173,6 +174,8 @@ export class SqliteFlowStore implements FlowStore {
       if (!opts.readonly) {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+        // indexes an interrupted bulk import set aside, in the schema they were made for
+        restoreDeferredIndexes(this.db);
         this.migrate();
       } else {
         const v = this.schemaVersion();
@@ -205,6 +208,20 @@ export class SqliteFlowStore implements FlowStore {
     if (exists === undefined) return 0;
     const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
     return row.v ?? 0;
+  }
+
+  /**
+   * For a bulk import into a new database: sets the flow and log tables' secondary indexes
+   * aside while they are empty (sqlite-deferred-indexes.ts); restoreIndexes() builds them at
+   * the end, or the next open does after a crash. Returns how many were set aside.
+   */
+  deferIndexes(): number {
+    return deferIndexes(this.db);
+  }
+
+  /** Builds the indexes deferIndexes() set aside (nothing when none are). */
+  restoreIndexes(): number {
+    return restoreDeferredIndexes(this.db);
   }
 
   private migrate(): void {

@@ -12,13 +12,10 @@ import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
 import { repoRoot, referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { launcherCommandLine, shippedAgentLauncher } from '../helpers/node-script.js';
 import { skipBecause } from '../helpers/skip.js';
+import { chunkOf, staticallyLoaded, type Metafile } from '../helpers/bundle-meta.js';
 
 const bundleDir = join(repoRoot(), 'dist', 'agent-bundle');
 const launcher = shippedAgentLauncher();
-
-interface Metafile {
-  outputs: Record<string, { bytes: number; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
-}
 
 /**
  * Output chunks a running agent loads before any lazy import(): static imports from the entry,
@@ -26,21 +23,11 @@ interface Metafile {
  * the run and enroll commands (which the program imports for every sub-command but replay).
  */
 function loadedAtStart(meta: Metafile, entry: string): string[] {
-  const chunkOf = (file: string): string | undefined => Object.keys(meta.outputs).find((o) => Object.keys(meta.outputs[o]!.inputs).some((i) => i.endsWith(file)));
-  const program = chunkOf('dist/agent/cli-program.js');
+  const program = chunkOf(meta, 'dist/agent/cli-program.js');
   assert.ok(program, 'the CLI program chunk');
-  const commands = [chunkOf('dist/agent/commands/run.js'), chunkOf('dist/agent/commands/enroll.js')];
+  const commands = [chunkOf(meta, 'dist/agent/commands/run.js'), chunkOf(meta, 'dist/agent/commands/enroll.js')];
   assert.ok(commands[0] && commands[1], 'the run and enroll command chunks');
-  const seen = new Set<string>();
-  const visit = (f: string): void => {
-    if (seen.has(f)) return;
-    seen.add(f);
-    for (const i of meta.outputs[f]?.imports ?? []) if (!i.external && i.kind === 'import-statement') visit(i.path);
-  };
-  visit(entry);
-  visit(program);
-  for (const c of commands) visit(c!);
-  return [...seen];
+  return staticallyLoaded(meta, entry, program, commands[0], commands[1]);
 }
 
 describe('agent bundle: the agent as it ships', function () {

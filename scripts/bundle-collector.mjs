@@ -1,0 +1,46 @@
+// Builds meerkat-collector as it ships: one ES module bundle with lazily loaded chunks (the
+// server and the admin API are loaded only by `run`) from the compiled dist/collector/cli.js,
+// plus the analyzer worker as a second entry point (collector/analyze/analyzer-pool.ts starts
+// it by URL beside itself), minified, into dist/collector-bundle/. better-sqlite3 and pg stay
+// outside (a native addon; pg's optional native half): they are resolved from node_modules
+// beside or above the bundle, as are the packages required at run time by name (cli-progress).
+//
+// Why a bundle: start-up is a large share of a short command (an import, a token, a user):
+// loading ~470 modules one by one costs ~0.6 s of CPU, the bundle ~0.25 s
+// (docs/benchmarks.md has the figures).
+import { build } from 'esbuild';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ESM_BUNDLE_OPTIONS } from './esm-bundle-options.mjs';
+
+// zod's locales other than English: never selected (scripts/bundle-stubs/zod-locales.mjs)
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(a.importer) ? { path: resolve('scripts/bundle-stubs/zod-locales.mjs') } : undefined);
+  },
+};
+
+const out = 'dist/collector-bundle';
+rmSync(out, { recursive: true, force: true }); // chunk names carry content hashes: no stale ones
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const result = await build({
+  entryPoints: { 'meerkat-collector': 'dist/collector/cli.js', 'analyzer-worker': 'dist/collector/analyze/analyzer-worker.js' },
+  ...ESM_BUNDLE_OPTIONS,
+  outdir: out,
+  // readable stack traces from a server's log without esbuild's keepNames (a call per function
+  // and class at start-up): identifiers are not renamed; a map ships beside
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  external: ['better-sqlite3', 'pg-native'],
+  plugins: [zodEnglishOnly],
+  define: {
+    MEERKAT_BUNDLED_VERSION: JSON.stringify(version),
+    // the web console's page bundle, from this folder: dist/console-web in a checkout, app/console-web in the package
+    MEERKAT_BUNDLED_CONSOLE_ASSETS: JSON.stringify('../console-web'),
+  },
+});
+writeFileSync(`${out}/meta.json`, JSON.stringify(result.metafile));
+chmodSync(`${out}/meerkat-collector.js`, 0o755);
