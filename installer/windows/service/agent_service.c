@@ -81,7 +81,7 @@ static void agent_command(wchar_t *cmd, size_t size, const wchar_t *sub) {
   dir_of_self(here, MAX_PATH);
   data_dir(data, MAX_PATH);
   GetEnvironmentVariableW(L"MEERKAT_AGENT_PROFILE", profile, 16);
-  const wchar_t *flags = wcscmp(profile, L"lean") == 0 ? L"--v8-pool-size=1 --lite-mode --no-expose-wasm" : L"--v8-pool-size=1";
+  const wchar_t *flags = wcscmp(profile, L"lean") == 0 ? L"--v8-pool-size=1 --lite-mode --no-expose-wasm" : L"--v8-pool-size=1 --no-short-builtin-calls";
   _snwprintf(cmd, size, L"\"%ls\\node.exe\" %ls \"%ls\\meerkat-agent.js\" %ls --config \"%ls\\agent.json\"", here, flags, here, sub, data);
   cmd[size - 1] = 0;
 }
