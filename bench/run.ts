@@ -126,6 +126,9 @@ async function main(): Promise<void> {
     log('agent CPU with full-size packets: the same agent and rate, 1400-byte datagrams (a download; the 1,952-byte capture snap length keeps them whole)');
     const big = await benchAgentMemory({ seconds: 10, rate: 20_000, payloadBytes: 1400 });
     report.add({ name: 'agent CPU while capturing 20,000 packets/s of 1400-byte datagrams', value: big.cpuPercent, unit: '% of a core', reference: { name: '32-byte datagrams', value: mem.cpuPercent }, target: '<= 10', note: `peak RSS ${big.peak.rssMb.toFixed(1)} MB; ${big.packetsSeen} of ${big.packetsSent} packets captured` });
+    log('agent memory after a minute: the same agent and rate for 60 s (steady state beside the 10 s peak)');
+    const minute = await benchAgentMemory({ seconds: 60, rate: 20_000 });
+    report.add({ name: 'agent RSS after 60 s of 20,000 packets/s', value: minute.end.rssMb, unit: 'MB', target: '<= 60', note: `peak over the 60 s ${minute.peak.rssMb.toFixed(1)} MB, ${minute.end.anonMb.toFixed(1)} MB private; ${minute.cpuPercent.toFixed(1)} % CPU; ${minute.packetsSeen} of ${minute.packetsSent} packets captured` });
     report.add({ name: 'agent RSS idle (connected, no traffic)', value: mem.idle.rssMb, unit: 'MB' });
     report.add({ name: 'agent RSS high-water mark (start-up included)', value: mem.highWaterMb, unit: 'MB' });
   } catch (e) {
