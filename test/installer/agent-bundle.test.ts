@@ -60,7 +60,7 @@ describe('agent bundle: the agent as it ships', function () {
   it('the launcher runs every sub-command, the service included, in the fast profile unless told otherwise', () => {
     const script = join(bundleDir, 'meerkat-agent.js');
     const lean = '--v8-pool-size=1 --lite-mode --no-expose-wasm';
-    assert.equal(launcherCommandLine(['run', '--config', 'x.json']).line, `--v8-pool-size=1 --no-short-builtin-calls ${script} run --config x.json`);
+    assert.equal(launcherCommandLine(['run', '--config', 'x.json']).line, `--v8-pool-size=1 --no-short-builtin-calls --no-sparkplug ${script} run --config x.json`);
     assert.equal(launcherCommandLine(['replay', 'a.pcap']).line, `--v8-pool-size=1 --no-short-builtin-calls ${script} replay a.pcap`);
     assert.equal(launcherCommandLine(['enroll']).line, `--v8-pool-size=1 --no-short-builtin-calls ${script} enroll`);
     assert.equal(launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} run`);
@@ -72,7 +72,7 @@ describe('agent bundle: the agent as it ships', function () {
     // both profiles' flags are accepted by this node without a word on stderr (V8 warns on
     // conflicting flags, node refuses unknown ones)
     for (const profile of ['lean', 'fast']) {
-      const real = spawnSync(launcher, ['--version'], { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: process.execPath, MEERKAT_AGENT_PROFILE: profile } });
+      const real = spawnSync(launcher, ['run', '--version'], { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: process.execPath, MEERKAT_AGENT_PROFILE: profile } });
       assert.equal(real.status, 0, `${profile}: ${real.stderr}`);
       assert.equal(real.stderr, '', profile);
     }
