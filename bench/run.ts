@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   if (imp) report.add({ name: 'meerkat-collector import, whole process', value: imp.cpuSeconds, unit: 'CPU s', reference: argusCpu, target: '<= argus -r', note: `${(cap.packets / imp.cpuSeconds / 1e6).toFixed(2)} M packets/s per core; ${imp.wallSeconds.toFixed(1)} s wall` });
   else log('meerkat-collector import: the command failed');
   const wholeDumps = join(wholeDir, 'dumps');
-  const rp = timeProcess([join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent'), 'replay', '--out', wholeDumps, '--key-file', ownerKey, cap.file],
+  const rp = timeProcess([join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent'), 'replay', '--out', wholeDumps, '--anon-key', ownerKey, cap.file],
     { before: () => { rmSync(wholeDumps, { recursive: true, force: true }); mkdirSync(wholeDumps); } });
   if (rp) report.add({ name: 'meerkat-agent replay, whole process', value: cap.packets / rp.cpuSeconds, unit: 'packets/s per core', reference: argusRef, target: '>= 1,500,000', note: `${rp.cpuSeconds.toFixed(2)} s CPU, ${rp.wallSeconds.toFixed(1)} s wall` });
   else log('meerkat-agent replay: the command failed');
