@@ -59,6 +59,8 @@ export interface AgentMemoryResult {
   peak: MemorySplit;
   /** VmHWM at the end: the highest RSS over the process's life, start-up included */
   highWaterMb: number;
+  /** at the end: after the traffic and the 2.5 s the ring takes to drain (steady state, not a peak) */
+  end: MemorySplit;
   /** V8 heap committed / used, highest seen in the agent's status file (written every 2 s) */
   heapTotalMb: number;
   heapUsedMb: number;
@@ -231,6 +233,7 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
       idle,
       peak,
       highWaterMb: end.hwmMb,
+      end: end.split,
       heapTotalMb,
       heapUsedMb,
       mappings,

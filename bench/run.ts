@@ -17,7 +17,7 @@ import { benchIngest } from './ingest-bench.js';
 import { benchAnalyzers } from './analyze-bench.js';
 import { measureAlertQuality } from './alert-quality.js';
 import { benchAlertLatency, benchDomainAlertLatency } from './alert-latency.js';
-import { benchAgentMemory } from './agent-memory.js';
+import { reportAgentMemory } from './agent-memory-report.js';
 import { benchLiveCapture } from './live-capture-bench.js';
 import { benchPackageSizes } from './package-sizes.js';
 import { benchRetroCost } from './retro-cost.js';
@@ -102,35 +102,7 @@ async function main(): Promise<void> {
   report.add({ name: 'build one 20,000-packet dump', value: dump.msPerDump, unit: 'ms CPU', target: '<= 20' });
   report.add({ name: 'decode + validate one 20,000-packet dump', value: dump.decodeMsPerDump, unit: 'ms CPU' });
 
-  log('agent memory and CPU: meerkat-agent run (as shipped: bundle + launcher, default fast profile) enrolled to meerkat-collector run, capturing in a namespace while the peer sends 20k packets/s');
-  try {
-    const mem = await benchAgentMemory({ seconds: 10, rate: 20_000 });
-    log('agent memory, reference: the same agent in the lean profile (MEERKAT_AGENT_PROFILE=lean: V8 interpreter only), same traffic');
-    const lean = await benchAgentMemory({ seconds: 10, rate: 20_000, env: { MEERKAT_AGENT_PROFILE: 'lean' } });
-    const mb = (k: string): number => mem.mappings[k] ?? 0;
-    report.add({
-      name: 'agent RSS while capturing (peak)',
-      value: mem.peak.rssMb,
-      unit: 'MB',
-      reference: { name: 'lean profile', value: lean.peak.rssMb },
-      target: '<= 60',
-      note: `fast profile (the service default); ${mem.packetsSeen} of ${mem.packetsSent} packets captured, ${mem.cpuPercent.toFixed(1)} % CPU (lean: ${lean.cpuPercent.toFixed(0)} %)`,
-    });
-    report.add({ name: '  of which private (V8 heap, malloc, stacks)', value: mem.peak.anonMb, unit: 'MB', reference: { name: 'lean profile', value: lean.peak.anonMb } });
-    report.add({ name: '    of which V8 heap committed (peak)', value: mem.heapTotalMb, unit: 'MB', note: `${mem.heapUsedMb.toFixed(1)} MB used` });
-    report.add({ name: '  of which file-backed', value: mem.peak.fileMb, unit: 'MB' });
-    report.add({ name: '    node binary', value: mb('node binary'), unit: 'MB', reference: { name: 'lean profile', value: lean.mappings['node binary'] ?? 0 } });
-    report.add({ name: '    capture ring (packet socket)', value: mb('capture ring (packet socket)'), unit: 'MB' });
-    report.add({ name: '    shared libraries and addons', value: mb('shared libraries') + mb('native addons (.node)'), unit: 'MB' });
-    report.add({ name: 'agent CPU while capturing 20,000 packets/s', value: mem.cpuPercent, unit: '% of a core', reference: { name: 'lean profile', value: lean.cpuPercent }, target: '<= 10' });
-    log('agent CPU with full-size packets: the same agent and rate, 1400-byte datagrams (a download; the 1,952-byte capture snap length keeps them whole)');
-    const big = await benchAgentMemory({ seconds: 10, rate: 20_000, payloadBytes: 1400 });
-    report.add({ name: 'agent CPU while capturing 20,000 packets/s of 1400-byte datagrams', value: big.cpuPercent, unit: '% of a core', reference: { name: '32-byte datagrams', value: mem.cpuPercent }, target: '<= 10', note: `peak RSS ${big.peak.rssMb.toFixed(1)} MB; ${big.packetsSeen} of ${big.packetsSent} packets captured` });
-    report.add({ name: 'agent RSS idle (connected, no traffic)', value: mem.idle.rssMb, unit: 'MB' });
-    report.add({ name: 'agent RSS high-water mark (start-up included)', value: mem.highWaterMb, unit: 'MB' });
-  } catch (e) {
-    log(`agent memory: not measured (${(e as Error).message.split('\n')[0]}); needs root and network namespaces`);
-  }
+  await reportAgentMemory(report, log);
 
   log('live capture: tcpreplay floods a veth at top speed; the agent pipeline captures, tcpdump is the reference');
   try {

@@ -75,13 +75,13 @@ static void data_dir(wchar_t *out, DWORD size) {
   out[size - 1] = 0;
 }
 
-/* the agent's command line; the profile as the Linux launcher has it (docs/agent-memory.md) */
+/* the agent's command line; the profile as the Linux launcher has it for `run` (docs/agent-memory.md) */
 static void agent_command(wchar_t *cmd, size_t size, const wchar_t *sub) {
   wchar_t here[MAX_PATH], data[MAX_PATH], profile[16] = L"";
   dir_of_self(here, MAX_PATH);
   data_dir(data, MAX_PATH);
   GetEnvironmentVariableW(L"MEERKAT_AGENT_PROFILE", profile, 16);
-  const wchar_t *flags = wcscmp(profile, L"lean") == 0 ? L"--v8-pool-size=1 --lite-mode --no-expose-wasm" : L"--v8-pool-size=1";
+  const wchar_t *flags = wcscmp(profile, L"lean") == 0 ? L"--v8-pool-size=1 --lite-mode --no-expose-wasm" : L"--v8-pool-size=1 --no-short-builtin-calls --no-sparkplug";
   _snwprintf(cmd, size, L"\"%ls\\node.exe\" %ls \"%ls\\meerkat-agent.js\" %ls --config \"%ls\\agent.json\"", here, flags, here, sub, data);
   cmd[size - 1] = 0;
 }
