@@ -31,6 +31,8 @@ import type { UserStore } from '../users/user-store.js';
 import type { AppLogRoute } from './app-log-route.js';
 import type { DataAccess } from './data-access.js';
 import type { FeedStatus } from '../respond/threat-watchlist.js';
+import type { Overview } from './overview-shape.js';
+import type { StoredAlert } from '../../shared/alerts/alert-types.js';
 import { PORT_HEADER } from '../../shared/protocol/port-names.js';
 
 /** A value, or a promise of it: the single process answers from SQLite at once, scale-out from PostgreSQL later. */
@@ -63,14 +65,28 @@ export type OrgDataAccess = { [K in Exclude<keyof DataAccess, 'close'>]: (...a: 
 /** The DNS and TLS logs as the API reads them (AppLogRoute, or its asynchronous twin). */
 export type OrgAppLogs = (...a: Parameters<AppLogRoute>) => MaybePromise<ReturnType<AppLogRoute>>;
 
+/**
+ * The web console's own views of an organisation's data (data-routes.ts): the overview's
+ * aggregates and one alert. The single process reads them from the organisation's SQLite file
+ * (org-data-reader.ts), a scale-out front-end from its PostgreSQL schema (collector/scale/pg-views.ts).
+ */
+export interface OrgViews {
+  /** the aggregates over the `minutes` before now (µs), or before the newest record when nothing is that recent */
+  overview(minutes: number, nowUs: number): MaybePromise<Overview>;
+  /** null when there is no such alert */
+  alert(id: number): MaybePromise<StoredAlert | null>;
+}
+
 /** What the API reaches of one running organisation. */
 export interface OrgControl {
   readonly org: string;
   /**
-   * its SQLite database (flows, alerts): the console's read queries open it read-only; null where
-   * there is none (a scale-out front-end: those routes answer 501, docs/scale-out.md)
+   * its SQLite database (flows, alerts): the console's flow export and event stream open it
+   * read-only; null where there is none (a scale-out front-end: those answer 501, docs/scale-out.md)
    */
   readonly dbPath: string | null;
+  /** the console's overview and single alert; absent: those answer 501 */
+  readonly views?: OrgViews;
   readonly queue: OrgCommandQueue;
   readonly audit: OrgAudit;
   readonly registry: OrgAgentDirectory;

@@ -1,32 +1,43 @@
 // What the web console reads of an organisation besides the API's flow and alert pages
 // (admin-routes.ts: GET flows, flows/summary, alerts, POST alerts/:id/state): the overview's
-// aggregates, the flows of a filter as a CSV / JSON-lines export, one alert with its evidence,
-// and the server-sent events that tell an open page what changed. Read through org-data-reader.ts.
+// aggregates and one alert with its evidence (through the organisation's OrgViews, SQLite or
+// PostgreSQL), the flows of a filter as a CSV / JSON-lines export and the server-sent events that
+// tell an open page what changed (both read the organisation's SQLite file, org-data-reader.ts).
 import { CONN_STATES } from '../../shared/flow/flow-record.js';
 import { MeerkatError } from '../../shared/errors.js';
 import type { AdminHandler, RequestContext } from './admin-routes.js';
 import { intParam, orgOf } from './admin-routes.js';
 import { OrgDataReader, parseCursor, type FlowQuery, type FlowRow2 } from './org-data-reader.js';
+import type { MaybePromise, OrgViews } from './admin-api.js';
 import { HttpError, type RouteSpec } from './route-table.js';
 
 const MAX_EXPORT = 1_000_000;
 
-/** The organisation's SQLite database; a scale-out front-end has none: 501 naming the page that says so. */
+function notServed(ctx: RequestContext): HttpError {
+  return new HttpError(501, 'not-implemented', `${ctx.url.pathname.replace(/^\/v1\/orgs\/[^/]+/, '')} is not served by a scale-out front-end yet (docs/scale-out.md, "Not built yet")`);
+}
+
+/** The organisation's SQLite database (export, events); a scale-out front-end has none: 501 naming the page that says so. */
 function dbPathOf(ctx: RequestContext): string {
   const p = orgOf(ctx).dbPath;
-  if (p === null) throw new HttpError(501, 'not-implemented', `${ctx.url.pathname.replace(/^\/v1\/orgs\/[^/]+/, '')} is not served by a scale-out front-end yet (docs/scale-out.md, "Not built yet")`);
+  if (p === null) throw notServed(ctx);
   return p;
 }
 
-function withReader<T>(ctx: RequestContext, fn: (r: OrgDataReader) => T): T {
-  const r = new OrgDataReader(dbPathOf(ctx));
+/** A store's refusal of the query (not of the database) is the caller's: 400. */
+function asBadQuery(e: unknown): unknown {
+  if (e instanceof MeerkatError && !(e instanceof HttpError) && (e as { code: string }).code !== 'MEERKAT_ERR_FLOW_STORE') return new HttpError(400, 'bad-query', e.message);
+  return e;
+}
+
+/** The console's views of the organisation, whichever backend holds it (OrgViews); none: 501. */
+async function fromViews<T>(ctx: RequestContext, fn: (v: OrgViews) => MaybePromise<T>): Promise<T> {
+  const v = orgOf(ctx).views;
+  if (v === undefined) throw notServed(ctx);
   try {
-    return fn(r);
+    return await fn(v);
   } catch (e) {
-    if (e instanceof MeerkatError && !(e instanceof HttpError) && (e as { code: string }).code !== 'MEERKAT_ERR_FLOW_STORE') throw new HttpError(400, 'bad-query', e.message);
-    throw e;
-  } finally {
-    r.close();
+    throw asBadQuery(e);
   }
 }
 
@@ -142,10 +153,10 @@ function alertId(ctx: RequestContext): number {
   return Number(id);
 }
 
-const getAlert: AdminHandler = (ctx) => {
+const getAlert: AdminHandler = async (ctx) => {
   const id = alertId(ctx);
-  const a = withReader(ctx, (r) => r.alerts({ beforeId: id + 1 }, 1).alerts[0]);
-  if (!a || a.id !== id) throw new HttpError(404, 'no-alert', `no alert ${id}`);
+  const a = await fromViews(ctx, (v) => v.alert(id));
+  if (!a) throw new HttpError(404, 'no-alert', `no alert ${id}`);
   ctx.audit.agentId = a.agentId;
   return { status: 200, body: { alert: a } };
 };
@@ -153,7 +164,7 @@ const getAlert: AdminHandler = (ctx) => {
 const overview: AdminHandler = async (ctx) => {
   const o = orgOf(ctx);
   const minutes = intParam(ctx.url, 'minutes', 1, 24 * 60) ?? 60;
-  const data = withReader(ctx, (r) => r.overview(minutes, Date.now() * 1000));
+  const data = await fromViews(ctx, (v) => v.overview(minutes, Date.now() * 1000));
   const agents = await o.registry.list(await o.liveAgents());
   return {
     status: 200,

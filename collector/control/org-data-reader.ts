@@ -1,7 +1,7 @@
 // Read queries of one organisation's database for the web console's own routes: the flows of a
-// filter as a stream for export (newest first; address prefixes answered by the address
-// indexes), one alert, and the overview's aggregates (traffic per minute, top talkers, ports, protocols, alerts by
-// severity). A read-only connection per request: the writers (flow service, analyzers) keep
+// filter as a stream for export (newest first; address prefixes answered by the address indexes),
+// and the OrgViews of the single process (sqliteOrgViews): one alert and the overview's aggregates
+// (traffic per minute, top talkers, ports, protocols, alerts by severity). A read-only connection per request: the writers (flow service, analyzers) keep
 // theirs, WAL lets both run at once.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
@@ -11,6 +11,8 @@ import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import { rowToAlert, type AlertRow } from '../../shared/alerts/sqlite-alert-store.js';
 import type { StoredAlert } from '../../shared/alerts/alert-types.js';
 import { InputError } from '../../shared/errors.js';
+import type { OrgViews } from './admin-api.js';
+import { minuteSeries, overviewWindow, type MinuteRow, type Overview, type Top } from './overview-shape.js';
 
 export interface FlowQuery {
   agentId?: string;
@@ -184,33 +186,32 @@ export class OrgDataReader {
     return { alerts: page, next: rows.length > limit ? String(page[page.length - 1]!.id) : null };
   }
 
+  /** One alert, or null. */
+  alert(id: number): StoredAlert | null {
+    if (!this.hasTable('alerts')) return null;
+    const row = this.db!.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined;
+    return row === undefined ? null : rowToAlert(row);
+  }
+
   /** The overview's aggregates over the `minutes` before `endUs` (default: now, or the newest record when nothing is that recent). */
   overview(minutes: number, nowUs: number): Overview {
     const empty: Overview = { window: { fromUs: nowUs - minutes * 60e6, toUs: nowUs }, series: [], topTalkers: [], topPorts: [], protocols: [], alertsBySeverity: {}, flowsInWindow: 0 };
     if (!this.hasTable('flows')) return { ...empty, alertsBySeverity: this.alertsBySeverity() };
     const db = this.db!;
-    let toUs = nowUs;
     const newest = (db.prepare('SELECT MAX(start_us) AS t FROM flows').get() as { t: number | null }).t;
-    if (newest !== null && newest < nowUs - minutes * 60e6) toUs = newest + 60e6;
-    const fromUs = toUs - minutes * 60e6;
+    const { fromUs, toUs } = overviewWindow(minutes, nowUs, newest);
     const rows = db.prepare(`SELECT start_us / 60000000 AS m, SUM(orig_pkts + resp_pkts) AS pkts, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows
-      FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY m ORDER BY m`).all(fromUs, toUs) as { m: number; pkts: number; bytes: number; flows: number }[];
-    // every minute of the window, quiet ones as zero (a chart line, not scattered points)
-    const byMinute = new Map(rows.map((r) => [r.m, r]));
-    const series: Overview['series'] = [];
-    for (let m = Math.floor(fromUs / 60e6); m <= Math.floor(toUs / 60e6); m++) {
-      const r = byMinute.get(m);
-      series.push({ minute: new Date(m * 60_000).toISOString(), packetsPerSec: (r?.pkts ?? 0) / 60, bytesPerSec: (r?.bytes ?? 0) / 60, flows: r?.flows ?? 0 });
-    }
+      FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY m ORDER BY m`).all(fromUs, toUs) as MinuteRow[];
+    const series = minuteSeries({ fromUs, toUs }, rows);
     const top = (sql: string): Top[] =>
       (db.prepare(sql).all(fromUs, toUs) as { k: string | number; bytes: number; flows: number; anon?: number }[])
         .map((r) => ({ key: String(r.k), bytes: r.bytes, flows: r.flows, ...(r.anon !== undefined ? { anon: r.anon === 1 } : {}) }));
     return {
       window: { fromUs, toUs },
       series,
-      topTalkers: top(`SELECT orig_addr AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows, MAX(orig_anon) AS anon FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY orig_addr ORDER BY bytes DESC LIMIT 10`),
-      topPorts: top(`SELECT proto || '/' || resp_port AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows FROM flows WHERE start_us >= ? AND start_us <= ? AND proto IN ('tcp', 'udp', 'sctp') GROUP BY proto, resp_port ORDER BY flows DESC LIMIT 10`),
-      protocols: top(`SELECT proto AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY proto ORDER BY bytes DESC`),
+      topTalkers: top(`SELECT orig_addr AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows, MAX(orig_anon) AS anon FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY orig_addr ORDER BY bytes DESC, k LIMIT 10`),
+      topPorts: top(`SELECT proto || '/' || resp_port AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows FROM flows WHERE start_us >= ? AND start_us <= ? AND proto IN ('tcp', 'udp', 'sctp') GROUP BY proto, resp_port ORDER BY flows DESC, bytes DESC, proto, resp_port LIMIT 10`),
+      protocols: top(`SELECT proto AS k, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes, COUNT(*) AS flows FROM flows WHERE start_us >= ? AND start_us <= ? GROUP BY proto ORDER BY bytes DESC, k`),
       alertsBySeverity: this.alertsBySeverity(),
       flowsInWindow: series.reduce((n, s) => n + s.flows, 0),
     };
@@ -230,15 +231,18 @@ export class OrgDataReader {
   }
 }
 
-/** One row of a top list; `anon`: the talker's address is a pseudonym (the owner's page shows the real one). */
-export interface Top { key: string; bytes: number; flows: number; anon?: boolean }
-
-export interface Overview {
-  window: { fromUs: number; toUs: number };
-  series: { minute: string; packetsPerSec: number; bytesPerSec: number; flows: number }[];
-  topTalkers: Top[];
-  topPorts: Top[];
-  protocols: Top[];
-  alertsBySeverity: Record<string, number>;
-  flowsInWindow: number;
+/** The console's views read from the organisation's SQLite file, a read-only connection per call. */
+export function sqliteOrgViews(dbPath: string): OrgViews {
+  const once = <T>(fn: (r: OrgDataReader) => T): T => {
+    const r = new OrgDataReader(dbPath);
+    try {
+      return fn(r);
+    } finally {
+      r.close();
+    }
+  };
+  return {
+    overview: (minutes, nowUs) => once((r) => r.overview(minutes, nowUs)),
+    alert: (id) => once((r) => r.alert(id)),
+  };
 }

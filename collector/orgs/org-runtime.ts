@@ -27,7 +27,8 @@ import { createAppLogRoute } from '../control/app-log-route.js';
 import { openDataAccess } from '../control/data-access.js';
 import { registerServiceMetrics } from '../service-metrics.js';
 import { ALERT_STATES } from '../../shared/alerts/alert-types.js';
-import type { OrgControl } from '../control/admin-api.js';
+import type { OrgControl, OrgViews } from '../control/admin-api.js';
+import { sqliteOrgViews } from '../control/org-data-reader.js';
 import { startPayloadRetention, type RunningPayloadRetention } from '../payload/payload-hooks.js';
 import { DumpCommitter } from '../server/dump-committer.js';
 import { FlowStoreDumpLedger } from '../server/flow-store-ledger.js';
@@ -101,6 +102,7 @@ export class OrgRuntime implements OrgControl {
   readonly pcap: OrgControl['pcap'];
   readonly appLogs: ReturnType<typeof createAppLogRoute>;
   readonly data: ReturnType<typeof openDataAccess>;
+  readonly views: OrgViews;
   /** its metrics (default label org); the collector's /metrics merges them */
   readonly metrics: Registry;
   private server: CollectorServer | null = null;
@@ -133,6 +135,7 @@ export class OrgRuntime implements OrgControl {
     built.push(() => appLogs.close());
     // the API's own connections to the organisation's database (a long query never holds up ingest)
     this.data = openDataAccess(dbPath);
+    this.views = sqliteOrgViews(dbPath);
     const data = this.data;
     built.push(() => data.close());
     this.metrics = new Registry();

@@ -17,7 +17,8 @@ import { openCollectorState, type CollectorState } from '../orgs/collector-state
 import type { FeedStatus } from '../respond/threat-watchlist.js';
 import type { AgentRelay } from './agent-relay.js';
 import { PgControlStore } from './pg-control-store.js';
-import { pgAlertAccess, pgAppLogs, pgDataAccess, type ScaleAlertAccess } from './pg-data-access.js';
+import { pgAlertAccess, pgAlertStoreOpener, pgAppLogs, pgDataAccess, type ScaleAlertAccess } from './pg-data-access.js';
+import { pgOrgViews } from './pg-views.js';
 import { ScaleOrgControl } from './scale-org-control.js';
 
 export interface FrontendApiDeps {
@@ -52,10 +53,12 @@ export async function startFrontendApi(cfg: CollectorServerConfig, deps: Fronten
   try {
     for (const [org, flows] of deps.stores) {
       const store = await PgControlStore.open(deps.pool, org, deps.log.child({ org, part: 'control' }));
+      const alertStore = pgAlertStoreOpener(deps.pool, org);
       controls.set(org, new ScaleOrgControl({
         org, store, relay: deps.relay, nc: deps.nc,
-        data: pgDataAccess(flows, deps.alerts?.(org) ?? pgAlertAccess(deps.pool, org)),
+        data: pgDataAccess(flows, deps.alerts?.(org) ?? pgAlertAccess(deps.pool, org, alertStore)),
         appLogs: pgAppLogs(deps.pool, org),
+        views: pgOrgViews(deps.pool, org, alertStore),
         local: () => deps.server.agentSummaries(org).filter((a) => a.connected).map((a) => ({ agentId: a.agentId, connectedSince: a.connectedSince })),
         feeds: deps.feeds,
         log: deps.log.child({ org, part: 'control' }),

@@ -1,9 +1,8 @@
 // What the operators' API reads of an organisation's data on a scale-out front-end
 // (docs/scale-out.md "Operators' API on the front-ends"): flow pages and the DNS and TLS logs from
-// the organisation's PostgreSQL schema, as the flow workers wrote them. What the front-end cannot
-// serve yet answers 501 naming that page: the flow summary, flow filters by an address prefix or
-// the pseudonym notation, and DNS/TLS filters on what only the stored record holds (address, name,
-// rcode, ja4). Alerts come from the organisation's alerts table the workers write (PgAlertStore).
+// the organisation's PostgreSQL schema, as the flow workers wrote them, and the flow summary. What
+// the front-end cannot serve yet answers 501 naming that page: DNS/TLS filters on what only the
+// stored record holds (address, name, rcode, ja4). Alerts come from the organisation's alerts table the workers write (PgAlertStore).
 import type pg from 'pg';
 import type { PgFlowStore } from '../../shared/store/postgres/pg-flow-store.js';
 import { orgSchema } from '../../shared/store/postgres/pg-schema.js';
@@ -23,16 +22,20 @@ export interface ScaleAlertAccess {
   setAlertState(id: number, state: AlertState): MaybePromise<StoredAlert | null>;
 }
 
-/** The alerts the flow workers store in the organisation's schema, opened on first use (retried after a failed open). */
-export function pgAlertAccess(pool: pg.Pool, org: string): ScaleAlertAccess {
+/** The organisation's alert store (the table the flow workers write), opened on first use; a failed open is retried at the next. */
+export function pgAlertStoreOpener(pool: pg.Pool, org: string): () => Promise<PgAlertStore> {
   let opening: Promise<PgAlertStore> | null = null;
-  const store = (): Promise<PgAlertStore> => {
+  return () => {
     opening ??= PgAlertStore.open(pool, org).catch((e: unknown) => {
       opening = null;
       throw e;
     });
     return opening;
   };
+}
+
+/** The alerts the flow workers store in the organisation's schema (`store`: default, opened on first use). */
+export function pgAlertAccess(pool: pg.Pool, org: string, store: () => Promise<PgAlertStore> = pgAlertStoreOpener(pool, org)): ScaleAlertAccess {
   return {
     alertsPage: async (q) => (await store()).page(q.filter, q.limit, q.cursor),
     setAlertState: async (id, state) => (await store()).setState(id, state),
@@ -47,12 +50,8 @@ export function notInScaleOut(what: string): HttpError {
 export function pgDataAccess(store: PgFlowStore, alerts: ScaleAlertAccess | null): OrgDataAccess {
   const noAlerts = (): never => { throw notInScaleOut('alerts (the flow workers do not store alerts yet)'); };
   return {
-    flowsPage: (q) => {
-      // PgFlowStore matches a whole address on either side; a prefix or the pseudonym notation would silently match nothing or too much
-      if (q.filter.addr?.includes('/') || q.filter.addrPseudonym) throw notInScaleOut('filtering flows by an address prefix or the * notation');
-      return store.pageFlows(q.filter, q.limit, q.cursor);
-    },
-    flowsSummary: () => { throw notInScaleOut('the flow summary'); },
+    flowsPage: (q) => store.pageFlows(q.filter, q.limit, q.cursor),
+    flowsSummary: (q) => store.summarizeFlows(q.filter, q.top),
     alertsPage: (q) => (alerts ? alerts.alertsPage(q) : noAlerts()),
     setAlertState: (id, state) => (alerts ? alerts.setAlertState(id, state) : noAlerts()),
   };

@@ -3,15 +3,15 @@
 // to any front-end) and from PostgreSQL (known, offline); the command queue and audit in
 // PostgreSQL, shared by every front-end; delivery through AgentRelay to whichever front-end holds
 // the agent; results recorded by the front-end the agent answered on, then announced on
-// meerkat.cmdresult.<org>.<agent id> so a waiting request on any front-end wakes at once; flows and
-// the DNS/TLS logs read from the schema the flow workers write. A tick on every front-end ends
+// meerkat.cmdresult.<org>.<agent id> so a waiting request on any front-end wakes at once; flows,
+// the DNS/TLS logs and the console's overview read from the schema the flow workers write. A tick on every front-end ends
 // expired commands and delivers what waits for the agents connected to it.
 import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from '../../shared/log.js';
 import { readOutcome, TERMINAL_STATES } from '../../shared/commands/command-schema.js';
 import type { LiveAgentInfo } from '../control/agent-registry.js';
 import type { QueuedCommand } from '../control/command-queue.js';
-import type { OrgAgentDirectory, OrgAppLogs, OrgAudit, OrgControl, OrgDataAccess } from '../control/admin-api.js';
+import type { OrgAgentDirectory, OrgAppLogs, OrgAudit, OrgControl, OrgDataAccess, OrgViews } from '../control/admin-api.js';
 import type { FeedStatus } from '../respond/threat-watchlist.js';
 import type { AgentRelay, PresenceEntry } from './agent-relay.js';
 import type { PgControlStore } from './pg-control-store.js';
@@ -23,6 +23,8 @@ export interface ScaleOrgControlDeps {
   nc: NatsConnection;
   data: OrgDataAccess;
   appLogs: OrgAppLogs;
+  /** the console's overview and single alert (pg-views.ts); absent: they answer 501 */
+  views?: OrgViews;
   /** the agents of this organisation connected to THIS front-end, with their connection time */
   local(): Array<{ agentId: string; connectedSince: string | null }>;
   feeds?(): FeedStatus[];
@@ -43,6 +45,7 @@ export class ScaleOrgControl implements OrgControl {
   readonly registry: OrgAgentDirectory;
   readonly data: OrgDataAccess;
   readonly appLogs: OrgAppLogs;
+  readonly views?: OrgViews;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly results: Subscription;
   private readonly timer: NodeJS.Timeout;
@@ -57,6 +60,7 @@ export class ScaleOrgControl implements OrgControl {
     this.registry = d.store.agents;
     this.data = d.data;
     this.appLogs = d.appLogs;
+    if (d.views) this.views = d.views;
     // results recorded by any front-end wake the requests waiting here
     this.results = d.nc.subscribe(`meerkat.cmdresult.${d.org}.*`, { callback: (err, m) => {
       if (err) return;

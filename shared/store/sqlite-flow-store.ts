@@ -489,11 +489,11 @@ export class SqliteFlowStore implements FlowStore {
         SELECT orig_addr AS addr, orig_anon AS anon, orig_pkts + resp_pkts AS pkts, orig_ip_bytes + resp_ip_bytes AS bytes FROM (${sel})
         UNION ALL
         SELECT resp_addr, resp_anon, orig_pkts + resp_pkts, orig_ip_bytes + resp_ip_bytes FROM (${sel}))
-      GROUP BY addr, anon ORDER BY bytes DESC, records DESC LIMIT ${top}`).all(...w.params, ...w.params) as Array<{ addr: string; anon: number; records: number; packets: number; bytes: number }>;
+      GROUP BY addr, anon ORDER BY bytes DESC, records DESC, addr, anon LIMIT ${top}`).all(...w.params, ...w.params) as Array<{ addr: string; anon: number; records: number; packets: number; bytes: number }>;
     const ports = this.stmt(`SELECT proto, resp_port AS port, COUNT(*) AS records, SUM(orig_pkts + resp_pkts) AS packets, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes
-      FROM (${sel}) GROUP BY proto, resp_port ORDER BY bytes DESC, records DESC LIMIT ${top}`).all(...w.params) as FlowSummary['ports'];
+      FROM (${sel}) GROUP BY proto, resp_port ORDER BY bytes DESC, records DESC, proto, resp_port LIMIT ${top}`).all(...w.params) as FlowSummary['ports'];
     const protocols = this.stmt(`SELECT proto, COUNT(*) AS records, SUM(orig_pkts + resp_pkts) AS packets, SUM(orig_ip_bytes + resp_ip_bytes) AS bytes
-      FROM (${sel}) GROUP BY proto ORDER BY bytes DESC, records DESC LIMIT ${top}`).all(...w.params) as FlowSummary['protocols'];
+      FROM (${sel}) GROUP BY proto ORDER BY bytes DESC, records DESC, proto LIMIT ${top}`).all(...w.params) as FlowSummary['protocols'];
     return {
       ...totals,
       talkers: talkers.map((t) => ({ addr: t.addr, pseudonym: t.anon === 1, records: t.records, packets: t.packets, bytes: t.bytes })),

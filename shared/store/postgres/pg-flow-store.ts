@@ -7,7 +7,8 @@ import type pg from 'pg';
 import type { FlowRecord } from '../../flow/flow-record.js';
 import type { DnsRecord, TlsRecord } from '../../flow/app-records.js';
 import type { AsyncFlowStore, DumpCommit, DumpCommitResult } from '../async-flow-store.js';
-import { DEFAULT_RETENTION, StoreError, type AgentRow, type FlowFilter, type FlowPage, type InsertFlowsResult, type RetentionPolicy, type StoredDump } from '../flow-store.js';
+import { DEFAULT_RETENTION, StoreError, type AgentRow, type FlowFilter, type FlowPage, type FlowSummary, type InsertFlowsResult, type RetentionPolicy, type StoredDump } from '../flow-store.js';
+import { formatCidr, parseCidr, type Cidr } from '../../net/ip-address.js';
 import { decodeCursor, encodeCursor } from '../flow-cursor.js';
 import { FLOW_COLUMNS, flowRecordFromRow, flowRowProblem, flowRowValues, type FlowRow } from '../flow-columns.js';
 import { nameCondition } from '../app-log-sql.js';
@@ -38,6 +39,26 @@ interface DumpRowPg {
   agent_id: string; sequence: number; received_us: number; first_ts_us: number; last_ts_us: number; packet_count: number;
   format_version: number | null; link_type: number | null; anon_key_id: string | null; snap_len: number | null; compression: string | null;
   raw_path: string | null; raw_bytes: number | null; extra: Record<string, unknown> | null; raw_deleted_us: number | null;
+}
+
+/**
+ * A whole address compares as text (records carry canonical text, as in the SQLite store); a
+ * prefix as inet containment, which the B-tree indexes on the addresses cast to inet answer as a
+ * range (flows_orig_inet / flows_resp_inet, pg-schema.ts). `pseudonym`: only a side that is one
+ * (the "*" notation).
+ */
+function addrCondition(addr: string, pseudonym: boolean, p: (v: unknown) => string): string {
+  let c: Cidr;
+  try {
+    c = parseCidr(addr);
+  } catch {
+    throw new StoreError(`not an address or CIDR prefix: ${JSON.stringify(addr)}`);
+  }
+  const full = c.prefixLen === (c.version === 4 ? 32 : 128);
+  const v = p(full ? formatCidr(c).replace(/\/\d+$/, '') : formatCidr(c));
+  const side = (col: string, anonCol: string): string =>
+    `${full ? `${col} = ${v}` : `(${col})::inet <<= ${v}::cidr`}${pseudonym ? ` AND ${anonCol} = 1` : ''}`;
+  return `((${side('orig_addr', 'orig_anon')}) OR (${side('resp_addr', 'resp_anon')}))`;
 }
 
 export class PgFlowStore implements AsyncFlowStore {
@@ -244,7 +265,7 @@ export class PgFlowStore implements AsyncFlowStore {
     const params: unknown[] = [];
     const p = (v: unknown): string => { params.push(v); return `$${params.length}`; };
     if (f.agentId !== undefined) cond.push(`agent_id = ${p(f.agentId)}`);
-    if (f.addr !== undefined) { const a = p(f.addr); cond.push(`(orig_addr = ${a} OR resp_addr = ${a})`); }
+    if (f.addr !== undefined) cond.push(addrCondition(f.addr, f.addrPseudonym ?? false, p));
     if (f.port !== undefined) { const a = p(f.port); cond.push(`(orig_port = ${a} OR resp_port = ${a})`); }
     if (f.proto !== undefined) cond.push(`proto = ${p(f.proto)}`);
     if (f.since !== undefined) cond.push(`end_us >= ${p(f.since)}`);
@@ -289,6 +310,37 @@ export class PgFlowStore implements AsyncFlowStore {
     const page = more ? r.rows.slice(0, limit) : r.rows;
     const last = page[page.length - 1];
     return { records: page.map(flowRecordFromRow), next: more && last ? encodeCursor(last.start_us, last.id) : null };
+  }
+
+  /** Totals, top talkers, ports and protocols of the matching records (SqliteFlowStore.summarizeFlows: the same groups and order). */
+  async summarizeFlows(filter: FlowFilter, top: number): Promise<FlowSummary> {
+    if (!Number.isSafeInteger(top) || top < 1) throw new StoreError(`top must be a positive integer, got ${String(top)}`);
+    const w = this.where(filter);
+    const sel = `WITH sel AS MATERIALIZED (SELECT orig_addr, resp_addr, orig_anon, resp_anon, proto, resp_port,
+      orig_pkts + resp_pkts AS pkts, orig_ip_bytes + resp_ip_bytes AS bytes FROM ${this.schema}.flows${w.sql})`;
+    const sums = 'COUNT(*)::bigint AS records, COALESCE(SUM(pkts), 0)::bigint AS packets, COALESCE(SUM(bytes), 0)::bigint AS bytes';
+    // one statement: the filter runs once, its rows feed every group; n keeps each group's order
+    const ranked = (order: string): string => `row_number() OVER (ORDER BY ${order}) AS n`;
+    const talkOrder = 'SUM(bytes) DESC, COUNT(*) DESC, addr COLLATE "C", anon';
+    const portOrder = 'SUM(bytes) DESC, COUNT(*) DESC, proto COLLATE "C", resp_port';
+    const protoOrder = 'SUM(bytes) DESC, COUNT(*) DESC, proto COLLATE "C"';
+    const r = await this.pool.query<{ part: string; k1: string | null; k2: number | null; records: number; packets: number; bytes: number }>(`${sel}
+      SELECT * FROM (
+        SELECT 't' AS part, NULL AS k1, NULL::bigint AS k2, ${sums}, 0::bigint AS n FROM sel
+        UNION ALL (SELECT 'a', addr, anon, ${sums}, ${ranked(talkOrder)} FROM (SELECT orig_addr AS addr, orig_anon AS anon, pkts, bytes FROM sel
+            UNION ALL SELECT resp_addr, resp_anon, pkts, bytes FROM sel) x
+          GROUP BY addr, anon ORDER BY ${talkOrder} LIMIT ${top})
+        UNION ALL (SELECT 'p', proto, resp_port, ${sums}, ${ranked(portOrder)} FROM sel GROUP BY proto, resp_port ORDER BY ${portOrder} LIMIT ${top})
+        UNION ALL (SELECT 'r', proto, NULL, ${sums}, ${ranked(protoOrder)} FROM sel GROUP BY proto ORDER BY ${protoOrder} LIMIT ${top})
+      ) u ORDER BY part, n`, w.params);
+    const of = (part: string): typeof r.rows => r.rows.filter((x) => x.part === part);
+    const t = of('t')[0]!;
+    return {
+      records: t.records, packets: t.packets, bytes: t.bytes,
+      talkers: of('a').map((x) => ({ addr: x.k1!, pseudonym: x.k2 === 1, records: x.records, packets: x.packets, bytes: x.bytes })),
+      ports: of('p').map((x) => ({ proto: x.k1!, port: x.k2!, records: x.records, packets: x.packets, bytes: x.bytes })),
+      protocols: of('r').map((x) => ({ proto: x.k1!, records: x.records, packets: x.packets, bytes: x.bytes })),
+    };
   }
 
   async countFlows(filter: FlowFilter = {}): Promise<number> {

@@ -49,6 +49,9 @@ function orgDdl(s: string): string {
     CREATE INDEX IF NOT EXISTS flows_agent ON ${s}.flows (agent_id, start_us);
     CREATE INDEX IF NOT EXISTS flows_start ON ${s}.flows (start_us);
     CREATE INDEX IF NOT EXISTS flows_uid ON ${s}.flows (uid, record_seq);
+    -- address prefixes (inet <<= cidr) as index ranges: flow filters by a CIDR prefix
+    CREATE INDEX IF NOT EXISTS flows_orig_inet ON ${s}.flows ((orig_addr::inet));
+    CREATE INDEX IF NOT EXISTS flows_resp_inet ON ${s}.flows ((resp_addr::inet));
     CREATE TABLE IF NOT EXISTS ${s}.dns_log (id bigserial PRIMARY KEY, uid text NOT NULL, agent_id text NOT NULL, ts_us bigint NOT NULL, record jsonb NOT NULL, stored_us bigint NOT NULL);
     CREATE TABLE IF NOT EXISTS ${s}.tls_log (id bigserial PRIMARY KEY, uid text NOT NULL, agent_id text NOT NULL, ts_us bigint NOT NULL, record jsonb NOT NULL, stored_us bigint NOT NULL);
     CREATE INDEX IF NOT EXISTS flows_stored ON ${s}.flows (stored_us);
