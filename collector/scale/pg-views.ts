@@ -30,10 +30,10 @@ export function pgOrgViews(pool: pg.Pool, org: string, alerts: () => Promise<PgA
         pool.query<MinuteRow>(`SELECT start_us / 60000000 AS m, SUM(orig_pkts + resp_pkts)::bigint AS pkts, SUM(orig_ip_bytes + resp_ip_bytes)::bigint AS bytes,
           COUNT(*)::bigint AS flows FROM ${s}.flows WHERE ${inWindow} GROUP BY m ORDER BY m`, p),
         pool.query<TopRow>(`SELECT orig_addr AS k, ${sums}, MAX(orig_anon) AS anon FROM ${s}.flows WHERE ${inWindow}
-          GROUP BY orig_addr ORDER BY bytes DESC, k COLLATE "C" LIMIT 10`, p),
+          GROUP BY orig_addr ORDER BY bytes DESC, orig_addr COLLATE "C" LIMIT 10`, p),
         pool.query<TopRow>(`SELECT proto || '/' || resp_port AS k, ${sums} FROM ${s}.flows WHERE ${inWindow} AND proto IN ('tcp', 'udp', 'sctp')
           GROUP BY proto, resp_port ORDER BY flows DESC, bytes DESC, proto COLLATE "C", resp_port LIMIT 10`, p),
-        pool.query<TopRow>(`SELECT proto AS k, ${sums} FROM ${s}.flows WHERE ${inWindow} GROUP BY proto ORDER BY bytes DESC, k COLLATE "C"`, p),
+        pool.query<TopRow>(`SELECT proto AS k, ${sums} FROM ${s}.flows WHERE ${inWindow} GROUP BY proto ORDER BY bytes DESC, proto COLLATE "C"`, p),
         pool.query<{ severity: string; n: number }>(`SELECT severity, COUNT(*)::bigint AS n FROM ${alertStore.schema}.alerts WHERE state <> 'closed' GROUP BY severity`),
       ]);
       const series = minuteSeries(w, minutes_.rows);
