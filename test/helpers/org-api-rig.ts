@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { logger } from '../../shared/log.js';
 import { initPki, pkiPaths } from '../../certs/pki-dir.js';
 import { createAppLogRoute } from '../../collector/control/app-log-route.js';
+import { sqliteOrgViews } from '../../collector/control/org-data-reader.js';
 import { openDataAccess } from '../../collector/control/data-access.js';
 import { loadCa } from '../../certs/certificate-authority.js';
 import { issueOperatorCertificate, recordOperatorIssuance } from '../../certs/operator-certs.js';
@@ -99,6 +100,7 @@ export class OrgApiRig {
       pcap: createPcapRoute({ dbPath, audit: control.audit, log, ...(pcapLimits ? { limits: pcapLimits } : {}) }),
       appLogs: createAppLogRoute(dbPath),
       data: openDataAccess(dbPath),
+      views: sqliteOrgViews(dbPath),
       status: () => ({}),
       ...(watchlist ? { feeds: () => watchlist.status() } : {}),
     };

@@ -4,7 +4,8 @@
 // uploading real dumps over mutual TLS. The `meerkat` CLI (a real process with an operator
 // certificate and signing key made by the real CLIs) pointed at A lists both agents, sends a
 // signed dump-size command that reaches the agent on B and sees its result, and lists the flows
-// the worker wrote, equal to the records in PostgreSQL; what A does not serve yet answers 501.
+// the worker wrote, equal to the records in PostgreSQL, and their summary (`meerkat top`); what A
+// does not serve yet answers 501.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -166,13 +167,19 @@ describe('scale-out: the operators\' API on the front-ends (system)', function (
       const key = (r: { uid: string; record_seq: number; agent_id: string }): string => `${r.agent_id}/${r.uid}/${r.record_seq}`;
       assert.deepEqual(viaA.map(key).sort(), stored.map((r) => key(r)).sort());
       assert.ok(new Set(viaA.map((r) => r.agent_id)).size === 2, 'flows of both agents');
+      // the flow summary (`meerkat top`) from the workers' schema
+      const top = await run([...MEERKAT, 'top', '--json', '--since', '0', ...api]);
+      assert.equal(top.code, 0, top.stderr);
+      const summary = JSON.parse(top.stdout) as { records: number; talkers: unknown[] };
+      assert.equal(summary.records, stored.length);
+      assert.ok(summary.talkers.length > 0);
     } finally {
       await pool.end();
     }
 
     // what a front-end does not serve yet: 501 naming the page, not a crash
-    const top = await run([...MEERKAT, 'top', ...api]);
-    assert.notEqual(top.code, 0);
-    assert.match(top.stderr, /scale-out front-end.*docs\/scale-out\.md/);
+    const byName = await run([...MEERKAT, 'dns', '--name', 'example.com', ...api]);
+    assert.notEqual(byName.code, 0);
+    assert.match(byName.stderr, /scale-out front-end.*docs\/scale-out\.md/);
   });
 });
