@@ -30,7 +30,8 @@ export interface ConsoleBench {
   page: ConsolePageBench | null;
 }
 
-function makeFlow(i: number, nowUs: number, agents: string[]): FlowRecord {
+/** The benchmark's record i: a day of traffic before nowUs, internal 10.x pseudonyms to external 198.51.x servers. */
+export function makeFlow(i: number, nowUs: number, agents: string[]): FlowRecord {
   const start = nowUs - Math.floor((i / 1_000_000) * 24 * 3600e6) - (i % 1000);
   const internal = `10.${(i >> 16) & 3}.${(i >> 8) & 255}.${i & 255}`;
   const external = `198.51.${(i * 7) & 255}.${(i * 13) & 255}`;
