@@ -31,6 +31,7 @@ import { benchAppEvents } from './app-events-bench.js';
 import { benchDgaEval } from './dga-eval.js';
 import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
 import { benchScaleOut, coresNeeded } from './scale-out.js';
+import { benchPgViews } from './pg-views-bench.js';
 
 const json = process.argv.includes('--json');
 const packetsArg = process.argv.find((a) => a.startsWith('--packets='));
@@ -268,6 +269,16 @@ async function main(): Promise<void> {
     report.add({ name: 'scale-out: worker cores for 833 dumps/s (100,000 agents, one dump per 2 min)', value: c.workers, unit: 'cores', note: `PostgreSQL ${c.postgres.toFixed(2)} cores, NATS ${c.nats.toFixed(2)} cores (100-packet dumps)` });
   } catch (e) {
     log(`scale-out: not measured (${(e as Error).message.split('\n')[0]}); needs nats-server and PostgreSQL (scripts/setup.sh)`);
+  }
+
+  log('scale-out console views: the overview, the flow summary and prefix filters over 1,000,000 flows in PostgreSQL (docs/scale-out.md "Measured")');
+  try {
+    const pv = await benchPgViews({ runs: 5, log });
+    for (const q of pv.queries) {
+      report.add({ name: `scale-out console ${q.name}`, value: q.p50, unit: 'ms (p50)', target: q.name.includes('24 h') ? undefined : '< 1000', note: `max ${q.max.toFixed(0)} ms, ${q.rows} rows` });
+    }
+  } catch (e) {
+    log(`scale-out console views: not measured (${(e as Error).message.split('\n')[0]}); needs PostgreSQL (scripts/setup.sh)`);
   }
 
   rmSync(dumpDir, { recursive: true, force: true });
