@@ -4,8 +4,8 @@
 // uploading real dumps over mutual TLS. The `meerkat` CLI (a real process with an operator
 // certificate and signing key made by the real CLIs) pointed at A lists both agents, sends a
 // signed dump-size command that reaches the agent on B and sees its result, and lists the flows
-// the worker wrote, equal to the records in PostgreSQL, and their summary (`meerkat top`); what A
-// does not serve yet answers 501.
+// the worker wrote, equal to the records in PostgreSQL, their summary (`meerkat top`) and the web
+// console's overview; what A does not serve yet answers 501.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { loadAgentIdentity } from '../../agent/transport/agent-identity.js';
 import { freePort } from '../helpers/processes.js';
 import { nodeScriptArgs } from '../helpers/node-script.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
+import { AdminClient, AdminApiError } from '../../console/admin-client.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 const MEERKAT = nodeScriptArgs('../../console/cli', import.meta.url);
@@ -176,6 +177,15 @@ describe('scale-out: the operators\' API on the front-ends (system)', function (
     } finally {
       await pool.end();
     }
+
+    // the web console's overview and single alert, from the workers' schema (OrgViews on PostgreSQL)
+    const client = AdminClient.fromOperatorDir(op, `https://127.0.0.1:${apiPort}`);
+    const o = await client.get<{ agents: { total: number }; flowsInWindow: number; series: { flows: number }[]; topTalkers: unknown[]; protocols: unknown[] }>(client.scoped('/overview?minutes=60'));
+    assert.equal(o.agents.total, 2);
+    assert.ok(o.flowsInWindow > 0 && o.topTalkers.length > 0 && o.protocols.length > 0, 'the flows the worker wrote');
+    assert.equal(o.series.reduce((n, x) => n + x.flows, 0), o.flowsInWindow);
+    await assert.rejects(client.get(client.scoped('/alerts/999999')), (e: AdminApiError) => e.status === 404 && e.reason === 'no-alert');
+    await assert.rejects(client.get(client.scoped('/flows/export?format=csv')), (e: AdminApiError) => e.status === 501 && /docs\/scale-out\.md/.test(e.message));
 
     // what a front-end does not serve yet: 501 naming the page, not a crash
     const byName = await run([...MEERKAT, 'dns', '--name', 'example.com', ...api]);
