@@ -8,7 +8,7 @@ import type { FlowRecord } from '../../flow/flow-record.js';
 import type { DnsRecord, TlsRecord } from '../../flow/app-records.js';
 import type { AsyncFlowStore, DumpCommit, DumpCommitResult } from '../async-flow-store.js';
 import { DEFAULT_RETENTION, StoreError, type AgentRow, type FlowFilter, type FlowPage, type FlowSummary, type InsertFlowsResult, type RetentionPolicy, type StoredDump } from '../flow-store.js';
-import { formatCidr, parseCidr, type Cidr } from '../../net/ip-address.js';
+import { formatCidr, parseCidr, parseIp, type Cidr } from '../../net/ip-address.js';
 import { decodeCursor, encodeCursor } from '../flow-cursor.js';
 import { FLOW_COLUMNS, flowRecordFromRow, flowRowProblem, flowRowValues, type FlowRow } from '../flow-columns.js';
 import { nameCondition } from '../app-log-sql.js';
@@ -59,6 +59,18 @@ function addrCondition(addr: string, pseudonym: boolean, p: (v: unknown) => stri
   const side = (col: string, anonCol: string): string =>
     `${full ? `${col} = ${v}` : `(${col})::inet <<= ${v}::cidr`}${pseudonym ? ` AND ${anonCol} = 1` : ''}`;
   return `((${side('orig_addr', 'orig_anon')}) OR (${side('resp_addr', 'resp_anon')}))`;
+}
+
+/** The address indexes cast each address to inet: a record whose address is none would fail its whole transaction, so it is refused alone. */
+function addrProblem(r: FlowRecord): string | null {
+  for (const [col, v] of [['orig_addr', r.orig_addr], ['resp_addr', r.resp_addr]] as const) {
+    try {
+      parseIp(v);
+    } catch {
+      return `${col} ${JSON.stringify(String(v).slice(0, 60))} is not an IP address`;
+    }
+  }
+  return null;
 }
 
 export class PgFlowStore implements AsyncFlowStore {
@@ -227,7 +239,7 @@ export class PgFlowStore implements AsyncFlowStore {
     };
     for (const r of records) {
       const values = flowRowValues(r, new Array<unknown>(FLOW_COLUMNS.length));
-      const problem = flowRowProblem(values);
+      const problem = flowRowProblem(values) ?? addrProblem(r);
       if (problem !== null) {
         out.refused.push({ uid: String(r.uid), agentId: String(r.agent_id), reason: problem });
         continue;

@@ -167,6 +167,16 @@ describe('scale-out console views and flow filters (PostgreSQL against SQLite)',
     await assert.rejects(pgStore.pageFlows({ addr: '10.1.0.0/33' }, 10, null), /not an address or CIDR prefix/);
   });
 
+  it('a record whose address is no IP address is refused alone (the address indexes would fail its batch)', async () => {
+    const bad = flow({ start: T0 - 3600e6, orig_addr: 'not-an-ip' });
+    const good = flow({ start: T0 - 3600e6, orig_addr: '10.99.0.1' });
+    const r = await pgStore.writeFlows([bad, good], [], []);
+    assert.equal(r.inserted, 1);
+    assert.deepEqual(r.refused, [{ uid: bad.uid, agentId: bad.agent_id, reason: 'orig_addr "not-an-ip" is not an IP address' }]);
+    assert.deepEqual((await pgStore.pageFlows({ addr: '10.99.0.0/16' }, 10, null)).records.map((x) => x.uid), [good.uid]);
+    await pool.query(`DELETE FROM org_views.flows WHERE uid = $1`, [good.uid]); // the other cases compare every record with SQLite's
+  });
+
   it('a prefix is answered by the address indexes (an index range, not a scan of every flow)', async () => {
     const c = await pool.connect();
     try {
