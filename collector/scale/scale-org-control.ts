@@ -6,6 +6,8 @@
 // meerkat.cmdresult.<org>.<agent id> so a waiting request on any front-end wakes at once; flows,
 // the DNS/TLS logs and the console's overview read from the schema the flow workers write. A tick on every front-end ends
 // expired commands and delivers what waits for the agents connected to it.
+import type { PcapRoute } from '../control/pcap-export.js';
+import { notInScaleOut } from './pg-data-access.js';
 import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from '../../shared/log.js';
 import { readOutcome, TERMINAL_STATES } from '../../shared/commands/command-schema.js';
@@ -46,6 +48,8 @@ export class ScaleOrgControl implements OrgControl {
   readonly data: OrgDataAccess;
   readonly appLogs: OrgAppLogs;
   readonly views?: OrgViews;
+  /** packet export reads dump files; in scale-out the raw dumps are in the stream: a clear 501 */
+  readonly pcap: PcapRoute = () => Promise.reject(notInScaleOut('packet export (the raw dumps are in the stream, not in files)'));
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly results: Subscription;
   private readonly timer: NodeJS.Timeout;

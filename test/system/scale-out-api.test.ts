@@ -186,6 +186,7 @@ describe('scale-out: the operators\' API on the front-ends (system)', function (
     assert.equal(o.series.reduce((n, x) => n + x.flows, 0), o.flowsInWindow);
     await assert.rejects(client.get(client.scoped('/alerts/999999')), (e: AdminApiError) => e.status === 404 && e.reason === 'no-alert');
     await assert.rejects(client.get(client.scoped('/flows/export?format=csv')), (e: AdminApiError) => e.status === 501 && /docs\/scale-out\.md/.test(e.message));
+    await assert.rejects(client.get(client.scoped('/pcap')), (e: AdminApiError) => e.status === 501 && /packet export.*docs\/scale-out\.md/.test(e.message));
 
     // what a front-end does not serve yet: 501 naming the page, not a crash
     const byName = await run([...MEERKAT, 'dns', '--name', 'example.com', ...api]);
