@@ -246,10 +246,15 @@ describe('agent/capture/live-capture (network namespaces, real libpcap)', functi
         const cap = await startCaptureChild(pair.nsA, { ...base(dir, randomBytes(32)), interfaces: [pair.ifA], rescanSeconds: 1 });
         await udpPaced(pair.nsB, pair.ipA, 9, 50, 5);
         await netnsExec(pair.nsA, 'ip', ['link', 'set', pair.ifA, 'down']);
-        await new Promise((r) => setTimeout(r, 1500));
-        const mid = await cap.stats();
-        assert.equal(mid.capture.failures, 1, 'the failed session was reported, not fatal');
-        assert.equal(mid.capture.sessions.length, 0);
+        // the handle's error or the next rescan (whichever comes first on a loaded machine) ends the session
+        let mid = await cap.stats();
+        for (let i = 0; i < 50 && mid.capture.sessions.length > 0; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          mid = await cap.stats();
+        }
+        assert.equal(mid.capture.sessions.length, 0, 'the session on the downed interface ended');
+        assert.equal(mid.capture.closed, 1, 'ended once (reported as failed or closed by the rescan), and the capture process lives on');
+        assert.ok(mid.capture.failures <= 1);
         await netnsExec(pair.nsA, 'ip', ['link', 'set', pair.ifA, 'up']);
         for (let i = 0; i < 50 && (await cap.stats()).capture.sessions.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
         await new Promise((r) => setTimeout(r, 1500)); // the link is back (veth carrier, ARP)
