@@ -18,6 +18,7 @@ import { PgFlowStore } from '../shared/store/postgres/pg-flow-store.js';
 import { DumpIngest } from '../collector/import/dump-ingest.js';
 import { CollectorServer } from '../collector/server/collector-server.js';
 import { startFrontend } from '../collector/scale/frontend.js';
+import { PgOrgRecords } from '../collector/scale/org-records.js';
 import { scaleOutSchema } from '../collector/scale/scale-config.js';
 import { collectorServerConfigSchema } from '../collector/server/server-config.js';
 import { JetStreamCommitter } from '../collector/scale/jetstream-committer.js';
@@ -148,6 +149,17 @@ async function runScaleOut(root: string, tp: TestPki, pgc: PgCluster, nats: Nats
   for (let i = 0; i < workers; i++) ws.push(await startWorker(root, `${org}-w${i}`, { pkiDir: tp.dir, scaleOut: { ...scaleOut, workerId: `${org}-w${i}` } }));
   const procs = ws.map((w) => w.proc);
   const fcfg = collectorServerConfigSchema.parse({ pkiDir: tp.dir, stateDir: join(root, `${org}-f`), listen: '127.0.0.1:0', ops: 'off', api: 'off', limits: { maxAgents: 10_000 } });
+  // the simulated agents' certificates come from the test root: the run's organisation is one the root signs for (as `default` is)
+  const orgPool = openPgPool({ url: pgc.url, passwordFile: pgc.passwordFile, max: 1 });
+  try {
+    const records = await PgOrgRecords.open(orgPool);
+    // the root signs for one organisation only: the previous run's gives way to this one
+    await orgPool.query('DELETE FROM meerkat.agent_orgs WHERE org IN (SELECT id FROM meerkat.orgs WHERE legacy_root AND id <> $1)', [org]);
+    await orgPool.query('DELETE FROM meerkat.orgs WHERE legacy_root AND id <> $1', [org]);
+    await records.put({ id: org, name: `bench ${org}`, legacyRoot: true, caCerts: [] }, { onlyIfMissing: true });
+  } finally {
+    await orgPool.end();
+  }
   const fe = await startFrontend(fcfg, scaleOutSchema.parse({ ...scaleOut, workerId: `${org}-f`, orgDumpsPerSec: 1e6, orgDumpsBurst: 1e6 }), { log: logger('bench-frontend'), defaultMetrics: false });
   const pool = openPgPool({ url: pgc.url, passwordFile: pgc.passwordFile, max: 2 });
   const store = await PgFlowStore.open(pool, org);
