@@ -18,7 +18,30 @@ export interface StoredInventory {
   report: unknown;
 }
 
-interface AgentRow { agent_id: string; first_seen: number; last_seen: number; health: string | null }
+/** A stored agent row (control_agents, SQLite or PostgreSQL): times in ms, health as JSON text. */
+export interface AgentRow { agent_id: string; first_seen: number; last_seen: number; health: string | null }
+
+/** What the operators see of the organisation's agents: the stored rows joined with those connected now (nowMs), by id. */
+export function agentViews(rows: Iterable<AgentRow>, live: readonly LiveAgentInfo[], nowMs: number, extra: (agentId: string) => Pick<AgentView, 'revoked' | 'pendingCommands'>): AgentView[] {
+  const byId = new Map([...rows].map((r) => [r.agent_id, r]));
+  const liveById = new Map(live.map((l) => [l.agentId, l]));
+  const ids = new Set([...byId.keys(), ...liveById.keys()]);
+  return [...ids].sort().map((id) => {
+    const r = byId.get(id);
+    const l = liveById.get(id);
+    const health = r?.health ? (JSON.parse(r.health) as Record<string, unknown> | null) : null;
+    return {
+      agentId: id,
+      online: l?.connected ?? false,
+      connectedSince: l?.connected ? l.connectedSince : null,
+      firstSeen: r ? new Date(r.first_seen).toISOString() : null,
+      lastSeen: l?.connected ? new Date(nowMs).toISOString() : r ? new Date(r.last_seen).toISOString() : null,
+      version: health && typeof health.agentVersion === 'string' ? health.agentVersion : null,
+      health,
+      ...extra(id),
+    };
+  });
+}
 
 export class AgentRegistry {
   private readonly upsert;
@@ -72,26 +95,7 @@ export class AgentRegistry {
 
   list(live: readonly LiveAgentInfo[], extra: (agentId: string) => Pick<AgentView, 'revoked' | 'pendingCommands'> = () => ({ revoked: false, pendingCommands: [] })): AgentView[] {
     this.flush();
-    const rows = this.db.prepare('SELECT * FROM control_agents').all() as AgentRow[];
-    const byId = new Map(rows.map((r) => [r.agent_id, r]));
-    const liveById = new Map(live.map((l) => [l.agentId, l]));
-    const ids = new Set([...byId.keys(), ...liveById.keys()]);
-    return [...ids].sort().map((id) => {
-      const r = byId.get(id);
-      const l = liveById.get(id);
-      const health = r?.health ? (JSON.parse(r.health) as Record<string, unknown> | null) : null;
-      const version = health && typeof health.agentVersion === 'string' ? health.agentVersion : null;
-      return {
-        agentId: id,
-        online: l?.connected ?? false,
-        connectedSince: l?.connected ? l.connectedSince : null,
-        firstSeen: r ? new Date(r.first_seen).toISOString() : null,
-        lastSeen: l?.connected ? new Date(this.now()).toISOString() : r ? new Date(r.last_seen).toISOString() : null,
-        version,
-        health,
-        ...extra(id),
-      };
-    });
+    return agentViews(this.db.prepare('SELECT * FROM control_agents').all() as AgentRow[], live, this.now(), extra);
   }
 
   saveInventory(agentId: string, commandId: string, report: unknown): void {

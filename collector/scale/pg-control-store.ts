@@ -18,7 +18,7 @@ import {
   type CommandFilter, type CommandRow, type QueuedCommand,
 } from '../control/command-queue.js';
 import type { AuditEntry, AuditFilter, AuditInput } from '../control/audit-log.js';
-import type { LiveAgentInfo, StoredInventory } from '../control/agent-registry.js';
+import { agentViews, type AgentRow, type LiveAgentInfo, type StoredInventory } from '../control/agent-registry.js';
 import type { OrgAgentDirectory, OrgAudit, OrgCommandQueue } from '../control/admin-api.js';
 
 function ddl(s: string): string {
@@ -44,7 +44,6 @@ function ddl(s: string): string {
 export const STALE_CLAIM_MS = 10_000;
 
 interface AuditRow { seq: number; at: number; actor: string; action: string; agent_id: string | null; command_id: string | null; outcome: string; detail: string | null }
-interface AgentRow { agent_id: string; first_seen: number; last_seen: number; health: string | null }
 
 /** Numbered parameters for a WHERE clause built piece by piece. */
 class Params {
@@ -271,23 +270,7 @@ export class PgControlStore implements OrgCommandQueue {
       const last = Math.floor(a.last_seen_us / 1000);
       byId.set(a.agent_id, r ? { ...r, first_seen: Math.min(r.first_seen, first), last_seen: Math.max(r.last_seen, last) } : { agent_id: a.agent_id, first_seen: first, last_seen: last, health: null });
     }
-    const liveById = new Map(live.map((l) => [l.agentId, l]));
-    const ids = new Set([...byId.keys(), ...liveById.keys()]);
-    return [...ids].sort().map((id) => {
-      const r = byId.get(id);
-      const l = liveById.get(id);
-      const health = r?.health ? (JSON.parse(r.health) as Record<string, unknown> | null) : null;
-      return {
-        agentId: id,
-        online: l?.connected ?? false,
-        connectedSince: l?.connected ? l.connectedSince : null,
-        firstSeen: r ? new Date(r.first_seen).toISOString() : null,
-        lastSeen: l?.connected ? new Date(this.now()).toISOString() : r ? new Date(r.last_seen).toISOString() : null,
-        version: health && typeof health.agentVersion === 'string' ? health.agentVersion : null,
-        health,
-        ...extra(id),
-      };
-    });
+    return agentViews(byId.values(), live, this.now(), extra);
   }
 
   /** Whether the organisation knows the agent (a heartbeat, a stored dump). */
