@@ -4,7 +4,6 @@
 // nothing listening): a typo, an old port name, a section of the wrong shape, an unknown
 // analyzer, an alert file it cannot write.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../shared/config/load-config.js';
@@ -18,17 +17,8 @@ import { payloadRetentionConfigSchema } from '../../collector/payload/payload-re
 import { quotasSchema } from '../../collector/orgs/org-quotas.js';
 import { repoRoot } from '../../shared/util/repo-paths.js';
 import { makeTestPki, tmpDir } from '../helpers/transport-rig.js';
-import { CollectorProcess, collectorCliArgs } from '../helpers/processes.js';
+import { CollectorProcess, runCollector } from '../helpers/processes.js';
 
-function runCollector(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...collectorCliArgs(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stderr }));
-  });
-}
 
 /** The top-level keys the collector reads. */
 function checkedTopLevel(): Record<string, string> {

@@ -105,6 +105,17 @@ export async function waitHttpOk(url: string, timeoutMs: number, child?: ChildPr
 }
 
 /** The real `meerkat-collector` program (flows, store, control side), as it ships. */
+/** `meerkat-collector ARGS` to its end: exit code and stderr (stdout ignored). */
+export function runCollector(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...collectorCliArgs(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
 export function collectorCliArgs(): string[] {
   const file = fileURLToPath(new URL(`../../collector/cli.${fromSource ? 'ts' : 'js'}`, import.meta.url));
   return fromSource ? ['--import', 'tsx', file] : [file];

@@ -1,21 +1,11 @@
 // `meerkat-collector run --role`: what is refused before anything starts (exit 2, naming the
 // problem). The roles running for real are in test/system/scale-out.test.ts.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectorCliArgs } from '../../helpers/processes.js';
+import { runCollector } from '../../helpers/processes.js';
 import { tmpDir } from '../../helpers/transport-rig.js';
 
-function runCollector(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...collectorCliArgs(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stderr }));
-  });
-}
 
 describe('meerkat-collector run --role', function () {
   this.timeout(60_000);
