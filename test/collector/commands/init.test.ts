@@ -14,6 +14,7 @@ import { parseEnrollToken } from '../../../certs/enroll-token-format.js';
 import { certFingerprintB64 } from '../../../certs/fingerprint.js';
 import { tmpDir } from '../../helpers/transport-rig.js';
 import { collectorCliArgs } from '../../helpers/processes.js';
+import { skipBecause } from '../../helpers/skip.js';
 import { openCollectorState } from '../../../collector/orgs/collector-state.js';
 import { EnrollTokenStore } from '../../../certs/enroll-tokens.js';
 
@@ -158,7 +159,7 @@ describe('meerkat-collector init', function () {
   });
 
   it('as root, for a state directory a service account owns, hands what it makes there to that account', async function () {
-    if (process.getuid?.() !== 0) this.skip(); // needs root to create files for another account
+    if (process.getuid?.() !== 0) skipBecause(this, 'needs root to create files for another account');
     const h = host('service');
     mkdirSync(h.state, { recursive: true, mode: 0o750 });
     chownSync(h.state, 65534, 65534);
