@@ -39,6 +39,9 @@ export interface SqliteFlowStoreOptions {
 }
 
 const DAY_US = 86_400_000_000;
+/** page cache sizes (negative: KiB): SQLite's default, and during a bulk import into a new database */
+const DEFAULT_CACHE_KIB = -2000;
+const BULK_CACHE_KIB = -65536;
 
 type Db = Database.Database;
 type Stmt = Database.Statement;
@@ -155,11 +158,13 @@ export class SqliteFlowStore implements FlowStore {
   private readonly pageWindow: PageWindow;
   private insertFlow!: Stmt;
   private closed = false;
+  private readonly synchronous: 'NORMAL' | 'FULL';
 
   constructor(readonly path: string, opts: SqliteFlowStoreOptions = {}) {
     this.retention = { ...DEFAULT_RETENTION, ...(opts.retention ?? {}) };
     this.nowUs = opts.nowUs ?? (() => Date.now() * 1000);
     this.pageWindow = opts.pageWindow ?? DEFAULT_PAGE_WINDOW;
+    this.synchronous = opts.synchronous === 'normal' ? 'NORMAL' : 'FULL';
     const pw = this.pageWindow;
     if (![pw.rows, pw.max, pw.fewMatches].every((n) => Number.isSafeInteger(n) && n > 0) || !Number.isSafeInteger(pw.growth) || pw.growth < 2) {
       throw new StoreError(`pageWindow needs positive whole rows, max and fewMatches and a growth of 2 or more, got ${JSON.stringify(pw)}`);
@@ -173,7 +178,7 @@ export class SqliteFlowStore implements FlowStore {
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
       if (!opts.readonly) {
         this.db.pragma('journal_mode = WAL');
-        this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+        this.db.pragma(`synchronous = ${this.synchronous}`);
         // indexes an interrupted bulk import set aside, in the schema they were made for
         restoreDeferredIndexes(this.db);
         this.migrate();
@@ -216,12 +221,32 @@ export class SqliteFlowStore implements FlowStore {
    * the end, or the next open does after a crash. Returns how many were set aside.
    */
   deferIndexes(): number {
-    return deferIndexes(this.db);
+    const n = deferIndexes(this.db);
+    if (n > 0) {
+      // A database new to this import holds nothing but what the import writes, and the import
+      // is recorded as done (import ledger) only at its end: its commits need not wait for the
+      // disk. WAL with synchronous NORMAL stays consistent after a crash (the last commits may
+      // be lost, never half-written); restoreIndexes() goes back to this store's setting and
+      // syncs everything. A larger page cache lets the final index build sort in memory.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma(`cache_size = ${BULK_CACHE_KIB}`);
+    }
+    return n;
   }
 
-  /** Builds the indexes deferIndexes() set aside (nothing when none are). */
+  /** This connection's commit durability now: 'full' (each commit synced) or 'normal' (synced at checkpoints). */
+  get syncMode(): 'full' | 'normal' | 'off' {
+    const v = this.db.pragma('synchronous', { simple: true }) as number;
+    return v >= 2 ? 'full' : v === 1 ? 'normal' : 'off';
+  }
+
+  /** Builds the indexes deferIndexes() set aside (nothing when none are), then makes all of it durable. */
   restoreIndexes(): number {
-    return restoreDeferredIndexes(this.db);
+    const n = restoreDeferredIndexes(this.db);
+    this.db.pragma(`synchronous = ${this.synchronous}`);
+    this.db.pragma(`cache_size = ${DEFAULT_CACHE_KIB}`);
+    if (n > 0) this.db.pragma('wal_checkpoint(FULL)');
+    return n;
   }
 
   private migrate(): void {

@@ -55,9 +55,12 @@ describe('sqlite deferred indexes', () => {
     db.close();
     const store = new SqliteFlowStore(path);
     // the store's own open restores what an earlier run left: defer again through it
+    assert.equal(store.syncMode, 'full');
     assert.equal(store.deferIndexes(), before.length);
+    assert.equal(store.syncMode, 'normal', 'a new database\'s bulk import does not sync each commit');
     assert.equal(store.insertFlows([flow(1), flow(2), flow(3)]).inserted, 3);
     assert.equal(store.restoreIndexes(), before.length);
+    assert.equal(store.syncMode, 'full', 'the store\'s own durability once the indexes are built');
     assert.equal(store.restoreIndexes(), 0, 'nothing left to build');
     store.close();
     const db2 = new Database(path, { readonly: true });
@@ -71,6 +74,7 @@ describe('sqlite deferred indexes', () => {
     const store = new SqliteFlowStore(path);
     store.insertFlows([flow(1)]);
     assert.equal(store.deferIndexes(), 0);
+    assert.equal(store.syncMode, 'full', 'an existing database keeps syncing each commit');
     store.close();
     const db = new Database(path, { readonly: true });
     assert.ok(indexes(db).length >= 11);
