@@ -1,7 +1,7 @@
 // The flow engine: a bidirectional flow table fed one PacketRecord at a time (records
 // are reused by the producer; everything kept is copied). Keys are agent + IP version +
 // protocol + both endpoints (address, pseudonym flag, port) + VLAN + tunnel kind, in
-// canonical order, hashed to a number with the full key compared on lookup. Time is packet time only:
+// canonical order, hashed to a number with the full key compared on lookup (an array of chains). Time is packet time only:
 // idle timeouts per protocol, Zeek's TCP attempt and close delays, and an Argus-style
 // active timeout that reports long flows incrementally. Records go to onRecord.
 // Pure logic: no I/O, no wall clock.
@@ -127,6 +127,14 @@ function headBefore(list: ExpiryList<Flow>, min: number): number {
   return h !== null && h.deadline < min ? h.deadline : min;
 }
 
+/** flow table slots to start with (a power of two) */
+const INITIAL_SLOTS = 1024;
+
+/** Earlier start first; flows started in the same microsecond in the order they were created. */
+function byStart(a: Flow, b: Flow): number {
+  return a.flowStart - b.flowStart || a.serial - b.serial;
+}
+
 function isIpv4Broadcast(ipVersion: number, a: Uint8Array): boolean {
   return ipVersion === 4 && a[0] === 255 && a[1] === 255 && a[2] === 255 && a[3] === 255;
 }
@@ -148,7 +156,13 @@ export class FlowEngine {
   private readonly tcpServer: ServerPortSet;
   private readonly udpServer: ServerPortSet;
 
-  private readonly buckets = new Map<number, Flow>();
+  /**
+   * The flow table: chains (Flow.bucketNext) hanging from slot hash & mask, doubled when there
+   * are more flows than slots. A plain array indexed by the hash costs a packet less than a
+   * Map lookup, and chains stay about one flow long.
+   */
+  private table: Array<Flow | null> = new Array<Flow | null>(INITIAL_SLOTS).fill(null);
+  private mask = INITIAL_SLOTS - 1;
   private flowCount = 0;
   private uidCounter = 0;
   private readonly agents = new Map<string, number>();
@@ -397,7 +411,7 @@ export class FlowEngine {
   }
 
   private find(h: number, agentIdx: number, ipVersion: number, proto: number, vlan: number): Flow | null {
-    let f: Flow | null = this.buckets.get(h) ?? null;
+    let f = this.table[h & this.mask] as Flow | null;
     while (f !== null) {
       if (f.hash === h && f.portA === this.kPortA && f.portB === this.kPortB && f.proto === proto &&
           f.a0 === this.kA0 && f.b0 === this.kB0 && f.vlan === vlan && f.agentIdx === agentIdx &&
@@ -431,15 +445,17 @@ export class FlowEngine {
     f.origIsA = this.kFromA; // the sender of the first packet, until decideOriginator
     f.flowStart = rec.tsUs;
     f.lastTs = rec.tsUs;
-    f.uid = this.uidPrefix + (this.uidCounter++).toString(36);
+    f.serial = this.uidCounter++;
+    f.uid = this.uidPrefix + f.serial.toString(36);
     if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) f.icmpCode = rec.dport;
 
     if (proto === IPPROTO_TCP && !portless) f.tcp = new TcpConnection(f.history);
     if (!portless) this.decideOriginator(f, rec);
 
-    f.bucketNext = this.buckets.get(h) ?? null;
-    this.buckets.set(h, f);
-    this.flowCount++;
+    const slot = h & this.mask;
+    f.bucketNext = this.table[slot] as Flow | null;
+    this.table[slot] = f;
+    if (++this.flowCount > this.table.length) this.growTable();
     this.stats.flowsCreated++;
     if (this.timeouts.activeUs > 0) {
       f.activeNode.deadline = rec.tsUs + this.timeouts.activeUs;
@@ -594,13 +610,13 @@ export class FlowEngine {
     if (f.idleNode.list !== null) f.idleNode.list.remove(f.idleNode);
     if (f.activeNode.list !== null) f.activeNode.list.remove(f.activeNode);
     if (f.attemptNode !== null && f.attemptNode.list !== null) f.attemptNode.list.remove(f.attemptNode);
-    // unlink from its bucket
-    const head = this.buckets.get(f.hash);
+    // unlink from its chain
+    const slot = f.hash & this.mask;
+    const head = this.table[slot] as Flow | null;
     if (head === f) {
-      if (f.bucketNext !== null) this.buckets.set(f.hash, f.bucketNext);
-      else this.buckets.delete(f.hash);
+      this.table[slot] = f.bucketNext;
     } else {
-      let p = head ?? null;
+      let p = head;
       while (p !== null && p.bucketNext !== f) p = p.bucketNext;
       if (p !== null) p.bucketNext = f.bucketNext;
     }
@@ -610,27 +626,48 @@ export class FlowEngine {
     this.emit(f, cause);
   }
 
+  /** Twice the slots, every chain split between its two new slots. */
+  private growTable(): void {
+    const old = this.table;
+    const table = new Array<Flow | null>(old.length * 2).fill(null);
+    const mask = table.length - 1;
+    for (let i = 0; i < old.length; i++) {
+      let f = old[i] as Flow | null;
+      while (f !== null) {
+        const next = f.bucketNext;
+        const slot = f.hash & mask;
+        f.bucketNext = table[slot] as Flow | null;
+        table[slot] = f;
+        f = next;
+      }
+    }
+    this.table = table;
+    this.mask = mask;
+  }
+
+  /** Every flow held, in no particular order. */
+  private allFlows(): Flow[] {
+    const all: Flow[] = [];
+    for (const head of this.table) {
+      for (let f: Flow | null = head; f !== null; f = f.bucketNext) all.push(f);
+    }
+    return all;
+  }
+
   /**
    * Start time (µs) of the oldest flow still open, or null when none is: the packets a rebuilt
    * engine must see again to continue every open flow begin there (collector/scale replay).
    */
   oldestOpenStartUs(): number | null {
     let oldest: number | null = null;
-    for (const head of this.buckets.values()) {
-      for (let f: Flow | null = head; f !== null; f = f.bucketNext) {
-        if (oldest === null || f.flowStart < oldest) oldest = f.flowStart;
-      }
-    }
+    for (const f of this.allFlows()) if (oldest === null || f.flowStart < oldest) oldest = f.flowStart;
     return oldest;
   }
 
   /** Ends every flow (end of an import or shutdown). Closing TCP flows report 'close'. */
   flushAll(): void {
-    const all: Flow[] = [];
-    for (const head of this.buckets.values()) {
-      for (let f: Flow | null = head; f !== null; f = f.bucketNext) all.push(f);
-    }
-    all.sort((a, b) => a.flowStart - b.flowStart);
+    const all = this.allFlows();
+    all.sort(byStart);
     for (const f of all) this.finish(f, f.closing ? 'close' : 'flush');
     this.frags.clear();
   }

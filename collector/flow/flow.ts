@@ -92,6 +92,8 @@ export class Flow {
   /** TCP close (or reset) completed: waiting out the close delay */
   closing = false;
   uid = '';
+  /** creation order in its engine (the uid's counter) */
+  serial = 0;
   recordSeq = 0;
   communityId = '';
   /** application state from metadata records (null for the flows that have none) */
