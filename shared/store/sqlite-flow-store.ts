@@ -351,7 +351,8 @@ export class SqliteFlowStore implements FlowStore {
           continue;
         }
         try {
-          ins.run(values);
+          // spread: better-sqlite3 binds arguments faster than the elements of one array argument
+          ins.run(...values);
           out.inserted++;
         } catch (e) {
           // a constraint on this row fails only this statement; the transaction goes on
