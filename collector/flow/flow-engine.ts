@@ -272,8 +272,11 @@ export class FlowEngine {
     const laterFragment = (flags & RecordFlag.Fragment) !== 0 && rec.fragOffset > 0;
     if (laterFragment && !damaged && this.joinFragment(agentIdx, rec)) return;
     const portless = laterFragment || damaged;
-    const h = this.canonicalKey(rec, agentIdx, portless);
-    const flow = this.lookup(h, agentIdx, rec, portless);
+    let flow = this.lastFlow;
+    if (portless || flow === null || !this.sameAsLast(flow, rec, agentIdx)) {
+      const h = this.canonicalKey(rec, agentIdx, portless);
+      flow = this.lookup(h, agentIdx, rec, portless);
+    }
     this.countInFlow(flow, rec, agentIdx, portless);
   }
 
@@ -297,6 +300,44 @@ export class FlowEngine {
     this.lastFlow = entry.flow;
     this.countPacket(entry.flow, entry.fromA === entry.flow.origIsA, rec, 0);
     this.touchTimers(entry.flow, 0);
+    return true;
+  }
+
+  /**
+   * Whether a TCP or UDP packet belongs to the flow of the packet before it (runs of one
+   * connection's packets are common): then it needs no key hash and no table lookup. Sets
+   * kFromA as canonicalKey would; false sends the packet the long way (also a TCP port reuse,
+   * which lookup() handles).
+   */
+  private sameAsLast(f: Flow, rec: PacketRecord, agentIdx: number): boolean {
+    const proto = rec.proto;
+    if (!f.alive || f.proto !== proto || (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP)) return false;
+    const flags = rec.flags;
+    const ipVersion = rec.ipVersion;
+    if (f.ipVersion !== ipVersion || f.vlan !== rec.vlan || f.agentIdx !== agentIdx ||
+        f.tunnel !== ((flags & RecordFlag.Inner) !== 0 ? rec.tunnel : 0)) return false;
+    const src = rec.src;
+    const dst = rec.dst;
+    const s0 = word(src, 0);
+    const d0 = word(dst, 0);
+    const srcAnon = (flags & RecordFlag.SrcAnon) !== 0;
+    const dstAnon = (flags & RecordFlag.DstAnon) !== 0;
+    let fromA: boolean;
+    // the key is canonical: the packet's endpoints equal (A, B) or (B, A), and in the first case
+    // canonicalKey's order puts the sender first too (equal endpoints included)
+    if (s0 === f.a0 && d0 === f.b0 && rec.sport === f.portA && rec.dport === f.portB && srcAnon === f.anonA && dstAnon === f.anonB) {
+      fromA = true;
+      if (ipVersion === 6 && !(word(src, 4) === f.a1 && word(src, 8) === f.a2 && word(src, 12) === f.a3 &&
+          word(dst, 4) === f.b1 && word(dst, 8) === f.b2 && word(dst, 12) === f.b3)) return false;
+    } else if (s0 === f.b0 && d0 === f.a0 && rec.sport === f.portB && rec.dport === f.portA && srcAnon === f.anonB && dstAnon === f.anonA) {
+      fromA = false;
+      if (ipVersion === 6 && !(word(src, 4) === f.b1 && word(src, 8) === f.b2 && word(src, 12) === f.b3 &&
+          word(dst, 4) === f.a1 && word(dst, 8) === f.a2 && word(dst, 12) === f.a3)) return false;
+    } else {
+      return false;
+    }
+    if (proto === IPPROTO_TCP && f.tcp !== null && f.tcp.isReuse(rec)) return false;
+    this.kFromA = fromA;
     return true;
   }
 
