@@ -68,6 +68,31 @@ describe('flow engine: keys and directions', () => {
     assert.deepEqual(recs.map((r) => r.vlan).sort(), [0, 0, 0, 7]);
   });
 
+  it('keeps IPv6 flows apart that differ only past the first address word, packet after packet, in either direction', () => {
+    const h = new Harness();
+    udp(h, T0, '2001:db8::1', 1000, '2001:db8::2', 2000, 1);
+    udp(h, T0 + 1, '2001:db8::1', 1000, '2001:db8::3', 2000, 1); // another destination, same first word
+    udp(h, T0 + 2, '2001:db8::3', 2000, '2001:db8::1', 1000, 1); // its reply, right after it
+    udp(h, T0 + 3, '2001:db8::2', 2000, '2001:db8::9', 1000, 1); // the first flow's ports, other hosts
+    const recs = h.finish();
+    assert.equal(recs.length, 3);
+    const byResp = new Map(recs.map((r) => [r.resp_addr, r]));
+    assert.deepEqual([byResp.get('2001:db8::2')!.orig_pkts, byResp.get('2001:db8::2')!.resp_pkts], [1, 0]);
+    assert.deepEqual([byResp.get('2001:db8::3')!.orig_pkts, byResp.get('2001:db8::3')!.resp_pkts], [1, 1]);
+    assert.equal(byResp.get('2001:db8::9')!.orig_addr, '2001:db8::2');
+  });
+
+  it('finds every flow again as the table grows, and ends flows of the same start in the order they began', () => {
+    const h = new Harness();
+    const n = 5000; // several doublings of the table
+    for (let i = 0; i < n; i++) udp(h, T0, `10.2.${i >> 8}.${i & 255}`, 40000, '192.0.2.1', 53, 1);
+    for (let i = n - 1; i >= 0; i--) udp(h, T0 + 10, '192.0.2.1', 53, `10.2.${i >> 8}.${i & 255}`, 40000, 1);
+    const recs = h.finish();
+    assert.equal(recs.length, n);
+    assert.ok(recs.every((r) => r.orig_pkts === 1 && r.resp_pkts === 1), 'each reply found its flow');
+    assert.deepEqual(recs.map((r) => r.orig_addr), Array.from({ length: n }, (_, i) => `10.2.${i >> 8}.${i & 255}`));
+  });
+
   it('never mixes tunnelled (inner) packets with outer ones of the same endpoints', () => {
     const h = new Harness();
     const base = { src: '10.172.64.6', dst: '10.172.64.7', proto: 47 };
