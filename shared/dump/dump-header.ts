@@ -6,7 +6,7 @@ import { DumpFormatError, DumpValueError } from './dump-error.js';
 
 export const DUMP_MAGIC = 0x50444b4d; // "MKDP" read as little-endian u32
 /** the version this code writes; it reads every version from MIN_DUMP_VERSION on */
-export const DUMP_VERSION = 3;
+export const DUMP_VERSION = 2;
 export const MIN_DUMP_VERSION = 1;
 export const DUMP_HEADER_LEN = 96;
 
@@ -153,15 +153,13 @@ export interface HeaderFields {
   uncompressedSize: number;
   compressedSize: number;
   bodyCrc32: number;
-  /** format version written (default DUMP_VERSION; 2 for readers not upgraded yet) */
-  version?: number;
 }
 
 /** Write the header into out[0..96). */
 export function encodeHeader(out: Uint8Array, h: HeaderFields): void {
   const dv = new DataView(out.buffer, out.byteOffset, DUMP_HEADER_LEN);
   dv.setUint32(O_MAGIC, DUMP_MAGIC, true);
-  dv.setUint16(O_VERSION, h.version ?? DUMP_VERSION, true);
+  dv.setUint16(O_VERSION, DUMP_VERSION, true);
   dv.setUint16(O_HEADER_LEN, DUMP_HEADER_LEN, true);
   dv.setUint32(O_FLAGS, h.flags, true);
   out.set(h.agentId, O_AGENT);

@@ -2,9 +2,8 @@
 // up front (header, body checksum, declared sizes before inflating, every
 // column's length and every value's range, canonical encoding) and decodes into
 // typed arrays; forEach then only copies into one reused record and cannot fail.
-// Any problem is a DumpFormatError naming what is wrong and where. Reads versions 1, 2 and 3
-// (2 adds the metadata columns, decoded into DecodedDump.meta; 3 stores the per-packet
-// columns of each block in block forms, column-forms.ts).
+// Any problem is a DumpFormatError naming what is wrong and where. Reads versions 1 and 2
+// (2 adds the metadata columns, decoded into DecodedDump.meta).
 import { crc32 } from 'node:zlib';
 import { EMPTY_BYTES, PacketRecord } from '../packet/packet-record.js';
 import { ColumnCursor, unzigzag32, type DecodePosition } from './byte-column.js';
@@ -17,8 +16,6 @@ import {
 import { TUPLE_FLAG_MASK, TupleTable } from './tuple-table.js';
 import { TupleState, seqAdvance } from './tuple-state.js';
 import { decodeMeta } from './meta-columns.js';
-import { FormCursor, ValueKind } from './column-forms.js';
-import { BLOCK_PACKETS } from './packet-block.js';
 import type { DumpMeta } from '../appmeta/meta-record.js';
 
 export interface DecodeOptions {
@@ -88,11 +85,10 @@ function decodeValidated(bytes: Uint8Array, opts: DecodeOptions): DecodedDump {
     cur.push(new ColumnCursor(body, off, off + lens[i]!, COLUMN_NAMES[i]!, at));
     off += lens[i]!;
   }
-  const forms = header.version >= 3;
-  if (!forms && lens[Col.Shape] !== n) throw new DumpFormatError(`column 'shape' has ${lens[Col.Shape]} bytes, expected one per packet (${n})`);
+  if (lens[Col.Shape] !== n) throw new DumpFormatError(`column 'shape' has ${lens[Col.Shape]} bytes, expected one per packet (${n})`);
 
   const tuples = decodeTuples(cur[Col.Tuples]!, header.tupleCount, at);
-  const p = decodePackets(cur, n, tuples, at, forms);
+  const p = decodePackets(cur, n, tuples, at);
   const meta = columns === COLUMN_COUNT
     ? decodeMeta({ kind: cur[Col.MetaKind]!, packet: cur[Col.MetaPacket]!, ints: cur[Col.MetaInts]!, refs: cur[Col.MetaRefs]!, strings: cur[Col.MetaStrings]!, addrs: cur[Col.MetaAddrs]! }, n, at)
     : [];
@@ -240,7 +236,7 @@ interface Packets {
   payOff: Uint32Array;
 }
 
-function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: DecodePosition, forms: boolean): Packets {
+function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: DecodePosition): Packets {
   const tupleCount = tuples.count;
   const p: Packets = {
     ts: new Float64Array(n), tuple: new Uint32Array(n), flags: new Uint32Array(n),
@@ -255,44 +251,36 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
   const f64 = new DataView(new ArrayBuffer(8));
   let introduced = 0;
   let prevT = -1;
-  // the per-packet columns written a block at a time (block forms in version 3)
-  const blocked: FormCursor[] = [];
-  const fc = (col: Col, kind: ValueKind): FormCursor => {
-    const r = new FormCursor(cur[col]!, kind, forms);
-    blocked.push(r);
-    return r;
-  };
-  const cShape = fc(Col.Shape, ValueKind.Byte), cTuple = fc(Col.TupleIdx, ValueKind.U32), cTs = cur[Col.Ts]!;
-  const cPay = fc(Col.PayloadLen, ValueKind.U32), cIpOver = fc(Col.IpOverhead, ValueKind.Sint), cWireOver = fc(Col.WireOverhead, ValueKind.Sint);
-  const cIpId = fc(Col.IpId, ValueKind.U32), cTtl = fc(Col.Ttl, ValueKind.Byte), cFlags = cur[Col.Flags]!;
-  const cFragF = fc(Col.FragFlags, ValueKind.U32), cFragO = fc(Col.FragOffset, ValueKind.U32);
-  const cTcpF = fc(Col.TcpFlags, ValueKind.U32), cSeq = fc(Col.TcpSeq, ValueKind.U32), cAck = fc(Col.TcpAck, ValueKind.U32);
-  const cWin = fc(Col.TcpWindow, ValueKind.U32), cOpt = fc(Col.TcpOptFlags, ValueKind.U32), cMss = cur[Col.TcpMss]!, cWs = cur[Col.TcpWscale]!;
-  const cTsv = fc(Col.TcpTsVal, ValueKind.U32), cTse = fc(Col.TcpTsEcr, ValueKind.U32), cCap = cur[Col.CapLen]!, cPayload = cur[Col.Payload]!;
+  const cShape = cur[Col.Shape]!, cTuple = cur[Col.TupleIdx]!, cTs = cur[Col.Ts]!;
+  const cPay = cur[Col.PayloadLen]!, cIpOver = cur[Col.IpOverhead]!, cWireOver = cur[Col.WireOverhead]!;
+  const cIpId = cur[Col.IpId]!, cTtl = cur[Col.Ttl]!, cFlags = cur[Col.Flags]!;
+  const cFragF = cur[Col.FragFlags]!, cFragO = cur[Col.FragOffset]!;
+  const cTcpF = cur[Col.TcpFlags]!, cSeq = cur[Col.TcpSeq]!, cAck = cur[Col.TcpAck]!, cWin = cur[Col.TcpWindow]!;
+  const cOpt = cur[Col.TcpOptFlags]!, cMss = cur[Col.TcpMss]!, cWs = cur[Col.TcpWscale]!;
+  const cTsv = cur[Col.TcpTsVal]!, cTse = cur[Col.TcpTsEcr]!, cCap = cur[Col.CapLen]!, cPayload = cur[Col.Payload]!;
   let prevTs = 0;
   for (let i = 0; i < n; i++) {
     at.record = i;
-    if (i % BLOCK_PACKETS === 0) for (const r of blocked) r.startBlock();
-    const shape = cShape.next();
-    if ((shape & ~SHAPE_KNOWN) !== 0) cShape.c.fail(`unknown shape bits 0x${shape.toString(16)}`);
-    if ((shape & SHAPE_NEEDS_TCP) !== 0 && (shape & Shape.Tcp) === 0) cShape.c.fail('TCP option bits without the TCP bit');
-    const code = cTuple.next();
+    const shape = cShape.byte();
+    if ((shape & ~SHAPE_KNOWN) !== 0) cShape.fail(`unknown shape bits 0x${shape.toString(16)}`);
+    if ((shape & SHAPE_NEEDS_TCP) !== 0 && (shape & Shape.Tcp) === 0) cShape.fail('TCP option bits without the TCP bit');
+    const code = cTuple.u32();
     let t: number;
     if (code === TUPLE_NEW) {
-      if (introduced === tupleCount) cTuple.c.fail(`new tuple referenced but all ${tupleCount} tuples are in use`);
+      if (introduced === tupleCount) cTuple.fail(`new tuple referenced but all ${tupleCount} tuples are in use`);
       t = introduced++;
     } else if (code === TUPLE_SAME) {
-      if (prevT < 0) cTuple.c.fail('first packet refers to a previous tuple');
+      if (prevT < 0) cTuple.fail('first packet refers to a previous tuple');
       t = prevT;
     } else if (code === TUPLE_REVERSE) {
       const r = prevT < 0 ? -1 : st.rev[prevT]!;
-      if (r < 0 || r >= introduced) cTuple.c.fail('reverse tuple referenced but the previous tuple has none in use');
+      if (r < 0 || r >= introduced) cTuple.fail('reverse tuple referenced but the previous tuple has none in use');
       t = r;
     } else {
       t = code - TUPLE_EXPLICIT;
-      if (t >= introduced) cTuple.c.fail(`tuple index ${t} out of range (${introduced} tuples in use)`);
+      if (t >= introduced) cTuple.fail(`tuple index ${t} out of range (${introduced} tuples in use)`);
       // canonical form: the shorter codes are used whenever they apply
-      if (t === prevT || t === st.rev[prevT]) cTuple.c.fail(`tuple index ${t} written explicitly where a short code applies`);
+      if (t === prevT || t === st.rev[prevT]) cTuple.fail(`tuple index ${t} written explicitly where a short code applies`);
     }
     p.tuple[i] = prevT = t;
 
@@ -308,17 +296,17 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
     }
     p.ts[i] = prevTs = ts;
 
-    const payloadLen = cPay.next();
-    const ipLen = payloadLen + cIpOver.next();
-    if (ipLen < 0 || ipLen >= TWO_32) cIpOver.c.fail(`IP length ${ipLen} out of range`);
-    const wireLen = ipLen + cWireOver.next();
-    if (wireLen < 0 || wireLen >= TWO_32) cWireOver.c.fail(`wire length ${wireLen} out of range`);
+    const payloadLen = cPay.u32();
+    const ipLen = payloadLen + cIpOver.sint();
+    if (ipLen < 0 || ipLen >= TWO_32) cIpOver.fail(`IP length ${ipLen} out of range`);
+    const wireLen = ipLen + cWireOver.sint();
+    if (wireLen < 0 || wireLen >= TWO_32) cWireOver.fail(`wire length ${wireLen} out of range`);
     p.payloadLen[i] = payloadLen;
     p.ipLen[i] = ipLen;
     p.wireLen[i] = wireLen;
-    const ipId = (st.ipId[t]! + unzigzag32(cIpId.next())) | 0;
+    const ipId = (st.ipId[t]! + unzigzag32(cIpId.u32())) | 0;
     p.ipId[i] = st.ipId[t] = ipId;
-    p.ttl[i] = cTtl.next();
+    p.ttl[i] = cTtl.byte();
 
     if ((shape & Shape.Flags) !== 0) {
       const f = cFlags.u32();
@@ -326,25 +314,25 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
       p.flags[i] = f;
     }
     if ((shape & Shape.Frag) !== 0) {
-      const ff = cFragF.next();
-      const fo = cFragO.next();
-      if ((ff | fo) === 0) cFragF.c.fail('fragment group present but empty');
+      const ff = cFragF.u32();
+      const fo = cFragO.u32();
+      if ((ff | fo) === 0) cFragF.fail('fragment group present but empty');
       p.fragFlags[i] = ff;
       p.fragOffset[i] = fo;
     }
     if ((shape & Shape.Tcp) !== 0) {
       // same predictions, in the same order, as the writer (see tuple-state.ts)
-      const tf = cTcpF.next();
+      const tf = cTcpF.u32();
       const r = st.rev[t]!;
       const revSeen = r >= 0 && st.seen[r] === 1;
       const ackPred = revSeen ? st.next[r]! : st.ack[t]!;
-      const seq = (st.next[t]! + unzigzag32(cSeq.next())) | 0;
+      const seq = (st.next[t]! + unzigzag32(cSeq.u32())) | 0;
       st.next[t] = seq + seqAdvance(tf, payloadLen);
-      const ack = (ackPred + unzigzag32(cAck.next())) | 0;
+      const ack = (ackPred + unzigzag32(cAck.u32())) | 0;
       st.ack[t] = ack;
-      const win = (st.win[t]! + unzigzag32(cWin.next())) | 0;
+      const win = (st.win[t]! + unzigzag32(cWin.u32())) | 0;
       st.win[t] = win;
-      const opt = cOpt.next();
+      const opt = cOpt.u32();
       p.tcpFlags[i] = tf;
       p.seq[i] = seq;
       p.ack[i] = ack;
@@ -365,14 +353,14 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
       }
       if ((shape & Shape.TcpTs) !== 0) {
         const tsEcrPred = revSeen ? st.tsVal[r]! : st.tsEcr[t]!;
-        const tv = (st.tsVal[t]! + unzigzag32(cTsv.next())) | 0;
-        const te = (tsEcrPred + unzigzag32(cTse.next())) | 0;
-        if ((tv | te) === 0) cTsv.c.fail('TCP timestamps marked present but zero');
+        const tv = (st.tsVal[t]! + unzigzag32(cTsv.u32())) | 0;
+        const te = (tsEcrPred + unzigzag32(cTse.u32())) | 0;
+        if ((tv | te) === 0) cTsv.fail('TCP timestamps marked present but zero');
         p.tsVal[i] = st.tsVal[t] = tv;
         p.tsEcr[i] = st.tsEcr[t] = te;
         any |= 1;
       }
-      if (any === 0) cTcpF.c.fail('TCP group present but empty');
+      if (any === 0) cTcpF.fail('TCP group present but empty');
       st.seen[t] = 1;
     }
     if ((shape & Shape.Payload) !== 0) {
@@ -382,7 +370,6 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
       p.payOff[i] = cPayload.skip(cl);
     }
   }
-  for (const r of blocked) r.end();
   if (introduced !== tupleCount) throw new DumpFormatError(`${tupleCount - introduced} of ${tupleCount} tuples are never referenced`);
   return p;
 }

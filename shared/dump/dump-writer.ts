@@ -12,7 +12,7 @@ import { ByteColumn, zigzag32 } from './byte-column.js';
 import { BLOCK_PACKETS, PacketBlock, type BlockColumns } from './packet-block.js';
 import { compressBody } from './body-compression.js';
 import {
-  CompressionKind, DUMP_HEADER_LEN, DUMP_VERSION, DumpFlag, compressionKind, dumpTime, encodeHeader, keyIdToBytes, uuidToBytes,
+  CompressionKind, DUMP_HEADER_LEN, DumpFlag, compressionKind, dumpTime, encodeHeader, keyIdToBytes, uuidToBytes,
 } from './dump-header.js';
 import { COLUMN_COUNT, Col, Shape, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm } from './dump-layout.js';
 import { KEY_WORDS, TUPLE_FLAG_MASK, TupleTable } from './tuple-table.js';
@@ -35,11 +35,6 @@ export interface DumpWriterOptions {
   level?: number;
   /** mark every dump as retro capture (header flag Retro) */
   retro?: boolean;
-  /**
-   * Format version written: 3 (the default, DUMP_VERSION) or 2, for collectors not yet able
-   * to read 3 (the same records; docs/dump-format.md section 6).
-   */
-  formatVersion?: 2 | 3;
 }
 
 const DEFAULT_LEVEL: Record<string, number> = { 'none': 0, 'deflate-raw': 6, 'brotli': 2 };
@@ -51,9 +46,6 @@ export class DumpWriter {
   private readonly compression: CompressionKind;
   private readonly level: number;
   private readonly retro: boolean;
-  private readonly version: 2 | 3;
-  /** version 3's block forms */
-  private readonly forms: boolean;
   private snap: number;
   private maxSnap: number;
 
@@ -121,9 +113,6 @@ export class DumpWriter {
     this.compression = compressionKind(comp);
     this.level = opts.level ?? DEFAULT_LEVEL[comp]!;
     this.retro = opts.retro ?? false;
-    this.version = opts.formatVersion ?? (DUMP_VERSION as 3);
-    if (this.version !== 2 && this.version !== 3) throw new RangeError(`dump format version ${String(this.version)} cannot be written (2 or 3)`);
-    this.forms = this.version === 3;
     const maxLevel = this.compression === CompressionKind.Brotli ? 11 : this.compression === CompressionKind.DeflateRaw ? 9 : 0;
     if (!Number.isInteger(this.level) || this.level < 0 || this.level > maxLevel) {
       throw new RangeError(`compression level ${this.level} out of range 0..${maxLevel} for ${comp}`);
@@ -262,7 +251,7 @@ export class DumpWriter {
       this.anyPayload = true;
     }
     b.n = i + 1;
-    if (i + 1 === BLOCK_PACKETS) this.prevTs = b.flush(this.blockCols, this.prevTs, this.forms);
+    if (i + 1 === BLOCK_PACKETS) this.prevTs = b.flush(this.blockCols, this.prevTs);
     if (this.queued.length !== 0) this.addQueuedMeta();
   }
 
@@ -277,7 +266,7 @@ export class DumpWriter {
    */
   finish(sequence: number): Uint8Array {
     if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RangeError(`dump sequence must be an integer 0..2^53-1, got ${sequence}`);
-    this.prevTs = this.block.flush(this.blockCols, this.prevTs, this.forms);
+    this.prevTs = this.block.flush(this.blockCols, this.prevTs);
     this.cTuples.clear();
     this.writeTuples(this.cTuples);
 
@@ -317,7 +306,6 @@ export class DumpWriter {
       uncompressedSize: total,
       compressedSize: packed.length,
       bodyCrc32: crc32(packed),
-      version: this.version,
     });
     this.reset();
     return out;

@@ -7,11 +7,8 @@
 // exactly those of appending value by value (columns are independent streams).
 // The fragment columns are blocked too: every IPv4 packet with Don't Fragment set has them.
 // Rare columns (flags, MSS, window scale, payload) are still appended directly.
-// Version 3 writes each block's values of a column in the cheapest of its block forms
-// (column-forms.ts); version 2 (forms off) writes them plain, with no form byte.
 import { ByteColumn, zigzag32 } from './byte-column.js';
 import { TS_ESCAPE } from './dump-layout.js';
-import { writeByteBlock, writeSintDiffBlock, writeU32Block } from './column-forms.js';
 
 /** Packets per block: small enough to stay in cache (~230 KB), large enough to amortise the loops. */
 export const BLOCK_PACKETS = 4096;
@@ -79,10 +76,8 @@ export class PacketBlock {
   /**
    * Appends the block's values to their columns and empties the block. `prevTs` is the
    * timestamp the first packet's delta is taken from; returns the one for the next block.
-   * `forms`: version 3's block forms (else version 2's plain values).
    */
-  flush(c: BlockColumns, prevTs: number, forms: boolean): number {
-    if (forms) return this.flushForms(c, prevTs);
+  flush(c: BlockColumns, prevTs: number): number {
     const n = this.n;
     c.shape.byteRun(this.shape, n);
     c.tupleIdx.u32Run(this.tupleCode, n);
@@ -102,30 +97,6 @@ export class PacketBlock {
     c.tcpOptFlags.u32Run(this.tcpOptFlags, nt);
     c.tcpTsVal.u32Run(this.tcpTsVal, this.nTs);
     c.tcpTsEcr.u32Run(this.tcpTsEcr, this.nTs);
-    this.clear();
-    return prevTs;
-  }
-
-  private flushForms(c: BlockColumns, prevTs: number): number {
-    const n = this.n;
-    writeByteBlock(c.shape, this.shape, n);
-    writeU32Block(c.tupleIdx, this.tupleCode, n);
-    prevTs = this.encodeTs(c.ts, prevTs);
-    writeU32Block(c.payloadLen, this.payloadLen, n);
-    writeSintDiffBlock(c.ipOverhead, this.ipLen, this.payloadLen, n);
-    writeSintDiffBlock(c.wireOverhead, this.wireLen, this.ipLen, n);
-    writeU32Block(c.ipId, this.ipId, n);
-    writeByteBlock(c.ttl, this.ttl, n);
-    writeU32Block(c.fragFlags, this.fragFlags, this.nFrag);
-    writeU32Block(c.fragOffset, this.fragOffset, this.nFrag);
-    const nt = this.nTcp;
-    writeU32Block(c.tcpFlags, this.tcpFlags, nt);
-    writeU32Block(c.tcpSeq, this.tcpSeq, nt);
-    writeU32Block(c.tcpAck, this.tcpAck, nt);
-    writeU32Block(c.tcpWindow, this.tcpWindow, nt);
-    writeU32Block(c.tcpOptFlags, this.tcpOptFlags, nt);
-    writeU32Block(c.tcpTsVal, this.tcpTsVal, this.nTs);
-    writeU32Block(c.tcpTsEcr, this.tcpTsEcr, this.nTs);
     this.clear();
     return prevTs;
   }

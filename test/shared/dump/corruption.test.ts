@@ -34,7 +34,7 @@ function rejects_(bytes: Uint8Array, opts: { maxPackets?: number; maxUncompresse
 }
 
 /** A dump whose header is valid for an arbitrary body (checksums recomputed). */
-function craft(body: Uint8Array, o: { packets: number; tuples: number; kind?: CompressionKind; usize?: number; first?: number; last?: number; flags?: number; version?: number }): Uint8Array {
+function craft(body: Uint8Array, o: { packets: number; tuples: number; kind?: CompressionKind; usize?: number; first?: number; last?: number; flags?: number }): Uint8Array {
   const kind = o.kind ?? CompressionKind.None;
   const packed = kind === CompressionKind.None ? body : kind === CompressionKind.Brotli ? brotliCompressSync(body) : deflateRawSync(body);
   const out = new Uint8Array(96 + packed.length);
@@ -43,7 +43,6 @@ function craft(body: Uint8Array, o: { packets: number; tuples: number; kind?: Co
     agentId: uuidToBytes(AGENT), anonKeyId: keyIdToBytes(KEY), sequence: 1, firstTsUs: o.first ?? 0, lastTsUs: o.last ?? 0,
     packetCount: o.packets, tupleCount: o.tuples, linkType: 1, snapLen: 0, compression: kind, compressionLevel: 0,
     flags: o.flags ?? 0, uncompressedSize: o.usize ?? body.length, compressedSize: packed.length, bodyCrc32: crc32(packed),
-    version: o.version,
   });
   return out;
 }
@@ -123,8 +122,8 @@ describe('dump reader on hostile input', () => {
   it('names the problem: bad magic, version, header checksum, body checksum', () => {
     const b1 = dump.slice(); b1[0] = 0x58;
     rejects(b1, /bad magic/);
-    const b2 = dump.slice(); b2[4] = 4;
-    rejects(b2, /unsupported dump version 4/);
+    const b2 = dump.slice(); b2[4] = 3;
+    rejects(b2, /unsupported dump version 3/);
     const b3 = dump.slice(); b3[30]! ^= 1;
     rejects(b3, /header checksum mismatch/);
     const b4 = dump.slice(); b4[dump.length - 10]! ^= 0x10;
@@ -158,14 +157,8 @@ describe('dump reader on hostile input', () => {
   it('reports a truncated column with its name and record', () => {
     const h = readDumpHeader(dump);
     const body = new Uint8Array(brotliDecompressSync(dump.subarray(96)));
-    // the header declares one packet (or tuple) more than the columns hold: version 3 runs out
-    // of a column at that record; version 2's shape column has one byte per packet, checked first
-    rejects(craft(body, { packets: h.packetCount + 1, tuples: h.tupleCount, first: h.firstTsUs, last: h.lastTsUs }), new RegExp(`column '\\w+' at record ${h.packetCount}: `));
-    const w2 = new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 0, formatVersion: 2 });
-    for (const r of ssh) w2.add(r);
-    const v2 = w2.finish(7);
-    const body2 = new Uint8Array(brotliDecompressSync(v2.subarray(96)));
-    rejects(craft(body2, { packets: h.packetCount + 1, tuples: h.tupleCount, first: h.firstTsUs, last: h.lastTsUs, version: 2 }), /column 'shape' has \d+ bytes, expected one per packet/);
+    // the header declares one packet (or tuple) more than the columns hold
+    rejects(craft(body, { packets: h.packetCount + 1, tuples: h.tupleCount, first: h.firstTsUs, last: h.lastTsUs }), /column 'shape' has \d+ bytes, expected one per packet/);
     rejects(craft(body, { packets: h.packetCount, tuples: h.tupleCount + 1, first: h.firstTsUs, last: h.lastTsUs }), /column 'tuples'/);
     rejects(craft(body, { packets: h.packetCount, tuples: h.tupleCount, first: h.firstTsUs + 1, last: h.lastTsUs }), /firstTsUs/);
     rejects(craft(body, { packets: h.packetCount, tuples: h.tupleCount, first: h.firstTsUs, last: h.lastTsUs, flags: 1 }), /payload flag/);
