@@ -24,6 +24,16 @@ const pinoWithoutWorkers = {
       /[\\/]node_modules[\\/]pino[\\/]/.test(a.importer) ? { path: resolve('scripts/bundle-stubs/pino-worker-threads.cjs') } : undefined);
   },
 };
+
+// commander's child_process: loaded on first use instead of at start (the stub says why)
+const commanderLazyChildProcess = {
+  name: 'commander-lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (a) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(a.importer) && !a.importer.endsWith('commander-child-process.cjs')
+        ? { path: resolve('scripts/bundle-stubs/commander-child-process.cjs') } : undefined);
+  },
+};
 rmSync(out, { recursive: true, force: true }); // chunk names carry content hashes: no stale ones
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const result = await build({
@@ -35,7 +45,7 @@ const result = await build({
   keepNames: true,
   sourcemap: 'linked',
   external: ['cap', 'better-sqlite3'],
-  plugins: [pinoWithoutWorkers],
+  plugins: [pinoWithoutWorkers, commanderLazyChildProcess],
   define: { MEERKAT_BUNDLED_VERSION: JSON.stringify(version) },
 });
 writeFileSync(`${out}/meta.json`, JSON.stringify(result.metafile));

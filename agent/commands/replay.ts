@@ -48,7 +48,7 @@ export function registerReplayCommand(program: Command): void {
       }
       // loaded on use: the agent's service (`run`) must not carry the file readers and progress bar
       const [{ startProgress }, { replayFiles }] = await Promise.all([import('../../shared/cli/progress.js'), import('../pipeline/replay-files.js')]);
-      const bar = startProgress(total, 'replay');
+      const bar = await startProgress(total, 'replay');
       let doneBefore = 0;
       let lastIndex = 0;
       let lastSize = 0;

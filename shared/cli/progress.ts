@@ -1,6 +1,6 @@
 // Progress bars for long operations (cli-progress), on stderr, only when stderr
-// is a terminal (or MEERKAT_PROGRESS=1), so scripts and logs stay clean.
-import cliProgress from 'cli-progress';
+// is a terminal (or MEERKAT_PROGRESS=1), so scripts and logs stay clean. cli-progress is
+// loaded only when a bar is drawn: batch runs (replay into a pipe) do not pay for loading it.
 
 export interface Progress {
   update(value: number, payload?: Record<string, string | number>): void;
@@ -9,9 +9,10 @@ export interface Progress {
 
 const NOOP: Progress = { update() {}, stop() {} };
 
-export function startProgress(total: number, label: string, unit = 'bytes'): Progress {
+export async function startProgress(total: number, label: string, unit = 'bytes'): Promise<Progress> {
   const enabled = process.env.MEERKAT_PROGRESS === '1' || (process.stderr.isTTY && process.env.MEERKAT_PROGRESS !== '0');
   if (!enabled || total <= 0) return NOOP;
+  const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,

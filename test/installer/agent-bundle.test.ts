@@ -58,6 +58,13 @@ describe('agent bundle: the agent as it ships', function () {
     assert.equal(launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} run`);
     assert.equal(launcherCommandLine(['replay'], { MEERKAT_AGENT_PROFILE: 'lean' }).line, `${lean} ${script} replay`);
     assert.equal(launcherCommandLine(['run'], { MEERKAT_NODE_FLAGS: '--max-old-space-size=64' }).line, `--max-old-space-size=64 ${script} run`);
+    // replay opens no TLS connection: node is not made to parse extra CA certificates at start
+    const showCa = join(dir, 'show-ca');
+    writeFileSync(showCa, '#!/bin/sh\necho "ca=${NODE_EXTRA_CA_CERTS-none}"\n', { mode: 0o755 });
+    const caEnv = { MEERKAT_NODE: showCa, NODE_EXTRA_CA_CERTS: '/etc/extra-ca.pem' };
+    assert.equal(launcherCommandLine(['replay', 'a.pcap'], caEnv).line, 'ca=none');
+    assert.equal(launcherCommandLine(['run'], caEnv).line, 'ca=/etc/extra-ca.pem');
+    assert.equal(launcherCommandLine(['enroll'], caEnv).line, 'ca=/etc/extra-ca.pem');
     const bad = launcherCommandLine(['run'], { MEERKAT_AGENT_PROFILE: 'turbo' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /MEERKAT_AGENT_PROFILE must be 'lean' or 'fast', not 'turbo'/);
