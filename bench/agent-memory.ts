@@ -5,7 +5,9 @@
 // sends UDP to the agent at a steady rate. The agent's /proc status is sampled every 50 ms;
 // reported: the peak RSS while capturing and its split (private/anonymous, of which the V8
 // heap; file-backed: the node binary, libraries, the capture ring), the lifetime high-water
-// mark, and what was captured, so a low figure cannot come from a capture that fell behind.
+// mark, PSS and private memory (smaps_rollup) idle and at the end, the minor page faults during
+// the traffic (the pages the service's working-set trim unmapped come back by them), and what
+// was captured, so a low figure cannot come from a capture that fell behind.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
