@@ -4,7 +4,7 @@
 // sources and code cache, ICU tables) resident for the process's life unless memory runs
 // short; the patched cap addon's trimStartupPages() unmaps the read-only, never-written file
 // mappings (they stay in the page cache and fault back when used: docs/agent-memory.md, fifth
-// round). Windows: the addon empties the working set the same way. Off with
+// round), and once more half a minute later. Windows: the addon empties the working set. Off with
 // MEERKAT_AGENT_TRIM=off; a missing or failing trim is logged and the agent runs on.
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -13,11 +13,11 @@ import { capTrimStartupPages, type CapTrimResult } from './capture/cap-binding.j
 /** after the first connection: the TLS handshake and first heartbeat are done by then */
 const FIRST_TRIM_DELAY_MS = 2_000;
 /**
- * once more after a minute: what the first trim took and the traffic brought back is the
- * agent's real working set by then, but the optimizing JIT's first compilations (code the
- * warm-up did not reach) touch compiler pages that are not needed again
+ * once more half a minute later: the optimizing JIT's first compilations of what the traffic
+ * needs (code the warm-up did not reach) touch compiler and start-up pages that are not needed
+ * again; at 20,000 packets/s the RSS no longer grows after ~30 s (docs/agent-memory.md)
  */
-const SECOND_TRIM_DELAY_MS = 60_000;
+const SECOND_TRIM_DELAY_MS = 30_000;
 
 /** without a connection by then, the trim starts anyway */
 const UNCONNECTED_TRIM_MS = 30_000;
@@ -84,7 +84,7 @@ export function scheduleStartupTrim(connection: EventEmitter, log: Logger, o: Tr
     connection.off('connected', start);
     later(o.firstDelayMs ?? FIRST_TRIM_DELAY_MS, () => {
       runTrim(trim, log, 'after start-up');
-      later(o.secondDelayMs ?? SECOND_TRIM_DELAY_MS, () => { runTrim(trim, log, 'after the first minute'); });
+      later(o.secondDelayMs ?? SECOND_TRIM_DELAY_MS, () => { runTrim(trim, log, 'half a minute later'); });
     });
   };
   connection.on('connected', start);

@@ -38,7 +38,7 @@ describe('agent/service-trim', function () {
     await sleep(150);
     assert.equal(calls, 2, 'a reconnection does not trim again');
     stop();
-    assert.deepEqual(lines().filter((l) => l.msg.startsWith('working-set trim')).map((l) => l.when), ['after start-up', 'after the first minute']);
+    assert.deepEqual(lines().filter((l) => l.msg.startsWith('working-set trim')).map((l) => l.when), ['after start-up', 'half a minute later']);
   });
 
   it('trims without a connection once the start-up wait is over', async () => {
