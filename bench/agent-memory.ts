@@ -76,6 +76,8 @@ export interface AgentMemoryResult {
   endShare: MemoryShare;
   /** minor page faults of the agent while the traffic was sent */
   minorFaults: number;
+  /** major page faults (read from disk) of the agent while the traffic was sent */
+  majorFaults: number;
   /** the agent logged its working-set trim before the traffic started */
   trimmed: boolean;
   /** V8 heap committed / used, highest seen in the agent's status file (written every 2 s) */
@@ -129,9 +131,10 @@ function cpuOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15 of stat(5), clock ticks (USER_HZ = 100)
 }
 
-/** Minor page faults so far (field 10 of stat(5)). */
-function minorFaultsOf(pid: number): number {
-  return Number(statFields(pid)[7]);
+/** Minor and major page faults so far (fields 10 and 12 of stat(5)). */
+function faultsOf(pid: number): { minor: number; major: number } {
+  const f = statFields(pid);
+  return { minor: Number(f[7]), major: Number(f[9]) };
 }
 
 /** PSS and private memory of a process, from /proc/PID/smaps_rollup. */
@@ -259,11 +262,11 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
     // the CPU figure is per second of sending (the sender's own clock, printed on exit), not
     // diluted by the idle seconds around it
     const cpu0 = cpuOf(pid);
-    const faults0 = minorFaultsOf(pid);
+    const faults0 = faultsOf(pid);
     const sending = netnsExec(rig.pair.nsB, process.execPath, [...nodeScriptArgs('./agent-memory-child', import.meta.url), rig.pair.ipA, String(rate), String(seconds), '256', String(opts.payloadBytes ?? 32)], { timeoutMs: (seconds + 30) * 1000 });
     const [sender] = await Promise.all([sending, opts.whileCapturing?.(pid, seconds)]);
     const cpu = cpuOf(pid) - cpu0;
-    const minorFaults = minorFaultsOf(pid) - faults0;
+    const faults = faultsOf(pid);
     if (sender.code !== 0) throw new Error(`traffic sender failed: ${sender.stderr}`);
     const sent = JSON.parse(sender.stdout) as { sent: number; seconds: number };
     await sleep(2500); // the ring drains, the status file catches up
@@ -282,7 +285,8 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
       end: end.split,
       idleShare,
       endShare,
-      minorFaults,
+      minorFaults: faults.minor - faults0.minor,
+      majorFaults: faults.major - faults0.major,
       trimmed,
       heapTotalMb,
       heapUsedMb,
