@@ -4,8 +4,9 @@
 // sources and code cache, ICU tables) resident for the process's life unless memory runs
 // short; the patched cap addon's trimStartupPages() unmaps the read-only, never-written file
 // mappings (they stay in the page cache and fault back when used: docs/agent-memory.md, fifth
-// round), and once more half a minute later. Windows: the addon empties the working set. Off with
-// MEERKAT_AGENT_TRIM=off; a missing or failing trim is logged and the agent runs on.
+// round). It runs 2 s after the first connection and once more half a minute later. Windows:
+// the addon empties the working set. Off with MEERKAT_AGENT_TRIM=off; a missing or failing
+// trim is logged and the agent runs on.
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { capTrimStartupPages, type CapTrimResult } from './capture/cap-binding.js';
