@@ -33,7 +33,7 @@ export interface TrimScheduleOptions {
   firstDelayMs?: number;
   secondDelayMs?: number;
   unconnectedMs?: number;
-  /** after the first trim: maps the per-packet path back (LivePipeline.rewarm) */
+  /** after each trim that worked: maps the per-packet path back (LivePipeline.rewarm) */
   afterTrim?: () => void;
 }
 
@@ -94,9 +94,7 @@ export function scheduleStartupTrim(connection: EventEmitter, log: Logger, o: Tr
     connection.off('connected', start);
     later(o.firstDelayMs ?? FIRST_TRIM_DELAY_MS, () => {
       runTrim(trim, log, 'after start-up', o.afterTrim);
-      // no rewarm then: traffic may be flowing, and a rewarm is a synchronous stretch of
-      // synthetic packets while the ring fills (docs/agent-memory.md)
-      later(o.secondDelayMs ?? SECOND_TRIM_DELAY_MS, () => { runTrim(trim, log, 'half a minute later'); });
+      later(o.secondDelayMs ?? SECOND_TRIM_DELAY_MS, () => { runTrim(trim, log, 'half a minute later', o.afterTrim); });
     });
   };
   connection.on('connected', start);

@@ -20,7 +20,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('agent/service-trim', function () {
   this.timeout(120_000);
 
-  it('trims after the first connection, and once more later, the first followed by the rewarm; not before, not per reconnection', async () => {
+  it('trims after the first connection, and once more later, each time followed by the rewarm; not before, not per reconnection', async () => {
     const { log, lines } = capturedLog();
     const shipper = new EventEmitter();
     let calls = 0;
@@ -38,7 +38,7 @@ describe('agent/service-trim', function () {
     shipper.emit('connected', null);
     await sleep(150);
     assert.equal(calls, 2, 'a reconnection does not trim again');
-    assert.deepEqual(order, ['trim', 'rewarm', 'trim'], 'the per-packet path is mapped back after the first trim only');
+    assert.deepEqual(order, ['trim', 'rewarm', 'trim', 'rewarm'], 'the per-packet path is mapped back after each trim');
     stop();
     assert.deepEqual(lines().filter((l) => l.msg.startsWith('working-set trim')).map((l) => l.when), ['after start-up', 'half a minute later']);
   });
