@@ -33,8 +33,6 @@ export interface TrimScheduleOptions {
   firstDelayMs?: number;
   secondDelayMs?: number;
   unconnectedMs?: number;
-  /** after each trim that worked: maps the per-packet path back (LivePipeline.rewarm) */
-  afterTrim?: () => void;
 }
 
 /** The addon's trim, or undefined (logged) when the addon cannot be loaded or lacks one. */
@@ -49,18 +47,11 @@ function addonTrim(log: Logger): TrimFunction | undefined {
   }
 }
 
-/**
- * Runs the trim once, then `afterTrim`: the first packets after a trim otherwise fault the
- * per-packet path's pages back while the capture ring fills (docs/agent-memory.md: drops at
- * the start of traffic on an overloaded CPU). A failure is logged, never thrown.
- */
-export function runTrim(trim: TrimFunction, log: Logger, when: string, afterTrim?: () => void): CapTrimResult | undefined {
+/** Runs the trim once; a failure is logged, never thrown. */
+export function runTrim(trim: TrimFunction, log: Logger, when: string): CapTrimResult | undefined {
   try {
     const r = trim();
-    const t0 = process.hrtime.bigint();
-    afterTrim?.();
-    const rewarmMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    log.info({ when, mappings: r.mappings, mb: Math.round((r.bytes / (1024 * 1024)) * 10) / 10, rewarmMs: Math.round(rewarmMs) }, 'working-set trim: start-up pages unmapped');
+    log.info({ when, mappings: r.mappings, mb: Math.round((r.bytes / (1024 * 1024)) * 10) / 10 }, 'working-set trim: start-up pages unmapped');
     return r;
   } catch (e) {
     log.warn({ when, err: (e as Error).message }, 'working-set trim failed; the agent runs on without it');
@@ -93,8 +84,8 @@ export function scheduleStartupTrim(connection: EventEmitter, log: Logger, o: Tr
     started = true;
     connection.off('connected', start);
     later(o.firstDelayMs ?? FIRST_TRIM_DELAY_MS, () => {
-      runTrim(trim, log, 'after start-up', o.afterTrim);
-      later(o.secondDelayMs ?? SECOND_TRIM_DELAY_MS, () => { runTrim(trim, log, 'half a minute later', o.afterTrim); });
+      runTrim(trim, log, 'after start-up');
+      later(o.secondDelayMs ?? SECOND_TRIM_DELAY_MS, () => { runTrim(trim, log, 'half a minute later'); });
     });
   };
   connection.on('connected', start);

@@ -75,7 +75,7 @@ export function registerRunCommand(program: Command): void {
       const heap = capYoungGeneration();
       if (heap.maxSemiSpaceMb !== null) log.info({ maxSemiSpaceMb: heap.maxSemiSpaceMb }, 'young generation capped');
       // start-up's pages leave the resident set once loaded, warmed up and connected
-      const stopTrim = scheduleStartupTrim(svc.shipper, log, { afterTrim: () => { svc.live.rewarm(); } });
+      const stopTrim = scheduleStartupTrim(svc.shipper, log);
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           log.info({ signal: sig }, 'stopping');

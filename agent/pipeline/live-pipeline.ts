@@ -45,18 +45,9 @@ export interface LivePipeline {
   setSnapLen(n: number): void;
   /** Keeps more payload for one peer until rule.untilUs (the capture's snap length follows). */
   addPeerRule(rule: PeerCaptureRule): void;
-  /**
-   * Runs a few thousand of the warm-up's synthetic packets through a throw-away pipeline again
-   * (fast profile; returns the milliseconds, 0 in lean): after a working-set trim
-   * (agent/service-trim.ts) this maps the per-packet path's pages back before traffic needs them.
-   */
-  rewarm(): number;
   /** Stops capturing and emits the open dump. */
   stop(): void;
 }
-
-/** synthetic packets per rewarm after a working-set trim */
-const REWARM_PACKETS = 4_000;
 
 function sameFacts(a: HostFacts, b: HostFacts): boolean {
   const k = (f: HostFacts): string => JSON.stringify([[...f.addresses].sort(), [...f.directedBroadcasts].sort()]);
@@ -84,9 +75,10 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
     },
   });
   // the warm-up is for the optimizing JIT; without one it would only cost start-up CPU
-  const warm = opts.warmUp ?? runtimeProfile() === 'fast';
-  const warmUp = (packets?: number): number => warmUpPipeline({ linkType: anyMode ? LinkType.LinuxSll : LinkType.Ethernet, policy: opts.pipeline.anonymizer.policy, ...(packets ? { packets } : {}) });
-  if (warm) log?.debug({ ms: Math.round(warmUp()) }, 'pipeline warmed up');
+  if (opts.warmUp ?? runtimeProfile() === 'fast') {
+    const ms = warmUpPipeline({ linkType: anyMode ? LinkType.LinuxSll : LinkType.Ethernet, policy: opts.pipeline.anonymizer.policy });
+    log?.debug({ ms: Math.round(ms) }, 'pipeline warmed up');
+  }
   capture = new LiveCapture({
     ...opts.capture,
     log,
@@ -139,9 +131,6 @@ export async function startLivePipeline(opts: LivePipelineOptions): Promise<Live
       pipeline.addPeerRule(rule);
       fitCaptureSnap(Date.now() * 1000);
     },
-    // two dumps' worth (the warm-up's pipeline cuts a dump every 2,000 packets): the dump
-    // writer's encoding and compression come back with the per-packet path
-    rewarm: () => (warm ? warmUp(REWARM_PACKETS) : 0),
     stop: () => {
       clearInterval(timer);
       cap.stop();
