@@ -5,7 +5,9 @@
 // sends UDP to the agent at a steady rate. The agent's /proc status is sampled every 50 ms;
 // reported: the peak RSS while capturing and its split (private/anonymous, of which the V8
 // heap; file-backed: the node binary, libraries, the capture ring), the lifetime high-water
-// mark, and what was captured, so a low figure cannot come from a capture that fell behind.
+// mark, PSS and private memory (smaps_rollup) idle and at the end, the minor page faults during
+// the traffic (the pages the service's working-set trim unmapped come back by them), and what
+// was captured, so a low figure cannot come from a capture that fell behind.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,14 @@ export interface MemorySplit {
   anonMb: number;
   /** file-backed pages (node binary, shared libraries) and mapped sockets (the capture ring) */
   fileMb: number;
+}
+
+/** What the process really takes, beside RSS (/proc/PID/smaps_rollup). */
+export interface MemoryShare {
+  /** proportional set size: each resident page divided by the number of processes mapping it */
+  pssMb: number;
+  /** Private_Clean + Private_Dirty: resident pages no other process maps */
+  privateMb: number;
 }
 
 export interface AgentMemoryOptions {
@@ -61,6 +71,15 @@ export interface AgentMemoryResult {
   highWaterMb: number;
   /** at the end: after the traffic and the 2.5 s the ring takes to drain (steady state, not a peak) */
   end: MemorySplit;
+  /** PSS and private memory when idle and at the end */
+  idleShare: MemoryShare;
+  endShare: MemoryShare;
+  /** minor page faults of the agent while the traffic was sent */
+  minorFaults: number;
+  /** major page faults (read from disk) of the agent while the traffic was sent */
+  majorFaults: number;
+  /** the agent logged its working-set trim before the traffic started */
+  trimmed: boolean;
   /** V8 heap committed / used, highest seen in the agent's status file (written every 2 s) */
   heapTotalMb: number;
   heapUsedMb: number;
@@ -101,11 +120,28 @@ function procStatus(pid: number): { split: MemorySplit; hwmMb: number } {
   };
 }
 
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime + stime of a process in seconds. */
 function cpuOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = statFields(pid);
   return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15 of stat(5), clock ticks (USER_HZ = 100)
+}
+
+/** Minor and major page faults so far (fields 10 and 12 of stat(5)). */
+function faultsOf(pid: number): { minor: number; major: number } {
+  const f = statFields(pid);
+  return { minor: Number(f[7]), major: Number(f[9]) };
+}
+
+/** PSS and private memory of a process, from /proc/PID/smaps_rollup. */
+export function memoryShare(pid: number): MemoryShare {
+  const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
+  return { pssMb: kb('Pss') / 1024, privateMb: (kb('Private_Clean') + kb('Private_Dirty')) / 1024 };
 }
 
 /** Resident MB by kind of mapping, from /proc/PID/smaps. */
@@ -167,7 +203,15 @@ class MemoryRig {
     this.agent = agent;
     agent.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.agent += s.length > 4096 ? s.slice(-4096) : s; });
     await waitFor('the agent to connect', () => this.logs.agent.includes('connected to collector'), 60_000, () => this.logs.agent);
+    // the service trims its start-up pages 2 s after connecting (agent/service-trim.ts); the
+    // idle figure is taken after it (or after 6 s when it is off or unavailable)
+    const until = Date.now() + 6000;
+    while (!this.trimmed() && Date.now() < until) await sleep(100);
     return agent;
+  }
+
+  trimmed(): boolean {
+    return this.logs.agent.includes('working-set trim: start-up pages unmapped');
   }
 
   status(): { capture: { packetsSeen: number; kernelDrops: number | null }; memory?: { heapTotalBytes: number; heapUsedBytes: number }; retro?: AgentMemoryResult['retro'] } {
@@ -192,6 +236,8 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
     const nodeBinary = realpathSync(process.execPath);
     await sleep(2500); // settle: first heartbeat, status file written
     const idle = procStatus(pid).split;
+    const idleShare = memoryShare(pid);
+    const trimmed = rig.trimmed();
     const seen0 = rig.status().capture.packetsSeen;
     let peak: MemorySplit = { rssMb: 0, anonMb: 0, fileMb: 0 };
     let heapTotalMb = 0;
@@ -216,9 +262,11 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
     // the CPU figure is per second of sending (the sender's own clock, printed on exit), not
     // diluted by the idle seconds around it
     const cpu0 = cpuOf(pid);
+    const faults0 = faultsOf(pid);
     const sending = netnsExec(rig.pair.nsB, process.execPath, [...nodeScriptArgs('./agent-memory-child', import.meta.url), rig.pair.ipA, String(rate), String(seconds), '256', String(opts.payloadBytes ?? 32)], { timeoutMs: (seconds + 30) * 1000 });
     const [sender] = await Promise.all([sending, opts.whileCapturing?.(pid, seconds)]);
     const cpu = cpuOf(pid) - cpu0;
+    const faults = faultsOf(pid);
     if (sender.code !== 0) throw new Error(`traffic sender failed: ${sender.stderr}`);
     const sent = JSON.parse(sender.stdout) as { sent: number; seconds: number };
     await sleep(2500); // the ring drains, the status file catches up
@@ -227,6 +275,7 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
     const st = rig.status();
     sampleHeap();
     const end = procStatus(pid);
+    const endShare = memoryShare(pid);
     if (agent.exitCode !== null) throw new Error(`the agent exited (${agent.exitCode}): ${rig.logs.agent.slice(-2000)}`);
     const packetsSeen = st.capture.packetsSeen - seen0;
     return {
@@ -234,6 +283,11 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
       peak,
       highWaterMb: end.hwmMb,
       end: end.split,
+      idleShare,
+      endShare,
+      minorFaults: faults.minor - faults0.minor,
+      majorFaults: faults.major - faults0.major,
+      trimmed,
       heapTotalMb,
       heapUsedMb,
       mappings,

@@ -50,10 +50,18 @@ export interface CapHandle {
 }
 
 /** the revision of patches/cap-0.2.1.patch this code speaks to */
-const CAP_PATCH_REVISION = 'meerkat-cap-patch-4';
+const CAP_PATCH_REVISION = 'meerkat-cap-patch-5';
+
+/** What trimStartupPages() unmapped: mappings, and their resident bytes just before. */
+export interface CapTrimResult {
+  mappings: number;
+  bytes: number;
+}
 
 interface CapModule {
   meerkatPatch?: string;
+  /** Linux (and the Windows twin): drop start-up-only file pages from the working set */
+  trimStartupPages?: () => CapTrimResult;
   Cap: (new () => CapHandle) & { deviceList(): CapDevice[]; findDevice(ip?: string): string | undefined };
 }
 
@@ -97,6 +105,15 @@ function capModule(): CapModule {
 
 export function newCapHandle(): CapHandle {
   return new (capModule().Cap)();
+}
+
+/**
+ * The addon's working-set trim (patch revision 5), or undefined where this platform's addon
+ * has none. Loads the addon (throws CaptureUnavailableError like every other entry here).
+ */
+export function capTrimStartupPages(): (() => CapTrimResult) | undefined {
+  const m = capModule();
+  return typeof m.trimStartupPages === 'function' ? m.trimStartupPages.bind(m) : undefined;
 }
 
 /** libpcap's device list (pcap_findalldevs). */

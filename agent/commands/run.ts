@@ -11,6 +11,7 @@ import { registerStatusCommand } from './status.js';
 import { registerOperatorKeyCommands } from '../control/operator-key-command.js';
 import { registerResponseKeyCommands } from '../watchlist/response-key-command.js';
 import { capYoungGeneration } from '../service-heap.js';
+import { scheduleStartupTrim } from '../service-trim.js';
 import { COMMAND_LIMITS as L } from '../../shared/commands/command-limits.js';
 
 interface RunFlags {
@@ -73,6 +74,8 @@ export function registerRunCommand(program: Command): void {
       // loaded and warmed up: from here the young generation may grow, up to its cap
       const heap = capYoungGeneration();
       if (heap.maxSemiSpaceMb !== null) log.info({ maxSemiSpaceMb: heap.maxSemiSpaceMb }, 'young generation capped');
+      // start-up's pages leave the resident set once loaded, warmed up and connected
+      const stopTrim = scheduleStartupTrim(svc.shipper, log);
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           log.info({ signal: sig }, 'stopping');
@@ -83,6 +86,7 @@ export function registerRunCommand(program: Command): void {
         // Windows: the service wrapper stops the agent with CTRL_BREAK (installer/windows/service)
         if (process.platform === 'win32') process.once('SIGBREAK', () => stop('SIGBREAK'));
       });
+      stopTrim();
       await svc.stop();
       log.info('stopped');
     });
