@@ -9,6 +9,7 @@
 //
 // Headers: libpcap's public ones from Debian's libpcap-dev (the API Npcap implements), Node-API's
 // from the runtime tarball. C only: no C++ runtime to carry, no C++ ABI to match.
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../shared/util/repo-paths.js';
@@ -56,8 +57,23 @@ function nodeImportLib(work: string): string {
   return lib;
 }
 
+// built parts by cache folder and source digest: a process building several setup.exe (a
+// release and organisations' packages, the tests) compiles them once; a changed source rebuilds
+const builtNative = new Map<string, WindowsNative>();
+
 export function buildWindowsNative(cache = buildCacheDir()): WindowsNative {
   const src = join(repoRoot(), 'installer', 'windows');
+  const digest = createHash('sha256');
+  for (const f of ['capture/cap_win.c', 'capture/wpcap.def', 'service/agent_service.c']) digest.update(readFileSync(join(src, f)));
+  const key = `${cache}\0${digest.digest('hex')}`;
+  const known = builtNative.get(key);
+  if (known && existsSync(known.capAddon) && existsSync(known.serviceExe)) return known;
+  const made = compileWindowsNative(src, cache);
+  builtNative.set(key, made);
+  return made;
+}
+
+function compileWindowsNative(src: string, cache: string): WindowsNative {
   const work = join(cache, 'windows-native');
   mkdirSync(work, { recursive: true });
   const wpcap = join(work, 'libwpcap.a');

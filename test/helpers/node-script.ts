@@ -2,6 +2,7 @@
 // the .ts source under tsx when the test itself runs from source, the compiled
 // .js when it runs from dist/ (what `npm test` does).
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../../shared/util/repo-paths.js';
@@ -11,6 +12,28 @@ export function nodeScriptArgs(relative: string, from: string): string[] {
   const ts = from.endsWith('.ts');
   const file = fileURLToPath(new URL(`${relative}.${ts ? 'ts' : 'js'}`, from));
   return ts ? ['--import', 'tsx', file] : [file];
+}
+
+const fromDist = !import.meta.url.endsWith('.ts');
+
+/** `node ARGS` for a shipped bundle when this run is from dist/ and it is built, else for the entry module. */
+function programArgs(bundle: string, entry: string): string[] {
+  const file = join(repoRoot(), 'dist', bundle);
+  return fromDist && existsSync(file) ? [file] : nodeScriptArgs(entry, import.meta.url);
+}
+
+/**
+ * `meerkat-collector` as it ships (dist/collector-bundle, what the package and the bin run): it
+ * starts in about half the time of the compiled modules, which the many collector starts of the
+ * system tests add up. For tests about what the collector does; its entry module is tested as such.
+ */
+export function collectorProgramArgs(): string[] {
+  return programArgs('collector-bundle/meerkat-collector.js', '../../collector/cli');
+}
+
+/** `meerkat-agent` as it ships (the bundle the launcher runs), with the node flags of the caller. */
+export function agentProgramArgs(): string[] {
+  return programArgs('agent-bundle/meerkat-agent.js', '../../agent/cli');
 }
 
 /**

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { strictLogLines } from '../helpers/json-lines.js';
+import { collectorProgramArgs } from './node-script.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
 
@@ -137,7 +138,8 @@ export class CollectorProcess {
     const opsPort = await freePort();
     const full = { listen: `127.0.0.1:${port}`, ops: `127.0.0.1:${opsPort}`, api: 'off', logLevel: 'info', ...cfg };
     writeFileSync(cfgFile, JSON.stringify(full));
-    const proc = spawn(process.execPath, [...collectorCliArgs(), 'run', '--config', cfgFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // the shipped bundle: these tests are about what the running collector does
+    const proc = spawn(process.execPath, [...collectorProgramArgs(), 'run', '--config', cfgFile], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const c = new CollectorProcess(proc, Number(String(full.listen).split(':').pop()), Number(String(full.ops).split(':').pop()));
     await waitHttpOk(`http://127.0.0.1:${c.opsPort}/healthz`, 30_000, proc, () => c.stderr.slice(-3000));
     return c;

@@ -20,8 +20,10 @@ function debContents(deb: string): Map<string, { mode: string; owner: string }> 
 }
 
 function lintian(deb: string): string[] {
-  // lintian exits non-zero when it finds errors; what it printed is what matters
-  const r = spawnSync('lintian', ['--tag-display-limit', '0', deb], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  // lintian exits non-zero when it finds errors; what it printed is what matters. The
+  // binaries/spelling check reads every string of the bundled node binary (a third of lintian's
+  // time) and can only raise spelling-error-in-binary, an info tag: it is not an E: or W: line
+  const r = spawnSync('lintian', ['--tag-display-limit', '0', '--dont-check-part', 'binaries/spelling', deb], { encoding: 'utf8', maxBuffer: 16 << 20 });
   return `${r.stdout}`.split('\n').filter((l) => /^[EW]: /.test(l));
 }
 

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { skipBecause } from '../helpers/skip.js';
 import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsSpawn, type NetnsPair } from '../helpers/netns.js';
-import { nodeScriptArgs, shippedAgentLauncher } from '../helpers/node-script.js';
+import { collectorProgramArgs, nodeScriptArgs, shippedAgentLauncher } from '../helpers/node-script.js';
 import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { initOwnerKeys } from '../../shared/keys/owner-keys.js';
 import { builtPackage, checkoutVersion, must, packagingToolsMissing } from './built-packages.js';
@@ -29,7 +29,7 @@ import { peImports } from '../../installer/build/windows-native.js';
 import { loadOwnerPayload } from '../../installer/build/owner-payload.js';
 
 const consoleCli = nodeScriptArgs('../../console/cli', import.meta.url);
-const collectorCli = nodeScriptArgs('../../collector/cli', import.meta.url);
+const collectorCli = collectorProgramArgs();
 const INSTDIR = 'drive_c/Program Files/Meerkat Agent';
 const DATA = 'drive_c/ProgramData/Meerkat';
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsExec, netnsSpawn, type NetnsPair } from '../helpers/netns.js';
-import { nodeScriptArgs, shippedAgentLauncher } from '../helpers/node-script.js';
+import { collectorProgramArgs, nodeScriptArgs, shippedAgentLauncher } from '../helpers/node-script.js';
 import { skipBecause } from '../helpers/skip.js';
 
 const agentCli = (): string[] => nodeScriptArgs('../../agent/cli', import.meta.url);
-const collectorCli = (): string[] => nodeScriptArgs('../../collector/cli', import.meta.url);
+const collectorCli = (): string[] => collectorProgramArgs();
 const consoleCli = (): string[] => nodeScriptArgs('../../console/cli', import.meta.url);
 /** The agent as it ships (bundle through its launcher), built by `npm run build`; absent in a source-only run. */
 const shippedLauncher = shippedAgentLauncher();

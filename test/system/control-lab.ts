@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
-import { nodeScriptArgs } from '../helpers/node-script.js';
+import { agentProgramArgs, collectorProgramArgs, nodeScriptArgs } from '../helpers/node-script.js';
 import { createNetnsLab, type NetnsLab, type Role } from './netns-lab.js';
 import { decodeDump, type DumpHeader } from '../../shared/dump/index.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
@@ -18,8 +18,8 @@ import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record
 const here = import.meta.url;
 export const CLI = {
   meerkat: nodeScriptArgs('../../console/cli', here),
-  agent: nodeScriptArgs('../../agent/cli', here),
-  collector: nodeScriptArgs('../../collector/cli', here),
+  agent: agentProgramArgs(),
+  collector: collectorProgramArgs(),
   probe: nodeScriptArgs('./fixtures/net-probe', here),
   rogue: nodeScriptArgs('./fixtures/rogue-collector', here),
   adminPost: nodeScriptArgs('./fixtures/admin-post', here),

@@ -23,7 +23,7 @@ import { mkdtempSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsExec, netnsSpawn, runIp, type NetnsPair } from '../helpers/netns.js';
-import { shippedAgentLauncher } from '../helpers/node-script.js';
+import { collectorProgramArgs, shippedAgentLauncher } from '../helpers/node-script.js';
 import { skipBecause } from '../helpers/skip.js';
 import { strictLogLines } from '../helpers/json-lines.js';
 import { repoRoot } from '../../shared/util/repo-paths.js';
@@ -84,7 +84,8 @@ describe('docs/getting-started.md, run as written', function () {
     const root = repoRoot();
     const wrappers: Record<string, string> = {
       'meerkat': `exec "${process.execPath}" "${join(root, 'dist', 'console', 'cli.js')}" "$@"`,
-      'meerkat-collector': `exec "${process.execPath}" "${join(root, 'dist', 'collector', 'cli.js')}" "$@"`,
+      // what the package's bin runs: the bundle
+      'meerkat-collector': `exec "${process.execPath}" ${collectorProgramArgs().map((a) => `"${a}"`).join(' ')} "$@"`,
       'meerkat-agent': `exec "${shippedAgentLauncher()}" "$@"`,
     };
     for (const [name, line] of Object.entries(wrappers)) {

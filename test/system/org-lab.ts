@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { nodeScriptArgs } from '../helpers/node-script.js';
+import { agentProgramArgs, collectorProgramArgs, nodeScriptArgs } from '../helpers/node-script.js';
 import { createStarLab, type StarLab } from './netns-lab.js';
 
 const here = import.meta.url;
 export const ORG_CLI = {
   meerkat: nodeScriptArgs('../../console/cli', here),
-  agent: nodeScriptArgs('../../agent/cli', here),
-  collector: nodeScriptArgs('../../collector/cli', here),
+  agent: agentProgramArgs(),
+  collector: collectorProgramArgs(),
   adminPost: nodeScriptArgs('./fixtures/admin-post', here),
   agentConnect: nodeScriptArgs('./fixtures/agent-connect', here),
 };

@@ -14,7 +14,7 @@ import { decodeDump, DumpFlag } from '../../shared/dump/index.js';
 import { formatIp } from '../../shared/net/ip-address.js';
 import { netnsAvailable, netnsExec } from '../helpers/netns.js';
 import { LatencyRig, waitFor } from '../../bench/alert-latency.js';
-import { nodeScriptArgs } from '../helpers/node-script.js';
+import { agentProgramArgs, collectorProgramArgs, nodeScriptArgs } from '../helpers/node-script.js';
 import { skipBecause } from '../helpers/skip.js';
 import { countFrames } from '../shared/pcap-export/export-fixtures.js';
 
@@ -132,9 +132,9 @@ describe('retro capture: alert -> capture.retro -> the packets from before the a
       const meerkat = nodeScriptArgs('../../console/cli', import.meta.url);
       const op = join(rig.dir, 'operator');
       const must = (r: { status: number | null; stderr: string }, what: string): void => assert.equal(r.status, 0, `${what}: ${r.stderr}`);
-      must(spawnSync(process.execPath, [...nodeScriptArgs('../../collector/cli', import.meta.url), 'user', 'add', 'alice', '--org', 'default', '--role', 'responder', '--cert-out', op, '--state-dir', rig.colDir], { encoding: 'utf8' }), 'user add');
+      must(spawnSync(process.execPath, [...collectorProgramArgs(), 'user', 'add', 'alice', '--org', 'default', '--role', 'responder', '--cert-out', op, '--state-dir', rig.colDir], { encoding: 'utf8' }), 'user add');
       must(spawnSync(process.execPath, [...meerkat, 'keys', 'operator-init', '--operator-dir', op, '--name', 'alice'], { encoding: 'utf8' }), 'keys operator-init');
-      must(spawnSync(process.execPath, [...nodeScriptArgs('../../agent/cli', import.meta.url), 'operator-key', 'add', join(op, 'op.pub'), '--state-dir', rig.agentDir], { encoding: 'utf8' }), 'operator-key add');
+      must(spawnSync(process.execPath, [...agentProgramArgs(), 'operator-key', 'add', join(op, 'op.pub'), '--state-dir', rig.agentDir], { encoding: 'utf8' }), 'operator-key add');
       await markedRequest(rig, other, 'LATE-RETROMARK');
       const asked = await netnsExec(rig.pair.nsB, process.execPath, [...meerkat, 'retro', rig.agentId.slice(0, 8), '--peer', other, '--since', '1m', '--operator-dir', op, '--wait', '30', '--json'], { timeoutMs: 60_000 });
       assert.equal(asked.code, 0, asked.stderr + asked.stdout);

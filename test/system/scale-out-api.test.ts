@@ -22,13 +22,13 @@ import { makeDump, makeTestPki, tmpDir, waitFor } from '../helpers/transport-rig
 import { enrollAgent } from '../../agent/transport/enroll-client.js';
 import { loadAgentIdentity } from '../../agent/transport/agent-identity.js';
 import { freePort } from '../helpers/processes.js';
-import { nodeScriptArgs } from '../helpers/node-script.js';
+import { collectorProgramArgs, nodeScriptArgs } from '../helpers/node-script.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 import { AdminClient, AdminApiError } from '../../console/admin-client.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 const MEERKAT = nodeScriptArgs('../../console/cli', import.meta.url);
-const COLLECTOR = nodeScriptArgs('../../collector/cli', import.meta.url);
+const COLLECTOR = collectorProgramArgs();
 
 interface Run { code: number | null; stdout: string; stderr: string }
 

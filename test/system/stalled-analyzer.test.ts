@@ -17,7 +17,7 @@ import { DecodedPacket } from '../../shared/decode/decoded-packet.js';
 import { referencePcapsDir, repoRoot } from '../../shared/util/repo-paths.js';
 import { issueAgent, makeDump, makeTestPki, MemSpool, metricFromText, orgDbPath, storedDumps, tmpDir, waitFor, type AgentCreds } from '../helpers/transport-rig.js';
 import { freePort, waitExit, waitHttpOk } from '../helpers/processes.js';
-import { nodeScriptArgs } from '../helpers/node-script.js';
+import { collectorProgramArgs } from '../helpers/node-script.js';
 
 const STALL_MS = 500;
 const MAX_STALLS = 3;
@@ -98,7 +98,7 @@ describe('system: an analyzer that never returns cannot stall the collector', fu
       analyzers: [{ module: join(repoRoot(), 'test', 'collector', 'analyze', 'fixtures', 'never-returns.js') }],
       analysis: { budget: { stallMs: STALL_MS, maxStalls: MAX_STALLS } },
     }));
-    collector = spawn(process.execPath, [...nodeScriptArgs('../../collector/cli', import.meta.url), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    collector = spawn(process.execPath, [...collectorProgramArgs(), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     collector.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 30_000, collector, () => stderr.slice(-3000));
     assert.match(stderr, /"msg":"analyzers: threat-intel, sensitive-ports, machine-exceptions, scan, beacon, volume, machine-signature, [^"]*never-returns\.js"/);

@@ -19,7 +19,7 @@ import { loadOrCreateResponseKey } from '../../../collector/respond/response-key
 import { Shipper } from '../../../agent/transport/shipper.js';
 import { issueAgent, makeTestPki, MemSpool, orgDbPath, tmpDir, waitFor } from '../../helpers/transport-rig.js';
 import { freePort, waitExit, waitHttpOk } from '../../helpers/processes.js';
-import { nodeScriptArgs } from '../../helpers/node-script.js';
+import { collectorProgramArgs } from '../../helpers/node-script.js';
 
 const AGENT = '11111111-2222-4333-8444-555555555555';
 const HOUR = 3_600_000;
@@ -125,7 +125,7 @@ describe('responses: rate limiter', () => {
       }));
       const start = async (): Promise<void> => {
         stderr = '';
-        collector = spawn(process.execPath, [...nodeScriptArgs('../../../collector/cli', import.meta.url), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+        collector = spawn(process.execPath, [...collectorProgramArgs(), 'run', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
         collector.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
         await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 30_000, collector, () => stderr.slice(-3000));
       };
