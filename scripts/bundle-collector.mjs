@@ -22,6 +22,19 @@ const zodEnglishOnly = {
   },
 };
 
+// JSON modules (the shipped DGA model, ~215 KB) as one JSON.parse of a string instead of an
+// object literal: V8 scans a string and parses JSON faster than it compiles and runs a literal
+// of that size (~15 ms against ~35 ms of every start that loads the analyzers); the same value
+const jsonAsParse = {
+  name: 'json-as-parse',
+  setup(b) {
+    b.onLoad({ filter: /\.json$/ }, (a) => ({
+      contents: `export default JSON.parse(${JSON.stringify(JSON.stringify(JSON.parse(readFileSync(a.path, 'utf8'))))});`,
+      loader: 'js',
+    }));
+  },
+};
+
 const out = 'dist/collector-bundle';
 rmSync(out, { recursive: true, force: true }); // chunk names carry content hashes: no stale ones
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
@@ -35,7 +48,7 @@ const result = await build({
   minifySyntax: true,
   sourcemap: 'linked',
   external: ['better-sqlite3', 'pg-native'],
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, jsonAsParse],
   define: {
     MEERKAT_BUNDLED_VERSION: JSON.stringify(version),
     // the web console's page bundle, from this folder: dist/console-web in a checkout, app/console-web in the package
