@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   report.add({ name: 'replay pipeline (metadata extraction on, the default)', value: rep.result.stats.packetsSeen / rep.cpu, unit: 'packets/s per core', reference: argusRef, target: '>= 1,000,000' });
   report.add({ name: 'dump size, header-only', value: dumpBytes / kept, unit: 'bytes/packet', target: '<= 15 (Mongoose ~75)' });
 
-  log('whole processes on the same capture as argus -r: meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay (the shipped launcher and bundle), start-up included');
+  log('whole processes on the same capture as argus -r: meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay, each through its shipped launcher and bundle, start-up included');
   const wholeDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-whole-'));
   const wholeDb = join(wholeDir, 'flows.db');
   // through the package launcher, as users start it
