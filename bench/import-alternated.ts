@@ -3,7 +3,7 @@
 // turns in every round, so a machine shared with other work loads them alike, and the figures
 // are each round's ratios (ranges and medians). Timed as bench/whole-process.ts times them
 // (bash `times`: user + system CPU of the process and its children); each import goes into a
-// new database.
+// new database. Imports start through the package launcher (bench/collector-command.ts).
 //   node dist/bench/import-alternated.js --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]
 // With --keep the last round's databases stay in DIR (this.db, base.db) for
 // bench/import-rows-check.ts.
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../shared/util/repo-paths.js';
 import { timeProcessOnce } from './whole-process.js';
+import { collectorCommand, type CollectorCommand } from './collector-command.js';
 
 function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -40,18 +41,20 @@ function main(): void {
   const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'meerkat-import-alt-'));
   const conf = join(dir, 'argus.conf');
   writeFileSync(conf, 'ARGUS_FLOW_TYPE="Bidirectional"\nARGUS_FLOW_KEY="CLASSIC_5_TUPLE"\n');
-  const importOf = (repo: string, db: string): string[] =>
-    [process.execPath, join(repo, 'dist', 'collector-bundle', 'meerkat-collector.js'), 'import', '--db', db, '--anon-key', values['anon-key']!, '--no-progress', values.capture!];
+  // through the launcher, as users start it (bench/collector-command.ts)
+  const importOf = (repo: string, db: string): CollectorCommand =>
+    collectorCommand(repo, ['import', '--db', db, '--anon-key', values['anon-key']!, '--no-progress', values.capture!]);
   const fresh = (db: string): void => { for (const s of ['', '-wal', '-shm']) rmSync(db + s, { force: true }); };
   const runs: Record<'this' | 'base' | 'argus', number[]> = { this: [], base: [], argus: [] };
   try {
     for (let r = 0; r < rounds; r++) {
-      const steps: Array<['this' | 'base' | 'argus', () => string[]]> = [];
+      const steps: Array<['this' | 'base' | 'argus', () => CollectorCommand]> = [];
       if (values.base !== undefined) steps.push(['base', () => { fresh(join(dir, 'base.db')); return importOf(values.base!, join(dir, 'base.db')); }]);
-      steps.push(['argus', () => { rmSync(join(dir, 'out.argus'), { force: true }); return ['argus', '-F', conf, '-r', values.capture!, '-w', join(dir, 'out.argus')]; }]);
+      steps.push(['argus', () => { rmSync(join(dir, 'out.argus'), { force: true }); return { argv: ['argus', '-F', conf, '-r', values.capture!, '-w', join(dir, 'out.argus')], env: process.env }; }]);
       steps.push(['this', () => { fresh(join(dir, 'this.db')); return importOf(repoRoot(), join(dir, 'this.db')); }]);
-      for (const [name, argv] of steps) {
-        const t = timeProcessOnce(argv());
+      for (const [name, command] of steps) {
+        const { argv, env } = command();
+        const t = timeProcessOnce(argv, env);
         if (t === undefined) throw new Error(`${name}: the command failed`);
         runs[name].push(t.cpuSeconds);
       }

@@ -8,6 +8,7 @@ import { BenchReport, cpuSeconds } from './report.js';
 import { makeBenchCapture } from './make-capture.js';
 import { timeArgus } from './argus-reference.js';
 import { timeProcess } from './whole-process.js';
+import { collectorCommand } from './collector-command.js';
 import { benchDecode } from './decode-bench.js';
 import { benchAnonymize } from './anonymize-bench.js';
 import { benchDumpEncode } from './dump-bench.js';
@@ -74,11 +75,12 @@ async function main(): Promise<void> {
   report.add({ name: 'replay pipeline (metadata extraction on, the default)', value: rep.result.stats.packetsSeen / rep.cpu, unit: 'packets/s per core', reference: argusRef, target: '>= 1,000,000' });
   report.add({ name: 'dump size, header-only', value: dumpBytes / kept, unit: 'bytes/packet', target: '<= 15 (Mongoose ~75)' });
 
-  log('whole processes on the same capture as argus -r: meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay (the shipped launcher and bundle), start-up included');
+  log('whole processes on the same capture as argus -r: meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay, each through its shipped launcher and bundle, start-up included');
   const wholeDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-whole-'));
   const wholeDb = join(wholeDir, 'flows.db');
-  const imp = timeProcess([process.execPath, join(repoRoot(), 'dist', 'collector-bundle', 'meerkat-collector.js'), 'import', '--db', wholeDb, '--anon-key', ownerKey, '--no-progress', cap.file],
-    { before: () => rmSync(wholeDb, { force: true }) });
+  // through the package launcher, as users start it
+  const impCmd = collectorCommand(repoRoot(), ['import', '--db', wholeDb, '--anon-key', ownerKey, '--no-progress', cap.file]);
+  const imp = timeProcess(impCmd.argv, { env: impCmd.env, before: () => rmSync(wholeDb, { force: true }) });
   const argusCpu = argus ? { name: 'argus -r', value: argus.cpuSeconds } : undefined;
   if (imp) report.add({ name: 'meerkat-collector import, whole process', value: imp.cpuSeconds, unit: 'CPU s', reference: argusCpu, target: '<= argus -r', note: `${(cap.packets / imp.cpuSeconds / 1e6).toFixed(2)} M packets/s per core; ${imp.wallSeconds.toFixed(1)} s wall` });
   else log('meerkat-collector import: the command failed');

@@ -16,6 +16,7 @@ import { analyzeImport } from '../analyze/analyze-import.js';
 import { collectorConfigFile, readCollectorConfigJson } from '../collector-config.js';
 import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
 import { hostFrom, hostOptions, orgDatabase } from './host-options.js';
+import { hasHttpsWebhook, rerunWithExtraCaCerts } from './deferred-ca-certs.js';
 
 interface ImportFlags {
   db?: string;
@@ -77,6 +78,15 @@ export function registerImportCommand(program: Command): void {
     .option('--reimport', 'import captures whose content this database already holds (their flows and alert counts are then doubled)')
     .option('--json', 'print the summary as JSON')
     .action(async (files: string[], flags: ImportFlags) => {
+      // the configuration first: an import that posts alerts to an https webhook starts again
+      // with the extra CA certificates the launcher set aside (deferred-ca-certs.ts), before it says anything
+      const configFile = flags.analyze === false ? null : collectorConfigFile(flags.config);
+      const analysisConfig = configFile ? readCollectorConfigJson(configFile) : undefined;
+      const rerun = rerunWithExtraCaCerts(hasHttpsWebhook(analysisConfig));
+      if (rerun !== undefined) {
+        process.exitCode = rerun;
+        return;
+      }
       const db = flags.db ?? orgDatabase(flags, flags.org ?? DEFAULT_ORG);
       const policy = flags.anonymize as AnonymizePolicy;
       if (!POLICIES.includes(policy)) {
@@ -116,8 +126,6 @@ export function registerImportCommand(program: Command): void {
         return;
       }
       // the same analyzers as the live collector, on packet time: alerts as live capture would give them
-      const configFile = collectorConfigFile(flags.config);
-      const analysisConfig = configFile ? readCollectorConfigJson(configFile) : undefined;
       const r = await analyzeImport(files, {
         db,
         ...importOpts,

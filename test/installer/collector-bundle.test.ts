@@ -6,7 +6,7 @@
 // configuration schema comes, with the collector's configuration) and the PKI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,6 +19,8 @@ import { importedRows } from '../helpers/flow-db-rows.js';
 
 const bundleDir = join(repoRoot(), 'dist', 'collector-bundle');
 const bundle = join(bundleDir, 'meerkat-collector.js');
+// the package launcher (installer/linux/collector/meerkat-collector), copied beside the bundle by the build
+const launcher = join(bundleDir, 'meerkat-collector');
 
 /** The rows and alerts an import wrote (importedRows: what differs between two runs left out). */
 function contents(db: string): Record<string, unknown[]> {
@@ -74,5 +76,45 @@ describe('collector bundle: meerkat-collector as it ships', function () {
     for (const part of ['node_modules/node-forge/', 'dist/collector/server/collector-server.js', 'dist/collector/analyze/analyzer-worker.js']) {
       assert.ok(all.some((i) => i.includes(part)), `${part} is in the bundle`);
     }
+  });
+
+  it('the launcher starts the bundle; it sets NODE_EXTRA_CA_CERTS aside for import only (as MEERKAT_DEFERRED_CA_CERTS)', () => {
+    const { version } = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
+    assert.equal(spawnSync(launcher, ['--version'], { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: process.execPath } }).stdout.trim(), version);
+    // a stand-in for node that shows what it was given
+    const showEnv = join(dir, 'show-env');
+    writeFileSync(showEnv, '#!/bin/sh\necho "$1 ca=${NODE_EXTRA_CA_CERTS-none} deferred=${MEERKAT_DEFERRED_CA_CERTS-none}"\n', { mode: 0o755 });
+    const line = (args: string[], extra: Record<string, string | undefined> = { NODE_EXTRA_CA_CERTS: '/etc/extra-ca.pem' }): string =>
+      spawnSync(launcher, args, { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: showEnv, MEERKAT_DEFERRED_CA_CERTS: undefined, ...extra } }).stdout.trim();
+    assert.equal(line(['import', 'a.pcap']), `${bundle} ca=none deferred=/etc/extra-ca.pem`);
+    for (const sub of ['run', 'token', 'org', 'init', '--help']) assert.equal(line([sub]), `${bundle} ca=/etc/extra-ca.pem deferred=none`, sub);
+    assert.equal(line(['import', 'a.pcap'], { NODE_EXTRA_CA_CERTS: undefined }), `${bundle} ca=none deferred=none`);
+  });
+
+  it('an import whose configuration posts alerts to an https webhook starts again with the extra CA certificates; others do not', () => {
+    initOwnerKeys(join(dir, 'owner'));
+    const key = join(dir, 'owner', ANON_KEY_FILE);
+    const capture = join(referencePcapsDir(), 'tcpdump', 'dns_tcp.pcap');
+    const webhook = (url: string): string => {
+      const f = join(dir, `collector-${url.slice(0, 5).replace(':', '')}.json`);
+      writeFileSync(f, JSON.stringify({ alerts: { outputs: [{ type: 'webhook', url, maxRetries: 0, timeoutMs: 1000 }] } }));
+      return f;
+    };
+    // node warns at start-up when it cannot read NODE_EXTRA_CA_CERTS: that shows which processes were given it
+    const missingCa = join(dir, 'no-such-ca.pem');
+    const imp = (config: string, db: string): { status: number | null; stderr: string; stdout: string } => {
+      const r = spawnSync(launcher, ['import', '--config', config, '--db', join(dir, db), '--anon-key', key, '--no-progress', '--json', capture],
+        { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: process.execPath, NODE_EXTRA_CA_CERTS: missingCa } });
+      return { status: r.status, stderr: r.stderr, stdout: r.stdout };
+    };
+    const viaHttps = imp(webhook('https://127.0.0.1:9/hook'), 'a.db');
+    assert.equal(viaHttps.status, 0, viaHttps.stderr);
+    assert.match(viaHttps.stderr, /Ignoring extra certs/);
+    assert.equal(viaHttps.stdout.trim().split('\n').length, 1, 'one summary: the first process said nothing');
+    assert.ok((JSON.parse(viaHttps.stdout) as { records: number }).records > 0);
+    const viaHttp = imp(webhook('http://127.0.0.1:9/hook'), 'b.db');
+    assert.equal(viaHttp.status, 0, viaHttp.stderr);
+    assert.doesNotMatch(viaHttp.stderr, /Ignoring extra certs/);
+    assert.deepEqual(contents(join(dir, 'a.db')), contents(join(dir, 'b.db')));
   });
 });

@@ -41,7 +41,8 @@ const MAX_HOSTS = 100_000;
 export class DgaAnalyzer implements Analyzer<z.output<typeof dgaConfigSchema>> {
   name = 'dga';
   readonly configSchema = dgaConfigSchema;
-  private model: DgaModel = DgaModel.builtin();
+  /** config.model's, else the shipped one on the first name (its lexicon takes ~20 ms to build: a run that sees no name never pays) */
+  private model: DgaModel | undefined;
   private cfg!: z.output<typeof dgaConfigSchema>;
   private ignore = new Set<string>();
   /** agent id -> registrable domain -> latest sighting */
@@ -57,7 +58,8 @@ export class DgaAnalyzer implements Analyzer<z.output<typeof dgaConfigSchema>> {
 
   onDns(r: DnsRecord, ctx: AnalyzerContext): void {
     if (r.query === null || r.query_anon) return;
-    const s = this.model.score(r.query);
+    const model = (this.model ??= DgaModel.builtin());
+    const s = model.score(r.query);
     this.scored++;
     if (s === null || !s.dga) return;
     const domain = `${s.label}.${s.suffix}`;
@@ -88,7 +90,7 @@ export class DgaAnalyzer implements Analyzer<z.output<typeof dgaConfigSchema>> {
       summary: `${list.length} DGA-like names looked up within ${this.cfg.windowSec} s (${nx} NXDOMAIN), latest ${r.query}: ${shown.join(', ')}`,
       evidence: {
         names: list.slice(-50).map((x) => ({ name: x.name, score: Math.round(x.score * 1000) / 1000, nxdomain: x.nx })),
-        distinct: list.length, nxdomain: nx, windowSec: this.cfg.windowSec, threshold: this.model.threshold,
+        distinct: list.length, nxdomain: nx, windowSec: this.cfg.windowSec, threshold: model.threshold,
         client: r.orig_addr, clientAnon: r.orig_anon, resolver: r.resp_addr,
       },
       tsUs: r.ts,

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { AddressAnonymizer } from '../../../shared/anonymize/address-anonymizer.js';
-import { NamePseudonymizer, splitName, parseReverseName, formatReverseName, NamePolicyError } from '../../../shared/anonymize/name-pseudonymizer.js';
+import { NamePseudonymizer, splitName, parseReverseName, formatReverseName, NamePolicyError, ipLiteralVersion } from '../../../shared/anonymize/name-pseudonymizer.js';
+import { isIP } from 'node:net';
 import { anonymizeNameText, anonymizeText, deanonymizeNameText, looksLikeNamePseudonym } from '../../../shared/anonymize/pseudonym-text.js';
 import { base32, unbase32 } from '../../../shared/anonymize/name-token.js';
 
@@ -89,5 +90,13 @@ describe('name pseudonyms', () => {
     assert.equal(formatReverseName(r), 'x.7.6.5.4.in-addr.arpa');
     assert.equal(parseReverseName('256.1.in-addr.arpa')!.count, 1);
     assert.equal(parseReverseName('www.example.com'), null);
+  });
+
+  it('ipLiteralVersion answers as net.isIP for literals, names and anything else', () => {
+    for (const s of ['10.0.0.1', '255.255.255.255', '1.2.3', '::', '::1', 'fe80::1%eth0', '2001:db8::10.0.0.1', 'example.com', '1.2.3.4.in-addr.arpa', 'a:b', '']) {
+      assert.equal(ipLiteralVersion(s), isIP(s), s);
+    }
+    const ipish = fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain(), fc.string(), fc.string({ unit: fc.constantFrom('0', '1', 'f', ':', '.', '%', 'a') }));
+    fc.assert(fc.property(ipish, (s) => ipLiteralVersion(s) === isIP(s)), { numRuns: 2000 });
   });
 });
