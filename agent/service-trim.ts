@@ -7,9 +7,15 @@
 // round). It runs 2 s after the first connection and once more half a minute later. Windows:
 // the addon empties the working set. Off with MEERKAT_AGENT_TRIM=off; a missing or failing
 // trim is logged and the agent runs on.
+//
+// Code stays mapped (sixth round): trimming the executable mappings too (node's text, libpcap,
+// the addon: MEERKAT_AGENT_TRIM=all, the fifth round's trim) made the capture path fault its
+// code back in during the first burst of traffic after each trim, and on an overloaded CPU
+// the ring overflowed meanwhile.
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { capTrimStartupPages, type CapTrimResult } from './capture/cap-binding.js';
+import { performance } from 'node:perf_hooks';
+import { capTrimStartupPages, type CapTrimKeep, type CapTrimResult } from './capture/cap-binding.js';
 
 /** after the first connection: the TLS handshake and first heartbeat are done by then */
 const FIRST_TRIM_DELAY_MS = 2_000;
@@ -23,12 +29,20 @@ const SECOND_TRIM_DELAY_MS = 30_000;
 /** without a connection by then, the trim starts anyway */
 const UNCONNECTED_TRIM_MS = 30_000;
 
-export type TrimFunction = () => CapTrimResult;
+export type TrimFunction = (keep?: CapTrimKeep) => CapTrimResult;
+
+/**
+ * What the default trim leaves mapped: all code (node's text with the interpreter, the
+ * compilers, libuv and OpenSSL; libc; libpcap; the addon) and every mapping of libpcap and of
+ * the cap addon. Only read-only data goes: the symbol tables, the built-in modules' sources
+ * and code cache, ICU tables (docs/agent-memory.md, sixth round).
+ */
+export const TRIM_KEEP: CapTrimKeep = { keepExecutable: true, keepPaths: ['libpcap', 'cap.node'] };
 
 export interface TrimScheduleOptions {
   /** the trim to call (default: the cap addon's); undefined when the platform has none */
   trim?: TrimFunction | undefined;
-  /** MEERKAT_AGENT_TRIM: 'off' disables it */
+  /** MEERKAT_AGENT_TRIM: 'off' disables it; 'all' trims code too (the fifth round's trim, for comparison) */
   setting?: string | undefined;
   firstDelayMs?: number;
   secondDelayMs?: number;
@@ -48,10 +62,14 @@ function addonTrim(log: Logger): TrimFunction | undefined {
 }
 
 /** Runs the trim once; a failure is logged, never thrown. */
-export function runTrim(trim: TrimFunction, log: Logger, when: string): CapTrimResult | undefined {
+export function runTrim(trim: TrimFunction, log: Logger, when: string, keep: CapTrimKeep | undefined = TRIM_KEEP): CapTrimResult | undefined {
+  const mb = (b: number): number => Math.round((b / (1024 * 1024)) * 10) / 10;
   try {
-    const r = trim();
-    log.info({ when, mappings: r.mappings, mb: Math.round((r.bytes / (1024 * 1024)) * 10) / 10 }, 'working-set trim: start-up pages unmapped');
+    const t0 = performance.now();
+    const r = trim(keep);
+    // the call blocks the event loop (and so the capture's drain): its duration is logged
+    const ms = Math.round((performance.now() - t0) * 10) / 10;
+    log.info({ when, mappings: r.mappings, mb: mb(r.bytes), keptMb: mb(r.keptBytes ?? 0), ms }, 'working-set trim: start-up pages unmapped');
     return r;
   } catch (e) {
     log.warn({ when, err: (e as Error).message }, 'working-set trim failed; the agent runs on without it');
@@ -70,6 +88,7 @@ export function scheduleStartupTrim(connection: EventEmitter, log: Logger, o: Tr
     log.info('working-set trim: off (MEERKAT_AGENT_TRIM)');
     return () => {};
   }
+  const keep = setting === 'all' ? {} : TRIM_KEEP;
   const trim = 'trim' in o ? o.trim : addonTrim(log);
   if (!trim) return () => {};
   const timers: NodeJS.Timeout[] = [];
@@ -84,8 +103,8 @@ export function scheduleStartupTrim(connection: EventEmitter, log: Logger, o: Tr
     started = true;
     connection.off('connected', start);
     later(o.firstDelayMs ?? FIRST_TRIM_DELAY_MS, () => {
-      runTrim(trim, log, 'after start-up');
-      later(o.secondDelayMs ?? SECOND_TRIM_DELAY_MS, () => { runTrim(trim, log, 'half a minute later'); });
+      runTrim(trim, log, 'after start-up', keep);
+      later(o.secondDelayMs ?? SECOND_TRIM_DELAY_MS, () => { runTrim(trim, log, 'half a minute later', keep); });
     });
   };
   connection.on('connected', start);

@@ -10,7 +10,7 @@
 // was captured, so a low figure cannot come from a capture that fell behind.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsExec, netnsSpawn, type NetnsPair } from '../test/helpers/netns.js';
 import { nodeScriptArgs, shippedAgentLauncher } from '../test/helpers/node-script.js';
@@ -91,6 +91,17 @@ export interface AgentMemoryResult {
   kernelDrops: number | null;
   /** the agent's CPU (percent of one core) while capturing */
   cpuPercent: number;
+  /** the service's trim calls as it logged them: resident MB unmapped, MB kept mapped, duration */
+  trims: { when: string; mb: number; keptMb: number; ms: number }[];
+  /**
+   * once a second while the traffic runs: seconds since it started, the kernel's drops so far
+   * (the status file, rewritten every 2 s), the minor faults since the traffic started, RSS
+   */
+  timeline: { s: number; kernelDrops: number | null; maxRingWaitMs: number | null; minorFaults: number; rssMb: number }[];
+  /** minor page faults in the first 2 s of traffic (the per-packet path faulting its pages in) */
+  minorFaultsFirst2s: number;
+  /** the machine's 1-minute load average when the traffic started and when it ended */
+  loadAverage: [number, number];
   /** the agent's retro ring at the end (agent status "retro"), when it was on */
   retro: { enabled: boolean; bytes?: number; bytesWritten?: number; packetsAdded?: number; segmentsShredded?: number; seconds?: number } | null;
 }
@@ -214,7 +225,20 @@ class MemoryRig {
     return this.logs.agent.includes('working-set trim: start-up pages unmapped');
   }
 
-  status(): { capture: { packetsSeen: number; kernelDrops: number | null }; memory?: { heapTotalBytes: number; heapUsedBytes: number }; retro?: AgentMemoryResult['retro'] } {
+  /** The trim calls the agent logged (pino JSON lines). */
+  trims(): AgentMemoryResult['trims'] {
+    const out: AgentMemoryResult['trims'] = [];
+    for (const line of this.logs.agent.split('\n')) {
+      if (!line.includes('working-set trim: start-up pages unmapped')) continue;
+      try {
+        const j = JSON.parse(line) as { when?: string; mb?: number; keptMb?: number; ms?: number };
+        out.push({ when: j.when ?? '', mb: j.mb ?? 0, keptMb: j.keptMb ?? 0, ms: j.ms ?? -1 });
+      } catch { /* a line cut by the log buffer */ }
+    }
+    return out;
+  }
+
+  status(): { capture: { packetsSeen: number; kernelDrops: number | null; capture?: { maxRingWaitMs?: number } }; memory?: { heapTotalBytes: number; heapUsedBytes: number }; retro?: AgentMemoryResult['retro'] } {
     return JSON.parse(readFileSync(join(this.dir, 'agent', 'status.json'), 'utf8')) as ReturnType<MemoryRig['status']>;
   }
 
@@ -263,10 +287,31 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
     // diluted by the idle seconds around it
     const cpu0 = cpuOf(pid);
     const faults0 = faultsOf(pid);
+    const load0 = loadavg()[0]!;
+    const t0 = Date.now();
+    const timeline: AgentMemoryResult['timeline'] = [];
+    let minorFaultsFirst2s = -1;
+    const ticker = setInterval(() => {
+      try {
+        const s = Math.round((Date.now() - t0) / 1000);
+        const minor = faultsOf(pid).minor - faults0.minor;
+        if (s >= 2 && minorFaultsFirst2s < 0) minorFaultsFirst2s = minor;
+        let drops: number | null = null;
+        let wait: number | null = null;
+        try {
+          const c = rig.status().capture;
+          drops = c.kernelDrops;
+          wait = c.capture?.maxRingWaitMs ?? null;
+        } catch { /* being replaced */ }
+        timeline.push({ s, kernelDrops: drops, maxRingWaitMs: wait, minorFaults: minor, rssMb: Math.round(procStatus(pid).split.rssMb * 10) / 10 });
+      } catch { /* exited */ }
+    }, 1000);
     const sending = netnsExec(rig.pair.nsB, process.execPath, [...nodeScriptArgs('./agent-memory-child', import.meta.url), rig.pair.ipA, String(rate), String(seconds), '256', String(opts.payloadBytes ?? 32)], { timeoutMs: (seconds + 30) * 1000 });
     const [sender] = await Promise.all([sending, opts.whileCapturing?.(pid, seconds)]);
     const cpu = cpuOf(pid) - cpu0;
     const faults = faultsOf(pid);
+    clearInterval(ticker);
+    const load1 = loadavg()[0]!;
     if (sender.code !== 0) throw new Error(`traffic sender failed: ${sender.stderr}`);
     const sent = JSON.parse(sender.stdout) as { sent: number; seconds: number };
     await sleep(2500); // the ring drains, the status file catches up
@@ -297,6 +342,10 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
       kernelDrops: st.capture.kernelDrops,
       cpuPercent: (cpu / sent.seconds) * 100,
       retro: st.retro ?? null,
+      trims: rig.trims(),
+      timeline,
+      minorFaultsFirst2s,
+      loadAverage: [Math.round(load0 * 100) / 100, Math.round(load1 * 100) / 100],
     };
   } finally {
     if (opts.stopGracefully && rig.agent && rig.agent.exitCode === null) {

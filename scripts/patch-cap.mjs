@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PATCHED_VERSION = '0.2.1';
 const patchFile = join(root, 'patches', `cap-${PATCHED_VERSION}.patch`);
 // the patch's revision: in the patched source, and exported by the built addon (meerkatPatch)
-const REVISION = 'meerkat-cap-patch-5';
+const REVISION = 'meerkat-cap-patch-6';
 
 const say = (msg) => console.log(`[patch-cap] ${msg}`);
 const fail = (msg) => {

@@ -50,18 +50,29 @@ export interface CapHandle {
 }
 
 /** the revision of patches/cap-0.2.1.patch this code speaks to */
-const CAP_PATCH_REVISION = 'meerkat-cap-patch-5';
+const CAP_PATCH_REVISION = 'meerkat-cap-patch-6';
 
 /** What trimStartupPages() unmapped: mappings, and their resident bytes just before. */
 export interface CapTrimResult {
   mappings: number;
   bytes: number;
+  /** eligible mappings left mapped because `keep` asked for it, and their resident bytes (revision 6) */
+  keptMappings?: number;
+  keptBytes?: number;
+}
+
+/** What the trim leaves mapped (patch revision 6; the Windows twin ignores it). */
+export interface CapTrimKeep {
+  /** leave every executable mapping (code) mapped */
+  keepExecutable?: boolean;
+  /** leave the mappings of files whose path contains one of these mapped */
+  keepPaths?: string[];
 }
 
 interface CapModule {
   meerkatPatch?: string;
   /** Linux (and the Windows twin): drop start-up-only file pages from the working set */
-  trimStartupPages?: () => CapTrimResult;
+  trimStartupPages?: (keep?: CapTrimKeep) => CapTrimResult;
   Cap: (new () => CapHandle) & { deviceList(): CapDevice[]; findDevice(ip?: string): string | undefined };
 }
 
@@ -108,10 +119,10 @@ export function newCapHandle(): CapHandle {
 }
 
 /**
- * The addon's working-set trim (patch revision 5), or undefined where this platform's addon
+ * The addon's working-set trim (patch revisions 5-6), or undefined where this platform's addon
  * has none. Loads the addon (throws CaptureUnavailableError like every other entry here).
  */
-export function capTrimStartupPages(): (() => CapTrimResult) | undefined {
+export function capTrimStartupPages(): ((keep?: CapTrimKeep) => CapTrimResult) | undefined {
   const m = capModule();
   return typeof m.trimStartupPages === 'function' ? m.trimStartupPages.bind(m) : undefined;
 }

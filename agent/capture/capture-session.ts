@@ -3,9 +3,12 @@
 // batches: the binding packs records [tv_sec, tv_usec, caplen, len, frame bytes] into this
 // session's batch buffer and emits once per drained ring (or full buffer). The kernel ring is
 // the only queue between the wire and the pipeline; timestamps and original lengths are
-// libpcap's. A session can be told to deliver only packets stamped inside a time window: that
-// is how LiveCapture swaps sessions (new filter, new snap length) without a gap or a duplicate.
+// libpcap's. During a swap (new filter, new snap length) a session takes part in a handover:
+// it delivers the packets on its side of the cut, holds back those around the cut for the
+// merge (agent/capture/handover-merge.ts) and skips those the other session delivers, so that a
+// swap loses and duplicates nothing.
 import { newCapHandle, type CapHandle } from './cap-binding.js';
+import type { HandoverMerge, HandoverSide } from './handover-merge.js';
 import { linkTypeFromCapName } from './link-meta.js';
 import { MeerkatError } from '../../shared/errors.js';
 
@@ -66,6 +69,14 @@ export interface CaptureSessionStats {
   truncated: number;
   /** frames outside this session's delivery window (the other session of a swap had them) */
   handedOver: number;
+  /** frames held back around a swap's cut for its merge */
+  held: number;
+  /**
+   * the longest a packet waited in the ring before its batch reached JavaScript, ms (from its
+   * kernel stamp to the batch; the first packet of each batch is the oldest): how long the
+   * event loop left the ring alone at its worst, what the ring has to hold
+   */
+  maxRingWaitMs: number;
   /** sink exceptions caught */
   sinkErrors: number;
   /** libpcap's counters since open (pcap_stats): null when the platform gives none */
@@ -83,16 +94,20 @@ export class CaptureSession {
   /** must stay referenced while open: the binding writes into it without holding it (see docs) */
   private readonly buffer: Buffer;
   private readonly words: Uint32Array;
-  /** deliver only packets with fromUs <= ts < untilUs (a swap narrows these) */
+  /** deliver directly only packets with fromUs <= ts < untilUs (a swap narrows these) */
   private fromUs = 0;
   private untilUs = Number.POSITIVE_INFINITY;
+  /** the handovers this session takes part in: packets outside [fromUs, untilUs) are theirs */
+  private handovers: { merge: HandoverMerge; side: HandoverSide }[] = [];
   linkType = -1;
   linkTypeName = '';
   openedAtUs = 0;
   packets = 0;
   truncated = 0;
   handedOver = 0;
+  held = 0;
   sinkErrors = 0;
+  private maxWaitUs = 0;
   /** last counters read from the handle (kept after close) */
   private kernel: { packets: number; drops: number } | null = null;
 
@@ -112,14 +127,47 @@ export class CaptureSession {
     return this.handle !== undefined;
   }
 
-  /** Packets stamped before `us` are left to the session this one replaces. */
-  deliverFrom(us: number): void {
-    this.fromUs = us;
+  /**
+   * Joins a handover as the session being replaced ('old') or the replacement ('new'): from now
+   * on this session delivers directly only what the merge gives it and holds the packets around
+   * the cut for it (HandoverMerge.action).
+   */
+  joinHandover(merge: HandoverMerge, side: HandoverSide): void {
+    if (side === 'old') this.untilUs = Math.min(this.untilUs, merge.cutUs - 3 * merge.guardUs);
+    else this.fromUs = Math.max(this.fromUs, merge.cutUs + 3 * merge.guardUs);
+    this.handovers.push({ merge, side });
   }
 
-  /** Packets stamped at or after `us` are left to the session that replaces this one. */
-  deliverUntil(us: number): void {
-    this.untilUs = us;
+  /** The merge is resolved: this session no longer holds packets for it. */
+  leaveHandover(merge: HandoverMerge): void {
+    this.handovers = this.handovers.filter((h) => h.merge !== merge);
+  }
+
+  /** Delivers (or holds) what the ring holds now, synchronously. */
+  flush(): void {
+    this.handle?.flush();
+  }
+
+  /**
+   * A packet outside the direct window, decided by the handovers this session is in
+   * (HandoverMerge.action): left to the other session when one of them says so, else held or
+   * delivered and noted. Returns true when it is to be delivered now.
+   */
+  private handOverPacket(lt: number, buf: Uint8Array, off: number, capLen: number, wireLen: number, tsUs: number): boolean {
+    const hs = this.handovers;
+    const actions = hs.map((h) => h.merge.action(h.side, tsUs));
+    if (hs.length === 0 || actions.includes('skip')) {
+      this.handedOver++;
+      return false;
+    }
+    const hold = actions.indexOf('hold');
+    if (hold >= 0) {
+      hs[hold]!.merge.hold(hs[hold]!.side, lt, buf, off, capLen, wireLen, tsUs);
+      this.held++;
+      return false;
+    }
+    actions.forEach((a, i) => { if (a === 'note') hs[i]!.merge.hold(hs[i]!.side, lt, buf, off, capLen, wireLen, tsUs, true); });
+    return true;
   }
 
   /** @throws CaptureOpenError naming the device and libpcap's reason */
@@ -148,13 +196,18 @@ export class CaptureSession {
     const onErr = this.opts.onSinkError;
     // one closure per session, not per packet
     handle.on('packets', (used: number, count: number) => {
+      if (count > 0 && used >= RECORD_HEADER) {
+        // one clock read per batch, not per packet
+        const wait = Date.now() * 1000 - (words[0]! * 1_000_000 + words[1]!);
+        if (wait > this.maxWaitUs) this.maxWaitUs = wait;
+      }
       let off = 0;
       for (let i = 0; i < count && off + RECORD_HEADER <= used; i++) {
         const w = off >>> 2;
         const tsUs = words[w]! * 1_000_000 + words[w + 1]!;
         const capLen = words[w + 2]!;
         const wireLen = words[w + 3]!;
-        if (tsUs >= this.fromUs && tsUs < this.untilUs) {
+        if ((tsUs >= this.fromUs && tsUs < this.untilUs) || this.handOverPacket(lt, buf, off + RECORD_HEADER, capLen, wireLen, tsUs)) {
           this.packets++;
           if (capLen < wireLen) this.truncated++;
           try {
@@ -163,8 +216,6 @@ export class CaptureSession {
             this.sinkErrors++;
             if (onErr) onErr(e);
           }
-        } else {
-          this.handedOver++;
         }
         off += (RECORD_HEADER + capLen + 3) & ~3;
       }
@@ -213,6 +264,8 @@ export class CaptureSession {
       packets: this.packets,
       truncated: this.truncated,
       handedOver: this.handedOver,
+      held: this.held,
+      maxRingWaitMs: Math.round(this.maxWaitUs / 100) / 10,
       sinkErrors: this.sinkErrors,
       kernelPackets: this.kernel?.packets ?? null,
       kernelDrops: this.kernel?.drops ?? null,

@@ -6,8 +6,10 @@
 // Sessions are never closed and reopened to change them (a new filter when the collector's
 // address changes, a new snap length when hybrid capture needs payload): the new session is
 // opened first, and a cut time T splits the packets between the two - the old one delivers
-// what the kernel stamped before T, the new one what it stamped from T on - so a change
-// loses and duplicates nothing (docs/capture.md, "Changing sessions").
+// what the kernel stamped before T, the new one what it stamped from T on, and the packets
+// stamped around T are matched by content between the two (agent/capture/handover-merge.ts),
+// so that a change loses and duplicates nothing even where the two handles' stamps of a packet
+// differ (docs/capture.md, "Changing sessions").
 //
 // Interface modes (docs/capture.md, "Interfaces"):
 //   'any'  (Linux default) one session on the "any" pseudo-device (cooked SLL frames): every
@@ -22,6 +24,7 @@ import { isIP } from 'node:net';
 import type { Logger } from '../../shared/log.js';
 import { buildCaptureFilter, type CollectorEndpoint } from './bpf-filter.js';
 import { CaptureSession, CaptureOpenError, type CaptureSessionStats, type FrameSink } from './capture-session.js';
+import { HandoverMerge } from './handover-merge.js';
 import { readInterfaces, selectCaptureInterfaces, type InterfaceInfo } from './interface-scan.js';
 
 export type InterfaceSpec = 'any' | 'all' | readonly string[];
@@ -81,6 +84,13 @@ const SLOT_OVERHEAD = 96;
 /** how long a replaced session keeps delivering the packets stamped before the cut, µs */
 const HANDOVER_DRAIN_US = 1_000_000;
 /**
+ * Around the cut, packets whose two stamps (one per handle) differ by less than this are matched
+ * by content instead of cut by time, µs. The kernel stamps a packet once for every handle when
+ * it can (the patch's SO_TIMESTAMP: measured equal on 59,980 of 59,980 packets); where a
+ * handle stamps it itself the two stamps are microseconds apart, more when the CPU is busy.
+ */
+const HANDOVER_GUARD_US = 5_000;
+/**
  * Wakeups: after a drain that found fewer than a quarter of the ring's slots, the session waits
  * this long before draining again. Each wakeup costs the kernel, libuv and a native-to-JS call
  * (at 20,000 packets/s that was most of the agent's CPU, docs/agent-memory.md); 10 ms is at most
@@ -125,6 +135,8 @@ export interface LiveCaptureStats {
   packets: number;
   truncated: number;
   sinkErrors: number;
+  /** the longest a packet waited in a ring before the pipeline got it, ms (all sessions since start) */
+  maxRingWaitMs: number;
   /** session swaps (filter or snap length changed) and sessions that failed (interface down) */
   swaps: number;
   failures: number;
@@ -151,8 +163,8 @@ export class LiveCapture {
   private readonly opts: LiveCaptureOptions;
   private readonly spec: InterfaceSpec;
   private readonly sessions = new Map<string, CaptureSession>();
-  /** replaced sessions still delivering packets stamped before their cut, and when to close them */
-  private readonly retiring = new Map<CaptureSession, number>();
+  /** replaced sessions still delivering packets stamped before their cut: when to close them, their handover */
+  private readonly retiring = new Map<CaptureSession, { closeAt: number; merge: HandoverMerge; next: CaptureSession }>();
   private snapLen: number;
   private lastInterfaces: InterfaceInfo[] = [];
   private endpoints: ObservedEndpoint[] = [];
@@ -177,6 +189,11 @@ export class LiveCapture {
   private retiredPackets = 0;
   private retiredTruncated = 0;
   private retiredSinkErrors = 0;
+  /** packets the handover merges delivered (held around a cut, then delivered once) */
+  private mergedPackets = 0;
+  private mergedTruncated = 0;
+  private mergedSinkErrors = 0;
+  private retiredMaxRingWaitMs = 0;
   private sinkErrorLogged = 0;
 
   constructor(opts: LiveCaptureOptions) {
@@ -267,13 +284,15 @@ export class LiveCapture {
     const sessions = [...this.sessions.values(), ...this.retiring.keys()].map((s) => s.stats());
     let kp = this.retiredKernelPackets;
     let kd = this.retiredKernelDrops;
-    let packets = this.retiredPackets;
-    let truncated = this.retiredTruncated;
-    let sinkErrors = this.retiredSinkErrors;
+    let packets = this.retiredPackets + this.mergedPackets;
+    let truncated = this.retiredTruncated + this.mergedTruncated;
+    let sinkErrors = this.retiredSinkErrors + this.mergedSinkErrors;
+    let maxRingWaitMs = this.retiredMaxRingWaitMs;
     for (const s of sessions) {
       packets += s.packets;
       truncated += s.truncated;
       sinkErrors += s.sinkErrors;
+      maxRingWaitMs = Math.max(maxRingWaitMs, s.maxRingWaitMs);
       if (s.kernelPackets !== null) kp = (kp ?? 0) + s.kernelPackets;
       if (s.kernelDrops !== null) kd = (kd ?? 0) + s.kernelDrops;
     }
@@ -287,6 +306,7 @@ export class LiveCapture {
       packets,
       truncated,
       sinkErrors,
+      maxRingWaitMs,
       swaps: this.swaps,
       failures: this.failures,
       snapLen: this.snapLen,
@@ -300,7 +320,7 @@ export class LiveCapture {
   private everySecond(): void {
     this.seconds++;
     const now = Date.now() * 1000;
-    for (const [s, closeAt] of this.retiring) if (now >= closeAt) this.retire(s);
+    for (const [s, h] of this.retiring) if (now >= h.closeAt) this.retire(s);
     const rescan = this.opts.rescanSeconds ?? 10;
     if (rescan > 0 && this.seconds % rescan === 0) {
       this.rescan().catch((e: unknown) => this.opts.log?.error({ err: e }, 'capture rescan failed'));
@@ -430,23 +450,44 @@ export class LiveCapture {
   /**
    * `next` is open, so the kernel stamps every packet from now on for it too. The cut T lies
    * just after now (Date.now() truncates to the ms, hence +1 ms): `old` keeps what was stamped
-   * before T, `next` what was stamped from T on, and `old` is closed once it had time to
-   * deliver the rest of its ring. Kernel stamps and Date.now() are both CLOCK_REALTIME.
+   * before T, `next` what was stamped from T on, and both hold what was stamped around T for
+   * the merge (HandoverMerge), which runs when `old` is closed, once it had time to deliver the
+   * rest of its ring. Kernel stamps and Date.now() are both CLOCK_REALTIME.
    */
   private handOver(old: CaptureSession, next: CaptureSession): void {
     const cut = (Date.now() + 1) * 1000;
-    old.deliverUntil(cut);
-    next.deliverFrom(cut);
+    const merge = new HandoverMerge(cut, HANDOVER_GUARD_US, Math.min(old.snapLen, next.snapLen));
+    old.joinHandover(merge, 'old');
+    next.joinHandover(merge, 'new');
     this.sessions.delete(old.device);
-    this.retiring.set(old, cut + HANDOVER_DRAIN_US);
+    this.retiring.set(old, { closeAt: cut + HANDOVER_DRAIN_US, merge, next });
     this.swaps++;
   }
 
   private retire(s: CaptureSession): void {
+    const h = this.retiring.get(s);
     this.retiring.delete(s);
-    this.account(s);
+    // the replacement's ring first, so that its copies of the packets around the cut are held
+    if (h) h.next.flush();
     s.close();
+    this.account(s);
     this.closed++;
+    if (h) this.resolveHandover(h.merge, h.next);
+  }
+
+  /** Delivers the packets held around a cut, each once (HandoverMerge.resolve). */
+  private resolveHandover(merge: HandoverMerge, next: CaptureSession): void {
+    next.leaveHandover(merge);
+    for (const p of merge.resolve()) {
+      this.mergedPackets++;
+      if (p.data.length < p.wireLen) this.mergedTruncated++;
+      try {
+        this.opts.onFrame(p.linkType, p.data, 0, p.data.length, p.wireLen, p.tsUs);
+      } catch (e) {
+        this.mergedSinkErrors++;
+        this.onSinkError(next.device, e);
+      }
+    }
   }
 
   /** Adds a closing session's counters to the totals that survive it. */
@@ -457,11 +498,13 @@ export class LiveCapture {
     this.retiredPackets += st.packets;
     this.retiredTruncated += st.truncated;
     this.retiredSinkErrors += st.sinkErrors;
+    this.retiredMaxRingWaitMs = Math.max(this.retiredMaxRingWaitMs, st.maxRingWaitMs);
   }
 
   private closeSession(s: CaptureSession): void {
-    this.account(s);
+    // closed first: its final flush delivers packets the counters must include
     s.close();
+    this.account(s);
     this.sessions.delete(s.device);
     this.closed++;
   }
@@ -472,7 +515,10 @@ export class LiveCapture {
     this.closed++;
     this.account(s);
     if (this.sessions.get(s.device) === s) this.sessions.delete(s.device);
+    const h = this.retiring.get(s);
     this.retiring.delete(s);
+    // a replaced session that failed before its close: its merge delivers what both held
+    if (h) this.resolveHandover(h.merge, h.next);
     this.opts.log?.warn({ device: s.device, err: e.message }, 'capture failed (interface down or gone); reopening at the next rescan');
   }
 

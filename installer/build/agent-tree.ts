@@ -25,7 +25,7 @@ export const OWNER_DIR = 'usr/share/meerkat-agent/owner';
 export const AGENT_CONFIG = 'etc/meerkat/agent.json';
 export const MAINTAINER = 'Meerkat maintainers <packages@meerkat.example.org>';
 /** the revision of patches/cap-0.2.1.patch the agent speaks to (agent/capture/cap-binding.ts) */
-export const CAP_PATCH_REVISION = 'meerkat-cap-patch-5';
+export const CAP_PATCH_REVISION = 'meerkat-cap-patch-6';
 
 export interface LinuxAgentTree {
   version: string;

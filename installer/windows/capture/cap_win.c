@@ -41,7 +41,7 @@
 #include <pcap/pcap.h>
 #include <node_api.h>
 
-#define MEERKAT_PATCH_REVISION "meerkat-cap-patch-5"
+#define MEERKAT_PATCH_REVISION "meerkat-cap-patch-6"
 #define RECORD_HEADER 16
 
 typedef struct {
