@@ -100,6 +100,12 @@ export interface AgentMemoryResult {
   timeline: { s: number; kernelDrops: number | null; maxRingWaitMs: number | null; minorFaults: number; rssMb: number }[];
   /** minor page faults in the first 2 s of traffic (the per-packet path faulting its pages in) */
   minorFaultsFirst2s: number;
+  /**
+   * the sender's catch-up bursts: the most datagrams it sent in one 1 ms tick, and the ticks
+   * that caught up 10 ms or more (it was not scheduled meanwhile: the machine is overloaded)
+   */
+  senderMaxTick: number;
+  senderCatchUps: number;
   /** the machine's 1-minute load average when the traffic started and when it ended */
   loadAverage: [number, number];
   /** the agent's retro ring at the end (agent status "retro"), when it was on */
@@ -313,7 +319,7 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
     clearInterval(ticker);
     const load1 = loadavg()[0]!;
     if (sender.code !== 0) throw new Error(`traffic sender failed: ${sender.stderr}`);
-    const sent = JSON.parse(sender.stdout) as { sent: number; seconds: number };
+    const sent = JSON.parse(sender.stdout) as { sent: number; seconds: number; maxTick?: number; catchUps?: number };
     await sleep(2500); // the ring drains, the status file catches up
     clearInterval(sampler);
     const mappings = residentByMapping(pid, nodeBinary);
@@ -345,6 +351,8 @@ export async function benchAgentMemory(opts: AgentMemoryOptions = {}): Promise<A
       trims: rig.trims(),
       timeline,
       minorFaultsFirst2s,
+      senderMaxTick: sent.maxTick ?? 0,
+      senderCatchUps: sent.catchUps ?? 0,
       loadAverage: [Math.round(load0 * 100) / 100, Math.round(load1 * 100) / 100],
     };
   } finally {

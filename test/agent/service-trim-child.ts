@@ -10,8 +10,9 @@ import { once } from 'node:events';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { capTrimStartupPages, newCapHandle } from '../../agent/capture/cap-binding.js';
+import { TRIM_KEEP } from '../../agent/service-trim.js';
 
-interface Mapping { key: string; writable: boolean; fileBacked: boolean; rssKb: number; anonKb: number }
+interface Mapping { key: string; writable: boolean; executable: boolean; fileBacked: boolean; rssKb: number; anonKb: number }
 
 /** The process's mappings from /proc/self/smaps. */
 function mappings(): Mapping[] {
@@ -20,7 +21,7 @@ function mappings(): Mapping[] {
   for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
     const head = /^([0-9a-f]+-[0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
     if (head) {
-      cur = { key: `${head[1]} ${head[4]}`, writable: head[2]![1] === 'w', fileBacked: head[3] !== '0' && head[4]!.startsWith('/'), rssKb: 0, anonKb: 0 };
+      cur = { key: `${head[1]} ${head[4]}`, writable: head[2]![1] === 'w', executable: head[2]![2] === 'x', fileBacked: head[3] !== '0' && head[4]!.startsWith('/'), rssKb: 0, anonKb: 0 };
       out.push(cur);
       continue;
     }
@@ -85,9 +86,15 @@ const trim = capTrimStartupPages();
 if (!trim) throw new Error('the cap addon offers no trimStartupPages');
 const mapsBefore = mappings();
 const rssBefore = rssKb();
-const result = trim();
+// the service's trim: code, libpcap and the addon stay mapped
+const result = trim(TRIM_KEEP);
 const rssAfterTrim = rssKb();
 const mapsAfter = new Map(mappings().map((m) => [m.key, m]));
+const keptShrunk = mapsBefore
+  .filter((m) => m.fileBacked && m.rssKb > 0 && (m.executable || TRIM_KEEP.keepPaths!.some((k) => m.key.includes(k))))
+  .filter((m) => (mapsAfter.get(m.key)?.rssKb ?? 0) < m.rssKb)
+  .map((m) => `${m.key}: ${m.rssKb} -> ${mapsAfter.get(m.key)?.rssKb ?? 0} kB`);
+const keptCode = mapsBefore.filter((m) => m.fileBacked && m.executable && m.rssKb > 0).length;
 // every mapping holding copy-on-written pages (RELRO, written data) keeps all of them
 const withPrivatePages = mapsBefore.filter((m) => m.fileBacked && m.anonKb > 0);
 const anonymousLost = withPrivatePages
@@ -98,4 +105,7 @@ const after = { work: work(), tls: await tlsEcho(), captured: await capturePacke
 const { createInterface } = await import('node:readline');
 const readlineOk = typeof createInterface === 'function';
 const dateText = new Intl.DateTimeFormat('de-DE', { dateStyle: 'full', timeZone: 'UTC' }).format(new Date(Date.UTC(2026, 11, 7)));
-process.stdout.write(JSON.stringify({ result, rssBefore, rssAfterTrim, withPrivatePages: withPrivatePages.length, anonymousLost, before, after, readlineOk, dateText, again: trim() }) + '\n');
+// then the fifth round's trim of everything eligible, code included (MEERKAT_AGENT_TRIM=all), and all of it again
+const again = trim();
+const afterAll = { work: work(), tls: await tlsEcho(), captured: await capturePackets(50, 47_903) };
+process.stdout.write(JSON.stringify({ result, keptShrunk, keptCode, rssBefore, rssAfterTrim, withPrivatePages: withPrivatePages.length, anonymousLost, before, after, readlineOk, dateText, again, afterAll }) + '\n');

@@ -13,7 +13,8 @@
  *     'error' (Error) when the handle fails; cap.flush(); cap.stats(); cap.close();
  *     cap.setMinBytes(n) (Npcap's pcap_setmintocopy)
  *   deviceList(), findDevice(ip?), meerkatPatch, libpcapVersion(),
- *   trimStartupPages() -> { mappings, bytes } (revision 5; see trim_startup_pages)
+ *   trimStartupPages([keep]) -> { mappings, bytes } (revision 5; revision 6 added the Linux keep
+ *   argument { keepExecutable, keepPaths }, which Windows ignores: it empties the whole working set)
  * Per-packet delivery ('packet' events, batch=false) is not offered: the agent never asks
  * for it, and open() says so.
  *
