@@ -15,12 +15,14 @@
 //   a matched pair: nothing when one copy was already delivered, else once (new's copy when its
 //     stamp is >= T, else old's)
 //   a held copy left unmatched: the time cut (old's if its stamp < T, new's if >= T)
-// The noted copies are what makes equal packets pair right: a repeated datagram's copy that one
-// side delivered is matched, not mistaken for the other side's copy of the next repetition.
+// The noted copies let a held copy find its partner even where the other side delivered it.
 // When the two stamps of a packet differ by less than G, every packet both handles saw comes
-// out exactly once (checked with random stamps, orders and repetitions:
+// out exactly once, in any delivery order (checked with random stamps and orders:
 // test/agent/capture/handover-merge.test.ts); a packet only one handle saw (the other's ring
 // overflowed: a kernel drop there) comes out when the cut gives it to the handle that saw it.
+// Byte-identical repetitions within G pair exactly when both handles carry the kernel's one
+// stamp (Linux with SO_TIMESTAMP); where each handle stamps itself, which copy is which cannot
+// be known and their count is not guaranteed.
 
 /** A packet held back during a handover: its own copy of the captured bytes. */
 export interface HeldPacket {
@@ -73,7 +75,10 @@ export class HandoverMerge {
    * one the session delivered itself and notes for the matching.
    */
   hold(side: HandoverSide, linkType: number, buf: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number, delivered = false): void {
-    const p: HeldPacket = { linkType, tsUs, wireLen, data: buf.slice(offset, offset + capLen) };
+    // a copy: the session's batch buffer is reused (and Buffer#slice would only be a view of it)
+    const data = new Uint8Array(capLen);
+    data.set(buf.subarray(offset, offset + capLen));
+    const p: HeldPacket = { linkType, tsUs, wireLen, data };
     if (delivered) p.delivered = true;
     this.held[side].push(p);
   }
@@ -114,7 +119,7 @@ const byTs = (a: HeldPacket, b: HeldPacket): number => a.tsUs - b.tsUs;
 /**
  * Pairs two lists of copies of equal content, each sorted by stamp: the pairing (order kept,
  * stamps within `guardUs`) with the least total stamp difference, an unpaired copy costing
- * `guardUs`. A plain greedy pairing of sorted lists shifts by one when one list holds a copy
+ * half of `guardUs`. A plain greedy pairing of sorted lists shifts by one when one list holds a copy
  * whose partner lies outside the other's window (a repeated datagram at the band's edge), and
  * then pairs every following repetition with the wrong one. Returns pairs of indexes. Lists
  * of equal content are short (repetitions within a few ms); beyond MAX_DP_CELLS the greedy
@@ -139,15 +144,18 @@ function pairCopies(a: readonly HeldPacket[], b: readonly HeldPacket[], guardUs:
     }
     return pairs;
   }
-  // cost[i][j]: least cost of pairing a[i..] with b[j..]
+  // cost[i][j]: least cost of pairing a[i..] with b[j..]; leaving a copy unpaired costs half the
+  // guard, so two copies within it pair, and a chain shifted by one (every copy paired with the
+  // next repetition) costs more than leaving the two copies at its ends unpaired
+  const skip = guardUs / 2;
   const w = m + 1;
   const cost = new Float64Array((n + 1) * w);
   for (let i = n; i >= 0; i--) {
     for (let j = m; j >= 0; j--) {
       if (i === n && j === m) continue;
       let best = Number.POSITIVE_INFINITY;
-      if (i < n) best = Math.min(best, guardUs + cost[(i + 1) * w + j]!);
-      if (j < m) best = Math.min(best, guardUs + cost[i * w + j + 1]!);
+      if (i < n) best = Math.min(best, skip + cost[(i + 1) * w + j]!);
+      if (j < m) best = Math.min(best, skip + cost[i * w + j + 1]!);
       if (i < n && j < m) {
         const d = Math.abs(a[i]!.tsUs - b[j]!.tsUs);
         if (d <= guardUs) best = Math.min(best, d + cost[(i + 1) * w + j + 1]!);
@@ -160,7 +168,7 @@ function pairCopies(a: readonly HeldPacket[], b: readonly HeldPacket[], guardUs:
   while (i < n && j < m) {
     const d = Math.abs(a[i]!.tsUs - b[j]!.tsUs);
     if (d <= guardUs && cost[i * w + j] === d + cost[(i + 1) * w + j + 1]!) pairs.push([i++, j++]);
-    else if (cost[i * w + j] === guardUs + cost[(i + 1) * w + j]!) i++;
+    else if (cost[i * w + j] === skip + cost[(i + 1) * w + j]!) i++;
     else j++;
   }
   return pairs;

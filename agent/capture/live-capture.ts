@@ -135,6 +135,8 @@ export interface LiveCaptureStats {
   packets: number;
   truncated: number;
   sinkErrors: number;
+  /** packets held around a swap's cut and delivered by its merge (included in `packets`) */
+  handoverPackets: number;
   /** the longest a packet waited in a ring before the pipeline got it, ms (all sessions since start) */
   maxRingWaitMs: number;
   /** session swaps (filter or snap length changed) and sessions that failed (interface down) */
@@ -306,6 +308,7 @@ export class LiveCapture {
       packets,
       truncated,
       sinkErrors,
+      handoverPackets: this.mergedPackets,
       maxRingWaitMs,
       swaps: this.swaps,
       failures: this.failures,
@@ -462,6 +465,7 @@ export class LiveCapture {
     this.sessions.delete(old.device);
     this.retiring.set(old, { closeAt: cut + HANDOVER_DRAIN_US, merge, next });
     this.swaps++;
+    this.opts.log?.debug({ device: old.device, cutUs: cut, guardUs: HANDOVER_GUARD_US }, 'capture handover cut');
   }
 
   private retire(s: CaptureSession): void {
@@ -478,7 +482,10 @@ export class LiveCapture {
   /** Delivers the packets held around a cut, each once (HandoverMerge.resolve). */
   private resolveHandover(merge: HandoverMerge, next: CaptureSession): void {
     next.leaveHandover(merge);
-    for (const p of merge.resolve()) {
+    const held = merge.heldCount;
+    const out = merge.resolve();
+    this.opts.log?.debug({ device: next.device, cutUs: merge.cutUs, held, delivered: out.length }, 'capture handover merged');
+    for (const p of out) {
       this.mergedPackets++;
       if (p.data.length < p.wireLen) this.mergedTruncated++;
       try {

@@ -115,6 +115,15 @@ describe('agent/capture/handover-merge', () => {
     assert.deepEqual(ids(swap(old, next)), [21, 23]);
   });
 
+  it('holds a copy of the frame: the capture\'s batch Buffer is overwritten by the next batch', () => {
+    const merge = new HandoverMerge(T, G, 256);
+    const batch = Buffer.alloc(64, 0x11);
+    merge.hold('old', 1, batch, 8, 20, 20, T - 1);
+    batch.fill(0x22);
+    const [p] = merge.resolve();
+    assert.deepEqual([...p!.data], new Array(20).fill(0x11));
+  });
+
   it('mergeHeld pairs copies in stamp order within the guard and cuts the rest by time', () => {
     const held = (id: number, ts: number, fill = 0x10): HeldPacket => {
       const data = new Uint8Array(60).fill(fill);
@@ -131,8 +140,8 @@ describe('agent/capture/handover-merge', () => {
   it('random interleavings: a packet both handles saw comes out once, one only one handle saw when the cut gives it to that handle', () => {
     const packet = fc.record({
       at: fc.integer({ min: -4 * G, max: 4 * G }), // true time relative to the cut, µs
-      dOld: fc.integer({ min: 0, max: G / 2 - 1 }), // each handle's stamp lags the truth by its own amount
-      dNew: fc.integer({ min: 0, max: G / 2 - 1 }),
+      dOld: fc.integer({ min: 0, max: G - 1 }), // each handle's stamp lags the truth by its own amount (< G apart)
+      dNew: fc.integer({ min: 0, max: G - 1 }),
       seenBy: fc.constantFrom('both', 'both', 'both', 'old', 'new'),
     });
     fc.assert(fc.property(fc.array(packet, { maxLength: 80 }), fc.constantFrom('stamp order', 'reversed', 'as generated'), (ps, order) => {
@@ -157,12 +166,16 @@ describe('agent/capture/handover-merge', () => {
     }), { numRuns: 1000 });
   });
 
-  it('random repeated packets (equal bytes) that both handles saw: as many come out as were sent', () => {
-    const copy = fc.record({ at: fc.integer({ min: -3 * G, max: 3 * G }), dOld: fc.integer({ min: 0, max: G / 2 - 1 }), dNew: fc.integer({ min: 0, max: G / 2 - 1 }) });
-    fc.assert(fc.property(fc.array(copy, { minLength: 1, maxLength: 12 }), (cs) => {
+  it('random repeated packets (equal bytes) that both handles saw with the kernel\'s one stamp: as many come out as were sent', () => {
+    // with one stamp per packet (Linux, SO_TIMESTAMP) copies pair exactly. Where each handle
+    // stamps itself AND a datagram repeats byte for byte within the guard, which copy is which
+    // cannot be known: the count is then not guaranteed (docs/capture.md)
+    const copy = fc.record({ at: fc.integer({ min: -4 * G, max: 4 * G }), lag: fc.integer({ min: 0, max: G - 1 }) });
+    fc.assert(fc.property(fc.array(copy, { minLength: 1, maxLength: 12 }), fc.boolean(), (cs, reverse) => {
       const w = wire(5, 90, 0x33);
-      const old: Seen = cs.map((c) => ({ w, ts: T + c.at + c.dOld }));
-      const next: Seen = cs.map((c) => ({ w, ts: T + c.at + c.dNew }));
+      const old: Seen = cs.map((c) => ({ w, ts: T + c.at + c.lag }));
+      const next: Seen = cs.map((c) => ({ w, ts: T + c.at + c.lag }));
+      if (reverse) old.reverse();
       assert.equal(swap(old, next).length, cs.length);
     }), { numRuns: 1000 });
   });
