@@ -14,7 +14,6 @@
 // the ring overflowed meanwhile.
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { performance } from 'node:perf_hooks';
 import { capTrimStartupPages, type CapTrimKeep, type CapTrimResult } from './capture/cap-binding.js';
 
 /** after the first connection: the TLS handshake and first heartbeat are done by then */
@@ -65,10 +64,10 @@ function addonTrim(log: Logger): TrimFunction | undefined {
 export function runTrim(trim: TrimFunction, log: Logger, when: string, keep: CapTrimKeep | undefined = TRIM_KEEP): CapTrimResult | undefined {
   const mb = (b: number): number => Math.round((b / (1024 * 1024)) * 10) / 10;
   try {
-    const t0 = performance.now();
+    const t0 = process.hrtime.bigint();
     const r = trim(keep);
     // the call blocks the event loop (and so the capture's drain): its duration is logged
-    const ms = Math.round((performance.now() - t0) * 10) / 10;
+    const ms = Math.round(Number(process.hrtime.bigint() - t0) / 1e5) / 10;
     log.info({ when, mappings: r.mappings, mb: mb(r.bytes), keptMb: mb(r.keptBytes ?? 0), ms }, 'working-set trim: start-up pages unmapped');
     return r;
   } catch (e) {
