@@ -10,8 +10,9 @@
 // by neither (lost) or, the other way round, by both. So around T both sessions hold their
 // packets back (copied), and when the old session has delivered its last packet the copies are
 // matched by content (wire length and the bytes both captured) within G of each other:
-//   old: ts < T-2G delivered    [T-2G, T-G) delivered and noted    [T-G, T+2G) held   later: skipped
-//   new: ts < T-2G skipped      [T-2G, T+G) held    [T+G, T+2G) delivered and noted   later: delivered
+//   old: ts < T-3G delivered   [T-3G, T-G) delivered and noted   [T-G, T+2G) held   later: skipped
+//   new: ts < T-2G skipped     [T-2G, T+G) held   [T+G, T+3G) delivered and noted   later: delivered
+// (each side notes G beyond the other's held band, so every held copy's partner is listed)
 //   a matched pair: nothing when one copy was already delivered, else once (new's copy when its
 //     stamp is >= T, else old's)
 //   a held copy left unmatched: the time cut (old's if its stamp < T, new's if >= T)
