@@ -84,17 +84,17 @@ export function buildFlowRecord(flow: Flow, cause: RecordCause): FlowRecord {
     conn_state: connState(flow),
     history: flow.history.text,
     record_cause: cause,
-    rtt_syn_synack_us: tcp !== null ? nullIfNegative(tcp.rttSynSynAck) : null,
-    rtt_synack_ack_us: tcp !== null ? nullIfNegative(tcp.rttSynAckAck) : null,
+    rtt_syn_synack_us: null,
+    rtt_synack_ack_us: null,
     retransmits_orig: oRetx - o.reportedRetransmits,
     retransmits_resp: rRetx - r.reportedRetransmits,
     zero_windows_orig: oZw - o.reportedZeroWindows,
     zero_windows_resp: rZw - r.reportedZeroWindows,
-    iat_mean_orig_us: o.iatCount > 0 ? o.iatMean : null,
-    iat_stddev_orig_us: o.iatCount > 0 ? o.iatStddev() : null,
-    iat_mean_resp_us: r.iatCount > 0 ? r.iatMean : null,
-    iat_stddev_resp_us: r.iatCount > 0 ? r.iatStddev() : null,
-    pcr: payTotal > 0 ? (o.payloadBytes - r.payloadBytes) / payTotal : null,
+    iat_mean_orig_us: null,
+    iat_stddev_orig_us: null,
+    iat_mean_resp_us: null,
+    iat_stddev_resp_us: null,
+    pcr: null,
     tunnel: tunnelName(flow.tunnel),
     orig_anon: aIsOrig ? flow.anonA : flow.anonB,
     resp_anon: aIsOrig ? flow.anonB : flow.anonA,
@@ -105,6 +105,23 @@ export function buildFlowRecord(flow: Flow, cause: RecordCause): FlowRecord {
     ja4: app !== null ? app.ja4 : '',
     ja4s: app !== null ? app.ja4s : '',
   };
+  // The nullable numbers are set here, not in the literal: a field that starts as null takes
+  // any value from the first record on. Set in the literal, the first records' whole-number
+  // means gave the field a small-integer type that the first fractional mean broke, throwing
+  // this function's optimized code away (twice per import of the bench capture).
+  if (tcp !== null) {
+    rec.rtt_syn_synack_us = nullIfNegative(tcp.rttSynSynAck);
+    rec.rtt_synack_ack_us = nullIfNegative(tcp.rttSynAckAck);
+  }
+  if (o.iatCount > 0) {
+    rec.iat_mean_orig_us = o.iatMean;
+    rec.iat_stddev_orig_us = o.iatStddev();
+  }
+  if (r.iatCount > 0) {
+    rec.iat_mean_resp_us = r.iatMean;
+    rec.iat_stddev_resp_us = r.iatStddev();
+  }
+  if (payTotal > 0) rec.pcr = (o.payloadBytes - r.payloadBytes) / payTotal;
 
   o.reportedPkts = o.pkts;
   o.reportedIpBytes = o.ipBytes;
