@@ -138,11 +138,12 @@ export function decodeFastLane(
 export const FAST_LANE_NEVER_FLAGS = RecordFlag.Truncated | RecordFlag.Fragment | RecordFlag.Inner | RecordFlag.BadIpHeader;
 
 /**
- * Runs every branch of the lane (and of the TCP option decoder it calls) once on a few built
- * frames when the module loads, in the interpreter. Why: TurboFan compiles the lane with the
- * type feedback seen so far, and the first frame to take a branch with none (the first UDP
- * datagram, VLAN tag, broadcast, SACK block...) deoptimized it; each recompilation of this
- * function cost 15-55 ms of the compiler thread (--trace-opt, bench capture). Costs ~0.1 ms.
+ * Runs every branch of the lane (and of the TCP option decoder it calls, and the fallback to
+ * decodeFrame) on a few built frames when the module loads, in the interpreter. Why: TurboFan
+ * compiles the lane with the type feedback seen so far, and the first frame to take a branch
+ * with none (the first UDP datagram, VLAN tag, broadcast, SACK block, or the first frame to
+ * fall back) deoptimized it and the functions it was inlined into; each recompilation of the
+ * lane cost 15-55 ms of the compiler thread (--trace-opt, bench capture). Costs ~0.1 ms.
  */
 function primeFeedback(): void {
   const out = new DecodedPacket();
@@ -168,9 +169,11 @@ function primeFeedback(): void {
   const viewOff: DecodeOptions = { payloadView: false };
   for (let i = 0; i < 3; i++) {
     for (const f of [tcpFrame, udpFrame, untagged]) {
-      decodeFastLane(f, 0, f.length, f.length, 1, out, undefined);
-      decodeFastLane(f, 0, f.length, f.length + 100, 1, out, viewOff);
-      decodeFastLane(f, 0, 40, f.length, 1, out, viewOff); // snapped inside the headers: falls back
+      decodeFrameFast(LinkType.Ethernet, f, 0, f.length, f.length, 1, out, undefined);
+      decodeFrameFast(LinkType.Ethernet, f, 0, f.length, f.length + 100, 1, out, viewOff);
+      // snapped inside the headers, and not Ethernet: decodeFrameFast's fallback call
+      decodeFrameFast(LinkType.Ethernet, f, 0, 40, f.length, 1, out, viewOff);
+      decodeFrameFast(LinkType.Raw, f, 14, 20, f.length - 14, 1, out, viewOff);
     }
   }
 }
