@@ -95,6 +95,12 @@ export class DumpWriter {
   private readonly meta = new MetaEncoder();
   /** metadata waiting for the next packet */
   private queued: AppMeta[] = [];
+  /**
+   * queued.length, kept apart: add() tests this number on every packet instead of the array,
+   * whose hidden class changes when the first record is pushed into a new (empty) array, and
+   * which add() reading it deoptimized at the first metadata record.
+   */
+  private nQueued = 0;
   private readonly block = new PacketBlock();
   private readonly tuples = new TupleTable();
   private readonly st = new TupleState(256);
@@ -172,7 +178,7 @@ export class DumpWriter {
 
   /** Queues a metadata record for the next packet add()ed (it is stored with that packet). */
   queueMeta(m: AppMeta): void {
-    this.queued.push(m);
+    this.nQueued = this.queued.push(m);
   }
 
   add(rec: PacketRecord): void {
@@ -275,7 +281,7 @@ export class DumpWriter {
     }
     b.n = i + 1;
     if (i + 1 === this.blockLimit) this.flushFirstOrFullBlock();
-    if (this.queued.length !== 0) this.addQueuedMeta();
+    if (this.nQueued !== 0) this.addQueuedMeta();
   }
 
   /**
@@ -292,6 +298,7 @@ export class DumpWriter {
   private addQueuedMeta(): void {
     for (const m of this.queued) this.meta.add(this.n - 1, m);
     this.queued = [];
+    this.nQueued = 0;
   }
 
   /**
@@ -350,6 +357,7 @@ export class DumpWriter {
     for (const col of this.cols) col.clear();
     this.meta.clear(); // its columns are among this.cols; this resets its string table
     this.queued = [];
+    this.nQueued = 0;
     this.block.clear();
     this.tuples.clear();
     this.n = 0;
