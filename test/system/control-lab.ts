@@ -114,7 +114,7 @@ export class ControlLab {
       stateDir: this.collState,
       listen: `${this.lab.collector.farIp}:8443`,
       ops: '127.0.0.1:9469',
-      limits: { heartbeatSec: 2 },
+      limits: { heartbeatSec: 1 }, // a new heartbeat (what the tests wait for) within a second
       api: '127.0.0.1:9470',
       logLevel: 'info',
     }));
