@@ -22,7 +22,6 @@ export const CLI = {
   collector: collectorProgramArgs(),
   probe: nodeScriptArgs('./fixtures/net-probe', here),
   rogue: nodeScriptArgs('./fixtures/rogue-collector', here),
-  adminPost: nodeScriptArgs('./fixtures/admin-post', here),
   adminSession: nodeScriptArgs('./fixtures/admin-session', here),
 };
 
@@ -231,17 +230,21 @@ export class ControlLab {
   }
 
   /**
-   * GET on the operators' API as this lab's operator, through one long-lived client in the
-   * collector namespace (started on first use; it outlives collector restarts). Status 0: the
-   * API could not be reached.
+   * A raw request to the operators' API as this lab's operator (bypassing the console's checks),
+   * through one long-lived client in the collector namespace (admin-session fixture, started on
+   * first use; it outlives collector restarts). Status 0: the API could not be reached.
    */
-  apiGet<T>(path: string): Promise<{ status: number; body?: T; error?: string; message?: string }> {
+  api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body?: T; command?: T; error?: string; message?: string }> {
     if (!this.session) {
       const s = this.lab.spawn('collector', process.execPath, [...CLI.adminSession, this.operator, API]);
       this.servers.push(s);
       this.session = new ProbeClient(s);
     }
-    return this.session.request({ method: 'GET', path });
+    return this.session.request({ method, path, ...(body === undefined ? {} : { body }) });
+  }
+
+  apiGet<T>(path: string): Promise<{ status: number; body?: T; error?: string; message?: string }> {
+    return this.api<T>('GET', path);
   }
 
   /** Sends a raw command through the rogue collector's back door. */

@@ -14,13 +14,14 @@ import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { agentProgramArgs, collectorProgramArgs, nodeScriptArgs } from '../helpers/node-script.js';
 import { createStarLab, type StarLab } from './netns-lab.js';
+import { ProbeClient } from './control-lab.js';
 
 const here = import.meta.url;
 export const ORG_CLI = {
   meerkat: nodeScriptArgs('../../console/cli', here),
   agent: agentProgramArgs(),
   collector: collectorProgramArgs(),
-  adminPost: nodeScriptArgs('./fixtures/admin-post', here),
+  adminSession: nodeScriptArgs('./fixtures/admin-session', here),
   agentConnect: nodeScriptArgs('./fixtures/agent-connect', here),
 };
 
@@ -62,6 +63,8 @@ export class OrgLab {
   collector: ChildProcess | null = null;
   private readonly logs: WriteStream[] = [];
   private readonly procs: ChildProcess[] = [];
+  /** each user's API client (admin-session fixture), started on first use */
+  private readonly sessions = new Map<string, ProbeClient>();
 
   constructor() {
     const o = (): number => 1 + (randomBytes(1)[0]! % 250);
@@ -100,11 +103,22 @@ export class OrgLab {
     return this.lab.exec('collector', process.execPath, [...ORG_CLI.meerkat, ...args, '--operator-dir', this.opDir(user), '--api', API], { timeoutMs });
   }
 
-  /** A raw API request as a user (admin-post fixture): GET, or POST with a JSON body. */
+  /**
+   * A raw API request as a user, bypassing the console's checks: GET, or POST/PUT with a JSON
+   * body. Through the user's own long-lived client in the collector namespace (admin-session
+   * fixture: a connection per request, no node start per request).
+   */
   async api(user: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; error?: string; message?: string; body?: Record<string, unknown>; command?: Record<string, unknown> }> {
-    const r = await this.lab.exec('collector', process.execPath, [...ORG_CLI.adminPost, this.opDir(user), API, path, method], method === 'POST' || method === 'PUT' ? { input: JSON.stringify(body ?? {}) } : {});
-    if (r.code !== 0) throw new Error(`admin-post ${method} ${path}: ${r.stderr}`);
-    return JSON.parse(r.stdout) as { status: number };
+    let session = this.sessions.get(user);
+    if (!session) {
+      const p = this.lab.spawn('collector', process.execPath, [...ORG_CLI.adminSession, this.opDir(user), API]);
+      this.procs.push(p);
+      session = new ProbeClient(p);
+      this.sessions.set(user, session);
+    }
+    const r = await session.request<{ status: number; error?: string; message?: string }>({ method, path, ...(method === 'POST' || method === 'PUT' ? { body: body ?? {} } : {}) });
+    if (r.status === 0) throw new Error(`${method} ${path} as ${user}: ${r.message}`);
+    return r;
   }
 
   /** A hand-made agent connection from an organisation's host (agent-connect fixture). */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadOwnerKeys } from '../../shared/keys/owner-keys.js';
 import { anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 import { labAvailable } from './netns-lab.js';
-import { CLI, ControlLab, TCP_PORT, UDP_PORT, sleep, type AgentEntry, type StoredDump } from './control-lab.js';
+import { ControlLab, TCP_PORT, UDP_PORT, sleep, type AgentEntry, type StoredDump } from './control-lab.js';
 import { skipBecause } from '../helpers/skip.js';
 
 interface CommandJson { id: string; state: string; kind: string; result: { status: string; code?: string; reason?: string; data?: unknown; at?: number; redelivered?: boolean } | null; error: string | null }
@@ -313,9 +313,9 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     initOperatorKeys(join(L.root, 'mallory'), { name: 'alice' }); // same name, another key: the name does not matter
     const mallory = loadOperatorSigningKey(join(L.root, 'mallory', 'op.key'));
     const post = async (env: unknown): Promise<{ status: number; command?: CommandJson }> => {
-      const r = await L.lab.exec('collector', process.execPath, [...CLI.adminPost, L.operator, 'https://127.0.0.1:9470'], { input: JSON.stringify(env) });
-      assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout) as { status: number; command?: CommandJson };
+      const r = await L.api<CommandJson>('POST', '/v1/orgs/default/commands', env);
+      assert.notEqual(r.status, 0, r.message);
+      return r;
     };
     const hour = 3_600_000;
     const before = await L.nextHeartbeat(Date.now());
