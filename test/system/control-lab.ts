@@ -165,12 +165,11 @@ export class ControlLab {
     return { code: r.code, json, stderr: r.stderr };
   }
 
-  /** PKI, owner keys, operator credentials, enrollment of the agent, pinned operator key. */
-  async setUp(): Promise<void> {
-    const must = (r: RunResult, what: string): RunResult => {
-      if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
-      return r;
-    };
+  /**
+   * The collector's PKI, the owner's keys, the operator alice (a user of the default organisation
+   * with her certificate and signing key); the collector is not started.
+   */
+  async initState(): Promise<void> {
     // the collector's state changes one command at a time; the owner's and the operator's keys
     // are made beside them (other folders, other processes: the set-up waits less for node starts)
     const keys = Promise.all([
@@ -181,8 +180,13 @@ export class ControlLab {
     must(await this.collectorCmd(['pki', 'init', '--ip', this.lab.collector.farIp]), 'pki init');
     // the operator is a user of the collector with a role in the default organisation, and gets a certificate naming them
     must(await this.collectorCmd(['user', 'add', 'alice', '--org', 'default', '--role', 'admin', '--cert-out', this.operator]), 'user add');
-    const tok = must(await this.collectorCmd(['token', 'create']), 'token create').stdout.trim();
     await keys;
+  }
+
+  /** PKI, owner keys, operator credentials, enrollment of the agent, pinned operator key. */
+  async setUp(): Promise<void> {
+    await this.initState();
+    const tok = must(await this.collectorCmd(['token', 'create']), 'token create').stdout.trim();
     await this.startCollector('cli');
     const enroll = must(await this.lab.exec('host', process.execPath, [...CLI.agent, 'enroll', '--collector', `https://${this.lab.collector.farIp}:8443`, '--token', tok, '--state-dir', this.agentState, '--json']), 'agent enroll');
     this.agentId = (JSON.parse(enroll.stdout) as { agentId: string }).agentId;
@@ -375,6 +379,11 @@ export interface AgentEntry {
     control?: { snapLen: number; dump: { packets: number; seconds: number }; capture: string; shipping: string; peerCapture: unknown[] };
     interdiction?: { mode: string; active: string[]; verified: boolean; unavailable?: string };
   } | null;
+}
+
+function must(r: RunResult, what: string): RunResult {
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
+  return r;
 }
 
 export function sleep(ms: number): Promise<void> {
