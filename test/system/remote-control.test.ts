@@ -265,8 +265,10 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     const c = await run(['isolate', L.agentId, '--for', '3s', '--wait']);
     assert.equal(c.state, 'done', JSON.stringify(c));
     assert.deepEqual(await reach('peer1', 1000), { tcp: false, udp: false });
-    // the agent lifts it 3 s after it began: its rules leave the kernel by themselves
+    // the agent lifts it 3 s after it began: its rules leave the kernel by themselves, on time
     for (let i = 0; i < 60 && /meerkat_interdiction/.test(await L.nft()); i++) await sleep(250);
+    const liftedMs = Date.now() - c.result!.at!;
+    assert.ok(liftedMs < 6000, `lifted ${liftedMs} ms after it began (for 3 s)`);
     assert.deepEqual(await reach('peer1'), { tcp: true, udp: true });
     assert.doesNotMatch(await L.nft(), /meerkat_interdiction/);
   });
