@@ -116,19 +116,22 @@ describe('installer: the Windows setup.exe under Wine', function () {
     if (spawnSync('sh', ['-c', 'command -v wine']).status !== 0) missing.push('wine');
     if (missing.length) skipBecause(this, `missing: ${missing.join(', ')} (scripts/setup.sh installs them)`);
     if (!netnsAvailable()) skipBecause(this, 'needs root and iproute2 network namespaces (CI runs as root)');
-    await Promise.all([builtPackage('agent-exe'), builtPackage('agent-exe', `${version}.1`)]);
     dir = mkdtempSync(join(tmpdir(), 'meerkat-wine-'));
     prefix = join(dir, 'prefix');
     pair = createNetnsPair();
-    // Wine's default prefix says Windows 7; node 20 needs 8.1 or later
-    wine(['winecfg', '-v', 'win10']);
-    // Wine ends its service manager with the last program: a console kept open holds it up
-    keeper = spawn('ip', ['netns', 'exec', pair.nsA, 'env', `WINEPREFIX=${prefix}`, 'WINEDEBUG=-all', 'wine', 'cmd.exe'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    // Wine's default prefix says Windows 7; node 20 needs 8.1 or later. Wine makes the prefix
+    // (seconds of its own) while the packages are built and the collector's state is made.
+    const winecfg = spawn('ip', ['netns', 'exec', pair.nsA, 'env', `WINEPREFIX=${prefix}`, 'WINEDEBUG=-all', 'wine', 'winecfg', '-v', 'win10'], { stdio: 'ignore' });
+    const prefixMade = new Promise<void>((resolve) => { winecfg.once('exit', () => resolve()); });
+    await Promise.all([builtPackage('agent-exe'), builtPackage('agent-exe', `${version}.1`)]);
     // the collector on the namespace's loopback
     const col = join(dir, 'collector');
     must(process.execPath, [...collectorCli, 'pki', 'init', '--state-dir', col, '--ip', '127.0.0.1']);
     must(process.execPath, [...consoleCli, 'keys', 'init', '--owner-keys', join(dir, 'owner')]);
     must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--operator-dir', join(dir, 'operator'), '--name', 'winnie']);
+    await prefixMade;
+    // Wine ends its service manager with the last program: a console kept open holds it up
+    keeper = spawn('ip', ['netns', 'exec', pair.nsA, 'env', `WINEPREFIX=${prefix}`, 'WINEDEBUG=-all', 'wine', 'cmd.exe'], { stdio: ['pipe', 'ignore', 'ignore'] });
     writeFileSync(join(dir, 'collector.json'), JSON.stringify({ stateDir: col, listen: '127.0.0.1:8443', ops: '127.0.0.1:9469', api: '127.0.0.1:9470' }));
     collector = netnsSpawn(pair.nsA, process.execPath, [...collectorCli, 'run', '--config', join(dir, 'collector.json')]);
     let log = '';
