@@ -105,11 +105,10 @@ export async function waitHttpOk(url: string, timeoutMs: number, child?: ChildPr
   }
 }
 
-/** The real `meerkat-collector` program (flows, store, control side), as it ships. */
-/** `meerkat-collector ARGS` to its end: exit code and stderr (stdout ignored). */
+/** `meerkat-collector ARGS` as it ships (the bundle, when built) to its end: exit code and stderr (stdout ignored). */
 export function runCollector(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...collectorCliArgs(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [...collectorProgramArgs(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     p.on('error', reject);
@@ -117,6 +116,7 @@ export function runCollector(args: string[]): Promise<{ code: number | null; std
   });
 }
 
+/** `meerkat-collector`'s entry module (collector/cli), for tests of the entry itself; collectorProgramArgs() for what the program does. */
 export function collectorCliArgs(): string[] {
   const file = fileURLToPath(new URL(`../../collector/cli.${fromSource ? 'ts' : 'js'}`, import.meta.url));
   return fromSource ? ['--import', 'tsx', file] : [file];

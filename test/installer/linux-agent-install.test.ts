@@ -77,19 +77,7 @@ describe('installer: the agent .deb installed, run as its unit, upgraded and rem
     if (installed()) must('apt-get', ['purge', ...APT, 'meerkat-agent']);
     await Promise.all([builtPackage('agent-deb'), builtPackage('agent-deb', `${checkoutVersion()}.1`)]);
     L = new ControlLab();
-    const ok = async (args: string[]): Promise<void> => {
-      const r = await L.meerkat(args);
-      if (r.code !== 0) throw new Error(`meerkat ${args.join(' ')}: ${r.stderr}`);
-    };
-    const okCollector = async (args: string[]): Promise<void> => {
-      const r = await L.collectorCmd(args);
-      if (r.code !== 0) throw new Error(`meerkat-collector ${args.join(' ')}: ${r.stderr}`);
-    };
-    await okCollector(['pki', 'init', '--ip', L.lab.collector.farIp]);
-    await ok(['keys', 'init', '--owner-keys', L.owner]);
-    // the operator: a user with a role in the default organisation, and a certificate naming them
-    await okCollector(['user', 'add', 'alice', '--org', 'default', '--role', 'admin', '--cert-out', L.operator]);
-    await ok(['keys', 'operator-init', '--operator-dir', L.operator, '--name', 'alice']);
+    await L.initState();
     await L.startCollector('cli');
     // a server beside the collector for the host to talk to
     traffic.push(L.lab.spawn('peer1', process.execPath, ['-e', `require('http').createServer((q,s)=>s.end('x'.repeat(300))).listen(8080,'${L.lab.peer1.farIp}')`]));

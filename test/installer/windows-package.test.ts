@@ -12,7 +12,8 @@
 //   not verifiable here: Npcap itself, Windows Firewall rules (Wine has no PowerShell nor
 //   firewall: the uninstaller's removal step runs and reports its failure), the SCM's
 //   restart-on-failure actions (Wine does not keep them), the graceful CTRL_BREAK stop (Wine
-//   does not deliver it: the wrapper terminates the agent after its 30 s grace).
+//   does not deliver it: the wrapper terminates the agent after its stop limit, 30 s unless the
+//   service's StopTimeoutSeconds registry value says otherwise; the test sets 3 s, checked).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,13 +81,25 @@ describe('installer: the Windows setup.exe under Wine', function () {
   };
 
   /**
-   * Ends the agent process the service started, as the wrapper's 30 s stop deadline would under
-   * Wine (which does not deliver CTRL_BREAK): the wrapper then reports the service stopped, and
-   * the next install or removal does not wait out that deadline again.
+   * Ends the agent process the service started, as the wrapper's stop deadline would under Wine
+   * (which does not deliver CTRL_BREAK): the wrapper then reports the service stopped, and the
+   * next install or removal does not wait out that deadline again. Only once the agent has been
+   * running a while: right after setup started the service it may not be there yet (use
+   * stopLimit then).
    */
   function endAgent(): void {
     spawnSync('pkill', ['-KILL', '-f', 'Meerkat Agent.node\\.exe.*meerkat-agent\\.js run']);
     spawnSync('sleep', ['1']);
+  }
+
+  /**
+   * The registered service's stop limit (StopTimeoutSeconds under its Parameters key, read by the
+   * wrapper at each stop): under Wine every stop of a running agent ends in this termination, so
+   * the stops that follow (an upgrade's, a removal's) wait `seconds`, not the default 30.
+   */
+  function stopLimit(seconds: number): void {
+    const r = wine(['reg', 'add', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\MeerkatAgent\\Parameters', '/v', 'StopTimeoutSeconds', '/t', 'REG_DWORD', '/d', String(seconds), '/f']);
+    assert.equal(r.code, 0, r.out);
   }
 
   function storedDumps(id: string): number {
@@ -103,19 +116,22 @@ describe('installer: the Windows setup.exe under Wine', function () {
     if (spawnSync('sh', ['-c', 'command -v wine']).status !== 0) missing.push('wine');
     if (missing.length) skipBecause(this, `missing: ${missing.join(', ')} (scripts/setup.sh installs them)`);
     if (!netnsAvailable()) skipBecause(this, 'needs root and iproute2 network namespaces (CI runs as root)');
-    await Promise.all([builtPackage('agent-exe'), builtPackage('agent-exe', `${version}.1`)]);
     dir = mkdtempSync(join(tmpdir(), 'meerkat-wine-'));
     prefix = join(dir, 'prefix');
     pair = createNetnsPair();
-    // Wine's default prefix says Windows 7; node 20 needs 8.1 or later
-    wine(['winecfg', '-v', 'win10']);
-    // Wine ends its service manager with the last program: a console kept open holds it up
-    keeper = spawn('ip', ['netns', 'exec', pair.nsA, 'env', `WINEPREFIX=${prefix}`, 'WINEDEBUG=-all', 'wine', 'cmd.exe'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    // Wine's default prefix says Windows 7; node 20 needs 8.1 or later. Wine makes the prefix
+    // (seconds of its own) while the packages are built and the collector's state is made.
+    const winecfg = spawn('ip', ['netns', 'exec', pair.nsA, 'env', `WINEPREFIX=${prefix}`, 'WINEDEBUG=-all', 'wine', 'winecfg', '-v', 'win10'], { stdio: 'ignore' });
+    const prefixMade = new Promise<void>((resolve) => { winecfg.once('exit', () => resolve()); });
+    await Promise.all([builtPackage('agent-exe'), builtPackage('agent-exe', `${version}.1`)]);
     // the collector on the namespace's loopback
     const col = join(dir, 'collector');
     must(process.execPath, [...collectorCli, 'pki', 'init', '--state-dir', col, '--ip', '127.0.0.1']);
     must(process.execPath, [...consoleCli, 'keys', 'init', '--owner-keys', join(dir, 'owner')]);
     must(process.execPath, [...consoleCli, 'keys', 'operator-init', '--operator-dir', join(dir, 'operator'), '--name', 'winnie']);
+    await prefixMade;
+    // Wine ends its service manager with the last program: a console kept open holds it up
+    keeper = spawn('ip', ['netns', 'exec', pair.nsA, 'env', `WINEPREFIX=${prefix}`, 'WINEDEBUG=-all', 'wine', 'cmd.exe'], { stdio: ['pipe', 'ignore', 'ignore'] });
     writeFileSync(join(dir, 'collector.json'), JSON.stringify({ stateDir: col, listen: '127.0.0.1:8443', ops: '127.0.0.1:9469', api: '127.0.0.1:9470' }));
     collector = netnsSpawn(pair.nsA, process.execPath, [...collectorCli, 'run', '--config', join(dir, 'collector.json')]);
     let log = '';
@@ -197,6 +213,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
     assert.ok(lo && lo.name.startsWith('\\Device\\NPF_'), JSON.stringify(devices));
     endAgent(); // setup started it with the default configuration ("all" finds no interface here)
     writeFileSync(inPrefix(`${DATA}/agent.json`), JSON.stringify({ capture: { interfaces: [lo.name] }, dump: { maxSeconds: 1 } }));
+    stopLimit(3); // the stop below ends in the wrapper's termination (no CTRL_BREAK under Wine): after 3 s, not 30
     assert.equal(wine(['C:\\Program Files\\Meerkat Agent\\meerkat-agent-service.exe', 'start']).code, 0);
     const sender = netnsSpawn(pair.nsA, process.execPath, ['-e', "const d=require('dgram').createSocket('udp4');setInterval(()=>d.send('meerkat',9999,'127.0.0.1'),20)"]);
     try {
@@ -208,10 +225,12 @@ describe('installer: the Windows setup.exe under Wine', function () {
     }
     assert.equal(serviceStatus()?.state, 4, 'SERVICE_RUNNING');
     assert.match(readFileSync(inPrefix(`${DATA}/logs/agent.log`), 'utf8'), /"msg":"connected to collector"/);
-    // Wine does not deliver CTRL_BREAK: this is the wrapper's other way, termination after 30 s
+    // Wine does not deliver CTRL_BREAK: this is the wrapper's other way, termination after its stop limit
     assert.equal(wine(['C:\\Program Files\\Meerkat Agent\\meerkat-agent-service.exe', 'stop']).code, 0);
     assert.equal(serviceStatus()?.state, 1, 'SERVICE_STOPPED');
-    assert.match(readFileSync(inPrefix(`${DATA}/logs/agent.log`), 'utf8'), /"msg":"stopping the agent \(CTRL_BREAK\)"/);
+    const agentLog = readFileSync(inPrefix(`${DATA}/logs/agent.log`), 'utf8');
+    assert.match(agentLog, /"msg":"stopping the agent \(CTRL_BREAK\)"/);
+    assert.match(agentLog, /"msg":"the agent did not stop within 3 s: terminated"/, 'the limit StopTimeoutSeconds set');
   });
 
   it('setup.exe of a higher version (no options): an upgrade that keeps identity, keys and configuration', async () => {
@@ -242,7 +261,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
     // reinstall (keeps the identity), then remove with /PURGE
     assert.equal(wine([(await builtPackage('agent-exe', `${version}.1`)).file, '/S']).code, 0);
     assert.match(setupLog(), /already enrolled: identity kept/);
-    endAgent();
+    stopLimit(3); // a new registration: the removal's stop need not wait out 30 s
     wine([`C:\\Program Files\\Meerkat Agent\\uninstall.exe`, '/S', '/PURGE']);
     await waitFor('the state to go', () => !existsSync(inPrefix(DATA)) && !existsSync(inPrefix(INSTDIR)), 60_000);
   });
@@ -259,7 +278,7 @@ describe('installer: the Windows setup.exe under Wine', function () {
     assert.ok(readFileSync(inPrefix(`${DATA}/agent/anon.key`)).equals(readFileSync(join(dir, 'owner', 'anon.key'))));
     assert.equal(readdirSync(inPrefix(`${DATA}/agent/operator-keys`)).filter((f) => f.endsWith('.pub')).length, 1, "the organisation's operator key is pinned");
     assert.ok(existsSync(inPrefix(`${DATA}/owner/ca.crt`)));
-    endAgent();
+    stopLimit(3);
     wine([`C:\\Program Files\\Meerkat Agent\\uninstall.exe`, '/S', '/PURGE']);
     await waitFor('the state to go', () => !existsSync(inPrefix(DATA)) && !existsSync(inPrefix(INSTDIR)), 60_000);
   });

@@ -4,25 +4,32 @@
 // packets the agent kept == packets the collector stored (+ what the spool reported
 // dropping), every dump stored once.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createNetnsPair, destroyNetnsPair, netnsAvailable, netnsExec, netnsSpawn, type NetnsPair } from '../helpers/netns.js';
-import { collectorProgramArgs, nodeScriptArgs, shippedAgentLauncher } from '../helpers/node-script.js';
+import { agentProgramArgs, collectorProgramArgs, nodeScriptArgs, shippedAgentLauncher } from '../helpers/node-script.js';
 import { skipBecause } from '../helpers/skip.js';
 
-const agentCli = (): string[] => nodeScriptArgs('../../agent/cli', import.meta.url);
+const agentCli = (): string[] => agentProgramArgs();
 const collectorCli = (): string[] => collectorProgramArgs();
 const consoleCli = (): string[] => nodeScriptArgs('../../console/cli', import.meta.url);
 /** The agent as it ships (bundle through its launcher), built by `npm run build`; absent in a source-only run. */
 const shippedLauncher = shippedAgentLauncher();
 
-function run(args: string[]): string {
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
+const execFileAsync = promisify(execFile);
+
+/** `node args...` to completion (rejects with its stderr when it fails). */
+async function run(args: string[]): Promise<string> {
+  try {
+    return (await execFileAsync(process.execPath, args, { encoding: 'utf8', maxBuffer: 16 << 20 })).stdout;
+  } catch (e) {
+    const x = e as { code?: number; stderr?: string };
+    throw new Error(`${args.join(' ')} failed (${x.code}): ${x.stderr}`);
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +67,7 @@ class Rig {
   agentId = '';
   logs = { collector: '', agent: '' };
 
-  /** @param shipped run the shipped agent (bundle + launcher) instead of the compiled modules */
+  /** @param shipped run the shipped agent through its launcher instead of node on the bundle (the compiled modules in a source-only run) */
   constructor(readonly shipped = false) {}
 
   /** How the agent is started: [program, ...leading args]. */
@@ -75,9 +82,12 @@ class Rig {
 
   async start(agentConfig: Record<string, unknown>): Promise<void> {
     const { ipB } = this.pair;
-    run([...consoleCli(), 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
-    run([...collectorCli(), 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
-    const token = (JSON.parse(run([...collectorCli(), 'token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
+    // the owner's keys are made beside the collector's state (another folder, another process)
+    const keys = run([...consoleCli(), 'keys', 'init', '--owner-keys', join(this.dir, 'owner')]);
+    keys.catch(() => undefined); // awaited below; a failure before that must not leave it unhandled
+    await run([...collectorCli(), 'pki', 'init', '--state-dir', this.colDir, '--ip', ipB]);
+    const token = (JSON.parse(await run([...collectorCli(), 'token', 'create', '--state-dir', this.colDir, '--json'])) as { token: string }).token;
+    await keys;
     writeFileSync(join(this.dir, 'collector.json'), JSON.stringify({ stateDir: this.colDir, listen: `${ipB}:8443`, ops: '127.0.0.1:9469', limits: { heartbeatSec: 1 } }));
     this.collector = netnsSpawn(this.pair.nsB, process.execPath, [...collectorCli(), 'run', '--config', join(this.dir, 'collector.json')]);
     this.collector.stderr!.setEncoding('utf8').on('data', (s: string) => { this.logs.collector += s; });

@@ -25,14 +25,19 @@ describe('web console, end to end (real collector and agent in namespaces, chrom
     if (!labAvailable()) skipBecause(this, 'needs root, iproute2 network namespaces and nft');
     if (!existsSync(CHROMIUM)) skipBecause(this, `${CHROMIUM} is missing (scripts/setup.sh installs Debian's chromium)`);
     L = new ControlLab();
-    await L.setUp();
-    const pw = await L.lab.exec('collector', process.execPath, [...CLI.collector, 'user', 'passwd', 'alice', '--password-stdin', '--state-dir', L.collState, '--pki-dir', L.pki], { input: `${PASSWORD}\n` });
-    assert.equal(pw.code, 0, pw.stderr);
-    // the browser runs where the operators' API listens: the collector namespace's loopback
+    // the browser runs where the operators' API listens: the collector namespace's loopback;
+    // it starts while the lab is set up (it needs only the namespace)
     const wrapper = join(L.root, 'chromium-in-collector-ns');
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${L.lab.ns.collector} ${CHROMIUM} "$@"\n`);
     chmodSync(wrapper, 0o755);
-    browser = await chromium.launch({ executablePath: wrapper, headless: true, args: ['--no-sandbox'] });
+    const launched = chromium.launch({ executablePath: wrapper, headless: true, args: ['--no-sandbox'] }).then((b) => { browser = b; });
+    try {
+      await L.setUp();
+      const pw = await L.lab.exec('collector', process.execPath, [...CLI.collector, 'user', 'passwd', 'alice', '--password-stdin', '--state-dir', L.collState, '--pki-dir', L.pki], { input: `${PASSWORD}\n` });
+      assert.equal(pw.code, 0, pw.stderr);
+    } finally {
+      await launched; // after() closes it, whatever happened above
+    }
   });
 
   after(async () => {

@@ -22,8 +22,11 @@ export const CLI = {
   collector: collectorProgramArgs(),
   probe: nodeScriptArgs('./fixtures/net-probe', here),
   rogue: nodeScriptArgs('./fixtures/rogue-collector', here),
-  adminPost: nodeScriptArgs('./fixtures/admin-post', here),
+  adminSession: nodeScriptArgs('./fixtures/admin-session', here),
 };
+
+/** the operators' API as the console in the collector namespace reaches it (collector.json's `api`) */
+const API = 'https://127.0.0.1:9470';
 
 export const TCP_PORT = 7000;
 export const UDP_PORT = 7001;
@@ -41,22 +44,29 @@ function waitLine(child: ChildProcess, pred: (line: string) => boolean, timeoutM
   });
 }
 
-/** One JSON request at a time to a net-probe client. */
+/** One JSON request at a time to a JSON-lines fixture: a net-probe client, an admin session. */
 export class ProbeClient {
   private lines: string[] = [];
-  private waiters: ((l: string) => void)[] = [];
+  private waiters: { answer: (l: string) => void; fail: (e: Error) => void }[] = [];
+  private ended: Error | null = null;
   constructor(private readonly child: ChildProcess) {
     createInterface({ input: child.stdout! }).on('line', (l) => {
       if (l === 'ready') return;
       const w = this.waiters.shift();
-      if (w) w(l);
+      if (w) w.answer(l);
       else this.lines.push(l);
+    });
+    // a request to a fixture that died fails instead of waiting for the test's timeout
+    child.once('exit', (code, signal) => {
+      this.ended = new Error(`${child.spawnargs.join(' ')} exited (${code ?? signal})`);
+      for (const w of this.waiters.splice(0)) w.fail(this.ended);
     });
   }
 
   request<T = { ok: boolean; error?: string; bytes?: number; seconds?: number; ms?: number }>(req: Record<string, unknown>): Promise<T> {
-    return new Promise((resolve) => {
-      this.waiters.push((l) => resolve(JSON.parse(l) as T));
+    return new Promise((resolve, reject) => {
+      if (this.ended) return reject(this.ended);
+      this.waiters.push({ answer: (l) => resolve(JSON.parse(l) as T), fail: reject });
       this.child.stdin!.write(JSON.stringify(req) + '\n');
     });
   }
@@ -80,6 +90,8 @@ export class ControlLab {
   collectorKind: 'cli' | 'rogue' | null = null;
   agent: ChildProcess | null = null;
   probe!: ProbeClient;
+  /** the lab's own look at the API (admin-session fixture), for polling without a CLI start per look */
+  private session: ProbeClient | null = null;
   private servers: ChildProcess[] = [];
   private logs: WriteStream[] = [];
   readonly collectorLog: string;
@@ -101,7 +113,7 @@ export class ControlLab {
       stateDir: this.collState,
       listen: `${this.lab.collector.farIp}:8443`,
       ops: '127.0.0.1:9469',
-      limits: { heartbeatSec: 2 },
+      limits: { heartbeatSec: 1 }, // a new heartbeat (what the tests wait for) within a second
       api: '127.0.0.1:9470',
       logLevel: 'info',
     }));
@@ -153,17 +165,27 @@ export class ControlLab {
     return { code: r.code, json, stderr: r.stderr };
   }
 
-  /** PKI, owner keys, operator credentials, enrollment of the agent, pinned operator key. */
-  async setUp(): Promise<void> {
-    const must = (r: RunResult, what: string): RunResult => {
-      if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
-      return r;
-    };
+  /**
+   * The collector's PKI, the owner's keys, the operator alice (a user of the default organisation
+   * with her certificate and signing key); the collector is not started.
+   */
+  async initState(): Promise<void> {
+    // the collector's state changes one command at a time; the owner's and the operator's keys
+    // are made beside them (other folders, other processes: the set-up waits less for node starts)
+    const keys = Promise.all([
+      this.meerkat(['keys', 'init', '--owner-keys', this.owner]).then((r) => must(r, 'keys init')),
+      this.meerkat(['keys', 'operator-init', '--operator-dir', this.operator, '--name', 'alice']).then((r) => must(r, 'keys operator-init')),
+    ]);
+    keys.catch(() => undefined); // awaited below; a failure before that must not leave it unhandled
     must(await this.collectorCmd(['pki', 'init', '--ip', this.lab.collector.farIp]), 'pki init');
-    must(await this.meerkat(['keys', 'init', '--owner-keys', this.owner]), 'keys init');
     // the operator is a user of the collector with a role in the default organisation, and gets a certificate naming them
     must(await this.collectorCmd(['user', 'add', 'alice', '--org', 'default', '--role', 'admin', '--cert-out', this.operator]), 'user add');
-    must(await this.meerkat(['keys', 'operator-init', '--operator-dir', this.operator, '--name', 'alice']), 'keys operator-init');
+    await keys;
+  }
+
+  /** PKI, owner keys, operator credentials, enrollment of the agent, pinned operator key. */
+  async setUp(): Promise<void> {
+    await this.initState();
     const tok = must(await this.collectorCmd(['token', 'create']), 'token create').stdout.trim();
     await this.startCollector('cli');
     const enroll = must(await this.lab.exec('host', process.execPath, [...CLI.agent, 'enroll', '--collector', `https://${this.lab.collector.farIp}:8443`, '--token', tok, '--state-dir', this.agentState, '--json']), 'agent enroll');
@@ -173,12 +195,13 @@ export class ControlLab {
     chmodSync(join(this.agentState, 'anon.key'), 0o600);
     copyFileSync(join(this.owner, 'box.pub'), join(this.agentState, 'box.pub'));
     chmodSync(join(this.agentState, 'box.pub'), 0o644);
-    must(await this.lab.exec('host', process.execPath, [...CLI.agent, 'operator-key', 'add', join(this.operator, 'op.pub'), '--state-dir', this.agentState]), 'operator-key add');
-    for (const [role, ip] of [['peer1', this.lab.peer1.farIp], ['peer2', this.lab.peer2.farIp]] as const) {
-      const s = this.lab.spawn(role, process.execPath, [...CLI.probe, 'serve', ip, String(TCP_PORT), String(UDP_PORT)]);
+    const pinned = this.lab.exec('host', process.execPath, [...CLI.agent, 'operator-key', 'add', join(this.operator, 'op.pub'), '--state-dir', this.agentState]);
+    await Promise.all([['peer1', this.lab.peer1.farIp], ['peer2', this.lab.peer2.farIp]].map(([role, ip]) => {
+      const s = this.lab.spawn(role as Role, process.execPath, [...CLI.probe, 'serve', ip!, String(TCP_PORT), String(UDP_PORT)]);
       this.servers.push(s);
-      await waitLine(s, (l) => l === 'ready', 20_000, `probe server in ${role}`);
-    }
+      return waitLine(s, (l) => l === 'ready', 20_000, `probe server in ${role}`);
+    }));
+    must(await pinned, 'operator-key add');
     const c = this.lab.spawn('host', process.execPath, [...CLI.probe, 'client']);
     this.servers.push(c);
     this.probe = new ProbeClient(c);
@@ -202,12 +225,30 @@ export class ControlLab {
     // the operators' API answers once both ports are up
     const end = Date.now() + 30_000;
     for (;;) {
-      const r = await this.remote(['agents', '--json']);
-      if (r.code === 0) return;
+      const r = await this.apiGet('/v1/orgs/default/agents');
+      if (r.status === 200) return;
       if (p.exitCode !== null) throw new Error(`collector exited ${p.exitCode}: ${readFileSync(this.collectorLog, 'utf8').slice(-2000)}`);
-      if (Date.now() > end) throw new Error(`collector API not up: ${r.stderr}`);
-      await sleep(250);
+      if (Date.now() > end) throw new Error(`collector API not up: ${JSON.stringify(r)}`);
+      await sleep(100);
     }
+  }
+
+  /**
+   * A raw request to the operators' API as this lab's operator (bypassing the console's checks),
+   * through one long-lived client in the collector namespace (admin-session fixture, started on
+   * first use; it outlives collector restarts). Status 0: the API could not be reached.
+   */
+  api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body?: T; command?: T; error?: string; message?: string }> {
+    if (!this.session) {
+      const s = this.lab.spawn('collector', process.execPath, [...CLI.adminSession, this.operator, API]);
+      this.servers.push(s);
+      this.session = new ProbeClient(s);
+    }
+    return this.session.request({ method, path, ...(body === undefined ? {} : { body }) });
+  }
+
+  apiGet<T>(path: string): Promise<{ status: number; body?: T; error?: string; message?: string }> {
+    return this.api<T>('GET', path);
   }
 
   /** Sends a raw command through the rogue collector's back door. */
@@ -253,13 +294,16 @@ export class ControlLab {
       }
       if (this.agent && this.agent.exitCode !== null) throw new Error(`agent exited ${this.agent.exitCode}: ${readFileSync(this.agentLog, 'utf8').slice(-3000)}`);
       if (Date.now() > end) throw new Error(`agent not online within ${timeoutMs} ms: ${JSON.stringify(a)}\n${readFileSync(this.agentLog, 'utf8').slice(-3000)}`);
-      await sleep(300);
+      await sleep(150);
     }
   }
 
+  /** The agent as the operators' API lists it (GET /v1/orgs/default/agents, what `meerkat agents` shows). */
   async agentEntry(): Promise<AgentEntry | undefined> {
-    const r = await this.remoteList<AgentEntry>(['agents']);
-    return r.json.find((a) => a.agentId === this.agentId);
+    const r = await this.apiGet<{ agents: AgentEntry[] }>('/v1/orgs/default/agents');
+    if (r.status === 0) return undefined; // not reachable this moment (a collector restart): the callers look again
+    if (r.status !== 200) throw new Error(`GET /v1/orgs/default/agents: ${JSON.stringify(r)}`);
+    return r.body!.agents.find((a) => a.agentId === this.agentId);
   }
 
   /** A heartbeat sent after `sinceMs` (uptime tells heartbeats apart). */
@@ -271,7 +315,7 @@ export class ControlLab {
       const up = a?.health?.uptimeSec as number | undefined;
       if (a && up !== undefined && (firstUptime === undefined || up !== firstUptime) && Date.now() - sinceMs > 0) return a;
       if (Date.now() > end) throw new Error('no new heartbeat');
-      await sleep(400);
+      await sleep(150);
     }
   }
 
@@ -335,6 +379,11 @@ export interface AgentEntry {
     control?: { snapLen: number; dump: { packets: number; seconds: number }; capture: string; shipping: string; peerCapture: unknown[] };
     interdiction?: { mode: string; active: string[]; verified: boolean; unavailable?: string };
   } | null;
+}
+
+function must(r: RunResult, what: string): RunResult {
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
+  return r;
 }
 
 export function sleep(ms: number): Promise<void> {

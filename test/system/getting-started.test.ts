@@ -154,7 +154,7 @@ describe('docs/getting-started.md, run as written', function () {
           const r = await runBlock({ ...b, background: false }, b.ready!);
           if (r.code === 0) break;
           assert.ok(Date.now() < until, `${where}: not ready (${b.ready}): ${r.stdout}${r.stderr}\n${out.text.slice(-3000)}`);
-          await sleep(500);
+          await sleep(200); // each look is a program start already
         }
         if (/meerkat-agent run/.test(b.script)) {
           // the endpoint's own traffic from now on: one request a second
@@ -171,7 +171,7 @@ describe('docs/getting-started.md, run as written', function () {
           last = `${r.stdout}${r.stderr}`;
           if (r.code === 0 && re.test(r.stdout)) break;
           assert.ok(Date.now() - started < 90_000, `${where}: \`${b.script}\` never printed /${b.expect}/; last:\n${last}`);
-          await sleep(1000);
+          await sleep(250); // each look is a program start already
         }
         timings[b.script.trim()] = Date.now() - agentStartedAt;
         continue;

@@ -14,13 +14,14 @@ import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { agentProgramArgs, collectorProgramArgs, nodeScriptArgs } from '../helpers/node-script.js';
 import { createStarLab, type StarLab } from './netns-lab.js';
+import { ProbeClient } from './control-lab.js';
 
 const here = import.meta.url;
 export const ORG_CLI = {
   meerkat: nodeScriptArgs('../../console/cli', here),
   agent: agentProgramArgs(),
   collector: collectorProgramArgs(),
-  adminPost: nodeScriptArgs('./fixtures/admin-post', here),
+  adminSession: nodeScriptArgs('./fixtures/admin-session', here),
   agentConnect: nodeScriptArgs('./fixtures/agent-connect', here),
 };
 
@@ -62,6 +63,8 @@ export class OrgLab {
   collector: ChildProcess | null = null;
   private readonly logs: WriteStream[] = [];
   private readonly procs: ChildProcess[] = [];
+  /** each user's API client (admin-session fixture), started on first use */
+  private readonly sessions = new Map<string, ProbeClient>();
 
   constructor() {
     const o = (): number => 1 + (randomBytes(1)[0]! % 250);
@@ -100,11 +103,22 @@ export class OrgLab {
     return this.lab.exec('collector', process.execPath, [...ORG_CLI.meerkat, ...args, '--operator-dir', this.opDir(user), '--api', API], { timeoutMs });
   }
 
-  /** A raw API request as a user (admin-post fixture): GET, or POST with a JSON body. */
+  /**
+   * A raw API request as a user, bypassing the console's checks: GET, or POST/PUT with a JSON
+   * body. Through the user's own long-lived client in the collector namespace (admin-session
+   * fixture: a connection per request, no node start per request).
+   */
   async api(user: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; error?: string; message?: string; body?: Record<string, unknown>; command?: Record<string, unknown> }> {
-    const r = await this.lab.exec('collector', process.execPath, [...ORG_CLI.adminPost, this.opDir(user), API, path, method], method === 'POST' || method === 'PUT' ? { input: JSON.stringify(body ?? {}) } : {});
-    if (r.code !== 0) throw new Error(`admin-post ${method} ${path}: ${r.stderr}`);
-    return JSON.parse(r.stdout) as { status: number };
+    let session = this.sessions.get(user);
+    if (!session) {
+      const p = this.lab.spawn('collector', process.execPath, [...ORG_CLI.adminSession, this.opDir(user), API]);
+      this.procs.push(p);
+      session = new ProbeClient(p);
+      this.sessions.set(user, session);
+    }
+    const r = await session.request<{ status: number; error?: string; message?: string }>({ method, path, ...(method === 'POST' || method === 'PUT' ? { body: body ?? {} } : {}) });
+    if (r.status === 0) throw new Error(`${method} ${path} as ${user}: ${r.message}`);
+    return r;
   }
 
   /** A hand-made agent connection from an organisation's host (agent-connect fixture). */
@@ -117,17 +131,21 @@ export class OrgLab {
   async setUp(): Promise<void> {
     const C = (args: string[]): Promise<RunResult> => this.must(this.collectorCli(args), `meerkat-collector ${args.slice(0, 3).join(' ')}`);
     const M = (args: string[]): Promise<RunResult> => this.must(this.lab.exec('collector', process.execPath, [...ORG_CLI.meerkat, ...args]), `meerkat ${args.slice(0, 2).join(' ')}`);
+    // the collector's state changes one command at a time; the owners' and operators' keys are
+    // made beside them (other folders, other processes: the set-up waits less for node starts)
+    const ownerKeys = Promise.all([this.acme, this.blue].map((s) => M(['keys', 'init', '--owner-keys', s.owner])));
+    const operatorKeys = Promise.all(['alice', 'bob', 'vic'].map((u) => M(['keys', 'operator-init', '--operator-dir', this.opDir(u), '--name', u])));
+    for (const k of [ownerKeys, operatorKeys]) k.catch(() => undefined); // awaited below; a failure above must not leave them unhandled
     await C(['pki', 'init', '--ip', this.acme.collectorIp, '--ip', this.blue.collectorIp]);
     for (const s of [this.acme, this.blue]) {
       const r = JSON.parse((await C(['org', 'create', s.id, '--name', `${s.id} network`, '--token-uses', '3', '--ca-bits', '2048', '--json'])).stdout) as { token: { token: string } };
       s.token = r.token.token;
-      await M(['keys', 'init', '--owner-keys', s.owner]);
     }
     await C(['user', 'add', 'alice', '--org', 'acme', '--role', 'admin', '--cert-out', this.opDir('alice')]);
     await C(['user', 'add', 'bob', '--org', 'blue', '--role', 'admin', '--cert-out', this.opDir('bob')]);
     await C(['user', 'add', 'vic', '--org', 'blue', '--role', 'viewer', '--cert-out', this.opDir('vic')]);
     await C(['user', 'add', 'carol', '--collector-admin', '--cert-out', this.opDir('carol')]);
-    for (const u of ['alice', 'bob', 'vic']) await M(['keys', 'operator-init', '--operator-dir', this.opDir(u), '--name', u]);
+    await Promise.all([ownerKeys, operatorKeys]);
     const feed = join(this.root, 'feed.txt');
     writeFileSync(feed, `# the test's threat list\n${this.threatIp}\n`);
     const cfg = join(this.root, 'collector.json');
@@ -145,7 +163,8 @@ export class OrgLab {
     await this.must(this.lab.exec('collector', 'ip', ['addr', 'add', `${this.threatIp}/32`, 'dev', 'lo']), 'threat address');
     const srv = this.lab.spawn('collector', process.execPath, ['-e', PEER_SERVER]);
     this.procs.push(srv);
-    for (const s of [this.acme, this.blue]) {
+    // each organisation's endpoint in its own namespace, both at once
+    await Promise.all([this.acme, this.blue].map(async (s) => {
       await this.must(this.lab.exec(s.role, 'ip', ['route', 'add', `${this.threatIp}/32`, 'via', s.collectorIp]), 'route');
       const enrolled = await this.must(this.lab.exec(s.role, process.execPath, [...ORG_CLI.agent, 'enroll', '--collector', `https://${s.collectorIp}:8443`, '--token', s.token, '--state-dir', s.agentDir, '--json']), `enroll ${s.id}`);
       s.agentId = (JSON.parse(enrolled.stdout) as { agentId: string }).agentId;
@@ -160,7 +179,7 @@ export class OrgLab {
         dump: { packetsPerDump: 20000, maxSeconds: 1, snapLen: 0 },
       }));
       await this.startAgent(s);
-    }
+    }));
   }
 
   async startAgent(s: OrgSide): Promise<void> {

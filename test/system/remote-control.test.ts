@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadOwnerKeys } from '../../shared/keys/owner-keys.js';
 import { anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 import { labAvailable } from './netns-lab.js';
-import { CLI, ControlLab, TCP_PORT, UDP_PORT, sleep, type AgentEntry } from './control-lab.js';
+import { ControlLab, TCP_PORT, UDP_PORT, sleep, type AgentEntry, type StoredDump } from './control-lab.js';
 import { skipBecause } from '../helpers/skip.js';
 
 interface CommandJson { id: string; state: string; kind: string; result: { status: string; code?: string; reason?: string; data?: unknown; at?: number; redelivered?: boolean } | null; error: string | null }
@@ -49,7 +49,12 @@ describe('remote control, end to end (namespaces, real processes)', function () 
   }
 
   it('lists the agent online with version, capture and spool health from its heartbeats', async () => {
-    const a: AgentEntry = await L.waitOnline(0);
+    await L.waitOnline(0);
+    // as the console lists it (`meerkat agents --json`)
+    const listed = await L.remoteList<AgentEntry>(['agents']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const a = listed.json.find((x) => x.agentId === L.agentId);
+    assert.ok(a, `listed: ${JSON.stringify(listed.json)}`);
     assert.equal(a.online, true);
     assert.match(a.version ?? '', /^\d+\.\d+\.\d+/);
     assert.equal(typeof a.health?.packetsCaptured, 'number');
@@ -87,7 +92,8 @@ describe('remote control, end to end (namespaces, real processes)', function () 
   it('capture --snaplen: payload bytes change in the very next dump, and its header says so', async () => {
     await L.probe.request({ op: 'chatter', host: L.lab.peer1.farIp, port: TCP_PORT, size: 500, everyMs: 50 });
     await L.probe.request({ op: 'chatter', host: L.lab.peer2.farIp, port: TCP_PORT, size: 500, everyMs: 50 });
-    await sleep(1500);
+    // until the chatter is in stored dumps (with no payload kept yet: snap length 0)
+    for (let i = 0; i < 80 && !L.dumps().some((d) => d.records.some((r) => r.dport === TCP_PORT && r.payloadLen > 0)); i++) await sleep(250);
     const before = L.lastDumpSeq();
     assert.ok(before >= 0, 'dumps arrive');
     const c = await run(['capture', L.agentId, '--snaplen', '100', '--wait']);
@@ -128,7 +134,8 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     const recs = dumps.flatMap((d) => d.records).filter((r) => r.payloadLen > 0);
     const p1During = recs.filter((r) => isPeer1(r) && r.tsUs > at * 1000 && r.tsUs < (at + 2500) * 1000);
     const p1After = recs.filter((r) => isPeer1(r) && r.tsUs > (at + 3500) * 1000);
-    const p2 = recs.filter(isPeer2);
+    // from when --snaplen 0 took effect: the dump it closed (snap length 100) may be stored after `start` was read
+    const p2 = recs.filter((r) => isPeer2(r) && r.tsUs > z.result!.at! * 1000);
     assert.ok(p1During.length > 0 && p1During.every((r) => r.kept === r.payloadLen), `peer1 payload kept in full while the rule is on (${p1During.length} records)`);
     assert.ok(p2.length > 0 && p2.every((r) => r.kept === 0), `peer2 keeps no payload (${p2.length} records with payload, kept: ${[...new Set(p2.map((r) => r.kept))].join(',')})`);
     assert.ok(p1After.length > 0 && p1After.every((r) => r.kept === 0), 'after expiry peer1 keeps no payload again');
@@ -140,9 +147,10 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     const c = await run(['dump-size', L.agentId, '5', '--wait']);
     assert.equal(c.state, 'done', JSON.stringify(c));
     const at = c.result!.at!;
-    await sleep(2500);
     // dumps opened after the command ran (the one open at that moment was emitted by it)
-    const dumps = L.dumps(start).filter((d) => d.header.firstTsUs > at * 1000);
+    const opened = (): StoredDump[] => L.dumps(start).filter((d) => d.header.firstTsUs > at * 1000);
+    for (let i = 0; i < 80 && opened().length < 3; i++) await sleep(250);
+    const dumps = opened();
     assert.ok(dumps.length >= 3, `several small dumps (${dumps.length})`);
     assert.ok(dumps.every((d) => d.header.packetCount <= 5), dumps.map((d) => d.header.packetCount).join(','));
     const back = await run(['dump-size', L.agentId, '20000', '--seconds', '1', '--wait']);
@@ -173,8 +181,9 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     assert.equal(h2.health?.packetsCaptured, h1.health?.packetsCaptured, 'no packet captured while stopped');
     const startCap = await run(['start', L.agentId, 'capture', '--wait']);
     assert.equal(startCap.state, 'done');
-    await sleep(1500);
-    const h3 = await L.nextHeartbeat(Date.now());
+    // the first heartbeats may be counted before the restarted capture saw the chatter
+    let h3 = await L.nextHeartbeat(Date.now());
+    for (let i = 0; i < 10 && (h3.health?.packetsCaptured as number) <= (h2.health?.packetsCaptured as number); i++) h3 = await L.nextHeartbeat(Date.now());
     assert.ok((h3.health?.packetsCaptured as number) > (h2.health?.packetsCaptured as number), 'capturing again');
   });
 
@@ -256,7 +265,10 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     const c = await run(['isolate', L.agentId, '--for', '3s', '--wait']);
     assert.equal(c.state, 'done', JSON.stringify(c));
     assert.deepEqual(await reach('peer1', 1000), { tcp: false, udp: false });
-    await sleep(4000);
+    // the agent lifts it 3 s after it began: its rules leave the kernel by themselves, on time
+    for (let i = 0; i < 60 && /meerkat_interdiction/.test(await L.nft()); i++) await sleep(250);
+    const liftedMs = Date.now() - c.result!.at!;
+    assert.ok(liftedMs < 6000, `lifted ${liftedMs} ms after it began (for 3 s)`);
     assert.deepEqual(await reach('peer1'), { tcp: true, udp: true });
     assert.doesNotMatch(await L.nft(), /meerkat_interdiction/);
   });
@@ -303,9 +315,9 @@ describe('remote control, end to end (namespaces, real processes)', function () 
     initOperatorKeys(join(L.root, 'mallory'), { name: 'alice' }); // same name, another key: the name does not matter
     const mallory = loadOperatorSigningKey(join(L.root, 'mallory', 'op.key'));
     const post = async (env: unknown): Promise<{ status: number; command?: CommandJson }> => {
-      const r = await L.lab.exec('collector', process.execPath, [...CLI.adminPost, L.operator, 'https://127.0.0.1:9470'], { input: JSON.stringify(env) });
-      assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout) as { status: number; command?: CommandJson };
+      const r = await L.api<CommandJson>('POST', '/v1/orgs/default/commands', env);
+      assert.notEqual(r.status, 0, r.message);
+      return r;
     };
     const hour = 3_600_000;
     const before = await L.nextHeartbeat(Date.now());

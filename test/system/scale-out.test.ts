@@ -25,7 +25,8 @@ import { collectorServerConfigSchema } from '../../collector/server/server-confi
 import { logger } from '../../shared/log.js';
 import { RawAgent } from '../helpers/raw-agent.js';
 import { issueAgent, makeDump, makeTestPki, metricFromText, referenceRecords, tmpDir, waitFor, type AgentCreds } from '../helpers/transport-rig.js';
-import { collectorCliArgs, freePort, waitExit, waitHttpOk } from '../helpers/processes.js';
+import { freePort, waitExit, waitHttpOk } from '../helpers/processes.js';
+import { collectorProgramArgs } from '../helpers/node-script.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
@@ -41,7 +42,7 @@ class RoleProcess {
   static async start(role: 'worker' | 'frontend', cfgFile: string, cfg: Record<string, unknown>): Promise<RoleProcess> {
     const adminPort = await freePort();
     writeFileSync(cfgFile, JSON.stringify({ ...cfg, ops: `127.0.0.1:${adminPort}` }));
-    const w = new RoleProcess(spawn(process.execPath, [...collectorCliArgs(), 'run', '--role', role, '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const w = new RoleProcess(spawn(process.execPath, [...collectorProgramArgs(), 'run', '--role', role, '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
     await waitHttpOk(`http://127.0.0.1:${adminPort}/healthz`, 30_000, w.proc, () => w.stderr.slice(-3000));
     return w;
   }

@@ -13,7 +13,9 @@
  *
  * Stop: the agent is started in its own process group on a hidden console, and stopping sends
  * it CTRL_BREAK (node's SIGBREAK), on which it spools its open dump and exits; after 30 s it is
- * terminated. Restart on failure is the SCM's own job: `install` sets the service's failure
+ * terminated (the registry value StopTimeoutSeconds, a DWORD of 1 to 300 under the service's
+ * Parameters key, changes that limit: a host whose agent spools slowly, or a test under Wine,
+ * which never delivers CTRL_BREAK). Restart on failure is the SCM's own job: `install` sets the service's failure
  * actions (restart after 5 s, 10 s, 30 s; counter reset after a day) and the flag that applies
  * them when the service stops with an error, which this wrapper reports when the agent exits
  * on its own.
@@ -38,12 +40,22 @@
 #define SERVICE_NAME L"MeerkatAgent"
 #define DISPLAY_NAME L"Meerkat Agent"
 #define DESCRIPTION L"Captures this host's network traffic, anonymizes it and ships it to the Meerkat collector."
-#define STOP_WAIT_MS 30000
+#define STOP_WAIT_DEFAULT_S 30
+#define STOP_WAIT_MAX_S 300
+#define PARAMETERS_KEY L"SYSTEM\\CurrentControlSet\\Services\\MeerkatAgent\\Parameters"
 #define LOG_ROTATE_BYTES (10LL * 1024 * 1024)
 
 static SERVICE_STATUS_HANDLE status_handle;
 static SERVICE_STATUS status;
 static HANDLE stop_event;
+
+/* The stop limit in seconds: StopTimeoutSeconds under the service's Parameters key when it is 1..300, else 30. */
+static DWORD stop_wait_s(void) {
+  DWORD v = 0, size = sizeof v;
+  if (RegGetValueW(HKEY_LOCAL_MACHINE, PARAMETERS_KEY, L"StopTimeoutSeconds", RRF_RT_REG_DWORD, NULL, &v, &size) == ERROR_SUCCESS &&
+      v >= 1 && v <= STOP_WAIT_MAX_S) return v;
+  return STOP_WAIT_DEFAULT_S;
+}
 
 static void dir_of_self(wchar_t *out, DWORD size) {
   GetModuleFileNameW(NULL, out, size);
@@ -130,7 +142,7 @@ static void report(DWORD state, DWORD exit_code, DWORD specific, DWORD wait_hint
 static DWORD WINAPI control_handler(DWORD control, DWORD type, LPVOID data, LPVOID ctx) {
   (void)type; (void)data; (void)ctx;
   if (control == SERVICE_CONTROL_STOP || control == SERVICE_CONTROL_SHUTDOWN) {
-    report(SERVICE_STOP_PENDING, NO_ERROR, 0, STOP_WAIT_MS + 5000);
+    report(SERVICE_STOP_PENDING, NO_ERROR, 0, stop_wait_s() * 1000 + 5000);
     SetEvent(stop_event);
     return NO_ERROR;
   }
@@ -172,8 +184,11 @@ static DWORD run_agent(HANDLE log, int as_service) {
   if (which == WAIT_OBJECT_0 + 1) {
     log_line(log, "stopping the agent (CTRL_BREAK)");
     GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pi.dwProcessId);
-    if (WaitForSingleObject(pi.hProcess, STOP_WAIT_MS) == WAIT_TIMEOUT) {
-      log_line(log, "the agent did not stop within 30 s: terminated");
+    DWORD limit = stop_wait_s();
+    if (WaitForSingleObject(pi.hProcess, limit * 1000) == WAIT_TIMEOUT) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "the agent did not stop within %lu s: terminated", (unsigned long)limit);
+      log_line(log, msg);
       TerminateProcess(pi.hProcess, 1);
       WaitForSingleObject(pi.hProcess, 5000);
     }
@@ -255,7 +270,7 @@ static int stop_service(SC_HANDLE svc) {
   if (!QueryServiceStatus(svc, &s)) return fail("QueryServiceStatus");
   if (s.dwCurrentState == SERVICE_STOPPED) return 0;
   if (s.dwCurrentState != SERVICE_STOP_PENDING && !ControlService(svc, SERVICE_CONTROL_STOP, &s)) return fail("ControlService(stop)");
-  for (int i = 0; i < (STOP_WAIT_MS + 10000) / 250; i++) {
+  for (DWORD i = 0; i < (stop_wait_s() * 1000 + 10000) / 250; i++) {
     if (QueryServiceStatus(svc, &s) && s.dwCurrentState == SERVICE_STOPPED) return 0;
     Sleep(250);
   }

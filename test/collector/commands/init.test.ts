@@ -13,7 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { parseEnrollToken } from '../../../certs/enroll-token-format.js';
 import { certFingerprintB64 } from '../../../certs/fingerprint.js';
 import { tmpDir } from '../../helpers/transport-rig.js';
-import { collectorCliArgs } from '../../helpers/processes.js';
+import { collectorProgramArgs } from '../../helpers/node-script.js';
 import { skipBecause } from '../../helpers/skip.js';
 import { openCollectorState } from '../../../collector/orgs/collector-state.js';
 import { EnrollTokenStore } from '../../../certs/enroll-tokens.js';
@@ -22,7 +22,7 @@ interface Run { code: number | null; stdout: string; stderr: string }
 
 function init(env: Record<string, string>, args: string[], stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...collectorCliArgs(), 'init', ...args], { env: { ...process.env, MEERKAT_LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...collectorProgramArgs(), 'init', ...args], { env: { ...process.env, MEERKAT_LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });

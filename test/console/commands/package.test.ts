@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipBecause } from '../../helpers/skip.js';
-import { nodeScriptArgs } from '../../helpers/node-script.js';
+import { collectorProgramArgs, nodeScriptArgs } from '../../helpers/node-script.js';
 import { must, packagingToolsMissing } from '../../installer/built-packages.js';
 
 const consoleCli = nodeScriptArgs('../../../console/cli', import.meta.url);
-const collectorCli = nodeScriptArgs('../../../collector/cli', import.meta.url);
+const collectorCli = collectorProgramArgs();
 
 function meerkat(args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [...consoleCli, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });

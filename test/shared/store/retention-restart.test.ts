@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
 import { makeTestPki, orgDbPath, tmpDir } from '../../helpers/transport-rig.js';
-import { CollectorProcess, collectorCliArgs } from '../../helpers/processes.js';
+import { CollectorProcess } from '../../helpers/processes.js';
+import { collectorProgramArgs } from '../../helpers/node-script.js';
 
 function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...collectorCliArgs(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...collectorProgramArgs(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
