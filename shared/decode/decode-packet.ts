@@ -74,7 +74,8 @@ export function decodePacket(linkType: number, frame: Uint8Array, wireLen: numbe
   return decodeFrame(linkType, frame, 0, frame.length, wireLen, tsUs, out, opts);
 }
 
-function tunnelDepthOf(opts: DecodeOptions): number {
+/** The tunnel depth `opts` asks for (0..MAX_TUNNEL_DEPTH). */
+export function tunnelDepthOf(opts: DecodeOptions): number {
   if (opts.innerTunnels === false) return 0;
   const d = opts.maxTunnelDepth;
   return d === undefined || !(d < MAX_TUNNEL_DEPTH) ? MAX_TUNNEL_DEPTH : d > 0 ? Math.floor(d) : 0;

@@ -1,5 +1,6 @@
 // Public surface of the packet decoder.
 export { decodeFrame, decodePacket, decodeOuter, isLinkTypeSupported, decoderInternalErrors, type DecodeOptions } from './decode-packet.js';
+export { decodeFrameFast } from './fast-lane.js';
 export { DecodedPacket, L2Flag, type DecodeIssue } from './decoded-packet.js';
 export { LinkType, linkTypeName, type LinkTypeNumber } from './link-types.js';
 export { etherTypeTable, ipProtocolTable, linkTypeTable, udpTunnelPortTable } from './dispatch.js';

@@ -37,6 +37,17 @@ export interface DumpWriterOptions {
   retro?: boolean;
 }
 
+/**
+ * First value of the time fields (µs since the epoch, beyond V8's small integers): a field
+ * starting as 0 changes its representation, and the writer's hidden class, at the first
+ * timestamp stored, which deoptimized add() when that was the first block flush
+ * (PacketRecord's AS_DOUBLE says the same). The constructor then stores 0.
+ */
+const AS_DOUBLE = 0.5;
+
+/** Packets in the writer's first block (see flushFirstOrFullBlock). */
+const FIRST_BLOCK_PACKETS = 64;
+
 const DEFAULT_LEVEL: Record<string, number> = { 'none': 0, 'deflate-raw': 6, 'brotli': 2 };
 
 export class DumpWriter {
@@ -84,15 +95,27 @@ export class DumpWriter {
   private readonly meta = new MetaEncoder();
   /** metadata waiting for the next packet */
   private queued: AppMeta[] = [];
+  /**
+   * queued.length, kept apart: add() tests this number on every packet instead of the array,
+   * whose hidden class changes when the first record is pushed into a new (empty) array, and
+   * which add() reading it deoptimized at the first metadata record.
+   */
+  private nQueued = 0;
   private readonly block = new PacketBlock();
   private readonly tuples = new TupleTable();
   private readonly st = new TupleState(256);
   /** timestamp the next block's first delta is taken from */
-  private prevTs = 0;
+  private prevTs = AS_DOUBLE;
   private prevTuple = -1;
+  /**
+   * packets in a full block: FIRST_BLOCK_PACKETS until the first flush, then BLOCK_PACKETS.
+   * Stored twice in construction so that V8 does not track it as a constant field: the
+   * change at the first flush would then change the writer's hidden class and deoptimize add().
+   */
+  private blockLimit = BLOCK_PACKETS;
   private n = 0;
-  private first = 0;
-  private last = 0;
+  private first = AS_DOUBLE;
+  private last = AS_DOUBLE;
   private anyPayload = false;
   private scratch = new Uint8Array(0);
 
@@ -113,6 +136,10 @@ export class DumpWriter {
     this.compression = compressionKind(comp);
     this.level = opts.level ?? DEFAULT_LEVEL[comp]!;
     this.retro = opts.retro ?? false;
+    this.prevTs = 0;
+    this.first = 0;
+    this.last = 0;
+    this.blockLimit = FIRST_BLOCK_PACKETS;
     const maxLevel = this.compression === CompressionKind.Brotli ? 11 : this.compression === CompressionKind.DeflateRaw ? 9 : 0;
     if (!Number.isInteger(this.level) || this.level < 0 || this.level > maxLevel) {
       throw new RangeError(`compression level ${this.level} out of range 0..${maxLevel} for ${comp}`);
@@ -151,7 +178,7 @@ export class DumpWriter {
 
   /** Queues a metadata record for the next packet add()ed (it is stored with that packet). */
   queueMeta(m: AppMeta): void {
-    this.queued.push(m);
+    this.nQueued = this.queued.push(m);
   }
 
   add(rec: PacketRecord): void {
@@ -169,7 +196,9 @@ export class DumpWriter {
 
     // reduced to whole µs in [0, 2^53-1]: the reader refuses anything else (docs/dump-format.md 4)
     const ts = dumpTime(rec.tsUs);
-    if (this.n === 0) this.first = ts;
+    // stored on every packet, not under `if (n === 0)`: that branch first runs again at the
+    // second dump, after V8 optimized this function, and deoptimized it for want of feedback
+    this.first = this.n === 0 ? ts : this.first;
     this.last = ts;
     this.n++;
 
@@ -251,13 +280,25 @@ export class DumpWriter {
       this.anyPayload = true;
     }
     b.n = i + 1;
-    if (i + 1 === BLOCK_PACKETS) this.prevTs = b.flush(this.blockCols, this.prevTs);
-    if (this.queued.length !== 0) this.addQueuedMeta();
+    if (i + 1 === this.blockLimit) this.flushFirstOrFullBlock();
+    if (this.nQueued !== 0) this.addQueuedMeta();
+  }
+
+  /**
+   * The block is full. The writer's first block is cut at FIRST_BLOCK_PACKETS: the flush then
+   * runs while add() is still interpreted and collecting type feedback, so the optimized add()
+   * has feedback for it (cut at 4,096, the first flush deoptimized add(), a recompilation of
+   * ~40-70 ms of the compiler thread). Blocks do not show in the columns: the bytes are the same.
+   */
+  private flushFirstOrFullBlock(): void {
+    this.prevTs = this.block.flush(this.blockCols, this.prevTs);
+    this.blockLimit = BLOCK_PACKETS;
   }
 
   private addQueuedMeta(): void {
     for (const m of this.queued) this.meta.add(this.n - 1, m);
     this.queued = [];
+    this.nQueued = 0;
   }
 
   /**
@@ -316,6 +357,7 @@ export class DumpWriter {
     for (const col of this.cols) col.clear();
     this.meta.clear(); // its columns are among this.cols; this resets its string table
     this.queued = [];
+    this.nQueued = 0;
     this.block.clear();
     this.tuples.clear();
     this.n = 0;

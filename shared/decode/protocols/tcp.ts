@@ -47,9 +47,9 @@ function decodePartialHeader(f: Uint8Array, off: number, avail: number, out: Dec
 
 /**
  * Options in [o, end). `cut`: end is where the capture stopped, not where the
- * options do, so an option running past it is not an error.
+ * options do, so an option running past it is not an error. (Exported for the fast lane.)
  */
-function decodeTcpOptions(f: Uint8Array, o: number, end: number, cut: boolean, out: DecodedPacket): void {
+export function decodeTcpOptions(f: Uint8Array, o: number, end: number, cut: boolean, out: DecodedPacket): void {
   while (o < end) {
     const kind = f[o]!;
     if (kind === 0) return; // end of option list
