@@ -7,7 +7,7 @@
 //   node dist/bench/import-alternated.js --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]
 // With --keep the last round's databases stay in DIR (this.db, base.db) for
 // bench/import-rows-check.ts.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,8 @@ function main(): void {
     return;
   }
   const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'meerkat-import-alt-'));
+  // --keep names a directory that need not exist yet
+  if (values.keep !== undefined) mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'argus.conf');
   writeFileSync(conf, 'ARGUS_FLOW_TYPE="Bidirectional"\nARGUS_FLOW_KEY="CLASSIC_5_TUPLE"\n');
   // through the launcher, as users start it (bench/collector-command.ts)

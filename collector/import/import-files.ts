@@ -14,7 +14,7 @@ import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { createAppMetaExtractor, type AppMetaExtractor } from '../../shared/appmeta/app-meta-extractor.js';
 import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
-import { decodeFrame, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
+import { decodeFrame, decodeFrameFast, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowEngine, FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
@@ -73,6 +73,11 @@ export interface ImportOptions {
    * instead of row by row (default true; the database's content and schema are the same)
    */
   deferIndexes?: boolean;
+  /**
+   * decode capture frames through the decoder's fast lane (default true); false: the full
+   * decoder for every frame, for comparisons (the rows are the same either way)
+   */
+  fastDecode?: boolean;
 }
 
 export interface ImportedFile {
@@ -187,7 +192,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
             entry.importedBefore = { importedUs: before.importedUs, path: before.path, agentId: before.agentId, anonKeyId: before.anonKeyId };
           } else {
             importCapture(path, entry, engines.get(opts.agentId ?? 'import'), anonymizer, extractor, opts.outerTunnelFlows ?? true,
-              progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import');
+              progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import', opts.fastDecode !== false);
             if (entry.packets > 0) {
               imported.push({ ...fp, path, kind: entry.kind, agentId: opts.agentId ?? 'import', anonKeyId: anonymizer?.keyId ?? '', packets: entry.packets, importedUs: nowUs() });
             }
@@ -234,7 +239,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
 
 function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, anonymizer: AddressAnonymizer | null,
   extractor: AppMetaExtractor | null, outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
-  onPacket: ((rec: PacketRecord, agentId: string, hasMeta?: boolean) => void) | undefined, agentId: string): void {
+  onPacket: ((rec: PacketRecord, agentId: string, hasMeta?: boolean) => void) | undefined, agentId: string, fast: boolean): void {
   const reader = openCaptureFile(path);
   const inner = new DecodedPacket();
   const outer = new DecodedPacket();
@@ -245,8 +250,10 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
   try {
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
       entry.packets++;
-      // the frame where the reader holds it: no view object per packet (fr.data makes one)
-      decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner, NO_VIEW);
+      // the frame where the reader holds it: no view object per packet (fr.data makes one);
+      // the fast lane takes Ethernet[/802.1Q]/IPv4/TCP|UDP, anything else goes to decodeFrame
+      if (fast) decodeFrameFast(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner, NO_VIEW);
+      else decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner, NO_VIEW);
       if (onPacket !== undefined && (inner.sport === DNS_PORT || inner.dport === DNS_PORT) && inner.payloadLen > 0) {
         // the tap reads DNS messages from the payload: this (rare) packet again, with its view
         decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);

@@ -2,7 +2,7 @@
 // anonymize -> flow engine -> SQLite; dump and capture de-duplication; flow state across
 // dumps; tunnels; damaged and unknown files.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importFiles } from '../../../collector/import/import-files.js';
@@ -97,6 +97,24 @@ describe('importFiles', () => {
     assert.ok(da.rows.flows!.length > 50 && da.rows.dns_log!.length > 0 && da.rows.tls_log!.length > 0, 'every bulk table has rows');
     assert.deepEqual(da.schema, dbb.schema);
     assert.deepEqual(da.rows, dbb.rows);
+  });
+
+  it('the decoder\'s fast lane gives the rows of the full decoder (every reference capture)', async function () {
+    this.timeout(120_000);
+    // all of ../shared/pcaps: VLAN tags, IPv6, tunnels, fragments, snapped frames, other link types
+    const files = readdirSync(pcaps, { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).sort().map((f) => join(pcaps, f));
+    assert.ok(files.length > 40, `reference captures found: ${files.length}`);
+    const key = new Uint8Array(32).fill(9);
+    const fullDb = join(dir, 'full.db');
+    const fast = await importFiles(files, { db, anonKey: key, progress: false });
+    const full = await importFiles(files, { db: fullDb, anonKey: key, progress: false, fastDecode: false });
+    const counts = (s: typeof fast): unknown => ({ packets: s.packets, records: s.records, ignored: s.ignored, errors: s.errors, duplicates: s.duplicates });
+    assert.deepEqual(counts(fast), counts(full));
+    const a = importedRows(db);
+    const b = importedRows(fullDb);
+    assert.ok(a.flows!.length > 1000 && a.dns_log!.length > 0 && a.tls_log!.length > 0, 'every bulk table has rows');
+    assert.deepEqual(a, b);
   });
 
   it('pseudonymizes internal addresses of captures with the given key, consistently', async () => {
