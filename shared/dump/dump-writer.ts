@@ -98,9 +98,12 @@ export class DumpWriter {
   /**
    * queued.length, kept apart: add() tests this number on every packet instead of the array,
    * whose hidden class changes when the first record is pushed into a new (empty) array, and
-   * which add() reading it deoptimized at the first metadata record.
+   * which add() reading it deoptimized at the first metadata record. Set to 1 here and to 0
+   * in the constructor: stored only as 0 until the first queueMeta(), V8 tracked it as a
+   * constant field, and making it mutable there invalidated the optimized add() ("code
+   * dependencies", --trace-generalization shows the field change before the deoptimization).
    */
-  private nQueued = 0;
+  private nQueued = 1;
   private readonly block = new PacketBlock();
   private readonly tuples = new TupleTable();
   private readonly st = new TupleState(256);
@@ -137,6 +140,7 @@ export class DumpWriter {
     this.level = opts.level ?? DEFAULT_LEVEL[comp]!;
     this.retro = opts.retro ?? false;
     this.prevTs = 0;
+    this.nQueued = 0;
     this.first = 0;
     this.last = 0;
     this.blockLimit = FIRST_BLOCK_PACKETS;
