@@ -140,7 +140,6 @@ export class DumpWriter {
     this.level = opts.level ?? DEFAULT_LEVEL[comp]!;
     this.retro = opts.retro ?? false;
     this.prevTs = 0;
-    this.nQueued = 0;
     this.first = 0;
     this.last = 0;
     this.blockLimit = FIRST_BLOCK_PACKETS;
