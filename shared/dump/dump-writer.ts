@@ -99,8 +99,15 @@ export class DumpWriter {
    * queued.length, kept apart: add() tests this number on every packet instead of the array,
    * whose hidden class changes when the first record is pushed into a new (empty) array, and
    * which add() reading it deoptimized at the first metadata record.
+   * It starts at 1 with the queue empty, so that a writer's first add() runs addQueuedMeta()
+   * once (adding nothing), which sets it to 0: (1) add() then has type feedback for that call
+   * when V8 optimizes it, and does not deoptimize at the first metadata record for want of
+   * it; (2) the field is stored with two values from the start, so V8 does not track it as a
+   * constant: stored only as 0 until the first queueMeta(), it was one, and queueMeta() making
+   * it mutable invalidated the optimized add() ("code dependencies"; --trace-generalization
+   * shows the field change just before that deoptimization).
    */
-  private nQueued = 0;
+  private nQueued = 1;
   private readonly block = new PacketBlock();
   private readonly tuples = new TupleTable();
   private readonly st = new TupleState(256);

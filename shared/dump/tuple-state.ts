@@ -23,15 +23,22 @@ export class TupleState {
   /** 1 once the tuple has had a packet with the TCP group */
   seen: Uint8Array<ArrayBuffer>;
 
+  /**
+   * The arrays start empty and are then grown to `capacity` by ensure(): each field is stored
+   * twice here, so V8 does not track it as a constant field. A constant field that ensure()
+   * replaces later (a dump's 257th tuple) invalidated the optimized DumpWriter.add(), which
+   * had inlined it ("code dependencies" lazy deoptimization and a recompilation).
+   */
   constructor(capacity: number) {
-    this.ipId = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
-    this.ack = new Int32Array(capacity);
-    this.win = new Int32Array(capacity);
-    this.tsVal = new Int32Array(capacity);
-    this.tsEcr = new Int32Array(capacity);
-    this.rev = new Int32Array(capacity).fill(-1);
-    this.seen = new Uint8Array(capacity);
+    this.ipId = new Int32Array(0);
+    this.next = new Int32Array(0);
+    this.ack = new Int32Array(0);
+    this.win = new Int32Array(0);
+    this.tsVal = new Int32Array(0);
+    this.tsEcr = new Int32Array(0);
+    this.rev = new Int32Array(0);
+    this.seen = new Uint8Array(0);
+    this.ensure(Math.max(1, capacity) - 1);
   }
 
   get capacity(): number {
@@ -41,7 +48,7 @@ export class TupleState {
   /** Make room for tuple index t (doubling). */
   ensure(t: number): void {
     if (t < this.next.length) return;
-    let cap = this.next.length * 2;
+    let cap = Math.max(1, this.next.length * 2);
     while (cap <= t) cap *= 2;
     this.ipId = growI32(this.ipId, cap, 0);
     this.next = growI32(this.next, cap, 0);

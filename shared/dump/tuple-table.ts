@@ -26,6 +26,13 @@ export class TupleTable {
   constructor(initialCapacity = 256) {
     // power of two so the slot mask works
     initialCapacity = 2 ** Math.ceil(Math.log2(Math.max(2, initialCapacity)));
+    // stored twice (as growKeys() does later), so V8 does not track these as constant fields:
+    // growKeys() replacing a constant field invalidated the optimized DumpWriter.add() that
+    // had inlined lookup() ("code dependencies" deoptimization, tuple-state.ts says the same)
+    this.keys = new Int32Array(0);
+    this.keyBytes = new Uint8Array(0);
+    this.slots = new Int32Array(0);
+    this.mask = 0;
     this.keys = new Int32Array(initialCapacity * KEY_WORDS);
     this.keyBytes = new Uint8Array(this.keys.buffer);
     this.slots = new Int32Array(initialCapacity * 2);

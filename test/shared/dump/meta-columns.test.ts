@@ -77,6 +77,22 @@ describe('dump metadata columns (format version 2)', () => {
     }), { numRuns: 200 });
   });
 
+  it('stores nothing for a fresh writer\'s first packet, and a record queued after 256 tuples with its packet, in the first dump and the next', () => {
+    const m: AppMeta = { kind: 'http', method: 'GET', minorVersion: 1, host: { name: 'example.com', pseudonym: false }, userAgent: null };
+    const w = new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 0 });
+    for (let dump = 1; dump <= 2; dump++) {
+      for (let i = 0; i < 400; i++) {
+        const r = pkt(i);
+        r.sport = 1024 + i; // a new tuple per packet: the writer's tuple table and state grow past 256
+        if (i === 300) w.queueMeta(m);
+        w.add(r);
+      }
+      const d = decodeDump(w.finish(dump));
+      assert.equal(d.header.tupleCount, 400);
+      assert.deepEqual(d.meta, JSON.parse(JSON.stringify([{ packet: 300, meta: m }])), `dump ${dump}`);
+    }
+  });
+
   it('stores a string once per dump however often it is referred to', () => {
     const m: AppMeta = { kind: 'http', method: 'GET', minorVersion: 1, host: { name: 'a-rather-long-host-name.example.com', pseudonym: false }, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0' };
     const size = (k: number): number => {
