@@ -310,7 +310,8 @@ export class DumpWriter {
 
   /**
    * The whole dump file for what was added, stamped with `sequence`. The writer is
-   * then empty and ready for the next dump (as after reset()).
+   * then empty and ready for the next dump (as after reset()), except that metadata queued
+   * for the next packet stays queued for it.
    */
   finish(sequence: number): Uint8Array {
     if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RangeError(`dump sequence must be an integer 0..2^53-1, got ${sequence}`);
@@ -355,7 +356,14 @@ export class DumpWriter {
       compressedSize: packed.length,
       bodyCrc32: crc32(packed),
     });
+    // Records queued for a packet not added yet belong to that packet, in the next dump: the
+    // rotator closes a dump by time just before adding the packet that opens the next one.
+    const carried = this.queued;
     this.reset();
+    if (carried.length > 0) {
+      this.queued = carried;
+      this.nQueued = carried.length;
+    }
     return out;
   }
 

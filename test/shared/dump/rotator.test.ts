@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
 import { DumpRotator, DumpWriter, decodeDump, type DumpHeader } from '../../../shared/dump/index.js';
 import { PacketRecord } from '../../../shared/packet/packet-record.js';
+import type { AppMeta } from '../../../shared/appmeta/meta-record.js';
 
 const AGENT = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
 const KEY = '00ff10ee20dd30cc';
 const T0 = 1_700_000_000_000_000;
+const META: AppMeta = { kind: 'http', method: 'GET', minorVersion: 1, host: { name: 'example.com', pseudonym: false }, userAgent: null };
 
 function setup(maxPackets: number, maxSeconds: number) {
   const dumps: Array<{ bytes: Uint8Array; header: DumpHeader }> = [];
   let seq = 100;
+  const writer = new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 0 });
   const rot = new DumpRotator({
     maxPackets,
     maxSeconds,
-    writer: new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 0 }),
+    writer,
     onDump: (bytes, header) => dumps.push({ bytes, header }),
     nextSequence: () => seq++,
   });
@@ -26,7 +29,7 @@ function setup(maxPackets: number, maxSeconds: number) {
     rec.ipId = id;
     rot.add(rec);
   };
-  return { rot, dumps, add };
+  return { rot, writer, dumps, add };
 }
 
 describe('dump rotator', () => {
@@ -57,6 +60,23 @@ describe('dump rotator', () => {
     assert.equal(dumps.length, 1);
     assert.equal(dumps[0]!.header.packetCount, 2);
     assert.equal(dumps[0]!.header.lastTsUs, T0 + 119_999_999);
+  });
+
+  it('a time rotation keeps the metadata queued for the packet that opens the next dump', () => {
+    const { rot, writer, dumps, add } = setup(20000, 120);
+    add(T0, 1);
+    // the pipeline queues what it extracted from a packet, then adds the packet; this packet
+    // is past the window, so the rotator closes the open dump before adding it
+    writer.queueMeta(META);
+    add(T0 + 120_000_000, 2);
+    assert.equal(dumps.length, 1);
+    assert.deepEqual(decodeDump(dumps[0]!.bytes).meta, []);
+    rot.flush();
+    const next = decodeDump(dumps[1]!.bytes);
+    assert.deepEqual(next.meta, JSON.parse(JSON.stringify([{ packet: 0, meta: META }])));
+    const ids: number[] = [];
+    next.forEach((r) => ids.push(r.ipId));
+    assert.deepEqual(ids, [2]);
   });
 
   it('rotates on tick() when no packets arrive', () => {
