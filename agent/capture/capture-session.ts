@@ -154,19 +154,25 @@ export class CaptureSession {
    * delivered and noted. Returns true when it is to be delivered now.
    */
   private handOverPacket(lt: number, buf: Uint8Array, off: number, capLen: number, wireLen: number, tsUs: number): boolean {
+    // runs for every packet of a replaced session's last second: no array per packet
     const hs = this.handovers;
-    const actions = hs.map((h) => h.merge.action(h.side, tsUs));
-    if (hs.length === 0 || actions.includes('skip')) {
+    let skip = hs.length === 0;
+    let hold = -1;
+    for (let i = 0; i < hs.length && !skip; i++) {
+      const a = hs[i]!.merge.action(hs[i]!.side, tsUs);
+      if (a === 'skip') skip = true;
+      else if (a === 'hold' && hold < 0) hold = i;
+    }
+    if (skip) {
       this.handedOver++;
       return false;
     }
-    const hold = actions.indexOf('hold');
     if (hold >= 0) {
       hs[hold]!.merge.hold(hs[hold]!.side, lt, buf, off, capLen, wireLen, tsUs);
       this.held++;
       return false;
     }
-    actions.forEach((a, i) => { if (a === 'note') hs[i]!.merge.hold(hs[i]!.side, lt, buf, off, capLen, wireLen, tsUs, true); });
+    for (const h of hs) if (h.merge.action(h.side, tsUs) === 'note') h.merge.hold(h.side, lt, buf, off, capLen, wireLen, tsUs, true);
     return true;
   }
 

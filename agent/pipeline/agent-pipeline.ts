@@ -24,6 +24,9 @@ const DEFAULT_DUMP_SECONDS = 120;
 
 /** The snap policy picks the kept payload bytes itself: the decoder's payload view would go unread. */
 const DECODE_OPTIONS: DecodeOptions = { payloadView: false };
+/** bit positions of the two counted record flags (handleFrame adds them as 0 or 1, without a branch) */
+const MALFORMED_BIT = 31 - Math.clz32(RecordFlag.Malformed);
+const TRUNCATED_BIT = 31 - Math.clz32(RecordFlag.Truncated);
 
 /** Reasons a packet did not reach a dump: the noise reasons plus the live capture scope. */
 export type ExclusionReason = NoiseReasonName | 'loopback' | 'otherHost';
@@ -209,8 +212,8 @@ export class AgentPipeline {
     const flags = d.flags;
     // added on every frame, not under a branch: the branch first taken after V8 optimized this
     // function (the first malformed frame of the bench capture) deoptimized it for want of feedback
-    this.malformed += (flags & RecordFlag.Malformed) >>> 1;
-    this.truncated += flags & RecordFlag.Truncated;
+    this.malformed += (flags >>> MALFORMED_BIT) & 1;
+    this.truncated += (flags >>> TRUNCATED_BIT) & 1;
 
     let pktType = -1;
     if (this.liveScope) {
