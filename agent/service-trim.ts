@@ -5,7 +5,8 @@
 // short; the patched cap addon's trimStartupPages() unmaps the read-only, never-written file
 // mappings (they stay in the page cache and fault back when used: docs/agent-memory.md, fifth
 // round). It runs 2 s after the first connection and once more half a minute later. Windows:
-// the addon empties the working set. Off with MEERKAT_AGENT_TRIM=off; a missing or failing
+// the addon releases the same kind of regions (read-only image and mapped-file pages) from the
+// working set with VirtualUnlock. Off with MEERKAT_AGENT_TRIM=off; a missing or failing
 // trim is logged and the agent runs on.
 //
 // Code stays mapped (sixth round): trimming the executable mappings too (node's text, libpcap,
@@ -33,10 +34,11 @@ export type TrimFunction = (keep?: CapTrimKeep) => CapTrimResult;
 /**
  * What the default trim leaves mapped: all code (node's text with the interpreter, the
  * compilers, libuv and OpenSSL; libc; libpcap; the addon) and every mapping of libpcap and of
- * the cap addon. Only read-only data goes: the symbol tables, the built-in modules' sources
- * and code cache, ICU tables (docs/agent-memory.md, sixth round).
+ * the cap addon (on Windows Npcap's wpcap.dll and Packet.dll; the addon matches Windows paths
+ * without regard to case). Only read-only data goes: the symbol tables, the built-in modules'
+ * sources and code cache, ICU tables (docs/agent-memory.md, sixth round).
  */
-export const TRIM_KEEP: CapTrimKeep = { keepExecutable: true, keepPaths: ['libpcap', 'cap.node'] };
+export const TRIM_KEEP: CapTrimKeep = { keepExecutable: true, keepPaths: ['libpcap', 'cap.node', 'wpcap.dll', 'packet.dll'] };
 
 export interface TrimScheduleOptions {
   /** the trim to call (default: the cap addon's); undefined when the platform has none */

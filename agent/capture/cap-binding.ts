@@ -61,7 +61,7 @@ export interface CapTrimResult {
   keptBytes?: number;
 }
 
-/** What the trim leaves mapped (patch revision 6; the Windows twin ignores it). */
+/** What the trim leaves mapped (patch revision 6; the Windows twin applies the same rule). */
 export interface CapTrimKeep {
   /** leave every executable mapping (code) mapped */
   keepExecutable?: boolean;

@@ -56,7 +56,7 @@ describe('agent/service-trim', function () {
       assert.deepEqual([line?.mb, line?.keptMb, typeof line?.ms], [3, 20, 'number']);
     }
     assert.deepEqual(seen, [TRIM_KEEP, {}]);
-    assert.deepEqual(TRIM_KEEP, { keepExecutable: true, keepPaths: ['libpcap', 'cap.node'] });
+    assert.deepEqual(TRIM_KEEP, { keepExecutable: true, keepPaths: ['libpcap', 'cap.node', 'wpcap.dll', 'packet.dll'] });
   });
 
   it('trims without a connection once the start-up wait is over', async () => {

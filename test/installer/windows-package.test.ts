@@ -17,6 +17,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -28,6 +29,7 @@ import { initOwnerKeys } from '../../shared/keys/owner-keys.js';
 import { builtPackage, checkoutVersion, must, packagingToolsMissing } from './built-packages.js';
 import { peImports } from '../../installer/build/windows-native.js';
 import { loadOwnerPayload } from '../../installer/build/owner-payload.js';
+import { TRIM_KEEP } from '../../agent/service-trim.js';
 
 const consoleCli = nodeScriptArgs('../../console/cli', import.meta.url);
 const collectorCli = collectorProgramArgs();
@@ -206,9 +208,26 @@ describe('installer: the Windows setup.exe under Wine', function () {
   it('the service runs the agent under Wine\'s service manager: it captures through the Windows binding and ships', async () => {
     // capture where the test's traffic is: the namespace's loopback, named as the binding lists it
     const probe = join(dir, 'devices.js');
-    writeFileSync(probe, `require('fs').writeFileSync(process.argv[2], JSON.stringify(require('C:/Program Files/Meerkat Agent/node_modules/cap').deviceList()));`);
+    // the same node also runs the binding's working-set trim with the agent's keep rule, then
+    // without it, and with a bad argument (agent/service-trim.ts TRIM_KEEP)
+    writeFileSync(probe, `const cap = require('C:/Program Files/Meerkat Agent/node_modules/cap');
+      const out = { devices: cap.deviceList() };
+      out.kept = cap.trimStartupPages(${JSON.stringify(TRIM_KEEP)});
+      out.namesOnly = cap.trimStartupPages({ keepPaths: ['WPCAP.DLL', 'cap.node'] });
+      out.all = cap.trimStartupPages({});
+      try { cap.trimStartupPages({ keepPaths: [7] }); } catch (e) { out.bad = e.message; }
+      out.after = require('crypto').createHash('sha256').update('meerkat').digest('hex');
+      require('fs').writeFileSync(process.argv[2], JSON.stringify(out));`);
     wine(['C:\\Program Files\\Meerkat Agent\\node.exe', winPath(probe), winPath(join(dir, 'devices.json'))]);
-    const devices = JSON.parse(readFileSync(join(dir, 'devices.json'), 'utf8')) as { name: string; flags?: string }[];
+    type Trim = { mappings: number; bytes: number; keptMappings: number; keptBytes: number };
+    const probed = JSON.parse(readFileSync(join(dir, 'devices.json'), 'utf8')) as { devices: { name: string; flags?: string }[]; kept: Trim; namesOnly: Trim; all: Trim; bad?: string; after: string };
+    const devices = probed.devices;
+    assert.ok(probed.kept.mappings > 0 && probed.kept.keptMappings > 0, `the agent's trim releases regions and keeps code: ${JSON.stringify(probed.kept)}`);
+    assert.ok(probed.namesOnly.keptMappings > 0 && probed.namesOnly.keptMappings < probed.kept.keptMappings, `named files alone are kept, case-insensitively: ${JSON.stringify(probed.namesOnly)}`);
+    assert.equal(probed.all.keptMappings, 0);
+    assert.equal(probed.all.mappings, probed.kept.mappings + probed.kept.keptMappings, 'without keep, what was kept is released too');
+    assert.equal(probed.bad, 'trimStartupPages: keepPaths must be strings');
+    assert.equal(probed.after, createHash('sha256').update('meerkat').digest('hex'), 'crypto still works after the trims');
     const lo = devices.find((d) => d.flags === 'PCAP_IF_LOOPBACK');
     assert.ok(lo && lo.name.startsWith('\\Device\\NPF_'), JSON.stringify(devices));
     endAgent(); // setup started it with the default configuration ("all" finds no interface here)

@@ -13,8 +13,8 @@
  *     'error' (Error) when the handle fails; cap.flush(); cap.stats(); cap.close();
  *     cap.setMinBytes(n) (Npcap's pcap_setmintocopy)
  *   deviceList(), findDevice(ip?), meerkatPatch, libpcapVersion(),
- *   trimStartupPages([keep]) -> { mappings, bytes } (revision 5; revision 6 added the Linux keep
- *   argument { keepExecutable, keepPaths }, which Windows ignores: it empties the whole working set)
+ *   trimStartupPages([keep]) -> { mappings, bytes, keptMappings, keptBytes } (revision 5; the
+ *   keep argument { keepExecutable, keepPaths } of revision 6, with the Linux addon's rule)
  * Per-packet delivery ('packet' events, batch=false) is not offered: the agent never asks
  * for it, and open() says so.
  *
@@ -32,13 +32,14 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
-/* GetProcessMemoryInfo as kernel32's K32GetProcessMemoryInfo: no psapi.dll import */
+/* QueryWorkingSetEx and GetMappedFileNameW as kernel32's K32 functions: no psapi.dll import */
 #define PSAPI_VERSION 2
 #include <psapi.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 #include <pcap/pcap.h>
 #include <node_api.h>
 
@@ -512,30 +513,129 @@ static napi_value lib_version(napi_env env, napi_callback_info info) {
 }
 
 /*
- * Revision 5: the working-set trim the Linux addon does for start-up-only file pages. Windows
- * has it as one call: SetProcessWorkingSetSize(-1, -1) moves every page of the working set to
- * the standby (clean) or modified list, where it stays in memory and comes back with a soft
- * fault when touched; what the process keeps using returns, what start-up alone used does
- * not. Returns the working set it took away in bytes (mappings: 0, Windows has no such
- * split here).
+ * Revision 5/6: the working-set trim the Linux addon does for start-up-only file pages, with
+ * the same rule and the same keep option. Each committed region of an image (DLL, EXE, addon)
+ * or a mapped file that is not writable is taken out of the working set with VirtualUnlock:
+ * on a range that is not locked, that call "releases the pages from the process's working
+ * set" (it then fails with ERROR_NOT_LOCKED, which is the expected result). The pages go to
+ * the standby list and come back with a soft fault when touched, as a Linux page cache page
+ * does. Private memory (the heap, the capture buffer) and written copy-on-write pages
+ * (PAGE_READWRITE after the copy) are never touched.
+ * { keepExecutable, keepPaths } (revision 6) leaves code, and the regions of files whose path
+ * contains one of keepPaths (case-insensitive, as Windows paths are), in the working set: the
+ * capture path must not fault its code back in during a burst (agent/service-trim.ts).
+ * Returns { mappings, bytes, keptMappings, keptBytes }: regions released and their resident
+ * bytes before, regions eligible but kept and their resident bytes.
  */
-static napi_value trim_startup_pages(napi_env env, napi_callback_info info) {
-  (void)info;
-  PROCESS_MEMORY_COUNTERS before, after;
-  HANDLE self = GetCurrentProcess();
-  int measured = GetProcessMemoryInfo(self, &before, sizeof before);
-  if (!SetProcessWorkingSetSize(self, (SIZE_T)-1, (SIZE_T)-1)) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "trimStartupPages: SetProcessWorkingSetSize failed (error %lu)", (unsigned long)GetLastError());
-    return throw_error(env, msg);
-  }
+#define TRIM_MAX_KEEP 16
+
+/* towlower, not CharLowerW: that one would add user32.dll to the addon's imports */
+static void trim_lower(wchar_t *s) {
+  for (; *s; s++) *s = (wchar_t)towlower(*s);
+}
+#define TRIM_PAGE_BATCH 1024
+
+static int trim_writable(DWORD protect) {
+  DWORD p = protect & 0xff;
+  return p == PAGE_READWRITE || p == PAGE_EXECUTE_READWRITE;
+}
+
+static int trim_executable(DWORD protect) {
+  DWORD p = protect & 0xff;
+  return p == PAGE_EXECUTE || p == PAGE_EXECUTE_READ || p == PAGE_EXECUTE_READWRITE || p == PAGE_EXECUTE_WRITECOPY;
+}
+
+/* resident bytes of [base, base + size): QueryWorkingSetEx page by page, in batches */
+static double trim_resident(HANDLE self, char *base, SIZE_T size, SIZE_T page, PSAPI_WORKING_SET_EX_INFORMATION *batch) {
   double bytes = 0;
-  if (measured && GetProcessMemoryInfo(self, &after, sizeof after) && before.WorkingSetSize > after.WorkingSetSize)
-    bytes = (double)(before.WorkingSetSize - after.WorkingSetSize);
+  SIZE_T pages = size / page;
+  for (SIZE_T done = 0; done < pages;) {
+    SIZE_T n = pages - done < TRIM_PAGE_BATCH ? pages - done : TRIM_PAGE_BATCH;
+    for (SIZE_T i = 0; i < n; i++) batch[i].VirtualAddress = base + (done + i) * page;
+    if (!QueryWorkingSetEx(self, batch, (DWORD)(n * sizeof *batch))) return (double)size; /* unknown: count it all */
+    for (SIZE_T i = 0; i < n; i++)
+      if (batch[i].VirtualAttributes.Valid) bytes += (double)page;
+    done += n;
+  }
+  return bytes;
+}
+
+static napi_value trim_startup_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int keep_executable = 0;
+  wchar_t keep[TRIM_MAX_KEEP][MAX_PATH];
+  int nkeep = 0;
+  napi_valuetype t = napi_undefined;
+  if (argc > 0) CHECK(env, napi_typeof(env, argv[0], &t));
+  if (t == napi_object) {
+    napi_value v;
+    bool b = false;
+    CHECK(env, napi_get_named_property(env, argv[0], "keepExecutable", &v));
+    if (napi_get_value_bool(env, v, &b) == napi_ok) keep_executable = b;
+    CHECK(env, napi_get_named_property(env, argv[0], "keepPaths", &v));
+    bool isArray = false;
+    CHECK(env, napi_is_array(env, v, &isArray));
+    if (isArray) {
+      uint32_t len = 0;
+      CHECK(env, napi_get_array_length(env, v, &len));
+      for (uint32_t i = 0; i < len; i++) {
+        napi_value e;
+        char utf8[MAX_PATH];
+        size_t got = 0;
+        CHECK(env, napi_get_element(env, v, i, &e));
+        if (napi_get_value_string_utf8(env, e, utf8, sizeof utf8, &got) != napi_ok)
+          return throw_type_error(env, "trimStartupPages: keepPaths must be strings");
+        if (got == 0) continue;
+        if (nkeep == TRIM_MAX_KEEP) return throw_type_error(env, "trimStartupPages: at most 16 keepPaths");
+        if (!MultiByteToWideChar(CP_UTF8, 0, utf8, -1, keep[nkeep], MAX_PATH))
+          return throw_type_error(env, "trimStartupPages: a keepPaths entry is not valid UTF-8 or too long");
+        trim_lower(keep[nkeep]);
+        nkeep++;
+      }
+    }
+  }
+  HANDLE self = GetCurrentProcess();
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  SIZE_T page = si.dwPageSize;
+  PSAPI_WORKING_SET_EX_INFORMATION *batch = malloc(TRIM_PAGE_BATCH * sizeof *batch);
+  if (!batch) return throw_error(env, "trimStartupPages: out of memory");
+  double mappings = 0, bytes = 0, keptMappings = 0, keptBytes = 0;
+  char *at = (char *)si.lpMinimumApplicationAddress;
+  MEMORY_BASIC_INFORMATION m;
+  wchar_t path[MAX_PATH];
+  while (at < (char *)si.lpMaximumApplicationAddress && VirtualQuery(at, &m, sizeof m) == sizeof m) {
+    char *base = (char *)m.BaseAddress;
+    at = base + m.RegionSize;
+    if (m.State != MEM_COMMIT || (m.Type != MEM_IMAGE && m.Type != MEM_MAPPED)) continue;
+    if ((m.Protect & (PAGE_GUARD | PAGE_NOACCESS)) || m.Protect == 0 || trim_writable(m.Protect)) continue;
+    double resident = trim_resident(self, base, m.RegionSize, page, batch);
+    if (resident == 0) continue;
+    int kept = keep_executable && trim_executable(m.Protect);
+    if (!kept && nkeep > 0 && GetMappedFileNameW(self, base, path, MAX_PATH) > 0) {
+      trim_lower(path);
+      for (int k = 0; !kept && k < nkeep; k++) kept = wcsstr(path, keep[k]) != NULL;
+    }
+    if (kept) {
+      keptMappings++;
+      keptBytes += resident;
+      continue;
+    }
+    /* the documented effect on an unlocked range; the call reports ERROR_NOT_LOCKED */
+    if (VirtualUnlock(base, m.RegionSize) || GetLastError() == ERROR_NOT_LOCKED) {
+      mappings++;
+      bytes += resident;
+    }
+  }
+  free(batch);
   napi_value ret;
   CHECK(env, napi_create_object(env, &ret));
-  napi_set_named_property(env, ret, "mappings", num(env, 0));
+  napi_set_named_property(env, ret, "mappings", num(env, mappings));
   napi_set_named_property(env, ret, "bytes", num(env, bytes));
+  napi_set_named_property(env, ret, "keptMappings", num(env, keptMappings));
+  napi_set_named_property(env, ret, "keptBytes", num(env, keptBytes));
   return ret;
 }
 
