@@ -56,6 +56,50 @@ const result = await build({
   },
 });
 writeFileSync(`${out}/meta.json`, JSON.stringify(result.metafile));
+
+// The same program as one classic script (CommonJS, no chunks: a dynamic import() becomes a
+// lazily run module initializer), which collector/start/cached-start.ts compiles with a V8 code
+// cache (node 20 has none for ES modules); import.meta.url is a parameter of its wrapper. The
+// ES module bundle above stays: `run` and the analyzer worker start from it.
+const classic = await build({
+  entryPoints: { 'meerkat-collector': 'dist/collector/cli.js' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outdir: out,
+  outExtension: { '.js': '.cjs' },
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  external: ['better-sqlite3', 'pg-native'],
+  plugins: [zodEnglishOnly, jsonAsParse],
+  // import() of a package outside (better-sqlite3) as require(): a vm.Script has no module loader
+  supported: { 'dynamic-import': false },
+  define: {
+    MEERKAT_BUNDLED_VERSION: JSON.stringify(version),
+    MEERKAT_BUNDLED_CONSOLE_ASSETS: JSON.stringify('../console-web'),
+    'import.meta.url': '__meerkatImportMetaUrl',
+  },
+  metafile: true,
+  logLevel: 'warning',
+});
+writeFileSync(`${out}/meta-cjs.json`, JSON.stringify(classic.metafile));
+// the wrapper puts the source inside a function: its "#!" line becomes a comment (the same lines for the map)
+const cjs = `${out}/meerkat-collector.cjs`;
+writeFileSync(cjs, readFileSync(cjs, 'utf8').replace(/^#!/, '//'));
+await build({
+  entryPoints: { 'meerkat-collector-start': 'dist/collector/start/cached-start.js' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outdir: out,
+  outExtension: { '.js': '.cjs' },
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});
 chmodSync(`${out}/meerkat-collector.js`, 0o755);
 // the package's launcher beside the bundle: the benchmarks start the collector as users do
 copyFileSync('installer/linux/collector/meerkat-collector', `${out}/meerkat-collector`);

@@ -1,0 +1,55 @@
+// Starts meerkat-collector's classic-script bundle (meerkat-collector.cjs beside this file's
+// bundle, scripts/bundle-collector.mjs) through a V8 code cache: node 20 compiles ES modules
+// from source at every start (no compile cache before node 22), and for a short command such as
+// an import that compiling is a large share of the start-up. Bundled on its own as
+// meerkat-collector-start.cjs; the package launcher starts it for the one-shot sub-commands.
+//
+// The first run of a sub-command (or one whose cache does not fit: another bundle, another
+// node, a damaged file; collector/start/code-cache.ts) compiles from source and, at exit, writes
+// what V8 compiled while it ran; later runs deserialize that instead of parsing and compiling.
+// MEERKAT_CODE_CACHE=off starts without any cache; MEERKAT_CODE_CACHE_DEBUG=1 says on stderr
+// what happened to the cache.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Script } from 'node:vm';
+import { cacheDir, cacheFile, cacheKey, currentRuntime, decodeCache, encodeCache, readCacheFile, writeCacheFile } from './code-cache.js';
+
+/** The bundle's parameters: CommonJS's, and import.meta.url (scripts/bundle-collector.mjs defines it as this name). */
+const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname, __meerkatImportMetaUrl) {';
+const WRAP_TAIL = '\n})';
+
+function start(): void {
+  const bundle = join(dirname(process.argv[1]!), 'meerkat-collector.cjs');
+  const source = WRAP_HEAD + readFileSync(bundle, 'utf8') + WRAP_TAIL;
+  const debug = process.env.MEERKAT_CODE_CACHE_DEBUG === '1' ? (m: string) => process.stderr.write(`code cache: ${m}\n`) : undefined;
+  const dir = cacheDir();
+  const file = dir === undefined ? undefined : cacheFile(dir, process.argv[2]);
+  const key = file === undefined ? undefined : cacheKey(source, currentRuntime());
+  let cachedData: Buffer | undefined;
+  if (file !== undefined && key !== undefined) {
+    const bytes = readCacheFile(file);
+    if (bytes === undefined) debug?.(`none at ${file}`);
+    else {
+      const v = decodeCache(bytes, key);
+      if (v.ok) cachedData = v.data;
+      else debug?.(`${file} ignored: ${v.reason}`);
+    }
+  }
+  const script = new Script(source, { filename: bundle, cachedData });
+  const used = cachedData !== undefined && !script.cachedDataRejected;
+  if (cachedData !== undefined) debug?.(used ? `used ${file}` : `${file} rejected by V8`);
+  if (!used && file !== undefined && key !== undefined) {
+    // at exit: the cache then holds what this run compiled, not only the top level
+    process.once('exit', () => {
+      const ok = writeCacheFile(file, encodeCache(key, script.createCachedData()));
+      debug?.(ok ? `wrote ${file}` : `could not write ${file}`);
+    });
+  }
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  const module = { exports: {}, filename: bundle, id: bundle };
+  run.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(bundle).href);
+}
+
+start();
