@@ -116,7 +116,7 @@ export function writeCacheFile(file: string, bytes: Uint8Array): boolean {
     renameSync(tmp, file);
     return true;
   } catch {
-    rmSync(tmp, { force: true });
+    try { rmSync(tmp, { force: true }); } catch { /* no directory to hold it */ }
     return false;
   }
 }
