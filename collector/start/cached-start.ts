@@ -25,7 +25,7 @@ function start(): void {
   const source = WRAP_HEAD + readFileSync(bundle, 'utf8') + WRAP_TAIL;
   const debug = process.env.MEERKAT_CODE_CACHE_DEBUG === '1' ? (m: string) => process.stderr.write(`code cache: ${m}\n`) : undefined;
   const dir = cacheDir();
-  const file = dir === undefined ? undefined : cacheFile(dir, process.argv[2]);
+  const file = dir === undefined ? undefined : cacheFile(dir, process.argv[2], bundle);
   const key = file === undefined ? undefined : cacheKey(source, currentRuntime());
   let cachedData: Buffer | undefined;
   if (file !== undefined && key !== undefined) {

@@ -72,11 +72,14 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
 }
 
 /**
- * The file of one sub-command's cache (each warms the functions it runs); anything that does not
- * look like a sub-command's name (an option, nothing) shares one.
+ * The file of one sub-command's cache (each warms the functions it runs; anything that does not
+ * look like a sub-command's name, an option or nothing, shares one) for the bundle at
+ * `bundlePath`: an upgrade, which replaces the bundle where it is, rewrites the same file, and
+ * two installations (or checkouts) side by side do not overwrite each other's.
  */
-export function cacheFile(dir: string, subCommand: string | undefined): string {
-  return join(dir, `${subCommand !== undefined && /^[a-z]{2,16}$/.test(subCommand) ? subCommand : 'other'}.v8cache`);
+export function cacheFile(dir: string, subCommand: string | undefined, bundlePath: string): string {
+  const name = subCommand !== undefined && /^[a-z]{2,16}$/.test(subCommand) ? subCommand : 'other';
+  return join(dir, `${name}-${sha256(bundlePath).toString('hex').slice(0, 16)}.v8cache`);
 }
 
 /**

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initOwnerKeys, ANON_KEY_FILE } from '../../../shared/keys/owner-keys.js';
 import { repoRoot, referencePcapsDir } from '../../../shared/util/repo-paths.js';
-import { cacheKey, currentRuntime, decodeCache, encodeCache } from '../../../collector/start/code-cache.js';
+import { cacheFile, cacheKey, currentRuntime, decodeCache, encodeCache } from '../../../collector/start/code-cache.js';
 import { importedRows } from '../../helpers/flow-db-rows.js';
 import { skipBecause } from '../../helpers/skip.js';
 
@@ -45,7 +45,7 @@ describe('cached start: meerkat-collector through its V8 code cache', function (
     assert.equal(r.status, 0, r.stderr);
     return { said: r.stderr.split('\n').filter((l) => l.startsWith('code cache: ')), rows: importedRows(join(dir, db)) };
   };
-  const file = (): string => join(cache, 'import.v8cache');
+  const file = (): string => cacheFile(cache, 'import', join(bundleDir, 'meerkat-collector.cjs'));
 
   it('the first import writes the cache, the next uses it; the rows are those of the ES module bundle', () => {
     const first = importWith('a.db');
@@ -95,7 +95,8 @@ describe('cached start: meerkat-collector through its V8 code cache', function (
     assert.equal(existsSync(cache), false);
     writeFileSync(join(dir, 'plain'), '');
     const r = importWith('b.db', { MEERKAT_CODE_CACHE_DIR: join(dir, 'plain', 'sub') });
-    assert.deepEqual(r.said, [`code cache: none at ${join(dir, 'plain', 'sub', 'import.v8cache')}`, `code cache: could not write ${join(dir, 'plain', 'sub', 'import.v8cache')}`]);
+    const there = cacheFile(join(dir, 'plain', 'sub'), 'import', join(bundleDir, 'meerkat-collector.cjs'));
+    assert.deepEqual(r.said, [`code cache: none at ${there}`, `code cache: could not write ${there}`]);
     assert.deepEqual(r.rows, off.rows);
   });
 });

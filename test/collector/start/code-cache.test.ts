@@ -54,8 +54,12 @@ describe('code cache: file format and files', () => {
     assert.equal(cacheDir({ XDG_CACHE_HOME: '/x', HOME: '/h' }), join('/x', 'meerkat-collector'));
     assert.equal(cacheDir({ HOME: '/h' }), join('/h', '.cache', 'meerkat-collector'));
     assert.equal(cacheDir({ MEERKAT_CODE_CACHE: 'off', MEERKAT_CODE_CACHE_DIR: '/c' }), undefined);
-    assert.equal(cacheFile('/c', 'import'), join('/c', 'import.v8cache'));
-    for (const odd of [undefined, '--version', '../x', 'IMPORT', 'a']) assert.equal(cacheFile('/c', odd), join('/c', 'other.v8cache'), String(odd));
+    const f = cacheFile('/c', 'import', '/usr/lib/meerkat-collector/app/collector-bundle/meerkat-collector.cjs');
+    assert.match(f, /^\/c\/import-[0-9a-f]{16}\.v8cache$/);
+    assert.equal(cacheFile('/c', 'import', '/usr/lib/meerkat-collector/app/collector-bundle/meerkat-collector.cjs'), f, 'the same bundle: the same file');
+    assert.notEqual(cacheFile('/c', 'import', '/opt/meerkat/dist/collector-bundle/meerkat-collector.cjs'), f, 'another installation');
+    assert.notEqual(cacheFile('/c', 'token', '/usr/lib/meerkat-collector/app/collector-bundle/meerkat-collector.cjs'), f, 'another sub-command');
+    for (const odd of [undefined, '--version', '../x', 'IMPORT', 'a']) assert.match(cacheFile('/c', odd, '/b'), /^\/c\/other-[0-9a-f]{16}\.v8cache$/, String(odd));
   });
 
   it('writes whole files only this user can read and write, in a directory it creates 0700', () => {
