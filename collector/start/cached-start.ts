@@ -14,25 +14,25 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
-import { cacheDir, cacheFile, cacheKey, currentRuntime, decodeCache, encodeCache, readCacheFile, writeCacheFile } from './code-cache.js';
-
-/** The bundle's parameters: CommonJS's, and import.meta.url (scripts/bundle-collector.mjs defines it as this name). */
-const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname, __meerkatImportMetaUrl) {';
-const WRAP_TAIL = '\n})';
+import {
+  cacheDir, cacheFile, cacheKey, currentRuntime, decodeCache, encodeCache, readCacheFile, WRAP_HEAD, WRAP_TAIL, writeCacheFile,
+} from './code-cache.js';
 
 function start(): void {
   const bundle = join(dirname(process.argv[1]!), 'meerkat-collector.cjs');
-  const source = WRAP_HEAD + readFileSync(bundle, 'utf8') + WRAP_TAIL;
+  const bytes = readFileSync(bundle);
+  // esbuild writes ASCII (its default charset): a one-byte string
+  const source = WRAP_HEAD + bytes.toString('utf8') + WRAP_TAIL;
   const debug = process.env.MEERKAT_CODE_CACHE_DEBUG === '1' ? (m: string) => process.stderr.write(`code cache: ${m}\n`) : undefined;
   const dir = cacheDir();
   const file = dir === undefined ? undefined : cacheFile(dir, process.argv[2], bundle);
-  const key = file === undefined ? undefined : cacheKey(source, currentRuntime());
+  const key = file === undefined ? undefined : cacheKey(bytes, currentRuntime());
   let cachedData: Buffer | undefined;
   if (file !== undefined && key !== undefined) {
-    const bytes = readCacheFile(file);
-    if (bytes === undefined) debug?.(`none at ${file}`);
+    const stored = readCacheFile(file);
+    if (stored === undefined) debug?.(`none at ${file}`);
     else {
-      const v = decodeCache(bytes, key);
+      const v = decodeCache(stored, key);
       if (v.ok) cachedData = v.data;
       else debug?.(`${file} ignored: ${v.reason}`);
     }

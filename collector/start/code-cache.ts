@@ -6,7 +6,7 @@
 // bundle of the same length or a damaged file would otherwise be deserialized as is.
 //
 // File: MAGIC (8 bytes) | key (32 bytes, sha256) | sha256 of the data (32 bytes) | data.
-// key = sha256 of the wrapped source, node's and V8's versions, the architecture and the node
+// key = sha256 of the wrapped bundle, node's and V8's versions, the architecture and the node
 // flags of the process: a new bundle or another node gets another key.
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
@@ -33,9 +33,19 @@ export function currentRuntime(): CacheRuntime {
   return { node: process.version, v8: process.versions.v8, arch: process.arch, flags: [...process.execArgv, process.env.NODE_OPTIONS ?? ''] };
 }
 
-/** The key a cache of `source` (the exact text compiled) made by `runtime` carries. */
-export function cacheKey(source: string, runtime: CacheRuntime): Buffer {
-  return sha256(source, '\0', runtime.node, '\0', runtime.v8, '\0', runtime.arch, '\0', JSON.stringify(runtime.flags));
+/**
+ * What the bundle's text is compiled inside: CommonJS's parameters, and import.meta.url
+ * (scripts/bundle-collector.mjs defines it as this name).
+ */
+export const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname, __meerkatImportMetaUrl) {';
+export const WRAP_TAIL = '\n})';
+
+/**
+ * The key a cache of the bundle `bundle` (its bytes, or text) made by `runtime` carries: of the
+ * exact text compiled (the file's bytes hash faster than the string made of them).
+ */
+export function cacheKey(bundle: Uint8Array | string, runtime: CacheRuntime): Buffer {
+  return sha256(WRAP_HEAD, bundle, WRAP_TAIL, '\0', runtime.node, '\0', runtime.v8, '\0', runtime.arch, '\0', JSON.stringify(runtime.flags));
 }
 
 /** A cache file's bytes: header and V8's data. */

@@ -25,6 +25,7 @@ describe('code cache: file format and files', () => {
       cacheKey('source', { ...runtime, arch: 'arm64' }), cacheKey('source', { ...runtime, flags: ['--max-old-space-size=100'] }),
     ]) assert.notEqual(other.toString('hex'), k);
     assert.equal(currentRuntime().node, process.version);
+    assert.equal(cacheKey(Buffer.from('source'), runtime).toString('hex'), k, 'bytes or text: the same key');
   });
 
   it('decodes what it encoded; refuses another key, a changed byte anywhere, a short or foreign file', () => {
