@@ -41,8 +41,15 @@ function start(): void {
   const used = cachedData !== undefined && !script.cachedDataRejected;
   if (cachedData !== undefined) debug?.(used ? `used ${file}` : `${file} rejected by V8`);
   if (!used && file !== undefined && key !== undefined) {
-    // at exit: the cache then holds what this run compiled, not only the top level
-    process.once('exit', () => {
+    // at exit: the cache then holds what this run compiled, not only the top level. Not after
+    // help, a version or a failure: such a run compiled little of the command, and a cache, once
+    // written, stays until the bundle or node changes
+    const helpOnly = process.argv.slice(2).some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-V');
+    process.once('exit', (code) => {
+      if (helpOnly || code !== 0) {
+        debug?.(`not written (${helpOnly ? 'help or version' : `exit code ${code}`})`);
+        return;
+      }
       const ok = writeCacheFile(file, encodeCache(key, script.createCachedData()));
       debug?.(ok ? `wrote ${file}` : `could not write ${file}`);
     });

@@ -89,6 +89,19 @@ describe('cached start: meerkat-collector through its V8 code cache', function (
     }
   });
 
+  it('help, a version and a failed import write no cache (they compile little of the command); the next import does', () => {
+    const run = (args: string[]): { status: number | null; said: string[] } => {
+      const r = spawnSync(launcher, args, { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: process.execPath, MEERKAT_CODE_CACHE_DIR: cache, MEERKAT_CODE_CACHE_DEBUG: '1' } });
+      return { status: r.status, said: r.stderr.split('\n').filter((l) => l.startsWith('code cache: ')) };
+    };
+    assert.deepEqual(run(['import', '--help']), { status: 0, said: [`code cache: none at ${file()}`, 'code cache: not written (help or version)'] });
+    const failed = run(['import', '--db', join(dir, 'x.db'), '--anon-key', join(dir, 'no-such.key'), '--no-progress', ...captures]);
+    assert.notEqual(failed.status, 0);
+    assert.deepEqual(failed.said, [`code cache: none at ${file()}`, `code cache: not written (exit code ${failed.status})`]);
+    assert.equal(existsSync(file()), false);
+    assert.deepEqual(importWith('a.db').said, [`code cache: none at ${file()}`, `code cache: wrote ${file()}`]);
+  });
+
   it('starts without a cache when it is off or its directory cannot be written', () => {
     const off = importWith('a.db', { MEERKAT_CODE_CACHE: 'off' });
     assert.deepEqual(off.said, []);
