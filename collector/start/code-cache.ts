@@ -9,7 +9,7 @@
 // key = sha256 of the wrapped bundle, node's and V8's versions, the architecture and the node
 // flags of the process: a new bundle or another node gets another key.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { accessSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -112,6 +112,17 @@ export function readCacheFile(file: string): Buffer | undefined {
     return undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Whether `dir` exists (made 0700 when it did not) and this user may write in it. */
+export function cacheDirWritable(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -102,14 +102,15 @@ describe('cached start: meerkat-collector through its V8 code cache', function (
     assert.deepEqual(importWith('a.db').said, [`code cache: none at ${file()}`, `code cache: wrote ${file()}`]);
   });
 
-  it('starts without a cache when it is off or its directory cannot be written', () => {
+  it('starts the ES module bundle when the cache is off or its directory cannot be written', () => {
     const off = importWith('a.db', { MEERKAT_CODE_CACHE: 'off' });
-    assert.deepEqual(off.said, []);
+    assert.deepEqual(off.said, ['code cache: off: the ES module bundle']);
     assert.equal(existsSync(cache), false);
     writeFileSync(join(dir, 'plain'), '');
     const r = importWith('b.db', { MEERKAT_CODE_CACHE_DIR: join(dir, 'plain', 'sub') });
-    const there = cacheFile(join(dir, 'plain', 'sub'), 'import', join(bundleDir, 'meerkat-collector.cjs'));
-    assert.deepEqual(r.said, [`code cache: none at ${there}`, `code cache: could not write ${there}`]);
+    assert.deepEqual(r.said, [`code cache: none at ${cacheFile(join(dir, 'plain', 'sub'), 'import', join(bundleDir, 'meerkat-collector.cjs'))}`,
+      `code cache: cannot write ${join(dir, 'plain', 'sub')}: the ES module bundle`]);
     assert.deepEqual(r.rows, off.rows);
+    assert.deepEqual(importWith('c.db').rows, off.rows, 'the classic script: the same rows');
   });
 });

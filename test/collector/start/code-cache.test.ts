@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
-  cacheDir, cacheFile, cacheKey, currentRuntime, decodeCache, encodeCache, readCacheFile, writeCacheFile, type CacheRuntime,
+  cacheDir, cacheDirWritable, cacheFile, cacheKey, currentRuntime, decodeCache, encodeCache, readCacheFile, writeCacheFile, type CacheRuntime,
 } from '../../../collector/start/code-cache.js';
 
 const runtime: CacheRuntime = { node: 'v20.20.2', v8: '11.3.244.8-node.33', arch: 'x64', flags: [] };
@@ -72,8 +72,11 @@ describe('code cache: file format and files', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.deepEqual(readdirSync(join(dir, 'sub')), ['import.v8cache'], 'no temporary file left');
     assert.equal(readCacheFile(file)?.toString(), 'two');
+    assert.equal(cacheDirWritable(join(dir, 'made', 'here')), true);
+    assert.equal(statSync(join(dir, 'made', 'here')).mode & 0o777, 0o700);
     // a directory that cannot be made: no file, no exception
     writeFileSync(join(dir, 'plain'), '');
+    assert.equal(cacheDirWritable(join(dir, 'plain', 'sub')), false);
     assert.equal(writeCacheFile(join(dir, 'plain', 'x.v8cache'), Buffer.from('x')), false);
   });
 
