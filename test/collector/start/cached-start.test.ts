@@ -5,8 +5,8 @@
 // data V8 refuses) is ignored and written again - the import's rows the same every time, and the
 // same as the ES module bundle's.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initOwnerKeys, ANON_KEY_FILE } from '../../../shared/keys/owner-keys.js';
@@ -87,6 +87,16 @@ describe('cached start: meerkat-collector through its V8 code cache', function (
       assert.ok(decodeCache(readFileSync(file()), rightKey).ok, `${what}: written again for this bundle`);
       assert.deepEqual(importWith(`${what}-again.db`).said, [`code cache: used ${file()}`], what);
     }
+  });
+
+  it('two first imports at once both write the cache whole: one file, no temporary left, used next', async () => {
+    const args = (db: string): string[] => ['import', '--db', join(dir, db), '--anon-key', key, '--no-progress', ...captures];
+    const env = { ...process.env, MEERKAT_NODE: process.execPath, MEERKAT_CODE_CACHE_DIR: cache };
+    const one = (db: string): Promise<number | null> => new Promise((done) => spawn(launcher, args(db), { env, stdio: 'ignore' }).on('exit', done));
+    assert.deepEqual(await Promise.all([one('a.db'), one('b.db')]), [0, 0]);
+    assert.deepEqual(readdirSync(cache), [file().slice(cache.length + 1)]);
+    assert.deepEqual(importWith('c.db').said, [`code cache: used ${file()}`]);
+    assert.deepEqual(importedRows(join(dir, 'a.db')), importedRows(join(dir, 'b.db')));
   });
 
   it('help, a version and a failed import write no cache (they compile little of the command); the next import does', () => {

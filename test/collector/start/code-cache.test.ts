@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Script } from 'node:vm';
 import fc from 'fast-check';
 import {
   cacheDir, cacheDirWritable, cacheFile, cacheKey, currentRuntime, decodeCache, encodeCache, readCacheFile, writeCacheFile, type CacheRuntime,
@@ -26,6 +27,19 @@ describe('code cache: file format and files', () => {
     ]) assert.notEqual(other.toString('hex'), k);
     assert.equal(currentRuntime().node, process.version);
     assert.equal(cacheKey(Buffer.from('source'), runtime).toString('hex'), k, 'bytes or text: the same key');
+  });
+
+  it('V8 alone takes a cache made for another text of the same length, and runs the old code: the key refuses it', () => {
+    const before = '(function () { return "AAAA"; })';
+    const after = '(function () { return "BBBB"; })';
+    const a = new Script(before);
+    (a.runInThisContext() as () => string)();
+    const data = a.createCachedData();
+    const b = new Script(after, { cachedData: data });
+    assert.equal(b.cachedDataRejected, false, 'V8 checks the length, not the text');
+    assert.equal((b.runInThisContext() as () => string)(), 'AAAA', 'the stale bytecode runs');
+    const file = encodeCache(cacheKey(before, currentRuntime()), data);
+    assert.deepEqual(decodeCache(file, cacheKey(after, currentRuntime())), { ok: false, reason: 'key' });
   });
 
   it('decodes what it encoded; refuses another key, a changed byte anywhere, a short or foreign file', () => {
