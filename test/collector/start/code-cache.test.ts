@@ -42,6 +42,27 @@ describe('code cache: file format and files', () => {
     assert.deepEqual(decodeCache(file, cacheKey(after, currentRuntime())), { ok: false, reason: 'key' });
   });
 
+  it('V8 alone takes damaged data (no checksum in a release build): the checksum refuses it', () => {
+    let source = '(function () {';
+    for (let i = 0; i < 200; i++) source += `function f${i}(x) { return x + ${i}; }`;
+    source += 'return f199(1); })';
+    const a = new Script(source);
+    (a.runInThisContext() as () => number)();
+    const data = Buffer.from(a.createCachedData());
+    const key = cacheKey(source, currentRuntime());
+    let takenByV8 = 0;
+    // bytes past V8's header (its magic, version and flag hashes, lengths: 64 bytes is more than it)
+    for (let at = 64; at < data.length; at += Math.max(1, data.length >> 4)) {
+      const bad = Buffer.from(data);
+      bad[at] = bad[at]! ^ 0x10;
+      if (!new Script(source, { cachedData: bad }).cachedDataRejected) takenByV8++;
+      const file = encodeCache(key, data);
+      file[file.length - data.length + at] ^= 0x10;
+      assert.deepEqual(decodeCache(file, key), { ok: false, reason: 'checksum' }, `byte ${at}`);
+    }
+    assert.ok(takenByV8 > 0, 'V8 took at least one damaged cache');
+  });
+
   it('decodes what it encoded; refuses another key, a changed byte anywhere, a short or foreign file', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.nat(), (data, at) => {
       const key = cacheKey('a', runtime);
