@@ -12,12 +12,17 @@ import { runCli } from '../shared/cli/run-cli.js';
 import { MEERKAT_VERSION } from '../shared/version.js';
 import { COLLECTOR_COMMANDS } from './commands/command-table.js';
 
-const program = new Command('meerkat-collector')
-  .description('Meerkat collector: receives dumps from agents over mutual TLS, builds flows and alerts, stores them per organisation; and this host\'s administration: init, org, user, token, pki, import, model')
-  .version(MEERKAT_VERSION);
-const named = COLLECTOR_COMMANDS.find((c) => c.name === process.argv[2]);
-// set before the command's modules build their schemas (zod reads it then)
-if (named?.longRunning !== true) zodConfig({ jitless: true });
-for (const c of named ? [named] : COLLECTOR_COMMANDS) (await c.load())(program);
+async function main(): Promise<void> {
+  const program = new Command('meerkat-collector')
+    .description('Meerkat collector: receives dumps from agents over mutual TLS, builds flows and alerts, stores them per organisation; and this host\'s administration: init, org, user, token, pki, import, model')
+    .version(MEERKAT_VERSION);
+  const named = COLLECTOR_COMMANDS.find((c) => c.name === process.argv[2]);
+  // set before the command's modules build their schemas (zod reads it then)
+  if (named?.longRunning !== true) zodConfig({ jitless: true });
+  for (const c of named ? [named] : COLLECTOR_COMMANDS) (await c.load())(program);
 
-await runCli(program);
+  await runCli(program);
+}
+
+// no top-level await: the same entry is also bundled as a classic script (collector/start/cached-start.ts)
+void main();

@@ -84,7 +84,7 @@ export async function buildCollectorDeb(o: CollectorPackageOptions): Promise<str
     // repoRoot() finds the app by this file, and the version in it
     put(root, `${LIB}/app/package.json`, JSON.stringify({ name: 'meerkat', version: o.version, type: 'module', private: true }, null, 2) + '\n');
     for (const name of collectorRuntimePackages()) copyPackage(root, name);
-    // the collector's bundle, its chunks, the analyzer worker entry and their source maps (not meta.json: a build record)
+    // the collector's bundles, the chunks, the analyzer worker entry, the code-cache starter and their source maps (not meta.json: a build record)
     for (const name of collectorBundleFiles()) copyInto(root, `${LIB}/app/collector-bundle/${name}`, join(dist, 'collector-bundle', name));
     tidyApp(join(root, LIB, 'app'));
     // the web console's page bundle (scripts/build-console.mjs), served by the collector from app/console-web; after tidyApp, which drops .html
@@ -134,9 +134,13 @@ export async function buildCollectorDeb(o: CollectorPackageOptions): Promise<str
   }
 }
 
-/** The files of dist/collector-bundle a package carries. */
+/**
+ * The files of dist/collector-bundle a package carries: the ES module bundle and its chunks, the
+ * classic-script bundle and its code-cache starter (.cjs; collector/start/cached-start.ts), their
+ * source maps.
+ */
 export function collectorBundleFiles(): string[] {
-  return readdirSync(join(repoRoot(), 'dist', 'collector-bundle')).filter((n) => n.endsWith('.js') || n.endsWith('.js.map')).sort();
+  return readdirSync(join(repoRoot(), 'dist', 'collector-bundle')).filter((n) => /\.c?js(\.map)?$/.test(n)).sort();
 }
 
 /**

@@ -21,6 +21,7 @@ const bundleDir = join(repoRoot(), 'dist', 'collector-bundle');
 const bundle = join(bundleDir, 'meerkat-collector.js');
 // the package launcher (installer/linux/collector/meerkat-collector), copied beside the bundle by the build
 const launcher = join(bundleDir, 'meerkat-collector');
+const cachedStart = join(bundleDir, 'meerkat-collector-start.cjs');
 
 /** The rows and alerts an import wrote (importedRows: what differs between two runs left out). */
 function contents(db: string): Record<string, unknown[]> {
@@ -86,9 +87,11 @@ describe('collector bundle: meerkat-collector as it ships', function () {
     writeFileSync(showEnv, '#!/bin/sh\necho "$1 ca=${NODE_EXTRA_CA_CERTS-none} deferred=${MEERKAT_DEFERRED_CA_CERTS-none}"\n', { mode: 0o755 });
     const line = (args: string[], extra: Record<string, string | undefined> = { NODE_EXTRA_CA_CERTS: '/etc/extra-ca.pem' }): string =>
       spawnSync(launcher, args, { encoding: 'utf8', env: { ...process.env, MEERKAT_NODE: showEnv, MEERKAT_DEFERRED_CA_CERTS: undefined, ...extra } }).stdout.trim();
-    assert.equal(line(['import', 'a.pcap']), `${bundle} ca=none deferred=/etc/extra-ca.pem`);
-    for (const sub of ['run', 'token', 'org', 'init', '--help']) assert.equal(line([sub]), `${bundle} ca=/etc/extra-ca.pem deferred=none`, sub);
-    assert.equal(line(['import', 'a.pcap'], { NODE_EXTRA_CA_CERTS: undefined }), `${bundle} ca=none deferred=none`);
+    // the one-shot sub-commands through the code cache (collector/start/cached-start.ts), `run` from the ES module bundle
+    assert.equal(line(['import', 'a.pcap']), `${cachedStart} ca=none deferred=/etc/extra-ca.pem`);
+    assert.equal(line(['run']), `${bundle} ca=/etc/extra-ca.pem deferred=none`);
+    for (const sub of ['token', 'org', 'init', '--help']) assert.equal(line([sub]), `${cachedStart} ca=/etc/extra-ca.pem deferred=none`, sub);
+    assert.equal(line(['import', 'a.pcap'], { NODE_EXTRA_CA_CERTS: undefined }), `${cachedStart} ca=none deferred=none`);
   });
 
   it('an import whose configuration posts alerts to an https webhook starts again with the extra CA certificates; others do not', () => {

@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipBecause } from '../helpers/skip.js';
+import { initOwnerKeys } from '../../shared/keys/owner-keys.js';
+import { referencePcapsDir } from '../../shared/util/repo-paths.js';
 import { builtPackage, checkoutVersion, must, packagingToolsMissing } from './built-packages.js';
 
 /** `dpkg-deb -c` as path -> mode/owner */
@@ -98,6 +100,17 @@ describe('installer: Linux packages', function () {
       const token = must(join(lib, 'meerkat-collector'), ['token', 'create', '--state-dir', join(dir, 'state'), '--json']);
       assert.match(token, /"token": *"mk1\./, 'the packaged collector makes tokens (its SQLite binding loads from the package)');
       assert.match(must(join(lib, 'meerkat'), ['--help']), /Meerkat console/, 'the packaged console runs');
+      // an import starts through the V8 code cache (collector/start/cached-start.ts): the first writes it, the next uses it
+      const cacheEnv = { ...process.env, MEERKAT_CODE_CACHE_DIR: join(dir, 'code-cache'), MEERKAT_CODE_CACHE_DEBUG: '1' };
+      const imp = (db: string): string => {
+        const r = spawnSync(join(lib, 'meerkat-collector'), ['import', '--db', join(dir, db), '--anon-key', join(dir, 'owner', 'anon.key'), '--no-progress', '--json',
+          join(referencePcapsDir(), 'tcpdump', 'dns_tcp.pcap')], { encoding: 'utf8', env: cacheEnv });
+        assert.equal(r.status, 0, r.stderr);
+        return r.stderr.split('\n').filter((l) => l.startsWith('code cache: ')).map((l) => l.replace(/ \/.*/, '')).join('; ');
+      };
+      initOwnerKeys(join(dir, 'owner'));
+      assert.equal(imp('a.db'), 'code cache: none at; code cache: wrote');
+      assert.equal(imp('b.db'), 'code cache: used');
       // what postinst tells the admin to run, with this test's paths
       const made = JSON.parse(must(join(lib, 'meerkat-collector'), ['init', '--config', join(dir, 'etc', 'collector.json'), '--state-dir', join(dir, 'deployment'),
         '--ip', '127.0.0.1', '--operator-dir', join(dir, 'operator'), '--no-console-config', '--json'])) as { configFile: string; token: { token: string } };
