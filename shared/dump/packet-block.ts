@@ -65,6 +65,13 @@ export class PacketBlock {
   readonly tcpTsVal = new Uint32Array(BLOCK_PACKETS);
   readonly tcpTsEcr = new Uint32Array(BLOCK_PACKETS);
   private readonly f64 = new DataView(new ArrayBuffer(8));
+  /**
+   * The previous packet's timestamp while encodeTs runs. Kept in memory, not in a local
+   * variable: as a loop variable that starts as the (tagged) argument and then takes the
+   * Float64Array's values, V8 boxed it into a new heap number on every packet (~32 MB of
+   * garbage, a third of replay's allocation, on the 2,000,000-packet bench capture).
+   */
+  private readonly prevTs = new Float64Array(1);
 
   clear(): void {
     this.n = 0;
@@ -112,10 +119,13 @@ export class PacketBlock {
     let p = col.pos;
     const ts = this.ts;
     const f64 = this.f64;
+    const prev = this.prevTs;
+    prev[0] = prevTs;
     for (let i = 0; i < n; i++) {
       const t = ts[i]!;
-      const d = t - prevTs;
-      if ((d | 0) === d && prevTs + d === t) {
+      const pt = prev[0]!;
+      const d = t - pt;
+      if ((d | 0) === d && pt + d === t) {
         let u = zigzag32(d) + 1; // 1 .. 2^32
         if (u < TWO_32) {
           while (u > 0x7f) {
@@ -134,9 +144,9 @@ export class PacketBlock {
         f64.setFloat64(0, t, true);
         for (let k = 0; k < 8; k++) b[p++] = f64.getUint8(k);
       }
-      prevTs = t;
+      prev[0] = t;
     }
     col.pos = p;
-    return prevTs;
+    return prev[0]!;
   }
 }
