@@ -7,13 +7,12 @@
 // exactly those of appending value by value (columns are independent streams).
 // The fragment columns are blocked too: every IPv4 packet with Don't Fragment set has them.
 // Rare columns (flags, MSS, window scale, payload) are still appended directly.
-import { ByteColumn, zigzag32 } from './byte-column.js';
+import { ByteColumn } from './byte-column.js';
 import { TS_ESCAPE } from './dump-layout.js';
 
 /** Packets per block: small enough to stay in cache (~230 KB), large enough to amortise the loops. */
 export const BLOCK_PACKETS = 4096;
 
-const TWO_32 = 4294967296;
 
 /** The columns a block flushes into. */
 export interface BlockColumns {
@@ -126,19 +125,20 @@ export class PacketBlock {
       const pt = prev[0]!;
       const d = t - pt;
       if ((d | 0) === d && pt + d === t) {
-        let u = zigzag32(d) + 1; // 1 .. 2^32
-        if (u < TWO_32) {
-          while (u > 0x7f) {
-            b[p++] = (u & 0x7f) | 0x80;
-            u >>>= 7;
-          }
+        // zigzag32(d) + 1 (1 .. 2^32) as its low 32 bits, in int32 arithmetic only: V8 compiled
+        // `zigzag32(d) + 1` as a small-integer add, and the first value past 2^31 (a jump of
+        // ~18 minutes, or backwards) deoptimized this function ("lost precision") and had it
+        // compiled twice more. v is 0 only for 2^32 (d = -2^31).
+        let v = (((d << 1) ^ (d >> 31)) + 1) | 0;
+        if (v === 0) {
+          b[p++] = 0x80; b[p++] = 0x80; b[p++] = 0x80; b[p++] = 0x80; b[p++] = 0x10; // 2^32
         } else {
-          while (u > 0x7f) {
-            b[p++] = (u % 128) | 0x80;
-            u = Math.floor(u / 128);
+          while ((v & ~0x7f) !== 0) {
+            b[p++] = (v & 0x7f) | 0x80;
+            v >>>= 7;
           }
+          b[p++] = v;
         }
-        b[p++] = u;
       } else {
         b[p++] = TS_ESCAPE;
         f64.setFloat64(0, t, true);
