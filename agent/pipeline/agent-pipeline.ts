@@ -114,13 +114,13 @@ export const DEFAULT_METADATA_CAPTURE_BYTES = 1500;
 
 /** The frame handleFrameAt reads: buf[offset, offset + capLen), as CapturedFrame (shared/capture-file) has it. */
 export interface FrameAt {
-  linkType: number;
-  buf: Uint8Array;
-  offset: number;
-  capLen: number;
-  wireLen: number;
+  readonly linkType: number;
+  readonly buf: Uint8Array;
+  readonly offset: number;
+  readonly capLen: number;
+  readonly wireLen: number;
   /** µs since the epoch */
-  tsUs: number;
+  readonly tsUs: number;
 }
 
 /**
@@ -147,8 +147,8 @@ export interface PacketWatch {
 
 export class AgentPipeline {
   private readonly pkt = new DecodedPacket();
-  /** handleFrame's arguments, for handleFrameAt */
-  private readonly frameIn: FrameAt = { linkType: 0, buf: EMPTY_BYTES, offset: 0, capLen: 0, wireLen: 0, tsUs: 0.5 };
+  /** handleFrame's arguments, for handleFrameAt (tsUs starts as a double: PacketRecord's AS_DOUBLE says why) */
+  private readonly frameIn = { linkType: 0, buf: EMPTY_BYTES, offset: 0, capLen: 0, wireLen: 0, tsUs: 0.5 };
   /** null while the watchlist is empty: one null check per packet */
   private watch: PacketWatch | null = null;
   /** null while the retro ring is off: one null check per packet */
