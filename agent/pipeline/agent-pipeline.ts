@@ -112,6 +112,17 @@ export interface AgentPipelineOptions {
 /** A full-size Ethernet payload: hellos and DNS answers span whole segments (docs/capture.md, "Application metadata"). */
 export const DEFAULT_METADATA_CAPTURE_BYTES = 1500;
 
+/** The frame handleFrameAt reads: buf[offset, offset + capLen), as CapturedFrame (shared/capture-file) has it. */
+export interface FrameAt {
+  readonly linkType: number;
+  readonly buf: Uint8Array;
+  readonly offset: number;
+  readonly capLen: number;
+  readonly wireLen: number;
+  /** µs since the epoch */
+  readonly tsUs: number;
+}
+
 /**
  * The retro ring (agent/retro): every kept packet's frame as captured, with its time, wire length
  * and direction (a pull decodes, anonymizes and cuts it as this pipeline does); tick() drives its
@@ -136,6 +147,8 @@ export interface PacketWatch {
 
 export class AgentPipeline {
   private readonly pkt = new DecodedPacket();
+  /** handleFrame's arguments, for handleFrameAt (tsUs starts as a double: PacketRecord's AS_DOUBLE says why) */
+  private readonly frameIn = { linkType: 0, buf: EMPTY_BYTES, offset: 0, capLen: 0, wireLen: 0, tsUs: 0.5 };
   /** null while the watchlist is empty: one null check per packet */
   private watch: PacketWatch | null = null;
   /** null while the retro ring is off: one null check per packet */
@@ -207,8 +220,31 @@ export class AgentPipeline {
    * file reader's window); it is only read, and only during this call.
    */
   handleFrame(linkType: number, buf: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number): void {
+    const f = this.frameIn;
+    f.linkType = linkType;
+    f.buf = buf;
+    f.offset = offset;
+    f.capLen = capLen;
+    f.wireLen = wireLen;
+    f.tsUs = tsUs;
+    this.handleFrameAt(f);
+  }
+
+  /**
+   * handleFrame for a frame the caller holds as an object (a capture file reader's frame):
+   * the same work. Replay's entry: the timestamp, a double, is then copied from field to
+   * field; handed over as an argument of a call V8 does not inline (handleFrame, the
+   * decoder) it was boxed into a new heap number per packet (~31 MB of garbage on the
+   * 2,000,000-packet bench capture, docs/benchmarks.md).
+   */
+  handleFrameAt(f: FrameAt): void {
+    const linkType = f.linkType;
+    const buf = f.buf;
+    const offset = f.offset;
+    const capLen = f.capLen;
     this.seen++;
-    const d = decodeFrameFast(linkType, buf, offset, capLen, wireLen, tsUs, this.pkt, DECODE_OPTIONS);
+    const d = decodeFrameFast(linkType, buf, offset, capLen, f.wireLen, 0, this.pkt, DECODE_OPTIONS);
+    d.tsUs = f.tsUs; // the decoders only store the time they are given
     const flags = d.flags;
     // added on every frame, not under a branch: the branch first taken after V8 optimized this
     // function (the first malformed frame of the bench capture) deoptimized it for want of feedback

@@ -114,7 +114,7 @@ function feedFrames(reader: CaptureFileReader, pipeline: AgentPipeline, max: num
   for (; n < max; n++) {
     const f = reader.next();
     if (f === null) break;
-    pipeline.handleFrame(f.linkType, f.buf, f.offset, f.capLen, f.wireLen, f.tsUs);
+    pipeline.handleFrameAt(f);
   }
   return n;
 }

@@ -196,6 +196,30 @@ describe('agent/pipeline/agent-pipeline', () => {
     assert.ok(a[1]!.payload.every((b) => b === 7));
   });
 
+  it('handleFrameAt (a reader\'s frame object) writes the dumps handleFrame writes from the same frames', () => {
+    const opts: Partial<AgentPipelineOptions> = { hostAddresses: ['192.168.1.20'], packetsPerDump: 100, snapLen: 40 };
+    const agentId = randomUUID();
+    const byArgs = harness({ ...opts, agentId });
+    const byFrame = harness({ ...opts, agentId });
+    let frames = 0;
+    // Ethernet with TCP, UDP, IPv6, VLAN and MPLS; DNS over TCP
+    for (const f of ['zeek/wikipedia.pcap', 'zeek/ftp_ipv6.pcap', 'zeek/mixed-vlan-mpls.pcap', 'tcpdump/dns_tcp.pcap']) {
+      const a = openCaptureFile(`${referencePcapsDir()}/${f}`);
+      for (let x = a.next(); x; x = a.next()) byArgs.p.handleFrame(x.linkType, x.buf, x.offset, x.capLen, x.wireLen, x.tsUs);
+      a.close();
+      const b = openCaptureFile(`${referencePcapsDir()}/${f}`);
+      for (let x = b.next(); x; x = b.next(), frames++) byFrame.p.handleFrameAt(x);
+      b.close();
+    }
+    byArgs.p.flush();
+    byFrame.p.flush();
+    assert.ok(frames > 300 && byFrame.dumps.length > 1, `${frames} frames, ${byFrame.dumps.length} dumps`);
+    assert.equal(byFrame.dumps.length, byArgs.dumps.length);
+    byFrame.dumps.forEach((d, i) => assert.ok(Buffer.from(d.bytes).equals(byArgs.dumps[i]!.bytes), `dump ${i} differs`));
+    assert.deepEqual(byFrame.p.stats(), byArgs.p.stats());
+    assert.ok(byFrame.records().every((r) => r.tsUs > T0 / 2), 'every record has its frame\'s time');
+  });
+
   it('throughput: reference traffic through decode, exclude, anonymize, encode, compress', function () {
     const frames: { lt: number; data: Uint8Array; wl: number }[] = [];
     for (const f of ['zeek/ssh_ssh.pcap', 'zeek/ftp_cwd-navigation.pcap', 'ndpi/ocs.pcap', 'zeek/wikipedia.pcap']) {
