@@ -88,7 +88,8 @@ function mocha(name, args, files) {
     const child = spawn(process.execPath, [mochaBin, ...common, ...args, ...files], {
       cwd: root,
       stdio: 'inherit',
-      env: { ...process.env, MEERKAT_TEST_TIMES: times, MEERKAT_TEST_CLOCK: clock },
+      // MEERKAT_TEST_PACKAGES: packages built once for the whole run (test/installer/built-packages.ts)
+      env: { ...process.env, MEERKAT_TEST_TIMES: times, MEERKAT_TEST_CLOCK: clock, MEERKAT_TEST_PACKAGES: join(work, 'packages') },
     });
     child.on('exit', (code, signal) => {
       let figures = null;
