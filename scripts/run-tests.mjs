@@ -1,7 +1,7 @@
 // The whole test suite (`npm test`, after the build): dist/test/**/*.test.js in two phases.
 //  1. parallel: every file not named in test/test-groups.json's "alone", in mocha --parallel
-//     (--jobs, default 3) - the files listed under "first" start first (the slowest: they
-//     decide when the phase ends), the rest in path order;
+//     (--jobs, default 2: docs/testing.md says why) - the files listed under "first" start
+//     first (the slowest: they decide when the phase ends), the rest in path order;
 //  2. alone: the files that take something of the whole machine (a package installed
 //     system-wide, a measurement of time or rate against the machine), one after the other with
 //     nothing else running.
@@ -32,7 +32,7 @@ function usage(msg) {
 
 // ---- flags: ours, the rest goes to mocha
 const passThrough = [];
-let jobs = Number(process.env.MEERKAT_TEST_JOBS ?? 3);
+let jobs = Number(process.env.MEERKAT_TEST_JOBS ?? 2);
 let serial = false;
 const only = [];
 const argv = process.argv.slice(2);
@@ -115,8 +115,10 @@ if (serial) {
   const rest = all.filter((f) => !alone.includes(f) && !first.includes(f));
   const parallelFiles = [...first, ...rest];
   process.stdout.write(`\n  run-tests: ${parallelFiles.length} files in parallel (--jobs ${jobs}), then ${alone.length} alone (test/test-groups.json)\n`);
-  results.push(await mocha('parallel', ['--parallel', '--jobs', String(jobs), '--require', clockPlugin], parallelFiles));
-  if (alone.length && !stopping) {
+  const p = await mocha('parallel', ['--parallel', '--jobs', String(jobs), '--require', clockPlugin], parallelFiles);
+  results.push(p);
+  // interrupted (Ctrl-C reaches mocha too, or mocha alone was signalled): no second phase
+  if (alone.length && !stopping && !p.signal) {
     process.stdout.write(`\n  run-tests: ${alone.length} files alone, one after the other\n`);
     results.push(await mocha('alone', [], alone));
   }
