@@ -29,6 +29,9 @@ describe(`transport: ${AGENTS} simulated agents on one collector`, function () {
     writeFileSync(cfgFile, JSON.stringify({ stateDir, pkiDir: tp.dir, listen: `127.0.0.1:${port}`, ops: `127.0.0.1:${opsPort}`, api: 'off', logLevel: 'warn' }));
     let collector: ChildProcess | undefined;
     const shippers: Shipper[] = [];
+    // stopped in `finally` too: left running after a failure it would read the killed
+    // collector's /proc entry and throw into whatever test runs next
+    let sampler: NodeJS.Timeout | undefined;
     try {
       // certificates: one shared 2048-bit key, a distinct certificate (and agent id) per agent
       let t = Date.now();
@@ -53,7 +56,7 @@ describe(`transport: ${AGENTS} simulated agents on one collector`, function () {
       await waitHttpOk(`http://127.0.0.1:${opsPort}/healthz`, 20_000, collector, () => stderr);
       const rssIdle = rssOf(collector.pid!);
       let rssPeak = rssIdle;
-      const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssOf(collector!.pid!)); }, 100);
+      sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssOf(collector!.pid!)); }, 100);
 
       t = Date.now();
       let remaining = AGENTS * DUMPS_PER_AGENT;
@@ -89,6 +92,7 @@ describe(`transport: ${AGENTS} simulated agents on one collector`, function () {
           `RSS idle ${(rssIdle / 1048576).toFixed(0)} MiB, peak ${(rssPeak / 1048576).toFixed(0)} MiB; certs ${certMs} ms, dumps built ${dumpMs} ms)\n`,
       );
     } finally {
+      clearInterval(sampler);
       await Promise.all(shippers.map((s) => s.stop()));
       if (collector && collector.exitCode === null) collector.kill('SIGKILL');
       rmSync(root, { recursive: true, force: true });
