@@ -395,7 +395,7 @@ export class TcpConnection {
     // the letters, in Zeek's order: this segment's, W, T, '^', G (case of G: whether the peer
     // is the originator after a flip)
     const rare = zwLetter | (rtLetter << 1) | (flip << 2) | (gapLetter << 3) | (oi << 4) | (((oi ^ 1) ^ flip) << 5);
-    if ((addLetter | (rare & 15)) !== 0) h.text = h.text + (addLetter !== 0 ? HIST_LETTER[kind * 2 + oi]! : '') + RARE_LETTERS[rare]!;
+    if ((addLetter | (rare & 15)) !== 0) h.append((addLetter !== 0 ? HIST_LETTER[kind * 2 + oi]! : '') + RARE_LETTERS[rare]!);
     return action;
   }
 

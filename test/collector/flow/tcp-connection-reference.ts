@@ -5,6 +5,15 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketRecord } from '../../../shared/packet/packet-record.js';
 import { ConnHistory, HistBit } from '../../../collector/flow/conn-history.js';
 
+/** Records the letter the first time `bit` is seen for that direction; true if seen before (Zeek's CheckHistory). */
+function check(h: ConnHistory, bit: number, isOrig: boolean, upper: string, lower: string): boolean {
+  const mask = isOrig ? bit : bit << 16;
+  if ((h.seen & mask) !== 0) return true;
+  h.seen |= mask;
+  h.text += isOrig ? upper : lower;
+  return false;
+}
+
 /** Logarithmic history counter: the letter at the 1st, 10th, 100th, ... event; returns the new threshold. */
 function scaledHistoryEvent(history: ConnHistory, count: number, threshold: number, letter: string): number {
   if (count === threshold) {
@@ -282,30 +291,30 @@ export class ReferenceTcpConnection {
     const rst = (flags & TCP_RST) !== 0;
     const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
     if (bits > 1) {
-      if (fin && rst) h.check(HistBit.FinRst, epIsOrig, 'I', 'i');
-      else h.check(HistBit.MultiFlag, epIsOrig, 'Q', 'q');
+      if (fin && rst) check(h, HistBit.FinRst, epIsOrig, 'I', 'i');
+      else check(h, HistBit.MultiFlag, epIsOrig, 'Q', 'q');
     } else if (bits === 1) {
       if (syn) {
         const ackSet = (flags & TCP_ACK) !== 0;
         const upper = ackSet ? 'H' : 'S';
         const lower = ackSet ? 'h' : 's';
         // repeated only when the sequence number differs from the last one of this kind
-        if (h.check(HistBit.Syn, epIsOrig, upper, lower) && relSeq !== ep.histLastSyn) h.add(epIsOrig ? upper : lower);
+        if (check(h, HistBit.Syn, epIsOrig, upper, lower) && relSeq !== ep.histLastSyn) h.add(epIsOrig ? upper : lower);
         ep.histLastSyn = relSeq;
       }
       if (fin) {
         const finSeq = (relSeq + len) | 0; // a FIN's sequence number follows its data
-        if (h.check(HistBit.Fin, epIsOrig, 'F', 'f') && finSeq !== ep.histLastFin) h.add(epIsOrig ? 'F' : 'f');
+        if (check(h, HistBit.Fin, epIsOrig, 'F', 'f') && finSeq !== ep.histLastFin) h.add(epIsOrig ? 'F' : 'f');
         ep.histLastFin = finSeq;
       }
       if (rst) {
-        if (h.check(HistBit.Rst, epIsOrig, 'R', 'r') && relSeq !== ep.histLastRst) h.add(epIsOrig ? 'R' : 'r');
+        if (check(h, HistBit.Rst, epIsOrig, 'R', 'r') && relSeq !== ep.histLastRst) h.add(epIsOrig ? 'R' : 'r');
         ep.histLastRst = relSeq;
       }
     } else if (len > 0) {
-      h.check(HistBit.Data, epIsOrig, 'D', 'd');
+      check(h, HistBit.Data, epIsOrig, 'D', 'd');
     } else if ((flags & TCP_ACK) !== 0) {
-      h.check(HistBit.Ack, epIsOrig, 'A', 'a');
+      check(h, HistBit.Ack, epIsOrig, 'A', 'a');
     }
   }
 
