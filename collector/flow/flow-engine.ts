@@ -8,6 +8,7 @@
 import {
   FragFlag, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, RecordFlag, TCP_ACK, TCP_SYN, type PacketRecord,
 } from '../../shared/packet/packet-record.js';
+import { bit } from './bit.js';
 import { appRecordBase, buildFlowRecord } from './build-flow-record.js';
 import { AppSession } from './app-session.js';
 import type { AppMeta } from '../../shared/appmeta/meta-record.js';
@@ -125,11 +126,6 @@ function cmpWord(x: number, y: number): number {
 function headBefore(list: ExpiryList<Flow>, min: number): number {
   const h = list.head;
   return h !== null && h.deadline < min ? h.deadline : min;
-}
-
-/** 1 when b, else 0: conditions combined with & and | run every compare on every packet. */
-function bit(b: boolean): number {
-  return b ? 1 : 0;
 }
 
 /**

@@ -14,6 +14,7 @@
 // optimized code away (it was compiled 8 times in a 2,000,000-packet import).
 import type { PacketRecord } from '../../shared/packet/packet-record.js';
 import { ConnHistory, HistBit } from './conn-history.js';
+import { bit } from './bit.js';
 import { PREV_UNCHANGED, RELEVANT_INPUTS, TcpState, TIn, TOut, TRANSITIONS } from './tcp-transitions.js';
 
 /** Bits returned by TcpConnection.process. */
@@ -33,11 +34,6 @@ const TOO_LARGE_SEQ_DELTA = 1048576;
 /** Signed 32-bit difference a - b of two sequence numbers. */
 function seqDelta(a: number, b: number): number {
   return (a - b) | 0;
-}
-
-/** 1 when b, else 0 (a select V8 compiles without a branch that needs type feedback). */
-function bit(b: boolean): number {
-  return b ? 1 : 0;
 }
 
 /** The next threshold of a logarithmic history counter (1, 10, 100, ...), kept within int32. */
@@ -143,9 +139,9 @@ class TcpEndpoint {
   dataBytes = 0;
 }
 
-function inHandshake(s: TcpState): boolean {
-  return s === TcpState.Inactive || s === TcpState.SynSent || s === TcpState.SynAckSent;
-}
+/** States as bit sets (1 << state): tests that load and compare the same way for every state. */
+const HANDSHAKE_STATES = (1 << TcpState.Inactive) | (1 << TcpState.SynSent) | (1 << TcpState.SynAckSent);
+const SYN_STATES = (1 << TcpState.SynSent) | (1 << TcpState.SynAckSent);
 
 export class TcpConnection {
   orig = new TcpEndpoint();
@@ -162,18 +158,17 @@ export class TcpConnection {
 
   /** Both endpoints still in the handshake (Zeek uses the shorter idle timeout then). */
   inHandshake(): boolean {
-    return inHandshake(this.orig.state) && inHandshake(this.resp.state);
+    return ((HANDSHAKE_STATES >> this.orig.state) & (HANDSHAKE_STATES >> this.resp.state) & 1) !== 0;
   }
 
   /** The originator sent a SYN and nothing came back (yet). */
   isAttempt(): boolean {
-    return (this.orig.state === TcpState.SynSent || this.orig.state === TcpState.SynAckSent) &&
-      this.resp.state === TcpState.Inactive;
+    return ((SYN_STATES >> this.orig.state) & bit(this.resp.state === TcpState.Inactive) & 1) !== 0;
   }
 
   /** One side has completed its close (FIN processed or RST). */
   isClosed(): boolean {
-    return this.orig.didClose || this.resp.didClose;
+    return (bit(this.orig.didClose) | bit(this.resp.didClose)) !== 0;
   }
 
   /**
