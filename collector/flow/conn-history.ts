@@ -19,15 +19,23 @@ export class ConnHistory {
   /** the letters recorded so far, as HistBit bits (the responder's shifted by 16) */
   seen = 0;
 
+  /**
+   * Records `upper`/`lower` the first time `bit` is seen for that direction.
+   * Returns true if it had been seen before (then nothing is added), as Zeek's CheckHistory.
+   */
+  check(bit: number, isOrig: boolean, upper: string, lower: string): boolean {
+    const mask = isOrig ? bit : bit << 16;
+    if ((this.seen & mask) !== 0) return true;
+    this.seen |= mask;
+    this.text += isOrig ? upper : lower;
+    return false;
+  }
+
   add(letter: string): void {
     this.text += letter;
   }
 
-  /**
-   * Appends `letters` ('' adds nothing). TCP tracking and the flow engine's UDP letters both
-   * append through here, for every packet that could add one, so the append has run (and has
-   * type feedback) long before the first UDP flow or rare TCP event.
-   */
+  /** Appends `letters` ('' adds nothing). */
   append(letters: string): void {
     if (letters.length !== 0) this.text = this.text + letters;
   }

@@ -40,36 +40,27 @@ export class ExpiryList<T> {
       if (node.list === this && node === this.tail) return;
       node.list.remove(node);
     }
-    const tail = this.tail;
-    const empty = tail === null;
     node.list = this;
-    node.prev = tail;
+    node.prev = this.tail;
     node.next = null;
-    if (!empty) tail.next = node;
-    // head and the watch are written whether or not the list was empty: a list's first node
-    // comes rarely (its first flow, or after it ran empty) and an untried branch here would
-    // throw away the optimized code of the flow engine it is inlined into
-    const head = this.head;
-    this.head = empty ? node : head;
-    const watch = this.watch;
-    watch.moved = watch.moved || empty;
+    if (this.tail !== null) this.tail.next = node;
+    else {
+      this.head = node;
+      this.watch.moved = true;
+    }
     this.tail = node;
     this.size++;
   }
 
   remove(node: TimerNode<T>): void {
     if (node.list !== this) return;
-    const prev = node.prev;
-    const next = node.next;
-    if (prev !== null) prev.next = next;
-    if (next !== null) next.prev = prev;
-    // (written unconditionally, as in push)
-    const head = this.head;
-    const tail = this.tail;
-    this.head = prev === null ? next : head;
-    this.tail = next === null ? prev : tail;
-    const watch = this.watch;
-    watch.moved = watch.moved || prev === null;
+    if (node.prev !== null) node.prev.next = node.next;
+    else {
+      this.head = node.next;
+      this.watch.moved = true;
+    }
+    if (node.next !== null) node.next.prev = node.prev;
+    else this.tail = node.prev;
     node.prev = node.next = null;
     node.list = null;
     this.size--;

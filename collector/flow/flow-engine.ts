@@ -8,7 +8,6 @@
 import {
   FragFlag, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, RecordFlag, TCP_ACK, TCP_SYN, type PacketRecord,
 } from '../../shared/packet/packet-record.js';
-import { bit } from './bit.js';
 import { appRecordBase, buildFlowRecord } from './build-flow-record.js';
 import { AppSession } from './app-session.js';
 import type { AppMeta } from '../../shared/appmeta/meta-record.js';
@@ -128,27 +127,6 @@ function headBefore(list: ExpiryList<Flow>, min: number): number {
   return h !== null && h.deadline < min ? h.deadline : min;
 }
 
-/**
- * Protocols by how their flows are keyed and timed, as a table: branching on the protocol
- * number met its first UDP or ICMP packet with code V8 had optimized for TCP alone (the bench
- * capture's first UDP packet is its 47,859th) and threw that code away.
- */
-const enum ProtoClass { Other = 0, Tcp = 1, Udp = 2, Sctp = 3, Icmp = 4, Icmp6 = 5 }
-const PROTO_CLASS = new Uint8Array(256);
-PROTO_CLASS[IPPROTO_TCP] = ProtoClass.Tcp;
-PROTO_CLASS[IPPROTO_UDP] = ProtoClass.Udp;
-PROTO_CLASS[IPPROTO_SCTP] = ProtoClass.Sctp;
-PROTO_CLASS[IPPROTO_ICMP] = ProtoClass.Icmp;
-PROTO_CLASS[IPPROTO_ICMPV6] = ProtoClass.Icmp6;
-/** bit sets over ProtoClass */
-const PORTED = (1 << ProtoClass.Tcp) | (1 << ProtoClass.Udp) | (1 << ProtoClass.Sctp);
-const ICMP_ANY = (1 << ProtoClass.Icmp) | (1 << ProtoClass.Icmp6);
-/** [ProtoClass]: index of the idle list in FlowEngine.idleLists (TCP: established; in its handshake: TCP_HANDSHAKE_LIST) */
-const IDLE_LIST = new Uint8Array([3, 0, 1, 3, 2, 2]);
-const TCP_HANDSHAKE_LIST = 4;
-/** [udp * 2 + isOrig]: the letter a UDP flow's first packet in a direction adds (Zeek's D/d) */
-const UDP_LETTER = ['', '', 'd', 'D'];
-
 /** flow table slots to start with (a power of two) */
 const INITIAL_SLOTS = 1024;
 
@@ -207,13 +185,6 @@ export class FlowEngine {
   private readonly closing = new ExpiryList<Flow>(this.heads);
   private readonly attempts = new ExpiryList<Flow>(this.heads);
   private readonly active = new ExpiryList<Flow>(this.heads);
-  /** expireDue's order: attempts, closing, then the idle lists (attempts must stay first, closing second) */
-  private readonly expiryOrder: ReadonlyArray<ExpiryList<Flow>> =
-    [this.attempts, this.closing, this.tcpHandshakeIdle, this.tcpIdle, this.udpIdle, this.icmpIdle, this.otherIdle];
-  /** the idle lists by IDLE_LIST index, and their timeouts */
-  private readonly idleLists: ReadonlyArray<ExpiryList<Flow>> =
-    [this.tcpIdle, this.udpIdle, this.icmpIdle, this.otherIdle, this.tcpHandshakeIdle];
-  private readonly idleTimeouts: readonly number[];
 
   // scratch key of the packet being processed (no per-packet allocation)
   private kA0 = 0; private kA1 = 0; private kA2 = 0; private kA3 = 0;
@@ -245,8 +216,6 @@ export class FlowEngine {
     this.tcpServer = new ServerPortSet(opts.tcpServerPorts ?? DEFAULT_TCP_SERVER_PORTS);
     this.udpServer = new ServerPortSet(opts.udpServerPorts ?? DEFAULT_UDP_SERVER_PORTS);
     this.frags = new FragmentIndex(this.timeouts.fragmentUs);
-    const t = this.timeouts;
-    this.idleTimeouts = [t.tcpIdleUs, t.udpIdleUs, t.icmpIdleUs, t.otherIdleUs, t.tcpHandshakeIdleUs];
     this.agentIndex(this.defaultAgent);
   }
 
@@ -342,8 +311,7 @@ export class FlowEngine {
    */
   private sameAsLast(f: Flow, rec: PacketRecord, agentIdx: number): boolean {
     const proto = rec.proto;
-    const tcpOrUdp = bit(proto === IPPROTO_TCP) | bit(proto === IPPROTO_UDP);
-    if (!f.alive || f.proto !== proto || tcpOrUdp === 0) return false;
+    if (!f.alive || f.proto !== proto || (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP)) return false;
     const flags = rec.flags;
     const ipVersion = rec.ipVersion;
     if (f.ipVersion !== ipVersion || f.vlan !== rec.vlan || f.agentIdx !== agentIdx ||
@@ -383,19 +351,24 @@ export class FlowEngine {
     const flags = rec.flags;
     // inner (tunnelled) packets never share a flow with outer ones
     const tunnel = (flags & RecordFlag.Inner) !== 0 ? rec.tunnel : 0;
-    // ports; ICMP: the message type and its counterpart type, or (type, code) in the sender's
-    // direction only for one-way types. Computed for every packet, selected by class.
-    const cls = PROTO_CLASS[proto]!;
-    const keyed = bit(!portless);
-    const ported = (PORTED >> cls) & keyed;
-    const icmp = (ICMP_ANY >> cls) & keyed;
-    const recSport = rec.sport;
-    const recDport = rec.dport;
-    const counterpart = zeekIcmpCounterpart(cls === ProtoClass.Icmp6, recSport);
-    const oneWayIcmp = icmp & bit(counterpart < 0);
-    const oneWay = oneWayIcmp !== 0;
-    const sport = (ported | icmp) !== 0 ? recSport : 0;
-    const dport = ((ported | oneWayIcmp) !== 0 ? recDport : 0) | ((icmp & (oneWayIcmp ^ 1)) !== 0 ? counterpart : 0);
+    let sport = 0;
+    let dport = 0;
+    let oneWay = false;
+    if (!portless) {
+      if (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP) {
+        sport = rec.sport;
+        dport = rec.dport;
+      } else if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+        sport = rec.sport; // message type
+        const counterpart = zeekIcmpCounterpart(proto === IPPROTO_ICMPV6, sport);
+        if (counterpart < 0) {
+          oneWay = true; // keyed by (type, code) in the sender's direction only
+          dport = rec.dport;
+        } else {
+          dport = counterpart;
+        }
+      }
+    }
     const src = rec.src;
     const dst = rec.dst;
     const s0 = word(src, 0);
@@ -461,24 +434,15 @@ export class FlowEngine {
     const proto = rec.proto;
     let isOrig = this.kFromA === flow.origIsA;
     let action = 0;
-    const tcp = flow.tcp;
-    const keyed = bit(!portless);
-    if ((bit(proto === IPPROTO_TCP) & keyed & bit(tcp !== null)) !== 0) {
-      action = tcp!.process(isOrig, rec);
+    if (proto === IPPROTO_TCP && !portless && flow.tcp !== null) {
+      action = flow.tcp.process(isOrig, rec);
       if ((action & TcpAction.Flipped) !== 0) {
         flow.flipRoles();
         isOrig = !isOrig;
       }
+    } else if (proto === IPPROTO_UDP && !portless) {
+      flow.history.check(HistBit.Data, isOrig, 'D', 'd');
     }
-    // UDP: 'D'/'d' the first time each direction sends (Zeek). Run for every packet (a mask of 0
-    // for the others) and appended through the call TCP's letters take.
-    const udp = bit(proto === IPPROTO_UDP) & keyed;
-    const oi = bit(isOrig);
-    const h = flow.history;
-    const mask = (udp * HistBit.Data) << ((oi ^ 1) << 4);
-    const seen = h.seen;
-    h.seen = seen | mask;
-    h.append(UDP_LETTER[((udp & bit((seen & mask) === 0)) << 1) | oi]!);
     this.countPacket(flow, isOrig, rec, portless ? 0 : rec.payloadLen);
     this.lastFlow = flow;
     if ((rec.flags & RecordFlag.Fragment) !== 0 && !portless && (rec.fragFlags & FragFlag.MoreFragments) !== 0) {
@@ -581,31 +545,29 @@ export class FlowEngine {
     const t = this.timeouts;
     if (f.closing) return; // the close/reset deadline is fixed
     const tcp = f.tcp;
-    const idle = f.idleNode;
-    const attempt = f.attemptNode;
-    // A completed close (or a reset after a close) moves the flow to the closing list for the
-    // close or reset delay, and off the attempt list; else it goes to the tail of its idle
-    // list (by protocol class, see PROTO_CLASS; TCP in its handshake: the shorter one). Both
-    // take the same instructions (a first close after V8 optimized this would otherwise meet
-    // untried code): the list and timeout are selected, and the attempt list is always asked
-    // to remove a node - the idle node, which it never holds, when there is nothing to remove.
-    const closes = bit((action & (TcpAction.CloseComplete | TcpAction.ResetAfterClose)) !== 0);
-    const closeDelay = t.tcpCloseDelayUs;
-    const resetDelay = t.tcpResetDelayUs;
-    const byClass = IDLE_LIST[PROTO_CLASS[f.proto]!]!;
-    const which = tcp !== null && tcp.inHandshake() ? TCP_HANDSHAKE_LIST : byClass;
-    const idleUs = this.idleTimeouts[which]!;
-    const idleList = this.idleLists[which]!;
-    const closing = this.closing;
-    f.closing = closes !== 0;
-    this.attempts.remove((closes & bit(attempt !== null)) !== 0 ? attempt! : idle);
-    // (a product, not a nested ?:, so that the compare runs for every packet; timeouts are finite)
-    const complete = bit((action & TcpAction.CloseComplete) !== 0);
-    const closeUs = closeDelay * complete + resetDelay * (1 - complete);
-    idle.deadline = f.lastTs + (closes === 0 ? idleUs : closeUs);
-    (closes !== 0 ? closing : idleList).push(idle);
-    if (closes !== 0) return;
-    if (tcp !== null && attempt === null && tcp.isAttempt()) {
+    if ((action & (TcpAction.CloseComplete | TcpAction.ResetAfterClose)) !== 0) {
+      f.closing = true;
+      if (f.attemptNode !== null) this.attempts.remove(f.attemptNode);
+      f.idleNode.deadline = f.lastTs +
+        ((action & TcpAction.CloseComplete) !== 0 ? t.tcpCloseDelayUs : t.tcpResetDelayUs);
+      this.closing.push(f.idleNode);
+      return;
+    }
+    let list: ExpiryList<Flow>;
+    let timeout: number;
+    switch (f.proto) {
+      case IPPROTO_TCP:
+        if (tcp !== null && tcp.inHandshake()) { list = this.tcpHandshakeIdle; timeout = t.tcpHandshakeIdleUs; }
+        else { list = this.tcpIdle; timeout = t.tcpIdleUs; }
+        break;
+      case IPPROTO_UDP: list = this.udpIdle; timeout = t.udpIdleUs; break;
+      case IPPROTO_ICMP:
+      case IPPROTO_ICMPV6: list = this.icmpIdle; timeout = t.icmpIdleUs; break;
+      default: list = this.otherIdle; timeout = t.otherIdleUs; break;
+    }
+    f.idleNode.deadline = f.lastTs + timeout;
+    list.push(f.idleNode);
+    if (tcp !== null && f.attemptNode === null && tcp.isAttempt()) {
       f.attemptNode = new TimerNode<Flow>(f);
       f.attemptNode.deadline = f.lastTs + t.tcpAttemptUs;
       this.attempts.push(f.attemptNode);
@@ -622,20 +584,17 @@ export class FlowEngine {
     const now = this.now;
     if (now < this.nextDue && !this.heads.moved && this.frags.size === 0) return;
     let n: TimerNode<Flow> | null;
-    // Attempts (ended only if still an attempt), then closing flows, then the idle lists, in
-    // that order. One loop body for all of them: the first expiry of any kind gives it type
-    // feedback for every kind (each kind's own loop met its first expiry with untried code).
-    const lists = this.expiryOrder;
-    for (let i = 0; i < lists.length; i++) {
-      const list = lists[i]!;
-      while ((n = list.due(now)) !== null) {
-        list.remove(n);
-        const f = n.owner;
-        const tcp = f.tcp;
-        const stillAttempt = bit(f.alive) & bit(!f.closing) & bit(tcp !== null && tcp.isAttempt());
-        if ((bit(i !== 0) | stillAttempt) !== 0) this.finish(f, i === 1 ? 'close' : 'timeout');
-      }
+    while ((n = this.attempts.due(now)) !== null) {
+      this.attempts.remove(n);
+      const f = n.owner;
+      if (f.alive && !f.closing && f.tcp !== null && f.tcp.isAttempt()) this.finish(f, 'timeout');
     }
+    while ((n = this.closing.due(now)) !== null) this.finish(n.owner, 'close');
+    this.expireIdle(this.tcpHandshakeIdle, now);
+    this.expireIdle(this.tcpIdle, now);
+    this.expireIdle(this.udpIdle, now);
+    this.expireIdle(this.icmpIdle, now);
+    this.expireIdle(this.otherIdle, now);
     const activeUs = this.timeouts.activeUs;
     while ((n = this.active.due(now)) !== null) {
       const f = n.owner;
@@ -674,6 +633,11 @@ export class FlowEngine {
     this.finish(best.owner, best.owner.closing ? 'close' : 'timeout');
   }
 
+  private expireIdle(list: ExpiryList<Flow>, now: number): void {
+    let n: TimerNode<Flow> | null;
+    while ((n = list.due(now)) !== null) this.finish(n.owner, 'timeout');
+  }
+
   private emit(f: Flow, cause: RecordCause): void {
     const rec = buildFlowRecord(f, cause);
     this.stats.recordsEmitted++;
@@ -684,18 +648,9 @@ export class FlowEngine {
   private finish(f: Flow, cause: RecordCause): void {
     if (!f.alive) return;
     f.alive = false;
-    // each node off its list, the same calls whether or not it is on one (remove() ignores a
-    // node that is not on that list; see touchTimers): the idle node is on an idle list or the
-    // closing list, the active node only ever on the active list
-    const idle = f.idleNode;
-    const closing = this.closing;
-    const idleList = idle.list;
-    (idleList !== null ? idleList : closing).remove(idle);
-    this.active.remove(f.activeNode);
-    // an attempt node is only ever on the attempt list; without one, the list is given the idle
-    // node, which it never holds (the same call either way: see touchTimers)
-    const attempt = f.attemptNode;
-    this.attempts.remove(attempt !== null ? attempt : f.idleNode);
+    if (f.idleNode.list !== null) f.idleNode.list.remove(f.idleNode);
+    if (f.activeNode.list !== null) f.activeNode.list.remove(f.activeNode);
+    if (f.attemptNode !== null && f.attemptNode.list !== null) f.attemptNode.list.remove(f.attemptNode);
     // unlink from its chain
     const slot = f.hash & this.mask;
     const head = this.table[slot] as Flow | null;
