@@ -348,9 +348,12 @@ export class TcpConnection {
     ep.prevState = newPrev === PREV_UNCHANGED ? epPrev : newPrev;
     peer.state = newPeerState;
     peer.prevState = newPeerPrev === PREV_UNCHANGED ? peerPrev : newPeerPrev;
-    // a SYN-ACK seen before its SYN: the roles swap
-    this.orig = flip !== 0 ? r : o;
-    this.resp = flip !== 0 ? o : r;
+    // a SYN-ACK seen before its SYN: the roles swap (a branch, unlike the rest: two pointer
+    // stores per segment cost more than the one recompilation a capture's first flip may cause)
+    if (flip !== 0) {
+      this.orig = r;
+      this.resp = o;
+    }
     const epDidClose = bit(ep.didClose);
     const peerDidClose = bit(peer.didClose);
     const closesNow = ((t >> 13) & 1) & (epDidClose ^ 1);
