@@ -16,8 +16,7 @@ export const enum HistBit {
 
 export class ConnHistory {
   text = '';
-  /** the letters recorded so far, as HistBit bits (the responder's shifted by 16) */
-  seen = 0;
+  private seen = 0;
 
   /**
    * Records `upper`/`lower` the first time `bit` is seen for that direction.
@@ -34,9 +33,17 @@ export class ConnHistory {
   add(letter: string): void {
     this.text += letter;
   }
+}
 
-  /** Appends `letters` ('' adds nothing). */
-  append(letters: string): void {
-    if (letters.length !== 0) this.text = this.text + letters;
+/**
+ * Logarithmic history counter (retransmissions, zero windows): the letter is added at the
+ * 1st, 10th, 100th, ... event. Returns the new threshold.
+ */
+export function scaledHistoryEvent(history: ConnHistory, count: number, threshold: number, letter: string): number {
+  if (count === threshold) {
+    history.add(letter);
+    const next = threshold * 10;
+    return next > 0x7fffffff ? threshold : next;
   }
+  return threshold;
 }

@@ -1,8 +1,7 @@
 // Zeek's conn_state summary, derived (at emit time, not per packet) from the TCP
 // endpoint states, or from which sides spoke for UDP. Other protocols are OTH.
 import type { ConnState } from '../../shared/flow/flow-record.js';
-import type { TcpConnection } from './tcp-connection.js';
-import { TcpState } from './tcp-transitions.js';
+import { TcpState, type TcpConnection } from './tcp-connection.js';
 
 /** SYN from the originator, then its RST, with no handshake/ack/fin/gap letters between. */
 const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
