@@ -112,7 +112,7 @@ describe('TcpConnection', () => {
       { numRuns: 1000 });
   });
 
-  // Hand-written conversations: each reaches transitions of tcp-transitions.ts that random
+  // Hand-written conversations: each reaches transitions of Zeek's state machine that random
   // segments hit only rarely; the expected history (Zeek's letters) shows the path was taken.
   // [name, segments, history, side A originates (default true)]
   const cases: Array<[string, Segment[], string, boolean?]> = [
