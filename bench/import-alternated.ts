@@ -26,15 +26,27 @@ function span(v: readonly number[], digits = 2): string {
 }
 
 function main(): void {
-  const { values } = parseArgs({
-    options: {
-      capture: { type: 'string' }, 'anon-key': { type: 'string' }, base: { type: 'string' }, rounds: { type: 'string', default: '5' },
-      keep: { type: 'string' },
-    },
-  });
+  const usage = 'usage: import-alternated --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]\n';
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        capture: { type: 'string' }, 'anon-key': { type: 'string' }, base: { type: 'string' }, rounds: { type: 'string', default: '5' },
+        keep: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`import-alternated: ${(e as Error).message}\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.help === true) {
+    process.stdout.write(usage);
+    return;
+  }
   const rounds = Number(values.rounds);
   if (values.capture === undefined || values['anon-key'] === undefined || !Number.isSafeInteger(rounds) || rounds < 1) {
-    process.stderr.write('usage: import-alternated --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]\n');
+    process.stderr.write(usage);
     process.exitCode = 2;
     return;
   }
