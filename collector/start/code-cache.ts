@@ -9,7 +9,7 @@
 // key = sha256 of the wrapped bundle, node's and V8's versions, the architecture and the node
 // flags of the process: a new bundle or another node gets another key.
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { accessSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -115,12 +115,23 @@ export function readCacheFile(file: string): Buffer | undefined {
   }
 }
 
-/** Whether `dir` exists (made 0700 when it did not) and this user may write in it. */
+/**
+ * Whether `dir` is a directory of this user's own that nobody else may write in: a cache kept
+ * where another user can rename, replace or plant files (root run with another user's HOME) is
+ * not kept at all.
+ */
+function ownDirectory(dir: string): boolean {
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  return st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
+}
+
+/** Whether `dir` exists (made 0700 when it did not), is this user's own and writable by it. */
 export function cacheDirWritable(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     accessSync(dir, constants.W_OK);
-    return true;
+    return ownDirectory(dir);
   } catch {
     return false;
   }
@@ -134,13 +145,18 @@ export function cacheDirWritable(dir: string): boolean {
 export function writeCacheFile(file: string, bytes: Uint8Array): boolean {
   const dir = join(file, '..');
   const tmp = `${file}.${process.pid}.tmp`;
+  let made = false;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(tmp, bytes, { mode: 0o600 });
+    if (!ownDirectory(dir)) return false;
+    // 'wx' (O_CREAT | O_EXCL): a file or link already at the temporary name is never written
+    // through, it makes this write fail
+    writeFileSync(tmp, bytes, { mode: 0o600, flag: 'wx' });
+    made = true;
     renameSync(tmp, file);
     return true;
   } catch {
-    try { rmSync(tmp, { force: true }); } catch { /* no directory to hold it */ }
+    if (made) try { rmSync(tmp, { force: true }); } catch { /* gone with its directory */ }
     return false;
   }
 }

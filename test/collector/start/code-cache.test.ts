@@ -115,6 +115,30 @@ describe('code cache: file format and files', () => {
     assert.equal(writeCacheFile(join(dir, 'plain', 'x.v8cache'), Buffer.from('x')), false);
   });
 
+  it('never writes through a file or link at its temporary name; no cache in a directory others may write or own', () => {
+    const file = join(dir, 'import.v8cache');
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'untouched', { mode: 0o600 });
+    symlinkSync(victim, `${file}.${process.pid}.tmp`);
+    assert.equal(writeCacheFile(file, Buffer.from('cache')), false);
+    assert.equal(readFileSync(victim, 'utf8'), 'untouched', 'the link was not followed');
+    assert.equal(readCacheFile(file), undefined, 'and no cache file was made');
+    rmSync(`${file}.${process.pid}.tmp`);
+    assert.equal(writeCacheFile(file, Buffer.from('cache')), true);
+    const shared = join(dir, 'shared');
+    writeCacheFile(join(shared, 'x.v8cache'), Buffer.from('x'));
+    chmodSync(shared, 0o777);
+    assert.equal(cacheDirWritable(shared), false, 'world-writable directory');
+    assert.equal(writeCacheFile(join(shared, 'y.v8cache'), Buffer.from('y')), false);
+    chmodSync(shared, 0o700);
+    assert.equal(cacheDirWritable(shared), true);
+    if (process.getuid?.() === 0) {
+      chownSync(shared, 65534, 65534);
+      assert.equal(cacheDirWritable(shared), false, "another user's directory");
+      assert.equal(writeCacheFile(join(shared, 'z.v8cache'), Buffer.from('z')), false);
+    }
+  });
+
   it('does not read a file others may write, a link, or a missing file', () => {
     const file = join(dir, 'import.v8cache');
     writeFileSync(file, 'data', { mode: 0o600 });
