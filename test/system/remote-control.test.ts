@@ -160,8 +160,15 @@ describe('remote control, end to end (namespaces, real processes)', function () 
   it('stop/start shipping and capture', async () => {
     const stop = await run(['stop', L.agentId, 'shipping', '--wait']);
     assert.equal(stop.state, 'done', JSON.stringify(stop));
-    await sleep(1500);
-    const frozen = L.lastDumpSeq();
+    // a dump already on its way when the command ran may still be stored: wait until none has
+    // arrived for 1.5 s (at most 20 s) instead of guessing how long that takes on a loaded machine
+    let frozen = L.lastDumpSeq();
+    for (let quiet = 0, i = 0; quiet < 6 && i < 80; i++) {
+      await sleep(250);
+      const seq = L.lastDumpSeq();
+      if (seq === frozen) quiet++;
+      else { frozen = seq; quiet = 0; }
+    }
     await sleep(3000);
     assert.equal(L.lastDumpSeq(), frozen, 'no dump shipped while shipping is stopped');
     const hb = await L.nextHeartbeat(Date.now());
