@@ -4,6 +4,7 @@ import { refuseRenamedOptions } from '../../shared/cli/renamed-options.js';
 import { statSync } from 'node:fs';
 import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
 import { COMMAND_LIMITS as L } from '../../shared/commands/command-limits.js';
+import { applyReplayV8Flags } from './replay-v8-flags.js';
 
 interface ReplayCliOptions {
   out: string;
@@ -47,7 +48,10 @@ export function registerReplayCommand(program: Command): void {
         try { total += statSync(f).size; } catch { throw new UsageError(`cannot read capture file ${f}`); }
       }
       // loaded on use: the agent's service (`run`) must not carry the file readers and progress bar
-      const [{ startProgress }, { replayFiles }] = await Promise.all([import('../../shared/cli/progress.js'), import('../pipeline/replay-files.js')]);
+      const [{ startProgress }, { replayFiles }, { setFlagsFromString }] = await Promise.all([
+        import('../../shared/cli/progress.js'), import('../pipeline/replay-files.js'), import('node:v8'),
+      ]);
+      applyReplayV8Flags(process.execArgv, setFlagsFromString);
       const bar = await startProgress(total, 'replay');
       let doneBefore = 0;
       let lastIndex = 0;

@@ -120,13 +120,11 @@ export class ByteColumn {
     this.pos = p;
   }
 
-  /** Appends vals[0..n) as single bytes. */
+  /** Appends vals[0..n) as single bytes (one memory copy: a full block is the whole array, no view to allocate). */
   byteRun(vals: Uint8Array, n: number): void {
     if (this.pos + n > this.buf.length) this.grow(n);
-    const b = this.buf;
-    const p = this.pos;
-    for (let i = 0; i < n; i++) b[p + i] = vals[i]!;
-    this.pos = p + n;
+    this.buf.set(n === vals.length ? vals : vals.subarray(0, n), this.pos);
+    this.pos += n;
   }
 
   /** Appends a[i] - b[i] for i in [0, n) as sint() does (zigzag53 varints). */

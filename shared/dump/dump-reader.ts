@@ -14,7 +14,7 @@ import {
   COLUMN_COUNT, COLUMN_COUNT_V1, COLUMN_NAMES, Col, SHAPE_KNOWN, SHAPE_NEEDS_TCP, Shape, TS_ESCAPE, TUPLE_EXPLICIT, TUPLE_NEW, TUPLE_REVERSE, TUPLE_SAME, TupleForm,
 } from './dump-layout.js';
 import { TUPLE_FLAG_MASK, TupleTable } from './tuple-table.js';
-import { TupleState, seqAdvance } from './tuple-state.js';
+import { TupleSlot, TupleState, seqAdvance } from './tuple-state.js';
 import { decodeMeta } from './meta-columns.js';
 import type { DumpMeta } from '../appmeta/meta-record.js';
 
@@ -273,14 +273,14 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
       if (prevT < 0) cTuple.fail('first packet refers to a previous tuple');
       t = prevT;
     } else if (code === TUPLE_REVERSE) {
-      const r = prevT < 0 ? -1 : st.rev[prevT]!;
+      const r = prevT < 0 ? -1 : st.rev(prevT);
       if (r < 0 || r >= introduced) cTuple.fail('reverse tuple referenced but the previous tuple has none in use');
       t = r;
     } else {
       t = code - TUPLE_EXPLICIT;
       if (t >= introduced) cTuple.fail(`tuple index ${t} out of range (${introduced} tuples in use)`);
       // canonical form: the shorter codes are used whenever they apply
-      if (t === prevT || t === st.rev[prevT]) cTuple.fail(`tuple index ${t} written explicitly where a short code applies`);
+      if (t === prevT || (prevT >= 0 && t === st.rev(prevT))) cTuple.fail(`tuple index ${t} written explicitly where a short code applies`);
     }
     p.tuple[i] = prevT = t;
 
@@ -304,8 +304,10 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
     p.payloadLen[i] = payloadLen;
     p.ipLen[i] = ipLen;
     p.wireLen[i] = wireLen;
-    const ipId = (st.ipId[t]! + unzigzag32(cIpId.u32())) | 0;
-    p.ipId[i] = st.ipId[t] = ipId;
+    const s = st.s;
+    const k = t * TupleSlot.Stride;
+    const ipId = (s[k + TupleSlot.IpId]! + unzigzag32(cIpId.u32())) | 0;
+    p.ipId[i] = s[k + TupleSlot.IpId] = ipId;
     p.ttl[i] = cTtl.byte();
 
     if ((shape & Shape.Flags) !== 0) {
@@ -323,15 +325,16 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
     if ((shape & Shape.Tcp) !== 0) {
       // same predictions, in the same order, as the writer (see tuple-state.ts)
       const tf = cTcpF.u32();
-      const r = st.rev[t]!;
-      const revSeen = r >= 0 && st.seen[r] === 1;
-      const ackPred = revSeen ? st.next[r]! : st.ack[t]!;
-      const seq = (st.next[t]! + unzigzag32(cSeq.u32())) | 0;
-      st.next[t] = seq + seqAdvance(tf, payloadLen);
+      const r = s[k + TupleSlot.Rev]!;
+      const kr = r * TupleSlot.Stride;
+      const revSeen = r >= 0 && s[kr + TupleSlot.Seen] === 1;
+      const ackPred = revSeen ? s[kr + TupleSlot.Next]! : s[k + TupleSlot.Ack]!;
+      const seq = (s[k + TupleSlot.Next]! + unzigzag32(cSeq.u32())) | 0;
+      s[k + TupleSlot.Next] = seq + seqAdvance(tf, payloadLen);
       const ack = (ackPred + unzigzag32(cAck.u32())) | 0;
-      st.ack[t] = ack;
-      const win = (st.win[t]! + unzigzag32(cWin.u32())) | 0;
-      st.win[t] = win;
+      s[k + TupleSlot.Ack] = ack;
+      const win = (s[k + TupleSlot.Win]! + unzigzag32(cWin.u32())) | 0;
+      s[k + TupleSlot.Win] = win;
       const opt = cOpt.u32();
       p.tcpFlags[i] = tf;
       p.seq[i] = seq;
@@ -352,16 +355,16 @@ function decodePackets(cur: ColumnCursor[], n: number, tuples: Tuples, at: Decod
         any |= v;
       }
       if ((shape & Shape.TcpTs) !== 0) {
-        const tsEcrPred = revSeen ? st.tsVal[r]! : st.tsEcr[t]!;
-        const tv = (st.tsVal[t]! + unzigzag32(cTsv.u32())) | 0;
+        const tsEcrPred = revSeen ? s[kr + TupleSlot.TsVal]! : s[k + TupleSlot.TsEcr]!;
+        const tv = (s[k + TupleSlot.TsVal]! + unzigzag32(cTsv.u32())) | 0;
         const te = (tsEcrPred + unzigzag32(cTse.u32())) | 0;
         if ((tv | te) === 0) cTsv.fail('TCP timestamps marked present but zero');
-        p.tsVal[i] = st.tsVal[t] = tv;
-        p.tsEcr[i] = st.tsEcr[t] = te;
+        p.tsVal[i] = s[k + TupleSlot.TsVal] = tv;
+        p.tsEcr[i] = s[k + TupleSlot.TsEcr] = te;
         any |= 1;
       }
       if (any === 0) cTcpF.fail('TCP group present but empty');
-      st.seen[t] = 1;
+      s[k + TupleSlot.Seen] = 1;
     }
     if ((shape & Shape.Payload) !== 0) {
       const cl = cCap.u32();
@@ -395,5 +398,5 @@ function linkReverseTuples(t: Tuples, st: TupleState): void {
     const idx = table.lookup(rec);
     if (table.count === before) throw new DumpFormatError(`tuple ${i} duplicates tuple ${idx}`);
   }
-  for (let i = 0; i < t.count; i++) st.rev[i] = table.reverseOf(i);
+  for (let i = 0; i < t.count; i++) st.s[i * TupleSlot.Stride + TupleSlot.Rev] = table.reverseOf(i);
 }

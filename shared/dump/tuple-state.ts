@@ -8,86 +8,78 @@
 //   tsVal  <- previous tsVal of the tuple
 //   tsEcr  <- the reverse tuple's last tsVal, once the reverse has sent a TCP packet,
 //             else the tuple's previous tsEcr
-// All values are 32-bit patterns (Int32Array); residuals wrap modulo 2^32.
+// All values are 32-bit patterns; residuals wrap modulo 2^32.
+// One interleaved Int32Array, TupleSlot.Stride words per tuple: the writer's add() touches
+// a tuple's state with one array (one base and length load) instead of eight, and the
+// words of one tuple share a cache line.
 import { TCP_FIN, TCP_SYN } from '../packet/packet-record.js';
 
-export class TupleState {
-  ipId: Int32Array<ArrayBuffer>;
-  next: Int32Array<ArrayBuffer>;
-  ack: Int32Array<ArrayBuffer>;
-  win: Int32Array<ArrayBuffer>;
-  tsVal: Int32Array<ArrayBuffer>;
-  tsEcr: Int32Array<ArrayBuffer>;
+/** Word of a tuple's state: st.s[t * TupleSlot.Stride + slot]. */
+export const enum TupleSlot {
+  IpId = 0,
+  Next = 1,
+  Ack = 2,
+  Win = 3,
+  TsVal = 4,
+  TsEcr = 5,
   /** index of the reverse tuple, -1 when none */
-  rev: Int32Array<ArrayBuffer>;
+  Rev = 6,
   /** 1 once the tuple has had a packet with the TCP group */
-  seen: Uint8Array<ArrayBuffer>;
+  Seen = 7,
+  Stride = 8,
+}
+
+export class TupleState {
+  /** TupleSlot.Stride int32 words per tuple */
+  s: Int32Array<ArrayBuffer>;
 
   /**
-   * The arrays start empty and are then grown to `capacity` by ensure(): each field is stored
+   * The array starts empty and is then grown to `capacity` by ensure(): the field is stored
    * twice here, so V8 does not track it as a constant field. A constant field that ensure()
    * replaces later (a dump's 257th tuple) invalidated the optimized DumpWriter.add(), which
    * had inlined it ("code dependencies" lazy deoptimization and a recompilation).
    */
   constructor(capacity: number) {
-    this.ipId = new Int32Array(0);
-    this.next = new Int32Array(0);
-    this.ack = new Int32Array(0);
-    this.win = new Int32Array(0);
-    this.tsVal = new Int32Array(0);
-    this.tsEcr = new Int32Array(0);
-    this.rev = new Int32Array(0);
-    this.seen = new Uint8Array(0);
+    this.s = new Int32Array(0);
     this.ensure(Math.max(1, capacity) - 1);
   }
 
   get capacity(): number {
-    return this.next.length;
+    return this.s.length / TupleSlot.Stride;
   }
 
-  /** Make room for tuple index t (doubling). */
+  /** Make room for tuple index t (doubling); new tuples are blank (as after init()). */
   ensure(t: number): void {
-    if (t < this.next.length) return;
-    let cap = Math.max(1, this.next.length * 2);
+    const have = this.s.length / TupleSlot.Stride;
+    if (t < have) return;
+    let cap = Math.max(1, have * 2);
     while (cap <= t) cap *= 2;
-    this.ipId = growI32(this.ipId, cap, 0);
-    this.next = growI32(this.next, cap, 0);
-    this.ack = growI32(this.ack, cap, 0);
-    this.win = growI32(this.win, cap, 0);
-    this.tsVal = growI32(this.tsVal, cap, 0);
-    this.tsEcr = growI32(this.tsEcr, cap, 0);
-    this.rev = growI32(this.rev, cap, -1);
-    const seen = new Uint8Array(cap);
-    seen.set(this.seen);
-    this.seen = seen;
+    const s = new Int32Array(cap * TupleSlot.Stride);
+    for (let i = have; i < cap; i++) s[i * TupleSlot.Stride + TupleSlot.Rev] = -1;
+    s.set(this.s);
+    this.s = s;
   }
 
   /** Blank state for a new tuple t. */
   init(t: number): void {
-    this.ipId[t] = 0;
-    this.next[t] = 0;
-    this.ack[t] = 0;
-    this.win[t] = 0;
-    this.tsVal[t] = 0;
-    this.tsEcr[t] = 0;
-    this.rev[t] = -1;
-    this.seen[t] = 0;
+    const s = this.s;
+    const k = t * TupleSlot.Stride;
+    s[k] = 0; s[k + 1] = 0; s[k + 2] = 0; s[k + 3] = 0;
+    s[k + 4] = 0; s[k + 5] = 0; s[k + TupleSlot.Rev] = -1; s[k + TupleSlot.Seen] = 0;
   }
 
   link(a: number, b: number): void {
-    this.rev[a] = b;
-    this.rev[b] = a;
+    this.s[a * TupleSlot.Stride + TupleSlot.Rev] = b;
+    this.s[b * TupleSlot.Stride + TupleSlot.Rev] = a;
+  }
+
+  /** Index of tuple t's reverse tuple, -1 when none. */
+  rev(t: number): number {
+    return this.s[t * TupleSlot.Stride + TupleSlot.Rev]!;
   }
 }
 
 /** Sequence space a segment uses: payload bytes plus one each for SYN and FIN. */
 export function seqAdvance(tcpFlags: number, payloadLen: number): number {
   return payloadLen + (tcpFlags & TCP_SYN ? 1 : 0) + (tcpFlags & TCP_FIN ? 1 : 0);
-}
-
-function growI32(a: Int32Array<ArrayBuffer>, cap: number, fill: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(cap);
-  if (fill !== 0) b.fill(fill);
-  b.set(a);
-  return b;
 }
