@@ -44,7 +44,6 @@ class TcpEndpoint {
   startSeq = 0;
   lastSeq = 0;
   didClose = false;
-  finCount = 0;
   histLastSyn = 0;
   histLastFin = 0;
   histLastRst = 0;
@@ -77,6 +76,15 @@ class TcpEndpoint {
     this.ackedUpTo = this.lastSeq;
     this.hasHole = false;
   }
+}
+
+/**
+ * e.initSeq(start, last) when `init`. Every numbering of a sequence space goes through this
+ * one call site, run for every segment: a rare case (a connection seen from its middle, an ACK
+ * from a side whose peer never spoke) then meets a call that already has type feedback.
+ */
+function initSeqIf(e: TcpEndpoint, init: boolean, start: number, last: number): void {
+  if (init) e.initSeq(start, last);
 }
 
 function inHandshake(s: TcpState): boolean {
@@ -160,10 +168,10 @@ export class TcpConnection {
     const rst = (flags & TCP_RST) !== 0;
     const hasAck = (flags & TCP_ACK) !== 0;
 
-    let segLen = len;
-    if (syn) segLen++;
-    if (fin) segLen++;
-    if (rst) segLen -= len; // data on a RST is not part of the stream
+    // data on a RST is not part of the stream. Written without branches that only a FIN or a
+    // RST takes: V8 optimizes this function long before a capture's first FIN or RST, and an
+    // operation that never ran has no type feedback, so its first run threw the code away.
+    const segLen = (rst ? 0 : len) + (syn ? 1 : 0) + (fin ? 1 : 0);
     const seqEnd = (seq + segLen) | 0;
 
     this.initEndpoint(ep, syn, seq, seqEnd);
@@ -176,11 +184,10 @@ export class TcpConnection {
       ep.zeroWindowThreshold = scaledHistoryEvent(this.history, ep.zeroWindows, ep.zeroWindowThreshold,
         ep === this.orig ? 'W' : 'w');
     }
-    if (fin) ep.finCount++;
     if (!rst) ep.dataBytes += len;
     // an ACK for a side we have not heard from numbers that side as though we saw its SYN
     const peerWasActive = peer.state !== TcpState.Inactive;
-    if (hasAck && !peerWasActive) peer.initSeq(ack - 1, ack);
+    initSeqIf(peer, hasAck && !peerWasActive, ack - 1, ack);
 
     this.updateRtt(ep === this.orig, flags, seq, ack, rec);
 
@@ -188,20 +195,25 @@ export class TcpConnection {
     if (!rst && !syn && (len > 0 || fin)) this.trackHole(ep, seq, (seq + len) | 0);
 
     // sequence bookkeeping: advance last_seq or count a retransmission
+    // (the FIN test's loads and compare run for every segment, and both advances share one
+    // store: a first FIN after the optimization then meets nothing without type feedback)
     const deltaLast = seqDelta(seqEnd, ep.lastSeq);
+    const nothingSent = ep.lastSeq === ((ep.startSeq + 1) | 0);
+    let advance = false;
     if ((syn || rst) && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
       // untrusted jump
-    } else if (fin && ep.lastSeq === ((ep.startSeq + 1) | 0)) {
-      ep.lastSeq = seqEnd;
+    } else if (fin && nothingSent) {
+      advance = true;
     } else if (ep.state === TcpState.Reset) {
       // nothing after a RST is trusted
     } else if (deltaLast > 0) {
-      ep.lastSeq = seqEnd;
+      advance = true;
     } else if (len > 0) {
       ep.retransmits++;
       ep.retransmitThreshold = scaledHistoryEvent(this.history, ep.retransmits, ep.retransmitThreshold,
         ep === this.orig ? 'T' : 't');
     }
+    if (advance) ep.lastSeq = seqEnd;
 
     const action = this.updateStateMachine(ep, peer, isOrig, flags, seq, len);
     if (hasAck && peerWasActive) this.checkGap(peer, ack);
@@ -246,27 +258,30 @@ export class TcpConnection {
     peer.gapThreshold = scaledHistoryEvent(this.history, peer.gaps, peer.gapThreshold, peer === this.orig ? 'G' : 'g');
   }
 
+  /**
+   * Numbers the sender's sequence space where a segment starts it. The loads and compares run
+   * for every segment and the sequence numbers go to one call: the rare cases (a SYN again while
+   * in the handshake, a SYN on an established or reset endpoint, a connection seen from its
+   * middle) then only pick values, and meet no operation without type feedback when they first
+   * come, long after V8 optimized this code.
+   */
   private initEndpoint(ep: TcpEndpoint, syn: boolean, seq: number, seqEnd: number): void {
-    switch (ep.state) {
-      case TcpState.Inactive:
-        // without a SYN, number as though one preceded this segment
-        if (syn) ep.initSeq(seq, seqEnd);
-        else ep.initSeq(seq - 1, seq);
-        break;
+    const state = ep.state;
+    const otherSeq = seq !== ep.startSeq;
+    const wasInactive = ep.prevState === TcpState.Inactive;
+    // without a SYN, an inactive endpoint is numbered as though one preceded this segment
+    const before = seq - 1;
+    let init = false;
+    switch (state) {
+      case TcpState.Inactive: init = true; break;
       case TcpState.SynSent:
-      case TcpState.SynAckSent:
-        if (syn && seq !== ep.startSeq) ep.initSeq(seq, seqEnd);
-        break;
+      case TcpState.SynAckSent: init = syn && otherSeq; break;
       case TcpState.Established:
-      case TcpState.Partial:
-        if (syn) ep.initSeq(seq, seqEnd);
-        break;
-      case TcpState.Reset:
-        if (syn && ep.prevState === TcpState.Inactive) ep.initSeq(seq, seqEnd);
-        break;
-      default:
-        break;
+      case TcpState.Partial: init = syn; break;
+      case TcpState.Reset: init = syn && wasInactive; break;
+      default: break;
     }
+    initSeqIf(ep, init, syn ? seq : before, syn ? seqEnd : seq);
   }
 
   private updateHistory(epIsOrig: boolean, flags: number, ep: TcpEndpoint, relSeq: number, len: number): void {

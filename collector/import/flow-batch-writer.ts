@@ -8,9 +8,13 @@ import type { AppRecord, DnsRecord, TlsRecord } from '../../shared/flow/app-reco
 import type { FlowStore, RefusedFlow } from '../../shared/store/flow-store.js';
 
 export class FlowBatchWriter {
-  private pending: FlowRecord[] = [];
-  private dns: DnsRecord[] = [];
-  private tls: TlsRecord[] = [];
+  // The three arrays are emptied in place (length = 0), never replaced: the optimized code of
+  // the flow engine's emit path inlines add() with the array as a constant field, and replacing
+  // it at the first flush (record 5,000) threw that code away, and the new empty array's
+  // small-integer elements kind deoptimized it again at the next push.
+  private readonly pending: FlowRecord[] = [];
+  private readonly dns: DnsRecord[] = [];
+  private readonly tls: TlsRecord[] = [];
   written = 0;
   /** DNS and TLS log rows written */
   appWritten = 0;
@@ -37,27 +41,34 @@ export class FlowBatchWriter {
 
   /** Drops what is pending (its transaction failed). */
   clear(): void {
-    this.pending = [];
-    this.dns = [];
-    this.tls = [];
+    this.pending.length = 0;
+    this.dns.length = 0;
+    this.tls.length = 0;
   }
 
   private flushApp(): void {
     if (this.dns.length === 0 && this.tls.length === 0) return;
-    const dns = this.dns;
-    const tls = this.tls;
-    this.dns = [];
-    this.tls = [];
-    this.store.insertAppRecords(dns, tls);
-    this.appWritten += dns.length + tls.length;
+    const rows = this.dns.length + this.tls.length;
+    // the store reads the rows synchronously and keeps no reference to the arrays; they are
+    // emptied whether it succeeded or not (as the batch of flows below)
+    try {
+      this.store.insertAppRecords(this.dns, this.tls);
+    } finally {
+      this.dns.length = 0;
+      this.tls.length = 0;
+    }
+    this.appWritten += rows;
   }
 
   flush(): void {
     this.flushApp();
     if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    const r = this.store.insertFlows(batch);
+    let r;
+    try {
+      r = this.store.insertFlows(this.pending);
+    } finally {
+      this.pending.length = 0;
+    }
     this.written += r.inserted;
     if (r.refused.length > 0) {
       this.refused += r.refused.length;

@@ -52,6 +52,18 @@ describe('FlowBatchWriter', () => {
     assert.equal(store.countFlows({ agentId: 'agent-p' }), 0);
   });
 
+  it('writes every record once across batches (each batch emptied after its write)', () => {
+    const w = new FlowBatchWriter(store, 3);
+    for (let i = 0; i < 7; i++) w.add(flow(`C${i}`, 'agent-c'));
+    assert.equal(w.written, 6, 'two full batches of 3 written as they filled');
+    w.flush();
+    w.flush(); // nothing left: writes nothing
+    assert.equal(w.written, 7);
+    assert.equal(store.countFlows({ agentId: 'agent-c' }), 7);
+    const uids = store.queryFlows({ agentId: 'agent-c' }).map((r) => r.uid).sort();
+    assert.deepEqual(uids, ['C0', 'C1', 'C2', 'C3', 'C4', 'C5', 'C6']);
+  });
+
   it('still throws when the database itself fails (the caller retries; nothing is silently dropped)', () => {
     const w = new FlowBatchWriter(store, 100);
     w.add(flow('A0', 'agent-a'));
