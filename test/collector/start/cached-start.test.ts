@@ -65,14 +65,16 @@ describe('cached start: meerkat-collector through its V8 code cache', function (
     const base = importWith('a.db');
     const good = readFileSync(file());
     const source = readFileSync(join(bundleDir, 'meerkat-collector.cjs'));
-    const rightKey = cacheKey(source, currentRuntime());
+    // the runtime the launcher starts import with: its node flag (installer/linux/collector/meerkat-collector)
+    const importRuntime = { ...currentRuntime(), flags: ['--no-concurrent-recompilation', process.env.NODE_OPTIONS ?? ''] };
+    const rightKey = cacheKey(source, importRuntime);
     const v = decodeCache(good, rightKey);
     assert.ok(v.ok, 'the written cache is for this bundle and node');
     const damaged = Buffer.from(good);
     damaged[damaged.length >> 1] ^= 0x40;
     const cases: Array<[string, Buffer, string]> = [
-      ['another bundle', encodeCache(cacheKey(Buffer.concat([source, Buffer.from(' ')]), currentRuntime()), v.data), 'ignored: key'],
-      ['another node', encodeCache(cacheKey(source, { ...currentRuntime(), node: 'v20.0.0' }), v.data), 'ignored: key'],
+      ['another bundle', encodeCache(cacheKey(Buffer.concat([source, Buffer.from(' ')]), importRuntime), v.data), 'ignored: key'],
+      ['another node', encodeCache(cacheKey(source, { ...importRuntime, node: 'v20.0.0' }), v.data), 'ignored: key'],
       ['a damaged byte', damaged, 'ignored: checksum'],
       ['cut short', good.subarray(0, good.length - 1000), 'ignored: checksum'],
       ['not a cache', Buffer.from('hello'), 'ignored: short'],
