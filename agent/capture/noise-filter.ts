@@ -126,11 +126,7 @@ export class NoiseFilter {
    * noise inside the sampling window is counted as sampled and kept.
    */
   filter(p: DecodedPacket): NoiseReason {
-    if (this.pendingUs > 0) {
-      this.untilUs = (this.clock ? this.clock() : p.tsUs) + this.pendingUs;
-      this.pendingUs = 0;
-    }
-    this.lastSampled = false;
+    this.passKept(p);
     const reason = this.classify(p);
     if (reason === NoiseReason.Kept) return NoiseReason.Kept;
     if (this.untilUs > 0) {
@@ -144,6 +140,18 @@ export class NoiseFilter {
     }
     this.excluded[reason]++;
     return reason;
+  }
+
+  /**
+   * filter() for a packet whose noise facts (L2 flags, addresses, protocol and ports) are
+   * those of one filter() kept (the pipeline's PairMemo): only the window's bookkeeping.
+   */
+  passKept(p: DecodedPacket): void {
+    if (this.pendingUs > 0) {
+      this.untilUs = (this.clock ? this.clock() : p.tsUs) + this.pendingUs;
+      this.pendingUs = 0;
+    }
+    this.lastSampled = false;
   }
 
   /** The noise category of a packet (no counting, no window). */

@@ -5,13 +5,15 @@
 // frames arrive as (buffer, offset, length) - a capture batch, a file reader's window - and
 // are decoded in place, with no view object per frame (except cooked frames at an offset, see
 // handleFrame). Also owns the capture health counters.
-import { decodeFrameFast, decoderInternalErrors, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
-import { Direction, EMPTY_BYTES, RecordFlag } from '../../shared/packet/packet-record.js';
+import { decodeFrame, decoderInternalErrors, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
+import { decodeFastLane } from '../../shared/decode/fast-lane.js';
+import { Direction, EMPTY_BYTES, IPPROTO_TCP, RecordFlag } from '../../shared/packet/packet-record.js';
 import type { AddressAnonymizer } from '../../shared/anonymize/address-anonymizer.js';
 import { DumpRotator, DumpWriter, type DumpHeader, type DumpWriterOptions } from '../../shared/dump/index.js';
 import { NoiseFilter, type NoiseReasonName } from '../capture/noise-filter.js';
 import { ARPHRD_LOOPBACK, PACKET_OTHERHOST, PACKET_OUTGOING, linuxDeviceType, linuxPacketType } from '../capture/link-meta.js';
 import { HostAddressTable } from './host-addresses.js';
+import { PairMemo } from './pair-memo.js';
 import { SnapPolicy, type PeerCaptureRule } from './snap-policy.js';
 import type { AppMetaExtractor, AppMetaStats, MetaSink } from '../../shared/appmeta/app-meta-extractor.js';
 import type { AppMeta } from '../../shared/appmeta/meta-record.js';
@@ -107,6 +109,12 @@ export interface AgentPipelineOptions {
   metadata?: AppMetaExtractor;
   /** payload bytes live capture must see for extraction (the capture snap length covers them; default 1500 with metadata) */
   metadataCaptureBytes?: number;
+  /**
+   * The common frame's fused path (default true): an Ethernet/IPv4/TCP frame that repeats the
+   * previous one's address pair takes its noise verdict, direction and pseudonyms from it
+   * (PairMemo). false: every frame the general way; the same dumps (tests compare the two).
+   */
+  fusedPath?: boolean;
 }
 
 /** A full-size Ethernet payload: hellos and DNS answers span whole segments (docs/capture.md, "Application metadata"). */
@@ -147,6 +155,8 @@ export interface PacketWatch {
 
 export class AgentPipeline {
   private readonly pkt = new DecodedPacket();
+  /** null when the fused path is off */
+  private readonly pair: PairMemo | null;
   /** handleFrame's arguments, for handleFrameAt (tsUs starts as a double: PacketRecord's AS_DOUBLE says why) */
   private readonly frameIn = { linkType: 0, buf: EMPTY_BYTES, offset: 0, capLen: 0, wireLen: 0, tsUs: 0.5 };
   /** null while the watchlist is empty: one null check per packet */
@@ -213,6 +223,7 @@ export class AgentPipeline {
     this.meta = opts.metadata ?? null;
     this.metaSink = this.writer;
     this.metaCaptureBytes = this.meta === null ? 0 : opts.metadataCaptureBytes ?? DEFAULT_METADATA_CAPTURE_BYTES;
+    this.pair = opts.fusedPath === false ? null : new PairMemo();
   }
 
   /**
@@ -243,7 +254,10 @@ export class AgentPipeline {
     const offset = f.offset;
     const capLen = f.capLen;
     this.seen++;
-    const d = decodeFrameFast(linkType, buf, offset, capLen, f.wireLen, 0, this.pkt, DECODE_OPTIONS);
+    const d = this.pkt;
+    // decodeFrameFast, unfolded: whether the fast lane took the frame says it is the common kind
+    const common = linkType === LinkType.Ethernet && decodeFastLane(buf, offset, capLen, f.wireLen, 0, d, DECODE_OPTIONS);
+    if (!common) decodeFrame(linkType, buf, offset, capLen, f.wireLen, 0, d, DECODE_OPTIONS);
     d.tsUs = f.tsUs; // the decoders only store the time they are given
     const flags = d.flags;
     // added on every frame, not under a branch: the branch first taken after V8 optimized this
@@ -263,17 +277,24 @@ export class AgentPipeline {
         return;
       }
     }
-    if (this.noise.filter(d) !== 0) return;
+    // the fast lane's frames are Ethernet/IPv4 without a tunnel; for TCP the noise verdict, the
+    // direction and the pseudonyms depend only on the address pair and the L2 flags (pair-memo.ts)
+    const pair = common && pktType < 0 && d.proto === IPPROTO_TCP ? this.pair : null;
+    if (pair !== null && pair.apply(d)) {
+      this.noise.passKept(d);
+      this.anonymizer.stats.lookups += pair.lookups;
+      this.widenWireLen(d, flags);
+    } else {
+      if (this.noise.filter(d) !== 0) return;
 
-    if (pktType >= 0) d.direction = pktType === PACKET_OUTGOING ? Direction.Out : Direction.In;
-    else d.direction = this.hosts.directionOf(d);
+      if (pktType >= 0) d.direction = pktType === PACKET_OUTGOING ? Direction.Out : Direction.In;
+      else d.direction = this.hosts.directionOf(d);
 
-    if (this.wireLenFromIp && d.l3Off >= 0 && d.ipLen > 0 && (flags & RecordFlag.Inner) === 0) {
-      const w = d.l3Off - d.frameOff + d.ipLen;
-      if (w > d.wireLen) d.wireLen = w;
+      this.widenWireLen(d, flags);
+      if (d.ipVersion === 0) this.anonymizeArp(d);
+      else if (pair === null) this.anonymizer.anonymizeRecord(d);
+      else this.anonymizeAndRemember(d, pair);
     }
-    if (d.ipVersion === 0) this.anonymizeArp(d);
-    else this.anonymizer.anonymizeRecord(d);
     if (this.noise.lastSampled) d.payload = EMPTY_BYTES; // sampled noise: identities, not data
     else {
       const retro = this.retro;
@@ -288,6 +309,26 @@ export class AgentPipeline {
     this.rotator.add(d);
     this.kept++;
     if (hit && watch !== null) watch.hit();
+  }
+
+  /** Live capture reports the captured length only: the wire length from the IP header. */
+  private widenWireLen(d: DecodedPacket, flags: number): void {
+    if (this.wireLenFromIp && d.l3Off >= 0 && d.ipLen > 0 && (flags & RecordFlag.Inner) === 0) {
+      const w = d.l3Off - d.frameOff + d.ipLen;
+      if (w > d.wireLen) d.wireLen = w;
+    }
+  }
+
+  /** anonymizeRecord for a common TCP frame, its outcome remembered unless it is sampled noise. */
+  private anonymizeAndRemember(d: DecodedPacket, pair: PairMemo): void {
+    const a = d.addrWords;
+    const rawSrc = a[0]!;
+    const rawDst = a[4]!;
+    const flagsBefore = d.flags;
+    const st = this.anonymizer.stats;
+    const lookupsBefore = st.lookups;
+    this.anonymizer.anonymizeRecord(d);
+    if (!this.noise.lastSampled) pair.store(d, rawSrc, rawDst, d.flags & ~flagsBefore, st.lookups - lookupsBefore);
   }
 
   /** Installs (or with null removes) the retro ring: it gets every kept packet's frame. */
@@ -369,6 +410,7 @@ export class AgentPipeline {
     this.hosts.set(addresses);
     this.anonymizer.setHostAddresses([...addresses]);
     if (directedBroadcasts) this.noise.setDirectedBroadcasts(directedBroadcasts);
+    this.pair?.clear(); // direction, pseudonyms and broadcast verdicts may change
   }
 
   get hostAddresses(): readonly string[] {

@@ -105,6 +105,23 @@ describe('agent/capture/noise-filter', () => {
     assert.equal(nf.filter(decode(noise, 1, T0 + 41e6)), NoiseReason.Arp);
   });
 
+  it('passKept (a packet known to be kept) opens a pending window and clears lastSampled, counting nothing', () => {
+    const nf = new NoiseFilter();
+    const noise = ether(BCAST, HOST, 0x0806, arp(1, HOST, '10.0.0.5', '00:00:00:00:00:00', '10.0.0.1'));
+    const data = decode(ether(PEER, HOST, 0x0800, ipv4('10.0.0.5', '198.51.100.7', 6, tcp(50000, 443, SYN))), 1, T0);
+    nf.allowNoiseFor(10);
+    nf.passKept(data); // opens the window at T0, as filter() would
+    assert.equal(nf.filter(decode(noise, 1, T0 + 9e6)), NoiseReason.Kept);
+    assert.equal(nf.lastSampled, true);
+    nf.passKept(data);
+    assert.equal(nf.lastSampled, false);
+    assert.equal(nf.filter(decode(noise, 1, T0 + 11e6)), NoiseReason.Arp);
+    const c = nf.counts();
+    assert.equal(c.sampled.arp, 1);
+    assert.equal(c.excluded.arp, 1);
+    assert.equal(nf.excludedTotal, 1);
+  });
+
   it('an injected clock times the window instead of packet timestamps', () => {
     let now = 5_000_000;
     const nf = new NoiseFilter({ clock: () => now });
