@@ -198,8 +198,6 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
             }
           }
         } else if (entry.kind === 'dump') {
-          // a dump is stored in a transaction of its own (with its flows): the captures' open batch is committed first
-          writer.flush();
           const bytes = readFileSync(path);
           const r = dumps.ingest(bytes, { receivedUs: nowUs(), rawPath: path });
           if (r.duplicate) entry.status = 'duplicate';
@@ -216,19 +214,14 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
       summary.packets += entry.packets;
       doneBefore += sizes[i]!;
       progress.update(doneBefore, summary.packets);
-      // the captures' open batch must not be joined by other writers to a store this import does not own
-      if (!ownStore) writer.flush();
       // keep the event loop responsive between files
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const nonIp = engines.flushAll().nonIp;
+    summary.ignored = engines.flushAll().nonIp + dumps.flushAll().nonIp;
     writer.flush();
-    summary.ignored = nonIp + dumps.flushAll().nonIp;
     // only now are the files' flows stored: an interrupted import records nothing
     if (ledger !== null && imported.length > 0) ledger.record(imported);
   } finally {
-    // rows of a batch an error interrupted are not kept (a no-op after the flush above)
-    writer.clear();
     progress.stop();
     ledger?.close();
     try {

@@ -170,18 +170,6 @@ export interface FlowStore {
    * and never fails the others; storage failures (disk full, I/O) still throw.
    */
   insertFlows(records: readonly FlowRecord[]): InsertFlowsResult;
-  /**
-   * Inserts one record (in the caller's transaction, or one of its own): null when stored, else
-   * why the store refused it (as insertFlows refuses); storage failures throw.
-   */
-  insertFlow(record: FlowRecord): string | null;
-  /**
-   * Opens a transaction that stays open across calls (rows streamed in as they are made) when
-   * none is open: true when it opened one, which the caller ends with commitWrite or rollbackWrite.
-   */
-  beginWrite(): boolean;
-  commitWrite(): void;
-  rollbackWrite(): void;
   queryFlows(filter?: FlowFilter): FlowRecord[];
   iterateFlows(filter?: FlowFilter): IterableIterator<FlowRecord>;
   /**

@@ -156,7 +156,7 @@ export class SqliteFlowStore implements FlowStore {
   private readonly rowBuf: unknown[] = new Array(FLOW_COLUMNS.length + 1);
   private readonly nowUs: () => number;
   private readonly pageWindow: PageWindow;
-  private insertFlow1!: Stmt;
+  private insertFlow!: Stmt;
   private closed = false;
   private readonly synchronous: 'NORMAL' | 'FULL';
 
@@ -190,7 +190,7 @@ export class SqliteFlowStore implements FlowStore {
         }
       }
       // stored_us (last): when the record was stored, what retention goes by
-      this.insertFlow1 = this.db.prepare(
+      this.insertFlow = this.db.prepare(
         `INSERT INTO flows (${FLOW_COLUMNS.join(', ')}, stored_us) VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')}, ?)`);
     } catch (e) {
       this.db.close();
@@ -339,7 +339,7 @@ export class SqliteFlowStore implements FlowStore {
   insertFlows(records: readonly FlowRecord[]): InsertFlowsResult {
     const out: InsertFlowsResult = { inserted: 0, refused: [] };
     if (records.length === 0) return out;
-    const ins = this.insertFlow1;
+    const ins = this.insertFlow;
     const buf = this.rowBuf;
     buf[FLOW_COLUMNS.length] = this.nowUs();
     this.transaction(() => {
@@ -362,35 +362,6 @@ export class SqliteFlowStore implements FlowStore {
       }
     });
     return out;
-  }
-
-  insertFlow(r: FlowRecord): string | null {
-    const values = flowRowValues(r, this.rowBuf);
-    values[FLOW_COLUMNS.length] = this.nowUs();
-    const problem = flowRowProblem(values);
-    if (problem !== null) return problem;
-    try {
-      this.insertFlow1.run(...values);
-      return null;
-    } catch (e) {
-      if (!isRowError(e)) throw e;
-      return (e as Error).message;
-    }
-  }
-
-  beginWrite(): boolean {
-    if (this.db.inTransaction) return false;
-    this.db.exec('BEGIN');
-    return true;
-  }
-
-  commitWrite(): void {
-    // unconditionally: a transaction that is gone (closed database, rolled back by SQLite) throws
-    this.db.exec('COMMIT');
-  }
-
-  rollbackWrite(): void {
-    if (this.db.open && this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
   private where(f: FlowFilter): { sql: string; params: unknown[] } {

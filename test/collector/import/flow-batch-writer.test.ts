@@ -1,4 +1,4 @@
-// FlowBatchWriter on a real SQLite store: rows go in as they come and are committed in batches; a record the store refuses (NaN time, a missing
+// FlowBatchWriter on a real SQLite store: a record the store refuses (NaN time, a missing
 // text) costs only itself - the other agents' records of the same batch are stored, and the
 // refusal is counted and reported (defence in depth behind the dump reader's value checks).
 import assert from 'node:assert/strict';
@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { FlowBatchWriter } from '../../../collector/import/flow-batch-writer.js';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import type { RefusedFlow } from '../../../shared/store/flow-store.js';
-import type { DnsRecord } from '../../../shared/flow/app-records.js';
 import { NO_APP_FIELDS, type FlowRecord } from '../../../shared/flow/flow-record.js';
 
 const NOW = 1_700_000_000_000_000;
@@ -22,15 +21,6 @@ function flow(uid: string, agent: string, over: Partial<FlowRecord> = {}): FlowR
     rtt_syn_synack_us: null, rtt_synack_ack_us: null, retransmits_orig: 0, retransmits_resp: 0, zero_windows_orig: 0,
     zero_windows_resp: 0, iat_mean_orig_us: null, iat_stddev_orig_us: null, iat_mean_resp_us: null, iat_stddev_resp_us: null,
     pcr: null, tunnel: '', orig_anon: false, resp_anon: false, ...NO_APP_FIELDS, ...over,
-  };
-}
-
-function dnsRecord(uid: string): DnsRecord {
-  return {
-    ts: NOW, uid, agent_id: 'agent-d', orig_addr: '10.0.0.1', orig_port: 5000, resp_addr: '192.0.2.1', resp_port: 53,
-    orig_anon: false, resp_anon: false, proto: 'udp', trans_id: 1, rtt_us: 10, query: 'example.org', query_anon: false,
-    qclass: 1, qclass_name: 'C_INTERNET', qtype: 1, qtype_name: 'A', rcode: 0, rcode_name: 'NOERROR',
-    AA: false, TC: false, RD: true, RA: true, answers: [],
   };
 }
 
@@ -79,44 +69,5 @@ describe('FlowBatchWriter', () => {
     w.add(flow('A0', 'agent-a'));
     store.close();
     assert.throws(() => w.flush(), /not open|closed/i);
-  });
-
-  it('inserts each row as it comes and commits every batchSize rows: another connection sees whole batches only', () => {
-    const w = new FlowBatchWriter(store, 3);
-    const reader = new SqliteFlowStore(join(dir, 'f.db'), { readonly: true });
-    try {
-      w.add(flow('D0', 'agent-d'));
-      w.addApp({ kind: 'dns', record: dnsRecord('D1') });
-      assert.equal(reader.countFlows(), 0, 'the open batch is not committed');
-      assert.equal(store.countFlows(), 1, 'but its row is in the store (the writer holds no record)');
-      w.add(flow('D2', 'agent-d'));
-      assert.equal(reader.countFlows(), 2, 'the third row committed the batch');
-      assert.equal(w.written, 2);
-      assert.equal(w.appWritten, 1);
-      w.add(flow('D3', 'agent-d'));
-      w.flush();
-      assert.equal(reader.countFlows(), 3);
-      assert.equal([...reader.iterateDns()].length, 1);
-    } finally {
-      reader.close();
-    }
-  });
-
-  it('joins the caller\'s transaction, and a rollback of it leaves nothing counted or stored', () => {
-    const w = new FlowBatchWriter(store, 100);
-    assert.throws(() => store.transaction(() => {
-      w.add(flow('E0', 'agent-e'));
-      throw new Error('the dump failed');
-    }), /the dump failed/);
-    w.clear();
-    w.flush();
-    assert.equal(w.written, 0);
-    assert.equal(store.countFlows(), 0);
-    store.transaction(() => {
-      w.add(flow('E1', 'agent-e'));
-      w.flush();
-    });
-    assert.equal(w.written, 1);
-    assert.equal(store.countFlows(), 1);
   });
 });
