@@ -127,6 +127,26 @@ function headBefore(list: ExpiryList<Flow>, min: number): number {
   return h !== null && h.deadline < min ? h.deadline : min;
 }
 
+/**
+ * How a flow of each IP protocol number is keyed: PORTS (TCP, UDP, SCTP: by ports), ICMP (by
+ * type and code), 0 (addresses only). A table read instead of a chain of protocol compares:
+ * optimized code that has seen only TCP never ran the compares for UDP, and the first UDP
+ * packet deoptimized it (docs/benchmarks.md, `import`, eighth round); the read and its one
+ * compare run for every packet.
+ */
+const KEY_PORTS = 1;
+const KEY_ICMP = 2;
+const KEY_KIND = new Uint8Array(256);
+KEY_KIND[IPPROTO_TCP] = KEY_PORTS;
+KEY_KIND[IPPROTO_UDP] = KEY_PORTS;
+KEY_KIND[IPPROTO_SCTP] = KEY_PORTS;
+KEY_KIND[IPPROTO_ICMP] = KEY_ICMP;
+KEY_KIND[IPPROTO_ICMPV6] = KEY_ICMP;
+/** 1 for the protocols whose packets may join the flow of the packet before (sameAsLast): TCP, UDP */
+const RUN_PROTO = new Uint8Array(256);
+RUN_PROTO[IPPROTO_TCP] = 1;
+RUN_PROTO[IPPROTO_UDP] = 1;
+
 /** flow table slots to start with (a power of two) */
 const INITIAL_SLOTS = 1024;
 
@@ -311,7 +331,7 @@ export class FlowEngine {
    */
   private sameAsLast(f: Flow, rec: PacketRecord, agentIdx: number): boolean {
     const proto = rec.proto;
-    if (!f.alive || f.proto !== proto || (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP)) return false;
+    if (!f.alive || f.proto !== proto || RUN_PROTO[proto & 0xff] === 0) return false;
     const flags = rec.flags;
     const ipVersion = rec.ipVersion;
     if (f.ipVersion !== ipVersion || f.vlan !== rec.vlan || f.agentIdx !== agentIdx ||
@@ -355,10 +375,11 @@ export class FlowEngine {
     let dport = 0;
     let oneWay = false;
     if (!portless) {
-      if (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP) {
+      const kind = KEY_KIND[proto & 0xff]!;
+      if (kind === KEY_PORTS) {
         sport = rec.sport;
         dport = rec.dport;
-      } else if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+      } else if (kind === KEY_ICMP) {
         sport = rec.sport; // message type
         const counterpart = zeekIcmpCounterpart(proto === IPPROTO_ICMPV6, sport);
         if (counterpart < 0) {
