@@ -167,7 +167,8 @@ export interface FlowStore {
   /**
    * Inserts the records (in one transaction, or the caller's). A record with a value its
    * column cannot take (NaN, Infinity, a missing text) is refused and reported, never stored,
-   * and never fails the others; storage failures (disk full, I/O) still throw.
+   * and never fails the others; storage failures (disk full, I/O) still throw. Reads the array
+   * before it returns and keeps no reference to it (FlowBatchWriter empties and reuses it).
    */
   insertFlows(records: readonly FlowRecord[]): InsertFlowsResult;
   queryFlows(filter?: FlowFilter): FlowRecord[];
@@ -180,7 +181,7 @@ export interface FlowStore {
   /** Totals and the `top` largest talkers, ports and protocols of the records the filter selects. */
   summarizeFlows(filter: FlowFilter, top: number): FlowSummary;
   countFlows(filter?: FlowFilter): number;
-  /** Stores DNS transactions and TLS handshakes (in the caller's transaction, or one of its own). */
+  /** Stores DNS transactions and TLS handshakes (in the caller's transaction, or one of its own); keeps no reference to the arrays. */
   insertAppRecords(dns: readonly DnsRecord[], tls: readonly TlsRecord[]): void;
   iterateDns(filter?: AppLogFilter): IterableIterator<DnsRecord>;
   iterateTls(filter?: AppLogFilter): IterableIterator<TlsRecord>;
