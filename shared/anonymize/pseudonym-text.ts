@@ -99,7 +99,9 @@ export function deanonymizeNameText(keys: { anonKey: Uint8Array }, text: string)
 /**
  * The pseudonym the agent gives a name it pseudonymizes (to look a known name up in the
  * data): tokens split at the matched suffix (the agent's defaults plus the declared `suffixes`).
- * Reverse names and address literals map through Crypto-PAn.
+ * Reverse names and address literals map through Crypto-PAn (the agent does so for the
+ * addresses its address policy rewrites; under name policy 'all' it seals a literal of an
+ * address left clear, such as '::' or a public address, as tokens instead).
  */
 export function anonymizeNameText(keys: { anonKey: Uint8Array }, name: string, suffixes: readonly string[] = []): string {
   const t = name.trim().toLowerCase().replace(/\.$/, '');

@@ -147,10 +147,16 @@ describe('the API packet export (GET /v1/pcap)', function () {
     const shown = await addrs(real);
     assert.ok([...shown].every((a) => original.has(a)), 'only addresses of the original capture');
     assert.ok(shown.has('192.168.1.7') || [...shown].some((a) => a.startsWith('192.168.')), 'the internal host, real');
-    assert.ok(![...(await addrs(pseud))].some((a) => a.startsWith('192.168.')), 'no internal address without the owner key');
+    // a pseudonym may itself land in 192.168/16 (Crypto-PAn's flip bits come in runs: ~0.7 % of
+    // keys keep this host's /16, docs/privacy.md), so the check is on the real addresses
+    const internal = [...original].filter((a) => a.startsWith('192.168.'));
+    assert.ok(internal.length > 0);
+    const pseudonymous = await addrs(pseud);
+    assert.ok(!internal.some((a) => pseudonymous.has(a)), 'no internal address without the owner key');
+    assert.equal(pseudonymous.size, shown.size, 'one pseudonym per real address');
     // the collector saw only the pseudonymous request: its audit has no real internal address
     const audit = JSON.stringify((await client.get<{ entries: unknown[] }>(client.scoped('/audit'))).entries);
-    assert.ok(!/192\.168\./.test(audit));
+    assert.ok(!internal.some((a) => new RegExp(`\\b${a.replace(/\./g, '\\.')}\\b`).test(audit)), 'no real internal address in the audit');
     // usage errors exit 2
     assert.equal((await runCommand(registerPcapCommand, ['pcap', '--agent', agentId, '-o', join(dir, 'x.pcapng')])).code, 2);
   });

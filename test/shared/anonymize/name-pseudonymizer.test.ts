@@ -70,6 +70,10 @@ describe('name pseudonyms', () => {
       if (!r.pseudonym) return;
       if (!r.name.includes('mk--')) return; // address forms
       assert.equal(deanonymizeNameText(keys, r.name), n.replace(/\.$/, ''));
+      // an address literal the address policy leaves clear ('::', a public address) is sealed
+      // as a name under 'all'; the console's text function knows no policy and maps every
+      // literal through Crypto-PAn, so it cannot be compared here (the literal cases are above)
+      if (ipLiteralVersion(n) !== 0) return;
       assert.equal(anonymizeNameText(keys, n, []), r.name);
     }), { numRuns: 300 });
     const t = p.apply('secret.example.com').name;
