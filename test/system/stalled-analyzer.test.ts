@@ -107,9 +107,13 @@ describe('system: an analyzer that never returns cannot stall the collector', fu
     const other = startAgent(issueAgent(tp), port);
     agents.push(scanner, other);
     const scan = scanDumps(scanner.creds.agentId, 200);
-    // both agents upload for a while: a dump each every 150 ms
+    // both agents upload for a while: a dump each every 150 ms. A restarted worker sees only
+    // flows made after it started, so the other agent goes on uploading until the analyzer has
+    // stalled its last time (on a loaded machine a worker's restart takes seconds), at most 60 s
+    const disabled = (): boolean => /"msg":"analyzer stalled: worker terminated"/.test(stderr) && stderr.includes('"action":"disabled"');
     let produced = 0;
-    for (let i = 0; i < Math.max(scan.length, 30); i++) {
+    const until = Date.now() + 60_000;
+    for (let i = 0; i < Math.max(scan.length, 30) || (!disabled() && Date.now() < until); i++) {
       if (i < scan.length) { put(scanner, i + 1, scan[i]!); produced++; }
       put(other, i + 1, makeDump(other.creds.agentId, i + 1, i * 97, 150));
       produced++;
@@ -125,7 +129,7 @@ describe('system: an analyzer that never returns cannot stall the collector', fu
     const slowestAck = ackMs[ackMs.length - 1]!;
     assert.ok(slowestAck < 3000, `slowest ack ${slowestAck} ms`);
 
-    await waitFor(() => /"msg":"analyzer stalled: worker terminated"/.test(stderr) && stderr.includes('"action":"disabled"'), 60_000, 'the endless analyzer to be disabled');
+    await waitFor(disabled, 10_000, 'the endless analyzer to be disabled');
     const lines = stderr.split('\n').filter((l) => l.includes('analyzer stalled: worker terminated')).map((l) => JSON.parse(l) as { time: string; analyzer: string; hook: string; limitMs: number; stalls: number; action: string });
     assert.deepEqual(lines.map((l) => [l.analyzer, l.hook, l.limitMs, l.stalls, l.action]),
       [...Array.from({ length: MAX_STALLS - 1 }, (_, i) => ['never-returns', 'onFlow', STALL_MS, i + 1, 'restarted']), ['never-returns', 'onFlow', STALL_MS, MAX_STALLS, 'disabled']]);
