@@ -14,8 +14,7 @@ import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { createAppMetaExtractor, type AppMetaExtractor } from '../../shared/appmeta/app-meta-extractor.js';
 import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
-import { decodeFrame, DecodedPacket, LinkType, type DecodeOptions } from '../../shared/decode/index.js';
-import { decodeFastLane } from '../../shared/decode/fast-lane.js';
+import { decodeFrame, decodeFrameFast, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
 import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowEngine, FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
@@ -252,15 +251,12 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
       entry.packets++;
       // the frame where the reader holds it: no view object per packet (fr.data makes one);
-      // the fast lane takes Ethernet[/802.1Q]/IPv4/TCP|UDP, anything else goes to decodeFrame
-      // (decodeFrameFast, unfolded). The time is copied from field to field after the decode:
-      // handed to the decoder (a call V8 does not inline) the double was boxed into a new heap
-      // number per packet, ~32 MB of garbage in a 2,000,000-packet import. The decoders only
-      // store the time they are given.
-      const linkType = fr.linkType;
-      if (!fast || linkType !== LinkType.Ethernet || !decodeFastLane(fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW)) {
-        decodeFrame(linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
-      }
+      // the fast lane takes Ethernet[/802.1Q]/IPv4/TCP|UDP, anything else goes to decodeFrame.
+      // The time is copied from field to field after the decode: handed to the fast lane (a
+      // call V8 does not inline) the double was boxed into a new heap number per packet, ~32 MB
+      // of garbage in a 2,000,000-packet import. The decoders only store the time they are given.
+      if (fast) decodeFrameFast(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
+      else decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
       inner.tsUs = fr.tsUs;
       if (onPacket !== undefined && (inner.sport === DNS_PORT || inner.dport === DNS_PORT) && inner.payloadLen > 0) {
         // the tap reads DNS messages from the payload: this (rare) packet again, with its view
