@@ -251,9 +251,13 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
       entry.packets++;
       // the frame where the reader holds it: no view object per packet (fr.data makes one);
-      // the fast lane takes Ethernet[/802.1Q]/IPv4/TCP|UDP, anything else goes to decodeFrame
-      if (fast) decodeFrameFast(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner, NO_VIEW);
-      else decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner, NO_VIEW);
+      // the fast lane takes Ethernet[/802.1Q]/IPv4/TCP|UDP, anything else goes to decodeFrame.
+      // The time is copied from field to field after the decode: handed to the fast lane (a
+      // call V8 does not inline) the double was boxed into a new heap number per packet, ~32 MB
+      // of garbage in a 2,000,000-packet import. The decoders only store the time they are given.
+      if (fast) decodeFrameFast(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
+      else decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
+      inner.tsUs = fr.tsUs;
       if (onPacket !== undefined && (inner.sport === DNS_PORT || inner.dport === DNS_PORT) && inner.payloadLen > 0) {
         // the tap reads DNS messages from the payload: this (rare) packet again, with its view
         decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);
