@@ -257,7 +257,13 @@ export class AgentPipeline {
     const d = this.pkt;
     // decodeFrameFast, unfolded: whether the fast lane took the frame says it is the common kind
     const common = linkType === LinkType.Ethernet && decodeFastLane(buf, offset, capLen, f.wireLen, 0, d, DECODE_OPTIONS);
-    if (!common) decodeFrame(linkType, buf, offset, capLen, f.wireLen, 0, d, DECODE_OPTIONS);
+    // the first frame also takes the rare paths below (decodeFrame, which decodes it from
+    // scratch into the same record, and the general path without the pair memo): their call
+    // sites then have type feedback when V8 optimizes this function, and the first frame that
+    // needs them later (one the fast lane declines, the first UDP datagram) does not
+    // deoptimize it (docs/benchmarks.md, eighth round)
+    const first = this.seen === 1;
+    if (!common || first) decodeFrame(linkType, buf, offset, capLen, f.wireLen, 0, d, DECODE_OPTIONS);
     d.tsUs = f.tsUs; // the decoders only store the time they are given
     const flags = d.flags;
     // added on every frame, not under a branch: the branch first taken after V8 optimized this
@@ -279,7 +285,7 @@ export class AgentPipeline {
     }
     // the fast lane's frames are Ethernet/IPv4 without a tunnel; for TCP the noise verdict, the
     // direction and the pseudonyms depend only on the address pair and the L2 flags (pair-memo.ts)
-    const pair = common && pktType < 0 && d.proto === IPPROTO_TCP ? this.pair : null;
+    const pair = common && !first && pktType < 0 && d.proto === IPPROTO_TCP ? this.pair : null;
     if (pair !== null && pair.apply(d)) {
       this.noise.passKept(d);
       this.anonymizer.stats.lookups += pair.lookups;

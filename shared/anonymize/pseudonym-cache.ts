@@ -134,12 +134,18 @@ export class PseudonymCache {
     const stamp = t.stamp;
     const ep = t.epoch;
     const mask = this.mask;
-    for (let p = 0, s = home; p < MAX_PROBE; p++, s = (s + 1) & mask) {
-      if (stamp[s] !== ep) return -1; // no deletions, so an empty slot ends the run
-      const b = s * w;
+    // the next slot and probe count are computed at the top of every probe, the first included:
+    // computed only when a probe goes on, V8 had no type feedback for them when it optimized the
+    // anonymizer, and the first collision deoptimized it (docs/benchmarks.md, eighth round)
+    for (let p = 0, s = home; p < MAX_PROBE; ) {
+      const at = s;
+      s = (s + 1) & mask;
+      p++;
+      if (stamp[at] !== ep) return -1; // no deletions, so an empty slot ends the run
+      const b = at * w;
       if (keys[b] !== k0) continue;
       if (w > 1 && (keys[b + 1] !== k1 || (w > 2 && (keys[b + 2] !== k2 || (w > 3 && keys[b + 3] !== k3))))) continue;
-      return s;
+      return at;
     }
     return -1;
   }

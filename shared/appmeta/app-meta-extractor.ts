@@ -102,6 +102,8 @@ export class AppMetaExtractor {
   /** hash -> sequence number of hellos/heads already reported (retransmissions) */
   private readonly recent = new Map<number, number>();
   private readonly quic = new Map<string, QuicConn>();
+  /** until the first packet with payload is inspected (see inspect) */
+  private fresh = true;
   private quicTokens = QUIC_KEYS_PER_SECOND;
   private quicTokensAtUs = 0;
   private readonly addr = new Uint8Array(16);
@@ -128,8 +130,18 @@ export class AppMetaExtractor {
     const avail = d.frameOff + d.capLen - off;
     if (avail < len) len = avail;
     if (len <= 0) return;
-    if (d.proto === IPPROTO_TCP) this.tcp(d, off, len, sink);
-    else if (d.proto === IPPROTO_UDP) this.udp(d, off, len, sink);
+    // UDP is tested first, so that this compare runs on every packet; and the extractor's first
+    // packet makes the udp() call whatever it is, with nothing to read (0 bytes: no effect).
+    // Both then have type feedback when V8 optimizes this function (and the pipeline's, which
+    // inlines it): the first UDP datagram, after thousands of TCP segments, deoptimized them.
+    const proto = d.proto;
+    const udp = proto === IPPROTO_UDP;
+    if (udp || this.fresh) {
+      this.fresh = false;
+      this.udp(d, off, udp ? len : 0, sink);
+      if (udp) return;
+    }
+    if (proto === IPPROTO_TCP) this.tcp(d, off, len, sink);
   }
 
   /** Drops stream and QUIC state idle since before nowUs - 10 s (the pipeline's tick). */
@@ -291,6 +303,7 @@ export class AppMetaExtractor {
   // --- UDP ---
 
   private udp(d: DecodedPacket, off: number, len: number, sink: MetaSink): void {
+    if (len === 0) return; // inspect's first call
     const f = d.frame;
     if (d.sport === DNS_PORT || d.dport === DNS_PORT) {
       if (len < 12) return;

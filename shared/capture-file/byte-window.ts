@@ -76,7 +76,9 @@ export class ByteWindow {
    */
   fill(n: number): number {
     if (this.end - this.pos >= n || this.eof) return this.end - this.pos;
-    if (n > this.buf.length - this.pos) this.makeRoom(n);
+    // at pos 0 (the first read) makeRoom() moves nothing; called then anyway, so that the call
+    // has type feedback when V8 optimizes the reader, and the first refill does not deoptimize it
+    if (n > this.buf.length - this.pos || this.pos === 0) this.makeRoom(n);
     while (this.end - this.pos < n) {
       let got: number;
       try {

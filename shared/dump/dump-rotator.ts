@@ -19,6 +19,13 @@ export interface DumpRotatorOptions {
 
 export class DumpRotator {
   private maxPackets = 0;
+  /**
+   * add() runs rotateIfFull() when the dump reaches this count: 1 for a rotator's first packet,
+   * then maxPackets (never above it). The first packet so runs that call once and records type
+   * feedback for it; without, the first rotation (packet 20,000 of a replay) met a call V8 had
+   * compiled add() and its callers without, and deoptimized them (docs/benchmarks.md).
+   */
+  private due = 1;
   private maxSpanUs = 0;
   private readonly writer: DumpWriter;
   private readonly onDump: (bytes: Uint8Array, header: DumpHeader) => void;
@@ -46,7 +53,12 @@ export class DumpRotator {
     // a packet that falls outside the open dump's time window starts the next dump
     if (w.count > 0 && rec.tsUs - w.firstTsUs >= this.maxSpanUs) this.emit();
     w.add(rec);
-    if (w.count >= this.maxPackets) this.emit();
+    if (w.count >= this.due) this.rotateIfFull();
+  }
+
+  private rotateIfFull(): void {
+    this.due = this.maxPackets;
+    if (this.writer.count >= this.maxPackets) this.emit();
   }
 
   /** Time-based rotation while no packets arrive; nowUs is in the packets' clock (µs since the epoch). */
@@ -72,6 +84,7 @@ export class DumpRotator {
     }
     if (!(maxSeconds > 0) || !Number.isFinite(maxSeconds)) throw new RangeError(`maxSeconds must be a positive number, got ${maxSeconds}`);
     this.maxPackets = maxPackets;
+    if (this.due > maxPackets) this.due = maxPackets;
     this.maxSpanUs = maxSeconds * 1e6;
   }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { DumpRotator, DumpWriter, decodeDump, type DumpHeader } from '../../../shared/dump/index.js';
 import { PacketRecord } from '../../../shared/packet/packet-record.js';
 import type { AppMeta } from '../../../shared/appmeta/meta-record.js';
@@ -107,6 +108,38 @@ describe('dump rotator', () => {
     rot.tick(T0 + 1000 + 400 + 1_000_000);
     assert.equal(dumps.length, 4);
     assert.deepEqual(dumps.map((d) => d.header.sequence), [100, 101, 102, 103]);
+  });
+
+  it('emits at the packet count in force, whatever the limits and their changes (model check)', () => {
+    // add() checks the count against a threshold that starts at 1 (the first packet runs the
+    // rotation check once, for V8's type feedback) and is maxPackets afterwards: no dump may
+    // come out earlier or later than the plain rule "count >= maxPackets" says
+    const op = fc.oneof(
+      fc.record({ add: fc.integer({ min: 1, max: 40 }) }),
+      fc.record({ limit: fc.integer({ min: 1, max: 30 }) }),
+    );
+    fc.assert(fc.property(fc.integer({ min: 1, max: 30 }), fc.array(op, { maxLength: 12 }), (max0, ops) => {
+      const { rot, dumps, add } = setup(max0, 120);
+      const model: number[] = [];
+      let max = max0;
+      let open = 0;
+      let t = T0;
+      for (const o of ops) {
+        if ('add' in o) {
+          for (let i = 0; i < o.add; i++) {
+            add(t++);
+            open++;
+            if (open >= max) { model.push(open); open = 0; }
+          }
+        } else {
+          rot.setLimits(o.limit, 120);
+          max = o.limit;
+          if (open >= max) { model.push(open); open = 0; }
+        }
+      }
+      assert.deepEqual(dumps.map((d) => d.header.packetCount), model);
+      assert.equal(rot.pending, open);
+    }), { numRuns: 300 });
   });
 
   it('rejects nonsense limits', () => {
