@@ -175,6 +175,14 @@ describe('decoder fast lane', function () {
         assert.equal(compare(f, 0, f.length, wire || f.length, o), false, name);
       }
     }
+    // a caller that says the frame is longer than its buffer: the lane (whose 16- and 32-bit
+    // reads would throw past the buffer) declines, and the full decoder takes it without throwing
+    const whole = ethernet(0x0800, ip);
+    const cut = whole.subarray(0, 14 + 20 + 13); // ends inside the TCP header, after its data offset
+    const viaLane = new DecodedPacket();
+    assert.equal(decodeFastLane(cut, 0, whole.length, whole.length, 1, viaLane, undefined), false);
+    assert.doesNotThrow(() => decodeFrameFast(LinkType.Ethernet, cut, 0, whole.length, whole.length, 1, viaLane));
+    assert.equal(compare(cut, 0, whole.length, whole.length, undefined), false);
     // the VXLAN frame takes the lane when tunnels are not decoded anyway
     const vx = cases.find((c) => c[0].startsWith('VXLAN'))![1];
     assert.equal(compare(vx, 0, vx.length, vx.length, { innerTunnels: false }), true);
