@@ -13,6 +13,7 @@ import { makeBrowsingCapture } from './make-browsing-capture.js';
 import { initOwnerKeys } from '../shared/keys/owner-keys.js';
 import { replayFiles, type ReplaySummary } from '../agent/pipeline/replay-files.js';
 import { repoRoot, referencePcapsDir } from '../shared/util/repo-paths.js';
+import { median } from './alternated-rounds.js';
 
 export interface MetadataOverhead {
   file: string;
@@ -67,10 +68,6 @@ export async function benchPipelineWithMetadata(file: string, keyFile: string, r
   return { off, on };
 }
 
-export function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s[s.length >> 1]!;
-}
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const arg = (name: string, dflt: number): number => {

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchReport, cpuSeconds } from './report.js';
 import { makeBenchCapture } from './make-capture.js';
-import { timeArgus } from './argus-reference.js';
-import { timeProcess } from './whole-process.js';
-import { collectorCommand } from './collector-command.js';
+import { argusCommand, timeArgus } from './argus-reference.js';
+import { alternateRounds, cpuOf, median, roundRatios, span } from './alternated-rounds.js';
+import { wholeCommand } from './whole-alternated.js';
 import { benchDecode } from './decode-bench.js';
 import { benchAnonymize } from './anonymize-bench.js';
 import { benchDumpEncode } from './dump-bench.js';
@@ -26,7 +26,7 @@ import { benchConsole } from './console-bench.js';
 import { benchOrgIsolation } from './org-isolation.js';
 import { benchIntelligentPcap } from './intelligent-pcap.js';
 import { replayFiles } from '../agent/pipeline/replay-files.js';
-import { benchMetadataOverhead, benchPipelineWithMetadata, median } from './app-meta-bench.js';
+import { benchMetadataOverhead, benchPipelineWithMetadata } from './app-meta-bench.js';
 import { makeBrowsingCapture } from './make-browsing-capture.js';
 import { benchAppEvents } from './app-events-bench.js';
 import { benchDgaEval } from './dga-eval.js';
@@ -37,6 +37,9 @@ import { benchPgViews } from './pg-views-bench.js';
 const json = process.argv.includes('--json');
 const packetsArg = process.argv.find((a) => a.startsWith('--packets='));
 const TARGET_PACKETS = packetsArg ? Number(packetsArg.slice('--packets='.length)) : 2_000_000;
+const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
+/** rounds of the whole-process comparison (argus, import, replay in turn; bench/alternated-rounds.ts) */
+const WHOLE_ROUNDS = roundsArg ? Math.max(1, Number(roundsArg.slice('--rounds='.length)) | 0) : 5;
 
 async function main(): Promise<void> {
   const report = new BenchReport(json);
@@ -75,21 +78,36 @@ async function main(): Promise<void> {
   report.add({ name: 'replay pipeline (metadata extraction on, the default)', value: rep.result.stats.packetsSeen / rep.cpu, unit: 'packets/s per core', reference: argusRef, target: '>= 1,000,000' });
   report.add({ name: 'dump size, header-only', value: dumpBytes / kept, unit: 'bytes/packet', target: '<= 15 (Mongoose ~75)' });
 
-  log('whole processes on the same capture as argus -r: meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay, each through its shipped launcher and bundle, start-up included');
+  log(`whole processes on the same capture as argus -r, in ${WHOLE_ROUNDS} alternated rounds (argus, import, replay in turn): meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay, each through its shipped launcher and bundle, start-up included`);
   const wholeDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-whole-'));
-  const wholeDb = join(wholeDir, 'flows.db');
-  // through the package launcher, as users start it
-  const impCmd = collectorCommand(repoRoot(), ['import', '--db', wholeDb, '--anon-key', ownerKey, '--no-progress', cap.file]);
-  const imp = timeProcess(impCmd.argv, { env: impCmd.env, before: () => rmSync(wholeDb, { force: true }) });
-  const argusCpu = argus ? { name: 'argus -r', value: argus.cpuSeconds } : undefined;
-  if (imp) report.add({ name: 'meerkat-collector import, whole process', value: imp.cpuSeconds, unit: 'CPU s', reference: argusCpu, target: '<= argus -r', note: `${(cap.packets / imp.cpuSeconds / 1e6).toFixed(2)} M packets/s per core; ${imp.wallSeconds.toFixed(1)} s wall` });
-  else log('meerkat-collector import: the command failed');
-  const wholeDumps = join(wholeDir, 'dumps');
-  const rp = timeProcess([join(repoRoot(), 'dist', 'agent-bundle', 'meerkat-agent'), 'replay', '--out', wholeDumps, '--anon-key', ownerKey, cap.file],
-    { before: () => { rmSync(wholeDumps, { recursive: true, force: true }); mkdirSync(wholeDumps); } });
-  if (rp) report.add({ name: 'meerkat-agent replay, whole process', value: cap.packets / rp.cpuSeconds, unit: 'packets/s per core', reference: argusRef, target: '>= 1,500,000', note: `${rp.cpuSeconds.toFixed(2)} s CPU, ${rp.wallSeconds.toFixed(1)} s wall` });
-  else log('meerkat-agent replay: the command failed');
-  rmSync(wholeDir, { recursive: true, force: true });
+  try {
+    const argusWhole = argusCommand(cap.file, wholeDir);
+    const t = alternateRounds([
+      { name: 'argus', prepare: () => { rmSync(argusWhole.out, { force: true }); return { argv: argusWhole.argv }; } },
+      wholeCommand('import', 'import', repoRoot(), join(wholeDir, 'flows.db'), cap.file, ownerKey),
+      wholeCommand('replay', 'replay', repoRoot(), join(wholeDir, 'dumps'), cap.file, ownerKey),
+    ], WHOLE_ROUNDS, (r, cpu) => log(`  round ${r + 1}: argus ${cpu.argus!.toFixed(2)} s, import ${cpu.import!.toFixed(2)} s, replay ${cpu.replay!.toFixed(2)} s CPU`));
+    const argusCpu = cpuOf(t.argus!);
+    const impCpu = cpuOf(t.import!);
+    const repCpu = cpuOf(t.replay!);
+    const wall = (x: { wallSeconds: number }[]): string => `${median(x.map((v) => v.wallSeconds)).toFixed(1)} s wall`;
+    const impRatio = roundRatios(impCpu, argusCpu);
+    report.add({
+      name: 'meerkat-collector import, whole process (median of rounds)', value: median(impCpu), unit: 'CPU s',
+      reference: { name: 'argus -r, same rounds', value: median(argusCpu) }, target: '<= argus -r',
+      note: `per-round import / argus ${span(impRatio)}; ${(cap.packets / median(impCpu) / 1e6).toFixed(2)} M packets/s per core; ${wall(t.import!)}`,
+    });
+    const repPps = repCpu.map((c) => cap.packets / c);
+    report.add({
+      name: 'meerkat-agent replay, whole process (median of rounds)', value: median(repPps), unit: 'packets/s per core',
+      reference: { name: 'argus -r, same rounds', value: cap.packets / median(argusCpu) }, target: '>= 1,500,000',
+      note: `${span(repCpu)} s CPU; per-round replay / argus CPU ${span(roundRatios(repCpu, argusCpu))}; ${wall(t.replay!)}`,
+    });
+  } catch (e) {
+    log(`whole processes: ${(e as Error).message}`);
+  } finally {
+    rmSync(wholeDir, { recursive: true, force: true });
+  }
 
   log('application metadata: replay pipeline with extraction off and on (alternating runs), dump bytes it adds');
   const pm = await benchPipelineWithMetadata(cap.file, ownerKey, 3);

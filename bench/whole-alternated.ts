@@ -1,0 +1,135 @@
+// Whole-process `meerkat-collector import` or `meerkat-agent replay` of one capture against
+// `argus -r` on it and, when given, against another build of this repository (e.g. main,
+// built apart), in alternated rounds (bench/alternated-rounds.ts): the figures are each
+// round's ratios (ranges and medians). Both start through their package launchers, as users
+// start them (bench/collector-command.ts, dist/agent-bundle/meerkat-agent); each import goes
+// into a new database, each replay into an emptied directory. The entry points are
+// bench/import-alternated.ts and bench/replay-alternated.ts.
+//   node dist/bench/import-alternated.js --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]
+//   node dist/bench/replay-alternated.js --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]
+// With --keep the last round's outputs stay in DIR (import: this.db and base.db, for
+// bench/import-rows-check.ts; replay: this/ and base/, for `diff -r` with a fixed --agent-id).
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../shared/util/repo-paths.js';
+import { openCaptureFile } from '../shared/capture-file/index.js';
+import { collectorCommand } from './collector-command.js';
+import { argusCommand } from './argus-reference.js';
+import { alternateRounds, cpuOf, median, roundRatios, span, type RoundCommand } from './alternated-rounds.js';
+
+export type WholeCommand = 'import' | 'replay';
+
+interface Options {
+  capture: string;
+  anonKey: string;
+  base?: string;
+  rounds: number;
+  keep?: string;
+  agentId?: string;
+}
+
+function parse(kind: WholeCommand): Options | null {
+  const usage = `usage: ${kind}-alternated --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]` +
+    (kind === 'replay' ? ' [--agent-id UUID]' : '') + '\n';
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        capture: { type: 'string' }, 'anon-key': { type: 'string' }, base: { type: 'string' }, rounds: { type: 'string', default: '5' },
+        keep: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`${kind}-alternated: ${(e as Error).message}\n${usage}`);
+    process.exitCode = 2;
+    return null;
+  }
+  if (values.help === true) {
+    process.stdout.write(usage);
+    return null;
+  }
+  const rounds = Number(values.rounds);
+  if (values.capture === undefined || values['anon-key'] === undefined || !Number.isSafeInteger(rounds) || rounds < 1) {
+    process.stderr.write(usage);
+    process.exitCode = 2;
+    return null;
+  }
+  return {
+    capture: values.capture, anonKey: values['anon-key'], rounds,
+    ...(values.base !== undefined ? { base: values.base } : {}),
+    ...(values.keep !== undefined ? { keep: values.keep } : {}),
+    ...(values['agent-id'] !== undefined ? { agentId: values['agent-id'] } : {}),
+  };
+}
+
+/** The round command that runs `kind` of the build in `repo`, its output at `out`. */
+export function wholeCommand(kind: WholeCommand, name: string, repo: string, out: string, capture: string, anonKey: string, agentId?: string): RoundCommand {
+  if (kind === 'import') {
+    return {
+      name,
+      prepare: () => {
+        for (const s of ['', '-wal', '-shm']) rmSync(out + s, { force: true });
+        return collectorCommand(repo, ['import', '--db', out, '--anon-key', anonKey, '--no-progress', capture]);
+      },
+    };
+  }
+  return {
+    name,
+    prepare: () => {
+      rmSync(out, { recursive: true, force: true });
+      mkdirSync(out);
+      const id = agentId !== undefined ? ['--agent-id', agentId] : [];
+      return { argv: [join(repo, 'dist', 'agent-bundle', 'meerkat-agent'), 'replay', '--out', out, '--anon-key', anonKey, ...id, capture] };
+    },
+  };
+}
+
+function countFrames(capture: string): number {
+  const r = openCaptureFile(capture);
+  try {
+    while (r.next() !== null);
+    return r.framesRead;
+  } finally {
+    r.close();
+  }
+}
+
+export function runAlternated(kind: WholeCommand): void {
+  const o = parse(kind);
+  if (o === null) return;
+  const dir = o.keep ?? mkdtempSync(join(tmpdir(), `meerkat-${kind}-alt-`));
+  // --keep names a directory that need not exist yet
+  if (o.keep !== undefined) mkdirSync(dir, { recursive: true });
+  const outOf = (name: string): string => join(dir, kind === 'import' ? `${name}.db` : name);
+  const argus = argusCommand(o.capture, dir);
+  const commands: RoundCommand[] = [];
+  if (o.base !== undefined) commands.push(wholeCommand(kind, 'base', o.base, outOf('base'), o.capture, o.anonKey, o.agentId));
+  commands.push({ name: 'argus', prepare: () => { rmSync(argus.out, { force: true }); return { argv: argus.argv }; } });
+  commands.push(wholeCommand(kind, 'this', repoRoot(), outOf('this'), o.capture, o.anonKey, o.agentId));
+  let t;
+  try {
+    t = alternateRounds(commands, o.rounds, (r, cpu) => {
+      process.stderr.write(`round ${r + 1}: ${commands.map((c) => `${c.name} ${cpu[c.name]!.toFixed(2)} s`).join(', ')}\n`);
+    });
+  } finally {
+    if (o.keep === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+  const thisCpu = cpuOf(t.this!);
+  const argusCpu = cpuOf(t.argus!);
+  const lines = [`${kind}: ${o.rounds} rounds, CPU s (user + system):`, `  argus -r        ${span(argusCpu)}`, `  this build      ${span(thisCpu)}`];
+  if (o.base !== undefined) lines.push(`  base build      ${span(cpuOf(t.base!))}`);
+  lines.push(`  this / argus    ${span(roundRatios(thisCpu, argusCpu))}`);
+  if (o.base !== undefined) {
+    const baseCpu = cpuOf(t.base!);
+    const r = roundRatios(thisCpu, baseCpu);
+    lines.push(`  base / argus    ${span(roundRatios(baseCpu, argusCpu))}`,
+      `  this / base     ${span(r)} (this lower in ${r.filter((x) => x < 1).length} of ${o.rounds})`);
+  }
+  const frames = countFrames(o.capture);
+  const mpps = (cpu: number[]): string => `${(frames / median(cpu) / 1e6).toFixed(2)} M`;
+  lines.push(`  packets/s per core at the median (${frames} frames): this build ${mpps(thisCpu)}` +
+    (o.base !== undefined ? `, base ${mpps(cpuOf(t.base!))}` : '') + `, argus ${mpps(argusCpu)}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}

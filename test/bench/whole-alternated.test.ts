@@ -1,0 +1,53 @@
+// The alternated whole-process benches end to end on a small reference capture: one round of
+// argus and this build's `meerkat-collector import` or `meerkat-agent replay` (through the
+// launchers), the outputs kept in a directory that did not exist before (--keep creates it).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
+import { referencePcapsDir, repoRoot } from '../../shared/util/repo-paths.js';
+import { nodeScriptArgs } from '../helpers/node-script.js';
+
+describe('alternated whole-process benches', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'meerkat-import-alt-test-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--keep DIR: creates DIR and leaves the last round\'s database and argus output there', () => {
+    initOwnerKeys(join(dir, 'owner'));
+    const keep = join(dir, 'not', 'yet');
+    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url),
+      '--capture', join(referencePcapsDir(), 'zeek', 'http_get.pcap'), '--anon-key', join(dir, 'owner', ANON_KEY_FILE),
+      '--rounds', '1', '--keep', keep], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /this \/ argus/);
+    assert.ok(existsSync(join(keep, 'this.db')), 'the import\'s database is kept');
+    assert.ok(existsSync(join(keep, 'out.argus')), 'argus\'s output is kept');
+  });
+
+  it('replay-alternated against a base build: the same dumps with a fixed agent id, and the ratios', () => {
+    initOwnerKeys(join(dir, 'owner'));
+    const keep = join(dir, 'kept');
+    // this checkout as its own base: both builds must write byte-identical dumps
+    const repo = repoRoot();
+    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/replay-alternated', import.meta.url),
+      '--capture', join(referencePcapsDir(), 'zeek', 'http_get.pcap'), '--anon-key', join(dir, 'owner', ANON_KEY_FILE),
+      '--rounds', '1', '--keep', keep, '--base', repo, '--agent-id', '11111111-1111-4111-8111-111111111111'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^replay: 1 rounds/);
+    assert.match(r.stdout, /this \/ base .*\(this lower in [01] of 1\)/);
+    assert.match(r.stdout, /packets\/s per core at the median \(\d+ frames\)/);
+    const dumps = readdirSync(join(keep, 'this'));
+    assert.ok(dumps.length > 0, 'replay wrote dumps');
+    assert.deepEqual(readdirSync(join(keep, 'base')), dumps);
+  });
+
+  it('without --capture: usage error, exit 2', () => {
+    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url), '--rounds', '1'], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /usage: import-alternated/);
+  });
+});
