@@ -379,7 +379,7 @@ export class AppMetaExtractor {
         b.fill(0);
         b.set(a.address);
         const anon = this.addresses.anonymize(v, b);
-        out.address = { address: formatIp(v, b), pseudonym: anon };
+        out.address = { address: formatIp(v, b), pseudonym: anon, bytes: b.slice(0, v === 4 ? 4 : 16) };
       } else if (a.data !== null && a.type !== DnsType.A && a.type !== DnsType.AAAA) {
         out.name = this.nameOf(a.data, sealTargets && a.type === DnsType.PTR);
       }

@@ -15,6 +15,11 @@ export interface MetaName {
 export interface MetaAddress {
   address: string;
   pseudonym: boolean;
+  /**
+   * The same address as 4 or 16 bytes, when whoever made the record had them (the agent's
+   * extractor): the dump writer stores these instead of parsing `address` back.
+   */
+  bytes?: Uint8Array;
 }
 
 export interface DnsAnswerMeta {

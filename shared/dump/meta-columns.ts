@@ -121,10 +121,20 @@ export class MetaEncoder {
     I.u32(a.type & 0xffff);
     I.u32(a.ttl >>> 0);
     if (a.address !== undefined) {
-      const ip = parseIp(a.address.address);
-      const v4 = ip.version === 4;
+      // the extractor's bytes when it gave them (no text to parse back), else the text's
+      const given = a.address.bytes;
+      let bytes: Uint8Array;
+      let v4: boolean;
+      if (given !== undefined && (given.length === 4 || given.length === 16)) {
+        bytes = given;
+        v4 = given.length === 4;
+      } else {
+        const ip = parseIp(a.address.address);
+        bytes = ip.bytes;
+        v4 = ip.version === 4;
+      }
       I.u32(v4 ? (a.address.pseudonym ? AnswerForm.V4Anon : AnswerForm.V4) : (a.address.pseudonym ? AnswerForm.V6Anon : AnswerForm.V6));
-      this.addrs.bytes(ip.bytes, 0, v4 ? 4 : 16);
+      this.addrs.bytes(bytes, 0, v4 ? 4 : 16);
     } else if (a.name !== undefined) {
       I.u32(AnswerForm.Name);
       this.name(a.name);

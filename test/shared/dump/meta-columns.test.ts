@@ -12,6 +12,7 @@ import { PacketRecord } from '../../../shared/packet/packet-record.js';
 import { recordsFromPcap } from './helpers/pcap-records.js';
 import { snapshot } from './helpers/record-arbitrary.js';
 import { repoRoot } from '../../../shared/util/repo-paths.js';
+import { parseIp } from '../../../shared/net/ip-address.js';
 
 const AGENT = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
 const KEY = '00ff10ee20dd30cc';
@@ -75,6 +76,24 @@ describe('dump metadata columns (format version 2)', () => {
       assert.equal(d.header.version, DUMP_VERSION);
       assert.deepEqual(d.meta, JSON.parse(JSON.stringify(want)));
     }), { numRuns: 200 });
+  });
+
+  it('stores an answer address given with its bytes (as the extractor gives it) exactly as one given as text (property)', () => {
+    const dnsWith = (answers: DnsAnswerMeta[]): AppMeta => ({
+      kind: 'dns', response: true, tcp: false, id: 7, opcode: 0, authoritative: false, truncated: false, recursionDesired: true,
+      recursionAvailable: true, rcode: 0, query: { name: 'example.com', pseudonym: false }, qtype: 1, qclass: 1, answers, complete: true,
+    });
+    const dumpOf = (m: AppMeta): Uint8Array => {
+      const w = new DumpWriter({ agentId: AGENT, anonKeyId: KEY, snapLen: 0, compression: 'none' });
+      w.queueMeta(m);
+      w.add(pkt(0));
+      return w.finish(1);
+    };
+    fc.assert(fc.property(fc.array(fc.oneof(fc.ipV4(), fc.ipV6()), { minLength: 1, maxLength: 4 }), fc.boolean(), (texts, pseudonym) => {
+      const asText = texts.map((t): DnsAnswerMeta => ({ type: t.includes(':') ? 28 : 1, ttl: 60, address: { address: t, pseudonym } }));
+      const withBytes = asText.map((a): DnsAnswerMeta => ({ ...a, address: { ...a.address!, bytes: parseIp(a.address!.address).bytes.slice(0, a.type === 1 ? 4 : 16) } }));
+      assert.deepEqual(dumpOf(dnsWith(withBytes)), dumpOf(dnsWith(asText)));
+    }), { numRuns: 300 });
   });
 
   it('stores nothing for a fresh writer\'s first packet, and a record queued after 256 tuples with its packet, in the first dump and the next', () => {
