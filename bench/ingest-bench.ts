@@ -90,10 +90,16 @@ class ArraySpool implements ShipperSpool {
   remove(seq: number): void { this.m.delete(seq); }
 }
 
+/** The metric's value summed over its series (labelled, e.g. by organisation, or not); NaN when absent. */
 async function scrape(opsPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
-  return line ? Number(line.split(' ')[1]) : NaN;
+  let sum = NaN;
+  for (const l of text.split('\n')) {
+    if (!l.startsWith(name + ' ') && !l.startsWith(name + '{')) continue;
+    const v = Number(l.slice(l.lastIndexOf(' ') + 1));
+    sum = Number.isNaN(sum) ? v : sum + v;
+  }
+  return sum;
 }
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
