@@ -90,9 +90,11 @@ class ArraySpool implements ShipperSpool {
   remove(seq: number): void { this.m.delete(seq); }
 }
 
-/** The metric's value summed over its series (labelled, e.g. by organisation, or not); NaN when absent. */
-async function scrape(opsPort: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+/**
+ * A metric's value in Prometheus text, summed over its series (labelled, e.g. by
+ * organisation, or not); NaN when the text has none.
+ */
+export function metricValue(text: string, name: string): number {
   let sum = NaN;
   for (const l of text.split('\n')) {
     if (!l.startsWith(name + ' ') && !l.startsWith(name + '{')) continue;
@@ -100,6 +102,10 @@ async function scrape(opsPort: number, name: string): Promise<number> {
     sum = Number.isNaN(sum) ? v : sum + v;
   }
   return sum;
+}
+
+async function scrape(opsPort: number, name: string): Promise<number> {
+  return metricValue(await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(), name);
 }
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

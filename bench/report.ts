@@ -49,7 +49,8 @@ export class BenchReport {
     const head = ['figure', 'value', 'reference (same run)', 'ratio', 'target'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-    return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+    const notes = this.figures.filter((f) => f.note !== undefined).map((f) => `- ${f.name}: ${f.note}`);
+    return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), ...(notes.length > 0 ? ['', 'notes:', ...notes] : [])].join('\n');
   }
 }
 
