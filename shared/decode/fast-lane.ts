@@ -53,8 +53,9 @@ export function decodeFastLane(
   f: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number, out: DecodedPacket, opts: DecodeOptions | undefined,
 ): boolean {
   const end = offset + capLen;
-  // Ethernet II, then IPv4 directly or behind one 802.1Q tag; a frame said to reach past its
-  // buffer goes to decodeFrame, which reads byte by byte and flags it (DataView reads throw)
+  // Ethernet II, then IPv4 directly or behind one 802.1Q tag. A frame said to reach past its
+  // buffer goes to decodeFrame (the lane's DataView reads would throw there; decodeFrame does
+  // not: test/shared/decode/fast-lane.test.ts)
   let l3 = offset + 14;
   if (l3 + 20 > end || end > f.length) return false;
   let type = (f[offset + 12]! << 8) | f[offset + 13]!;
