@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchReport, cpuSeconds } from './report.js';
 import { makeBenchCapture } from './make-capture.js';
-import { argusCommand, timeArgus } from './argus-reference.js';
+import { timeArgus } from './argus-reference.js';
 import { alternateRounds, cpuOf, median, roundRatios, span } from './alternated-rounds.js';
-import { wholeCommand } from './whole-alternated.js';
+import { argusRoundCommand, wholeCommand } from './whole-alternated.js';
 import { benchDecode } from './decode-bench.js';
 import { benchAnonymize } from './anonymize-bench.js';
 import { benchDumpEncode } from './dump-bench.js';
@@ -81,9 +81,8 @@ async function main(): Promise<void> {
   log(`whole processes on the same capture as argus -r, in ${WHOLE_ROUNDS} alternated rounds (argus, import, replay in turn): meerkat-collector import (default analyzers, SQLite) and meerkat-agent replay, each through its shipped launcher and bundle, start-up included`);
   const wholeDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-whole-'));
   try {
-    const argusWhole = argusCommand(cap.file, wholeDir);
     const t = alternateRounds([
-      { name: 'argus', prepare: () => { rmSync(argusWhole.out, { force: true }); return { argv: argusWhole.argv }; } },
+      argusRoundCommand(cap.file, wholeDir),
       wholeCommand('import', 'import', repoRoot(), join(wholeDir, 'flows.db'), cap.file, ownerKey),
       wholeCommand('replay', 'replay', repoRoot(), join(wholeDir, 'dumps'), cap.file, ownerKey),
     ], WHOLE_ROUNDS, (r, cpu) => log(`  round ${r + 1}: argus ${cpu.argus!.toFixed(2)} s, import ${cpu.import!.toFixed(2)} s, replay ${cpu.replay!.toFixed(2)} s CPU`));

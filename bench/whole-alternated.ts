@@ -96,6 +96,12 @@ function countFrames(capture: string): number {
   }
 }
 
+/** The round command that runs `argus -r` on `capture`, its configuration and output in `dir`. */
+export function argusRoundCommand(capture: string, dir: string): RoundCommand {
+  const argus = argusCommand(capture, dir);
+  return { name: 'argus', prepare: () => { rmSync(argus.out, { force: true }); return { argv: argus.argv }; } };
+}
+
 export function runAlternated(kind: WholeCommand): void {
   const o = parse(kind);
   if (o === null) return;
@@ -103,10 +109,9 @@ export function runAlternated(kind: WholeCommand): void {
   // --keep names a directory that need not exist yet
   if (o.keep !== undefined) mkdirSync(dir, { recursive: true });
   const outOf = (name: string): string => join(dir, kind === 'import' ? `${name}.db` : name);
-  const argus = argusCommand(o.capture, dir);
   const commands: RoundCommand[] = [];
   if (o.base !== undefined) commands.push(wholeCommand(kind, 'base', o.base, outOf('base'), o.capture, o.anonKey, o.agentId));
-  commands.push({ name: 'argus', prepare: () => { rmSync(argus.out, { force: true }); return { argv: argus.argv }; } });
+  commands.push(argusRoundCommand(o.capture, dir));
   commands.push(wholeCommand(kind, 'this', repoRoot(), outOf('this'), o.capture, o.anonKey, o.agentId));
   let t;
   try {
