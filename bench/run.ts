@@ -9,6 +9,7 @@ import { makeBenchCapture } from './make-capture.js';
 import { timeArgus } from './argus-reference.js';
 import { alternateRounds, cpuOf, median, roundRatios, span } from './alternated-rounds.js';
 import { argusRoundCommand, wholeCommand } from './whole-alternated.js';
+import { buildWasmFloor, floorJs, floorWasm } from './per-packet-floor.js';
 import { benchDecode } from './decode-bench.js';
 import { benchAnonymize } from './anonymize-bench.js';
 import { benchDumpEncode } from './dump-bench.js';
@@ -147,6 +148,25 @@ async function main(): Promise<void> {
   report.add({ name: 'agents supported at 1 dump / 2 min', value: ing.agentsSupportedAt2Min, unit: 'agents', target: '10,000' });
 
   // --- collector: flows ---
+  log('per-packet floor: the bare work of a flow table on the same capture, in JavaScript and compiled (bench/per-packet-floor.ts)');
+  const floorDir = mkdtempSync(join(tmpdir(), 'meerkat-bench-floor-'));
+  try {
+    const built = buildWasmFloor(floorDir);
+    const passes = (run: () => number): number[] => Array.from({ length: 3 }, run);
+    const js = passes(() => floorJs(cap.file).cpuSeconds);
+    const floorNote = (s: number[]): string => `first pass ${s[0]!.toFixed(3)} s, later passes ${s.slice(1).map((x) => x.toFixed(3)).join(', ')} s CPU; not Meerkat's pipeline: its lower bound`;
+    report.add({ name: 'per-packet floor, JavaScript (median of 3 passes)', value: cap.packets / median(js), unit: 'packets/s per core', reference: argusRef, note: floorNote(js) });
+    if ('wasm' in built) {
+      const wasm: number[] = [];
+      for (let i = 0; i < 3; i++) wasm.push((await floorWasm(cap.file, built.wasm)).cpuSeconds);
+      report.add({ name: 'per-packet floor, compiled to wasm32 (median of 3 passes)', value: cap.packets / median(wasm), unit: 'packets/s per core', reference: argusRef, note: floorNote(wasm) });
+    } else {
+      log(`  compiled floor not measured: ${built.reason}`);
+    }
+  } finally {
+    rmSync(floorDir, { recursive: true, force: true });
+  }
+
   log('flow engine (records in memory -> flows)');
   const flowRecs = loadRecords(join(referencePcapsDir(), 'zeek', 'echo-connections.pcap'), 4);
   const fl = benchFlows(flowRecs, 2);
