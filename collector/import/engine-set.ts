@@ -3,10 +3,6 @@
 import { FlowEngine, type FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { AppRecord } from '../../shared/flow/app-records.js';
-import { primeFlowEngine } from '../flow/prime-flow-engine.js';
-
-/** Whether this process primed the engine's type feedback (once: it is the code's, not an engine's). */
-let primed = false;
 
 export class EngineSet {
   private readonly engines = new Map<string, FlowEngine>();
@@ -20,10 +16,6 @@ export class EngineSet {
   get(agentId: string): FlowEngine {
     let e = this.engines.get(agentId);
     if (e === undefined) {
-      if (!primed) {
-        primed = true;
-        primeFlowEngine();
-      }
       e = new FlowEngine({
         agentId, onRecord: this.onRecord, ...(this.timeouts ? { timeouts: this.timeouts } : {}), ...(this.onAppRecord ? { onAppRecord: this.onAppRecord } : {}),
       });
