@@ -5,10 +5,14 @@
 // start them (bench/collector-command.ts, dist/agent-bundle/meerkat-agent); each import goes
 // into a new database, each replay into an emptied directory. The entry points are
 // bench/import-alternated.ts and bench/replay-alternated.ts.
-//   node dist/bench/import-alternated.js --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]
-//   node dist/bench/replay-alternated.js --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]
+//   node dist/bench/import-alternated.js --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR] [--split]
+//   node dist/bench/replay-alternated.js --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR] [--split]
 // With --keep the last round's outputs stay in DIR (import: this.db and base.db, for
 // bench/import-rows-check.ts; replay: this/ and base/, for `diff -r` with a fixed --agent-id).
+// With --split each build also runs on the capture followed by a copy of it shifted a day
+// later (classic pcap; bench/shift-capture.ts), in the same rounds: the second file's extra
+// CPU is the per-packet cost of a warm process, twice the first run minus the two-file run the
+// fixed cost (start-up, compilation, warm-up), per round, then their medians.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +22,7 @@ import { openCaptureFile } from '../shared/capture-file/index.js';
 import { collectorCommand } from './collector-command.js';
 import { argusCommand } from './argus-reference.js';
 import { alternateRounds, cpuOf, median, roundRatios, span, type RoundCommand } from './alternated-rounds.js';
+import { writeShiftedPcap } from './shift-capture.js';
 
 export type WholeCommand = 'import' | 'replay';
 
@@ -28,17 +33,21 @@ interface Options {
   rounds: number;
   keep?: string;
   agentId?: string;
+  split: boolean;
 }
 
+/** The shifted copy's offset: a day, so no flow of the copy meets one of the original. */
+const SPLIT_SHIFT_SECONDS = 86_400;
+
 function parse(kind: WholeCommand): Options | null {
-  const usage = `usage: ${kind}-alternated --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR]` +
+  const usage = `usage: ${kind}-alternated --capture FILE --anon-key KEY [--base OTHER_REPO] [--rounds N] [--keep DIR] [--split]` +
     (kind === 'replay' ? ' [--agent-id UUID]' : '') + '\n';
   let values;
   try {
     ({ values } = parseArgs({
       options: {
         capture: { type: 'string' }, 'anon-key': { type: 'string' }, base: { type: 'string' }, rounds: { type: 'string', default: '5' },
-        keep: { type: 'string' }, 'agent-id': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        keep: { type: 'string' }, 'agent-id': { type: 'string' }, split: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
@@ -57,21 +66,23 @@ function parse(kind: WholeCommand): Options | null {
     return null;
   }
   return {
-    capture: values.capture, anonKey: values['anon-key'], rounds,
+    capture: values.capture, anonKey: values['anon-key'], rounds, split: values.split === true,
     ...(values.base !== undefined ? { base: values.base } : {}),
     ...(values.keep !== undefined ? { keep: values.keep } : {}),
     ...(values['agent-id'] !== undefined ? { agentId: values['agent-id'] } : {}),
   };
 }
 
-/** The round command that runs `kind` of the build in `repo`, its output at `out`. */
-export function wholeCommand(kind: WholeCommand, name: string, repo: string, out: string, capture: string, anonKey: string, agentId?: string): RoundCommand {
+/** The round command that runs `kind` of the build in `repo` on `capture` (one file or several, in one process), its output at `out`. */
+export function wholeCommand(kind: WholeCommand, name: string, repo: string, out: string, capture: string | readonly string[], anonKey: string,
+  agentId?: string): RoundCommand {
+  const files = typeof capture === 'string' ? [capture] : [...capture];
   if (kind === 'import') {
     return {
       name,
       prepare: () => {
         for (const s of ['', '-wal', '-shm']) rmSync(out + s, { force: true });
-        return collectorCommand(repo, ['import', '--db', out, '--anon-key', anonKey, '--no-progress', capture]);
+        return collectorCommand(repo, ['import', '--db', out, '--anon-key', anonKey, '--no-progress', ...files]);
       },
     };
   }
@@ -81,7 +92,7 @@ export function wholeCommand(kind: WholeCommand, name: string, repo: string, out
       rmSync(out, { recursive: true, force: true });
       mkdirSync(out);
       const id = agentId !== undefined ? ['--agent-id', agentId] : [];
-      return { argv: [join(repo, 'dist', 'agent-bundle', 'meerkat-agent'), 'replay', '--out', out, '--anon-key', anonKey, ...id, capture] };
+      return { argv: [join(repo, 'dist', 'agent-bundle', 'meerkat-agent'), 'replay', '--out', out, '--anon-key', anonKey, ...id, ...files] };
     },
   };
 }
@@ -102,6 +113,17 @@ export function argusRoundCommand(capture: string, dir: string): RoundCommand {
   return { name: 'argus', prepare: () => { rmSync(argus.out, { force: true }); return { argv: argus.argv }; } };
 }
 
+/**
+ * Round by round, from the CPU of one file and of it plus its shifted copy in one process: the
+ * second file's extra CPU per packet (µs, a warm process) and the fixed cost (s): 2 x one - two.
+ */
+export function splitCost(one: readonly number[], two: readonly number[], frames: number): { perPacketUs: number[]; fixedSeconds: number[] } {
+  return {
+    perPacketUs: one.map((x, i) => (two[i]! - x) / frames * 1e6),
+    fixedSeconds: one.map((x, i) => 2 * x - two[i]!),
+  };
+}
+
 export function runAlternated(kind: WholeCommand): void {
   const o = parse(kind);
   if (o === null) return;
@@ -109,16 +131,25 @@ export function runAlternated(kind: WholeCommand): void {
   // --keep names a directory that need not exist yet
   if (o.keep !== undefined) mkdirSync(dir, { recursive: true });
   const outOf = (name: string): string => join(dir, kind === 'import' ? `${name}.db` : name);
+  const shifted = join(dir, 'shifted.pcap');
   const commands: RoundCommand[] = [];
-  if (o.base !== undefined) commands.push(wholeCommand(kind, 'base', o.base, outOf('base'), o.capture, o.anonKey, o.agentId));
-  commands.push(argusRoundCommand(o.capture, dir));
-  commands.push(wholeCommand(kind, 'this', repoRoot(), outOf('this'), o.capture, o.anonKey, o.agentId));
   let t;
   try {
+    if (o.split) {
+      process.stderr.write(`writing ${shifted}: the capture ${SPLIT_SHIFT_SECONDS} s later\n`);
+      writeShiftedPcap(o.capture, shifted, SPLIT_SHIFT_SECONDS);
+    }
+    const builds: [string, string][] = [...(o.base !== undefined ? [['base', o.base] as [string, string]] : []), ['this', repoRoot()]];
+    for (const [name, repo] of builds) {
+      if (name === 'this') commands.push(argusRoundCommand(o.capture, dir));
+      commands.push(wholeCommand(kind, name, repo, outOf(name), o.capture, o.anonKey, o.agentId));
+      if (o.split) commands.push(wholeCommand(kind, `${name}, two files`, repo, outOf(`${name}-two`), [o.capture, shifted], o.anonKey, o.agentId));
+    }
     t = alternateRounds(commands, o.rounds, (r, cpu) => {
       process.stderr.write(`round ${r + 1}: ${commands.map((c) => `${c.name} ${cpu[c.name]!.toFixed(2)} s`).join(', ')}\n`);
     });
   } finally {
+    rmSync(shifted, { force: true });
     if (o.keep === undefined) rmSync(dir, { recursive: true, force: true });
   }
   const thisCpu = cpuOf(t.this!);
@@ -136,5 +167,11 @@ export function runAlternated(kind: WholeCommand): void {
   const mpps = (cpu: number[]): string => `${(frames / median(cpu) / 1e6).toFixed(2)} M`;
   lines.push(`  packets/s per core at the median (${frames} frames): this build ${mpps(thisCpu)}` +
     (o.base !== undefined ? `, base ${mpps(cpuOf(t.base!))}` : '') + `, argus ${mpps(argusCpu)}`);
+  if (o.split) {
+    for (const name of o.base !== undefined ? ['base', 'this'] : ['this']) {
+      const { perPacketUs, fixedSeconds } = splitCost(cpuOf(t[name]!), cpuOf(t[`${name}, two files`]!), frames);
+      lines.push(`  ${`${name} build, split`.padEnd(18)} per packet, warm: ${span(perPacketUs, 3)} us; fixed: ${span(fixedSeconds)} s`);
+    }
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }

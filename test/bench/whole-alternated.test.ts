@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
 import { referencePcapsDir, repoRoot } from '../../shared/util/repo-paths.js';
 import { nodeScriptArgs } from '../helpers/node-script.js';
+import { splitCost } from '../../bench/whole-alternated.js';
 
 describe('alternated whole-process benches', function () {
   this.timeout(120_000);
@@ -43,6 +44,26 @@ describe('alternated whole-process benches', function () {
     const dumps = readdirSync(join(keep, 'this'));
     assert.ok(dumps.length > 0, 'replay wrote dumps');
     assert.deepEqual(readdirSync(join(keep, 'base')), dumps);
+  });
+
+  it('--split: each build also on the capture plus its shifted copy, then the per-packet and fixed cost; the copy is removed', () => {
+    initOwnerKeys(join(dir, 'owner'));
+    const keep = join(dir, 'kept');
+    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url),
+      '--capture', join(referencePcapsDir(), 'zeek', 'http_get.pcap'), '--anon-key', join(dir, 'owner', ANON_KEY_FILE),
+      '--rounds', '1', '--keep', keep, '--split'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /round 1: argus [\d.]+ s, this [\d.]+ s, this, two files [\d.]+ s/);
+    assert.match(r.stdout, /this build, split +per packet, warm: -?[\d.]+--?[\d.]+, median -?[\d.]+ us; fixed: /);
+    // both imports stored their own flows: the two-file database has the copy's too
+    assert.ok(existsSync(join(keep, 'this.db')) && existsSync(join(keep, 'this-two.db')));
+    assert.ok(!existsSync(join(keep, 'shifted.pcap')), 'the shifted copy is not left behind');
+  });
+
+  it('splitCost: the second file\'s extra CPU per packet, and twice one minus two', () => {
+    const s = splitCost([1.5, 2], [2.5, 3.5], 1_000_000);
+    assert.deepEqual(s.perPacketUs.map((x) => Number(x.toFixed(6))), [1, 1.5]);
+    assert.deepEqual(s.fixedSeconds, [0.5, 0.5]);
   });
 
   it('without --capture: usage error, exit 2', () => {
