@@ -148,6 +148,11 @@ export function runAlternated(kind: WholeCommand): void {
     t = alternateRounds(commands, o.rounds, (r, cpu) => {
       process.stderr.write(`round ${r + 1}: ${commands.map((c) => `${c.name} ${cpu[c.name]!.toFixed(2)} s`).join(', ')}\n`);
     });
+  } catch (e) {
+    // a capture --split cannot copy, a command that failed: said in one line, exit 1
+    process.stderr.write(`${kind}-alternated: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+    return;
   } finally {
     rmSync(shifted, { force: true });
     if (o.keep === undefined) rmSync(dir, { recursive: true, force: true });

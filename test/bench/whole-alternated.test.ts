@@ -3,7 +3,7 @@
 // launchers), the outputs kept in a directory that did not exist before (--keep creates it).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
@@ -58,6 +58,16 @@ describe('alternated whole-process benches', function () {
     // both imports stored their own flows: the two-file database has the copy's too
     assert.ok(existsSync(join(keep, 'this.db')) && existsSync(join(keep, 'this-two.db')));
     assert.ok(!existsSync(join(keep, 'shifted.pcap')), 'the shifted copy is not left behind');
+  });
+
+  it('--split on a capture it cannot copy (pcapng): one line naming the file, exit 1', () => {
+    initOwnerKeys(join(dir, 'owner'));
+    const ng = join(dir, 'x.pcapng');
+    writeFileSync(ng, Buffer.from('0a0d0d0a1c0000004d3c2b1a01000000ffffffffffffffff1c000000', 'hex'));
+    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url),
+      '--capture', ng, '--anon-key', join(dir, 'owner', ANON_KEY_FILE), '--rounds', '1', '--split'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^writing .*\nimport-alternated: .*x\.pcapng: not a classic pcap file/);
   });
 
   it('splitCost: the second file\'s extra CPU per packet, and twice one minus two', () => {
