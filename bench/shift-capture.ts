@@ -22,13 +22,11 @@ export function writeShiftedPcap(src: string, dst: string, seconds: number): num
     const u32 = (at: number): number => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
     let pos = 24;
     let records = 0;
-    // the records shifted in place are written out a window at a time, before the buffer moves
-    let done = 0;
     for (;;) {
       if (have - pos < 16 || have - pos < 16 + u32(pos + 8)) {
         if (have - pos >= 16 && 16 + u32(pos + 8) > buf.length) throw new Error(`${src}: a record of ${u32(pos + 8)} bytes`);
-        writeSync(fout, buf, done, pos - done);
-        done = 0;
+        // the records before pos, shifted in place, go out before the buffer moves
+        writeSync(fout, buf, 0, pos);
         buf.copy(buf, 0, pos, have);
         have -= pos;
         pos = 0;
