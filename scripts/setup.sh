@@ -18,8 +18,9 @@ cd "$(dirname "$0")/.."
 # .rpm's libpcap name), cpio (reading an .rpm), wine + wine64 (setup.exe tested under Wine; 64-bit
 # only, no i386 architecture needed: the installer is amd64).
 # chromium: the web console's tests drive Debian's browser (playwright-core, nothing downloaded).
+# valgrind: instruction counts of whole commands (bench/instruction-profile.ts), repeatable where times are not.
 pkgs=(libpcap-dev build-essential patch python3 tshark tcpdump argus-server argus-client iproute2 nftables iptables tcpreplay procps curl systemd nats-server postgresql
-  lintian rpm nsis gcc-mingw-w64-x86-64-posix mingw-w64-tools patchelf cpio wine wine64 chromium)
+  lintian rpm nsis gcc-mingw-w64-x86-64-posix mingw-w64-tools patchelf cpio wine wine64 chromium valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

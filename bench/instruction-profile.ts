@@ -1,0 +1,120 @@
+// Instructions a node command executes, by function and by kind of work, counted by callgrind:
+// numbers that repeat from run to run (within ~0.5 %), where CPU times on a shared VM swing by
+// 30-50 %. So a change of 1-2 % in replay's or import's work can be seen at all.
+//   node dist/bench/instruction-profile.js [--label L] [--top N] [--packets N] [--json FILE] -- SCRIPT.js [ARGS...]
+//   node dist/bench/instruction-profile.js --compare A.json B.json [--top N]
+// The script runs as `valgrind --tool=callgrind node --single-threaded --perf-basic-prof SCRIPT
+// ARGS`: --single-threaded makes V8 compile and collect garbage on the main thread, in an order
+// fixed by the work (with background threads, when a compilation finishes moved the counts by
+// ~5-30 % between runs of the same build); --perf-basic-prof writes the map that names V8's
+// generated code. Both change what is measured a little (no concurrent compiling or marking):
+// the counts compare builds and configurations, they are not the command's CPU time.
+// Needs valgrind (apt install valgrind; scripts/setup.sh installs it). A run under callgrind is
+// ~50 times slower than the command: a 300,000-packet replay takes about a minute.
+import { spawnSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { CallgrindReader, formatComparison, formatProfile, parsePerfMap, type InstructionProfile } from './callgrind-profile.js';
+
+export interface ProfileRun {
+  profile: InstructionProfile;
+  /** the command's exit status under valgrind */
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Why valgrind cannot run here, or null when it can. */
+export function valgrindMissing(): string | null {
+  const r = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
+  return r.error !== undefined || r.status !== 0 ? 'valgrind not found (apt install valgrind)' : null;
+}
+
+/**
+ * Runs `node --single-threaded --perf-basic-prof script args` under callgrind and reads its
+ * counts. NODE_EXTRA_CA_CERTS is left out of the command's environment unless `env` is given,
+ * as the launchers leave it out of import and replay (node would parse the bundle at start-up).
+ */
+export async function profileNodeScript(script: string, args: readonly string[], label: string,
+  opts: { nodeFlags?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<ProfileRun> {
+  const missing = valgrindMissing();
+  if (missing !== null) throw new Error(missing);
+  const dir = mkdtempSync(join(tmpdir(), 'meerkat-callgrind-'));
+  const mapsBefore = new Set(perfMaps());
+  const env = opts.env ?? { ...process.env };
+  if (opts.env === undefined) delete env.NODE_EXTRA_CA_CERTS;
+  try {
+    const out = join(dir, 'callgrind.out');
+    // counts per instruction address (not per line), names and positions written out in full:
+    // the reader attributes each address itself (callgrind-profile.ts says why)
+    const run = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, `--log-file=${join(dir, 'valgrind.%p.log')}`,
+      '--dump-instr=yes', '--dump-line=no', '--compress-strings=no', '--compress-pos=no',
+      process.execPath, '--single-threaded', '--perf-basic-prof', ...(opts.nodeFlags ?? []), script, ...args],
+    { encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024 });
+    if (run.error !== undefined) throw run.error;
+    // valgrind names its log after the pid: the pid node wrote its perf map under
+    const log = readdirSync(dir).find((f) => /^valgrind\.\d+\.log$/.test(f));
+    if (log === undefined) throw new Error(`valgrind wrote no log (exit ${run.status ?? 'none'}): ${run.stderr.slice(-500)}`);
+    const pid = /^valgrind\.(\d+)\.log$/.exec(log)![1]!;
+    let mapText = '';
+    try { mapText = readFileSync(`/tmp/perf-${pid}.map`, 'utf8'); } catch { /* nothing named: generated code shows as (JIT code) */ }
+    const reader = new CallgrindReader(parsePerfMap(mapText));
+    const lines = createInterface({ input: createReadStream(out, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const l of lines) reader.line(l);
+    return { profile: reader.result(label), status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    // the perf maps this run's processes left behind
+    for (const f of perfMaps()) if (!mapsBefore.has(f)) rmSync(join('/tmp', f), { force: true });
+  }
+}
+
+function perfMaps(): string[] {
+  try { return readdirSync('/tmp').filter((f) => /^perf-\d+\.map$/.test(f)); } catch { return []; }
+}
+
+const USAGE = 'usage: instruction-profile [--label L] [--top N] [--packets N] [--json FILE] -- SCRIPT.js [ARGS...]\n' +
+  '       instruction-profile --compare A.json B.json [--top N]';
+
+async function main(): Promise<void> {
+  const dash = process.argv.indexOf('--');
+  const own = dash >= 0 ? process.argv.slice(2, dash) : process.argv.slice(2);
+  const command = dash >= 0 ? process.argv.slice(dash + 1) : [];
+  const { values, positionals } = parseArgs({
+    args: own, allowPositionals: true,
+    options: { label: { type: 'string' }, top: { type: 'string' }, packets: { type: 'string' }, json: { type: 'string' }, compare: { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+  if (values.help === true) { process.stdout.write(USAGE + '\n'); return; }
+  const top = values.top !== undefined ? Number(values.top) : 25;
+  const packets = values.packets !== undefined ? Number(values.packets) : 0;
+  if (!Number.isInteger(top) || top < 1 || !Number.isInteger(packets) || packets < 0) throw new UsageError('--top and --packets take whole numbers');
+  if (values.compare === true) {
+    if (positionals.length !== 2) throw new UsageError(USAGE);
+    const [a, b] = positionals.map((f) => JSON.parse(readFileSync(f, 'utf8')) as InstructionProfile);
+    process.stdout.write(formatComparison(a!, b!, top) + '\n');
+    return;
+  }
+  if (command.length === 0 || positionals.length > 0) throw new UsageError(USAGE);
+  const [script, ...args] = command;
+  process.stderr.write(`instruction-profile: running ${script} under callgrind (about 50 times slower than without)...\n`);
+  const run = await profileNodeScript(script!, args, values.label ?? script!);
+  if (run.status !== 0) {
+    process.stderr.write(`instruction-profile: the command exited with ${run.status}; its counts follow all the same\n${run.stderr.slice(-2000)}`);
+    process.exitCode = 1;
+  }
+  process.stdout.write(formatProfile(run.profile, top, packets) + '\n');
+  if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(run.profile) + '\n');
+}
+
+class UsageError extends Error {}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`instruction-profile: ${(e as Error).message}\n`);
+    process.exitCode = e instanceof UsageError ? 2 : 1;
+  });
+}
