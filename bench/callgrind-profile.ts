@@ -110,8 +110,10 @@ export class CallgrindReader {
   private total = 0;
   private counted = 0;
   private lastEntry: PerfMapEntry | null = null;
+  /** counts per instruction address inside `keep`'s ranges (annotated listings) */
+  readonly addressCounts = new Map<number, number>();
 
-  constructor(private readonly perfMap: readonly PerfMapEntry[]) {}
+  constructor(private readonly perfMap: readonly PerfMapEntry[], private readonly keep: ReadonlyArray<readonly [number, number]> = []) {}
 
   line(l: string): void {
     const c = l.charCodeAt(0);
@@ -135,6 +137,9 @@ export class CallgrindReader {
   }
 
   private add(addr: number, ir: number): void {
+    for (const [from, to] of this.keep) {
+      if (addr >= from && addr < to) { this.addressCounts.set(addr, (this.addressCounts.get(addr) ?? 0) + ir); break; }
+    }
     let e = this.lastEntry;
     if (e === null || addr < e.start || addr >= e.start + e.size) e = this.lastEntry = lookupPerfMap(this.perfMap, addr);
     let name: string;
@@ -185,6 +190,11 @@ export function formatProfile(p: InstructionProfile, top: number, packets = 0): 
   return lines.join('\n');
 }
 
+/** "JS:*add chunk-NW4OK466.js:2:58885" -> "JS:*add chunk.js": the same function in another build. */
+export function comparableName(name: string): string {
+  return name.startsWith('JS:') ? name.replace(/-[A-Z0-9]{8}(\.[cm]?js)/, '$1').replace(/:\d+:\d+$/, '') : name;
+}
+
 /** B against A: totals, categories and the functions whose counts moved most. */
 export function formatComparison(a: InstructionProfile, b: InstructionProfile, top: number): string {
   const d = (x: number, y: number): string => `${fmt(x, 1e6).padStart(9)} ${fmt(y, 1e6).padStart(9)} ${((y - x) >= 0 ? '+' : '') + fmt(y - x, 1e6)}`.padEnd(40);
@@ -195,11 +205,86 @@ export function formatComparison(a: InstructionProfile, b: InstructionProfile, t
     if (a.categories[c] === 0 && b.categories[c] === 0) continue;
     lines.push(`  ${c.padEnd(14)} ${d(a.categories[c], b.categories[c])}`);
   }
+  // generated code by function and file, without its position or the bundle's content hash:
+  // both change from build to build
   const names = new Map<string, [number, number]>();
-  for (const f of a.functions) names.set(f.name, [f.ir, 0]);
-  for (const f of b.functions) { const v = names.get(f.name) ?? [0, 0]; v[1] = f.ir; names.set(f.name, v); }
+  for (const f of a.functions) { const k = comparableName(f.name); const v = names.get(k) ?? [0, 0]; v[0] += f.ir; names.set(k, v); }
+  for (const f of b.functions) { const k = comparableName(f.name); const v = names.get(k) ?? [0, 0]; v[1] += f.ir; names.set(k, v); }
   const moved = [...names.entries()].sort((x, y) => Math.abs(y[1][1] - y[1][0]) - Math.abs(x[1][1] - x[1][0])).slice(0, top);
   lines.push(`  the ${moved.length} functions that moved most:`);
   for (const [name, [x, y]] of moved) lines.push(`  ${d(x, y)} ${name}`);
+  return lines.join('\n');
+}
+
+/** One optimized version of a function as node prints it with --print-opt-code. */
+export interface OptimizedCode {
+  name: string;
+  kind: string;
+  /** where the function's source starts in its script (the positions below count from the script's start) */
+  sourceStart: number;
+  /** the function's source as printed ("--- Raw source ---") */
+  source: string;
+  instructions: Array<{ address: number; offset: number; text: string }>;
+  /** pc offset -> script position, in pc order */
+  positions: Array<[number, number]>;
+}
+
+/** The optimized code listings in node's --print-opt-code output (other text is skipped). */
+export function parseOptimizedCode(text: string): OptimizedCode[] {
+  const out: OptimizedCode[] = [];
+  const lines = text.split('\n');
+  let i = 0;
+  while (i < lines.length) {
+    if (lines[i] !== '--- Raw source ---') { i++; continue; }
+    const src: string[] = [];
+    for (i++; i < lines.length && !lines[i]!.startsWith('--- Optimized code ---'); i++) src.push(lines[i]!);
+    const code: OptimizedCode = { name: '', kind: '', sourceStart: 0, source: src.join('\n'), instructions: [], positions: [] };
+    for (; i < lines.length && !lines[i]!.startsWith('--- End code ---'); i++) {
+      const l = lines[i]!;
+      let m: RegExpExecArray | null;
+      if ((m = /^name = (.*)$/.exec(l)) !== null) code.name = m[1]!;
+      else if ((m = /^kind = (.*)$/.exec(l)) !== null) code.kind = m[1]!;
+      else if ((m = /^source_position = (\d+)$/.exec(l)) !== null) code.sourceStart = Number(m[1]);
+      else if ((m = /^0x([0-9a-f]+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+(.*)$/.exec(l)) !== null) {
+        code.instructions.push({ address: parseInt(m[1]!, 16), offset: parseInt(m[2]!, 16), text: m[3]!.trim() });
+      } else if (l === 'Source positions:') {
+        for (i += 2; i < lines.length && (m = /^\s+([0-9a-f]+)\s+(\d+)/.exec(lines[i]!)) !== null; i++) code.positions.push([parseInt(m[1]!, 16), Number(m[2])]);
+        i--;
+      }
+    }
+    if (code.instructions.length > 0) out.push(code);
+  }
+  return out;
+}
+
+/** Where one code listing lies: [first instruction, last instruction + 16). */
+export function codeRange(c: OptimizedCode): [number, number] {
+  return [c.instructions[0]!.address, c.instructions[c.instructions.length - 1]!.address + 16];
+}
+
+/**
+ * The listing's hottest instructions with their counts and, where the source position falls
+ * in the function's own text, that text (positions of inlined functions lie in other scripts:
+ * shown as such).
+ */
+export function formatAnnotated(c: OptimizedCode, counts: ReadonlyMap<number, number>, top: number, packets = 0): string {
+  let total = 0;
+  for (const ins of c.instructions) total += counts.get(ins.address) ?? 0;
+  const where = (offset: number): string => {
+    let pos = -1;
+    for (const [pc, p] of c.positions) { if (pc > offset) break; pos = p; }
+    if (pos < 0) return '';
+    const rel = pos - c.sourceStart;
+    if (rel < 0 || rel >= c.source.length) return `(position ${pos}: inlined code)`;
+    return c.source.slice(rel, rel + 48).replace(/\s+/g, ' ');
+  };
+  const per = (n: number): string => (packets > 0 ? ` ${(n / packets).toFixed(1).padStart(6)}/pkt` : '');
+  const hot = c.instructions.filter((x) => (counts.get(x.address) ?? 0) > 0)
+    .sort((a, b) => (counts.get(b.address) ?? 0) - (counts.get(a.address) ?? 0)).slice(0, top);
+  const lines = [`${c.kind} ${c.name}: ${c.instructions.length} instructions of code, ${(total / 1e6).toFixed(1)} M executed${per(total)}`];
+  for (const x of hot.sort((a, b) => a.offset - b.offset)) {
+    const n = counts.get(x.address) ?? 0;
+    lines.push(`  ${(n / 1e6).toFixed(2).padStart(8)} M${per(n)}  +${x.offset.toString(16).padStart(4, '0')}  ${x.text.padEnd(44).slice(0, 60)}  ${where(x.offset)}`);
+  }
   return lines.join('\n');
 }

@@ -76,6 +76,12 @@ export interface FlowEngineOptions {
    * new flows cannot exhaust memory.
    */
   maxFlows?: number;
+  /**
+   * find the flows of IPv4 TCP and UDP packets through the recent-flow index (default true);
+   * false: every packet the long way (canonical key, table), for comparisons - the records are
+   * the same either way
+   */
+  recentIndex?: boolean;
 }
 
 export interface FlowEngineStats {
@@ -150,6 +156,22 @@ RUN_PROTO[IPPROTO_UDP] = 1;
 /** flow table slots to start with (a power of two) */
 const INITIAL_SLOTS = 1024;
 
+/**
+ * The recent-flow index: IPv4 TCP and UDP packets (not tunnelled, not a SYN) by their key as
+ * sent - source, destination, ports, protocol, pseudonym flags, VLAN, agent - in a direct-mapped
+ * array of the flow they last belonged to and which endpoint sent them. A packet found there
+ * needs neither the canonical key (ordering the endpoints, an 11-word hash) nor the table's
+ * chain: ~500 instructions per packet of the import's 3,300 (docs/benchmarks.md, "Instruction
+ * profiles"). An entry whose flow has ended is stale and ignored (Flow.alive); a SYN always goes
+ * the long way, where lookup() sees a reused port pair. Sized with the table (two entries per
+ * slot), so an engine with few flows (one per agent in the collector) stays small.
+ */
+const RECENT_PER_SLOT = 2;
+/** words per recent-flow entry: source, destination, ports, rest of the key */
+const RECENT_WORDS = 4;
+/** agents beyond this index are not put in the recent-flow index (their key would not fit a word) */
+const RECENT_MAX_AGENT = 0x1ff;
+
 /** Earlier start first; flows started in the same microsecond in the order they were created. */
 function byStart(a: Flow, b: Flow): number {
   return a.flowStart - b.flowStart || a.serial - b.serial;
@@ -183,6 +205,14 @@ export class FlowEngine {
    */
   private table: Array<Flow | null> = new Array<Flow | null>(INITIAL_SLOTS).fill(null);
   private mask = INITIAL_SLOTS - 1;
+  /** the recent-flow index (RECENT_PER_SLOT): keys, flows, and whether the sender is endpoint A */
+  private recentKeys = new Int32Array(INITIAL_SLOTS * RECENT_PER_SLOT * RECENT_WORDS);
+  private recentFlows: Array<Flow | null> = new Array<Flow | null>(INITIAL_SLOTS * RECENT_PER_SLOT).fill(null);
+  private recentFromA = new Uint8Array(INITIAL_SLOTS * RECENT_PER_SLOT);
+  private recentShift = 32 - Math.log2(INITIAL_SLOTS * RECENT_PER_SLOT);
+  private readonly recentIndex: boolean;
+  /** the rest of the key (protocol, pseudonym flags, VLAN, agent) of the packet recentEntry last looked at */
+  private recentRest = 0;
   private flowCount = 0;
   private uidCounter = 0;
   private readonly agents = new Map<string, number>();
@@ -230,6 +260,7 @@ export class FlowEngine {
     this.autoAdvance = opts.autoAdvance ?? true;
     this.uidPrefix = opts.uidPrefix ?? 'F' + Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('base64url') + '.';
     this.maxFlows = opts.maxFlows ?? 2_000_000;
+    this.recentIndex = opts.recentIndex ?? true;
     if (!Number.isSafeInteger(this.maxFlows) || this.maxFlows < 1) {
       throw new RangeError(`maxFlows must be a positive integer, got ${String(opts.maxFlows)}`);
     }
@@ -292,12 +323,67 @@ export class FlowEngine {
     const laterFragment = (flags & RecordFlag.Fragment) !== 0 && rec.fragOffset > 0;
     if (laterFragment && !damaged && this.joinFragment(agentIdx, rec)) return;
     const portless = laterFragment || damaged;
-    let flow = this.lastFlow;
-    if (portless || flow === null || !this.sameAsLast(flow, rec, agentIdx)) {
-      const h = this.canonicalKey(rec, agentIdx, portless);
-      flow = this.lookup(h, agentIdx, rec, portless);
+    // the recent-flow index's entry for this packet's key as sent, or -1 when it has none
+    const entry = portless || !this.recentIndex ? -1 : this.recentEntry(rec, agentIdx);
+    let flow: Flow | null = entry >= 0 ? this.recentFlows[entry]! : null;
+    if (flow !== null && flow.alive && this.recentKeys[entry * RECENT_WORDS + 3] === this.recentRest) {
+      this.kFromA = this.recentFromA[entry] === 1;
+    } else {
+      flow = this.lastFlow;
+      if (portless || flow === null || !this.sameAsLast(flow, rec, agentIdx)) {
+        const h = this.canonicalKey(rec, agentIdx, portless);
+        flow = this.lookup(h, agentIdx, rec, portless);
+      }
+      if (entry >= 0) this.rememberRecent(entry, flow);
     }
     this.countInFlow(flow, rec, agentIdx, portless);
+  }
+
+  /**
+   * The recent-flow index's entry for the packet's key as sent (its words in place when they
+   * did not match, so rememberRecent fills it), or -1 for a packet it does not take: not IPv4
+   * TCP or UDP, tunnelled, a TCP SYN, a VLAN id past 12 bits or an agent index past RECENT_MAX_AGENT. A match is then
+   * still checked by the caller: the entry's flow alive and recentRest equal.
+   */
+  private recentEntry(rec: PacketRecord, agentIdx: number): number {
+    const proto = rec.proto;
+    const flags = rec.flags;
+    const vlan = rec.vlan;
+    if (rec.ipVersion !== 4 || RUN_PROTO[proto & 0xff] === 0 || (flags & RecordFlag.Inner) !== 0 || agentIdx > RECENT_MAX_AGENT ||
+        vlan > 0xfff || (proto === IPPROTO_TCP && (rec.tcpFlags & TCP_SYN) !== 0)) return -1;
+    const w = rec.addrWords;
+    const src = w[0]!;
+    const dst = w[4]!;
+    const ports = (rec.sport << 16) | rec.dport;
+    // protocol (TCP or UDP: 1 bit), the two pseudonym flags, VLAN (12 bits), agent (9 bits)
+    const rest = (proto === IPPROTO_TCP ? 1 : 0) | ((flags & RecordFlag.SrcAnon) !== 0 ? 2 : 0) | ((flags & RecordFlag.DstAnon) !== 0 ? 4 : 0) |
+      (vlan << 3) | (agentIdx << 15);
+    this.recentRest = rest;
+    // a multiplicative hash: the index's keys need spreading, not the table's collision guarantees
+    const entry = Math.imul(src ^ Math.imul(dst ^ rest, 0x9e3779b1) ^ Math.imul(ports, 0x85ebca6b), 0xc2b2ae35) >>> this.recentShift;
+    const k = entry * RECENT_WORDS;
+    const keys = this.recentKeys;
+    if (keys[k] !== src || keys[k + 1] !== dst || keys[k + 2] !== ports) {
+      keys[k] = src; keys[k + 1] = dst; keys[k + 2] = ports;
+      keys[k + 3] = ~rest; // no match until rememberRecent: a stale flow of another key is never taken
+    }
+    return entry;
+  }
+
+  /** Puts the flow just found or made for the packet into its recent-flow entry (the flow notes which, for finish()). */
+  private rememberRecent(entry: number, flow: Flow): void {
+    this.recentKeys[entry * RECENT_WORDS + 3] = this.recentRest;
+    this.recentFlows[entry] = flow;
+    this.recentFromA[entry] = this.kFromA ? 1 : 0;
+    if (this.kFromA) flow.recentFromA = entry;
+    else flow.recentFromB = entry;
+  }
+
+  /** Takes an ended flow out of the recent-flow index: an entry would otherwise keep it in memory until overwritten. */
+  private forgetRecent(f: Flow): void {
+    const flows = this.recentFlows;
+    if (f.recentFromA >= 0 && f.recentFromA < flows.length && flows[f.recentFromA] === f) flows[f.recentFromA] = null;
+    if (f.recentFromB >= 0 && f.recentFromB < flows.length && flows[f.recentFromB] === f) flows[f.recentFromB] = null;
   }
 
   /**
@@ -683,6 +769,7 @@ export class FlowEngine {
       if (p !== null) p.bucketNext = f.bucketNext;
     }
     f.bucketNext = null;
+    this.forgetRecent(f);
     this.flowCount--;
     if (f.app !== null) f.app.end(() => appRecordBase(f), this.onAppRecord);
     this.emit(f, cause);
@@ -705,6 +792,12 @@ export class FlowEngine {
     }
     this.table = table;
     this.mask = mask;
+    // the recent-flow index grows with it (emptied: its entries fill again as packets come)
+    const entries = table.length * RECENT_PER_SLOT;
+    this.recentKeys = new Int32Array(entries * RECENT_WORDS);
+    this.recentFlows = new Array<Flow | null>(entries).fill(null);
+    this.recentFromA = new Uint8Array(entries);
+    this.recentShift = 32 - Math.log2(entries);
   }
 
   /** Every flow held, in no particular order. */

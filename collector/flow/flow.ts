@@ -73,6 +73,9 @@ export class Flow {
   hash = 0;
   /** next flow in the same hash bucket */
   bucketNext: Flow | null = null;
+  /** the engine's recent-flow index entries of this flow's packets from A and from B (-1: none; may since hold another flow) */
+  recentFromA = -1;
+  recentFromB = -1;
 
   /** true when endpoint A is the originator */
   origIsA = true;

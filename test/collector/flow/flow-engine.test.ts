@@ -68,6 +68,22 @@ describe('flow engine: keys and directions', () => {
     assert.deepEqual(recs.map((r) => r.vlan).sort(), [0, 0, 0, 7]);
   });
 
+  it('a flow that ended leaves the recent-flow index, and its key makes a new flow after it', () => {
+    const h = new Harness({ agentId: 'a1', timeouts: { udpIdleUs: 10e6 } });
+    const index = (): unknown[] => (h.engine as unknown as { recentFlows: unknown[] }).recentFlows;
+    udp(h, T0, '10.1.1.1', 1000, '10.1.1.2', 2000, 1);
+    udp(h, T0 + 1, '10.1.1.2', 2000, '10.1.1.1', 1000, 1);
+    udp(h, T0 + 2, '10.1.1.1', 1000, '10.1.1.2', 2000, 1);
+    assert.equal(index().filter((f) => f !== null).length, 2); // one entry per direction
+    // past the idle timeout: the flow ends (and is no longer held by the index), the same key starts another
+    udp(h, T0 + 20e6, '10.1.1.1', 1000, '10.1.1.2', 2000, 1);
+    assert.equal(index().filter((f) => f !== null).length, 1);
+    const recs = h.finish();
+    assert.deepEqual(recs.map((r) => [r.orig_pkts, r.resp_pkts]), [[2, 1], [1, 0]]);
+    assert.notEqual(recs[0]!.uid, recs[1]!.uid);
+    assert.equal(index().filter((f) => f !== null).length, 0);
+  });
+
   it('keeps IPv6 flows apart that differ only past the first address word, packet after packet, in either direction', () => {
     const h = new Harness();
     udp(h, T0, '2001:db8::1', 1000, '2001:db8::2', 2000, 1);

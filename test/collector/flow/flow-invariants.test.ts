@@ -72,4 +72,41 @@ describe('flow engine invariants (property)', () => {
         }
       }), { numRuns: 300 });
   });
+
+  it('finds the same flow for every packet through the recent-flow index as the long way: the same records', () => {
+    // a small key space and long pauses, so keys repeat after their flows ended (idle, close,
+    // reset, a SYN reusing the ports), and packets differ from each other only in VLAN or
+    // pseudonym flags
+    const keyed = fc.record({
+      dt: fc.constantFrom(1000, 20_000, 2_000_000, 7_000_000, 40_000_000, 90_000_000),
+      a: fc.integer({ min: 0, max: 1 }),
+      b: fc.integer({ min: 0, max: 1 }),
+      proto: fc.constantFrom(6, 6, 17),
+      sport: fc.constantFrom(80, 40000),
+      dport: fc.constantFrom(80, 40000),
+      tcpFlags: fc.constantFrom(0x10, 0x10, 0x18, 0x02, 0x12, 0x11, 0x04),
+      seq: fc.integer({ min: 0, max: 0xffffffff }),
+      payloadLen: fc.constantFrom(0, 100),
+      frag: fc.constantFrom(0, 0, 0, 0, 1, 2),
+      flags: fc.constantFrom(0, 0, RecordFlag.SrcAnon, RecordFlag.DstAnon),
+      vlan: fc.constantFrom(0, 0, 5),
+    });
+    fc.assert(fc.property(fc.array(keyed, { minLength: 1, maxLength: 200 }), (pkts) => {
+      const run = (recentIndex: boolean): FlowRecord[] => {
+        const h = new Harness({ agentId: 'p', uidPrefix: 'F', recentIndex, timeouts: { udpIdleUs: 30e6, tcpIdleUs: 60e6 } });
+        let t = 1_700_000_000_000_000;
+        for (const p of pkts) {
+          t += p.dt;
+          h.add({
+            tsUs: t, src: HOSTS[p.a]!, dst: HOSTS[p.b]!, proto: p.proto, sport: p.sport, dport: p.dport,
+            tcpFlags: p.tcpFlags, seq: p.seq, ack: 1, window: 1024, payloadLen: p.payloadLen, ipLen: 40 + p.payloadLen,
+            vlan: p.vlan, flags: p.flags | (p.frag > 0 ? RecordFlag.Fragment : 0),
+            fragFlags: p.frag === 1 ? FragFlag.MoreFragments : 0, fragOffset: p.frag === 2 ? 1480 : 0, ipId: 7,
+          });
+        }
+        return h.finish();
+      };
+      assert.deepEqual(run(true), run(false));
+    }), { numRuns: 500 });
+  });
 });
