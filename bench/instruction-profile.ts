@@ -29,6 +29,8 @@ export interface ProfileRun {
   annotated: string[];
   /** the command's exit status under valgrind */
   status: number;
+  /** the command's process id (node wrote its perf map as /tmp/perf-PID.map; removed) */
+  pid: number;
   stdout: string;
   stderr: string;
 }
@@ -76,7 +78,7 @@ export async function profileNodeScript(script: string, args: readonly string[],
     const lines = createInterface({ input: createReadStream(out, { encoding: 'utf8' }), crlfDelay: Infinity });
     for await (const l of lines) reader.line(l);
     const annotated = listings.map((c) => formatAnnotated(c, reader.addressCounts, opts.top ?? 40, opts.packets ?? 0));
-    return { profile: reader.result(label), annotated, status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+    return { profile: reader.result(label), annotated, status: run.status ?? -1, pid: Number(pid), stdout: run.stdout, stderr: run.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     // the map node wrote for this run (only its own: profiles may run side by side; a child

@@ -2,11 +2,11 @@
 // function list read into categories, V8's generated code named through node's perf map, and a
 // real node run under callgrind in which a hot JavaScript function is found by name.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { categorize, comparableName, formatComparison, formatProfile, lookupPerfMap, parsePerfMap, readCallgrind } from '../../bench/callgrind-profile.js';
+import { categorize, codeRange, comparableName, formatAnnotated, formatComparison, parseOptimizedCode, formatProfile, lookupPerfMap, parsePerfMap, readCallgrind } from '../../bench/callgrind-profile.js';
 import { profileNodeScript, valgrindMissing } from '../../bench/instruction-profile.js';
 import { nodeScriptArgs } from '../helpers/node-script.js';
 import { skipBecause } from '../helpers/skip.js';
@@ -53,7 +53,7 @@ fl=./malloc/./malloc/malloc.c
 fn=_int_free
 0x4000 120000
 
-ob=/work/node_modules/better-sqlite3/build/Release/better_sqlite3.node
+ob=/opt/meerkat/node_modules/better-sqlite3/build/Release/better_sqlite3.node
 fl=???
 fn=sqlite3VdbeExec
 0x5000 80000
@@ -112,6 +112,23 @@ describe('instruction profile', function () {
     assert.throws(() => readCallgrind('positions: instr line\nfn=f\n0x10 1 5\n', [], 'x'), /--dump-instr=yes --dump-line=no/);
   });
 
+  it('reads node\'s optimized code listing and puts each instruction\'s count beside its source', () => {
+    const listing = ['noise before', '--- Raw source ---', '(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }',
+      '', '--- Optimized code ---', 'optimization_id = 1', 'source_position = 100', 'kind = TURBOFAN', 'name = hot',
+      'Instructions (size = 12)', '0xd045b80     0  55             push rbp', '0xd045b81     1  4889e5         REX.W movq rbp,rsp',
+      '0xd045b84     4  ffc0           incl rax', '', 'Source positions:', ' pc offset  position', '         0       100',
+      '         4       133', '         5       900', '', '--- End code ---', 'noise after'].join('\n');
+    const [code] = parseOptimizedCode(listing);
+    assert.equal(code!.name, 'hot');
+    assert.equal(code!.instructions.length, 3);
+    assert.deepEqual(codeRange(code!), [0xd045b80, 0xd045b84 + 16]);
+    const text = formatAnnotated(code!, new Map([[0xd045b80, 10], [0xd045b84, 5000]]), 5, 10);
+    assert.match(text, /^TURBOFAN hot: 3 instructions of code, 0\.0 M executed\s+501\.0\/pkt/);
+    // the count of the instruction at offset 4, and the function's text at its position (133 - 100)
+    assert.match(text, /0\.01 M\s+500\.0\/pkt\s+\+0004\s+incl rax\s+i < n; i\+\+\) s \+= i; return s;/);
+    assert.equal(parseOptimizedCode('nothing here').length, 0);
+  });
+
   it('puts V8, node and library functions in their categories', () => {
     assert.equal(categorize('v8::internal::compiler::Scheduler::ScheduleLate()', '/usr/bin/node'), 'turbofan');
     assert.equal(categorize('v8::internal::Scanner::Next()', '/usr/bin/node'), 'parse-compile');
@@ -150,7 +167,6 @@ describe('instruction profile', function () {
       // hot enough for TurboFan (millions of iterations), and nothing else of the sort in it
       writeFileSync(script, 'function meerkatHotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s = (s + i * 7) | 0; return s; }\n' +
         'let t = 0; for (let k = 0; k < 40; k++) t ^= meerkatHotLoop(100000); if (process.argv[2] === "fail") process.exit(3); console.log(t);\n');
-      const maps = readdirSync('/tmp').filter((f) => f.startsWith('perf-')).length;
       const run = await profileNodeScript(script, [], 'hot');
       assert.equal(run.status, 0);
       const hot = run.profile.functions.filter((f) => f.name.includes('meerkatHotLoop'));
@@ -159,21 +175,27 @@ describe('instruction profile', function () {
       assert.ok(optimized > 4_000_000, `optimized meerkatHotLoop ran ${optimized} instructions`);
       assert.ok(run.profile.total > optimized);
       assert.ok(run.profile.categories['parse-compile'] > 0 && run.profile.categories.turbofan > 0);
-      assert.equal(readdirSync('/tmp').filter((f) => f.startsWith('perf-')).length, maps);
+      assert.ok(run.pid > 0);
+      assert.equal(existsSync(`/tmp/perf-${run.pid}.map`), false);
       // a failing command is reported with its status, counts and all
       const failed = await profileNodeScript(script, ['fail'], 'fail');
       assert.equal(failed.status, 3);
     });
 
-    it('the command line prints the profile, and refuses a call without a command', () => {
-      const script = join(dir, 'tiny.js');
-      writeFileSync(script, 'console.log(1);\n');
+    it('the command line prints the profile and an annotated function, and refuses a call without a command', () => {
+      const script = join(dir, 'hot.js');
+      writeFileSync(script, 'function meerkatHotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s = (s + i * 7) | 0; return s; }\n' +
+        'let t = 0; for (let k = 0; k < 40; k++) t ^= meerkatHotLoop(100000); console.log(t);\n');
       const json = join(dir, 'p.json');
       const cli = nodeScriptArgs('../../bench/instruction-profile', import.meta.url);
-      const r = spawnSync(process.execPath, [...cli, '--label', 'tiny', '--top', '3', '--json', json, '--', script], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [...cli, '--label', 'tiny', '--top', '3', '--json', json, '--annotate', 'meerkatHotLoop', '--', script],
+        { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /^tiny: \d+\.\d{4} G instructions/);
       assert.match(r.stdout, /top 3 functions/);
+      // the loop's optimized code, its instructions counted (millions) beside the loop's source
+      assert.match(r.stdout, /TURBOFAN meerkatHotLoop: \d+ instructions of code, [1-9][\d.]* M executed/);
+      assert.match(r.stdout, /\+[0-9a-f]{4} .*i \* 7/);
       assert.ok(existsSync(json));
       const cmp = spawnSync(process.execPath, [...cli, '--compare', json, json], { encoding: 'utf8' });
       assert.equal(cmp.status, 0, cmp.stderr);
