@@ -163,10 +163,12 @@ const INITIAL_SLOTS = 1024;
  * needs neither the canonical key (ordering the endpoints, an 11-word hash) nor the table's
  * chain: ~500 instructions per packet of the import's 3,300 (docs/benchmarks.md, "Instruction
  * profiles"). An entry whose flow has ended is stale and ignored (Flow.alive); a SYN always goes
- * the long way, where lookup() sees a reused port pair. Sized with the table (two entries per
- * slot), so an engine with few flows (one per agent in the collector) stays small.
+ * the long way, where lookup() sees a reused port pair. Sized to two entries or more per flow
+ * at the most flows held: it doubles as flows are added, from RECENT_INITIAL, so an engine with
+ * few flows (one per agent in the collector) stays small (~6 kB).
  */
-const RECENT_PER_SLOT = 2;
+const RECENT_PER_FLOW = 2;
+const RECENT_INITIAL = 256;
 /** words per recent-flow entry: source, destination, ports, rest of the key */
 const RECENT_WORDS = 4;
 /** agents beyond this index are not put in the recent-flow index (their key would not fit a word) */
@@ -205,11 +207,11 @@ export class FlowEngine {
    */
   private table: Array<Flow | null> = new Array<Flow | null>(INITIAL_SLOTS).fill(null);
   private mask = INITIAL_SLOTS - 1;
-  /** the recent-flow index (RECENT_PER_SLOT): keys, flows, and whether the sender is endpoint A */
-  private recentKeys = new Int32Array(INITIAL_SLOTS * RECENT_PER_SLOT * RECENT_WORDS);
-  private recentFlows: Array<Flow | null> = new Array<Flow | null>(INITIAL_SLOTS * RECENT_PER_SLOT).fill(null);
-  private recentFromA = new Uint8Array(INITIAL_SLOTS * RECENT_PER_SLOT);
-  private recentShift = 32 - Math.log2(INITIAL_SLOTS * RECENT_PER_SLOT);
+  /** the recent-flow index (RECENT_PER_FLOW): keys, flows, and whether the sender is endpoint A */
+  private recentKeys = new Int32Array(RECENT_INITIAL * RECENT_WORDS);
+  private recentFlows: Array<Flow | null> = new Array<Flow | null>(RECENT_INITIAL).fill(null);
+  private recentFromA = new Uint8Array(RECENT_INITIAL);
+  private recentShift = 32 - Math.log2(RECENT_INITIAL);
   private readonly recentIndex: boolean;
   /** the rest of the key (protocol, pseudonym flags, VLAN, agent) of the packet recentEntry last looked at */
   private recentRest = 0;
@@ -604,6 +606,7 @@ export class FlowEngine {
     f.bucketNext = this.table[slot] as Flow | null;
     this.table[slot] = f;
     if (++this.flowCount > this.table.length) this.growTable();
+    if (this.flowCount * RECENT_PER_FLOW > this.recentFlows.length) this.growRecent();
     this.stats.flowsCreated++;
     if (this.timeouts.activeUs > 0) {
       f.activeNode.deadline = rec.tsUs + this.timeouts.activeUs;
@@ -792,8 +795,11 @@ export class FlowEngine {
     }
     this.table = table;
     this.mask = mask;
-    // the recent-flow index grows with it (emptied: its entries fill again as packets come)
-    const entries = table.length * RECENT_PER_SLOT;
+  }
+
+  /** The recent-flow index with twice the entries, empty (they fill again as packets come). */
+  private growRecent(): void {
+    const entries = this.recentFlows.length * 2;
     this.recentKeys = new Int32Array(entries * RECENT_WORDS);
     this.recentFlows = new Array<Flow | null>(entries).fill(null);
     this.recentFromA = new Uint8Array(entries);

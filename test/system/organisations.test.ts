@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labAvailable } from './netns-lab.js';
-import { OrgLab, ORG_CLI, sleep, type OrgSide } from './org-lab.js';
+import { OrgLab, ORG_CLI, type OrgSide } from './org-lab.js';
 import { skipBecause } from '../helpers/skip.js';
 import { anonymizeText } from '../../shared/anonymize/pseudonym-text.js';
 import { loadAnonKey } from '../../shared/keys/owner-keys.js';
@@ -284,10 +284,13 @@ describe('organisations: two network owners on one collector (real processes, na
     await L.waitFor('acme\'s agent disconnected', () => readFileSync(L.acme.log, 'utf8').includes('org-suspended') || /4006/.test(readFileSync(L.acme.log, 'utf8')), 20_000);
     const stored = L.count('acme', 'SELECT count(*) AS n FROM dumps');
     await L.traffic(L.acme, L.acme.collectorIp, 5);
-    await sleep(3000);
+    // the agent rotates the traffic into a dump and reports its spool on its own clock: waited
+    // for, not slept for (3 s was not always enough on a loaded 2-core machine)
+    const spooled = (): number => {
+      try { return (JSON.parse(readFileSync(join(L.acme.agentDir, 'status.json'), 'utf8')) as { spool: { files: number } }).spool.files; } catch { return 0; }
+    };
+    await L.waitFor('the agent keeps its dumps in its spool', () => spooled() > 0, 30_000);
     assert.equal(L.count('acme', 'SELECT count(*) AS n FROM dumps'), stored, 'nothing stored while suspended');
-    const status = JSON.parse(readFileSync(join(L.acme.agentDir, 'status.json'), 'utf8')) as { spool: { files: number } };
-    assert.ok(status.spool.files > 0, 'the agent keeps them');
     const op = await L.api('alice', 'GET', '/v1/orgs/acme/agents');
     assert.deepEqual([op.status, op.error], [403, 'org-suspended']);
     assert.equal((await L.api('bob', 'GET', '/v1/orgs/blue/agents')).status, 200, 'blue is not affected');
