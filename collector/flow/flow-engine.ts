@@ -215,6 +215,8 @@ export class FlowEngine {
   private readonly recentIndex: boolean;
   /** the rest of the key (protocol, pseudonym flags, VLAN, agent) of the packet recentEntry last looked at */
   private recentRest = 0;
+  /** the key array recentEntry last looked in */
+  private recentKeysLooked = this.recentKeys;
   private flowCount = 0;
   private uidCounter = 0;
   private readonly agents = new Map<string, number>();
@@ -365,6 +367,7 @@ export class FlowEngine {
     const entry = Math.imul(src ^ Math.imul(dst ^ rest, 0x9e3779b1) ^ Math.imul(ports, 0x85ebca6b), 0xc2b2ae35) >>> this.recentShift;
     const k = entry * RECENT_WORDS;
     const keys = this.recentKeys;
+    this.recentKeysLooked = keys;
     if (keys[k] !== src || keys[k + 1] !== dst || keys[k + 2] !== ports) {
       keys[k] = src; keys[k + 1] = dst; keys[k + 2] = ports;
       keys[k + 3] = ~rest; // no match until rememberRecent: a stale flow of another key is never taken
@@ -374,6 +377,8 @@ export class FlowEngine {
 
   /** Puts the flow just found or made for the packet into its recent-flow entry (the flow notes which, for finish()). */
   private rememberRecent(entry: number, flow: Flow): void {
+    // a new flow that grew the index (growRecent) left `entry` pointing into the old arrays
+    if (this.recentKeys !== this.recentKeysLooked) return;
     this.recentKeys[entry * RECENT_WORDS + 3] = this.recentRest;
     this.recentFlows[entry] = flow;
     this.recentFromA[entry] = this.kFromA ? 1 : 0;

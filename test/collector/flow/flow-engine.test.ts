@@ -84,6 +84,27 @@ describe('flow engine: keys and directions', () => {
     assert.equal(index().filter((f) => f !== null).length, 0);
   });
 
+  it('a flow that grows the recent-flow index is not remembered at its old place in the new one', () => {
+    // the index's hash (flow-engine.ts recentEntry) for a UDP key with no flags, VLAN 0, agent 0:
+    // the all-zero key (0.0.0.0:0 -> 0.0.0.0:0) is at entry 0 at every size
+    const word = (a: string): number => new Int32Array(Uint8Array.from(a.split('.').map(Number)).buffer)[0]!;
+    const entryOf = (src: string, dst: string, sport: number, dport: number, shift: number): number =>
+      Math.imul(word(src) ^ Math.imul(word(dst), 0x9e3779b1) ^ Math.imul((sport << 16) | dport, 0x85ebca6b), 0xc2b2ae35) >>> shift;
+    const h = new Harness({ agentId: 'a1' });
+    for (let i = 0; i < 128; i++) udp(h, T0 + i, '10.2.0.1', 1000 + i, '10.2.0.2', 53, 1);
+    // the 129th flow doubles the index (256 -> 512 entries); its key lay at entry 0 of the old one
+    let sport = 20000;
+    while (entryOf('10.3.0.1', '10.3.0.2', sport, 53, 24) !== 0) sport++;
+    udp(h, T0 + 200, '10.3.0.1', sport, '10.3.0.2', 53, 1);
+    // the all-zero key, at entry 0 of the new index: a flow of its own
+    udp(h, T0 + 201, '0.0.0.0', 0, '0.0.0.0', 0, 1);
+    const recs = h.finish();
+    assert.equal(recs.length, 130);
+    const grown = recs.find((r) => r.orig_port === sport)!;
+    assert.deepEqual([grown.orig_pkts, grown.resp_pkts], [1, 0]);
+    assert.ok(recs.some((r) => r.orig_port === 0 && r.resp_port === 0 && r.orig_pkts === 1));
+  });
+
   it('keeps IPv6 flows apart that differ only past the first address word, packet after packet, in either direction', () => {
     const h = new Harness();
     udp(h, T0, '2001:db8::1', 1000, '2001:db8::2', 2000, 1);
