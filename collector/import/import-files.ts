@@ -10,6 +10,7 @@
 // policy), so their flows carry server names and the DNS and TLS logs fill as for dumps.
 import { readFileSync, statSync } from 'node:fs';
 import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/address-anonymizer.js';
+import { AnonymizedPairs } from '../../shared/anonymize/anonymized-pairs.js';
 import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { createAppMetaExtractor, type AppMetaExtractor } from '../../shared/appmeta/app-meta-extractor.js';
 import type { AppMeta } from '../../shared/appmeta/meta-record.js';
@@ -146,6 +147,8 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
     names: opts.names ?? (policy === 'none' ? 'none' : 'internal'),
     ...(opts.internalSuffixes ? { internalSuffixes: opts.internalSuffixes } : {}),
   });
+  // capture packets' pseudonyms by address pair: a capture interleaves thousands of pairs
+  const pairs = anonymizer !== null ? new AnonymizedPairs(anonymizer) : null;
   // captures and dumps go through separate writers and engines (dumps name their own agents)
   const writer = new FlowBatchWriter(store);
   const onRecord = opts.onRecord;
@@ -191,7 +194,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
             entry.status = 'duplicate';
             entry.importedBefore = { importedUs: before.importedUs, path: before.path, agentId: before.agentId, anonKeyId: before.anonKeyId };
           } else {
-            importCapture(path, entry, engines.get(opts.agentId ?? 'import'), anonymizer, extractor, opts.outerTunnelFlows ?? true,
+            importCapture(path, entry, engines.get(opts.agentId ?? 'import'), pairs, extractor, opts.outerTunnelFlows ?? true,
               progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import', opts.fastDecode !== false);
             if (entry.packets > 0) {
               imported.push({ ...fp, path, kind: entry.kind, agentId: opts.agentId ?? 'import', anonKeyId: anonymizer?.keyId ?? '', packets: entry.packets, importedUs: nowUs() });
@@ -237,7 +240,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   return summary;
 }
 
-function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, anonymizer: AddressAnonymizer | null,
+function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, anonymizer: AnonymizedPairs | null,
   extractor: AppMetaExtractor | null, outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
   onPacket: ((rec: PacketRecord, agentId: string, hasMeta?: boolean) => void) | undefined, agentId: string, fast: boolean): void {
   const reader = openCaptureFile(path);
