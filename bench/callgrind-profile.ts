@@ -58,14 +58,12 @@ export function lookupPerfMap(map: readonly PerfMapEntry[], addr: number): PerfM
     if (map[mid]!.start <= addr) { at = mid; lo = mid + 1; } else hi = mid - 1;
   }
   // code objects do not overlap while alive, but a freed one's range can be reused: walk back
-  // over the entries that start at or before addr and take the latest that covers it
-  let best: PerfMapEntry | null = null;
-  let bestIndex = -1;
+  // over the entries that start at or before addr; the first that covers it is the latest
   for (let i = at; i >= 0 && i >= at - 64; i--) {
     const e = map[i]!;
-    if (addr < e.start + e.size && i > bestIndex) { best = e; bestIndex = i; }
+    if (addr < e.start + e.size) return e;
   }
-  return best;
+  return null;
 }
 
 /** A perf-map name without its script URL: "JS:*add file:///x/chunk.js:2:5" -> "JS:*add chunk.js:2:5". */
@@ -150,7 +148,7 @@ export class CallgrindReader {
     this.counted += ir;
     const had = this.byName.get(name);
     if (had !== undefined) { had.ir += ir; this.categories[had.category] += ir; return; }
-    const category = name === '(JIT code)' ? 'jit-unnamed' : categorize(name, object);
+    const category = categorize(name, object);
     this.byName.set(name, { name, category, ir });
     this.categories[category] += ir;
   }

@@ -346,8 +346,9 @@ export class FlowEngine {
   /**
    * The recent-flow index's entry for the packet's key as sent (its words in place when they
    * did not match, so rememberRecent fills it), or -1 for a packet it does not take: not IPv4
-   * TCP or UDP, tunnelled, a TCP SYN, a VLAN id past 12 bits or an agent index past RECENT_MAX_AGENT. A match is then
-   * still checked by the caller: the entry's flow alive and recentRest equal.
+   * TCP or UDP, tunnelled, a TCP SYN, a VLAN id past 12 bits or an agent index past
+   * RECENT_MAX_AGENT. A match is then still checked by the caller: the entry's flow alive and
+   * recentRest equal.
    */
   private recentEntry(rec: PacketRecord, agentIdx: number): number {
     const proto = rec.proto;

@@ -240,7 +240,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   return summary;
 }
 
-function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, anonymizer: AnonymizedPairs | null,
+function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, pairs: AnonymizedPairs | null,
   extractor: AppMetaExtractor | null, outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
   onPacket: ((rec: PacketRecord, agentId: string, hasMeta?: boolean) => void) | undefined, agentId: string, fast: boolean): void {
   const reader = openCaptureFile(path);
@@ -265,7 +265,7 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
         // the tap reads DNS messages from the payload: this (rare) packet again, with its view
         decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);
       }
-      if (anonymizer !== null) anonymizer.anonymizeRecord(inner);
+      if (pairs !== null) pairs.anonymizeRecord(inner);
       if (extractor !== null) {
         extractor.inspect(inner, sink);
         if (fr.tsUs - lastExpire > 1_000_000) { extractor.expire(fr.tsUs); lastExpire = fr.tsUs; }
@@ -279,7 +279,7 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, an
       if (outerFlows && (inner.flags & RecordFlag.Inner) !== 0) {
         for (let depth = 0; depth < inner.tunnelDepth && depth < LAYER_OPTIONS.length; depth++) {
           decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, outer, LAYER_OPTIONS[depth]);
-          if (anonymizer !== null) anonymizer.anonymizeRecord(outer);
+          if (pairs !== null) pairs.anonymizeRecord(outer);
           engine.add(outer);
         }
       }
