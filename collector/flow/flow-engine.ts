@@ -559,7 +559,8 @@ export class FlowEngine {
       flow.history.check(HistBit.Data, isOrig, 'D', 'd');
     }
     this.countPacket(flow, isOrig, rec, portless ? 0 : rec.payloadLen);
-    this.lastFlow = flow;
+    // stored only when it changes: a young flow stored into the engine calls the write barrier's stub
+    if (this.lastFlow !== flow) this.lastFlow = flow;
     if ((rec.flags & RecordFlag.Fragment) !== 0 && !portless && (rec.fragFlags & FragFlag.MoreFragments) !== 0) {
       this.frags.remember(agentIdx, rec, flow, this.kFromA);
     }
