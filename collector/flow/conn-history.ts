@@ -30,6 +30,11 @@ export class ConnHistory {
     return false;
   }
 
+  /** Whether `bit` was seen for that direction. */
+  has(bit: number, isOrig: boolean): boolean {
+    return (this.seen & (isOrig ? bit : bit << 16)) !== 0;
+  }
+
   add(letter: string): void {
     this.text += letter;
   }

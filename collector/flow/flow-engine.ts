@@ -82,6 +82,11 @@ export interface FlowEngineOptions {
    * the same either way
    */
   recentIndex?: boolean;
+  /**
+   * TCP connections take the common segment's shortcut (TcpConnection's fastPath; default
+   * true); false: every segment the general way, for comparisons - the records are the same
+   */
+  tcpFastPath?: boolean;
 }
 
 export interface FlowEngineStats {
@@ -213,6 +218,7 @@ export class FlowEngine {
   private recentFromA = new Uint8Array(RECENT_INITIAL);
   private recentShift = 32 - Math.log2(RECENT_INITIAL);
   private readonly recentIndex: boolean;
+  private readonly tcpFastPath: boolean;
   /** the rest of the key (protocol, pseudonym flags, VLAN, agent) of the packet recentEntry last looked at */
   private recentRest = 0;
   /** the key array recentEntry last looked in */
@@ -265,6 +271,7 @@ export class FlowEngine {
     this.uidPrefix = opts.uidPrefix ?? 'F' + Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('base64url') + '.';
     this.maxFlows = opts.maxFlows ?? 2_000_000;
     this.recentIndex = opts.recentIndex ?? true;
+    this.tcpFastPath = opts.tcpFastPath ?? true;
     if (!Number.isSafeInteger(this.maxFlows) || this.maxFlows < 1) {
       throw new RangeError(`maxFlows must be a positive integer, got ${String(opts.maxFlows)}`);
     }
@@ -606,7 +613,7 @@ export class FlowEngine {
     f.uid = this.uidPrefix + f.serial.toString(36);
     if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) f.icmpCode = rec.dport;
 
-    if (proto === IPPROTO_TCP && !portless) f.tcp = new TcpConnection(f.history);
+    if (proto === IPPROTO_TCP && !portless) f.tcp = new TcpConnection(f.history, this.tcpFastPath);
     if (!portless) this.decideOriginator(f, rec);
 
     const slot = h & this.mask;

@@ -1,0 +1,152 @@
+// TcpConnection's shortcut for the common segment (an in-order ACK or data segment of a
+// connection both sides have spoken on) against the general way: the same state and actions
+// on random conversations built to reach it often, and the same flow records on every
+// reference capture.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { PacketRecord, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../../shared/packet/packet-record.js';
+import { ConnHistory } from '../../../collector/flow/conn-history.js';
+import { TcpAction, TcpConnection } from '../../../collector/flow/tcp-connection.js';
+import { FlowEngine } from '../../../collector/flow/flow-engine.js';
+import type { FlowRecord } from '../../../shared/flow/flow-record.js';
+import { openCaptureFile } from '../../../shared/capture-file/index.js';
+import { decodeFrameFast, DecodedPacket } from '../../../shared/decode/index.js';
+import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
+
+/** One step of a conversation, its sequence numbers taken from what each side sent before. */
+interface Step {
+  fromA: boolean;
+  /** in order, resent, past a hole, anywhere (random), or behind what was sent */
+  seqKind: 'next' | 'resend' | 'skip' | 'random' | 'behind';
+  flags: number;
+  len: number;
+  window: number;
+  /** acknowledges all the peer sent, less, more, or a random number */
+  ackKind: 'all' | 'less' | 'more' | 'random';
+  rnd: number;
+}
+
+const stepArb: fc.Arbitrary<Step> = fc.record({
+  fromA: fc.boolean(),
+  seqKind: fc.constantFrom<Step['seqKind']>('next', 'next', 'next', 'next', 'next', 'resend', 'skip', 'random', 'behind'),
+  flags: fc.oneof(
+    { weight: 12, arbitrary: fc.constantFrom(TCP_ACK, TCP_PSH | TCP_ACK) },
+    { weight: 2, arbitrary: fc.constantFrom(TCP_SYN, TCP_SYN | TCP_ACK, TCP_FIN | TCP_ACK, TCP_RST, TCP_RST | TCP_ACK) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 63 }) },
+  ),
+  len: fc.constantFrom(0, 0, 0, 1, 100, 1460),
+  window: fc.constantFrom(0, 512, 65535, 65535, 65535, 65535),
+  ackKind: fc.constantFrom<Step['ackKind']>('all', 'all', 'all', 'all', 'less', 'more', 'random'),
+  rnd: fc.integer({ min: 0, max: 0xffffffff }),
+});
+
+function conversation(steps: readonly Step[]): Array<{ fromA: boolean; flags: number; seq: number; ack: number; len: number; window: number }> {
+  // ISNs near the int32 wrap, so sequence arithmetic wraps within a conversation
+  const next = { a: 0x7fffff00 | 0, b: 1000 };
+  return steps.map((s) => {
+    const me = s.fromA ? 'a' : 'b';
+    const peer = s.fromA ? 'b' : 'a';
+    const base = next[me];
+    let seq: number;
+    switch (s.seqKind) {
+      case 'next': seq = base; break;
+      case 'resend': seq = (base - s.len) | 0; break;
+      case 'skip': seq = (base + 1 + (s.rnd % 5000)) | 0; break;
+      case 'behind': seq = (base - 1 - (s.rnd % 3000)) | 0; break;
+      default: seq = s.rnd | 0;
+    }
+    const sent = s.len + ((s.flags & TCP_SYN) !== 0 ? 1 : 0) + ((s.flags & TCP_FIN) !== 0 ? 1 : 0);
+    if (s.seqKind === 'next' || s.seqKind === 'skip') next[me] = (seq + sent) | 0;
+    const all = next[peer];
+    const ack = s.ackKind === 'all' ? all : s.ackKind === 'less' ? (all - 1 - (s.rnd % 2000)) | 0
+      : s.ackKind === 'more' ? (all + 1 + (s.rnd % 2000)) | 0 : (s.rnd ^ 0x5a5a5a5a) | 0;
+    return { fromA: s.fromA, flags: s.flags, seq, ack, len: s.len, window: s.window };
+  });
+}
+
+/** The connection's whole state (endpoints, handshake times, history), for comparison. */
+function snapshot(c: TcpConnection): string {
+  return JSON.stringify(c, (k, v: unknown) => (k === 'fastPath' ? undefined : v));
+}
+
+describe('TcpConnection: the common segment\'s shortcut', () => {
+  it('leaves the state and actions the general way leaves, segment by segment (fast-check)', () => {
+    const rec = new PacketRecord();
+    let shortcuts = 0;
+    let segments = 0;
+    const handshake: Step[] = [
+      { fromA: true, seqKind: 'next', flags: TCP_SYN, len: 0, window: 65535, ackKind: 'random', rnd: 0 },
+      { fromA: false, seqKind: 'next', flags: TCP_SYN | TCP_ACK, len: 0, window: 65535, ackKind: 'all', rnd: 0 },
+      { fromA: true, seqKind: 'next', flags: TCP_ACK, len: 0, window: 65535, ackKind: 'all', rnd: 0 },
+    ];
+    // most conversations open with a handshake; the others start mid-stream (Partial)
+    const arb = fc.tuple(fc.boolean(), fc.array(stepArb, { minLength: 1, maxLength: 60 }))
+      .map(([open, steps]) => (open ? [...handshake, ...steps] : steps));
+    fc.assert(fc.property(arb, (steps) => {
+      const fast = new TcpConnection(new ConnHistory(), true);
+      const general = new TcpConnection(new ConnHistory(), false);
+      let aOrig = true;
+      conversation(steps).forEach((s, i) => {
+        rec.reset();
+        rec.tsUs = 1_700_000_000_000_000 + i * 1000;
+        rec.proto = 6;
+        rec.tcpFlags = s.flags;
+        rec.tcpSeq = s.seq >>> 0;
+        rec.tcpAck = s.ack >>> 0;
+        rec.tcpWindow = s.window;
+        rec.payloadLen = s.len;
+        const before = snapshot(general);
+        const a = fast.process(s.fromA === aOrig, rec);
+        const b = general.process(s.fromA === aOrig, rec);
+        assert.equal(a, b, `action of segment ${i} ${JSON.stringify(s)} after ${before}`);
+        assert.equal(snapshot(fast), snapshot(general), `state after segment ${i} ${JSON.stringify(s)} from ${before}`);
+        if ((b & TcpAction.Flipped) !== 0) aOrig = !aOrig;
+        segments++;
+        // the segments the shortcut may take (its own test, repeated): so the run shows it was reached
+        if ((s.flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) === TCP_ACK && s.window !== 0 && /"state":[34]/.test(before)) shortcuts++;
+      });
+    }), { numRuns: 1500 });
+    assert.ok(shortcuts > segments / 10, `segments of the kind the shortcut takes: ${shortcuts} of ${segments}`);
+  });
+
+  it('gives the same flow records on every reference capture', function () {
+    this.timeout(120_000);
+    const pcaps = referencePcapsDir();
+    const files = readdirSync(pcaps, { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).sort().map((f) => join(pcaps, f));
+    assert.ok(files.length > 40, `reference captures found: ${files.length}`);
+    const run = (tcpFastPath: boolean): FlowRecord[] => {
+      const out: FlowRecord[] = [];
+      const engine = new FlowEngine({ onRecord: (r) => out.push(r), uidPrefix: 'F', tcpFastPath });
+      const d = new DecodedPacket();
+      for (const file of files) {
+        let reader;
+        try {
+          reader = openCaptureFile(file);
+        } catch {
+          continue; // not a capture this reader takes (the import tests cover those)
+        }
+        try {
+          for (let fr = reader.next(); fr !== null; fr = reader.next()) {
+            decodeFrameFast(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, d, { payloadView: false });
+            engine.add(d, file);
+          }
+        } catch {
+          // a damaged capture: the frames before the damage count, as in an import
+        } finally {
+          reader.close();
+        }
+        engine.flushAll();
+      }
+      return out;
+    };
+    const fast = run(true);
+    const general = run(false);
+    const tcp = fast.filter((r) => r.proto === 'tcp');
+    assert.ok(tcp.length > 1000, `TCP flow records: ${tcp.length}`);
+    assert.equal(fast.length, general.length);
+    assert.deepEqual(fast, general);
+  });
+});
