@@ -109,13 +109,38 @@ export class ByteColumn {
     if (this.pos + 5 * n > this.buf.length) this.grow(5 * n);
     const b = this.buf;
     let p = this.pos;
+    // each value written without an inner loop: V8 checks both arrays' shape and reloads their
+    // bounds and data pointers after every loop back-edge (its interrupt check may run anything),
+    // so a loop per byte cost those again for every byte. A Uint8Array store keeps the low 8
+    // bits: `v | 0x80` is the low seven bits with the continuation bit.
     for (let i = 0; i < n; i++) {
-      let v = vals[i]!;
-      while (v > 0x7f) {
-        b[p++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
+      const v = vals[i]!;
+      if (v < 0x80) {
+        b[p] = v;
+        p += 1;
+      } else if (v < 0x4000) {
+        b[p] = v | 0x80;
+        b[p + 1] = v >>> 7;
+        p += 2;
+      } else if (v < 0x200000) {
+        b[p] = v | 0x80;
+        b[p + 1] = (v >>> 7) | 0x80;
+        b[p + 2] = v >>> 14;
+        p += 3;
+      } else if (v < 0x10000000) {
+        b[p] = v | 0x80;
+        b[p + 1] = (v >>> 7) | 0x80;
+        b[p + 2] = (v >>> 14) | 0x80;
+        b[p + 3] = v >>> 21;
+        p += 4;
+      } else {
+        b[p] = v | 0x80;
+        b[p + 1] = (v >>> 7) | 0x80;
+        b[p + 2] = (v >>> 14) | 0x80;
+        b[p + 3] = (v >>> 21) | 0x80;
+        b[p + 4] = v >>> 28;
+        p += 5;
       }
-      b[p++] = v;
     }
     this.pos = p;
   }

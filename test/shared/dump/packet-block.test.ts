@@ -64,6 +64,28 @@ describe('shared/dump/packet-block', () => {
     }), { numRuns: 300 });
   });
 
+  it('u32Run and sintDiffRun write what u32 and sint write value by value (property)', () => {
+    // every varint length (1-5 bytes) and its edges, in runs of any length (the unrolled passes
+    // of four and the rest), appended behind bytes already in the column
+    const u32 = fc.oneof(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 0, max: 300 }),
+      fc.constantFrom(0x7f, 0x80, 0x3fff, 0x4000, 0x1fffff, 0x200000, 0xfffffff, 0x10000000, 0x7fffffff, 0x80000000, 0xffffffff),
+    );
+    fc.assert(fc.property(fc.array(fc.tuple(u32, u32), { maxLength: 40 }), fc.integer({ min: 0, max: 9 }), (pairs, lead) => {
+      const a = Uint32Array.from(pairs.map((x) => x[0]));
+      const b = Uint32Array.from(pairs.map((x) => x[1]));
+      const run = new ByteColumn(1);
+      const one = new ByteColumn(1);
+      for (let i = 0; i < lead; i++) { run.byte(i); one.byte(i); }
+      run.u32Run(a, a.length);
+      run.sintDiffRun(a, b, a.length);
+      for (const v of a) one.u32(v);
+      for (let i = 0; i < a.length; i++) one.sint(a[i]! - b[i]!);
+      assert.deepEqual(run.view(), one.view());
+    }), { numRuns: 500 });
+  });
+
   it('a full block of packets returns the last timestamp for the next block', () => {
     const block = new PacketBlock();
     const c = columns();
