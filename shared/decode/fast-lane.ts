@@ -4,7 +4,7 @@
 // It fills the record exactly as decodeFrame does (test/shared/decode/fast-lane.test.ts checks
 // every field against it); any frame outside that shape, or any doubt (a short or contradicting
 // header, a UDP tunnel, an IPv4 fragment), goes to decodeFrame, which decodes it from scratch.
-import { Direction, EMPTY_BYTES, FragFlag, IPPROTO_TCP, IPPROTO_UDP, RecordFlag, TunnelKind } from '../packet/packet-record.js';
+import { Direction, EMPTY_BYTES, FragFlag, IPPROTO_TCP, IPPROTO_UDP, RecordFlag, TcpOpt, TunnelKind } from '../packet/packet-record.js';
 import { DecodedPacket, L2Flag } from './decoded-packet.js';
 import { decodeFrame, tunnelDepthOf, type DecodeOptions } from './decode-packet.js';
 import { udpTunnelPortTable } from './dispatch.js';
@@ -12,6 +12,9 @@ import { LinkType } from './link-types.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_VLAN } from './protocol-numbers.js';
 import { decodeTcpOptions } from './protocols/tcp.js';
 import { looksLikeTeredo } from './protocols/teredo.js';
+
+/** TCP options NOP, NOP, timestamps (kind 8, length 10) as one big-endian word */
+const NOP_NOP_TIMESTAMPS = 0x0101080a;
 
 /** Whether this platform stores an Int32Array's words little-endian (the record's address words are its bytes as stored). */
 const PLATFORM_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -129,11 +132,8 @@ export function decodeFastLane(
   out.ttl = f[l3 + 8]!;
   out.fragFlags = ffo !== 0 ? FragFlag.DontFragment : 0;
   out.fragOffset = 0;
-  out.tcpOptFlags = 0;
   out.tcpMss = 0;
   out.tcpWscale = 0;
-  out.tcpTsVal = 0;
-  out.tcpTsEcr = 0;
   out.payload = EMPTY_BYTES;
   out.flags = 0;
   out.tunnel = TunnelKind.None;
@@ -160,12 +160,26 @@ export function decodeFastLane(
     out.tcpAck = dv.getUint32(l4 + 8);
     out.tcpFlags = f[l4 + 13]!;
     out.tcpWindow = dv.getUint16(l4 + 14);
-    if (tcpHl > 20) decodeTcpOptions(f, l4 + 20, payOff, false, out);
+    if (tcpHl === 32 && dv.getUint32(l4 + 20) === NOP_NOP_TIMESTAMPS) {
+      // the options of nearly every segment a Linux or macOS host sends after the handshake:
+      // decodeTcpOptions would walk them byte by byte to the same result
+      out.tcpOptFlags = TcpOpt.Timestamps;
+      out.tcpTsVal = dv.getUint32(l4 + 24);
+      out.tcpTsEcr = dv.getUint32(l4 + 28);
+    } else {
+      out.tcpOptFlags = 0;
+      out.tcpTsVal = 0;
+      out.tcpTsEcr = 0;
+      if (tcpHl > 20) decodeTcpOptions(f, l4 + 20, payOff, false, out);
+    }
   } else {
     out.tcpSeq = 0;
     out.tcpAck = 0;
     out.tcpFlags = 0;
     out.tcpWindow = 0;
+    out.tcpOptFlags = 0;
+    out.tcpTsVal = 0;
+    out.tcpTsEcr = 0;
   }
   out.payloadOff = payOff;
   out.payloadLen = declEnd > payOff ? declEnd - payOff : 0;
@@ -205,9 +219,16 @@ function primeFeedback(): void {
   untagged.set(tcpFrame.subarray(0, 12));
   untagged.set(tcpFrame.subarray(16), 12);
   untagged[0] = 2; // unicast
+  // Ethernet / IPv4 / TCP with NOP, NOP, timestamps only (the lane's shortcut for them)
+  const tsFrame = Uint8Array.from([
+    2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00,
+    0x45, 0, 0, 52, 0x12, 0x35, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    0x9c, 0x40, 0x01, 0xbb, 0x80, 0, 0, 2, 0x90, 0, 0, 3, 0x80, 0x10, 0xff, 0xff, 0, 0, 0, 0,
+    1, 1, 8, 10, 0x80, 0, 0, 5, 0x80, 0, 0, 6,
+  ]);
   const viewOff: DecodeOptions = { payloadView: false };
   for (let i = 0; i < 3; i++) {
-    for (const f of [tcpFrame, udpFrame, untagged]) {
+    for (const f of [tcpFrame, udpFrame, untagged, tsFrame]) {
       decodeFrameFast(LinkType.Ethernet, f, 0, f.length, f.length, 1, out, undefined);
       decodeFrameFast(LinkType.Ethernet, f, 0, f.length, f.length + 100, 1, out, viewOff);
       // snapped inside the headers, and not Ethernet: decodeFrameFast's fallback call
