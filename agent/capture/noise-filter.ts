@@ -76,8 +76,11 @@ export class NoiseFilter {
   private readonly sampled = new Float64Array(NOISE_REASONS.length);
   /** end of the sampling window (µs); 0 = closed */
   private untilUs = 0;
-  /** a window requested without a start time: opens at the next packet */
-  private pendingUs = 0;
+  /**
+   * a window requested without a start time: opens at the next packet (read by the pipeline,
+   * which calls passKept only when this or lastSampled gives it something to do)
+   */
+  pendingUs = 0;
   /** whether the last packet given to filter() was noise let through by the window */
   lastSampled = false;
 

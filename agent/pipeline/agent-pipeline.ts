@@ -287,7 +287,9 @@ export class AgentPipeline {
     // direction and the pseudonyms depend only on the address pair and the L2 flags (pair-memo.ts)
     const pair = common && !first && pktType < 0 && d.proto === IPPROTO_TCP ? this.pair : null;
     if (pair !== null && pair.apply(d)) {
-      this.noise.passKept(d);
+      // passKept's own test, here: V8 does not inline it, and it nearly always has nothing to do
+      const noise = this.noise;
+      if (noise.pendingUs > 0 || noise.lastSampled) noise.passKept(d);
       this.anonymizer.stats.lookups += pair.lookups;
       if (this.wireLenFromIp) this.widenWireLen(d, flags);
     } else {

@@ -118,6 +118,27 @@ describe('agent/pipeline/agent-pipeline', () => {
     assert.equal(s.excluded.arp, 1, 'after the window');
   });
 
+  it('TCP frames through the pair memo open a pending noise window and end a sampled run, as others do', () => {
+    const h = harness({ snapLen: 1500 });
+    const data = (ts: number, bytes: number[]): void =>
+      feed(h.p, ether(P, H, 0x0800, ipv4('192.168.1.20', '198.51.100.7', 6, tcp(40000, 443, ACK | PSH, bytes))), ts);
+    const mdns = (ts: number): void =>
+      feed(h.p, ether('01:00:5e:00:00:fb', H, 0x0800, ipv4('192.168.1.20', '224.0.0.251', 17, udp(5353, 5353, [7, 7]))), ts);
+    data(T0, [1]);
+    data(T0 + 1, [2]); // the pair memo has this address pair now
+    h.p.allowNoiseFor(10); // no start time: the window opens at the next packet, a memo hit
+    data(T0 + 1e6, [3]);
+    mdns(T0 + 2e6); // in the window (until T0 + 11 s): sampled
+    data(T0 + 3e6, [4, 4]); // a memo hit after sampled noise: its payload is kept
+    mdns(T0 + 11.5e6); // the window opened at T0 + 1 s closed at T0 + 11 s: excluded (opened by the mDNS frame, it would not have)
+    h.p.flush();
+    const recs = h.records();
+    assert.deepEqual(recs.map((r) => [...r.payload]), [[1], [2], [3], [], [4, 4]]);
+    const s = h.p.stats();
+    assert.equal(s.noiseSampled.mdns, 1);
+    assert.equal(s.excluded.mdns, 1);
+  });
+
   it('snap length, dump limits and time rotation change at run time', () => {
     const h = harness({ packetsPerDump: 1000, dumpSeconds: 120 });
     const pkt = (i: number): number[] => ether(P, H, 0x0800, ipv4('10.0.0.5', '198.51.100.7', 6, tcp(50000, 443, ACK | PSH, new Array(100).fill(i))));
