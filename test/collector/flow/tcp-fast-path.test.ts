@@ -81,9 +81,11 @@ describe('TcpConnection: the common segment\'s shortcut', () => {
       { fromA: false, seqKind: 'next', flags: TCP_SYN | TCP_ACK, len: 0, window: 65535, ackKind: 'all', rnd: 0 },
       { fromA: true, seqKind: 'next', flags: TCP_ACK, len: 0, window: 65535, ackKind: 'all', rnd: 0 },
     ];
-    // most conversations open with a handshake; the others start mid-stream (Partial)
-    const arb = fc.tuple(fc.boolean(), fc.array(stepArb, { minLength: 1, maxLength: 60 }))
-      .map(([open, steps]) => (open ? [...handshake, ...steps] : steps));
+    // most conversations open with a handshake, some without its last ACK (the originator's
+    // first ACK then comes from the random steps: the handshake times may be taken on the
+    // shortcut); the others start mid-stream (Partial)
+    const arb = fc.tuple(fc.constantFrom(0, 2, 3, 3), fc.array(stepArb, { minLength: 1, maxLength: 60 }))
+      .map(([open, steps]) => [...handshake.slice(0, open), ...steps]);
     fc.assert(fc.property(arb, (steps) => {
       const fast = new TcpConnection(new ConnHistory(), true);
       const general = new TcpConnection(new ConnHistory(), false);
