@@ -3,33 +3,11 @@
 // random conversations (fast-check).
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PacketRecord, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../../shared/packet/packet-record.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../../shared/packet/packet-record.js';
 import { ConnHistory } from '../../../collector/flow/conn-history.js';
 import { TcpAction, TcpConnection, TcpState } from '../../../collector/flow/tcp-connection.js';
+import { segmentRecord, type Segment } from './tcp-segment.js';
 
-interface Segment {
-  /** sent by side A (the first sender) */
-  fromA: boolean;
-  flags: number;
-  seq: number;
-  ack: number;
-  len: number;
-  window: number;
-}
-
-const rec = new PacketRecord();
-
-function fill(s: Segment, tsUs: number): PacketRecord {
-  rec.reset();
-  rec.tsUs = tsUs;
-  rec.proto = 6;
-  rec.tcpFlags = s.flags;
-  rec.tcpSeq = s.seq >>> 0;
-  rec.tcpAck = s.ack >>> 0;
-  rec.tcpWindow = s.window;
-  rec.payloadLen = s.len;
-  return rec;
-}
 
 /**
  * Feeds the conversation to a TcpConnection (side A originates unless aIsOrig is false; a
@@ -42,7 +20,7 @@ function run(segments: readonly Segment[], aIsOrig = true): string {
   segments.forEach((s, i) => {
     const at = `segment ${i} ${JSON.stringify(s)}`;
     const closedBefore = c.isClosed();
-    const action = c.process(s.fromA === aOrig, fill(s, 1_700_000_000_000_000 + i * 1000));
+    const action = c.process(s.fromA === aOrig, segmentRecord(s, 1_700_000_000_000_000 + i * 1000));
     if ((action & TcpAction.Flipped) !== 0) aOrig = !aOrig;
     assert.equal(action & ~7, 0, `only TcpAction bits, ${at}`);
     for (const e of [c.orig, c.resp]) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { PacketRecord, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../../shared/packet/packet-record.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../../shared/packet/packet-record.js';
 import { ConnHistory } from '../../../collector/flow/conn-history.js';
 import { TcpAction, TcpConnection } from '../../../collector/flow/tcp-connection.js';
 import { FlowEngine } from '../../../collector/flow/flow-engine.js';
@@ -14,6 +14,7 @@ import type { FlowRecord } from '../../../shared/flow/flow-record.js';
 import { openCaptureFile } from '../../../shared/capture-file/index.js';
 import { decodeFrameFast, DecodedPacket } from '../../../shared/decode/index.js';
 import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
+import { segmentRecord, type Segment } from './tcp-segment.js';
 
 /** One step of a conversation, its sequence numbers taken from what each side sent before. */
 interface Step {
@@ -42,7 +43,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
   rnd: fc.integer({ min: 0, max: 0xffffffff }),
 });
 
-function conversation(steps: readonly Step[]): Array<{ fromA: boolean; flags: number; seq: number; ack: number; len: number; window: number }> {
+function conversation(steps: readonly Step[]): Segment[] {
   // ISNs near the int32 wrap, so sequence arithmetic wraps within a conversation
   const next = { a: 0x7fffff00 | 0, b: 1000 };
   return steps.map((s) => {
@@ -73,7 +74,6 @@ function snapshot(c: TcpConnection): string {
 
 describe('TcpConnection: the common segment\'s shortcut', () => {
   it('leaves the state and actions the general way leaves, segment by segment (fast-check)', () => {
-    const rec = new PacketRecord();
     let shortcuts = 0;
     let segments = 0;
     const handshake: Step[] = [
@@ -91,14 +91,7 @@ describe('TcpConnection: the common segment\'s shortcut', () => {
       const general = new TcpConnection(new ConnHistory(), false);
       let aOrig = true;
       conversation(steps).forEach((s, i) => {
-        rec.reset();
-        rec.tsUs = 1_700_000_000_000_000 + i * 1000;
-        rec.proto = 6;
-        rec.tcpFlags = s.flags;
-        rec.tcpSeq = s.seq >>> 0;
-        rec.tcpAck = s.ack >>> 0;
-        rec.tcpWindow = s.window;
-        rec.payloadLen = s.len;
+        const rec = segmentRecord(s, 1_700_000_000_000_000 + i * 1000);
         const before = snapshot(general);
         const a = fast.process(s.fromA === aOrig, rec);
         const b = general.process(s.fromA === aOrig, rec);
