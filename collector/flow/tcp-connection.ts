@@ -167,7 +167,7 @@ export class TcpConnection {
     // connection whose two sides have both spoken, in order (pure ACKs: any sequence number), no
     // hole open on the sender's side, its history letter already recorded for this direction.
     // For it, the general way below changes only the byte count, the last sequence number, the
-    // handshake times and the gap tracking (docs/benchmarks.md, "The common TCP segment"): those
+    // handshake times and the gap tracking (docs/benchmarks.md, "Work that is usually nothing"): those
     // four steps, here, cost a fraction of the general way's tests and calls.
     if (this.fastPath && (flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) === TCP_ACK && rec.tcpWindow !== 0) {
       const state = ep.state;
