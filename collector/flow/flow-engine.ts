@@ -353,6 +353,39 @@ export class FlowEngine {
   }
 
   /**
+   * Adds a TCP segment that is not a SYN, not damaged, fragmented or tunnelled, from agent index
+   * 0, to a flow the caller found by a key of its own: the flow an earlier packet with that key
+   * went to (lastFlowAdded and lastFromA after its add()). No canonical key, no table, no
+   * recent-flow index: the import's frame memo (collector/import/frame-flow-memo.ts). The record
+   * needs only what countInFlow reads: tsUs, proto, flags, ipLen, wireLen, payloadLen and the
+   * TCP header fields. Returns false when the flow has ended, also by the expiry this packet's
+   * time made due (which ran): the packet must then go to add(), which finds the time advanced.
+   */
+  addToFlow(flow: Flow, fromA: boolean, rec: PacketRecord): boolean {
+    const ts = rec.tsUs;
+    if (this.autoAdvance && ts > this.now) {
+      this.now = ts;
+      if (ts >= this.nextDue || this.heads.moved || this.frags.size !== 0) this.expireDue();
+    }
+    if (!flow.alive) return false;
+    this.stats.packets++;
+    this.lastTs = ts;
+    this.kFromA = fromA;
+    this.countInFlow(flow, rec, 0, false);
+    return true;
+  }
+
+  /** The flow the last packet counted in a flow went to (null after a packet that was not IP). */
+  get lastFlowAdded(): Flow | null {
+    return this.lastFlow;
+  }
+
+  /** Whether the packet last added was sent by its flow's endpoint A (canonical order). */
+  get lastFromA(): boolean {
+    return this.kFromA;
+  }
+
+  /**
    * The recent-flow index's entry for the packet's key as sent (its words in place when they
    * did not match, so rememberRecent fills it), or -1 for a packet it does not take: not IPv4
    * TCP or UDP, tunnelled, a TCP SYN, a VLAN id past 12 bits or an agent index past
