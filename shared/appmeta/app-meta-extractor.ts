@@ -144,6 +144,25 @@ export class AppMetaExtractor {
     if (proto === IPPROTO_TCP) this.tcp(d, off, len, sink);
   }
 
+  /**
+   * Whether inspect() would find nothing in this TCP segment (an unfragmented IPv4 or IPv6 one)
+   * and change no state: it has no payload captured, or the extractor has seen payload before,
+   * reassembles no stream on the segment's port pair, and the payload cannot start a TLS
+   * record, an HTTP request or DNS. The same tests inspect's TCP path makes before it returns
+   * with nothing done; a caller may skip inspect() for such a segment (the import's frame memo).
+   */
+  ignoresTcpSegment(d: DecodedPacket): boolean {
+    const off = d.payloadOff;
+    let len = d.payloadLen;
+    const avail = d.frameOff + d.capLen - off;
+    if (avail < len) len = avail;
+    if (len <= 0) return true;
+    if (this.fresh || this.portMark[(d.sport + d.dport) & 0xffff] !== 0) return false;
+    const f = d.frame;
+    const b0 = f[off]!;
+    return !(b0 >= 0x14 && b0 <= 0x16) && d.sport !== DNS_PORT && d.dport !== DNS_PORT && httpMethodAt(f, off, len) === null;
+  }
+
   /** Drops stream and QUIC state idle since before nowUs - 10 s (the pipeline's tick). */
   expire(nowUs: number): void {
     for (const [h, s] of this.streams) {

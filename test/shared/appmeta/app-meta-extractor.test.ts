@@ -11,6 +11,7 @@ import { AgentPipeline } from '../../../agent/pipeline/agent-pipeline.js';
 import { createAppMetaExtractor, MAX_STREAMS } from '../../../shared/appmeta/app-meta-extractor.js';
 import { AddressAnonymizer } from '../../../shared/anonymize/address-anonymizer.js';
 import { decodeDump } from '../../../shared/dump/index.js';
+import { DecodedPacket, decodeFrame } from '../../../shared/decode/index.js';
 import { deanonymizeNameText, deanonymizeText } from '../../../shared/anonymize/pseudonym-text.js';
 import type { AppMeta, DumpMeta } from '../../../shared/appmeta/meta-record.js';
 import { ether, ipv4, tcp, udp, ACK, PSH } from '../../helpers/frames.js';
@@ -156,5 +157,57 @@ describe('agent metadata extraction (pipeline)', () => {
       const frames = pkts.map(([port, isTcp, p, seq]) => isTcp ? out([...p], seq, 40000, port) : ether(M2, M1, 0x0800, ipv4(CLIENT, SERVER, 17, udp(40000, port, [...p]))));
       run(frames);
     }), { numRuns: 200 });
+  });
+
+  it('a TCP segment ignoresTcpSegment() says it ignores may skip inspect(): the same records, before and after (fast-check)', () => {
+    // segments of four connections (TLS, HTTP, DNS over TCP, other) both ways, in order or not:
+    // pieces of a ClientHello and a ServerHello, HTTP heads, DNS messages, TLS application data,
+    // random bytes, nothing. One extractor inspects every segment; the other skips those it says
+    // it ignores. Their records must not differ, nor their counters.
+    const hello = [...tlsRecords(clientHelloMessage({ ...SPEC_EXAMPLE, serverName: 'www.example.org', padding: 600 }))];
+    const serverHello = [...tlsRecords(serverHelloMessage({ cipher: 0x1301, extensions: [0x002b, 0x0033], selectedVersion: 0x0304 }))];
+    const http = [...Buffer.from('GET /x HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: curl/8.5\r\n\r\n')];
+    const dns = dnsMessage(0x4321, 0x0100, 'www.example.org', 1);
+    const dnsTcp = [dns.length >> 8, dns.length & 0xff, ...dns];
+    // a piece of a message sits at its place in the stream (sequence number 1000 + offset), so
+    // pieces reassemble; whole messages and other bytes come at any of a few sequence numbers
+    const pieceArb = fc.tuple(fc.constantFrom(hello, serverHello, http, dnsTcp), fc.constantFrom(0, 0, 100, 300, 500), fc.constantFrom(100, 200, 300, 700))
+      .map(([p, from, len]) => ({ payload: p.slice(from, from + len), seq: 1000 + from }))
+      .filter((x) => x.payload.length > 0);
+    const otherArb = fc.record({
+      payload: fc.oneof(
+        fc.constantFrom(hello, http, dnsTcp, [0x17, 0x03, 0x03, 0, 5, 1, 2, 3, 4, 5], []),
+        fc.array(fc.nat(255), { minLength: 1, maxLength: 40 }),
+      ),
+      seq: fc.constantFrom(1000, 1300, 0x7ffffff0),
+    });
+    const segArb = fc.record({
+      conn: fc.constantFrom(443, 80, 53, 5001),
+      toServer: fc.boolean(),
+      data: fc.oneof(pieceArb, otherArb),
+    }).map(({ conn, toServer, data }) => ({ conn, toServer, payload: data.payload, seq: data.seq }));
+    let ignored = 0;
+    let segments = 0;
+    fc.assert(fc.property(fc.array(segArb, { minLength: 1, maxLength: 40 }), (segs) => {
+      const key = new Uint8Array(32).fill(3);
+      const addresses = new AddressAnonymizer({ key, policy: 'none' });
+      const all = createAppMetaExtractor({ key, addresses, names: 'none' });
+      const some = createAppMetaExtractor({ key, addresses, names: 'none' });
+      const d = new DecodedPacket();
+      const fromAll: AppMeta[] = [];
+      const fromSome: AppMeta[] = [];
+      let t = 1_700_000_000_000_000;
+      for (const s of segs) {
+        const f = Uint8Array.from(s.toServer ? out(s.payload, s.seq, 50000, s.conn) : back(s.payload, s.seq, 50000, s.conn));
+        decodeFrame(1, f, 0, f.length, f.length, (t += 1000), d, { payloadView: false });
+        segments++;
+        all.inspect(d, { queueMeta: (m) => fromAll.push(m) });
+        if (some.ignoresTcpSegment(d)) ignored++;
+        else some.inspect(d, { queueMeta: (m) => fromSome.push(m) });
+        assert.deepEqual(fromSome, fromAll);
+      }
+      assert.deepEqual(some.stats(), all.stats());
+    }), { numRuns: 600 });
+    assert.ok(ignored > segments / 10 && ignored < segments, `segments ignored: ${ignored} of ${segments}`);
   });
 });
