@@ -24,6 +24,7 @@ import type { FlowStore } from '../../shared/store/flow-store.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { DumpIngest } from './dump-ingest.js';
 import { EngineSet } from './engine-set.js';
+import { FrameFlowMemo } from './frame-flow-memo.js';
 import { FlowBatchWriter } from './flow-batch-writer.js';
 import { createProgress, type ProgressSink } from './import-progress.js';
 import { sniffFileKind, type ImportFileKind } from './sniff-file-kind.js';
@@ -56,7 +57,9 @@ export interface ImportOptions {
   /**
    * called for every packet record before it reaches the flow engine (e.g. the DNS name tap).
    * From capture files, `rec.payload` holds the payload bytes of packets to or from port 53
-   * (DNS) only; every record has payloadLen and payloadOff.
+   * (DNS) only; every record has payloadLen and payloadOff. Also from capture files: not for
+   * the TCP segments of neither port 53 that the frame memo counts (frameMemo) - the tap for
+   * DNS needs no other packets.
    */
   onPacket?: (rec: PacketRecord, agentId: string, hasMeta?: boolean) => void;
   /** DNS transactions, TLS handshakes and HTTP requests as they are made */
@@ -79,6 +82,12 @@ export interface ImportOptions {
    * decoder for every frame, for comparisons (the rows are the same either way)
    */
   fastDecode?: boolean;
+  /**
+   * count a capture's TCP segments of flows already seen straight from the frame
+   * (frame-flow-memo.ts; default true, only with fastDecode); false: every frame the record
+   * way, for comparisons (the rows are the same either way)
+   */
+  frameMemo?: boolean;
 }
 
 export interface ImportedFile {
@@ -105,6 +114,8 @@ export interface ImportSummary {
   errors: number;
   /** records that were not IP (ARP, ...) */
   ignored: number;
+  /** capture frames counted straight from the frame (TCP segments of flows already seen: frameMemo) */
+  framesFromMemo: number;
   elapsedMs: number;
   packetsPerSec: number;
   /** key id of the anonymization key used for capture files ('' with policy none) */
@@ -166,7 +177,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   /** captures imported in this run, recorded in the ledger once their flows are stored */
   const imported: ImportedCapture[] = [];
   const summary: ImportSummary = {
-    files: [], packets: 0, records: 0, refusedRecords: 0, duplicates: 0, errors: 0, ignored: 0, elapsedMs: 0, packetsPerSec: 0,
+    files: [], packets: 0, records: 0, refusedRecords: 0, duplicates: 0, errors: 0, ignored: 0, framesFromMemo: 0, elapsedMs: 0, packetsPerSec: 0,
     anonKeyId: anonymizer?.keyId ?? '',
   };
 
@@ -195,7 +206,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
             entry.importedBefore = { importedUs: before.importedUs, path: before.path, agentId: before.agentId, anonKeyId: before.anonKeyId };
           } else {
             importCapture(path, entry, engines.get(opts.agentId ?? 'import'), pairs, extractor, opts.outerTunnelFlows ?? true,
-              progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import', opts.fastDecode !== false);
+              progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import', opts.fastDecode !== false, opts.frameMemo !== false);
             if (entry.packets > 0) {
               imported.push({ ...fp, path, kind: entry.kind, agentId: opts.agentId ?? 'import', anonKeyId: anonymizer?.keyId ?? '', packets: entry.packets, importedUs: nowUs() });
             }
@@ -242,7 +253,8 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
 
 function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, pairs: AnonymizedPairs | null,
   extractor: AppMetaExtractor | null, outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
-  onPacket: ((rec: PacketRecord, agentId: string, hasMeta?: boolean) => void) | undefined, agentId: string, fast: boolean): void {
+  onPacket: ((rec: PacketRecord, agentId: string, hasMeta?: boolean) => void) | undefined, agentId: string, fast: boolean,
+  frameMemo: boolean): void {
   const reader = openCaptureFile(path);
   const inner = new DecodedPacket();
   const outer = new DecodedPacket();
@@ -250,6 +262,8 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, pa
   const found: AppMeta[] = [];
   const sink = { queueMeta: (m: AppMeta): void => { found.push(m); } };
   let lastExpire = 0;
+  const memo = fast && frameMemo ? new FrameFlowMemo() : null;
+  let fromMemo = 0;
   try {
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
       entry.packets++;
@@ -258,6 +272,18 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, pa
       // The time is copied from field to field after the decode: handed to the fast lane (a
       // call V8 does not inline) the double was boxed into a new heap number per packet, ~32 MB
       // of garbage in a 2,000,000-packet import. The decoders only store the time they are given.
+      if (memo !== null) {
+        // a segment of a flow already seen: counted straight from the frame (frame-flow-memo.ts)
+        // when nothing else wants it - the extractor, or the tap for port 53 - and the engine takes it
+        const flow = memo.match(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);
+        if (flow !== null && (extractor === null || extractor.ignoresTcpSegment(inner)) &&
+            (onPacket === undefined || (inner.sport !== DNS_PORT && inner.dport !== DNS_PORT)) && engine.addToFlow(flow, memo.matchFromA, inner)) {
+          fromMemo++;
+          if (extractor !== null && fr.tsUs - lastExpire > 1_000_000) { extractor.expire(fr.tsUs); lastExpire = fr.tsUs; }
+          if ((entry.packets & (PROGRESS_EVERY - 1)) === 0) progress.update(doneBefore + reader.bytesRead, summary.packets + entry.packets);
+          continue;
+        }
+      }
       if (fast) decodeFrameFast(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
       else decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
       inner.tsUs = fr.tsUs;
@@ -272,6 +298,7 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, pa
       }
       if (onPacket !== undefined) onPacket(inner, agentId, found.length > 0);
       engine.add(inner);
+      if (memo !== null) memo.remember(engine.lastFlowAdded, engine.lastFromA, engine.activeFlows);
       if (found.length > 0) {
         for (const m of found) engine.addMeta(m);
         found.length = 0;
@@ -291,5 +318,6 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, pa
     entry.error = errorText(e);
   } finally {
     reader.close();
+    summary.framesFromMemo += fromMemo;
   }
 }

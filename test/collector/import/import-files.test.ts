@@ -16,6 +16,7 @@ import { importedRows } from '../../helpers/flow-db-rows.js';
 import { SqliteFlowStore } from '../../../shared/store/sqlite-flow-store.js';
 import { openCaptureFile } from '../../../shared/capture-file/index.js';
 import { decodePacket, DecodedPacket } from '../../../shared/decode/index.js';
+import type { PacketRecord } from '../../../shared/packet/packet-record.js';
 import { DumpWriter } from '../../../shared/dump/index.js';
 import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
 
@@ -113,6 +114,31 @@ describe('importFiles', () => {
     assert.deepEqual(counts(fast), counts(full));
     const a = importedRows(db);
     const b = importedRows(fullDb);
+    assert.ok(a.flows!.length > 1000 && a.dns_log!.length > 0 && a.tls_log!.length > 0, 'every bulk table has rows');
+    assert.deepEqual(a, b);
+  });
+
+  it('the frame memo gives the rows and DNS tap calls of the record way (every reference capture)', async function () {
+    this.timeout(120_000);
+    const files = readdirSync(pcaps, { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).sort().map((f) => join(pcaps, f));
+    const key = new Uint8Array(32).fill(9);
+    const plainDb = join(dir, 'plain.db');
+    // what the analyzers' DNS tap would be handed
+    const tapped: string[][] = [[], []];
+    const tap = (i: number) => (rec: PacketRecord, agentId: string, hasMeta?: boolean): void => {
+      if (rec.sport === 53 || rec.dport === 53) tapped[i]!.push(`${agentId} ${rec.tsUs} ${rec.payloadLen} ${Buffer.from(rec.payload).toString('hex')} ${String(hasMeta)}`);
+    };
+    const memo = await importFiles(files, { db, anonKey: key, progress: false, onPacket: tap(0) });
+    const plain = await importFiles(files, { db: plainDb, anonKey: key, progress: false, frameMemo: false, onPacket: tap(1) });
+    assert.ok(memo.framesFromMemo > memo.packets / 4, `frames counted from the memo: ${memo.framesFromMemo} of ${memo.packets}`);
+    assert.equal(plain.framesFromMemo, 0);
+    const counts = (s: typeof memo): unknown => ({ packets: s.packets, records: s.records, ignored: s.ignored, errors: s.errors, duplicates: s.duplicates });
+    assert.deepEqual(counts(memo), counts(plain));
+    assert.ok(tapped[0]!.length > 100);
+    assert.deepEqual(tapped[0], tapped[1]);
+    const a = importedRows(db);
+    const b = importedRows(plainDb);
     assert.ok(a.flows!.length > 1000 && a.dns_log!.length > 0 && a.tls_log!.length > 0, 'every bulk table has rows');
     assert.deepEqual(a, b);
   });

@@ -12,6 +12,7 @@ import { referencePcapsDir } from '../../../shared/util/repo-paths.js';
 import { loadFrames, type TestFrame } from '../capture-file/capture-writers.js';
 import { referenceCaptures } from './tshark-reference.js';
 import { be16, concat, ethernet, ipv4, tcp, udp, vlanTag } from './frame-builder.js';
+import { build, builtFrame } from './lane-frames.js';
 
 const OPTIONS: (DecodeOptions | undefined)[] = [undefined, { payloadView: false }, { innerTunnels: false }, { maxTunnelDepth: 1, payloadView: true }];
 
@@ -65,41 +66,6 @@ function compare(buf: Uint8Array, at: number, capLen: number, wireLen: number, o
   if (took && (full.flags & FAST_LANE_NEVER_FLAGS) !== 0) throw new Error(`fast lane took a frame flagged ${full.flags} (${full.issue})`);
   if (!took && fast.l3Off !== before) throw new Error('fast lane wrote the record and then fell back');
   return took;
-}
-
-/** An arbitrary frame of the lane's kind: Ethernet, optional VLAN, IPv4 (options, flags), TCP (options) or UDP. */
-const builtFrame = fc.record({
-  dstMac: fc.constantFrom('02:00:00:00:00:0b', 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:fb', '33:33:00:00:00:01'),
-  vlan: fc.option(fc.nat(0xffff), { nil: undefined }),
-  src: fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)),
-  dst: fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)),
-  id: fc.nat(0xffff),
-  ttl: fc.nat(255),
-  df: fc.boolean(),
-  ipOptions: fc.array(fc.nat(255), { maxLength: 12 }),
-  udp: fc.boolean(),
-  sport: fc.nat(0xffff),
-  dport: fc.constantFrom(80, 443, 53, 4789, 6081, 3544, 2152, 1234, 65535),
-  seq: fc.nat(0xffffffff),
-  ack: fc.nat(0xffffffff),
-  flags: fc.nat(255),
-  window: fc.nat(0xffff),
-  tcpOptions: fc.oneof(
-    fc.array(fc.nat(255), { maxLength: 40 }),
-    fc.constant<number[]>([2, 4, 5, 180, 4, 2, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 3, 3, 7]),
-    fc.constant<number[]>([1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1]),
-  ),
-  payload: fc.uint8Array({ maxLength: 80 }),
-});
-
-type BuiltFrame = typeof builtFrame extends fc.Arbitrary<infer T> ? T : never;
-
-function build(b: BuiltFrame): Uint8Array {
-  const l4 = b.udp ? udp(b.sport, b.dport, b.payload) : tcp({ sport: b.sport, dport: b.dport, seq: b.seq, ack: b.ack, flags: b.flags, window: b.window, options: b.tcpOptions }, b.payload);
-  const opts = [...b.ipOptions];
-  while (opts.length % 4 !== 0) opts.push(1);
-  const ip = ipv4({ src: b.src.join('.'), dst: b.dst.join('.'), proto: b.udp ? 17 : 6, id: b.id, ttl: b.ttl, df: b.df, options: opts }, l4);
-  return b.vlan === undefined ? ethernet(0x0800, ip, b.dstMac) : ethernet(0x8100, concat(vlanTag(b.vlan & 0x0fff, 0x0800, b.vlan >> 13), ip), b.dstMac);
 }
 
 function sampleFrames(): TestFrame[] {
