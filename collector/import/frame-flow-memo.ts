@@ -61,11 +61,12 @@ export class FrameFlowMemo {
    * The live flow of this frame's key when the frame is Ethernet [802.1Q] / IPv4 / TCP without
    * SYN, shaped as the decoder's fast lane takes it (shared/decode/fast-lane.ts, same tests),
    * and its key is in the table; then `out` holds the fields FlowEngine.addToFlow and
-   * AppMetaExtractor.ignoresTcpSegment read (the other fields are left as they were) and
-   * matchFromA the sender's side. Null otherwise (`out` untouched): the frame goes the record
+   * AppMetaExtractor.ignoresTcpSegment read but the time, which the caller stores (a double
+   * handed to a call V8 does not inline is boxed, a heap number per frame), the other fields
+   * are left as they were, and matchFromA is the sender's side. Null otherwise (`out` untouched): the frame goes the record
    * way, and remember() after it stores its flow when the frame was of this shape.
    */
-  match(linkType: number, f: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number, out: DecodedPacket): Flow | null {
+  match(linkType: number, f: Uint8Array, offset: number, capLen: number, wireLen: number, out: DecodedPacket): Flow | null {
     this.pending = -1;
     const end = offset + capLen;
     let l3 = offset + 14;
@@ -122,7 +123,6 @@ export class FrameFlowMemo {
     if (flow === null || !flow.alive) return null;
     this.matchFromA = this.fromA[e] === 1;
     const payOff = l4 + tcpHl;
-    out.tsUs = tsUs;
     out.proto = IPPROTO_TCP;
     out.flags = 0;
     out.wireLen = wireLen;

@@ -267,15 +267,11 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, pa
   try {
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
       entry.packets++;
-      // the frame where the reader holds it: no view object per packet (fr.data makes one);
-      // the fast lane takes Ethernet[/802.1Q]/IPv4/TCP|UDP, anything else goes to decodeFrame.
-      // The time is copied from field to field after the decode: handed to the fast lane (a
-      // call V8 does not inline) the double was boxed into a new heap number per packet, ~32 MB
-      // of garbage in a 2,000,000-packet import. The decoders only store the time they are given.
       if (memo !== null) {
         // a segment of a flow already seen: counted straight from the frame (frame-flow-memo.ts)
         // when nothing else wants it - the extractor, or the tap for port 53 - and the engine takes it
-        const flow = memo.match(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);
+        const flow = memo.match(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, inner);
+        if (flow !== null) inner.tsUs = fr.tsUs;
         if (flow !== null && (extractor === null || extractor.ignoresTcpSegment(inner)) &&
             (onPacket === undefined || (inner.sport !== DNS_PORT && inner.dport !== DNS_PORT)) && engine.addToFlow(flow, memo.matchFromA, inner)) {
           fromMemo++;
@@ -284,6 +280,11 @@ function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, pa
           continue;
         }
       }
+      // the frame where the reader holds it: no view object per packet (fr.data makes one);
+      // the fast lane takes Ethernet[/802.1Q]/IPv4/TCP|UDP, anything else goes to decodeFrame.
+      // The time is copied from field to field after the decode: handed to the fast lane (a
+      // call V8 does not inline) the double was boxed into a new heap number per packet, ~32 MB
+      // of garbage in a 2,000,000-packet import. The decoders only store the time they are given.
       if (fast) decodeFrameFast(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
       else decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
       inner.tsUs = fr.tsUs;

@@ -13,8 +13,8 @@ import { IPPROTO_TCP, TCP_ACK, TCP_SYN } from '../../../shared/packet/packet-rec
 import { build, builtFrame } from '../../shared/decode/lane-frames.js';
 import { concat, ethernet, ipv4, tcp, vlanTag } from '../../shared/decode/frame-builder.js';
 
-/** The record fields match() writes (what FlowEngine.addToFlow and AppMetaExtractor.ignoresTcpSegment read). */
-const FIELDS = ['tsUs', 'proto', 'flags', 'wireLen', 'ipLen', 'sport', 'dport', 'tcpFlags', 'tcpSeq', 'tcpAck', 'tcpWindow',
+/** The record fields match() writes (what FlowEngine.addToFlow and AppMetaExtractor.ignoresTcpSegment read but the time, the caller's). */
+const FIELDS = ['proto', 'flags', 'wireLen', 'ipLen', 'sport', 'dport', 'tcpFlags', 'tcpSeq', 'tcpAck', 'tcpWindow',
   'frame', 'frameOff', 'capLen', 'payloadOff', 'payloadLen'] as const;
 
 const TS = 1_700_000_000_123_456;
@@ -49,13 +49,13 @@ describe('FrameFlowMemo', () => {
       const wireLen = frame.length + extraWire;
       const memo = new FrameFlowMemo();
       const flow = new Flow();
-      assert.equal(memo.match(LinkType.Ethernet, buf, at, capLen, wireLen, TS, out), null, 'nothing remembered yet');
+      assert.equal(memo.match(LinkType.Ethernet, buf, at, capLen, wireLen, out), null, 'nothing remembered yet');
       memo.remember(flow, false, 1);
       const took = decodeFastLane(buf, at, capLen, wireLen, TS, lane, { payloadView: false });
       // a record the decoder marks (malformed options) is damaged: the engine counts it in another flow
       const expected = took && lane.proto === IPPROTO_TCP && (lane.tcpFlags & TCP_SYN) === 0 && lane.flags === 0;
       out.reset();
-      const found = memo.match(LinkType.Ethernet, buf, at, capLen, wireLen, TS, out);
+      const found = memo.match(LinkType.Ethernet, buf, at, capLen, wireLen, out);
       assert.equal(found !== null, expected, `lane took it: ${took}, proto ${lane.proto}, TCP flags ${lane.tcpFlags}, record flags ${lane.flags}`);
       if (found === null) return;
       hits++;
@@ -63,7 +63,7 @@ describe('FrameFlowMemo', () => {
       assert.equal(memo.matchFromA, false);
       for (const k of FIELDS) assert.equal(out[k], lane[k], k);
       // and never for another link type
-      assert.equal(memo.match(LinkType.Raw, buf, at, capLen, wireLen, TS, out), null);
+      assert.equal(memo.match(LinkType.Raw, buf, at, capLen, wireLen, out), null);
     }), { numRuns: 4000 });
     assert.ok(hits > runs / 10 && hits < runs, `frames found: ${hits} of ${runs}`);
   });
@@ -72,7 +72,7 @@ describe('FrameFlowMemo', () => {
     const memo = new FrameFlowMemo();
     const out = new DecodedPacket();
     const f1 = segment('10.0.0.1', '10.0.0.2', TCP_ACK);
-    const match = (f: Uint8Array): Flow | null => memo.match(LinkType.Ethernet, f, 0, f.length, f.length, TS, out);
+    const match = (f: Uint8Array): Flow | null => memo.match(LinkType.Ethernet, f, 0, f.length, f.length, out);
     const a = new Flow();
     assert.equal(match(f1), null);
     memo.remember(a, true, 1);
