@@ -12,6 +12,7 @@
 // table, a flow that ended - goes the record way, and the flow it reaches is remembered.
 // Holds real addresses in process memory only, as the anonymizer's memo does.
 import type { DecodedPacket } from '../../shared/decode/decoded-packet.js';
+import { NOP_NOP_TIMESTAMPS } from '../../shared/decode/fast-lane.js';
 import { LinkType } from '../../shared/decode/link-types.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_VLAN } from '../../shared/decode/protocol-numbers.js';
 import { IPPROTO_TCP, TCP_SYN } from '../../shared/packet/packet-record.js';
@@ -25,9 +26,6 @@ const MAX_ENTRIES = 1 << 22;
 const ENTRIES_PER_FLOW = 4;
 /** ended flows are let go once per this many table sizes of frames matched */
 const SWEEP_EVERY = 4;
-
-/** TCP options NOP, NOP, timestamps as one big-endian word: nearly every segment's after the handshake */
-const NOP_NOP_TIMESTAMPS = 0x0101080a;
 
 /** Whether TCP options in f[o, end) are free of what decodeTcpOptions marks malformed (a length missing, < 2, or past the header). */
 function optionsWellFormed(f: Uint8Array, o: number, end: number): boolean {

@@ -14,7 +14,7 @@ import { decodeTcpOptions } from './protocols/tcp.js';
 import { looksLikeTeredo } from './protocols/teredo.js';
 
 /** TCP options NOP, NOP, timestamps (kind 8, length 10) as one big-endian word */
-const NOP_NOP_TIMESTAMPS = 0x0101080a;
+export const NOP_NOP_TIMESTAMPS = 0x0101080a;
 
 /** Whether this platform stores an Int32Array's words little-endian (the record's address words are its bytes as stored). */
 const PLATFORM_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
