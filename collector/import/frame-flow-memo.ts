@@ -41,12 +41,8 @@ function optionsWellFormed(f: Uint8Array, o: number, end: number): boolean {
   return true;
 }
 
-/** Storage for the key table: a zeroed Int32Array of `words` words (the frame scan's lies in WebAssembly memory). */
-export type KeyTableAlloc = (words: number) => Int32Array;
-
 export class FrameFlowMemo {
-  private keysArr: Int32Array;
-  private readonly allocKeys: KeyTableAlloc;
+  private keys = new Int32Array(INITIAL_ENTRIES * KEY_WORDS);
   private flows: Array<Flow | null> = new Array<Flow | null>(INITIAL_ENTRIES).fill(null);
   private fromA = new Uint8Array(INITIAL_ENTRIES);
   private shift = 32 - Math.log2(INITIAL_ENTRIES);
@@ -58,23 +54,6 @@ export class FrameFlowMemo {
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   /** whether the sender of the frame match() last found a flow for is the flow's endpoint A */
   matchFromA = false;
-  /** times the table was made anew (grown): entries and keys found before are void */
-  generation = 0;
-
-  constructor(allocKeys: KeyTableAlloc = (words) => new Int32Array(words)) {
-    this.allocKeys = allocKeys;
-    this.keysArr = allocKeys(INITIAL_ENTRIES * KEY_WORDS);
-  }
-
-  /** The key table: KEY_WORDS words an entry (source, destination, ports, VLAN + 1; 0: empty). */
-  get keys(): Int32Array {
-    return this.keysArr;
-  }
-
-  /** The entry of a key is its hash >>> shift. */
-  get hashShift(): number {
-    return this.shift;
-  }
 
   /**
    * The live flow of this frame's key when the frame is Ethernet [802.1Q] / IPv4 / TCP without
@@ -130,7 +109,7 @@ export class FrameFlowMemo {
     const rest = vlan + 1;
     const e = Math.imul(src ^ Math.imul(dst ^ rest, 0x9e3779b1) ^ Math.imul(ports, 0x85ebca6b), 0xc2b2ae35) >>> this.shift;
     const k = e * KEY_WORDS;
-    const keys = this.keysArr;
+    const keys = this.keys;
     this.pending = e;
     this.sinceSweep++;
     const flow = this.flows[e]!;
@@ -158,30 +137,6 @@ export class FrameFlowMemo {
     out.payloadOff = payOff;
     out.payloadLen = declEnd > payOff ? declEnd - payOff : 0;
     return flow;
-  }
-
-  /**
-   * match() for a frame the frame scan (frame-scanner.ts) has tested and looked up in the key
-   * table already: `e` its entry, `hit` whether its key was there (else the scan wrote it).
-   * The live flow of the key, matchFromA its sender's side; null: the frame goes the record
-   * way, and remember() after it stores the flow it reaches.
-   */
-  scanned(e: number, hit: boolean): Flow | null {
-    this.pending = e;
-    this.sinceSweep++;
-    if (!hit) {
-      this.flows[e] = null;
-      return null;
-    }
-    const flow = this.flows[e]!;
-    if (flow === null || !flow.alive) return null;
-    this.matchFromA = this.fromA[e] === 1;
-    return flow;
-  }
-
-  /** For a frame of another shape than the memo's, from the frame scan: remember() stores nothing. */
-  unmatched(): void {
-    this.pending = -1;
   }
 
   /**
@@ -220,8 +175,7 @@ export class FrameFlowMemo {
 
   private grow(): void {
     const n = this.flows.length * 2;
-    this.generation++;
-    this.keysArr = this.allocKeys(n * KEY_WORDS);
+    this.keys = new Int32Array(n * KEY_WORDS);
     this.flows = new Array<Flow | null>(n).fill(null);
     this.fromA = new Uint8Array(n);
     this.shift = 32 - Math.log2(n);

@@ -13,8 +13,10 @@ import { AddressAnonymizer, type AnonymizePolicy } from '../../shared/anonymize/
 import { AnonymizedPairs } from '../../shared/anonymize/anonymized-pairs.js';
 import type { NamePolicy } from '../../shared/anonymize/name-pseudonymizer.js';
 import { createAppMetaExtractor, type AppMetaExtractor } from '../../shared/appmeta/app-meta-extractor.js';
+import type { AppMeta } from '../../shared/appmeta/meta-record.js';
 import { openCaptureFile } from '../../shared/capture-file/index.js';
-import type { PacketRecord } from '../../shared/packet/packet-record.js';
+import { decodeFrame, decodeFrameFast, DecodedPacket, type DecodeOptions } from '../../shared/decode/index.js';
+import { RecordFlag, type PacketRecord } from '../../shared/packet/packet-record.js';
 import type { FlowEngine, FlowTimeouts } from '../flow/flow-engine.js';
 import type { FlowRecord } from '../../shared/flow/flow-record.js';
 import type { AppRecord } from '../../shared/flow/app-records.js';
@@ -22,7 +24,7 @@ import type { FlowStore } from '../../shared/store/flow-store.js';
 import { SqliteFlowStore } from '../../shared/store/sqlite-flow-store.js';
 import { DumpIngest } from './dump-ingest.js';
 import { EngineSet } from './engine-set.js';
-import { CaptureImport, type CaptureImportParts } from './capture-import.js';
+import { FrameFlowMemo } from './frame-flow-memo.js';
 import { FlowBatchWriter } from './flow-batch-writer.js';
 import { createProgress, type ProgressSink } from './import-progress.js';
 import { sniffFileKind, type ImportFileKind } from './sniff-file-kind.js';
@@ -86,14 +88,6 @@ export interface ImportOptions {
    * way, for comparisons (the rows are the same either way)
    */
   frameMemo?: boolean;
-  /**
-   * walk classic pcap files with the frame scan (frame-scanner.ts: the memo's tests in compiled
-   * code, a chunk of frames per call; default true, only with frameMemo); false: the memo in
-   * JavaScript frame by frame, for comparisons (the rows are the same either way)
-   */
-  frameScan?: boolean;
-  /** the frame scan's chunk in bytes (default 1 MiB; tests make it small to put records across its ends) */
-  scanChunkBytes?: number;
 }
 
 export interface ImportedFile {
@@ -128,6 +122,18 @@ export interface ImportSummary {
   anonKeyId: string;
 }
 
+const PROGRESS_EVERY = 4096;
+/**
+ * Frames are decoded without a payload view (an object per packet nobody here reads: the flow
+ * engine counts payloadLen, the metadata extractor reads the frame at payloadOff), except
+ * DNS packets when an onPacket tap wants their bytes (ImportOptions.onPacket).
+ */
+const NO_VIEW: DecodeOptions = { payloadView: false };
+/** decode options that stop at each tunnel layer, outermost first */
+const LAYER_OPTIONS: readonly DecodeOptions[] = [
+  { maxTunnelDepth: 0, payloadView: false }, { maxTunnelDepth: 1, payloadView: false }, { maxTunnelDepth: 2, payloadView: false },
+];
+const DNS_PORT = 53;
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -199,13 +205,8 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
             entry.status = 'duplicate';
             entry.importedBefore = { importedUs: before.importedUs, path: before.path, agentId: before.agentId, anonKeyId: before.anonKeyId };
           } else {
-            importCapture(path, entry, {
-              engine: engines.get(opts.agentId ?? 'import'), pairs, extractor, outerFlows: opts.outerTunnelFlows ?? true,
-              onPacket: opts.onPacket, agentId: opts.agentId ?? 'import', fast: opts.fastDecode !== false,
-              frameMemo: opts.frameMemo !== false, frameScan: opts.frameScan !== false,
-              ...(opts.scanChunkBytes !== undefined ? { scanChunkBytes: opts.scanChunkBytes } : {}),
-              progress, bytesBefore: doneBefore, packetsBefore: summary.packets,
-            }, summary);
+            importCapture(path, entry, engines.get(opts.agentId ?? 'import'), pairs, extractor, opts.outerTunnelFlows ?? true,
+              progress, doneBefore, summary, opts.onPacket, opts.agentId ?? 'import', opts.fastDecode !== false, opts.frameMemo !== false);
             if (entry.packets > 0) {
               imported.push({ ...fp, path, kind: entry.kind, agentId: opts.agentId ?? 'import', anonKeyId: anonymizer?.keyId ?? '', packets: entry.packets, importedUs: nowUs() });
             }
@@ -250,18 +251,74 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
   return summary;
 }
 
-function importCapture(path: string, entry: ImportedFile, parts: CaptureImportParts, summary: ImportSummary): void {
+function importCapture(path: string, entry: ImportedFile, engine: FlowEngine, pairs: AnonymizedPairs | null,
+  extractor: AppMetaExtractor | null, outerFlows: boolean, progress: ProgressSink, doneBefore: number, summary: ImportSummary,
+  onPacket: ((rec: PacketRecord, agentId: string, hasMeta?: boolean) => void) | undefined, agentId: string, fast: boolean,
+  frameMemo: boolean): void {
   const reader = openCaptureFile(path);
-  const run = new CaptureImport(parts);
+  const inner = new DecodedPacket();
+  const outer = new DecodedPacket();
+  // the records the extractor finds in a frame, joined to that frame's flow right after it
+  const found: AppMeta[] = [];
+  const sink = { queueMeta: (m: AppMeta): void => { found.push(m); } };
+  let lastExpire = 0;
+  const memo = fast && frameMemo ? new FrameFlowMemo() : null;
+  let fromMemo = 0;
   try {
-    run.run(reader);
+    for (let fr = reader.next(); fr !== null; fr = reader.next()) {
+      entry.packets++;
+      if (memo !== null) {
+        // a segment of a flow already seen: counted straight from the frame (frame-flow-memo.ts)
+        // when nothing else wants it - the extractor, or the tap for port 53 - and the engine takes it
+        const flow = memo.match(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, inner);
+        if (flow !== null) inner.tsUs = fr.tsUs;
+        if (flow !== null && (extractor === null || extractor.ignoresTcpSegment(inner)) &&
+            (onPacket === undefined || (inner.sport !== DNS_PORT && inner.dport !== DNS_PORT)) && engine.addToFlow(flow, memo.matchFromA, inner)) {
+          fromMemo++;
+          if (extractor !== null && fr.tsUs - lastExpire > 1_000_000) { extractor.expire(fr.tsUs); lastExpire = fr.tsUs; }
+          if ((entry.packets & (PROGRESS_EVERY - 1)) === 0) progress.update(doneBefore + reader.bytesRead, summary.packets + entry.packets);
+          continue;
+        }
+      }
+      // the frame where the reader holds it: no view object per packet (fr.data makes one);
+      // the fast lane takes Ethernet[/802.1Q]/IPv4/TCP|UDP, anything else goes to decodeFrame.
+      // The time is copied from field to field after the decode: handed to the fast lane (a
+      // call V8 does not inline) the double was boxed into a new heap number per packet, ~32 MB
+      // of garbage in a 2,000,000-packet import. The decoders only store the time they are given.
+      if (fast) decodeFrameFast(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
+      else decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, 0, inner, NO_VIEW);
+      inner.tsUs = fr.tsUs;
+      if (onPacket !== undefined && (inner.sport === DNS_PORT || inner.dport === DNS_PORT) && inner.payloadLen > 0) {
+        // the tap reads DNS messages from the payload: this (rare) packet again, with its view
+        decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, inner);
+      }
+      if (pairs !== null) pairs.anonymizeRecord(inner);
+      if (extractor !== null) {
+        extractor.inspect(inner, sink);
+        if (fr.tsUs - lastExpire > 1_000_000) { extractor.expire(fr.tsUs); lastExpire = fr.tsUs; }
+      }
+      if (onPacket !== undefined) onPacket(inner, agentId, found.length > 0);
+      engine.add(inner);
+      if (memo !== null) memo.remember(engine.lastFlowAdded, engine.lastFromA, engine.activeFlows);
+      if (found.length > 0) {
+        for (const m of found) engine.addMeta(m);
+        found.length = 0;
+      }
+      if (outerFlows && (inner.flags & RecordFlag.Inner) !== 0) {
+        for (let depth = 0; depth < inner.tunnelDepth && depth < LAYER_OPTIONS.length; depth++) {
+          decodeFrame(fr.linkType, fr.buf, fr.offset, fr.capLen, fr.wireLen, fr.tsUs, outer, LAYER_OPTIONS[depth]);
+          if (pairs !== null) pairs.anonymizeRecord(outer);
+          engine.add(outer);
+        }
+      }
+      if ((entry.packets & (PROGRESS_EVERY - 1)) === 0) progress.update(doneBefore + reader.bytesRead, summary.packets + entry.packets);
+    }
   } catch (e) {
     // frames before the damage were imported; the file is reported as failed
     entry.status = 'error';
     entry.error = errorText(e);
   } finally {
     reader.close();
-    entry.packets = run.packets;
-    summary.framesFromMemo += run.fromMemo;
+    summary.framesFromMemo += fromMemo;
   }
 }

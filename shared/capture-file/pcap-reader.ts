@@ -90,26 +90,6 @@ export class PcapReader implements CaptureFileReader {
     return f;
   }
 
-  /**
-   * For a caller that walks whole records itself (the import's frame scan): makes up to `want`
-   * bytes of records available (fewer only at the file's end; a record cut there is left to
-   * next(), which reports it) and returns how many lie at recordBytes[recordPos, +that).
-   * They stay valid until consume() or next().
-   */
-  peekRecords(want: number): number {
-    return this.win.fill(want);
-  }
-
-  /** The buffer and position peekRecords() made available. */
-  get recordBytes(): Uint8Array { return this.win.buf; }
-  get recordPos(): number { return this.win.pos; }
-
-  /** Moves past `bytes` of whole records (`frames` of them) the caller took after peekRecords(). */
-  consume(bytes: number, frames: number): void {
-    this.win.skip(bytes);
-    this.frames += frames;
-  }
-
   close(): void {
     this.win.close();
   }
