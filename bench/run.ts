@@ -8,7 +8,7 @@ import { BenchReport, cpuSeconds } from './report.js';
 import { makeBenchCapture } from './make-capture.js';
 import { timeArgus } from './argus-reference.js';
 import { alternateRounds, cpuOf, median, roundRatios, span } from './alternated-rounds.js';
-import { argusRoundCommand, wholeCommand } from './whole-alternated.js';
+import { argusRoundCommand, CORE_ONLY, NO_ANALYZE, partsCost, wholeCommand } from './whole-alternated.js';
 import { buildWasmFloor, floorJs, floorWasm } from './per-packet-floor.js';
 import { benchDecode } from './decode-bench.js';
 import { benchAnonymize } from './anonymize-bench.js';
@@ -86,7 +86,11 @@ async function main(): Promise<void> {
       argusRoundCommand(cap.file, wholeDir),
       wholeCommand('import', 'import', repoRoot(), join(wholeDir, 'flows.db'), cap.file, ownerKey),
       wholeCommand('replay', 'replay', repoRoot(), join(wholeDir, 'dumps'), cap.file, ownerKey),
-    ], WHOLE_ROUNDS, (r, cpu) => log(`  round ${r + 1}: argus ${cpu.argus!.toFixed(2)} s, import ${cpu.import!.toFixed(2)} s, replay ${cpu.replay!.toFixed(2)} s CPU`));
+      // the import's parts: the same import without the analyzers, and without them and the metadata extraction
+      wholeCommand('import', 'import, no analyzers', repoRoot(), join(wholeDir, 'no-analyze.db'), cap.file, ownerKey, undefined, NO_ANALYZE),
+      wholeCommand('import', 'import, core', repoRoot(), join(wholeDir, 'core.db'), cap.file, ownerKey, undefined, CORE_ONLY),
+    ], WHOLE_ROUNDS, (r, cpu) => log(`  round ${r + 1}: argus ${cpu.argus!.toFixed(2)} s, import ${cpu.import!.toFixed(2)} s, replay ${cpu.replay!.toFixed(2)} s, ` +
+      `import without analyzers ${cpu['import, no analyzers']!.toFixed(2)} s, without analyzers and metadata ${cpu['import, core']!.toFixed(2)} s CPU`));
     const argusCpu = cpuOf(t.argus!);
     const impCpu = cpuOf(t.import!);
     const repCpu = cpuOf(t.replay!);
@@ -96,6 +100,14 @@ async function main(): Promise<void> {
       name: 'meerkat-collector import, whole process (median of rounds)', value: median(impCpu), unit: 'CPU s',
       reference: { name: 'argus -r, same rounds', value: median(argusCpu) }, target: '<= argus -r',
       note: `per-round import / argus ${span(impRatio)}; ${(cap.packets / median(impCpu) / 1e6).toFixed(2)} M packets/s per core; ${wall(t.import!)}`,
+    });
+    const coreCpu = cpuOf(t['import, core']!);
+    const parts = partsCost(impCpu, cpuOf(t['import, no analyzers']!), coreCpu);
+    report.add({
+      name: 'meerkat-collector import --no-analyze --no-metadata, whole process (median of rounds)', value: median(coreCpu), unit: 'CPU s',
+      reference: { name: 'argus -r, same rounds', value: median(argusCpu) },
+      note: `the flow core alone (read, decode, anonymize, flows, SQLite, start-up): per-round / argus ${span(roundRatios(coreCpu, argusCpu))}; ` +
+        `of the default import the analyzers are ${span(parts.analyzers)} s, the metadata extraction ${span(parts.metadata)} s (differences per round)`,
     });
     const repPps = repCpu.map((c) => cap.packets / c);
     report.add({

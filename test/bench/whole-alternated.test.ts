@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { initOwnerKeys, ANON_KEY_FILE } from '../../shared/keys/owner-keys.js';
 import { referencePcapsDir, repoRoot } from '../../shared/util/repo-paths.js';
 import { nodeScriptArgs } from '../helpers/node-script.js';
-import { splitCost } from '../../bench/whole-alternated.js';
+import { partsCost, splitCost } from '../../bench/whole-alternated.js';
+import Database from 'better-sqlite3';
 
 describe('alternated whole-process benches', function () {
   this.timeout(120_000);
@@ -68,6 +69,43 @@ describe('alternated whole-process benches', function () {
       '--capture', ng, '--anon-key', join(dir, 'owner', ANON_KEY_FILE), '--rounds', '1', '--split'], { encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^writing .*\nimport-alternated: .*x\.pcapng: not a classic pcap file/);
+  });
+
+  it('--parts: each build also without the analyzers and without them and the metadata, then what each part costs', () => {
+    initOwnerKeys(join(dir, 'owner'));
+    const keep = join(dir, 'kept');
+    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url),
+      '--capture', join(referencePcapsDir(), 'zeek', 'http_get.pcap'), '--anon-key', join(dir, 'owner', ANON_KEY_FILE),
+      '--rounds', '1', '--keep', keep, '--parts'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /round 1: argus [\d.]+ s, this [\d.]+ s, this, no analyzers [\d.]+ s, this, core [\d.]+ s/);
+    assert.match(r.stdout, /this build, parts +analyzers -?[\d.]+--?[\d.]+, median -?[\d.]+ s; metadata -?[\d.]+--?[\d.]+, median -?[\d.]+ s; the core \(--no-analyze --no-metadata\) [\d.]+-[\d.]+, median [\d.]+ s, \/ argus /);
+    // the runs were what they say: the default import stored alerts' tables, the others not; the core stored no metadata
+    const query = <T>(db: string, sql: string): T[] => {
+      const d = new Database(join(keep, db), { readonly: true });
+      try { return d.prepare(sql).all() as T[]; } finally { d.close(); }
+    };
+    const tables = (db: string): string[] => query<{ name: string }>(db, "SELECT name FROM sqlite_master WHERE type = 'table'").map((t) => t.name);
+    assert.ok(tables('this.db').includes('alerts'));
+    assert.ok(!tables('this-no-analyze.db').includes('alerts'));
+    const tls = (db: string): number => query<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM tls_log')[0]!.n;
+    const names = (db: string): number => query<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM flows WHERE server_name IS NOT NULL')[0]!.n;
+    assert.equal(tls('this-core.db'), 0);
+    assert.equal(names('this-core.db'), 0);
+    assert.ok(names('this-no-analyze.db') > 0, 'the import without analyzers still extracts metadata');
+  });
+
+  it('--parts is for import only: replay says how to use it, exit 2', () => {
+    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/replay-alternated', import.meta.url),
+      '--capture', 'x.pcap', '--anon-key', 'k', '--parts'], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /usage: replay-alternated .*--agent-id UUID\]\n$/);
+  });
+
+  it('partsCost: the analyzers are the default import minus the one without them; the metadata, that minus the core', () => {
+    const p = partsCost([2, 3], [1.5, 2.25], [1, 2]);
+    assert.deepEqual(p.analyzers, [0.5, 0.75]);
+    assert.deepEqual(p.metadata, [0.5, 0.25]);
   });
 
   it('splitCost: the second file\'s extra CPU per packet, and twice one minus two', () => {
