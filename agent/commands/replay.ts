@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { parseIntOption, UsageError } from '../../shared/cli/run-cli.js';
 import { COMMAND_LIMITS as L } from '../../shared/commands/command-limits.js';
 import { applyReplayV8Flags } from './replay-v8-flags.js';
+import { lateTierUp, milestoneCheck } from '../../shared/cli/late-tier-up.js';
 
 interface ReplayCliOptions {
   out: string;
@@ -52,6 +53,10 @@ export function registerReplayCommand(program: Command): void {
         import('../../shared/cli/progress.js'), import('../pipeline/replay-files.js'), import('node:v8'),
       ]);
       applyReplayV8Flags(process.execArgv, setFlagsFromString);
+      // a later tier-up once the per-packet code is optimized (shared/cli/late-tier-up.ts)
+      const tierUp = milestoneCheck(lateTierUp(process.execArgv, process.env, setFlagsFromString));
+      let framesBefore = 0;
+      let lastFrames = 0;
       const bar = await startProgress(total, 'replay');
       let doneBefore = 0;
       let lastIndex = 0;
@@ -69,8 +74,10 @@ export function registerReplayCommand(program: Command): void {
         names: o.anonymize === 'none' && o.names === 'internal' ? 'none' : (o.names as 'internal' | 'all' | 'none'),
         internalSuffixes: o.internalSuffix,
         onProgress: (p) => {
-          if (p.fileIndex !== lastIndex) { doneBefore += lastSize; lastIndex = p.fileIndex; }
+          if (p.fileIndex !== lastIndex) { doneBefore += lastSize; framesBefore += lastFrames; lastIndex = p.fileIndex; }
           lastSize = p.fileSize;
+          lastFrames = p.frames;
+          tierUp(framesBefore + p.frames);
           bar.update(doneBefore + p.bytesRead, { detail: `${p.dumps} dumps` });
         },
       });

@@ -5,6 +5,7 @@
 // imported (or was
 // imported before: a file is imported once, see collector/import/import-ledger.ts), 1 when a file
 // could not be read (the others are still imported), 2 for usage errors.
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/cli/run-cli.js';
 import { loadAnonKey } from '../../shared/keys/owner-keys.js';
@@ -17,6 +18,7 @@ import { collectorConfigFile, readCollectorConfigJson } from '../collector-confi
 import { DEFAULT_ORG } from '../../shared/orgs/org-id.js';
 import { hostFrom, hostOptions, orgDatabase } from './host-options.js';
 import { hasHttpsWebhook, rerunWithExtraCaCerts } from './deferred-ca-certs.js';
+import { lateTierUp } from '../../shared/cli/late-tier-up.js';
 
 interface ImportFlags {
   db?: string;
@@ -108,6 +110,8 @@ export function registerImportCommand(program: Command): void {
       }
       // commander sets progress=false for --no-progress, true for --progress, undefined otherwise
       const progress: 'auto' | boolean = flags.progress === undefined ? 'auto' : flags.progress;
+      // a later tier-up once the per-packet code is optimized (shared/cli/late-tier-up.ts)
+      const milestone = lateTierUp(process.execArgv, process.env, setFlagsFromString);
       const importOpts = {
         anonymize: policy,
         ...(anonKey ? { anonKey } : {}),
@@ -118,6 +122,7 @@ export function registerImportCommand(program: Command): void {
         metadata: flags.metadata !== false,
         ...(names !== undefined ? { names } : {}),
         ...(flags.internalSuffix !== undefined ? { internalSuffixes: flags.internalSuffix } : {}),
+        ...(milestone !== undefined ? { milestone } : {}),
       };
       if (flags.analyze === false) {
         const summary = await importFiles(files, { db, ...importOpts });

@@ -26,7 +26,8 @@ import { DumpIngest } from './dump-ingest.js';
 import { EngineSet } from './engine-set.js';
 import { FrameFlowMemo } from './frame-flow-memo.js';
 import { FlowBatchWriter } from './flow-batch-writer.js';
-import { createProgress, type ProgressSink } from './import-progress.js';
+import { createProgress, withMilestone, type ProgressSink } from './import-progress.js';
+import type { Milestone } from '../../shared/cli/late-tier-up.js';
 import { sniffFileKind, type ImportFileKind } from './sniff-file-kind.js';
 import { fileFingerprint, ImportLedger, type ImportedCapture } from './import-ledger.js';
 
@@ -88,6 +89,12 @@ export interface ImportOptions {
    * way, for comparisons (the rows are the same either way)
    */
   frameMemo?: boolean;
+  /**
+   * run once when the import has read this many packets in all (captures and dumps; looked at
+   * with the progress, every 4,096 frames of a capture and after each file): the import
+   * command's later tier-up (shared/cli/late-tier-up.ts)
+   */
+  milestone?: Milestone;
 }
 
 export interface ImportedFile {
@@ -170,7 +177,7 @@ export async function importFiles(files: string[], opts: ImportOptions): Promise
     ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(onRecord ? { onRecord } : {}), ...(opts.onPacket ? { onPacket: opts.onPacket } : {}),
     ...(opts.onAppRecord ? { onAppRecord: opts.onAppRecord } : {}),
   });
-  const progress = createProgress(opts.progress ?? 'auto');
+  const progress = withMilestone(createProgress(opts.progress ?? 'auto'), opts.milestone);
   const nowUs = opts.nowUs ?? (() => Date.now() * 1000);
   const ledgerPath = typeof opts.db === 'string' ? opts.db : store instanceof SqliteFlowStore ? store.path : null;
   const ledger = ledgerPath !== null && ledgerPath !== ':memory:' ? new ImportLedger(ledgerPath) : null;

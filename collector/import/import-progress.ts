@@ -3,6 +3,7 @@
 // as for the other commands; MEERKAT_PROGRESS=0 disables 'auto'); otherwise a no-op.
 import { createRequire } from 'node:module';
 import type CliProgress from 'cli-progress';
+import { milestoneCheck, type Milestone } from '../../shared/cli/late-tier-up.js';
 
 // loaded when a bar is shown: an import without one (a script, a pipe) does not pay for its 30 modules
 const load = (): typeof CliProgress => createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
@@ -33,5 +34,22 @@ export function createProgress(mode: 'auto' | boolean, stream: NodeJS.WriteStrea
     start(total) { bar.start(Math.max(1, total), 0, { packets: 0 }); },
     update(done, packets) { bar.update(done, { packets }); },
     stop() { bar.stop(); },
+  };
+}
+
+/**
+ * The sink that also runs `m` once, at the first update() counting m.packets or more: the import
+ * updates its progress every few thousand frames, so the hot loop gets no test of its own.
+ */
+export function withMilestone(sink: ProgressSink, m: Milestone | undefined): ProgressSink {
+  if (m === undefined) return sink;
+  const check = milestoneCheck(m);
+  return {
+    start(total) { sink.start(total); },
+    update(done, packets) {
+      sink.update(done, packets);
+      check(packets);
+    },
+    stop() { sink.stop(); },
   };
 }

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { importFiles } from '../../../collector/import/import-files.js';
 import { fileKindFromMagic } from '../../../collector/import/sniff-file-kind.js';
 import { DumpAgentMismatchError, DumpIngest } from '../../../collector/import/dump-ingest.js';
-import { createProgress } from '../../../collector/import/import-progress.js';
+import { createProgress, withMilestone } from '../../../collector/import/import-progress.js';
+import { ether, ipv4, pcapFile, udp } from '../../helpers/frames.js';
 import { DumpFormatError, decodeDump } from '../../../shared/dump/index.js';
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -315,6 +316,38 @@ describe('importFiles', () => {
     q.start(10);
     q.stop();
     if (process.env.MEERKAT_PROGRESS !== '1') assert.equal(quiet, '');
+  });
+
+  it('withMilestone: passes progress through and runs the milestone once, at the first update reaching its packet count', () => {
+    const seen: string[] = [];
+    const sink = { start: (t: number) => seen.push(`start ${t}`), update: (d: number, p: number) => seen.push(`update ${d} ${p}`), stop: () => seen.push('stop') };
+    let runs = 0;
+    const p = withMilestone(sink, { packets: 100, run: () => { runs++; seen.push('run'); } });
+    p.start(10);
+    p.update(1, 50);
+    assert.equal(runs, 0);
+    p.update(2, 120);
+    p.update(3, 200);
+    p.stop();
+    assert.equal(runs, 1);
+    assert.deepEqual(seen, ['start 10', 'update 1 50', 'update 2 120', 'run', 'update 3 200', 'stop']);
+    assert.equal(withMilestone(sink, undefined), sink);
+  });
+
+  it('runs ImportOptions.milestone once, when the packets read in all (across files) reach its count', async () => {
+    // two captures of 6,000 frames each: the progress looks every 4,096 frames and after each file
+    const frame = ether('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0800, ipv4('10.0.0.1', '10.0.0.2', 17, udp(4000, 5000, [1, 2, 3])));
+    const files = [1, 2].map((n) => {
+      const f = join(dir, `m${n}.pcap`);
+      writeFileSync(f, pcapFile(1, Array.from({ length: 6000 }, (_, i) => ({ tsUs: 1_700_000_000_000_000 + n * 1e9 + i * 1000, frame }))));
+      return f;
+    });
+    let runs = 0;
+    const summary = await importFiles(files, { db, progress: false, milestone: { packets: 7000, run: () => { runs++; } } });
+    assert.equal(summary.packets, 12_000);
+    assert.equal(runs, 1, 'run once');
+    const late = await importFiles([files[0]!], { db: join(dir, 'other.db'), progress: false, milestone: { packets: 7000, run: () => assert.fail('a 6,000-packet import never reaches 7,000') } });
+    assert.equal(late.packets, 6000);
   });
 
   it('recognises files by magic number', () => {
