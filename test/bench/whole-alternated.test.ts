@@ -2,7 +2,7 @@
 // argus and this build's `meerkat-collector import` or `meerkat-agent replay` (through the
 // launchers), the outputs kept in a directory that did not exist before (--keep creates it).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,18 +12,23 @@ import { nodeScriptArgs } from '../helpers/node-script.js';
 import { partsCost, splitCost } from '../../bench/whole-alternated.js';
 import Database from 'better-sqlite3';
 
+/** Runs bench/<tool>.ts with `args`, its output as text. */
+function runTool(tool: 'import-alternated' | 'replay-alternated', args: readonly string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [...nodeScriptArgs(`../../bench/${tool}`, import.meta.url), ...args], { encoding: 'utf8' });
+}
+
 describe('alternated whole-process benches', function () {
   this.timeout(120_000);
   let dir: string;
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'meerkat-import-alt-test-')); });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  /** one round on the reference capture http_get.pcap with the owner key in dir */
+  const onHttpGet = (): string[] => ['--capture', join(referencePcapsDir(), 'zeek', 'http_get.pcap'), '--anon-key', join(dir, 'owner', ANON_KEY_FILE), '--rounds', '1'];
 
   it('--keep DIR: creates DIR and leaves the last round\'s database and argus output there', () => {
     initOwnerKeys(join(dir, 'owner'));
     const keep = join(dir, 'not', 'yet');
-    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url),
-      '--capture', join(referencePcapsDir(), 'zeek', 'http_get.pcap'), '--anon-key', join(dir, 'owner', ANON_KEY_FILE),
-      '--rounds', '1', '--keep', keep], { encoding: 'utf8' });
+    const r = runTool('import-alternated', [...onHttpGet(), '--keep', keep]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /this \/ argus/);
     assert.ok(existsSync(join(keep, 'this.db')), 'the import\'s database is kept');
@@ -35,9 +40,7 @@ describe('alternated whole-process benches', function () {
     const keep = join(dir, 'kept');
     // this checkout as its own base: both builds must write byte-identical dumps
     const repo = repoRoot();
-    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/replay-alternated', import.meta.url),
-      '--capture', join(referencePcapsDir(), 'zeek', 'http_get.pcap'), '--anon-key', join(dir, 'owner', ANON_KEY_FILE),
-      '--rounds', '1', '--keep', keep, '--base', repo, '--agent-id', '11111111-1111-4111-8111-111111111111'], { encoding: 'utf8' });
+    const r = runTool('replay-alternated', [...onHttpGet(), '--keep', keep, '--base', repo, '--agent-id', '11111111-1111-4111-8111-111111111111']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^replay: 1 rounds/);
     assert.match(r.stdout, /this \/ base .*\(this lower in [01] of 1\)/);
@@ -50,9 +53,7 @@ describe('alternated whole-process benches', function () {
   it('--split: each build also on the capture plus its shifted copy, then the per-packet and fixed cost; the copy is removed', () => {
     initOwnerKeys(join(dir, 'owner'));
     const keep = join(dir, 'kept');
-    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url),
-      '--capture', join(referencePcapsDir(), 'zeek', 'http_get.pcap'), '--anon-key', join(dir, 'owner', ANON_KEY_FILE),
-      '--rounds', '1', '--keep', keep, '--split'], { encoding: 'utf8' });
+    const r = runTool('import-alternated', [...onHttpGet(), '--keep', keep, '--split']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /round 1: argus [\d.]+ s, this [\d.]+ s, this, two files [\d.]+ s/);
     assert.match(r.stdout, /this build, split +per packet, warm: -?[\d.]+--?[\d.]+, median -?[\d.]+ us; fixed: /);
@@ -65,8 +66,7 @@ describe('alternated whole-process benches', function () {
     initOwnerKeys(join(dir, 'owner'));
     const ng = join(dir, 'x.pcapng');
     writeFileSync(ng, Buffer.from('0a0d0d0a1c0000004d3c2b1a01000000ffffffffffffffff1c000000', 'hex'));
-    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url),
-      '--capture', ng, '--anon-key', join(dir, 'owner', ANON_KEY_FILE), '--rounds', '1', '--split'], { encoding: 'utf8' });
+    const r = runTool('import-alternated', ['--capture', ng, '--anon-key', join(dir, 'owner', ANON_KEY_FILE), '--rounds', '1', '--split']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^writing .*\nimport-alternated: .*x\.pcapng: not a classic pcap file/);
   });
@@ -74,9 +74,7 @@ describe('alternated whole-process benches', function () {
   it('--parts: each build also without the analyzers and without them and the metadata, then what each part costs', () => {
     initOwnerKeys(join(dir, 'owner'));
     const keep = join(dir, 'kept');
-    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url),
-      '--capture', join(referencePcapsDir(), 'zeek', 'http_get.pcap'), '--anon-key', join(dir, 'owner', ANON_KEY_FILE),
-      '--rounds', '1', '--keep', keep, '--parts'], { encoding: 'utf8' });
+    const r = runTool('import-alternated', [...onHttpGet(), '--keep', keep, '--parts']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /round 1: argus [\d.]+ s, this [\d.]+ s, this, no analyzers [\d.]+ s, this, core [\d.]+ s/);
     assert.match(r.stdout, /this build, parts +analyzers -?[\d.]+--?[\d.]+, median -?[\d.]+ s; metadata -?[\d.]+--?[\d.]+, median -?[\d.]+ s; the core \(--no-analyze --no-metadata\) [\d.]+-[\d.]+, median [\d.]+ s, \/ argus /);
@@ -96,8 +94,7 @@ describe('alternated whole-process benches', function () {
   });
 
   it('--parts is for import only: replay says how to use it, exit 2', () => {
-    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/replay-alternated', import.meta.url),
-      '--capture', 'x.pcap', '--anon-key', 'k', '--parts'], { encoding: 'utf8' });
+    const r = runTool('replay-alternated', ['--capture', 'x.pcap', '--anon-key', 'k', '--parts']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /usage: replay-alternated .*--agent-id UUID\]\n$/);
   });
@@ -115,7 +112,7 @@ describe('alternated whole-process benches', function () {
   });
 
   it('without --capture: usage error, exit 2', () => {
-    const r = spawnSync(process.execPath, [...nodeScriptArgs('../../bench/import-alternated', import.meta.url), '--rounds', '1'], { encoding: 'utf8' });
+    const r = runTool('import-alternated', ['--rounds', '1']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /usage: import-alternated/);
   });
